@@ -1,0 +1,54 @@
+# The two commands: `make demo` and `make test`. CI runs `make test` through .ci/run.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+PORT ?= 8080
+HOST ?= 127.0.0.1
+PYTEST_WORKERS ?= 2
+
+.PHONY: demo test lint typecheck bench geography docs clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+
+# Runtime install (the demo) and dev install (tests) are stamped separately.
+$(VENV)/.installed: pyproject.toml | $(BIN)/python
+	$(BIN)/pip install --quiet -e .
+	touch $@
+
+$(VENV)/.installed-dev: pyproject.toml | $(BIN)/python
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $@ $(VENV)/.installed
+
+## demo: seed three years of synthetic activity into a fresh SQLite node and serve it
+demo: $(VENV)/.installed
+	$(BIN)/sitcen demo --host $(HOST) --port $(PORT)
+
+## test: lint, type-check and run the whole suite on SQLite and PostgreSQL
+test: $(VENV)/.installed-dev
+	$(BIN)/ruff check src tests benchmarks scripts
+	$(BIN)/mypy
+	$(BIN)/pytest -n $(PYTEST_WORKERS) --dist loadgroup
+
+lint: $(VENV)/.installed-dev
+	$(BIN)/ruff check src tests benchmarks scripts
+
+typecheck: $(VENV)/.installed-dev
+	$(BIN)/mypy
+
+## bench: the measured claims (each script prints one JSON object last)
+bench: $(VENV)/.installed-dev
+	$(BIN)/python benchmarks/ingest.py
+	$(BIN)/python benchmarks/query.py
+
+## geography: rebuild the shipped border geometry from Natural Earth (needs npm)
+geography: $(VENV)/.installed
+	$(BIN)/python scripts/build_geography.py
+
+## docs: regenerate the generated parts of docs/ (CLI help)
+docs: $(VENV)/.installed
+	$(BIN)/python scripts/gen_docs.py
+
+clean:
+	rm -rf $(VENV) .demo .pytest_cache .mypy_cache .ruff_cache

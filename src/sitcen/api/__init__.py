@@ -1,0 +1,1 @@
+"""The HTTP API: app assembly, one router per resource."""

@@ -1,0 +1,73 @@
+"""App assembly: one FastAPI app per node, routers under /api/v1, errors as answers."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import FastAPI, Request, status
+from fastapi.encoders import jsonable_encoder
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+
+from sitcen import __version__
+from sitcen.api.node import Node
+from sitcen.api.routes import auth, events, geography, health, journal, taxonomy, users
+from sitcen.events import InvalidInput
+from sitcen.store.journal import NotOwnerError, VersionConflictError
+
+API_PREFIX = "/api/v1"
+
+
+async def _invalid_input(_request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, InvalidInput)
+    return JSONResponse({"detail": exc.errors}, status_code=status.HTTP_422_UNPROCESSABLE_CONTENT)
+
+
+async def _request_validation(_request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, RequestValidationError)
+    # Keep loc, msg and type; drop echoed input (it may be 10,000 events long).
+    errors: list[dict[str, Any]] = [
+        {"loc": list(e.get("loc", ())), "msg": e.get("msg", ""), "type": e.get("type", "")}
+        for e in exc.errors()
+    ]
+    return JSONResponse(
+        {"detail": jsonable_encoder(errors)}, status_code=status.HTTP_422_UNPROCESSABLE_CONTENT
+    )
+
+
+async def _not_owner(_request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, NotOwnerError)
+    return JSONResponse(
+        {"detail": [{"loc": ["body", "origin"], "msg": str(exc), "type": "not_owner"}]},
+        status_code=status.HTTP_422_UNPROCESSABLE_CONTENT,
+    )
+
+
+async def _conflict(_request: Request, exc: Exception) -> JSONResponse:
+    return JSONResponse({"detail": str(exc)}, status_code=status.HTTP_409_CONFLICT)
+
+
+def create_app(node: Node) -> FastAPI:
+    """The HTTP app of a node."""
+    app = FastAPI(
+        title="sitcen",
+        version=__version__,
+        summary="Situation-centre node for integrated border management",
+        docs_url=None,  # Swagger UI loads scripts from the internet; nodes run offline.
+        redoc_url=None,
+        openapi_url="/openapi.json",
+    )
+    app.state.node = node
+    app.add_exception_handler(InvalidInput, _invalid_input)
+    app.add_exception_handler(RequestValidationError, _request_validation)
+    app.add_exception_handler(NotOwnerError, _not_owner)
+    app.add_exception_handler(VersionConflictError, _conflict)
+    for module in (health, auth, users, events, geography, taxonomy, journal):
+        app.include_router(module.router, prefix=API_PREFIX)
+
+    @app.get("/", include_in_schema=False)
+    def index() -> dict[str, str]:
+        return {"name": "sitcen", "node": node.settings.node_id, "api": API_PREFIX,
+                "openapi": "/openapi.json"}
+
+    return app

@@ -1,0 +1,251 @@
+"""Event reports: create, batch, read with versions, update by the owner, query."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from enum import StrEnum
+from typing import Annotated, Any
+
+import orjson
+from fastapi import APIRouter, HTTPException, Query, Response, status
+from pydantic import BaseModel, Field
+
+from sitcen.api.deps import CurrentNode, PersonalDataReader, Reader, Reporting
+from sitcen.events import (
+    EventBatch,
+    EventCreate,
+    EventPublic,
+    EventUpdate,
+    InvalidInput,
+    as_utc,
+    error,
+    to_micros,
+)
+from sitcen.store.events import (
+    VersionConflictGuard,
+    Written,
+    event_versions,
+    get_event,
+    personal_data_of,
+    report_events,
+    update_event,
+)
+from sitcen.store.queries import BadCursorError, EventFilter, query_events
+from sitcen.taxonomy import EVENT_TYPES, Category, Handling, ImpactLevel, Status
+from sitcen.users import Permission, allows
+
+router = APIRouter(prefix="/events", tags=["events"])
+
+
+class WrittenEvent(BaseModel):
+    """Where a written event ended up."""
+
+    id: uuid.UUID
+    version: int
+    section_id: str | None
+    section_distance_km: float
+
+
+class BatchResult(BaseModel):
+    """The events a batch wrote, in the order sent."""
+
+    written: int
+    events: list[WrittenEvent]
+
+
+class EventPage(BaseModel):
+    """One page of a query, newest first."""
+
+    items: list[EventPublic]
+    next_cursor: str | None = Field(description="pass as ?cursor= for the next page")
+
+
+class OutputFormat(StrEnum):
+    json = "json"
+    geojson = "geojson"
+
+
+def _written(w: Written) -> WrittenEvent:
+    return WrittenEvent(id=uuid.UUID(w.id), version=w.version, section_id=w.section_id,
+                        section_distance_km=round(w.section_distance_km, 3))
+
+
+@router.post("", status_code=status.HTTP_201_CREATED, response_model=WrittenEvent)
+def create_event(item: EventCreate, node: CurrentNode, user: Reporting) -> WrittenEvent:
+    """Report one event."""
+    _check_initial_status([item], user_may_validate=allows(user.role, Permission.change_status))
+    (written,) = report_events(node.engine, node.reporter, [item])
+    return _written(written)
+
+
+@router.post("/batch", status_code=status.HTTP_201_CREATED, response_model=BatchResult)
+def create_events(batch: EventBatch, node: CurrentNode, user: Reporting) -> BatchResult:
+    """Report up to 10,000 events, all or nothing; errors name each item's index."""
+    _check_initial_status(batch.events, allows(user.role, Permission.change_status), batch=True)
+    written = report_events(node.engine, node.reporter, batch.events, batch=True)
+    return BatchResult(written=len(written), events=[_written(w) for w in written])
+
+
+def _check_initial_status(
+    items: list[EventCreate], user_may_validate: bool, batch: bool = False
+) -> None:
+    if user_may_validate:
+        return
+    errors = [
+        error(("body", "events", i, "status") if batch else ("body", "status"),
+              "only a duty officer may report an event as validated", "forbidden_transition")
+        for i, it in enumerate(items) if it.status != Status.reported
+    ]
+    if errors:
+        raise InvalidInput(errors)
+
+
+def _split(values: list[str] | None) -> list[str]:
+    out: list[str] = []
+    for v in values or []:
+        out += [p.strip() for p in v.split(",") if p.strip()]
+    return out
+
+
+def _bbox(raw: str | None) -> tuple[float, float, float, float] | None:
+    if raw is None:
+        return None
+    try:
+        parts = [float(p) for p in raw.split(",")]
+    except ValueError:
+        parts = []
+    if len(parts) != 4 or any(p != p for p in parts):
+        raise InvalidInput([error(("query", "bbox"),
+                                  "bbox is min_lon,min_lat,max_lon,max_lat in degrees", "bbox")])
+    min_lon, min_lat, max_lon, max_lat = parts
+    if not (-180 <= min_lon <= max_lon <= 180 and -90 <= min_lat <= max_lat <= 90):
+        raise InvalidInput([error(("query", "bbox"),
+                                  "bbox corners out of range or in the wrong order "
+                                  "(min_lon,min_lat,max_lon,max_lat)", "bbox")])
+    return (min_lon, min_lat, max_lon, max_lat)
+
+
+def _time(name: str, value: datetime | None) -> int | None:
+    if value is None:
+        return None
+    try:
+        return to_micros(as_utc(value))
+    except ValueError as exc:
+        raise InvalidInput([error(("query", name), str(exc), "datetime")]) from exc
+
+
+def _check_choice(name: str, values: list[str], allowed: set[str]) -> list[str]:
+    for v in values:
+        if v not in allowed:
+            raise InvalidInput([error(("query", name), f"unknown value {v!r}", "enum")])
+    return values
+
+
+ListParam = Annotated[list[str] | None, Query(description="one or more values, comma-separated")]
+
+
+@router.get("", response_model=EventPage)
+def read_events(
+    node: CurrentNode,
+    _user: Reader,
+    since: Annotated[datetime | None, Query(description="occurred at or after (ISO 8601)")] = None,
+    until: Annotated[datetime | None, Query(description="occurred before (ISO 8601)")] = None,
+    bbox: Annotated[str | None, Query(description="min_lon,min_lat,max_lon,max_lat")] = None,
+    section: ListParam = None,
+    country: ListParam = None,
+    category: ListParam = None,
+    type: ListParam = None,  # noqa: A002 - the taxonomy calls it type
+    impact_level: ListParam = None,
+    status: ListParam = None,  # noqa: A002
+    handling: ListParam = None,
+    origin: ListParam = None,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+    cursor: Annotated[str | None, Query(max_length=200)] = None,
+    format: Annotated[OutputFormat, Query()] = OutputFormat.json,  # noqa: A002
+) -> Response:
+    """Query events by time window, bbox, section, country, taxonomy, impact and status."""
+    filt = EventFilter(
+        since=_time("since", since),
+        until=_time("until", until),
+        bbox=_bbox(bbox),
+        section_ids=_split(section),
+        countries=_split(country),
+        categories=_check_choice("category", _split(category), {c.value for c in Category}),
+        types=_check_choice("type", _split(type), set(EVENT_TYPES)),
+        impact_levels=_check_choice("impact_level", _split(impact_level),
+                                    {v.value for v in ImpactLevel}),
+        statuses=_check_choice("status", _split(status), {v.value for v in Status}),
+        handlings=_check_choice("handling", _split(handling), {v.value for v in Handling}),
+        origins=_split(origin),
+    )
+    with node.engine.connect() as conn:
+        try:
+            bodies, next_cursor = query_events(conn, filt, limit=limit, cursor=cursor)
+        except BadCursorError as exc:
+            raise InvalidInput([error(("query", "cursor"), str(exc), "cursor")]) from exc
+    if format == OutputFormat.geojson:
+        return Response(_feature_collection(bodies, next_cursor), media_type="application/geo+json")
+    tail = orjson.dumps(next_cursor)
+    payload = b'{"items":[' + ",".join(bodies).encode() + b'],"next_cursor":' + tail + b"}"
+    return Response(payload, media_type="application/json")
+
+
+def _feature_collection(bodies: list[str], next_cursor: str | None) -> bytes:
+    features: list[dict[str, Any]] = []
+    for raw in bodies:
+        body = orjson.loads(raw)
+        loc = body["location"]
+        features.append({
+            "type": "Feature",
+            "id": body["id"],
+            "geometry": {"type": "Point", "coordinates": [loc["lon"], loc["lat"]]},
+            "properties": body,
+        })
+    return orjson.dumps({"type": "FeatureCollection", "features": features,
+                         "next_cursor": next_cursor})
+
+
+@router.get("/{event_id}", response_model=EventPublic)
+def read_event(event_id: uuid.UUID, node: CurrentNode, _user: Reader) -> EventPublic:
+    """Read the current version of one event."""
+    event = get_event(node.engine, str(event_id))
+    if event is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"no event {event_id}")
+    return event
+
+
+@router.get("/{event_id}/versions", response_model=list[EventPublic])
+def read_event_versions(event_id: uuid.UUID, node: CurrentNode, _user: Reader) -> Response:
+    """Every version of one event, oldest first."""
+    versions = event_versions(node.engine, str(event_id))
+    if not versions:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"no event {event_id}")
+    return Response(orjson.dumps(versions), media_type="application/json")
+
+
+@router.put("/{event_id}", response_model=WrittenEvent)
+def update_one_event(
+    event_id: uuid.UUID, item: EventUpdate, node: CurrentNode, user: Reporting
+) -> WrittenEvent:
+    """Write a new version of an event this node owns."""
+    try:
+        written = update_event(
+            node.engine, node.reporter, str(event_id), item,
+            may_change_status=allows(user.role, Permission.change_status),
+        )
+    except LookupError as exc:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"no event {event_id}") from exc
+    except VersionConflictGuard as exc:
+        raise HTTPException(status.HTTP_409_CONFLICT, str(exc)) from exc
+    return _written(written)
+
+
+@router.get("/{event_id}/personal-data")
+def read_personal_data(
+    event_id: uuid.UUID, node: CurrentNode, _user: PersonalDataReader
+) -> list[dict[str, Any]]:
+    """Personal data attached to an event (need-to-know roles only)."""
+    if get_event(node.engine, str(event_id)) is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"no event {event_id}")
+    return personal_data_of(node.engine, str(event_id))

@@ -1,0 +1,80 @@
+"""Border sections and crossing points as GeoJSON."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Body, HTTPException, status
+from pydantic import BaseModel
+
+from sitcen.api.deps import Admin, CurrentNode, Reader
+from sitcen.events import InvalidInput, error
+from sitcen.geo import GeographyError, load_crossing_points
+from sitcen.store.sections import replace_sections, restore_default_sections, section_feature
+
+router = APIRouter(tags=["geography"])
+
+
+class FeatureCollection(BaseModel):
+    """A GeoJSON FeatureCollection."""
+
+    type: str
+    features: list[dict[str, Any]]
+
+
+@router.get("/sections", response_model=FeatureCollection)
+def read_sections(node: CurrentNode, _user: Reader) -> dict[str, Any]:
+    """Every border section of the node as GeoJSON LineStrings."""
+    return {"type": "FeatureCollection",
+            "features": [section_feature(s) for s in node.sections.sections]}
+
+
+@router.get("/sections/{section_id}", response_model=dict[str, Any])
+def read_section(section_id: str, node: CurrentNode, _user: Reader) -> dict[str, Any]:
+    """One border section as a GeoJSON Feature."""
+    try:
+        return section_feature(node.sections.section(section_id))
+    except KeyError as exc:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"no section {section_id}") from exc
+
+
+@router.put("/sections", response_model=FeatureCollection)
+def replace_all_sections(
+    node: CurrentNode, _admin: Admin, geojson: dict[str, Any] = Body(...)
+) -> dict[str, Any]:
+    """Replace the default sections with custom ones (a GeoJSON FeatureCollection)."""
+    try:
+        replace_sections(node.engine, geojson)
+    except GeographyError as exc:
+        raise InvalidInput([error(("body",), str(exc), "geography")]) from exc
+    node.reload_sections()
+    return read_sections(node, _admin)
+
+
+@router.delete("/sections", response_model=FeatureCollection)
+def restore_sections(node: CurrentNode, _admin: Admin) -> dict[str, Any]:
+    """Drop custom sections and go back to the shipped defaults."""
+    restore_default_sections(node.engine)
+    node.reload_sections()
+    return read_sections(node, _admin)
+
+
+@router.get("/crossing-points", response_model=FeatureCollection)
+def read_crossing_points(_user: Reader) -> dict[str, Any]:
+    """The main border crossing points (approximate positions) as GeoJSON Points."""
+    return {
+        "type": "FeatureCollection",
+        "features": [
+            {
+                "type": "Feature",
+                "id": p.id,
+                "geometry": {"type": "Point", "coordinates": [p.lon, p.lat]},
+                "properties": {
+                    "id": p.id, "name": p.name, "name_ru": p.name_ru,
+                    "countries": list(p.countries), "kind": p.kind, "status": p.status,
+                    "precision_m": p.precision_m,
+                },
+            }
+            for p in load_crossing_points()
+        ],
+    }

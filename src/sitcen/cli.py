@@ -1,0 +1,267 @@
+"""The ``sitcen`` command-line program."""
+
+from __future__ import annotations
+
+import json
+import sys
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import click
+
+from sitcen import __version__
+from sitcen.settings import Settings, SettingsError, get_settings
+
+DEMO_USERS: tuple[tuple[str, str, str, str], ...] = (
+    ("operator", "operator-demo-1", "operator", "Post operator (demo)"),
+    ("duty", "duty-demo-1", "duty_officer", "Duty officer (demo)"),
+    ("analyst", "analyst-demo-1", "analyst", "Risk analyst (demo)"),
+    ("liaison", "liaison-demo-1", "liaison", "Liaison officer (demo)"),
+    ("admin", "admin-demo-1", "admin", "Administrator (demo)"),
+)
+
+
+def _settings(**overrides: Any) -> Settings:
+    try:
+        if overrides:
+            return Settings(**overrides)
+        return get_settings()
+    except (SettingsError, ValueError) as exc:
+        raise click.ClickException(f"bad settings: {exc}") from exc
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="sitcen")
+def main() -> None:
+    """sitcen: a situation-centre node for integrated border management.
+
+    Settings come from SITCEN_* environment variables (see docs/settings.md).
+    """
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True, help="address to listen on")
+@click.option("--port", default=8080, show_default=True, type=click.IntRange(1, 65535))
+def serve(host: str, port: int) -> None:
+    """Serve the node's API (migrates the database first)."""
+    _serve(_settings(), host, port)
+
+
+def _serve(settings: Settings, host: str, port: int, live: threading.Event | None = None) -> None:
+    import uvicorn
+
+    from sitcen.api.main import create_app
+    from sitcen.api.node import Node
+
+    node = Node.open(settings)
+    app = create_app(node)
+    if live is not None:
+        _start_live_feed(node, live)
+    uvicorn.run(app, host=host, port=port, log_level="info")
+
+
+@main.command()
+def migrate() -> None:
+    """Apply pending database migrations and exit."""
+    from sitcen.store.engine import open_engine
+    from sitcen.store.migrations import applied
+
+    settings = _settings()
+    engine = open_engine(settings.resolved_database_url)
+    with engine.connect() as conn:
+        names = applied(conn)
+    click.echo(f"database at {engine.url.render_as_string(hide_password=True)}")
+    click.echo("migrations applied: " + ", ".join(names))
+
+
+@main.command("settings")
+def show_settings() -> None:
+    """Print the effective settings (secrets masked)."""
+    settings = _settings()
+    for name, value in settings.model_dump().items():
+        shown = "********" if "secret" in name else value
+        click.echo(f"SITCEN_{name.upper()}={shown}")
+
+
+@main.group()
+def user() -> None:
+    """Manage the node's users."""
+
+
+@user.command("add")
+@click.argument("username")
+@click.option("--role", required=True,
+              type=click.Choice(["operator", "duty_officer", "analyst", "liaison", "admin"]))
+@click.option("--full-name", default="", help="the person's name as shown in the console")
+@click.password_option(help="password (asked for when not given)")
+def user_add(username: str, role: str, full_name: str, password: str) -> None:
+    """Create a user with a role."""
+    from sitcen.store.engine import open_engine
+    from sitcen.store.users import UserError, add_user
+    from sitcen.users import Role
+
+    engine = open_engine(_settings().resolved_database_url)
+    try:
+        add_user(engine, username, password, Role(role), full_name)
+    except UserError as exc:
+        raise click.ClickException(str(exc)) from exc
+    click.echo(f"user {username} added with role {role}")
+
+
+@user.command("list")
+def user_list() -> None:
+    """List the node's users."""
+    from sitcen.store.engine import open_engine
+    from sitcen.store.users import list_users
+
+    for u in list_users(open_engine(_settings().resolved_database_url)):
+        flag = " (disabled)" if u.disabled else ""
+        click.echo(f"{u.username}\t{u.role.value}\t{u.full_name}{flag}")
+
+
+@main.group()
+def sections() -> None:
+    """Border sections: list, import custom ones, restore the defaults."""
+
+
+@sections.command("list")
+def sections_list() -> None:
+    """List the node's border sections."""
+    from sitcen.store.engine import open_engine
+    from sitcen.store.sections import ensure_sections, load_sections
+
+    engine = open_engine(_settings().resolved_database_url)
+    ensure_sections(engine)
+    for s in load_sections(engine):
+        click.echo(f"{s.id}\t{s.length_km:8.1f} km\t{s.name}")
+
+
+@sections.command("import")
+@click.argument("geojson_file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+def sections_import(geojson_file: Path) -> None:
+    """Replace the border sections with those of a GeoJSON FeatureCollection."""
+    from sitcen.geo import GeographyError
+    from sitcen.store.engine import open_engine
+    from sitcen.store.sections import replace_sections
+
+    engine = open_engine(_settings().resolved_database_url)
+    try:
+        data = json.loads(geojson_file.read_text(encoding="utf-8"))
+        imported = replace_sections(engine, data)
+    except (GeographyError, json.JSONDecodeError) as exc:
+        raise click.ClickException(f"{geojson_file}: {exc}") from exc
+    click.echo(f"{len(imported)} sections imported; they replace the previous ones")
+
+
+@sections.command("reset")
+def sections_reset() -> None:
+    """Go back to the shipped default sections."""
+    from sitcen.store.engine import open_engine
+    from sitcen.store.sections import restore_default_sections
+
+    restore_default_sections(open_engine(_settings().resolved_database_url))
+    click.echo("default sections restored")
+
+
+@main.command()
+@click.option("--years", default=3.0, show_default=True, type=click.FloatRange(0.01, 20))
+@click.option("--seed", default=1, show_default=True, type=int)
+@click.option("--scale", default=1.0, show_default=True, type=click.FloatRange(0.001, 100),
+              help="multiplies the scenario's event rates")
+@click.option("--truth", type=click.Path(dir_okay=False, path_type=Path),
+              help="write the planted anomalies and trend shifts (ground truth) here")
+def seed(years: float, seed: int, scale: float, truth: Path | None) -> None:
+    """Write a synthetic scenario (events up to now) into the node's database."""
+    from sitcen.api.node import Node
+
+    node = Node.open(_settings())
+    count = _seed(node, years, seed, scale, truth)
+    click.echo(f"{count} events written")
+
+
+def _seed(node: Any, years: float, seed: int, scale: float, truth: Path | None) -> int:
+    from datetime import UTC, datetime, timedelta
+
+    from sitcen.events import EventCreate
+    from sitcen.scenario import generate
+    from sitcen.store.events import report_events
+
+    start = (datetime.now(UTC) - timedelta(days=365.25 * years)).date()
+    scenario = generate(years, seed=seed, start=start, scale=scale)
+    total = len(scenario)
+    now = datetime.now(UTC)
+    written = 0
+    with click.progressbar(length=total, label="seeding events", file=sys.stderr) as bar:
+        for batch in scenario.batches(10_000):
+            items = [EventCreate.model_validate(p) for p in batch]
+            items = [it for it in items if it.occurred_at <= now]
+            if items:
+                report_events(node.engine, node.reporter, items, batch=True)
+                written += len(items)
+            bar.update(len(batch))
+    if truth is not None:
+        truth.write_text(json.dumps(scenario.truth_json(), indent=2), encoding="utf-8")
+    return written
+
+
+def _start_live_feed(node: Any, stop: threading.Event, every_s: float = 4.0) -> None:
+    """Report a new synthetic event every few seconds, as a post would."""
+    from sitcen.events import EventCreate
+    from sitcen.scenario import live_events
+    from sitcen.store.events import report_events
+
+    def run() -> None:
+        for payload in live_events(60.0 / every_s, seed=int(time.time())):
+            if stop.wait(every_s):
+                return
+            try:
+                report_events(node.engine, node.reporter, [EventCreate.model_validate(payload)])
+            except Exception as exc:  # noqa: BLE001 - the feed must not kill the server
+                click.echo(f"live feed: skipped one event: {exc}", err=True)
+
+    threading.Thread(target=run, name="live-feed", daemon=True).start()
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8080, show_default=True, type=click.IntRange(1, 65535))
+@click.option("--data-dir", default=Path(".demo"), show_default=True,
+              type=click.Path(file_okay=False, path_type=Path))
+@click.option("--years", default=3.0, show_default=True, type=click.FloatRange(0.01, 20))
+@click.option("--seed", "seed_value", default=1, show_default=True, type=int)
+@click.option("--live/--no-live", default=True, show_default=True,
+              help="keep reporting new synthetic events while serving")
+def demo(host: str, port: int, data_dir: Path, years: float, seed_value: int, live: bool) -> None:
+    """Seed a fresh demo node (SQLite) with years of activity and serve it."""
+    from sitcen.api.node import Node
+    from sitcen.store.users import add_user
+    from sitcen.users import Role
+
+    db = data_dir / "sitcen.db"
+    for suffix in ("", "-wal", "-shm"):
+        Path(f"{db}{suffix}").unlink(missing_ok=True)
+    settings = _settings(environment="demo", data_dir=data_dir, node_id="demo-national-centre",
+                         node_name="Demo national coordination centre", node_country="TJ")
+    node = Node.open(settings)
+    for username, password, role, full_name in DEMO_USERS:
+        add_user(node.engine, username, password, Role(role), full_name)
+    truth = data_dir / "scenario-truth.json"
+    count = _seed(node, years, seed_value, 1.0, truth)
+    url = f"http://{host}:{port}/"
+    click.echo("")
+    click.echo(f"sitcen demo: {count} events over {years:g} years; ground truth in {truth}")
+    click.echo(f"serving at {url}  (API {url}api/v1, OpenAPI {url}openapi.json)")
+    click.echo("demo users (username / password / role):")
+    for username, password, role, _ in DEMO_USERS:
+        click.echo(f"  {username:9} {password:17} {role}")
+    stop = threading.Event()
+    try:
+        _serve(settings, host, port, live=stop if live else None)
+    finally:
+        stop.set()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,96 @@
+"""The node's settings: one typed object read from ``SITCEN_*`` environment variables.
+
+Nothing else in the code reads the environment. Create it once with
+:func:`get_settings` (or build a :class:`Settings` explicitly in tests).
+"""
+
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+# Values that mean "nobody set this": a node must not run on them in production.
+PLACEHOLDER_SECRETS = frozenset({"", "changeme", "change-me", "secret", "demo", "sitcen", "password"})
+
+NODE_ID_PATTERN = re.compile(r"^[a-z0-9][a-z0-9-]{1,62}$")
+
+
+class SettingsError(ValueError):
+    """A setting is missing or unsafe; the message names it."""
+
+
+class Settings(BaseSettings):
+    """Everything a node needs to start. Each field is ``SITCEN_<NAME>`` in the environment."""
+
+    model_config = SettingsConfigDict(env_prefix="SITCEN_", extra="forbid", frozen=True)
+
+    environment: Literal["production", "demo", "test"] = Field(
+        "production", description="demo and test allow placeholder secrets"
+    )
+    data_dir: Path = Field(Path("./sitcen-data"), description="where the node keeps its files")
+    database_url: str = Field(
+        "", description="SQLAlchemy URL; empty means a SQLite file sitcen.db in data_dir"
+    )
+    node_id: str = Field("local-node", description="this node's stable identity, e.g. kg-osh-post")
+    node_name: str = Field("Local node", description="human name of the node")
+    node_country: str = Field("KG", description="ISO 3166-1 alpha-2 country of the node")
+    secret_key: SecretStr = Field(
+        SecretStr("changeme"), description="secret for signing session tokens"
+    )
+    token_ttl_hours: int = Field(12, ge=1, le=24 * 30, description="lifetime of a login token")
+    section_max_km: float = Field(
+        25.0, gt=0, le=200, description="events further than this from any section are inland"
+    )
+    clock_skew_s: int = Field(
+        300, ge=0, le=86400, description="how far in the future occurred_at may lie"
+    )
+    sections_file: Path | None = Field(
+        None, description="GeoJSON of custom border sections replacing the defaults"
+    )
+
+    @field_validator("node_id")
+    @classmethod
+    def _node_id_shape(cls, value: str) -> str:
+        if not NODE_ID_PATTERN.match(value):
+            raise ValueError("node_id must be 2-63 lowercase letters, digits or '-'")
+        return value
+
+    @field_validator("node_country")
+    @classmethod
+    def _country_shape(cls, value: str) -> str:
+        if not re.fullmatch(r"[A-Z]{2}", value):
+            raise ValueError("node_country must be an ISO 3166-1 alpha-2 code such as KG")
+        return value
+
+    @model_validator(mode="after")
+    def _refuse_placeholder_secrets(self) -> Settings:
+        secret = self.secret_key.get_secret_value()
+        if self.environment == "production" and (
+            secret.lower() in PLACEHOLDER_SECRETS or len(secret) < 16
+        ):
+            raise ValueError(
+                "SITCEN_SECRET_KEY is a placeholder or shorter than 16 characters; "
+                "set a real secret (placeholders are allowed only with SITCEN_ENVIRONMENT=demo)"
+            )
+        return self
+
+    @property
+    def resolved_database_url(self) -> str:
+        """The database URL, defaulting to a SQLite file in the data directory."""
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{(self.data_dir / 'sitcen.db').resolve()}"
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The process-wide settings, read once from the environment."""
+    try:
+        return Settings()
+    except ValueError as exc:  # pydantic's ValidationError is a ValueError
+        raise SettingsError(str(exc)) from exc

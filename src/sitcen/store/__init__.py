@@ -1,0 +1,1 @@
+"""Storage: schema, migrations, the one write path and the journal, and queries."""

@@ -1,0 +1,278 @@
+"""Reporting events: checking, placing on a border section, and writing through the journal."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+import numpy as np
+import orjson
+import sqlalchemy as sa
+
+from sitcen.events import (
+    EventCreate,
+    EventPublic,
+    EventUpdate,
+    InvalidInput,
+    check_report,
+    check_update,
+    error,
+    from_micros,
+    to_micros,
+)
+from sitcen.geo import SectionIndex
+from sitcen.store import schema
+from sitcen.store.grid import cell_of
+from sitcen.store.journal import Record, now_micros, write_records
+from sitcen.taxonomy import EVENT_TYPES
+
+
+@dataclass(frozen=True)
+class Reporter:
+    """Who writes: the node (owner of the records) and its reference data."""
+
+    node_id: str
+    country: str
+    sections: SectionIndex
+    max_km: float
+    clock_skew: timedelta
+
+
+@dataclass(frozen=True)
+class Written:
+    """What a write returns for each event."""
+
+    id: str
+    version: int
+    section_id: str | None
+    section_distance_km: float
+
+
+def _body(
+    item: EventCreate | EventUpdate,
+    *,
+    event_id: str,
+    origin: str,
+    version: int,
+    country: str,
+    reported_at: datetime,
+    recorded_at: int,
+    section_id: str | None,
+    distance_km: float,
+    has_personal_data: bool,
+) -> dict[str, Any]:
+    """The public form of an event, as stored in its ``body`` column."""
+    dumped = item.model_dump(
+        mode="json",
+        exclude={"subjects", "base_version", "reported_at"},
+    )
+    dumped["details"] = {k: v for k, v in dumped["details"].items() if v is not None}
+    dumped.update(
+        id=event_id,
+        origin=origin,
+        version=version,
+        category=EVENT_TYPES[str(item.type)].category.value,
+        country=country,
+        reported_at=reported_at.isoformat().replace("+00:00", "Z"),
+        recorded_at=from_micros(recorded_at).isoformat().replace("+00:00", "Z"),
+        occurred_at=item.occurred_at.isoformat().replace("+00:00", "Z"),
+        section_id=section_id,
+        section_distance_km=round(distance_km, 3),
+        follow_up_of=str(item.follow_up_of) if item.follow_up_of else None,
+        has_personal_data=has_personal_data,
+    )
+    return dumped
+
+
+def _row(body: dict[str, Any], item: EventCreate | EventUpdate, *, reported_at: int,
+         recorded_at: int, cell: int) -> dict[str, Any]:
+    return {
+        "id": body["id"],
+        "origin": body["origin"],
+        "version": body["version"],
+        "type": body["type"],
+        "category": body["category"],
+        "occurred_at": to_micros(item.occurred_at),
+        "reported_at": reported_at,
+        "recorded_at": recorded_at,
+        "lon": item.location.lon,
+        "lat": item.location.lat,
+        "cell": cell,
+        "section_id": body["section_id"],
+        "country": body["country"],
+        "impact_level": body["impact_level"],
+        "status": body["status"],
+        "handling": body["handling"],
+        "follow_up_of": body["follow_up_of"],
+        "body": orjson.dumps(body).decode(),
+    }
+
+
+def _missing_follow_ups(conn: sa.Connection, wanted: set[str]) -> set[str]:
+    if not wanted:
+        return set()
+    found = set(
+        conn.execute(sa.select(schema.events.c.id).where(schema.events.c.id.in_(wanted))).scalars()
+    )
+    return wanted - found
+
+
+def report_events(
+    engine: sa.Engine,
+    reporter: Reporter,
+    items: Sequence[EventCreate],
+    *,
+    batch: bool = False,
+    now: datetime | None = None,
+) -> list[Written]:
+    """Check, place and write new reports, all or nothing.
+
+    Raises :class:`InvalidInput` with every error found (the path of each
+    names its place in the batch) and writes nothing when there is one.
+    """
+    now_us = now_micros()
+    now_dt = now or from_micros(now_us)
+    errors: list[dict[str, Any]] = []
+    for i, item in enumerate(items):
+        errors += check_report(item, i if batch else None, now_dt, reporter.clock_skew)
+    follow_ups = {str(it.follow_up_of) for it in items if it.follow_up_of is not None}
+    ids = [str(uuid.uuid4()) for _ in items]
+    with engine.connect() as conn:
+        missing = _missing_follow_ups(conn, follow_ups)
+    for i, item in enumerate(items):
+        if item.follow_up_of is not None and str(item.follow_up_of) in missing:
+            prefix: tuple[str | int, ...] = ("body", "events", i) if batch else ("body",)
+            errors.append(error((*prefix, "follow_up_of"), "no event with this id", "not_found"))
+    if errors:
+        raise InvalidInput(errors)
+
+    lons = np.fromiter((it.location.lon for it in items), dtype=float, count=len(items))
+    lats = np.fromiter((it.location.lat for it in items), dtype=float, count=len(items))
+    placed = reporter.sections.assign(lons, lats, reporter.max_km)
+    cells = cell_of(lons, lats)
+    records: list[Record] = []
+    written: list[Written] = []
+    for i, item in enumerate(items):
+        section_id = placed.section_ids[i]
+        distance = float(placed.distance_km[i])
+        reported_at = item.reported_at or now_dt
+        body = _body(
+            item, event_id=ids[i], origin=reporter.node_id, version=1,
+            country=item.country or reporter.country, reported_at=reported_at,
+            recorded_at=now_us, section_id=section_id, distance_km=distance,
+            has_personal_data=bool(item.subjects),
+        )
+        records.append(Record("event", _row(body, item, reported_at=to_micros(reported_at),
+                                            recorded_at=now_us, cell=int(cells[i]))))
+        if item.subjects:
+            records.append(_personal_record(ids[i], reporter.node_id, item, now_us))
+        written.append(Written(ids[i], 1, section_id, distance))
+    write_records(engine, records, node_id=reporter.node_id)
+    return written
+
+
+def _personal_record(event_id: str, origin: str, item: EventCreate, now_us: int) -> Record:
+    body = {
+        "event_id": event_id,
+        "subjects": [s.model_dump(mode="json", exclude_none=True) for s in item.subjects],
+    }
+    return Record(
+        "personal_data",
+        {
+            "id": str(uuid.uuid4()),
+            "origin": origin,
+            "version": 1,
+            "event_id": event_id,
+            "recorded_at": now_us,
+            "body": orjson.dumps(body).decode(),
+        },
+    )
+
+
+def update_event(
+    engine: sa.Engine,
+    reporter: Reporter,
+    event_id: str,
+    item: EventUpdate,
+    *,
+    may_change_status: bool,
+) -> Written:
+    """Write a new version of one of this node's events."""
+    now_us = now_micros()
+    current = get_event(engine, event_id)
+    if current is None:
+        raise LookupError(event_id)
+    errors = check_update(item, current, reporter.node_id, from_micros(now_us),
+                          reporter.clock_skew)
+    if not errors and item.status != current.status and not may_change_status:
+        errors.append(error(("body", "status"),
+                            "changing the status needs the duty_officer or admin role",
+                            "forbidden_transition"))
+    if not errors and item.base_version is not None and item.base_version != current.version:
+        raise VersionConflictGuard(event_id, current.version, item.base_version)
+    if errors:
+        raise InvalidInput(errors)
+    placed = reporter.sections.assign(
+        np.array([item.location.lon]), np.array([item.location.lat]), reporter.max_km
+    )
+    section_id = placed.section_ids[0]
+    distance = float(placed.distance_km[0])
+    version = current.version + 1
+    body = _body(
+        item, event_id=event_id, origin=reporter.node_id, version=version,
+        country=item.country or current.country, reported_at=current.reported_at,
+        recorded_at=now_us, section_id=section_id, distance_km=distance,
+        has_personal_data=current.has_personal_data,
+    )
+    cell = int(cell_of(np.array([item.location.lon]), np.array([item.location.lat]))[0])
+    row = _row(body, item, reported_at=to_micros(current.reported_at), recorded_at=now_us,
+               cell=cell)
+    write_records(engine, [Record("event", row)], node_id=reporter.node_id)
+    return Written(event_id, version, section_id, distance)
+
+
+class VersionConflictGuard(Exception):
+    """The client changed an event on a version that is no longer the current one."""
+
+    def __init__(self, event_id: str, current: int, base: int) -> None:
+        super().__init__(f"event {event_id} is at version {current}, the change was made on {base}")
+        self.current = current
+        self.base = base
+
+
+def get_event(engine: sa.Engine, event_id: str) -> EventPublic | None:
+    """The current version of an event, or None."""
+    with engine.connect() as conn:
+        body = conn.execute(
+            sa.select(schema.events.c.body).where(schema.events.c.id == event_id)
+        ).scalar()
+    return None if body is None else EventPublic.model_validate_json(body)
+
+
+def event_versions(engine: sa.Engine, event_id: str) -> list[dict[str, Any]]:
+    """Every version of an event, oldest first (the current one last)."""
+    with engine.connect() as conn:
+        older = conn.execute(
+            sa.select(schema.event_versions.c.body)
+            .where(schema.event_versions.c.id == event_id)
+            .order_by(schema.event_versions.c.version)
+        ).scalars().all()
+        current = conn.execute(
+            sa.select(schema.events.c.body).where(schema.events.c.id == event_id)
+        ).scalar()
+    bodies = [*older, current] if current is not None else list(older)
+    return [orjson.loads(b) for b in bodies]
+
+
+def personal_data_of(engine: sa.Engine, event_id: str) -> list[dict[str, Any]]:
+    """The personal-data records attached to an event."""
+    with engine.connect() as conn:
+        bodies = conn.execute(
+            sa.select(schema.personal_data.c.body)
+            .where(schema.personal_data.c.event_id == event_id)
+            .order_by(schema.personal_data.c.recorded_at)
+        ).scalars().all()
+    return [orjson.loads(b) for b in bodies]

@@ -1,0 +1,208 @@
+"""The one write path and the journal (DESIGN.md principles 1 and 2).
+
+Every change of every record goes through :func:`write_records`: it stores
+the record's new version and appends one journal entry per record in the
+same transaction. Readers (live stream, federation, analysis, audit) follow
+the journal with :func:`read_journal` from a cursor they keep themselves.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import sqlalchemy as sa
+
+from sitcen.store import schema
+
+
+@dataclass(frozen=True)
+class Record:
+    """One version of one record, ready to store.
+
+    ``row`` holds the columns of the kind's table, including ``id``,
+    ``origin``, ``version`` and ``body`` (the record's JSON text).
+    """
+
+    kind: str
+    row: dict[str, Any]
+
+    @property
+    def id(self) -> str:
+        return str(self.row["id"])
+
+    @property
+    def origin(self) -> str:
+        return str(self.row["origin"])
+
+    @property
+    def version(self) -> int:
+        return int(self.row["version"])
+
+
+@dataclass(frozen=True)
+class Kind:
+    """Where records of one kind live: the current versions and, optionally, older ones."""
+
+    table: sa.Table
+    history: sa.Table | None
+
+
+KINDS: dict[str, Kind] = {
+    "event": Kind(schema.events, schema.event_versions),
+    "personal_data": Kind(schema.personal_data, None),
+}
+
+
+@dataclass(frozen=True)
+class JournalEntry:
+    """A change as the journal tells it."""
+
+    seq: int
+    origin: str
+    record_id: str
+    version: int
+    kind: str
+    recorded_at: int
+
+
+class NotOwnerError(Exception):
+    """A node tried to change a record another node owns."""
+
+    def __init__(self, record_id: str, origin: str) -> None:
+        super().__init__(f"record {record_id} belongs to node {origin}")
+        self.record_id = record_id
+        self.origin = origin
+
+
+class VersionConflictError(Exception):
+    """The version written does not follow the stored one (a concurrent or stale change)."""
+
+    def __init__(self, record_id: str, stored: int | None, written: int) -> None:
+        super().__init__(
+            f"record {record_id}: stored version {stored}, cannot write version {written}"
+        )
+        self.record_id = record_id
+        self.stored = stored
+        self.written = written
+
+
+# SQLite has one writer at a time; serialising writers inside the process
+# avoids upgrade deadlocks between a read and a later write in one transaction.
+_sqlite_write_lock = threading.Lock()
+
+
+def now_micros() -> int:
+    """The current time in integer microseconds since the epoch."""
+    return time.time_ns() // 1000
+
+
+def write_records(engine: sa.Engine, records: Sequence[Record], *, node_id: str) -> int:
+    """Store new versions of records owned by this node and journal them, all or nothing.
+
+    Version 1 inserts; version n+1 requires version n to be stored and moves
+    it to the kind's history. Returns the journal sequence number of the last
+    entry written. Raises :class:`NotOwnerError` or
+    :class:`VersionConflictError` and writes nothing if any record breaks
+    the rules.
+    """
+    for record in records:
+        if record.origin != node_id:
+            raise NotOwnerError(record.id, record.origin)
+    if engine.dialect.name == "sqlite":
+        with _sqlite_write_lock, engine.begin() as conn:
+            return _write(conn, records)
+    with engine.begin() as conn:
+        return _write(conn, records)
+
+
+def _write(conn: sa.Connection, records: Sequence[Record]) -> int:
+    if conn.dialect.name == "postgresql":
+        # Serialise journal writers so that sequence order is commit order: a
+        # reader at cursor N never later finds an entry below N appearing.
+        conn.execute(sa.text("SELECT pg_advisory_xact_lock(7301002)"))
+    recorded_at = now_micros()
+    by_kind: dict[str, list[Record]] = {}
+    for record in records:
+        by_kind.setdefault(record.kind, []).append(record)
+    for kind_name, group in by_kind.items():
+        kind = KINDS[kind_name]
+        fresh = [r.row for r in group if r.version == 1]
+        if fresh:
+            try:
+                conn.execute(kind.table.insert(), fresh)
+            except sa.exc.IntegrityError as exc:
+                raise VersionConflictError("(one of the batch)", 1, 1) from exc
+        for record in (r for r in group if r.version > 1):
+            _replace(conn, kind, record, recorded_at)
+    conn.execute(
+        schema.journal.insert(),
+        [
+            {
+                "origin": r.origin,
+                "record_id": r.id,
+                "version": r.version,
+                "kind": r.kind,
+                "recorded_at": recorded_at,
+            }
+            for r in records
+        ],
+    )
+    last = conn.execute(sa.select(sa.func.max(schema.journal.c.seq))).scalar_one()
+    return int(last)
+
+
+def _replace(conn: sa.Connection, kind: Kind, record: Record, recorded_at: int) -> None:
+    table = kind.table
+    query = sa.select(table.c.version, table.c.body, table.c.recorded_at).where(
+        table.c.id == record.id
+    )
+    if conn.dialect.name == "postgresql":
+        query = query.with_for_update()
+    stored = conn.execute(query).first()
+    if stored is None or stored.version != record.version - 1:
+        raise VersionConflictError(record.id, stored.version if stored else None, record.version)
+    if kind.history is not None:
+        conn.execute(
+            kind.history.insert().values(
+                id=record.id, version=stored.version, recorded_at=stored.recorded_at,
+                body=stored.body,
+            )
+        )
+    values = {k: v for k, v in record.row.items() if k != "id"}
+    conn.execute(table.update().where(table.c.id == record.id).values(**values))
+
+
+def read_journal(
+    conn: sa.Connection, after: int = 0, limit: int = 1000, kinds: Sequence[str] | None = None
+) -> list[JournalEntry]:
+    """Journal entries with a sequence number above ``after``, oldest first."""
+    j = schema.journal
+    query = sa.select(j).where(j.c.seq > after).order_by(j.c.seq).limit(limit)
+    if kinds:
+        query = query.where(j.c.kind.in_(list(kinds)))
+    return [JournalEntry(**row._mapping) for row in conn.execute(query)]
+
+
+def record_body(conn: sa.Connection, entry: JournalEntry) -> str | None:
+    """The JSON body of the version a journal entry speaks of (None if unknown)."""
+    kind = KINDS.get(entry.kind)
+    if kind is None:
+        return None
+    table = kind.table
+    row = conn.execute(
+        sa.select(table.c.version, table.c.body).where(table.c.id == entry.record_id)
+    ).first()
+    if row is not None and row.version == entry.version:
+        return str(row.body)
+    if kind.history is None:
+        return None
+    old = conn.execute(
+        sa.select(kind.history.c.body).where(
+            kind.history.c.id == entry.record_id, kind.history.c.version == entry.version
+        )
+    ).scalar()
+    return None if old is None else str(old)

@@ -1,0 +1,57 @@
+"""Ordered, named schema migrations, applied at start-up.
+
+Each migration runs once, in order, inside one transaction, and is recorded in
+``schema_migrations``. Migration 0001 creates the tables as ``schema.py``
+defined them when it was written; every later migration must be written to
+be idempotent (check before it alters), because a fresh database gets the
+current ``schema.py`` shape from 0001 (docs/decisions.md).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+
+import sqlalchemy as sa
+
+from sitcen.store import schema
+
+Migration = Callable[[sa.Connection], None]
+
+
+def _m0001_initial(conn: sa.Connection) -> None:
+    tables = [t for t in schema.metadata.sorted_tables if t.name != "schema_migrations"]
+    schema.metadata.create_all(conn, tables=tables)
+
+
+MIGRATIONS: list[tuple[str, Migration]] = [
+    ("0001_initial", _m0001_initial),
+]
+
+
+def applied(conn: sa.Connection) -> list[str]:
+    """Names of the migrations already applied to this database."""
+    schema.schema_migrations.create(conn, checkfirst=True)
+    rows = conn.execute(sa.select(schema.schema_migrations.c.name)).scalars()
+    return sorted(rows)
+
+
+def migrate(engine: sa.Engine) -> list[str]:
+    """Apply every pending migration in order; returns the names applied now."""
+    done_now: list[str] = []
+    with engine.begin() as conn:
+        if engine.dialect.name == "postgresql":
+            # Several app processes may start together on one database.
+            conn.execute(sa.text("SELECT pg_advisory_xact_lock(7301001)"))
+        already = set(applied(conn))
+        for name, step in MIGRATIONS:
+            if name in already:
+                continue
+            step(conn)
+            conn.execute(
+                schema.schema_migrations.insert().values(
+                    name=name, applied_at=int(time.time() * 1_000_000)
+                )
+            )
+            done_now.append(name)
+    return done_now

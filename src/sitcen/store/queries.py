@@ -1,0 +1,129 @@
+"""Reading the picture: events by time window, place, section, country and taxonomy.
+
+Results come newest first (occurred_at, then id, descending) with an opaque
+cursor for the next page. A bbox is answered cell by cell from the
+(cell, occurred_at, id) index: each cell is one index range read in time
+order and cut at the page size, so a page costs O(cells x page) rows read
+whatever the number of events stored. Very large boxes fall back to the time
+index with an exact lon/lat filter.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import sqlalchemy as sa
+
+from sitcen.store import schema
+from sitcen.store.grid import cells_in
+
+MAX_CELLS_PER_QUERY = 48
+
+e = schema.events
+
+
+@dataclass(frozen=True)
+class EventFilter:
+    """What a query asks for; empty sequences and None mean "any"."""
+
+    since: int | None = None
+    until: int | None = None
+    bbox: tuple[float, float, float, float] | None = None
+    section_ids: Sequence[str] = ()
+    countries: Sequence[str] = ()
+    categories: Sequence[str] = ()
+    types: Sequence[str] = ()
+    impact_levels: Sequence[str] = ()
+    statuses: Sequence[str] = ()
+    handlings: Sequence[str] = ()
+    origins: Sequence[str] = field(default_factory=tuple)
+
+
+class BadCursorError(ValueError):
+    """The cursor given does not come from this API."""
+
+
+def encode_cursor(occurred_at: int, event_id: str) -> str:
+    """An opaque cursor for the position after (occurred_at, id)."""
+    return base64.urlsafe_b64encode(f"{occurred_at}|{event_id}".encode()).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str) -> tuple[int, str]:
+    """The position an opaque cursor stands for."""
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
+        at, event_id = raw.split("|", 1)
+        if len(event_id) != schema.UUID_LEN:
+            raise ValueError(event_id)
+        return int(at), event_id
+    except (ValueError, binascii.Error, UnicodeDecodeError) as exc:
+        raise BadCursorError("cursor is not one this API gave out") from exc
+
+
+def _conditions(f: EventFilter, after: tuple[int, str] | None) -> list[sa.ColumnElement[bool]]:
+    cond: list[sa.ColumnElement[bool]] = []
+    if f.since is not None:
+        cond.append(e.c.occurred_at >= f.since)
+    if f.until is not None:
+        cond.append(e.c.occurred_at < f.until)
+    if f.bbox is not None:
+        min_lon, min_lat, max_lon, max_lat = f.bbox
+        cond += [e.c.lon >= min_lon, e.c.lon <= max_lon, e.c.lat >= min_lat, e.c.lat <= max_lat]
+    for column, values in (
+        (e.c.section_id, f.section_ids),
+        (e.c.country, f.countries),
+        (e.c.category, f.categories),
+        (e.c.type, f.types),
+        (e.c.impact_level, f.impact_levels),
+        (e.c.status, f.statuses),
+        (e.c.handling, f.handlings),
+        (e.c.origin, f.origins),
+    ):
+        if values:
+            cond.append(column.in_(list(values)))
+    if after is not None:
+        at, event_id = after
+        cond.append(sa.or_(e.c.occurred_at < at, sa.and_(e.c.occurred_at == at, e.c.id < event_id)))
+    return cond
+
+
+def query_events(
+    conn: sa.Connection, f: EventFilter, *, limit: int = 100, cursor: str | None = None
+) -> tuple[list[str], str | None]:
+    """One page of event bodies (JSON text) matching the filter, and the next cursor."""
+    after = decode_cursor(cursor) if cursor else None
+    cond = _conditions(f, after)
+    columns = (e.c.occurred_at, e.c.id, e.c.body)
+    order = (e.c.occurred_at.desc(), e.c.id.desc())
+    cells = cells_in(f.bbox) if f.bbox is not None else []
+    query: sa.Select[tuple[int, str, str]]
+    if f.bbox is not None and len(cells) <= MAX_CELLS_PER_QUERY:
+        parts = [
+            sa.select(*columns).where(e.c.cell == cell, *cond).order_by(*order).limit(limit + 1)
+            for cell in cells
+        ]
+        if len(parts) == 1:
+            query = parts[0]
+        else:
+            union = sa.union_all(*(sa.select(p.subquery()) for p in parts)).subquery()
+            query = (
+                sa.select(union.c.occurred_at, union.c.id, union.c.body)
+                .order_by(union.c.occurred_at.desc(), union.c.id.desc())
+                .limit(limit + 1)
+            )
+    else:
+        query = sa.select(*columns).where(*cond).order_by(*order).limit(limit + 1)
+    rows = conn.execute(query).all()
+    next_cursor = None
+    if len(rows) > limit:
+        rows = rows[:limit]
+        next_cursor = encode_cursor(rows[-1][0], rows[-1][1])
+    return [str(r[2]) for r in rows], next_cursor
+
+
+def count_events(conn: sa.Connection) -> int:
+    """How many events the node holds."""
+    return int(conn.execute(sa.select(sa.func.count()).select_from(e)).scalar_one())

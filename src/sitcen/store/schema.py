@@ -1,0 +1,120 @@
+"""The tables as the code queries them (the current shape after every migration).
+
+Times are integer microseconds since the Unix epoch, UTC, on both backends:
+compact, fast to compare and index, and identical in SQLite and PostgreSQL
+(docs/decisions.md). Record ids are UUIDs kept as 36-character text.
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+metadata = sa.MetaData()
+
+UUID_LEN = 36
+
+journal = sa.Table(
+    "journal",
+    metadata,
+    sa.Column("seq", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), primary_key=True,
+              autoincrement=True),
+    sa.Column("origin", sa.String(64), nullable=False),
+    sa.Column("record_id", sa.String(UUID_LEN), nullable=False),
+    sa.Column("version", sa.Integer, nullable=False),
+    sa.Column("kind", sa.String(32), nullable=False),
+    sa.Column("recorded_at", sa.BigInteger, nullable=False),
+)
+
+events = sa.Table(
+    "events",
+    metadata,
+    sa.Column("id", sa.String(UUID_LEN), primary_key=True),
+    sa.Column("origin", sa.String(64), nullable=False),
+    sa.Column("version", sa.Integer, nullable=False),
+    sa.Column("type", sa.String(48), nullable=False),
+    sa.Column("category", sa.String(32), nullable=False),
+    sa.Column("occurred_at", sa.BigInteger, nullable=False),
+    sa.Column("reported_at", sa.BigInteger, nullable=False),
+    sa.Column("recorded_at", sa.BigInteger, nullable=False),
+    sa.Column("lon", sa.Float, nullable=False),
+    sa.Column("lat", sa.Float, nullable=False),
+    sa.Column("cell", sa.Integer, nullable=False),
+    sa.Column("section_id", sa.String(64)),
+    sa.Column("country", sa.String(2), nullable=False),
+    sa.Column("impact_level", sa.String(16), nullable=False),
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("handling", sa.String(16), nullable=False),
+    sa.Column("follow_up_of", sa.String(UUID_LEN)),
+    sa.Column("body", sa.Text, nullable=False),
+)
+
+event_versions = sa.Table(
+    "event_versions",
+    metadata,
+    sa.Column("id", sa.String(UUID_LEN), primary_key=True),
+    sa.Column("version", sa.Integer, primary_key=True),
+    sa.Column("recorded_at", sa.BigInteger, nullable=False),
+    sa.Column("body", sa.Text, nullable=False),
+)
+
+personal_data = sa.Table(
+    "personal_data",
+    metadata,
+    sa.Column("id", sa.String(UUID_LEN), primary_key=True),
+    sa.Column("origin", sa.String(64), nullable=False),
+    sa.Column("version", sa.Integer, nullable=False),
+    sa.Column("event_id", sa.String(UUID_LEN), nullable=False),
+    sa.Column("recorded_at", sa.BigInteger, nullable=False),
+    sa.Column("body", sa.Text, nullable=False),
+)
+
+border_sections = sa.Table(
+    "border_sections",
+    metadata,
+    sa.Column("id", sa.String(64), primary_key=True),
+    sa.Column("name", sa.Text, nullable=False),
+    sa.Column("name_ru", sa.Text, nullable=False),
+    sa.Column("country_a", sa.String(2), nullable=False),
+    sa.Column("country_b", sa.String(2), nullable=False),
+    sa.Column("length_km", sa.Float, nullable=False),
+    sa.Column("source", sa.String(16), nullable=False),
+    sa.Column("geometry", sa.Text, nullable=False),
+)
+
+users = sa.Table(
+    "users",
+    metadata,
+    sa.Column("username", sa.String(64), primary_key=True),
+    sa.Column("full_name", sa.Text, nullable=False),
+    sa.Column("role", sa.String(16), nullable=False),
+    sa.Column("password_hash", sa.Text, nullable=False),
+    sa.Column("disabled", sa.Boolean, nullable=False),
+    sa.Column("created_at", sa.BigInteger, nullable=False),
+)
+
+tokens = sa.Table(
+    "tokens",
+    metadata,
+    sa.Column("token_hash", sa.String(64), primary_key=True),
+    sa.Column("username", sa.String(64), nullable=False),
+    sa.Column("created_at", sa.BigInteger, nullable=False),
+    sa.Column("expires_at", sa.BigInteger, nullable=False),
+)
+
+schema_migrations = sa.Table(
+    "schema_migrations",
+    metadata,
+    sa.Column("name", sa.String(128), primary_key=True),
+    sa.Column("applied_at", sa.BigInteger, nullable=False),
+)
+
+# Indexes. The (cell, occurred_at) pair answers bbox + time-window queries: a
+# bbox becomes a short list of grid cells, each read as one index range in time
+# order (store/queries.py). Every index costs ingest speed, so each one here
+# serves a query the API offers.
+sa.Index("ix_events_cell_time", events.c.cell, events.c.occurred_at, events.c.id)
+sa.Index("ix_events_time", events.c.occurred_at, events.c.id)
+sa.Index("ix_events_section_time", events.c.section_id, events.c.occurred_at, events.c.id)
+sa.Index("ix_events_follow_up", events.c.follow_up_of)
+sa.Index("ix_personal_data_event", personal_data.c.event_id)
+sa.Index("ix_tokens_username", tokens.c.username)

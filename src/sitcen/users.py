@@ -1,0 +1,72 @@
+"""People who use a node, their roles, and what each role may do."""
+
+from __future__ import annotations
+
+import re
+from enum import StrEnum
+
+from pydantic import BaseModel, Field
+
+
+class Role(StrEnum):
+    """Roles of DOMAIN.md: who reports, who watches, who analyses, who liaises, who administers."""
+
+    operator = "operator"
+    duty_officer = "duty_officer"
+    analyst = "analyst"
+    liaison = "liaison"
+    admin = "admin"
+
+
+class Permission(StrEnum):
+    read_picture = "read_picture"
+    report_events = "report_events"
+    change_status = "change_status"
+    read_personal_data = "read_personal_data"
+    manage_users = "manage_users"
+    manage_geography = "manage_geography"
+
+
+PERMISSIONS: dict[Role, frozenset[Permission]] = {
+    Role.operator: frozenset({Permission.read_picture, Permission.report_events}),
+    Role.duty_officer: frozenset(
+        {Permission.read_picture, Permission.report_events, Permission.change_status,
+         Permission.read_personal_data}
+    ),
+    Role.analyst: frozenset({Permission.read_picture, Permission.read_personal_data}),
+    Role.liaison: frozenset({Permission.read_picture}),
+    Role.admin: frozenset(Permission),
+}
+
+USERNAME_PATTERN = re.compile(r"^[a-z0-9][a-z0-9._-]{1,63}$")
+MIN_PASSWORD_LENGTH = 10
+
+
+def allows(role: Role, permission: Permission) -> bool:
+    """Whether a role carries a permission."""
+    return permission in PERMISSIONS[role]
+
+
+class UserPublic(BaseModel):
+    """A user as the API shows it (never the password hash)."""
+
+    username: str
+    full_name: str
+    role: Role
+    node_id: str
+
+
+class LoginRequest(BaseModel):
+    """Credentials for a login."""
+
+    username: str = Field(min_length=1, max_length=64)
+    password: str = Field(min_length=1, max_length=256)
+
+
+class LoginResponse(BaseModel):
+    """A bearer token and who it belongs to."""
+
+    access_token: str
+    token_type: str = "bearer"
+    expires_at: str
+    user: UserPublic

@@ -1,0 +1,298 @@
+"""Translation catalogues and language negotiation."""
+
+from __future__ import annotations
+
+import json
+from importlib import resources
+
+import pytest
+
+from sitcen import i18n
+from sitcen.i18n import SUPPORTED, catalogue, label, labels, missing, negotiate
+from sitcen.taxonomy import EVENT_TYPES, Category, catalogue_keys
+
+NATIONAL = ("kk", "ky", "tg", "tk", "uz")
+# What every national catalogue must label at least; the rest falls back to Russian.
+NATIONAL_PREFIXES = ("category.", "type.", "enum.impact_level.", "enum.status.", "enum.handling.")
+
+
+def _file_text(lang: str) -> str:
+    return (resources.files("sitcen") / "locales" / f"{lang}.json").read_text(encoding="utf-8")
+
+
+@pytest.mark.parametrize("lang", ["en", "ru"])
+def test_reference_catalogues_are_complete(lang: str) -> None:
+    assert missing(lang) == []
+    own = catalogue(lang)
+    for key in catalogue_keys():
+        assert own[key].strip(), key
+        assert own[key] != key
+
+
+@pytest.mark.parametrize("lang", NATIONAL)
+def test_national_catalogues_label_every_category_and_type(lang: str) -> None:
+    required = [key for key in catalogue_keys() if key.startswith(NATIONAL_PREFIXES)]
+    gaps = [key for key in required if key in missing(lang)]
+    assert gaps == [], f"{lang}.json lacks {gaps}"
+
+
+def test_required_keys_cover_the_taxonomy() -> None:
+    # Guards the test above against a prefix typo that would make it vacuous.
+    keys = set(catalogue_keys())
+    assert {f"category.{c.value}" for c in Category} <= keys
+    assert {f"type.{t}" for t in EVENT_TYPES} <= keys
+
+
+@pytest.mark.parametrize("lang", SUPPORTED)
+def test_catalogue_has_no_unknown_keys(lang: str) -> None:
+    known = set(catalogue_keys())
+    stray = [key for key in catalogue(lang) if key not in known and not key.startswith("ui.")]
+    assert stray == []
+
+
+@pytest.mark.parametrize("lang", SUPPORTED)
+def test_catalogue_meta_names_its_language(lang: str) -> None:
+    meta = i18n.meta(lang)
+    assert meta["language"] == lang
+    assert isinstance(meta["complete"], bool)
+    assert meta["complete"] == (missing(lang) == [])
+
+
+@pytest.mark.parametrize("lang", SUPPORTED)
+def test_ui_keys_exist_in_english(lang: str) -> None:
+    # English is the last fallback, so a ui.* key it lacks would show as a raw key.
+    english = catalogue("en")
+    assert [key for key in catalogue(lang) if key.startswith("ui.") and key not in english] == []
+
+
+def test_russian_labels_every_ui_key() -> None:
+    english_ui = {key for key in catalogue("en") if key.startswith("ui.")}
+    assert english_ui - set(catalogue("ru")) == set()
+
+
+@pytest.mark.parametrize("lang", SUPPORTED)
+def test_labels_cover_every_key_through_fallbacks(lang: str) -> None:
+    merged = labels(lang)
+    assert set(catalogue_keys()) <= set(merged)
+    assert all(value.strip() for value in merged.values())
+
+
+@pytest.mark.parametrize("lang", SUPPORTED)
+def test_handling_labels_keep_tlp_names(lang: str) -> None:
+    for value in ("CLEAR", "GREEN", "AMBER", "AMBER+STRICT", "RED"):
+        assert label(f"enum.handling.{value}", lang) == f"TLP:{value}"
+
+
+def test_known_professional_terms() -> None:
+    assert label("type.drug_smuggling", "ru") == "Контрабанда наркотиков"
+    assert label("type.damaged_border_sign", "ru") == "Повреждение пограничного знака"
+    assert label("enum.reaction.seized", "ru") == "Изъятие"
+    assert label("type.drug_smuggling", "en") == "Drug smuggling"
+
+
+# -- fallback chain -----------------------------------------------------------
+
+
+def test_national_language_falls_back_to_russian() -> None:
+    key = "field.modus_operandi"
+    assert key not in catalogue("kk"), "pick a key kk does not label"
+    assert label(key, "kk") == catalogue("ru")[key] == "Способ совершения"
+
+
+def test_national_language_uses_its_own_label_first() -> None:
+    assert label("type.drug_smuggling", "kk") == "Есірткі контрабандасы"
+    assert label("type.drug_smuggling", "uz") == "Giyohvandlik vositalari kontrabandasi"
+
+
+def test_fallback_chains() -> None:
+    assert i18n.FALLBACKS["en"] == ("en",)
+    assert i18n.FALLBACKS["ru"] == ("ru", "en")
+    for lang in NATIONAL:
+        assert i18n.FALLBACKS[lang] == (lang, "ru", "en")
+    assert set(i18n.FALLBACKS) == set(SUPPORTED)
+
+
+def test_russian_falls_back_to_english_for_an_english_only_key(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Both reference catalogues are complete, so stage a key only English has
+    # through a stand-in loader rather than editing the shipped files.
+    real = i18n.catalogue
+
+    def staged(lang: str) -> dict[str, str]:
+        own = dict(real(lang))
+        if lang == "en":
+            own["ui.only_in_english"] = "English only"
+        return own
+
+    monkeypatch.setattr(i18n, "catalogue", staged)
+    assert label("ui.only_in_english", "ru") == "English only"
+    assert label("ui.only_in_english", "tg") == "English only"
+    assert labels("kk")["ui.only_in_english"] == "English only"
+
+
+def test_unlabelled_key_is_returned_as_is() -> None:
+    assert label("type.no_such_type", "en") == "type.no_such_type"
+    assert label("type.no_such_type", "kk") == "type.no_such_type"
+
+
+def test_unsupported_language_is_shown_in_english() -> None:
+    assert label("type.epidemic", "fr") == "Epidemic"
+    assert labels("fr") == labels("en")
+    with pytest.raises(ValueError, match="unsupported language"):
+        catalogue("fr")
+    with pytest.raises(ValueError, match="unsupported language"):
+        missing("fr")
+
+
+def test_missing_ignores_fallbacks() -> None:
+    gaps = missing("kk")
+    assert "field.modus_operandi" in gaps
+    assert "type.drug_smuggling" not in gaps
+    assert gaps == [key for key in catalogue_keys() if key in gaps]  # taxonomy order
+
+
+def test_catalogues_are_read_only_and_cached() -> None:
+    assert catalogue("ru") is catalogue("ru")
+    with pytest.raises(TypeError):
+        catalogue("ru")["type.epidemic"] = "x"  # type: ignore[index]
+    # labels() hands out a fresh dict the caller may change.
+    merged = labels("ru")
+    merged["type.epidemic"] = "x"
+    assert label("type.epidemic", "ru") == "Эпидемия"
+
+
+# -- catalogue files ----------------------------------------------------------
+
+
+@pytest.mark.parametrize("lang", SUPPORTED)
+def test_catalogue_file_is_a_flat_object(lang: str) -> None:
+    raw = json.loads(_file_text(lang))
+    assert isinstance(raw.pop("_meta"), dict)
+    assert all(isinstance(value, str) for value in raw.values())
+
+
+@pytest.mark.parametrize("lang", SUPPORTED)
+def test_catalogue_file_has_no_duplicate_keys(lang: str) -> None:
+    duplicates: list[str] = []
+
+    def collect(items: list[tuple[str, object]]) -> dict[str, object]:
+        keys = [key for key, _ in items]
+        duplicates.extend(sorted({key for key in keys if keys.count(key) > 1}))
+        return dict(items)
+
+    json.loads(_file_text(lang), object_pairs_hook=collect)
+    assert duplicates == []
+
+
+def test_duplicate_keys_are_refused() -> None:
+    with pytest.raises(i18n.CatalogueError, match="duplicate key 'a'"):
+        json.loads('{"a": "1", "a": "2"}', object_pairs_hook=i18n._reject_duplicates)
+
+
+@pytest.mark.parametrize("lang", ["ru", "kk", "ky", "tg"])
+def test_cyrillic_survives_round_trips(lang: str) -> None:
+    own = dict(catalogue(lang))
+    sample = own["category.unauthorised_crossing"]
+    assert any("\u0400" <= char <= "\u04ff" for char in sample)
+    # Stored as UTF-8 text, not \u escapes, so translators can read and diff it.
+    assert sample in _file_text(lang)
+    assert json.loads(json.dumps(own, ensure_ascii=False)) == own
+    assert json.loads(json.dumps(own)) == own
+    assert json.loads(json.dumps(own, ensure_ascii=False).encode("utf-8").decode("utf-8")) == own
+
+
+def test_latin_scripts_keep_their_letters() -> None:
+    assert label("enum.impact_level.high", "tk") == "Ýokary"
+    assert "\u02bb" in label("enum.impact_level.medium", "uz")  # oʻ with the modifier letter
+
+
+# -- Accept-Language negotiation ----------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("header", "expected"),
+    [
+        ("ru-RU,ru;q=0.9,en;q=0.8", "ru"),
+        ("kk-KZ", "kk"),
+        ("en-GB,en;q=0.9", "en"),
+        ("ky", "ky"),
+        ("tg-TJ,ru;q=0.5", "tg"),
+        ("uz-Latn-UZ", "uz"),
+        ("uz_UZ", "uz"),
+        ("TK", "tk"),
+        ("kaz", "kk"),
+        ("fr-FR,de;q=0.9,ru;q=0.1", "ru"),
+        ("en;q=0.5,ru;q=0.8", "ru"),
+        ("ru;q=0.8,uz;q=0.8", "ru"),  # a tie goes to the earlier item
+        ("  ru ; q = 0.7 , en ; q=0.6 ", "ru"),
+        ("ru;level=1;q=0.9,en;q=0.5", "ru"),  # unknown parameters are ignored
+        ("ru;q=1.000", "ru"),
+        ("ru;;;;", "ru"),  # empty parameters are nothing to object to
+    ],
+)
+def test_negotiate_prefers_the_highest_weight(header: str, expected: str) -> None:
+    assert negotiate(header) == expected
+
+
+@pytest.mark.parametrize(
+    ("header", "expected"),
+    [
+        ("ru;q=0,kk;q=0.1", "kk"),
+        ("en;q=0,ru;q=0", "en"),  # nothing acceptable: serve the default anyway
+        ("ru;q=0", "en"),
+        ("*;q=0.5,en;q=0", "ru"),
+        ("*", "en"),
+        ("*,en;q=0", "ru"),
+        ("ru-RU;q=0,ru;q=0.5,en;q=0.4", "ru"),
+        ("tk;q=0.2,*;q=0.5", "en"),
+        ("*;q=0.1,uz", "uz"),
+    ],
+)
+def test_negotiate_q_zero_and_wildcard(header: str, expected: str) -> None:
+    assert negotiate(header) == expected
+
+
+@pytest.mark.parametrize(
+    "header",
+    [
+        None,
+        "",
+        "   ",
+        ",,,",
+        "fr-FR,de",
+        "ru;q=abc",
+        "ru;q=1.5",
+        "ru;q=-1",
+        "ru;q=nan",
+        "ru;q=inf",
+        "ru;q",
+        "ru;q=0.1234",
+        "12345",
+        "en-",
+        "r u",
+        "рус",
+        "русский;q=0.9",
+        "\u212ak",  # Kelvin sign lowers to ASCII "k": still not a language tag
+        "r\nu",
+        "\x00\xff",
+        ";q=1",
+        "=",
+    ],
+)
+def test_negotiate_survives_garbage(header: str | None) -> None:
+    assert negotiate(header) == "en"
+
+
+def test_negotiate_bounds_a_huge_header() -> None:
+    assert negotiate("ru-RU," * 100_000) == "ru"
+    assert negotiate("xx," * 100_000 + "ru") == "en"  # items past the bound are not read
+
+
+def test_negotiate_skips_only_the_malformed_item() -> None:
+    assert negotiate("ru;q=abc,kk;q=0.5") == "kk"
+    assert negotiate("xx-!!,ky") == "ky"
+
+
+def test_negotiate_ignores_a_non_string() -> None:
+    assert negotiate(42) == "en"  # type: ignore[arg-type]
