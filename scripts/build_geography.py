@@ -23,6 +23,7 @@ import json
 import subprocess
 import sys
 from collections import defaultdict
+from itertools import pairwise
 from pathlib import Path
 from typing import Any
 
@@ -132,9 +133,7 @@ def polygons_of(geometry: dict[str, Any]) -> list[list[list[int]]]:
 
 def signed_area(ring: list[tuple[float, float]]) -> float:
     """Shoelace area, positive for counter-clockwise rings."""
-    return 0.5 * sum(
-        x0 * y1 - x1 * y0 for (x0, y0), (x1, y1) in zip(ring, ring[1:], strict=False)
-    )
+    return 0.5 * sum(x0 * y1 - x1 * y0 for (x0, y0), (x1, y1) in pairwise(ring))
 
 
 def rnd(points: list[tuple[float, float]]) -> list[list[float]]:
@@ -366,11 +365,14 @@ def crossing_point_features(path: Path = BCP_SOURCE) -> list[dict[str, Any]]:
     with path.open(encoding="utf-8", newline="") as f:
         rows = [r for r in csv.DictReader(f) if not r["id"].startswith("#")]
     for r in sorted(rows, key=lambda r: r["id"]):
+        countries = sorted(r["countries"].split("-"))
+        if not r["id"].startswith("-".join(countries) + "-"):
+            raise ValueError(f"{path.name}: id {r['id']} must start with {'-'.join(countries)}-")
         props: dict[str, Any] = {
             "id": r["id"],
             "name": r["name"],
             "name_ru": r["name_ru"],
-            "countries": sorted(r["countries"].split("-")),
+            "countries": countries,
             "kind": r["kind"],
             "status": r["status"],
             "precision_m": int(r["precision_m"]),
@@ -379,7 +381,11 @@ def crossing_point_features(path: Path = BCP_SOURCE) -> list[dict[str, Any]]:
             props["note"] = r["note"]
         point = [round(float(r["lon"]), DECIMALS), round(float(r["lat"]), DECIMALS)]
         features.append(
-            {"type": "Feature", "properties": props, "geometry": {"type": "Point", "coordinates": point}}
+            {
+                "type": "Feature",
+                "properties": props,
+                "geometry": {"type": "Point", "coordinates": point},
+            }
         )
     return features
 
@@ -399,7 +405,9 @@ def dump(features: list[dict[str, Any]]) -> bytes:
 def ensure_source() -> Path:
     """Path of countries-10m.json, installing the pinned npm package if needed."""
     if not SOURCE.exists():
-        subprocess.run(["npm", "ci", "--prefix", str(GEODATA), "--no-audit", "--no-fund"], check=True)
+        subprocess.run(
+            ["npm", "ci", "--prefix", str(GEODATA), "--no-audit", "--no-fund"], check=True
+        )
     return SOURCE
 
 
@@ -434,7 +442,9 @@ def check_crossing_points(files: dict[str, bytes]) -> list[str]:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--check", action="store_true", help="compare with shipped files, write nothing")
+    parser.add_argument(
+        "--check", action="store_true", help="compare with shipped files, write nothing"
+    )
     args = parser.parse_args(argv)
     files, summary = build(ensure_source())
     print(f"{'border':8} {'sections':>8} {'km (ours)':>10} {'km (cited)':>10} {'ratio':>6}")

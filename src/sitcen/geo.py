@@ -21,6 +21,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
+from itertools import pairwise
 from types import MappingProxyType
 from typing import Any
 
@@ -193,7 +194,7 @@ def unproject(x: npt.ArrayLike, y: npt.ArrayLike) -> tuple[FloatArray, FloatArra
 
 
 def scale_factor(lats: npt.ArrayLike) -> FloatArray:
-    """Point scale factor of the projection at the given latitudes (conformal: same in all directions)."""
+    """Point scale factor of the (conformal) projection at the given latitudes."""
     phi = np.radians(np.asarray(lats, dtype=np.float64))
     rho = _R * _F / np.tan(np.pi / 4 + phi / 2) ** _N
     return np.asarray(rho * _N / (_R * np.cos(phi)), dtype=np.float64)
@@ -296,14 +297,18 @@ def sections_from_geojson(data: dict[str, Any]) -> list[BorderSection]:
             raise GeographyError(f"{where}: id must be a string, got {sid!r}")
         m = _SECTION_ID.match(sid)
         if m is None:
-            raise GeographyError(f"{where}: id {sid!r} is not of the form AA-BB-NNN (e.g. KG-TJ-007)")
+            raise GeographyError(
+                f"{where}: id {sid!r} is not of the form AA-BB-NNN (e.g. KG-TJ-007)"
+            )
         where = f"feature {i} ({sid})"
         if sid in seen:
             raise GeographyError(f"{where}: duplicate id, first used by feature {seen[sid]}")
         seen[sid] = i
         a, b = m.group(1), m.group(2)
         if a >= b:
-            raise GeographyError(f"{where}: the two country codes in the id must be distinct and alphabetical")
+            raise GeographyError(
+                f"{where}: the two country codes in the id must be distinct and alphabetical"
+            )
         countries = props.get("countries", [a, b])
         if (
             not isinstance(countries, list | tuple)
@@ -396,7 +401,8 @@ def _countries() -> Mapping[str, Country]:
         if not geom.is_valid:
             # The quantized source has a few rings touching themselves (e.g. KZ
             # near the Volga delta); repair so that containment tests are sound.
-            polys = [p for p in shapely.get_parts(shapely.make_valid(geom)) if p.geom_type == "Polygon"]
+            parts = shapely.get_parts(shapely.make_valid(geom))
+            polys = [q for q in parts if q.geom_type == "Polygon"]
             geom = shapely.MultiPolygon(polys)
         out[p["iso2"]] = Country(p["iso2"], p["iso3"], p["name"], p["name_ru"], geom)
     return MappingProxyType(out)
@@ -440,7 +446,7 @@ class SectionIndex:
         if not sections:
             raise GeographyError("a section index needs at least one border section")
         ordered = sorted(sections, key=lambda s: s.id)
-        for prev, cur in zip(ordered, ordered[1:], strict=False):
+        for prev, cur in pairwise(ordered):
             if prev.id == cur.id:
                 raise GeographyError(f"duplicate section id {cur.id!r}")
         self.sections: tuple[BorderSection, ...] = tuple(ordered)
@@ -453,12 +459,18 @@ class SectionIndex:
                 xy = shapely.get_coordinates(line)
                 x, y = project(xy[:, 0], xy[:, 1])
                 pts = np.column_stack([x, y])
-                starts.append(np.stack([pts[:-1], pts[1:]], axis=1))
-                ranks.append(np.full(len(pts) - 1, rank, dtype=np.intp))
-        # One tree item per segment: nearest-distance tests stay cheap.
-        self._segments = shapely.linestrings(np.concatenate(starts))
+                seg = np.stack([pts[:-1], pts[1:]], axis=1)
+                keep = np.any(seg[:, 0] != seg[:, 1], axis=1)  # drop repeated vertices
+                starts.append(seg[keep])
+                ranks.append(np.full(int(keep.sum()), rank, dtype=np.intp))
+        # One item per segment, in rank order: cheap nearest tests, and the first
+        # of equidistant segments is always the one of the smallest section id.
+        segments = np.concatenate(starts)
+        self._seg_a: FloatArray = segments[:, 0]
+        self._seg_d: FloatArray = segments[:, 1] - segments[:, 0]
+        self._seg_len2: FloatArray = np.einsum("ij,ij->i", self._seg_d, self._seg_d)
         self._segment_rank = np.concatenate(ranks)
-        self._tree = shapely.STRtree(self._segments)
+        self._tree = shapely.STRtree(shapely.linestrings(segments))
 
     def __len__(self) -> int:
         return len(self.sections)
@@ -491,19 +503,78 @@ class SectionIndex:
         best = np.full(lon.shape, len(self.sections), dtype=np.intp)
         if where.size:
             x, y = project(lon[where], lat[where])
+            k = scale_factor(lat[where])
+            # 1. Positions near a section: GEOS nearest search bounded by max_km
+            #    (in projected km, so scaled by the largest local scale factor).
+            radius = max(float(max_km) * float(k.max()), 1e-9)
             points = shapely.points(x, y)
-            (qi, ti), dist = self._tree.query_nearest(points, return_distance=True, all_matches=True)
+            (qi, ti), dist = self._tree.query_nearest(
+                points, max_distance=radius, return_distance=True, all_matches=True
+            )
             # all_matches returns every equidistant segment: keep the smallest section rank.
             rank = self._segment_rank[ti]
             order = np.lexsort((rank, qi))
             first = np.ones(order.size, dtype=bool)
             first[1:] = qi[order][1:] != qi[order][:-1]
             chosen = order[first]
-            target = where[qi[chosen]]
-            best[target] = rank[chosen]
-            distance[target] = dist[chosen] / scale_factor(lat[target])
+            near = qi[chosen]
+            best[where[near]] = rank[chosen]
+            distance[where[near]] = dist[chosen] / k[near]
+            # 2. The others are inland: an unbounded GEOS search is slow for far
+            #    positions, so measure their distance with a grid of candidates.
+            far = np.ones(where.size, dtype=bool)
+            far[near] = False
+            if far.any():
+                d_far, _ = self._nearest_by_grid(x[far], y[far])
+                distance[where[far]] = d_far / k[far]
         best[~(distance <= max_km)] = len(self.sections)  # NaN compares False → inland
         return Assignment(self._ids[best].reshape(shape), distance.reshape(shape))
+
+    def _nearest_by_grid(
+        self, x: FloatArray, y: FloatArray
+    ) -> tuple[FloatArray, npt.NDArray[np.intp]]:
+        """Exact nearest-segment distance (projected km) and section rank, by grid cells.
+
+        For each occupied cell, only segments that can be nearest to some point
+        of the cell are tested: those whose distance to the cell centre is at
+        most the smallest such distance plus the cell diagonal.
+        """
+        x0, y0 = float(x.min()), float(y.min())
+        extent = max(float(x.max()) - x0, float(y.max()) - y0)
+        size = max(50.0, extent / 64)  # at most 65 x 65 cells
+        cols = int(extent // size) + 1
+        cell = (np.floor((y - y0) / size) * cols + np.floor((x - x0) / size)).astype(np.int64)
+        cells, inverse = np.unique(cell, return_inverse=True)
+        cx = np.asarray(x0 + (cells % cols + 0.5) * size, dtype=np.float64)
+        cy = np.asarray(y0 + (cells // cols + 0.5) * size, dtype=np.float64)
+        diagonal = size * math.sqrt(2) + 1e-6
+        members = np.argsort(inverse, kind="stable")
+        bounds = np.concatenate([[0], np.cumsum(np.bincount(inverse, minlength=cells.size))])
+        dist = np.empty(x.size)
+        rank = np.empty(x.size, dtype=np.intp)
+        for lo in range(0, cells.size, 256):
+            hi = min(lo + 256, cells.size)
+            dc = self._segment_distance(cx[lo:hi], cy[lo:hi], np.arange(self._seg_a.shape[0]))
+            limit = dc.min(axis=1) + diagonal
+            for c in range(lo, hi):
+                candidates = np.flatnonzero(dc[c - lo] <= limit[c - lo])
+                idx = members[bounds[c] : bounds[c + 1]]
+                d = self._segment_distance(x[idx], y[idx], candidates)
+                j = np.argmin(d, axis=1)  # first minimum = smallest rank (segments in rank order)
+                dist[idx] = d[np.arange(idx.size), j]
+                rank[idx] = self._segment_rank[candidates[j]]
+        return dist, rank
+
+    def _segment_distance(
+        self, x: FloatArray, y: FloatArray, segments: npt.NDArray[np.intp]
+    ) -> FloatArray:
+        """Distances (len(x), len(segments)) from points to segments, projected km."""
+        a = self._seg_a[segments]
+        d = self._seg_d[segments]
+        px = x[:, None] - a[None, :, 0]
+        py = y[:, None] - a[None, :, 1]
+        t = np.clip((px * d[None, :, 0] + py * d[None, :, 1]) / self._seg_len2[segments], 0.0, 1.0)
+        return np.asarray(np.hypot(px - t * d[None, :, 0], py - t * d[None, :, 1]))
 
     def assign_one(
         self, lon: float, lat: float, max_km: float = DEFAULT_MAX_KM
@@ -524,9 +595,7 @@ def _projected_countries() -> tuple[tuple[str, Any], ...]:
     return tuple(out)
 
 
-def country_at(
-    lon: float, lat: float, margin_km: float = DEFAULT_COUNTRY_MARGIN_KM
-) -> str | None:
+def country_at(lon: float, lat: float, margin_km: float = DEFAULT_COUNTRY_MARGIN_KM) -> str | None:
     """ISO2 code of the shipped country containing a position far from any border.
 
     Only for positions well inside a country: returns ``None`` when the position

@@ -1,0 +1,99 @@
+"""The store on both backends: migrations, the one write path, the journal."""
+
+from __future__ import annotations
+
+import uuid
+
+import orjson
+import pytest
+import sqlalchemy as sa
+
+from sitcen.store import schema
+from sitcen.store.journal import (
+    NotOwnerError,
+    Record,
+    VersionConflictError,
+    read_journal,
+    record_body,
+    write_records,
+)
+from sitcen.store.migrations import MIGRATIONS, applied, migrate
+
+
+def _event_row(event_id: str, origin: str, version: int, **extra: object) -> dict[str, object]:
+    row: dict[str, object] = {
+        "id": event_id, "origin": origin, "version": version, "type": "lost_person",
+        "category": "other", "occurred_at": 1, "reported_at": 2, "recorded_at": 3,
+        "lon": 70.0, "lat": 40.0, "cell": 1, "section_id": None, "country": "KG",
+        "impact_level": "low", "status": "reported", "handling": "GREEN",
+        "follow_up_of": None, "body": orjson.dumps({"v": version}).decode(),
+    }
+    row.update(extra)
+    return row
+
+
+def test_migrations_apply_once_and_match_schema(engine: sa.Engine) -> None:
+    assert migrate(engine) == []  # already applied by open_engine
+    with engine.connect() as conn:
+        assert applied(conn) == sorted(name for name, _ in MIGRATIONS)
+    inspector = sa.inspect(engine)
+    for table in schema.metadata.sorted_tables:
+        columns = {c["name"] for c in inspector.get_columns(table.name)}
+        assert columns == {c.name for c in table.columns}, table.name
+
+
+def test_sqlite_runs_in_wal_mode(engine: sa.Engine) -> None:
+    if engine.dialect.name != "sqlite":
+        pytest.skip("SQLite only")
+    with engine.connect() as conn:
+        assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+
+
+def test_write_stores_record_and_journal_together(engine: sa.Engine) -> None:
+    ids = [str(uuid.uuid4()) for _ in range(3)]
+    last = write_records(engine, [Record("event", _event_row(i, "me", 1)) for i in ids],
+                         node_id="me")
+    with engine.connect() as conn:
+        entries = read_journal(conn)
+        assert [e.record_id for e in entries] == ids
+        assert entries[-1].seq == last
+        assert {e.kind for e in entries} == {"event"}
+        assert read_journal(conn, after=entries[0].seq) == entries[1:]
+
+
+def test_new_version_moves_old_one_to_history(engine: sa.Engine) -> None:
+    event_id = str(uuid.uuid4())
+    write_records(engine, [Record("event", _event_row(event_id, "me", 1))], node_id="me")
+    write_records(engine, [Record("event", _event_row(event_id, "me", 2, status="validated"))],
+                  node_id="me")
+    with engine.connect() as conn:
+        status = conn.execute(sa.select(schema.events.c.status)).scalar_one()
+        history = conn.execute(sa.select(schema.event_versions.c.version)).scalars().all()
+        entries = read_journal(conn)
+        assert status == "validated"
+        assert history == [1]
+        assert [(e.version) for e in entries] == [1, 2]
+        assert record_body(conn, entries[0]) == '{"v":1}'
+        assert record_body(conn, entries[1]) == '{"v":2}'
+
+
+def test_only_the_origin_writes_and_nothing_half_written(engine: sa.Engine) -> None:
+    mine = Record("event", _event_row(str(uuid.uuid4()), "me", 1))
+    theirs = Record("event", _event_row(str(uuid.uuid4()), "other-node", 1))
+    with pytest.raises(NotOwnerError):
+        write_records(engine, [mine, theirs], node_id="me")
+    with engine.connect() as conn:
+        assert conn.execute(sa.select(sa.func.count()).select_from(schema.events)).scalar() == 0
+        assert read_journal(conn) == []
+
+
+def test_version_gap_is_refused_and_rolled_back(engine: sa.Engine) -> None:
+    event_id = str(uuid.uuid4())
+    write_records(engine, [Record("event", _event_row(event_id, "me", 1))], node_id="me")
+    fresh = Record("event", _event_row(str(uuid.uuid4()), "me", 1))
+    with pytest.raises(VersionConflictError):
+        write_records(engine, [fresh, Record("event", _event_row(event_id, "me", 3))],
+                      node_id="me")
+    with engine.connect() as conn:
+        assert conn.execute(sa.select(sa.func.count()).select_from(schema.events)).scalar() == 1
+        assert len(read_journal(conn)) == 1
