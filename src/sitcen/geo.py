@@ -401,7 +401,7 @@ def _countries() -> Mapping[str, Country]:
         if not geom.is_valid:
             # The quantized source has a few rings touching themselves (e.g. KZ
             # near the Volga delta); repair so that containment tests are sound.
-            parts = shapely.get_parts(shapely.make_valid(geom))
+            parts = shapely.get_parts(shapely.get_parts(shapely.make_valid(geom)))
             polys = [q for q in parts if q.geom_type == "Polygon"]
             geom = shapely.MultiPolygon(polys)
         out[p["iso2"]] = Country(p["iso2"], p["iso3"], p["name"], p["name_ru"], geom)
