@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import FastAPI, Request, status
+from fastapi import APIRouter, FastAPI, Request, status
 from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from fastapi.routing import APIRoute
 
 from sitcen import __version__
 from sitcen.api.node import Node
@@ -47,6 +48,13 @@ async def _conflict(_request: Request, exc: Exception) -> JSONResponse:
     return JSONResponse({"detail": str(exc)}, status_code=status.HTTP_409_CONFLICT)
 
 
+def _docstrings_as_summaries(router: APIRouter) -> None:
+    """Use each route's one-line docstring as its OpenAPI summary."""
+    for route in router.routes:
+        if isinstance(route, APIRoute) and route.summary is None and route.description:
+            route.summary = route.description.strip().splitlines()[0].rstrip(".")
+
+
 def create_app(node: Node) -> FastAPI:
     """The HTTP app of a node."""
     app = FastAPI(
@@ -63,6 +71,7 @@ def create_app(node: Node) -> FastAPI:
     app.add_exception_handler(NotOwnerError, _not_owner)
     app.add_exception_handler(VersionConflictError, _conflict)
     for module in (health, auth, users, events, geography, taxonomy, journal):
+        _docstrings_as_summaries(module.router)
         app.include_router(module.router, prefix=API_PREFIX)
 
     @app.get("/", include_in_schema=False)

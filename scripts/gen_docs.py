@@ -1,0 +1,113 @@
+"""Regenerate the generated blocks of docs/ from the code (CLI help, settings, API routes).
+
+A block sits between ``<!-- generated:NAME -->`` and ``<!-- /generated:NAME -->``.
+``python scripts/gen_docs.py`` rewrites them; ``--check`` exits 1 when any is stale
+(tests/test_docs.py runs the check).
+"""
+
+from __future__ import annotations
+
+import re
+import sys
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import click
+from click.testing import CliRunner
+
+ROOT = Path(__file__).resolve().parent.parent
+DOCS = ROOT / "docs"
+
+
+def _commands(group: click.Group, prefix: list[str]) -> list[list[str]]:
+    found = [prefix]
+    ctx = click.Context(group)
+    for name in group.list_commands(ctx):
+        command = group.get_command(ctx, name)
+        if isinstance(command, click.Group):
+            found += _commands(command, [*prefix, name])
+        elif command is not None:
+            found.append([*prefix, name])
+    return found
+
+
+def cli_help() -> str:
+    """The --help text of every command, as Markdown."""
+    from sitcen.cli import main
+
+    runner = CliRunner()
+    parts = []
+    for path in _commands(main, []):
+        result = runner.invoke(main, [*path, "--help"], prog_name="sitcen", terminal_width=100)
+        title = " ".join(["sitcen", *path])
+        parts.append(f"### `{title}`\n\n```text\n{result.output.rstrip()}\n```\n")
+    return "\n".join(parts)
+
+
+def settings_table() -> str:
+    """Every setting with its variable, default and description."""
+    from sitcen.settings import Settings
+
+    rows = ["| variable | default | meaning |", "| --- | --- | --- |"]
+    for name, field in Settings.model_fields.items():
+        default: Any = field.default
+        if hasattr(default, "get_secret_value"):
+            default = "(placeholder; must be set in production)"
+        shown = "" if default in (None, "") else str(default)
+        rows.append(f"| `SITCEN_{name.upper()}` | `{shown}` | {field.description or ''} |")
+    return "\n".join(rows) + "\n"
+
+
+def api_table() -> str:
+    """Every API operation with its one-line summary."""
+    from sitcen.api.main import create_app
+    from sitcen.api.node import Node
+    from sitcen.settings import Settings
+
+    with tempfile.TemporaryDirectory() as tmp:
+        settings = Settings(environment="test", data_dir=Path(tmp))
+        node = Node.open(settings)
+        spec = create_app(node).openapi()
+        node.engine.dispose()
+    rows = ["| method | path | what it does |", "| --- | --- | --- |"]
+    for path, operations in spec["paths"].items():
+        for method, op in operations.items():
+            rows.append(f"| {method.upper()} | `{path}` | {op.get('summary', '')} |")
+    return "\n".join(rows) + "\n"
+
+
+BLOCKS = {
+    "cli": (DOCS / "cli.md", cli_help),
+    "settings": (DOCS / "settings.md", settings_table),
+    "api-routes": (DOCS / "api.md", api_table),
+}
+
+
+def render(text: str, name: str, content: str) -> str:
+    """Replace the named generated block of a document."""
+    pattern = re.compile(
+        rf"(<!-- generated:{name} -->\n).*?(<!-- /generated:{name} -->)", re.DOTALL
+    )
+    if not pattern.search(text):
+        raise SystemExit(f"no generated:{name} block found")
+    return pattern.sub(lambda m: m.group(1) + content + m.group(2), text)
+
+
+def main(check: bool) -> int:
+    stale = []
+    for name, (path, produce) in BLOCKS.items():
+        text = path.read_text(encoding="utf-8")
+        new = render(text, name, produce())
+        if new != text:
+            stale.append(str(path.relative_to(ROOT)))
+            if not check:
+                path.write_text(new, encoding="utf-8")
+    if check and stale:
+        print("stale generated docs: " + ", ".join(stale) + " (run make docs)", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main("--check" in sys.argv[1:]))

@@ -1,0 +1,44 @@
+"""Settings: one typed object, SITCEN_ prefix, placeholder secrets refused outside demo/test."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from pydantic import ValidationError
+
+from sitcen.settings import Settings
+
+
+def test_defaults_put_sqlite_in_the_data_dir(tmp_path: Path) -> None:
+    settings = Settings(environment="demo", data_dir=tmp_path)
+    assert settings.resolved_database_url == f"sqlite:///{tmp_path.resolve() / 'sitcen.db'}"
+
+
+def test_environment_variables_with_prefix(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SITCEN_ENVIRONMENT", "production")
+    monkeypatch.setenv("SITCEN_SECRET_KEY", "a-real-secret-of-good-length")
+    monkeypatch.setenv("SITCEN_NODE_ID", "uz-termez-post")
+    monkeypatch.setenv("SITCEN_NODE_COUNTRY", "UZ")
+    monkeypatch.setenv("SITCEN_DATABASE_URL", "postgresql://u@db/sitcen")
+    settings = Settings()
+    assert settings.node_id == "uz-termez-post"
+    assert settings.node_country == "UZ"
+    assert settings.resolved_database_url == "postgresql://u@db/sitcen"
+
+
+@pytest.mark.parametrize("secret", ["changeme", "secret", "short", ""])
+def test_placeholder_secret_refused_in_production(secret: str) -> None:
+    with pytest.raises(ValidationError, match="SITCEN_SECRET_KEY"):
+        Settings(environment="production", secret_key=secret)
+    assert Settings(environment="demo", secret_key=secret).environment == "demo"
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [("node_id", "Bad Node"), ("node_country", "kg"), ("section_max_km", -1),
+     ("clock_skew_s", -5), ("unknown_setting", 1)],
+)
+def test_bad_values_are_refused(field: str, value: object) -> None:
+    with pytest.raises(ValidationError, match=field):
+        Settings(environment="test", **{field: value})  # type: ignore[arg-type]
