@@ -16,7 +16,14 @@ from enum import StrEnum
 from typing import Annotated, Any
 
 import pycountry
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    SerializerFunctionWrapHandler,
+    model_serializer,
+)
 
 from sitcen.taxonomy import (
     EVENT_TYPES,
@@ -86,7 +93,10 @@ UtcDatetime = Annotated[datetime, AfterValidator(as_utc)]
 class Strict(BaseModel):
     """Base of every input model: unknown fields are errors, not silently dropped."""
 
-    model_config = ConfigDict(extra="forbid", use_enum_values=False)
+    # Validated enumerations are kept as their plain string values: comparisons
+    # with the StrEnum members still hold, and serialising stays in Rust (an
+    # enum member costs a Python attribute lookup per field on the ingest path).
+    model_config = ConfigDict(extra="forbid", use_enum_values=True)
 
 
 class Location(Strict):
@@ -137,6 +147,11 @@ class Details(Strict):
     injured: int | None = Field(None, ge=0, le=100_000)
     shots_fired: bool | None = None
 
+    @model_serializer(mode="wrap")
+    def _only_given(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        # Attributes that do not apply to the type are absent, not null.
+        return {k: v for k, v in handler(self).items() if v is not None}
+
 
 class Subject(Strict):
     """Personal data about one person: stored apart from the event, read only by need-to-know."""
@@ -152,7 +167,7 @@ class Subject(Strict):
 class EventBase(Strict):
     """Fields an operator reports."""
 
-    type: EventTypeId = Field(description="event type from the taxonomy")  # type: ignore[valid-type]
+    type: EventTypeId = Field(description="event type from the taxonomy")
     occurred_at: UtcDatetime
     location: Location
     impact_level: ImpactLevel = ImpactLevel.low
@@ -260,7 +275,8 @@ def _check_common(
         errors.append(error((*prefix, "occurred_at"),
                             f"lies in the future (more than {int(skew.total_seconds())} s ahead "
                             "of the node's clock)", "future_time"))
-    given = item.details.model_dump(exclude_none=True)
+    details = item.details
+    given = {k for k in details.model_fields_set if getattr(details, k) is not None}
     for name in sorted(given):
         if name not in etype.details:
             errors.append(error((*prefix, "details", name),
@@ -279,7 +295,7 @@ def _check_common(
     if unit is not None and allowed_units is not None and unit not in allowed_units:
         names = ", ".join(sorted(u.value for u in allowed_units))
         errors.append(error((*prefix, "details", "unit"),
-                            f"unit {unit.value} does not fit {etype.id}; use one of {names}",
+                            f"unit {unit} does not fit {etype.id}; use one of {names}",
                             "enum"))
     if item.persons and not etype.persons:
         errors.append(error((*prefix, "persons"), f"does not apply to type {etype.id}",
@@ -317,7 +333,7 @@ def check_update(
     errors = _check_common(item, ("body",), now, skew)
     if item.status not in STATUS_TRANSITIONS[current.status]:
         errors.append(error(("body", "status"),
-                            f"cannot go from {current.status.value} to {item.status.value}",
+                            f"cannot go from {current.status} to {item.status}",
                             "transition"))
     if str(item.type) != current.type and EVENT_TYPES[str(item.type)].category != current.category:
         errors.append(error(("body", "type"),

@@ -433,6 +433,10 @@ def default_index() -> SectionIndex:
 # Assignment
 
 
+# Above this many inland positions in one call, the grid search is the faster one.
+GRID_SEARCH_FROM = 30_000
+
+
 class SectionIndex:
     """Spatial index assigning positions to the nearest border section.
 
@@ -524,7 +528,15 @@ class SectionIndex:
             #    positions, so measure their distance with a grid of candidates.
             far = np.ones(where.size, dtype=bool)
             far[near] = False
-            if far.any():
+            n_far = int(far.sum())
+            if 0 < n_far <= GRID_SEARCH_FROM:
+                # Few inland positions: an unbounded GEOS search costs a few µs
+                # each, while the grid below has a fixed cost of tens of ms.
+                (_, _), d_far = self._tree.query_nearest(
+                    points[far], return_distance=True, all_matches=False
+                )
+                distance[where[far]] = d_far / k[far]
+            elif n_far:
                 d_far, _ = self._nearest_by_grid(x[far], y[far])
                 distance[where[far]] = d_far / k[far]
         best[~(distance <= max_km)] = len(self.sections)  # NaN compares False → inland

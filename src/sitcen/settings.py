@@ -15,7 +15,9 @@ from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 # Values that mean "nobody set this": a node must not run on them in production.
-PLACEHOLDER_SECRETS = frozenset({"", "changeme", "change-me", "secret", "demo", "sitcen", "password"})
+PLACEHOLDER_SECRETS = frozenset(
+    {"", "changeme", "change-me", "secret", "demo", "sitcen", "password"}
+)
 
 NODE_ID_PATTERN = re.compile(r"^[a-z0-9][a-z0-9-]{1,62}$")
 

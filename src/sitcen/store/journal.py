@@ -8,6 +8,7 @@ the journal with :func:`read_journal` from a cursor they keep themselves.
 
 from __future__ import annotations
 
+import functools
 import threading
 import time
 from collections.abc import Sequence
@@ -133,13 +134,13 @@ def _write(conn: sa.Connection, records: Sequence[Record]) -> int:
         fresh = [r.row for r in group if r.version == 1]
         if fresh:
             try:
-                conn.execute(kind.table.insert(), fresh)
+                conn.exec_driver_sql(_insert_sql(kind.table, conn.dialect.name), fresh)
             except sa.exc.IntegrityError as exc:
                 raise VersionConflictError("(one of the batch)", 1, 1) from exc
         for record in (r for r in group if r.version > 1):
             _replace(conn, kind, record, recorded_at)
-    conn.execute(
-        schema.journal.insert(),
+    conn.exec_driver_sql(
+        _insert_sql(schema.journal, conn.dialect.name, skip=("seq",)),
         [
             {
                 "origin": r.origin,
@@ -153,6 +154,21 @@ def _write(conn: sa.Connection, records: Sequence[Record]) -> int:
     )
     last = conn.execute(sa.select(sa.func.max(schema.journal.c.seq))).scalar_one()
     return int(last)
+
+
+@functools.cache
+def _insert_sql(table: sa.Table, dialect: str, skip: tuple[str, ...] = ()) -> str:
+    """A plain INSERT with named parameters in the driver's own style.
+
+    Bulk inserts go straight to the driver's executemany with the row dicts:
+    SQLAlchemy's per-row parameter processing doubles the cost of a 10,000-row
+    batch and our values need no conversion (text, integers, floats).
+    """
+    names = [c.name for c in table.columns if c.name not in skip]
+    style = ":{}" if dialect == "sqlite" else "%({})s"
+    columns = ", ".join(names)
+    values = ", ".join(style.format(n) for n in names)
+    return f"INSERT INTO {table.name} ({columns}) VALUES ({values})"
 
 
 def _replace(conn: sa.Connection, kind: Kind, record: Record, recorded_at: int) -> None:

@@ -155,14 +155,14 @@ def read_events(
     section: ListParam = None,
     country: ListParam = None,
     category: ListParam = None,
-    type: ListParam = None,  # noqa: A002 - the taxonomy calls it type
+    type: ListParam = None,
     impact_level: ListParam = None,
-    status: ListParam = None,  # noqa: A002
+    status: ListParam = None,
     handling: ListParam = None,
     origin: ListParam = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
     cursor: Annotated[str | None, Query(max_length=200)] = None,
-    format: Annotated[OutputFormat, Query()] = OutputFormat.json,  # noqa: A002
+    format: Annotated[OutputFormat, Query()] = OutputFormat.json,
 ) -> Response:
     """Query events by time window, bbox, section, country, taxonomy, impact and status."""
     filt = EventFilter(

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, HTTPException, status
 from pydantic import BaseModel
@@ -40,7 +40,7 @@ def read_section(section_id: str, node: CurrentNode, _user: Reader) -> dict[str,
 
 @router.put("/sections", response_model=FeatureCollection)
 def replace_all_sections(
-    node: CurrentNode, _admin: Admin, geojson: dict[str, Any] = Body(...)
+    node: CurrentNode, _admin: Admin, geojson: Annotated[dict[str, Any], Body()]
 ) -> dict[str, Any]:
     """Replace the default sections with custom ones (a GeoJSON FeatureCollection)."""
     try:
