@@ -77,10 +77,27 @@ def api_table() -> str:
     return "\n".join(rows) + "\n"
 
 
+def taxonomy_table() -> str:
+    """Every event type with its category and the details it accepts."""
+    from sitcen.taxonomy import ENUMS, EVENT_TYPES
+
+    rows = ["| category | type | details it accepts (required in bold) | persons |",
+            "| --- | --- | --- | --- |"]
+    for t in EVENT_TYPES.values():
+        details = ", ".join(f"**{d}**" if d in t.required else d for d in t.details) or "—"
+        rows.append(f"| {t.category.value} | `{t.id}` | {details} | "
+                    f"{'yes' if t.persons else 'no'} |")
+    rows += ["", "| enumeration | values |", "| --- | --- |"]
+    for name, enum in ENUMS.items():
+        rows.append(f"| `{name}` | " + ", ".join(f"`{v.value}`" for v in enum) + " |")
+    return "\n".join(rows) + "\n"
+
+
 BLOCKS = {
     "cli": (DOCS / "cli.md", cli_help),
     "settings": (DOCS / "settings.md", settings_table),
     "api-routes": (DOCS / "api.md", api_table),
+    "taxonomy": (DOCS / "data-model.md", taxonomy_table),
 }
 
 

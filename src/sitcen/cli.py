@@ -6,13 +6,16 @@ import json
 import sys
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import click
+import sqlalchemy as sa
 
 from sitcen import __version__
-from sitcen.settings import Settings, SettingsError, get_settings
+from sitcen.settings import Settings, SettingsError
 
 DEMO_USERS: tuple[tuple[str, str, str, str], ...] = (
     ("operator", "operator-demo-1", "operator", "Post operator (demo)"),
@@ -24,12 +27,23 @@ DEMO_USERS: tuple[tuple[str, str, str, str], ...] = (
 
 
 def _settings(**overrides: Any) -> Settings:
+    """The settings of this invocation, from the environment (and overrides)."""
     try:
-        if overrides:
-            return Settings(**overrides)
-        return get_settings()
+        return Settings(**overrides)
     except (SettingsError, ValueError) as exc:
         raise click.ClickException(f"bad settings: {exc}") from exc
+
+
+@contextmanager
+def _database() -> Iterator[sa.Engine]:
+    """The node's database, migrated, closed again when the command ends."""
+    from sitcen.store.engine import open_engine
+
+    engine = open_engine(_settings().resolved_database_url)
+    try:
+        yield engine
+    finally:
+        engine.dispose()
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -65,14 +79,11 @@ def _serve(settings: Settings, host: str, port: int, live: threading.Event | Non
 @main.command()
 def migrate() -> None:
     """Apply pending database migrations and exit."""
-    from sitcen.store.engine import open_engine
     from sitcen.store.migrations import applied
 
-    settings = _settings()
-    engine = open_engine(settings.resolved_database_url)
-    with engine.connect() as conn:
+    with _database() as engine, engine.connect() as conn:
         names = applied(conn)
-    click.echo(f"database at {engine.url.render_as_string(hide_password=True)}")
+        click.echo(f"database at {engine.url.render_as_string(hide_password=True)}")
     click.echo("migrations applied: " + ", ".join(names))
 
 
@@ -98,13 +109,12 @@ def user() -> None:
 @click.password_option(help="password (asked for when not given)")
 def user_add(username: str, role: str, full_name: str, password: str) -> None:
     """Create a user with a role."""
-    from sitcen.store.engine import open_engine
     from sitcen.store.users import UserError, add_user
     from sitcen.users import Role
 
-    engine = open_engine(_settings().resolved_database_url)
     try:
-        add_user(engine, username, password, Role(role), full_name)
+        with _database() as engine:
+            add_user(engine, username, password, Role(role), full_name)
     except UserError as exc:
         raise click.ClickException(str(exc)) from exc
     click.echo(f"user {username} added with role {role}")
@@ -113,10 +123,11 @@ def user_add(username: str, role: str, full_name: str, password: str) -> None:
 @user.command("list")
 def user_list() -> None:
     """List the node's users."""
-    from sitcen.store.engine import open_engine
     from sitcen.store.users import list_users
 
-    for u in list_users(open_engine(_settings().resolved_database_url)):
+    with _database() as engine:
+        users = list_users(engine)
+    for u in users:
         flag = " (disabled)" if u.disabled else ""
         click.echo(f"{u.username}\t{u.role.value}\t{u.full_name}{flag}")
 
@@ -129,12 +140,12 @@ def sections() -> None:
 @sections.command("list")
 def sections_list() -> None:
     """List the node's border sections."""
-    from sitcen.store.engine import open_engine
     from sitcen.store.sections import ensure_sections, load_sections
 
-    engine = open_engine(_settings().resolved_database_url)
-    ensure_sections(engine)
-    for s in load_sections(engine):
+    with _database() as engine:
+        ensure_sections(engine)
+        found = load_sections(engine)
+    for s in found:
         click.echo(f"{s.id}\t{s.length_km:8.1f} km\t{s.name}")
 
 
@@ -143,13 +154,12 @@ def sections_list() -> None:
 def sections_import(geojson_file: Path) -> None:
     """Replace the border sections with those of a GeoJSON FeatureCollection."""
     from sitcen.geo import GeographyError
-    from sitcen.store.engine import open_engine
     from sitcen.store.sections import replace_sections
 
-    engine = open_engine(_settings().resolved_database_url)
     try:
         data = json.loads(geojson_file.read_text(encoding="utf-8"))
-        imported = replace_sections(engine, data)
+        with _database() as engine:
+            imported = replace_sections(engine, data)
     except (GeographyError, json.JSONDecodeError) as exc:
         raise click.ClickException(f"{geojson_file}: {exc}") from exc
     click.echo(f"{len(imported)} sections imported; they replace the previous ones")
@@ -158,10 +168,10 @@ def sections_import(geojson_file: Path) -> None:
 @sections.command("reset")
 def sections_reset() -> None:
     """Go back to the shipped default sections."""
-    from sitcen.store.engine import open_engine
     from sitcen.store.sections import restore_default_sections
 
-    restore_default_sections(open_engine(_settings().resolved_database_url))
+    with _database() as engine:
+        restore_default_sections(engine)
     click.echo("default sections restored")
 
 
@@ -177,7 +187,10 @@ def seed(years: float, seed: int, scale: float, truth: Path | None) -> None:
     from sitcen.api.node import Node
 
     node = Node.open(_settings())
-    count = _seed(node, years, seed, scale, truth)
+    try:
+        count = _seed(node, years, seed, scale, truth)
+    finally:
+        node.engine.dispose()
     click.echo(f"{count} events written")
 
 
