@@ -288,3 +288,14 @@ def test_login_logout_and_user_admin(client: TestClient, as_role: Headers) -> No
     assert client.get("/api/v1/auth/me", headers=headers).status_code == 200
     assert client.post("/api/v1/auth/logout", headers=headers).status_code == 204
     assert client.get("/api/v1/auth/me", headers=headers).status_code == 401
+
+
+def test_oversized_body_is_refused_with_413(client: TestClient, as_role: Headers,
+                                            node: Node) -> None:
+    from sitcen.api.limits import MAX_BODY_BYTES
+
+    blob = b'{"events": [' + b" " * (MAX_BODY_BYTES + 10) + b"]}"
+    response = client.post("/api/v1/events/batch", content=blob,
+                           headers={**as_role(Role.operator), "Content-Type": "application/json"})
+    assert response.status_code == 413
+    assert _count(node, schema.events) == 0
