@@ -165,12 +165,15 @@ def settings_for(database_url: str, data_dir: Path) -> Any:
                     node_id="bench-node", node_country="TJ")
 
 
-def create_user_and_token(database_url: str, username: str = "bench-duty") -> str:
+def create_user_and_token(database_url: str) -> str:
     """Migrate the database, add a duty officer and return a bearer token for it."""
+    import secrets
+
     from sitcen.store.engine import open_engine
     from sitcen.store.users import add_user, issue_token
     from sitcen.users import Role
 
+    username = f"bench-{secrets.token_hex(4)}"  # a cached database may hold earlier ones
     engine = open_engine(database_url)
     try:
         add_user(engine, username, "bench-password-1", Role.duty_officer, "Benchmark")

@@ -97,22 +97,40 @@ def serialise(payloads: Sequence[dict[str, Any]], size: int) -> list[bytes]:
 
 
 def post_batches(base_url: str, headers: dict[str, str], bodies: Sequence[bytes],
-                 warmup: bytes) -> tuple[list[float], int]:
-    """POST each body once, in order; returns per-batch seconds and events written."""
+                 warmup: bytes, concurrency: int = 1) -> tuple[list[float], int, float]:
+    """POST each body once; returns per-batch seconds, events written and wall-clock seconds.
+
+    With ``concurrency`` 1 the batches go one after the other; with more, that
+    many clients send at the same time (events/s is then events / wall clock).
+    """
     import httpx
 
     headers = {**headers, "Content-Type": "application/json"}
-    seconds: list[float] = []
-    written = 0
+    seconds: list[float] = [0.0] * len(bodies)
+    counts: list[int] = [0] * len(bodies)
+
+    def send(client: Any, i: int) -> None:
+        t0 = time.perf_counter()
+        counts[i] = _post(client, headers, bodies[i])
+        seconds[i] = time.perf_counter() - t0
+        log(f"  batch {i + 1}/{len(bodies)}: {counts[i]:,} events in {seconds[i] * 1000:.0f} ms")
+
+    def worker(first: int) -> None:
+        with httpx.Client(base_url=base_url, timeout=600) as client:
+            for i in range(first, len(bodies), concurrency):
+                send(client, i)
+
     with httpx.Client(base_url=base_url, timeout=600) as client:
         _post(client, headers, warmup)
-        for i, body in enumerate(bodies):
-            t0 = time.perf_counter()
-            n = _post(client, headers, body)
-            seconds.append(time.perf_counter() - t0)
-            written += n
-            log(f"  batch {i + 1}/{len(bodies)}: {n:,} events in {seconds[-1] * 1000:.0f} ms")
-    return seconds, written
+    t0 = time.perf_counter()
+    if concurrency == 1:
+        worker(0)
+    else:
+        from concurrent.futures import ThreadPoolExecutor
+
+        with ThreadPoolExecutor(concurrency) as pool:
+            list(pool.map(worker, range(concurrency)))
+    return seconds, sum(counts), time.perf_counter() - t0
 
 
 def _post(client: Any, headers: dict[str, str], body: bytes) -> int:
@@ -192,11 +210,12 @@ def raw_insert_postgresql(url: str, groups: Sequence[dict[str, list[tuple[Any, .
 
 
 def run_backend(backend: str, url: str, raw_url: str, workdir: Path, bodies: Sequence[bytes],
-                warmup: bytes) -> dict[str, Any]:
-    log(f"{backend}: {len(bodies)} batches through the API")
+                warmup: bytes, concurrency: int = 1) -> dict[str, Any]:
+    log(f"{backend}: {len(bodies)} batches through the API, {concurrency} client(s)")
     with api_server(url, workdir) as server:
-        seconds, written = post_batches(server.base_url, server.headers, bodies, warmup)
-    events_per_s = written / sum(seconds)
+        seconds, written, wall = post_batches(server.base_url, server.headers, bodies, warmup,
+                                              concurrency)
+    events_per_s = written / wall
     groups = stored_rows(url)[1:]  # the first group is the warm-up batch
     rows = sum(len(g.get("events", ())) for g in groups)
     if rows != written:
@@ -218,6 +237,8 @@ def run_backend(backend: str, url: str, raw_url: str, workdir: Path, bodies: Seq
         "median_batch_ms": round(median(seconds) * 1000, 1),
         "batch_size": max(1, written // len(bodies)),
     }
+    if concurrency > 1:
+        result["concurrent_clients"] = concurrency
     log(f"{backend}: {json.dumps(result)}")
     return result
 
@@ -340,6 +361,7 @@ def breakdown(bodies: Sequence[bytes], repeats: int, workdir: Path) -> dict[str,
                                            events=[route._written(w) for w in written])
                 response_adapter.dump_json(response_adapter.validate_python(result))
             total = time.perf_counter() - t0
+            events_per_batch = len(batch.events)
             if profiler:
                 profiler.disable()
         finally:
@@ -349,6 +371,7 @@ def breakdown(bodies: Sequence[bytes], repeats: int, workdir: Path) -> dict[str,
             del dialect.do_commit
             sa.event.remove(engine, "before_cursor_execute", before)
             sa.event.remove(engine, "after_cursor_execute", after)
+        del data, batch, written, result  # freed at once, as after a request
         s = dict(timer.seconds)
         inner = sum(v for n, v in s.items() if n in INNER_STAGES.values() or
                     n == "sections.assign")
@@ -378,7 +401,7 @@ def breakdown(bodies: Sequence[bytes], repeats: int, workdir: Path) -> dict[str,
     names = list(runs[0])
     stages = {n: round(median([r.get(n, 0.0) for r in runs]) * 1000, 1) for n in names}
     alts = {n: round(median(v) * 1000, 1) for n, v in alt.items()}
-    return {"events_per_batch": len(batch.events), "median_ms": stages, "alternatives_ms": alts}
+    return {"events_per_batch": events_per_batch, "median_ms": stages, "alternatives_ms": alts}
 
 
 def print_breakdown(b: dict[str, Any]) -> None:
@@ -411,6 +434,8 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--batch", type=int, default=10_000, help="events per request (max 10000)")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--backends", default="sqlite,postgresql")
+    parser.add_argument("--concurrency", type=int, default=1,
+                        help="clients sending batches at the same time (1: one after the other)")
     parser.add_argument("--profile-repeats", type=int, default=3,
                         help="in-process breakdown runs on SQLite (0 to skip)")
     args = parser.parse_args(argv)
@@ -420,13 +445,18 @@ def main(argv: Sequence[str] | None = None) -> None:
     payloads = scenario_payloads(args.events + WARMUP_EVENTS, args.seed)
     warmup = serialise(payloads[:WARMUP_EVENTS], WARMUP_EVENTS)[0]
     bodies = serialise(payloads[WARMUP_EVENTS:], args.batch)
+    # Keep only the bytes: millions of live payload objects would slow every
+    # garbage collection of the in-process breakdown below.
+    del payloads
+    gc.collect()
     log(f"{len(bodies)} request bodies, {sum(map(len, bodies)) / 1e6:.1f} MB of JSON")
 
     result: dict[str, Any] = {}
     with temp_dir() as workdir:
         if "sqlite" in backends:
             result["sqlite"] = run_backend("sqlite", sqlite_url(workdir, "api.db"),
-                                           sqlite_url(workdir, "raw.db"), workdir, bodies, warmup)
+                                           sqlite_url(workdir, "raw.db"), workdir, bodies, warmup,
+                                           args.concurrency)
         if "postgresql" in backends:
             missing = pg_binaries_missing()
             if missing:
@@ -436,7 +466,7 @@ def main(argv: Sequence[str] | None = None) -> None:
                     log(f"PostgreSQL settings: {pg.describe()}")
                     result["postgresql"] = run_backend(
                         "postgresql", pg.new_database("api"), pg.new_database("raw"), workdir,
-                        bodies, warmup)
+                        bodies, warmup, args.concurrency)
                     result["postgresql"]["server_settings"] = pg.describe()
         if args.profile_repeats > 0 and "sqlite" in backends:
             log("in-process breakdown of the API path on SQLite")

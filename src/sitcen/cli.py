@@ -63,7 +63,8 @@ def serve(host: str, port: int) -> None:
     _serve(_settings(), host, port)
 
 
-def _serve(settings: Settings, host: str, port: int, live: threading.Event | None = None) -> None:
+def _serve(settings: Settings, host: str, port: int, live: threading.Event | None = None,
+           live_every: float = 4.0) -> None:
     import uvicorn
 
     from sitcen.api.main import create_app
@@ -72,7 +73,7 @@ def _serve(settings: Settings, host: str, port: int, live: threading.Event | Non
     node = Node.open(settings)
     app = create_app(node)
     if live is not None:
-        _start_live_feed(node, live)
+        _start_live_feed(node, live, live_every)
     uvicorn.run(app, host=host, port=port, log_level="info")
 
 
@@ -246,7 +247,10 @@ def _start_live_feed(node: Any, stop: threading.Event, every_s: float = 4.0) -> 
 @click.option("--seed", "seed_value", default=1, show_default=True, type=int)
 @click.option("--live/--no-live", default=True, show_default=True,
               help="keep reporting new synthetic events while serving")
-def demo(host: str, port: int, data_dir: Path, years: float, seed_value: int, live: bool) -> None:
+@click.option("--live-every", default=4.0, show_default=True, type=click.FloatRange(0.1, 3600),
+              help="seconds between two live events")
+def demo(host: str, port: int, data_dir: Path, years: float, seed_value: int, live: bool,
+         live_every: float) -> None:
     """Seed a fresh demo node (SQLite) with years of activity and serve it."""
     from sitcen.api.node import Node
     from sitcen.store.users import add_user
@@ -271,7 +275,7 @@ def demo(host: str, port: int, data_dir: Path, years: float, seed_value: int, li
         click.echo(f"  {username:9} {password:17} {role}")
     stop = threading.Event()
     try:
-        _serve(settings, host, port, live=stop if live else None)
+        _serve(settings, host, port, live=stop if live else None, live_every=live_every)
     finally:
         stop.set()
 

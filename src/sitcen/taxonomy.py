@@ -318,7 +318,6 @@ UNITS_FOR: dict[str, frozenset[Unit]] = {
 # Enumerations exposed by the taxonomy endpoint, keyed by the attribute that
 # uses them; the catalogue key of a value is ``enum.<name>.<value>``.
 ENUMS: dict[str, type[StrEnum]] = {
-    "category": Category,
     "impact_level": ImpactLevel,
     "section_impact_level": SectionImpactLevel,
     "handling": Handling,
@@ -351,6 +350,23 @@ HANDLING_ORDER: dict[Handling, int] = {h: i for i, h in enumerate(Handling)}
 IMPACT_ORDER: dict[ImpactLevel, int] = {v: i for i, v in enumerate(ImpactLevel)}
 
 
+# Attribute names the catalogues label (event body fields and details).
+_ALL_FIELDS: frozenset[str] = frozenset(
+    {
+        "type", "category", "occurred_at", "reported_at", "location", "lon", "lat",
+        "precision_m", "section_id", "country", "impact_level", "confidence",
+        "source_reliability", "information_credibility", "handling", "status",
+        "transport", "modus_operandi", "reaction", "description", "persons",
+        "nationality", "sex", "age_group", "count", "follow_up_of", "details",
+        "quantity", "unit", "stage", "direction", "detection", "substance",
+        "weapon_kind", "goods", "document_kind", "fraud_kind", "vehicle_kind",
+        "hazard", "killed", "injured", "shots_fired", "disease", "cases",
+        "aircraft_kind", "subjects", "full_name", "birth_date", "document_number",
+        "role",
+    }
+)
+
+
 def category_of(type_id: str) -> Category:
     """The category an event type belongs to."""
     return EVENT_TYPES[type_id].category
@@ -368,21 +384,5 @@ def catalogue_keys() -> list[str]:
     keys += [f"field.{name}" for name in sorted(_ALL_FIELDS)]
     for name, enum in ENUMS.items():
         keys += [f"enum.{name}.{v.value}" for v in enum]
+    keys += [f"enum.information_credibility.{g}" for g in CREDIBILITY_GRADES]
     return keys
-
-
-# Attribute names the catalogues label (event body fields and details).
-_ALL_FIELDS: frozenset[str] = frozenset(
-    {
-        "type", "category", "occurred_at", "reported_at", "location", "lon", "lat",
-        "precision_m", "section_id", "country", "impact_level", "confidence",
-        "source_reliability", "information_credibility", "handling", "status",
-        "transport", "modus_operandi", "reaction", "description", "persons",
-        "nationality", "sex", "age_group", "count", "follow_up_of", "details",
-        "quantity", "unit", "stage", "direction", "detection", "substance",
-        "weapon_kind", "goods", "document_kind", "fraud_kind", "vehicle_kind",
-        "hazard", "killed", "injured", "shots_fired", "disease", "cases",
-        "aircraft_kind", "subjects", "full_name", "birth_date", "document_number",
-        "role",
-    }
-)
