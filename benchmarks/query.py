@@ -61,6 +61,7 @@ ORIGIN = "bench-node"
 CHUNK = 250_000
 COLUMNS = [c.name for c in schema.events.columns]
 DAY_US = 86_400 * 1_000_000
+SCENARIO_PER_YEAR = 50_000  # events a year at scale 1 (sitcen.scenario.generate)
 
 
 # --------------------------------------------------------------------------- building rows
@@ -88,70 +89,58 @@ def iso_strings(micros: npt.NDArray[np.int64]) -> list[str]:
     return [t + "Z" for t in text.tolist()]
 
 
-def scenario_columns(n: int, seed: int) -> dict[str, Any]:
-    """Columnar arrays of ``n`` scenario events, oldest first (see sitcen.scenario)."""
+def scenario_events(n: int, seed: int) -> Any:
+    """A scenario of at least ``n`` events, all in the past (``sitcen.scenario``)."""
     from sitcen.scenario import generate
 
-    years, scale = 3.0, 1.0
+    years = 3.0
+    scale = max(1.0, 1.05 * n / (SCENARIO_PER_YEAR * years))
     while True:
         start = (datetime.now(UTC) - timedelta(days=365.25 * years + 2)).date()
         scenario = generate(years, seed=seed, start=start, scale=scale)
         if len(scenario) >= n:
-            break
+            return scenario
         scale *= 1.05 * n / max(len(scenario), 1)
         log(f"scenario gave {len(scenario):,} events; regenerating with scale {scale:.2f}")
-    return scenario_arrays(scenario, n)
 
 
-def scenario_arrays(scenario: Any, n: int) -> dict[str, Any]:
-    """The columns the rows need, from the scenario's arrays (first ``n`` events)."""
-    raise NotImplementedError
-
-
-def build_rows(cols: dict[str, Any], lo: int, hi: int, sections: Any, max_km: float,
+def build_rows(scenario: Any, lo: int, hi: int, sections: Any, max_km: float,
                rng: np.random.Generator, recorded_at: int) -> list[tuple[Any, ...]]:
-    """Rows of the events table for events ``lo:hi``, in ``COLUMNS`` order."""
+    """Rows of the events table for scenario events ``lo:hi``, in ``COLUMNS`` order.
+
+    The columns come from the scenario's arrays, the cell from the store's
+    ``cell_of`` and the section from the node's section index (as
+    ``report_events`` places them); the body is the scenario's payload plus the
+    fields the node adds, as compact JSON, close to what the API stores.
+    """
     from sitcen.taxonomy import EVENT_TYPES
 
-    lon = np.asarray(cols["lon"][lo:hi], dtype=np.float64)
-    lat = np.asarray(cols["lat"][lo:hi], dtype=np.float64)
-    occurred = np.asarray(cols["occurred_at"][lo:hi], dtype=np.int64)
-    reported = np.asarray(cols["reported_at"][lo:hi], dtype=np.int64)
-    types: list[str] = list(cols["type"][lo:hi])
-    impact: list[str] = list(cols["impact_level"][lo:hi])
-    handling: list[str] = list(cols["handling"][lo:hi])
-    status: list[str] = list(cols["status"][lo:hi])
-    country: list[str] = list(cols["country"][lo:hi])
+    lon = np.asarray(scenario.lon[lo:hi], dtype=np.float64)
+    lat = np.asarray(scenario.lat[lo:hi], dtype=np.float64)
+    occurred = scenario.occurred_at[lo:hi].tolist()
+    reported = scenario.reported_at[lo:hi].tolist()
     placed = sections.assign(lon, lat, max_km)
     section_ids: list[str | None] = [None if s is None else str(s) for s in placed.section_ids]
     distance = np.round(np.nan_to_num(placed.distance_km, nan=-1.0), 3).tolist()
     cells = cell_of(lon, lat).tolist()
     ids = uuid4_strings(rng, hi - lo)
-    occ_iso = iso_strings(occurred)
-    rep_iso = iso_strings(reported)
     rec_iso = iso_strings(np.array([recorded_at]))[0]
-    category = {t: EVENT_TYPES[t].category.value if hasattr(EVENT_TYPES[t].category, "value")
-                else str(EVENT_TYPES[t].category) for t in set(types)}
     lons, lats = lon.tolist(), lat.tolist()
-    occ, rep = occurred.tolist(), reported.tolist()
     rows: list[tuple[Any, ...]] = []
-    for i in range(hi - lo):
-        t = types[i]
-        body = orjson.dumps({
-            "id": ids[i], "origin": ORIGIN, "version": 1, "category": category[t],
-            "country": country[i], "reported_at": rep_iso[i], "recorded_at": rec_iso,
-            "section_id": section_ids[i], "section_distance_km": distance[i],
-            "follow_up_of": None, "has_personal_data": False, "type": t,
-            "occurred_at": occ_iso[i],
-            "location": {"lon": lons[i], "lat": lats[i], "precision_m": None},
-            "impact_level": impact[i], "confidence": {"source_reliability": "F",
-                                                      "information_credibility": 6},
-            "handling": handling[i], "status": status[i], "details": {}, "persons": [],
-            "transport": None, "modus_operandi": [], "reaction": [], "description": "",
-        }).decode()
-        rows.append((ids[i], ORIGIN, 1, t, category[t], occ[i], rep[i], recorded_at, lons[i],
-                     lats[i], cells[i], section_ids[i], country[i], impact[i], status[i],
-                     handling[i], None, body))
+    for i, payload in enumerate(scenario.payloads(lo, hi)):
+        t = payload["type"]
+        category = str(EVENT_TYPES[t].category)
+        body = {
+            "id": ids[i], "origin": ORIGIN, "version": 1, "category": category,
+            "country": payload["country"], "reported_at": payload.pop("reported_at"),
+            "recorded_at": rec_iso, "section_id": section_ids[i],
+            "section_distance_km": distance[i], "follow_up_of": None,
+            "has_personal_data": False, **payload,
+        }
+        rows.append((ids[i], ORIGIN, 1, t, category, occurred[i], reported[i], recorded_at,
+                     lons[i], lats[i], cells[i], section_ids[i], payload["country"],
+                     payload["impact_level"], payload["status"], payload["handling"], None,
+                     orjson.dumps(body).decode()))
     return rows
 
 
@@ -169,7 +158,7 @@ def _scenario_version() -> str:
     import sitcen.scenario
 
     text = Path(sitcen.scenario.__file__ or "").read_bytes()
-    text += inspect.getsource(build_rows).encode() + inspect.getsource(scenario_arrays).encode()
+    text += inspect.getsource(build_rows).encode()
     return hashlib.sha256(text).hexdigest()[:10]
 
 
@@ -191,7 +180,7 @@ def sqlite_cache(n: int, seed: int) -> Path:
     dialect = node.engine.dialect
     node.engine.dispose()
     log(f"generating {n:,} scenario events (seed {seed})")
-    cols = scenario_columns(n, seed)
+    scenario = scenario_events(n, seed)
     t_gen = time.perf_counter()
     conn = sqlite3.connect(tmp, isolation_level=None)
     # Building a cache file: no rollback journal and no syncing while loading.
@@ -208,7 +197,7 @@ def sqlite_cache(n: int, seed: int) -> Path:
     for lo in range(0, n, CHUNK):
         hi = min(n, lo + CHUNK)
         t0 = time.perf_counter()
-        rows = build_rows(cols, lo, hi, sections, max_km, rng, recorded_at)
+        rows = build_rows(scenario, lo, hi, sections, max_km, rng, recorded_at)
         t1 = time.perf_counter()
         conn.execute("BEGIN")
         conn.executemany(insert, rows)

@@ -27,17 +27,19 @@ def _free_port() -> int:
 def demo_server(tmp_path: Path) -> Iterator[tuple[str, subprocess.Popen[str]]]:
     port = _free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("SITCEN_")}
+    log_path = tmp_path / "demo.log"
+    log = log_path.open("w")
     process = subprocess.Popen(
         [sys.executable, "-m", "sitcen.cli", "demo", "--port", str(port), "--years", "0.05",
          "--data-dir", str(tmp_path / "demo"), "--live-every", "0.3"],
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env,
+        stdout=log, stderr=subprocess.STDOUT, text=True, env=env,
     )
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline:
         if process.poll() is not None:
-            output = process.stdout.read() if process.stdout else ""
-            raise AssertionError(f"demo exited early:\n{output}")
+            log.close()
+            raise AssertionError(f"demo exited early:\n{log_path.read_text()}")
         try:
             if httpx.get(f"{url}/api/v1/health", timeout=1).status_code == 200:
                 break
@@ -45,7 +47,8 @@ def demo_server(tmp_path: Path) -> Iterator[tuple[str, subprocess.Popen[str]]]:
             time.sleep(0.3)
     else:
         process.kill()
-        raise AssertionError("demo did not come up within 120 s")
+        log.close()
+        raise AssertionError(f"demo did not come up within 120 s:\n{log_path.read_text()}")
     try:
         yield url, process
     finally:
@@ -55,6 +58,7 @@ def demo_server(tmp_path: Path) -> Iterator[tuple[str, subprocess.Popen[str]]]:
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
+        log.close()
 
 
 def test_demo_serves_seeded_events_and_live_ones(

@@ -221,18 +221,19 @@ def _seed(node: Any, years: float, seed: int, scale: float, truth: Path | None) 
 
 
 def _start_live_feed(node: Any, stop: threading.Event, every_s: float = 4.0) -> None:
-    """Report a new synthetic event every few seconds, as a post would."""
+    """Report a new synthetic event every few seconds on average, as posts would."""
     from sitcen.events import EventCreate
     from sitcen.scenario import live_events
     from sitcen.store.events import report_events
 
     def run() -> None:
+        # live_events sleeps between reports (a Poisson process at this rate).
         for payload in live_events(60.0 / every_s, seed=int(time.time())):
-            if stop.wait(every_s):
+            if stop.is_set():
                 return
             try:
                 report_events(node.engine, node.reporter, [EventCreate.model_validate(payload)])
-            except Exception as exc:
+            except Exception as exc:  # the feed must never take the server down
                 click.echo(f"live feed: skipped one event: {exc}", err=True)
 
     threading.Thread(target=run, name="live-feed", daemon=True).start()
