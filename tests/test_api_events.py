@@ -292,10 +292,19 @@ def test_login_logout_and_user_admin(client: TestClient, as_role: Headers) -> No
 
 def test_oversized_body_is_refused_with_413(client: TestClient, as_role: Headers,
                                             node: Node) -> None:
-    from sitcen.api.limits import MAX_BODY_BYTES
+    from sitcen.api.guards import MAX_BODY_BYTES
 
     blob = b'{"events": [' + b" " * (MAX_BODY_BYTES + 10) + b"]}"
     response = client.post("/api/v1/events/batch", content=blob,
                            headers={**as_role(Role.operator), "Content-Type": "application/json"})
     assert response.status_code == 413
     assert _count(node, schema.events) == 0
+
+
+def test_nul_characters_are_refused_everywhere(client: TestClient, as_role: Headers) -> None:
+    headers = as_role(Role.analyst)
+    assert client.get("/api/v1/journal?kind=%00", headers=headers).status_code == 422
+    assert client.get("/api/v1/events?section=KG%00", headers=headers).status_code == 422
+    body = client.post("/api/v1/events", json=report(description="a\u0000b"),
+                       headers=as_role(Role.operator))
+    assert ("body", "description") in _locs(body)

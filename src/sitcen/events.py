@@ -70,6 +70,11 @@ def _known_country(code: str) -> str:
     return code
 
 
+# Text without NUL characters: PostgreSQL text cannot hold them, and no human
+# writes them. Checked in Rust by pydantic, so it costs nothing on ingest.
+NO_NUL = r"^[^\x00]*$"
+Text = Annotated[str, Field(pattern=NO_NUL)]
+
 CountryCode = Annotated[
     str,
     Field(min_length=2, max_length=2, pattern=r"^[A-Z]{2}$", examples=["TJ"]),
@@ -141,7 +146,7 @@ class Details(Strict):
     vehicle_kind: VehicleKind | None = None
     hazard: Hazard | None = None
     aircraft_kind: AircraftKind | None = None
-    disease: str | None = Field(None, min_length=1, max_length=200)
+    disease: Text | None = Field(None, min_length=1, max_length=200)
     cases: int | None = Field(None, ge=0, le=10_000_000)
     killed: int | None = Field(None, ge=0, le=100_000)
     injured: int | None = Field(None, ge=0, le=100_000)
@@ -157,11 +162,11 @@ class Subject(Strict):
     """Personal data about one person: stored apart from the event, read only by need-to-know."""
 
     role: SubjectRole
-    full_name: str | None = Field(None, min_length=1, max_length=300)
+    full_name: Text | None = Field(None, min_length=1, max_length=300)
     birth_date: date | None = None
     nationality: CountryCode | None = None
     document_kind: DocumentKind | None = None
-    document_number: str | None = Field(None, min_length=1, max_length=64)
+    document_number: Text | None = Field(None, min_length=1, max_length=64)
 
 
 class EventBase(Strict):
@@ -178,7 +183,7 @@ class EventBase(Strict):
     transport: Transport | None = None
     modus_operandi: list[ModusOperandi] = Field(default_factory=list, max_length=12)
     reaction: list[Reaction] = Field(default_factory=list, max_length=12)
-    description: str = Field("", max_length=8000, description="free text; no personal data")
+    description: Text = Field("", max_length=8000, description="free text; no personal data")
     country: CountryCode | None = Field(
         None, description="reporting country; defaults to the node's country"
     )

@@ -7,6 +7,8 @@ from enum import StrEnum
 
 from pydantic import BaseModel, Field
 
+from sitcen.events import NO_NUL
+
 
 class Role(StrEnum):
     """Roles of DOMAIN.md: who reports, who watches, who analyses, who liaises, who administers."""
@@ -59,8 +61,8 @@ class UserPublic(BaseModel):
 class LoginRequest(BaseModel):
     """Credentials for a login."""
 
-    username: str = Field(min_length=1, max_length=64)
-    password: str = Field(min_length=1, max_length=256)
+    username: str = Field(min_length=1, max_length=64, pattern=NO_NUL)
+    password: str = Field(min_length=1, max_length=256, pattern=NO_NUL)
 
 
 class LoginResponse(BaseModel):

@@ -12,7 +12,7 @@ from fastapi.responses import JSONResponse
 from fastapi.routing import APIRoute
 
 from sitcen import __version__
-from sitcen.api.limits import BodySizeLimit
+from sitcen.api.guards import BodySizeLimit, RefuseNul
 from sitcen.api.node import Node
 from sitcen.api.routes import auth, events, geography, health, journal, taxonomy, users
 from sitcen.events import InvalidInput
@@ -81,6 +81,7 @@ def create_app(node: Node) -> FastAPI:
     )
     app.state.node = node
     app.add_middleware(BodySizeLimit)
+    app.add_middleware(RefuseNul)
     app.add_exception_handler(InvalidInput, _invalid_input)
     app.add_exception_handler(RequestValidationError, _request_validation)
     app.add_exception_handler(NotOwnerError, _not_owner)

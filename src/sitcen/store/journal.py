@@ -13,6 +13,7 @@ import threading
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
+from enum import StrEnum
 from typing import Any
 
 import sqlalchemy as sa
@@ -50,6 +51,13 @@ class Kind:
 
     table: sa.Table
     history: sa.Table | None
+
+
+class RecordKind(StrEnum):
+    """Kinds of record a node stores and journals."""
+
+    event = "event"
+    personal_data = "personal_data"
 
 
 KINDS: dict[str, Kind] = {

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -56,9 +57,7 @@ def decode_cursor(cursor: str) -> tuple[int, str]:
     try:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
         at, event_id = raw.split("|", 1)
-        if len(event_id) != schema.UUID_LEN:
-            raise ValueError(event_id)
-        return int(at), event_id
+        return int(at), str(uuid.UUID(event_id))
     except (ValueError, binascii.Error, UnicodeDecodeError) as exc:
         raise BadCursorError("cursor is not one this API gave out") from exc
 

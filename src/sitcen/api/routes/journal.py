@@ -9,7 +9,7 @@ from fastapi import APIRouter, Query, Response
 from pydantic import BaseModel
 
 from sitcen.api.deps import CurrentNode, Reader
-from sitcen.store.journal import read_journal, record_body
+from sitcen.store.journal import RecordKind, read_journal, record_body
 
 router = APIRouter(prefix="/journal", tags=["journal"])
 
@@ -39,11 +39,11 @@ def read_journal_entries(
     _user: Reader,
     after: Annotated[int, Query(ge=0, le=2**62, description="last sequence number seen")] = 0,
     limit: Annotated[int, Query(ge=1, le=5000)] = 500,
-    kind: Annotated[list[str] | None, Query(description="only these record kinds")] = None,
+    kind: Annotated[list[RecordKind] | None, Query(description="only these record kinds")] = None,
 ) -> Response:
     """Journal entries after a cursor, oldest first, with the records they changed."""
-    # Personal data travels in the journal of the node only as a reference.
-    kinds = [k for k in (kind or ["event", "personal_data"]) if k]
+    # Personal-data entries carry no body here: only a reference to the record.
+    kinds = [str(k) for k in (kind or list(RecordKind))]
     with node.engine.connect() as conn:
         entries = read_journal(conn, after=after, limit=limit, kinds=kinds)
         items = []

@@ -7,7 +7,7 @@ from pydantic import BaseModel, Field
 
 from sitcen.api.deps import Admin, CurrentNode
 from sitcen.api.routes.auth import public_user
-from sitcen.events import InvalidInput, error
+from sitcen.events import NO_NUL, InvalidInput, error
 from sitcen.store.users import UserError, add_user, list_users
 from sitcen.users import Role, UserPublic
 
@@ -17,10 +17,10 @@ router = APIRouter(prefix="/users", tags=["users"])
 class UserCreate(BaseModel):
     """A new user of this node."""
 
-    username: str = Field(min_length=2, max_length=64)
-    password: str = Field(min_length=1, max_length=256)
+    username: str = Field(min_length=2, max_length=64, pattern=NO_NUL)
+    password: str = Field(min_length=1, max_length=256, pattern=NO_NUL)
     role: Role
-    full_name: str = Field("", max_length=300)
+    full_name: str = Field("", max_length=300, pattern=NO_NUL)
 
 
 @router.get("", response_model=list[UserPublic])

@@ -1,6 +1,8 @@
-"""Refuse request bodies larger than the node accepts, before reading them into memory."""
+"""Guards in front of every route: body size, and characters no database can store."""
 
 from __future__ import annotations
+
+from urllib.parse import unquote_to_bytes
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -58,3 +60,28 @@ class BodySizeLimit:
                     "headers": [(b"content-type", b"application/json"),
                                 (b"content-length", str(len(body)).encode())]})
         await send({"type": "http.response.body", "body": body})
+
+
+class RefuseNul:
+    """ASGI middleware answering 422 when the path or query string holds a NUL character.
+
+    PostgreSQL text cannot contain NUL, and no legitimate parameter does; refusing
+    it here keeps every route's parameters safe on both backends.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and (
+            "\x00" in scope.get("path", "")
+            or b"\x00" in unquote_to_bytes(scope.get("query_string", b""))
+        ):
+            body = (b'{"detail":[{"loc":["query"],"msg":"parameters may not contain NUL '
+                    b'characters","type":"nul_character"}]}')
+            await send({"type": "http.response.start", "status": 422,
+                        "headers": [(b"content-type", b"application/json"),
+                                    (b"content-length", str(len(body)).encode())]})
+            await send({"type": "http.response.body", "body": body})
+            return
+        await self.app(scope, receive, send)
