@@ -6,7 +6,7 @@ PORT ?= 8080
 HOST ?= 127.0.0.1
 PYTEST_WORKERS ?= 2
 
-.PHONY: demo test lint typecheck bench geography docs clean
+.PHONY: demo test system-deps lint typecheck bench geography docs clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -25,8 +25,14 @@ $(VENV)/.installed-dev: pyproject.toml | $(BIN)/python
 demo: $(VENV)/.installed
 	$(BIN)/sitcen demo --host $(HOST) --port $(PORT)
 
+# PostgreSQL server binaries for the throwaway test clusters (Debian package when missing).
+system-deps:
+	@command -v initdb >/dev/null 2>&1 || ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || \
+	  { echo "installing PostgreSQL server binaries (apt-get)"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql; }
+
 ## test: lint, type-check and run the whole suite on SQLite and PostgreSQL
-test: $(VENV)/.installed-dev
+test: system-deps $(VENV)/.installed-dev
 	$(BIN)/ruff check src tests benchmarks scripts
 	$(BIN)/mypy
 	$(BIN)/pytest -n $(PYTEST_WORKERS) --dist loadgroup

@@ -84,8 +84,18 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
+def _postgres_bin_dir() -> None:
+    """Put Debian's versioned PostgreSQL bin directory on PATH when initdb is not there."""
+    if shutil.which("initdb"):
+        return
+    found = sorted(Path("/usr/lib/postgresql").glob("*/bin/initdb"))
+    if found:
+        os.environ["PATH"] = f"{found[-1].parent}{os.pathsep}{os.environ['PATH']}"
+
+
 @pytest.fixture(scope="session")
 def pg_cluster() -> Iterator[PostgresCluster]:
+    _postgres_bin_dir()
     missing = [b for b in ("initdb", "pg_ctl", "postgres") if shutil.which(b) is None]
     if missing:
         reason = f"PostgreSQL binaries not on PATH: {', '.join(missing)}"
