@@ -31,8 +31,14 @@ system-deps:
 	  { echo "installing PostgreSQL server binaries (apt-get)"; \
 	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql; }
 
+# The pinned Natural Earth package, so the suite can check the shipped geography rebuilds
+# byte for byte.
+scripts/geodata/node_modules/world-atlas/countries-10m.json: scripts/geodata/package-lock.json
+	npm ci --prefix scripts/geodata --no-audit --no-fund --loglevel=error
+	touch $@
+
 ## test: lint, type-check and run the whole suite on SQLite and PostgreSQL
-test: system-deps $(VENV)/.installed-dev
+test: system-deps scripts/geodata/node_modules/world-atlas/countries-10m.json $(VENV)/.installed-dev
 	$(BIN)/ruff check src tests benchmarks scripts
 	$(BIN)/mypy
 	$(BIN)/pytest -n $(PYTEST_WORKERS) --dist loadgroup
