@@ -27,3 +27,13 @@ def cells_in(bbox: tuple[float, float, float, float]) -> list[int]:
     r0 = max(0, math.floor((min_lat + 90.0) * CELLS_PER_DEGREE))
     r1 = min(_ROWS - 1, math.floor((max_lat + 90.0) * CELLS_PER_DEGREE))
     return [r * _COLUMNS + c for r in range(r0, r1 + 1) for c in range(c0, c1 + 1)]
+
+
+def cell_inside(cell: int, bbox: tuple[float, float, float, float]) -> bool:
+    """Whether a cell lies wholly inside a bbox (its points then need no lon/lat test)."""
+    min_lon, min_lat, max_lon, max_lat = bbox
+    row, col = divmod(cell, _COLUMNS)
+    lon0 = col / CELLS_PER_DEGREE - 180.0
+    lat0 = row / CELLS_PER_DEGREE - 90.0
+    size = 1.0 / CELLS_PER_DEGREE
+    return min_lon <= lon0 and lon0 + size <= max_lon and min_lat <= lat0 and lat0 + size <= max_lat

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 import sqlalchemy as sa
 
 from sitcen.store import schema
-from sitcen.store.grid import cells_in
+from sitcen.store.grid import cell_inside, cells_in
 
 MAX_CELLS_PER_QUERY = 48
 
@@ -62,13 +62,15 @@ def decode_cursor(cursor: str) -> tuple[int, str]:
         raise BadCursorError("cursor is not one this API gave out") from exc
 
 
-def _conditions(f: EventFilter, after: tuple[int, str] | None) -> list[sa.ColumnElement[bool]]:
+def _conditions(
+    f: EventFilter, after: tuple[int, str] | None, *, bbox: bool = True
+) -> list[sa.ColumnElement[bool]]:
     cond: list[sa.ColumnElement[bool]] = []
     if f.since is not None:
         cond.append(e.c.occurred_at >= f.since)
     if f.until is not None:
         cond.append(e.c.occurred_at < f.until)
-    if f.bbox is not None:
+    if bbox and f.bbox is not None:
         min_lon, min_lat, max_lon, max_lat = f.bbox
         cond += [e.c.lon >= min_lon, e.c.lon <= max_lon, e.c.lat >= min_lat, e.c.lat <= max_lat]
     for column, values in (
@@ -89,32 +91,59 @@ def _conditions(f: EventFilter, after: tuple[int, str] | None) -> list[sa.Column
     return cond
 
 
+def _by_cells(
+    f: EventFilter, bbox: tuple[float, float, float, float], cells: list[int],
+    after: tuple[int, str] | None, limit: int,
+) -> sa.Select[tuple[int, str, str]]:
+    """Newest keys per cell, merged, then the bodies of the one page that wins.
+
+    A cell lying wholly inside the bbox needs no lon/lat test, so its part is
+    answered from the (cell, occurred_at, id) index alone (when no other filter
+    applies); only the page's bodies are then read from the table.
+    """
+    clipped = _conditions(f, after)
+    whole = _conditions(f, after, bbox=False)
+    order = (e.c.occurred_at.desc(), e.c.id.desc())
+    parts = [
+        sa.select(e.c.occurred_at, e.c.id)
+        .where(e.c.cell == cell, *(whole if cell_inside(cell, bbox) else clipped))
+        .order_by(*order)
+        .limit(limit + 1)
+        for cell in cells
+    ]
+    keys = (
+        parts[0] if len(parts) == 1
+        else sa.select(sa.union_all(*(sa.select(p.subquery()) for p in parts)).subquery())
+    ).subquery()
+    page = (
+        sa.select(keys.c.occurred_at, keys.c.id)
+        .order_by(keys.c.occurred_at.desc(), keys.c.id.desc())
+        .limit(limit + 1)
+        .subquery()
+    )
+    return (
+        sa.select(e.c.occurred_at, e.c.id, e.c.body)
+        .join(page, page.c.id == e.c.id)
+        .order_by(*order)
+    )
+
+
 def query_events(
     conn: sa.Connection, f: EventFilter, *, limit: int = 100, cursor: str | None = None
 ) -> tuple[list[str], str | None]:
     """One page of event bodies (JSON text) matching the filter, and the next cursor."""
     after = decode_cursor(cursor) if cursor else None
-    cond = _conditions(f, after)
-    columns = (e.c.occurred_at, e.c.id, e.c.body)
-    order = (e.c.occurred_at.desc(), e.c.id.desc())
     cells = cells_in(f.bbox) if f.bbox is not None else []
     query: sa.Select[tuple[int, str, str]]
     if f.bbox is not None and len(cells) <= MAX_CELLS_PER_QUERY:
-        parts = [
-            sa.select(*columns).where(e.c.cell == cell, *cond).order_by(*order).limit(limit + 1)
-            for cell in cells
-        ]
-        if len(parts) == 1:
-            query = parts[0]
-        else:
-            union = sa.union_all(*(sa.select(p.subquery()) for p in parts)).subquery()
-            query = (
-                sa.select(union.c.occurred_at, union.c.id, union.c.body)
-                .order_by(union.c.occurred_at.desc(), union.c.id.desc())
-                .limit(limit + 1)
-            )
+        query = _by_cells(f, f.bbox, cells, after, limit)
     else:
-        query = sa.select(*columns).where(*cond).order_by(*order).limit(limit + 1)
+        query = (
+            sa.select(e.c.occurred_at, e.c.id, e.c.body)
+            .where(*_conditions(f, after))
+            .order_by(e.c.occurred_at.desc(), e.c.id.desc())
+            .limit(limit + 1)
+        )
     rows = conn.execute(query).all()
     next_cursor = None
     if len(rows) > limit:
