@@ -183,28 +183,13 @@ def create_user_and_token(database_url: str) -> str:
     return token
 
 
-_SERVER_CODE = """
-import sys
-from pathlib import Path
-import uvicorn
-from sitcen.api.main import create_app
-from sitcen.api.node import Node
-from sitcen.settings import Settings
-
-url, data_dir, port = sys.argv[1], Path(sys.argv[2]), int(sys.argv[3])
-settings = Settings(environment="test", database_url=url, data_dir=data_dir,
-                    node_id="bench-node", node_country="TJ")
-app = create_app(Node.open(settings))
-uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning", access_log=False)
-"""
-
-
 @dataclass
 class ApiServer:
-    """A real uvicorn server of ``create_app(Node.open(settings))`` in a subprocess."""
+    """A real node server, ``sitcen serve --workers N``, in a subprocess."""
 
     database_url: str
     data_dir: Path
+    workers: int = 1
     port: int = field(default_factory=free_port)
     token: str = ""
     process: subprocess.Popen[bytes] | None = None
@@ -222,10 +207,14 @@ class ApiServer:
 
         if not self.token:
             self.token = create_user_and_token(self.database_url)
+        env = {k: v for k, v in os.environ.items() if not k.startswith("SITCEN_")}
+        env.update(SITCEN_ENVIRONMENT="test", SITCEN_DATABASE_URL=self.database_url,
+                   SITCEN_DATA_DIR=str(self.data_dir), SITCEN_NODE_ID="bench-node",
+                   SITCEN_NODE_COUNTRY="TJ")
         self.process = subprocess.Popen(
-            [sys.executable, "-c", _SERVER_CODE, self.database_url, str(self.data_dir),
-             str(self.port)],
-            cwd=ROOT,
+            [sys.executable, "-m", "sitcen.cli", "serve", "--port", str(self.port),
+             "--workers", str(self.workers)],
+            cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
         )
         deadline = time.monotonic() + timeout_s
         while time.monotonic() < deadline:
@@ -251,9 +240,9 @@ class ApiServer:
 
 
 @contextlib.contextmanager
-def api_server(database_url: str, data_dir: Path) -> Iterator[ApiServer]:
+def api_server(database_url: str, data_dir: Path, workers: int = 1) -> Iterator[ApiServer]:
     """A running API server of a node on ``database_url``, stopped afterwards."""
-    server = ApiServer(database_url, data_dir).start()
+    server = ApiServer(database_url, data_dir, workers).start()
     try:
         yield server
     finally:

@@ -212,9 +212,10 @@ def raw_insert_postgresql(url: str, groups: Sequence[dict[str, list[tuple[Any, .
 
 
 def run_backend(backend: str, url: str, raw_url: str, workdir: Path, bodies: Sequence[bytes],
-                warmup: bytes, concurrency: int = 1) -> dict[str, Any]:
-    log(f"{backend}: {len(bodies)} batches through the API, {concurrency} client(s)")
-    with api_server(url, workdir) as server:
+                warmup: bytes, concurrency: int = 1, workers: int = 1) -> dict[str, Any]:
+    log(f"{backend}: {len(bodies)} batches through the API, {concurrency} client(s), "
+        f"{workers} server process(es)")
+    with api_server(url, workdir, workers) as server:
         seconds, written, wall = post_batches(server.base_url, server.headers, bodies, warmup,
                                               concurrency)
     events_per_s = written / wall
@@ -239,8 +240,8 @@ def run_backend(backend: str, url: str, raw_url: str, workdir: Path, bodies: Seq
         "median_batch_ms": round(median(seconds) * 1000, 1),
         "batch_size": max(1, written // len(bodies)),
     }
-    if concurrency > 1:
-        result["concurrent_clients"] = concurrency
+    result["concurrent_clients"] = concurrency
+    result["server_processes"] = workers
     log(f"{backend}: {json.dumps(result)}")
     return result
 
@@ -461,6 +462,8 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--backends", default="sqlite,postgresql")
     parser.add_argument("--concurrency", type=int, default=1,
                         help="clients sending batches at the same time (1: one after the other)")
+    parser.add_argument("--workers", type=int, default=1,
+                        help="server processes (sitcen serve --workers)")
     parser.add_argument("--profile-repeats", type=int, default=3,
                         help="in-process breakdown runs on SQLite (0 to skip)")
     args = parser.parse_args(argv)
@@ -481,7 +484,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         if "sqlite" in backends:
             result["sqlite"] = run_backend("sqlite", sqlite_url(workdir, "api.db"),
                                            sqlite_url(workdir, "raw.db"), workdir, bodies, warmup,
-                                           args.concurrency)
+                                           args.concurrency, args.workers)
         if "postgresql" in backends:
             missing = pg_binaries_missing()
             if missing:
@@ -491,7 +494,7 @@ def main(argv: Sequence[str] | None = None) -> None:
                     log(f"PostgreSQL settings: {pg.describe()}")
                     result["postgresql"] = run_backend(
                         "postgresql", pg.new_database("api"), pg.new_database("raw"), workdir,
-                        bodies, warmup, args.concurrency)
+                        bodies, warmup, args.concurrency, args.workers)
                     result["postgresql"]["server_settings"] = pg.describe()
         if args.profile_repeats > 0 and "sqlite" in backends:
             log("in-process breakdown of the API path on SQLite")

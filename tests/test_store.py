@@ -97,3 +97,41 @@ def test_version_gap_is_refused_and_rolled_back(engine: sa.Engine) -> None:
     with engine.connect() as conn:
         assert conn.execute(sa.select(sa.func.count()).select_from(schema.events)).scalar() == 1
         assert len(read_journal(conn)) == 1
+
+
+_WRITER = """
+import sys, uuid
+import orjson
+from sitcen.store.engine import open_engine
+from sitcen.store.journal import Record, write_records
+url, origin = sys.argv[1], sys.argv[2]
+engine = open_engine(url)
+def row(event_id, version):
+    return {"id": event_id, "origin": origin, "version": version, "type": "lost_person",
+            "category": "other", "occurred_at": 1, "reported_at": 2, "recorded_at": 3,
+            "lon": 70.0, "lat": 40.0, "cell": 1, "section_id": None, "country": "KG",
+            "impact_level": "low", "status": "reported", "handling": "GREEN",
+            "follow_up_of": None, "body": orjson.dumps({"v": version}).decode()}
+for _ in range(40):
+    event_id = str(uuid.uuid4())
+    write_records(engine, [Record("event", row(event_id, 1))], node_id=origin)
+    write_records(engine, [Record("event", row(event_id, 2))], node_id=origin)
+"""
+
+
+def test_two_processes_write_one_sqlite_file(engine: sa.Engine, database_url: str) -> None:
+    """Writers in separate processes queue on the file lock instead of failing."""
+    import subprocess
+    import sys
+
+    if engine.dialect.name != "sqlite":
+        pytest.skip("SQLite only: PostgreSQL writers are covered by the advisory lock")
+    writers = [subprocess.Popen([sys.executable, "-c", _WRITER, database_url, "me"],
+                                stderr=subprocess.PIPE, text=True) for _ in range(3)]
+    for writer in writers:
+        _, err = writer.communicate(timeout=120)
+        assert writer.returncode == 0, err
+    with engine.connect() as conn:
+        entries = read_journal(conn, limit=10_000)
+    assert len(entries) == 3 * 40 * 2
+    assert [e.seq for e in entries] == list(range(1, 241))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
 import threading
 import time
@@ -58,23 +59,34 @@ def main() -> None:
 @main.command()
 @click.option("--host", default="127.0.0.1", show_default=True, help="address to listen on")
 @click.option("--port", default=8080, show_default=True, type=click.IntRange(1, 65535))
-def serve(host: str, port: int) -> None:
+@click.option("--workers", default=1, show_default=True, type=click.IntRange(1, 64),
+              help="app processes sharing the port (SQLite and PostgreSQL both allow several)")
+def serve(host: str, port: int, workers: int) -> None:
     """Serve the node's API (migrates the database first)."""
-    _serve(_settings(), host, port)
+    _serve(_settings(), host, port, workers=workers)
 
 
-def _serve(settings: Settings, host: str, port: int, live: threading.Event | None = None,
-           live_every: float = 4.0) -> None:
+def _serve(settings: Settings, host: str, port: int, *, workers: int = 1,
+           live: threading.Event | None = None, live_every: float = 4.0) -> None:
     import uvicorn
 
     from sitcen.api.main import create_app
     from sitcen.api.node import Node
 
+    # Migrate and load the sections once, here, before any worker starts.
     node = Node.open(settings)
-    app = create_app(node)
     if live is not None:
         _start_live_feed(node, live, live_every)
-    uvicorn.run(app, host=host, port=port, log_level="info")
+    if workers == 1:
+        uvicorn.run(create_app(node), host=host, port=port, log_level="info")
+        return
+    # Worker processes build their own node from the environment.
+    for name, value in settings.model_dump(mode="json").items():
+        if value is not None:
+            os.environ[f"SITCEN_{name.upper()}"] = str(value)
+    os.environ["SITCEN_SECRET_KEY"] = settings.secret_key.get_secret_value()
+    uvicorn.run("sitcen.api.main:app_from_environment", factory=True, host=host, port=port,
+                workers=workers, log_level="info")
 
 
 @main.command()

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import gc
+from collections.abc import Callable
 from typing import Any
 
 from fastapi import APIRouter, FastAPI, Request, status
 from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
+from fastapi.openapi.utils import get_openapi
 from fastapi.responses import JSONResponse
 from fastapi.routing import APIRoute
 
@@ -15,10 +17,14 @@ from sitcen import __version__
 from sitcen.api.guards import BodySizeLimit, RefuseNul
 from sitcen.api.node import Node
 from sitcen.api.routes import auth, events, geography, health, journal, taxonomy, users
-from sitcen.events import InvalidInput
+from sitcen.events import EventBatch, InvalidInput
+from sitcen.settings import get_settings
 from sitcen.store.journal import NotOwnerError, VersionConflictError
 
 API_PREFIX = "/api/v1"
+
+# Request bodies validated by their route from the raw bytes (see routes/events.py).
+RAW_BODY_MODELS = (EventBatch,)
 
 
 async def _invalid_input(_request: Request, exc: Exception) -> JSONResponse:
@@ -68,6 +74,25 @@ def tune_garbage_collector() -> None:
     gc.set_threshold(50_000, 20, 20)
 
 
+def _openapi(app: FastAPI) -> Callable[[], dict[str, Any]]:
+    """The OpenAPI document, with the models of routes that parse their bodies themselves."""
+
+    def build() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            spec = get_openapi(title=app.title, version=app.version, summary=app.summary,
+                               routes=app.routes)
+            schemas = spec.setdefault("components", {}).setdefault("schemas", {})
+            for model in RAW_BODY_MODELS:
+                schema = model.model_json_schema(ref_template="#/components/schemas/{model}")
+                for name, definition in schema.pop("$defs", {}).items():
+                    schemas.setdefault(name, definition)
+                schemas[model.__name__] = schema
+            app.openapi_schema = spec
+        return app.openapi_schema
+
+    return build
+
+
 def create_app(node: Node) -> FastAPI:
     """The HTTP app of a node."""
     tune_garbage_collector()
@@ -80,6 +105,7 @@ def create_app(node: Node) -> FastAPI:
         openapi_url="/openapi.json",
     )
     app.state.node = node
+    app.openapi = _openapi(app)  # type: ignore[method-assign]
     app.add_middleware(BodySizeLimit)
     app.add_middleware(RefuseNul)
     app.add_exception_handler(InvalidInput, _invalid_input)
@@ -96,3 +122,8 @@ def create_app(node: Node) -> FastAPI:
                 "openapi": "/openapi.json"}
 
     return app
+
+
+def app_from_environment() -> FastAPI:
+    """The app of the node the ``SITCEN_*`` environment describes (uvicorn worker factory)."""
+    return create_app(Node.open(get_settings()))

@@ -10,8 +10,14 @@ from sqlalchemy import event as sa_event
 
 from sitcen.store.migrations import migrate
 
+# Execution option marking a SQLite transaction that will write.
+SQLITE_WRITE = "sitcen_sqlite_write"
+
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    # Let SQLAlchemy's "begin" event open transactions (below) instead of the
+    # sqlite3 module, which would begin them late and always as DEFERRED.
+    dbapi_connection.isolation_level = None
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
     # NORMAL is durable against process crashes in WAL mode; only a power cut
@@ -22,6 +28,14 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.execute("PRAGMA cache_size=-65536")
     cursor.execute("PRAGMA temp_store=MEMORY")
     cursor.close()
+
+
+def _sqlite_begin(conn: sa.Connection) -> None:
+    # A writer takes the write lock at BEGIN: with several processes on one
+    # file, a DEFERRED transaction that reads and then writes can fail at once
+    # with SQLITE_BUSY instead of waiting for the other writer.
+    immediate = conn.get_execution_options().get(SQLITE_WRITE, False)
+    conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
 
 def normalise_url(url: str) -> str:
@@ -41,6 +55,7 @@ def open_engine(url: str, *, apply_migrations: bool = True) -> sa.Engine:
             Path(path).parent.mkdir(parents=True, exist_ok=True)
         engine = sa.create_engine(url, connect_args={"check_same_thread": False})
         sa_event.listen(engine, "connect", _sqlite_pragmas)
+        sa_event.listen(engine, "begin", _sqlite_begin)
     else:
         engine = sa.create_engine(url, pool_size=10, max_overflow=10, pool_pre_ping=True)
     if apply_migrations:

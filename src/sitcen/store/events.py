@@ -26,7 +26,7 @@ from sitcen.events import (
 from sitcen.geo import SectionIndex
 from sitcen.store import schema
 from sitcen.store.grid import cell_of
-from sitcen.store.journal import Record, now_micros, write_records
+from sitcen.store.journal import Record, new_ids, now_micros, write_records
 from sitcen.taxonomy import EVENT_TYPES
 
 
@@ -146,7 +146,7 @@ def report_events(
     for i, item in enumerate(items):
         errors += check_report(item, i if batch else None, now_dt, reporter.clock_skew)
     follow_ups = {str(it.follow_up_of) for it in items if it.follow_up_of is not None}
-    ids = [str(uuid.uuid4()) for _ in items]
+    ids = new_ids(len(items))
     with engine.connect() as conn:
         missing = _missing_follow_ups(conn, follow_ups)
     for i, item in enumerate(items):

@@ -9,6 +9,7 @@ the journal with :func:`read_journal` from a cursor they keep themselves.
 from __future__ import annotations
 
 import functools
+import os
 import threading
 import time
 from collections.abc import Sequence
@@ -19,6 +20,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from sitcen.store import schema
+from sitcen.store.engine import SQLITE_WRITE
 
 
 @dataclass(frozen=True)
@@ -99,9 +101,23 @@ class VersionConflictError(Exception):
         self.written = written
 
 
-# SQLite has one writer at a time; serialising writers inside the process
-# avoids upgrade deadlocks between a read and a later write in one transaction.
+# SQLite has one writer at a time: writers of one process queue here, and
+# processes queue on the file lock (BEGIN IMMEDIATE, then busy_timeout).
 _sqlite_write_lock = threading.Lock()
+
+
+def new_ids(n: int) -> list[str]:
+    """``n`` random (version 4) UUIDs as text, made in one go for a batch.
+
+    Same format and randomness as ``str(uuid.uuid4())`` at a quarter of the cost.
+    """
+    raw = os.urandom(16 * n).hex()
+    ids = []
+    for i in range(0, 32 * n, 32):
+        h = raw[i : i + 32]
+        variant = "89ab"[int(h[16], 16) & 3]
+        ids.append(f"{h[:8]}-{h[8:12]}-4{h[13:16]}-{variant}{h[17:20]}-{h[20:]}")
+    return ids
 
 
 def now_micros() -> int:
@@ -122,8 +138,10 @@ def write_records(engine: sa.Engine, records: Sequence[Record], *, node_id: str)
         if record.origin != node_id:
             raise NotOwnerError(record.id, record.origin)
     if engine.dialect.name == "sqlite":
-        with _sqlite_write_lock, engine.begin() as conn:
-            return _write(conn, records)
+        with _sqlite_write_lock, engine.connect() as conn:
+            conn.execution_options(**{SQLITE_WRITE: True})
+            with conn.begin():
+                return _write(conn, records)
     with engine.begin() as conn:
         return _write(conn, records)
 

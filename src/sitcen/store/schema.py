@@ -115,6 +115,11 @@ schema_migrations = sa.Table(
 sa.Index("ix_events_cell_time", events.c.cell, events.c.occurred_at, events.c.id)
 sa.Index("ix_events_time", events.c.occurred_at, events.c.id)
 sa.Index("ix_events_section_time", events.c.section_id, events.c.occurred_at, events.c.id)
-sa.Index("ix_events_follow_up", events.c.follow_up_of)
+# Few events are follow-ups: a partial index costs nothing for the others.
+sa.Index(
+    "ix_events_follow_up", events.c.follow_up_of,
+    sqlite_where=events.c.follow_up_of.isnot(None),
+    postgresql_where=events.c.follow_up_of.isnot(None),
+)
 sa.Index("ix_personal_data_event", personal_data.c.event_id)
 sa.Index("ix_tokens_username", tokens.c.username)

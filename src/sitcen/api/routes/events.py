@@ -8,10 +8,13 @@ from enum import StrEnum
 from typing import Annotated, Any
 
 import orjson
-from fastapi import APIRouter, HTTPException, Query, Response, status
-from pydantic import BaseModel, Field
+from fastapi import APIRouter, HTTPException, Query, Request, Response, status
+from fastapi.exceptions import RequestValidationError
+from pydantic import BaseModel, Field, ValidationError
+from starlette.concurrency import run_in_threadpool
 
 from sitcen.api.deps import CurrentNode, PersonalDataReader, Reader, Reporting
+from sitcen.api.node import Node
 from sitcen.events import (
     EventBatch,
     EventCreate,
@@ -79,12 +82,38 @@ def create_event(item: EventCreate, node: CurrentNode, user: Reporting) -> Writt
     return _written(written)
 
 
-@router.post("/batch", status_code=status.HTTP_201_CREATED, response_model=BatchResult)
-def create_events(batch: EventBatch, node: CurrentNode, user: Reporting) -> BatchResult:
+_BATCH_BODY = {
+    "requestBody": {
+        "required": True,
+        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/EventBatch"}}},
+    }
+}
+
+
+@router.post("/batch", status_code=status.HTTP_201_CREATED, response_model=BatchResult,
+             openapi_extra=_BATCH_BODY)
+async def create_events(request: Request, node: CurrentNode, user: Reporting) -> Response:
     """Report up to 10,000 events, all or nothing; errors name each item's index."""
-    _check_initial_status(batch.events, allows(user.role, Permission.change_status), batch=True)
-    written = report_events(node.engine, node.reporter, batch.events, batch=True)
-    return BatchResult(written=len(written), events=[_written(w) for w in written])
+    raw = await request.body()
+    may_validate = allows(user.role, Permission.change_status)
+    # Validating straight from the JSON bytes and answering with orjson skips two
+    # passes through Python objects that FastAPI would make for a 10,000-item body.
+    written = await run_in_threadpool(_write_batch, node, raw, may_validate)
+    payload = orjson.dumps({"written": len(written), "events": [
+        {"id": w.id, "version": w.version, "section_id": w.section_id,
+         "section_distance_km": round(w.section_distance_km, 3)} for w in written]})
+    return Response(payload, status_code=status.HTTP_201_CREATED, media_type="application/json")
+
+
+def _write_batch(node: Node, raw: bytes, may_validate: bool) -> list[Written]:
+    try:
+        batch = EventBatch.model_validate_json(raw)
+    except ValidationError as exc:
+        raise RequestValidationError(
+            [{**e, "loc": ("body", *e["loc"])} for e in exc.errors(include_url=False)]
+        ) from exc
+    _check_initial_status(batch.events, may_validate, batch=True)
+    return report_events(node.engine, node.reporter, batch.events, batch=True)
 
 
 def _check_initial_status(
