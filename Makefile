@@ -52,6 +52,7 @@ typecheck: $(VENV)/.installed-dev
 ## bench: the measured claims (each script prints one JSON object last)
 bench: $(VENV)/.installed-dev
 	$(BIN)/python benchmarks/ingest.py
+	$(BIN)/python benchmarks/ingest.py --workers 2 --concurrency 2 --profile-repeats 0
 	$(BIN)/python benchmarks/query.py
 
 ## geography: rebuild the shipped border geometry from Natural Earth (needs npm)
