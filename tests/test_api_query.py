@@ -77,7 +77,9 @@ def test_cursor_pages_cover_everything_once_newest_first(client: TestClient,
         ("type=drug_smuggling", 30),
         ("category=unauthorised_crossing", 30),
         ("impact_level=high", 12),
-        ("country=KZ", 20),
+        ("country=KZ", 20),  # reported by KZ; Astana is inland
+        ("country=TJ", 40),  # reported by TJ at Panj, or on a KG-TJ section at Batken
+        ("country=AF", 20),  # on an AF-TJ section
         ("status=reported", 60),
         ("status=validated", 0),
         ("handling=AMBER", 60),
@@ -133,6 +135,8 @@ def test_geojson_output(client: TestClient, as_role: Headers) -> None:
         ("limit=0", "limit"),
         ("limit=5000", "limit"),
         ("format=kml", "format"),
+        ("country=tj", "country"),
+        ("country=%25", "country"),
     ],
 )
 def test_bad_query_gets_422(client: TestClient, as_role: Headers, query: str, loc: str) -> None:

@@ -73,9 +73,16 @@ def _conditions(
     if bbox and f.bbox is not None:
         min_lon, min_lat, max_lon, max_lat = f.bbox
         cond += [e.c.lon >= min_lon, e.c.lon <= max_lon, e.c.lat >= min_lat, e.c.lat <= max_lat]
+    if f.countries:
+        # A country's events: those it reported, and those placed on a section
+        # of its borders (section ids are AA-BB-NNN, the two ISO codes sorted).
+        cond.append(sa.or_(*(
+            sa.or_(e.c.country == c, e.c.section_id.startswith(f"{c}-"),
+                   e.c.section_id.like(f"__-{c}-%"))
+            for c in f.countries
+        )))
     for column, values in (
         (e.c.section_id, f.section_ids),
-        (e.c.country, f.countries),
         (e.c.category, f.categories),
         (e.c.type, f.types),
         (e.c.impact_level, f.impact_levels),

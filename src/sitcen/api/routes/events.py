@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import uuid
 from datetime import datetime
 from enum import StrEnum
@@ -171,6 +172,16 @@ def _check_choice(name: str, values: list[str], allowed: set[str]) -> list[str]:
     return values
 
 
+COUNTRY_PATTERN = re.compile(r"^[A-Z]{2}$")
+
+
+def _check_pattern(name: str, values: list[str], pattern: re.Pattern[str]) -> list[str]:
+    for v in values:
+        if not pattern.match(v):
+            raise InvalidInput([error(("query", name), f"malformed value {v!r}", "pattern")])
+    return values
+
+
 ListParam = Annotated[list[str] | None, Query(description="one or more values, comma-separated")]
 
 
@@ -199,7 +210,7 @@ def read_events(
         until=_time("until", until),
         bbox=_bbox(bbox),
         section_ids=_split(section),
-        countries=_split(country),
+        countries=_check_pattern("country", _split(country), COUNTRY_PATTERN),
         categories=_check_choice("category", _split(category), {c.value for c in Category}),
         types=_check_choice("type", _split(type), set(EVENT_TYPES)),
         impact_levels=_check_choice("impact_level", _split(impact_level),
