@@ -1,0 +1,1 @@
+"""Exchange between nodes: identities, sharing agreements, the sharing function, envelopes."""
