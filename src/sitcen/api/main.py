@@ -16,7 +16,16 @@ from fastapi.routing import APIRoute
 from sitcen import __version__
 from sitcen.api.guards import BodySizeLimit, RefuseNul
 from sitcen.api.node import Node
-from sitcen.api.routes import auth, events, geography, health, journal, taxonomy, users
+from sitcen.api.routes import (
+    auth,
+    events,
+    geography,
+    health,
+    journal,
+    stream,
+    taxonomy,
+    users,
+)
 from sitcen.events import EventBatch, InvalidInput
 from sitcen.settings import get_settings
 from sitcen.store.journal import NotOwnerError, VersionConflictError
@@ -112,7 +121,7 @@ def create_app(node: Node) -> FastAPI:
     app.add_exception_handler(RequestValidationError, _request_validation)
     app.add_exception_handler(NotOwnerError, _not_owner)
     app.add_exception_handler(VersionConflictError, _conflict)
-    for module in (health, auth, users, events, geography, taxonomy, journal):
+    for module in (health, auth, users, events, geography, taxonomy, journal, stream):
         _docstrings_as_summaries(module.router)
         app.include_router(module.router, prefix=API_PREFIX)
 

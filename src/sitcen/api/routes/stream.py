@@ -1,0 +1,102 @@
+"""The live stream: journal changes as server-sent events, resumable with Last-Event-ID."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator
+from typing import Annotated
+
+import orjson
+import sqlalchemy as sa
+from fastapi import APIRouter, Header, Query, Request
+from fastapi.responses import StreamingResponse
+from starlette.concurrency import run_in_threadpool
+
+from sitcen.api.deps import CurrentNode, Reader
+from sitcen.api.node import Node
+from sitcen.events import InvalidInput, error
+from sitcen.store import schema
+from sitcen.store.journal import RecordKind, read_journal, record_body
+from sitcen.store.users import StoredUser
+from sitcen.users import Permission, allows
+
+router = APIRouter(tags=["stream"])
+
+# How often an idle stream looks at the journal, and sends a comment line so that
+# proxies and browsers keep the connection open.
+POLL_S = 0.25
+HEARTBEAT_S = 15.0
+PAGE = 500
+
+
+def _start(node: Node, last_event_id: str | None, after: int | None) -> int:
+    if last_event_id is not None and last_event_id.strip():
+        try:
+            value = int(last_event_id.strip())
+        except ValueError as exc:
+            raise InvalidInput([error(("header", "last-event-id"),
+                                      "must be the id of an event this stream sent",
+                                      "int_parsing")]) from exc
+        if value < 0:
+            raise InvalidInput([error(("header", "last-event-id"), "must not be negative")])
+        return value
+    if after is not None:
+        return after
+    with node.engine.connect() as conn:
+        return int(conn.execute(sa.select(sa.func.coalesce(sa.func.max(schema.journal.c.seq), 0)))
+                   .scalar_one())
+
+
+def _frames(node: Node, user: StoredUser, after: int) -> tuple[list[bytes], int]:
+    """The SSE frames of the journal entries after a cursor, and the new cursor."""
+    personal = allows(user.role, Permission.read_personal_data)
+    frames: list[bytes] = []
+    with node.engine.connect() as conn:
+        entries = read_journal(conn, after=after, limit=PAGE)
+        for e in entries:
+            if e.kind == RecordKind.personal_data and not personal:
+                continue  # not for this role: the cursor still moves past it
+            body = record_body(conn, e) if e.kind == RecordKind.event else None
+            data = orjson.dumps({
+                "seq": e.seq, "kind": e.kind, "origin": e.origin, "record_id": e.record_id,
+                "version": e.version, "recorded_at": e.recorded_at,
+                "record": orjson.Fragment(body) if body is not None else None,
+            })
+            frames.append(b"id: %d\nevent: %s\ndata: %s\n\n" % (e.seq, e.kind.encode(), data))
+    return frames, (entries[-1].seq if entries else after)
+
+
+async def _stream(request: Request, node: Node, user: StoredUser,
+                  after: int) -> AsyncIterator[bytes]:
+    yield b"retry: 2000\n\n"
+    quiet_since = time.monotonic()
+    while not await request.is_disconnected():
+        frames, after = await run_in_threadpool(_frames, node, user, after)
+        for frame in frames:
+            yield frame
+        if frames:
+            quiet_since = time.monotonic()
+            continue
+        if time.monotonic() - quiet_since > HEARTBEAT_S:
+            yield b": keep-alive\n\n"
+            quiet_since = time.monotonic()
+        await asyncio.sleep(POLL_S)
+
+
+@router.get("/stream", response_class=StreamingResponse,
+            responses={200: {"content": {"text/event-stream": {}}}})
+async def read_stream(
+    request: Request,
+    node: CurrentNode,
+    user: Reader,
+    last_event_id: Annotated[str | None, Header(max_length=32)] = None,
+    after: Annotated[int | None, Query(ge=0, le=2**62,
+                                       description="start after this journal seq")] = None,
+) -> StreamingResponse:
+    """Journal changes as server-sent events, from now, `after`, or Last-Event-ID."""
+    start = await run_in_threadpool(_start, node, last_event_id, after)
+    return StreamingResponse(
+        _stream(request, node, user, start), media_type="text/event-stream",
+        headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
+    )
