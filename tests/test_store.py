@@ -135,3 +135,53 @@ def test_two_processes_write_one_sqlite_file(engine: sa.Engine, database_url: st
         entries = read_journal(conn, limit=10_000)
     assert len(entries) == 3 * 40 * 2
     assert [e.seq for e in entries] == list(range(1, 241))
+
+
+def test_apply_is_idempotent_and_order_free(engine: sa.Engine) -> None:
+    """Received versions: duplicates and late older versions change nothing."""
+    from hypothesis import HealthCheck, given, settings
+    from hypothesis import strategies as st
+
+    from sitcen.store.journal import apply_records
+
+    ids = [str(uuid.uuid4()) for _ in range(4)]
+    versions = [(i, v) for i in ids for v in range(1, 4)]
+
+    @given(deliveries=st.lists(st.sampled_from(versions), min_size=1, max_size=30),
+           cut=st.integers(1, 7))
+    @settings(max_examples=25, deadline=None, derandomize=True, database=None,
+              suppress_health_check=list(HealthCheck))
+    def check(deliveries: list[tuple[str, int]], cut: int) -> None:
+        with engine.begin() as conn:
+            for table in (schema.journal, schema.events, schema.event_versions):
+                conn.execute(table.delete())
+        for start in range(0, len(deliveries), cut):
+            chunk = deliveries[start:start + cut]
+            apply_records(engine, [Record("event", _event_row(i, "kg-node", v))
+                                   for i, v in chunk])
+        with engine.connect() as conn:
+            rows = conn.execute(sa.select(schema.events.c.id, schema.events.c.version)).all()
+            stored = {r.id: r.version for r in rows}
+            journaled = [(e.record_id, e.version) for e in read_journal(conn, limit=1000)]
+        expected = {i: max(v for j, v in deliveries if j == i) for i, _ in deliveries}
+        assert stored == expected
+        assert len(journaled) == len(set(journaled))  # each version journaled at most once
+        for i, top in expected.items():  # per origin record, versions journaled in order
+            seen = [v for j, v in journaled if j == i]
+            assert seen == sorted(seen) and seen[-1] == top
+
+    check()
+
+
+def test_apply_refuses_an_id_owned_by_another_origin(engine: sa.Engine) -> None:
+    from sitcen.store.journal import apply_records
+
+    event_id = str(uuid.uuid4())
+    assert apply_records(engine, [Record("event", _event_row(event_id, "kg-node", 1))]) == [True]
+    assert apply_records(engine, [Record("event", _event_row(event_id, "kg-node", 1))]) == [False]
+    with pytest.raises(NotOwnerError):
+        apply_records(engine, [Record("event", _event_row(str(uuid.uuid4()), "kg-node", 1)),
+                               Record("event", _event_row(event_id, "forger", 2))])
+    with engine.connect() as conn:
+        assert len(read_journal(conn)) == 1
+        assert conn.execute(sa.select(sa.func.count()).select_from(schema.events)).scalar() == 1

@@ -146,11 +146,93 @@ def write_records(engine: sa.Engine, records: Sequence[Record], *, node_id: str)
         return _write(conn, records)
 
 
-def _write(conn: sa.Connection, records: Sequence[Record]) -> int:
+def apply_records(engine: sa.Engine, records: Sequence[Record]) -> list[bool]:
+    """Apply record versions received from other nodes: exactly-once effect, in any order.
+
+    Idempotent by (origin, id, version): a version at or below the stored one
+    is skipped (a duplicate or a late, older delivery), a newer one replaces
+    the stored one (older versions go to history), an unknown record is
+    inserted whatever its version. Applied versions are journaled like local
+    writes, so they flow on to streams and peers. A record whose id is stored
+    under another origin is refused (:class:`NotOwnerError`) and nothing is
+    applied. Returns, per record, whether it was applied.
+    """
+    if engine.dialect.name == "sqlite":
+        with _sqlite_write_lock, engine.connect() as conn:
+            conn.execution_options(**{SQLITE_WRITE: True})
+            with conn.begin():
+                return _apply(conn, records)
+    with engine.begin() as conn:
+        return _apply(conn, records)
+
+
+def _apply(conn: sa.Connection, records: Sequence[Record]) -> list[bool]:
+    _lock_journal(conn)
+    recorded_at = now_micros()
+    applied = [False] * len(records)
+    newest: dict[tuple[str, str], int] = {}  # (kind, id) -> index of its newest version
+    for i, record in enumerate(records):
+        key = (record.kind, record.id)
+        if key not in newest or records[newest[key]].version < record.version:
+            newest[key] = i
+    by_kind: dict[str, list[int]] = {}
+    for (kind_name, _), i in newest.items():
+        by_kind.setdefault(kind_name, []).append(i)
+    for kind_name, indexes in by_kind.items():
+        kind = KINDS[kind_name]
+        table = kind.table
+        ids = [records[i].id for i in indexes]
+        stored = {
+            row.id: (row.origin, row.version)
+            for row in conn.execute(
+                sa.select(table.c.id, table.c.origin, table.c.version).where(table.c.id.in_(ids))
+            )
+        }
+        fresh = []
+        for i in indexes:
+            record = records[i]
+            have = stored.get(record.id)
+            if have is None:
+                fresh.append(record.row)
+                applied[i] = True
+            elif have[0] != record.origin:
+                raise NotOwnerError(record.id, have[0])
+            elif record.version > have[1]:
+                _replace(conn, kind, record, recorded_at, strict=False)
+                applied[i] = True
+        if fresh:
+            conn.exec_driver_sql(_insert_sql(table, conn.dialect.name), fresh)
+    done = [r for r, ok in zip(records, applied, strict=True) if ok]
+    if done:
+        _journal(conn, done, recorded_at)
+    return applied
+
+
+def _lock_journal(conn: sa.Connection) -> None:
     if conn.dialect.name == "postgresql":
         # Serialise journal writers so that sequence order is commit order: a
         # reader at cursor N never later finds an entry below N appearing.
         conn.execute(sa.text("SELECT pg_advisory_xact_lock(7301002)"))
+
+
+def _journal(conn: sa.Connection, records: Sequence[Record], recorded_at: int) -> None:
+    conn.exec_driver_sql(
+        _insert_sql(schema.journal, conn.dialect.name, skip=("seq",)),
+        [
+            {
+                "origin": r.origin,
+                "record_id": r.id,
+                "version": r.version,
+                "kind": r.kind,
+                "recorded_at": recorded_at,
+            }
+            for r in records
+        ],
+    )
+
+
+def _write(conn: sa.Connection, records: Sequence[Record]) -> int:
+    _lock_journal(conn)
     recorded_at = now_micros()
     by_kind: dict[str, list[Record]] = {}
     for record in records:
@@ -165,19 +247,7 @@ def _write(conn: sa.Connection, records: Sequence[Record]) -> int:
                 raise VersionConflictError("(one of the batch)", 1, 1) from exc
         for record in (r for r in group if r.version > 1):
             _replace(conn, kind, record, recorded_at)
-    conn.exec_driver_sql(
-        _insert_sql(schema.journal, conn.dialect.name, skip=("seq",)),
-        [
-            {
-                "origin": r.origin,
-                "record_id": r.id,
-                "version": r.version,
-                "kind": r.kind,
-                "recorded_at": recorded_at,
-            }
-            for r in records
-        ],
-    )
+    _journal(conn, records, recorded_at)
     last = conn.execute(sa.select(sa.func.max(schema.journal.c.seq))).scalar_one()
     return int(last)
 
@@ -197,7 +267,9 @@ def _insert_sql(table: sa.Table, dialect: str, skip: tuple[str, ...] = ()) -> st
     return f"INSERT INTO {table.name} ({columns}) VALUES ({values})"
 
 
-def _replace(conn: sa.Connection, kind: Kind, record: Record, recorded_at: int) -> None:
+def _replace(conn: sa.Connection, kind: Kind, record: Record, recorded_at: int, *,
+             strict: bool = True) -> None:
+    """Make ``record`` the current version; ``strict`` demands it follow the stored one."""
     table = kind.table
     query = sa.select(table.c.version, table.c.body, table.c.recorded_at).where(
         table.c.id == record.id
@@ -205,7 +277,7 @@ def _replace(conn: sa.Connection, kind: Kind, record: Record, recorded_at: int) 
     if conn.dialect.name == "postgresql":
         query = query.with_for_update()
     stored = conn.execute(query).first()
-    if stored is None or stored.version != record.version - 1:
+    if stored is None or (strict and stored.version != record.version - 1):
         raise VersionConflictError(record.id, stored.version if stored else None, record.version)
     if kind.history is not None:
         conn.execute(
