@@ -8,6 +8,7 @@ from typing import Any
 from fastapi.testclient import TestClient
 
 from conftest import report
+from sitcen.store.migrations import MIGRATIONS
 from sitcen.users import Role
 
 Headers = Callable[[Role], dict[str, str]]
@@ -98,5 +99,17 @@ def test_taxonomy_labels_follow_accept_language(client: TestClient, as_role: Hea
 def test_health_names_the_node(client: TestClient) -> None:
     health = client.get("/api/v1/health").json()
     assert health["node_id"] == "tj-test-centre"
-    assert health["migrations"] == ["0001_initial"]
+    assert health["migrations"] == [name for name, _ in MIGRATIONS]
     assert health["database"] in {"sqlite", "postgresql"}
+
+
+def test_links_are_shown(client: TestClient, as_role: Headers, node: Any) -> None:
+    from sitcen.store.peers import Relation, add_peer
+
+    key = "ed25519:" + "B" * 43
+    add_peer(node.engine, "kg-national-centre", url="http://kg-nc:8080", public_key=key,
+             relation=Relation.peer)
+    peers = client.get("/api/v1/peers", headers=as_role(Role.liaison)).json()
+    assert peers == [{"node_id": "kg-national-centre", "name": "kg-national-centre",
+                      "url": "http://kg-nc:8080", "public_key": key, "relation": "peer",
+                      "agreement_id": None, "acked_seq": 0, "received_seq": 0}]

@@ -10,7 +10,7 @@ from click.testing import CliRunner
 
 from sitcen.cli import main
 
-SUBCOMMANDS = ["demo", "migrate", "sections", "seed", "serve", "settings", "user"]
+SUBCOMMANDS = ["demo", "migrate", "peer", "sections", "seed", "serve", "settings", "user"]
 
 
 @pytest.fixture
@@ -74,3 +74,33 @@ def test_sections_import_list_reset(env: dict[str, str], tmp_path: Path) -> None
     assert "feature 0" in bad.output
     run(env, "sections", "reset")
     assert run(env, "sections", "list").count("\n") > 100
+
+
+KEY = "ed25519:" + "A" * 43
+
+
+def test_peer_add_list_remove(env: dict[str, str]) -> None:
+    out = run(env, "peer", "add", "tj-national-centre", "--url", "https://tj-nc.example:8080/",
+              "--public-key", KEY, "--relation", "parent", "--name", "ГПК ТЖ")
+    assert "linked tj-national-centre as parent" in out
+    run(env, "peer", "add", "tj-kulma-post", "--url", "http://10.1.2.3:8080",
+        "--public-key", KEY, "--relation", "child")
+    listing = run(env, "peer", "list")
+    assert "tj-national-centre\tparent\thttps://tj-nc.example:8080\t" + KEY in listing
+    assert "tj-kulma-post\tchild" in listing
+    for args, words in [
+        (["kg-other", "--url", "http://x:1", "--public-key", KEY, "--relation", "parent"],
+         "has a parent already"),
+        (["kg-osh-centre", "--url", "http://x:1", "--public-key", KEY, "--relation", "peer"],
+         "cannot link to itself"),
+        (["kg-b", "--url", "ftp://x", "--public-key", KEY, "--relation", "peer"], "url"),
+        (["kg-c", "--url", "http://x:1", "--public-key", "rsa:abc", "--relation", "peer"],
+         "public key"),
+        (["tj-kulma-post", "--url", "http://x:1", "--public-key", KEY, "--relation", "peer"],
+         "linked already"),
+    ]:
+        result = CliRunner().invoke(main, ["peer", "add", *args], env=env)
+        assert result.exit_code == 1, result.output
+        assert words in result.output
+    assert "unlinked" in run(env, "peer", "remove", "tj-kulma-post")
+    assert "tj-kulma-post" not in run(env, "peer", "list")

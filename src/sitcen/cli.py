@@ -17,6 +17,7 @@ import sqlalchemy as sa
 
 from sitcen import __version__
 from sitcen.settings import Settings, SettingsError
+from sitcen.store.peers import Relation
 
 DEMO_USERS: tuple[tuple[str, str, str, str], ...] = (
     ("operator", "operator-demo-1", "operator", "Post operator (demo)"),
@@ -186,6 +187,55 @@ def sections_reset() -> None:
     with _database() as engine:
         restore_default_sections(engine)
     click.echo("default sections restored")
+
+
+@main.group()
+def peer() -> None:
+    """Links to other nodes: a parent, children and peers."""
+
+
+@peer.command("add")
+@click.argument("node_id")
+@click.option("--url", required=True, help="base URL of the other node, e.g. https://kg-nc:8080")
+@click.option("--public-key", required=True,
+              help="its public key (ed25519:...), exchanged out of band")
+@click.option("--relation", required=True, type=click.Choice([r.value for r in Relation]))
+@click.option("--name", default="", help="human name of the other node")
+def peer_add(node_id: str, url: str, public_key: str, relation: str, name: str) -> None:
+    """Link another node by id, URL and public key."""
+    from sitcen.store.peers import PeerError, add_peer
+
+    settings = _settings()
+    try:
+        with _database() as engine:
+            add_peer(engine, node_id, url=url, public_key=public_key,
+                     relation=Relation(relation), name=name, own_node_id=settings.node_id)
+    except PeerError as exc:
+        raise click.ClickException(str(exc)) from exc
+    click.echo(f"linked {node_id} as {relation} at {url}")
+
+
+@peer.command("list")
+def peer_list() -> None:
+    """List the linked nodes."""
+    from sitcen.store.peers import list_peers
+
+    with _database() as engine:
+        found = list_peers(engine)
+    for p in found:
+        click.echo(f"{p.node_id}\t{p.relation.value}\t{p.url}\t{p.public_key}")
+
+
+@peer.command("remove")
+@click.argument("node_id")
+def peer_remove(node_id: str) -> None:
+    """Unlink a node."""
+    from sitcen.store.peers import remove_peer
+
+    with _database() as engine:
+        if not remove_peer(engine, node_id):
+            raise click.ClickException(f"no linked node {node_id}")
+    click.echo(f"unlinked {node_id}")
 
 
 @main.command()

@@ -22,6 +22,7 @@ from sitcen.api.routes import (
     geography,
     health,
     journal,
+    peers,
     stream,
     taxonomy,
     users,
@@ -121,7 +122,8 @@ def create_app(node: Node) -> FastAPI:
     app.add_exception_handler(RequestValidationError, _request_validation)
     app.add_exception_handler(NotOwnerError, _not_owner)
     app.add_exception_handler(VersionConflictError, _conflict)
-    for module in (health, auth, users, events, geography, taxonomy, journal, stream):
+    for module in (health, auth, users, events, geography, taxonomy, journal, stream,
+                   peers):
         _docstrings_as_summaries(module.router)
         app.include_router(module.router, prefix=API_PREFIX)
 

@@ -101,6 +101,30 @@ tokens = sa.Table(
     sa.Column("expires_at", sa.BigInteger, nullable=False),
 )
 
+peers = sa.Table(
+    "peers",
+    metadata,
+    sa.Column("node_id", sa.String(64), primary_key=True),
+    sa.Column("name", sa.Text, nullable=False),
+    sa.Column("url", sa.Text, nullable=False),
+    sa.Column("public_key", sa.Text, nullable=False),
+    sa.Column("relation", sa.String(16), nullable=False),
+    sa.Column("agreement_id", sa.String(128)),
+    sa.Column("acked_seq", sa.BigInteger, nullable=False),
+    sa.Column("received_seq", sa.BigInteger, nullable=False),
+    sa.Column("created_at", sa.BigInteger, nullable=False),
+    sa.Column("updated_at", sa.BigInteger, nullable=False),
+)
+
+agreements = sa.Table(
+    "agreements",
+    metadata,
+    sa.Column("id", sa.String(128), primary_key=True),
+    sa.Column("version", sa.Integer, nullable=False),
+    sa.Column("document", sa.Text, nullable=False),
+    sa.Column("created_at", sa.BigInteger, nullable=False),
+)
+
 schema_migrations = sa.Table(
     "schema_migrations",
     metadata,
