@@ -24,16 +24,16 @@ def _m0001_initial(conn: sa.Connection) -> None:
     schema.metadata.create_all(conn, tables=tables)
 
 
-def _m0002_peers_and_agreements(conn: sa.Connection) -> None:
+def _m0002_peers_agreements_leases(conn: sa.Connection) -> None:
     # Idempotent: a database created after this migration was written already
     # has both tables from 0001.
-    for table in (schema.peers, schema.agreements):
+    for table in (schema.peers, schema.agreements, schema.leases):
         table.create(conn, checkfirst=True)
 
 
 MIGRATIONS: list[tuple[str, Migration]] = [
     ("0001_initial", _m0001_initial),
-    ("0002_peers_and_agreements", _m0002_peers_and_agreements),
+    ("0002_peers_agreements_leases", _m0002_peers_agreements_leases),
 ]
 
 

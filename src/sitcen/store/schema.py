@@ -125,6 +125,14 @@ agreements = sa.Table(
     sa.Column("created_at", sa.BigInteger, nullable=False),
 )
 
+leases = sa.Table(
+    "leases",
+    metadata,
+    sa.Column("name", sa.String(128), primary_key=True),
+    sa.Column("holder", sa.String(128), nullable=False),
+    sa.Column("expires_at", sa.BigInteger, nullable=False),
+)
+
 schema_migrations = sa.Table(
     "schema_migrations",
     metadata,
