@@ -1,0 +1,1 @@
+"""Analysis: pure functions over tables (DESIGN.md principle 6); no I/O, no store, no HTTP."""
