@@ -113,3 +113,14 @@ def test_links_are_shown(client: TestClient, as_role: Headers, node: Any) -> Non
     assert peers == [{"node_id": "kg-national-centre", "name": "kg-national-centre",
                       "url": "http://kg-nc:8080", "public_key": key, "relation": "peer",
                       "agreement_id": None, "acked_seq": 0, "received_seq": 0}]
+
+
+def test_other_processes_pick_up_replaced_sections(node: Any) -> None:
+    from sitcen.api.node import Node
+    from sitcen.store.sections import replace_sections
+
+    other = Node.open(node.settings, engine=node.engine)  # as a second app process would
+    replace_sections(node.engine, CUSTOM)
+    other._checked_at = 0.0  # as if the check interval had passed
+    assert len(other.reporter.sections) == 2
+    assert other.reporter.sections.assign_one(68.5, 37.2)[0] == "AF-TJ-001"

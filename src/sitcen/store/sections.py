@@ -91,3 +91,14 @@ def load_sections(engine: sa.Engine) -> list[BorderSection]:
 def section_index(engine: sa.Engine) -> SectionIndex:
     """A spatial index over the node's current sections."""
     return SectionIndex(load_sections(engine))
+
+
+def sections_fingerprint(engine: sa.Engine) -> tuple[object, ...]:
+    """A cheap summary that changes whenever the set of sections is replaced."""
+    t = schema.border_sections
+    with engine.connect() as conn:
+        row = conn.execute(
+            sa.select(sa.func.count(), sa.func.min(t.c.id), sa.func.max(t.c.id),
+                      sa.func.sum(t.c.length_km), sa.func.min(t.c.source))
+        ).one()
+    return tuple(row)
