@@ -1,0 +1,445 @@
+"""The sharing function: what a peer may see of a record under an agreement, or nothing.
+
+:func:`share` is the only place that decides what leaves a node (DESIGN.md,
+principle 3). It is pure: no clock (``now`` is a parameter), no I/O, and it
+never mutates its input. :func:`retraction` says when a record shared before
+has fallen out of scope; :func:`aggregate` builds the daily counts that
+``delay: daily_aggregates`` agreements send instead of single records.
+
+Every shared record carries a :class:`Sharing` block, the restrictions that
+travel with it across every hop: whether it may be passed on, the highest
+handling any hop allows, the chain of nodes it came through, and the coarsest
+location precision and personal-data level granted so far. A relay applies
+the strictest of what it received and its own agreement.
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+from collections import Counter
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field, replace
+from datetime import UTC, date, datetime, timedelta, tzinfo
+from typing import Any
+
+import shapely
+
+from sitcen.exchange.agreements import (
+    PERSONAL_DATA_ORDER,
+    PRECISION_ORDER,
+    Agreement,
+    DelayMinutes,
+    EventScope,
+    PersonalData,
+    Precision,
+    RecordKind,
+)
+from sitcen.geo import BorderSection
+from sitcen.taxonomy import EVENT_TYPES, HANDLING_ORDER, Handling, Status
+
+#: Largest precision radius a shared location states (the limit of
+#: :class:`sitcen.events.Location`); a coarser radius reads "100 km or more".
+MAX_PRECISION_M = 100_000.0
+_KM_PER_DEG_LAT = 110.574
+_KM_PER_DEG_LON_EQUATOR = 111.320
+
+
+@dataclass(frozen=True)
+class SectionInfo:
+    """What section precision needs of a border section: its midpoint and length."""
+
+    id: str
+    lon: float
+    lat: float
+    length_km: float
+
+    @property
+    def precision_m(self) -> float:
+        """Half the section's length, in metres: the radius stated at section precision."""
+        return min(self.length_km * 500.0, MAX_PRECISION_M)
+
+
+def section_info(section: BorderSection) -> SectionInfo:
+    """The midpoint (half way along the line) and length of a border section."""
+    point = shapely.line_interpolate_point(section.geometry, 0.5, normalized=True)
+    return SectionInfo(section.id, float(point.x), float(point.y), section.length_km)
+
+
+def section_infos(sections: Iterable[BorderSection]) -> dict[str, SectionInfo]:
+    """:func:`section_info` of each section, keyed by id (pass it to :func:`share`)."""
+    return {s.id: section_info(s) for s in sections}
+
+
+@dataclass(frozen=True)
+class Sharing:
+    """Restrictions and provenance that travel with a shared record."""
+
+    onward: bool = True
+    ceiling: Handling = Handling.red
+    chain: tuple[str, ...] = ()
+    precision: Precision = Precision.exact
+    personal_data: PersonalData = PersonalData.full
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON form, e.g. ``{"onward": false, "ceiling": "AMBER", "chain": [...], ...}``."""
+        return {
+            "onward": self.onward,
+            "ceiling": str(Handling(self.ceiling)),
+            "chain": list(self.chain),
+            "precision": str(Precision(self.precision)),
+            "personal_data": str(PersonalData(self.personal_data)),
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Sharing:
+        """Parse the JSON form; missing keys take the *strictest* value, unknown values fail."""
+        chain = data.get("chain", ())
+        if not isinstance(chain, list | tuple) or not all(isinstance(n, str) for n in chain):
+            raise ValueError("sharing.chain must be a list of node ids")
+        onward = data.get("onward", False)
+        if not isinstance(onward, bool):
+            raise ValueError("sharing.onward must be true or false")
+        return cls(
+            onward=onward,
+            ceiling=Handling(data.get("ceiling", Handling.clear)),
+            chain=tuple(chain),
+            precision=Precision(data.get("precision", Precision.country)),
+            personal_data=PersonalData(data.get("personal_data", PersonalData.none)),
+        )
+
+
+@dataclass(frozen=True)
+class SharedRecord:
+    """A record as a node holds it for sharing: identity, body and received restrictions.
+
+    ``about`` is needed for a ``personal_data`` record only: the event it
+    belongs to, as this node holds it; personal data leaves only with an event
+    that may leave too.
+    """
+
+    kind: str
+    origin: str
+    id: str
+    version: int
+    body: dict[str, Any]
+    sharing: Sharing = field(default_factory=Sharing)
+    about: SharedRecord | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON form sent to a peer (``about`` is not part of it)."""
+        return {"kind": self.kind, "origin": self.origin, "id": self.id,
+                "version": self.version, "body": copy.deepcopy(self.body),
+                "sharing": self.sharing.to_dict()}
+
+
+@dataclass(frozen=True)
+class Retraction:
+    """Notice to a peer that a record it holds is no longer shared with it."""
+
+    kind: str
+    origin: str
+    id: str
+    version: int
+    reason: str
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON form sent to a peer."""
+        return {"kind": self.kind, "origin": self.origin, "id": self.id,
+                "version": self.version, "retract": True, "reason": self.reason}
+
+
+# ---------------------------------------------------------------------------
+# Scope: may the record leave at all?
+
+
+def _handling_rank(body: Mapping[str, Any]) -> int:
+    try:
+        return HANDLING_ORDER[Handling(str(body.get("handling")))]
+    except ValueError:  # no or an unknown label: treat as the most restricted
+        return HANDLING_ORDER[Handling.red]
+
+
+def _section_matches(section_id: str, patterns: Iterable[str]) -> bool:
+    return any(section_id == p or (p.endswith("*") and section_id.startswith(p[:-1]))
+               for p in patterns)
+
+
+def in_area(body: Mapping[str, Any], scope: EventScope) -> bool:
+    """Whether an event lies in the scope's area (always true when no area is given)."""
+    if not scope.has_area:
+        return True
+    section_id = body.get("section_id")
+    if scope.countries:
+        countries = set(scope.countries)
+        if body.get("country") in countries:
+            return True
+        if isinstance(section_id, str) and set(section_id.split("-")[:2]) & countries:
+            return True
+    if scope.sections and isinstance(section_id, str) and _section_matches(
+            section_id, scope.sections):
+        return True
+    location = body.get("location")
+    if scope.bbox is not None and isinstance(location, Mapping):
+        lon, lat = location.get("lon"), location.get("lat")
+        if isinstance(lon, int | float) and isinstance(lat, int | float):
+            min_lon, min_lat, max_lon, max_lat = scope.bbox
+            return min_lon <= lon <= max_lon and min_lat <= lat <= max_lat
+    return False
+
+
+def _event_out_of_scope(body: Mapping[str, Any], agreement: Agreement) -> str | None:
+    if body.get("status") == Status.rejected:
+        return "rejected"
+    scope = agreement.events
+    etype = body.get("type")
+    category = EVENT_TYPES[etype].category if etype in EVENT_TYPES else None
+    if category is None or body.get("category") != category:
+        return "unknown type or category"
+    if category not in scope.categories and etype not in scope.types:
+        return f"type {etype} not granted"
+    if not in_area(body, scope):
+        return "out of area"
+    return None
+
+
+def _out_of_scope(record: SharedRecord, agreement: Agreement) -> str | None:
+    """Why a record may not be shared under an agreement (ignoring time), or None."""
+    if record.kind not in agreement.kinds:
+        return f"kind {record.kind} not granted"
+    if not record.sharing.onward and record.origin != agreement.from_node:
+        return "the originator does not allow onward sharing"
+    if agreement.delay == "daily_aggregates":
+        return "daily aggregates only"
+    if record.kind == RecordKind.event:
+        rank = _handling_rank(record.body)
+        if rank > agreement.ceiling_rank:
+            return f"handling above the ceiling {agreement.handling_ceiling}"
+        if rank > HANDLING_ORDER[Handling(record.sharing.ceiling)]:
+            return f"handling above the received ceiling {record.sharing.ceiling}"
+        return _event_out_of_scope(record.body, agreement)
+    if record.kind == RecordKind.personal_data:
+        if agreement.personal_data != PersonalData.full:
+            return "personal data not granted"
+        if record.sharing.personal_data != PersonalData.full:
+            return "personal data restricted by an earlier hop"
+        about = record.about
+        if about is None or about.kind != RecordKind.event or about.id != record.body.get(
+                "event_id"):
+            return "the event of the personal data is not known"
+        return _out_of_scope(about, agreement)
+    return f"no sharing rule for kind {record.kind} yet"
+
+
+def _parse_time(value: Any) -> datetime | None:
+    if isinstance(value, datetime):
+        parsed = value
+    elif isinstance(value, str):
+        try:
+            parsed = datetime.fromisoformat(value)
+        except ValueError:
+            return None
+    else:
+        return None
+    return parsed if parsed.tzinfo is not None else None
+
+
+def _too_early(record: SharedRecord, agreement: Agreement, now: datetime) -> bool:
+    if agreement.valid_from is not None and now < agreement.valid_from:
+        return True
+    if agreement.valid_until is not None and now >= agreement.valid_until:
+        return True
+    if isinstance(agreement.delay, DelayMinutes):
+        body = record.about.body if record.about is not None else record.body
+        occurred = _parse_time(body.get("occurred_at"))
+        return occurred is None or now < occurred + timedelta(minutes=agreement.delay.minutes)
+    return False
+
+
+# ---------------------------------------------------------------------------
+# Transformation: what of the record the peer sees
+
+
+def _cell_centre(lon: float, lat: float) -> tuple[float, float]:
+    # Cells are [n, n+1) degrees; the last cell is closed so 180 and 90 stay valid.
+    return (min(math.floor(lon), 179) + 0.5, min(math.floor(lat), 89) + 0.5)
+
+
+def region_precision_m(lat: float) -> float:
+    """Half the diagonal of the 1° cell centred at ``lat``, in metres (its circumradius)."""
+    half_ew = _KM_PER_DEG_LON_EQUATOR * math.cos(math.radians(lat)) / 2
+    half_ns = _KM_PER_DEG_LAT / 2
+    return math.ceil(math.hypot(half_ew, half_ns) * 1000.0)
+
+
+def _degrade(
+    body: dict[str, Any],
+    have: Precision,
+    want: Precision,
+    sections: Mapping[str, SectionInfo] | None,
+) -> None:
+    """Coarsen the location of ``body`` in place from precision ``have`` to ``want``."""
+    if PRECISION_ORDER[want] <= PRECISION_ORDER[have]:
+        return
+    body.pop("section_distance_km", None)
+    location = body.get("location")
+    if want == Precision.country:
+        body.pop("location", None)
+        body.pop("section_id", None)
+        return
+    if want == Precision.section:
+        section_id = body.get("section_id")
+        info = sections.get(section_id) if sections and isinstance(section_id, str) else None
+        if info is None:  # inland, or a section we cannot place: no coordinates at all
+            body.pop("location", None)
+        elif location is not None:
+            body["location"] = {"lon": info.lon, "lat": info.lat, "precision_m": info.precision_m}
+        return
+    # region: the centre of the 1° grid cell; the section id would be finer, so it goes
+    body.pop("section_id", None)
+    lon = location.get("lon") if isinstance(location, Mapping) else None
+    lat = location.get("lat") if isinstance(location, Mapping) else None
+    if not isinstance(lon, int | float) or not isinstance(lat, int | float):
+        body.pop("location", None)
+        return
+    c_lon, c_lat = _cell_centre(float(lon), float(lat))
+    radius = region_precision_m(c_lat)
+    if have != Precision.exact:  # the point itself was only known within a radius
+        radius += float(location.get("precision_m") or 0.0)  # type: ignore[union-attr]
+    body["location"] = {"lon": c_lon, "lat": c_lat,
+                        "precision_m": min(radius, MAX_PRECISION_M)}
+
+
+def _filter_fields(body: dict[str, Any], allowed: frozenset[str]) -> dict[str, Any]:
+    out = {k: v for k, v in body.items() if k in allowed and k != "details"}
+    details = body.get("details")
+    if isinstance(details, Mapping):
+        if "details" in allowed:
+            out["details"] = dict(details)
+        else:
+            granted = {k: v for k, v in details.items() if f"details.{k}" in allowed}
+            if granted:
+                out["details"] = granted
+    return out
+
+
+def _event_view(
+    body: Mapping[str, Any],
+    received: Sharing,
+    agreement: Agreement,
+    sections: Mapping[str, SectionInfo] | None,
+) -> tuple[dict[str, Any], Precision, PersonalData]:
+    out = copy.deepcopy(dict(body))
+    precision = max(Precision(received.precision), Precision(agreement.location_precision),
+                    key=PRECISION_ORDER.__getitem__)
+    personal = min(PersonalData(received.personal_data), PersonalData(agreement.personal_data),
+                   key=PERSONAL_DATA_ORDER.__getitem__)
+    _degrade(out, Precision(received.precision), precision, sections)
+    if personal != PersonalData.full:
+        out.pop("has_personal_data", None)
+    if personal == PersonalData.none:
+        out.pop("persons", None)
+    return _filter_fields(out, agreement.allowed_fields), precision, personal
+
+
+def share(
+    record: SharedRecord,
+    agreement: Agreement,
+    *,
+    now: datetime,
+    sections: Mapping[str, SectionInfo] | None = None,
+) -> SharedRecord | None:
+    """What ``agreement.to_node`` may see of ``record`` now, or None if nothing.
+
+    ``sections`` (from :func:`section_infos`) places records at section
+    precision; without it such records lose their coordinates. The input is
+    never changed; the result carries the updated :class:`Sharing` block.
+    """
+    if _out_of_scope(record, agreement) is not None or _too_early(record, agreement, now):
+        return None
+    received = record.sharing
+    if record.kind == RecordKind.event:
+        body, precision, personal = _event_view(record.body, received, agreement, sections)
+    else:  # personal_data: only at full level, whole (see _out_of_scope)
+        body = copy.deepcopy(record.body)
+        precision = max(Precision(received.precision), Precision(agreement.location_precision),
+                        key=PRECISION_ORDER.__getitem__)
+        personal = PersonalData.full
+    ceiling = min(Handling(received.ceiling), Handling(agreement.handling_ceiling),
+                  key=HANDLING_ORDER.__getitem__)
+    sharing = Sharing(
+        onward=received.onward and agreement.onward_sharing,
+        ceiling=ceiling,
+        chain=(*received.chain, agreement.from_node),
+        precision=precision,
+        personal_data=personal,
+    )
+    return replace(record, body=body, sharing=sharing, about=None)
+
+
+def retraction(
+    record: SharedRecord, agreement: Agreement
+) -> Retraction | None:
+    """For a new version of a record the peer holds: a retraction if it fell out of scope.
+
+    Out of scope means :func:`share` would refuse it for a reason other than
+    time: handling raised above a ceiling, status rejected, moved out of the
+    area, type changed to one not granted, onward sharing withdrawn.
+    A delay never retracts.
+    """
+    reason = _out_of_scope(record, agreement)
+    if reason is None:
+        return None
+    return Retraction(record.kind, record.origin, record.id, record.version, reason)
+
+
+def aggregate(
+    records: Iterable[SharedRecord],
+    agreement: Agreement,
+    day: date,
+    *,
+    tz: tzinfo = UTC,
+) -> list[dict[str, Any]]:
+    """Daily counts of the events an agreement covers, for ``delay: daily_aggregates``.
+
+    One row per (day, area, category, type): ``area`` is the border section
+    when the agreement grants section precision or finer and the event lies on
+    a section, otherwise the reporting country. ``events`` counts the events;
+    ``persons`` sums their person counts when the agreement grants persons at
+    least as counts. The day runs 00:00-24:00 in ``tz``. Rejected events,
+    events above the ceilings or out of scope, and records that may not travel
+    onward are left out, as :func:`share` would leave them out.
+    """
+    as_single = agreement.model_copy(update={"delay": "none"})
+    by_section = PRECISION_ORDER[Precision(agreement.location_precision)] <= PRECISION_ORDER[
+        Precision.section]
+    with_persons = ("persons" in agreement.allowed_fields
+                    and agreement.personal_data != PersonalData.none)
+    events: Counter[tuple[str, str, str, str]] = Counter()
+    persons: Counter[tuple[str, str, str, str]] = Counter()
+    for record in records:
+        if record.kind != RecordKind.event or _out_of_scope(record, as_single) is not None:
+            continue
+        body = record.body
+        occurred = _parse_time(body.get("occurred_at"))
+        if occurred is None or occurred.astimezone(tz).date() != day:
+            continue
+        section_id = body.get("section_id")
+        if by_section and isinstance(section_id, str) and record.sharing.precision in (
+                Precision.exact, Precision.section):
+            key = ("section", section_id, str(body["category"]), str(body["type"]))
+        else:
+            key = ("country", str(body.get("country") or "XX"), str(body["category"]),
+                   str(body["type"]))
+        events[key] += 1
+        if with_persons and record.sharing.personal_data != PersonalData.none:
+            persons[key] += sum(int(p.get("count", 0)) for p in body.get("persons") or ())
+    rows = []
+    for key in sorted(events):
+        area_kind, area, category, etype = key
+        row: dict[str, Any] = {"day": day.isoformat(), "area_kind": area_kind, "area": area,
+                               "category": category, "type": etype, "events": events[key]}
+        if with_persons:
+            row["persons"] = persons[key]
+        rows.append(row)
+    return rows
