@@ -104,9 +104,10 @@ def test_health_names_the_node(client: TestClient) -> None:
 
 
 def test_links_are_shown(client: TestClient, as_role: Headers, node: Any) -> None:
-    from sitcen.store.peers import Relation, add_peer
+    from sitcen.exchange.identity import NodeIdentity
+    from sitcen.exchange.links import Relation, add_peer
 
-    key = "ed25519:" + "B" * 43
+    key = NodeIdentity.generate("kg-national-centre").public_key_text
     add_peer(node.engine, "kg-national-centre", url="http://kg-nc:8080", public_key=key,
              relation=Relation.peer)
     peers = client.get("/api/v1/peers", headers=as_role(Role.liaison)).json()

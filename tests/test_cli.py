@@ -9,6 +9,7 @@ import pytest
 from click.testing import CliRunner
 
 from sitcen.cli import main
+from sitcen.exchange.identity import NodeIdentity
 
 SUBCOMMANDS = ["demo", "migrate", "peer", "sections", "seed", "serve", "settings", "user"]
 
@@ -76,7 +77,7 @@ def test_sections_import_list_reset(env: dict[str, str], tmp_path: Path) -> None
     assert run(env, "sections", "list").count("\n") > 100
 
 
-KEY = "ed25519:" + "A" * 43
+KEY = NodeIdentity.generate("tj-national-centre").public_key_text
 
 
 def test_peer_add_list_remove(env: dict[str, str]) -> None:
@@ -94,7 +95,9 @@ def test_peer_add_list_remove(env: dict[str, str]) -> None:
         (["kg-osh-centre", "--url", "http://x:1", "--public-key", KEY, "--relation", "peer"],
          "cannot link to itself"),
         (["kg-b", "--url", "ftp://x", "--public-key", KEY, "--relation", "peer"], "url"),
-        (["kg-c", "--url", "http://x:1", "--public-key", "rsa:abc", "--relation", "peer"],
+        (["kg-c", "--url", "http://x:1", "--public-key", "ed25519:" + "B" * 43,
+          "--relation", "peer"], "public key"),
+        (["kg-d", "--url", "http://x:1", "--public-key", "rsa:abc", "--relation", "peer"],
          "public key"),
         (["tj-kulma-post", "--url", "http://x:1", "--public-key", KEY, "--relation", "peer"],
          "linked already"),

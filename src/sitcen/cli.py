@@ -16,8 +16,8 @@ import click
 import sqlalchemy as sa
 
 from sitcen import __version__
+from sitcen.exchange.links import Relation
 from sitcen.settings import Settings, SettingsError
-from sitcen.store.peers import Relation
 
 DEMO_USERS: tuple[tuple[str, str, str, str], ...] = (
     ("operator", "operator-demo-1", "operator", "Post operator (demo)"),
@@ -189,6 +189,92 @@ def sections_reset() -> None:
     click.echo("default sections restored")
 
 
+@main.command()
+@click.option("--force", is_flag=True, help="replace an existing key pair (peers must re-trust)")
+def init(force: bool) -> None:
+    """Create this node's Ed25519 key pair and its database."""
+    from sitcen.exchange.identity import IdentityExistsError, init_identity
+
+    settings = _settings()
+    try:
+        identity = init_identity(settings.identity_dir, settings.node_id, overwrite=force)
+    except IdentityExistsError as exc:
+        raise click.ClickException(f"{exc} (use --force to replace it)") from exc
+    with _database():
+        pass
+    click.echo(f"node {identity.node_id}: key pair in {settings.identity_dir}")
+    click.echo(f"public key  {identity.public_key_text}")
+    click.echo(f"fingerprint {identity.fingerprint}")
+
+
+@main.group()
+def node() -> None:
+    """This node's identity."""
+
+
+@node.command("show")
+def node_show() -> None:
+    """Print this node's id, public key and fingerprint (to give to partners)."""
+    from sitcen.exchange.identity import IdentityError, NodeIdentity
+
+    settings = _settings()
+    try:
+        identity = NodeIdentity.load(settings.identity_dir)
+    except IdentityError as exc:
+        raise click.ClickException(f"{exc}; run `sitcen init` first") from exc
+    click.echo(f"node        {identity.node_id} ({settings.node_name}, {settings.node_country})")
+    click.echo(f"public key  {identity.public_key_text}")
+    click.echo(f"fingerprint {identity.fingerprint}")
+
+
+@main.group()
+def agreement() -> None:
+    """Sharing agreements this node grants to the nodes it is linked to."""
+
+
+@agreement.command("check")
+@click.argument("document", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+def agreement_check(document: Path) -> None:
+    """Validate an agreement document (YAML or JSON) without storing it."""
+    from sitcen.exchange.agreements import AgreementError, load_agreement
+
+    try:
+        parsed = load_agreement(document.read_text(encoding="utf-8"), source=str(document))
+    except AgreementError as exc:
+        raise click.ClickException(str(exc)) from exc
+    click.echo(f"{parsed.id} v{parsed.version}: {parsed.from_node} -> {parsed.to_node} is valid")
+
+
+@agreement.command("add")
+@click.argument("document", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+def agreement_add(document: Path) -> None:
+    """Store an agreement and make it govern the link to its receiver."""
+    from sitcen.exchange.agreements import AgreementError
+    from sitcen.exchange.links import PeerError, add_agreement
+
+    settings = _settings()
+    try:
+        with _database() as engine:
+            stored = add_agreement(engine, document.read_text(encoding="utf-8"),
+                                   own_node_id=settings.node_id, source=str(document))
+    except (AgreementError, PeerError) as exc:
+        raise click.ClickException(str(exc)) from exc
+    click.echo(f"agreement {stored.id} v{stored.version} now governs what goes to "
+               f"{stored.agreement.to_node}")
+
+
+@agreement.command("list")
+def agreement_list() -> None:
+    """List the stored agreements."""
+    from sitcen.exchange.links import list_agreements
+
+    with _database() as engine:
+        found = list_agreements(engine)
+    for a in found:
+        click.echo(f"{a.id}\tv{a.version}\t{a.agreement.from_node} -> {a.agreement.to_node}"
+                   f"\t{a.agreement.direction}")
+
+
 @main.group()
 def peer() -> None:
     """Links to other nodes: a parent, children and peers."""
@@ -203,7 +289,7 @@ def peer() -> None:
 @click.option("--name", default="", help="human name of the other node")
 def peer_add(node_id: str, url: str, public_key: str, relation: str, name: str) -> None:
     """Link another node by id, URL and public key."""
-    from sitcen.store.peers import PeerError, add_peer
+    from sitcen.exchange.links import PeerError, add_peer
 
     settings = _settings()
     try:
@@ -218,7 +304,7 @@ def peer_add(node_id: str, url: str, public_key: str, relation: str, name: str) 
 @peer.command("list")
 def peer_list() -> None:
     """List the linked nodes."""
-    from sitcen.store.peers import list_peers
+    from sitcen.exchange.links import list_peers
 
     with _database() as engine:
         found = list_peers(engine)
@@ -230,7 +316,7 @@ def peer_list() -> None:
 @click.argument("node_id")
 def peer_remove(node_id: str) -> None:
     """Unlink a node."""
-    from sitcen.store.peers import remove_peer
+    from sitcen.exchange.links import remove_peer
 
     with _database() as engine:
         if not remove_peer(engine, node_id):

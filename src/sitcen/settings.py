@@ -82,6 +82,11 @@ class Settings(BaseSettings):
         return self
 
     @property
+    def identity_dir(self) -> Path:
+        """Where the node keeps its key pair (made by ``sitcen init``)."""
+        return self.data_dir / "identity"
+
+    @property
     def resolved_database_url(self) -> str:
         """The database URL, defaulting to a SQLite file in the data directory."""
         if self.database_url:

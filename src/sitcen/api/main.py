@@ -17,10 +17,12 @@ from sitcen import __version__
 from sitcen.api.guards import BodySizeLimit, RefuseNul
 from sitcen.api.node import Node
 from sitcen.api.routes import (
+    agreements,
     auth,
     events,
     geography,
     health,
+    identity,
     journal,
     peers,
     stream,
@@ -123,7 +125,7 @@ def create_app(node: Node) -> FastAPI:
     app.add_exception_handler(NotOwnerError, _not_owner)
     app.add_exception_handler(VersionConflictError, _conflict)
     for module in (health, auth, users, events, geography, taxonomy, journal, stream,
-                   peers):
+                   identity, peers, agreements):
         _docstrings_as_summaries(module.router)
         app.include_router(module.router, prefix=API_PREFIX)
 

@@ -9,6 +9,7 @@ from datetime import timedelta
 
 import sqlalchemy as sa
 
+from sitcen.exchange.identity import IdentityError, NodeIdentity
 from sitcen.geo import SectionIndex
 from sitcen.settings import Settings
 from sitcen.store.engine import open_engine
@@ -26,6 +27,7 @@ class Node:
     settings: Settings
     engine: sa.Engine
     sections: SectionIndex
+    identity: NodeIdentity | None = None
     _fingerprint: tuple[object, ...] = ()
     _checked_at: float = 0.0
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
@@ -35,7 +37,11 @@ class Node:
         """Open (and migrate) the node's database and load its border sections."""
         engine = engine or open_engine(settings.resolved_database_url)
         ensure_sections(engine)
-        node = cls(settings, engine, section_index(engine))
+        try:
+            identity: NodeIdentity | None = NodeIdentity.load(settings.identity_dir)
+        except IdentityError:
+            identity = None  # not initialised: the node works, but cannot federate
+        node = cls(settings, engine, section_index(engine), identity)
         node._fingerprint = sections_fingerprint(engine)
         node._checked_at = time.monotonic()
         return node

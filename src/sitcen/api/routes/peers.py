@@ -6,7 +6,7 @@ from fastapi import APIRouter
 from pydantic import BaseModel
 
 from sitcen.api.deps import CurrentNode, Reader
-from sitcen.store.peers import Relation, list_peers
+from sitcen.exchange.links import Relation, list_peers
 
 router = APIRouter(prefix="/peers", tags=["federation"])
 
