@@ -185,3 +185,40 @@ def test_apply_refuses_an_id_owned_by_another_origin(engine: sa.Engine) -> None:
     with engine.connect() as conn:
         assert len(read_journal(conn)) == 1
         assert conn.execute(sa.select(sa.func.count()).select_from(schema.events)).scalar() == 1
+
+
+def test_migration_0003_upgrades_a_database_made_before_it(engine: sa.Engine) -> None:
+    """An 0002-era events table (NOT NULL location, no provenance) keeps its rows."""
+    event_id = str(uuid.uuid4())
+    with engine.begin() as conn:
+        if engine.dialect.name == "sqlite":
+            conn.exec_driver_sql("DROP TABLE events")
+            conn.exec_driver_sql(
+                "CREATE TABLE events (id VARCHAR(36) PRIMARY KEY, origin VARCHAR(64) NOT NULL, "
+                "version INTEGER NOT NULL, type VARCHAR(48) NOT NULL, category VARCHAR(32) "
+                "NOT NULL, occurred_at BIGINT NOT NULL, reported_at BIGINT NOT NULL, "
+                "recorded_at BIGINT NOT NULL, lon FLOAT NOT NULL, lat FLOAT NOT NULL, cell "
+                "INTEGER NOT NULL, section_id VARCHAR(64), country VARCHAR(2) NOT NULL, "
+                "impact_level VARCHAR(16) NOT NULL, status VARCHAR(16) NOT NULL, handling "
+                "VARCHAR(16) NOT NULL, follow_up_of VARCHAR(36), body TEXT NOT NULL)")
+            conn.exec_driver_sql("CREATE INDEX ix_events_time ON events (occurred_at, id)")
+        else:
+            conn.exec_driver_sql("ALTER TABLE events DROP COLUMN provenance, DROP COLUMN sharing,"
+                                 " ALTER COLUMN lon SET NOT NULL")
+        row = _event_row(event_id, "me", 1)
+        conn.execute(sa.text(
+            "INSERT INTO events (id, origin, version, type, category, occurred_at, reported_at, "
+            "recorded_at, lon, lat, cell, section_id, country, impact_level, status, handling, "
+            "follow_up_of, body) VALUES (:id, :origin, :version, :type, :category, "
+            ":occurred_at, :reported_at, :recorded_at, :lon, :lat, :cell, :section_id, "
+            ":country, :impact_level, :status, :handling, :follow_up_of, :body)"), row)
+        conn.execute(schema.schema_migrations.delete()
+                     .where(schema.schema_migrations.c.name == "0003_received_events"))
+    assert migrate(engine) == ["0003_received_events"]
+    inspector = sa.inspect(engine)
+    columns = {c["name"]: c for c in inspector.get_columns("events")}
+    assert columns["lon"]["nullable"] and "provenance" in columns
+    assert {i["name"] for i in inspector.get_indexes("events")} >= {
+        "ix_events_cell_time", "ix_events_time", "ix_events_section_time"}
+    with engine.connect() as conn:
+        assert conn.execute(sa.select(schema.events.c.id)).scalars().all() == [event_id]

@@ -201,7 +201,7 @@ def _apply(conn: sa.Connection, records: Sequence[Record]) -> list[bool]:
                 _replace(conn, kind, record, recorded_at, strict=False)
                 applied[i] = True
         if fresh:
-            conn.exec_driver_sql(_insert_sql(table, conn.dialect.name), fresh)
+            _insert(conn, table, fresh)
     done = [r for r, ok in zip(records, applied, strict=True) if ok]
     if done:
         _journal(conn, done, recorded_at)
@@ -216,19 +216,11 @@ def _lock_journal(conn: sa.Connection) -> None:
 
 
 def _journal(conn: sa.Connection, records: Sequence[Record], recorded_at: int) -> None:
-    conn.exec_driver_sql(
-        _insert_sql(schema.journal, conn.dialect.name, skip=("seq",)),
-        [
-            {
-                "origin": r.origin,
-                "record_id": r.id,
-                "version": r.version,
-                "kind": r.kind,
-                "recorded_at": recorded_at,
-            }
-            for r in records
-        ],
-    )
+    _insert(conn, schema.journal, [
+        {"origin": r.origin, "record_id": r.id, "version": r.version, "kind": r.kind,
+         "recorded_at": recorded_at}
+        for r in records
+    ])
 
 
 def _write(conn: sa.Connection, records: Sequence[Record]) -> int:
@@ -242,7 +234,7 @@ def _write(conn: sa.Connection, records: Sequence[Record]) -> int:
         fresh = [r.row for r in group if r.version == 1]
         if fresh:
             try:
-                conn.exec_driver_sql(_insert_sql(kind.table, conn.dialect.name), fresh)
+                _insert(conn, kind.table, fresh)
             except sa.exc.IntegrityError as exc:
                 raise VersionConflictError("(one of the batch)", 1, 1) from exc
         for record in (r for r in group if r.version > 1):
@@ -252,19 +244,22 @@ def _write(conn: sa.Connection, records: Sequence[Record]) -> int:
     return int(last)
 
 
-@functools.cache
-def _insert_sql(table: sa.Table, dialect: str, skip: tuple[str, ...] = ()) -> str:
-    """A plain INSERT with named parameters in the driver's own style.
+def _insert(conn: sa.Connection, table: sa.Table, rows: Sequence[dict[str, Any]]) -> None:
+    """Insert rows that all have the same keys, straight through the driver's executemany.
 
-    Bulk inserts go straight to the driver's executemany with the row dicts:
     SQLAlchemy's per-row parameter processing doubles the cost of a 10,000-row
     batch and our values need no conversion (text, integers, floats).
     """
-    names = [c.name for c in table.columns if c.name not in skip]
+    conn.exec_driver_sql(_insert_sql(table.name, conn.dialect.name, tuple(rows[0])), rows)
+
+
+@functools.cache
+def _insert_sql(table: str, dialect: str, names: tuple[str, ...]) -> str:
+    """A plain INSERT of the named columns with parameters in the driver's own style."""
     style = ":{}" if dialect == "sqlite" else "%({})s"
     columns = ", ".join(names)
     values = ", ".join(style.format(n) for n in names)
-    return f"INSERT INTO {table.name} ({columns}) VALUES ({values})"
+    return f"INSERT INTO {table} ({columns}) VALUES ({values})"
 
 
 def _replace(conn: sa.Connection, kind: Kind, record: Record, recorded_at: int, *,

@@ -31,9 +31,36 @@ def _m0002_peers_agreements_leases(conn: sa.Connection) -> None:
         table.create(conn, checkfirst=True)
 
 
+_RELAXED = ("reported_at", "lon", "lat", "cell", "country", "impact_level", "status")
+
+
+def _m0003_received_events(conn: sa.Connection) -> None:
+    # Received records may lack fields: relax NOT NULL and add provenance and
+    # sharing. Idempotent: a database made after this was written has them.
+    columns = {c["name"]: c for c in sa.inspect(conn).get_columns("events")}
+    if "provenance" in columns and all(columns[n]["nullable"] for n in _RELAXED):
+        return
+    if conn.dialect.name == "postgresql":
+        for name in _RELAXED:
+            conn.execute(sa.text(f"ALTER TABLE events ALTER COLUMN {name} DROP NOT NULL"))
+        for name in ("provenance", "sharing"):
+            conn.execute(sa.text(f"ALTER TABLE events ADD COLUMN IF NOT EXISTS {name} TEXT"))
+        return
+    # SQLite cannot drop NOT NULL: rebuild the table with the current shape.
+    kept = [c.name for c in schema.events.columns if c.name in columns]
+    conn.exec_driver_sql("ALTER TABLE events RENAME TO events_before_0003")
+    for index in schema.events.indexes:
+        conn.exec_driver_sql(f"DROP INDEX IF EXISTS {index.name}")
+    schema.events.create(conn)
+    names = ", ".join(kept)
+    conn.exec_driver_sql(f"INSERT INTO events ({names}) SELECT {names} FROM events_before_0003")
+    conn.exec_driver_sql("DROP TABLE events_before_0003")
+
+
 MIGRATIONS: list[tuple[str, Migration]] = [
     ("0001_initial", _m0001_initial),
     ("0002_peers_agreements_leases", _m0002_peers_agreements_leases),
+    ("0003_received_events", _m0003_received_events),
 ]
 
 

@@ -34,18 +34,24 @@ events = sa.Table(
     sa.Column("type", sa.String(48), nullable=False),
     sa.Column("category", sa.String(32), nullable=False),
     sa.Column("occurred_at", sa.BigInteger, nullable=False),
-    sa.Column("reported_at", sa.BigInteger, nullable=False),
+    # Records received from other nodes carry only the fields their agreement
+    # grants (a location may be withheld): these columns may be empty for them.
+    sa.Column("reported_at", sa.BigInteger),
     sa.Column("recorded_at", sa.BigInteger, nullable=False),
-    sa.Column("lon", sa.Float, nullable=False),
-    sa.Column("lat", sa.Float, nullable=False),
-    sa.Column("cell", sa.Integer, nullable=False),
+    sa.Column("lon", sa.Float),
+    sa.Column("lat", sa.Float),
+    sa.Column("cell", sa.Integer),
     sa.Column("section_id", sa.String(64)),
-    sa.Column("country", sa.String(2), nullable=False),
-    sa.Column("impact_level", sa.String(16), nullable=False),
-    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("country", sa.String(2)),
+    sa.Column("impact_level", sa.String(16)),
+    sa.Column("status", sa.String(16)),
     sa.Column("handling", sa.String(16), nullable=False),
     sa.Column("follow_up_of", sa.String(UUID_LEN)),
     sa.Column("body", sa.Text, nullable=False),
+    # For received records: the nodes it came through and the restrictions it
+    # travels with (JSON); null for the node's own records.
+    sa.Column("provenance", sa.Text),
+    sa.Column("sharing", sa.Text),
 )
 
 event_versions = sa.Table(
