@@ -223,7 +223,13 @@ class SectionRef(BaseModel):
 
 
 class EventPublic(BaseModel):
-    """An event as the API returns it."""
+    """An event as the API returns it.
+
+    The node's own events have every field. Events received from other nodes
+    carry only what their sharing agreement grants (id, origin, version, type,
+    category, occurred_at and handling always), plus ``provenance`` (the nodes
+    they came through) and ``sharing`` (the restrictions they travel with).
+    """
 
     id: uuid.UUID
     origin: str
@@ -231,24 +237,26 @@ class EventPublic(BaseModel):
     category: Category
     type: str
     occurred_at: datetime
-    reported_at: datetime
-    recorded_at: datetime
-    location: Location
-    section_id: str | None
-    section_distance_km: float
-    country: str
-    impact_level: ImpactLevel
-    confidence: Confidence
     handling: Handling
-    status: Status
-    details: dict[str, Any]
-    persons: list[PersonCount]
-    transport: Transport | None
-    modus_operandi: list[ModusOperandi]
-    reaction: list[Reaction]
-    description: str
-    follow_up_of: uuid.UUID | None
-    has_personal_data: bool
+    reported_at: datetime | None = None
+    recorded_at: datetime | None = None
+    location: Location | None = None
+    section_id: str | None = None
+    section_distance_km: float | None = None
+    country: str | None = None
+    impact_level: ImpactLevel | None = None
+    confidence: Confidence | None = None
+    status: Status | None = None
+    details: dict[str, Any] = Field(default_factory=dict)
+    persons: list[PersonCount] = Field(default_factory=list)
+    transport: Transport | None = None
+    modus_operandi: list[ModusOperandi] = Field(default_factory=list)
+    reaction: list[Reaction] = Field(default_factory=list)
+    description: str = ""
+    follow_up_of: uuid.UUID | None = None
+    has_personal_data: bool = False
+    provenance: list[str] | None = None
+    sharing: dict[str, Any] | None = None
 
 
 class ErrorItem(BaseModel):
@@ -336,9 +344,10 @@ def check_update(
                       f"event belongs to node {current.origin}; only its origin may change it "
                       "(react with a record of your own instead)", "not_owner")]
     errors = _check_common(item, ("body",), now, skew)
-    if item.status not in STATUS_TRANSITIONS[current.status]:
+    status = current.status or Status.reported
+    if item.status not in STATUS_TRANSITIONS[status]:
         errors.append(error(("body", "status"),
-                            f"cannot go from {current.status} to {item.status}",
+                            f"cannot go from {status} to {item.status}",
                             "transition"))
     if str(item.type) != current.type and EVENT_TYPES[str(item.type)].category != current.category:
         errors.append(error(("body", "type"),

@@ -20,6 +20,7 @@ from sitcen.api.routes import (
     agreements,
     auth,
     events,
+    exchange,
     geography,
     health,
     identity,
@@ -30,6 +31,7 @@ from sitcen.api.routes import (
     users,
 )
 from sitcen.events import EventBatch, InvalidInput
+from sitcen.exchange.envelope import ReplayGuard
 from sitcen.settings import get_settings
 from sitcen.store.journal import NotOwnerError, VersionConflictError
 
@@ -117,6 +119,7 @@ def create_app(node: Node) -> FastAPI:
         openapi_url="/openapi.json",
     )
     app.state.node = node
+    app.state.replay_guard = ReplayGuard()
     app.openapi = _openapi(app)  # type: ignore[method-assign]
     app.add_middleware(BodySizeLimit)
     app.add_middleware(RefuseNul)
@@ -125,7 +128,7 @@ def create_app(node: Node) -> FastAPI:
     app.add_exception_handler(NotOwnerError, _not_owner)
     app.add_exception_handler(VersionConflictError, _conflict)
     for module in (health, auth, users, events, geography, taxonomy, journal, stream,
-                   identity, peers, agreements):
+                   identity, peers, agreements, exchange):
         _docstrings_as_summaries(module.router)
         app.include_router(module.router, prefix=API_PREFIX)
 

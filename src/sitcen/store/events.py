@@ -236,17 +236,18 @@ def update_event(
     section_id = placed.section_ids[0]
     distance = float(placed.distance_km[0])
     version = current.version + 1
-    country = item.country or current.country
+    country = item.country or current.country or reporter.country
+    reported = current.reported_at or from_micros(now_us)  # own events always have it
     body = _body(
         item, event_id=event_id, origin=reporter.node_id, version=version, country=country,
-        reported_at=_iso(current.reported_at), recorded_at=_iso(from_micros(now_us)),
+        reported_at=_iso(reported), recorded_at=_iso(from_micros(now_us)),
         section_id=section_id, distance_km=distance,
         has_personal_data=current.has_personal_data,
     )
     cell = int(cell_of(np.array([item.location.lon]), np.array([item.location.lat]))[0])
     row = _row(body, item, event_id=event_id, origin=reporter.node_id, version=version,
                country=country, section_id=section_id,
-               reported_at=to_micros(current.reported_at), recorded_at=now_us, cell=cell)
+               reported_at=to_micros(reported), recorded_at=now_us, cell=cell)
     write_records(engine, [Record("event", row)], node_id=reporter.node_id)
     return Written(event_id, version, section_id, distance)
 

@@ -1,0 +1,51 @@
+"""Node-to-node exchange: signed batches in (authenticated by signature, not by login)."""
+
+from __future__ import annotations
+
+import logging
+from datetime import UTC, datetime
+
+from fastapi import APIRouter, Request, status
+from fastapi.responses import JSONResponse
+from starlette.concurrency import run_in_threadpool
+
+from sitcen.api.deps import CurrentNode
+from sitcen.exchange.envelope import EnvelopeError, ReplayGuard
+from sitcen.exchange.inbox import receive
+
+router = APIRouter(prefix="/exchange", tags=["federation"])
+log = logging.getLogger("sitcen.exchange")
+
+# HTTP status for each refusal reason; the body always names the reason.
+STATUS_OF = {
+    "too_large": status.HTTP_413_CONTENT_TOO_LARGE,
+    "unknown_sender": status.HTTP_403_FORBIDDEN,
+    "bad_signature": status.HTTP_403_FORBIDDEN,
+    "wrong_receiver": status.HTTP_421_MISDIRECTED_REQUEST,
+    "replayed": status.HTTP_409_CONFLICT,
+    "stale": status.HTTP_409_CONFLICT,
+}
+
+
+@router.post("/batches", responses={200: {"description": "applied"},
+                                     422: {"description": "refused, with the reason"}})
+async def receive_batch(request: Request, node: CurrentNode) -> JSONResponse:
+    """Receive a sealed batch from a linked node; applied whole and exactly once, or refused."""
+    if node.identity is None:
+        return JSONResponse({"reason": "not_initialised",
+                             "detail": "this node has no key pair yet (sitcen init)"},
+                            status_code=status.HTTP_409_CONFLICT)
+    data = await request.body()
+    guard: ReplayGuard = request.app.state.replay_guard
+    try:
+        receipt = await run_in_threadpool(receive, node.engine, node.settings.node_id, data,
+                                          guard=guard, now=datetime.now(UTC))
+    except EnvelopeError as exc:
+        log.warning("refused a batch (%s) claimed by %s, %d bytes: %s", exc.reason,
+                    exc.sender, len(data), exc)
+        return JSONResponse({"reason": exc.reason, "detail": str(exc)},
+                            status_code=STATUS_OF.get(exc.reason,
+                                                      status.HTTP_422_UNPROCESSABLE_CONTENT))
+    return JSONResponse({"batch_id": receipt.batch_id, "sender": receipt.sender,
+                         "last_seq": receipt.last_seq, "applied": receipt.applied,
+                         "already_held": receipt.skipped})

@@ -1,0 +1,132 @@
+"""Pushing a link's journal to the peer: seal, send, advance the cursor on acknowledgement.
+
+:func:`push` sends batches from the link's acknowledged cursor until the peer
+is caught up or refuses. The cursor moves only when the peer acknowledges a
+batch, so a sender that dies mid-way resumes from the last acknowledged batch
+and the receiver's idempotent apply absorbs whatever arrives twice.
+:class:`LinkSender` runs this in the background of a node for every link,
+under a lease so that one app process sends on each link, with backoff after
+failures.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime
+
+import httpx
+import sqlalchemy as sa
+
+from sitcen.exchange.envelope import seal
+from sitcen.exchange.identity import NodeIdentity
+from sitcen.exchange.links import Peer, governing, list_peers
+from sitcen.exchange.outbox import next_batch
+from sitcen.exchange.sharing import SectionInfo
+from sitcen.store import schema
+from sitcen.store.journal import now_micros
+from sitcen.store.leases import acquire
+
+log = logging.getLogger("sitcen.exchange")
+
+INBOX_PATH = "/api/v1/exchange/batches"
+
+
+@dataclass(frozen=True)
+class PushResult:
+    """How far one push got."""
+
+    batches: int
+    records: int
+    acked_seq: int
+    error: str | None = None
+
+
+def push(engine: sa.Engine, identity: NodeIdentity, peer: Peer, client: httpx.Client, *,
+         sections: Mapping[str, SectionInfo] | None = None, max_batches: int = 100,
+         batch_size: int = 1_000) -> PushResult:
+    """Send what the peer may see, batch after batch, until caught up, refused or out of turns."""
+    agreement = governing(engine, identity.node_id, peer)
+    acked, sent, records = peer.acked_seq, 0, 0
+    for _ in range(max_batches):
+        current = replace(peer, acked_seq=acked)
+        batch = next_batch(engine, identity.node_id, current, agreement,
+                           now=datetime.now(UTC), sections=sections, limit=batch_size)
+        if batch is None:
+            break
+        try:
+            response = client.post(f"{peer.url}{INBOX_PATH}", content=seal(batch, identity),
+                                   headers={"Content-Type": "application/json"})
+        except httpx.HTTPError as exc:
+            return PushResult(sent, records, acked, f"unreachable: {exc}")
+        if response.status_code != 200:
+            return PushResult(sent, records, acked,
+                              f"refused ({response.status_code}): {response.text[:300]}")
+        acked = batch.header.last_seq
+        with engine.begin() as conn:
+            conn.execute(schema.peers.update().where(schema.peers.c.node_id == peer.node_id)
+                         .values(acked_seq=acked, updated_at=now_micros()))
+        sent += 1
+        records += len(batch.records)
+    return PushResult(sent, records, acked)
+
+
+class LinkSender:
+    """Background pushes to every linked node, one app process per link (lease), with backoff."""
+
+    def __init__(self, engine: sa.Engine, identity: NodeIdentity, *,
+                 sections: Mapping[str, SectionInfo] | None = None, interval_s: float = 0.25,
+                 lease_s: float = 10.0, max_backoff_s: float = 30.0) -> None:
+        self.engine = engine
+        self.identity = identity
+        self.sections = sections
+        self.interval_s = interval_s
+        self.lease_s = lease_s
+        self.max_backoff_s = max_backoff_s
+        self.holder = f"{identity.node_id}:{uuid.uuid4()}"
+        self._stop = threading.Event()
+        self._backoff: dict[str, tuple[float, float]] = {}  # peer -> (delay, next try)
+        self._thread = threading.Thread(target=self._run, name="link-sender", daemon=True)
+
+    def start(self) -> LinkSender:
+        """Start sending in a background thread."""
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        """Stop after the current push."""
+        self._stop.set()
+        self._thread.join(timeout=10)
+
+    def run_once(self, client: httpx.Client) -> dict[str, PushResult]:
+        """One pass over the links this process may send on now."""
+        import time
+
+        results = {}
+        for peer in list_peers(self.engine):
+            delay, next_try = self._backoff.get(peer.node_id, (0.0, 0.0))
+            if time.monotonic() < next_try:
+                continue
+            if not acquire(self.engine, f"send:{peer.node_id}", self.holder, self.lease_s):
+                continue
+            result = push(self.engine, self.identity, peer, client, sections=self.sections)
+            results[peer.node_id] = result
+            if result.error is None:
+                self._backoff.pop(peer.node_id, None)
+            else:
+                delay = min(self.max_backoff_s, max(0.5, delay * 2))
+                self._backoff[peer.node_id] = (delay, time.monotonic() + delay)
+                log.warning("link to %s: %s (retry in %.1f s)", peer.node_id, result.error,
+                            delay)
+        return results
+
+    def _run(self) -> None:
+        with httpx.Client(timeout=30) as client:
+            while not self._stop.wait(self.interval_s):
+                try:
+                    self.run_once(client)
+                except Exception:  # the sender must outlive any one failure
+                    log.exception("link sender pass failed")
