@@ -78,6 +78,14 @@ def _serve(settings: Settings, host: str, port: int, *, workers: int = 1,
     node = Node.open(settings)
     if live is not None:
         _start_live_feed(node, live, live_every)
+    if node.identity is not None:
+        # Push to linked nodes from this (parent) process; a lease per link keeps
+        # other processes on the same database from sending the same batches.
+        from sitcen.exchange.sender import LinkSender
+        from sitcen.exchange.sharing import section_infos
+
+        LinkSender(node.engine, node.identity,
+                   sections=section_infos(node.sections.sections)).start()
     if workers == 1:
         uvicorn.run(create_app(node), host=host, port=port, log_level="info")
         return
