@@ -181,3 +181,86 @@ def test_refused_batches_change_nothing(pair: tuple[RunningNode, RunningNode]) -
     assert _events(b.node) == []
     assert datetime.now(UTC)  # the node still answers:
     assert httpx.get(f"{b.url}/api/v1/health").status_code == 200
+
+
+PARTNER = """\
+id: tj-ncc-to-kg-ncc
+version: 1
+from_node: tj-ncc
+to_node: kg-ncc
+direction: peer
+kinds: [event]
+events:
+  types: [drug_smuggling]
+fields: [location, section_id, details]
+location_precision: region
+personal_data: none
+handling_ceiling: AMBER
+delay: none
+onward_sharing: false
+"""
+
+
+def test_chain_post_regional_national_partner(
+    database_url: str, second_url: str, tmp_path: Path, request: pytest.FixtureRequest
+) -> None:
+    """Records relay up a chain, then across to a partner under a stricter agreement."""
+    def another(name: str) -> str:
+        if database_url.startswith("sqlite"):
+            return f"sqlite:///{tmp_path / (name + '.db')}"
+        return str(request.getfixturevalue("pg_cluster").new_database())
+
+    urls = {"tj-panj-post": database_url, "tj-kulob-rc": second_url,
+            "tj-ncc": another("ncc"), "kg-ncc": another("kg")}
+    nodes: dict[str, RunningNode] = {}
+    servers = []
+    try:
+        for name, url in urls.items():
+            settings = make_settings(url, tmp_path / name, node_id=name,
+                                     node_country=name[:2].upper())
+            identity = NodeIdentity.generate(name)
+            identity.save(settings.identity_dir)
+            node = Node.open(settings)
+            address, server, thread = _serve(node)
+            servers.append((server, thread, node))
+            nodes[name] = RunningNode(node, identity, address)
+
+        def link(a: str, b: str, relation: Relation) -> None:
+            add_peer(nodes[a].node.engine, b, url=nodes[b].url, relation=relation,
+                     public_key=nodes[b].identity.public_key_text)
+
+        link("tj-panj-post", "tj-kulob-rc", Relation.parent)
+        link("tj-kulob-rc", "tj-panj-post", Relation.child)
+        link("tj-kulob-rc", "tj-ncc", Relation.parent)
+        link("tj-ncc", "tj-kulob-rc", Relation.child)
+        link("tj-ncc", "kg-ncc", Relation.peer)
+        link("kg-ncc", "tj-ncc", Relation.peer)
+        add_agreement(nodes["tj-ncc"].node.engine, PARTNER, own_node_id="tj-ncc")
+        ids = _report(nodes["tj-panj-post"].node, {}, CROSSING, {"handling": "RED"})
+        senders = {name: LinkSender(n.node.engine, n.identity,
+                                    sections=section_infos(n.node.sections.sections))
+                   for name, n in nodes.items()}
+        with httpx.Client(timeout=30) as client:
+            for hop in ("tj-panj-post", "tj-kulob-rc", "tj-ncc"):
+                senders[hop].run_once(client)
+        national = {e["id"]: e for e in _events(nodes["tj-ncc"].node)}
+        assert set(national) == set(ids)  # upward: everything
+        assert national[ids[0]]["provenance"] == ["tj-panj-post", "tj-kulob-rc"]
+        assert national[ids[0]]["description"]  # full detail upward
+        partner = _events(nodes["kg-ncc"].node)
+        assert [e["id"] for e in partner] == [ids[0]]  # the seizure, not the RED one
+        got = partner[0]
+        assert got["provenance"] == ["tj-panj-post", "tj-kulob-rc", "tj-ncc"]
+        assert got["sharing"]["onward"] is False and got["sharing"]["precision"] == "region"
+        assert "section_id" not in got and "description" not in got
+        # Nothing goes back down to the post it came from (and, with no agreement
+        # naming the post's area, nothing goes down at all).
+        with httpx.Client(timeout=30) as client:
+            result = senders["tj-kulob-rc"].run_once(client)
+        assert result["tj-panj-post"].records == 0
+        assert len(_events(nodes["tj-panj-post"].node)) == 3
+    finally:
+        for server, thread, node in servers:
+            server.should_exit = True
+            thread.join(timeout=10)
+            node.engine.dispose()

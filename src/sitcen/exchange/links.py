@@ -172,4 +172,12 @@ def governing(engine: sa.Engine, own_node_id: str, peer: Peer) -> Agreement:
             ).scalar()
         if document is not None:
             return load_agreement(document, source=peer.agreement_id)
-    return default_agreement(own_node_id, peer.node_id, DIRECTION_OF[peer.relation])
+    direction = DIRECTION_OF[peer.relation]
+    if direction is Direction.down:
+        # The default down to a child covers "what concerns its area", and a
+        # link does not know the child's area: until an agreement names it,
+        # nothing goes down.
+        nothing = default_agreement(own_node_id, peer.node_id, Direction.peer)
+        return nothing.model_copy(update={"direction": Direction.down,
+                                          "id": f"default-down-{own_node_id}-{peer.node_id}"})
+    return default_agreement(own_node_id, peer.node_id, direction)

@@ -19,36 +19,54 @@ import sqlalchemy as sa
 from sitcen.exchange.agreements import Agreement
 from sitcen.exchange.envelope import Batch
 from sitcen.exchange.links import Peer
-from sitcen.exchange.sharing import SectionInfo, SharedRecord, share
+from sitcen.exchange.sharing import SectionInfo, SharedRecord, Sharing, share
 from sitcen.store import schema
-from sitcen.store.journal import JournalEntry, RecordKind, read_journal, record_body
+from sitcen.store.journal import JournalEntry, RecordKind, read_journal
 
 DEFAULT_BATCH = 1_000
 
 
-def _own_record(conn: sa.Connection, entry: JournalEntry) -> SharedRecord | None:
-    """The version a journal entry wrote, as the sharing function takes it."""
+def _holding(conn: sa.Connection, entry: JournalEntry, own_node_id: str
+             ) -> tuple[SharedRecord, list[str]] | None:
+    """The version a journal entry wrote, as the sharing function takes it, and its provenance.
+
+    A record received from another node comes with the restrictions it
+    arrived with and the nodes it came through; the node's own records have
+    no restrictions yet and start their provenance here.
+    """
     if entry.kind == RecordKind.event:
-        body = record_body(conn, entry)
-        if body is None:
-            return None
-        return SharedRecord("event", entry.origin, entry.record_id, entry.version,
-                            orjson.loads(body))
-    if entry.kind == RecordKind.personal_data:
         row = conn.execute(
+            sa.select(schema.events.c.version, schema.events.c.body,
+                      schema.events.c.provenance, schema.events.c.sharing)
+            .where(schema.events.c.id == entry.record_id)
+        ).first()
+        if row is None or row.version != entry.version:
+            return None  # superseded: the newer version has its own journal entry
+        body = orjson.loads(row.body)
+        body.pop("provenance", None)
+        body.pop("sharing", None)
+        if row.provenance is None:
+            if entry.origin != own_node_id:
+                return None  # another node's record with no known restrictions: stays
+            return SharedRecord("event", entry.origin, entry.record_id, entry.version, body), []
+        received = Sharing.from_dict(orjson.loads(row.sharing or "{}"))
+        return (SharedRecord("event", entry.origin, entry.record_id, entry.version, body,
+                             sharing=received), list(orjson.loads(row.provenance)))
+    if entry.kind == RecordKind.personal_data:
+        pd = conn.execute(
             sa.select(schema.personal_data.c.body, schema.personal_data.c.event_id)
             .where(schema.personal_data.c.id == entry.record_id)
         ).first()
         event = conn.execute(
-            sa.select(schema.events.c.body, schema.events.c.version)
-            .where(schema.events.c.id == (row.event_id if row else None))
+            sa.select(schema.events.c.body, schema.events.c.version, schema.events.c.provenance)
+            .where(schema.events.c.id == (pd.event_id if pd else None))
         ).first()
-        if row is None or event is None:
-            return None
-        about = SharedRecord("event", entry.origin, row.event_id, event.version,
+        if pd is None or event is None or entry.origin != own_node_id:
+            return None  # personal data is never relayed
+        about = SharedRecord("event", entry.origin, pd.event_id, event.version,
                              orjson.loads(event.body))
-        return SharedRecord("personal_data", entry.origin, entry.record_id, entry.version,
-                            orjson.loads(row.body), about=about)
+        return (SharedRecord("personal_data", entry.origin, entry.record_id, entry.version,
+                             orjson.loads(pd.body), about=about), [])
     return None
 
 
@@ -64,9 +82,8 @@ def next_batch(
 ) -> Batch | None:
     """The next batch for ``peer`` after its acknowledged cursor, or None when caught up.
 
-    Only records this node owns are sent for now: a received record may be
-    relayed only under the restrictions it arrived with, which the store does
-    not keep yet (docs/federation.md).
+    Received records are relayed under the restrictions they arrived with
+    (the sharing function refuses what the originator did not allow onward).
     """
     if agreement.to_node != peer.node_id or agreement.from_node != own_node_id:
         raise ValueError(f"agreement {agreement.id} does not govern {own_node_id} -> "
@@ -77,11 +94,14 @@ def next_batch(
         if not entries:
             return None
         for entry in entries:
-            if entry.origin != own_node_id:
+            held = _holding(conn, entry, own_node_id)
+            if held is None:
                 continue
-            record = _own_record(conn, entry)
-            shared = share(record, agreement, now=now, sections=sections) if record else None
+            record, provenance = held
+            if peer.node_id in provenance:
+                continue  # never back to a node it came through
+            shared = share(record, agreement, now=now, sections=sections)
             if shared is not None:
-                records.append({**shared.to_dict(), "provenance": [own_node_id]})
+                records.append({**shared.to_dict(), "provenance": [*provenance, own_node_id]})
     return Batch.new(sender=own_node_id, receiver=peer.node_id, first_seq=entries[0].seq,
                      last_seq=entries[-1].seq, records=records, created_at=now)
