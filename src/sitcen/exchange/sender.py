@@ -27,7 +27,7 @@ from sitcen.exchange.links import Peer, governing, list_peers
 from sitcen.exchange.outbox import next_batch
 from sitcen.exchange.sharing import SectionInfo
 from sitcen.store import schema
-from sitcen.store.journal import now_micros
+from sitcen.store.journal import add_write_listener, now_micros, remove_write_listener
 from sitcen.store.leases import acquire
 
 log = logging.getLogger("sitcen.exchange")
@@ -88,17 +88,21 @@ class LinkSender:
         self.max_backoff_s = max_backoff_s
         self.holder = f"{identity.node_id}:{uuid.uuid4()}"
         self._stop = threading.Event()
+        self._wake = threading.Event()
         self._backoff: dict[str, tuple[float, float]] = {}  # peer -> (delay, next try)
         self._thread = threading.Thread(target=self._run, name="link-sender", daemon=True)
 
     def start(self) -> LinkSender:
-        """Start sending in a background thread."""
+        """Start sending in a background thread, woken by every write of this process."""
+        add_write_listener(self._wake.set)
         self._thread.start()
         return self
 
     def stop(self) -> None:
         """Stop after the current push."""
+        remove_write_listener(self._wake.set)
         self._stop.set()
+        self._wake.set()
         self._thread.join(timeout=10)
 
     def run_once(self, client: httpx.Client) -> dict[str, PushResult]:
@@ -124,8 +128,14 @@ class LinkSender:
         return results
 
     def _run(self) -> None:
+        # Woken at once by a write in this process; writes of other processes
+        # (several app workers) are found by polling every interval_s.
         with httpx.Client(timeout=30) as client:
-            while not self._stop.wait(self.interval_s):
+            while not self._stop.is_set():
+                self._wake.wait(self.interval_s)
+                self._wake.clear()
+                if self._stop.is_set():
+                    return
                 try:
                     self.run_once(client)
                 except Exception:  # the sender must outlive any one failure

@@ -8,11 +8,12 @@ the journal with :func:`read_journal` from a cursor they keep themselves.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import os
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
@@ -120,6 +121,27 @@ def new_ids(n: int) -> list[str]:
     return ids
 
 
+# Callables run after every committed write in this process (e.g. to wake a
+# sender); the store does not know who they are.
+_listeners: list[Callable[[], None]] = []
+
+
+def add_write_listener(listener: Callable[[], None]) -> None:
+    """Call ``listener`` (cheaply, without arguments) after each committed journal write."""
+    _listeners.append(listener)
+
+
+def remove_write_listener(listener: Callable[[], None]) -> None:
+    """Stop calling ``listener``."""
+    with contextlib.suppress(ValueError):
+        _listeners.remove(listener)
+
+
+def _notify() -> None:
+    for listener in list(_listeners):
+        listener()
+
+
 def now_micros() -> int:
     """The current time in integer microseconds since the epoch."""
     return time.time_ns() // 1000
@@ -141,9 +163,12 @@ def write_records(engine: sa.Engine, records: Sequence[Record], *, node_id: str)
         with _sqlite_write_lock, engine.connect() as conn:
             conn.execution_options(**{SQLITE_WRITE: True})
             with conn.begin():
-                return _write(conn, records)
-    with engine.begin() as conn:
-        return _write(conn, records)
+                last = _write(conn, records)
+    else:
+        with engine.begin() as conn:
+            last = _write(conn, records)
+    _notify()
+    return last
 
 
 def apply_records(engine: sa.Engine, records: Sequence[Record]) -> list[bool]:
@@ -161,9 +186,13 @@ def apply_records(engine: sa.Engine, records: Sequence[Record]) -> list[bool]:
         with _sqlite_write_lock, engine.connect() as conn:
             conn.execution_options(**{SQLITE_WRITE: True})
             with conn.begin():
-                return _apply(conn, records)
-    with engine.begin() as conn:
-        return _apply(conn, records)
+                applied = _apply(conn, records)
+    else:
+        with engine.begin() as conn:
+            applied = _apply(conn, records)
+    if any(applied):
+        _notify()
+    return applied
 
 
 def _apply(conn: sa.Connection, records: Sequence[Record]) -> list[bool]:
