@@ -54,6 +54,9 @@ bench: $(VENV)/.installed-dev
 	$(BIN)/python benchmarks/ingest.py
 	$(BIN)/python benchmarks/ingest.py --workers 2 --concurrency 2 --profile-repeats 0
 	$(BIN)/python benchmarks/query.py
+	$(BIN)/python benchmarks/federation.py
+	$(BIN)/python benchmarks/early_warning.py
+	$(BIN)/python benchmarks/forecast.py
 
 ## geography: rebuild the shipped border geometry from Natural Earth (needs npm)
 geography: $(VENV)/.installed
