@@ -76,3 +76,15 @@ def test_pages_match_brute_force(node: Node) -> None:
         assert got == expected
 
     check()
+
+
+def test_scalar_cell_matches_the_vectorised_one() -> None:
+    import numpy as np
+
+    from sitcen.store.grid import cell_of, cell_of_point
+
+    rnd = random.Random(3)
+    points = [(rnd.uniform(-180, 180), rnd.uniform(-90, 90)) for _ in range(2000)]
+    points += [(-180.0, -90.0), (180.0, 90.0), (70.5, 40.0), (0.0, 0.0)]
+    lons, lats = np.array([p[0] for p in points]), np.array([p[1] for p in points])
+    assert cell_of(lons, lats).tolist() == [cell_of_point(x, y) for x, y in points]

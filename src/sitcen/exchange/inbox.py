@@ -13,7 +13,6 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-import numpy as np
 import orjson
 import sqlalchemy as sa
 from pydantic import ValidationError
@@ -23,7 +22,7 @@ from sitcen.exchange.envelope import Batch, InvalidRecord, ReplayGuard, open_env
 from sitcen.exchange.identity import parse_public_key
 from sitcen.exchange.links import list_peers
 from sitcen.store import schema
-from sitcen.store.grid import cell_of
+from sitcen.store.grid import cell_of_point
 from sitcen.store.journal import NotOwnerError, Record, RecordKind, apply_records, now_micros
 
 log = logging.getLogger("sitcen.exchange")
@@ -98,8 +97,7 @@ def _event_row(index: int, raw: dict[str, Any], recorded_at: int, batch: Batch
                             sender=batch.header.sender)
     lon = event.location.lon if event.location else None
     lat = event.location.lat if event.location else None
-    cell = (int(cell_of(np.array([lon]), np.array([lat]))[0])
-            if lon is not None and lat is not None else None)
+    cell = cell_of_point(lon, lat) if lon is not None and lat is not None else None
     stored = {**body, "provenance": raw["provenance"], "sharing": raw.get("sharing")}
     return {
         "id": raw["id"], "origin": raw["origin"], "version": raw["version"],

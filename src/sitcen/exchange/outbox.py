@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import datetime
+from typing import Any
 
 import orjson
 import sqlalchemy as sa
@@ -26,8 +27,22 @@ from sitcen.store.journal import JournalEntry, RecordKind, read_journal
 DEFAULT_BATCH = 1_000
 
 
-def _holding(conn: sa.Connection, entry: JournalEntry, own_node_id: str
-             ) -> tuple[SharedRecord, list[str]] | None:
+def _event_rows(conn: sa.Connection, entries: list[JournalEntry]) -> dict[str, Any]:
+    """The current rows of the events a page of journal entries speaks of, in one query."""
+    ids = list({e.record_id for e in entries if e.kind == RecordKind.event})
+    e = schema.events
+    rows: dict[str, Any] = {}
+    for start in range(0, len(ids), 900):  # stay under every driver's parameter limit
+        for row in conn.execute(
+            sa.select(e.c.id, e.c.version, e.c.body, e.c.provenance, e.c.sharing)
+            .where(e.c.id.in_(ids[start:start + 900]))
+        ):
+            rows[row.id] = row
+    return rows
+
+
+def _holding(conn: sa.Connection, entry: JournalEntry, own_node_id: str,
+             events: dict[str, Any]) -> tuple[SharedRecord, list[str]] | None:
     """The version a journal entry wrote, as the sharing function takes it, and its provenance.
 
     A record received from another node comes with the restrictions it
@@ -35,11 +50,7 @@ def _holding(conn: sa.Connection, entry: JournalEntry, own_node_id: str
     no restrictions yet and start their provenance here.
     """
     if entry.kind == RecordKind.event:
-        row = conn.execute(
-            sa.select(schema.events.c.version, schema.events.c.body,
-                      schema.events.c.provenance, schema.events.c.sharing)
-            .where(schema.events.c.id == entry.record_id)
-        ).first()
+        row = events.get(entry.record_id)
         if row is None or row.version != entry.version:
             return None  # superseded: the newer version has its own journal entry
         body = orjson.loads(row.body)
@@ -93,8 +104,9 @@ def next_batch(
         entries = read_journal(conn, after=peer.acked_seq, limit=limit)
         if not entries:
             return None
+        events = _event_rows(conn, entries)
         for entry in entries:
-            held = _holding(conn, entry, own_node_id)
+            held = _holding(conn, entry, own_node_id, events)
             if held is None:
                 continue
             record, provenance = held

@@ -79,7 +79,7 @@ class LinkSender:
 
     def __init__(self, engine: sa.Engine, identity: NodeIdentity, *,
                  sections: Mapping[str, SectionInfo] | None = None, interval_s: float = 0.25,
-                 lease_s: float = 10.0, max_backoff_s: float = 30.0) -> None:
+                 lease_s: float = 10.0, max_backoff_s: float = 5.0) -> None:
         self.engine = engine
         self.identity = identity
         self.sections = sections

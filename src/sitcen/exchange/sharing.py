@@ -15,7 +15,6 @@ the strictest of what it received and its own agreement.
 
 from __future__ import annotations
 
-import copy
 import math
 from collections import Counter
 from collections.abc import Iterable, Mapping
@@ -23,6 +22,7 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta, tzinfo
 from typing import Any
 
+import orjson
 import shapely
 
 from sitcen.exchange.agreements import (
@@ -44,6 +44,12 @@ MAX_PRECISION_M = 100_000.0
 _KM_PER_DEG_LAT = 110.574
 _KM_PER_DEG_LON_EQUATOR = 111.320
 
+
+
+def _copy(body: Mapping[str, Any]) -> dict[str, Any]:
+    """A deep copy of a JSON body (bodies are JSON: a round trip is ~20x faster than deepcopy)."""
+    copied: dict[str, Any] = orjson.loads(orjson.dumps(body))
+    return copied
 
 @dataclass(frozen=True)
 class SectionInfo:
@@ -129,7 +135,7 @@ class SharedRecord:
     def to_dict(self) -> dict[str, Any]:
         """The JSON form sent to a peer (``about`` is not part of it)."""
         return {"kind": self.kind, "origin": self.origin, "id": self.id,
-                "version": self.version, "body": copy.deepcopy(self.body),
+                "version": self.version, "body": _copy(self.body),
                 "sharing": self.sharing.to_dict()}
 
 
@@ -329,7 +335,7 @@ def _event_view(
     agreement: Agreement,
     sections: Mapping[str, SectionInfo] | None,
 ) -> tuple[dict[str, Any], Precision, PersonalData]:
-    out = copy.deepcopy(dict(body))
+    out = _copy(dict(body))
     precision = max(Precision(received.precision), Precision(agreement.location_precision),
                     key=PRECISION_ORDER.__getitem__)
     personal = min(PersonalData(received.personal_data), PersonalData(agreement.personal_data),
@@ -361,7 +367,7 @@ def share(
     if record.kind == RecordKind.event:
         body, precision, personal = _event_view(record.body, received, agreement, sections)
     else:  # personal_data: only at full level, whole (see _out_of_scope)
-        body = copy.deepcopy(record.body)
+        body = _copy(record.body)
         precision = max(Precision(received.precision), Precision(agreement.location_precision),
                         key=PRECISION_ORDER.__getitem__)
         personal = PersonalData.full

@@ -19,6 +19,13 @@ def cell_of(lons: npt.NDArray[np.float64], lats: npt.NDArray[np.float64]) -> npt
     return row * _COLUMNS + col
 
 
+def cell_of_point(lon: float, lat: float) -> int:
+    """Cell number of one point (same numbering as :func:`cell_of`, without numpy)."""
+    col = min(max(math.floor((lon + 180.0) * CELLS_PER_DEGREE), 0), _COLUMNS - 1)
+    row = min(max(math.floor((lat + 90.0) * CELLS_PER_DEGREE), 0), _ROWS - 1)
+    return row * _COLUMNS + col
+
+
 def cells_in(bbox: tuple[float, float, float, float]) -> list[int]:
     """Every cell a bbox (min lon, min lat, max lon, max lat) touches, in order."""
     min_lon, min_lat, max_lon, max_lat = bbox
