@@ -77,6 +77,8 @@ class NodeProcess:
         self.env.update(SITCEN_ENVIRONMENT="test", SITCEN_DATA_DIR=str(self.root),
                         SITCEN_NODE_ID=name, SITCEN_NODE_COUNTRY=name[:2].upper())
         self.process: subprocess.Popen[bytes] | None = None
+        self.entries: list[dict[str, Any]] = []
+        self.cursor = 0
         out = self.cli("init")
         self.key = next(line.split()[-1] for line in out.splitlines()
                         if line.startswith("public key"))
@@ -123,15 +125,15 @@ class NodeProcess:
                 self.process.kill()
 
     def journal(self, client: httpx.Client) -> list[dict[str, Any]]:
-        entries: list[dict[str, Any]] = []
-        after = 0
+        """Every event entry of the node's journal so far (read incrementally from a cursor)."""
         while True:
-            page = client.get(f"{self.url}/api/v1/journal?after={after}&limit=5000"
+            page = client.get(f"{self.url}/api/v1/journal?after={self.cursor}&limit=5000"
                               "&kind=event", headers=self.headers).json()
             if not page["entries"]:
-                return entries
-            entries += page["entries"]
-            after = page["last_seq"]
+                return self.entries
+            self.entries += [{k: e[k] for k in ("record_id", "recorded_at")}
+                             for e in page["entries"]]
+            self.cursor = page["last_seq"]
 
     def count(self, client: httpx.Client) -> int:
         return len(self.journal(client))

@@ -104,8 +104,10 @@ def next_batch(
         entries = read_journal(conn, after=peer.acked_seq, limit=limit)
         if not entries:
             return None
-        events = _event_rows(conn, entries)
-        for entry in entries:
+        granted = {str(kind) for kind in agreement.kinds}
+        wanted = [e for e in entries if e.kind in granted]  # the rest cannot leave anyway
+        events = _event_rows(conn, wanted)
+        for entry in wanted:
             held = _holding(conn, entry, own_node_id, events)
             if held is None:
                 continue

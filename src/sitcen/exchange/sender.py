@@ -57,6 +57,12 @@ def push(engine: sa.Engine, identity: NodeIdentity, peer: Peer, client: httpx.Cl
                            now=datetime.now(UTC), sections=sections, limit=batch_size)
         if batch is None:
             break
+        if not batch.records:
+            # Nothing in this stretch of the journal may leave: move on without
+            # a round trip (there is nothing for the peer to acknowledge).
+            acked = batch.header.last_seq
+            _set_acked(engine, peer.node_id, acked)
+            continue
         try:
             response = client.post(f"{peer.url}{INBOX_PATH}", content=seal(batch, identity),
                                    headers={"Content-Type": "application/json"})
@@ -66,12 +72,16 @@ def push(engine: sa.Engine, identity: NodeIdentity, peer: Peer, client: httpx.Cl
             return PushResult(sent, records, acked,
                               f"refused ({response.status_code}): {response.text[:300]}")
         acked = batch.header.last_seq
-        with engine.begin() as conn:
-            conn.execute(schema.peers.update().where(schema.peers.c.node_id == peer.node_id)
-                         .values(acked_seq=acked, updated_at=now_micros()))
+        _set_acked(engine, peer.node_id, acked)
         sent += 1
         records += len(batch.records)
     return PushResult(sent, records, acked)
+
+
+def _set_acked(engine: sa.Engine, peer_id: str, acked: int) -> None:
+    with engine.begin() as conn:
+        conn.execute(schema.peers.update().where(schema.peers.c.node_id == peer_id)
+                     .values(acked_seq=acked, updated_at=now_micros()))
 
 
 class LinkSender:
