@@ -24,7 +24,7 @@ from sitcen.exchange.sharing import SectionInfo, SharedRecord, Sharing, share
 from sitcen.store import schema
 from sitcen.store.journal import JournalEntry, RecordKind, read_journal
 
-DEFAULT_BATCH = 1_000
+DEFAULT_BATCH = 5_000
 
 
 def _event_rows(conn: sa.Connection, entries: list[JournalEntry]) -> dict[str, Any]:

@@ -47,7 +47,7 @@ class PushResult:
 
 def push(engine: sa.Engine, identity: NodeIdentity, peer: Peer, client: httpx.Client, *,
          sections: Mapping[str, SectionInfo] | None = None, max_batches: int = 100,
-         batch_size: int = 1_000) -> PushResult:
+         batch_size: int = 5_000) -> PushResult:
     """Send what the peer may see, batch after batch, until caught up, refused or out of turns."""
     agreement = governing(engine, identity.node_id, peer)
     acked, sent, records = peer.acked_seq, 0, 0
