@@ -6,7 +6,7 @@ PORT ?= 8080
 HOST ?= 127.0.0.1
 PYTEST_WORKERS ?= 2
 
-.PHONY: demo test system-deps lint typecheck bench geography docs clean
+.PHONY: demo demo-federation test system-deps lint typecheck bench geography docs clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -42,6 +42,10 @@ test: system-deps scripts/geodata/node_modules/world-atlas/countries-10m.json $(
 	$(BIN)/ruff check src tests benchmarks scripts
 	$(BIN)/mypy
 	$(BIN)/pytest -n $(PYTEST_WORKERS) --dist loadgroup
+
+## demo-federation: twelve nodes of five countries on loopback, linked and sharing
+demo-federation: $(VENV)/.installed
+	$(BIN)/python scripts/demo_federation.py
 
 lint: $(VENV)/.installed-dev
 	$(BIN)/ruff check src tests benchmarks scripts

@@ -90,3 +90,31 @@ def test_caught_up_link_has_nothing_to_send(node: Node) -> None:
                       now=datetime.now(UTC)) is None
     default = governing(node.engine, "tj-test-centre", peer)
     assert default.kinds == []  # to a peer, nothing unless an agreement names it
+
+
+def test_delayed_records_wait_for_their_time_and_hold_the_cursor(node: Node) -> None:
+    from datetime import timedelta
+
+    partner = NodeIdentity.generate("af-liaison")
+    add_peer(node.engine, "af-liaison", url="http://127.0.0.1:9", relation=Relation.peer,
+             public_key=partner.public_key_text)
+    delayed = load_agreement(AGREEMENT.replace("delay: none", "delay: {minutes: 60}"))
+    old = datetime.now(UTC) - timedelta(hours=2)
+    recent = datetime.now(UTC) - timedelta(minutes=10)
+    written = report_events(node.engine, node.reporter, [
+        EventCreate.model_validate(report(occurred_at=old.isoformat())),
+        EventCreate.model_validate(report(occurred_at=recent.isoformat())),
+    ], batch=True)
+    (peer,) = list_peers(node.engine)
+    now = datetime.now(UTC)
+    first = next_batch(node.engine, "tj-test-centre", peer, delayed, now=now)
+    assert first is not None
+    assert [r["id"] for r in first.records] == [written[0].id]
+    assert first.header.last_seq == 1  # stops before the record still waiting
+    from dataclasses import replace
+
+    waiting_peer = replace(peer, acked_seq=1)
+    assert next_batch(node.engine, "tj-test-centre", waiting_peer, delayed, now=now) is None
+    later = next_batch(node.engine, "tj-test-centre", waiting_peer, delayed,
+                       now=now + timedelta(minutes=55))
+    assert later is not None and [r["id"] for r in later.records] == [written[1].id]

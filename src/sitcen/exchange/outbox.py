@@ -20,7 +20,7 @@ import sqlalchemy as sa
 from sitcen.exchange.agreements import Agreement
 from sitcen.exchange.envelope import Batch
 from sitcen.exchange.links import Peer
-from sitcen.exchange.sharing import SectionInfo, SharedRecord, Sharing, share
+from sitcen.exchange.sharing import SectionInfo, SharedRecord, Sharing, share, waiting
 from sitcen.store import schema
 from sitcen.store.journal import JournalEntry, RecordKind, read_journal
 
@@ -105,17 +105,25 @@ def next_batch(
         if not entries:
             return None
         granted = {str(kind) for kind in agreement.kinds}
-        wanted = [e for e in entries if e.kind in granted]  # the rest cannot leave anyway
-        events = _event_rows(conn, wanted)
-        for entry in wanted:
+        events = _event_rows(conn, [e for e in entries if e.kind in granted])
+        last_seq = entries[-1].seq
+        for i, entry in enumerate(entries):
+            if entry.kind not in granted:
+                continue  # cannot leave on this link: only moves the cursor
             held = _holding(conn, entry, own_node_id, events)
             if held is None:
                 continue
             record, provenance = held
             if peer.node_id in provenance:
                 continue  # never back to a node it came through
+            if waiting(record, agreement, now):
+                # Delayed by the agreement: stop before it; it goes when its time comes.
+                if i == 0:
+                    return None
+                last_seq = entries[i - 1].seq
+                break
             shared = share(record, agreement, now=now, sections=sections)
             if shared is not None:
                 records.append({**shared.to_dict(), "provenance": [*provenance, own_node_id]})
     return Batch.new(sender=own_node_id, receiver=peer.node_id, first_seq=entries[0].seq,
-                     last_seq=entries[-1].seq, records=records, created_at=now)
+                     last_seq=last_seq, records=records, created_at=now)

@@ -262,6 +262,17 @@ def _too_early(record: SharedRecord, agreement: Agreement, now: datetime) -> boo
     return False
 
 
+def waiting(record: SharedRecord, agreement: Agreement, now: datetime) -> bool:
+    """Whether ``record`` is in scope but held back for now by the agreement's delay.
+
+    A sender keeps such a record (and what follows it on the link) for later
+    instead of passing over it, so that "an hour late" does not become "never".
+    """
+    if not isinstance(agreement.delay, DelayMinutes):
+        return False
+    return _out_of_scope(record, agreement) is None and _too_early(record, agreement, now)
+
+
 # ---------------------------------------------------------------------------
 # Transformation: what of the record the peer sees
 
