@@ -264,3 +264,29 @@ def test_chain_post_regional_national_partner(
             server.should_exit = True
             thread.join(timeout=10)
             node.engine.dispose()
+
+
+def test_pull_catches_up_from_the_same_cursor(pair: tuple[RunningNode, RunningNode]) -> None:
+    from sitcen.exchange.envelope import ReplayGuard
+    from sitcen.exchange.sender import pull
+
+    a, b = pair
+    ids = _report(a.node, CROSSING, CROSSING, {})  # two crossings leave, the seizure does not
+    guard = ReplayGuard()
+    with httpx.Client(timeout=30) as client:
+        (link_to_a,) = list_peers(b.node.engine)
+        result = pull(b.node.engine, b.identity, link_to_a, client, guard=guard)
+        assert result.error is None and result.acked_seq == 3
+        assert sorted(e["id"] for e in _events(b.node)) == sorted(ids[:2])
+        assert _events(b.node)[0]["section_id"].startswith("KG-TJ-")
+        (link_to_a,) = list_peers(b.node.engine)
+        assert link_to_a.received_seq == 3
+        again = pull(b.node.engine, b.identity, link_to_a, client, guard=guard)
+        assert again.error is None and again.records == 0  # caught up
+    (link_to_b,) = list_peers(a.node.engine)
+    assert link_to_b.acked_seq == 3  # naming a cursor acknowledged it
+    stranger = NodeIdentity.generate("kz-somebody")
+    forged = seal(Batch.new(sender="kz-somebody", receiver="kg-blo-batken", first_seq=0,
+                            last_seq=0, records=[]), stranger)
+    refused = httpx.post(f"{a.url}/api/v1/exchange/pull", content=forged)
+    assert (refused.status_code, refused.json()["reason"]) == (403, "unknown_sender")

@@ -1,4 +1,4 @@
-"""Receiving batches from linked nodes: verify, check every record, apply exactly once.
+"""Receiving batches from linked nodes (pushed, or answering a pull); answering pulls.
 
 A batch is applied whole or not at all: the envelope is verified first
 (:func:`sitcen.exchange.envelope.open_envelope`), then every record must be a
@@ -9,7 +9,8 @@ then are the records applied, idempotently, and the sender's cursor moved.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
@@ -18,9 +19,11 @@ import sqlalchemy as sa
 from pydantic import ValidationError
 
 from sitcen.events import EventPublic, as_utc, to_micros
-from sitcen.exchange.envelope import Batch, InvalidRecord, ReplayGuard, open_envelope
-from sitcen.exchange.identity import parse_public_key
-from sitcen.exchange.links import list_peers
+from sitcen.exchange.envelope import Batch, InvalidRecord, ReplayGuard, open_envelope, seal
+from sitcen.exchange.identity import NodeIdentity, parse_public_key
+from sitcen.exchange.links import governing, list_peers
+from sitcen.exchange.outbox import next_batch
+from sitcen.exchange.sharing import SectionInfo
 from sitcen.store import schema
 from sitcen.store.grid import cell_of_point
 from sitcen.store.journal import NotOwnerError, Record, RecordKind, apply_records, now_micros
@@ -125,3 +128,36 @@ def _personal_row(index: int, raw: dict[str, Any], recorded_at: int, batch: Batc
     return {"id": raw["id"], "origin": raw["origin"], "version": raw["version"],
             "event_id": event_id, "recorded_at": recorded_at,
             "body": orjson.dumps(body).decode()}
+
+
+def answer_pull(engine: sa.Engine, identity: NodeIdentity, request: bytes, *,
+                guard: ReplayGuard, now: datetime,
+                sections: Mapping[str, SectionInfo] | None = None) -> bytes:
+    """Answer a linked node's pull: the next sealed batch for it after the cursor it names.
+
+    The request is itself a sealed batch with no records whose ``last_seq`` is
+    the puller's cursor on this node's journal, so it is authenticated, fresh
+    and not replayable like any batch. Naming a cursor acknowledges everything
+    up to it. An empty batch at the same cursor means "caught up".
+    """
+    peers = {p.node_id: p for p in list_peers(engine)}
+    trusted = {name: parse_public_key(p.public_key) for name, p in peers.items()}
+    asked = open_envelope(request, expected_receiver=identity.node_id, trusted_keys=trusted,
+                          seen=guard, now=now)
+    if asked.records:
+        raise InvalidRecord("a pull request carries no records", sender=asked.header.sender)
+    peer = peers[asked.header.sender]
+    after = asked.header.last_seq
+    with engine.begin() as conn:
+        conn.execute(
+            schema.peers.update()
+            .where(schema.peers.c.node_id == peer.node_id, schema.peers.c.acked_seq < after)
+            .values(acked_seq=after, updated_at=now_micros())
+        )
+    cursor = replace(peer, acked_seq=after)
+    batch = next_batch(engine, identity.node_id, cursor,
+                       governing(engine, identity.node_id, peer), now=now, sections=sections)
+    if batch is None:
+        batch = Batch.new(sender=identity.node_id, receiver=peer.node_id, first_seq=after,
+                          last_seq=after, records=[], created_at=now)
+    return seal(batch, identity)

@@ -21,8 +21,9 @@ from datetime import UTC, datetime
 import httpx
 import sqlalchemy as sa
 
-from sitcen.exchange.envelope import seal
+from sitcen.exchange.envelope import Batch, ReplayGuard, seal
 from sitcen.exchange.identity import NodeIdentity
+from sitcen.exchange.inbox import receive
 from sitcen.exchange.links import Peer, governing, list_peers
 from sitcen.exchange.outbox import next_batch
 from sitcen.exchange.sharing import SectionInfo
@@ -33,6 +34,7 @@ from sitcen.store.leases import acquire
 log = logging.getLogger("sitcen.exchange")
 
 INBOX_PATH = "/api/v1/exchange/batches"
+PULL_PATH = "/api/v1/exchange/pull"
 
 
 @dataclass(frozen=True)
@@ -76,6 +78,35 @@ def push(engine: sa.Engine, identity: NodeIdentity, peer: Peer, client: httpx.Cl
         sent += 1
         records += len(batch.records)
     return PushResult(sent, records, acked)
+
+
+def pull(engine: sa.Engine, identity: NodeIdentity, peer: Peer, client: httpx.Client, *,
+         guard: ReplayGuard, max_batches: int = 1_000) -> PushResult:
+    """Ask ``peer`` for what it holds for this node after our cursor, until caught up.
+
+    For catch-up after an outage, from either side: the same cursor, the same
+    sharing function on the peer, the same exactly-once apply here.
+    """
+    cursor, batches, records = peer.received_seq, 0, 0
+    for _ in range(max_batches):
+        request = seal(Batch.new(sender=identity.node_id, receiver=peer.node_id,
+                                 first_seq=cursor, last_seq=cursor, records=[]), identity)
+        try:
+            response = client.post(f"{peer.url}{PULL_PATH}", content=request,
+                                   headers={"Content-Type": "application/json"})
+        except httpx.HTTPError as exc:
+            return PushResult(batches, records, cursor, f"unreachable: {exc}")
+        if response.status_code != 200:
+            return PushResult(batches, records, cursor,
+                              f"refused ({response.status_code}): {response.text[:300]}")
+        receipt = receive(engine, identity.node_id, response.content, guard=guard,
+                          now=datetime.now(UTC))
+        records += receipt.applied + receipt.skipped
+        if receipt.last_seq <= cursor:
+            break  # caught up
+        cursor = receipt.last_seq
+        batches += 1
+    return PushResult(batches, records, cursor)
 
 
 def _set_acked(engine: sa.Engine, peer_id: str, acked: int) -> None:

@@ -6,12 +6,13 @@ import logging
 from datetime import UTC, datetime
 
 from fastapi import APIRouter, Request, status
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from starlette.concurrency import run_in_threadpool
 
 from sitcen.api.deps import CurrentNode
 from sitcen.exchange.envelope import EnvelopeError, ReplayGuard
-from sitcen.exchange.inbox import receive
+from sitcen.exchange.inbox import answer_pull, receive
+from sitcen.exchange.sharing import section_infos
 
 router = APIRouter(prefix="/exchange", tags=["federation"])
 log = logging.getLogger("sitcen.exchange")
@@ -49,3 +50,25 @@ async def receive_batch(request: Request, node: CurrentNode) -> JSONResponse:
     return JSONResponse({"batch_id": receipt.batch_id, "sender": receipt.sender,
                          "last_seq": receipt.last_seq, "applied": receipt.applied,
                          "already_held": receipt.skipped})
+
+
+@router.post("/pull", responses={200: {"description": "a sealed batch for the caller"},
+                                  422: {"description": "refused, with the reason"}})
+async def answer_pull_request(request: Request, node: CurrentNode) -> Response:
+    """Answer a linked node's signed pull: the next sealed batch for it after its cursor."""
+    if node.identity is None:
+        return JSONResponse({"reason": "not_initialised",
+                             "detail": "this node has no key pair yet (sitcen init)"},
+                            status_code=status.HTTP_409_CONFLICT)
+    data = await request.body()
+    guard: ReplayGuard = request.app.state.replay_guard
+    try:
+        sealed = await run_in_threadpool(answer_pull, node.engine, node.identity, data,
+                                         guard=guard, now=datetime.now(UTC),
+                                         sections=section_infos(node.sections.sections))
+    except EnvelopeError as exc:
+        log.warning("refused a pull (%s) claimed by %s: %s", exc.reason, exc.sender, exc)
+        return JSONResponse({"reason": exc.reason, "detail": str(exc)},
+                            status_code=STATUS_OF.get(exc.reason,
+                                                      status.HTTP_422_UNPROCESSABLE_CONTENT))
+    return Response(sealed, media_type="application/json")
