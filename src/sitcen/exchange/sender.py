@@ -15,6 +15,7 @@ import logging
 import threading
 import uuid
 from collections.abc import Mapping
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 
@@ -47,37 +48,67 @@ class PushResult:
     error: str | None = None
 
 
+def _post(client: httpx.Client, url: str, data: bytes) -> str | None:
+    """Send one sealed batch; None when acknowledged, else why not."""
+    try:
+        response = client.post(url, content=data, headers={"Content-Type": "application/json"})
+    except httpx.HTTPError as exc:
+        return f"unreachable: {exc}"
+    if response.status_code != 200:
+        return f"refused ({response.status_code}): {response.text[:300]}"
+    return None
+
+
 def push(engine: sa.Engine, identity: NodeIdentity, peer: Peer, client: httpx.Client, *,
          sections: Mapping[str, SectionInfo] | None = None, max_batches: int = 100,
          batch_size: int = 5_000) -> PushResult:
-    """Send what the peer may see, batch after batch, until caught up, refused or out of turns."""
+    """Send what the peer may see, batch after batch, until caught up, refused or out of turns.
+
+    One batch is in flight while the next is built (the peer verifies and
+    applies while this node reads and shares); the cursor moves only past
+    acknowledged batches, so a failure loses nothing but the batch built ahead.
+    """
     agreement = governing(engine, identity.node_id, peer)
-    acked, sent, records = peer.acked_seq, 0, 0
-    for _ in range(max_batches):
-        current = replace(peer, acked_seq=acked)
-        batch = next_batch(engine, identity.node_id, current, agreement,
-                           now=datetime.now(UTC), sections=sections, limit=batch_size)
-        if batch is None:
-            break
-        if not batch.records:
-            # Nothing in this stretch of the journal may leave: move on without
-            # a round trip (there is nothing for the peer to acknowledge).
-            acked = batch.header.last_seq
+    url = f"{peer.url}{INBOX_PATH}"
+    acked = built = peer.acked_seq
+    sent = records = 0
+    in_flight: tuple[Future[str | None], int, int] | None = None  # (send, last_seq, count)
+
+    def settle() -> str | None:
+        nonlocal acked, sent, records, in_flight
+        if in_flight is None:
+            return None
+        future, last_seq, count = in_flight
+        in_flight = None
+        error = future.result()
+        if error is None:
+            acked = last_seq
             _set_acked(engine, peer.node_id, acked)
-            continue
-        try:
-            response = client.post(f"{peer.url}{INBOX_PATH}", content=seal(batch, identity),
-                                   headers={"Content-Type": "application/json"})
-        except httpx.HTTPError as exc:
-            return PushResult(sent, records, acked, f"unreachable: {exc}")
-        if response.status_code != 200:
-            return PushResult(sent, records, acked,
-                              f"refused ({response.status_code}): {response.text[:300]}")
-        acked = batch.header.last_seq
-        _set_acked(engine, peer.node_id, acked)
-        sent += 1
-        records += len(batch.records)
-    return PushResult(sent, records, acked)
+            sent += 1
+            records += count
+        return error
+
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        for _ in range(max_batches):
+            batch = next_batch(engine, identity.node_id, replace(peer, acked_seq=built),
+                               agreement, now=datetime.now(UTC), sections=sections,
+                               limit=batch_size)
+            data = seal(batch, identity) if batch is not None and batch.records else None
+            error = settle()
+            if error is not None:
+                return PushResult(sent, records, acked, error)
+            if batch is None:
+                break
+            built = batch.header.last_seq
+            if data is None:
+                # Nothing in this stretch of the journal may leave: move on without
+                # a round trip (there is nothing for the peer to acknowledge).
+                acked = built
+                _set_acked(engine, peer.node_id, acked)
+                continue
+            in_flight = (pool.submit(_post, client, url, data), built, len(batch.records))
+        error = settle()
+    return PushResult(sent, records, acked, error)
 
 
 def pull(engine: sa.Engine, identity: NodeIdentity, peer: Peer, client: httpx.Client, *,
