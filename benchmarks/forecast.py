@@ -27,6 +27,8 @@ all routes, horizons and origins.
     python benchmarks/forecast.py [--data PATH] [--first-origin 2013-12]
 
 Last stdout line: ``{"routes": ..., "share_routes_mase_below_1": ..., ...}``.
+
+The result is printed (by `_common.emit`) as one JSON object, the last line of stdout.
 """
 
 from __future__ import annotations
@@ -149,7 +151,7 @@ def main() -> None:
         "seconds": round(time.perf_counter() - started, 1),
         "per_route": per_route,
     }
-    emit(result)
+    emit(result)  # the last stdout line: one json object
 
 
 if __name__ == "__main__":

@@ -28,25 +28,31 @@ STATUS_OF = {
 }
 
 
+_NOT_INITIALISED = {"reason": "not_initialised",
+                    "detail": "this node has no key pair yet (sitcen init)"}
+
+
+def _refusal(what: str, exc: EnvelopeError, size: int) -> JSONResponse:
+    log.warning("refused a %s (%s) claimed by %s, %d bytes: %s", what, exc.reason, exc.sender,
+                size, exc)
+    return JSONResponse({"reason": exc.reason, "detail": str(exc)},
+                        status_code=STATUS_OF.get(exc.reason,
+                                                  status.HTTP_422_UNPROCESSABLE_CONTENT))
+
+
 @router.post("/batches", responses={200: {"description": "applied"},
                                      422: {"description": "refused, with the reason"}})
 async def receive_batch(request: Request, node: CurrentNode) -> JSONResponse:
     """Receive a sealed batch from a linked node; applied whole and exactly once, or refused."""
     if node.identity is None:
-        return JSONResponse({"reason": "not_initialised",
-                             "detail": "this node has no key pair yet (sitcen init)"},
-                            status_code=status.HTTP_409_CONFLICT)
+        return JSONResponse(_NOT_INITIALISED, status_code=status.HTTP_409_CONFLICT)
     data = await request.body()
     guard: ReplayGuard = request.app.state.replay_guard
     try:
         receipt = await run_in_threadpool(receive, node.engine, node.settings.node_id, data,
                                           guard=guard, now=datetime.now(UTC))
     except EnvelopeError as exc:
-        log.warning("refused a batch (%s) claimed by %s, %d bytes: %s", exc.reason,
-                    exc.sender, len(data), exc)
-        return JSONResponse({"reason": exc.reason, "detail": str(exc)},
-                            status_code=STATUS_OF.get(exc.reason,
-                                                      status.HTTP_422_UNPROCESSABLE_CONTENT))
+        return _refusal("batch", exc, len(data))
     return JSONResponse({"batch_id": receipt.batch_id, "sender": receipt.sender,
                          "last_seq": receipt.last_seq, "applied": receipt.applied,
                          "already_held": receipt.skipped})
@@ -57,9 +63,7 @@ async def receive_batch(request: Request, node: CurrentNode) -> JSONResponse:
 async def answer_pull_request(request: Request, node: CurrentNode) -> Response:
     """Answer a linked node's signed pull: the next sealed batch for it after its cursor."""
     if node.identity is None:
-        return JSONResponse({"reason": "not_initialised",
-                             "detail": "this node has no key pair yet (sitcen init)"},
-                            status_code=status.HTTP_409_CONFLICT)
+        return JSONResponse(_NOT_INITIALISED, status_code=status.HTTP_409_CONFLICT)
     data = await request.body()
     guard: ReplayGuard = request.app.state.replay_guard
     try:
@@ -67,8 +71,5 @@ async def answer_pull_request(request: Request, node: CurrentNode) -> Response:
                                          guard=guard, now=datetime.now(UTC),
                                          sections=section_infos(node.sections.sections))
     except EnvelopeError as exc:
-        log.warning("refused a pull (%s) claimed by %s: %s", exc.reason, exc.sender, exc)
-        return JSONResponse({"reason": exc.reason, "detail": str(exc)},
-                            status_code=STATUS_OF.get(exc.reason,
-                                                      status.HTTP_422_UNPROCESSABLE_CONTENT))
+        return _refusal("pull", exc, len(data))
     return Response(sealed, media_type="application/json")
