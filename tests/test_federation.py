@@ -19,15 +19,16 @@ import uvicorn
 from conftest import make_settings, report
 from sitcen.api.main import create_app
 from sitcen.api.node import Node
-from sitcen.events import EventCreate
+from sitcen.events import EventCreate, EventUpdate
 from sitcen.exchange.envelope import Batch, seal
 from sitcen.exchange.identity import NodeIdentity
 from sitcen.exchange.links import Relation, add_agreement, add_peer, list_peers
 from sitcen.exchange.sender import INBOX_PATH, LinkSender
 from sitcen.exchange.sharing import section_infos
 from sitcen.store import schema
-from sitcen.store.events import report_events
+from sitcen.store.events import get_event, report_events, update_event
 from sitcen.store.queries import EventFilter, query_events
+from sitcen.store.records import list_records, write_record
 
 AGREEMENT = """\
 id: batken-to-isfara
@@ -259,6 +260,44 @@ def test_chain_post_regional_national_partner(
             result = senders["tj-kulob-rc"].run_once(client)
         assert result["tj-panj-post"].records == 0
         assert len(_events(nodes["tj-panj-post"].node)) == 3
+
+        # Other kinds travel up like events; the partner's agreement names none.
+        post = nodes["tj-panj-post"].node
+        alert = write_record(post.engine, "alert", {
+            "section_id": "AF-TJ-010", "severity": "high", "handling": "AMBER",
+            "explanation": "Три задержания за сутки"}, node_id="tj-panj-post")
+        # The seizure's handling is raised to RED: the partner must drop it, through
+        # the relays, and a late copy of the old version must not bring it back.
+        current = get_event(post.engine, ids[0])
+        assert current is not None
+        raised = EventUpdate.model_validate({**report(), "handling": "RED",
+                                             "status": current.status, "base_version": 1})
+        update_event(post.engine, post.reporter, ids[0], raised, may_change_status=False)
+        with httpx.Client(timeout=30) as client:
+            for hop in ("tj-panj-post", "tj-kulob-rc", "tj-ncc"):
+                senders[hop].run_once(client)
+        national_alerts = list_records(nodes["tj-ncc"].node.engine, "alert")
+        assert [(r.id, r.provenance) for r in national_alerts] == [
+            (alert.id, ["tj-panj-post", "tj-kulob-rc"])]
+        assert national_alerts[0].body["explanation"] == "Три задержания за сутки"
+        assert list_records(nodes["kg-ncc"].node.engine, "alert") == []
+        national = {e["id"]: e for e in _events(nodes["tj-ncc"].node)}
+        assert national[ids[0]]["version"] == 2 and national[ids[0]]["handling"] == "RED"
+        assert _events(nodes["kg-ncc"].node) == []  # retracted at the partner
+        with nodes["kg-ncc"].node.engine.connect() as conn:
+            tombstone = conn.execute(sa.select(schema.retractions)).one()
+        assert (tombstone.id, tombstone.version) == (ids[0], 2)
+        assert orjson.loads(tombstone.provenance) == ["tj-panj-post", "tj-kulob-rc", "tj-ncc"]
+        assert "ceiling" in tombstone.reason
+        # Version 1 delivered again (the national centre forgets the partner's cursor):
+        with nodes["tj-ncc"].node.engine.begin() as conn:
+            conn.execute(schema.peers.update().values(acked_seq=0))
+        late = seal(Batch.new(sender="tj-ncc", receiver="kg-ncc", first_seq=1, last_seq=1,
+                              records=[{**got, "kind": "event", "body": got,
+                                        "provenance": got["provenance"]}]),
+                    nodes["tj-ncc"].identity)
+        assert httpx.post(f"{nodes['kg-ncc'].url}{INBOX_PATH}", content=late).status_code == 200
+        assert _events(nodes["kg-ncc"].node) == []
     finally:
         for server, thread, node in servers:
             server.should_exit = True

@@ -10,6 +10,7 @@ leaves the second node.
 from __future__ import annotations
 
 import copy
+import dataclasses
 import math
 import uuid
 from datetime import UTC, date, datetime, timedelta
@@ -647,3 +648,72 @@ def test_retraction_agrees_with_share(body: dict[str, Any], hops: list[Agreement
     agreement = hops[0]
     shared = share(_event(body), agreement, now=later, sections=SECTIONS)
     assert (shared is None) == (retraction(_event(body), agreement) is not None)
+
+
+# ---------------------------------------------------------------------------
+# Other kinds: alerts, section levels, actions on events, daily aggregates
+
+def _other(kind: str, body: dict[str, Any], origin: str = "node-a") -> SharedRecord:
+    return SharedRecord(kind, origin, str(uuid.uuid4()), 1, body)
+
+
+DOWN = default_agreement("node-a", "node-b", "down", sections=["KG-TJ-*"])
+
+
+def test_alert_goes_down_only_in_the_childs_area_and_under_the_ceiling() -> None:
+    inside = _other("alert", {"section_id": "KG-TJ-007", "handling": "AMBER",
+                              "location": {"lon": 70.8, "lat": 39.95, "precision_m": 10}})
+    shared = share(inside, DOWN, now=NOW, sections=SECTIONS)
+    assert shared is not None and shared.body == inside.body
+    assert shared.sharing.chain == ("node-a",) and shared.sharing.onward is False
+    assert share(_other("alert", {"section_id": "AF-TJ-007", "handling": "AMBER"}), DOWN,
+                 now=NOW) is None
+    assert share(_other("alert", {"section_id": "KG-TJ-007", "handling": "RED"}), DOWN,
+                 now=NOW) is None
+    unlabelled = _other("alert", {"section_id": "KG-TJ-007"})  # no label reads as RED
+    assert retraction(unlabelled, DOWN) is not None
+    assert share(_other("capacity", {"section_id": "KG-TJ-007", "handling": "GREEN"}), DOWN,
+                 now=NOW) is None  # kind not granted down
+
+
+def test_other_kinds_are_coarsened_like_events() -> None:
+    partner = Agreement.model_validate({
+        "id": "a-b", "from_node": "node-a", "to_node": "node-b", "direction": "peer",
+        "kinds": ["alert"], "location_precision": "region", "handling_ceiling": "AMBER"})
+    alert = _other("alert", {"section_id": "KG-TJ-007", "handling": "GREEN",
+                             "location": {"lon": 70.81, "lat": 39.93, "precision_m": 10}})
+    shared = share(alert, partner, now=NOW, sections=SECTIONS)
+    assert shared is not None
+    assert "section_id" not in shared.body
+    assert shared.body["location"]["lon"] == 70.5 and shared.body["location"]["lat"] == 39.5
+    assert alert.body["section_id"] == "KG-TJ-007"  # input untouched
+
+
+def test_an_action_on_an_event_goes_only_with_its_event() -> None:
+    event_body = {"type": "green_border_crossing", "category": "unauthorised_crossing",
+                  "section_id": "KG-TJ-007", "handling": "AMBER", "status": "reported"}
+    event_record = _other("event", event_body)
+    action = SharedRecord("event_action", "node-a", str(uuid.uuid4()), 1,
+                          {"event_id": event_record.id, "action": "validate",
+                           "handling": "AMBER"}, about=event_record)
+    assert share(action, DOWN, now=NOW) is not None
+    outside = SharedRecord("event", "node-a", event_record.id, 1,
+                           {**event_body, "section_id": "AF-TJ-001"})
+    assert share(replace_about(action, outside), DOWN, now=NOW) is None
+    assert share(replace_about(action, None), DOWN, now=NOW) is None
+
+
+def replace_about(record: SharedRecord, about: SharedRecord | None) -> SharedRecord:
+    return dataclasses.replace(record, about=about)
+
+
+def test_daily_aggregates_go_only_on_their_own_link() -> None:
+    hub = Agreement.model_validate({
+        "id": "a-hub", "from_node": "node-a", "to_node": "node-b", "direction": "peer",
+        "kinds": ["event"], "events": {"categories": ["cross_border_crime"]},
+        "delay": "daily_aggregates"})
+    mine = _other("daily_aggregate", {"to_node": "node-b", "day": "2026-04-30", "rows": []})
+    assert share(mine, hub, now=NOW) is not None
+    assert share(_other("daily_aggregate", {"to_node": "node-c", "rows": []}), hub,
+                 now=NOW) is None
+    assert share(mine, DOWN, now=NOW) is None  # that link sends single records

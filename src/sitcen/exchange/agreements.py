@@ -42,10 +42,12 @@ class RecordKind(StrEnum):
 
     event = "event"
     personal_data = "personal_data"
-    asset_position = "asset_position"
-    section_assessment = "section_assessment"
-    vulnerability_item = "vulnerability_item"
+    event_action = "event_action"
     alert = "alert"
+    section_assessment = "section_assessment"
+    capacity = "capacity"
+    recommendation = "recommendation"
+    asset_position = "asset_position"
     request_for_information = "request_for_information"
 
 
@@ -333,9 +335,10 @@ def default_agreement(
     - ``up`` to a parent: everything (every kind, every field, exact locations,
       full personal data, ceiling RED, no delay, onward sharing allowed);
     - ``peer``: nothing (no kind) until an agreement names what travels;
-    - ``down`` to a child: alerts, and events in the child's area (``countries``
-      and/or ``sections``, required), exact locations, no personal data,
-      ceiling AMBER, no onward sharing.
+    - ``down`` to a child: alerts, section impact levels and events (with the
+      actions taken on them) in the child's area (``countries`` and/or
+      ``sections``, required), exact locations, no personal data, ceiling
+      AMBER, no onward sharing.
     """
     direction = Direction(direction)
     base: dict[str, Any] = {
@@ -362,7 +365,8 @@ def default_agreement(
                                  "countries and/or sections")
         return Agreement.model_validate({
             **base,
-            "kinds": [RecordKind.event, RecordKind.alert],
+            "kinds": [RecordKind.event, RecordKind.event_action, RecordKind.alert,
+                      RecordKind.section_assessment],
             "events": {"categories": list(Category), "countries": list(countries),
                        "sections": list(sections)},
             "fields": [f for f in _GRANTABLE if f != "has_personal_data"],

@@ -26,7 +26,18 @@ from sitcen.exchange.outbox import next_batch
 from sitcen.exchange.sharing import SectionInfo
 from sitcen.store import schema
 from sitcen.store.grid import cell_of_point
-from sitcen.store.journal import NotOwnerError, Record, RecordKind, apply_records, now_micros
+from sitcen.store.journal import (
+    KINDS,
+    SUBJECT_FIELDS,
+    NotOwnerError,
+    Record,
+    RecordKind,
+    Withdrawal,
+    apply_records,
+    now_micros,
+    retract_records,
+)
+from sitcen.store.records import RecordError, record_row
 
 log = logging.getLogger("sitcen.exchange")
 
@@ -48,9 +59,11 @@ def receive(engine: sa.Engine, own_node_id: str, data: bytes, *, guard: ReplayGu
     trusted = {p.node_id: parse_public_key(p.public_key) for p in list_peers(engine)}
     batch = open_envelope(data, expected_receiver=own_node_id, trusted_keys=trusted,
                           seen=guard, now=now)
-    records = _records(batch, own_node_id)
+    records, withdrawals = _records(batch, own_node_id)
     try:
         applied = apply_records(engine, records) if records else []
+        # After the records: a batch may carry a version and, later, its retraction.
+        removed = retract_records(engine, withdrawals) if withdrawals else []
     except NotOwnerError as exc:
         raise InvalidRecord(f"{exc}; the batch claims another origin for it",
                             sender=batch.header.sender) from exc
@@ -62,26 +75,61 @@ def receive(engine: sa.Engine, own_node_id: str, data: bytes, *, guard: ReplayGu
             .values(received_seq=last, updated_at=now_micros())
         )
     done = sum(applied)
-    log.info("batch %s from %s: %d applied, %d already held", batch.header.batch_id, sender,
-             done, len(records) - done)
+    log.info("batch %s from %s: %d applied, %d already held, %d retracted",
+             batch.header.batch_id, sender, done, len(records) - done, sum(removed))
     return Receipt(str(batch.header.batch_id), sender, last, done, len(records) - done)
 
 
-def _records(batch: Batch, own_node_id: str) -> list[Record]:
+def _records(batch: Batch, own_node_id: str) -> tuple[list[Record], list[Withdrawal]]:
     recorded_at = now_micros()
     records = []
+    withdrawals = []
     for index, raw in enumerate(batch.records):
         if raw["origin"] == own_node_id:
             raise InvalidRecord(f"record {index}: this node's own record came back (a loop)",
                                 sender=batch.header.sender)
-        if raw["kind"] == RecordKind.event:
+        if raw.get("retract") is True:
+            withdrawals.append(_withdrawal(index, raw, batch))
+        elif raw["kind"] == RecordKind.event:
             records.append(Record("event", _event_row(index, raw, recorded_at, batch)))
         elif raw["kind"] == RecordKind.personal_data:
             records.append(Record("personal_data", _personal_row(index, raw, recorded_at, batch)))
+        elif raw["kind"] in SUBJECT_FIELDS:
+            records.append(Record(raw["kind"], _other_row(index, raw, recorded_at, batch)))
         else:
             raise InvalidRecord(f"record {index}: kind {raw['kind']!r} is not stored here",
                                 sender=batch.header.sender)
-    return records
+    return records, withdrawals
+
+
+def _withdrawal(index: int, raw: dict[str, Any], batch: Batch) -> Withdrawal:
+    reason = raw.get("reason", "")
+    if raw["body"] is not None or not isinstance(reason, str) or len(reason) > 500:
+        raise InvalidRecord(f"record {index}: a retraction has no body and a short reason",
+                            sender=batch.header.sender)
+    if raw["kind"] not in KINDS:
+        raise InvalidRecord(f"record {index}: kind {raw['kind']!r} is not stored here",
+                            sender=batch.header.sender)
+    return Withdrawal(raw["kind"], raw["origin"], raw["id"], raw["version"], reason,
+                      list(raw["provenance"]))
+
+
+def _other_row(index: int, raw: dict[str, Any], recorded_at: int, batch: Batch
+               ) -> dict[str, Any]:
+    body = raw["body"]
+    if not isinstance(body, dict):
+        raise InvalidRecord(f"record {index}: a {raw['kind']} needs a body",
+                            sender=batch.header.sender)
+    sharing = raw.get("sharing")
+    if sharing is not None and not isinstance(sharing, dict):
+        raise InvalidRecord(f"record {index}: 'sharing' must be an object",
+                            sender=batch.header.sender)
+    try:
+        return record_row(raw["kind"], raw["id"], raw["origin"], raw["version"], body,
+                          recorded_at=recorded_at, provenance=list(raw["provenance"]),
+                          sharing=sharing or {})
+    except RecordError as exc:
+        raise InvalidRecord(f"record {index}: {exc}", sender=batch.header.sender) from exc
 
 
 def _event_row(index: int, raw: dict[str, Any], recorded_at: int, batch: Batch

@@ -11,6 +11,7 @@ transport (push with acknowledgements, pull for catch-up) builds on this.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
@@ -20,65 +21,129 @@ import sqlalchemy as sa
 from sitcen.exchange.agreements import Agreement
 from sitcen.exchange.envelope import Batch
 from sitcen.exchange.links import Peer
-from sitcen.exchange.sharing import SectionInfo, SharedRecord, Sharing, share, waiting
+from sitcen.exchange.sharing import (
+    DAILY_AGGREGATE,
+    Retraction,
+    SectionInfo,
+    SharedRecord,
+    Sharing,
+    retraction,
+    share,
+    waiting,
+)
 from sitcen.store import schema
-from sitcen.store.journal import JournalEntry, RecordKind, read_journal
+from sitcen.store.journal import SUBJECT_FIELDS, JournalEntry, RecordKind, read_journal
 
 DEFAULT_BATCH = 5_000
 
 
-def _event_rows(conn: sa.Connection, entries: list[JournalEntry]) -> dict[str, Any]:
-    """The current rows of the events a page of journal entries speaks of, in one query."""
-    ids = list({e.record_id for e in entries if e.kind == RecordKind.event})
-    e = schema.events
+def _rows(conn: sa.Connection, table: sa.Table, ids: set[str]) -> dict[str, Any]:
+    """Current rows of the given ids, in as few queries as the drivers allow."""
+    wanted = list(ids)
     rows: dict[str, Any] = {}
-    for start in range(0, len(ids), 900):  # stay under every driver's parameter limit
+    for start in range(0, len(wanted), 900):  # stay under every driver's parameter limit
         for row in conn.execute(
-            sa.select(e.c.id, e.c.version, e.c.body, e.c.provenance, e.c.sharing)
-            .where(e.c.id.in_(ids[start:start + 900]))
+            sa.select(table.c.id, table.c.origin, table.c.version, table.c.body,
+                      table.c.provenance, table.c.sharing)
+            .where(table.c.id.in_(wanted[start:start + 900]))
         ):
             rows[row.id] = row
     return rows
 
 
-def _holding(conn: sa.Connection, entry: JournalEntry, own_node_id: str,
-             events: dict[str, Any]) -> tuple[SharedRecord, list[str]] | None:
-    """The version a journal entry wrote, as the sharing function takes it, and its provenance.
+def _as_shared(kind: str, row: Any, own_node_id: str) -> tuple[SharedRecord, list[str]] | None:
+    """A stored row as the sharing function takes it, with the nodes it came through.
 
     A record received from another node comes with the restrictions it
-    arrived with and the nodes it came through; the node's own records have
-    no restrictions yet and start their provenance here.
+    arrived with; the node's own records have none yet and start their
+    provenance here. Another node's record with no known restrictions stays.
     """
-    if entry.kind == RecordKind.event:
-        row = events.get(entry.record_id)
-        if row is None or row.version != entry.version:
-            return None  # superseded: the newer version has its own journal entry
-        body = orjson.loads(row.body)
-        body.pop("provenance", None)
-        body.pop("sharing", None)
-        if row.provenance is None:
-            if entry.origin != own_node_id:
-                return None  # another node's record with no known restrictions: stays
-            return SharedRecord("event", entry.origin, entry.record_id, entry.version, body), []
-        received = Sharing.from_dict(orjson.loads(row.sharing or "{}"))
-        return (SharedRecord("event", entry.origin, entry.record_id, entry.version, body,
-                             sharing=received), list(orjson.loads(row.provenance)))
-    if entry.kind == RecordKind.personal_data:
-        pd = conn.execute(
-            sa.select(schema.personal_data.c.body, schema.personal_data.c.event_id)
-            .where(schema.personal_data.c.id == entry.record_id)
-        ).first()
-        event = conn.execute(
-            sa.select(schema.events.c.body, schema.events.c.version, schema.events.c.provenance)
-            .where(schema.events.c.id == (pd.event_id if pd else None))
-        ).first()
-        if pd is None or event is None or entry.origin != own_node_id:
-            return None  # personal data is never relayed
-        about = SharedRecord("event", entry.origin, pd.event_id, event.version,
-                             orjson.loads(event.body))
-        return (SharedRecord("personal_data", entry.origin, entry.record_id, entry.version,
-                             orjson.loads(pd.body), about=about), [])
-    return None
+    body = orjson.loads(row.body)
+    body.pop("provenance", None)
+    body.pop("sharing", None)
+    if row.provenance is None:
+        if row.origin != own_node_id:
+            return None
+        return SharedRecord(kind, row.origin, row.id, row.version, body), []
+    received = Sharing.from_dict(orjson.loads(row.sharing or "{}"))
+    return (SharedRecord(kind, row.origin, row.id, row.version, body, sharing=received),
+            list(orjson.loads(row.provenance)))
+
+
+class _Page:
+    """The rows a page of journal entries speaks of, fetched together."""
+
+    def __init__(self, conn: sa.Connection, entries: list[JournalEntry]) -> None:
+        self.conn = conn
+        ids = {e.record_id for e in entries if e.kind == RecordKind.event}
+        self.others = _rows(conn, schema.records,
+                            {e.record_id for e in entries if e.kind in SUBJECT_FIELDS})
+        ids |= {str(orjson.loads(r.body).get("event_id")) for r in self.others.values()
+                if orjson.loads(r.body).get("event_id")}
+        self.events = _rows(conn, schema.events, ids)
+
+    def event(self, event_id: Any, own_node_id: str) -> SharedRecord | None:
+        row = self.events.get(event_id) if isinstance(event_id, str) else None
+        held = None if row is None else _as_shared(RecordKind.event, row, own_node_id)
+        return None if held is None else held[0]
+
+    def holding(self, entry: JournalEntry, own_node_id: str
+                ) -> tuple[SharedRecord, list[str]] | None:
+        """The version a journal entry wrote, as the sharing function takes it.
+
+        None when a newer version superseded it (that one has its own entry)
+        or it is not this node's to send.
+        """
+        if entry.kind == RecordKind.event or entry.kind in SUBJECT_FIELDS:
+            table_rows = self.events if entry.kind == RecordKind.event else self.others
+            row = table_rows.get(entry.record_id)
+            if row is None or row.version != entry.version:
+                return None
+            held = _as_shared(entry.kind, row, own_node_id)
+            if held is not None and entry.kind == RecordKind.event_action:
+                record, provenance = held
+                held = (replace(record, about=self.event(record.body.get("event_id"),
+                                                         own_node_id)), provenance)
+            return held
+        if entry.kind == RecordKind.personal_data:
+            pd = self.conn.execute(
+                sa.select(schema.personal_data.c.body, schema.personal_data.c.event_id)
+                .where(schema.personal_data.c.id == entry.record_id)
+            ).first()
+            if pd is None or entry.origin != own_node_id:
+                return None  # personal data is never relayed
+            about = self.event(pd.event_id, own_node_id)
+            if about is None:
+                return None
+            return (SharedRecord("personal_data", entry.origin, entry.record_id, entry.version,
+                                 orjson.loads(pd.body), about=about), [])
+        return None
+
+    def earlier_versions(self, record: SharedRecord) -> list[SharedRecord]:
+        """The versions of a record before ``record``, as this node keeps them."""
+        history = (schema.event_versions if record.kind == RecordKind.event
+                   else schema.record_versions)
+        if record.kind != RecordKind.event and record.kind not in SUBJECT_FIELDS:
+            return []
+        rows = self.conn.execute(sa.select(history.c.version, history.c.body)
+                                 .where(history.c.id == record.id,
+                                        history.c.version < record.version))
+        return [replace(record, version=row.version, body=orjson.loads(row.body))
+                for row in rows]
+
+    def withdrawal(self, entry: JournalEntry) -> tuple[Retraction, list[str]] | None:
+        """The retraction a journal entry notes, with the nodes the record came through."""
+        row = self.conn.execute(sa.select(schema.retractions)
+                                .where(schema.retractions.c.id == entry.record_id)).first()
+        if row is None:
+            return None
+        return (Retraction(row.kind, row.origin, row.id, row.version, row.reason),
+                list(orjson.loads(row.provenance)))
+
+
+def _was_shared(page: _Page, record: SharedRecord, agreement: Agreement) -> bool:
+    """Whether the peer may hold an earlier version: one of them was in scope."""
+    return any(retraction(old, agreement) is None for old in page.earlier_versions(record))
 
 
 def next_batch(
@@ -104,13 +169,22 @@ def next_batch(
         entries = read_journal(conn, after=peer.acked_seq, limit=limit)
         if not entries:
             return None
-        granted = {str(kind) for kind in agreement.kinds}
-        events = _event_rows(conn, [e for e in entries if e.kind in granted])
+        granted = {str(kind) for kind in agreement.kinds} | {DAILY_AGGREGATE}
+        if RecordKind.event in granted:
+            granted.add(RecordKind.retraction)
+        page = _Page(conn, [e for e in entries if e.kind in granted])
         last_seq = entries[-1].seq
         for i, entry in enumerate(entries):
             if entry.kind not in granted:
                 continue  # cannot leave on this link: only moves the cursor
-            held = _holding(conn, entry, own_node_id, events)
+            if entry.kind == RecordKind.retraction:
+                withdrawn = page.withdrawal(entry)
+                if withdrawn is not None and peer.node_id not in withdrawn[1] and (
+                        withdrawn[0].kind in granted):
+                    records.append({**withdrawn[0].to_dict(), "body": None,
+                                    "provenance": [*withdrawn[1], own_node_id]})
+                continue
+            held = page.holding(entry, own_node_id)
             if held is None:
                 continue
             record, provenance = held
@@ -125,5 +199,13 @@ def next_batch(
             shared = share(record, agreement, now=now, sections=sections)
             if shared is not None:
                 records.append({**shared.to_dict(), "provenance": [*provenance, own_node_id]})
+                continue
+            withdrawn_now = retraction(record, agreement)
+            if withdrawn_now is not None and record.version > 1 and _was_shared(
+                    page, record, agreement):
+                # It fell out of scope (handling raised, rejected, moved away):
+                # the peer must drop the earlier version it holds.
+                records.append({**withdrawn_now.to_dict(), "body": None,
+                                "provenance": [*provenance, own_node_id]})
     return Batch.new(sender=own_node_id, receiver=peer.node_id, first_seq=entries[0].seq,
                      last_seq=last_seq, records=records, created_at=now)

@@ -209,8 +209,60 @@ def _event_out_of_scope(body: Mapping[str, Any], agreement: Agreement) -> str | 
     return None
 
 
+#: The kind of the records that carry an agreement's daily counts (made by the
+#: sending node for one link; see :mod:`sitcen.exchange.aggregates`).
+DAILY_AGGREGATE = "daily_aggregate"
+
+
+def _handling_out_of_scope(record: SharedRecord, agreement: Agreement) -> str | None:
+    rank = _handling_rank(record.body)
+    if rank > agreement.ceiling_rank:
+        return f"handling above the ceiling {agreement.handling_ceiling}"
+    if rank > HANDLING_ORDER[Handling(record.sharing.ceiling)]:
+        return f"handling above the received ceiling {record.sharing.ceiling}"
+    return None
+
+
+def _about_event_out_of_scope(record: SharedRecord, agreement: Agreement) -> str | None:
+    """For a record about an event: out of scope unless the event itself may go."""
+    about = record.about
+    if about is None or about.kind != RecordKind.event or about.id != record.body.get(
+            "event_id"):
+        return "the event it is about is not known"
+    reason = _out_of_scope(about, agreement)
+    return None if reason is None else f"its event: {reason}"
+
+
+def _other_out_of_scope(record: SharedRecord, agreement: Agreement) -> str | None:
+    """Alerts, section levels, capacities, recommendations, actions, positions, requests.
+
+    Each carries its own handling label (none reads as RED) and, when it is
+    about a place, a ``section_id``/``country``/``location`` that must lie in
+    the agreement's area; an action on an event goes only with its event.
+    """
+    reason = _handling_out_of_scope(record, agreement)
+    if reason is not None:
+        return reason
+    if record.kind == RecordKind.event_action:
+        return _about_event_out_of_scope(record, agreement)
+    if record.kind == RecordKind.request_for_information:
+        addressee = record.body.get("to_node")
+        if addressee is not None and addressee != agreement.to_node:
+            return "addressed to another node"
+    if not in_area(record.body, agreement.events):
+        return "out of area"
+    return None
+
+
 def _out_of_scope(record: SharedRecord, agreement: Agreement) -> str | None:
     """Why a record may not be shared under an agreement (ignoring time), or None."""
+    if record.kind == DAILY_AGGREGATE:
+        if agreement.delay != "daily_aggregates":
+            return "the agreement does not send daily aggregates"
+        if record.origin != agreement.from_node or record.body.get("to_node") != \
+                agreement.to_node:
+            return "aggregates made for another link"
+        return None
     if record.kind not in agreement.kinds:
         return f"kind {record.kind} not granted"
     if not record.sharing.onward and record.origin != agreement.from_node:
@@ -218,23 +270,15 @@ def _out_of_scope(record: SharedRecord, agreement: Agreement) -> str | None:
     if agreement.delay == "daily_aggregates":
         return "daily aggregates only"
     if record.kind == RecordKind.event:
-        rank = _handling_rank(record.body)
-        if rank > agreement.ceiling_rank:
-            return f"handling above the ceiling {agreement.handling_ceiling}"
-        if rank > HANDLING_ORDER[Handling(record.sharing.ceiling)]:
-            return f"handling above the received ceiling {record.sharing.ceiling}"
-        return _event_out_of_scope(record.body, agreement)
+        return (_handling_out_of_scope(record, agreement)
+                or _event_out_of_scope(record.body, agreement))
     if record.kind == RecordKind.personal_data:
         if agreement.personal_data != PersonalData.full:
             return "personal data not granted"
         if record.sharing.personal_data != PersonalData.full:
             return "personal data restricted by an earlier hop"
-        about = record.about
-        if about is None or about.kind != RecordKind.event or about.id != record.body.get(
-                "event_id"):
-            return "the event of the personal data is not known"
-        return _out_of_scope(about, agreement)
-    return f"no sharing rule for kind {record.kind} yet"
+        return _about_event_out_of_scope(record, agreement)
+    return _other_out_of_scope(record, agreement)
 
 
 def _parse_time(value: Any) -> datetime | None:
@@ -375,13 +419,18 @@ def share(
     if _out_of_scope(record, agreement) is not None or _too_early(record, agreement, now):
         return None
     received = record.sharing
+    precision = max(Precision(received.precision), Precision(agreement.location_precision),
+                    key=PRECISION_ORDER.__getitem__)
     if record.kind == RecordKind.event:
         body, precision, personal = _event_view(record.body, received, agreement, sections)
-    else:  # personal_data: only at full level, whole (see _out_of_scope)
+    elif record.kind == RecordKind.personal_data:  # only at full level, whole (_out_of_scope)
         body = _copy(record.body)
-        precision = max(Precision(received.precision), Precision(agreement.location_precision),
-                        key=PRECISION_ORDER.__getitem__)
         personal = PersonalData.full
+    else:  # other kinds travel whole, their place coarsened like an event's
+        body = _copy(record.body)
+        _degrade(body, Precision(received.precision), precision, sections)
+        personal = min(PersonalData(received.personal_data),
+                       PersonalData(agreement.personal_data), key=PERSONAL_DATA_ORDER.__getitem__)
     ceiling = min(Handling(received.ceiling), Handling(agreement.handling_ceiling),
                   key=HANDLING_ORDER.__getitem__)
     sharing = Sharing(

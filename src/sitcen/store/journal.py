@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import json
 import os
 import threading
 import time
@@ -61,11 +62,35 @@ class RecordKind(StrEnum):
 
     event = "event"
     personal_data = "personal_data"
+    event_action = "event_action"
+    alert = "alert"
+    section_assessment = "section_assessment"
+    capacity = "capacity"
+    recommendation = "recommendation"
+    asset_position = "asset_position"
+    request_for_information = "request_for_information"
+    daily_aggregate = "daily_aggregate"
+    # Not a record: the journal's note that a received record was withdrawn.
+    retraction = "retraction"
 
+
+#: The kinds kept in the shared ``records`` table, and the body field each is
+#: listed by (its ``subject``).
+SUBJECT_FIELDS: dict[str, str] = {
+    RecordKind.event_action: "event_id",
+    RecordKind.alert: "section_id",
+    RecordKind.section_assessment: "section_id",
+    RecordKind.capacity: "section_id",
+    RecordKind.recommendation: "section_id",
+    RecordKind.asset_position: "asset_id",
+    RecordKind.request_for_information: "to_node",
+    RecordKind.daily_aggregate: "to_node",
+}
 
 KINDS: dict[str, Kind] = {
     "event": Kind(schema.events, schema.event_versions),
     "personal_data": Kind(schema.personal_data, None),
+    **{str(kind): Kind(schema.records, schema.record_versions) for kind in SUBJECT_FIELDS},
 }
 
 
@@ -207,9 +232,12 @@ def _apply(conn: sa.Connection, records: Sequence[Record]) -> list[bool]:
     by_kind: dict[str, list[int]] = {}
     for (kind_name, _), i in newest.items():
         by_kind.setdefault(kind_name, []).append(i)
+    retracted = _retracted_versions(conn, [records[i].id for i in newest.values()])
     for kind_name, indexes in by_kind.items():
         kind = KINDS[kind_name]
         table = kind.table
+        # A version the origin's side already retracted stays out, however late it comes.
+        indexes = [i for i in indexes if records[i].version > retracted.get(records[i].id, 0)]
         ids = [records[i].id for i in indexes]
         stored = {
             row.id: (row.origin, row.version)
@@ -235,6 +263,89 @@ def _apply(conn: sa.Connection, records: Sequence[Record]) -> list[bool]:
     if done:
         _journal(conn, done, recorded_at)
     return applied
+
+
+def _retracted_versions(conn: sa.Connection, ids: Sequence[str]) -> dict[str, int]:
+    t = schema.retractions
+    found: dict[str, int] = {}
+    for start in range(0, len(ids), 900):
+        for row in conn.execute(sa.select(t.c.id, t.c.version)
+                                .where(t.c.id.in_(list(ids[start:start + 900])))):
+            found[row.id] = row.version
+    return found
+
+
+@dataclass(frozen=True)
+class Withdrawal:
+    """A record another node withdrew from this one (a retraction as received)."""
+
+    kind: str
+    origin: str
+    id: str
+    version: int
+    reason: str
+    provenance: list[str]
+
+
+def retract_records(engine: sa.Engine, withdrawals: Sequence[Withdrawal]) -> list[bool]:
+    """Remove records their origin's side withdrew, leaving tombstones; all or nothing.
+
+    A held record at or below the withdrawn version is deleted with its
+    history (an event with its personal data) and the journal notes the
+    retraction, so streams and relays pass it on. A record not held (never
+    received, or already newer) only gets its tombstone, which keeps a late
+    delivery of a withdrawn version out. Returns, per withdrawal, whether a
+    held record was removed.
+    """
+    if engine.dialect.name == "sqlite":
+        with _sqlite_write_lock, engine.connect() as conn:
+            conn.execution_options(**{SQLITE_WRITE: True})
+            with conn.begin():
+                removed = _retract(conn, withdrawals)
+    else:
+        with engine.begin() as conn:
+            removed = _retract(conn, withdrawals)
+    if any(removed):
+        _notify()
+    return removed
+
+
+def _retract(conn: sa.Connection, withdrawals: Sequence[Withdrawal]) -> list[bool]:
+    _lock_journal(conn)
+    recorded_at = now_micros()
+    removed = []
+    tombstones = schema.retractions
+    journaled = []
+    for w in withdrawals:
+        kind = KINDS.get(w.kind)
+        held = None
+        if kind is not None:
+            held = conn.execute(sa.select(kind.table.c.origin, kind.table.c.version)
+                                .where(kind.table.c.id == w.id)).first()
+        if held is not None and held.origin != w.origin:
+            raise NotOwnerError(w.id, held.origin)
+        gone = held is not None and held.version <= w.version
+        if gone and kind is not None:
+            conn.execute(kind.table.delete().where(kind.table.c.id == w.id))
+            if kind.history is not None:
+                conn.execute(kind.history.delete().where(kind.history.c.id == w.id))
+            if w.kind == RecordKind.event:
+                conn.execute(schema.personal_data.delete()
+                             .where(schema.personal_data.c.event_id == w.id))
+            journaled.append(Record(RecordKind.retraction, {"id": w.id, "origin": w.origin,
+                                                            "version": w.version}))
+        previous = conn.execute(sa.select(tombstones.c.version)
+                                .where(tombstones.c.id == w.id)).scalar()
+        row = {"origin": w.origin, "version": w.version, "kind": w.kind, "reason": w.reason,
+               "provenance": json.dumps(w.provenance), "recorded_at": recorded_at}
+        if previous is None:
+            conn.execute(tombstones.insert().values(id=w.id, **row))
+        elif previous < w.version:
+            conn.execute(tombstones.update().where(tombstones.c.id == w.id).values(**row))
+        removed.append(gone)
+    if journaled:
+        _journal(conn, journaled, recorded_at)
+    return removed
 
 
 def _lock_journal(conn: sa.Connection) -> None:

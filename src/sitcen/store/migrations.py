@@ -57,10 +57,19 @@ def _m0003_received_events(conn: sa.Connection) -> None:
     conn.exec_driver_sql("DROP TABLE events_before_0003")
 
 
+def _m0004_records_retractions(conn: sa.Connection) -> None:
+    # Idempotent: a database created after this was written has them from 0001.
+    for table in (schema.records, schema.record_versions, schema.retractions):
+        table.create(conn, checkfirst=True)
+    for index in schema.records.indexes:
+        index.create(conn, checkfirst=True)
+
+
 MIGRATIONS: list[tuple[str, Migration]] = [
     ("0001_initial", _m0001_initial),
     ("0002_peers_agreements_leases", _m0002_peers_agreements_leases),
     ("0003_received_events", _m0003_received_events),
+    ("0004_records_retractions", _m0004_records_retractions),
 ]
 
 

@@ -74,6 +74,50 @@ personal_data = sa.Table(
     sa.Column("body", sa.Text, nullable=False),
 )
 
+# Every other kind of record (alerts, confirmed section impact levels,
+# capacity inventories, recommendations, actions on events, asset positions,
+# requests for information, daily aggregates) shares one table: the journal,
+# the federation and the stream treat them alike, and ``subject`` (a section,
+# an event, an asset, a peer) is what they are listed by.
+records = sa.Table(
+    "records",
+    metadata,
+    sa.Column("id", sa.String(UUID_LEN), primary_key=True),
+    sa.Column("origin", sa.String(64), nullable=False),
+    sa.Column("version", sa.Integer, nullable=False),
+    sa.Column("kind", sa.String(32), nullable=False),
+    sa.Column("subject", sa.String(128)),
+    sa.Column("recorded_at", sa.BigInteger, nullable=False),
+    sa.Column("body", sa.Text, nullable=False),
+    sa.Column("provenance", sa.Text),
+    sa.Column("sharing", sa.Text),
+)
+
+record_versions = sa.Table(
+    "record_versions",
+    metadata,
+    sa.Column("id", sa.String(UUID_LEN), primary_key=True),
+    sa.Column("version", sa.Integer, primary_key=True),
+    sa.Column("recorded_at", sa.BigInteger, nullable=False),
+    sa.Column("body", sa.Text, nullable=False),
+)
+
+# Tombstones of records another node retracted from this one: the record is
+# gone, and a late or duplicate delivery of a version up to ``version`` must
+# not bring it back. ``provenance`` says which nodes it came through, so the
+# retraction is passed on to where it was relayed and never back.
+retractions = sa.Table(
+    "retractions",
+    metadata,
+    sa.Column("id", sa.String(UUID_LEN), primary_key=True),
+    sa.Column("origin", sa.String(64), nullable=False),
+    sa.Column("version", sa.Integer, nullable=False),
+    sa.Column("kind", sa.String(32), nullable=False),
+    sa.Column("reason", sa.Text, nullable=False),
+    sa.Column("provenance", sa.Text, nullable=False),
+    sa.Column("recorded_at", sa.BigInteger, nullable=False),
+)
+
 border_sections = sa.Table(
     "border_sections",
     metadata,
@@ -159,5 +203,6 @@ sa.Index(
     sqlite_where=events.c.follow_up_of.isnot(None),
     postgresql_where=events.c.follow_up_of.isnot(None),
 )
+sa.Index("ix_records_kind_subject", records.c.kind, records.c.subject, records.c.recorded_at)
 sa.Index("ix_personal_data_event", personal_data.c.event_id)
 sa.Index("ix_tokens_username", tokens.c.username)
