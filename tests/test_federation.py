@@ -329,3 +329,18 @@ def test_pull_catches_up_from_the_same_cursor(pair: tuple[RunningNode, RunningNo
                             last_seq=0, records=[]), stranger)
     refused = httpx.post(f"{a.url}/api/v1/exchange/pull", content=forged)
     assert (refused.status_code, refused.json()["reason"]) == (403, "unknown_sender")
+
+
+def test_a_replay_is_refused_by_every_process_of_the_node(
+    pair: tuple[RunningNode, RunningNode],
+) -> None:
+    """Another app process on the same database (or the same one restarted) remembers."""
+    from fastapi.testclient import TestClient
+
+    a, b = pair
+    good = seal(Batch.new(sender="kg-blo-batken", receiver="tj-blo-isfara", first_seq=1,
+                          last_seq=1, records=[]), a.identity)
+    assert httpx.post(f"{b.url}{INBOX_PATH}", content=good).status_code == 200
+    with TestClient(create_app(b.node)) as other_process:
+        replay = other_process.post(INBOX_PATH, content=good)
+    assert (replay.status_code, replay.json()["reason"]) == (409, "replayed")

@@ -31,7 +31,7 @@ from sitcen.api.routes import (
     users,
 )
 from sitcen.events import EventBatch, InvalidInput
-from sitcen.exchange.envelope import ReplayGuard
+from sitcen.exchange.inbox import StoredReplayGuard
 from sitcen.settings import get_settings
 from sitcen.store.journal import NotOwnerError, VersionConflictError
 
@@ -119,7 +119,7 @@ def create_app(node: Node) -> FastAPI:
         openapi_url="/openapi.json",
     )
     app.state.node = node
-    app.state.replay_guard = ReplayGuard()
+    app.state.replay_guard = StoredReplayGuard(node.engine)
     app.openapi = _openapi(app)  # type: ignore[method-assign]
     app.add_middleware(BodySizeLimit)
     app.add_middleware(RefuseNul)

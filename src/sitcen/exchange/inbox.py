@@ -13,13 +13,21 @@ from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
+from uuid import UUID
 
 import orjson
 import sqlalchemy as sa
 from pydantic import ValidationError
 
 from sitcen.events import EventPublic, as_utc, to_micros
-from sitcen.exchange.envelope import Batch, InvalidRecord, ReplayGuard, open_envelope, seal
+from sitcen.exchange.envelope import (
+    Batch,
+    InvalidRecord,
+    ReplayedBatch,
+    ReplayGuard,
+    open_envelope,
+    seal,
+)
 from sitcen.exchange.identity import NodeIdentity, parse_public_key
 from sitcen.exchange.links import governing, list_peers
 from sitcen.exchange.outbox import next_batch
@@ -40,6 +48,40 @@ from sitcen.store.journal import (
 from sitcen.store.records import RecordError, record_row
 
 log = logging.getLogger("sitcen.exchange")
+
+
+class StoredReplayGuard(ReplayGuard):
+    """A replay guard whose memory is the node's database.
+
+    Every process of a node sees the batch ids any of them accepted, and a
+    restart forgets nothing: a replay is refused wherever and whenever it
+    arrives within the freshness window (older batches are refused as stale).
+    """
+
+    PRUNE_EVERY = 1_000
+
+    def __init__(self, engine: sa.Engine, **options: Any) -> None:
+        super().__init__(**options)
+        self.engine = engine
+        self._inserts = 0
+
+    def check_and_remember(self, sender: str, batch_id: UUID, created_at: datetime, *,
+                           now: datetime) -> None:
+        """Refuse a stale or already received batch; otherwise remember it in the store."""
+        super().check_and_remember(sender, batch_id, created_at, now=now)
+        table = schema.seen_batches
+        try:
+            with self.engine.begin() as conn:
+                conn.execute(table.insert().values(sender=sender, batch_id=str(batch_id),
+                                                   created_at=to_micros(created_at)))
+        except sa.exc.IntegrityError:
+            raise ReplayedBatch(f"batch {batch_id} was already received", sender=sender
+                                ) from None
+        self._inserts += 1
+        if self._inserts % self.PRUNE_EVERY == 1:
+            with self.engine.begin() as conn:
+                conn.execute(table.delete().where(
+                    table.c.created_at < to_micros(now - self.window)))
 
 
 @dataclass(frozen=True)

@@ -118,6 +118,17 @@ retractions = sa.Table(
     sa.Column("recorded_at", sa.BigInteger, nullable=False),
 )
 
+# Batch ids received within the freshness window, shared by every process of
+# the node and kept across restarts, so a replay is refused whichever process
+# it reaches (exchange/inbox.py, StoredReplayGuard).
+seen_batches = sa.Table(
+    "seen_batches",
+    metadata,
+    sa.Column("sender", sa.String(128), primary_key=True),
+    sa.Column("batch_id", sa.String(UUID_LEN), primary_key=True),
+    sa.Column("created_at", sa.BigInteger, nullable=False),
+)
+
 border_sections = sa.Table(
     "border_sections",
     metadata,
