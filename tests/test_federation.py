@@ -16,7 +16,7 @@ import pytest
 import sqlalchemy as sa
 import uvicorn
 
-from conftest import make_settings, report
+from conftest import iso, make_settings, report
 from sitcen.api.main import create_app
 from sitcen.api.node import Node
 from sitcen.events import EventCreate, EventUpdate
@@ -344,3 +344,41 @@ def test_a_replay_is_refused_by_every_process_of_the_node(
     with TestClient(create_app(b.node)) as other_process:
         replay = other_process.post(INBOX_PATH, content=good)
     assert (replay.status_code, replay.json()["reason"]) == (409, "replayed")
+
+
+def test_daily_aggregates_travel_instead_of_single_records(
+    pair: tuple[RunningNode, RunningNode],
+) -> None:
+    from datetime import timedelta
+
+    a, b = pair
+    counts_only = AGREEMENT.replace("version: 1", "version: 2").replace(
+        "delay: none", "delay: daily_aggregates")
+    add_agreement(a.node.engine, counts_only, own_node_id="kg-blo-batken")
+    yesterday = datetime.now(UTC) - timedelta(days=1)
+    day = yesterday.date()
+    at = iso(yesterday.replace(hour=12, minute=0))
+    ids = _report(a.node, {**CROSSING, "occurred_at": at}, {**CROSSING, "occurred_at": at},
+                  {"occurred_at": at})  # the seizure is not covered
+    sender = LinkSender(a.node.engine, a.identity, recount_s=0)
+    with httpx.Client(timeout=30) as client:
+        assert sender.run_once(client)["tj-blo-isfara"].error is None
+        assert _events(b.node) == []  # no single record
+        (counts,) = [r for r in list_records(b.node.engine, "daily_aggregate")
+                     if r.body["day"] == day.isoformat()]
+        assert counts.origin == "kg-blo-batken" and counts.version == 1
+        (row,) = counts.body["rows"]
+        assert (row["type"], row["events"], row["area_kind"]) == (
+            "green_border_crossing", 2, "section")
+        assert row["persons"] == 4  # two events of two persons each
+        # A late report about the same day: the counts get a new version.
+        ids += _report(a.node, {**CROSSING, "occurred_at": at})
+        sender.run_once(client)
+        sender.run_once(client)  # nothing changed: nothing written or sent again
+    (counts,) = [r for r in list_records(b.node.engine, "daily_aggregate")
+                 if r.body["day"] == day.isoformat()]
+    assert counts.version == 2 and counts.body["rows"][0]["events"] == 3
+    with a.node.engine.connect() as conn:
+        versions = conn.execute(sa.select(schema.records.c.version)
+                                .where(schema.records.c.id == counts.id)).scalar_one()
+    assert versions == 2

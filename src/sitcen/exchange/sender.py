@@ -22,6 +22,7 @@ from datetime import UTC, datetime
 import httpx
 import sqlalchemy as sa
 
+from sitcen.exchange.aggregates import refresh_aggregates
 from sitcen.exchange.envelope import Batch, ReplayGuard, seal
 from sitcen.exchange.identity import NodeIdentity
 from sitcen.exchange.inbox import receive
@@ -151,7 +152,8 @@ class LinkSender:
 
     def __init__(self, engine: sa.Engine, identity: NodeIdentity, *,
                  sections: Mapping[str, SectionInfo] | None = None, interval_s: float = 0.25,
-                 lease_s: float = 10.0, max_backoff_s: float = 5.0) -> None:
+                 lease_s: float = 10.0, max_backoff_s: float = 5.0,
+                 recount_s: float = 600.0) -> None:
         self.engine = engine
         self.identity = identity
         self.sections = sections
@@ -162,6 +164,8 @@ class LinkSender:
         self._stop = threading.Event()
         self._wake = threading.Event()
         self._backoff: dict[str, tuple[float, float]] = {}  # peer -> (delay, next try)
+        self._counted: dict[str, float] = {}  # peer -> when its days were last counted
+        self.recount_s = recount_s
         self._thread = threading.Thread(target=self._run, name="link-sender", daemon=True)
 
     def start(self) -> LinkSender:
@@ -188,6 +192,7 @@ class LinkSender:
                 continue
             if not acquire(self.engine, f"send:{peer.node_id}", self.holder, self.lease_s):
                 continue
+            self._count_days(peer)
             result = push(self.engine, self.identity, peer, client, sections=self.sections)
             results[peer.node_id] = result
             if result.error is None:
@@ -198,6 +203,19 @@ class LinkSender:
                 log.warning("link to %s: %s (retry in %.1f s)", peer.node_id, result.error,
                             delay)
         return results
+
+    def _count_days(self, peer: Peer) -> None:
+        """On a link that carries daily aggregates, recount the last days now and then."""
+        import time
+
+        if time.monotonic() < self._counted.get(peer.node_id, float("-inf")) + self.recount_s:
+            return
+        agreement = governing(self.engine, self.identity.node_id, peer)
+        written = refresh_aggregates(self.engine, self.identity.node_id, agreement,
+                                     now=datetime.now(UTC))
+        self._counted[peer.node_id] = time.monotonic()
+        if written:
+            log.info("link to %s: %d daily aggregate(s) written", peer.node_id, written)
 
     def _run(self) -> None:
         # Woken at once by a write in this process; writes of other processes
