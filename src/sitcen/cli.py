@@ -71,9 +71,10 @@ def _serve(settings: Settings, host: str, port: int, *, workers: int = 1,
            live: threading.Event | None = None, live_every: float = 4.0) -> None:
     import uvicorn
 
-    from sitcen.api.main import create_app
+    from sitcen.api.main import create_app, log_to_stderr
     from sitcen.api.node import Node
 
+    log_to_stderr()
     # Migrate and load the sections once, here, before any worker starts.
     node = Node.open(settings)
     if live is not None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gc
+import logging
 from collections.abc import Callable
 from typing import Any
 
@@ -140,6 +141,18 @@ def create_app(node: Node) -> FastAPI:
     return app
 
 
+def log_to_stderr() -> None:
+    """Show the node's own messages (batches received, refused, links failing) on stderr."""
+    logger = logging.getLogger("sitcen")
+    if not logger.handlers:
+        handler = logging.StreamHandler()
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+        logger.addHandler(handler)
+        logger.setLevel(logging.INFO)
+        logger.propagate = False
+
+
 def app_from_environment() -> FastAPI:
     """The app of the node the ``SITCEN_*`` environment describes (uvicorn worker factory)."""
+    log_to_stderr()
     return create_app(Node.open(get_settings()))
