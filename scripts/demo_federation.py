@@ -10,14 +10,17 @@ sideways by written ones:
   precision, not to be passed on;
 - the Kyrgyz and Tajik national centres share crossings, armed incidents and
   drug seizures on the Kyrgyz-Tajik border;
-- every national centre gives the regional hub its drug seizures an hour
-  late, at region precision, with person counts only.
+- every national centre gives the regional hub daily counts of drug
+  seizures per country (no single record), with person counts.
 
-Posts report synthetic events of their own country (sitcen.scenario) every
-few seconds. `make demo-federation` runs this; Ctrl-C stops every node.
+Posts report synthetic events of their own country (sitcen.scenario): the
+last three days first (so the hub has closed days to count), then a new one
+every few seconds. `make demo-federation` runs this; Ctrl-C stops every node.
+With ``--check`` it stops after ``--duration`` seconds and verifies that
+every record went exactly where the agreements say (exit status 1 if not).
 
     python scripts/demo_federation.py [--dir .demo-federation] [--base-port 8101]
-                                      [--every 2.0] [--duration SECONDS]
+                                      [--every 2.0] [--duration SECONDS] [--check]
 """
 
 from __future__ import annotations
@@ -33,6 +36,7 @@ import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import httpx
 
@@ -118,16 +122,16 @@ version: 1
 from_node: {src}
 to_node: ca-hub
 direction: peer
-purpose: Drug seizures for the regional picture of the Northern Route.
+purpose: Daily counts of drug seizures for the regional picture of the Northern Route.
 kinds: [event]
 events:
   types: [drug_smuggling]
-fields: [location, details, persons]
-location_precision: region
+fields: [persons]
+location_precision: country
 personal_data: counts_only
-handling_ceiling: GREEN
-delay: {{minutes: 60}}
-onward_sharing: true
+handling_ceiling: AMBER
+delay: daily_aggregates
+onward_sharing: false
 """
 
 
@@ -135,55 +139,63 @@ def log(message: str) -> None:
     print(message, flush=True)
 
 
-def cli(member: Member, *args: str) -> str:
-    done = subprocess.run([sys.executable, "-m", "sitcen.cli", *args], env=member.env,
-                          capture_output=True, text=True, timeout=120, check=False)
-    if done.returncode:
-        raise SystemExit(f"{member.name}: sitcen {' '.join(args)} failed: {done.stderr}")
-    return done.stdout
+def open_node(member: Member) -> Any:
+    from sitcen.api.node import Node
+    from sitcen.settings import Settings
 
-
-def link(a: Member, b: Member, relation: str) -> None:
-    cli(a, "peer", "add", b.name, "--url", b.url, "--public-key", b.key, "--relation",
-        relation, "--name", b.title)
-
-
-def agree(member: Member, document: str, root: Path) -> None:
-    path = root / member.name / f"agreement-{abs(hash(document))}.yaml"
-    path.write_text(document, encoding="utf-8")
-    cli(member, "agreement", "add", str(path))
+    return Node.open(Settings(environment="demo", data_dir=member.env["SITCEN_DATA_DIR"],
+                              node_id=member.name, node_country=member.country))
 
 
 def build(root: Path, base_port: int) -> dict[str, Member]:
-    """Make every node: data dir, key pair, users, links and agreements."""
+    """Make every node: data dir, key pair, users, links and agreements.
+
+    Done in this process with the functions behind `sitcen init`, `sitcen user
+    add`, `sitcen peer add` and `sitcen agreement add` (the same checks, without
+    starting Python a hundred times).
+    """
+    from sitcen.exchange.identity import init_identity
+    from sitcen.exchange.links import Relation, add_agreement, add_peer
+    from sitcen.store.users import add_user
+    from sitcen.users import Role
+
     members = {m.name: m for m in MEMBERS}
+    nodes = {}
     for i, m in enumerate(MEMBERS):
         m.port = base_port + i
         m.env = {k: v for k, v in os.environ.items() if not k.startswith("SITCEN_")}
         m.env.update(SITCEN_ENVIRONMENT="demo", SITCEN_DATA_DIR=str(root / m.name),
                      SITCEN_NODE_ID=m.name, SITCEN_NODE_NAME=m.title,
                      SITCEN_NODE_COUNTRY=m.country)
-        out = cli(m, "init")
-        m.key = next(line.split()[-1] for line in out.splitlines()
-                     if line.startswith("public key"))
-        for user, role in (("operator", "operator"), ("duty", "duty_officer"),
-                           ("analyst", "analyst"), ("liaison", "liaison")):
-            cli(m, "user", "add", user, "--role", role, "--password", PASSWORD)
+        m.key = init_identity(root / m.name / "identity", m.name).public_key_text
+        nodes[m.name] = open_node(m)
+        for user, role in (("operator", Role.operator), ("duty", Role.duty_officer),
+                           ("analyst", Role.analyst), ("liaison", Role.liaison)):
+            add_user(nodes[m.name].engine, user, PASSWORD, role)
+
+    def link(a: str, b: str, relation: Relation) -> None:
+        add_peer(nodes[a].engine, b, url=members[b].url, public_key=members[b].key,
+                 relation=relation, name=members[b].title, own_node_id=a)
+
+    def agree(member: str, document: str) -> None:
+        add_agreement(nodes[member].engine, document, own_node_id=member)
+
     for m in MEMBERS:
         if m.parent:
-            link(m, members[m.parent], "parent")
-            link(members[m.parent], m, "child")
+            link(m.name, m.parent, Relation.parent)
+            link(m.parent, m.name, Relation.child)
     pairs = [("kg-batken-post", "tj-isfara-post", BLO), ("kg-ncc", "tj-ncc", NCC_PAIR)]
     for a, b, template in pairs:
-        link(members[a], members[b], "peer")
-        link(members[b], members[a], "peer")
-        agree(members[a], template.format(src=a, dst=b), root)
-        agree(members[b], template.format(src=b, dst=a), root)
-    hub = members["ca-hub"]
+        link(a, b, Relation.peer)
+        link(b, a, Relation.peer)
+        agree(a, template.format(src=a, dst=b))
+        agree(b, template.format(src=b, dst=a))
     for ncc in ("kz-ncc", "kg-ncc", "tj-ncc", "tm-ncc", "uz-ncc"):
-        link(members[ncc], hub, "peer")
-        link(hub, members[ncc], "peer")
-        agree(members[ncc], HUB.format(src=ncc), root)
+        link(ncc, "ca-hub", Relation.peer)
+        link("ca-hub", ncc, Relation.peer)
+        agree(ncc, HUB.format(src=ncc))
+    for node in nodes.values():
+        node.engine.dispose()
     return members
 
 
@@ -202,6 +214,34 @@ def start(member: Member, root: Path) -> None:
     raise SystemExit(f"{member.name} did not start; see {root / member.name / 'serve.log'}")
 
 
+def _login(client: httpx.Client, member: Member, user: str = "operator") -> dict[str, str]:
+    answer = client.post(f"{member.url}/api/v1/auth/login",
+                         json={"username": user, "password": PASSWORD}).json()
+    return {"Authorization": f"Bearer {answer['access_token']}"}
+
+
+def backfill(posts: list[Member], per_post: int = 40) -> None:
+    """The last three days of each post, reported late, so the hub has closed days to count."""
+    from sitcen.scenario import live_events
+
+    now = datetime.now(UTC)
+    with httpx.Client(timeout=60) as client:
+        for i, post in enumerate(posts):
+            stream = (e for e in live_events(600.0, seed=900 + i, now=now - timedelta(days=3))
+                      if e.get("country") == post.country)
+            events = []
+            for k in range(per_post):
+                event = next(stream)
+                event.pop("reported_at", None)
+                event["occurred_at"] = (now - timedelta(days=3) + timedelta(
+                    days=3 * k / per_post)).isoformat()
+                events.append(event)
+            answer = client.post(f"{post.url}/api/v1/events/batch", json={"events": events},
+                                 headers=_login(client, post))
+            if answer.status_code != 201:
+                log(f"backfill of {post.name} refused: {answer.text[:300]}")
+
+
 def feed(posts: list[Member], every_s: float, stop: threading.Event) -> None:
     """Each post reports synthetic events of its own country, as operators would."""
     from sitcen.scenario import live_events
@@ -212,11 +252,7 @@ def feed(posts: list[Member], every_s: float, stop: threading.Event) -> None:
         for i, post in enumerate(posts)
     }
     with httpx.Client(timeout=30) as client:
-        tokens = {}
-        for post in posts:
-            answer = client.post(f"{post.url}/api/v1/auth/login",
-                                 json={"username": "operator", "password": PASSWORD}).json()
-            tokens[post.name] = {"Authorization": f"Bearer {answer['access_token']}"}
+        tokens = {post.name: _login(client, post) for post in posts}
         while not stop.wait(every_s):
             for post in posts:
                 event = next(streams[post.name])
@@ -230,6 +266,75 @@ def feed(posts: list[Member], every_s: float, stop: threading.Event) -> None:
                     log(f"feed to {post.name} failed: {exc}")
 
 
+def _all(client: httpx.Client, member: Member, path: str, key: str) -> list[dict[str, Any]]:
+    """Every item of a paged list endpoint."""
+    headers = _login(client, member, "analyst")
+    items: list[dict[str, Any]] = []
+    url: str | None = f"{member.url}{path}"
+    while url:
+        page = client.get(url, headers=headers).json()
+        items += page[key]
+        cursor = page.get("next_cursor")
+        url = f"{member.url}{path}&cursor={cursor}" if cursor else None
+    return items
+
+
+def check(members: dict[str, Member]) -> list[str]:
+    """What went where it should not, or did not arrive (empty when all is well)."""
+    problems: list[str] = []
+    with httpx.Client(timeout=60) as client:
+        held = {name: _all(client, m, "/api/v1/events?limit=1000", "items")
+                for name, m in members.items()}
+
+        def origin_of(name: str) -> list[dict[str, Any]]:
+            return [e for e in held[name] if e["origin"] == name]
+
+        def expect(ok: bool, message: str) -> None:
+            if not ok:
+                problems.append(message)
+
+        for m in members.values():  # upward: everything reaches every centre above
+            above = m.parent
+            while above:
+                got = {e["id"] for e in held[above] if e["origin"] == m.name}
+                missing = {e["id"] for e in origin_of(m.name)} - got
+                expect(not missing, f"{len(missing)} of {m.name}'s records missing at {above}")
+                above = members[above].parent
+        isfara = [e for e in held["tj-isfara-post"] if e["origin"] != "tj-isfara-post"]
+        expect(bool(isfara), "the Isfara BLO received nothing from Batken")
+        for e in isfara:
+            expect(e["origin"] == "kg-batken-post" and e["category"] == "unauthorised_crossing"
+                   and str(e.get("section_id", "")).startswith("KG-TJ-")
+                   and "description" not in e,
+                   f"the Isfara BLO holds {e['origin']}'s {e['type']} it should not")
+        for name, partner in (("tj-ncc", "KG"), ("kg-ncc", "TJ")):
+            for e in held[name]:
+                if e["origin"].startswith(partner.lower()):
+                    expect(str(e.get("section_id", "")).startswith("KG-TJ-")
+                           and e["sharing"]["onward"] is False,
+                           f"{name} holds a {partner} record outside the agreement")
+        for name in ("kz-ncc", "tm-ncc", "uz-ncc"):
+            foreign = [e for e in held[name] if not e["origin"].startswith(name[:2])]
+            expect(not foreign, f"{name} holds {len(foreign)} records of other countries")
+        expect(not held["ca-hub"], f"the hub holds {len(held['ca-hub'])} single records")
+    hub = open_node(members["ca-hub"])
+    try:
+        from sitcen.store.records import list_records
+
+        counts = list_records(hub.engine, "daily_aggregate")
+    finally:
+        hub.engine.dispose()
+    senders = {r.origin for r in counts}
+    expect(bool(counts), "the hub received no daily counts")
+    expect(senders <= {"kz-ncc", "kg-ncc", "tj-ncc", "tm-ncc", "uz-ncc"},
+           f"daily counts from {senders}")
+    seizures = sum(row["events"] for r in counts for row in r.body["rows"])
+    log(f"check: {sum(len(v) for v in held.values())} event copies on 12 nodes, "
+        f"{len(isfara)} at the Isfara BLO from Batken, {len(counts)} daily count records "
+        f"({seizures} seizures) at the hub from {sorted(senders)}")
+    return problems
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--dir", type=Path, default=Path(".demo-federation"))
@@ -238,6 +343,9 @@ def main() -> None:
                         help="seconds between two reports at each post")
     parser.add_argument("--duration", type=float, default=0.0,
                         help="stop after this many seconds (0: run until Ctrl-C)")
+    parser.add_argument("--check", action="store_true",
+                        help="after --duration, verify where every record went (exit 1 if "
+                             "anything is missing or leaked)")
     args = parser.parse_args()
     root = args.dir.resolve()
     shutil.rmtree(root, ignore_errors=True)
@@ -245,10 +353,12 @@ def main() -> None:
     log(f"building 12 nodes in {root} ...")
     members = build(root, args.base_port)
     stop = threading.Event()
+    failed = False
     try:
         for member in members.values():
             start(member, root)
         posts = [m for m in members.values() if m.name.endswith("-post")]
+        backfill(posts)
         threading.Thread(target=feed, args=(posts, args.every, stop), daemon=True).start()
         log("")
         log("sitcen federated demo: every node runs on loopback")
@@ -259,12 +369,20 @@ def main() -> None:
         log(f"users on every node: operator, duty, analyst, liaison — password {PASSWORD}")
         log("look at: GET /api/v1/stream (live), /api/v1/events, /api/v1/peers, "
             "/api/v1/agreements, /api/v1/node")
-        log("e.g. the Isfara BLO sees Batken's crossings near the border, the hub sees "
-            "drug seizures an hour late at region precision. Ctrl-C stops everything.")
+        log("e.g. the Isfara BLO sees Batken's crossings near the border; the hub gets "
+            "daily counts of drug seizures (GET /api/v1/journal?kind=daily_aggregate). "
+            "Ctrl-C stops everything.")
         if args.duration:
             time.sleep(args.duration)
         else:
             signal.pause()
+        if args.check:
+            stop.set()
+            time.sleep(3)  # the last reports travel up
+            problems = check(members)
+            for problem in problems:
+                log(f"PROBLEM: {problem}")
+            failed = bool(problems)
     except KeyboardInterrupt:
         pass
     finally:
@@ -278,6 +396,8 @@ def main() -> None:
                     member.process.wait(timeout=20)
                 except subprocess.TimeoutExpired:
                     member.process.kill()
+    if failed:
+        raise SystemExit(1)
 
 
 if __name__ == "__main__":

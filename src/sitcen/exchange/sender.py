@@ -153,7 +153,7 @@ class LinkSender:
     def __init__(self, engine: sa.Engine, identity: NodeIdentity, *,
                  sections: Mapping[str, SectionInfo] | None = None, interval_s: float = 0.25,
                  lease_s: float = 10.0, max_backoff_s: float = 5.0,
-                 recount_s: float = 600.0) -> None:
+                 recount_s: float = 5.0) -> None:
         self.engine = engine
         self.identity = identity
         self.sections = sections
@@ -164,7 +164,9 @@ class LinkSender:
         self._stop = threading.Event()
         self._wake = threading.Event()
         self._backoff: dict[str, tuple[float, float]] = {}  # peer -> (delay, next try)
-        self._counted: dict[str, float] = {}  # peer -> when its days were last counted
+        # peer -> (when its days were last counted, journal head then, seconds it took)
+        self._counted: dict[str, tuple[float, int, float]] = {}
+        self._counted_day: dict[str, int] = {}
         self.recount_s = recount_s
         self._thread = threading.Thread(target=self._run, name="link-sender", daemon=True)
 
@@ -205,15 +207,27 @@ class LinkSender:
         return results
 
     def _count_days(self, peer: Peer) -> None:
-        """On a link that carries daily aggregates, recount the last days now and then."""
+        """On a link that carries daily aggregates, recount the last days after new writes.
+
+        At most every ``recount_s`` seconds, and never more often than twenty
+        times the last count took, so counting stays a small share of the work.
+        """
         import time
 
-        if time.monotonic() < self._counted.get(peer.node_id, float("-inf")) + self.recount_s:
+        with self.engine.connect() as conn:
+            head = conn.execute(sa.select(sa.func.max(schema.journal.c.seq))).scalar() or 0
+        last_at, last_head, cost = self._counted.get(peer.node_id, (float("-inf"), -1, 0.0))
+        day = datetime.now(UTC).date().toordinal()
+        if head == last_head and day == self._counted_day.get(peer.node_id):
+            return
+        if time.monotonic() < last_at + max(self.recount_s, 20 * cost):
             return
         agreement = governing(self.engine, self.identity.node_id, peer)
+        started = time.monotonic()
         written = refresh_aggregates(self.engine, self.identity.node_id, agreement,
                                      now=datetime.now(UTC))
-        self._counted[peer.node_id] = time.monotonic()
+        self._counted[peer.node_id] = (time.monotonic(), head, time.monotonic() - started)
+        self._counted_day[peer.node_id] = day
         if written:
             log.info("link to %s: %d daily aggregate(s) written", peer.node_id, written)
 
