@@ -360,7 +360,7 @@ def test_daily_aggregates_travel_instead_of_single_records(
     at = iso(yesterday.replace(hour=12, minute=0))
     ids = _report(a.node, {**CROSSING, "occurred_at": at}, {**CROSSING, "occurred_at": at},
                   {"occurred_at": at})  # the seizure is not covered
-    sender = LinkSender(a.node.engine, a.identity, recount_s=0)
+    sender = LinkSender(a.node.engine, a.identity, recount_s=0, recount_cost_factor=0)
     with httpx.Client(timeout=30) as client:
         assert sender.run_once(client)["tj-blo-isfara"].error is None
         assert _events(b.node) == []  # no single record

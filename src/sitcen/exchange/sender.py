@@ -153,7 +153,7 @@ class LinkSender:
     def __init__(self, engine: sa.Engine, identity: NodeIdentity, *,
                  sections: Mapping[str, SectionInfo] | None = None, interval_s: float = 0.25,
                  lease_s: float = 10.0, max_backoff_s: float = 5.0,
-                 recount_s: float = 5.0) -> None:
+                 recount_s: float = 5.0, recount_cost_factor: float = 20.0) -> None:
         self.engine = engine
         self.identity = identity
         self.sections = sections
@@ -168,6 +168,7 @@ class LinkSender:
         self._counted: dict[str, tuple[float, int, float]] = {}
         self._counted_day: dict[str, int] = {}
         self.recount_s = recount_s
+        self.recount_cost_factor = recount_cost_factor
         self._thread = threading.Thread(target=self._run, name="link-sender", daemon=True)
 
     def start(self) -> LinkSender:
@@ -209,8 +210,9 @@ class LinkSender:
     def _count_days(self, peer: Peer) -> None:
         """On a link that carries daily aggregates, recount the last days after new writes.
 
-        At most every ``recount_s`` seconds, and never more often than twenty
-        times the last count took, so counting stays a small share of the work.
+        At most every ``recount_s`` seconds, and no sooner than
+        ``recount_cost_factor`` times the last count took after it (20: counting
+        takes at most a twentieth of the sender's time).
         """
         import time
 
@@ -220,7 +222,7 @@ class LinkSender:
         day = datetime.now(UTC).date().toordinal()
         if head == last_head and day == self._counted_day.get(peer.node_id):
             return
-        if time.monotonic() < last_at + max(self.recount_s, 20 * cost):
+        if time.monotonic() < last_at + max(self.recount_s, self.recount_cost_factor * cost):
             return
         agreement = governing(self.engine, self.identity.node_id, peer)
         started = time.monotonic()
