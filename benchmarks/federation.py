@@ -1,7 +1,8 @@
 """Federation: end-to-end latency along a chain of real nodes, then catch-up after a partition.
 
-Four `sitcen serve` processes on loopback, each with its own SQLite database
-and key pair: post → regional centre → national centre → partner centre
+Four `sitcen serve` processes on loopback, each with its own database (a
+SQLite file, or with --database postgresql a database of one throwaway
+PostgreSQL server) and key pair: post → regional centre → national centre → partner centre
 (the last link under a written peer agreement). Phase 1 offers RATE events/s
 to the post for SECONDS s in batches every 50 ms and measures, per event, the
 time from its journal entry at the post to its journal entry at the partner
@@ -11,6 +12,7 @@ the national centre holds them, restarts the partner and measures how fast
 it catches up (from the first to the last record arriving).
 
     python benchmarks/federation.py [--rate 2000] [--seconds 30] [--backlog 100000]
+                                    [--database sqlite|postgresql]
 
 Last stdout line: {"events_per_s", "p50_ms", "p99_ms", "lost", "duplicated", "catchup_per_s", ...}
 """
@@ -18,6 +20,7 @@ Last stdout line: {"events_per_s", "p50_ms", "p99_ms", "lost", "duplicated", "ca
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import signal
@@ -36,6 +39,9 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests"))
 
 from conftest import report  # noqa: E402  (the suite's valid report builder)
+
+sys.path.insert(0, str(ROOT / "benchmarks"))
+from _common import postgres  # noqa: E402
 
 AGREEMENT = """\
 id: tj-ncc-to-kg-ncc
@@ -68,7 +74,7 @@ def free_port() -> int:
 class NodeProcess:
     """One node: `sitcen serve` with its own data dir, SQLite file and key pair."""
 
-    def __init__(self, name: str, root: Path) -> None:
+    def __init__(self, name: str, root: Path, database_url: str | None = None) -> None:
         self.name = name
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
@@ -76,6 +82,8 @@ class NodeProcess:
         self.env = {k: v for k, v in os.environ.items() if not k.startswith("SITCEN_")}
         self.env.update(SITCEN_ENVIRONMENT="test", SITCEN_DATA_DIR=str(self.root),
                         SITCEN_NODE_ID=name, SITCEN_NODE_COUNTRY=name[:2].upper())
+        if database_url is not None:
+            self.env["SITCEN_DATABASE_URL"] = database_url
         self.process: subprocess.Popen[bytes] | None = None
         self.entries: list[dict[str, Any]] = []
         self.cursor = 0
@@ -158,12 +166,18 @@ def main() -> None:
     parser.add_argument("--rate", type=int, default=2000, help="events per second offered")
     parser.add_argument("--seconds", type=float, default=30.0)
     parser.add_argument("--backlog", type=int, default=100_000)
+    parser.add_argument("--database", choices=("sqlite", "postgresql"), default="sqlite",
+                        help="each node on its own SQLite file, or on its own database of "
+                             "one throwaway PostgreSQL server")
     args = parser.parse_args()
 
-    with tempfile.TemporaryDirectory(prefix="sitcen-fed-bench-") as tmp:
+    with contextlib.ExitStack() as stack:
+        tmp = stack.enter_context(tempfile.TemporaryDirectory(prefix="sitcen-fed-bench-"))
+        server = stack.enter_context(postgres()) if args.database == "postgresql" else None
         root = Path(tmp)
         post, regional, national, partner = (
-            NodeProcess(n, root) for n in ("tj-panj-post", "tj-kulob-rc", "tj-ncc", "kg-ncc"))
+            NodeProcess(n, root, server.new_database() if server else None)
+            for n in ("tj-panj-post", "tj-kulob-rc", "tj-ncc", "kg-ncc"))
         link(post, regional, "parent")
         link(regional, post, "child")
         link(regional, national, "parent")
@@ -261,7 +275,7 @@ def run(post: NodeProcess, national: NodeProcess, partner: NodeProcess,
         "backlog": args.backlog,
         "first_after_restart_s": round(first - t_restart, 1) if first else None,
         "hops": 3,
-        "database": "sqlite",
+        "database": args.database,
     }
 
 
