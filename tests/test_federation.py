@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import socket
 import threading
 import time
@@ -152,8 +153,10 @@ def test_push_shares_what_the_agreement_grants_exactly_once(
     assert link.received_seq == 4
 
 
-def test_refused_batches_change_nothing(pair: tuple[RunningNode, RunningNode]) -> None:
+def test_refused_batches_change_nothing(pair: tuple[RunningNode, RunningNode],
+                                       caplog: pytest.LogCaptureFixture) -> None:
     a, b = pair
+    caplog.set_level(logging.WARNING, logger="sitcen")
     _report(a.node, CROSSING)
     inbox = f"{b.url}{INBOX_PATH}"
     record = {"kind": "event", "origin": "kg-blo-batken", "id": "x", "version": 1,
@@ -167,7 +170,8 @@ def test_refused_batches_change_nothing(pair: tuple[RunningNode, RunningNode]) -
         (seal(Batch.new(sender="kg-blo-batken", receiver="kz-elsewhere", first_seq=1,
                         last_seq=1, records=[]), a.identity), 421, "wrong_receiver"),
         (seal(batch, a.identity), 422, "record_invalid"),  # body is not an event
-        (b"{" * 40_000_000, 413, "too_large"),
+        (b"{" * 40_000_000, 413, "too_large"),  # over the envelope limit
+        (b"{" * 100_000_000, 413, "too_large"),  # over any request's limit
     ]
     with httpx.Client(timeout=60) as client:
         for data, code, reason in cases:
@@ -182,6 +186,11 @@ def test_refused_batches_change_nothing(pair: tuple[RunningNode, RunningNode]) -
     assert _events(b.node) == []
     assert datetime.now(UTC)  # the node still answers:
     assert httpx.get(f"{b.url}/api/v1/health").status_code == 200
+    refusals = [r.getMessage() for r in caplog.records if "refused" in r.getMessage()]
+    for reason in ("malformed", "bad_signature", "wrong_receiver", "record_invalid",
+                   "too_large", "replayed"):
+        assert any(reason in m for m in refusals), f"no log line for {reason}"
+    assert any("100000000 bytes" in m for m in refusals)
 
 
 PARTNER = """\

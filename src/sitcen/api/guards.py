@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import logging
 from urllib.parse import unquote_to_bytes
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 # A full batch of 10,000 events with long descriptions stays well below this.
 MAX_BODY_BYTES = 64 * 1024 * 1024
+
+log = logging.getLogger("sitcen.api")
 
 
 class BodyTooLargeError(Exception):
@@ -27,7 +30,7 @@ class BodySizeLimit:
             return
         declared = dict(scope.get("headers", [])).get(b"content-length")
         if declared is not None and declared.isdigit() and int(declared) > self.max_bytes:
-            await self._refuse(send)
+            await self._refuse(scope, send, int(declared))
             return
         seen = 0
         started = False
@@ -51,10 +54,13 @@ class BodySizeLimit:
             await self.app(scope, counting_receive, tracking_send)
         except BodyTooLargeError:
             if not started:
-                await self._refuse(send)
+                await self._refuse(scope, send, seen)
 
-    async def _refuse(self, send: Send) -> None:
-        body = (b'{"detail":"request body larger than '
+    async def _refuse(self, scope: Scope, send: Send, size: int) -> None:
+        client = scope.get("client") or ("?", 0)
+        log.warning("refused %s %s from %s: body of %d bytes or more, over the %d limit",
+                    scope.get("method"), scope.get("path"), client[0], size, self.max_bytes)
+        body = (b'{"reason":"too_large","detail":"request body larger than '
                 + str(self.max_bytes).encode() + b' bytes"}')
         await send({"type": "http.response.start", "status": 413,
                     "headers": [(b"content-type", b"application/json"),
