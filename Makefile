@@ -5,8 +5,13 @@ BIN := $(VENV)/bin
 PORT ?= 8080
 HOST ?= 127.0.0.1
 PYTEST_WORKERS ?= 2
+# The built operator console and what it is built from (see the console target).
+CONSOLE_STAMP := src/sitcen/console/.built
+CONSOLE_SOURCES := $(shell find frontend/src -type f 2>/dev/null) frontend/index.html \
+	frontend/package.json frontend/package-lock.json frontend/vite.config.ts frontend/tsconfig.json
 
-.PHONY: demo demo-federation test system-deps lint typecheck bench geography docs clean
+
+.PHONY: demo demo-federation test system-deps console lint typecheck bench geography docs clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -22,14 +27,21 @@ $(VENV)/.installed-dev: pyproject.toml | $(BIN)/python
 	touch $@ $(VENV)/.installed
 
 ## demo: seed three years of synthetic activity into a fresh SQLite node and serve it
-demo: $(VENV)/.installed
+demo: $(VENV)/.installed $(CONSOLE_STAMP)
 	$(BIN)/sitcen demo --host $(HOST) --port $(PORT)
 
-# PostgreSQL server binaries for the throwaway test clusters (Debian package when missing).
+# PostgreSQL server binaries for the throwaway test clusters, and GDAL's ogrinfo/ogr2ogr as
+# the OGC API Features client (Debian packages when missing).
 system-deps:
 	@command -v initdb >/dev/null 2>&1 || ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || \
 	  { echo "installing PostgreSQL server binaries (apt-get)"; \
 	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql; }
+	@command -v ogrinfo >/dev/null 2>&1 || \
+	  { echo "installing GDAL command-line tools (apt-get)"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq gdal-bin; }
+	@test -x /usr/bin/chromium || \
+	  { echo "installing Chromium for the browser tests (apt-get)"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; }
 
 # The pinned Natural Earth package, so the suite can check the shipped geography rebuilds
 # byte for byte.
@@ -37,8 +49,19 @@ scripts/geodata/node_modules/world-atlas/countries-10m.json: scripts/geodata/pac
 	npm ci --prefix scripts/geodata --no-audit --no-fund --loglevel=error
 	touch $@
 
+# The operator console: built from frontend/ into the package (sitcen/console) when a
+# source is newer than the last build.
+$(CONSOLE_STAMP): $(CONSOLE_SOURCES)
+	npm ci --prefix frontend --no-audit --no-fund --loglevel=error
+	npm run build --prefix frontend
+	touch $@
+
+## console: build the operator console (npm)
+console: $(CONSOLE_STAMP)
+
 ## test: lint, type-check and run the whole suite on SQLite and PostgreSQL
-test: system-deps scripts/geodata/node_modules/world-atlas/countries-10m.json $(VENV)/.installed-dev
+test: system-deps scripts/geodata/node_modules/world-atlas/countries-10m.json $(VENV)/.installed-dev \
+		$(CONSOLE_STAMP)
 	$(BIN)/ruff check src tests benchmarks scripts
 	$(BIN)/mypy
 	$(BIN)/pytest -n $(PYTEST_WORKERS) --dist loadgroup
@@ -61,6 +84,7 @@ bench: $(VENV)/.installed-dev
 	$(BIN)/python benchmarks/federation.py
 	$(BIN)/python benchmarks/early_warning.py
 	$(BIN)/python benchmarks/forecast.py
+	$(BIN)/python benchmarks/risk.py
 
 ## geography: rebuild the shipped border geometry from Natural Earth (needs npm)
 geography: $(VENV)/.installed

@@ -78,7 +78,10 @@ def _serve(settings: Settings, host: str, port: int, *, workers: int = 1,
     # Migrate and load the sections once, here, before any worker starts.
     node = Node.open(settings)
     if live is not None:
+        from sitcen.demo_patrols import start_demo_patrols
+
         _start_live_feed(node, live, live_every)
+        start_demo_patrols(node, live)
     if node.identity is not None:
         # Push to linked nodes from this (parent) process; a lease per link keeps
         # other processes on the same database from sending the same batches.
@@ -87,6 +90,12 @@ def _serve(settings: Settings, host: str, port: int, *, workers: int = 1,
 
         LinkSender(node.engine, node.identity,
                    sections=section_infos(node.sections.sections)).start()
+    if settings.analysis_interval_min > 0:
+        # Risk table and alerts, recomputed on schedule by one process (a lease).
+        from sitcen.analysis_layer import AnalysisScheduler
+
+        AnalysisScheduler(node.engine, settings.node_id,
+                          settings.analysis_interval_min * 60.0).start()
     if workers == 1:
         uvicorn.run(create_app(node), host=host, port=port, log_level="info")
         return
@@ -425,6 +434,7 @@ def demo(host: str, port: int, data_dir: Path, years: float, seed_value: int, li
         add_user(node.engine, username, password, Role(role), full_name)
     truth = data_dir / "scenario-truth.json"
     count = _seed(node, years, seed_value, 1.0, truth)
+    raise_level = _demo_analysis(node)
     url = f"http://{host}:{port}/"
     click.echo("")
     click.echo(f"sitcen demo: {count} events over {years:g} years; ground truth in {truth}")
@@ -433,10 +443,502 @@ def demo(host: str, port: int, data_dir: Path, years: float, seed_value: int, li
     for username, password, role, _ in DEMO_USERS:
         click.echo(f"  {username:9} {password:17} {role}")
     stop = threading.Event()
+    if raise_level is not None:
+        # The duty officer raises one section's level shortly after start: a
+        # level change arriving on the live stream (at once without --live).
+        timer = threading.Timer(20.0 if live else 0.0, raise_level)
+        timer.daemon = True
+        timer.start()
     try:
         _serve(settings, host, port, live=stop if live else None, live_every=live_every)
     finally:
         stop.set()
+
+
+# --- spreadsheets: historic events and indicators in, event queries out ---------------------
+
+
+@main.group("import")
+def import_group() -> None:
+    """Import historic events or monthly indicators from CSV or XLSX files."""
+
+
+def _read_file(path: Path) -> bytes:
+    from sitcen.spreadsheets import MAX_FILE_BYTES
+
+    size = path.stat().st_size
+    if size > MAX_FILE_BYTES:
+        raise click.ClickException(f"{path}: {size:,} bytes; the limit is {MAX_FILE_BYTES:,} "
+                                   "(split the file)")
+    return path.read_bytes()
+
+
+def _echo_problems(problems: list[Any], count: int, shown: int = 50) -> None:
+    for problem in problems[:shown]:
+        click.echo(f"  {problem}", err=True)
+    if count > shown:
+        click.echo(f"  ... and {count - shown} more", err=True)
+
+
+@import_group.command("events")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--mapping", "mapping_file", type=click.Path(exists=True, dir_okay=False,
+              path_type=Path), help="YAML or JSON column mapping (see docs/interop.md)")
+@click.option("--column", "columns", multiple=True, metavar="FIELD=HEADER",
+              help="the file's column for a field, e.g. lon=Долгота (repeatable)")
+@click.option("--timezone", help="zone of times written without one: UTC, +05:00, Asia/Dushanbe")
+@click.option("--dry-run", is_flag=True, help="check every row, write nothing")
+@click.option("--valid-only", is_flag=True,
+              help="write the valid rows even when other rows have problems")
+@click.option("--report", "report_file", type=click.Path(dir_okay=False, path_type=Path),
+              help="also write the problems as CSV (row, column, value, reason)")
+def import_events_command(file: Path, mapping_file: Path | None, columns: tuple[str, ...],
+                          timezone: str | None, dry_run: bool, valid_only: bool,
+                          report_file: Path | None) -> None:
+    """Import historic events from a CSV or XLSX file; nothing is written if a row is wrong."""
+    import csv
+
+    from sitcen.api.node import Node
+    from sitcen.imports import MappingError, import_events, load_mapping, mapping_from_dict
+    from sitcen.spreadsheets import SpreadsheetError
+
+    try:
+        base = (load_mapping(mapping_file.read_text(encoding="utf-8"), source=str(mapping_file))
+                if mapping_file else None)
+        data: dict[str, Any] = base.model_dump() if base else {}
+        for item in columns:
+            field, sep, header = item.partition("=")
+            if not sep:
+                raise MappingError(f"--column {item!r}: write FIELD=HEADER")
+            data.setdefault("columns", {})[field.strip()] = header.strip()
+        if timezone:
+            data["timezone"] = timezone
+        mapping = mapping_from_dict(data, source=str(mapping_file or "options"))
+    except MappingError as exc:
+        raise click.ClickException(str(exc)) from exc
+    content = _read_file(file)
+    node = Node.open(_settings())
+    try:
+        report = import_events(
+            node.engine, node.reporter, content, mapping, dry_run=dry_run, valid_only=valid_only,
+            progress=lambda done, total: click.echo(f"written {done} of {total} events",
+                                                    err=True))
+    except SpreadsheetError as exc:
+        raise click.ClickException(f"{file}: {exc}") from exc
+    finally:
+        node.engine.dispose()
+    for note in report.notes:
+        click.echo(f"note: {note}", err=True)
+    click.echo("columns: " + ", ".join(f"{k}={v!r}" for k, v in report.columns.items()),
+               err=True)
+    _echo_problems(report.problems, report.problem_count)
+    if report_file is not None:
+        with report_file.open("w", encoding="utf-8", newline="") as handle:
+            writer = csv.writer(handle)
+            writer.writerow(["row", "column", "value", "reason"])
+            writer.writerows((p.row, p.column, p.value, p.reason) for p in report.problems)
+    if report.problem_count and not valid_only:
+        raise click.ClickException(report.summary())
+    click.echo(report.summary())
+
+
+@import_group.command("indicators")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--value-column", default="detections", show_default=True,
+              help="the column of monthly counts")
+@click.option("--dimension", "dimensions", multiple=True,
+              help="an expected dimension column (repeatable; default: every other column)")
+@click.option("--sheet", help="XLSX sheet name (default: the first)")
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path),
+              help="write the checked table here as CSV (month, dimensions, value)")
+def import_indicators_command(file: Path, value_column: str, dimensions: tuple[str, ...],
+                              sheet: str | None, output: Path | None) -> None:
+    """Check a monthly indicator table (CSV or XLSX) and write it out clean."""
+    from sitcen.spreadsheets import SpreadsheetError, read_indicators
+
+    try:
+        table, problems, notes = read_indicators(
+            _read_file(file), value_column=value_column,
+            dimensions=list(dimensions) or None, sheet=sheet)
+    except SpreadsheetError as exc:
+        raise click.ClickException(f"{file}: {exc}") from exc
+    for note in notes:
+        click.echo(f"note: {note}", err=True)
+    _echo_problems(problems, len(problems))
+    if output is not None:
+        table.assign(month=table["month"].astype(str)).to_csv(output, index=False)
+    months = f"{table['month'].min()} to {table['month'].max()}" if len(table) else "no months"
+    summary = f"{len(table)} rows kept ({months}), {len(problems)} problems"
+    if problems:
+        raise click.ClickException(summary)
+    click.echo(summary)
+
+
+@main.group("export")
+def export_group() -> None:
+    """Export data as spreadsheets or GeoJSON."""
+
+
+def _listed(name: str, values: tuple[str, ...], allowed: set[str] | None = None) -> list[str]:
+    found = [v.strip() for value in values for v in value.split(",") if v.strip()]
+    for value in found:
+        if allowed is not None and value not in allowed:
+            raise click.BadParameter(f"unknown value {value!r}", param_hint=f"--{name}")
+    return found
+
+
+def _moment(name: str, value: str | None) -> int | None:
+    from datetime import UTC, datetime
+
+    from sitcen.events import to_micros
+
+    if value is None:
+        return None
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError as exc:
+        raise click.BadParameter("an ISO 8601 date or time", param_hint=f"--{name}") from exc
+    return to_micros(moment.replace(tzinfo=moment.tzinfo or UTC).astimezone(UTC))
+
+
+@export_group.command("events")
+@click.option("--format", "fmt", type=click.Choice(["csv", "xlsx", "geojson"]), default="csv",
+              show_default=True)
+@click.option("-o", "--output", required=True, type=click.Path(dir_okay=False, allow_dash=True,
+              path_type=Path), help="the file to write (- for standard output)")
+@click.option("--since", help="occurred at or after (ISO 8601; UTC when no zone is given)")
+@click.option("--until", help="occurred before (ISO 8601; UTC when no zone is given)")
+@click.option("--bbox", help="min_lon,min_lat,max_lon,max_lat")
+@click.option("--section", multiple=True, help="border section id (repeatable or comma-separated)")
+@click.option("--country", multiple=True, help="ISO country code")
+@click.option("--category", multiple=True)
+@click.option("--type", "types", multiple=True, help="event type id")
+@click.option("--impact-level", multiple=True)
+@click.option("--status", multiple=True)
+@click.option("--handling", multiple=True)
+@click.option("--origin", multiple=True, help="node id of the reporting node")
+@click.option("--bom", is_flag=True, help="CSV: start with a UTF-8 byte order mark (for Excel)")
+@click.option("--delimiter", type=click.Choice(["comma", "semicolon", "tab"]), default="comma",
+              show_default=True, help="CSV: the column separator")
+def export_events_command(fmt: str, output: Path, since: str | None, until: str | None,
+                          bbox: str | None, section: tuple[str, ...], country: tuple[str, ...],
+                          category: tuple[str, ...], types: tuple[str, ...],
+                          impact_level: tuple[str, ...], status: tuple[str, ...],
+                          handling: tuple[str, ...], origin: tuple[str, ...], bom: bool,
+                          delimiter: str) -> None:
+    """Export the events a query matches as CSV, XLSX or GeoJSON."""
+    from sitcen.spreadsheets import (
+        SpreadsheetError,
+        csv_chunks,
+        event_pages,
+        geojson_chunks,
+        write_xlsx,
+    )
+    from sitcen.store.queries import EventFilter
+    from sitcen.taxonomy import EVENT_TYPES, Category, Handling, ImpactLevel, Status
+
+    box: tuple[float, float, float, float] | None = None
+    if bbox is not None:
+        try:
+            parts = [float(p) for p in bbox.split(",")]
+        except ValueError:
+            parts = []
+        if len(parts) != 4 or not (-180 <= parts[0] <= parts[2] <= 180
+                                   and -90 <= parts[1] <= parts[3] <= 90):
+            raise click.BadParameter("min_lon,min_lat,max_lon,max_lat in degrees, "
+                                     "minimum first", param_hint="--bbox")
+        box = (parts[0], parts[1], parts[2], parts[3])
+    filt = EventFilter(
+        since=_moment("since", since), until=_moment("until", until), bbox=box,
+        section_ids=_listed("section", section), countries=_listed("country", country),
+        categories=_listed("category", category, {c.value for c in Category}),
+        types=_listed("type", types, set(EVENT_TYPES)),
+        impact_levels=_listed("impact-level", impact_level, {v.value for v in ImpactLevel}),
+        statuses=_listed("status", status, {v.value for v in Status}),
+        handlings=_listed("handling", handling, {v.value for v in Handling}),
+        origins=_listed("origin", origin),
+    )
+    written = 0
+    with _database() as engine:
+        def counted() -> Iterator[list[dict[str, Any]]]:
+            nonlocal written
+            for page in event_pages(engine, filt):
+                written += len(page)
+                yield page
+
+        with click.open_file(str(output), "wb") as handle:
+            try:
+                if fmt == "xlsx":
+                    write_xlsx(counted(), handle)
+                else:
+                    chunks = (geojson_chunks(counted()) if fmt == "geojson" else
+                              csv_chunks(counted(), bom=bom, delimiter={
+                                  "comma": ",", "semicolon": ";", "tab": "\t"}[delimiter]))
+                    for chunk in chunks:
+                        handle.write(chunk)
+            except SpreadsheetError as exc:
+                raise click.ClickException(str(exc)) from exc
+    click.echo(f"{written} events written to {output}", err=True)
+
+
+# --- analyse: risk table, alerts, forecasts, capacity inventories ---------------------------
+
+
+class _Progress:
+    """A click progress bar on stderr, opened on the first report of a long step."""
+
+    def __init__(self, label: str) -> None:
+        self.label = label
+        self.bar: Any = None
+        self.done = 0
+
+    def __call__(self, done: int, total: int) -> None:
+        if self.bar is None:
+            self.bar = click.progressbar(length=max(total, 1), label=self.label, file=sys.stderr)
+            self.bar.__enter__()
+        self.bar.update(done - self.done)
+        self.done = done
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.__exit__(None, None, None)
+            self.bar = None
+
+
+@main.group()
+def analyse() -> None:
+    """Risk analysis: the risk table, alerts, forecasts and capacity inventories."""
+
+
+def _risk_lines(table: dict[str, Any], top: int | None) -> list[str]:
+    rows = table["sections"][:top] if top else table["sections"]
+    period = table["period"]
+    lines = [f"risk of {len(table['sections'])} sections, {period['month']} "
+             f"({period['from']} to {period['to']}, {period['events_read']} events read)",
+             f"{'rank':>4}  {'section':12} {'risk':>5} {'threat':>6} {'vuln':>5} {'impact':>6}"
+             f"  {'proposed':9} confirmed"]
+    for r in rows:
+        vulnerability = f"{r['vulnerability']:5.2f}{' ' if r['vulnerability_known'] else '*'}"
+        lines.append(f"{r['rank']:>4}  {r['section_id']:12} {r['risk']:5.2f} {r['threat']:6.2f} "
+                     f"{vulnerability}{r['impact']:6.2f}  {r['proposed_level']:9} "
+                     f"{r.get('confirmed_level') or '-'}")
+    if any(not r["vulnerability_known"] for r in rows):
+        lines.append("* no capacity inventory on file: vulnerability assumed")
+    return lines
+
+
+@analyse.command("risk")
+@click.option("--top", type=click.IntRange(1, 10_000), help="show only the N riskiest sections")
+@click.option("--json", "as_json", is_flag=True, help="print the table as JSON")
+def analyse_risk(top: int | None, as_json: bool) -> None:
+    """Recompute the risk table of every border section and print the ranking."""
+    from sitcen.analysis_layer import compute_risk, risk_table
+
+    node_id = _settings().node_id
+    bar = _Progress("reading events")
+    with _database() as engine:
+        try:
+            compute_risk(engine, node_id, progress=bar)
+        finally:
+            bar.close()
+        table = risk_table(engine, node_id)
+    if as_json:
+        click.echo(json.dumps(table, indent=2, ensure_ascii=False))
+        return
+    for line in _risk_lines(table, top):
+        click.echo(line)
+
+
+@analyse.command("alerts")
+@click.option("--replicates", default=999, show_default=True, type=click.IntRange(9, 99_999),
+              help="Monte Carlo replicates of the space-time scan")
+def analyse_alerts(replicates: int) -> None:
+    """Run early warning and the cluster scan over recent events; write alert records."""
+    from datetime import UTC, datetime, timedelta
+
+    from sitcen.analysis_layer import CHART_HISTORY_DAYS, load_events, run_alerts
+    from sitcen.store.assessments import list_alerts
+    from sitcen.store.sections import load_sections
+
+    node_id = _settings().node_id
+    today = datetime.now(UTC).date()
+    with _database() as engine:
+        reading = _Progress("reading events")
+        try:
+            events = load_events(engine, since=today - timedelta(days=CHART_HISTORY_DAYS),
+                                 until=today + timedelta(days=1), progress=reading)
+        finally:
+            reading.close()
+        detecting = _Progress("charts and scan")
+        try:
+            writes = run_alerts(engine, node_id, events,
+                                section_ids=[s.id for s in load_sections(engine)], today=today,
+                                replicates=replicates, progress=detecting)
+        finally:
+            detecting.close()
+        changed = set(writes.created) | set(writes.updated)
+        shown = [a for a in list_alerts(engine) if a.id in changed]
+    click.echo(f"alerts: {len(writes.created)} new, {len(writes.updated)} updated, "
+               f"{writes.unchanged} unchanged")
+    for a in shown:
+        b = a.body
+        click.echo(f"  {b.get('severity', '?'):6} {b.get('section_id')}  {b.get('first_day')} to "
+                   f"{b.get('last_day')}  {b.get('status')}  {a.id}")
+
+
+@analyse.command("forecast")
+@click.option("--series", "series", multiple=True,
+              help="total, a category, section:<id> or type:<t> (repeatable; default: the "
+                   "total and every category)")
+@click.option("--horizon", default=6, show_default=True, type=click.IntRange(1, 6),
+              help="months ahead")
+@click.option("--indicators", "indicator_file",
+              type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="forecast the series of a monthly indicator CSV instead of the node's events")
+@click.option("--by", "by", multiple=True,
+              help="with --indicators: the dimension columns to split by (repeatable)")
+@click.option("--value-column", default="detections", show_default=True,
+              help="with --indicators: the column of monthly counts")
+def analyse_forecast(series: tuple[str, ...], horizon: int, indicator_file: Path | None,
+                     by: tuple[str, ...], value_column: str) -> None:
+    """Forecast monthly counts 1-6 months ahead with 80 and 95 % intervals."""
+    from sitcen.analysis_layer import default_series, forecasts, parse_series
+
+    if indicator_file is not None:
+        found = _indicator_forecasts(indicator_file, list(by), value_column, horizon)
+    else:
+        names = list(series) or default_series()
+        for name in names:
+            try:
+                parse_series(name)
+            except ValueError as exc:
+                raise click.ClickException(str(exc)) from exc
+        with _database() as engine:
+            found = forecasts(engine, names, horizon=horizon)
+    for item in found:
+        click.echo(f"{item['series']}: {item['months']} months"
+                   + (f"; {item['method']}" if item.get("method") else "")
+                   + (f"; {item['note']}" if item.get("note") else ""))
+        if item.get("trend"):
+            click.echo(f"  trend: {item['trend']['note']}")
+        for row in item["forecast"]:
+            click.echo(f"  {row['month']}  {row['forecast']:10.1f}   80 % {row['lower_80']:9.1f}"
+                       f" - {row['upper_80']:<9.1f}  95 % {row['lower_95']:9.1f} - "
+                       f"{row['upper_95']:.1f}")
+
+
+def _indicator_forecasts(path: Path, by: list[str], value_column: str,
+                         horizon: int) -> list[dict[str, Any]]:
+    from sitcen.analysis.forecast import forecast
+    from sitcen.analysis.indicators import monthly_series, read_indicator_csv
+
+    table, problems = read_indicator_csv(path, value_column=value_column)
+    for problem in problems[:20]:
+        click.echo(f"  {problem}", err=True)
+    if problems:
+        raise click.ClickException(f"{path}: {len(problems)} problems; fix them first")
+    try:
+        found = monthly_series(table, by, value=value_column)
+    except ValueError as exc:
+        raise click.ClickException(f"{path}: {exc}") from exc
+    out = []
+    for label, monthly in found.items():
+        ahead = forecast(monthly, horizon=horizon)
+        out.append({"series": str(label), "months": len(monthly),
+                    "method": ahead.attrs.get("method"), "trend": None,
+                    "forecast": [{"month": str(m), **r} for m, r in ahead.iterrows()]})
+    return out
+
+
+def _demo_analysis(node: Any) -> Any:
+    """Give the demo node capacity inventories, a risk table, alerts and confirmed levels.
+
+    Returns what the duty officer does once the demo serves: raise the riskiest
+    section's level from the one confirmed last month to the proposed one
+    (None when there is nothing to raise).
+    """
+    from sitcen.analysis.risk import LEVEL_ORDER
+    from sitcen.analysis_layer import reactions_for, recompute, risk_table
+    from sitcen.store.assessments import confirm_level, put_capacities
+    from sitcen.vulnerability_assessment import capacity_values, synthetic_capacities
+
+    engine, node_id = node.engine, node.settings.node_id
+    capacities = synthetic_capacities(node.sections.sections)
+    put_capacities(engine, node_id, [(c.section_id, capacity_values(c),
+                                      "[synthetic] demo inventory") for c in capacities],
+                   assessed_by="analyst")
+    click.echo(f"capacity inventories: {len(capacities)} sections (synthetic)")
+    bar = _Progress("analysis: reading events")
+    try:
+        done = recompute(engine, node_id, progress=bar)
+    finally:
+        bar.close()
+    click.echo(f"analysis: {done.summary()}")
+    risk_rows = risk_table(engine, node_id)["sections"]
+
+    def confirm(row: dict[str, Any], level: str, why: str = "") -> None:
+        confirm_level(engine, node_id, row["section_id"], level=level,
+                      proposed_level=row["proposed_level"], reasons=row["reasons"],
+                      reactions=reactions_for(level), confirmed_by="duty", justification=why)
+
+    for row in risk_rows[1:5]:
+        confirm(row, row["proposed_level"])
+    if not risk_rows:
+        return None
+    top = risk_rows[0]
+    step = LEVEL_ORDER.index(top["proposed_level"])
+    if step == 0:
+        confirm(top, top["proposed_level"])
+        return None
+    confirm(top, LEVEL_ORDER[step - 1], "[demo] the level confirmed last month, before the rise")
+    click.echo(f"levels: 5 sections confirmed; {top['section_id']} goes from "
+               f"{LEVEL_ORDER[step - 1]} to {top['proposed_level']} shortly after start")
+
+    def raise_level() -> None:
+        try:
+            confirm(top, top["proposed_level"])
+        except Exception as exc:  # a demo nicety must never take the server down
+            click.echo(f"demo: could not raise the level of {top['section_id']}: {exc}",
+                       err=True)
+
+    return raise_level
+
+
+@analyse.group("capacity")
+def analyse_capacity() -> None:
+    """Capacity inventories of the border sections (vulnerability assessment)."""
+
+
+@analyse_capacity.command("import")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--dry-run", is_flag=True, help="check every row, write nothing")
+@click.option("--by", "assessed_by", default="cli", show_default=True,
+              help="who assessed the inventories (kept with each version)")
+def analyse_capacity_import(file: Path, dry_run: bool, assessed_by: str) -> None:
+    """Import capacity inventories from CSV (one row per section); all or nothing."""
+    from sitcen.store.sections import load_sections
+    from sitcen.vulnerability_assessment import import_capacity_csv
+
+    try:
+        text = file.read_text(encoding="utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise click.ClickException(f"{file}: not UTF-8 text ({exc})") from exc
+    settings = _settings()
+    with _database() as engine:
+        lengths = {s.id: s.length_km for s in load_sections(engine)}
+        report = import_capacity_csv(engine, settings.node_id, text, section_lengths=lengths,
+                                     assessed_by=assessed_by, dry_run=dry_run)
+    for problem in report.problems[:100]:
+        click.echo(f"  {problem}", err=True)
+    if report.problems:
+        more = len(report.problems) - 100
+        if more > 0:
+            click.echo(f"  ... and {more} more", err=True)
+        raise click.ClickException(f"{file}: {len(report.problems)} problems; nothing written")
+    if dry_run:
+        click.echo(f"{len(report.sections)} inventories are valid (dry run: nothing written)")
+    else:
+        click.echo(f"{report.written} capacity inventories written")
 
 
 if __name__ == "__main__":

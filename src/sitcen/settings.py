@@ -54,6 +54,11 @@ class Settings(BaseSettings):
     sections_file: Path | None = Field(
         None, description="GeoJSON of custom border sections replacing the defaults"
     )
+    analysis_interval_min: int = Field(
+        15, ge=0, le=24 * 60,
+        description="minutes between scheduled recomputations of the risk table and alerts "
+                    "by `sitcen serve`; 0 turns the schedule off",
+    )
 
     @field_validator("node_id")
     @classmethod

@@ -27,15 +27,18 @@ class Permission(StrEnum):
     read_personal_data = "read_personal_data"
     manage_users = "manage_users"
     manage_geography = "manage_geography"
+    assess_vulnerability = "assess_vulnerability"
+    set_impact_level = "set_impact_level"
 
 
 PERMISSIONS: dict[Role, frozenset[Permission]] = {
     Role.operator: frozenset({Permission.read_picture, Permission.report_events}),
     Role.duty_officer: frozenset(
         {Permission.read_picture, Permission.report_events, Permission.change_status,
-         Permission.read_personal_data}
+         Permission.read_personal_data, Permission.set_impact_level}
     ),
-    Role.analyst: frozenset({Permission.read_picture, Permission.read_personal_data}),
+    Role.analyst: frozenset({Permission.read_picture, Permission.read_personal_data,
+                             Permission.assess_vulnerability}),
     Role.liaison: frozenset({Permission.read_picture}),
     Role.admin: frozenset(Permission),
 }

@@ -1,22 +1,33 @@
-"""Tactical early warning: a negative-binomial CUSUM per border section and event category.
+"""Tactical early warning: negative-binomial charts of daily counts per border section.
 
-For every (section, category) series of daily counts the chart computes, each day:
+Every border section is watched at two levels: its four event **categories**
+and its eighteen event **types** (a surge of one type can be lost in the
+count of its category). For every (section, category or type) series of daily
+counts the chart computes, each day:
 
 1. an **expected count** from the series' own recent past (a trailing window
    that ends a week before the day, so that a starting surge does not raise
-   its own baseline), times a **seasonal ratio** learnt from the same time of
+   its own baseline), shrunk towards the series' long-run rate when the window
+   holds few events, times a **seasonal ratio** learnt from the same time of
    year in earlier years;
-2. a **dispersion** (negative binomial, method of moments, pooled over all
-   sections of the category and all days before the day);
-3. a one-sided **CUSUM** of the log-likelihood ratio "the mean is ``k`` times
-   the expected" against "the mean is as expected";
-4. a **threshold** from the in-control average run length (ARL0) wanted,
-   computed exactly for the day's expected count and dispersion by a Markov
-   chain (Brook and Evans), not by a rule of thumb.
+2. the **law of the day's count** around it: a negative binomial whose
+   dispersion adds the series' day-to-day overdispersion (pooled over all
+   sections) and the uncertainty of an expected count estimated from few
+   events (a Gamma-Poisson predictive law);
+3. two tests on that law: a one-sided **CUSUM** of the log-likelihood ratio
+   "the mean is ``k`` times the expected" (for surges that build up over days),
+   with its threshold set from the in-control average run length (ARL0) by a
+   Markov chain (Brook and Evans); and a **spike** test, the upper-tail
+   probability of the day's count alone (for a sharp jump, caught on its first
+   day).
 
-Everything on day ``t`` uses counts up to ``t`` only, so a run over a whole
-history gives the same answer as running it day after day. See
-docs/early-warning.md for the formulas, a worked example and measured figures.
+The false-alarm budget (:class:`WarningSettings`) is stated per section and
+year and split between the levels and the tests: a section with 18 type
+series watches each of them 18 times more strictly than one series alone would
+need. Everything on day ``t`` uses counts up to ``t`` only, so a run over a
+whole history gives the same answer as running it day after day. Alarms are
+turned into alerts by :mod:`sitcen.analysis.alerts`. See docs/early-warning.md
+for the formulas, a worked example and measured figures.
 """
 
 from __future__ import annotations
@@ -24,71 +35,126 @@ from __future__ import annotations
 import functools
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime
+from typing import Literal
 
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
 from scipy import stats
 
-from sitcen.taxonomy import category_of
+from sitcen.taxonomy import EVENT_TYPES, Category, category_of
 
 F64 = npt.NDArray[np.float64]
 I64 = npt.NDArray[np.int64]
+Bool = npt.NDArray[np.bool_]
+Level = Literal["category", "type"]
 _DAY_US = 86_400 * 1_000_000
+YEAR_DAYS = 365.25
+
+
+# ----------------------------------------------------------------------------- settings
 
 
 @dataclass(frozen=True)
-class ChartSettings:
-    """Knobs of the chart; the defaults are the ones measured in docs/early-warning.md."""
+class BaselineSettings:
+    """How the expected count is estimated (see :func:`baseline`)."""
 
-    shift: float = 2.0  # k: the CUSUM looks for the mean rising to k times the expected
-    arl0_days: float = 1460.0  # wanted mean days between false alarms on one series
     window_days: int = 56  # trailing baseline window
     guard_days: int = 7  # days between the baseline window and the day charted
     min_history_days: int = 21  # no chart before the window holds this many days
     season_half_width: int = 14  # +- days around the same date in earlier years
     season_years: int = 2  # at most this many earlier years feed the seasonal ratio
     season_pseudo: float = 10.0  # pseudo-events shrinking the seasonal ratio towards 1
-    max_dispersion: float = 5.0
+    prior_events: float = 1.0  # weight, in events, of the long-run rate in the window mean
+    max_dispersion: float = 5.0  # cap of the pooled day-to-day dispersion
 
 
 @dataclass(frozen=True)
-class Chart:
-    """Per series and day: counts, expectation, statistic and threshold (arrays [series, day])."""
+class ChartSettings:
+    """The tests run on one level of series (categories or types).
 
-    section_ids: tuple[str, ...]
-    categories: tuple[str, ...]
-    first_day: np.datetime64
-    observed: I64
-    expected: F64  # nan during warm-up
-    dispersion: F64  # phi: variance = mu + phi * mu**2
-    statistic: F64
-    threshold: F64
-    alarm: npt.NDArray[np.bool_]
+    ``arl0_days``: wanted mean days between false CUSUM alarms on one series
+    (``inf``: no CUSUM). ``spike_alpha``: a day alarms when the chance of its
+    count or more under the usual pattern is below it (0: no spike test).
+    ``min_events``: like the Farrington rule of public-health surveillance (no
+    alarm on fewer than 5 cases in 4 weeks), a warning about one or two events
+    in a quiet series is not worth an officer's time, however unlikely.
+    """
 
-    def frame(self) -> pd.DataFrame:
-        """The chart as a long table: one row per series and day."""
-        n_series, n_days = self.observed.shape
-        dates = self.first_day + np.arange(n_days).astype("timedelta64[D]")
-        return pd.DataFrame({
-            "section_id": np.repeat(np.array(self.section_ids, dtype=object), n_days),
-            "category": np.repeat(np.array(self.categories, dtype=object), n_days),
-            "date": np.tile(dates.astype("datetime64[ns]"), n_series),
-            "observed": self.observed.ravel(),
-            "expected": self.expected.ravel(),
-            "dispersion": self.dispersion.ravel(),
-            "statistic": self.statistic.ravel(),
-            "threshold": self.threshold.ravel(),
-            "alarm": self.alarm.ravel(),
-        })
+    shift: float = 2.0  # k: the CUSUM looks for the mean rising to k times the expected
+    arl0_days: float = 1460.0
+    spike_alpha: float = 0.0
+    min_events: int = 3  # an alarm starts only with this many events in the last ...
+    min_events_days: int = 7  # ... days, the day itself included, and one on the day
+    baseline: BaselineSettings = field(default_factory=BaselineSettings)
+
+
+@dataclass(frozen=True)
+class WarningSettings:
+    """One false-alarm budget per section-year, split between the levels and tests.
+
+    ``false_alarms_per_section_year`` is the *nominal* budget: the sum over
+    every series of a section of its tests' in-control alarm rates. Each share
+    goes to one test on one level and is divided evenly between the series a
+    section has at that level (4 categories, 18 types). Discrete, sparse counts
+    cannot use all of their share (a series with one event a year cannot alarm
+    on "0.3 events"), so the measured rate is well below the nominal one; the
+    default budget is set so that the measured rate on in-control synthetic
+    data is about 0.5 (docs/early-warning.md, "Calibration").
+    """
+
+    false_alarms_per_section_year: float = 4.0
+    category_cusum_share: float = 0.2
+    type_cusum_share: float = 0.5
+    type_spike_share: float = 0.3
+    category_shift: float = 2.0
+    type_shift: float = 3.0
+    min_events: int = 3
+    min_events_days: int = 7
+    baseline: BaselineSettings = field(default_factory=BaselineSettings)
+
+    def chart_settings(self, level: Level, series_per_section: int) -> ChartSettings:
+        """The ARL0 and spike level of one series, from its share of the budget."""
+
+        def per_series_year(share: float) -> float:
+            return share * self.false_alarms_per_section_year / series_per_section
+
+        def arl0(share: float) -> float:
+            rate = per_series_year(share)
+            return YEAR_DAYS / rate if rate > 0 else math.inf
+
+        if level == "category":
+            return ChartSettings(self.category_shift, arl0(self.category_cusum_share), 0.0,
+                                 self.min_events, self.min_events_days, self.baseline)
+        return ChartSettings(self.type_shift, arl0(self.type_cusum_share),
+                             per_series_year(self.type_spike_share) / YEAR_DAYS,
+                             self.min_events, self.min_events_days, self.baseline)
 
 
 # ----------------------------------------------------------------------------- counts
 
 
 DateLike = str | date | datetime | pd.Timestamp | np.datetime64
+CATEGORIES: tuple[str, ...] = tuple(c.value for c in Category)
+TYPES: tuple[str, ...] = tuple(EVENT_TYPES)
+
+
+@dataclass(frozen=True)
+class SeriesCounts:
+    """Daily counts of every (section, key) series; ``key`` is a category or a type."""
+
+    section_ids: tuple[str, ...]  # one entry per series
+    keys: tuple[str, ...]  # one entry per series
+    level: Level
+    first_day: np.datetime64
+    counts: I64  # [series, day]
+
+    @property
+    def keys_per_section(self) -> int:
+        """How many series each section has at this level."""
+        return len(set(self.keys))
 
 
 def _utc_day(value: DateLike) -> np.datetime64:
@@ -100,53 +166,58 @@ def _utc_day(value: DateLike) -> np.datetime64:
     return day
 
 
-def daily_counts(events: pd.DataFrame, *, start: DateLike, end: DateLike,
-                 section_ids: Sequence[str] | None = None,
-                 categories: Sequence[str] | None = None) -> tuple[
-                     tuple[str, ...], tuple[str, ...], np.datetime64, I64]:
-    """Count events per (section, category) and UTC day in ``[start, end)``.
-
-    ``events`` has ``occurred_at`` (datetime64 UTC or int64 µs since the epoch),
-    ``section_id`` (None or NaN for inland events, which are left out) and
-    ``category`` or ``type`` (the category is then looked up in the taxonomy).
-    Returns the series' section ids and categories (one entry per series), the
-    first day and the counts ``[series, day]``; every (section, category) pair
-    of the given (or seen) sections and categories is a series, zeros included.
-    """
-    first, last = _utc_day(start), _utc_day(end)
-    n_days = int((last - first).astype(np.int64))
-    if n_days <= 0:
-        raise ValueError("end must be after start")
-    day = _days(events["occurred_at"]) - first.astype(np.int64)
-    if "category" in events:
-        cat = events["category"].astype(str).to_numpy()
-    else:
-        lookup = {t: category_of(t).value for t in pd.unique(events["type"])}
-        cat = events["type"].map(lookup).astype(str).to_numpy()
-    sec = events["section_id"]
-    known = sec.notna().to_numpy()
-    secs = tuple(sorted(set(sec[known].astype(str)))) if section_ids is None else tuple(
-        section_ids)
-    cats = tuple(sorted(set(cat))) if categories is None else tuple(categories)
-    sec_index = {s: i for i, s in enumerate(secs)}
-    cat_index = {c: i for i, c in enumerate(cats)}
-    si = np.array([sec_index.get(s, -1) for s in sec.where(known, "").astype(str)],
-                  dtype=np.int64)
-    ci = np.array([cat_index.get(c, -1) for c in cat], dtype=np.int64)
-    keep = known & (si >= 0) & (ci >= 0) & (day >= 0) & (day < n_days)
-    flat = (si[keep] * len(cats) + ci[keep]) * n_days + day[keep]
-    counts = np.bincount(flat, minlength=len(secs) * len(cats) * n_days).astype(np.int64)
-    series_secs = tuple(s for s in secs for _ in cats)
-    series_cats = tuple(c for _ in secs for c in cats)
-    return series_secs, series_cats, first, counts.reshape(len(secs) * len(cats), n_days)
-
-
-def _days(occurred_at: pd.Series) -> I64:
+def event_days(occurred_at: pd.Series) -> I64:
+    """UTC day numbers (days since 1970-01-01) of datetimes or int64 µs since the epoch."""
     if pd.api.types.is_integer_dtype(occurred_at):
         days: I64 = np.floor_divide(occurred_at.to_numpy(np.int64), _DAY_US)
         return days
     ts = pd.to_datetime(occurred_at, utc=True).dt.tz_localize(None)
     return ts.to_numpy().astype("datetime64[D]").astype(np.int64)
+
+
+def event_keys(events: pd.DataFrame, level: Level) -> npt.NDArray[np.object_]:
+    """The category (looked up from ``type`` if absent) or the type of every event."""
+    if level == "type":
+        return events["type"].astype(str).to_numpy(dtype=object)
+    if "category" in events:
+        return events["category"].astype(str).to_numpy(dtype=object)
+    lookup = {t: category_of(t).value for t in pd.unique(events["type"])}
+    return events["type"].map(lookup).astype(str).to_numpy(dtype=object)
+
+
+def daily_counts(events: pd.DataFrame, *, start: DateLike, end: DateLike,
+                 section_ids: Sequence[str] | None = None, by: Level = "category",
+                 keys: Sequence[str] | None = None) -> SeriesCounts:
+    """Count events per (section, category or type) and UTC day in ``[start, end)``.
+
+    ``events`` has ``occurred_at`` (datetime64 UTC or int64 µs since the epoch),
+    ``section_id`` (None or NaN for inland events, which are left out) and
+    ``type`` and/or ``category``. Every (section, key) pair of the given (or
+    seen) sections and keys is a series, zeros included; events of other
+    sections or keys are left out.
+    """
+    first, last = _utc_day(start), _utc_day(end)
+    n_days = int((last - first).astype(np.int64))
+    if n_days <= 0:
+        raise ValueError("end must be after start")
+    day = event_days(events["occurred_at"]) - first.astype(np.int64)
+    key = event_keys(events, by)
+    sec = events["section_id"]
+    known = sec.notna().to_numpy()
+    secs = tuple(sorted(set(sec[known].astype(str)))) if section_ids is None else tuple(
+        section_ids)
+    names = tuple(sorted(set(key))) if keys is None else tuple(keys)
+    sec_index = {s: i for i, s in enumerate(secs)}
+    key_index = {c: i for i, c in enumerate(names)}
+    si = np.array([sec_index.get(s, -1) for s in sec.where(known, "").astype(str)],
+                  dtype=np.int64)
+    ki = np.array([key_index.get(c, -1) for c in key], dtype=np.int64)
+    keep = known & (si >= 0) & (ki >= 0) & (day >= 0) & (day < n_days)
+    flat = (si[keep] * len(names) + ki[keep]) * n_days + day[keep]
+    counts = np.bincount(flat, minlength=len(secs) * len(names) * n_days).astype(np.int64)
+    return SeriesCounts(tuple(s for s in secs for _ in names),
+                        tuple(c for _ in secs for c in names), by, first,
+                        counts.reshape(len(secs) * len(names), n_days))
 
 
 # ----------------------------------------------------------------------------- baseline
@@ -160,32 +231,39 @@ def _window_sum(cum: F64, lo: I64, hi: I64) -> F64:
     return result
 
 
-def expected_counts(counts: I64, sections: Sequence[str],
-                    settings: ChartSettings = ChartSettings()) -> F64:
-    """Expected count per series and day (nan before ``min_history_days``).
+def baseline(counts: I64, sections: Sequence[str],
+             settings: BaselineSettings = BaselineSettings()) -> tuple[F64, F64]:
+    """Expected count per series and day (nan before ``min_history_days``) and its support.
 
-    ``mean of days [t - guard - window, t - guard)`` times a seasonal ratio: over
-    up to ``season_years`` earlier years, the count in ``t - 365 y ± half_width``
-    over the count expected there from that year's own trailing window; shrunk
-    towards the section's ratio over all categories, itself shrunk towards 1.
+    With ``n`` events in the ``w`` days ``[t - guard - window, t - guard)`` and
+    the series' long-run rate ``r = (N + 0.5) / D`` over all its ``D`` days
+    before ``t - guard`` (Jeffreys), the level is the Gamma-Poisson posterior
+    mean ``(n + e) / (w + e / r)`` with ``e = prior_events``: a window with many
+    events speaks for itself, an empty one falls back on the long run. The
+    level is multiplied by a seasonal ratio: over up to ``season_years``
+    earlier years, the count in ``t - 365 y ± half_width`` over the count
+    expected there from that year's own trailing window; shrunk towards the
+    section's ratio over all its series, itself shrunk towards 1.
+    The support is ``n + e``, the number of events the level rests on.
     """
     s = settings
     n_series, n_days = counts.shape
     cum = np.zeros((n_series, n_days + 1))
     np.cumsum(counts, axis=1, out=cum[:, 1:])
     t = np.arange(n_days, dtype=np.int64)
-    hi = t - s.guard_days
+    hi = np.maximum(t - s.guard_days, 0)
     lo = np.maximum(hi - s.window_days, 0)
     width = (hi - lo).astype(np.float64)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        trailing = _window_sum(cum, lo, hi) / width
-    trailing[:, width < s.min_history_days] = np.nan
+    in_window = _window_sum(cum, lo, hi)
+    long_run = (_window_sum(cum, np.zeros_like(hi), hi) + 0.5) / np.maximum(hi, 1)
+    level = (in_window + s.prior_events) / (width + s.prior_events / long_run)
+    level[:, width < s.min_history_days] = np.nan
     # Seasonal ratio from earlier years (same date vs that year's own trailing window).
     num = np.zeros((n_series, n_days))
     den = np.zeros((n_series, n_days))
     span = 2 * s.season_half_width + 1
     for y in range(1, s.season_years + 1):
-        shift = round(365.25 * y)
+        shift = round(YEAR_DAYS * y)
         ok = (t - shift - s.guard_days - s.window_days) >= 0
         n_y = _window_sum(cum, t - shift - s.season_half_width, t - shift + s.season_half_width + 1)
         d_y = _window_sum(cum, t - shift - s.guard_days - s.window_days, t - shift - s.guard_days)
@@ -199,38 +277,78 @@ def expected_counts(counts: I64, sections: Sequence[str],
     m = s.season_pseudo
     ratio_sec = (num_sec + m) / (den_sec + m)
     ratio = (num + m * ratio_sec[sec_index]) / (den + m)
-    result: F64 = trailing * np.clip(ratio, 0.2, 5.0)
+    expected: F64 = level * np.clip(ratio, 0.2, 5.0)
+    return expected, in_window + s.prior_events
+
+
+def estimation_variance(support: F64, phi: F64, window_days: int) -> F64:
+    """Squared relative error of an expected count resting on ``support`` events.
+
+    ``1 / support`` (Poisson counting error) plus ``phi / window_days`` (the
+    days of the window scatter more than Poisson).
+    """
+    result: F64 = 1.0 / np.maximum(support, 0.05) + phi / max(window_days, 1)
     return result
 
 
-def pooled_dispersion(counts: I64, expected: F64, categories: Sequence[str],
-                      max_dispersion: float = 5.0) -> F64:
-    """Negative-binomial dispersion phi per series and day, pooled over each category.
+def pooled_dispersion(counts: I64, expected: F64, support: F64, keys: Sequence[str],
+                      settings: BaselineSettings = BaselineSettings()) -> F64:
+    """Day-to-day negative-binomial dispersion phi per series and day, pooled over each key.
 
-    Method of moments on all (section, day) cells of the category before the
-    day: ``phi = sum((y - mu)^2 - y) / sum(mu^2)``, so that ``var = mu + phi mu^2``;
-    0 means Poisson. Clipped to ``[0, max_dispersion]``; 0 until data exist.
+    Method of moments on all (section, day) cells of the key before the day.
+    A cell's squared error holds the count's own spread ``mu + phi mu^2`` and the
+    error of its expected count ``v mu^2 (1 + phi)`` (``v`` from
+    :func:`estimation_variance`), so ``phi = (sum((y - mu)^2 - y) - sum(v mu^2))
+    / sum((1 + v) mu^2)``. Clipped to ``[0, max_dispersion]``; 0 (Poisson) until
+    data exist.
     """
-    cat_codes, cat_index = np.unique(np.asarray(categories), return_inverse=True)
+    key_codes, key_index = np.unique(np.asarray(keys), return_inverse=True)
     n_days = counts.shape[1]
     ok = np.isfinite(expected)
     mu = np.where(ok, expected, 0.0)
     y = np.where(ok, counts, 0).astype(np.float64)
-    excess = (y - mu) ** 2 - y
-    top = np.zeros((cat_codes.size, n_days))
-    bottom = np.zeros((cat_codes.size, n_days))
-    np.add.at(top, cat_index, excess)
-    np.add.at(bottom, cat_index, mu**2)
+    v = np.where(ok, estimation_variance(support, np.zeros(1), settings.window_days), 0.0)
+    mu2 = mu**2
+    top = np.zeros((key_codes.size, n_days))
+    bottom = np.zeros((key_codes.size, n_days))
+    np.add.at(top, key_index, (y - mu) ** 2 - y - v * mu2)
+    np.add.at(bottom, key_index, (1 + v) * mu2)
     # Strictly before the day: shift the cumulative sums by one.
-    top_c = np.concatenate([np.zeros((cat_codes.size, 1)), np.cumsum(top, axis=1)[:, :-1]], 1)
-    bot_c = np.concatenate([np.zeros((cat_codes.size, 1)), np.cumsum(bottom, axis=1)[:, :-1]], 1)
+    zero = np.zeros((key_codes.size, 1))
+    top_c = np.concatenate([zero, np.cumsum(top, axis=1)[:, :-1]], 1)
+    bot_c = np.concatenate([zero, np.cumsum(bottom, axis=1)[:, :-1]], 1)
     with np.errstate(invalid="ignore", divide="ignore"):
         phi = np.where(bot_c > 0, top_c / bot_c, 0.0)
-    result: F64 = np.clip(phi, 0.0, max_dispersion)[cat_index]
+    result: F64 = np.clip(phi, 0.0, settings.max_dispersion)[key_index]
     return result
 
 
-# ----------------------------------------------------------------------------- CUSUM
+def predictive_dispersion(phi: F64, support: F64, window_days: int,
+                          days: int | I64 = 1) -> F64:
+    """Dispersion of the count over ``days`` days around an estimated expected count.
+
+    The days' own scatter averages out over several days (``phi / days``); the
+    error of the expected count does not: ``phi_d + v (1 + phi_d)``, capped at
+    the largest :data:`PHI_GRID` value.
+    """
+    phi_d = phi / days
+    v = estimation_variance(support, phi, window_days)
+    result: F64 = np.minimum(phi_d + v * (1 + phi_d), PHI_GRID[-1])
+    return result
+
+
+# ----------------------------------------------------------------------------- NB law
+
+
+def tail_probability(y: npt.ArrayLike, mu: npt.ArrayLike, phi: npt.ArrayLike) -> F64:
+    """``P(Y >= y)`` for Y negative binomial with mean ``mu``, variance ``mu + phi mu^2``."""
+    ya, ma, fa = np.broadcast_arrays(np.asarray(y, dtype=np.float64),
+                                     np.asarray(mu, dtype=np.float64),
+                                     np.asarray(phi, dtype=np.float64))
+    r = 1.0 / np.maximum(fa, 1e-9)
+    nb = stats.nbinom.sf(ya - 1, r, r / (r + ma))
+    result: F64 = np.where(ya <= 0, 1.0, np.where(fa > 1e-9, nb, stats.poisson.sf(ya - 1, ma)))
+    return result
 
 
 def llr_terms(mu: F64, phi: F64, shift: float) -> tuple[F64, F64]:
@@ -251,74 +369,123 @@ def llr_terms(mu: F64, phi: F64, shift: float) -> tuple[F64, F64]:
     return a, b
 
 
-def _nb_pmf(y: I64, mu: float, phi: float) -> F64:
+def _count_law(mu: float, phi: float, top: int) -> tuple[I64, F64]:
+    """Counts ``0..top`` and their NB(mu, phi) probabilities (Poisson for phi = 0)."""
+    y = np.arange(top + 1, dtype=np.int64)
     if phi <= 1e-9:
-        result: F64 = stats.poisson.pmf(y, mu)
-        return result
-    r = 1.0 / phi
-    result = stats.nbinom.pmf(y, r, r / (r + mu))
-    return result
-
-
-def _count_law(mu: float, phi: float) -> tuple[I64, F64]:
-    """Support (up to a 1e-10 tail) and probabilities of NB(mu, phi) (Poisson for phi = 0)."""
-    if phi > 1e-9:
-        r = 1.0 / phi
-        top = int(stats.nbinom.isf(1e-10, r, r / (r + mu)))
+        p: F64 = stats.poisson.pmf(y, mu)
     else:
-        top = int(stats.poisson.isf(1e-10, mu))
-    y = np.arange(top + 3, dtype=np.int64)
-    return y, _nb_pmf(y, mu, phi)
+        r = 1.0 / phi
+        p = stats.nbinom.pmf(y, r, r / (r + mu))
+    return y, p
 
 
-def _arl(h: float, a: float, b: float, y: I64, p: F64, states: int) -> float:
+def _arl(h: float, a: float, b: float, p: F64, states: int) -> float:
+    """ARL from 0 of ``S = max(0, S + a y + b)`` alarming above ``h``; ``p[y]`` = P(count = y).
+
+    The statistic lives on the grid ``0, h/states, ..., h``; a step that lands
+    between two grid points is split between them in proportion to its
+    distance, so that the small daily drift ``b`` of a sparse series is kept on
+    average (rounding it to the nearest point would stop the decay). Counts
+    beyond ``p`` are alarms from every state. ``(I - Q) L = 1``.
+    """
+    if h <= 0:  # any rise alarms: a geometric wait for a count with a y + b > 0
+        rise = 1.0 - float(p[a * np.arange(p.size) + b <= 0].sum())
+        return 1.0 / rise if rise > 0 else math.inf
     width = h / states
-    centres = (np.arange(states) + 0.5) * width
-    centres[0] = 0.0  # the reset state: S = 0 exactly is where most time is spent
-    nxt = centres[:, None] + a * y[None, :] + b  # [state, count]
-    cell = np.where(nxt <= 0, 0, np.minimum(nxt / width, states).astype(np.int64))
-    flat = (np.arange(states)[:, None] * (states + 1) + cell).ravel()
-    q = np.bincount(flat, weights=np.tile(p, states), minlength=states * (states + 1))
-    mat = np.eye(states) - q.reshape(states, states + 1)[:, :states]
+    grid = np.arange(states + 1) * width
+    y = np.arange(p.size)
+    land = grid[:, None] + a * y[None, :] + b  # [state, count]
+    pos = np.clip(land / width, 0.0, None)
+    low = np.floor(pos).astype(np.int64)
+    frac = pos - low
+    inside = land <= h + 1e-12
+    n = states + 1
+    rows = np.broadcast_to(np.arange(n)[:, None], land.shape)
+    prob = np.broadcast_to(p[None, :], land.shape)
+    up = np.minimum(low + 1, states)
+    flat = np.concatenate([(rows * n + np.minimum(low, states))[inside],
+                           (rows * n + up)[inside]])
+    weight = np.concatenate([(prob * (1 - frac))[inside], (prob * frac)[inside]])
+    q = np.bincount(flat, weights=weight, minlength=n * n).reshape(n, n)
     try:
-        arl = np.linalg.solve(mat, np.ones(states))
+        arl = np.linalg.solve(np.eye(n) - q, np.ones(n))
     except np.linalg.LinAlgError:
         return math.inf
     return float(arl[0])
 
 
+_MAX_COUNT = 20_000  # counts above this alarm (their mass is negligible where charts run)
+
+
+def _law_top(mu: float, phi: float) -> int:
+    """A count above which NB(mu, phi) has less than 1e-12 of its mass (at most _MAX_COUNT)."""
+    if phi > 1e-9:
+        r = 1.0 / phi
+        tail = float(stats.nbinom.isf(1e-12, r, r / (r + mu)))
+    else:
+        tail = float(stats.poisson.isf(1e-12, mu))
+    return int(min(max(tail + 1, 1.0), _MAX_COUNT))
+
+
+def _alarm_top(h: float, a: float, b: float, law_top: int) -> int:
+    """Largest count worth tracking: above it every state alarms (or the law has no mass)."""
+    return int(max(1, min(law_top, math.ceil((h - b) / a) + 1)))
+
+
 def run_length(h: float, mu: float, phi: float, shift: float, states: int = 100) -> float:
     """In-control average run length of the NB CUSUM with threshold ``h`` (Brook–Evans).
 
-    The statistic's range ``[0, h]`` is cut into ``states`` cells; the chain's
+    The statistic's range ``[0, h]`` is cut into ``states`` steps; the chain's
     transition probabilities come from the NB(mu, phi) law of the daily count,
     and ``(I - Q) L = 1`` gives the expected days to the first alarm from 0.
-    Cells the statistic leaves above ``h`` are the alarm (absorbing).
     """
     a, b = (float(v) for v in llr_terms(np.array(mu), np.array(phi), shift))
-    y, p = _count_law(mu, phi)
-    return _arl(h, a, b, y, p, states)
+    _, p = _count_law(mu, phi, _alarm_top(h, a, b, _law_top(mu, phi)))
+    return _arl(h, a, b, p, states)
 
 
 def calibrate_threshold(mu: float, phi: float, shift: float, arl0_days: float,
                         states: int = 100) -> float:
     """Smallest threshold ``h`` whose in-control ARL reaches ``arl0_days`` (bisection)."""
     a, b = (float(v) for v in llr_terms(np.array(mu), np.array(phi), shift))
-    y, p = _count_law(mu, phi)
-    lo, hi = 0.0, a
-    while _arl(hi, a, b, y, p, states) < arl0_days and hi < 200:
-        lo, hi = hi, hi * 2
-    for _ in range(14):
-        mid = (lo + hi) / 2
-        if _arl(mid, a, b, y, p, states) >= arl0_days:
-            hi = mid
+    law_top = _law_top(mu, phi)
+    _, p_all = _count_law(mu, phi, _alarm_top(400.0, a, b, law_top))
+
+    def arl(h: float) -> float:
+        return _arl(h, a, b, p_all[: _alarm_top(h, a, b, law_top) + 1], states)
+
+    # Illinois (regula falsi) on log ARL(h) - log ARL0, which rises with h, nearly linearly.
+    target = math.log(arl0_days)
+    lo, f_lo = 0.0, math.log(arl(0.0)) - target
+    if f_lo >= 0:
+        return 0.0
+    hi, f_hi = a, math.log(arl(a)) - target
+    while f_hi < 0 and hi < 200:
+        lo, f_lo = hi, f_hi
+        hi *= 2
+        f_hi = math.log(arl(hi)) - target
+    side = 0
+    for _ in range(30):
+        if hi - lo <= 1e-3 * max(hi, 1.0):
+            break
+        mid = (lo * f_hi - hi * f_lo) / (f_hi - f_lo)
+        if not lo < mid < hi:
+            mid = (lo + hi) / 2
+        f_mid = math.log(arl(mid)) - target
+        if f_mid >= 0:
+            hi, f_hi = mid, f_mid
+            f_lo = f_lo / 2 if side == -1 else f_lo  # Illinois: keep the stale end moving
+            side = -1
         else:
-            lo = mid
+            lo, f_lo = mid, f_mid
+            f_hi = f_hi / 2 if side == 1 else f_hi
+            side = 1
     return hi
 
 
-MU_GRID = np.geomspace(0.01, 100.0, 25)
-PHI_GRID = np.array([0.0, 0.1, 0.25, 0.5, 1.0, 2.0, 5.0])
+MU_GRID = np.geomspace(1e-4, 50.0, 35)  # above 50 a day the threshold hardly changes
+PHI_GRID = np.array([0.0, 0.1, 0.25, 0.5, 1.0, 2.0, 5.0, 10.0])
 
 
 @functools.lru_cache(maxsize=8)
@@ -329,76 +496,153 @@ def threshold_table(shift: float, arl0_days: float) -> F64:
 
 
 def thresholds(mu: F64, phi: F64, shift: float, arl0_days: float) -> F64:
-    """Threshold per cell: bilinear interpolation in (log mu, phi) of :func:`threshold_table`."""
+    """Threshold per cell: bilinear in (log mu, log(1 + phi)) on :func:`threshold_table`."""
     table = threshold_table(shift, arl0_days)
+    gx, gy = np.log(MU_GRID), np.log1p(PHI_GRID)
     lm = np.log(np.clip(mu, MU_GRID[0], MU_GRID[-1]))
-    gx = np.log(MU_GRID)
-    f = np.clip(phi, PHI_GRID[0], PHI_GRID[-1])
+    lf = np.log1p(np.clip(phi, PHI_GRID[0], PHI_GRID[-1]))
     i = np.clip(np.searchsorted(gx, lm) - 1, 0, gx.size - 2)
-    j = np.clip(np.searchsorted(PHI_GRID, f) - 1, 0, PHI_GRID.size - 2)
+    j = np.clip(np.searchsorted(gy, lf) - 1, 0, gy.size - 2)
     u = (lm - gx[i]) / (gx[i + 1] - gx[i])
-    v = (f - PHI_GRID[j]) / (PHI_GRID[j + 1] - PHI_GRID[j])
+    v = (lf - gy[j]) / (gy[j + 1] - gy[j])
     result: F64 = ((1 - u) * (1 - v) * table[i, j] + u * (1 - v) * table[i + 1, j]
                    + (1 - u) * v * table[i, j + 1] + u * v * table[i + 1, j + 1])
     return result
 
 
-def chart(counts: I64, section_ids: Sequence[str], categories: Sequence[str],
-          first_day: np.datetime64, settings: ChartSettings = ChartSettings()) -> Chart:
-    """Run the NB CUSUM over every series (rows of ``counts``) and day (columns).
+# ----------------------------------------------------------------------------- the chart
+
+
+@dataclass(frozen=True)
+class Chart:
+    """Per series and day: counts, expectation, both tests (arrays [series, day])."""
+
+    series: SeriesCounts
+    settings: ChartSettings
+    expected: F64  # nan during warm-up
+    support: F64  # events the expected count rests on
+    dispersion: F64  # pooled day-to-day phi: variance = mu + phi * mu**2
+    statistic: F64  # CUSUM
+    threshold: F64  # CUSUM threshold (inf: no CUSUM; nan during warm-up)
+    p_value: F64  # P(count >= observed) under the day's predictive law (1 for 0 counts)
+    cusum: Bool
+    spike: Bool
+
+    @property
+    def observed(self) -> I64:
+        return self.series.counts
+
+    @property
+    def alarm(self) -> Bool:
+        """Days on which either test alarms."""
+        result: Bool = self.cusum | self.spike
+        return result
+
+    def frame(self) -> pd.DataFrame:
+        """The chart as a long table: one row per series and day."""
+        n_series, n_days = self.observed.shape
+        dates = self.series.first_day + np.arange(n_days).astype("timedelta64[D]")
+        return pd.DataFrame({
+            "section_id": np.repeat(np.array(self.series.section_ids, dtype=object), n_days),
+            self.series.level: np.repeat(np.array(self.series.keys, dtype=object), n_days),
+            "date": np.tile(dates.astype("datetime64[ns]"), n_series),
+            "observed": self.observed.ravel(),
+            "expected": self.expected.ravel(),
+            "dispersion": self.dispersion.ravel(),
+            "statistic": self.statistic.ravel(),
+            "threshold": self.threshold.ravel(),
+            "p_value": self.p_value.ravel(),
+            "cusum": self.cusum.ravel(),
+            "spike": self.spike.ravel(),
+        })
+
+
+def chart(series: SeriesCounts, settings: ChartSettings = ChartSettings()) -> Chart:
+    """Run the NB CUSUM and the spike test over every series (rows) and day (columns).
 
     ``S_t = max(0, S_(t-1) + a_t y_t + b_t)`` (see :func:`llr_terms`); the day
     alarms when ``S_t > h_t``. After an alarm the statistic is not reset while
     the excess lasts (the run is one alarm, see :func:`alarms`); it is reset to
-    0 the first day it falls back under the threshold. Days in warm-up (no
-    expected count yet) keep ``S = 0``.
+    0 the first day it falls back under the threshold. The spike test alarms
+    when ``P(Y >= y_t) < spike_alpha`` under NB(mu_t, predictive phi). Either
+    alarm starts only on a day with an event and at least ``min_events`` in
+    the last ``min_events_days`` days. Days in warm-up (no expected count yet)
+    keep ``S = 0`` and never alarm.
     """
-    expected = expected_counts(counts, section_ids, settings)
-    phi = pooled_dispersion(counts, expected, categories, settings.max_dispersion)
+    counts = series.counts
+    b_set = settings.baseline
+    expected, support = baseline(counts, series.section_ids, b_set)
+    phi = pooled_dispersion(counts, expected, support, series.keys, b_set)
     ok = np.isfinite(expected)
-    mu = np.where(ok, np.maximum(expected, 1e-3), 1.0)
-    a, b = llr_terms(mu, phi, settings.shift)
-    h = thresholds(mu, phi, settings.shift, settings.arl0_days)
-    incr = np.where(ok, a * counts + b, 0.0)
-    limit = np.where(ok, h, np.inf)
+    mu = np.where(ok, np.maximum(expected, MU_GRID[0]), 1.0)
+    phi_pred = predictive_dispersion(phi, support, b_set.window_days)
+    p_value = np.ones(counts.shape)
+    some = ok & (counts > 0)
+    p_value[some] = tail_probability(counts[some], mu[some], phi_pred[some])
+    cum = np.concatenate([np.zeros((counts.shape[0], 1), dtype=np.int64),
+                          np.cumsum(counts, axis=1)], axis=1)
+    t = np.arange(counts.shape[1])
+    recent = cum[:, t + 1] - cum[:, np.maximum(t + 1 - settings.min_events_days, 0)]
+    may_start = some & (recent >= settings.min_events)
+    del cum, recent
+    spike = may_start & (p_value < settings.spike_alpha)
     stat = np.zeros(counts.shape)
-    alarm = np.zeros(counts.shape, dtype=bool)
-    s = np.zeros(counts.shape[0])
-    before = np.zeros(counts.shape[0], dtype=bool)
-    for t in range(counts.shape[1]):
-        s = np.maximum(0.0, s + incr[:, t])
-        now = s > limit[:, t]
-        stat[:, t] = s
-        alarm[:, t] = now
-        s = np.where(before & ~now, 0.0, s)  # the run is over: start afresh
-        before = now
-    return Chart(tuple(section_ids), tuple(categories), first_day, counts,
-                 np.where(ok, expected, np.nan), phi, stat, np.where(ok, h, np.nan), alarm)
+    cusum = np.zeros(counts.shape, dtype=bool)
+    if math.isfinite(settings.arl0_days):
+        a, b = llr_terms(mu, phi_pred, settings.shift)
+        h = np.where(ok, thresholds(mu, phi_pred, settings.shift, settings.arl0_days), np.inf)
+        incr = np.where(ok, a * counts + b, 0.0)
+        del a, b
+        s = np.zeros(counts.shape[0])
+        before = np.zeros(counts.shape[0], dtype=bool)
+        for d in range(counts.shape[1]):
+            s = np.maximum(0.0, s + incr[:, d])
+            now = (s > h[:, d]) & (before | may_start[:, d])
+            stat[:, d] = s
+            cusum[:, d] = now
+            s = np.where(before & ~now, 0.0, s)  # the run is over: start afresh
+            before = now
+    else:
+        h = np.full(counts.shape, np.inf)
+    return Chart(series, settings, np.where(ok, expected, np.nan), support, phi, stat,
+                 np.where(ok, h, np.nan), p_value, cusum, spike)
 
 
 # ----------------------------------------------------------------------------- alarms
 
 
-ALARM_COLUMNS = ["section_id", "category", "date", "last_date", "days", "observed", "expected",
-                 "ratio", "statistic", "threshold", "p_value", "severity", "explanation"]
+SIGNAL_COLUMNS = ["section_id", "level", "key", "category", "type", "first_day", "last_day",
+                  "days", "methods", "observed", "expected", "ratio", "statistic", "threshold",
+                  "p_value", "explanation"]
 
 
-def severity_of(ratio: float, excess: float) -> str:
-    """``high`` at 4x expected or a statistic 3x its threshold, ``medium`` at 2x / 1.5x."""
-    if ratio >= 4 or excess >= 3:
-        return "high"
-    if ratio >= 2 or excess >= 1.5:
-        return "medium"
-    return "low"
+def _words(name: str) -> str:
+    return name.replace("_", " ")
+
+
+def chance(p: float) -> str:
+    """A probability in plain words: ``1 in 2,500``, ``1 in 40 million``."""
+    if p >= 0.5:
+        return f"{p:.0%}"
+    if p < 1e-12:
+        return "less than 1 in a million million"
+    odds = 1 / p
+    if odds >= 1e6:
+        return f"1 in {odds / 1e6:,.0f} million"
+    digits = max(0, int(math.log10(odds)) - 1)  # two significant figures
+    return f"1 in {round(odds, -digits):,.0f}"
 
 
 def alarms(result: Chart) -> pd.DataFrame:
-    """One row per run of consecutive alarming days of a series (deduplicated).
+    """One row (a *signal*) per run of consecutive alarming days of a series.
 
-    ``date`` is the first alarming day (when the duty officer is warned),
-    ``last_date`` the last; ``observed``/``expected`` are summed over the run;
-    ``statistic``/``threshold`` are those of the first day; ``p_value`` is the
-    upper-tail probability of the first day's count under NB(expected, phi).
+    ``first_day`` is the first alarming day (when the duty officer is warned),
+    ``last_day`` the last; ``observed``/``expected`` are summed over the run;
+    ``methods`` says which tests fired (``cusum``, ``spike`` or both);
+    ``statistic``/``threshold`` are those of the test that fired on the first
+    day (for the spike test: ``-log10`` of the day's probability and of
+    ``spike_alpha``); ``p_value`` is the chance of the run's count or more under
+    the usual pattern (nominal: not corrected for the many series watched).
     """
     al = result.alarm
     start = al & ~np.pad(al, ((0, 0), (1, 0)))[:, :-1]
@@ -406,47 +650,74 @@ def alarms(result: Chart) -> pd.DataFrame:
     si, t0 = np.nonzero(start)
     _, t1 = np.nonzero(end)  # both in row-major order: runs pair up
     if si.size == 0:
-        return pd.DataFrame({c: pd.Series(dtype=object) for c in ALARM_COLUMNS})
-    cum_o = np.concatenate([np.zeros((al.shape[0], 1)), np.cumsum(result.observed, 1)], 1)
-    cum_e = np.concatenate([np.zeros((al.shape[0], 1)),
-                            np.cumsum(np.nan_to_num(result.expected), 1)], 1)
-    obs = cum_o[si, t1 + 1] - cum_o[si, t0]
-    exp = cum_e[si, t1 + 1] - cum_e[si, t0]
-    mu0 = result.expected[si, t0]
-    phi0 = result.dispersion[si, t0]
-    y0 = result.observed[si, t0]
-    r = 1.0 / np.maximum(phi0, 1e-9)
-    p_nb = stats.nbinom.sf(y0 - 1, r, r / (r + mu0))
-    p_val = np.where(phi0 > 1e-9, p_nb, stats.poisson.sf(y0 - 1, mu0))
-    stat0, h0 = result.statistic[si, t0], result.threshold[si, t0]
+        return pd.DataFrame({c: pd.Series(dtype=object) for c in SIGNAL_COLUMNS})
+    n = al.shape[0]
+
+    def run_sum(values: npt.NDArray[np.generic]) -> F64:
+        cum = np.concatenate([np.zeros((n, 1)), np.cumsum(values, 1, dtype=np.float64)], 1)
+        result_: F64 = cum[si, t1 + 1] - cum[si, t0]
+        return result_
+
+    obs = run_sum(result.observed)
+    exp = run_sum(np.nan_to_num(result.expected))
+    n_cusum = run_sum(result.cusum)
+    n_spike = run_sum(result.spike)
+    days = t1 - t0 + 1
+    b_set = result.settings.baseline
+    phi_run = predictive_dispersion(result.dispersion[si, t0], result.support[si, t0],
+                                    b_set.window_days, days)
+    p_run = tail_probability(obs, exp, phi_run)
+    alpha = result.settings.spike_alpha
+    level = result.series.level
     rows = []
     for i in range(si.size):
+        sec, key = result.series.section_ids[si[i]], result.series.keys[si[i]]
+        a, b = int(t0[i]), int(t1[i])
+        first = pd.Timestamp(result.series.first_day + np.timedelta64(a, "D"))
+        last = pd.Timestamp(result.series.first_day + np.timedelta64(b, "D"))
+        methods = [m for m, hits in (("cusum", n_cusum[i]), ("spike", n_spike[i])) if hits]
+        y0, mu0 = int(result.observed[si[i], a]), float(result.expected[si[i], a])
+        p0 = float(result.p_value[si[i], a])
+        if result.cusum[si[i], a]:
+            stat, limit = float(result.statistic[si[i], a]), float(result.threshold[si[i], a])
+            test = f"CUSUM {stat:.2f} above its threshold {limit:.2f}"
+        else:
+            stat, limit = -math.log10(max(p0, 1e-300)), -math.log10(alpha)
+            test = f"spike test: a day like this comes {chance(p0)} under the usual pattern"
         ratio = float(obs[i] / exp[i]) if exp[i] > 0 else math.inf
-        first = result.first_day + np.timedelta64(int(t0[i]), "D")
-        last = result.first_day + np.timedelta64(int(t1[i]), "D")
-        days = int(t1[i] - t0[i] + 1)
-        sec, cat = result.section_ids[si[i]], result.categories[si[i]]
+        span = (f"; {int(obs[i])} against {exp[i]:.1f} expected over {int(days[i])} days to "
+                f"{last.date()} ({ratio:.1f}x, chance {chance(float(p_run[i]))})"
+                if days[i] > 1 else f" ({ratio:.1f}x)")
         rows.append({
-            "section_id": sec, "category": cat,
-            "date": pd.Timestamp(first), "last_date": pd.Timestamp(last), "days": days,
-            "observed": int(obs[i]), "expected": round(float(exp[i]), 2),
-            "ratio": round(ratio, 2), "statistic": round(float(stat0[i]), 2),
-            "threshold": round(float(h0[i]), 2), "p_value": float(p_val[i]),
-            "severity": severity_of(ratio, float(stat0[i] / h0[i])),
-            "explanation": (
-                f"{cat.replace('_', ' ')} on {sec}: {int(y0[i])} events on {first} against "
-                f"{mu0[i]:.1f} expected (p = {p_val[i]:.2g}); {int(obs[i])} against "
-                f"{exp[i]:.1f} expected over {days} day(s) to {last} ({ratio:.1f}x); "
-                f"CUSUM {stat0[i]:.2f} above its threshold {h0[i]:.2f}"),
+            "section_id": sec, "level": level, "key": key,
+            "category": key if level == "category" else category_of(key).value,
+            "type": key if level == "type" else None,
+            "first_day": first, "last_day": last, "days": int(days[i]),
+            "methods": "+".join(methods), "observed": int(obs[i]),
+            "expected": round(float(exp[i]), 3), "ratio": round(ratio, 2),
+            "statistic": round(stat, 3), "threshold": round(limit, 3),
+            "p_value": float(p_run[i]),
+            "explanation": (f"{_words(key)} on {sec}: {y0} events on {first.date()} against "
+                            f"{mu0:.2f} expected{span}; {test}"),
         })
-    return pd.DataFrame(rows, columns=ALARM_COLUMNS)
+    return pd.DataFrame(rows, columns=SIGNAL_COLUMNS)
 
 
-def early_warning(events: pd.DataFrame, *, start: DateLike, end: DateLike,
-                  section_ids: Sequence[str] | None = None,
-                  categories: Sequence[str] | None = None,
-                  settings: ChartSettings = ChartSettings()) -> pd.DataFrame:
-    """Alarms for every (section, category) from an events table (see :func:`daily_counts`)."""
-    secs, cats, first, counts = daily_counts(events, start=start, end=end,
-                                             section_ids=section_ids, categories=categories)
-    return alarms(chart(counts, secs, cats, first, settings))
+def monitor(events: pd.DataFrame, *, start: DateLike, end: DateLike,
+            section_ids: Sequence[str] | None = None,
+            settings: WarningSettings = WarningSettings()) -> pd.DataFrame:
+    """Signals of every section at both levels (see :func:`daily_counts`, :func:`alarms`).
+
+    Categories and types are those of the taxonomy, so that the number of
+    series per section, which sets each series' share of the budget, does not
+    depend on what happened to be reported.
+    """
+    frames = []
+    levels: tuple[tuple[Level, tuple[str, ...]], ...] = (("category", CATEGORIES),
+                                                         ("type", TYPES))
+    for level, keys in levels:
+        series = daily_counts(events, start=start, end=end, section_ids=section_ids,
+                              by=level, keys=keys)
+        result = chart(series, settings.chart_settings(series.level, series.keys_per_section))
+        frames.append(alarms(result))
+    return pd.concat([f for f in frames if len(f)] or frames[:1], ignore_index=True)

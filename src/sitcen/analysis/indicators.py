@@ -73,6 +73,19 @@ def read_indicator_csv(
     return _parse_rows(rows, value_column, dimensions)
 
 
+def read_indicator_rows(
+    rows: list[list[str]],
+    *,
+    value_column: str = "detections",
+    dimensions: Sequence[str] | None = None,
+) -> tuple[pd.DataFrame, list[RowProblem]]:
+    """Like :func:`read_indicator_csv`, for rows already read (a spreadsheet sheet, header first).
+
+    ``rows[i]`` is line ``i + 1`` of the file; an empty list stands for a blank line.
+    """
+    return _parse_rows(rows, value_column, dimensions)
+
+
 def _as_text(source: IO[str] | IO[bytes]) -> Iterable[str]:
     sample = source.read()
     text = sample.decode("utf-8-sig") if isinstance(sample, bytes) else sample

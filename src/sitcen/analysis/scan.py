@@ -18,6 +18,7 @@ last 1..``max_days`` days. See docs/early-warning.md.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -54,6 +55,21 @@ class ScanResult:
     clusters: list[Cluster]
     replicates: int  # replicates actually run (fewer when stopped early)
     events: int
+    null_maxima: F64 = field(default_factory=lambda: np.zeros(0), repr=False)
+
+    def critical_value(self, alpha: float) -> float:
+        """The LLR a cluster must exceed for ``p <= alpha`` (inf if no replicate count allows it).
+
+        ``p = (1 + m) / (1 + R)`` with ``m`` replicates whose maximum reaches the
+        cluster's LLR: ``p <= alpha`` needs ``m <= alpha (1 + R) - 1``, i.e. an LLR
+        above the (m + 1)-th largest replicate maximum.
+        """
+        allowed = math.floor(alpha * (1 + self.null_maxima.size) - 1 + 1e-9)
+        if allowed < 0:
+            return math.inf
+        if allowed >= self.null_maxima.size:
+            return 0.0
+        return float(np.sort(self.null_maxima)[::-1][allowed])
 
     def frame(self) -> pd.DataFrame:
         """The clusters as a table (members as lists of event indexes)."""
@@ -189,7 +205,7 @@ def space_time_scan(x: npt.ArrayLike, y: npt.ArrayLike, day: npt.ArrayLike, *,
     null_max = np.concatenate(maxima) if maxima else np.zeros(0)
     clusters = _clusters(zones, observed, n_zone, n_day, total, null_max, loc, age, lx, ly,
                          max_days, max_clusters)
-    return ScanResult(clusters, done, n)
+    return ScanResult(clusters, done, n, null_max)
 
 
 def _clusters(zones: _Zones, observed: list[F64], n_zone: list[F64], n_day: F64, total: float,

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Annotated, Any
+from urllib.parse import urlsplit
 
 from fastapi import Depends, HTTPException, Request, status
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
@@ -23,17 +25,67 @@ def get_node(request: Request) -> Node:
 CurrentNode = Annotated[Node, Depends(get_node)]
 
 
-def get_current_user(
-    node: CurrentNode,
+#: The cookie the console's session travels in (the same tokens as bearer ones).
+SESSION_COOKIE = "sitcen_session"
+#: A header only our own pages send; a cross-site form cannot set it.
+CONSOLE_HEADER = "x-sitcen-console"
+_UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+
+
+@dataclass(frozen=True)
+class Credentials:
+    """The token a request authenticates with, and whether it came in the session cookie."""
+
+    token: str
+    by_cookie: bool
+
+
+def same_origin(request: Request) -> bool:
+    """Whether a request comes from a page of this node (Origin, else Referer, else our header).
+
+    Browsers add Origin to every cross-site POST; when a privacy setting strips
+    both Origin and Referer, only a page of ours that sets the console header
+    gets through.
+    """
+    host = request.headers.get("host", "")
+    for header in ("origin", "referer"):
+        value = request.headers.get(header)
+        if value:
+            return urlsplit(value).netloc == host
+    return request.headers.get(CONSOLE_HEADER) == "1"
+
+
+def get_credentials(
+    request: Request,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
-) -> StoredUser:
-    """The user behind the bearer token; 401 without a valid one."""
-    if credentials is None or credentials.scheme.lower() != "bearer":
+) -> Credentials:
+    """The bearer token, else the session cookie (same-origin only for unsafe methods)."""
+    if credentials is not None:
+        if credentials.scheme.lower() != "bearer":
+            raise HTTPException(
+                status.HTTP_401_UNAUTHORIZED, "log in first: send Authorization: Bearer <token>",
+                headers={"WWW-Authenticate": "Bearer"},
+            )
+        return Credentials(credentials.credentials, by_cookie=False)
+    cookie = request.cookies.get(SESSION_COOKIE)
+    if not cookie:
         raise HTTPException(
             status.HTTP_401_UNAUTHORIZED, "log in first: send Authorization: Bearer <token>",
             headers={"WWW-Authenticate": "Bearer"},
         )
-    user = user_for_token(node.engine, credentials.credentials)
+    if request.method in _UNSAFE_METHODS and not same_origin(request):
+        raise HTTPException(status.HTTP_403_FORBIDDEN,
+                            "cross-site request refused: the session cookie works only from "
+                            "this node's own pages")
+    return Credentials(cookie, by_cookie=True)
+
+
+CurrentCredentials = Annotated[Credentials, Depends(get_credentials)]
+
+
+def get_current_user(node: CurrentNode, credentials: CurrentCredentials) -> StoredUser:
+    """The user behind the bearer token or session cookie; 401 without a valid one."""
+    user = user_for_token(node.engine, credentials.token)
     if user is None:
         raise HTTPException(
             status.HTTP_401_UNAUTHORIZED, "token unknown or expired; log in again",
@@ -62,4 +114,5 @@ def require(permission: Permission) -> Any:
 Reader = Annotated[StoredUser, require(Permission.read_picture)]
 Reporting = Annotated[StoredUser, require(Permission.report_events)]
 Admin = Annotated[StoredUser, require(Permission.manage_users)]
+StatusChanger = Annotated[StoredUser, require(Permission.change_status)]
 PersonalDataReader = Annotated[StoredUser, require(Permission.read_personal_data)]

@@ -15,18 +15,31 @@ from fastapi.responses import JSONResponse
 from fastapi.routing import APIRoute
 
 from sitcen import __version__
+from sitcen.api.console import mount_console
 from sitcen.api.guards import BodySizeLimit, RefuseNul
 from sitcen.api.node import Node
 from sitcen.api.routes import (
     agreements,
+    alerts,
+    assets,
     auth,
+    capacity,
+    event_actions,
     events,
     exchange,
+    exports,
+    features,
+    forecasts,
     geography,
     health,
     identity,
+    imports,
     journal,
+    levels,
     peers,
+    recommendations,
+    risk,
+    stats,
     stream,
     taxonomy,
     users,
@@ -129,14 +142,14 @@ def create_app(node: Node) -> FastAPI:
     app.add_exception_handler(NotOwnerError, _not_owner)
     app.add_exception_handler(VersionConflictError, _conflict)
     for module in (health, auth, users, events, geography, taxonomy, journal, stream,
-                   identity, peers, agreements, exchange):
+                   identity, peers, agreements, exchange,
+                   event_actions, assets, stats,
+                   risk, capacity, recommendations, levels, alerts, forecasts,
+                   features, imports, exports):
         _docstrings_as_summaries(module.router)
         app.include_router(module.router, prefix=API_PREFIX)
 
-    @app.get("/", include_in_schema=False)
-    def index() -> dict[str, str]:
-        return {"name": "sitcen", "node": node.settings.node_id, "api": API_PREFIX,
-                "openapi": "/openapi.json"}
+    mount_console(app)
 
     return app
 

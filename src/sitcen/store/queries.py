@@ -162,3 +162,30 @@ def query_events(
 def count_events(conn: sa.Connection) -> int:
     """How many events the node holds."""
     return int(conn.execute(sa.select(sa.func.count()).select_from(e)).scalar_one())
+
+
+def count_matching(conn: sa.Connection, f: EventFilter) -> int:
+    """How many events match the filter (all pages together)."""
+    query = sa.select(sa.func.count()).select_from(e).where(*_conditions(f, None))
+    return int(conn.execute(query).scalar_one())
+
+
+@dataclass(frozen=True)
+class EventExtent:
+    """Where and when the node's events lie: lon/lat box of the located ones, time span."""
+
+    bbox: tuple[float, float, float, float] | None
+    first: int | None
+    last: int | None
+
+
+def event_extent(conn: sa.Connection) -> EventExtent:
+    """The bounding box and the first and last ``occurred_at`` of all events."""
+    lon_lat = conn.execute(sa.select(sa.func.min(e.c.lon), sa.func.min(e.c.lat),
+                                     sa.func.max(e.c.lon), sa.func.max(e.c.lat))).one()
+    first, last = conn.execute(sa.select(sa.func.min(e.c.occurred_at),
+                                         sa.func.max(e.c.occurred_at))).one()
+    bbox = None if lon_lat[0] is None else (
+        float(lon_lat[0]), float(lon_lat[1]), float(lon_lat[2]), float(lon_lat[3]))
+    return EventExtent(bbox, None if first is None else int(first),
+                       None if last is None else int(last))

@@ -194,6 +194,16 @@ leases = sa.Table(
     sa.Column("expires_at", sa.BigInteger, nullable=False),
 )
 
+# Derived results the node recomputes on a schedule (the risk table): shared by
+# every app process, not records (nothing to journal or share; a rerun replaces them).
+analysis_results = sa.Table(
+    "analysis_results",
+    metadata,
+    sa.Column("name", sa.String(64), primary_key=True),
+    sa.Column("computed_at", sa.BigInteger, nullable=False),
+    sa.Column("body", sa.Text, nullable=False),
+)
+
 schema_migrations = sa.Table(
     "schema_migrations",
     metadata,

@@ -9,7 +9,7 @@ from enum import StrEnum
 from typing import Annotated, Any
 
 import orjson
-from fastapi import APIRouter, HTTPException, Query, Request, Response, status
+from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response, status
 from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel, Field, ValidationError
 from starlette.concurrency import run_in_threadpool
@@ -185,10 +185,7 @@ def _check_pattern(name: str, values: list[str], pattern: re.Pattern[str]) -> li
 ListParam = Annotated[list[str] | None, Query(description="one or more values, comma-separated")]
 
 
-@router.get("", response_model=EventPage)
-def read_events(
-    node: CurrentNode,
-    _user: Reader,
+def event_filter(
     since: Annotated[datetime | None, Query(description="occurred at or after (ISO 8601)")] = None,
     until: Annotated[datetime | None, Query(description="occurred before (ISO 8601)")] = None,
     bbox: Annotated[str | None, Query(description="min_lon,min_lat,max_lon,max_lat")] = None,
@@ -200,12 +197,9 @@ def read_events(
     status: ListParam = None,
     handling: ListParam = None,
     origin: ListParam = None,
-    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
-    cursor: Annotated[str | None, Query(max_length=200)] = None,
-    format: Annotated[OutputFormat, Query()] = OutputFormat.json,
-) -> Response:
-    """Query events by time window, bbox, section, country, taxonomy, impact and status."""
-    filt = EventFilter(
+) -> EventFilter:
+    """The event query the parameters describe (shared by every route that queries events)."""
+    return EventFilter(
         since=_time("since", since),
         until=_time("until", until),
         bbox=_bbox(bbox),
@@ -219,6 +213,21 @@ def read_events(
         handlings=_check_choice("handling", _split(handling), {v.value for v in Handling}),
         origins=_split(origin),
     )
+
+
+EventQuery = Annotated[EventFilter, Depends(event_filter)]
+
+
+@router.get("", response_model=EventPage)
+def read_events(
+    node: CurrentNode,
+    _user: Reader,
+    filt: EventQuery,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+    cursor: Annotated[str | None, Query(max_length=200)] = None,
+    format: Annotated[OutputFormat, Query()] = OutputFormat.json,
+) -> Response:
+    """Query events by time window, bbox, section, country, taxonomy, impact and status."""
     with node.engine.connect() as conn:
         try:
             bodies, next_cursor = query_events(conn, filt, limit=limit, cursor=cursor)

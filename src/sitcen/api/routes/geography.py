@@ -1,10 +1,12 @@
-"""Border sections and crossing points as GeoJSON."""
+"""Country outlines, border sections and crossing points as GeoJSON."""
 
 from __future__ import annotations
 
+from functools import cache
+from importlib import resources
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, HTTPException, status
+from fastapi import APIRouter, Body, HTTPException, Response, status
 from pydantic import BaseModel
 
 from sitcen.api.deps import Admin, CurrentNode, Reader
@@ -57,6 +59,18 @@ def restore_sections(node: CurrentNode, _admin: Admin) -> dict[str, Any]:
     restore_default_sections(node.engine)
     node.reload_sections()
     return read_sections(node, _admin)
+
+
+@cache
+def _countries_geojson() -> bytes:
+    return (resources.files("sitcen") / "data" / "countries.geojson").read_bytes()
+
+
+@router.get("/countries", response_model=FeatureCollection)
+def read_countries(_user: Reader) -> Response:
+    """The shipped country outlines (the five states and their neighbours) as GeoJSON."""
+    return Response(_countries_geojson(), media_type="application/geo+json",
+                    headers={"Cache-Control": "private, max-age=3600"})
 
 
 @router.get("/crossing-points", response_model=FeatureCollection)

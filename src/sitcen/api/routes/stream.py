@@ -57,7 +57,8 @@ def _frames(node: Node, user: StoredUser, after: int) -> tuple[list[bytes], int]
         for e in entries:
             if e.kind == RecordKind.personal_data and not personal:
                 continue  # not for this role: the cursor still moves past it
-            body = record_body(conn, e) if e.kind == RecordKind.event else None
+            # Events and the other records carry their body; personal data never does.
+            body = record_body(conn, e) if e.kind != RecordKind.personal_data else None
             data = orjson.dumps({
                 "seq": e.seq, "kind": e.kind, "origin": e.origin, "record_id": e.record_id,
                 "version": e.version, "recorded_at": e.recorded_at,

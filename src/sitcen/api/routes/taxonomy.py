@@ -6,7 +6,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, Query
 
-from sitcen.i18n import SUPPORTED, label, negotiate
+from sitcen.i18n import SUPPORTED, label, labels, negotiate
 from sitcen.taxonomy import ENUMS, EVENT_TYPES, UNITS_FOR, Category
 
 router = APIRouter(prefix="/taxonomy", tags=["taxonomy"])
@@ -45,3 +45,13 @@ def read_taxonomy(
             for name, enum in ENUMS.items()
         },
     }
+
+
+@router.get("/labels", response_model=dict[str, Any])
+def read_labels(
+    accept_language: Annotated[str | None, Header()] = None,
+    lang: Annotated[str | None, Query(description=f"one of {', '.join(SUPPORTED)}")] = None,
+) -> dict[str, Any]:
+    """Every label of a language with its fallbacks merged in (the console's strings too)."""
+    language = lang if lang in SUPPORTED else negotiate(accept_language)
+    return {"language": language, "labels": labels(language)}

@@ -1,0 +1,110 @@
+// Talking to the node: same-origin requests with the session cookie, JSON in and out.
+
+export const API = '/api/v1';
+
+export interface ApiErrorItem { loc: (string | number)[]; msg: string; type: string }
+
+export class ApiError extends Error {
+  constructor(public status: number, public detail: unknown) {
+    super(typeof detail === 'string' ? detail : `HTTP ${status}`);
+  }
+  get items(): ApiErrorItem[] {
+    return Array.isArray(this.detail) ? (this.detail as ApiErrorItem[]) : [];
+  }
+}
+
+/** Called when the session has ended (401): the console goes back to the login page. */
+let onUnauthorised: () => void = () => {};
+export function whenUnauthorised(fn: () => void): void { onUnauthorised = fn; }
+
+export async function request<T>(method: string, path: string, body?: unknown): Promise<T> {
+  const headers: Record<string, string> = { Accept: 'application/json' };
+  // Our pages mark their requests; together with Origin this is the CSRF check.
+  if (method !== 'GET') headers['X-Sitcen-Console'] = '1';
+  if (body !== undefined) headers['Content-Type'] = 'application/json';
+  const res = await fetch(path.startsWith('/') ? path : `${API}/${path}`, {
+    method, headers, credentials: 'same-origin',
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  if (res.status === 204) return undefined as T;
+  const text = await res.text();
+  let data: unknown = null;
+  try { data = text ? JSON.parse(text) : null; } catch { data = text; }
+  if (!res.ok) {
+    if (res.status === 401 && !path.includes('auth/session')) onUnauthorised();
+    const detail = (data && typeof data === 'object' && 'detail' in data)
+      ? (data as { detail: unknown }).detail : data;
+    throw new ApiError(res.status, detail);
+  }
+  return data as T;
+}
+
+export const get = <T>(path: string) => request<T>('GET', path);
+export const post = <T>(path: string, body?: unknown) => request<T>('POST', path, body);
+
+/** GET that answers null when the node does not offer the endpoint (404). */
+export async function optional<T>(path: string): Promise<T | null> {
+  try {
+    return await get<T>(path);
+  } catch (e) {
+    if (e instanceof ApiError && e.status === 404) return null;
+    throw e;
+  }
+}
+
+export type Role = 'operator' | 'duty_officer' | 'analyst' | 'liaison' | 'admin';
+
+export interface User { username: string; full_name: string; role: Role; node_id: string }
+
+// Mirrors sitcen.users.PERMISSIONS; the API enforces it, the console only hides buttons.
+const PERMISSIONS: Record<Role, string[]> = {
+  operator: ['read_picture', 'report_events'],
+  duty_officer: ['read_picture', 'report_events', 'change_status', 'read_personal_data'],
+  analyst: ['read_picture', 'read_personal_data'],
+  liaison: ['read_picture'],
+  admin: ['read_picture', 'report_events', 'change_status', 'read_personal_data',
+    'manage_users', 'manage_geography'],
+};
+export const may = (user: User | null, permission: string): boolean =>
+  !!user && PERMISSIONS[user.role]?.includes(permission);
+
+export interface Location { lon: number; lat: number; precision_m?: number | null }
+
+export interface EventRecord {
+  id: string; origin: string; version: number; category: string; type: string;
+  occurred_at: string; handling: string; reported_at?: string | null; recorded_at?: string | null;
+  location?: Location | null; section_id?: string | null; section_distance_km?: number | null;
+  country?: string | null; impact_level?: string | null; status?: string | null;
+  confidence?: { source_reliability: string; information_credibility: number } | null;
+  details?: Record<string, unknown>; persons?: { nationality?: string; count?: number; sex?: string; age_group?: string }[];
+  transport?: string | null; modus_operandi?: string[]; reaction?: string[];
+  description?: string; follow_up_of?: string | null; has_personal_data?: boolean;
+  provenance?: string[] | null; sharing?: Record<string, unknown> | null;
+}
+
+export interface ActionRecord {
+  id: string; origin: string; version: number; recorded_at: string;
+  body: { event_id: string; action: string; impact_level?: string | null; text?: string; by?: string };
+  provenance?: string[] | null;
+}
+
+export interface Asset {
+  id: string; origin: string; asset_id: string; kind: string; name: string; status: string;
+  location: Location; at: string; section_id: string | null; track: [number, number, string][];
+}
+
+export interface TaxonomyType { id: string; label: string; details: string[]; required: string[]; persons: boolean; units: string[] }
+export interface Taxonomy {
+  language: string;
+  categories: { id: string; label: string; types: TaxonomyType[] }[];
+  enums: Record<string, { id: string; label: string }[]>;
+}
+
+export interface Alert {
+  id: string; section_id: string; severity: string; status: string; first_day: string;
+  last_day: string; explanation: string; event_ids: string[];
+}
+export interface SectionRisk {
+  section_id: string; rank: number; risk: number; proposed_level?: string | null;
+  confirmed_level?: string | null; reasons?: unknown;
+}

@@ -1,0 +1,218 @@
+// The map: MapLibre GL with a style made only of our own GeoJSON (no tiles, no glyphs).
+// Text on the map (country names, cluster counts) is drawn as HTML markers instead of
+// glyph-based symbol layers, so nothing is ever fetched from a font server.
+import * as maplibregl from 'maplibre-gl';
+import type { GeoJSONSource, LngLatLike, MapMouseEvent, StyleSpecification } from 'maplibre-gl';
+import 'maplibre-gl/dist/maplibre-gl.css';
+import workerUrl from 'maplibre-gl/dist/maplibre-gl-worker.mjs?url';
+import baseStyle from './style.json';
+import type { Layer } from './view';
+
+maplibregl.setWorkerUrl(workerUrl);
+
+type FC = GeoJSON.FeatureCollection;
+const empty = (): FC => ({ type: 'FeatureCollection', features: [] });
+
+const LAYER_IDS: Record<Layer, string[]> = {
+  sections: ['sections'],
+  crossings: ['crossings'],
+  events: ['event-clusters', 'event-points', 'fresh'],
+  assets: ['assets', 'tracks'],
+  alerts: ['alerts'],
+  risk: ['risk'],
+};
+
+export interface MapHandlers {
+  select(id: string): void;
+  pick(lon: number, lat: number): void;
+  moved(bounds: [number, number, number, number]): void;
+  hoverSection(id: string | null): void;
+}
+
+export class SituationMap {
+  readonly map: maplibregl.Map;
+  private clusterMarkers = new Map<number, maplibregl.Marker>();
+  private countryMarkers: maplibregl.Marker[] = [];
+  private hovered: string | number | null = null;
+  private popup = new maplibregl.Popup({ closeButton: false, closeOnClick: false, className: 'map-tip' });
+  picking = false;
+  ready: Promise<void>;
+
+  constructor(container: HTMLElement, private handlers: MapHandlers) {
+    this.map = new maplibregl.Map({
+      container,
+      style: baseStyle as unknown as StyleSpecification,
+      center: [66.5, 41.5],
+      zoom: 4.2,
+      minZoom: 2.5,
+      maxZoom: 14,
+      attributionControl: false,
+      // Nothing to fetch for CJK glyphs either.
+      localIdeographFontFamily: 'sans-serif',
+    });
+    // For tests and benchmarks driving the page: the map, as MapLibre exposes it.
+    (window as unknown as { sitcenMap: maplibregl.Map }).sitcenMap = this.map;
+    this.map.addControl(new maplibregl.NavigationControl({ showCompass: false }), 'top-right');
+    this.map.addControl(new maplibregl.ScaleControl({ unit: 'metric' }), 'bottom-right');
+    this.ready = new Promise((resolve) => this.map.on('load', () => resolve()));
+    this.map.on('click', 'event-points', (e) => {
+      const id = e.features?.[0]?.properties?.id;
+      if (id && !this.picking) handlers.select(String(id));
+    });
+    this.map.on('click', 'event-clusters', (e) => this.expandCluster(e));
+    this.map.on('click', (e) => {
+      if (this.picking) handlers.pick(round(e.lngLat.lng), round(e.lngLat.lat));
+    });
+    for (const layer of ['event-points', 'event-clusters', 'crossings', 'assets', 'sections', 'alerts']) {
+      this.map.on('mouseenter', layer, () => { this.map.getCanvas().style.cursor = this.picking ? 'crosshair' : 'pointer'; });
+      this.map.on('mouseleave', layer, () => { this.map.getCanvas().style.cursor = this.picking ? 'crosshair' : ''; });
+    }
+    this.map.on('mousemove', 'sections', (e) => this.hoverSection(e));
+    this.map.on('mouseleave', 'sections', () => this.hoverSection(null));
+    this.map.on('mousemove', 'crossings', (e) => this.tip(e, (p) => `${p.name}${p.name_ru ? ` / ${p.name_ru}` : ''}`));
+    this.map.on('mousemove', 'assets', (e) => this.tip(e, (p) => `${p.name} · ${p.kind}`));
+    this.map.on('mousemove', 'alerts', (e) => this.tip(e, (p) => `${p.section_id}: ${p.explanation}`));
+    for (const layer of ['crossings', 'assets', 'alerts']) this.map.on('mouseleave', layer, () => this.popup.remove());
+    this.map.on('moveend', () => {
+      const b = this.map.getBounds();
+      handlers.moved([b.getWest(), b.getSouth(), b.getEast(), b.getNorth()]);
+    });
+    this.map.on('render', () => this.updateClusterLabels());
+  }
+
+  private tip(e: MapMouseEvent & { features?: maplibregl.MapGeoJSONFeature[] }, text: (p: Record<string, unknown>) => string): void {
+    const f = e.features?.[0];
+    if (!f) return;
+    this.popup.setLngLat(e.lngLat).setText(text(f.properties as Record<string, unknown>)).addTo(this.map);
+  }
+
+  private hoverSection(e: (MapMouseEvent & { features?: maplibregl.MapGeoJSONFeature[] }) | null): void {
+    const f = e?.features?.[0];
+    const id = f?.id ?? null;
+    if (id === this.hovered) {
+      if (e && f) this.popup.setLngLat(e.lngLat);
+      return;
+    }
+    if (this.hovered !== null) this.map.setFeatureState({ source: 'sections', id: this.hovered }, { hover: false });
+    this.hovered = id;
+    if (id !== null && e && f) {
+      this.map.setFeatureState({ source: 'sections', id }, { hover: true });
+      const p = f.properties as Record<string, unknown>;
+      this.popup.setLngLat(e.lngLat).setText(String(p.tip ?? p.id)).addTo(this.map);
+    } else {
+      this.popup.remove();
+    }
+    this.handlers.hoverSection(id === null ? null : String(id));
+  }
+
+  private async expandCluster(e: MapMouseEvent & { features?: maplibregl.MapGeoJSONFeature[] }): Promise<void> {
+    const f = e.features?.[0];
+    if (!f || this.picking) return;
+    const source = this.map.getSource('events') as GeoJSONSource;
+    const zoom = await source.getClusterExpansionZoom(Number(f.properties?.cluster_id));
+    this.map.easeTo({ center: (f.geometry as GeoJSON.Point).coordinates as LngLatLike, zoom });
+  }
+
+  /** Counts on clusters as HTML markers, for the clusters in view only. */
+  private updateClusterLabels(): void {
+    if (!this.map.isSourceLoaded('events') || !this.visible('event-clusters')) {
+      if (!this.visible('event-clusters')) this.clearClusterLabels();
+      return;
+    }
+    const seen = new Set<number>();
+    for (const f of this.map.querySourceFeatures('events', { filter: ['has', 'point_count'] })) {
+      const id = Number(f.properties?.cluster_id);
+      if (seen.has(id)) continue;
+      seen.add(id);
+      if (!this.clusterMarkers.has(id)) {
+        const el = document.createElement('div');
+        el.className = 'cluster-count';
+        el.textContent = String(f.properties?.point_count_abbreviated ?? f.properties?.point_count);
+        const marker = new maplibregl.Marker({ element: el })
+          .setLngLat((f.geometry as GeoJSON.Point).coordinates as [number, number]);
+        this.clusterMarkers.set(id, marker.addTo(this.map));
+      }
+    }
+    for (const [id, marker] of this.clusterMarkers) {
+      if (!seen.has(id)) { marker.remove(); this.clusterMarkers.delete(id); }
+    }
+  }
+
+  private clearClusterLabels(): void {
+    for (const marker of this.clusterMarkers.values()) marker.remove();
+    this.clusterMarkers.clear();
+  }
+
+  private visible(layer: string): boolean {
+    return this.map.getLayoutProperty(layer, 'visibility') !== 'none';
+  }
+
+  setData(source: string, data: FC): void {
+    (this.map.getSource(source) as GeoJSONSource | undefined)?.setData(data);
+    if (source === 'events') this.clearClusterLabels();
+  }
+
+  setCountries(data: FC, nameKey: 'name' | 'name_ru'): void {
+    this.setData('countries', data);
+    for (const m of this.countryMarkers) m.remove();
+    this.countryMarkers = data.features.map((f) => {
+      const el = document.createElement('div');
+      const p = f.properties as Record<string, string>;
+      el.className = `country-name${['KZ', 'KG', 'TJ', 'TM', 'UZ'].includes(p.iso2) ? ' own' : ''}`;
+      el.textContent = p[nameKey] || p.name;
+      return new maplibregl.Marker({ element: el }).setLngLat(labelPoint(f.geometry)).addTo(this.map);
+    });
+  }
+
+  showLayers(layers: Layer[]): void {
+    for (const [layer, ids] of Object.entries(LAYER_IDS)) {
+      const on = layers.includes(layer as Layer);
+      for (const id of ids) this.map.setLayoutProperty(id, 'visibility', on ? 'visible' : 'none');
+    }
+    this.updateClusterLabels();
+  }
+
+  setPicking(on: boolean): void {
+    this.picking = on;
+    this.map.getCanvas().style.cursor = on ? 'crosshair' : '';
+    if (!on) this.setData('pick', empty());
+  }
+
+  showPick(lon: number, lat: number): void {
+    this.setData('pick', points([[lon, lat]]));
+  }
+
+  flyTo(lon: number, lat: number): void {
+    this.map.easeTo({ center: [lon, lat], zoom: Math.max(this.map.getZoom(), 7) });
+  }
+}
+
+const round = (x: number) => Math.round(x * 1e5) / 1e5;
+
+export function points(coords: [number, number][], props: Record<string, unknown>[] = []): FC {
+  return {
+    type: 'FeatureCollection',
+    features: coords.map((c, i) => ({ type: 'Feature', geometry: { type: 'Point', coordinates: c }, properties: props[i] ?? {} })),
+  };
+}
+
+/** A point inside a country's largest ring, good enough to put its name on. */
+function labelPoint(geometry: GeoJSON.Geometry): [number, number] {
+  const polys = geometry.type === 'Polygon' ? [geometry.coordinates]
+    : geometry.type === 'MultiPolygon' ? geometry.coordinates : [];
+  let best: number[][] = [];
+  for (const poly of polys) if (poly[0].length > best.length) best = poly[0];
+  if (!best.length) return [0, 0];
+  let sx = 0; let sy = 0;
+  for (const [x, y] of best) { sx += x; sy += y; }
+  return [sx / best.length, sy / best.length];
+}
+
+/** The middle vertex of a section line (for alerts placed on a section). */
+export function midpoint(geometry: GeoJSON.Geometry): [number, number] | null {
+  const line = geometry.type === 'LineString' ? geometry.coordinates
+    : geometry.type === 'MultiLineString' ? geometry.coordinates[0] : null;
+  if (!line || !line.length) return null;
+  const p = line[Math.floor(line.length / 2)];
+  return [p[0], p[1]];
+}

@@ -1,0 +1,102 @@
+// What the console shows, kept in the URL (after "#") so that a link shares the view.
+
+export type Page = 'map' | 'dashboard';
+export type WindowKind = '24h' | '7d' | '30d' | 'custom';
+
+export const FILTER_KEYS = ['category', 'type', 'impact_level', 'status', 'country', 'section',
+  'handling'] as const;
+export type FilterKey = typeof FILTER_KEYS[number];
+
+export const LAYERS = ['sections', 'crossings', 'events', 'assets', 'alerts', 'risk'] as const;
+export type Layer = typeof LAYERS[number];
+
+export interface View {
+  page: Page;
+  window: WindowKind;
+  since: string | null; // custom window, ISO
+  until: string | null;
+  filters: Record<FilterKey, string[]>;
+  layers: Layer[];
+  selected: string | null;
+}
+
+const HOURS: Record<Exclude<WindowKind, 'custom'>, number> = { '24h': 24, '7d': 168, '30d': 720 };
+
+export function emptyFilters(): Record<FilterKey, string[]> {
+  return Object.fromEntries(FILTER_KEYS.map((k) => [k, []])) as unknown as Record<FilterKey, string[]>;
+}
+
+export function parseView(hash: string): View {
+  const [path, query = ''] = hash.replace(/^#\/?/, '').split('?');
+  const q = new URLSearchParams(query);
+  const list = (k: string) => (q.get(k) || '').split(',').map((s) => s.trim()).filter(Boolean);
+  const w = q.get('w') as WindowKind | null;
+  const filters = emptyFilters();
+  for (const k of FILTER_KEYS) filters[k] = list(k);
+  const layers = q.has('layers') ? list('layers').filter((l): l is Layer => (LAYERS as readonly string[]).includes(l))
+    : ['sections', 'crossings', 'events', 'assets', 'alerts'] as Layer[];
+  return {
+    page: path === 'dashboard' ? 'dashboard' : 'map',
+    window: w && ['24h', '7d', '30d', 'custom'].includes(w) ? w : '7d',
+    since: q.get('since'), until: q.get('until'),
+    filters, layers, selected: q.get('event'),
+  };
+}
+
+export function viewHash(v: View): string {
+  const q = new URLSearchParams();
+  q.set('w', v.window);
+  if (v.window === 'custom') {
+    if (v.since) q.set('since', v.since);
+    if (v.until) q.set('until', v.until);
+  }
+  for (const k of FILTER_KEYS) if (v.filters[k].length) q.set(k, v.filters[k].join(','));
+  q.set('layers', v.layers.join(','));
+  if (v.selected) q.set('event', v.selected);
+  return `#/${v.page}?${q.toString().replace(/%2C/g, ',')}`;
+}
+
+/** The window as [since, until) in epoch milliseconds; relative windows end now. */
+export function windowBounds(v: View, now = Date.now()): [number, number] {
+  if (v.window === 'custom') {
+    const until = v.until ? Date.parse(v.until) : now;
+    const since = v.since ? Date.parse(v.since) : until - 7 * 86400e3;
+    return [since, until];
+  }
+  return [now - HOURS[v.window] * 3600e3, now];
+}
+
+/** Whether a window moves with the clock (new events belong in it). */
+export const isLive = (v: View) => v.window !== 'custom' || !v.until;
+
+/** Query parameters of GET /api/v1/events for the view's window and filters. */
+export function eventQuery(v: View): URLSearchParams {
+  const [since, until] = windowBounds(v);
+  const q = new URLSearchParams();
+  q.set('since', new Date(since).toISOString());
+  if (!isLive(v)) q.set('until', new Date(until).toISOString());
+  for (const k of FILTER_KEYS) if (v.filters[k].length) q.set(k, v.filters[k].join(','));
+  return q;
+}
+
+interface Filterable { category: string; type: string; impact_level?: string | null;
+  status?: string | null; country?: string | null; section_id?: string | null; handling: string;
+  occurred_at: string }
+
+/** The same test the API applies, for events arriving live. */
+export function matches(v: View, e: Filterable, now = Date.now()): boolean {
+  const [since, until] = windowBounds(v, now);
+  const at = Date.parse(e.occurred_at);
+  if (at < since || (!isLive(v) && at >= until)) return false;
+  const f = v.filters;
+  const inList = (values: string[], value: string | null | undefined) =>
+    !values.length || (value != null && values.includes(value));
+  if (!inList(f.category, e.category) || !inList(f.type, e.type)) return false;
+  if (!inList(f.impact_level, e.impact_level) || !inList(f.status, e.status)) return false;
+  if (!inList(f.section, e.section_id) || !inList(f.handling, e.handling)) return false;
+  if (f.country.length) {
+    const sectionCountries = (e.section_id || '').split('-').slice(0, 2);
+    if (!f.country.some((c) => c === e.country || sectionCountries.includes(c))) return false;
+  }
+  return true;
+}

@@ -1,0 +1,240 @@
+"""Alerts: the signals of the charts and of the space-time scan, fused per section and episode.
+
+A *signal* is one detector's alarm: a run of alarming days of one chart series
+(:func:`sitcen.analysis.early_warning.alarms`) or one significant cluster of
+the prospective scan (:func:`scan_signals`). A duty officer should not get
+five messages for one surge, so :func:`fuse` merges the signals of a section
+whose days touch or lie at most ``merge_gap_days`` apart into one **alert**:
+an episode with a first and last day, a severity, the methods that saw it, a
+plain-words explanation and the events behind it. The alert's ``key`` (section
+and first day) is stable when the same history is run again day after day, so
+a store can update the alert in place as the episode goes on.
+
+Pure functions over tables (DESIGN.md principle 6): the storing of alerts as
+journal records of kind ``alert`` happens elsewhere, from :meth:`Alert.to_dict`.
+"""
+
+from __future__ import annotations
+
+import math
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+import pandas as pd
+
+from sitcen.analysis.early_warning import SIGNAL_COLUMNS, event_days, event_keys
+from sitcen.analysis.scan import ScanResult
+from sitcen.geo import unproject
+from sitcen.taxonomy import category_of
+
+EventId = str | int
+ALERT_NAMESPACE = uuid.UUID("5d0c1f4e-8a7b-4f53-9c1e-2f6a3b7d9e10")  # uuid5 of the alert keys
+SEVERITIES = ("low", "medium", "high")
+
+
+@dataclass(frozen=True)
+class Alert:
+    """One warning to the duty officer: a section, an episode, and why."""
+
+    key: str  # "early-warning:<section>:<first day>", the deduplication key
+    section_id: str
+    category: str  # of the strongest signal
+    type: str | None  # of the strongest signal, when it is a type series or a cluster of one type
+    first_day: date
+    last_day: date
+    severity: str  # low | medium | high
+    methods: tuple[str, ...]  # cusum, spike, scan
+    statistic: float  # of the strongest signal, with its threshold
+    threshold: float
+    expected: float  # over the strongest signal's days
+    observed: int
+    p_value: float  # chance of the strongest signal's count or more under the usual pattern
+    explanation: str
+    event_ids: tuple[EventId, ...]
+    signals: int  # how many detector signals were fused
+
+    @property
+    def id(self) -> uuid.UUID:
+        """A UUID derived from :attr:`key`: the same episode always gets the same id."""
+        return uuid.uuid5(ALERT_NAMESPACE, self.key)
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready fields (dates as ISO strings, event ids as a list)."""
+        return {
+            "id": str(self.id), "key": self.key, "section_id": self.section_id,
+            "category": self.category, "type": self.type,
+            "first_day": self.first_day.isoformat(), "last_day": self.last_day.isoformat(),
+            "severity": self.severity, "methods": list(self.methods),
+            "statistic": _finite(self.statistic), "threshold": _finite(self.threshold),
+            "expected": _finite(self.expected), "observed": self.observed,
+            "p_value": _finite(self.p_value), "explanation": self.explanation,
+            "event_ids": list(self.event_ids), "signals": self.signals,
+        }
+
+
+def _finite(value: float) -> float | None:
+    return round(float(value), 6) if math.isfinite(value) else None
+
+
+def severity_of(ratio: float, p_value: float, methods: int) -> str:
+    """``high``: 4x the usual and either very unlikely (p <= 1e-6) or seen by two methods;
+    ``medium``: 2x the usual or p <= 1e-6; ``low`` otherwise."""
+    if ratio >= 4 and (p_value <= 1e-6 or methods >= 2):
+        return "high"
+    if ratio >= 2 or p_value <= 1e-6:
+        return "medium"
+    return "low"
+
+
+# ----------------------------------------------------------------------------- scan signals
+
+
+def scan_signals(result: ScanResult, *, day: date | pd.Timestamp, section_ids: Sequence[str | None],
+                 event_ids: Sequence[EventId], types: Sequence[str], label: str,
+                 alpha: float) -> pd.DataFrame:
+    """Signals of the clusters of one scan with ``p_value <= alpha``.
+
+    ``section_ids``, ``event_ids`` and ``types`` describe the scanned events in
+    the order given to :func:`~sitcen.analysis.scan.space_time_scan`; ``day`` is
+    its last day (the signal's first and last day: when the scan warned; the
+    counts cover the cylinder's ``days``) and ``label`` what was scanned (e.g. a
+    category). A cluster
+    belongs to the section most of its events lie on (clusters wholly inland
+    are left out); its ``type`` is set when one type makes most of it.
+    """
+    rows = []
+    last = pd.Timestamp(day)
+    for c in result.clusters:
+        if c.p_value > alpha:
+            continue
+        secs = pd.Series([section_ids[i] for i in c.members]).dropna()
+        if secs.empty:
+            continue
+        section = str(secs.mode().iloc[0])
+        kinds = pd.Series([types[i] for i in c.members]).value_counts()
+        main = str(kinds.index[0]) if kinds.iloc[0] * 2 > kinds.sum() else None
+        lon, lat = (float(v) for v in unproject(c.centre_x, c.centre_y))
+        ratio = c.observed / c.expected if c.expected > 0 else math.inf
+        what = _words(main) if main else _words(label)
+        rows.append({
+            "section_id": section, "level": "scan", "key": label,
+            "category": category_of(main).value if main else label, "type": main,
+            "first_day": last, "last_day": last, "days": c.days, "methods": "scan",
+            "observed": c.observed, "expected": round(c.expected, 3), "ratio": round(ratio, 2),
+            "statistic": round(c.llr, 3), "threshold": round(result.critical_value(alpha), 3),
+            "p_value": c.p_value,
+            "explanation": (f"cluster of {c.observed} {what} events within {c.radius_km:g} km "
+                            f"of {lat:.4f} N {lon:.4f} E over {c.days} days to {last.date()}, "
+                            f"against {c.expected:.1f} expected ({ratio:.1f}x); space-time "
+                            f"scan p = {c.p_value:.3g} ({result.replicates} replicates)"),
+            "event_ids": tuple(event_ids[i] for i in c.members),
+        })
+    return pd.DataFrame(rows, columns=[*SIGNAL_COLUMNS, "event_ids"])
+
+
+def _words(name: str) -> str:
+    return name.replace("_", " ")
+
+
+# ----------------------------------------------------------------------------- fusion
+
+
+def _day_numbers(values: pd.Series) -> list[int]:
+    epoch = pd.Timestamp("1970-01-01")
+    return [int((pd.Timestamp(v) - epoch).days) for v in values]
+
+
+def _chart_event_ids(events: pd.DataFrame, signals: pd.DataFrame) -> list[tuple[EventId, ...]]:
+    """For each chart signal: the events of its section and series on its days."""
+    if events.empty or signals.empty:
+        return [() for _ in range(len(signals))]
+    ids = events["id"].to_numpy() if "id" in events else events.index.to_numpy()
+    day = event_days(events["occurred_at"])
+    section = events["section_id"].to_numpy(dtype=object)
+    by_level = {"category": event_keys(events, "category"), "type": event_keys(events, "type")}
+    out: list[tuple[EventId, ...]] = []
+    for level, sec, key, d0, d1 in zip(
+            signals["level"].astype(str), signals["section_id"].astype(str),
+            signals["key"].astype(str), _day_numbers(signals["first_day"]),
+            _day_numbers(signals["last_day"]), strict=True):
+        if level not in by_level:
+            out.append(())
+            continue
+        sel = (section == sec) & (by_level[level] == key) & (day >= d0) & (day <= d1)
+        out.append(tuple(ids[sel].tolist()))
+    return out
+
+
+def fuse(signals: pd.DataFrame, events: pd.DataFrame | None = None, *,
+         merge_gap_days: int = 2) -> list[Alert]:
+    """Merge the signals of each section into alerts, one per episode.
+
+    Signals of a section are taken in order of their first day; one joins the
+    open episode when its first day is at most ``merge_gap_days`` after the
+    episode's last day, else it opens a new one. The strongest signal (smallest
+    ``p_value``, then largest ratio) gives the alert its category, type,
+    statistic, counts and the first sentence of its explanation; the others
+    are listed after it. The events behind the alert are the scan clusters'
+    members and, from ``events`` (columns as for
+    :func:`~sitcen.analysis.early_warning.daily_counts`, ids from an ``id``
+    column or the index), the events of each chart signal's series and days.
+    """
+    if signals.empty:
+        return []
+    table = signals.reset_index(drop=True)
+    chart_ids = _chart_event_ids(events if events is not None else pd.DataFrame(), table)
+    scan_ids = table["event_ids"].tolist() if "event_ids" in table else [None] * len(table)
+    member_ids = [tuple(s) if isinstance(s, tuple) else c
+                  for s, c in zip(scan_ids, chart_ids, strict=True)]
+    sections = table["section_id"].astype(str).tolist()
+    first = _day_numbers(table["first_day"])
+    last = _day_numbers(table["last_day"])
+    order = sorted(range(len(table)), key=lambda i: (sections[i], first[i], last[i]))
+    episodes: list[list[int]] = []
+    for i in order:
+        current = episodes[-1] if episodes else []
+        if (current and sections[current[0]] == sections[i]
+                and first[i] <= max(last[j] for j in current) + merge_gap_days):
+            current.append(i)
+        else:
+            episodes.append([i])
+    alerts = [_alert(sections[e[0]], table.iloc[e], [member_ids[i] for i in e])
+              for e in episodes]
+    return sorted(alerts, key=lambda a: (a.first_day, a.section_id))
+
+
+def _alert(section: str, rows: pd.DataFrame, member_ids: list[tuple[EventId, ...]]) -> Alert:
+    ranked = rows.assign(_r=-rows["ratio"].astype(float)).sort_values(["p_value", "_r"])
+    lead = ranked.iloc[0]
+    methods = tuple(sorted({m for ms in rows["methods"] for m in str(ms).split("+") if m}))
+    first = pd.Timestamp(rows["first_day"].min()).date()
+    last = pd.Timestamp(rows["last_day"].max()).date()
+    ids: dict[EventId, None] = {}
+    for members in member_ids:
+        ids.update(dict.fromkeys(members))
+    severity = severity_of(float(lead["ratio"]), float(lead["p_value"]), len(methods))
+    others = [str(e) for e in ranked["explanation"].iloc[1:]]
+    lines = [f"{severity.capitalize()} alert on {section} from {first} to {last}, seen by "
+             f"{', '.join(methods)} ({len(rows)} signal{'s' if len(rows) > 1 else ''}, "
+             f"{len(ids)} events).", f"Strongest: {lead['explanation']}."]
+    if others:
+        lines.append("Also: " + "; ".join(others[:4]) + (" ..." if len(others) > 4 else "") + ".")
+    kind = lead["type"] if isinstance(lead["type"], str) else None
+    return Alert(
+        key=f"early-warning:{section}:{first.isoformat()}", section_id=section,
+        category=str(lead["category"]), type=kind, first_day=first, last_day=last,
+        severity=severity, methods=methods, statistic=float(lead["statistic"]),
+        threshold=float(lead["threshold"]), expected=float(lead["expected"]),
+        observed=int(lead["observed"]), p_value=float(lead["p_value"]),
+        explanation=" ".join(lines), event_ids=tuple(ids), signals=len(rows))
+
+
+def alerts_frame(alerts: Sequence[Alert]) -> pd.DataFrame:
+    """The alerts as a table (one row each, the fields of :meth:`Alert.to_dict`)."""
+    columns = ["id", "key", "section_id", "category", "type", "first_day", "last_day",
+               "severity", "methods", "statistic", "threshold", "expected", "observed",
+               "p_value", "explanation", "event_ids", "signals"]
+    return pd.DataFrame([a.to_dict() for a in alerts], columns=columns)

@@ -1,0 +1,124 @@
+"""Section impact levels: the proposed level, its confirmation or override, and the history."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated, Any
+
+from fastapi import APIRouter, status
+from pydantic import BaseModel, ConfigDict, Field
+from starlette.concurrency import run_in_threadpool
+
+from sitcen.analysis_layer import proposed_level, reactions_for
+from sitcen.api.deps import CurrentNode, Reader, require
+from sitcen.api.routes.capacity import known_section
+from sitcen.events import NO_NUL, InvalidInput, error
+from sitcen.store.assessments import (
+    AssessmentError,
+    confirm_level,
+    current_level,
+    current_levels,
+    level_history,
+)
+from sitcen.store.records import StoredRecord
+from sitcen.store.users import StoredUser
+from sitcen.taxonomy import SectionImpactLevel
+from sitcen.users import Permission
+
+router = APIRouter(tags=["levels"])
+
+LevelSetter = Annotated[StoredUser, require(Permission.set_impact_level)]
+
+
+class LevelConfirm(BaseModel):
+    """A section impact level as an authorised officer confirms or overrides it."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    level: SectionImpactLevel
+    justification: str = Field("", max_length=4000, pattern=NO_NUL,
+                               description="required when the level differs from the proposed")
+    base_version: int | None = Field(None, ge=0, description="409 when no longer current")
+
+
+class LevelPublic(BaseModel):
+    """A confirmed section impact level, with the reactions it requires."""
+
+    model_config = ConfigDict(extra="allow")
+
+    id: uuid.UUID
+    origin: str
+    version: int
+    recorded_at: str
+    section_id: str
+    level: SectionImpactLevel
+    proposed_level: SectionImpactLevel | None
+    overridden: bool
+    justification: str
+    confirmed_by: str
+    reasons: list[str]
+    reactions: list[str]
+
+
+class LevelList(BaseModel):
+    """The confirmed level of every section that has one."""
+
+    levels: list[LevelPublic]
+
+
+class SectionLevel(BaseModel):
+    """A section's proposed and confirmed level, and every level confirmed before."""
+
+    section_id: str
+    proposed_level: SectionImpactLevel | None
+    reasons: list[str]
+    proposed_reactions: list[str]
+    confirmed: LevelPublic | None
+    history: list[dict[str, Any]]
+
+
+def _public(record: StoredRecord) -> dict[str, Any]:
+    return {"id": record.id, "origin": record.origin, "version": record.version,
+            "recorded_at": record.to_dict()["recorded_at"], **record.body}
+
+
+@router.get("/levels", response_model=LevelList)
+def read_levels(node: CurrentNode, _user: Reader) -> dict[str, Any]:
+    """The current confirmed impact level of every section that has one."""
+    levels = current_levels(node.engine, node.settings.node_id)
+    return {"levels": [_public(levels[k]) for k in sorted(levels)]}
+
+
+@router.get("/sections/{section_id}/level", response_model=SectionLevel)
+async def read_section_level(section_id: str, node: CurrentNode,
+                             _user: Reader) -> dict[str, Any]:
+    """A section's proposed level (latest risk table), confirmed level and level history."""
+    known_section(node, section_id)
+    node_id = node.settings.node_id
+    proposed, reasons = await run_in_threadpool(proposed_level, node.engine, node_id,
+                                                section_id)
+    confirmed = current_level(node.engine, node_id, section_id)
+    return {"section_id": section_id, "proposed_level": proposed, "reasons": reasons,
+            "proposed_reactions": reactions_for(proposed) if proposed else [],
+            "confirmed": None if confirmed is None else _public(confirmed),
+            "history": level_history(node.engine, node_id, section_id)}
+
+
+@router.post("/sections/{section_id}/level", status_code=status.HTTP_201_CREATED,
+             response_model=LevelPublic)
+async def confirm_section_level(section_id: str, item: LevelConfirm, node: CurrentNode,
+                                user: LevelSetter) -> dict[str, Any]:
+    """Confirm or override a section's proposed impact level (justify an override)."""
+    known_section(node, section_id)
+    node_id = node.settings.node_id
+    proposed, reasons = await run_in_threadpool(proposed_level, node.engine, node_id,
+                                                section_id)
+    try:
+        record = confirm_level(node.engine, node_id, section_id, level=item.level.value,
+                               proposed_level=proposed, reasons=reasons,
+                               reactions=reactions_for(item.level.value),
+                               confirmed_by=user.username, justification=item.justification,
+                               base_version=item.base_version)
+    except AssessmentError as exc:
+        raise InvalidInput([error(("body", exc.field), str(exc), "missing")]) from exc
+    return _public(record)

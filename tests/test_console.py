@@ -1,0 +1,357 @@
+"""The operator console in a real browser (Debian's Chromium driven by Playwright).
+
+One node on SQLite with a few weeks of synthetic activity is served on a free
+loopback port for the whole module; each test opens fresh browser contexts on
+it. Every request any page makes is recorded, and the last test checks that
+none left 127.0.0.1. Screenshots of the main screens go to docs/screenshots/.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+import uvicorn
+
+from conftest import TEST_PASSWORD, make_settings
+from sitcen.api.console import console_dir
+from sitcen.api.main import create_app
+from sitcen.api.node import Node
+from sitcen.events import EventCreate
+from sitcen.scenario import generate
+from sitcen.store.events import report_events
+from sitcen.store.records import write_record
+from sitcen.store.users import add_user
+from sitcen.users import Role
+
+pytestmark = pytest.mark.xdist_group("browser")
+
+CHROMIUM = Path("/usr/bin/chromium")
+# Without these Chromium tries to reach update and sync servers, which a closed network
+# refuses slowly.
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update",
+                 "--disable-sync"]
+SCREENSHOTS = Path(__file__).resolve().parent.parent / "docs" / "screenshots"
+VIEWPORT = {"width": 1400, "height": 860}
+WAIT_MS = 20_000
+
+sync_api = pytest.importorskip("playwright.sync_api")
+expect = sync_api.expect
+
+
+def _missing(reason: str) -> None:
+    if os.environ.get("CI") == "true":
+        pytest.fail(reason + " (required under CI=true)")
+    pytest.skip(reason)
+
+
+@dataclass
+class Site:
+    url: str
+    node: Node
+    requests: list[str] = field(default_factory=list)
+
+
+def _serve(node: Node) -> tuple[str, uvicorn.Server, threading.Thread]:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = int(s.getsockname()[1])
+    server = uvicorn.Server(uvicorn.Config(create_app(node), host="127.0.0.1", port=port,
+                                           log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 20
+    while not server.started:
+        assert time.monotonic() < deadline, "the node did not start"
+        time.sleep(0.05)
+    return f"http://127.0.0.1:{port}", server, thread
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
+    if not CHROMIUM.exists():
+        _missing(f"{CHROMIUM} is missing (make system-deps installs Debian's chromium)")
+    if not (console_dir() / "index.html").is_file():
+        _missing("the console is not built (make console)")
+    tmp = tmp_path_factory.mktemp("console")
+    node = Node.open(make_settings(f"sqlite:///{tmp / 'node.db'}", tmp))
+    for username, role in (("duty", Role.duty_officer), ("operator", Role.operator)):
+        add_user(node.engine, username, TEST_PASSWORD, role, f"{role.value} (test)")
+    now = datetime.now(UTC)
+    scenario = generate(0.06, seed=7, start=(now - timedelta(days=22)).date())
+    for batch in scenario.batches(5000):
+        items = [EventCreate.model_validate(p) for p in batch]
+        items = [it for it in items if (it.reported_at or it.occurred_at) <= now]
+        if items:
+            report_events(node.engine, node.reporter, items, batch=True)
+    for i, (lon, lat) in enumerate([(68.60, 37.22), (68.65, 37.21), (68.70, 37.20)]):
+        record = None
+        for step in range(3):
+            record = write_record(
+                node.engine, "asset_position",
+                {"asset_id": f"panj-{i}", "kind": "patrol", "name": f"Panj patrol {i}",
+                 "status": "active", "location": {"lon": lon + step / 50, "lat": lat},
+                 "at": (now - timedelta(minutes=10 - step)).isoformat(), "handling": "AMBER"},
+                node_id=node.settings.node_id,
+                record_id=None if record is None else record.id,
+                base_version=None if record is None else record.version)
+    url, server, thread = _serve(node)
+    try:
+        yield Site(url, node)
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+        node.engine.dispose()
+
+
+@pytest.fixture(scope="module")
+def browser(site: Site) -> Iterator[Any]:
+    with sync_api.sync_playwright() as p:
+        # Playwright gives every launch a fresh, temporary user-data directory.
+        launched = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS,
+                                     headless=True)
+        yield launched
+        launched.close()
+
+
+def _context(browser: Any, site: Site, lang: str = "en") -> Any:
+    context = browser.new_context(viewport=VIEWPORT, locale="en-GB", timezone_id="Asia/Dushanbe")
+    context.on("request", lambda request: site.requests.append(request.url))
+    # The first page of a context starts in a known language and zone; a reload keeps
+    # what the user chose.
+    context.add_init_script(
+        "const s = localStorage;"
+        f"if (!s.getItem('sitcen.lang')) s.setItem('sitcen.lang', '{lang}');"
+        "if (!s.getItem('sitcen.tz')) s.setItem('sitcen.tz', 'Asia/Dushanbe');")
+    context.set_default_timeout(WAIT_MS)
+    return context
+
+
+def _login(context: Any, site: Site, username: str, path: str = "") -> Any:
+    page = context.new_page()
+    page.goto(site.url + "/" + path)
+    page.fill("#login-username", username)
+    page.fill("#login-password", TEST_PASSWORD)
+    page.click(".login button[type=submit]")
+    expect(page.locator('#map[data-ready="yes"]')).to_be_visible()
+    return page
+
+
+def _shot(page: Any, name: str) -> None:
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SCREENSHOTS / f"{name}.png"))
+
+
+def _rows(page: Any) -> Any:
+    return page.locator(".event-row")
+
+
+def test_login_shows_the_sections_on_the_map(browser: Any, site: Site) -> None:
+    context = _context(browser, site)
+    page = context.new_page()
+    page.goto(site.url + "/")
+    expect(page.locator("#login-username")).to_be_focused()
+    page.fill("#login-username", "duty")
+    page.fill("#login-password", "wrong-password-1")
+    page.click(".login button[type=submit]")
+    expect(page.locator(".login .error")).to_have_text("Wrong username or password.")
+    _shot(page, "login")
+    page.fill("#login-password", TEST_PASSWORD)
+    page.click(".login button[type=submit]")
+    expect(page.locator('#map[data-ready="yes"]')).to_be_visible()
+    assert int(page.locator("#map").get_attribute("data-sections")) > 300
+    page.wait_for_function(
+        "window.sitcenMap.queryRenderedFeatures({layers: ['sections']}).length > 100")
+    page.wait_for_function(
+        "window.sitcenMap.queryRenderedFeatures({layers: ['event-clusters', 'event-points']})"
+        ".length > 0")
+    page.wait_for_function("window.sitcenMap.queryRenderedFeatures({layers: ['assets']})"
+                           ".length === 3")
+    expect(_rows(page).first).to_be_visible()
+    expect(page.locator(".user")).to_contain_text("duty officer")
+    # The session is an HttpOnly cookie: page scripts cannot read it.
+    assert "sitcen_session" not in page.evaluate("document.cookie")
+    cookies = {c["name"]: c for c in context.cookies()}
+    session = cookies["sitcen_session"]
+    assert session["httpOnly"] and session["sameSite"] == "Strict"
+    _shot(page, "map")
+    page.click(".topbar button:has-text('Log out')")
+    expect(page.locator("#login-username")).to_be_visible()
+    assert "sitcen_session" not in {c["name"] for c in context.cookies()}
+    context.close()
+
+
+def test_report_appears_live_in_another_browser(browser: Any, site: Site) -> None:
+    watcher_context = _context(browser, site)
+    watcher = _login(watcher_context, site, "duty")
+    expect(watcher.locator(".live.on")).to_be_visible()
+    reporter_context = _context(browser, site)
+    reporter = _login(reporter_context, site, "operator")
+
+    reporter.click(".report-button")
+    form = reporter.locator(".report-form")
+    expect(reporter.locator("#report-type")).to_be_focused()
+    # Keyboard only: choose the type, then send without a place to see the inline errors.
+    reporter.select_option("#report-type", "drug_smuggling")
+    reporter.locator("#report-lon").focus()
+    reporter.keyboard.press("Enter")
+    expect(form.locator(".field-error").first).to_be_visible()
+    expect(form.locator("#err-location\\.lon")).to_have_text("Enter a number.")
+    expect(reporter.locator("#report-lon")).to_have_attribute("aria-invalid", "true")
+
+    # Pick the place on the map: the taxonomy's own checks then name the missing detail.
+    reporter.click("text=Pick on the map")
+    box = reporter.locator("#map").bounding_box()
+    reporter.mouse.click(box["x"] + box["width"] * 0.62, box["y"] + box["height"] * 0.70)
+    expect(reporter.locator("#report-lon")).not_to_have_value("")
+    reporter.fill("#report-lon", "68.6")
+    reporter.fill("#report-lat", "37.22")
+    reporter.click("text=Send report")
+    expect(form.locator("#err-details\\.substance")).to_have_text("This field is required.")
+    expect(form.locator("#err-location\\.lon")).to_have_count(0)
+    _shot(reporter, "report-form")
+    reporter.select_option("#detail-substance", "heroin")
+    reporter.fill("#detail-quantity", "4.5")
+    reporter.select_option("#detail-unit", "kg")
+    reporter.select_option("#report-impact", "high")
+    reporter.fill("#report-description", "Browser test: courier stopped at the river")
+    reporter.locator("#report-description").focus()
+    reporter.keyboard.press("Tab")  # to the send button
+    reporter.keyboard.press("Enter")
+    expect(reporter.locator(".toast")).to_have_text("Report sent")
+    expect(reporter.locator(".panel h2")).to_have_text("Drug smuggling")
+    new_id = reporter.url.split("event=")[1].split("&")[0]
+
+    row = watcher.locator(f'.event-row[data-event-id="{new_id}"]')
+    expect(row).to_be_visible(timeout=5_000)
+    expect(row).to_have_class(re.compile(r"\bfresh\b"))
+    expect(watcher.locator(".unseen")).to_contain_text("new")
+    _shot(watcher, "live")
+    watcher.click(".unseen")
+    expect(watcher.locator(".unseen")).to_have_count(0)
+    watcher_context.close()
+    reporter_context.close()
+
+
+def test_filters_are_kept_in_the_url(browser: Any, site: Site) -> None:
+    context = _context(browser, site)
+    page = _login(context, site, "duty")
+    expect(_rows(page).first).to_be_visible()
+    page.uncheck("text=Only what the map shows")
+    total = int(page.locator(".list-head .count").get_attribute("data-count"))
+    page.click(".segmented button:has-text('30 days')")
+    page.select_option("#filter-category", "crisis")
+    expect(page).to_have_url(re.compile(r"category=crisis"))
+    expect(page).to_have_url(re.compile(r"w=30d"))
+    expect(_rows(page).first).to_be_visible()
+    page.wait_for_function("!document.querySelector('.event-row:not(.cat-crisis)')")
+    crisis = int(page.locator(".list-head .count").get_attribute("data-count"))
+    assert 0 < crisis < total
+    # A shared link opens the same view.
+    link = page.url
+    other = context.new_page()
+    other.goto(link)
+    expect(other.locator('#map[data-ready="yes"]')).to_be_visible()
+    assert other.locator("#filter-category").evaluate(
+        "s => [...s.selectedOptions].map(o => o.value)") == ["crisis"]
+    other.uncheck("text=Only what the map shows")
+    expect(other.locator(".list-head .count")).to_have_attribute("data-count", str(crisis))
+    context.close()
+
+
+def test_switch_language(browser: Any, site: Site) -> None:
+    context = _context(browser, site)
+    page = _login(context, site, "operator")
+    page.select_option("#language", "ru")
+    expect(page.locator(".topbar nav a").first).to_have_text("Карта")
+    expect(page.locator("label[for=filter-impact_level]")).to_have_text("Уровень воздействия")
+    expect(page.locator("#filter-category option").first).to_have_text(
+        "Незаконное пересечение государственной границы")
+    _shot(page, "map-ru")
+    page.select_option("#language", "kk")
+    expect(page.locator(".topbar nav a").first).to_have_text("Карта")
+    expect(page.locator(".sidebar h3 button")).to_contain_text("Сүзгілер")
+    # Not yet translated into Kazakh: Russian, not English.
+    expect(page.get_by_text("Только видимые на карте")).to_be_visible()
+    page.select_option("#time-zone", "Asia/Tashkent")
+    page.reload()
+    expect(page.locator('#map[data-ready="yes"]')).to_be_visible()
+    expect(page.locator("#language")).to_have_value("kk")
+    expect(page.locator("#time-zone")).to_have_value("Asia/Tashkent")
+    context.close()
+
+
+def test_duty_officer_validates_operator_cannot(browser: Any, site: Site) -> None:
+    duty_context = _context(browser, site)
+    duty = _login(duty_context, site, "duty")
+    duty.select_option("#filter-status", "reported")
+    expect(_rows(duty).first).to_be_visible()
+    duty.wait_for_function("!document.querySelector('.event-row .badge:not(.status-reported)')")
+    event_id = _rows(duty).first.get_attribute("data-event-id")
+    _rows(duty).first.click()
+    panel = duty.locator(".panel")
+    expect(panel.get_by_role("button", name="Validate")).to_be_visible()
+    panel.get_by_role("button", name="Validate").click()
+    expect(panel.locator(".history .action-validate")).to_contain_text("Validated")
+    expect(panel.locator(".muted .badge")).to_have_text("Validated")
+    panel.locator("#comment-text").fill("Confirmed by the Panj post")
+    panel.get_by_role("button", name="Add comment").click()
+    expect(panel.locator(".history .action-comment")).to_contain_text("Confirmed by the Panj post")
+    expect(panel).to_contain_text("tj-test-centre")
+    _shot(duty, "event-panel")
+
+    operator_context = _context(browser, site)
+    operator = _login(operator_context, site, "operator", f"#/map?w=7d&event={event_id}")
+    panel = operator.locator(".panel")
+    expect(panel.locator(".history .action-validate")).to_contain_text("Validated")
+    expect(panel.get_by_role("button", name="Validate")).to_have_count(0)
+    expect(panel.get_by_role("button", name="Add comment")).to_be_visible()
+    # The API refuses it too, whatever the page shows.
+    status = operator.evaluate(
+        """id => fetch(`/api/v1/events/${id}/actions`, {method: 'POST',
+            headers: {'Content-Type': 'application/json', 'X-Sitcen-Console': '1'},
+            body: JSON.stringify({action: 'validate'})}).then(r => r.status)""", event_id)
+    assert status == 403
+    duty_context.close()
+    operator_context.close()
+
+
+def test_dashboard_and_missing_analysis_layers(browser: Any, site: Site) -> None:
+    context = _context(browser, site)
+    page = _login(context, site, "duty")
+    alerts = page.evaluate("fetch('/api/v1/alerts').then(r => r.status)")
+    if alerts == 404:
+        expect(page.locator('[data-unavailable="alerts"]')).to_have_text("(not available)")
+        expect(page.locator("label.layer", has_text="Alerts").locator("input")).to_be_disabled()
+    page.click(".topbar nav a:has-text('Dashboard')")
+    expect(page.locator("#chart-categories")).to_be_visible()
+    expect(page.locator("#chart-sections")).to_be_visible()
+    expect(page.locator(".sparklines tbody tr").first).to_be_visible()
+    assert page.locator(".sparklines tbody tr").count() == 10
+    page.wait_for_timeout(300)  # let Chart.js finish its first paint for the picture
+    _shot(page, "dashboard")
+    context.close()
+
+
+def test_no_request_leaves_the_node(site: Site) -> None:
+    assert site.requests, "the browser tests recorded no requests"
+    outside = sorted({u for u in site.requests
+                      if not u.startswith(site.url + "/") and not u.startswith(("data:", "blob:"))})
+    assert outside == []
+    assert any("/console/assets/" in u for u in site.requests)
+    assert any("/api/v1/stream" in u for u in site.requests)
+
+
+def test_chromium_is_found_where_the_makefile_puts_it() -> None:
+    assert shutil.which("chromium") in (None, str(CHROMIUM)) or CHROMIUM.exists()
