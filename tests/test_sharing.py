@@ -319,10 +319,8 @@ def test_personal_data_records_travel_only_where_granted_in_full(
     assert pd_body == original
 
 
-def replace_about(record: SharedRecord, about: SharedRecord) -> SharedRecord:
-    from dataclasses import replace
-
-    return replace(record, about=about)
+def replace_about(record: SharedRecord, about: SharedRecord | None) -> SharedRecord:
+    return dataclasses.replace(record, about=about)
 
 
 @PROPERTY
@@ -703,8 +701,6 @@ def test_an_action_on_an_event_goes_only_with_its_event() -> None:
     assert share(replace_about(action, None), DOWN, now=NOW) is None
 
 
-def replace_about(record: SharedRecord, about: SharedRecord | None) -> SharedRecord:
-    return dataclasses.replace(record, about=about)
 
 
 def test_daily_aggregates_go_only_on_their_own_link() -> None:
