@@ -410,8 +410,9 @@ def _check_row(number: int, cells: list[Cell],
         cell = cells[index] if index < len(cells) else None
         if not blank(cell):
             given[name] = (ctx.header[index], cell)
-    for name, value in ctx.mapping.defaults.items():
-        given.setdefault(name, (f"{name} (default)", value))
+    defaulted = [name for name in ctx.mapping.defaults if name not in given]
+    for name in defaulted:
+        given[name] = (f"{name} (default)", ctx.mapping.defaults[name])
     extra = [c for c in cells[len(ctx.header):] if not blank(c)]
     if extra:
         problems.append(RowProblem(number, "", "; ".join(cell_text(c) for c in extra),
@@ -434,8 +435,8 @@ def _check_row(number: int, cells: list[Cell],
     if "type" in values:
         # A default fills a detail only for the types that have it.
         applies = EVENT_TYPES[values["type"]].details
-        for name in ctx.mapping.defaults:
-            if name in DETAIL_FIELDS and name not in applies and name not in ctx.at:
+        for name in defaulted:
+            if name in DETAIL_FIELDS and name not in applies:
                 values.pop(name, None)
     if "persons" in values:
         try:
