@@ -30,8 +30,8 @@ $(VENV)/.installed-dev: pyproject.toml | $(BIN)/python
 demo: $(VENV)/.installed $(CONSOLE_STAMP)
 	$(BIN)/sitcen demo --host $(HOST) --port $(PORT)
 
-# PostgreSQL server binaries for the throwaway test clusters, and GDAL's ogrinfo/ogr2ogr as
-# the OGC API Features client (Debian packages when missing).
+# PostgreSQL server binaries for the throwaway test clusters, GDAL's ogrinfo/ogr2ogr as
+# the OGC API Features client, and Mosquitto for the sensor tests (Debian packages when missing).
 system-deps:
 	@command -v initdb >/dev/null 2>&1 || ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || \
 	  { echo "installing PostgreSQL server binaries (apt-get)"; \
@@ -39,6 +39,10 @@ system-deps:
 	@command -v ogrinfo >/dev/null 2>&1 || \
 	  { echo "installing GDAL command-line tools (apt-get)"; \
 	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq gdal-bin; }
+	@command -v mosquitto >/dev/null 2>&1 || test -x /usr/sbin/mosquitto || \
+	  { echo "installing the Mosquitto MQTT broker and clients (apt-get)"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq mosquitto \
+	      mosquitto-clients; }
 	@test -x /usr/bin/chromium || \
 	  { echo "installing Chromium for the browser tests (apt-get)"; \
 	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; }
@@ -85,6 +89,7 @@ bench: $(VENV)/.installed-dev
 	$(BIN)/python benchmarks/early_warning.py
 	$(BIN)/python benchmarks/forecast.py
 	$(BIN)/python benchmarks/risk.py
+	$(BIN)/python benchmarks/cot.py
 
 ## geography: rebuild the shipped border geometry from Natural Earth (needs npm)
 geography: $(VENV)/.installed

@@ -95,7 +95,9 @@ def test_demo_serves_seeded_events_and_live_ones(tmp_path: Path) -> None:
         last = _journal_seqs(url, headers)[-1]
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
-            newer = httpx.get(f"{url}/api/v1/journal?after={last}", headers=headers).json()
+            # The demo also writes alerts and a level change once it serves: look for events.
+            newer = httpx.get(f"{url}/api/v1/journal?after={last}&kind=event",
+                              headers=headers).json()
             if newer["entries"]:
                 assert newer["entries"][0]["record"]["origin"] == "demo-national-centre"
                 return

@@ -83,3 +83,15 @@ def test_sequential_stop_runs_fewer_replicates() -> None:
 
 def test_empty_input() -> None:
     assert space_time_scan([], [], []).clusters == []
+
+
+def test_critical_value_separates_significant_clusters() -> None:
+    rng = np.random.default_rng(11)
+    x, y, day = _background(rng)
+    result = space_time_scan(x, y, day, max_radius_km=6, max_days=5, replicates=199, seed=4)
+    assert result.null_maxima.size == 199
+    for alpha in (0.01, 0.05, 0.2):
+        crit = result.critical_value(alpha)
+        for c in result.clusters:
+            assert (c.p_value <= alpha) == (c.llr > crit + 1e-9)
+    assert result.critical_value(0.001) == math.inf  # 199 replicates cannot give p < 0.005

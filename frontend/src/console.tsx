@@ -25,6 +25,9 @@ interface Props {
 
 type Availability = 'loading' | 'ok' | 'unavailable';
 
+/** After the next frame, once the event loop has nothing queued before us. */
+const nextIdleFrame = () => new Promise<void>((resolve) => requestAnimationFrame(() => setTimeout(resolve, 0)));
+
 /** Section levels from GET /api/v1/levels, read leniently (another module owns its shape). */
 function levelsFrom(answer: unknown): Map<string, string> {
   const out = new Map<string, string>();
@@ -173,6 +176,22 @@ export function ConsolePage(props: Props) {
     if (!m || !mapReady) return;
     m.setData('events', eventFeatures(events, store, playAt));
   }, [mapReady, events, playAt, store.actionStatus.size]);
+
+  // Ready: the window's events are loaded, handed to the map and drawn, and the page
+  // answers input again (a frame went by and the event loop is free). Published as
+  // window.sitcenReady and #map[data-events] for tests and benchmarks/ui.py.
+  useEffect(() => {
+    const m = mapRef.current;
+    if (!m || !mapReady || !sections || store.loading) return;
+    let live = true;
+    m.eventsDrawn().then(nextIdleFrame).then(() => {
+      if (!live) return;
+      const ready = { at: performance.now(), events: store.sorted.length, generation: store.generation };
+      (window as unknown as { sitcenReady: typeof ready }).sitcenReady = ready;
+      mapBox.current?.setAttribute('data-events', String(ready.events));
+    });
+    return () => { live = false; };
+  }, [mapReady, sections, store.loading, store.generation]);
 
   useEffect(() => {
     const m = mapRef.current;

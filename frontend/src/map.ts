@@ -37,6 +37,7 @@ export class SituationMap {
   private popup = new maplibregl.Popup({ closeButton: false, closeOnClick: false, className: 'map-tip' });
   picking = false;
   ready: Promise<void>;
+  private eventsUpdate: Promise<void> = Promise.resolve();
 
   constructor(container: HTMLElement, private handlers: MapHandlers) {
     this.map = new maplibregl.Map({
@@ -148,8 +149,28 @@ export class SituationMap {
   }
 
   setData(source: string, data: FC): void {
-    (this.map.getSource(source) as GeoJSONSource | undefined)?.setData(data);
-    if (source === 'events') this.clearClusterLabels();
+    const done = (this.map.getSource(source) as GeoJSONSource | undefined)?.setData(data);
+    if (source === 'events') {
+      this.clearClusterLabels();
+      this.eventsUpdate = done ?? Promise.resolve();
+    }
+  }
+
+  /**
+   * Resolves once the last events handed to the map are in its source and drawn: the
+   * worker has indexed them and MapLibre is idle (every tile of the view rendered).
+   */
+  async eventsDrawn(): Promise<void> {
+    let pending: Promise<void> | null = null;
+    // A newer setData may arrive while the older one is indexed: wait for the latest.
+    while (pending !== this.eventsUpdate) {
+      pending = this.eventsUpdate;
+      await pending.catch(() => {});
+    }
+    await new Promise<void>((resolve) => {
+      this.map.once('idle', () => resolve());
+      this.map.triggerRepaint();
+    });
   }
 
   setCountries(data: FC, nameKey: 'name' | 'name_ru'): void {

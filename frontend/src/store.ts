@@ -19,7 +19,8 @@ export class EventStore {
   actionImpact = new Map<string, string>();
   loading = false;
   truncated = false;
-  private generation = 0;
+  /** Counts loads: a load that a newer one overtook is dropped. */
+  generation = 0;
   private listeners = new Set<() => void>();
 
   subscribe(fn: () => void): () => void {

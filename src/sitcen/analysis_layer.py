@@ -43,7 +43,7 @@ from sitcen.store.assessments import AlertWrites, current_levels, record_alerts
 from sitcen.store.journal import now_micros
 from sitcen.store.leases import acquire
 from sitcen.store.sections import load_sections
-from sitcen.taxonomy import Category
+from sitcen.taxonomy import EVENT_TYPES, Category
 from sitcen.vulnerability_assessment import section_capacities
 
 log = logging.getLogger("sitcen.analysis")
@@ -96,8 +96,10 @@ def load_events(engine: sa.Engine, *, since: date, until: date | None = None,
             bodies += [orjson.loads(row.body) for row in part]
             if progress is not None:
                 progress(len(bodies), total)
+    # A type a linked node's newer taxonomy has and this node's does not cannot be scored.
+    bodies = [b for b in bodies if b.get("type") in EVENT_TYPES and b.get("status") != "rejected"]
     frame = events_frame(bodies, include_rejected=False)
-    locations = [b.get("location") or {} for b in bodies if b.get("status") != "rejected"]
+    locations = [b.get("location") or {} for b in bodies]
     frame["lon"] = np.array([loc.get("lon", np.nan) for loc in locations], dtype=np.float64)
     frame["lat"] = np.array([loc.get("lat", np.nan) for loc in locations], dtype=np.float64)
     return frame
@@ -363,10 +365,10 @@ def forecasts(engine: sa.Engine, series: Sequence[str], *, horizon: int = 6,
     for name, kind, value in parsed:
         column = "section_id" if kind == "section" else kind
         rows = frame if kind == "total" else frame[frame[column] == value]
-        if rows.empty or start is None or start > last:
+        if start is None or start > last:
             out.append({"series": name, "months": 0, "history": [], "forecast": [],
                         "method": None, "trend": None,
-                        "note": "no complete month of events in this series yet"})
+                        "note": "the node has no complete month of events yet"})
             continue
         counts = rows.groupby("month").size()
         index = pd.period_range(start, last, freq="M")
@@ -504,19 +506,23 @@ class Recomputation:
 
 
 def recompute(engine: sa.Engine, node_id: str, *, now: datetime | None = None,
-              progress: Progress | None = None) -> Recomputation:
+              stages: Callable[[str], Progress] | None = None) -> Recomputation:
     """Recompute the risk table and run early warning + scan, writing alerts: one full pass.
 
     Reads the events once. Safe to run again at any time: the risk table is
-    replaced and alerts are written once per episode.
+    replaced and alerts are written once per episode. ``stages``, when given,
+    is called with the name of each long step and returns the progress
+    callback of that step (the CLI draws a bar per step).
     """
     started = time.monotonic()
     now = now or datetime.now(UTC)
     events = load_events(engine, since=_months_back(now.date(), RISK_HISTORY_MONTHS),
-                         until=now.date() + timedelta(days=1), progress=progress)
+                         until=now.date() + timedelta(days=1),
+                         progress=stages("reading events") if stages else None)
     head = compute_risk(engine, node_id, now=now, events=events)
     section_ids = [s.id for s in load_sections(engine)]
-    alerts = run_alerts(engine, node_id, events, section_ids=section_ids, today=now.date())
+    alerts = run_alerts(engine, node_id, events, section_ids=section_ids, today=now.date(),
+                        progress=stages("charts and scan") if stages else None)
     return Recomputation(now, len(events), len(head["sections"]), alerts,
                          time.monotonic() - started)
 

@@ -90,6 +90,18 @@ def _serve(settings: Settings, host: str, port: int, *, workers: int = 1,
 
         LinkSender(node.engine, node.identity,
                    sections=section_infos(node.sections.sections)).start()
+    if settings.tak_port or settings.tak_udp_port:
+        # CoT from TAK devices in, the picture out to them (docs/tak.md).
+        from sitcen.tak import listener_from_settings
+
+        tak = listener_from_settings(node)
+        if tak is not None:
+            tak.start()
+    if settings.mqtt_host:
+        # Sensor detections from the MQTT broker (docs/sensors.md); one process holds a lease.
+        from sitcen.sensors import DetectionSubscriber
+
+        DetectionSubscriber.from_settings(node).start()
     if settings.analysis_interval_min > 0:
         # Risk table and alerts, recomputed on schedule by one process (a lease).
         from sitcen.analysis_layer import AnalysisScheduler
@@ -434,7 +446,7 @@ def demo(host: str, port: int, data_dir: Path, years: float, seed_value: int, li
         add_user(node.engine, username, password, Role(role), full_name)
     truth = data_dir / "scenario-truth.json"
     count = _seed(node, years, seed_value, 1.0, truth)
-    raise_level = _demo_analysis(node)
+    after_start = _demo_analysis(node, raise_after_s=20.0 if live else 0.0)
     url = f"http://{host}:{port}/"
     click.echo("")
     click.echo(f"sitcen demo: {count} events over {years:g} years; ground truth in {truth}")
@@ -443,12 +455,8 @@ def demo(host: str, port: int, data_dir: Path, years: float, seed_value: int, li
     for username, password, role, _ in DEMO_USERS:
         click.echo(f"  {username:9} {password:17} {role}")
     stop = threading.Event()
-    if raise_level is not None:
-        # The duty officer raises one section's level shortly after start: a
-        # level change arriving on the live stream (at once without --live).
-        timer = threading.Timer(20.0 if live else 0.0, raise_level)
-        timer.daemon = True
-        timer.start()
+    for job in after_start:  # alerts, and a level change on the live stream
+        job.start()
     try:
         _serve(settings, host, port, live=stop if live else None, live_every=live_every)
     finally:
@@ -684,6 +692,24 @@ def export_events_command(fmt: str, output: Path, since: str | None, until: str 
 # --- analyse: risk table, alerts, forecasts, capacity inventories ---------------------------
 
 
+class _Stages:
+    """One progress bar per long step of a computation (each closes the one before)."""
+
+    def __init__(self, prefix: str) -> None:
+        self.prefix = prefix
+        self.bar: _Progress | None = None
+
+    def __call__(self, name: str) -> _Progress:
+        self.close()
+        self.bar = _Progress(f"{self.prefix}{name}")
+        return self.bar
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
+            self.bar = None
+
+
 class _Progress:
     """A click progress bar on stderr, opened on the first report of a long step."""
 
@@ -850,15 +876,25 @@ def _indicator_forecasts(path: Path, by: list[str], value_column: str,
     return out
 
 
-def _demo_analysis(node: Any) -> Any:
-    """Give the demo node capacity inventories, a risk table, alerts and confirmed levels.
+def _demo_analysis(node: Any, *, raise_after_s: float) -> list[threading.Thread]:
+    """Give the demo node capacity inventories, a risk table and confirmed levels.
 
-    Returns what the duty officer does once the demo serves: raise the riskiest
-    section's level from the one confirmed last month to the proposed one
-    (None when there is nothing to raise).
+    Returns the jobs to start with the server: the alerts pass (early warning
+    and the cluster scan take a while; the console shows alerts as they are
+    written) and, ``raise_after_s`` later, the duty officer raising the riskiest
+    section from last month's level to the proposed one (a level change on the
+    live stream).
     """
+    from datetime import UTC, datetime, timedelta
+
     from sitcen.analysis.risk import LEVEL_ORDER
-    from sitcen.analysis_layer import reactions_for, recompute, risk_table
+    from sitcen.analysis_layer import (
+        RISK_HISTORY_MONTHS,
+        compute_risk,
+        load_events,
+        reactions_for,
+        run_alerts,
+    )
     from sitcen.store.assessments import confirm_level, put_capacities
     from sitcen.vulnerability_assessment import capacity_values, synthetic_capacities
 
@@ -868,28 +904,40 @@ def _demo_analysis(node: Any) -> Any:
                                       "[synthetic] demo inventory") for c in capacities],
                    assessed_by="analyst")
     click.echo(f"capacity inventories: {len(capacities)} sections (synthetic)")
-    bar = _Progress("analysis: reading events")
+    today = datetime.now(UTC).date()
+    reading = _Progress("analysis: reading events")
     try:
-        done = recompute(engine, node_id, progress=bar)
+        events = load_events(engine, since=today - timedelta(days=31 * RISK_HISTORY_MONTHS),
+                             until=today + timedelta(days=1), progress=reading)
     finally:
-        bar.close()
-    click.echo(f"analysis: {done.summary()}")
-    risk_rows = risk_table(engine, node_id)["sections"]
+        reading.close()
+    rows = compute_risk(engine, node_id, events=events)["sections"]
+    click.echo(f"risk table: {len(rows)} sections from {len(events)} events")
+
+    def alerts_pass() -> None:
+        try:
+            writes = run_alerts(engine, node_id, events,
+                                section_ids=[s.id for s in node.sections.sections], today=today)
+            click.echo(f"demo: alerts written: {len(writes.created)}", err=True)
+        except Exception as exc:  # a demo nicety must never take the server down
+            click.echo(f"demo: alerts pass failed: {exc}", err=True)
+
+    jobs = [threading.Thread(target=alerts_pass, name="demo-alerts", daemon=True)]
 
     def confirm(row: dict[str, Any], level: str, why: str = "") -> None:
         confirm_level(engine, node_id, row["section_id"], level=level,
                       proposed_level=row["proposed_level"], reasons=row["reasons"],
                       reactions=reactions_for(level), confirmed_by="duty", justification=why)
 
-    for row in risk_rows[1:5]:
+    for row in rows[1:5]:
         confirm(row, row["proposed_level"])
-    if not risk_rows:
-        return None
-    top = risk_rows[0]
+    if not rows:
+        return jobs
+    top = rows[0]
     step = LEVEL_ORDER.index(top["proposed_level"])
     if step == 0:
         confirm(top, top["proposed_level"])
-        return None
+        return jobs
     confirm(top, LEVEL_ORDER[step - 1], "[demo] the level confirmed last month, before the rise")
     click.echo(f"levels: 5 sections confirmed; {top['section_id']} goes from "
                f"{LEVEL_ORDER[step - 1]} to {top['proposed_level']} shortly after start")
@@ -901,7 +949,9 @@ def _demo_analysis(node: Any) -> Any:
             click.echo(f"demo: could not raise the level of {top['section_id']}: {exc}",
                        err=True)
 
-    return raise_level
+    timer = threading.Timer(raise_after_s, raise_level)
+    timer.daemon = True
+    return [*jobs, timer]
 
 
 @analyse.group("capacity")

@@ -59,6 +59,39 @@ class Settings(BaseSettings):
         description="minutes between scheduled recomputations of the risk table and alerts "
                     "by `sitcen serve`; 0 turns the schedule off",
     )
+    partner_users: dict[str, str] = Field(
+        {},
+        description="liaison users who speak for a partner node, as JSON "
+                    '{"username": "node-id"}: over TAXII and CAP they see only what the '
+                    "agreement this node grants that node allows",
+    )
+
+    tak_host: str = Field("127.0.0.1", description="address the TAK (CoT) listeners bind to; "
+                          "0.0.0.0 for devices on the network")
+    tak_port: int = Field(0, ge=0, le=65535, description="TCP port of the TAK (CoT) listener "
+                          "started by `sitcen serve`, TLS when tak_tls_cert is set; 0: off")
+    tak_udp_port: int = Field(0, ge=0, le=65535,
+                              description="UDP port for CoT datagrams (token in each); 0: off")
+    tak_tls_cert: Path | None = Field(None, description="PEM certificate of the TAK listener")
+    tak_tls_key: Path | None = Field(None, description="PEM private key of the TAK listener")
+    tak_tls_ca: Path | None = Field(
+        None, description="PEM CA bundle; when set, TAK clients must present a certificate it "
+                          "signed, whose common name is a sitcen username")
+    tak_mapping_file: Path | None = Field(
+        None, description="YAML/JSON mapping of CoT types to assets and events (docs/tak.md)")
+    mqtt_host: str = Field("", description="MQTT broker of the sensors; empty: no subscriber")
+    mqtt_port: int = Field(1883, ge=1, le=65535, description="MQTT broker port")
+    mqtt_username: str = Field("", description="user name at the MQTT broker")
+    mqtt_password: SecretStr = Field(SecretStr(""), description="password at the MQTT broker")
+    mqtt_topic: str = Field("sitcen/detections/#", description="topic filter of detections")
+    mqtt_tls_ca: Path | None = Field(
+        None, description="PEM CA bundle; when set, the broker is reached over TLS")
+    sensor_mapping_file: Path | None = Field(
+        None, description="YAML/JSON mapping of detection kinds to event types (docs/sensors.md)")
+    sensor_burst_count: int = Field(
+        3, ge=1, le=1000, description="detections on one section that make a burst")
+    sensor_burst_minutes: float = Field(
+        10.0, gt=0, le=24 * 60, description="window a burst's detections fall in")
 
     @field_validator("node_id")
     @classmethod

@@ -33,6 +33,7 @@ from sitcen.taxonomy import category_of
 EventId = str | int
 ALERT_NAMESPACE = uuid.UUID("5d0c1f4e-8a7b-4f53-9c1e-2f6a3b7d9e10")  # uuid5 of the alert keys
 SEVERITIES = ("low", "medium", "high")
+EVIDENCE_LOOKBACK_DAYS = 7
 
 
 @dataclass(frozen=True)
@@ -79,14 +80,19 @@ def _finite(value: float) -> float | None:
     return round(float(value), 6) if math.isfinite(value) else None
 
 
-def severity_of(ratio: float, p_value: float, methods: int) -> str:
-    """``high``: 4x the usual and either very unlikely (p <= 1e-6) or seen by two methods;
-    ``medium``: 2x the usual or p <= 1e-6; ``low`` otherwise."""
-    if ratio >= 4 and (p_value <= 1e-6 or methods >= 2):
-        return "high"
-    if ratio >= 2 or p_value <= 1e-6:
-        return "medium"
-    return "low"
+def severity_of(observed: float, expected: float, p_value: float, corroborated: bool) -> str:
+    """How much the duty officer should care, in three steps.
+
+    ``high``: at least 5 events more than expected, with a chance under 1 in a
+    million under the usual pattern; ``medium``: at least 3 more, under 1 in
+    10,000; ``low`` otherwise. One step up when the charts and the space-time
+    scan (independent methods) both saw the episode.
+    """
+    excess = observed - expected
+    step = 2 if p_value <= 1e-6 and excess >= 5 else 1 if p_value <= 1e-4 and excess >= 3 else 0
+    if corroborated:
+        step = min(step + 1, 2)
+    return SEVERITIES[step]
 
 
 # ----------------------------------------------------------------------------- scan signals
@@ -173,8 +179,12 @@ def fuse(signals: pd.DataFrame, events: pd.DataFrame | None = None, *,
     """Merge the signals of each section into alerts, one per episode.
 
     Signals of a section are taken in order of their first day; one joins the
-    open episode when its first day is at most ``merge_gap_days`` after the
-    episode's last day, else it opens a new one. The strongest signal (smallest
+    open episode when its evidence begins at most ``merge_gap_days`` after the
+    episode's last day, else it opens a new one. A signal's evidence begins
+    where its counts do (the CUSUM's estimate of the onset, a cluster's first
+    day), at most :data:`EVIDENCE_LOOKBACK_DAYS` before it warned: a CUSUM that
+    restarts after an alarm and alarms again three days later, on the same
+    surge, stays in the same alert. The strongest signal (smallest
     ``p_value``, then largest ratio) gives the alert its category, type,
     statistic, counts and the first sentence of its explanation; the others
     are listed after it. The events behind the alert are the scan clusters'
@@ -192,12 +202,16 @@ def fuse(signals: pd.DataFrame, events: pd.DataFrame | None = None, *,
     sections = table["section_id"].astype(str).tolist()
     first = _day_numbers(table["first_day"])
     last = _day_numbers(table["last_day"])
+    # Where a signal's evidence begins: its counts cover `days` days to its last day,
+    # looking back at most a week before it warned.
+    since = [max(min(f, end - int(d) + 1), f - EVIDENCE_LOOKBACK_DAYS)
+             for f, end, d in zip(first, last, table["days"], strict=True)]
     order = sorted(range(len(table)), key=lambda i: (sections[i], first[i], last[i]))
     episodes: list[list[int]] = []
     for i in order:
         current = episodes[-1] if episodes else []
         if (current and sections[current[0]] == sections[i]
-                and first[i] <= max(last[j] for j in current) + merge_gap_days):
+                and since[i] <= max(last[j] for j in current) + merge_gap_days):
             current.append(i)
         else:
             episodes.append([i])
@@ -215,7 +229,9 @@ def _alert(section: str, rows: pd.DataFrame, member_ids: list[tuple[EventId, ...
     ids: dict[EventId, None] = {}
     for members in member_ids:
         ids.update(dict.fromkeys(members))
-    severity = severity_of(float(lead["ratio"]), float(lead["p_value"]), len(methods))
+    corroborated = "scan" in methods and len(methods) > 1
+    severity = severity_of(float(lead["observed"]), float(lead["expected"]),
+                           float(lead["p_value"]), corroborated)
     others = [str(e) for e in ranked["explanation"].iloc[1:]]
     lines = [f"{severity.capitalize()} alert on {section} from {first} to {last}, seen by "
              f"{', '.join(methods)} ({len(rows)} signal{'s' if len(rows) > 1 else ''}, "

@@ -78,9 +78,10 @@ class ChartSettings:
     ``arl0_days``: wanted mean days between false CUSUM alarms on one series
     (``inf``: no CUSUM). ``spike_alpha``: a day alarms when the chance of its
     count or more under the usual pattern is below it (0: no spike test).
-    ``min_events``: like the Farrington rule of public-health surveillance (no
-    alarm on fewer than 5 cases in 4 weeks), a warning about one or two events
-    in a quiet series is not worth an officer's time, however unlikely.
+    ``min_events``: like the Farrington rule of public-health
+    surveillance (no alarm on fewer than 5 cases in 4 weeks), a warning about
+    one or two events in a quiet series is not worth an officer's time, however
+    unlikely.
     """
 
     shift: float = 2.0  # k: the CUSUM looks for the mean rising to k times the expected
@@ -100,9 +101,11 @@ class WarningSettings:
     goes to one test on one level and is divided evenly between the series a
     section has at that level (4 categories, 18 types). Discrete, sparse counts
     cannot use all of their share (a series with one event a year cannot alarm
-    on "0.3 events"), so the measured rate is well below the nominal one; the
-    default budget is set so that the measured rate on in-control synthetic
-    data is about 0.5 (docs/early-warning.md, "Calibration").
+    on "0.3 events"), while a dense series' CUSUM alarms more often than
+    nominal (its estimated baseline is off by the same amount for weeks). The
+    default budget of 4 is the one whose measured rate of false *alerts* on
+    in-control synthetic data is about 0.75 per section-year
+    (docs/early-warning.md, "Calibration").
     """
 
     false_alarms_per_section_year: float = 4.0
@@ -488,19 +491,16 @@ MU_GRID = np.geomspace(1e-4, 50.0, 35)  # above 50 a day the threshold hardly ch
 PHI_GRID = np.array([0.0, 0.1, 0.25, 0.5, 1.0, 2.0, 5.0, 10.0])
 
 
-@functools.lru_cache(maxsize=8)
+@functools.lru_cache(maxsize=16)
 def threshold_table(shift: float, arl0_days: float) -> F64:
     """Thresholds on the grid ``MU_GRID x PHI_GRID`` (cached per shift and ARL0)."""
     return np.array([[calibrate_threshold(float(m), float(f), shift, arl0_days)
                       for f in PHI_GRID] for m in MU_GRID])
 
 
-def thresholds(mu: F64, phi: F64, shift: float, arl0_days: float) -> F64:
-    """Threshold per cell: bilinear in (log mu, log(1 + phi)) on :func:`threshold_table`."""
-    table = threshold_table(shift, arl0_days)
+def _table_lookup(table: F64, lm: F64, lf: F64) -> F64:
+    """Bilinear interpolation of a threshold table at log mu ``lm`` and log(1 + phi) ``lf``."""
     gx, gy = np.log(MU_GRID), np.log1p(PHI_GRID)
-    lm = np.log(np.clip(mu, MU_GRID[0], MU_GRID[-1]))
-    lf = np.log1p(np.clip(phi, PHI_GRID[0], PHI_GRID[-1]))
     i = np.clip(np.searchsorted(gx, lm) - 1, 0, gx.size - 2)
     j = np.clip(np.searchsorted(gy, lf) - 1, 0, gy.size - 2)
     u = (lm - gx[i]) / (gx[i + 1] - gx[i])
@@ -508,6 +508,13 @@ def thresholds(mu: F64, phi: F64, shift: float, arl0_days: float) -> F64:
     result: F64 = ((1 - u) * (1 - v) * table[i, j] + u * (1 - v) * table[i + 1, j]
                    + (1 - u) * v * table[i, j + 1] + u * v * table[i + 1, j + 1])
     return result
+
+
+def thresholds(mu: F64, phi: F64, shift: float, arl0_days: float) -> F64:
+    """Threshold per cell: bilinear in (log mu, log(1 + phi)) on :func:`threshold_table`."""
+    lm = np.log(np.clip(mu, MU_GRID[0], MU_GRID[-1]))
+    lf = np.log1p(np.clip(phi, PHI_GRID[0], PHI_GRID[-1]))
+    return _table_lookup(threshold_table(shift, arl0_days), lm, lf)
 
 
 # ----------------------------------------------------------------------------- the chart
@@ -527,6 +534,7 @@ class Chart:
     p_value: F64  # P(count >= observed) under the day's predictive law (1 for 0 counts)
     cusum: Bool
     spike: Bool
+    onset: npt.NDArray[np.int32]  # on CUSUM alarm days: first day of the excess (else -1)
 
     @property
     def observed(self) -> I64:
@@ -561,9 +569,11 @@ def chart(series: SeriesCounts, settings: ChartSettings = ChartSettings()) -> Ch
     """Run the NB CUSUM and the spike test over every series (rows) and day (columns).
 
     ``S_t = max(0, S_(t-1) + a_t y_t + b_t)`` (see :func:`llr_terms`); the day
-    alarms when ``S_t > h_t``. After an alarm the statistic is not reset while
-    the excess lasts (the run is one alarm, see :func:`alarms`); it is reset to
-    0 the first day it falls back under the threshold. The spike test alarms
+    alarms when ``S_t > h_t``, and the statistic then restarts from 0 (so the
+    in-control alarms are a renewal process with mean gap ARL0; a surge that
+    goes on alarms again, and :mod:`~sitcen.analysis.alerts` merges the runs).
+    The day after the statistic was last 0 is the CUSUM's estimate of when the
+    excess began (``onset``). The spike test alarms
     when ``P(Y >= y_t) < spike_alpha`` under NB(mu_t, predictive phi). Either
     alarm starts only on a day with an event and at least ``min_events`` in
     the last ``min_events_days`` days. Days in warm-up (no expected count yet)
@@ -588,24 +598,26 @@ def chart(series: SeriesCounts, settings: ChartSettings = ChartSettings()) -> Ch
     spike = may_start & (p_value < settings.spike_alpha)
     stat = np.zeros(counts.shape)
     cusum = np.zeros(counts.shape, dtype=bool)
+    onset = np.full(counts.shape, -1, dtype=np.int32)
     if math.isfinite(settings.arl0_days):
         a, b = llr_terms(mu, phi_pred, settings.shift)
         h = np.where(ok, thresholds(mu, phi_pred, settings.shift, settings.arl0_days), np.inf)
         incr = np.where(ok, a * counts + b, 0.0)
         del a, b
         s = np.zeros(counts.shape[0])
-        before = np.zeros(counts.shape[0], dtype=bool)
+        last_zero = np.full(counts.shape[0], -1)
         for d in range(counts.shape[1]):
             s = np.maximum(0.0, s + incr[:, d])
-            now = (s > h[:, d]) & (before | may_start[:, d])
+            now = (s > h[:, d]) & may_start[:, d]
             stat[:, d] = s
             cusum[:, d] = now
-            s = np.where(before & ~now, 0.0, s)  # the run is over: start afresh
-            before = now
+            onset[now, d] = last_zero[now] + 1
+            s[now] = 0.0  # raised: look afresh
+            last_zero[s == 0.0] = d
     else:
         h = np.full(counts.shape, np.inf)
     return Chart(series, settings, np.where(ok, expected, np.nan), support, phi, stat,
-                 np.where(ok, h, np.nan), p_value, cusum, spike)
+                 np.where(ok, h, np.nan), p_value, cusum, spike, onset)
 
 
 # ----------------------------------------------------------------------------- alarms
@@ -637,12 +649,14 @@ def alarms(result: Chart) -> pd.DataFrame:
     """One row (a *signal*) per run of consecutive alarming days of a series.
 
     ``first_day`` is the first alarming day (when the duty officer is warned),
-    ``last_day`` the last; ``observed``/``expected`` are summed over the run;
-    ``methods`` says which tests fired (``cusum``, ``spike`` or both);
-    ``statistic``/``threshold`` are those of the test that fired on the first
-    day (for the spike test: ``-log10`` of the day's probability and of
-    ``spike_alpha``); ``p_value`` is the chance of the run's count or more under
-    the usual pattern (nominal: not corrected for the many series watched).
+    ``last_day`` the last; ``methods`` says which tests fired (``cusum``,
+    ``spike`` or both). The counts cover the excess: from the CUSUM's onset
+    estimate (or the first day, for a spike alone) to ``last_day``, ``days``
+    days: ``observed``, ``expected``, their ``ratio`` and ``p_value``, the
+    chance of that many events or more under the usual pattern (nominal: not
+    corrected for the many series and days watched). ``statistic`` and
+    ``threshold`` are those of the test that fired on the first day (for the
+    spike test: ``-log10`` of the day's probability and of ``spike_alpha``).
     """
     al = result.alarm
     start = al & ~np.pad(al, ((0, 0), (1, 0)))[:, :-1]
@@ -651,18 +665,22 @@ def alarms(result: Chart) -> pd.DataFrame:
     _, t1 = np.nonzero(end)  # both in row-major order: runs pair up
     if si.size == 0:
         return pd.DataFrame({c: pd.Series(dtype=object) for c in SIGNAL_COLUMNS})
-    n = al.shape[0]
+    n_days = al.shape[1]
+    onset = np.array([min([int(t0[i]), *(int(o) for o in result.onset[si[i], t0[i]:t1[i] + 1]
+                                         if o >= 0)]) for i in range(si.size)])
 
-    def run_sum(values: npt.NDArray[np.generic]) -> F64:
-        cum = np.concatenate([np.zeros((n, 1)), np.cumsum(values, 1, dtype=np.float64)], 1)
-        result_: F64 = cum[si, t1 + 1] - cum[si, t0]
+    def window_sum(values: npt.NDArray[np.generic]) -> F64:
+        cum = np.zeros((si.size, n_days + 1))
+        np.cumsum(values[si], axis=1, dtype=np.float64, out=cum[:, 1:])
+        rows = np.arange(si.size)
+        result_: F64 = cum[rows, t1 + 1] - cum[rows, onset]
         return result_
 
-    obs = run_sum(result.observed)
-    exp = run_sum(np.nan_to_num(result.expected))
-    n_cusum = run_sum(result.cusum)
-    n_spike = run_sum(result.spike)
-    days = t1 - t0 + 1
+    obs = window_sum(result.observed)
+    exp = window_sum(np.nan_to_num(result.expected))
+    n_cusum = window_sum(result.cusum)
+    n_spike = window_sum(result.spike)
+    days = t1 - onset + 1
     b_set = result.settings.baseline
     phi_run = predictive_dispersion(result.dispersion[si, t0], result.support[si, t0],
                                     b_set.window_days, days)
@@ -675,6 +693,7 @@ def alarms(result: Chart) -> pd.DataFrame:
         a, b = int(t0[i]), int(t1[i])
         first = pd.Timestamp(result.series.first_day + np.timedelta64(a, "D"))
         last = pd.Timestamp(result.series.first_day + np.timedelta64(b, "D"))
+        since = pd.Timestamp(result.series.first_day + np.timedelta64(int(onset[i]), "D"))
         methods = [m for m, hits in (("cusum", n_cusum[i]), ("spike", n_spike[i])) if hits]
         y0, mu0 = int(result.observed[si[i], a]), float(result.expected[si[i], a])
         p0 = float(result.p_value[si[i], a])
@@ -685,12 +704,12 @@ def alarms(result: Chart) -> pd.DataFrame:
             stat, limit = -math.log10(max(p0, 1e-300)), -math.log10(alpha)
             test = f"spike test: a day like this comes {chance(p0)} under the usual pattern"
         ratio = float(obs[i] / exp[i]) if exp[i] > 0 else math.inf
-        span = (f"; {int(obs[i])} against {exp[i]:.1f} expected over {int(days[i])} days to "
-                f"{last.date()} ({ratio:.1f}x, chance {chance(float(p_run[i]))})"
-                if days[i] > 1 else f" ({ratio:.1f}x)")
+        span = (f"; {int(obs[i])} against {exp[i]:.1f} expected over {int(days[i])} days "
+                f"{since.date()} to {last.date()}" if days[i] > 1 else "")
         rows.append({
             "section_id": sec, "level": level, "key": key,
-            "category": key if level == "category" else category_of(key).value,
+            "category": key if level == "category" else (
+                category_of(key).value if key in EVENT_TYPES else None),
             "type": key if level == "type" else None,
             "first_day": first, "last_day": last, "days": int(days[i]),
             "methods": "+".join(methods), "observed": int(obs[i]),
@@ -698,7 +717,8 @@ def alarms(result: Chart) -> pd.DataFrame:
             "statistic": round(stat, 3), "threshold": round(limit, 3),
             "p_value": float(p_run[i]),
             "explanation": (f"{_words(key)} on {sec}: {y0} events on {first.date()} against "
-                            f"{mu0:.2f} expected{span}; {test}"),
+                            f"{mu0:.2f} expected{span} ({ratio:.1f}x, chance "
+                            f"{chance(float(p_run[i]))}); {test}"),
         })
     return pd.DataFrame(rows, columns=SIGNAL_COLUMNS)
 

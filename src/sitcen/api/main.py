@@ -23,6 +23,7 @@ from sitcen.api.routes import (
     alerts,
     assets,
     auth,
+    cap,
     capacity,
     event_actions,
     events,
@@ -39,8 +40,11 @@ from sitcen.api.routes import (
     peers,
     recommendations,
     risk,
+    sensors,
     stats,
+    stix,
     stream,
+    taxii,
     taxonomy,
     users,
 )
@@ -145,9 +149,12 @@ def create_app(node: Node) -> FastAPI:
                    identity, peers, agreements, exchange,
                    event_actions, assets, stats,
                    risk, capacity, recommendations, levels, alerts, forecasts,
-                   features, imports, exports):
+                   features, imports, exports, stix, cap, sensors):
         _docstrings_as_summaries(module.router)
         app.include_router(module.router, prefix=API_PREFIX)
+    # TAXII 2.1 puts discovery at /taxii2/ on the server root, not under the API.
+    _docstrings_as_summaries(taxii.router)
+    app.include_router(taxii.router)
 
     mount_console(app)
 

@@ -49,6 +49,7 @@ class RecordKind(StrEnum):
     recommendation = "recommendation"
     asset_position = "asset_position"
     request_for_information = "request_for_information"
+    sensor_detection = "sensor_detection"
 
 
 class Precision(StrEnum):

@@ -141,6 +141,24 @@ class _Page:
                 list(orjson.loads(row.provenance)))
 
 
+def held_records(conn: sa.Connection, entries: list[JournalEntry], own_node_id: str
+                 ) -> list[tuple[JournalEntry, SharedRecord, list[str]]]:
+    """The records journal entries wrote, as :func:`share` takes them, with their provenance.
+
+    Entries whose version a newer one superseded, and records that are not
+    this node's to send, are left out (as :func:`next_batch` leaves them out).
+    Other edges that serve records to partners (TAXII) read the journal
+    through this, then ask :func:`share` what each partner may see.
+    """
+    page = _Page(conn, entries)
+    held = []
+    for entry in entries:
+        found = page.holding(entry, own_node_id)
+        if found is not None:
+            held.append((entry, found[0], found[1]))
+    return held
+
+
 def _was_shared(page: _Page, record: SharedRecord, agreement: Agreement) -> bool:
     """Whether the peer may hold an earlier version: one of them was in scope."""
     return any(retraction(old, agreement) is None for old in page.earlier_versions(record))

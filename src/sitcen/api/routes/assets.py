@@ -9,53 +9,25 @@ the track is the record's recent history.
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
-from enum import StrEnum
 from typing import Annotated, Any
 
 import orjson
 import sqlalchemy as sa
 from fastapi import APIRouter, Query, status
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel
 
 from sitcen.api.deps import CurrentNode, Reader, Reporting
 from sitcen.api.node import Node
-from sitcen.events import NO_NUL, InvalidInput, Location, as_utc, error
+from sitcen.events import InvalidInput, error
 from sitcen.store import schema
-from sitcen.store.journal import RecordKind, VersionConflictError
-from sitcen.store.records import StoredRecord, list_records, write_record
-from sitcen.taxonomy import Handling
+from sitcen.store.assets import AssetPositionCreate, write_positions
+from sitcen.store.journal import RecordKind
+from sitcen.store.records import StoredRecord, list_records
 
 router = APIRouter(prefix="/assets", tags=["assets"])
 
 #: Positions kept in an asset's track by default.
 TRACK_POINTS = 20
-
-
-class AssetKind(StrEnum):
-    """What an own asset is."""
-
-    patrol = "patrol"
-    vehicle = "vehicle"
-    sensor = "sensor"
-    camera = "camera"
-    aircraft = "aircraft"
-
-
-class AssetPositionCreate(BaseModel):
-    """One position report of an own asset."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    asset_id: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9._:-]+$",
-                          description="the asset's own identifier, stable across reports")
-    kind: AssetKind
-    name: str = Field(min_length=1, max_length=200, pattern=NO_NUL)
-    location: Location
-    at: datetime = Field(description="when the asset was there (ISO 8601 with a zone)")
-    status: str = Field("active", max_length=32, pattern=r"^[a-z_]+$",
-                        description="e.g. active, standby, out_of_service")
-    handling: Handling = Handling.amber
 
 
 class WrittenPosition(BaseModel):
@@ -87,41 +59,16 @@ class AssetList(BaseModel):
     assets: list[AssetPublic]
 
 
-def _current(node: Node, asset_id: str) -> StoredRecord | None:
-    own = list_records(node.engine, RecordKind.asset_position, subject=asset_id,
-                       origin=node.settings.node_id, limit=1)
-    return own[0] if own else None
-
-
 @router.post("/positions", status_code=status.HTTP_201_CREATED, response_model=WrittenPosition)
 def create_asset_position(item: AssetPositionCreate, node: CurrentNode,
                           _user: Reporting) -> WrittenPosition:
     """Report where an own patrol, vehicle, sensor, camera or aircraft is."""
     try:
-        at = as_utc(item.at)
+        written = write_positions(node.engine, node.reporter, [item])[0]
     except ValueError as exc:
         raise InvalidInput([error(("body", "at"), str(exc), "datetime")]) from exc
-    lon, lat = item.location.lon, item.location.lat
-    section_id, _km = node.sections.assign_one(lon, lat, node.settings.section_max_km)
-    body = {
-        "asset_id": item.asset_id, "kind": item.kind.value, "name": item.name,
-        "status": item.status, "location": item.location.model_dump(exclude_none=True),
-        "at": at.isoformat().replace("+00:00", "Z"), "section_id": section_id,
-        "country": node.settings.node_country, "handling": str(item.handling),
-    }
-    for attempt in range(3):
-        current = _current(node, item.asset_id)
-        try:
-            record = write_record(
-                node.engine, RecordKind.asset_position, body, node_id=node.settings.node_id,
-                record_id=None if current is None else current.id,
-                base_version=None if current is None else current.version)
-            break
-        except VersionConflictError:
-            if attempt == 2:
-                raise  # answered 409 by the app
-    return WrittenPosition(id=uuid.UUID(record.id), version=record.version,
-                           section_id=section_id)
+    return WrittenPosition(id=uuid.UUID(written.id), version=written.version,
+                           section_id=written.section_id)
 
 
 def _tracks(node: Node, assets: list[StoredRecord], points: int) -> dict[str, list[Any]]:

@@ -17,7 +17,7 @@ from sitcen.api.deps import CurrentNode, Reader
 from sitcen.api.node import Node
 from sitcen.events import InvalidInput, error
 from sitcen.store import schema
-from sitcen.store.journal import RecordKind, read_journal, record_body
+from sitcen.store.journal import RecordKind, read_journal, record_bodies
 from sitcen.store.users import StoredUser
 from sitcen.users import Permission, allows
 
@@ -54,11 +54,12 @@ def _frames(node: Node, user: StoredUser, after: int) -> tuple[list[bytes], int]
     frames: list[bytes] = []
     with node.engine.connect() as conn:
         entries = read_journal(conn, after=after, limit=PAGE)
+        # Events and the other records carry their body; personal data never does.
+        bodies = record_bodies(conn, [e for e in entries if e.kind != RecordKind.personal_data])
         for e in entries:
             if e.kind == RecordKind.personal_data and not personal:
                 continue  # not for this role: the cursor still moves past it
-            # Events and the other records carry their body; personal data never does.
-            body = record_body(conn, e) if e.kind != RecordKind.personal_data else None
+            body = bodies.get((e.record_id, e.version))
             data = orjson.dumps({
                 "seq": e.seq, "kind": e.kind, "origin": e.origin, "record_id": e.record_id,
                 "version": e.version, "recorded_at": e.recorded_at,

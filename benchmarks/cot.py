@@ -1,0 +1,272 @@
+"""CoT positions per second through a real node's TAK listener, and position-to-stream time.
+
+A real node (``sitcen serve`` in a subprocess, SQLite, its TAK TCP listener
+on) receives CoT position reports from ``--clients`` concurrent pytak
+clients (pytak ``TXWorker`` over one TCP connection each, authenticated by a
+token in their first message), each moving ``--units`` own units, for
+``--seconds`` seconds as fast as the listener takes them.
+
+Measured:
+
+1. ``messages_per_s``: positions *accepted*, i.e. written to the store and
+   journaled as ``asset_position`` versions (counted in the node's journal),
+   per second over the measured window (the load's first 3 s are warm-up).
+   ``sent_per_s`` is what the clients pushed into their sockets meanwhile,
+   ``backlog_at_end`` how many sent positions were not yet written when the
+   window closed.
+2. ``position_to_stream_ms``: a separate pytak client sends a probe unit's
+   position every 0.2 s during the load; a reader of ``/api/v1/stream`` (the
+   console's live stream, SSE) notes when the frame of that very version
+   arrives. Median and p99 over all probes.
+3. Baseline, same run and machine: ``baseline_parse_per_s``, the rate at which
+   one process parses the same messages with the listener's hardened parser
+   alone (no network, no store).
+
+Goals (issue 6): messages_per_s >= 5,000 sustained; position to stream < 1 s.
+
+    python benchmarks/cot.py [--clients 4] [--units 200] [--seconds 20]
+
+Last stdout line: ``{"messages_per_s": ..., "position_to_stream_ms": ..., ...}``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import os
+import sqlite3
+import subprocess
+import sys
+import threading
+import time
+import warnings
+from configparser import ConfigParser
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import httpx
+import orjson
+from _common import ROOT, create_user_and_token, emit, free_port, log, median, percentile, temp_dir
+
+from sitcen.cot import event_xml, parse_xml
+
+with warnings.catch_warnings():  # pytak warns that its optional aiohttp extra is missing
+    warnings.simplefilter("ignore")
+    import pytak
+
+WARMUP_S = 3.0
+PROBE_EVERY_S = 0.2
+
+
+def messages(client: int, units: int, count: int, token: str | None = None) -> list[bytes]:
+    """Position reports of one client's units, moving a little at each report."""
+    now = datetime.now(UTC)
+    stale = now + timedelta(minutes=10)
+    out = []
+    for i in range(count):
+        unit = i % units
+        out.append(event_xml(f"bench-{client}-{unit}", "a-f-G-U-C",
+                             37.0 + unit / 1000, 68.0 + (i // units) / 100_000, time=now,
+                             stale=stale, callsign=f"Дозор {client}-{unit}", ce=10.0,
+                             token=token if i == 0 else None))
+    return out
+
+
+def baseline_parse_rate(sample: list[bytes], seconds: float = 3.0) -> float:
+    done = 0
+    start = time.perf_counter()
+    while time.perf_counter() - start < seconds:
+        for data in sample:
+            parse_xml(data)
+        done += len(sample)
+    return done / (time.perf_counter() - start)
+
+
+def journal_count(db: Path) -> int:
+    with contextlib.closing(sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=30)) as conn:
+        row = conn.execute("SELECT count(*) FROM journal WHERE kind = 'asset_position'").fetchone()
+    return int(row[0])
+
+
+class StreamWatcher(threading.Thread):
+    """Reads /api/v1/stream and notes when each probe version arrives."""
+
+    def __init__(self, base_url: str, token: str) -> None:
+        super().__init__(daemon=True)
+        self.base_url, self.token = base_url, token
+        self.arrived: dict[str, float] = {}  # probe name -> monotonic time
+        self.ready = threading.Event()
+        self.stop = threading.Event()
+        self.frames = 0
+
+    def run(self) -> None:
+        headers = {"Authorization": f"Bearer {self.token}"}
+        with httpx.Client(timeout=None) as client, client.stream(
+                "GET", self.base_url + "/api/v1/stream", headers=headers) as response:
+            self.ready.set()
+            for line in response.iter_lines():
+                if self.stop.is_set():
+                    return
+                if not line.startswith("data: "):
+                    continue
+                self.frames += 1
+                if b"probe-" not in line.encode():
+                    continue
+                frame = orjson.loads(line[6:])
+                record = frame.get("record") or {}
+                name = record.get("name", "")
+                if name.startswith("probe-") and name not in self.arrived:
+                    self.arrived[name] = time.monotonic()
+
+
+async def _client(url: str, batch: list[bytes], deadline: float, sent: list[int],
+                  index: int) -> None:
+    config = ConfigParser()
+    config["c"] = {"COT_URL": url}
+    _reader, writer = await pytak.protocol_factory(config["c"])
+    tx = pytak.TXWorker(asyncio.Queue(), config["c"], writer)
+    i = 0
+    while time.monotonic() < deadline:
+        await tx.send_data(batch[i % len(batch)])  # the token rides again each round
+        i += 1
+        sent[index] = i
+    writer.close()
+    with contextlib.suppress(Exception):
+        await writer.wait_closed()
+
+
+async def _probe(url: str, token: str, deadline: float, sent_at: dict[str, float]) -> None:
+    config = ConfigParser()
+    config["p"] = {"COT_URL": url}
+    _reader, writer = await pytak.protocol_factory(config["p"])
+    tx = pytak.TXWorker(asyncio.Queue(), config["p"], writer)
+    n = 0
+    while time.monotonic() < deadline:
+        name = f"probe-{n}"
+        now = datetime.now(UTC)
+        data = event_xml("bench-probe", "a-f-G-U-C", 37.5, 68.5 + n / 10_000, time=now,
+                         stale=now + timedelta(minutes=5), callsign=name,
+                         token=token if n == 0 else None)
+        sent_at[name] = time.monotonic()
+        await tx.send_data(data)
+        n += 1
+        await asyncio.sleep(PROBE_EVERY_S)
+    writer.close()
+    with contextlib.suppress(Exception):
+        await writer.wait_closed()
+
+
+async def load(tak_url: str, token: str, clients: int, units: int, seconds: float,
+               db: Path) -> dict[str, Any]:
+    batches = [messages(c, units, units * 20, token) for c in range(clients)]
+    sent = [0] * clients
+    sent_at: dict[str, float] = {}
+    start = time.monotonic()
+    deadline = start + WARMUP_S + seconds
+    tasks = [asyncio.create_task(_client(tak_url, batches[c], deadline, sent, c))
+             for c in range(clients)]
+    tasks.append(asyncio.create_task(_probe(tak_url, token, deadline, sent_at)))
+    await asyncio.sleep(WARMUP_S)
+    counted_from = await asyncio.to_thread(journal_count, db)
+    sent_from = sum(sent)
+    window_start = time.monotonic()
+    next_report = window_start + 5
+    while time.monotonic() < deadline:
+        await asyncio.sleep(0.5)
+        if time.monotonic() >= next_report:
+            written = await asyncio.to_thread(journal_count, db)
+            elapsed = time.monotonic() - window_start
+            log(f"  {elapsed:4.0f} s: {(written - counted_from) / elapsed:,.0f} positions/s "
+                f"written, {(sum(sent) - sent_from) / elapsed:,.0f}/s sent")
+            next_report += 5
+    window = time.monotonic() - window_start
+    written = await asyncio.to_thread(journal_count, db)
+    sent_to = sum(sent)
+    await asyncio.gather(*tasks)
+    return {"written": written - counted_from, "window_s": window,
+            "sent": sent_to - sent_from, "sent_total": sent_to + len(sent_at),
+            "written_total": written, "sent_at": sent_at}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    parser.add_argument("--clients", type=int, default=4, help="concurrent pytak clients")
+    parser.add_argument("--units", type=int, default=200, help="own units per client")
+    parser.add_argument("--seconds", type=float, default=20.0, help="measured load duration")
+    args = parser.parse_args()
+
+    sample = messages(0, args.units, 2000)
+    log("baseline: hardened parse of the same messages in one process")
+    baseline = baseline_parse_rate(sample)
+    log(f"  {baseline:,.0f} messages/s")
+
+    with temp_dir("sitcen-bench-cot-") as data_dir:
+        db = data_dir / "node.db"
+        url = f"sqlite:///{db}"
+        token = create_user_and_token(url)
+        port, tak_port = free_port(), free_port()
+        env = {k: v for k, v in os.environ.items() if not k.startswith("SITCEN_")}
+        env.update(SITCEN_ENVIRONMENT="test", SITCEN_DATABASE_URL=url,
+                   SITCEN_DATA_DIR=str(data_dir), SITCEN_NODE_ID="bench-node",
+                   SITCEN_NODE_COUNTRY="TJ", SITCEN_TAK_PORT=str(tak_port),
+                   SITCEN_ANALYSIS_INTERVAL_MIN="0")
+        server = subprocess.Popen([sys.executable, "-m", "sitcen.cli", "serve", "--port",
+                                   str(port)], cwd=ROOT, env=env,
+                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        base_url = f"http://127.0.0.1:{port}"
+        try:
+            deadline = time.monotonic() + 60
+            while True:
+                if server.poll() is not None:
+                    raise SystemExit(f"node exited with code {server.returncode}")
+                with contextlib.suppress(httpx.HTTPError):
+                    if httpx.get(base_url + "/api/v1/health", timeout=2).status_code == 200:
+                        break
+                if time.monotonic() > deadline:
+                    raise SystemExit("node did not start")
+                time.sleep(0.2)
+            log(f"node up at {base_url}, TAK listener on tcp://127.0.0.1:{tak_port}")
+            watcher = StreamWatcher(base_url, token)
+            watcher.start()
+            watcher.ready.wait(30)
+            log(f"load: {args.clients} pytak clients x {args.units} units, "
+                f"{WARMUP_S:.0f} s warm-up + {args.seconds:.0f} s measured")
+            result = asyncio.run(load(f"tcp://127.0.0.1:{tak_port}", token, args.clients,
+                                      args.units, args.seconds, db))
+            time.sleep(3)  # the last probes reach the stream
+            watcher.stop.set()
+            final = journal_count(db)
+        finally:
+            server.terminate()
+            try:
+                server.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                server.kill()
+                server.wait()
+
+    sent_at: dict[str, float] = result["sent_at"]
+    delays = [(watcher.arrived[name] - at) * 1000 for name, at in sent_at.items()
+              if name in watcher.arrived]
+    lost = len(sent_at) - len(delays)
+    rate = result["written"] / result["window_s"]
+    log(f"accepted {rate:,.0f} positions/s; probes {len(delays)} seen, {lost} not seen; "
+        f"stream median {median(delays):.0f} ms, p99 {percentile(delays, 99):.0f} ms")
+    emit({
+        "messages_per_s": round(rate),
+        "position_to_stream_ms": round(median(delays), 1),
+        "position_to_stream_p99_ms": round(percentile(delays, 99), 1),
+        "probes": len(sent_at), "probes_not_seen": lost,
+        "sent_per_s": round(result["sent"] / result["window_s"]),
+        "backlog_at_end": max(0, result["sent_total"] - result["written_total"]),
+        "written_after_load": final,
+        "baseline_parse_per_s": round(baseline),
+        "clients": args.clients, "units_per_client": args.units,
+        "seconds": args.seconds, "backend": "sqlite",
+        "goal_messages_per_s": 5000, "goal_position_to_stream_ms": 1000,
+    })
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,457 @@
+"""Ground sensors and cameras: their registry, their detections over MQTT, and bursts.
+
+A sensor is an own asset that stands still: it is registered as an
+``asset_position`` record of kind ``sensor`` (or ``camera``) carrying its
+coverage, so it shows on the operational layer, in the live stream and in the
+federation like any asset (docs/decisions.md). Detections arrive as JSON on
+an MQTT broker (:class:`DetectionMessage`, documented in docs/sensors.md) and
+become ``sensor_detection`` records listed by border section. When a section
+collects ``sensor_burst_count`` detections within ``sensor_burst_minutes``,
+one event with status ``reported`` is proposed to the duty officer, naming
+the detections; a burst goes on while detections keep coming within the
+window, and makes one proposal.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import secrets
+import ssl
+import threading
+from collections import OrderedDict, deque
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any, Protocol
+
+import orjson
+import sqlalchemy as sa
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from sitcen.cot import MappingError, ReportRule, report_rule
+from sitcen.events import NO_NUL, EventCreate, InvalidInput, Location, UtcDatetime
+from sitcen.settings import Settings
+from sitcen.store import leases
+from sitcen.store.assets import AssetPositionCreate, WrittenAsset, write_positions
+from sitcen.store.events import Reporter, report_events
+from sitcen.store.journal import RecordKind
+from sitcen.store.records import StoredRecord, list_records, write_record
+from sitcen.taxonomy import Handling
+
+log = logging.getLogger("sitcen.sensors")
+
+#: The largest detection message accepted (bytes of JSON).
+MAX_PAYLOAD_BYTES = 16 * 1024
+#: Sensor types a registry entry may have; a camera is shown as a camera asset.
+SENSOR_TYPES = ("seismic", "acoustic", "infrared", "radar", "camera", "fence", "magnetic",
+                "other")
+LEASE = "mqtt-sensors"
+LEASE_TTL_S = 30.0
+
+
+# --------------------------------------------------------------------------- registry
+
+
+class SensorCreate(BaseModel):
+    """A sensor to register (or move, under the same id)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    sensor_id: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9._:-]+$")
+    type: str = Field(pattern="^(" + "|".join(SENSOR_TYPES) + ")$",
+                      description="one of " + ", ".join(SENSOR_TYPES))
+    name: str = Field(min_length=1, max_length=200, pattern=NO_NUL)
+    location: Location
+    coverage_radius_km: float | None = Field(
+        None, gt=0, le=100, allow_inf_nan=False,
+        description="radius the sensor watches around its location")
+    coverage_line: list[tuple[float, float]] | None = Field(
+        None, min_length=2, max_length=500,
+        description="[lon, lat] points of the line a fence or cable sensor watches")
+    coverage_km: float | None = Field(
+        None, gt=0, le=50, allow_inf_nan=False,
+        description="width either side of coverage_line the sensor sees")
+    status: str = Field("active", max_length=32, pattern=r"^[a-z_]+$")
+    handling: Handling = Handling.amber
+
+
+class SensorPublic(BaseModel):
+    """A registered sensor."""
+
+    id: str
+    version: int
+    sensor_id: str
+    type: str
+    name: str
+    location: dict[str, Any]
+    section_id: str | None
+    coverage_radius_km: float | None = None
+    coverage_line: list[tuple[float, float]] | None = None
+    coverage_km: float | None = None
+    status: str
+    handling: str
+
+
+def register_sensor(engine: sa.Engine, reporter: Reporter, item: SensorCreate) -> WrittenAsset:
+    """Write a sensor as an asset position that carries its coverage."""
+    for point in item.coverage_line or []:
+        Location(lon=point[0], lat=point[1])  # raises ValidationError for a point off the globe
+    position = AssetPositionCreate(
+        asset_id=item.sensor_id, kind="camera" if item.type == "camera" else "sensor",
+        name=item.name, location=item.location, at=datetime.now(UTC), status=item.status,
+        handling=item.handling)
+    extra = {"sensor": {"type": item.type, "coverage_radius_km": item.coverage_radius_km,
+                        "coverage_line": item.coverage_line, "coverage_km": item.coverage_km}}
+    return write_positions(engine, reporter, [position], [extra])[0]
+
+
+def sensor_public(record: StoredRecord) -> SensorPublic:
+    """The registry view of a sensor's asset record."""
+    b = record.body
+    sensor = b.get("sensor") or {}
+    return SensorPublic(id=record.id, version=record.version, sensor_id=b["asset_id"],
+                        type=sensor.get("type", "other"), name=b.get("name", ""),
+                        location=b.get("location") or {}, section_id=b.get("section_id"),
+                        coverage_radius_km=sensor.get("coverage_radius_km"),
+                        coverage_line=sensor.get("coverage_line"),
+                        coverage_km=sensor.get("coverage_km"), status=b.get("status", ""),
+                        handling=b.get("handling", "AMBER"))
+
+
+def get_sensor(engine: sa.Engine, node_id: str, sensor_id: str) -> StoredRecord | None:
+    """This node's sensor of that id (None when unknown or the asset is no sensor)."""
+    found = list_records(engine, RecordKind.asset_position, subject=sensor_id, origin=node_id,
+                         limit=1)
+    return found[0] if found and "sensor" in found[0].body else None
+
+
+def list_sensors(engine: sa.Engine, node_id: str) -> list[StoredRecord]:
+    """Every sensor this node registered, newest change first."""
+    return [r for r in list_records(engine, RecordKind.asset_position, origin=node_id,
+                                    limit=20_000)
+            if "sensor" in r.body]
+
+
+# --------------------------------------------------------------------------- detections
+
+
+class DetectionMessage(BaseModel):
+    """The JSON a sensor (or its gateway) publishes for one detection."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    sensor_id: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9._:-]+$")
+    detected_at: UtcDatetime = Field(description="ISO 8601 with a zone")
+    kind: str = Field(pattern=r"^[a-z][a-z_]{0,31}$",
+                      description="what was detected: person, vehicle, animal, aircraft, …")
+    confidence: float = Field(ge=0, le=1, allow_inf_nan=False)
+    bearing_deg: float | None = Field(None, ge=0, lt=360, allow_inf_nan=False)
+    photo_ref: str | None = Field(None, min_length=1, max_length=500, pattern=NO_NUL,
+                                  description="where the picture is kept (URI or file name)")
+
+
+class DetectionError(ValueError):
+    """A detection message that is dropped; the text says why (for the log)."""
+
+
+def parse_detection(payload: bytes) -> DetectionMessage:
+    """The detection in an MQTT payload; :class:`DetectionError` when unusable."""
+    if len(payload) > MAX_PAYLOAD_BYTES:
+        raise DetectionError(f"payload of {len(payload)} bytes is over {MAX_PAYLOAD_BYTES}")
+    try:
+        data = orjson.loads(payload)
+    except orjson.JSONDecodeError as exc:
+        raise DetectionError(f"not JSON (UTF-8): {exc}") from None
+    try:
+        return DetectionMessage.model_validate(data)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        raise DetectionError(f"{'.'.join(map(str, first['loc'])) or 'payload'}: "
+                             f"{first['msg']}") from None
+
+
+def record_detection(engine: sa.Engine, node_id: str, sensor: StoredRecord,
+                     message: DetectionMessage) -> StoredRecord:
+    """Write a detection as a ``sensor_detection`` record on the sensor's section."""
+    b = sensor.body
+    body = {
+        "sensor_id": message.sensor_id, "sensor_type": (b.get("sensor") or {}).get("type"),
+        "section_id": b.get("section_id"), "location": b.get("location"),
+        "detected_at": message.detected_at.isoformat().replace("+00:00", "Z"),
+        "kind": message.kind, "confidence": message.confidence,
+        "bearing_deg": message.bearing_deg, "photo_ref": message.photo_ref,
+        "handling": b.get("handling", "AMBER"),
+    }
+    return write_record(engine, RecordKind.sensor_detection, body, node_id=node_id)
+
+
+@dataclass(frozen=True)
+class Detection:
+    """What the burst detector keeps of a detection."""
+
+    record_id: str
+    sensor_id: str
+    kind: str
+    at: datetime
+    location: dict[str, Any]
+
+
+@dataclass
+class _Section:
+    recent: deque[Detection] = field(default_factory=deque)
+    last_at: datetime | None = None
+    proposed: bool = False
+
+
+class BurstDetector:
+    """N detections on a section within M minutes make a burst; one proposal per burst.
+
+    A burst lasts while detections keep coming less than M minutes apart; a
+    quiet spell of M minutes ends it, and the next N within M make a new one.
+    """
+
+    def __init__(self, count: int, window: timedelta) -> None:
+        self.count = count
+        self.window = window
+        self._sections: dict[str, _Section] = {}
+
+    def observe(self, section_id: str, detection: Detection) -> list[Detection] | None:
+        """The burst's detections when this one makes a new burst, else None."""
+        state = self._sections.setdefault(section_id, _Section())
+        if state.last_at is not None and detection.at - state.last_at > self.window:
+            state.proposed = False
+            state.recent.clear()
+        state.recent.append(detection)
+        state.last_at = max(state.last_at or detection.at, detection.at)
+        while state.recent and state.recent[0].at < state.last_at - self.window:
+            state.recent.popleft()
+        if not state.proposed and len(state.recent) >= self.count:
+            state.proposed = True
+            return sorted(state.recent, key=lambda d: d.at)
+        return None
+
+
+#: What a burst of each detection kind is proposed as (see docs/sensors.md).
+DEFAULT_SENSOR_MAPPING: dict[str, Any] = {
+    "kinds": {
+        "person": "suspicious_person",
+        "vehicle": "suspicious_vehicle",
+        "aircraft": {"type": "suspicious_aircraft", "details": {"aircraft_kind": "unknown"}},
+        "drone": {"type": "suspicious_aircraft", "details": {"aircraft_kind": "drone"}},
+    },
+    "default": "suspicious_person",
+}
+
+
+@dataclass(frozen=True)
+class SensorMapping:
+    """Detection kinds → the event a burst is proposed as."""
+
+    kinds: dict[str, ReportRule]
+    default: ReportRule
+
+    def rule(self, kind: str) -> ReportRule:
+        return self.kinds.get(kind, self.default)
+
+
+def load_sensor_mapping(path: Path | None) -> SensorMapping:
+    """The mapping in a YAML/JSON file, or :data:`DEFAULT_SENSOR_MAPPING`."""
+    data: Any = DEFAULT_SENSOR_MAPPING
+    if path is not None:
+        try:
+            data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
+            raise MappingError(f"{path}: {exc}") from None
+    if not isinstance(data, dict) or set(data) - {"kinds", "default"}:
+        raise MappingError(f"{path}: give 'kinds' (detection kind → event type) and 'default'")
+    kinds = data.get("kinds") or {}
+    if not isinstance(kinds, dict):
+        raise MappingError(f"{path}: kinds must map detection kinds to event types")
+    return SensorMapping({str(k): report_rule(f"kinds.{k}", v) for k, v in kinds.items()},
+                         report_rule("default", data.get("default", "suspicious_person")))
+
+
+def propose_event(engine: sa.Engine, reporter: Reporter, section_id: str,
+                  burst: list[Detection], mapping: SensorMapping) -> str:
+    """Report the event a burst suggests (status ``reported``); its id."""
+    kinds = [d.kind for d in burst]
+    main_kind = max(set(kinds), key=kinds.count)
+    rule = mapping.rule(main_kind)
+    sensors = sorted({d.sensor_id for d in burst})
+    text = (f"Sensor burst on {section_id}: {len(burst)} detections "
+            f"({', '.join(sorted(set(kinds)))}) "
+            f"by {', '.join(sensors)} from {burst[0].at:%Y-%m-%d %H:%M:%S} to "
+            f"{burst[-1].at:%H:%M:%S} UTC. Detection records: "
+            + ", ".join(d.record_id for d in burst))
+    item = EventCreate.model_validate({
+        "type": rule.type, "occurred_at": min(burst[0].at, datetime.now(UTC)),
+        "location": burst[-1].location, "details": rule.details, "status": "reported",
+        "description": text[:8000],
+        "confidence": {"source_reliability": "C", "information_credibility": 3},
+    })
+    return report_events(engine, reporter, [item])[0].id
+
+
+# --------------------------------------------------------------------------- subscriber
+
+
+class NodeLike(Protocol):
+    settings: Settings
+    engine: sa.Engine
+
+    @property
+    def reporter(self) -> Reporter: ...
+
+
+@dataclass
+class SensorCounters:
+    received: int = 0
+    detections: int = 0
+    dropped: int = 0
+    proposals: int = 0
+
+
+class DetectionSubscriber:
+    """Subscribes to detections on the broker while this process holds the sensors' lease."""
+
+    def __init__(self, node: NodeLike, *, host: str, port: int, username: str = "",
+                 password: str = "", topic: str = "sitcen/detections/#",
+                 tls_ca: Path | None = None, mapping: SensorMapping | None = None,
+                 burst_count: int = 3, burst_minutes: float = 10.0) -> None:
+        import paho.mqtt.client as mqtt
+        from paho.mqtt.enums import CallbackAPIVersion
+
+        self.node = node
+        self.topic = topic
+        self.mapping = mapping or load_sensor_mapping(None)
+        self.bursts = BurstDetector(burst_count, timedelta(minutes=burst_minutes))
+        self.counters = SensorCounters()
+        self.connected = threading.Event()
+        self.refused: str | None = None
+        self._holder = f"{os.uname().nodename}-{os.getpid()}-{secrets.token_hex(4)}"
+        self._stop = threading.Event()
+        self._seen: OrderedDict[tuple[str, str], None] = OrderedDict()
+        self._lock = threading.Lock()
+        self._host, self._port = host, port
+        self._client = mqtt.Client(CallbackAPIVersion.VERSION2,
+                                   client_id=f"sitcen-{self._holder}"[:64],
+                                   protocol=mqtt.MQTTv311)
+        if username:
+            self._client.username_pw_set(username, password or None)
+        if tls_ca is not None:
+            self._client.tls_set(ca_certs=str(tls_ca), tls_version=ssl.PROTOCOL_TLS_CLIENT)
+        self._client.on_connect = self._on_connect
+        self._client.on_disconnect = self._on_disconnect
+        self._client.on_message = self._on_message
+        self._thread = threading.Thread(target=self._hold_lease, name="mqtt-sensors",
+                                        daemon=True)
+        self._running = False
+
+    @classmethod
+    def from_settings(cls, node: NodeLike) -> DetectionSubscriber:
+        s = node.settings
+        return cls(node, host=s.mqtt_host, port=s.mqtt_port, username=s.mqtt_username,
+                   password=s.mqtt_password.get_secret_value(), topic=s.mqtt_topic,
+                   tls_ca=s.mqtt_tls_ca, mapping=load_sensor_mapping(s.sensor_mapping_file),
+                   burst_count=s.sensor_burst_count, burst_minutes=s.sensor_burst_minutes)
+
+    def start(self) -> DetectionSubscriber:
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(timeout=30)
+
+    def _hold_lease(self) -> None:
+        # One subscriber per node, whatever the number of processes: the lease holder.
+        while not self._stop.is_set():
+            try:
+                held = leases.acquire(self.node.engine, LEASE, self._holder, LEASE_TTL_S)
+            except Exception:
+                log.exception("sensor lease check failed")
+                held = False
+            if held and not self._running:
+                log.info("subscribing to %s on %s:%d", self.topic, self._host, self._port)
+                self._client.connect_async(self._host, self._port, keepalive=30)
+                self._client.loop_start()
+                self._running = True
+            elif not held and self._running:
+                self._disconnect()
+            self._stop.wait(LEASE_TTL_S / 3)
+        if self._running:
+            self._disconnect()
+            leases.release(self.node.engine, LEASE, self._holder)
+
+    def _disconnect(self) -> None:
+        self._client.disconnect()
+        self._client.loop_stop()
+        self._running = False
+        self.connected.clear()
+
+    def _on_connect(self, client: Any, _userdata: Any, _flags: Any, reason: Any,
+                    _properties: Any) -> None:
+        if reason.is_failure:
+            self.refused = str(reason)
+            log.warning("MQTT broker %s:%d refused the connection: %s", self._host, self._port,
+                        reason)
+            return
+        self.refused = None
+        client.subscribe(self.topic, qos=1)
+        self.connected.set()
+
+    def _on_disconnect(self, _client: Any, _userdata: Any, _flags: Any, reason: Any,
+                       _properties: Any) -> None:
+        self.connected.clear()
+        if not self._stop.is_set():
+            log.warning("MQTT broker connection lost (%s); reconnecting", reason)
+
+    def _on_message(self, _client: Any, _userdata: Any, message: Any) -> None:
+        self.handle(bytes(message.payload), str(message.topic))
+
+    def handle(self, payload: bytes, topic: str = "") -> None:
+        """One detection message: checked, recorded, and counted towards a burst."""
+        self.counters.received += 1
+        try:
+            detection = parse_detection(payload)
+            self._record(detection)
+        except DetectionError as exc:
+            self.counters.dropped += 1
+            log.warning("detection on %s dropped: %s", topic or "?", exc)
+        except Exception:  # a store failure must not end the subscriber
+            self.counters.dropped += 1
+            log.exception("detection on %s could not be recorded", topic or "?")
+
+    def _record(self, message: DetectionMessage) -> None:
+        key = (message.sensor_id, message.detected_at.isoformat())
+        with self._lock:
+            if key in self._seen:
+                return  # a QoS 1 redelivery
+            self._seen[key] = None
+            while len(self._seen) > 10_000:
+                self._seen.popitem(last=False)
+        node_id = self.node.settings.node_id
+        sensor = get_sensor(self.node.engine, node_id, message.sensor_id)
+        if sensor is None:
+            raise DetectionError(f"sensor {message.sensor_id!r} is not registered")
+        record = record_detection(self.node.engine, node_id, sensor, message)
+        self.counters.detections += 1
+        section_id = record.body.get("section_id")
+        if section_id is None:
+            return  # inland sensors make observations, not section bursts
+        detection = Detection(record.id, message.sensor_id, message.kind, message.detected_at,
+                              record.body.get("location") or {})
+        with self._lock:
+            burst = self.bursts.observe(section_id, detection)
+        if burst is not None:
+            try:
+                event_id = propose_event(self.node.engine, self.node.reporter, section_id, burst,
+                                         self.mapping)
+            except InvalidInput as exc:
+                log.warning("burst on %s: proposal refused: %s", section_id, exc.errors)
+                return
+            self.counters.proposals += 1
+            log.info("burst of %d detections on %s: proposed event %s", len(burst), section_id,
+                     event_id)

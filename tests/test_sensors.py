@@ -1,0 +1,308 @@
+"""Sensors: the registry API, bursts, and detections through a real Mosquitto broker.
+
+The broker is Debian's ``mosquitto``, started here on a free port with a
+password file; where it is missing the broker tests are skipped, except
+under CI=true where they fail (``make system-deps`` installs it).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import orjson
+import paho.mqtt.client as mqtt
+import pytest
+import sqlalchemy as sa
+from fastapi.testclient import TestClient
+from paho.mqtt.enums import CallbackAPIVersion
+
+from sitcen.api.node import Node
+from sitcen.cot import MappingError
+from sitcen.sensors import (
+    BurstDetector,
+    Detection,
+    DetectionError,
+    DetectionSubscriber,
+    SensorCreate,
+    load_sensor_mapping,
+    parse_detection,
+    register_sensor,
+)
+from sitcen.store import schema
+from sitcen.store.journal import RecordKind
+from sitcen.store.records import list_records
+from sitcen.users import Role
+
+pytestmark = pytest.mark.xdist_group("mosquitto")
+
+# A point on the Tajik-Afghan border near Nizhny Panj (on a border section).
+PANJ = {"lon": 68.60, "lat": 37.22}
+USER, PASSWORD = "sitcen-node", "broker-pass-1"
+GATEWAY, GATEWAY_PASSWORD = "sensor-gateway", "gateway-pass-1"
+
+
+@dataclass
+class Broker:
+    host: str
+    port: int
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture(scope="module")
+def broker() -> Iterator[Broker]:
+    binary = shutil.which("mosquitto") or ("/usr/sbin/mosquitto"
+                                           if Path("/usr/sbin/mosquitto").exists() else None)
+    if binary is None or shutil.which("mosquitto_passwd") is None:
+        reason = "mosquitto (Debian packages mosquitto, mosquitto-clients) is not installed"
+        if os.environ.get("CI") == "true":
+            pytest.fail(reason + " (required under CI=true)")
+        pytest.skip(reason)
+    root = Path(tempfile.mkdtemp(prefix="sitcen-mqtt-"))
+    passwords = root / "passwd"
+    passwords.touch()
+    for user, password in ((USER, PASSWORD), (GATEWAY, GATEWAY_PASSWORD)):
+        subprocess.run(["mosquitto_passwd", "-b", str(passwords), user, password], check=True,
+                       capture_output=True)
+    port = _free_port()
+    config = root / "mosquitto.conf"
+    config.write_text(f"listener {port} 127.0.0.1\nallow_anonymous false\n"
+                      f"password_file {passwords}\npersistence false\n"
+                      + ("user root\n" if os.geteuid() == 0 else ""), encoding="utf-8")
+    log = (root / "log").open("wb")
+    process = subprocess.Popen([binary, "-c", str(config)], stdout=log, stderr=log)
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                break
+            except OSError:
+                if process.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError("mosquitto did not start: "
+                                       + (root / "log").read_text(errors="replace")) from None
+                time.sleep(0.05)
+        yield Broker("127.0.0.1", port)
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+        log.close()
+        shutil.rmtree(root, ignore_errors=True)
+
+
+def wait_for(condition: Callable[[], Any], what: str, timeout: float = 30.0) -> Any:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = condition()
+        if value:
+            return value
+        time.sleep(0.05)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+def detection(sensor_id: str = "kg-seis-01", at: datetime | None = None, **extra: Any) -> bytes:
+    body = {"sensor_id": sensor_id,
+            "detected_at": (at or datetime.now(UTC)).isoformat().replace("+00:00", "Z"),
+            "kind": "person", "confidence": 0.8, **extra}
+    return orjson.dumps(body)
+
+
+# --------------------------------------------------------------------------- pure parts
+
+
+def test_detection_payloads() -> None:
+    ok = parse_detection(detection(bearing_deg=271.5, photo_ref="снимки/пост-3/0001.jpg"))
+    assert ok.photo_ref == "снимки/пост-3/0001.jpg" and ok.bearing_deg == 271.5
+    for payload, reason in [
+        (b"not json", "not JSON"),
+        (b"\xff\xfe{}", "not JSON"),
+        (detection(confidence="high"), "confidence"),
+        (detection(confidence=1.5), "confidence"),
+        (detection(kind="человек"), "kind"),
+        (detection(bearing_deg=360), "bearing_deg"),
+        (detection(colour="red"), "colour"),
+        (b'{"sensor_id": "x", "detected_at": "2026-01-01T00:00:00", "kind": "person", '
+         b'"confidence": 0.5}', "detected_at"),
+        (b"[1, 2, 3]", "payload"),
+        (detection(photo_ref="x" * 20_000), "over"),
+    ]:
+        with pytest.raises(DetectionError, match=reason):
+            parse_detection(payload)
+
+
+def test_one_burst_makes_one_proposal() -> None:
+    bursts = BurstDetector(3, timedelta(minutes=10))
+    start = datetime(2026, 5, 1, 2, 0, tzinfo=UTC)
+
+    def seen(minute: float, section: str = "AF-TJ-004") -> list[Detection] | None:
+        return bursts.observe(section, Detection(f"r{minute}", "s1", "person",
+                                                 start + timedelta(minutes=minute), PANJ))
+
+    assert seen(0) is None and seen(4) is None
+    assert seen(30, "KG-TJ-003") is None  # other sections count apart
+    burst = seen(9)
+    assert burst is not None and [d.record_id for d in burst] == ["r0", "r4", "r9"]
+    assert all(seen(m) is None for m in (12, 15, 21, 30))  # the same burst goes on
+    assert seen(45) is None and seen(47) is None  # a quiet spell ended it; a new one builds
+    assert seen(50) is not None
+    spread = BurstDetector(3, timedelta(minutes=10))
+    assert all(spread.observe("S", Detection(str(m), "s", "person",
+                                             start + timedelta(minutes=m), PANJ)) is None
+               for m in (0, 8, 16, 24))  # never three within ten minutes
+
+
+def test_sensor_mapping_file(tmp_path: Path) -> None:
+    assert load_sensor_mapping(None).rule("vehicle").type == "suspicious_vehicle"
+    assert load_sensor_mapping(None).rule("animal").type == "suspicious_person"
+    path = tmp_path / "sensors.yaml"
+    path.write_text("kinds:\n  person: {type: green_border_crossing, details: "
+                    "{stage: attempted, direction: entry}}\ndefault: lost_person\n",
+                    encoding="utf-8")
+    mapping = load_sensor_mapping(path)
+    assert mapping.rule("person").details == {"stage": "attempted", "direction": "entry"}
+    assert mapping.rule("boat").type == "lost_person"
+    path.write_text("kinds:\n  person: green_border_crossing\n", encoding="utf-8")
+    with pytest.raises(MappingError, match="needs details"):
+        load_sensor_mapping(path)
+
+
+# --------------------------------------------------------------------------- registry API
+
+
+def test_sensor_registry_api(client: TestClient, as_role: Callable[[Role], dict[str, str]],
+                             ) -> None:
+    body = {"sensor_id": "tj-seis-07", "type": "seismic", "name": "Сейсмодатчик 7",
+            "location": PANJ, "coverage_radius_km": 0.5}
+    created = client.post("/api/v1/sensors", json=body, headers=as_role(Role.operator))
+    assert created.status_code == 201, created.text
+    assert created.json()["section_id"] is not None
+    line = {**body, "sensor_id": "tj-fence-1", "type": "fence", "coverage_radius_km": None,
+            "coverage_line": [[68.60, 37.22], [68.62, 37.23]], "coverage_km": 0.2}
+    assert client.post("/api/v1/sensors", json=line,
+                       headers=as_role(Role.duty_officer)).status_code == 201
+    moved = client.post("/api/v1/sensors", json={**body, "location": {"lon": 68.61,
+                                                                      "lat": 37.22}},
+                        headers=as_role(Role.operator)).json()
+    assert moved["version"] == 2
+    listed = client.get("/api/v1/sensors", headers=as_role(Role.liaison)).json()["sensors"]
+    assert {s["sensor_id"] for s in listed} == {"tj-seis-07", "tj-fence-1"}
+    one = client.get("/api/v1/sensors/tj-fence-1", headers=as_role(Role.analyst)).json()
+    assert one["coverage_line"] == [[68.60, 37.22], [68.62, 37.23]]
+    assert client.get("/api/v1/sensors/nothing", headers=as_role(Role.analyst)).status_code == 404
+    assets = client.get("/api/v1/assets", headers=as_role(Role.analyst)).json()["assets"]
+    assert {a["kind"] for a in assets} == {"sensor"}
+    # Roles and bad input.
+    assert client.post("/api/v1/sensors", json=body,
+                       headers=as_role(Role.liaison)).status_code == 403
+    assert client.post("/api/v1/sensors", json=body).status_code == 401
+    for bad, field in [({"type": "laser"}, "type"), ({"coverage_radius_km": -1},
+                                                     "coverage_radius_km"),
+                       ({"coverage_line": [[200, 1], [1, 1]]}, "coverage_line"),
+                       ({"sensor_id": "a b"}, "sensor_id"), ({"colour": "red"}, "colour")]:
+        answer = client.post("/api/v1/sensors", json={**body, **bad},
+                             headers=as_role(Role.operator))
+        assert answer.status_code == 422, answer.text
+        assert field in str(answer.json()["detail"])
+    patrol = {"asset_id": "patrol-1", "kind": "patrol", "name": "Дозор",
+              "location": PANJ, "at": datetime.now(UTC).isoformat()}
+    assert client.post("/api/v1/assets/positions", json=patrol,
+                       headers=as_role(Role.operator)).status_code == 201
+    clash = client.post("/api/v1/sensors", json={**body, "sensor_id": "patrol-1"},
+                        headers=as_role(Role.operator))
+    assert clash.status_code == 422 and "no sensor" in clash.text
+
+
+# --------------------------------------------------------------------------- over MQTT
+
+
+def _publisher(broker: Broker, user: str = GATEWAY,
+               password: str = GATEWAY_PASSWORD) -> tuple[mqtt.Client, Any]:
+    client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=f"test-{user}-{time.time_ns()}")
+    client.username_pw_set(user, password)
+    result: dict[str, Any] = {}
+    client.on_connect = lambda _c, _u, _f, reason, _p: result.setdefault("reason", reason)
+    client.connect(broker.host, broker.port)
+    client.loop_start()
+    wait_for(lambda: "reason" in result, "the broker's answer")
+    return client, result["reason"]
+
+
+def test_detections_through_mosquitto(node: Node, broker: Broker) -> None:
+    register_sensor(node.engine, node.reporter, SensorCreate(
+        sensor_id="kg-seis-01", type="seismic", name="Датчик у брода", location=PANJ,
+        coverage_radius_km=1.0))
+    subscriber = DetectionSubscriber(node, host=broker.host, port=broker.port, username=USER,
+                                     password=PASSWORD, burst_count=3, burst_minutes=10)
+    subscriber.start()
+    try:
+        wait_for(subscriber.connected.is_set, "the subscriber to connect")
+        publisher, reason = _publisher(broker)
+        assert not reason.is_failure
+        now = datetime.now(UTC) - timedelta(minutes=5)
+        bad = [b"not json", b"\xd0\x9f\xff", detection(confidence="high"),
+               detection("unknown-sensor"), detection(kind="машина"),
+               detection(photo_ref="x" * 100_000), b"", b"{}"]
+        for payload in bad:
+            publisher.publish("sitcen/detections/kg-seis-01", payload, qos=1).wait_for_publish()
+        for minute in (0, 1, 2):
+            publisher.publish("sitcen/detections/kg-seis-01",
+                              detection(at=now + timedelta(minutes=minute),
+                                        photo_ref=f"снимок-{minute}.jpg"),
+                              qos=1).wait_for_publish()
+        publisher.loop_stop()
+        publisher.disconnect()
+        # The fourth, with the Debian command-line client, continues the same burst.
+        subprocess.run(["mosquitto_pub", "-h", broker.host, "-p", str(broker.port),
+                        "-u", GATEWAY, "-P", GATEWAY_PASSWORD, "-q", "1",
+                        "-t", "sitcen/detections/kg-seis-01",
+                        "-m", detection(at=now + timedelta(minutes=3), kind="vehicle").decode()],
+                       check=True, capture_output=True, timeout=30)
+        wait_for(lambda: subscriber.counters.detections == 4, "four detections recorded")
+        assert subscriber.counters.dropped == len(bad)
+        assert subscriber.counters.proposals == 1
+    finally:
+        subscriber.stop()
+    records = list_records(node.engine, RecordKind.sensor_detection, limit=10)
+    assert len(records) == 4
+    assert {r.subject for r in records} == {records[0].body["section_id"]} != {None}
+    assert {r.body["photo_ref"] for r in records} >= {"снимок-0.jpg", "снимок-2.jpg"}
+    with node.engine.connect() as conn:
+        events = list(conn.execute(sa.select(schema.events)))
+    assert len(events) == 1
+    event = events[0]
+    assert (event.type, event.status) == ("suspicious_person", "reported")
+    burst_ids = sorted(records, key=lambda r: r.body["detected_at"])[:3]
+    assert all(r.id in event.body for r in burst_ids)
+
+
+def test_wrong_credentials_are_refused_by_the_broker(node: Node, broker: Broker) -> None:
+    client, reason = _publisher(broker, GATEWAY, "wrong-password")
+    client.loop_stop()
+    client.disconnect()
+    assert reason.is_failure
+    refused = subprocess.run(["mosquitto_pub", "-h", broker.host, "-p", str(broker.port),
+                              "-u", GATEWAY, "-P", "wrong-password", "-t", "sitcen/detections/x",
+                              "-m", "{}"], capture_output=True, timeout=30)
+    assert refused.returncode != 0
+    subscriber = DetectionSubscriber(node, host=broker.host, port=broker.port, username=USER,
+                                     password="also-wrong")
+    subscriber.start()
+    try:
+        wait_for(lambda: subscriber.refused is not None, "the broker to refuse the subscriber")
+        assert not subscriber.connected.is_set()
+    finally:
+        subscriber.stop()

@@ -1,0 +1,460 @@
+"""Cursor-on-Target: the hardened parser, the mapping, and the TAK listener with pytak as client."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import ipaddress
+import socket
+import ssl
+import time
+import warnings
+from collections.abc import Callable, Iterator
+from configparser import ConfigParser
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
+from takproto.constants import TAKProtoVer
+from takproto.functions import parse_proto as takproto_parse
+from takproto.functions import xml2proto
+
+from conftest import TEST_PASSWORD
+from sitcen.api.node import Node
+from sitcen.cot import (
+    MAX_MESSAGE_BYTES,
+    CotError,
+    CotEvent,
+    CotLogin,
+    MappingError,
+    StreamSplitter,
+    event_xml,
+    load_mapping,
+    parse_proto,
+    parse_xml,
+    split_datagram,
+)
+from sitcen.store import schema
+from sitcen.store.assets import AssetPositionCreate, write_positions
+from sitcen.store.journal import RecordKind
+from sitcen.store.records import list_records, record_history
+from sitcen.tak import TakListener
+from sitcen.users import Role
+
+pytestmark = pytest.mark.xdist_group("tak")
+
+NOW = datetime.now(UTC)
+
+
+def _pytak() -> ModuleType:
+    # pytak warns at import that its optional aiohttp extra is missing; we need none of it.
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        import pytak
+    return pytak
+
+
+def cot(uid: str = "ANDROID-0001", cot_type: str = "a-f-G-U-C", *, lat: float = 37.22,
+        lon: float = 68.60, token: str | None = None, callsign: str | None = "Пяндж-1",
+        remarks: str | None = None) -> bytes:
+    return event_xml(uid, cot_type, lat, lon, time=datetime.now(UTC),
+                     stale=datetime.now(UTC) + timedelta(minutes=5), callsign=callsign,
+                     remarks=remarks, token=token, ce=12.0)
+
+
+def wait_for(condition: Callable[[], Any], what: str, timeout: float = 30.0) -> Any:
+    """Poll until ``condition`` is truthy (a generous bound, not a performance claim)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = condition()
+        if value:
+            return value
+        time.sleep(0.05)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+# --------------------------------------------------------------------------- the parser
+
+
+def test_parses_an_own_unit_with_cyrillic_callsign_and_token() -> None:
+    event = parse_xml(cot(token="tok-1", remarks="Группа из 3 человек, направление — север"))
+    assert isinstance(event, CotEvent)
+    assert (event.uid, event.type, event.callsign) == ("ANDROID-0001", "a-f-G-U-C", "Пяндж-1")
+    assert event.remarks == "Группа из 3 человек, направление — север"
+    assert event.token == "tok-1"
+    assert (event.lat, event.lon, event.ce) == (37.22, 68.60, 12.0)
+
+
+BILLION_LAUGHS = b"""<?xml version="1.0"?>
+<!DOCTYPE lolz [<!ENTITY lol "lol"><!ENTITY lol2 "&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;">
+<!ENTITY lol3 "&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;">]>
+<event version="2.0" uid="x" type="a-h-G" time="2026-01-01T00:00:00Z"
+ stale="2026-01-01T00:05:00Z"><point lat="1" lon="1"/><detail><remarks>&lol3;</remarks>
+</detail></event>"""
+
+EXTERNAL_ENTITY = b"""<?xml version="1.0"?>
+<!DOCTYPE event [<!ENTITY xxe SYSTEM "file:///etc/passwd">]>
+<event version="2.0" uid="x" type="a-h-G" time="2026-01-01T00:00:00Z"
+ stale="2026-01-01T00:05:00Z"><point lat="1" lon="1"/><detail><remarks>&xxe;</remarks>
+</detail></event>"""
+
+
+def _replace(data: bytes, old: bytes, new: bytes) -> bytes:
+    assert old in data
+    return data.replace(old, new, 1)
+
+
+@pytest.mark.parametrize(("data", "reason"), [
+    (BILLION_LAUGHS, "refused XML construct"),
+    (EXTERNAL_ENTITY, "refused XML construct"),
+    (cot()[:-20], "malformed XML"),
+    (_replace(cot(), b"<event ", b'<event xmlns="urn:not-cot" '), "namespace"),
+    (_replace(cot(), b'lat="37.2200000"', b'lat="north"'), "not a number"),
+    (_replace(cot(), b'lat="37.2200000"', b'lat="137.2"'), "outside"),
+    (_replace(cot(), b'lat="37.2200000"', b'lat="nan"'), "outside"),
+    (_replace(cot(), b'type="a-f-G-U-C"', b'type="&lt;script&gt;"'), "not a CoT type"),
+    (_replace(cot(), b'uid="ANDROID-0001"', b'uid=""'), "uid"),
+    (_replace(cot(), b'time="', b'time="yesterday" x="'), "time"),
+    (_replace(cot(), b"<point", b"<spot"), "no <point>"),
+    (b"<?xml version='1.0' encoding='windows-1251'?>" + cot().split(b"?>", 1)[1],
+     "encoding"),
+    (_replace(cot(), "Пяндж-1".encode(), "Пяндж-1".encode("cp1251")), "not UTF-8"),
+    (b"<event>" + b"x" * MAX_MESSAGE_BYTES + b"</event>", "over the limit"),
+    (b"<auth><cot/></auth>", "auth message"),
+])
+def test_refuses_bad_cot(data: bytes, reason: str) -> None:
+    with pytest.raises(CotError, match=reason):
+        parse_xml(data)
+
+
+def test_atak_login_message() -> None:
+    login = parse_xml(b'<auth><cot username="operator" password="s3cret-pass" uid="A-1"/></auth>')
+    assert login == CotLogin("operator", "s3cret-pass", "A-1")
+
+
+def test_protobuf_from_takproto_round_trips() -> None:
+    stream = bytes(xml2proto(cot(remarks="Сигнал с датчика"), TAKProtoVer.STREAM))
+    frames = list(StreamSplitter().feed(stream))
+    assert [f.kind for f in frames] == ["proto"]
+    event = parse_proto(frames[0].data)
+    assert (event.uid, event.callsign, event.remarks) == ("ANDROID-0001", "Пяндж-1",
+                                                           "Сигнал с датчика")
+    mesh = bytes(xml2proto(cot(), TAKProtoVer.MESH))
+    assert parse_proto(split_datagram(mesh).data).uid == "ANDROID-0001"
+    with pytest.raises(CotError, match="malformed TAK protobuf"):
+        parse_proto(b"\x0a\xff\xff\xff")
+
+
+def test_stream_splitter_recovers_from_truncated_and_huge_messages() -> None:
+    splitter = StreamSplitter()
+    good = cot()
+    data = good[:150] + good + b"<event " + b"y" * (MAX_MESSAGE_BYTES + 10) + b"</event>" + good
+    frames = []
+    for start in range(0, len(data), 1000):  # arrives in pieces, as over TCP
+        frames += list(splitter.feed(data[start:start + 1000]))
+    assert [f.kind for f in frames] == ["error", "xml", "error", "xml"]
+    assert all(isinstance(parse_xml(f.data), CotEvent) for f in frames if f.kind == "xml")
+    # An oversized protobuf frame is skipped by its declared length, in pieces too.
+    proto = bytes(xml2proto(good, TAKProtoVer.STREAM))
+    limited = StreamSplitter(limit=len(proto) + 10)
+    big = b"\xbf" + bytes([0xAC, 0x02]) + b"z" * 300 + proto
+    kinds = [f.kind for f in limited.feed(big[:100])] + [f.kind for f in limited.feed(big[100:])]
+    assert kinds == ["error", "proto"]
+
+
+def test_mapping_defaults_and_file(tmp_path: Path) -> None:
+    mapping = load_mapping(None)
+    assert mapping.asset_kind("a-f-G-E-V-C") == "vehicle"
+    assert mapping.asset_kind("a-f-G-U-C-I") == "patrol"
+    assert mapping.asset_kind("a-h-G") is None
+    rule = mapping.report("a-u-A-M-F-Q")
+    assert rule is not None and rule.type == "suspicious_aircraft"
+    assert rule.details == {"aircraft_kind": "unknown"}
+    assert mapping.report("a-fx") is None
+    assert mapping.cot_type("drug_smuggling", "cross_border_crime") == "a-h-G"
+
+    path = tmp_path / "mapping.yaml"
+    path.write_text("reports:\n  a-h-G-U-C-I: {type: armed_incident, details: {shots_fired: true}}"
+                    "\n  a-h: green_border_crossing\n", encoding="utf-8")
+    with pytest.raises(MappingError, match="needs details direction, stage"):
+        load_mapping(path)
+    path.write_text("reports:\n  a-h-G-U-C-I: {type: armed_incident, details: {shots_fired: true}}"
+                    "\nassets:\n  a-f: vehicle\n", encoding="utf-8")
+    custom = load_mapping(path)
+    assert custom.asset_kind("a-f-A") == "vehicle"
+    assert custom.report("a-h-G-U-C-I-Z") == custom.reports["a-h-G-U-C-I"]
+    assert custom.report("a-u-G") is None
+    for bad, reason in [("assets: {a-f: tank}", "not one of"), ("reports: {a-h: nothing}",
+                        "not an event type"), ("outgoing: {x: a-h}", "not an event type"),
+                        ("colours: {}", "unknown section"), ("[1, 2", "mapping.yaml")]:
+        path.write_text(bad, encoding="utf-8")
+        with pytest.raises(MappingError, match=reason):
+            load_mapping(path)
+
+
+# --------------------------------------------------------------------------- the store path
+
+
+def test_positions_in_one_batch_become_consecutive_versions(node: Node) -> None:
+    items = [AssetPositionCreate(asset_id=f"unit-{i % 3}", kind="patrol", name=f"Застава {i}",
+                                 location={"lon": 68.6 + i / 1000, "lat": 37.2},
+                                 at=NOW + timedelta(seconds=i)) for i in range(30)]
+    write_positions(node.engine, node.reporter, items[:3])
+    written = write_positions(node.engine, node.reporter, items[3:])
+    assert [w.version for w in written[:3]] == [2, 2, 2]
+    assert written[-1].version == 10
+    history = record_history(node.engine, written[-1].id)
+    assert [h["body"]["name"] for h in history] == [f"Застава {i}" for i in range(2, 30, 3)]
+
+
+# --------------------------------------------------------------------------- the listener
+
+
+@pytest.fixture
+def listener(node: Node, tokens: dict[Role, str]) -> Iterator[TakListener]:
+    with TakListener(node, load_mapping(None), tcp_port=0, udp_port=0) as tak:
+        yield tak
+
+
+def _config(url: str, **extra: str) -> Any:
+    parser = ConfigParser()
+    parser["client"] = {"COT_URL": url, **extra}
+    return parser["client"]
+
+
+async def _send(url: str, messages: list[bytes], *, read: int = 0,
+                **extra: str) -> list[bytes]:
+    """Send with a pytak TXWorker; read ``read`` CoT events back with a pytak RXWorker."""
+    pytak = _pytak()
+    config = _config(url, **extra)
+    reader, writer = await pytak.protocol_factory(config)
+    tx = pytak.TXWorker(asyncio.Queue(), config, writer)
+    for message in messages:
+        await tx.send_data(message)
+    received = []
+    if read:
+        rx = pytak.RXWorker(asyncio.Queue(), config, reader)
+        for _ in range(read):
+            received.append(await asyncio.wait_for(rx.readcot(), 60))
+    else:
+        await asyncio.sleep(0.2)
+    writer.close()
+    if hasattr(writer, "wait_closed"):
+        await writer.wait_closed()
+    return received
+
+
+def _assets(node: Node) -> dict[str, dict[str, Any]]:
+    return {r.subject or "": r.body
+            for r in list_records(node.engine, RecordKind.asset_position, limit=100)}
+
+
+def _events(node: Node) -> list[Any]:
+    with node.engine.connect() as conn:
+        return list(conn.execute(sa.select(schema.events)))
+
+
+def test_tcp_positions_and_reports_from_pytak(node: Node, listener: TakListener,
+                                               tokens: dict[Role, str]) -> None:
+    url = f"tcp://127.0.0.1:{listener.tcp_port}"
+    received = asyncio.run(_send(url, [
+        cot(token=tokens[Role.operator]),
+        cot("ANDROID-0001", lat=37.23),
+        cot("HOSTILE-7", "a-h-G-U-C", lat=37.25, callsign="Нарушитель",
+            remarks="3 человека переходят Пяндж вброд"),
+        cot("HOSTILE-7", "a-h-G-U-C", lat=37.26),  # the track goes on: still one event
+        cot("UAV-3", "a-u-A", lat=37.3, callsign="БПЛА"),
+    ], read=3))
+    wait_for(lambda: listener.counters.positions == 2 and listener.counters.reports == 2,
+             "positions and reports written")
+    asset = _assets(node)["ANDROID-0001"]
+    assert asset["name"] == "Пяндж-1" and asset["kind"] == "patrol"
+    assert asset["location"]["lat"] == 37.23 and asset["section_id"] is not None
+    events = {e.type: e for e in _events(node)}
+    assert set(events) == {"suspicious_person", "suspicious_aircraft"}
+    assert "Нарушитель" in events["suspicious_person"].body
+    assert "3 человека переходят Пяндж вброд" in events["suspicious_person"].body
+    assert events["suspicious_person"].status == "reported"
+    assert listener.counters.duplicates == 1
+    # The outgoing stream: the client's own unit and the events, as CoT XML.
+    outgoing = [parse_xml(bytes(r).strip()) for r in received]
+    assert {e.uid for e in outgoing if isinstance(e, CotEvent)} >= {"ANDROID-0001"}
+    kinds = {e.type for e in outgoing if isinstance(e, CotEvent)}
+    assert "a-f-G-U-C" in kinds and kinds & {"a-u-G", "a-u-A"}
+
+
+def test_udp_needs_a_token_in_each_datagram(node: Node, listener: TakListener,
+                                            tokens: dict[Role, str]) -> None:
+    url = f"udp+wo://127.0.0.1:{listener.udp_port}"
+    asyncio.run(_send(url, [cot("NO-TOKEN-1"), cot("UDP-1", token=tokens[Role.duty_officer]),
+                            cot("UDP-2", "a-s-G-E-V", token=tokens[Role.operator])]))
+    wait_for(lambda: listener.counters.reports == 1 and listener.counters.positions == 1,
+             "udp messages written")
+    assert set(_assets(node)) == {"UDP-1"}
+    assert [e.type for e in _events(node)] == ["suspicious_vehicle"]
+    assert listener.counters.unauthenticated == 1
+
+
+def test_roles_and_authentication(node: Node, listener: TakListener,
+                                  tokens: dict[Role, str]) -> None:
+    url = f"tcp://127.0.0.1:{listener.tcp_port}"
+    # Nobody: dropped. A liaison: may read, not report. A wrong token: dropped.
+    asyncio.run(_send(url, [cot("ANON-1")]))
+    received = asyncio.run(_send(url, [cot("LIAISON-1", token=tokens[Role.liaison]),
+                                       cot("LIAISON-2", "a-h-G")], read=0))
+    asyncio.run(_send(url, [cot("FORGED-1", token="not-a-token")]))
+    # ATAK's login message, then plain positions.
+    login = (b'<auth><cot username="operator" password="' + TEST_PASSWORD.encode()
+             + b'" uid="ANDROID-9"/></auth>')
+    bad_login = b'<auth><cot username="operator" password="wrong-password" uid="X"/></auth>'
+    asyncio.run(_send(url, [bad_login, cot("BEFORE-LOGIN"), login, cot("ANDROID-9")]))
+    wait_for(lambda: listener.counters.positions == 1, "the logged-in position")
+    assert received == []
+    assert set(_assets(node)) == {"ANDROID-9"}
+    assert _events(node) == []
+    assert listener.counters.forbidden == 2
+    assert listener.counters.unauthenticated == 4  # anon, forged, bad login, before login
+
+
+def test_liaison_receives_the_picture(node: Node, listener: TakListener,
+                                      tokens: dict[Role, str]) -> None:
+    url = f"tcp://127.0.0.1:{listener.tcp_port}"
+
+    async def scenario() -> list[bytes]:
+        watcher = asyncio.create_task(_send(url, [cot("LIAISON-1", token=tokens[Role.liaison])],
+                                            read=1))
+        await asyncio.sleep(1.0)  # the liaison is connected and authenticated
+        await _send(url, [cot("PATROL-5", token=tokens[Role.operator], callsign="Дозор 5")])
+        return await watcher
+
+    received = asyncio.run(scenario())
+    event = parse_xml(bytes(received[0]).strip())
+    assert isinstance(event, CotEvent) and event.callsign == "Дозор 5"
+
+
+def test_bad_input_is_dropped_and_the_listener_keeps_running(
+        node: Node, listener: TakListener, tokens: dict[Role, str]) -> None:
+    token = tokens[Role.operator]
+    bad = [
+        BILLION_LAUGHS, EXTERNAL_ENTITY, cot(token=token)[:-30],
+        _replace(cot(token=token), b"<event ", b'<event xmlns="urn:x" '),
+        _replace(cot("T-1", token=token), b'lon="68.6000000"', b'lon="east"'),
+        _replace(cot("T-2", token=token), "Пяндж-1".encode(), "Пяндж-1".encode("cp1251")),
+        b"<event>" + b"A" * (MAX_MESSAGE_BYTES + 100) + b"</event>",
+        b"\xbf\x05\x0a\xff\xff\xff\xff",
+        b"\x00\x01\x02 not xml at all </event>",
+        cot("BAD:ID WITH SPACES", token=token),
+    ]
+    with socket.create_connection(("127.0.0.1", listener.tcp_port)) as raw:
+        for message in bad:
+            raw.sendall(message)
+        raw.sendall(cot("SURVIVOR-1", token=token, callsign="Выжил"))
+        wait_for(lambda: "SURVIVOR-1" in _assets(node), "the good message after the bad ones")
+    for data in bad:  # and over UDP, each datagram alone
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as udp:
+            udp.sendto(data[:60_000], ("127.0.0.1", listener.udp_port))
+    asyncio.run(_send(f"udp+wo://127.0.0.1:{listener.udp_port}", [cot("SURVIVOR-2", token=token)]))
+    wait_for(lambda: "SURVIVOR-2" in _assets(node), "a good datagram after bad ones")
+    assert listener.counters.malformed >= 2 * len(bad) - 2
+    assert set(_assets(node)) == {"SURVIVOR-1", "SURVIVOR-2"}
+    assert _assets(node)["SURVIVOR-1"]["name"] == "Выжил"
+
+
+def test_protobuf_client_gets_protobuf_back(node: Node, listener: TakListener,
+                                            tokens: dict[Role, str]) -> None:
+    url = f"tcp://127.0.0.1:{listener.tcp_port}"
+
+    async def scenario() -> bytes:
+        reader, writer = await asyncio.open_connection("127.0.0.1", listener.tcp_port)
+        writer.write(bytes(xml2proto(cot("PROTO-1", token=tokens[Role.operator],
+                                         callsign="Протобуф"), TAKProtoVer.STREAM)))
+        await writer.drain()
+        await asyncio.sleep(0.5)
+        await _send(url, [cot("XML-1", token=tokens[Role.operator])])
+        data = b""
+        while True:
+            data += await asyncio.wait_for(reader.read(65536), 60)
+            if b"XML-1" in data:
+                break
+        writer.close()
+        await writer.wait_closed()
+        return data
+
+    data = asyncio.run(scenario())
+    assert data[0] == 0xBF
+    message = takproto_parse(bytearray(data))
+    assert message.cotEvent.uid in {"PROTO-1", "XML-1"}
+    assert _assets(node)["PROTO-1"]["name"] == "Протобуф"
+
+
+def _certificates(tmp: Path) -> dict[str, Path]:
+    """A CA, a server certificate for 127.0.0.1 and a client certificate for "operator"."""
+    def key() -> ec.EllipticCurvePrivateKey:
+        return ec.generate_private_key(ec.SECP256R1())
+
+    def write(name: str, cert: x509.Certificate, private: ec.EllipticCurvePrivateKey) -> None:
+        (tmp / f"{name}.pem").write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+        (tmp / f"{name}.key").write_bytes(private.private_bytes(
+            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption()))
+
+    def build(cn: str, issuer: x509.Name, public: Any, signer: ec.EllipticCurvePrivateKey,
+              ca: bool, san: list[x509.GeneralName] | None = None) -> x509.Certificate:
+        now = datetime.now(dt.UTC)
+        builder = (x509.CertificateBuilder()
+                   .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, cn)]))
+                   .issuer_name(issuer).public_key(public).serial_number(x509.random_serial_number())
+                   .not_valid_before(now - timedelta(hours=1))
+                   .not_valid_after(now + timedelta(days=1))
+                   .add_extension(x509.BasicConstraints(ca=ca, path_length=None), critical=True))
+        if san:
+            builder = builder.add_extension(x509.SubjectAlternativeName(san), critical=False)
+        return builder.sign(signer, hashes.SHA256())
+
+    ca_key = key()
+    ca_name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "sitcen test CA")])
+    write("ca", build("sitcen test CA", ca_name, ca_key.public_key(), ca_key, True), ca_key)
+    server_key = key()
+    write("server", build("127.0.0.1", ca_name, server_key.public_key(), ca_key, False,
+                          [x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), server_key)
+    for user in ("operator", "nobody"):
+        client_key = key()
+        write(user, build(user, ca_name, client_key.public_key(), ca_key, False), client_key)
+    return {p.stem + p.suffix: p for p in tmp.iterdir()}
+
+
+# pytak sets the deprecated OP_NO_TLSv1 options on its client context.
+@pytest.mark.filterwarnings("ignore:ssl.OP_NO_SSL:DeprecationWarning")
+def test_tls_client_certificates(node: Node, tokens: dict[Role, str], tmp_path: Path) -> None:
+    files = _certificates(tmp_path)
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(files["server.pem"], files["server.key"])
+    context.load_verify_locations(files["ca.pem"])
+    context.verify_mode = ssl.CERT_REQUIRED
+    with TakListener(node, load_mapping(None), tcp_port=0, ssl_context=context) as tak:
+        url = f"tls://127.0.0.1:{tak.tcp_port}"
+        for user in ("operator", "nobody"):
+            asyncio.run(_send(url, [cot(f"CERT-{user}")],
+                              PYTAK_TLS_CLIENT_CERT=str(files[f"{user}.pem"]),
+                              PYTAK_TLS_CLIENT_KEY=str(files[f"{user}.key"]),
+                              PYTAK_TLS_CLIENT_CAFILE=str(files["ca.pem"])))
+        # Without a client certificate the handshake fails.
+        plain = ssl.create_default_context(cafile=str(files["ca.pem"]))
+        with socket.create_connection(("127.0.0.1", tak.tcp_port)) as raw, \
+                plain.wrap_socket(raw, server_hostname="127.0.0.1") as tls:
+            try:  # TLS 1.3: the server's refusal arrives after the client's handshake
+                tls.sendall(cot("CERT-NONE"))
+                answer = tls.recv(1)
+            except (ssl.SSLError, ConnectionError):
+                answer = b""
+        assert answer == b""
+        wait_for(lambda: tak.counters.positions == 1, "the certificate holder's position")
+        assert set(_assets(node)) == {"CERT-operator"}
+        assert tak.counters.unauthenticated == 1
