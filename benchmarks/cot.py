@@ -34,11 +34,11 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import multiprocessing
 import os
 import sqlite3
 import subprocess
 import sys
-import threading
 import time
 import warnings
 from configparser import ConfigParser
@@ -90,45 +90,39 @@ def journal_count(db: Path) -> int:
     return int(row[0])
 
 
-class StreamWatcher(threading.Thread):
-    """Reads /api/v1/stream and notes when each probe version arrives."""
-
-    def __init__(self, base_url: str, token: str) -> None:
-        super().__init__(daemon=True)
-        self.base_url, self.token = base_url, token
-        self.arrived: dict[str, float] = {}  # probe name -> monotonic time
-        self.ready = threading.Event()
-        self.stop = threading.Event()
-        self.frames = 0
-
-    def run(self) -> None:
-        headers = {"Authorization": f"Bearer {self.token}"}
-        with httpx.Client(timeout=None) as client, client.stream(
-                "GET", self.base_url + "/api/v1/stream", headers=headers) as response:
-            self.ready.set()
-            for line in response.iter_lines():
-                if self.stop.is_set():
-                    return
-                if not line.startswith("data: "):
-                    continue
-                self.frames += 1
-                if b"probe-" not in line.encode():
-                    continue
-                frame = orjson.loads(line[6:])
-                record = frame.get("record") or {}
-                name = record.get("name", "")
-                if name.startswith("probe-") and name not in self.arrived:
-                    self.arrived[name] = time.monotonic()
+def watch_stream(base_url: str, token: str, ready: Any, stop: Any, arrived: Any) -> None:
+    """Read /api/v1/stream (in a process of its own, as a browser would) and note when each
+    probe version arrives (wall-clock time, comparable across processes)."""
+    headers = {"Authorization": f"Bearer {token}"}
+    with httpx.Client(timeout=None) as client, client.stream(
+            "GET", base_url + "/api/v1/stream", headers=headers) as response:
+        ready.set()
+        for line in response.iter_lines():
+            if stop.is_set():
+                return
+            if not line.startswith("data: ") or "probe-" not in line:
+                continue
+            record = orjson.loads(line[6:]).get("record") or {}
+            name = record.get("name", "")
+            if name.startswith("probe-") and name not in arrived:
+                arrived[name] = time.time()
 
 
 async def _client(url: str, batch: list[bytes], deadline: float, sent: list[int],
-                  index: int) -> None:
+                  index: int, rate: float | None) -> None:
+    """One pytak client: as fast as the listener takes them, or ``rate`` per second."""
     config = ConfigParser()
     config["c"] = {"COT_URL": url}
     _reader, writer = await pytak.protocol_factory(config["c"])
     tx = pytak.TXWorker(asyncio.Queue(), config["c"], writer)
     i = 0
+    started = time.monotonic()
     while time.monotonic() < deadline:
+        if rate is not None:
+            due = int((time.monotonic() - started) * rate)
+            if i >= due:
+                await asyncio.sleep(0.005)
+                continue
         await tx.send_data(batch[i % len(batch)])  # the token rides again each round
         i += 1
         sent[index] = i
@@ -149,7 +143,7 @@ async def _probe(url: str, token: str, deadline: float, sent_at: dict[str, float
         data = event_xml("bench-probe", "a-f-G-U-C", 37.5, 68.5 + n / 10_000, time=now,
                          stale=now + timedelta(minutes=5), callsign=name,
                          token=token if n == 0 else None)
-        sent_at[name] = time.monotonic()
+        sent_at[name] = time.time()
         await tx.send_data(data)
         n += 1
         await asyncio.sleep(PROBE_EVERY_S)
@@ -159,13 +153,14 @@ async def _probe(url: str, token: str, deadline: float, sent_at: dict[str, float
 
 
 async def load(tak_url: str, token: str, clients: int, units: int, seconds: float,
-               db: Path) -> dict[str, Any]:
+               db: Path, rate: float | None) -> dict[str, Any]:
     batches = [messages(c, units, units * 20, token) for c in range(clients)]
     sent = [0] * clients
     sent_at: dict[str, float] = {}
     start = time.monotonic()
     deadline = start + WARMUP_S + seconds
-    tasks = [asyncio.create_task(_client(tak_url, batches[c], deadline, sent, c))
+    tasks = [asyncio.create_task(_client(tak_url, batches[c], deadline, sent, c,
+                                         None if rate is None else rate / clients))
              for c in range(clients)]
     tasks.append(asyncio.create_task(_probe(tak_url, token, deadline, sent_at)))
     await asyncio.sleep(WARMUP_S)
@@ -194,7 +189,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--clients", type=int, default=4, help="concurrent pytak clients")
     parser.add_argument("--units", type=int, default=200, help="own units per client")
-    parser.add_argument("--seconds", type=float, default=20.0, help="measured load duration")
+    parser.add_argument("--seconds", type=float, default=20.0,
+                        help="measured duration of each phase")
+    parser.add_argument("--rate", type=float, default=5000.0,
+                        help="positions/s offered while the stream latency is measured")
     args = parser.parse_args()
 
     sample = messages(0, args.units, 2000)
@@ -227,17 +225,29 @@ def main() -> None:
                 if time.monotonic() > deadline:
                     raise SystemExit("node did not start")
                 time.sleep(0.2)
-            log(f"node up at {base_url}, TAK listener on tcp://127.0.0.1:{tak_port}")
-            watcher = StreamWatcher(base_url, token)
+            tak_url = f"tcp://127.0.0.1:{tak_port}"
+            log(f"node up at {base_url}, TAK listener on {tak_url}")
+            manager = multiprocessing.Manager()
+            ready, stop, arrived = manager.Event(), manager.Event(), manager.dict()
+            watcher = multiprocessing.Process(target=watch_stream,
+                                              args=(base_url, token, ready, stop, arrived))
             watcher.start()
-            watcher.ready.wait(30)
-            log(f"load: {args.clients} pytak clients x {args.units} units, "
-                f"{WARMUP_S:.0f} s warm-up + {args.seconds:.0f} s measured")
-            result = asyncio.run(load(f"tcp://127.0.0.1:{tak_port}", token, args.clients,
-                                      args.units, args.seconds, db))
+            ready.wait(30)
+            log(f"1. latency at {args.rate:,.0f} positions/s: {args.clients} pytak clients x "
+                f"{args.units} units, {WARMUP_S:.0f} s warm-up + {args.seconds:.0f} s")
+            paced = asyncio.run(load(tak_url, token, args.clients, args.units, args.seconds, db,
+                                     args.rate))
             time.sleep(3)  # the last probes reach the stream
-            watcher.stop.set()
-            final = journal_count(db)
+            stop.set()
+            watcher.join(timeout=10)
+            if watcher.is_alive():
+                watcher.terminate()
+                watcher.join()
+            seen = dict(arrived)
+            manager.shutdown()
+            log(f"2. throughput: {args.clients} pytak clients as fast as the listener takes them")
+            flat_out = asyncio.run(load(tak_url, token, args.clients, args.units, args.seconds,
+                                        db, None))
         finally:
             server.terminate()
             try:
@@ -246,21 +256,21 @@ def main() -> None:
                 server.kill()
                 server.wait()
 
-    sent_at: dict[str, float] = result["sent_at"]
-    delays = [(watcher.arrived[name] - at) * 1000 for name, at in sent_at.items()
-              if name in watcher.arrived]
+    sent_at: dict[str, float] = paced["sent_at"]
+    delays = [(seen[name] - at) * 1000 for name, at in sent_at.items() if name in seen]
     lost = len(sent_at) - len(delays)
-    rate = result["written"] / result["window_s"]
-    log(f"accepted {rate:,.0f} positions/s; probes {len(delays)} seen, {lost} not seen; "
-        f"stream median {median(delays):.0f} ms, p99 {percentile(delays, 99):.0f} ms")
+    rate = flat_out["written"] / flat_out["window_s"]
+    paced_rate = paced["written"] / paced["window_s"]
+    log(f"at {args.rate:,.0f}/s offered: {paced_rate:,.0f}/s written, probes {len(delays)} "
+        f"seen, {lost} not; stream median {median(delays):.0f} ms, "
+        f"p99 {percentile(delays, 99):.0f} ms; flat out: {rate:,.0f} positions/s")
     emit({
         "messages_per_s": round(rate),
         "position_to_stream_ms": round(median(delays), 1),
         "position_to_stream_p99_ms": round(percentile(delays, 99), 1),
+        "latency_at_messages_per_s": round(paced_rate),
         "probes": len(sent_at), "probes_not_seen": lost,
-        "sent_per_s": round(result["sent"] / result["window_s"]),
-        "backlog_at_end": max(0, result["sent_total"] - result["written_total"]),
-        "written_after_load": final,
+        "sent_per_s": round(flat_out["sent"] / flat_out["window_s"]),
         "baseline_parse_per_s": round(baseline),
         "clients": args.clients, "units_per_client": args.units,
         "seconds": args.seconds, "backend": "sqlite",

@@ -148,11 +148,14 @@ def run_seed(seed: int, args: argparse.Namespace, settings: ew.WarningSettings) 
     delays: dict[str, dict[int, int]] = {"fused": {}, "type": {}, "category": {}, "scan": {}}
     false_chart, false_scan_null, false_scan_other = 0, 0, 0
     severities: dict[str, int] = {}
+    true_severities: dict[str, int] = {}
     for a in alerts:
         g = per_section[a.section_id]
         d_a, d_b = (pd.Timestamp(a.first_day) - first).days, (pd.Timestamp(a.last_day) - first).days
         inside = g[(g["alarm_day"] >= d_a) & (g["alarm_day"] <= d_b)]
         idx = inside.index.to_numpy()
+        if (match[idx] >= 0).any():
+            true_severities[a.severity] = true_severities.get(a.severity, 0) + 1
         if not explained[idx].any():
             severities[a.severity] = severities.get(a.severity, 0) + 1
             if (inside["level"] != "scan").any():
@@ -177,6 +180,7 @@ def run_seed(seed: int, args: argparse.Namespace, settings: ew.WarningSettings) 
         "years_charted": years_charted, "alerts": len(alerts), "signals": len(signals),
         "false_chart": false_chart, "false_scan": scan_false,
         "false_scan_other_days": false_scan_other, "false_severity": severities,
+        "true_severity": true_severities,
         "delays": delays, "chart_seconds": chart_s, "scan_seconds": scan_s,
         "fuse_seconds": fuse_s, "scan_days": len(scan_days), "missed": missed,
         "clusters": [t["id"] for t in scored if t["kind"] == "cluster"],
@@ -218,10 +222,13 @@ def main() -> None:
 
     clusters = sum(len(r["clusters"]) for r in runs)
     scan_cluster_hits = sum(len(set(r["delays"]["scan"]) & set(r["clusters"])) for r in runs)
-    severity: dict[str, int] = {}
-    for r in runs:
-        for k, v in r["false_severity"].items():
-            severity[k] = severity.get(k, 0) + v
+    def tally(key: str) -> dict[str, int]:
+        out: dict[str, int] = {}
+        for r in runs:
+            for k, v in r[key].items():
+                out[k] = out.get(k, 0) + v
+        return {k: out[k] for k in al.SEVERITIES if k in out}
+
     fused = delays("fused")
     result = {
         "recall": recall("fused"),
@@ -234,7 +241,8 @@ def main() -> None:
         "alerts": sum(r["alerts"] for r in runs),
         "false_alerts": {"with_chart_signals": false_chart,
                          "scan_only_extrapolated": round(false_scan, 1),
-                         "by_severity": severity},
+                         "by_severity": tally("false_severity")},
+        "alerts_on_planted_truth_by_severity": tally("true_severity"),
         "type_charts": {"recall": recall("type"), "median_delay_days": med(delays("type"))},
         "category_charts": {"recall": recall("category"),
                             "median_delay_days": med(delays("category"))},

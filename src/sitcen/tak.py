@@ -517,9 +517,11 @@ class TakListener:
         after = await asyncio.to_thread(_last_seq, self.node.engine, 0)
         while True:
             readers = [c for c in self._clients
-                       if c.user is not None and allows(c.user.role, Permission.read_picture)]
+                       if c.user is not None and allows(c.user.role, Permission.read_picture)
+                       and c.writer.transport.get_write_buffer_size() <= MAX_CLIENT_BUFFER]
             if not readers:
-                # Nobody to tell: skip ahead rather than read what no one will see.
+                # Nobody to tell (or nobody reading): skip ahead rather than read what no
+                # one will see; a slow client gets the picture from where it catches up.
                 after = await asyncio.to_thread(_last_seq, self.node.engine, after)
                 await asyncio.sleep(FOLLOW_S)
                 continue
