@@ -182,7 +182,7 @@ def test_one_day_spike_alarms_on_its_day() -> None:
 def test_one_or_two_events_in_a_quiet_series_never_alarm() -> None:
     counts = np.zeros((1, 300), dtype=np.int64)
     counts[0, [100, 200, 201]] = [1, 1, 1]
-    settings = ew.ChartSettings(3.0, 1000.0, spike_alpha=0.01)
+    settings = ew.ChartSettings(2.0, 1460.0, spike_alpha=0.01)
     result = ew.chart(_series(counts), settings)
     assert not result.alarm.any()
     assert result.p_value[0, 100] < 0.01  # unlikely, but only one event

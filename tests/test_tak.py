@@ -16,6 +16,7 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
+import orjson
 import pytest
 import sqlalchemy as sa
 from cryptography import x509
@@ -26,7 +27,7 @@ from takproto.constants import TAKProtoVer
 from takproto.functions import parse_proto as takproto_parse
 from takproto.functions import xml2proto
 
-from conftest import TEST_PASSWORD
+from conftest import TEST_PASSWORD, make_settings
 from sitcen.api.node import Node
 from sitcen.cot import (
     MAX_MESSAGE_BYTES,
@@ -41,9 +42,11 @@ from sitcen.cot import (
     parse_xml,
     split_datagram,
 )
+from sitcen.exchange.identity import NodeIdentity
+from sitcen.exchange.links import Relation, add_peer
 from sitcen.store import schema
 from sitcen.store.assets import AssetPositionCreate, write_positions
-from sitcen.store.journal import RecordKind
+from sitcen.store.journal import RecordKind, read_journal, record_bodies
 from sitcen.store.records import list_records, record_history
 from sitcen.tak import TakListener
 from sitcen.users import Role
@@ -78,6 +81,12 @@ def wait_for(condition: Callable[[], Any], what: str, timeout: float = 30.0) -> 
             return value
         time.sleep(0.05)
     raise AssertionError(f"timed out waiting for {what}")
+
+
+async def authenticated(tak: TakListener, count: int) -> None:
+    """Wait until ``count`` TCP clients have authenticated (before writing what they read)."""
+    await asyncio.to_thread(wait_for, lambda: tak.authenticated() >= count,
+                            f"{count} authenticated clients")
 
 
 # --------------------------------------------------------------------------- the parser
@@ -212,6 +221,13 @@ def test_positions_in_one_batch_become_consecutive_versions(node: Node) -> None:
     assert written[-1].version == 10
     history = record_history(node.engine, written[-1].id)
     assert [h["body"]["name"] for h in history] == [f"Застава {i}" for i in range(2, 30, 3)]
+    # The live stream reads the body of every version the journal names, old ones too.
+    with node.engine.connect() as conn:
+        entries = read_journal(conn, kinds=[RecordKind.asset_position])
+        bodies = record_bodies(conn, entries)
+    assert len(entries) == 30 and len(bodies) == 30
+    assert {orjson.loads(b)["name"] for b in bodies.values()} == {f"Застава {i}"
+                                                                  for i in range(30)}
 
 
 # --------------------------------------------------------------------------- the listener
@@ -330,13 +346,48 @@ def test_liaison_receives_the_picture(node: Node, listener: TakListener,
     async def scenario() -> list[bytes]:
         watcher = asyncio.create_task(_send(url, [cot("LIAISON-1", token=tokens[Role.liaison])],
                                             read=1))
-        await asyncio.sleep(1.0)  # the liaison is connected and authenticated
+        await authenticated(listener, 1)
         await _send(url, [cot("PATROL-5", token=tokens[Role.operator], callsign="Дозор 5")])
         return await watcher
 
     received = asyncio.run(scenario())
     event = parse_xml(bytes(received[0]).strip())
     assert isinstance(event, CotEvent) and event.callsign == "Дозор 5"
+
+
+def test_a_partners_liaison_sees_what_the_agreement_allows(
+        engine: sa.Engine, database_url: str, tmp_path: Path, tokens: dict[Role, str]) -> None:
+    """A liaison speaking for a partner node gets the sharing function's view, or nothing."""
+    settings = make_settings(database_url, tmp_path, partner_users={"liaison": "kg-parent"})
+    node = Node.open(settings, engine=engine)
+
+    async def round_trip(tak: TakListener, uid: str) -> tuple[bytes, bytes]:
+        url = f"tcp://127.0.0.1:{tak.tcp_port}"
+        partner_r, partner_w = await asyncio.open_connection("127.0.0.1", tak.tcp_port)
+        # A ping (t-x-c-t) carries each reader's token and is otherwise ignored.
+        partner_w.write(cot("LIAISON-1", "t-x-c-t", token=tokens[Role.liaison]))
+        own = asyncio.create_task(_send(url, [cot("DUTY-1", "t-x-c-t",
+                                                  token=tokens[Role.duty_officer])], read=1))
+        await authenticated(tak, 2)
+        await _send(url, [cot(uid, token=tokens[Role.operator], callsign="Дозор")])
+        seen_by_own = (await own)[0]
+        try:  # the partner's share, if any, left in the same round as the own users' one
+            seen_by_partner = await asyncio.wait_for(partner_r.read(65536), 2.0)
+        except TimeoutError:
+            seen_by_partner = b""
+        partner_w.close()
+        await partner_w.wait_closed()
+        return bytes(seen_by_own), seen_by_partner
+
+    with TakListener(node, load_mapping(None), tcp_port=0) as tak:
+        own, partner = asyncio.run(round_trip(tak, "PATROL-1"))
+        assert b"PATROL-1" in own and partner == b""  # no link: nothing leaves
+    # A link to a parent: its default agreement grants every kind, exact locations.
+    add_peer(engine, "kg-parent", url="http://kg-parent:8080", relation=Relation.parent,
+             public_key=NodeIdentity.generate("kg-parent").public_key_text)
+    with TakListener(node, load_mapping(None), tcp_port=0) as tak:
+        own, partner = asyncio.run(round_trip(tak, "PATROL-2"))
+        assert b"PATROL-2" in own and b"PATROL-2" in partner
 
 
 def test_bad_input_is_dropped_and_the_listener_keeps_running(
@@ -376,7 +427,7 @@ def test_protobuf_client_gets_protobuf_back(node: Node, listener: TakListener,
         writer.write(bytes(xml2proto(cot("PROTO-1", token=tokens[Role.operator],
                                          callsign="Протобуф"), TAKProtoVer.STREAM)))
         await writer.drain()
-        await asyncio.sleep(0.5)
+        await authenticated(listener, 1)
         await _send(url, [cot("XML-1", token=tokens[Role.operator])])
         data = b""
         while True:

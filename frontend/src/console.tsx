@@ -1,12 +1,12 @@
 // The map page: filters and layers, the map, the event list and panel, the report form, live.
 import { useEffect, useMemo, useRef, useState } from 'preact/hooks';
-import { get, may, optional, type Alert, type Asset, type EventRecord, type SectionRisk, type Taxonomy, type User } from './api';
+import { get, may, optional, type Alert, type Asset, type EventSummary, type SectionRisk, type Taxonomy, type User } from './api';
 import { currentLanguage, enumLabel, formatShort, formatTime, label, t } from './i18n';
 import { EventList } from './list';
 import { midpoint, points, SituationMap } from './map';
 import { EventPanel } from './panel';
 import { ReportForm } from './report';
-import { EventStore, eventFeatures } from './store';
+import { EventStore, eventFeature, eventFeatures } from './store';
 import { FILTER_KEYS, LAYERS, isLive, windowBounds, type FilterKey, type Layer, type View, type WindowKind } from './view';
 
 interface Props {
@@ -15,8 +15,6 @@ interface Props {
   taxonomy: Taxonomy | null;
   setView(v: View): void;
   store: EventStore;
-  unseen: number;
-  clearUnseen(): void;
   actionsVersion: number;
   assetsVersion: number;
   analysisVersion: number;
@@ -47,6 +45,7 @@ function levelsFrom(answer: unknown): Map<string, string> {
 
 export function ConsolePage(props: Props) {
   const { user, view, taxonomy, setView, store } = props;
+  performance.mark('render:start');
   const mapBox = useRef<HTMLDivElement>(null);
   const mapRef = useRef<SituationMap | null>(null);
   const [mapReady, setMapReady] = useState(false);
@@ -88,6 +87,7 @@ export function ConsolePage(props: Props) {
     mapRef.current = m;
     m.ready.then(async () => {
       setMapReady(true);
+      showEvents();
       const [countries, secs, crossings] = await Promise.all([
         get<GeoJSON.FeatureCollection>('countries'),
         get<GeoJSON.FeatureCollection>('sections'),
@@ -141,7 +141,12 @@ export function ConsolePage(props: Props) {
         return { ...f, properties: { ...p, id, level, tip, ...(r ? { risk: r.risk / maxRisk } : {}) } };
       }),
     });
-    // Alerts sit on the middle of their section.
+  }, [mapReady, sections, levels, risk]);
+
+  // Alerts sit on the middle of their section.
+  useEffect(() => {
+    const m = mapRef.current;
+    if (!m || !mapReady || !sections) return;
     const bySection = new Map(sections.features.map((f) => [String((f.properties as Record<string, unknown>).id ?? f.id), f]));
     const open = alerts.filter((a) => a.status !== 'closed');
     const coords: [number, number][] = [];
@@ -152,7 +157,7 @@ export function ConsolePage(props: Props) {
       if (c) { coords.push(c); props.push({ id: a.id, section_id: a.section_id, severity: a.severity, explanation: a.explanation }); }
     }
     m.setData('alerts', points(coords, props));
-  }, [mapReady, sections, levels, risk, alerts]);
+  }, [mapReady, sections, alerts]);
 
   useEffect(() => {
     const m = mapRef.current;
@@ -169,13 +174,40 @@ export function ConsolePage(props: Props) {
 
   useEffect(() => { if (mapReady) mapRef.current?.showLayers(view.layers); }, [mapReady, view.layers.join(',')]);
 
-  // Events on the map (up to the playback time when replaying).
+  // Events on the map (up to the playback time when replaying): all of them after a load,
+  // then only what changed, once per flush of the live stream.
   const events = store.sorted;
+  const playAtRef = useRef(playAt);
+  playAtRef.current = playAt;
+  const mapShows = useRef('');
+  const showEvents = () => {
+    const m = mapRef.current;
+    if (!m || !m.loaded) return;
+    // Called from several places, sometimes late: send the points only once per change.
+    const shows = `${store.revision}|${playAtRef.current}`;
+    if (shows === mapShows.current) return;
+    mapShows.current = shows;
+    performance.mark('ev:feat0');
+    const fc = eventFeatures(store.sorted, store, playAtRef.current);
+    performance.mark('ev:feat1');
+    m.setData('events', fc);
+    performance.mark('ev:sent');
+  };
+  useEffect(() => store.onLoad(showEvents), [store]);
+  useEffect(showEvents, [mapReady, store.revision, playAt]);
   useEffect(() => {
     const m = mapRef.current;
     if (!m || !mapReady) return;
-    m.setData('events', eventFeatures(events, store, playAt));
-  }, [mapReady, events, playAt, store.actionStatus.size]);
+    return store.onLive(({ changed, removed }) => {
+      // While replaying, the map shows the past; it takes everything again when that ends.
+      if (playAtRef.current !== null) return;
+      m.updateEvents(changed.filter((e) => e.lon !== null && e.lat !== null).map((e) => eventFeature(e, store)), removed);
+      const total = store.sorted.length;
+      m.eventsDrawn().then(() => {
+        (window as unknown as { sitcenLive: unknown }).sitcenLive = { at: performance.now(), wall: Date.now(), events: total };
+      });
+    });
+  }, [mapReady, store]);
 
   // Ready: the window's events are loaded, handed to the map and drawn, and the page
   // answers input again (a frame went by and the event loop is free). Published as
@@ -186,21 +218,22 @@ export function ConsolePage(props: Props) {
     let live = true;
     m.eventsDrawn().then(nextIdleFrame).then(() => {
       if (!live) return;
-      const ready = { at: performance.now(), events: store.sorted.length, generation: store.generation };
+      const ready = { at: performance.now(), events: store.sorted.length, revision: store.revision };
       (window as unknown as { sitcenReady: typeof ready }).sitcenReady = ready;
       mapBox.current?.setAttribute('data-events', String(ready.events));
     });
     return () => { live = false; };
-  }, [mapReady, sections, store.loading, store.generation]);
+  }, [mapReady, sections, store.loading, store.revision]);
 
   useEffect(() => {
     const m = mapRef.current;
     if (!m || !mapReady) return;
     const now = Date.now();
-    const fresh = [...store.fresh].filter(([, until]) => until > now).map(([id]) => store.byId.get(id)).filter((e): e is EventRecord => !!e?.location);
-    m.setData('fresh', points(fresh.map((e) => [e.location!.lon, e.location!.lat])));
+    const fresh = [...store.fresh].filter(([, until]) => until > now).map(([id]) => store.byId.get(id))
+      .filter((e): e is EventSummary => !!e && e.lon !== null && e.lat !== null);
+    m.setPoints('fresh', fresh.map((e) => [e.lon as number, e.lat as number]));
     const sel = view.selected ? store.byId.get(view.selected) : null;
-    m.setData('selected', points(sel?.location ? [[sel.location.lon, sel.location.lat]] : []));
+    m.setPoints('selected', sel && sel.lon !== null && sel.lat !== null ? [[sel.lon, sel.lat]] : []);
   });
 
   // Playback: step through the window.
@@ -220,10 +253,10 @@ export function ConsolePage(props: Props) {
 
   const listed = useMemo(() => {
     let out = events;
-    if (playAt !== null) out = out.filter((e) => Date.parse(e.occurred_at) <= playAt);
+    if (playAt !== null) out = out.filter((e) => e.at <= playAt);
     if (onlyInView && bounds) {
       const [w, s, e, n] = bounds;
-      out = out.filter((x) => !x.location || (x.location.lon >= w && x.location.lon <= e && x.location.lat >= s && x.location.lat <= n));
+      out = out.filter((x) => x.lon === null || x.lat === null || (x.lon >= w && x.lon <= e && x.lat >= s && x.lat <= n));
     }
     return out;
   }, [events, playAt, onlyInView, bounds]);
@@ -231,7 +264,7 @@ export function ConsolePage(props: Props) {
   const select = (id: string | null) => {
     setView({ ...view, selected: id });
     const e = id ? store.byId.get(id) : null;
-    if (e?.location) mapRef.current?.flyTo(e.location.lon, e.location.lat);
+    if (e && e.lon !== null && e.lat !== null) mapRef.current?.flyTo(e.lon, e.lat);
   };
 
   const setFilter = (key: FilterKey, values: string[]) =>
@@ -256,9 +289,11 @@ export function ConsolePage(props: Props) {
     }
   };
 
+  performance.mark('render:listed');
   const canReport = may(user, 'report_events');
   const fmtInput = (ms: number) => new Date(ms).toISOString().slice(0, 16);
 
+  performance.mark('render:end');
   return (
     <div class="console">
       <aside class="sidebar" aria-label={t('filters')}>
@@ -352,8 +387,8 @@ export function ConsolePage(props: Props) {
               <strong>{t('events')}</strong> <span class="count" data-count={listed.length}>{listed.length.toLocaleString()}</span>
               {store.loading && <span class="muted small"> {t('loading')}</span>}
               {store.truncated && <span class="muted small"> ({t('truncated')})</span>}
-              {props.unseen > 0 && (
-                <button class="unseen" onClick={() => { props.clearUnseen(); setScrollSignal((n) => n + 1); }}>{t('new_events', { n: props.unseen })}</button>
+              {store.unseen > 0 && (
+                <button class="unseen" data-unseen={store.unseen} onClick={() => { store.clearUnseen(); setScrollSignal((n) => n + 1); }}>{t('new_events', { n: store.unseen })}</button>
               )}
               <label class="small"><input type="checkbox" checked={onlyInView} onChange={() => setOnlyInView(!onlyInView)} /> {t('only_in_view')}</label>
             </div>

@@ -1,6 +1,6 @@
 // The event list: only the rows in sight are in the DOM, so thousands of events scroll freely.
 import { useEffect, useRef, useState } from 'preact/hooks';
-import type { EventRecord } from './api';
+import type { EventSummary } from './api';
 import { enumLabel, formatShort, t, typeLabel } from './i18n';
 import type { EventStore } from './store';
 
@@ -8,7 +8,7 @@ const ROW = 52;
 const OVERSCAN = 8;
 
 interface Props {
-  events: EventRecord[];
+  events: EventSummary[];
   store: EventStore;
   selected: string | null;
   onSelect(id: string): void;
@@ -69,7 +69,7 @@ export function EventList({ events, store, selected, onSelect, scrollToTopSignal
               <div class="row-main">
                 <div class="row-title">{typeLabel(e.type)}</div>
                 <div class="row-sub">
-                  {formatShort(e.occurred_at)} · {e.section_id ?? t('inland')} · {enumLabel('impact_level', store.impact(e))}
+                  {formatShort(e.at)} · {e.section_id ?? t('inland')} · {enumLabel('impact_level', store.impact(e))}
                 </div>
               </div>
               <span class={`badge status-${status ?? 'none'}`}>{enumLabel('status', status)}</span>

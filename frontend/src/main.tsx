@@ -53,7 +53,6 @@ function App() {
   const [tz, setTz] = useState(currentTimeZone());
   const [taxonomy, setTaxonomy] = useState<Taxonomy | null>(null);
   const [view, setViewState] = useState<View>(() => parseView(location.hash));
-  const [unseen, setUnseen] = useState(0);
   const [actionsVersion, setActionsVersion] = useState(0);
   const [assetsVersion, setAssetsVersion] = useState(0);
   const [analysisVersion, setAnalysisVersion] = useState(0);
@@ -100,7 +99,7 @@ function App() {
     source.onerror = () => setConnected(false);
     source.addEventListener('event', (m) => {
       const frame = JSON.parse((m as MessageEvent).data) as { record: EventRecord | null };
-      if (frame.record && store.upsert(frame.record, viewRef.current)) setUnseen((n) => n + 1);
+      if (frame.record) store.receive(frame.record, viewRef.current);
     });
     source.addEventListener('event_action', (m) => {
       const frame = JSON.parse((m as MessageEvent).data) as { record: ActionRecord['body'] | null };
@@ -150,7 +149,7 @@ function App() {
       {view.page === 'dashboard'
         ? <DashboardPage language={`${language}|${tz}`} />
         : <ConsolePage user={user} view={view} taxonomy={taxonomy} setView={setView} store={store}
-          unseen={unseen} clearUnseen={() => setUnseen(0)} actionsVersion={actionsVersion}
+          actionsVersion={actionsVersion}
           assetsVersion={assetsVersion} analysisVersion={analysisVersion} connected={connected} key={`${language}|${tz}`} />}
     </div>
   );

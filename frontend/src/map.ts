@@ -31,13 +31,17 @@ export interface MapHandlers {
 
 export class SituationMap {
   readonly map: maplibregl.Map;
-  private clusterMarkers = new Map<number, maplibregl.Marker>();
+  /** Cluster count labels by cluster id, count and place (ids are reused when points move). */
+  private clusterMarkers = new Map<string, maplibregl.Marker>();
   private countryMarkers: maplibregl.Marker[] = [];
   private hovered: string | number | null = null;
   private popup = new maplibregl.Popup({ closeButton: false, closeOnClick: false, className: 'map-tip' });
   picking = false;
+  /** The style is loaded: sources can take data. */
+  loaded = false;
   ready: Promise<void>;
   private eventsUpdate: Promise<void> = Promise.resolve();
+  private pointsShown = new Map<string, string>();
 
   constructor(container: HTMLElement, private handlers: MapHandlers) {
     this.map = new maplibregl.Map({
@@ -55,7 +59,7 @@ export class SituationMap {
     (window as unknown as { sitcenMap: maplibregl.Map }).sitcenMap = this.map;
     this.map.addControl(new maplibregl.NavigationControl({ showCompass: false }), 'top-right');
     this.map.addControl(new maplibregl.ScaleControl({ unit: 'metric' }), 'bottom-right');
-    this.ready = new Promise((resolve) => this.map.on('load', () => resolve()));
+    this.ready = new Promise((resolve) => this.map.on('load', () => { this.loaded = true; resolve(); }));
     this.map.on('click', 'event-points', (e) => {
       const id = e.features?.[0]?.properties?.id;
       if (id && !this.picking) handlers.select(String(id));
@@ -120,18 +124,17 @@ export class SituationMap {
       if (!this.visible('event-clusters')) this.clearClusterLabels();
       return;
     }
-    const seen = new Set<number>();
+    const seen = new Set<string>();
     for (const f of this.map.querySourceFeatures('events', { filter: ['has', 'point_count'] })) {
-      const id = Number(f.properties?.cluster_id);
+      const at = (f.geometry as GeoJSON.Point).coordinates as [number, number];
+      const id = `${f.properties?.cluster_id}|${f.properties?.point_count}|${at[0]}|${at[1]}`;
       if (seen.has(id)) continue;
       seen.add(id);
       if (!this.clusterMarkers.has(id)) {
         const el = document.createElement('div');
         el.className = 'cluster-count';
         el.textContent = String(f.properties?.point_count_abbreviated ?? f.properties?.point_count);
-        const marker = new maplibregl.Marker({ element: el })
-          .setLngLat((f.geometry as GeoJSON.Point).coordinates as [number, number]);
-        this.clusterMarkers.set(id, marker.addTo(this.map));
+        this.clusterMarkers.set(id, new maplibregl.Marker({ element: el }).setLngLat(at).addTo(this.map));
       }
     }
     for (const [id, marker] of this.clusterMarkers) {
@@ -156,6 +159,12 @@ export class SituationMap {
     }
   }
 
+  /** Add or replace some events and take others off, without sending the rest again. */
+  updateEvents(add: GeoJSON.Feature[], remove: string[]): void {
+    const source = this.map.getSource('events') as GeoJSONSource | undefined;
+    if (source) this.eventsUpdate = source.updateData({ add, remove });
+  }
+
   /**
    * Resolves once the last events handed to the map are in its source and drawn: the
    * worker has indexed them and MapLibre is idle (every tile of the view rendered).
@@ -167,10 +176,19 @@ export class SituationMap {
       pending = this.eventsUpdate;
       await pending.catch(() => {});
     }
+    performance.mark('ev:indexed');
     await new Promise<void>((resolve) => {
-      this.map.once('idle', () => resolve());
+      this.map.once('idle', () => { performance.mark('ev:idle'); resolve(); });
       this.map.triggerRepaint();
     });
+  }
+
+  /** Points of a small source (highlights, the selection), sent only when they change. */
+  setPoints(source: string, coords: [number, number][]): void {
+    const key = JSON.stringify(coords);
+    if (this.pointsShown.get(source) === key) return;
+    this.pointsShown.set(source, key);
+    this.setData(source, points(coords));
   }
 
   setCountries(data: FC, nameKey: 'name' | 'name_ru'): void {

@@ -1,7 +1,7 @@
 // One event: every field, its versions, the actions on it (validations, comments) and where
 // it came from; buttons for the actions the user's role allows.
 import { useEffect, useState } from 'preact/hooks';
-import { ApiError, get, may, post, type ActionRecord, type EventRecord, type Taxonomy, type User } from './api';
+import { ApiError, get, may, post, summaryOf, type ActionRecord, type EventRecord, type Taxonomy, type User } from './api';
 import { enumLabel, formatTime, label, t, typeLabel } from './i18n';
 import type { EventStore } from './store';
 
@@ -15,7 +15,7 @@ interface Props {
 }
 
 export function EventPanel({ id, user, store, taxonomy, actionsVersion, onClose }: Props) {
-  const [event, setEvent] = useState<EventRecord | null>(store.byId.get(id) ?? null);
+  const [event, setEvent] = useState<EventRecord | null>(null);
   const [versions, setVersions] = useState<EventRecord[]>([]);
   const [actions, setActions] = useState<ActionRecord[]>([]);
   const [error, setError] = useState<string | null>(null);
@@ -58,39 +58,38 @@ export function EventPanel({ id, user, store, taxonomy, actionsVersion, onClose 
     }
   };
 
-  if (!event) return <aside class="panel"><button class="close" onClick={onClose} aria-label={t('close')}>×</button>{error ?? t('loading')}</aside>;
-  const status = store.status(event);
+  // What the map and the list know shows at once; the whole record when it has come.
+  const full = event?.id === id ? event : null;
+  const shown = full ? summaryOf(full) : known;
+  if (!shown) return <aside class="panel"><button class="close" onClick={onClose} aria-label={t('close')}>×</button>{error ?? t('loading')}</aside>;
+  const status = store.status(shown);
   const canDecide = may(user, 'change_status');
   const canComment = may(user, 'report_events');
+  const place = full?.location ?? (shown.lon !== null && shown.lat !== null ? { lon: shown.lon, lat: shown.lat } : null);
   const rows: [string, string][] = [
-    [label('field.category'), label(`category.${event.category}`, event.category)],
-    [t('occurred_at'), formatTime(event.occurred_at)],
-    [t('reported_at'), event.reported_at ? formatTime(event.reported_at) : '—'],
-    [label('field.location'), event.location ? `${event.location.lon.toFixed(4)}, ${event.location.lat.toFixed(4)}${event.location.precision_m ? ` ±${event.location.precision_m} m` : ''}` : '—'],
-    [label('ui.section', 'section'), event.section_id ? `${event.section_id} (${event.section_distance_km ?? '?'} km)` : t('inland')],
-    [label('field.country'), event.country ?? '—'],
-    [label('field.impact_level'), enumLabel('impact_level', store.impact(event))],
+    [label('field.category'), label(`category.${shown.category}`, shown.category)],
+    [t('occurred_at'), formatTime(shown.at)],
+    [t('reported_at'), full?.reported_at ? formatTime(full.reported_at) : '—'],
+    [label('field.location'), place ? `${place.lon.toFixed(4)}, ${place.lat.toFixed(4)}${place.precision_m ? ` ±${place.precision_m} m` : ''}` : '—'],
+    [label('ui.section', 'section'), shown.section_id ? `${shown.section_id} (${full?.section_distance_km ?? '?'} km)` : t('inland')],
+    ...(full ? [[label('field.country'), full.country ?? '—'] as [string, string]] : []),
+    [label('field.impact_level'), enumLabel('impact_level', store.impact(shown))],
     [label('field.status'), enumLabel('status', status)],
-    [label('field.handling'), enumLabel('handling', event.handling)],
-    [label('field.confidence'), event.confidence ? `${event.confidence.source_reliability}${event.confidence.information_credibility}` : '—'],
-    ...Object.entries(event.details ?? {}).map(([k, v]): [string, string] => [label(`field.${k}`, k), typeof v === 'string' && taxonomy?.enums[k] ? enumLabel(k, v) : String(v)]),
-    [label('field.persons', 'persons'), (event.persons ?? []).map((p) => `${p.count ?? 1}× ${p.nationality ?? '?'}`).join(', ') || '—'],
-    [label('field.transport'), event.transport ? enumLabel('transport', event.transport) : '—'],
-    [label('field.reaction'), (event.reaction ?? []).map((r) => enumLabel('reaction', r)).join(', ') || '—'],
-    [label('field.description'), event.description || '—'],
+    ...(full ? fullRows(full, taxonomy) : []),
   ];
 
   return (
     <aside class="panel" aria-label={t('event')}>
       <button class="close" onClick={onClose} aria-label={t('close')}>×</button>
-      <h2>{typeLabel(event.type)}</h2>
-      <p class="muted"><span class={`badge status-${status ?? 'none'}`}>{enumLabel('status', status)}</span> v{event.version} · {event.id.slice(0, 8)}</p>
+      <h2>{typeLabel(shown.type)}</h2>
+      <p class="muted"><span class={`badge status-${status ?? 'none'}`}>{enumLabel('status', status)}</span> v{shown.version} · {shown.id.slice(0, 8)}</p>
       <table class="fields"><tbody>{rows.map(([k, v]) => <tr key={k}><th>{k}</th><td>{v}</td></tr>)}</tbody></table>
+      {!full && <p class="muted small">{error ?? t('loading')}</p>}
 
-      <h3>{t('provenance')}</h3>
-      <p>{t('origin')}: <code>{event.origin}</code>{event.origin === user.node_id ? ` (${t('this_node')})` : ''}</p>
-      {event.provenance?.length ? <p>{t('came_through')}: {event.provenance.join(' → ')}</p> : null}
-      {event.follow_up_of ? <p>{t('follow_up_of')}: <code>{event.follow_up_of.slice(0, 8)}</code></p> : null}
+      {full && <h3>{t('provenance')}</h3>}
+      {full && <p>{t('origin')}: <code>{full.origin}</code>{full.origin === user.node_id ? ` (${t('this_node')})` : ''}</p>}
+      {full?.provenance?.length ? <p>{t('came_through')}: {full.provenance.join(' → ')}</p> : null}
+      {full?.follow_up_of ? <p>{t('follow_up_of')}: <code>{full.follow_up_of.slice(0, 8)}</code></p> : null}
 
       {(canDecide || canComment) && <h3>{t('actions')}</h3>}
       {canDecide && (
@@ -129,4 +128,17 @@ export function EventPanel({ id, user, store, taxonomy, actionsVersion, onClose 
       </ol>
     </aside>
   );
+}
+
+/** The fields only the whole record has. */
+function fullRows(event: EventRecord, taxonomy: Taxonomy | null): [string, string][] {
+  return [
+    [label('field.handling'), enumLabel('handling', event.handling)],
+    [label('field.confidence'), event.confidence ? `${event.confidence.source_reliability}${event.confidence.information_credibility}` : '—'],
+    ...Object.entries(event.details ?? {}).map(([k, v]): [string, string] => [label(`field.${k}`, k), typeof v === 'string' && taxonomy?.enums[k] ? enumLabel(k, v) : String(v)]),
+    [label('field.persons', 'persons'), (event.persons ?? []).map((p) => `${p.count ?? 1}× ${p.nationality ?? '?'}`).join(', ') || '—'],
+    [label('field.transport'), event.transport ? enumLabel('transport', event.transport) : '—'],
+    [label('field.reaction'), (event.reaction ?? []).map((r) => enumLabel('reaction', r)).join(', ') || '—'],
+    [label('field.description'), event.description || '—'],
+  ];
 }

@@ -1,96 +1,128 @@
-// The events of the current view, kept newest first, fed by a query and then by the stream.
-import { get, type ActionRecord, type EventRecord } from './api';
+// The events of the current view, kept newest first: the whole window in one request
+// (GET /api/v1/events/columns, only what the map and the list show), then the stream.
+// Live changes are gathered and applied together once per frame, so that a burst of a
+// hundred reports costs one update of the list and one of the map, not a hundred.
+import { get, summaryOf, type ActionRecord, type EventColumns, type EventRecord, type EventSummary } from './api';
 import { eventQuery, matches, type View } from './view';
 
-/** How many events one view loads at most (the map clusters them; the list is virtual). */
-export const MAX_EVENTS = 50_000;
-const PAGE = 1000;
+/** How many events one view loads at most (newest first; the map clusters them). */
+export const MAX_EVENTS = 100_000;
 export const FRESH_MS = 4000;
+/** Live changes are applied at most this often (and at the next frame). */
+const FLUSH_MS = 100;
 
 const STATUS_OF: Record<string, string> = { validate: 'validated', reject: 'rejected', close: 'closed' };
 
+/** What changed on one flush of live changes. */
+export interface LiveChange { changed: EventSummary[]; removed: string[] }
+
+/** Newest first: later `at`, then the greater id (the order the API gives). */
+const newer = (a: EventSummary, b: EventSummary) => b.at - a.at || (a.id < b.id ? 1 : a.id > b.id ? -1 : 0);
+
 export class EventStore {
-  byId = new Map<string, EventRecord>();
-  sorted: EventRecord[] = [];
+  byId = new Map<string, EventSummary>();
+  sorted: EventSummary[] = [];
   /** Events that arrived live, until when they stay highlighted. */
   fresh = new Map<string, number>();
   /** Status set by actions (validations, rejections, closures) seen on this node. */
   actionStatus = new Map<string, string>();
   actionImpact = new Map<string, string>();
+  /** Events shown since the user last looked (the yellow counter). */
+  unseen = 0;
   loading = false;
   truncated = false;
-  /** Counts loads: a load that a newer one overtook is dropped. */
+  /** Counts loads started: a load that a newer one overtook is dropped. */
   generation = 0;
+  /** Counts loads finished (the map takes the whole list again). */
+  revision = 0;
+  private incoming: { record: EventRecord; view: View }[] = [];
+  private touched = new Set<string>();
+  private flushQueued = false;
+  private lastFlush = 0;
   private listeners = new Set<() => void>();
+  private liveListeners = new Set<(change: LiveChange) => void>();
+  private loadListeners = new Set<() => void>();
 
   subscribe(fn: () => void): () => void {
     this.listeners.add(fn);
     return () => this.listeners.delete(fn);
   }
 
+  /** Called once per flush with the events that changed (for the map). */
+  onLive(fn: (change: LiveChange) => void): () => void {
+    this.liveListeners.add(fn);
+    return () => this.liveListeners.delete(fn);
+  }
+
+  /** Called as soon as a load is done, before the page renders it (the map takes it first). */
+  onLoad(fn: () => void): () => void {
+    this.loadListeners.add(fn);
+    return () => this.loadListeners.delete(fn);
+  }
+
   private changed(): void { for (const fn of this.listeners) fn(); }
 
-  /** Load every event of the view's window (newest first), page by page. */
+  /** Load every event of the view's window, newest first, in one request. */
   async load(view: View): Promise<void> {
     const generation = ++this.generation;
     this.loading = true;
-    this.byId.clear();
-    this.sorted = [];
-    this.truncated = false;
     this.changed();
     const q = eventQuery(view);
-    q.set('limit', String(PAGE));
-    let cursor: string | null = null;
-    const all: EventRecord[] = [];
-    do {
-      if (cursor) q.set('cursor', cursor);
-      const page: { items: EventRecord[]; next_cursor: string | null } = await get(`events?${q}`);
-      if (generation !== this.generation) return;
-      all.push(...page.items);
-      cursor = page.next_cursor;
-      if (all.length >= MAX_EVENTS) { this.truncated = cursor !== null; break; }
-    } while (cursor);
-    for (const e of all) this.byId.set(e.id, e);
-    this.sorted = all;
+    q.set('limit', String(MAX_EVENTS));
+    let columns: EventColumns;
+    try {
+      columns = await get<EventColumns>(`events/columns?${q}`);
+    } catch (err) {
+      if (generation === this.generation) { this.loading = false; this.changed(); }
+      throw err;
+    }
+    performance.mark('ev:got');
+    if (generation !== this.generation) return;
+    const rows = fromColumns(columns);
+    performance.mark('ev:rows');
+    this.byId = new Map(rows.map((e) => [e.id, e]));
+    this.sorted = rows;
+    this.truncated = columns.truncated;
     this.loading = false;
-    this.changed();
+    this.revision++;
+    // The map's worker has the most to do with a load: hand it the events first, and let
+    // the page render the list in the next task.
+    for (const fn of this.loadListeners) fn();
+    // Live events that came while loading are kept: the load may predate them.
+    setTimeout(() => {
+      if (this.incoming.length) this.flush();
+      this.changed();
+    }, 0);
   }
 
-  /** A new or changed event from the stream; true when the view shows it. */
-  upsert(e: EventRecord, view: View): boolean {
-    const known = this.byId.get(e.id);
-    if (known && known.version > e.version) return false;
-    if (!matches(view, e)) {
-      if (known) {
-        this.byId.delete(e.id);
-        this.sorted = this.sorted.filter((x) => x.id !== e.id);
-        this.changed();
-      }
-      return false;
-    }
-    this.byId.set(e.id, e);
-    const rest = known ? this.sorted.filter((x) => x.id !== e.id) : this.sorted;
-    // Newest first: a live event lands near the top, so a linear scan is short.
-    let i = 0;
-    while (i < rest.length && rest[i].occurred_at > e.occurred_at) i++;
-    this.sorted = [...rest.slice(0, i), e, ...rest.slice(i)];
-    this.fresh.set(e.id, Date.now() + FRESH_MS);
-    this.changed();
-    return true;
+  /** A new or changed event from the stream; applied with the others at the next flush. */
+  receive(record: EventRecord, view: View): void {
+    this.incoming.push({ record, view });
+    this.schedule();
   }
 
   noteAction(a: ActionRecord['body']): void {
+    const e = this.byId.get(a.event_id);
+    const before = e && `${this.status(e)}|${this.impact(e)}`;
     const status = STATUS_OF[a.action];
     if (status) this.actionStatus.set(a.event_id, status);
     if (a.action === 'reattribute_impact' && a.impact_level) this.actionImpact.set(a.event_id, a.impact_level);
+    if (e && before !== `${this.status(e)}|${this.impact(e)}`) {
+      this.touched.add(a.event_id);
+      this.schedule();
+    }
+  }
+
+  clearUnseen(): void {
+    this.unseen = 0;
     this.changed();
   }
 
-  status(e: EventRecord): string | null | undefined {
+  status(e: EventSummary): string | null {
     return this.actionStatus.get(e.id) ?? e.status;
   }
 
-  impact(e: EventRecord): string | null | undefined {
+  impact(e: EventSummary): string | null {
     return this.actionImpact.get(e.id) ?? e.impact_level;
   }
 
@@ -100,19 +132,102 @@ export class EventStore {
     if (any) this.changed();
     return any;
   }
+
+  /** At the next frame, but not sooner than FLUSH_MS after the last flush; also when hidden. */
+  private schedule(): void {
+    if (this.flushQueued) return;
+    this.flushQueued = true;
+    const wait = Math.max(0, this.lastFlush + FLUSH_MS - performance.now());
+    let done = false;
+    const run = () => { if (!done) { done = true; this.flush(); } };
+    setTimeout(() => {
+      requestAnimationFrame(run);
+      setTimeout(run, 250); // a hidden page gets no frames
+    }, wait);
+  }
+
+  /** Apply what the stream brought since the last flush: one new list, one map update. */
+  private flush(): void {
+    this.flushQueued = false;
+    this.lastFlush = performance.now();
+    if (this.loading) return; // the load flushes when it is done
+    const now = Date.now();
+    const added = new Map<string, EventSummary>();
+    const removed = new Set<string>();
+    for (const { record, view } of this.incoming) {
+      const known = added.get(record.id) ?? this.byId.get(record.id);
+      if (known && known.version >= record.version) continue; // already shown
+      if (!matches(view, record)) {
+        if (known) { removed.add(record.id); added.delete(record.id); }
+        continue;
+      }
+      const e = summaryOf(record);
+      added.set(e.id, e);
+      removed.delete(e.id);
+      this.fresh.set(e.id, now + FRESH_MS);
+      this.unseen++;
+    }
+    this.incoming = [];
+    const changed = [...added.values()];
+    for (const id of this.touched) {
+      const e = this.byId.get(id);
+      if (e && !added.has(id) && !removed.has(id)) changed.push(e);
+    }
+    this.touched.clear();
+    if (added.size || removed.size) {
+      const replaced = [...added.keys()].filter((id) => this.byId.has(id));
+      for (const id of removed) this.byId.delete(id);
+      for (const e of added.values()) this.byId.set(e.id, e);
+      this.sorted = merge(this.sorted, [...added.values()].sort(newer), new Set([...replaced, ...removed]));
+    }
+    if (!changed.length && !removed.size) return;
+    for (const fn of this.liveListeners) fn({ changed, removed: [...removed] });
+    this.changed();
+  }
+}
+
+/** The old list without `drop`, with `fresh` (sorted newest first) merged in. */
+function merge(old: EventSummary[], fresh: EventSummary[], drop: Set<string>): EventSummary[] {
+  const out: EventSummary[] = [];
+  let j = 0;
+  for (const e of old) {
+    if (drop.size && drop.has(e.id)) continue;
+    while (j < fresh.length && newer(fresh[j], e) <= 0) out.push(fresh[j++]);
+    out.push(e);
+  }
+  while (j < fresh.length) out.push(fresh[j++]);
+  return out;
+}
+
+/** Rows from the column arrays the API answers with. */
+export function fromColumns(c: EventColumns): EventSummary[] {
+  const rows: EventSummary[] = new Array(c.count);
+  for (let i = 0; i < c.count; i++) {
+    rows[i] = {
+      id: c.id[i], version: c.version[i], at: c.occurred_at_ms[i], lon: c.lon[i], lat: c.lat[i],
+      category: c.category[i], type: c.type[i], impact_level: c.impact_level[i],
+      status: c.status[i], section_id: c.section_id[i],
+    };
+  }
+  return rows;
+}
+
+/** A map feature of an event (the properties the style reads: category, impact, status). */
+export function eventFeature(e: EventSummary, store: EventStore): GeoJSON.Feature {
+  return {
+    type: 'Feature',
+    geometry: { type: 'Point', coordinates: [e.lon as number, e.lat as number] },
+    properties: { id: e.id, c: e.category, i: store.impact(e) ?? '', s: store.status(e) ?? '' },
+  };
 }
 
 /** Map features for events up to a playback time (all when null). */
-export function eventFeatures(events: EventRecord[], store: EventStore, upTo: number | null): GeoJSON.FeatureCollection {
+export function eventFeatures(events: EventSummary[], store: EventStore, upTo: number | null): GeoJSON.FeatureCollection {
   const features: GeoJSON.Feature[] = [];
   for (const e of events) {
-    if (!e.location) continue;
-    if (upTo !== null && Date.parse(e.occurred_at) > upTo) continue;
-    features.push({
-      type: 'Feature',
-      geometry: { type: 'Point', coordinates: [e.location.lon, e.location.lat] },
-      properties: { id: e.id, c: e.category, i: store.impact(e) ?? '', s: store.status(e) ?? '' },
-    });
+    if (e.lon === null || e.lat === null) continue;
+    if (upTo !== null && e.at > upTo) continue;
+    features.push(eventFeature(e, store));
   }
   return { type: 'FeatureCollection', features };
 }

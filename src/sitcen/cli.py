@@ -92,16 +92,24 @@ def _serve(settings: Settings, host: str, port: int, *, workers: int = 1,
                    sections=section_infos(node.sections.sections)).start()
     if settings.tak_port or settings.tak_udp_port:
         # CoT from TAK devices in, the picture out to them (docs/tak.md).
+        from sitcen.cot import MappingError
         from sitcen.tak import listener_from_settings
 
-        tak = listener_from_settings(node)
-        if tak is not None:
-            tak.start()
+        try:
+            tak = listener_from_settings(node)
+            if tak is not None:
+                tak.start()
+        except (MappingError, OSError) as exc:
+            raise click.ClickException(f"TAK listener: {exc}") from exc
     if settings.mqtt_host:
         # Sensor detections from the MQTT broker (docs/sensors.md); one process holds a lease.
+        from sitcen.cot import MappingError
         from sitcen.sensors import DetectionSubscriber
 
-        DetectionSubscriber.from_settings(node).start()
+        try:
+            DetectionSubscriber.from_settings(node).start()
+        except (MappingError, OSError) as exc:
+            raise click.ClickException(f"sensor subscriber: {exc}") from exc
     if settings.analysis_interval_min > 0:
         # Risk table and alerts, recomputed on schedule by one process (a lease).
         from sitcen.analysis_layer import AnalysisScheduler

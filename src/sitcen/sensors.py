@@ -363,7 +363,8 @@ class DetectionSubscriber:
 
     def stop(self) -> None:
         self._stop.set()
-        self._thread.join(timeout=30)
+        if self._thread.ident is not None:
+            self._thread.join(timeout=30)
 
     def _hold_lease(self) -> None:
         # One subscriber per node, whatever the number of processes: the lease holder.
@@ -401,6 +402,7 @@ class DetectionSubscriber:
         self.refused = None
         client.subscribe(self.topic, qos=1)
         self.connected.set()
+        log.info("connected to the MQTT broker %s:%d", self._host, self._port)
 
     def _on_disconnect(self, _client: Any, _userdata: Any, _flags: Any, reason: Any,
                        _properties: Any) -> None:

@@ -422,6 +422,24 @@ def _find_header(records: Iterator[tuple[int, list[Cell]]]) -> tuple[list[str], 
     return [], 0
 
 
+def _refuse_entities(data: bytes, infos: list[zipfile.ZipInfo]) -> None:
+    """Refuse a workbook whose XML parts declare a DTD or entities.
+
+    Spreadsheet programs never write them; a declaration is how "billion
+    laughs" and external-entity attacks start, so no parser gets to see one
+    (whichever XML library openpyxl happens to use).
+    """
+    with zipfile.ZipFile(io.BytesIO(data)) as archive:
+        for info in infos:
+            if not info.filename.endswith((".xml", ".rels")):
+                continue
+            with archive.open(info) as part:
+                head = part.read(4096)
+            if b"<!DOCTYPE" in head or b"<!ENTITY" in head:
+                raise SpreadsheetError(f"{info.filename} declares XML entities (a DTD), which "
+                                       "spreadsheets never need: refused")
+
+
 @contextmanager
 def _xlsx_table(data: bytes, sheet: str | None) -> Iterator[Table]:
     try:
@@ -437,6 +455,7 @@ def _xlsx_table(data: bytes, sheet: str | None) -> Iterator[Table]:
     if "xl/workbook.xml" not in {i.filename for i in infos}:
         raise SpreadsheetError("a ZIP archive, but not an XLSX workbook (no xl/workbook.xml); "
                                "save the sheet as .xlsx or as CSV UTF-8")
+    _refuse_entities(data, infos)
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # styles openpyxl does not know are no concern here

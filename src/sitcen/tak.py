@@ -51,11 +51,16 @@ from sitcen.cot import (
     stream_frame,
 )
 from sitcen.events import EventCreate, InvalidInput
+from sitcen.exchange.agreements import Agreement
+from sitcen.exchange.links import governing, list_peers
+from sitcen.exchange.outbox import held_records
+from sitcen.exchange.sharing import section_infos, share
+from sitcen.geo import SectionIndex
 from sitcen.settings import Settings
 from sitcen.store import schema
 from sitcen.store.assets import AssetPositionCreate, write_positions
 from sitcen.store.events import Reporter, report_events
-from sitcen.store.journal import KINDS, RecordKind, read_journal
+from sitcen.store.journal import KINDS, JournalEntry, RecordKind, read_journal
 from sitcen.store.users import StoredUser, authenticate, user_for_token
 from sitcen.users import Permission, Role, allows
 
@@ -83,6 +88,7 @@ class NodeLike(Protocol):
 
     settings: Settings
     engine: sa.Engine
+    sections: SectionIndex
 
     @property
     def reporter(self) -> Reporter: ...
@@ -132,7 +138,8 @@ class StoreWriter:
 
     def stop(self) -> None:
         self._queue.put(None)
-        self._thread.join(timeout=30)
+        if self._thread.ident is not None:
+            self._thread.join(timeout=30)
 
     def backlog(self) -> int:
         """Items waiting to be written."""
@@ -264,6 +271,10 @@ class _Client:
     user: StoredUser | None = None
     protobuf: bool = False
     warned: set[str] = field(default_factory=set)
+    #: The partner node a liaison user speaks for (settings.partner_users), and the
+    #: agreement that decides what it sees (None: no link, so nothing).
+    partner: str | None = None
+    agreement: Agreement | None = None
 
 
 class TakListener:
@@ -307,8 +318,13 @@ class TakListener:
         """Close every connection and the ports, write what is queued, and end the threads."""
         if self._loop is not None and self._stop is not None:
             self._loop.call_soon_threadsafe(self._stop.set)
-        self._thread.join(timeout=30)
+        if self._thread.ident is not None:
+            self._thread.join(timeout=30)
         self.writer.stop()
+
+    def authenticated(self) -> int:
+        """How many TCP clients are connected and authenticated now."""
+        return sum(c.user is not None for c in list(self._clients))
 
     def __enter__(self) -> TakListener:
         return self.start()
@@ -368,7 +384,8 @@ class TakListener:
         if self.ssl_context is not None and self.ssl_context.verify_mode == ssl.CERT_REQUIRED:
             name = certificate_name(writer.get_extra_info("peercert"))
             if name:
-                client.user = await asyncio.to_thread(self.auth.by_certificate, name)
+                user = await asyncio.to_thread(self.auth.by_certificate, name)
+                await self._authenticated(client, user)
                 if client.user is None:
                     log.warning("TAK client %s: certificate of %r names no active user", peer,
                                 name)
@@ -387,6 +404,8 @@ class TakListener:
                     await asyncio.sleep(0.005)
         except (ConnectionError, ssl.SSLError, asyncio.IncompleteReadError) as exc:
             log.info("TAK client %s: connection ended (%s)", peer, exc)
+        except Exception:  # a fault of ours ends this connection, never the listener
+            log.exception("TAK client %s: connection closed after an error", peer)
         finally:
             self._clients.discard(client)
             writer.close()
@@ -414,7 +433,7 @@ class TakListener:
                 self.counters.unauthenticated += 1
                 log.warning("TAK client %s: login of %r refused", client.peer, message.username)
             else:
-                client.user = user
+                await self._authenticated(client, user)
                 log.info("TAK client %s logged in as %s (%s)", client.peer, user.username,
                          user.role.value)
             return
@@ -424,8 +443,28 @@ class TakListener:
                 self.counters.unauthenticated += 1
                 self._warn(client, "token unknown or expired")
                 return
-            client.user = user
+            if client.user is None or client.user.username != user.username:
+                await self._authenticated(client, user)
         self._accept(message, client.user, client)
+
+    async def _authenticated(self, client: _Client, user: StoredUser | None) -> None:
+        """Who the client is from now on, and for a partner's user, what it may see."""
+        client.user = user
+        client.partner = None if user is None else self.node.settings.partner_users.get(
+            user.username)
+        client.agreement = None
+        if client.partner is not None:
+            client.agreement = await asyncio.to_thread(self._agreement_with, client.partner)
+            if client.agreement is None:
+                log.warning("TAK client %s: %s speaks for %s, which this node has no link "
+                            "to: it receives nothing", client.peer, user and user.username,
+                            client.partner)
+
+    def _agreement_with(self, partner: str) -> Agreement | None:
+        peer = next((p for p in list_peers(self.node.engine) if p.node_id == partner), None)
+        if peer is None:
+            return None
+        return governing(self.node.engine, self.node.settings.node_id, peer)
 
     def _warn(self, client: _Client | None, reason: str, peer: str = "") -> None:
         # One line per reason and connection: a broken device must not flood the log.
@@ -516,30 +555,46 @@ class TakListener:
     async def _follow_journal(self) -> None:
         after = await asyncio.to_thread(_last_seq, self.node.engine, 0)
         while True:
+            # Taken before looking for readers, so a client that authenticates meanwhile
+            # misses nothing written after it did.
+            last = await asyncio.to_thread(_last_seq, self.node.engine, after)
             readers = [c for c in self._clients
                        if c.user is not None and allows(c.user.role, Permission.read_picture)
                        and c.writer.transport.get_write_buffer_size() <= MAX_CLIENT_BUFFER]
             if not readers:
                 # Nobody to tell (or nobody reading): skip ahead rather than read what no
                 # one will see; a slow client gets the picture from where it catches up.
-                after = await asyncio.to_thread(_last_seq, self.node.engine, after)
+                after = last
                 await asyncio.sleep(FOLLOW_S)
                 continue
-            messages, after, full = await asyncio.to_thread(self._outgoing, after)
+            own = [c for c in readers if c.partner is None]
+            partners = [c for c in readers if c.partner is not None]
+            agreements = {c.partner: c.agreement for c in partners
+                          if c.partner is not None and c.agreement is not None}
+            messages, shared, after, full = await asyncio.to_thread(
+                self._outgoing, after, agreements, bool(own))
             if messages:
-                self._broadcast(messages, readers)
+                self._broadcast(messages, own)
+            for client in partners:
+                if shared.get(client.partner or ""):
+                    self._broadcast(shared[client.partner or ""], [client])
             if not full:
                 await asyncio.sleep(FOLLOW_S)
 
-    def _outgoing(self, after: int) -> tuple[list[CotEvent], int, bool]:
-        """The CoT of events and assets changed after a cursor (latest version each), the
-        new cursor, and whether there may be more."""
+    def _outgoing(self, after: int, agreements: dict[str, Agreement], own: bool,
+                  ) -> tuple[list[CotEvent], dict[str, list[CotEvent]], int, bool]:
+        """The CoT of events and assets changed after a cursor (latest version each) for
+        this node's users, what each partner's agreement lets through of them, the new
+        cursor, and whether there may be more."""
         page = 5000
         with self.node.engine.connect() as conn:
             entries = read_journal(conn, after=after, limit=page,
                                    kinds=[RecordKind.event, RecordKind.asset_position])
             if not entries:
-                return [], after, False
+                return [], {}, after, False
+            shared = self._shared(conn, entries, agreements) if agreements else {}
+            if not own:
+                return [], shared, entries[-1].seq, len(entries) == page
             wanted: dict[str, list[str]] = {}
             for e in entries:
                 wanted.setdefault(e.kind, []).append(e.record_id)
@@ -554,9 +609,28 @@ class TakListener:
                         cot = self._as_cot(kind, orjson.loads(row.body))
                         if cot is not None:
                             messages.append(cot)
-        return messages, entries[-1].seq, len(entries) == page
+        return messages, shared, entries[-1].seq, len(entries) == page
 
-    def _as_cot(self, kind: str, body: dict[str, Any]) -> CotEvent | None:
+    def _shared(self, conn: sa.Connection, entries: list[JournalEntry],
+                agreements: dict[str, Agreement]) -> dict[str, list[CotEvent]]:
+        """What each partner may see of these changes: the sharing function decides."""
+        now = datetime.now(UTC)
+        sections = section_infos(self.node.sections.sections)
+        held = held_records(conn, entries, self.node.settings.node_id)
+        out: dict[str, list[CotEvent]] = {}
+        for partner, agreement in agreements.items():
+            for entry, record, provenance in held:
+                if agreement.to_node in provenance:
+                    continue  # it came from that partner: never sent back
+                view = share(record, agreement, now=now, sections=sections)
+                cot = (None if view is None
+                       else self._as_cot(entry.kind, view.body, entry.record_id))
+                if cot is not None:
+                    out.setdefault(partner, []).append(cot)
+        return out
+
+    def _as_cot(self, kind: str, body: dict[str, Any],
+                record_id: str | None = None) -> CotEvent | None:
         loc = body.get("location") or {}
         if "lon" not in loc or "lat" not in loc or body.get("handling") == "RED":
             return None  # coarsened received records have no point; RED stays off devices
@@ -571,7 +645,7 @@ class TakListener:
         occurred = _moment(body.get("occurred_at")) or now
         section = body.get("section_id") or "inland"
         return CotEvent(
-            uid=f"sitcen-event-{body.get('id')}",
+            uid=f"sitcen-event-{record_id or body.get('id')}",
             type=self.mapping.cot_type(str(body.get("type")), str(body.get("category"))),
             how="h-g-i-g-o", time=now, start=occurred, stale=now + timedelta(hours=12),
             lat=loc["lat"], lon=loc["lon"], ce=float(loc.get("precision_m") or 9_999_999.0),
@@ -627,7 +701,10 @@ class _Datagrams(asyncio.DatagramProtocol):
         self.listener = listener
 
     def datagram_received(self, data: bytes, addr: Any) -> None:
-        self.listener.datagram(data, addr)
+        try:
+            self.listener.datagram(data, addr)
+        except Exception:  # one datagram's fault, never the listener's
+            log.exception("TAK datagram from %s dropped after an error", addr)
 
 
 def _moment(value: Any) -> datetime | None:

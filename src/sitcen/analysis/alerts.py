@@ -33,6 +33,7 @@ from sitcen.taxonomy import category_of
 EventId = str | int
 ALERT_NAMESPACE = uuid.UUID("5d0c1f4e-8a7b-4f53-9c1e-2f6a3b7d9e10")  # uuid5 of the alert keys
 SEVERITIES = ("low", "medium", "high")
+METHOD_NAMES = {"cusum": "CUSUM chart", "spike": "spike test", "scan": "space-time scan"}
 EVIDENCE_LOOKBACK_DAYS = 7
 
 
@@ -77,7 +78,7 @@ class Alert:
 
 
 def _finite(value: float) -> float | None:
-    return round(float(value), 6) if math.isfinite(value) else None
+    return float(f"{value:.6g}") if math.isfinite(value) else None
 
 
 def severity_of(observed: float, expected: float, p_value: float, corroborated: bool) -> str:
@@ -154,7 +155,7 @@ def _day_numbers(values: pd.Series) -> list[int]:
 
 
 def _chart_event_ids(events: pd.DataFrame, signals: pd.DataFrame) -> list[tuple[EventId, ...]]:
-    """For each chart signal: the events of its section and series on its days."""
+    """For each chart signal: the events its counts cover (its series, its ``days`` days)."""
     if events.empty or signals.empty:
         return [() for _ in range(len(signals))]
     ids = events["id"].to_numpy() if "id" in events else events.index.to_numpy()
@@ -162,14 +163,15 @@ def _chart_event_ids(events: pd.DataFrame, signals: pd.DataFrame) -> list[tuple[
     section = events["section_id"].to_numpy(dtype=object)
     by_level = {"category": event_keys(events, "category"), "type": event_keys(events, "type")}
     out: list[tuple[EventId, ...]] = []
-    for level, sec, key, d0, d1 in zip(
+    for level, sec, key, d1, n_days in zip(
             signals["level"].astype(str), signals["section_id"].astype(str),
-            signals["key"].astype(str), _day_numbers(signals["first_day"]),
-            _day_numbers(signals["last_day"]), strict=True):
+            signals["key"].astype(str), _day_numbers(signals["last_day"]),
+            signals["days"].astype(int), strict=True):
         if level not in by_level:
             out.append(())
             continue
-        sel = (section == sec) & (by_level[level] == key) & (day >= d0) & (day <= d1)
+        sel = ((section == sec) & (by_level[level] == key) & (day > d1 - n_days)
+               & (day <= d1))
         out.append(tuple(ids[sel].tolist()))
     return out
 
@@ -233,12 +235,16 @@ def _alert(section: str, rows: pd.DataFrame, member_ids: list[tuple[EventId, ...
     severity = severity_of(float(lead["observed"]), float(lead["expected"]),
                            float(lead["p_value"]), corroborated)
     others = [str(e) for e in ranked["explanation"].iloc[1:]]
-    lines = [f"{severity.capitalize()} alert on {section} from {first} to {last}, seen by "
-             f"{', '.join(methods)} ({len(rows)} signal{'s' if len(rows) > 1 else ''}, "
-             f"{len(ids)} events).", f"Strongest: {lead['explanation']}."]
+    seen_by = " and ".join(METHOD_NAMES.get(m, m) for m in methods)
+    lines = [f"{severity.capitalize()} alert on {section} from {first} to {last}, seen by the "
+             f"{seen_by} ({len(rows)} signal{'s' if len(rows) > 1 else ''}, "
+             f"{len(ids)} event{'s' if len(ids) != 1 else ''}).",
+             f"Strongest: {lead['explanation']}."]
     if others:
-        lines.append("Also: " + "; ".join(others[:4]) + (" ..." if len(others) > 4 else "") + ".")
-    kind = lead["type"] if isinstance(lead["type"], str) else None
+        lines.append("Also: " + "; ".join(others[:3]) + ("; ..." if len(others) > 3 else "."))
+    types = {t for t in rows["type"] if isinstance(t, str)}
+    kind = lead["type"] if isinstance(lead["type"], str) else (
+        types.pop() if len(types) == 1 else None)
     return Alert(
         key=f"early-warning:{section}:{first.isoformat()}", section_id=section,
         category=str(lead["category"]), type=kind, first_day=first, last_day=last,

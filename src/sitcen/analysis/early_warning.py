@@ -411,11 +411,30 @@ def _arl(h: float, a: float, b: float, p: F64, states: int) -> float:
                            (rows * n + up)[inside]])
     weight = np.concatenate([(prob * (1 - frac))[inside], (prob * frac)[inside]])
     q = np.bincount(flat, weights=weight, minlength=n * n).reshape(n, n)
-    try:
-        arl = np.linalg.solve(np.eye(n) - q, np.ones(n))
-    except np.linalg.LinAlgError:
-        return math.inf
-    return float(arl[0])
+    arl = _solve_dominant(np.eye(n) - q, np.ones(n))
+    return float(arl[0]) if arl is not None else math.inf
+
+
+def _solve_dominant(a: F64, b: F64) -> F64 | None:
+    """Solve ``a x = b`` for a row-diagonally dominant ``a`` (None if singular).
+
+    ``I - Q`` with Q sub-stochastic is one, so Gaussian elimination needs no
+    pivoting. Plain array arithmetic rather than LAPACK: for these 101 x 101
+    systems a threaded BLAS spends more time waking threads than solving,
+    badly so on a busy machine.
+    """
+    a = a.copy()
+    x = b.astype(np.float64)
+    n = a.shape[0]
+    for k in range(n):
+        if a[k, k] <= 1e-300:
+            return None
+        f = a[k + 1:, k] / a[k, k]
+        a[k + 1:, k:] -= f[:, None] * a[k, k:][None, :]
+        x[k + 1:] -= f * x[k]
+    for k in range(n - 1, -1, -1):
+        x[k] = (x[k] - float((a[k, k + 1:] * x[k + 1:]).sum())) / a[k, k]
+    return x
 
 
 _MAX_COUNT = 20_000  # counts above this alarm (their mass is negligible where charts run)
@@ -633,16 +652,23 @@ def _words(name: str) -> str:
 
 
 def chance(p: float) -> str:
-    """A probability in plain words: ``1 in 2,500``, ``1 in 40 million``."""
+    """A probability in plain words: ``1 in 2,500``, ``1 in 43 million``."""
     if p >= 0.5:
         return f"{p:.0%}"
     if p < 1e-12:
         return "less than 1 in a million million"
     odds = 1 / p
-    if odds >= 1e6:
-        return f"1 in {odds / 1e6:,.0f} million"
-    digits = max(0, int(math.log10(odds)) - 1)  # two significant figures
-    return f"1 in {round(odds, -digits):,.0f}"
+    for size, word in ((1e9, " billion"), (1e6, " million"), (1.0, "")):
+        if odds >= size:
+            value = odds / size
+            digits = max(0, int(math.log10(value)) - 1)  # two significant figures
+            return f"1 in {round(value, -digits):,.0f}{word}"
+    return "certain"  # unreachable: odds >= 2 here
+
+
+def events(n: int) -> str:
+    """``1 event``, ``3 events``."""
+    return f"{n} event" if n == 1 else f"{n} events"
 
 
 def alarms(result: Chart) -> pd.DataFrame:
@@ -716,7 +742,7 @@ def alarms(result: Chart) -> pd.DataFrame:
             "expected": round(float(exp[i]), 3), "ratio": round(ratio, 2),
             "statistic": round(stat, 3), "threshold": round(limit, 3),
             "p_value": float(p_run[i]),
-            "explanation": (f"{_words(key)} on {sec}: {y0} events on {first.date()} against "
+            "explanation": (f"{_words(key)} on {sec}: {events(y0)} on {first.date()} against "
                             f"{mu0:.2f} expected{span} ({ratio:.1f}x, chance "
                             f"{chance(float(p_run[i]))}); {test}"),
         })

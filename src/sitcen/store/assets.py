@@ -76,9 +76,13 @@ def position_body(item: AssetPositionCreate, section_id: str | None, country: st
                   extra: dict[str, Any] | None = None) -> dict[str, Any]:
     """The stored body of one position (``extra`` adds fields such as a sensor's coverage)."""
     at = as_utc(item.at)
+    loc = item.location  # by hand: pydantic's model_dump costs more than the rest of the body
+    location: dict[str, float] = {"lon": loc.lon, "lat": loc.lat}
+    if loc.precision_m is not None:
+        location["precision_m"] = loc.precision_m
     body = {
         "asset_id": item.asset_id, "kind": item.kind.value, "name": item.name,
-        "status": item.status, "location": item.location.model_dump(exclude_none=True),
+        "status": item.status, "location": location,
         "at": at.isoformat().replace("+00:00", "Z"), "section_id": section_id,
         "country": country, "handling": str(item.handling),
     }

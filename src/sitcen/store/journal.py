@@ -512,12 +512,28 @@ def record_bodies(conn: sa.Connection,
         if kind.history is None:
             continue
         h = kind.history
-        older = list({(e.record_id, e.version) for e in group} - found.keys())
-        for start in range(0, len(older), 400):
-            for row in conn.execute(sa.select(h.c.id, h.c.version, h.c.body).where(
-                    sa.tuple_(h.c.id, h.c.version).in_(older[start:start + 400]))):
-                found[(row.id, row.version)] = str(row.body)
+        older = sorted({(e.record_id, e.version) for e in group} - found.keys())
+        for start in range(0, len(older), 200):
+            chunk = older[start:start + 200]
+            params = tuple(x for pair in chunk for x in pair)
+            rows = conn.exec_driver_sql(_versions_sql(h.name, conn.dialect.name, len(chunk)),
+                                        params)
+            for row_id, version, body in rows:
+                found[(row_id, version)] = str(body)
     return found
+
+
+@functools.cache
+def _versions_sql(table: str, dialect: str, n: int) -> str:
+    """SELECT of ``n`` (id, version) pairs of a history table.
+
+    An OR of pairs, which SQLite answers from the primary key (a row-value IN
+    list would scan the whole table); written by hand, as SQLAlchemy would
+    compile a new 200-term expression for every page.
+    """
+    mark = "?" if dialect == "sqlite" else "%s"
+    pairs = " OR ".join([f"(id = {mark} AND version = {mark})"] * n)
+    return f"SELECT id, version, body FROM {table} WHERE {pairs}"
 
 
 def record_body(conn: sa.Connection, entry: JournalEntry) -> str | None:

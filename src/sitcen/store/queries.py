@@ -15,6 +15,7 @@ import binascii
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import sqlalchemy as sa
 
@@ -189,3 +190,28 @@ def event_extent(conn: sa.Connection) -> EventExtent:
         float(lon_lat[0]), float(lon_lat[1]), float(lon_lat[2]), float(lon_lat[3]))
     return EventExtent(bbox, None if first is None else int(first),
                        None if last is None else int(last))
+
+
+# What a map and a list of events need of each one (GET /api/v1/events/columns).
+SUMMARY_COLUMNS = ("id", "version", "occurred_at", "lon", "lat", "category", "type",
+                   "impact_level", "status", "section_id")
+
+
+def event_columns(
+    conn: sa.Connection, f: EventFilter, *, limit: int
+) -> tuple[dict[str, list[Any]], bool]:
+    """The summary columns of the newest ``limit`` matching events, and whether more matched.
+
+    One query in (occurred_at, id) descending order reading only the summary
+    columns, never the bodies, so a whole window fits in one answer.
+    """
+    query = (
+        sa.select(*(e.c[name] for name in SUMMARY_COLUMNS))
+        .where(*_conditions(f, None))
+        .order_by(e.c.occurred_at.desc(), e.c.id.desc())
+        .limit(limit + 1)
+    )
+    rows = conn.execute(query).all()
+    truncated = len(rows) > limit
+    values = list(zip(*rows[:limit], strict=True)) or [()] * len(SUMMARY_COLUMNS)
+    return {name: list(v) for name, v in zip(SUMMARY_COLUMNS, values, strict=True)}, truncated
