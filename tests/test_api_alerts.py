@@ -108,3 +108,22 @@ def test_one_process_recomputes_at_a_time(node: Node) -> None:
     assert first.run_once(now) is not None
     assert second.run_once(now) is None  # the lease is the first one's for two intervals
     assert first.run_once(now) is not None  # renewed by its holder
+
+
+def test_scheduled_pass_runs_in_a_child_process(node: Node) -> None:
+    """The schedule recomputes in a separate low-priority process and can be stopped mid-pass."""
+    import time
+
+    from sitcen.analysis_layer import RISK_TABLE
+
+    scheduler = AnalysisScheduler(node.engine, node.settings.node_id, 3600.0).start()
+    try:
+        deadline = time.monotonic() + 300
+        while load_result(node.engine, RISK_TABLE) is None:
+            assert time.monotonic() < deadline, "no risk table from the analysis process"
+            time.sleep(0.5)
+        child = scheduler._child
+        assert child is not None and child.name == "sitcen-analysis"
+    finally:
+        scheduler.stop()
+    assert not child.is_alive()

@@ -21,12 +21,16 @@ from __future__ import annotations
 
 import logging
 import math
+import os
 import threading
 import time
 import uuid
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
+from multiprocessing import get_context
+from multiprocessing.connection import Connection
+from multiprocessing.process import BaseProcess
 from typing import Any
 
 import numpy as np
@@ -40,6 +44,7 @@ from sitcen.analysis.risk import REACTIONS, RiskAssessment, assess_risk
 from sitcen.analysis.vulnerability import SectionCapacity, capacity_indicators
 from sitcen.store import schema
 from sitcen.store.assessments import AlertWrites, current_levels, record_alerts
+from sitcen.store.engine import open_engine
 from sitcen.store.journal import now_micros
 from sitcen.store.leases import acquire
 from sitcen.store.sections import load_sections
@@ -542,6 +547,7 @@ class AnalysisScheduler:
     holder: str = field(default_factory=lambda: f"analysis:{uuid.uuid4()}")
     _stop: threading.Event = field(default_factory=threading.Event, repr=False)
     _thread: threading.Thread | None = field(default=None, repr=False)
+    _child: BaseProcess | None = field(default=None, repr=False)
 
     def run_once(self, now: datetime | None = None) -> Recomputation | None:
         """One pass if this process holds (or takes) the lease; None when another does."""
@@ -550,14 +556,23 @@ class AnalysisScheduler:
         return recompute(self.engine, self.node_id, now=now)
 
     def start(self) -> AnalysisScheduler:
-        """Start recomputing in a daemon thread: at once, then every interval."""
+        """Start recomputing in a daemon thread: at once, then every interval.
+
+        Each pass runs in a child process at low CPU priority, so that the
+        API, the live stream and the federation senders of this process keep
+        their pace while the analysis works (in a thread it would hold the
+        interpreter for seconds at a time).
+        """
         self._thread = threading.Thread(target=self._run, name="analysis", daemon=True)
         self._thread.start()
         return self
 
     def stop(self) -> None:
-        """Stop after the current pass."""
+        """Stop now: a pass under way is abandoned (the next one redoes it)."""
         self._stop.set()
+        child = self._child
+        if child is not None and child.is_alive():
+            child.terminate()
         if self._thread is not None:
             self._thread.join(timeout=30)
 
@@ -567,11 +582,39 @@ class AnalysisScheduler:
         age = result_age_s(self.engine, RISK_TABLE)
         if age is not None and age < self.interval_s:
             self._stop.wait(self.interval_s - age)
+        url = self.engine.url.render_as_string(hide_password=False)
+        context = get_context("spawn")
         while not self._stop.is_set():
             try:
-                done = self.run_once()
-                if done is not None:
-                    log.info("analysis: %s", done.summary())
+                if acquire(self.engine, LEASE, self.holder, max(2 * self.interval_s, 120.0)):
+                    receiver, sender = context.Pipe(duplex=False)
+                    self._child = context.Process(target=_pass_in_child, name="sitcen-analysis",
+                                                  args=(url, self.node_id, sender), daemon=True)
+                    self._child.start()
+                    sender.close()
+                    self._child.join()
+                    if receiver.poll():
+                        log.info("analysis: %s", receiver.recv())
+                    elif not self._stop.is_set():
+                        log.error("analysis pass ended without a result (exit code %s)",
+                                  self._child.exitcode)
+                    receiver.close()
             except Exception:  # the schedule must outlive any one failure
                 log.exception("analysis pass failed")
             self._stop.wait(self.interval_s)
+
+
+def _lower_priority() -> None:
+    """Let serving come first: the analysis child runs at a lower CPU priority."""
+    os.nice(10)
+
+
+def _pass_in_child(url: str, node_id: str, result: Connection) -> None:
+    """One recomputation in the analysis child process, at low priority; sends its summary."""
+    _lower_priority()
+    engine = open_engine(url, apply_migrations=False)
+    try:
+        result.send(recompute(engine, node_id).summary())
+    finally:
+        engine.dispose()
+        result.close()
