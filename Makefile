@@ -81,7 +81,7 @@ typecheck: $(VENV)/.installed-dev
 	$(BIN)/mypy
 
 ## bench: the measured claims (each script prints one JSON object last)
-bench: $(VENV)/.installed-dev
+bench: $(VENV)/.installed-dev $(CONSOLE_STAMP)
 	$(BIN)/python benchmarks/ingest.py
 	$(BIN)/python benchmarks/ingest.py --workers 2 --concurrency 2 --profile-repeats 0
 	$(BIN)/python benchmarks/query.py
@@ -90,6 +90,7 @@ bench: $(VENV)/.installed-dev
 	$(BIN)/python benchmarks/forecast.py
 	$(BIN)/python benchmarks/risk.py
 	$(BIN)/python benchmarks/cot.py
+	$(BIN)/python benchmarks/ui.py
 
 ## geography: rebuild the shipped border geometry from Natural Earth (needs npm)
 geography: $(VENV)/.installed

@@ -2,15 +2,17 @@
 
 Four `sitcen serve` processes on loopback, each with its own database (a
 SQLite file, or with --database postgresql a database of one throwaway
-PostgreSQL server) and key pair: post → regional centre → national centre → partner centre
-(the last link under a written peer agreement). Phase 1 offers RATE events/s
-to the post for SECONDS s in batches every 50 ms and measures, per event, the
-time from its journal entry at the post to its journal entry at the partner
-(same machine clock); lost and duplicated records are counted at the
-partner. Phase 2 kills the partner, reports BACKLOG more events, waits until
-the national centre holds them, restarts the partner and measures how fast
-it catches up (from the first to the last record arriving; the time to the
-first one, the sender's reconnection, is reported apart).
+PostgreSQL server) and key pair, the scheduled risk analysis off (it measures
+the federation alone; see docs/benchmarks.md): post → regional centre →
+national centre → partner centre (the last link under a written peer
+agreement). Phase 1 offers RATE events/s to the post for SECONDS s in batches
+every 50 ms and measures, per event, the time from its journal entry at the
+post to its journal entry at the partner (same machine clock); lost and
+duplicated records are counted at the partner. Phase 2 kills the partner,
+reports BACKLOG more events, waits until the national centre holds them,
+restarts the partner and measures how fast it catches up (from the first to
+the last record arriving; the time to the first one, the sender's
+reconnection, is reported apart).
 
     python benchmarks/federation.py [--rate 2000] [--seconds 30] [--backlog 100000]
                                     [--database sqlite|postgresql]
@@ -82,7 +84,8 @@ class NodeProcess:
         self.root = root / name
         self.env = {k: v for k, v in os.environ.items() if not k.startswith("SITCEN_")}
         self.env.update(SITCEN_ENVIRONMENT="test", SITCEN_DATA_DIR=str(self.root),
-                        SITCEN_NODE_ID=name, SITCEN_NODE_COUNTRY=name[:2].upper())
+                        SITCEN_NODE_ID=name, SITCEN_NODE_COUNTRY=name[:2].upper(),
+                        SITCEN_ANALYSIS_INTERVAL_MIN="0")
         if database_url is not None:
             self.env["SITCEN_DATABASE_URL"] = database_url
         self.process: subprocess.Popen[bytes] | None = None

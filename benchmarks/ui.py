@@ -7,7 +7,9 @@
    as the schedule would have done.
 2. Debian's Chromium, headless, driven by Playwright (the launch flags of
    tests/test_console.py). Each round opens a fresh browser context, logs in
-   through the console's form and waits for the map, closes that page, then:
+   through the console's form and waits for the map, closes that page, then
+   (load rounds first, so that each sees exactly ``--events`` events, then the
+   burst rounds):
 
    * **time to interactive**: navigates a new page to the map and reads
      ``window.sitcenReady``, which the console sets once every event of the
@@ -18,7 +20,7 @@
      click on an event point of the map (after jumping to it) until the event
      panel shows, timed inside the page.
    * **burst**: one API batch of ``--burst`` live reports (default 100) is written
-     while the page watches; the time from the start of the write until the list
+     while a newly loaded page watches; the time from the start of the write until the list
      counter shows every one of them, and until the map has drawn them
      (``window.sitcenLive``). Meanwhile a PerformanceObserver records long tasks
      (main-thread work over 50 ms) and a requestAnimationFrame loop the longest
@@ -208,7 +210,7 @@ def serve(database_url: str, data_dir: Path) -> Iterator[str]:
 
 
 def burst_payloads(count: int, seed_: int) -> bytes:
-    """A batch body of ``count`` live reports stamped in the last minute."""
+    """A batch body of ``count`` live reports, reported within the last 90 seconds."""
     from sitcen.scenario import live_events
 
     feed = live_events(60.0 * count, seed=seed_, now=datetime.now(UTC) - timedelta(seconds=90))
@@ -253,7 +255,7 @@ def click_to_panel(page: Any, lon_lat: list[float]) -> float:
     """Milliseconds from a click on an event point of the map to its panel showing."""
     page.evaluate("""([lon, lat]) => new Promise((resolve) => {
       const map = window.sitcenMap;
-      map.once('idle', resolve);
+      map.once('idle', () => resolve(null));  // not the event: it holds the whole map
       map.jumpTo({center: [lon, lat], zoom: 12});
     })""", lon_lat)
     point = page.evaluate("""() => {
@@ -287,7 +289,7 @@ def click_to_panel(page: Any, lon_lat: list[float]) -> float:
     return ms
 
 
-def burst(page: Any, url: str, token: str, body: bytes, size: int) -> dict[str, float | None]:
+def burst(page: Any, url: str, token: str, body: bytes, size: int) -> dict[str, float]:
     """Write ``size`` live events in one batch; time until the page shows them all."""
     page.uncheck(".list-head input[type=checkbox]")  # count every event, not only those in view
     base = int(page.locator(".list-head .count").get_attribute("data-count"))
@@ -301,15 +303,11 @@ def burst(page: Any, url: str, token: str, body: bytes, size: int) -> dict[str, 
     if answer.status_code != 201:
         raise SystemExit(f"burst refused: {answer.status_code} {answer.text[:500]}")
     page.wait_for_function("() => window.__burst.doneAt !== null", timeout=WAIT_MS)
-    drawn_s: float | None = None
-    with contextlib.suppress(Exception):
-        # Consoles that report their live drawing (window.sitcenLive) also tell when the
-        # map has the burst; older ones do not.
-        page.wait_for_function(
-            "([before, n]) => window.sitcenLive && window.sitcenLive.at !== before"
-            " && window.sitcenLive.events >= n", arg=[live_before, base + size], timeout=10_000)
-        drawn = page.evaluate("() => window.sitcenLive.wall")
-        drawn_s = float(drawn) / 1000 - t0
+    # window.sitcenLive: when the map last drew live changes, and how many events it had.
+    page.wait_for_function("([before, n]) => window.sitcenLive && window.sitcenLive.at !== before"
+                           " && window.sitcenLive.events >= n", arg=[live_before, base + size],
+                           timeout=WAIT_MS)
+    live: dict[str, Any] = page.evaluate("() => window.sitcenLive")
     page.wait_for_timeout(1500)  # work the burst left queued still counts
     watched: dict[str, Any] = page.evaluate("""() => {
       const w = window.__burst;
@@ -320,7 +318,8 @@ def burst(page: Any, url: str, token: str, body: bytes, size: int) -> dict[str, 
               busy: tasks.reduce((sum, [, d]) => sum + d, 0)};
     }""")
     return {"absorb_s": float(watched["doneAt"]) / 1000 - t0, "write_s": write_s,
-            "drawn_s": drawn_s, "longest_task_ms": float(watched["longest"]),
+            "drawn_s": float(live["wall"]) / 1000 - t0, "flushes": float(live["flushes"]),
+            "longest_task_ms": float(watched["longest"]),
             "long_tasks": float(watched["tasks"]), "long_task_total_ms": float(watched["busy"]),
             "longest_frame_gap_ms": float(watched["longestGap"])}
 
@@ -424,8 +423,9 @@ def main() -> None:
                         f"{show(load['empty_map_s'])}, click to panel "
                         f"{show(load['click_to_panel_ms'], 'ms', 0)}; fetch+parse "
                         f"{show(fp and fp['s'])}, GeoJSON pages {show(load['geojson_pages']['s'])}")
-                    for req in load["load_requests"]:
-                        log(f"    {req['ms']:.0f} ms {req['bytes']:,} B {req['name'][:110]}")
+                    requests = load["load_requests"]
+                    log(f"    events came in {len(requests)} request(s), "
+                        f"{sum(q['bytes'] for q in requests):,} bytes")
                     if r > 0:
                         loads.append(load)
                 events = args.events
@@ -434,7 +434,8 @@ def main() -> None:
                     events += args.burst
                     log(f"burst {r}{' (warm-up)' if r == 0 else ''} on {events - args.burst:,} "
                         f"events: shown {show(b['absorb_s'])} (write {show(b['write_s'])}, drawn "
-                        f"{show(b['drawn_s'])}), longest task {show(b['longest_task_ms'], 'ms', 0)}"
+                        f"{show(b['drawn_s'])}, {b['flushes']:.0f} updates in all), longest task "
+                        f"{show(b['longest_task_ms'], 'ms', 0)}"
                         f" ({b['long_tasks']:.0f} long tasks, {b['long_task_total_ms']:.0f} ms),"
                         f" longest frame gap {show(b['longest_frame_gap_ms'], 'ms', 0)}")
                     if r > 0:

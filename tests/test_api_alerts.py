@@ -116,7 +116,8 @@ def test_scheduled_pass_runs_in_a_child_process(node: Node) -> None:
 
     from sitcen.analysis_layer import RISK_TABLE
 
-    scheduler = AnalysisScheduler(node.engine, node.settings.node_id, 3600.0).start()
+    scheduler = AnalysisScheduler(node.engine, node.settings.node_id, 3600.0,
+                                  first_delay_s=0).start()
     try:
         deadline = time.monotonic() + 300
         while load_result(node.engine, RISK_TABLE) is None:

@@ -5,12 +5,14 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
 
 from conftest import TEST_PASSWORD, iso, report
 from sitcen.api.deps import SESSION_COOKIE
+from sitcen.events import to_micros
 from sitcen.users import Role
 
 Headers = Callable[[Role], dict[str, str]]
@@ -278,6 +280,85 @@ def test_stats_refuse_a_reversed_window(client: TestClient, as_role: Headers) ->
                         params={"since": iso(now), "until": iso(now - timedelta(days=1))})
     assert answer.status_code == 422
     assert client.get("/api/v1/stats/sections").status_code == 401
+
+
+# --- a whole window for the map ---------------------------------------------------------------
+
+def _decoded(column: dict[str, Any]) -> list[Any]:
+    return [column["values"][code] for code in column["codes"]]
+
+
+def _hours_of_events(client: TestClient, headers: dict[str, str]) -> datetime:
+    """Six events an hour apart over the last six hours, of three types and two places."""
+    now = datetime.now(UTC)
+    for i in range(6):
+        kind = ("drug_smuggling", "green_border_crossing", "natural_disaster")[i % 3]
+        body = report(type=kind, occurred_at=iso(now - timedelta(hours=6 - i, minutes=5)),
+                      location={"lon": 68.6012345678 + i / 100, "lat": 37.2298765 - i / 100}
+                      if i % 2 else {"lon": 70.85, "lat": 39.98})
+        if kind != "drug_smuggling":
+            body.update(details={"stage": "actual", "direction": "entry"} if "crossing" in kind
+                        else {"hazard": "mudflow"}, transport=None)
+            if kind == "natural_disaster":
+                body.pop("persons")
+        answer = client.post("/api/v1/events", json=body, headers=headers)
+        assert answer.status_code == 201, answer.text
+    return now
+
+
+def test_event_columns_are_the_query_in_one_answer(client: TestClient, as_role: Headers) -> None:
+    now = _hours_of_events(client, as_role(Role.operator))
+    params = {"since": iso(now - timedelta(hours=4))}
+    answer = client.get("/api/v1/events/columns", params=params, headers=as_role(Role.liaison))
+    assert answer.status_code == 200, answer.text
+    columns = answer.json()
+    paged = client.get("/api/v1/events", params={**params, "limit": 1000},
+                       headers=as_role(Role.liaison)).json()["items"]
+    assert columns["count"] == len(paged) == 3 and columns["truncated"] is False
+    # The same events in the same order (newest first), column by column.
+    assert columns["id"] == [e["id"] for e in paged]
+    assert columns["version"] == [e["version"] for e in paged]
+    for name in ("category", "type", "impact_level", "status", "section_id"):
+        assert _decoded(columns[name]) == [e[name] for e in paged], name
+    assert len(columns["type"]["values"]) == 3  # each value once, however often it occurs
+    assert columns["occurred_at_ms"] == [
+        to_micros(datetime.fromisoformat(e["occurred_at"].replace("Z", "+00:00"))) // 1000
+        for e in paged]
+    assert columns["lon"] == [round(e["location"]["lon"], 5) for e in paged]
+    assert columns["lat"] == [round(e["location"]["lat"], 5) for e in paged]
+    assert 68.63123 in columns["lon"]  # rounded to 5 decimals
+
+
+def test_event_columns_keep_the_newest_and_filter(client: TestClient, as_role: Headers) -> None:
+    now = _hours_of_events(client, as_role(Role.operator))
+    reader = as_role(Role.analyst)
+    everything = client.get("/api/v1/events/columns", headers=reader).json()
+    assert everything["count"] == 6
+    cut = client.get("/api/v1/events/columns", params={"limit": 2}, headers=reader).json()
+    assert cut["count"] == 2 and cut["truncated"] is True
+    assert cut["id"] == everything["id"][:2]
+    crisis = client.get("/api/v1/events/columns", params={"category": "crisis"},
+                        headers=reader).json()
+    assert _decoded(crisis["category"]) == ["crisis"] * 2
+    box = client.get("/api/v1/events/columns", params={"bbox": "70.8,39.9,70.9,40.0"},
+                     headers=reader).json()
+    assert box["count"] == 3 and set(box["lon"]) == {70.85}
+    nothing = client.get("/api/v1/events/columns", params={"since": iso(now + timedelta(hours=1))},
+                         headers=reader).json()
+    assert nothing["count"] == 0 and nothing["id"] == [] and nothing["lon"] == []
+    assert nothing["category"] == {"values": [], "codes": []}
+
+
+def test_event_columns_need_a_reader_and_a_sane_query(client: TestClient,
+                                                      as_role: Headers) -> None:
+    assert client.get("/api/v1/events/columns").status_code == 401
+    too_many = client.get("/api/v1/events/columns", params={"limit": 100_001},
+                          headers=as_role(Role.liaison))
+    assert too_many.status_code == 422
+    assert too_many.json()["detail"][0]["loc"] == ["query", "limit"]
+    unknown = client.get("/api/v1/events/columns", params={"status": "lost"},
+                         headers=as_role(Role.liaison))
+    assert unknown.status_code == 422
 
 
 # --- reference data and labels ----------------------------------------------------------------

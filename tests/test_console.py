@@ -28,7 +28,7 @@ from sitcen.api.console import console_dir
 from sitcen.api.main import create_app
 from sitcen.api.node import Node
 from sitcen.events import EventCreate
-from sitcen.scenario import generate
+from sitcen.scenario import generate, live_events
 from sitcen.store.events import report_events
 from sitcen.store.records import write_record
 from sitcen.store.users import add_user
@@ -45,6 +45,8 @@ CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run"
 SCREENSHOTS = Path(__file__).resolve().parent.parent / "docs" / "screenshots"
 VIEWPORT = {"width": 1400, "height": 860}
 WAIT_MS = 20_000
+# Conditions to wait for are written as functions ("() => ..."): Playwright evaluates a bare
+# expression with eval() when it has to poll, which the page's CSP refuses.
 
 sync_api = pytest.importorskip("playwright.sync_api")
 expect = sync_api.expect
@@ -172,11 +174,11 @@ def test_login_shows_the_sections_on_the_map(browser: Any, site: Site) -> None:
     expect(page.locator('#map[data-ready="yes"]')).to_be_visible()
     assert int(page.locator("#map").get_attribute("data-sections")) > 300
     page.wait_for_function(
-        "window.sitcenMap.queryRenderedFeatures({layers: ['sections']}).length > 100")
+        "() => window.sitcenMap.queryRenderedFeatures({layers: ['sections']}).length > 100")
     page.wait_for_function(
-        "window.sitcenMap.queryRenderedFeatures({layers: ['event-clusters', 'event-points']})"
+        "() => window.sitcenMap.queryRenderedFeatures({layers: ['event-clusters', 'event-points']})"
         ".length > 0")
-    page.wait_for_function("window.sitcenMap.queryRenderedFeatures({layers: ['assets']})"
+    page.wait_for_function("() => window.sitcenMap.queryRenderedFeatures({layers: ['assets']})"
                            ".length === 3")
     expect(_rows(page).first).to_be_visible()
     expect(page.locator(".user")).to_contain_text("duty officer")
@@ -255,7 +257,7 @@ def test_filters_are_kept_in_the_url(browser: Any, site: Site) -> None:
     expect(page).to_have_url(re.compile(r"category=crisis"))
     expect(page).to_have_url(re.compile(r"w=30d"))
     expect(_rows(page).first).to_be_visible()
-    page.wait_for_function("!document.querySelector('.event-row:not(.cat-crisis)')")
+    page.wait_for_function("() => !document.querySelector('.event-row:not(.cat-crisis)')")
     crisis = int(page.locator(".list-head .count").get_attribute("data-count"))
     assert 0 < crisis < total
     # A shared link opens the same view.
@@ -297,7 +299,8 @@ def test_duty_officer_validates_operator_cannot(browser: Any, site: Site) -> Non
     duty = _login(duty_context, site, "duty")
     duty.select_option("#filter-status", "reported")
     expect(_rows(duty).first).to_be_visible()
-    duty.wait_for_function("!document.querySelector('.event-row .badge:not(.status-reported)')")
+    duty.wait_for_function(
+        "() => !document.querySelector('.event-row .badge:not(.status-reported)')")
     event_id = _rows(duty).first.get_attribute("data-event-id")
     _rows(duty).first.click()
     panel = duty.locator(".panel")
@@ -341,6 +344,49 @@ def test_dashboard_and_missing_analysis_layers(browser: Any, site: Site) -> None
     assert page.locator(".sparklines tbody tr").count() == 10
     page.wait_for_timeout(300)  # let Chart.js finish its first paint for the picture
     _shot(page, "dashboard")
+    context.close()
+
+
+def test_map_says_when_the_whole_window_is_drawn(browser: Any, site: Site) -> None:
+    since, until = "2026-01-01T00:00:00.000Z", "2030-01-01T00:00:00.000Z"
+    context = _context(browser, site)
+    page = _login(context, site, "duty", f"#/map?w=custom&since={since}&until={until}")
+    # window.sitcenReady (benchmarks/ui.py times it) counts every event of the window, all
+    # fetched in one request of columns, not page by page.
+    page.wait_for_function("() => window.sitcenReady !== undefined")
+    ready = page.evaluate("() => window.sitcenReady")
+    requests = page.evaluate(
+        "() => performance.getEntriesByType('resource').map((e) => e.name)"
+        ".filter((n) => n.includes('/api/v1/events'))")
+    assert len(requests) == 1 and "/api/v1/events/columns?" in requests[0]
+    expected = page.evaluate(
+        """q => fetch(`/api/v1/events/columns?${q}`).then((r) => r.json()).then((c) => c.count)""",
+        f"since={since}&until={until}")
+    assert ready["events"] == expected > 1000
+    expect(page.locator("#map")).to_have_attribute("data-events", str(expected))
+    page.wait_for_function(
+        "() => window.sitcenMap.queryRenderedFeatures({layers: ['event-clusters', 'event-points']})"
+        ".length > 0")
+    context.close()
+
+
+def test_a_burst_is_shown_in_one_go(browser: Any, site: Site) -> None:
+    context = _context(browser, site)
+    page = _login(context, site, "duty")
+    page.wait_for_function("() => window.sitcenReady !== undefined")
+    expect(page.locator(".live.on")).to_be_visible()
+    page.uncheck("text=Only what the map shows")
+    before = int(page.locator(".list-head .count").get_attribute("data-count"))
+    feed = live_events(6000, seed=5, now=datetime.now(UTC) - timedelta(minutes=2))
+    burst = [EventCreate.model_validate(next(feed)) for _ in range(40)]
+    report_events(site.node.engine, site.node.reporter, burst, batch=True)
+    expect(page.locator(".list-head .count")).to_have_attribute("data-count", str(before + 40))
+    expect(page.locator(".unseen")).to_have_attribute("data-unseen", "40")
+    page.wait_for_function("n => window.sitcenLive && window.sitcenLive.events === n",
+                           arg=before + 40)
+    # Forty stream frames, but the list and the map were updated far fewer times.
+    assert page.evaluate("() => window.sitcenLive.flushes") < 40
+    expect(page.locator(".event-row.fresh").first).to_be_visible()
     context.close()
 
 

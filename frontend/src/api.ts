@@ -28,7 +28,6 @@ export async function request<T>(method: string, path: string, body?: unknown): 
   });
   if (res.status === 204) return undefined as T;
   const text = await res.text();
-  if (path.startsWith('events/columns')) performance.mark('ev:text');
   let data: unknown = null;
   try { data = text ? JSON.parse(text) : null; } catch { data = text; }
   if (!res.ok) {
@@ -85,21 +84,27 @@ export interface EventRecord {
 
 /** What the map and the list show of an event; the panel reads the whole record. */
 export interface EventSummary {
+  /** The event's number in the current load of the store: its key on the map. */
+  key: number;
   id: string; version: number; at: number; // occurred_at in epoch milliseconds
   category: string; type: string; lon: number | null; lat: number | null;
   impact_level: string | null; status: string | null; section_id: string | null;
 }
 
-/** GET /api/v1/events/columns: entry i of every array is event i, newest first. */
+/** A column of few distinct values: entry i is values[codes[i]]. */
+export interface CodedColumn<T> { values: T[]; codes: number[] }
+
+/** GET /api/v1/events/columns: entry i of every column is event i, newest first. */
 export interface EventColumns {
   count: number; truncated: boolean; id: string[]; version: number[]; occurred_at_ms: number[];
-  lon: (number | null)[]; lat: (number | null)[]; category: string[]; type: string[];
-  impact_level: (string | null)[]; status: (string | null)[]; section_id: (string | null)[];
+  lon: (number | null)[]; lat: (number | null)[]; category: CodedColumn<string>;
+  type: CodedColumn<string>; impact_level: CodedColumn<string | null>;
+  status: CodedColumn<string | null>; section_id: CodedColumn<string | null>;
 }
 
-export function summaryOf(e: EventRecord): EventSummary {
+export function summaryOf(e: EventRecord, key = -1): EventSummary {
   return {
-    id: e.id, version: e.version, at: Date.parse(e.occurred_at), category: e.category, type: e.type,
+    key, id: e.id, version: e.version, at: Date.parse(e.occurred_at), category: e.category, type: e.type,
     lon: e.location?.lon ?? null, lat: e.location?.lat ?? null, impact_level: e.impact_level ?? null,
     status: e.status ?? null, section_id: e.section_id ?? null,
   };

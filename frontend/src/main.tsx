@@ -1,6 +1,6 @@
 // The console's shell: login, the top bar, pages, and the live stream feeding them.
 import { render } from 'preact';
-import { useEffect, useMemo, useRef, useState } from 'preact/hooks';
+import { useEffect, useMemo, useState } from 'preact/hooks';
 import { ApiError, get, post, whenUnauthorised, type ActionRecord, type Asset, type EventRecord, type Taxonomy, type User } from './api';
 import { ConsolePage } from './console';
 import { DashboardPage } from './dashboard';
@@ -58,8 +58,6 @@ function App() {
   const [analysisVersion, setAnalysisVersion] = useState(0);
   const [connected, setConnected] = useState(false);
   const store = useMemo(() => new EventStore(), []);
-  const viewRef = useRef(view);
-  viewRef.current = view;
 
   const setLanguage = async (lang: string) => {
     await loadLanguage(lang);
@@ -99,7 +97,7 @@ function App() {
     source.onerror = () => setConnected(false);
     source.addEventListener('event', (m) => {
       const frame = JSON.parse((m as MessageEvent).data) as { record: EventRecord | null };
-      if (frame.record) store.receive(frame.record, viewRef.current);
+      if (frame.record) store.receive(frame.record);
     });
     source.addEventListener('event_action', (m) => {
       const frame = JSON.parse((m as MessageEvent).data) as { record: ActionRecord['body'] | null };

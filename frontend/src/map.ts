@@ -23,7 +23,7 @@ const LAYER_IDS: Record<Layer, string[]> = {
 };
 
 export interface MapHandlers {
-  select(id: string): void;
+  select(key: number): void;
   pick(lon: number, lat: number): void;
   moved(bounds: [number, number, number, number]): void;
   hoverSection(id: string | null): void;
@@ -61,8 +61,8 @@ export class SituationMap {
     this.map.addControl(new maplibregl.ScaleControl({ unit: 'metric' }), 'bottom-right');
     this.ready = new Promise((resolve) => this.map.on('load', () => { this.loaded = true; resolve(); }));
     this.map.on('click', 'event-points', (e) => {
-      const id = e.features?.[0]?.properties?.id;
-      if (id && !this.picking) handlers.select(String(id));
+      const key = e.features?.[0]?.properties?.k;
+      if (typeof key === 'number' && !this.picking) handlers.select(key);
     });
     this.map.on('click', 'event-clusters', (e) => this.expandCluster(e));
     this.map.on('click', (e) => {
@@ -176,9 +176,8 @@ export class SituationMap {
       pending = this.eventsUpdate;
       await pending.catch(() => {});
     }
-    performance.mark('ev:indexed');
     await new Promise<void>((resolve) => {
-      this.map.once('idle', () => { performance.mark('ev:idle'); resolve(); });
+      this.map.once('idle', () => resolve());
       this.map.triggerRepaint();
     });
   }

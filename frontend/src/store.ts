@@ -35,7 +35,13 @@ export class EventStore {
   generation = 0;
   /** Counts loads finished (the map takes the whole list again). */
   revision = 0;
-  private incoming: { record: EventRecord; view: View }[] = [];
+  /** Counts flushes of live changes (each one list update and one map update). */
+  flushes = 0;
+  /** Event ids by key (EventSummary.key): the map's features carry keys, not ids. */
+  private ids: string[] = [];
+  /** The view of the last load: live events are shown when they match it. */
+  private view: View | null = null;
+  private incoming: EventRecord[] = [];
   private touched = new Set<string>();
   private flushQueued = false;
   private lastFlush = 0;
@@ -65,6 +71,7 @@ export class EventStore {
   /** Load every event of the view's window, newest first, in one request. */
   async load(view: View): Promise<void> {
     const generation = ++this.generation;
+    this.view = view;
     this.loading = true;
     this.changed();
     const q = eventQuery(view);
@@ -76,10 +83,9 @@ export class EventStore {
       if (generation === this.generation) { this.loading = false; this.changed(); }
       throw err;
     }
-    performance.mark('ev:got');
     if (generation !== this.generation) return;
     const rows = fromColumns(columns);
-    performance.mark('ev:rows');
+    this.ids = columns.id.slice();
     this.byId = new Map(rows.map((e) => [e.id, e]));
     this.sorted = rows;
     this.truncated = columns.truncated;
@@ -96,8 +102,8 @@ export class EventStore {
   }
 
   /** A new or changed event from the stream; applied with the others at the next flush. */
-  receive(record: EventRecord, view: View): void {
-    this.incoming.push({ record, view });
+  receive(record: EventRecord): void {
+    this.incoming.push(record);
     this.schedule();
   }
 
@@ -111,6 +117,11 @@ export class EventStore {
       this.touched.add(a.event_id);
       this.schedule();
     }
+  }
+
+  /** The id of the event with a map key. */
+  idOfKey(key: number): string | undefined {
+    return this.ids[key];
   }
 
   clearUnseen(): void {
@@ -150,18 +161,19 @@ export class EventStore {
   private flush(): void {
     this.flushQueued = false;
     this.lastFlush = performance.now();
-    if (this.loading) return; // the load flushes when it is done
+    const view = this.view;
+    if (this.loading || !view) return; // the load flushes when it is done
     const now = Date.now();
     const added = new Map<string, EventSummary>();
     const removed = new Set<string>();
-    for (const { record, view } of this.incoming) {
+    for (const record of this.incoming) {
       const known = added.get(record.id) ?? this.byId.get(record.id);
       if (known && known.version >= record.version) continue; // already shown
       if (!matches(view, record)) {
         if (known) { removed.add(record.id); added.delete(record.id); }
         continue;
       }
-      const e = summaryOf(record);
+      const e = summaryOf(record, known ? known.key : this.ids.push(record.id) - 1);
       added.set(e.id, e);
       removed.delete(e.id);
       this.fresh.set(e.id, now + FRESH_MS);
@@ -181,6 +193,7 @@ export class EventStore {
       this.sorted = merge(this.sorted, [...added.values()].sort(newer), new Set([...replaced, ...removed]));
     }
     if (!changed.length && !removed.size) return;
+    this.flushes++;
     for (const fn of this.liveListeners) fn({ changed, removed: [...removed] });
     this.changed();
   }
@@ -202,22 +215,33 @@ function merge(old: EventSummary[], fresh: EventSummary[], drop: Set<string>): E
 /** Rows from the column arrays the API answers with. */
 export function fromColumns(c: EventColumns): EventSummary[] {
   const rows: EventSummary[] = new Array(c.count);
+  const { category, type, impact_level: impact, status, section_id: section } = c;
   for (let i = 0; i < c.count; i++) {
     rows[i] = {
-      id: c.id[i], version: c.version[i], at: c.occurred_at_ms[i], lon: c.lon[i], lat: c.lat[i],
-      category: c.category[i], type: c.type[i], impact_level: c.impact_level[i],
-      status: c.status[i], section_id: c.section_id[i],
+      key: i, id: c.id[i], version: c.version[i], at: c.occurred_at_ms[i], lon: c.lon[i], lat: c.lat[i],
+      category: category.values[category.codes[i]], type: type.values[type.codes[i]],
+      impact_level: impact.values[impact.codes[i]], status: status.values[status.codes[i]],
+      section_id: section.values[section.codes[i]],
     };
   }
   return rows;
 }
 
-/** A map feature of an event (the properties the style reads: category, impact, status). */
+// The map's features carry small numbers, not strings: handing 50,000 features to MapLibre's
+// worker copies every string in them, twice. style.json reads these codes (0: anything else).
+const CATEGORY_CODE: Record<string, number> = { unauthorised_crossing: 1, cross_border_crime: 2, crisis: 3 };
+const IMPACT_CODE: Record<string, number> = { medium: 1, high: 2, very_high: 3 };
+const STATUS_CODE: Record<string, number> = { closed: 1, rejected: 2 };
+
+/** A map feature of an event: its key (k), category (c), impact (i) and status (s) as codes. */
 export function eventFeature(e: EventSummary, store: EventStore): GeoJSON.Feature {
   return {
     type: 'Feature',
     geometry: { type: 'Point', coordinates: [e.lon as number, e.lat as number] },
-    properties: { id: e.id, c: e.category, i: store.impact(e) ?? '', s: store.status(e) ?? '' },
+    properties: {
+      k: e.key, c: CATEGORY_CODE[e.category] ?? 0,
+      i: IMPACT_CODE[store.impact(e) ?? ''] ?? 0, s: STATUS_CODE[store.status(e) ?? ''] ?? 0,
+    },
   };
 }
 

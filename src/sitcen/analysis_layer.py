@@ -545,6 +545,7 @@ class AnalysisScheduler:
     node_id: str
     interval_s: float
     holder: str = field(default_factory=lambda: f"analysis:{uuid.uuid4()}")
+    first_delay_s: float = 60.0
     _stop: threading.Event = field(default_factory=threading.Event, repr=False)
     _thread: threading.Thread | None = field(default=None, repr=False)
     _child: BaseProcess | None = field(default=None, repr=False)
@@ -582,6 +583,10 @@ class AnalysisScheduler:
         age = result_age_s(self.engine, RISK_TABLE)
         if age is not None and age < self.interval_s:
             self._stop.wait(self.interval_s - age)
+        else:
+            # Not in the same seconds as the start of every process of the node
+            # (and of its neighbours after a shared restart).
+            self._stop.wait(min(self.first_delay_s, self.interval_s))
         url = self.engine.url.render_as_string(hide_password=False)
         context = get_context("spawn")
         while not self._stop.is_set():

@@ -44,6 +44,7 @@ from sitcen.store.journal import (
     apply_records,
     now_micros,
     retract_records,
+    write_transaction,
 )
 from sitcen.store.records import RecordError, record_row
 
@@ -71,7 +72,7 @@ class StoredReplayGuard(ReplayGuard):
         super().check_and_remember(sender, batch_id, created_at, now=now)
         table = schema.seen_batches
         try:
-            with self.engine.begin() as conn:
+            with write_transaction(self.engine) as conn:
                 conn.execute(table.insert().values(sender=sender, batch_id=str(batch_id),
                                                    created_at=to_micros(created_at)))
         except sa.exc.IntegrityError:
@@ -79,7 +80,7 @@ class StoredReplayGuard(ReplayGuard):
                                 ) from None
         self._inserts += 1
         if self._inserts % self.PRUNE_EVERY == 1:
-            with self.engine.begin() as conn:
+            with write_transaction(self.engine) as conn:
                 conn.execute(table.delete().where(
                     table.c.created_at < to_micros(now - self.window)))
 
@@ -110,7 +111,7 @@ def receive(engine: sa.Engine, own_node_id: str, data: bytes, *, guard: ReplayGu
         raise InvalidRecord(f"{exc}; the batch claims another origin for it",
                             sender=batch.header.sender) from exc
     sender, last = batch.header.sender, batch.header.last_seq
-    with engine.begin() as conn:
+    with write_transaction(engine) as conn:
         conn.execute(
             schema.peers.update()
             .where(schema.peers.c.node_id == sender, schema.peers.c.received_seq < last)
@@ -238,7 +239,7 @@ def answer_pull(engine: sa.Engine, identity: NodeIdentity, request: bytes, *,
         raise InvalidRecord("a pull request carries no records", sender=asked.header.sender)
     peer = peers[asked.header.sender]
     after = asked.header.last_seq
-    with engine.begin() as conn:
+    with write_transaction(engine) as conn:
         conn.execute(
             schema.peers.update()
             .where(schema.peers.c.node_id == peer.node_id, schema.peers.c.acked_seq < after)

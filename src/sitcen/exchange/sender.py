@@ -30,7 +30,12 @@ from sitcen.exchange.links import Peer, governing, list_peers
 from sitcen.exchange.outbox import next_batch
 from sitcen.exchange.sharing import SectionInfo
 from sitcen.store import schema
-from sitcen.store.journal import add_write_listener, now_micros, remove_write_listener
+from sitcen.store.journal import (
+    add_write_listener,
+    now_micros,
+    remove_write_listener,
+    write_transaction,
+)
 from sitcen.store.leases import acquire
 
 log = logging.getLogger("sitcen.exchange")
@@ -142,7 +147,7 @@ def pull(engine: sa.Engine, identity: NodeIdentity, peer: Peer, client: httpx.Cl
 
 
 def _set_acked(engine: sa.Engine, peer_id: str, acked: int) -> None:
-    with engine.begin() as conn:
+    with write_transaction(engine) as conn:
         conn.execute(schema.peers.update().where(schema.peers.c.node_id == peer_id)
                      .values(acked_seq=acked, updated_at=now_micros()))
 

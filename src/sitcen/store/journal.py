@@ -14,7 +14,7 @@ import json
 import os
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
@@ -172,6 +172,23 @@ def _notify() -> None:
 def now_micros() -> int:
     """The current time in integer microseconds since the epoch."""
     return time.time_ns() // 1000
+
+
+@contextlib.contextmanager
+def write_transaction(engine: sa.Engine) -> Iterator[sa.Connection]:
+    """A transaction that will write: on SQLite it queues with this process's other writers
+    and takes the file's write lock at BEGIN, instead of meeting them in SQLite's busy loop.
+
+    For the small bookkeeping writes beside the journal (cursors, leases, batch ids).
+    """
+    if engine.dialect.name == "sqlite":
+        with _sqlite_write_lock, engine.connect() as conn:
+            conn.execution_options(**{SQLITE_WRITE: True})
+            with conn.begin():
+                yield conn
+    else:
+        with engine.begin() as conn:
+            yield conn
 
 
 def write_records(engine: sa.Engine, records: Sequence[Record], *, node_id: str) -> int:

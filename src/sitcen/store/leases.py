@@ -13,7 +13,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 
 from sitcen.store import schema
-from sitcen.store.journal import now_micros
+from sitcen.store.journal import now_micros, write_transaction
 
 
 def acquire(engine: sa.Engine, name: str, holder: str, ttl_s: float) -> bool:
@@ -25,7 +25,7 @@ def acquire(engine: sa.Engine, name: str, holder: str, ttl_s: float) -> bool:
     now = now_micros()
     until = now + int(ttl_s * 1_000_000)
     table = schema.leases
-    with engine.begin() as conn:
+    with write_transaction(engine) as conn:
         taken = conn.execute(
             table.update()
             .where(table.c.name == name,
@@ -38,7 +38,7 @@ def acquire(engine: sa.Engine, name: str, holder: str, ttl_s: float) -> bool:
         if exists:
             return False
     try:
-        with engine.begin() as conn:
+        with write_transaction(engine) as conn:
             conn.execute(table.insert().values(name=name, holder=holder, expires_at=until))
     except sa.exc.IntegrityError:
         return False
@@ -48,7 +48,7 @@ def acquire(engine: sa.Engine, name: str, holder: str, ttl_s: float) -> bool:
 def release(engine: sa.Engine, name: str, holder: str) -> None:
     """Give the lease back (only its holder can)."""
     table = schema.leases
-    with engine.begin() as conn:
+    with write_transaction(engine) as conn:
         conn.execute(table.delete().where(table.c.name == name, table.c.holder == holder))
 
 

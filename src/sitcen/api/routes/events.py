@@ -8,6 +8,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Annotated, Any
 
+import numpy as np
 import orjson
 from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response, status
 from fastapi.exceptions import RequestValidationError
@@ -256,6 +257,14 @@ def _feature_collection(bodies: list[str], next_cursor: str | None) -> bytes:
 
 
 MAX_COLUMNS = 100_000
+CODED_COLUMNS = ("category", "type", "impact_level", "status", "section_id")
+
+
+class CodedColumn(BaseModel):
+    """A column of few distinct values: entry i is ``values[codes[i]]``."""
+
+    values: list[str | None]
+    codes: list[int]
 
 
 class EventColumns(BaseModel):
@@ -266,13 +275,19 @@ class EventColumns(BaseModel):
     id: list[uuid.UUID]
     version: list[int]
     occurred_at_ms: list[int] = Field(description="milliseconds since 1970-01-01 UTC")
-    lon: list[float | None]
-    lat: list[float | None]
-    category: list[Category]
-    type: list[str]
-    impact_level: list[ImpactLevel | None]
-    status: list[Status | None]
-    section_id: list[str | None]
+    lon: list[float | None] = Field(description="degrees, rounded to 5 decimals (about 1 m)")
+    lat: list[float | None] = Field(description="degrees, rounded to 5 decimals (about 1 m)")
+    category: CodedColumn
+    type: CodedColumn
+    impact_level: CodedColumn
+    status: CodedColumn
+    section_id: CodedColumn
+
+
+def _coded(column: list[Any]) -> dict[str, list[Any]]:
+    values = list(dict.fromkeys(column))
+    code = {v: i for i, v in enumerate(values)}
+    return {"values": values, "codes": [code[v] for v in column]}
 
 
 @router.get("/columns", response_model=EventColumns)
@@ -285,9 +300,17 @@ def read_event_columns(
     """A whole query in one answer as columns of what a map needs (up to 100,000 events)."""
     with node.engine.connect() as conn:
         columns, truncated = event_columns(conn, filt, limit=limit)
-    micros = columns.pop("occurred_at")
-    columns["occurred_at_ms"] = [us // 1000 for us in micros]
-    payload = orjson.dumps({"count": len(micros), "truncated": truncated, **columns})
+    # Repeated strings as codes and coordinates to a metre: 50,000 events in ~4 MB, not 7.
+    payload = orjson.dumps({
+        "count": len(columns["id"]),
+        "truncated": truncated,
+        "id": columns["id"],
+        "version": columns["version"],
+        "occurred_at_ms": np.array(columns["occurred_at"], dtype=np.int64) // 1000,
+        "lon": np.round(np.array(columns["lon"], dtype=np.float64), 5),  # None: NaN, sent as null
+        "lat": np.round(np.array(columns["lat"], dtype=np.float64), 5),
+        **{name: _coded(columns[name]) for name in CODED_COLUMNS},
+    }, option=orjson.OPT_SERIALIZE_NUMPY)
     return Response(payload, media_type="application/json")
 
 
