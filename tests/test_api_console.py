@@ -208,16 +208,22 @@ def _window_events(client: TestClient, headers: dict[str, str]) -> datetime:
             (9, "drug_smuggling", 68.60, 37.22), (10, "green_border_crossing", 70.85, 39.98),
             (12, "green_border_crossing", 70.85, 39.98)]
     for days_back, kind, lon, lat in days:
-        body = report(type=kind, occurred_at=iso(until - timedelta(days=days_back, hours=-6)),
-                      location={"lon": lon, "lat": lat})
-        if kind != "drug_smuggling":
-            body.update(details={"stage": "actual", "direction": "entry"} if "crossing" in kind
-                        else {"hazard": "mudflow"}, transport=None)
-            if kind == "natural_disaster":
-                body.pop("persons")
-        answer = client.post("/api/v1/events", json=body, headers=headers)
-        assert answer.status_code == 201, answer.text
+        _report_of_type(client, headers, kind, until - timedelta(days=days_back, hours=-6),
+                        {"lon": lon, "lat": lat})
     return until
+
+
+def _report_of_type(client: TestClient, headers: dict[str, str], kind: str,
+                    occurred_at: datetime, location: dict[str, float]) -> None:
+    """Report one event of a seizure, crossing or disaster type with the details it needs."""
+    body = report(type=kind, occurred_at=iso(occurred_at), location=location)
+    if kind != "drug_smuggling":
+        body.update(details={"stage": "actual", "direction": "entry"} if "crossing" in kind
+                    else {"hazard": "mudflow"}, transport=None)
+        if kind == "natural_disaster":
+            body.pop("persons")
+    answer = client.post("/api/v1/events", json=body, headers=headers)
+    assert answer.status_code == 201, answer.text
 
 
 def test_category_counts_per_day(client: TestClient, as_role: Headers) -> None:
@@ -293,16 +299,9 @@ def _hours_of_events(client: TestClient, headers: dict[str, str]) -> datetime:
     now = datetime.now(UTC)
     for i in range(6):
         kind = ("drug_smuggling", "green_border_crossing", "natural_disaster")[i % 3]
-        body = report(type=kind, occurred_at=iso(now - timedelta(hours=6 - i, minutes=5)),
-                      location={"lon": 68.6012345678 + i / 100, "lat": 37.2298765 - i / 100}
-                      if i % 2 else {"lon": 70.85, "lat": 39.98})
-        if kind != "drug_smuggling":
-            body.update(details={"stage": "actual", "direction": "entry"} if "crossing" in kind
-                        else {"hazard": "mudflow"}, transport=None)
-            if kind == "natural_disaster":
-                body.pop("persons")
-        answer = client.post("/api/v1/events", json=body, headers=headers)
-        assert answer.status_code == 201, answer.text
+        _report_of_type(client, headers, kind, now - timedelta(hours=6 - i, minutes=5),
+                        {"lon": 68.6012345678 + i / 100, "lat": 37.2298765 - i / 100}
+                        if i % 2 else {"lon": 70.85, "lat": 39.98})
     return now
 
 
