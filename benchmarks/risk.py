@@ -30,8 +30,8 @@ Goals (issue 5): seconds <= 2, ratio <= 3, scan_seconds <= 30.
 
     python benchmarks/risk.py [--events 10000000] [--repeats 5] [--seed 1]
 
-Last stdout line: ``{"events": ..., "seconds": ..., "groupby_seconds": ..., "ratio": ...,
-"scan_seconds": ...}``.
+Last stdout line, one json object (``_common.emit``): ``{"events": ..., "seconds": ...,
+"groupby_seconds": ..., "ratio": ..., "scan_seconds": ...}``.
 """
 
 from __future__ import annotations
