@@ -15,6 +15,8 @@ import shutil
 import socket
 import subprocess
 import tempfile
+import threading
+import time
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -22,6 +24,7 @@ from typing import Any
 
 import pytest
 import sqlalchemy as sa
+import uvicorn
 from fastapi.testclient import TestClient
 
 from sitcen.api.main import create_app
@@ -199,3 +202,22 @@ def report(**overrides: Any) -> dict[str, Any]:
     }
     body.update(overrides)
     return body
+
+
+def serve_in_thread(node: Node) -> tuple[str, uvicorn.Server, threading.Thread]:
+    """Serve a node's app on a free loopback port from a thread; its URL, server and thread.
+
+    Stop it with ``server.should_exit = True`` and ``thread.join()``.
+    """
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = int(s.getsockname()[1])
+    server = uvicorn.Server(uvicorn.Config(create_app(node), host="127.0.0.1", port=port,
+                                           log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 20
+    while not server.started:
+        assert thread.is_alive() and time.monotonic() < deadline, "the node did not start"
+        time.sleep(0.05)
+    return f"http://127.0.0.1:{port}", server, thread

@@ -11,9 +11,6 @@ from __future__ import annotations
 import os
 import re
 import shutil
-import socket
-import threading
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -21,11 +18,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import uvicorn
 
-from conftest import TEST_PASSWORD, make_settings
+from conftest import TEST_PASSWORD, make_settings, serve_in_thread
 from sitcen.api.console import console_dir
-from sitcen.api.main import create_app
 from sitcen.api.node import Node
 from sitcen.events import EventCreate
 from sitcen.scenario import generate, live_events
@@ -65,19 +60,6 @@ class Site:
     requests: list[str] = field(default_factory=list)
 
 
-def _serve(node: Node) -> tuple[str, uvicorn.Server, threading.Thread]:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = int(s.getsockname()[1])
-    server = uvicorn.Server(uvicorn.Config(create_app(node), host="127.0.0.1", port=port,
-                                           log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started:
-        assert time.monotonic() < deadline, "the node did not start"
-        time.sleep(0.05)
-    return f"http://127.0.0.1:{port}", server, thread
 
 
 @pytest.fixture(scope="module")
@@ -108,7 +90,7 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
                 node_id=node.settings.node_id,
                 record_id=None if record is None else record.id,
                 base_version=None if record is None else record.version)
-    url, server, thread = _serve(node)
+    url, server, thread = serve_in_thread(node)
     try:
         yield Site(url, node)
     finally:

@@ -3,9 +3,6 @@
 from __future__ import annotations
 
 import logging
-import socket
-import threading
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -15,9 +12,8 @@ import httpx
 import orjson
 import pytest
 import sqlalchemy as sa
-import uvicorn
 
-from conftest import iso, make_settings, report
+from conftest import iso, make_settings, report, serve_in_thread
 from sitcen.api.main import create_app
 from sitcen.api.node import Node
 from sitcen.events import EventCreate, EventUpdate
@@ -64,19 +60,6 @@ def second_url(database_url: str, tmp_path: Path, request: pytest.FixtureRequest
     return str(request.getfixturevalue("pg_cluster").new_database())
 
 
-def _serve(node: Node) -> tuple[str, uvicorn.Server, threading.Thread]:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = int(s.getsockname()[1])
-    server = uvicorn.Server(uvicorn.Config(create_app(node), host="127.0.0.1", port=port,
-                                           log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started:
-        assert time.monotonic() < deadline
-        time.sleep(0.05)
-    return f"http://127.0.0.1:{port}", server, thread
 
 
 @pytest.fixture
@@ -89,7 +72,7 @@ def pair(database_url: str, second_url: str, tmp_path: Path
         identity = NodeIdentity.generate(name)
         identity.save(settings.identity_dir)
         node = Node.open(settings)
-        address, server, thread = _serve(node)
+        address, server, thread = serve_in_thread(node)
         servers.append((server, thread, node))
         running.append(RunningNode(node, identity, address))
     a, b = running
@@ -231,7 +214,7 @@ def test_chain_post_regional_national_partner(
             identity = NodeIdentity.generate(name)
             identity.save(settings.identity_dir)
             node = Node.open(settings)
-            address, server, thread = _serve(node)
+            address, server, thread = serve_in_thread(node)
             servers.append((server, thread, node))
             nodes[name] = RunningNode(node, identity, address)
 

@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import socket
-import threading
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -14,14 +11,13 @@ import httpx
 import pytest
 import requests
 import sqlalchemy as sa
-import uvicorn
 from fastapi.testclient import TestClient
 from stix2validator import ValidationOptions, validate_instance
 from taxii2client.common import TokenAuth
 from taxii2client.exceptions import TAXIIServiceException
 from taxii2client.v21 import Collection, Server, as_pages
 
-from conftest import make_settings, report
+from conftest import make_settings, report, serve_in_thread
 from sitcen.api.main import create_app
 from sitcen.api.node import Node
 from sitcen.events import EventCreate, EventUpdate
@@ -71,18 +67,6 @@ class Running:
     withheld: list[str]  # event ids it does not
 
 
-def _serve(node: Node) -> tuple[str, uvicorn.Server, threading.Thread]:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = int(s.getsockname()[1])
-    server = uvicorn.Server(uvicorn.Config(create_app(node), host="127.0.0.1", port=port,
-                                           log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    while not server.started:
-        assert thread.is_alive(), "the server did not start"
-        time.sleep(0.05)
-    return f"http://127.0.0.1:{port}", server, thread
 
 
 def _report(node: Node, *changes: dict[str, Any]) -> list[str]:
@@ -109,7 +93,7 @@ def running(database_url: str, tmp_path: Path, password_hash: str) -> Iterator[R
                               for i in range(5)))
     withheld = _report(node, {**CROSSING, "handling": "RED"},  # above the ceiling
                        {})  # a drug seizure on the Afghan border: type and area not granted
-    url, server, thread = _serve(node)
+    url, server, thread = serve_in_thread(node)
     yield Running(node, url, tokens, granted, withheld)
     server.should_exit = True
     thread.join(timeout=10)

@@ -240,6 +240,19 @@ def read_objects(collection_id: str, node: CurrentNode, user: TaxiiUser,
                  match_id: MatchId = None, match_type: MatchType = None,
                  match_version: MatchVersion = None, match_spec: MatchSpec = None) -> Response:
     """STIX objects of the collection, oldest added first, a page at a time."""
+    page, envelope, found = _paged(node, user, collection_id, added_after, limit, next_,
+                                   match_id, match_type, match_version, match_spec)
+    if found:
+        envelope["objects"] = [obj for _, obj in found]
+    return _taxii(envelope, _date_header(page.items))
+
+
+def _paged(node: CurrentNode, user: StoredUser, collection_id: str, added_after: str | None,
+           limit: int, next_: str | None, match_id: str | None, match_type: str | None,
+           match_version: str | None, match_spec: str | None
+           ) -> tuple[Any, dict[str, Any], list[tuple[Item, dict[str, Any]]]]:
+    """One page of a collection as objects and manifest share it: the page, the envelope
+    with ``more``/``next``, and the (item, STIX object) pairs on it."""
     collection = _collection(node, user, collection_id)
     _check_version(match_version)
     _check_spec(match_spec)
@@ -249,10 +262,7 @@ def read_objects(collection_id: str, node: CurrentNode, user: TaxiiUser,
     envelope: dict[str, Any] = {"more": page.more}
     if page.more:
         envelope["next"] = str(page.next_seq)
-    found = _page_objects(page.items)
-    if found:
-        envelope["objects"] = [obj for _, obj in found]
-    return _taxii(envelope, _date_header(page.items))
+    return page, envelope, _page_objects(page.items)
 
 
 @router.get("/api/collections/{collection_id}/manifest/")
@@ -262,16 +272,8 @@ def read_manifest(collection_id: str, node: CurrentNode, user: TaxiiUser,
                   match_id: MatchId = None, match_type: MatchType = None,
                   match_version: MatchVersion = None, match_spec: MatchSpec = None) -> Response:
     """What the collection holds: id, date added and version of each object."""
-    collection = _collection(node, user, collection_id)
-    _check_version(match_version)
-    _check_spec(match_spec)
-    page = read_page(_source(node), collection, now=datetime.now(UTC),
-                     after_seq=_parse_next(next_), added_after=_parse_added_after(added_after),
-                     limit=limit, keep=_keep(_split(match_type), _split(match_id)))
-    envelope: dict[str, Any] = {"more": page.more}
-    if page.more:
-        envelope["next"] = str(page.next_seq)
-    found = _page_objects(page.items)
+    page, envelope, found = _paged(node, user, collection_id, added_after, limit, next_,
+                                   match_id, match_type, match_version, match_spec)
     if found:
         envelope["objects"] = [
             {"id": obj["id"], "date_added": timestamp(item.date_added),
