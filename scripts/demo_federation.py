@@ -204,8 +204,10 @@ def start(member: Member, root: Path) -> None:
         member.process = subprocess.Popen(
             [sys.executable, "-m", "sitcen.cli", "serve", "--port", str(member.port)],
             env=member.env, stdout=out, stderr=subprocess.STDOUT)
-    deadline = time.monotonic() + 60
+    deadline = time.monotonic() + 120
     while time.monotonic() < deadline:
+        if member.process.poll() is not None:
+            break  # it exited (a port taken, a bad setting): its log says why
         try:
             if httpx.get(f"{member.url}/api/v1/health", timeout=1).status_code == 200:
                 return
