@@ -27,7 +27,7 @@ import numpy.typing as npt
 import pandas as pd
 
 from sitcen.analysis.event_table import I64, LEVELS, TYPES, EncodedEvents, encode
-from sitcen.analysis.threat import MonthLike, month_ordinal
+from sitcen.analysis.threat import MonthLike, last_month
 
 F64 = npt.NDArray[np.float64]
 
@@ -182,12 +182,7 @@ def section_impact(events: pd.DataFrame | EncodedEvents, *,
     s = settings or ImpactSettings()
     enc = encode(events, section_ids)
     n_sec = len(enc.section_ids)
-    if month is None:
-        if len(enc) == 0:
-            raise ValueError("no events: give the month to assess")
-        last = int(enc.month.max())
-    else:
-        last = month_ordinal(month)
+    last = last_month(enc, month)
     # Every event of the window is scored without its rare terms (violence, casualties,
     # seizures); the few events that have them are then scored in full and corrected.
     idx = enc.window(last, s.months)

@@ -125,6 +125,15 @@ def month_ordinal(value: MonthLike) -> int:
     return int(pd.Period(value, freq="M").ordinal)
 
 
+def last_month(enc: EncodedEvents, month: MonthLike | None) -> int:
+    """The month to assess: ``month``, else the latest month with events (ValueError if none)."""
+    if month is not None:
+        return month_ordinal(month)
+    if len(enc) == 0:
+        raise ValueError("no events: give the month to assess")
+    return int(enc.month.max())
+
+
 def border_of(section_id: str) -> str:
     """The border a section lies on (``KG-TJ`` for ``KG-TJ-007``), or the id itself."""
     match = _SECTION_ID.match(section_id)
@@ -186,12 +195,7 @@ def monthly_activity(events: pd.DataFrame | EncodedEvents, *,
     weights = weights or ThreatWeights()
     enc = encode(events, section_ids)
     n_sec = len(enc.section_ids)
-    if month is None:
-        if len(enc) == 0:
-            raise ValueError("no events: give the month to assess")
-        last = int(enc.month.max())
-    else:
-        last = month_ordinal(month)
+    last = last_month(enc, month)
     # The history starts with the first month that has data: months before a node
     # recorded anything are unknown, not zero.
     first = last - max(1, history_months) + 1
