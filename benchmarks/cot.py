@@ -50,7 +50,7 @@ import httpx
 import orjson
 from _common import ROOT, create_user_and_token, emit, free_port, log, median, percentile, temp_dir
 
-from sitcen.cot import event_xml, parse_xml
+from sitcen.interop.cot import event_xml, parse_xml
 
 with warnings.catch_warnings():  # pytak warns that its optional aiohttp extra is missing
     warnings.simplefilter("ignore")

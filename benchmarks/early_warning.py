@@ -50,8 +50,8 @@ from _common import emit, log
 from sitcen.analysis import alerts as al
 from sitcen.analysis import early_warning as ew
 from sitcen.analysis.scan import space_time_scan
+from sitcen.demo.scenario import generate
 from sitcen.geo import project
-from sitcen.scenario import generate
 from sitcen.taxonomy import category_of
 
 _DAY_US = 86_400 * 1_000_000

@@ -54,7 +54,7 @@ from _common import (
 from sitcen.store import schema
 
 WARMUP_EVENTS = 1_000
-SCENARIO_PER_YEAR = 50_000  # events a year at scale 1 (sitcen.scenario.generate)
+SCENARIO_PER_YEAR = 50_000  # events a year at scale 1 (sitcen.demo.scenario.generate)
 TABLES = ("events", "personal_data", "journal")
 
 
@@ -63,7 +63,7 @@ TABLES = ("events", "personal_data", "journal")
 
 def scenario_payloads(count: int, seed: int) -> list[dict[str, Any]]:
     """``count`` JSON-ready event reports from the synthetic scenario, all in the past."""
-    from sitcen.scenario import generate
+    from sitcen.demo.scenario import generate
 
     years = 1.0
     scale = max(1.0, 1.1 * count / (SCENARIO_PER_YEAR * years))
@@ -310,9 +310,9 @@ def breakdown(bodies: Sequence[bytes], repeats: int, workdir: Path) -> dict[str,
 
     import sitcen.store.events as store_events
     from sitcen.api.main import create_app
-    from sitcen.api.node import Node
     from sitcen.api.routes import events as route
     from sitcen.events import EventBatch
+    from sitcen.node import Node
 
     url = sqlite_url(workdir, "profile.db")
     node = Node.open(settings_for(url, workdir))

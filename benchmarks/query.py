@@ -61,7 +61,7 @@ ORIGIN = "bench-node"
 CHUNK = 250_000
 COLUMNS = [c.name for c in schema.events.columns]
 DAY_US = 86_400 * 1_000_000
-SCENARIO_PER_YEAR = 50_000  # events a year at scale 1 (sitcen.scenario.generate)
+SCENARIO_PER_YEAR = 50_000  # events a year at scale 1 (sitcen.demo.scenario.generate)
 
 
 # --------------------------------------------------------------------------- building rows
@@ -90,8 +90,8 @@ def iso_strings(micros: npt.NDArray[np.int64]) -> list[str]:
 
 
 def scenario_events(n: int, seed: int) -> Any:
-    """A scenario of at least ``n`` events, all in the past (``sitcen.scenario``)."""
-    from sitcen.scenario import generate
+    """A scenario of at least ``n`` events, all in the past (``sitcen.demo.scenario``)."""
+    from sitcen.demo.scenario import generate
 
     years = 3.0
     scale = max(1.0, 1.05 * n / (SCENARIO_PER_YEAR * years))
@@ -180,7 +180,7 @@ def sqlite_cache(n: int, seed: int) -> Path:
     tmp = path.with_suffix(".building")
     for p in (tmp, Path(f"{tmp}-wal"), Path(f"{tmp}-shm")):
         p.unlink(missing_ok=True)
-    from sitcen.api.node import Node
+    from sitcen.node import Node
 
     node = Node.open(settings_for(f"sqlite:///{tmp}", tmp.parent))  # schema, sections
     sections, max_km = node.sections, node.settings.section_max_km

@@ -133,9 +133,9 @@ def seed(database_url: str, data_dir: Path, count: int, seed_: int) -> tuple[str
 
     Returns the token and the [lon, lat] of the newest located event (to click on).
     """
-    from sitcen.api.node import Node
+    from sitcen.demo.scenario import generate
     from sitcen.events import EventCreate
-    from sitcen.scenario import generate
+    from sitcen.node import Node
     from sitcen.settings import Settings
     from sitcen.store.events import report_events
     from sitcen.store.users import add_user, issue_token
@@ -211,7 +211,7 @@ def serve(database_url: str, data_dir: Path) -> Iterator[str]:
 
 def burst_payloads(count: int, seed_: int) -> bytes:
     """A batch body of ``count`` live reports, reported within the last 90 seconds."""
-    from sitcen.scenario import live_events
+    from sitcen.demo.scenario import live_events
 
     feed = live_events(60.0 * count, seed=seed_, now=datetime.now(UTC) - timedelta(seconds=90))
     return orjson.dumps({"events": [next(feed) for _ in range(count)]})

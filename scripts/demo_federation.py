@@ -13,7 +13,7 @@ sideways by written ones:
 - every national centre gives the regional hub daily counts of drug
   seizures per country (no single record), with person counts.
 
-Posts report synthetic events of their own country (sitcen.scenario): the
+Posts report synthetic events of their own country (sitcen.demo.scenario): the
 last three days first (so the hub has closed days to count), then a new one
 every few seconds. `make demo-federation` runs this; Ctrl-C stops every node.
 With ``--check`` it stops after ``--duration`` seconds and verifies that
@@ -140,7 +140,7 @@ def log(message: str) -> None:
 
 
 def open_node(member: Member) -> Any:
-    from sitcen.api.node import Node
+    from sitcen.node import Node
     from sitcen.settings import Settings
 
     return Node.open(Settings(environment="demo", data_dir=member.env["SITCEN_DATA_DIR"],
@@ -224,7 +224,7 @@ def _login(client: httpx.Client, member: Member, user: str = "operator") -> dict
 
 def backfill(posts: list[Member], per_post: int = 40) -> None:
     """The last three days of each post, reported late, so the hub has closed days to count."""
-    from sitcen.scenario import live_events
+    from sitcen.demo.scenario import live_events
 
     now = datetime.now(UTC)
     with httpx.Client(timeout=60) as client:
@@ -246,7 +246,7 @@ def backfill(posts: list[Member], per_post: int = 40) -> None:
 
 def feed(posts: list[Member], every_s: float, stop: threading.Event) -> None:
     """Each post reports synthetic events of its own country, as operators would."""
-    from sitcen.scenario import live_events
+    from sitcen.demo.scenario import live_events
 
     streams = {
         post.name: (e for e in live_events(600.0, seed=100 + i, now=datetime.now(UTC))

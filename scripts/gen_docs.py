@@ -62,7 +62,7 @@ def settings_table() -> str:
 def api_table() -> str:
     """Every API operation with its one-line summary."""
     from sitcen.api.main import create_app
-    from sitcen.api.node import Node
+    from sitcen.node import Node
     from sitcen.settings import Settings
 
     with tempfile.TemporaryDirectory() as tmp:

@@ -28,7 +28,7 @@ import uvicorn
 from fastapi.testclient import TestClient
 
 from sitcen.api.main import create_app
-from sitcen.api.node import Node
+from sitcen.node import Node
 from sitcen.settings import Settings
 from sitcen.store import schema
 from sitcen.store.engine import open_engine

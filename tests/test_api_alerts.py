@@ -9,9 +9,10 @@ import numpy as np
 import pytest
 from fastapi.testclient import TestClient
 
-from sitcen.analysis_layer import AnalysisScheduler, load_result, recompute
-from sitcen.api.node import Node
+from sitcen.node import Node
+from sitcen.recompute import AnalysisScheduler, recompute
 from sitcen.store.journal import read_journal
+from sitcen.store.results import load_result
 from sitcen.users import Role
 from test_api_risk import write_events
 
@@ -114,7 +115,7 @@ def test_scheduled_pass_runs_in_a_child_process(node: Node) -> None:
     """The schedule recomputes in a separate low-priority process and can be stopped mid-pass."""
     import time
 
-    from sitcen.analysis_layer import RISK_TABLE
+    from sitcen.recompute import RISK_TABLE
 
     scheduler = AnalysisScheduler(node.engine, node.settings.node_id, 3600.0,
                                   first_delay_s=0).start()

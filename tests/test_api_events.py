@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from fastapi.testclient import TestClient
 
 from conftest import iso, report
-from sitcen.api.node import Node
+from sitcen.node import Node
 from sitcen.store import schema
 from sitcen.store.journal import Record, write_records
 from sitcen.users import Role

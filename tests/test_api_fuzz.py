@@ -9,7 +9,7 @@ from schemathesis.checks import not_a_server_error
 
 from conftest import auth
 from sitcen.api.main import create_app
-from sitcen.api.node import Node
+from sitcen.node import Node
 from sitcen.users import Role
 
 MAX_EXAMPLES = 30

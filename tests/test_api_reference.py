@@ -117,7 +117,7 @@ def test_links_are_shown(client: TestClient, as_role: Headers, node: Any) -> Non
 
 
 def test_other_processes_pick_up_replaced_sections(node: Any) -> None:
-    from sitcen.api.node import Node
+    from sitcen.node import Node
     from sitcen.store.sections import replace_sections
 
     other = Node.open(node.settings, engine=node.engine)  # as a second app process would

@@ -10,9 +10,9 @@ import pytest
 from fastapi.testclient import TestClient
 
 from conftest import iso, report
-from sitcen.analysis_layer import assessed_month, compute_risk, risk_table
-from sitcen.api.node import Node
 from sitcen.events import EventCreate
+from sitcen.node import Node
+from sitcen.recompute import assessed_month, compute_risk, risk_table
 from sitcen.store.events import report_events
 from sitcen.store.journal import read_journal
 from sitcen.users import Role

@@ -8,32 +8,21 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
+from sitcen.demo.capacities import synthetic_capacities
 from sitcen.geo import load_default_sections
-from sitcen.store.assessments import (
-    AssessmentError,
-    acknowledge_alert,
+from sitcen.interop.capacity_import import import_capacity_csv, parse_capacity_csv
+from sitcen.recompute import section_capacities
+from sitcen.store.alerts import acknowledge_alert, list_alerts, record_alerts
+from sitcen.store.capacities import capacity_history, current_capacity, put_capacities
+from sitcen.store.journal import Record, VersionConflictError, apply_records, read_journal
+from sitcen.store.levels import confirm_level, current_level, current_levels, level_history
+from sitcen.store.recommendations import (
     add_recommendation,
-    capacity_history,
-    confirm_level,
-    current_capacity,
-    current_level,
-    current_levels,
-    level_history,
-    list_alerts,
     list_recommendations,
-    put_capacities,
     recommendation_history,
-    record_alerts,
     update_recommendation,
 )
-from sitcen.store.journal import Record, VersionConflictError, apply_records, read_journal
-from sitcen.store.records import get_record, list_records, record_row
-from sitcen.vulnerability_assessment import (
-    import_capacity_csv,
-    parse_capacity_csv,
-    section_capacities,
-    synthetic_capacities,
-)
+from sitcen.store.records import AssessmentError, get_record, list_records, record_row
 
 NODE = "tj-ncc"
 SECTION = "AF-TJ-003"

@@ -15,8 +15,10 @@ from lxml import etree
 
 from conftest import auth, make_settings
 from sitcen.api.main import create_app
-from sitcen.api.node import Node
-from sitcen.cap import (
+from sitcen.exchange.identity import NodeIdentity
+from sitcen.exchange.links import Relation, add_agreement, add_peer
+from sitcen.geo import default_index
+from sitcen.interop.cap import (
     ALERT_MAPPING,
     LEVEL_MAPPING,
     CapRecord,
@@ -24,12 +26,11 @@ from sitcen.cap import (
     section_area,
     to_xml,
 )
-from sitcen.exchange.identity import NodeIdentity
-from sitcen.exchange.links import Relation, add_agreement, add_peer
-from sitcen.geo import default_index
+from sitcen.node import Node
 from sitcen.store import schema
-from sitcen.store.assessments import acknowledge_alert, confirm_level, record_alerts
+from sitcen.store.alerts import acknowledge_alert, record_alerts
 from sitcen.store.journal import now_micros
+from sitcen.store.levels import confirm_level
 from sitcen.store.users import issue_token
 from sitcen.users import Role
 

@@ -6,9 +6,9 @@ import threading
 
 import shapely
 
-from sitcen.api.node import Node
-from sitcen.demo_patrols import DEMO_PATROLS, patrol_steps, start_demo_patrols
+from sitcen.demo.patrols import DEMO_PATROLS, patrol_steps, start_demo_patrols
 from sitcen.geo import default_index
+from sitcen.node import Node
 from sitcen.store.journal import RecordKind
 from sitcen.store.records import list_records, record_history
 

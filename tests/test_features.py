@@ -21,8 +21,8 @@ import pytest
 from fastapi.testclient import TestClient
 
 from conftest import auth, iso, report
-from sitcen.api.node import Node
 from sitcen.events import EventCreate
+from sitcen.node import Node
 from sitcen.store.events import report_events
 from sitcen.store.records import write_record
 from sitcen.users import Role

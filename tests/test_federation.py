@@ -15,13 +15,13 @@ import sqlalchemy as sa
 
 from conftest import iso, make_settings, report, serve_in_thread
 from sitcen.api.main import create_app
-from sitcen.api.node import Node
 from sitcen.events import EventCreate, EventUpdate
 from sitcen.exchange.envelope import Batch, seal
 from sitcen.exchange.identity import NodeIdentity
 from sitcen.exchange.links import Relation, add_agreement, add_peer, list_peers
 from sitcen.exchange.sender import INBOX_PATH, LinkSender
 from sitcen.exchange.sharing import section_infos
+from sitcen.node import Node
 from sitcen.store import schema
 from sitcen.store.events import get_event, report_events, update_event
 from sitcen.store.queries import EventFilter, query_events

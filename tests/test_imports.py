@@ -14,11 +14,11 @@ import pytest
 from click.testing import CliRunner
 from fastapi.testclient import TestClient
 
-import sitcen.imports
-from sitcen.api.node import Node
+import sitcen.interop.event_import
 from sitcen.cli import main
-from sitcen.imports import ColumnMapping, MappingError, import_events, load_mapping
-from sitcen.spreadsheets import MAX_FILE_BYTES, XLSX_MEDIA_TYPE
+from sitcen.interop.event_import import ColumnMapping, MappingError, import_events, load_mapping
+from sitcen.interop.spreadsheets import MAX_FILE_BYTES, XLSX_MEDIA_TYPE
+from sitcen.node import Node
 from sitcen.users import Role
 
 Headers = Callable[[Role], dict[str, str]]
@@ -316,7 +316,7 @@ def test_an_export_imports_again_unchanged(client: TestClient, as_role: Headers)
 
 
 def test_batches_report_progress(node: Node, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(sitcen.imports, "BATCH_SIZE", 2)
+    monkeypatch.setattr(sitcen.interop.event_import, "BATCH_SIZE", 2)
     lines = ["type,occurred_at,lon,lat,substance,quantity,unit"] + [
         f"drug_smuggling,2021-03-0{d}T10:00:00Z,68.6,37.22,opium,{d},kg" for d in range(1, 6)]
     seen: list[tuple[int, int]] = []

@@ -9,9 +9,9 @@ from fastapi.testclient import TestClient
 
 from conftest import auth, make_settings
 from sitcen.api.main import create_app
-from sitcen.api.node import Node
 from sitcen.cli import main
 from sitcen.exchange.identity import NodeIdentity
+from sitcen.node import Node
 from sitcen.users import Role
 
 AGREEMENT = """\

@@ -5,7 +5,6 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from conftest import report
-from sitcen.api.node import Node
 from sitcen.events import EventCreate
 from sitcen.exchange.agreements import load_agreement
 from sitcen.exchange.envelope import ReplayGuard, open_envelope, seal
@@ -13,6 +12,7 @@ from sitcen.exchange.identity import NodeIdentity
 from sitcen.exchange.links import Relation, add_peer, governing, list_peers
 from sitcen.exchange.outbox import next_batch
 from sitcen.exchange.sharing import section_infos
+from sitcen.node import Node
 from sitcen.store.events import report_events
 from sitcen.store.journal import Record, write_records
 

@@ -11,8 +11,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from conftest import iso, report
-from sitcen.api.node import Node
 from sitcen.events import EventCreate
+from sitcen.node import Node
 from sitcen.store.events import report_events
 from sitcen.store.queries import EventFilter, query_events
 

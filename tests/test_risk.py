@@ -186,7 +186,7 @@ def test_level_bounds_are_checked() -> None:
 
 
 def test_on_the_synthetic_scenario_busy_sections_rank_first() -> None:
-    from sitcen.scenario import generate
+    from sitcen.demo.scenario import generate
 
     s = generate(1, seed=5, anomalies=False)
     secs = np.array([*s.section_ids, None], dtype=object)

@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from sitcen.analysis.routes import (
+from sitcen.analysis.flows import (
     displacement,
     fdr,
     route_changes,

@@ -10,10 +10,10 @@ from datetime import UTC, date, datetime, timedelta
 import numpy as np
 import pytest
 
-from sitcen import scenario as sc
+from sitcen.demo import scenario as sc
+from sitcen.demo.scenario import Scenario, generate, live_events
 from sitcen.events import EventCreate, check_report
 from sitcen.geo import default_index, load_default_sections
-from sitcen.scenario import Scenario, generate, live_events
 
 SKEW = timedelta(minutes=5)
 HOT_DRUG_BORDERS = ("AF-TJ", "AF-UZ", "AF-TM", "KG-TJ", "KG-KZ")

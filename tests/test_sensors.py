@@ -26,9 +26,8 @@ import sqlalchemy as sa
 from fastapi.testclient import TestClient
 from paho.mqtt.enums import CallbackAPIVersion
 
-from sitcen.api.node import Node
-from sitcen.cot import MappingError
-from sitcen.sensors import (
+from sitcen.interop.cot import MappingError
+from sitcen.interop.mqtt import (
     BurstDetector,
     Detection,
     DetectionError,
@@ -38,6 +37,7 @@ from sitcen.sensors import (
     parse_detection,
     register_sensor,
 )
+from sitcen.node import Node
 from sitcen.store import schema
 from sitcen.store.journal import RecordKind
 from sitcen.store.records import list_records

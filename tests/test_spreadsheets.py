@@ -16,10 +16,9 @@ import pytest
 from fastapi.testclient import TestClient
 
 import sitcen.api.routes.exports
-import sitcen.spreadsheets
+import sitcen.interop.spreadsheets
 from conftest import iso, report
-from sitcen.api.node import Node
-from sitcen.spreadsheets import (
+from sitcen.interop.spreadsheets import (
     COLUMNS,
     FileTooLargeError,
     SpreadsheetError,
@@ -30,6 +29,7 @@ from sitcen.spreadsheets import (
     read_indicators,
     write_xlsx,
 )
+from sitcen.node import Node
 from sitcen.store.queries import EventFilter
 from sitcen.users import Role
 
@@ -131,7 +131,7 @@ def test_hostile_and_wrong_files_are_refused(monkeypatch: pytest.MonkeyPatch) ->
     with pytest.raises(SpreadsheetError, match=missing), open_table(good, sheet="Итоги"):
         pass
     # An archive that would unpack beyond the limit is refused before it is unpacked.
-    monkeypatch.setattr(sitcen.spreadsheets, "MAX_UNPACKED_BYTES", 100_000)
+    monkeypatch.setattr(sitcen.interop.spreadsheets, "MAX_UNPACKED_BYTES", 100_000)
     bomb = _rezip(good, {"xl/media/padding.bin": b" " * 200_000})
     assert len(bomb) < 20_000
     with pytest.raises(FileTooLargeError, match="unpacks to"), open_table(bomb):
@@ -191,7 +191,7 @@ def test_xlsx_export_types_every_cell(client: TestClient, as_role: Headers) -> N
     response = client.get(f"{EXPORTS}?format=xlsx&type=drug_smuggling",
                           headers=as_role(Role.analyst))
     assert response.status_code == 200
-    assert response.headers["content-type"] == sitcen.spreadsheets.XLSX_MEDIA_TYPE
+    assert response.headers["content-type"] == sitcen.interop.spreadsheets.XLSX_MEDIA_TYPE
     workbook = openpyxl.load_workbook(io.BytesIO(response.content))
     ws = workbook["events"]
     header = [c.value for c in ws[1]]

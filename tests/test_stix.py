@@ -15,7 +15,7 @@ from stix2validator import ValidationOptions, validate_instance
 from conftest import iso
 from sitcen.exchange.sharing import SharedRecord, section_infos
 from sitcen.geo import load_default_sections
-from sitcen.stix import (
+from sitcen.interop.stix import (
     EXTENSION_ID,
     TLP2_MARKINGS,
     bundle,

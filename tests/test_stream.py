@@ -15,7 +15,7 @@ import uvicorn
 
 from conftest import auth, report
 from sitcen.api.main import create_app
-from sitcen.api.node import Node
+from sitcen.node import Node
 from sitcen.users import Role
 
 

@@ -29,8 +29,9 @@ from takproto.functions import parse_proto as takproto_parse
 from takproto.functions import xml2proto
 
 from conftest import TEST_PASSWORD, make_settings
-from sitcen.api.node import Node
-from sitcen.cot import (
+from sitcen.exchange.identity import NodeIdentity
+from sitcen.exchange.links import Relation, add_peer
+from sitcen.interop.cot import (
     MAX_MESSAGE_BYTES,
     CotError,
     CotEvent,
@@ -43,13 +44,12 @@ from sitcen.cot import (
     parse_xml,
     split_datagram,
 )
-from sitcen.exchange.identity import NodeIdentity
-from sitcen.exchange.links import Relation, add_peer
+from sitcen.interop.tak import TakListener
+from sitcen.node import Node
 from sitcen.store import schema
 from sitcen.store.assets import AssetPositionCreate, write_positions
 from sitcen.store.journal import RecordKind, read_journal, record_bodies
 from sitcen.store.records import list_records, record_history
-from sitcen.tak import TakListener
 from sitcen.users import Role
 
 pytestmark = pytest.mark.xdist_group("tak")

@@ -19,15 +19,15 @@ from taxii2client.v21 import Collection, Server, as_pages
 
 from conftest import make_settings, report, serve_in_thread
 from sitcen.api.main import create_app
-from sitcen.api.node import Node
 from sitcen.events import EventCreate, EventUpdate
 from sitcen.exchange.identity import NodeIdentity
 from sitcen.exchange.links import Relation, add_agreement, add_peer
-from sitcen.stix import EXTENSION_ID
+from sitcen.interop.stix import EXTENSION_ID
+from sitcen.node import Node
 from sitcen.store import schema
-from sitcen.store.assessments import confirm_level
 from sitcen.store.events import get_event, report_events, update_event
 from sitcen.store.journal import now_micros
+from sitcen.store.levels import confirm_level
 from sitcen.store.users import issue_token
 
 KG = """

@@ -6,7 +6,6 @@ import json
 import os
 import sys
 import threading
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -18,14 +17,6 @@ import sqlalchemy as sa
 from sitcen import __version__
 from sitcen.exchange.links import Relation
 from sitcen.settings import Settings, SettingsError
-
-DEMO_USERS: tuple[tuple[str, str, str, str], ...] = (
-    ("operator", "operator-demo-1", "operator", "Post operator (demo)"),
-    ("duty", "duty-demo-1", "duty_officer", "Duty officer (demo)"),
-    ("analyst", "analyst-demo-1", "analyst", "Risk analyst (demo)"),
-    ("liaison", "liaison-demo-1", "liaison", "Liaison officer (demo)"),
-    ("admin", "admin-demo-1", "admin", "Administrator (demo)"),
-)
 
 
 def _settings(**overrides: Any) -> Settings:
@@ -72,15 +63,16 @@ def _serve(settings: Settings, host: str, port: int, *, workers: int = 1,
     import uvicorn
 
     from sitcen.api.main import create_app, log_to_stderr
-    from sitcen.api.node import Node
+    from sitcen.node import Node
 
     log_to_stderr()
     # Migrate and load the sections once, here, before any worker starts.
     node = Node.open(settings)
     if live is not None:
-        from sitcen.demo_patrols import start_demo_patrols
+        from sitcen.demo.patrols import start_demo_patrols
+        from sitcen.demo.seeding import LiveFeed
 
-        _start_live_feed(node, live, live_every)
+        LiveFeed(node, live, live_every).start()
         start_demo_patrols(node, live)
     if node.identity is not None:
         # Push to linked nodes from this (parent) process; a lease per link keeps
@@ -92,8 +84,8 @@ def _serve(settings: Settings, host: str, port: int, *, workers: int = 1,
                    sections=section_infos(node.sections.sections)).start()
     if settings.tak_port or settings.tak_udp_port:
         # CoT from TAK devices in, the picture out to them (docs/tak.md).
-        from sitcen.cot import MappingError
-        from sitcen.tak import listener_from_settings
+        from sitcen.interop.cot import MappingError
+        from sitcen.interop.tak import listener_from_settings
 
         try:
             tak = listener_from_settings(node)
@@ -103,8 +95,8 @@ def _serve(settings: Settings, host: str, port: int, *, workers: int = 1,
             raise click.ClickException(f"TAK listener: {exc}") from exc
     if settings.mqtt_host:
         # Sensor detections from the MQTT broker (docs/sensors.md); one process holds a lease.
-        from sitcen.cot import MappingError
-        from sitcen.sensors import DetectionSubscriber
+        from sitcen.interop.cot import MappingError
+        from sitcen.interop.mqtt import DetectionSubscriber
 
         try:
             DetectionSubscriber.from_settings(node).start()
@@ -112,7 +104,7 @@ def _serve(settings: Settings, host: str, port: int, *, workers: int = 1,
             raise click.ClickException(f"sensor subscriber: {exc}") from exc
     if settings.analysis_interval_min > 0:
         # Risk table and alerts, recomputed on schedule by one process (a lease).
-        from sitcen.analysis_layer import AnalysisScheduler
+        from sitcen.recompute import AnalysisScheduler
 
         AnalysisScheduler(node.engine, settings.node_id,
                           settings.analysis_interval_min * 60.0).start()
@@ -371,59 +363,18 @@ def peer_remove(node_id: str) -> None:
               help="write the planted anomalies and trend shifts (ground truth) here")
 def seed(years: float, seed: int, scale: float, truth: Path | None) -> None:
     """Write a synthetic scenario (events up to now) into the node's database."""
-    from sitcen.api.node import Node
+    from sitcen.demo.seeding import seed_scenario
+    from sitcen.node import Node
 
     node = Node.open(_settings())
+    bar = _Progress("seeding events")
     try:
-        count = _seed(node, years, seed, scale, truth)
+        count = seed_scenario(node, years=years, seed=seed, scale=scale, truth=truth,
+                              progress=bar)
     finally:
+        bar.close()
         node.engine.dispose()
     click.echo(f"{count} events written")
-
-
-def _seed(node: Any, years: float, seed: int, scale: float, truth: Path | None) -> int:
-    from datetime import UTC, datetime, timedelta
-
-    from sitcen.events import EventCreate
-    from sitcen.scenario import generate
-    from sitcen.store.events import report_events
-
-    start = (datetime.now(UTC) - timedelta(days=365.25 * years)).date()
-    scenario = generate(years, seed=seed, start=start, scale=scale)
-    total = len(scenario)
-    now = datetime.now(UTC)
-    written = 0
-    with click.progressbar(length=total, label="seeding events", file=sys.stderr) as bar:
-        for batch in scenario.batches(10_000):
-            items = [EventCreate.model_validate(p) for p in batch]
-            # The scenario runs up to now; reports still "in the future" are left out.
-            items = [it for it in items if (it.reported_at or it.occurred_at) <= now]
-            if items:
-                report_events(node.engine, node.reporter, items, batch=True)
-                written += len(items)
-            bar.update(len(batch))
-    if truth is not None:
-        truth.write_text(json.dumps(scenario.truth_json(), indent=2), encoding="utf-8")
-    return written
-
-
-def _start_live_feed(node: Any, stop: threading.Event, every_s: float = 4.0) -> None:
-    """Report a new synthetic event every few seconds on average, as posts would."""
-    from sitcen.events import EventCreate
-    from sitcen.scenario import live_events
-    from sitcen.store.events import report_events
-
-    def run() -> None:
-        # live_events sleeps between reports (a Poisson process at this rate).
-        for payload in live_events(60.0 / every_s, seed=int(time.time())):
-            if stop.is_set():
-                return
-            try:
-                report_events(node.engine, node.reporter, [EventCreate.model_validate(payload)])
-            except Exception as exc:  # the feed must never take the server down
-                click.echo(f"live feed: skipped one event: {exc}", err=True)
-
-    threading.Thread(target=run, name="live-feed", daemon=True).start()
 
 
 @main.command()
@@ -440,9 +391,9 @@ def _start_live_feed(node: Any, stop: threading.Event, every_s: float = 4.0) -> 
 def demo(host: str, port: int, data_dir: Path, years: float, seed_value: int, live: bool,
          live_every: float) -> None:
     """Seed a fresh demo node (SQLite) with years of activity and serve it."""
-    from sitcen.api.node import Node
-    from sitcen.store.users import add_user
-    from sitcen.users import Role
+    # Only this command and `seed` import the demo package.
+    from sitcen.demo.seeding import DEMO_USERS, DemoStory, add_demo_users, seed_scenario
+    from sitcen.node import Node
 
     db = data_dir / "sitcen.db"
     for suffix in ("", "-wal", "-shm"):
@@ -450,11 +401,20 @@ def demo(host: str, port: int, data_dir: Path, years: float, seed_value: int, li
     settings = _settings(environment="demo", data_dir=data_dir, node_id="demo-national-centre",
                          node_name="Demo national coordination centre", node_country="TJ")
     node = Node.open(settings)
-    for username, password, role, full_name in DEMO_USERS:
-        add_user(node.engine, username, password, Role(role), full_name)
+    add_demo_users(node)
     truth = data_dir / "scenario-truth.json"
-    count = _seed(node, years, seed_value, 1.0, truth)
-    after_start = _demo_analysis(node, raise_after_s=20.0 if live else 0.0)
+    bar = _Progress("seeding events")
+    try:
+        count = seed_scenario(node, years=years, seed=seed_value, truth=truth, progress=bar)
+    finally:
+        bar.close()
+    stages = _Stages("")
+    story = DemoStory(node, raise_after_s=20.0 if live else 0.0, progress=stages,
+                      say=click.echo)
+    try:
+        story.prepare()
+    finally:
+        stages.close()
     url = f"http://{host}:{port}/"
     click.echo("")
     click.echo(f"sitcen demo: {count} events over {years:g} years; ground truth in {truth}")
@@ -463,7 +423,7 @@ def demo(host: str, port: int, data_dir: Path, years: float, seed_value: int, li
     for username, password, role, _ in DEMO_USERS:
         click.echo(f"  {username:9} {password:17} {role}")
     stop = threading.Event()
-    for job in after_start:  # alerts, and a level change on the live stream
+    for job in story.jobs():  # alerts, and a level change on the live stream
         job.start()
     try:
         _serve(settings, host, port, live=stop if live else None, live_every=live_every)
@@ -480,7 +440,7 @@ def import_group() -> None:
 
 
 def _read_file(path: Path) -> bytes:
-    from sitcen.spreadsheets import MAX_FILE_BYTES
+    from sitcen.interop.spreadsheets import MAX_FILE_BYTES
 
     size = path.stat().st_size
     if size > MAX_FILE_BYTES:
@@ -514,9 +474,14 @@ def import_events_command(file: Path, mapping_file: Path | None, columns: tuple[
     """Import historic events from a CSV or XLSX file; nothing is written if a row is wrong."""
     import csv
 
-    from sitcen.api.node import Node
-    from sitcen.imports import MappingError, import_events, load_mapping, mapping_from_dict
-    from sitcen.spreadsheets import SpreadsheetError
+    from sitcen.interop.event_import import (
+        MappingError,
+        import_events,
+        load_mapping,
+        mapping_from_dict,
+    )
+    from sitcen.interop.spreadsheets import SpreadsheetError
+    from sitcen.node import Node
 
     try:
         base = (load_mapping(mapping_file.read_text(encoding="utf-8"), source=str(mapping_file))
@@ -570,7 +535,7 @@ def import_events_command(file: Path, mapping_file: Path | None, columns: tuple[
 def import_indicators_command(file: Path, value_column: str, dimensions: tuple[str, ...],
                               sheet: str | None, output: Path | None) -> None:
     """Check a monthly indicator table (CSV or XLSX) and write it out clean."""
-    from sitcen.spreadsheets import SpreadsheetError, read_indicators
+    from sitcen.interop.spreadsheets import SpreadsheetError, read_indicators
 
     try:
         table, problems, notes = read_indicators(
@@ -643,7 +608,7 @@ def export_events_command(fmt: str, output: Path, since: str | None, until: str 
                           handling: tuple[str, ...], origin: tuple[str, ...], bom: bool,
                           delimiter: str) -> None:
     """Export the events a query matches as CSV, XLSX or GeoJSON."""
-    from sitcen.spreadsheets import (
+    from sitcen.interop.spreadsheets import (
         SpreadsheetError,
         csv_chunks,
         event_pages,
@@ -766,7 +731,7 @@ def _risk_lines(table: dict[str, Any], top: int | None) -> list[str]:
 @click.option("--json", "as_json", is_flag=True, help="print the table as JSON")
 def analyse_risk(top: int | None, as_json: bool) -> None:
     """Recompute the risk table of every border section and print the ranking."""
-    from sitcen.analysis_layer import compute_risk, risk_table
+    from sitcen.recompute import compute_risk, risk_table
 
     node_id = _settings().node_id
     bar = _Progress("reading events")
@@ -790,8 +755,9 @@ def analyse_alerts(replicates: int) -> None:
     """Run early warning and the cluster scan over recent events; write alert records."""
     from datetime import UTC, datetime, timedelta
 
-    from sitcen.analysis_layer import CHART_HISTORY_DAYS, load_events, run_alerts
-    from sitcen.store.assessments import list_alerts
+    from sitcen.analysis.alerts import CHART_HISTORY_DAYS
+    from sitcen.recompute import load_events, run_alerts
+    from sitcen.store.alerts import list_alerts
     from sitcen.store.sections import load_sections
 
     node_id = _settings().node_id
@@ -836,7 +802,7 @@ def analyse_alerts(replicates: int) -> None:
 def analyse_forecast(series: tuple[str, ...], horizon: int, indicator_file: Path | None,
                      by: tuple[str, ...], value_column: str) -> None:
     """Forecast monthly counts 1-6 months ahead with 80 and 95 % intervals."""
-    from sitcen.analysis_layer import default_series, forecasts, parse_series
+    from sitcen.recompute import default_series, forecasts, parse_series
 
     if indicator_file is not None:
         found = _indicator_forecasts(indicator_file, list(by), value_column, horizon)
@@ -884,84 +850,6 @@ def _indicator_forecasts(path: Path, by: list[str], value_column: str,
     return out
 
 
-def _demo_analysis(node: Any, *, raise_after_s: float) -> list[threading.Thread]:
-    """Give the demo node capacity inventories, a risk table and confirmed levels.
-
-    Returns the jobs to start with the server: the alerts pass (early warning
-    and the cluster scan take a while; the console shows alerts as they are
-    written) and, ``raise_after_s`` later, the duty officer raising the riskiest
-    section from last month's level to the proposed one (a level change on the
-    live stream).
-    """
-    from datetime import UTC, datetime, timedelta
-
-    from sitcen.analysis.risk import LEVEL_ORDER
-    from sitcen.analysis_layer import (
-        RISK_HISTORY_MONTHS,
-        compute_risk,
-        load_events,
-        reactions_for,
-        run_alerts,
-    )
-    from sitcen.store.assessments import confirm_level, put_capacities
-    from sitcen.vulnerability_assessment import capacity_values, synthetic_capacities
-
-    engine, node_id = node.engine, node.settings.node_id
-    capacities = synthetic_capacities(node.sections.sections)
-    put_capacities(engine, node_id, [(c.section_id, capacity_values(c),
-                                      "[synthetic] demo inventory") for c in capacities],
-                   assessed_by="analyst")
-    click.echo(f"capacity inventories: {len(capacities)} sections (synthetic)")
-    today = datetime.now(UTC).date()
-    reading = _Progress("analysis: reading events")
-    try:
-        events = load_events(engine, since=today - timedelta(days=31 * RISK_HISTORY_MONTHS),
-                             until=today + timedelta(days=1), progress=reading)
-    finally:
-        reading.close()
-    rows = compute_risk(engine, node_id, events=events)["sections"]
-    click.echo(f"risk table: {len(rows)} sections from {len(events)} events")
-
-    def alerts_pass() -> None:
-        try:
-            writes = run_alerts(engine, node_id, events,
-                                section_ids=[s.id for s in node.sections.sections], today=today)
-            click.echo(f"demo: alerts written: {len(writes.created)}", err=True)
-        except Exception as exc:  # a demo nicety must never take the server down
-            click.echo(f"demo: alerts pass failed: {exc}", err=True)
-
-    jobs = [threading.Thread(target=alerts_pass, name="demo-alerts", daemon=True)]
-
-    def confirm(row: dict[str, Any], level: str, why: str = "") -> None:
-        confirm_level(engine, node_id, row["section_id"], level=level,
-                      proposed_level=row["proposed_level"], reasons=row["reasons"],
-                      reactions=reactions_for(level), confirmed_by="duty", justification=why)
-
-    for row in rows[1:5]:
-        confirm(row, row["proposed_level"])
-    if not rows:
-        return jobs
-    top = rows[0]
-    step = LEVEL_ORDER.index(top["proposed_level"])
-    if step == 0:
-        confirm(top, top["proposed_level"])
-        return jobs
-    confirm(top, LEVEL_ORDER[step - 1], "[demo] the level confirmed last month, before the rise")
-    click.echo(f"levels: 5 sections confirmed; {top['section_id']} goes from "
-               f"{LEVEL_ORDER[step - 1]} to {top['proposed_level']} shortly after start")
-
-    def raise_level() -> None:
-        try:
-            confirm(top, top["proposed_level"])
-        except Exception as exc:  # a demo nicety must never take the server down
-            click.echo(f"demo: could not raise the level of {top['section_id']}: {exc}",
-                       err=True)
-
-    timer = threading.Timer(raise_after_s, raise_level)
-    timer.daemon = True
-    return [*jobs, timer]
-
-
 @analyse.group("capacity")
 def analyse_capacity() -> None:
     """Capacity inventories of the border sections (vulnerability assessment)."""
@@ -974,8 +862,8 @@ def analyse_capacity() -> None:
               help="who assessed the inventories (kept with each version)")
 def analyse_capacity_import(file: Path, dry_run: bool, assessed_by: str) -> None:
     """Import capacity inventories from CSV (one row per section); all or nothing."""
+    from sitcen.interop.capacity_import import import_capacity_csv
     from sitcen.store.sections import load_sections
-    from sitcen.vulnerability_assessment import import_capacity_csv
 
     try:
         text = file.read_text(encoding="utf-8-sig")

@@ -11,7 +11,7 @@ from sitcen.events import NO_NUL
 
 
 class Role(StrEnum):
-    """Roles of DOMAIN.md: who reports, who watches, who analyses, who liaises, who administers."""
+    """Roles of docs/domain.md: who reports, watches, analyses, liaises and administers."""
 
     operator = "operator"
     duty_officer = "duty_officer"

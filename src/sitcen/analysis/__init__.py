@@ -1,1 +1,1 @@
-"""Analysis: pure functions over tables (DESIGN.md principle 6); no I/O, no store, no HTTP."""
+"""Analysis: pure functions over tables (docs/architecture.md, principle 6); no I/O or HTTP."""

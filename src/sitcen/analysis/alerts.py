@@ -10,7 +10,7 @@ plain-words explanation and the events behind it. The alert's ``key`` (section
 and first day) is stable when the same history is run again day after day, so
 a store can update the alert in place as the episode goes on.
 
-Pure functions over tables (DESIGN.md principle 6): the storing of alerts as
+Pure functions over tables (docs/architecture.md, principle 6): the storing of alerts as
 journal records of kind ``alert`` happens elsewhere, from :meth:`Alert.to_dict`.
 """
 
@@ -18,17 +18,17 @@ from __future__ import annotations
 
 import math
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 
 import pandas as pd
 
-from sitcen.analysis.early_warning import SIGNAL_COLUMNS, event_days, event_keys
-from sitcen.analysis.scan import ScanResult
-from sitcen.geo import unproject
-from sitcen.taxonomy import category_of
+from sitcen.analysis.early_warning import SIGNAL_COLUMNS, event_days, event_keys, monitor
+from sitcen.analysis.scan import ScanResult, space_time_scan
+from sitcen.geo import project, unproject
+from sitcen.taxonomy import Category, category_of
 
 EventId = str | int
 ALERT_NAMESPACE = uuid.UUID("5d0c1f4e-8a7b-4f53-9c1e-2f6a3b7d9e10")  # uuid5 of the alert keys
@@ -260,3 +260,91 @@ def alerts_frame(alerts: Sequence[Alert]) -> pd.DataFrame:
                "severity", "methods", "statistic", "threshold", "expected", "observed",
                "p_value", "explanation", "event_ids", "signals"]
     return pd.DataFrame([a.to_dict() for a in alerts], columns=columns)
+
+
+# ----------------------------------------------------------------------------- detection
+
+
+#: Days of events the space-time scan looks at (its window), and the p-value it
+#: alarms at: with one scan a day per category, 0.002 is one false cluster in
+#: about 500 days per category (docs/early-warning.md).
+SCAN_WINDOW_DAYS = 28
+
+
+SCAN_ALPHA = 0.002
+
+
+#: Alerts are recorded while their episode is at most this many days old: the
+#: charts run over the whole history (their baselines need it), but episodes
+#: that ended long ago are history, not news for the duty officer.
+ALERT_DAYS = 30
+
+
+#: Days of history the charts run over: two earlier years for the seasonal
+#: ratio, plus the baseline window and guard before them.
+CHART_HISTORY_DAYS = 2 * 365 + 90
+
+
+#: Signals that ended this long before the alert horizon cannot join a recent
+#: episode (episodes chain signals at most a few days apart) and are not fused.
+_FUSE_MARGIN_DAYS = 60
+
+
+def _day_number(day: date) -> int:
+    return (day - date(1970, 1, 1)).days
+
+
+def detect_alarms(events: pd.DataFrame, *, section_ids: Sequence[str], today: date,
+                  replicates: int = 999, alert_days: int = ALERT_DAYS,
+                  progress: Callable[[int, int], None] | None = None) -> list[dict[str, Any]]:
+    """Alerts of the charts (every section, category and type) and of the scan, as dicts.
+
+    The charts run over the events of the :data:`CHART_HISTORY_DAYS` up to
+    ``today``; the scan over the last
+    :data:`SCAN_WINDOW_DAYS` days, one stream per category, with a seed fixed
+    by the day and category (the same events give the same p-values, so a
+    rerun finds the same alerts). Signals of one section and episode are
+    fused into one alert (:func:`sitcen.analysis.alerts.fuse`); alerts whose
+    last day is more than ``alert_days`` before ``today`` are left out.
+    """
+    if events.empty:
+        return []
+    today_n = _day_number(today)
+    days = event_days(events["occurred_at"])
+    events = events[days <= today_n]
+    days = days[days <= today_n]
+    if events.empty:
+        return []
+    first = max(date(1970, 1, 1) + timedelta(days=int(days.min())),
+                today - timedelta(days=CHART_HISTORY_DAYS))
+    steps = 1 + len(Category)
+    signals = [monitor(events, start=first, end=today + timedelta(days=1),
+                       section_ids=section_ids)]
+    if progress is not None:
+        progress(1, steps)
+    recent = (days > today_n - SCAN_WINDOW_DAYS) & events["lon"].notna().to_numpy() & (
+        events["lat"].notna().to_numpy())
+    for step, category in enumerate(Category, start=2):
+        sel = recent & (events["category"] == category.value).to_numpy()
+        part = events[sel]
+        if len(part) >= 2:
+            x, y = project(part["lon"].to_numpy(), part["lat"].to_numpy())
+            part_days = days[sel]
+            seed = (today_n * 31 + step) % (2**32)
+            result = space_time_scan(x, y, part_days, replicates=replicates, seed=seed,
+                                     stop_above=SCAN_ALPHA)
+            last = date(1970, 1, 1) + timedelta(days=int(part_days.max()))
+            signals.append(scan_signals(
+                result, day=last, section_ids=part["section_id"].tolist(),
+                event_ids=part["id"].tolist(), types=part["type"].tolist(),
+                label=category.value, alpha=SCAN_ALPHA))
+        if progress is not None:
+            progress(step, steps)
+    oldest = today - timedelta(days=alert_days)
+    horizon = pd.Timestamp(oldest - timedelta(days=_FUSE_MARGIN_DAYS))
+    found = [s[pd.to_datetime(s["last_day"]) >= horizon] for s in signals if len(s)]
+    found = [s for s in found if len(s)]
+    if not found:
+        return []
+    alerts = fuse(pd.concat(found, ignore_index=True), events)
+    return [a.to_dict() for a in alerts if a.last_day >= oldest]

@@ -7,7 +7,7 @@ table with one row per event (:data:`COLUMNS` says what each column holds).
 import may build it directly in columns. :func:`encode` turns it once into
 integer codes (section, type, month, impact level, detection) so that every
 aggregate afterwards is a ``numpy.bincount`` over codes, not a loop over
-events. Pure functions: no database, no HTTP (DESIGN.md principle 6).
+events. Pure functions: no database, no HTTP (docs/architecture.md, principle 6).
 
 For large tables, give ``section_id``, ``type``, ``impact_level`` and
 ``detection`` as pandas categoricals and ``occurred_at`` as int64 µs: the

@@ -7,7 +7,7 @@ of non-negative integer counts. The table is long and sparse: a (month,
 dimensions) combination that is absent had a count of zero.
 
 Only :func:`read_indicator_csv` touches a file; :func:`monthly_series` is a pure
-function over the table it returns (DESIGN.md principle 6).
+function over the table it returns (docs/architecture.md, principle 6).
 """
 
 from __future__ import annotations

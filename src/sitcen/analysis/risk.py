@@ -55,7 +55,7 @@ F64 = npt.NDArray[np.float64]
 
 LEVEL_ORDER: tuple[str, ...] = ("low", "medium", "high", "critical")
 
-#: What each section impact level asks of the services (DOMAIN.md; wording ours).
+#: What each section impact level asks of the services (docs/domain.md; wording ours).
 REACTIONS: Mapping[str, tuple[str, ...]] = {
     "low": (
         "Keep regular, risk-based surveillance and checks with the staff the section has.",

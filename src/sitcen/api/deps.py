@@ -9,7 +9,7 @@ from urllib.parse import urlsplit
 from fastapi import Depends, HTTPException, Request, status
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
-from sitcen.api.node import Node
+from sitcen.node import Node
 from sitcen.store.users import StoredUser, user_for_token
 from sitcen.users import Permission, allows
 

@@ -17,7 +17,6 @@ from fastapi.routing import APIRoute
 from sitcen import __version__
 from sitcen.api.console import mount_console
 from sitcen.api.guards import BodySizeLimit, RefuseNul
-from sitcen.api.node import Node
 from sitcen.api.routes import (
     agreements,
     alerts,
@@ -50,6 +49,7 @@ from sitcen.api.routes import (
 )
 from sitcen.events import EventBatch, InvalidInput
 from sitcen.exchange.inbox import StoredReplayGuard
+from sitcen.node import Node
 from sitcen.settings import get_settings
 from sitcen.store.journal import NotOwnerError, VersionConflictError
 

@@ -1,6 +1,6 @@
 """The sharing function: what a peer may see of a record under an agreement, or nothing.
 
-:func:`share` is the only place that decides what leaves a node (DESIGN.md,
+:func:`share` is the only place that decides what leaves a node (docs/architecture.md,
 principle 3). It is pure: no clock (``now`` is a parameter), no I/O, and it
 never mutates its input. :func:`retraction` says when a record shared before
 has fallen out of scope; :func:`aggregate` builds the daily counts that

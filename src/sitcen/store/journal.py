@@ -1,4 +1,4 @@
-"""The one write path and the journal (DESIGN.md principles 1 and 2).
+"""The one write path and the journal (docs/architecture.md, principles 1 and 2).
 
 Every change of every record goes through :func:`write_records`: it stores
 the record's new version and appends one journal entry per record in the

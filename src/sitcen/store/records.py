@@ -11,7 +11,8 @@ for its kind is what it is listed by (a section id, an event id, ...).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import uuid
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -22,12 +23,14 @@ import sqlalchemy as sa
 from sitcen.store import schema
 from sitcen.store.journal import (
     SUBJECT_FIELDS,
+    NotOwnerError,
     Record,
     VersionConflictError,
     new_ids,
     now_micros,
     write_records,
 )
+from sitcen.taxonomy import Handling
 
 #: The largest body a record may have, as JSON (a guard, not a quota).
 MAX_BODY_BYTES = 256 * 1024
@@ -171,3 +174,79 @@ def record_history(engine: sa.Engine, record_id: str) -> list[dict[str, Any]]:
     versions.append({"version": current.version, "recorded_at": current.recorded_at,
                      "body": current.body})
     return versions
+
+
+# ----------------------------------------------------------------------------- own records
+# Helpers for kinds with one record per subject and node (sections' levels,
+# inventories, alerts): ids derived from what the record is about, the next
+# version of it, the current one by subject.
+
+#: Handling of a section's inventory, recommendations, level and alerts: shared with
+#: partners by agreement only.
+HANDLING = Handling.amber.value
+
+
+_ID_NAMESPACE = uuid.UUID("6f1c3f5e-2a55-4d0c-9a43-5e7cf3a1b0d2")
+
+
+class AssessmentError(RecordError):
+    """A change refused for a reason the user can fix; ``field`` names what is wrong."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(message)
+        self.field = field
+
+
+def own_record_id(node_id: str, kind: str, key: str) -> str:
+    """The id of the record of ``kind`` about ``key`` (a section, a dedup key) this node owns."""
+    return str(uuid.uuid5(_ID_NAMESPACE, f"{node_id}\x1f{kind}\x1f{key}"))
+
+
+def next_version(engine: sa.Engine, kind: str, record_id: str, body: Mapping[str, Any],
+                 node_id: str, base_version: int | None = None,
+                 current: StoredRecord | None = None) -> Record:
+    """The next version of the record ``record_id`` (version 1 when there is none yet)."""
+    if current is None:
+        current = get_record(engine, record_id)
+    if current is None:
+        if base_version not in (None, 0):
+            raise VersionConflictError(record_id, None, (base_version or 0) + 1)
+        version = 1
+    else:
+        if current.kind != kind:
+            raise RecordError(f"record {record_id} is a {current.kind}, not a {kind}")
+        if current.origin != node_id:
+            raise NotOwnerError(record_id, current.origin)
+        if base_version is not None and base_version != current.version:
+            raise VersionConflictError(record_id, current.version, base_version + 1)
+        version = current.version + 1
+    row = record_row(kind, record_id, node_id, version, body, recorded_at=now_micros())
+    return Record(kind, row)
+
+
+def write_own(engine: sa.Engine, records: Sequence[Record], node_id: str) -> list[StoredRecord]:
+    """Write records this node owns in one transaction; their stored versions."""
+    if records:
+        write_records(engine, records, node_id=node_id)
+    found = [get_record(engine, r.id) for r in records]
+    return [r for r in found if r is not None]
+
+
+def current_by_subject(engine: sa.Engine, kind: str, node_id: str,
+                        section_id: str | None = None) -> dict[str, StoredRecord]:
+    """Per section, the node's own record of ``kind``, else the newest one received."""
+    found: dict[str, StoredRecord] = {}
+    for stored in list_records(engine, kind, subject=section_id, limit=100_000):
+        if stored.subject is None:
+            continue
+        held = found.get(stored.subject)
+        if held is None or (stored.origin == node_id and held.origin != node_id):
+            found[stored.subject] = stored  # newest first: the first seen is the newest
+    return found
+
+
+def versions_of(engine: sa.Engine, record: StoredRecord | None) -> list[dict[str, Any]]:
+    if record is None:
+        return []
+    return [{"version": v["version"], "recorded_at": v["recorded_at"], **v["body"]}
+            for v in record_history(engine, record.id)]

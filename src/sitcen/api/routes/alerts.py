@@ -12,7 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from sitcen.api.deps import CurrentNode, Reader, require
 from sitcen.events import NO_NUL, InvalidInput, error
-from sitcen.store.assessments import acknowledge_alert, list_alerts
+from sitcen.store.alerts import acknowledge_alert, list_alerts
 from sitcen.store.journal import NotOwnerError
 from sitcen.store.records import StoredRecord
 from sitcen.store.users import StoredUser

@@ -17,8 +17,8 @@ from fastapi import APIRouter, Query, status
 from pydantic import BaseModel
 
 from sitcen.api.deps import CurrentNode, Reader, Reporting
-from sitcen.api.node import Node
 from sitcen.events import InvalidInput, error
+from sitcen.node import Node
 from sitcen.store import schema
 from sitcen.store.assets import AssetPositionCreate, write_positions
 from sitcen.store.journal import RecordKind

@@ -6,8 +6,8 @@ from fastapi import APIRouter, HTTPException, Request, Response, status
 from pydantic import BaseModel
 
 from sitcen.api.deps import SESSION_COOKIE, CurrentCredentials, CurrentNode, CurrentUser
-from sitcen.api.node import Node
 from sitcen.events import from_micros
+from sitcen.node import Node
 from sitcen.store.users import StoredUser, authenticate, issue_token, revoke_token
 from sitcen.users import LoginRequest, LoginResponse, UserPublic
 

@@ -16,8 +16,13 @@ from typing import Annotated, Any
 from fastapi import APIRouter, HTTPException, Query, Request, Response, status
 
 from sitcen.api.deps import CurrentNode, Reader
-from sitcen.api.node import Node
-from sitcen.cap import (
+from sitcen.events import to_micros
+from sitcen.exchange.agreements import Agreement
+from sitcen.exchange.links import governing, list_peers
+from sitcen.exchange.outbox import held_records
+from sitcen.exchange.sharing import SharedRecord, section_infos, share
+from sitcen.geo import BorderSection
+from sitcen.interop.cap import (
     ATOM_MEDIA_TYPE,
     CAP_MEDIA_TYPE,
     CapRecord,
@@ -26,14 +31,10 @@ from sitcen.cap import (
     cap_message,
     to_xml,
 )
-from sitcen.events import to_micros
-from sitcen.exchange.agreements import Agreement
-from sitcen.exchange.links import governing, list_peers
-from sitcen.exchange.outbox import held_records
-from sitcen.exchange.sharing import SharedRecord, section_infos, share
-from sitcen.geo import BorderSection
-from sitcen.store.assessments import current_levels, list_alerts
+from sitcen.node import Node
+from sitcen.store.alerts import list_alerts
 from sitcen.store.journal import JournalEntry
+from sitcen.store.levels import current_levels
 from sitcen.store.records import StoredRecord, get_record, record_history
 from sitcen.store.users import StoredUser
 

@@ -19,22 +19,21 @@ from sitcen.analysis.vulnerability import (
     daily_baseline,
     simulate_surge,
 )
-from sitcen.analysis_layer import assessed_month, load_events
 from sitcen.api.deps import CurrentNode, Reader, require
-from sitcen.api.node import Node
 from sitcen.events import NO_NUL, InvalidInput, error
 from sitcen.geo import BorderSection
-from sitcen.store.assessments import capacity_history, current_capacity, put_capacities
+from sitcen.interop.capacity_import import capacity_values, check_capacity, import_capacity_csv
+from sitcen.node import Node
+from sitcen.recompute import (
+    assessed_month,
+    capacity_from_record,
+    load_events,
+    section_capacities,
+)
+from sitcen.store.capacities import capacity_history, current_capacity, put_capacities
 from sitcen.store.records import StoredRecord
 from sitcen.store.users import StoredUser
 from sitcen.users import Permission
-from sitcen.vulnerability_assessment import (
-    capacity_from_record,
-    capacity_values,
-    check_capacity,
-    import_capacity_csv,
-    section_capacities,
-)
 
 router = APIRouter(tags=["vulnerability"])
 

@@ -2,7 +2,7 @@
 
 An action is a record of the acting officer's node (kind ``event_action``),
 never an edit of the event itself: the event may belong to another node, and
-only its origin changes it (DESIGN.md, principle 1). The console shows an
+only its origin changes it (docs/architecture.md, principle 1). The console shows an
 event's effective status as the latest status action on it.
 """
 

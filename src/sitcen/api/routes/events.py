@@ -16,7 +16,6 @@ from pydantic import BaseModel, Field, ValidationError
 from starlette.concurrency import run_in_threadpool
 
 from sitcen.api.deps import CurrentNode, PersonalDataReader, Reader, Reporting
-from sitcen.api.node import Node
 from sitcen.events import (
     EventBatch,
     EventCreate,
@@ -27,6 +26,7 @@ from sitcen.events import (
     error,
     to_micros,
 )
+from sitcen.node import Node
 from sitcen.store.events import (
     VersionConflictGuard,
     Written,

@@ -5,7 +5,7 @@ Mounted at ``/api/v1/ogc``. Four collections: ``sections`` (border sections),
 received asset, from the ``asset_position`` records). Events are read with the events API's own
 query (:func:`sitcen.store.queries.query_events`), so the same rules decide
 what a user sees; their properties are the flat event table of
-:mod:`sitcen.spreadsheets`, the same columns as the CSV and XLSX exports.
+:mod:`sitcen.interop.spreadsheets`, the same columns as the CSV and XLSX exports.
 
 Every request needs the API's bearer token. Parameters follow the standard:
 ``bbox`` (WGS84 longitude/latitude), ``datetime`` (an instant, a date, or an
@@ -32,10 +32,10 @@ from fastapi import APIRouter, HTTPException, Path, Query, Request, Response, st
 from shapely.geometry import box, shape
 
 from sitcen.api.deps import CurrentNode, Reader
-from sitcen.api.node import Node
 from sitcen.events import from_micros, to_micros
 from sitcen.geo import load_crossing_points
-from sitcen.spreadsheets import event_feature
+from sitcen.interop.spreadsheets import event_feature
+from sitcen.node import Node
 from sitcen.store.events import get_event
 from sitcen.store.journal import RecordKind
 from sitcen.store.queries import (

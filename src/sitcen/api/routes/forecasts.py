@@ -9,9 +9,9 @@ from fastapi import APIRouter, Query
 from pydantic import BaseModel
 from starlette.concurrency import run_in_threadpool
 
-from sitcen.analysis_layer import default_series, forecasts, parse_series
 from sitcen.api.deps import CurrentNode, Reader
 from sitcen.events import InvalidInput, error
+from sitcen.recompute import default_series, forecasts, parse_series
 
 router = APIRouter(prefix="/forecasts", tags=["risk"])
 

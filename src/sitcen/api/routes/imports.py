@@ -10,14 +10,14 @@ from starlette.concurrency import run_in_threadpool
 
 from sitcen.api.deps import CurrentNode, Reporting
 from sitcen.events import InvalidInput, error
-from sitcen.imports import (
+from sitcen.interop.event_import import (
     ColumnMapping,
     MappingError,
     import_events,
     load_mapping,
     mapping_from_dict,
 )
-from sitcen.spreadsheets import XLSX_MEDIA_TYPE, FileTooLargeError, SpreadsheetError
+from sitcen.interop.spreadsheets import XLSX_MEDIA_TYPE, FileTooLargeError, SpreadsheetError
 from sitcen.users import Permission, allows
 
 router = APIRouter(prefix="/imports", tags=["imports"])

@@ -9,18 +9,12 @@ from fastapi import APIRouter, status
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.concurrency import run_in_threadpool
 
-from sitcen.analysis_layer import proposed_level, reactions_for
 from sitcen.api.deps import CurrentNode, Reader, require
 from sitcen.api.routes.capacity import known_section
 from sitcen.events import NO_NUL, InvalidInput, error
-from sitcen.store.assessments import (
-    AssessmentError,
-    confirm_level,
-    current_level,
-    current_levels,
-    level_history,
-)
-from sitcen.store.records import StoredRecord
+from sitcen.recompute import proposed_level, reactions_for
+from sitcen.store.levels import confirm_level, current_level, current_levels, level_history
+from sitcen.store.records import AssessmentError, StoredRecord
 from sitcen.store.users import StoredUser
 from sitcen.taxonomy import SectionImpactLevel
 from sitcen.users import Permission

@@ -13,16 +13,15 @@ from pydantic import BaseModel, ConfigDict, Field
 from sitcen.api.deps import CurrentNode, Reader, require
 from sitcen.api.routes.capacity import known_section
 from sitcen.events import NO_NUL, InvalidInput, error
-from sitcen.store.assessments import (
-    AssessmentError,
+from sitcen.store.journal import NotOwnerError
+from sitcen.store.recommendations import (
     add_recommendation,
     is_overdue,
     list_recommendations,
     recommendation_history,
     update_recommendation,
 )
-from sitcen.store.journal import NotOwnerError
-from sitcen.store.records import StoredRecord, get_record
+from sitcen.store.records import AssessmentError, StoredRecord, get_record
 from sitcen.store.users import StoredUser
 from sitcen.users import Permission
 

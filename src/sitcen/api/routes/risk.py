@@ -8,10 +8,10 @@ from fastapi import APIRouter, HTTPException, status
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.concurrency import run_in_threadpool
 
-from sitcen.analysis_layer import risk_detail, risk_table
 from sitcen.api.deps import CurrentNode, Reader
 from sitcen.api.routes.capacity import known_section
-from sitcen.store.assessments import current_level
+from sitcen.recompute import risk_detail, risk_table
+from sitcen.store.levels import current_level
 
 router = APIRouter(prefix="/risk", tags=["risk"])
 

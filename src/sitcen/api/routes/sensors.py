@@ -9,7 +9,7 @@ from pydantic import BaseModel, ValidationError
 
 from sitcen.api.deps import CurrentNode, Reader, Reporting
 from sitcen.events import InvalidInput, error
-from sitcen.sensors import (
+from sitcen.interop.mqtt import (
     SensorCreate,
     SensorPublic,
     get_sensor,

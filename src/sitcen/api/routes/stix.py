@@ -10,7 +10,7 @@ from pydantic import BaseModel
 from starlette.concurrency import run_in_threadpool
 
 from sitcen.api.deps import CurrentNode, Reader, Reporting
-from sitcen.stix import (
+from sitcen.interop.stix import (
     STIX_MEDIA_TYPE,
     StixError,
     bundle,

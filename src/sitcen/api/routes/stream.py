@@ -14,8 +14,8 @@ from fastapi.responses import StreamingResponse
 from starlette.concurrency import run_in_threadpool
 
 from sitcen.api.deps import CurrentNode, Reader
-from sitcen.api.node import Node
 from sitcen.events import InvalidInput, error
+from sitcen.node import Node
 from sitcen.store import schema
 from sitcen.store.journal import RecordKind, read_journal, record_bodies
 from sitcen.store.users import StoredUser

@@ -6,7 +6,7 @@ it) or HTTP Basic with the user name and the token as the password. A
 ``liaison`` user named in ``SITCEN_PARTNER_USERS`` sees the collection of the
 agreement granted to that partner; an admin sees every collection; other
 users see none. What a collection holds is decided by
-:func:`sitcen.exchange.sharing.share` alone (see :mod:`sitcen.taxii`).
+:func:`sitcen.exchange.sharing.share` alone (see :mod:`sitcen.interop.taxii`).
 Errors are TAXII error messages.
 """
 
@@ -26,10 +26,18 @@ from sitcen.api.deps import CurrentNode
 from sitcen.events import to_micros
 from sitcen.exchange.links import list_peers
 from sitcen.exchange.sharing import section_infos
-from sitcen.stix import STIX_MEDIA_TYPE, timestamp
+from sitcen.interop.stix import STIX_MEDIA_TYPE, timestamp
+from sitcen.interop.taxii import (
+    Collection,
+    Item,
+    Source,
+    collections,
+    find_item,
+    may_read,
+    read_page,
+)
+from sitcen.interop.taxii import versions_of as record_versions
 from sitcen.store.users import StoredUser, user_for_token
-from sitcen.taxii import Collection, Item, Source, collections, find_item, may_read, read_page
-from sitcen.taxii import versions_of as record_versions
 from sitcen.users import Permission, allows
 
 TAXII_MEDIA_TYPE = "application/taxii+json;version=2.1"

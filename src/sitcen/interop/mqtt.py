@@ -30,8 +30,8 @@ import sqlalchemy as sa
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from sitcen.cot import MappingError, ReportRule, report_rule
 from sitcen.events import NO_NUL, EventCreate, InvalidInput, Location, UtcDatetime
+from sitcen.interop.cot import MappingError, ReportRule, report_rule
 from sitcen.settings import Settings
 from sitcen.store import leases
 from sitcen.store.assets import AssetPositionCreate, WrittenAsset, write_positions

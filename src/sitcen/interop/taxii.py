@@ -3,7 +3,7 @@
 A collection is the journal read from a cursor (like the outbox that feeds a
 linked node), each change passed through
 :func:`sitcen.exchange.sharing.share` under the collection's agreement and
-converted to STIX by :mod:`sitcen.stix`. Nothing else decides what a partner
+converted to STIX by :mod:`sitcen.interop.stix`. Nothing else decides what a partner
 sees: a record the agreement does not grant is never converted at all.
 
 ``date_added`` of a record is the time its version was journaled; the
@@ -29,7 +29,7 @@ from sitcen.exchange.agreements import Agreement
 from sitcen.exchange.links import governing, list_peers
 from sitcen.exchange.outbox import held_records
 from sitcen.exchange.sharing import SectionInfo, SharedRecord, share, waiting
-from sitcen.stix import STIX_KINDS, STIX_MEDIA_TYPE, to_stix
+from sitcen.interop.stix import STIX_KINDS, STIX_MEDIA_TYPE, to_stix
 from sitcen.store import schema
 from sitcen.store.journal import JournalEntry, record_body
 from sitcen.store.users import StoredUser

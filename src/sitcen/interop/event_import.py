@@ -1,6 +1,6 @@
 """Importing historic events from spreadsheets, with a report of every problem.
 
-A CSV file or an XLSX sheet (read by :mod:`sitcen.spreadsheets`) is matched to
+A CSV file or an XLSX sheet (read by :mod:`sitcen.interop.spreadsheets`) is matched to
 event fields: by a :class:`ColumnMapping` the user gives, and otherwise by its
 headers, in English or Russian (the field names, their labels in the
 translation catalogues, and a few common words such as "Дата" or "Долгота").
@@ -35,7 +35,7 @@ from sitcen import i18n
 from sitcen.analysis.indicators import RowProblem
 from sitcen.events import COUNTRY_CODES, EventCreate, check_report
 from sitcen.geo import load_countries
-from sitcen.spreadsheets import (
+from sitcen.interop.spreadsheets import (
     COLUMNS,
     DETAIL_FIELDS,
     MAX_ROWS,

@@ -1,19 +1,15 @@
-"""The vulnerability assessment a node keeps: capacity inventories in, checked, out.
+"""Capacity inventories from the outside: figures sent to the API or read from a CSV file.
 
-Between the analysis model (:class:`sitcen.analysis.vulnerability.SectionCapacity`,
-pure) and the records the node stores (:mod:`sitcen.store.assessments`): turning
-figures sent to the API or read from a CSV file into checked inventories,
-importing a whole CSV file all or nothing with a report that names the row,
-column, value and reason of every problem, and reading the stored
-inventories back as ``SectionCapacity`` for the risk table and simulation
-exercises.
+Turns them into checked inventories (:class:`sitcen.analysis.vulnerability.SectionCapacity`),
+and imports a whole CSV file all or nothing with a report that names the row,
+column, value and reason of every problem.
 """
 
 from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 from datetime import date
 from typing import Any
@@ -21,14 +17,16 @@ from typing import Any
 import sqlalchemy as sa
 
 from sitcen.analysis.vulnerability import CAPACITY_FIELDS, SectionCapacity
-from sitcen.geo import BorderSection
-from sitcen.store.assessments import all_capacities, put_capacities
-from sitcen.store.records import StoredRecord
+from sitcen.store.capacities import put_capacities
 
 #: Columns of a capacity CSV file: section_id, then one per figure.
 CSV_COLUMNS: tuple[str, ...] = tuple(f.name for f in fields(SectionCapacity))
+
+
 #: Columns that may be left out or empty (length defaults to the section's own).
 OPTIONAL_COLUMNS = frozenset({"length_km", "assessed_on", "note"})
+
+
 _WHOLE = frozenset({"staff_per_shift", "shifts_per_day", "vehicles", "sensors", "cameras",
                     "towers"})
 
@@ -105,24 +103,6 @@ def check_capacity(section_id: str, values: Mapping[str, Any], *,
 def capacity_values(capacity: SectionCapacity) -> dict[str, Any]:
     """The figures of an inventory as stored in a ``capacity`` record (JSON values)."""
     return capacity.to_dict()
-
-
-def capacity_from_record(record: StoredRecord) -> SectionCapacity:
-    """The inventory a ``capacity`` record holds."""
-    data = {name: record.body.get(name) for name in CSV_COLUMNS}
-    data["section_id"] = record.subject or str(record.body.get("section_id", ""))
-    return SectionCapacity.from_mapping(data)
-
-
-def section_capacities(engine: sa.Engine, node_id: str) -> dict[str, SectionCapacity]:
-    """The current inventory of every section that has one (a malformed received one is skipped)."""
-    out: dict[str, SectionCapacity] = {}
-    for section_id, record in all_capacities(engine, node_id).items():
-        try:
-            out[section_id] = capacity_from_record(record)
-        except ValueError:
-            continue  # a linked node's record of another shape: not ours to judge here
-    return out
 
 
 def _cell_problem(column: str, text: str) -> str:
@@ -245,83 +225,3 @@ def import_capacity_csv(engine: sa.Engine, node_id: str, text: str, *,
     items = [(c.section_id, capacity_values(c), note) for c, note in parsed]
     written = put_capacities(engine, node_id, items, assessed_by=assessed_by)
     return ImportReport(len(parsed), sections, [], False, len(written))
-
-
-# ----------------------------------------------------------------------------- demo inventories
-
-
-@dataclass(frozen=True)
-class _Terrain:
-    """What a kind of border line is like to hold (synthetic demo figures, *ours*)."""
-
-    staff_per_10km: float  # officers on duty per shift
-    patrol_h_per_km: float  # patrol hours per km a week
-    vehicles_per_10km: float
-    covered: float  # share of the line watched
-    fenced: float  # share of the line fenced
-    response_min: tuple[float, float]
-    permeability: float
-
-
-_TERRAINS: dict[str, _Terrain] = {
-    "river": _Terrain(2.2, 4.0, 0.8, 0.45, 0.0, (15, 35), 0.45),
-    "mountain": _Terrain(0.6, 1.2, 0.3, 0.10, 0.0, (60, 150), 0.20),
-    "valley": _Terrain(2.0, 4.5, 1.0, 0.50, 0.25, (10, 30), 0.75),
-    "steppe": _Terrain(0.5, 1.5, 0.6, 0.20, 0.10, (30, 75), 0.90),
-    "guarded": _Terrain(1.5, 3.0, 1.2, 0.70, 0.50, (15, 40), 0.50),
-}
-_VALLEY_BORDERS = frozenset({"KG-TJ", "KG-UZ", "TJ-UZ"})
-_GUARDED_BORDERS = frozenset({"CN-KZ", "CN-KG", "CN-TJ"})
-
-
-def terrain_of(section: BorderSection) -> str:
-    """The demo terrain class of a section: river, mountain, valley, steppe or guarded."""
-    from sitcen.scenario import is_high_pass, is_river
-
-    border = "-".join(sorted(section.countries))
-    centre = section.geometry.centroid
-    if is_river(border, float(centre.x)):
-        return "river"
-    if border in _GUARDED_BORDERS:
-        return "guarded"
-    if is_high_pass(float(centre.x), float(centre.y)):
-        return "mountain"
-    return "valley" if border in _VALLEY_BORDERS else "steppe"
-
-
-def synthetic_capacities(sections: Sequence[BorderSection], *, seed: int = 1,
-                         assessed_on: date | None = None) -> list[SectionCapacity]:
-    """Plausible, entirely synthetic capacity inventories for the demo, one per section.
-
-    Deterministic for ``seed`` and each section id; figures follow the
-    section's terrain (:func:`terrain_of`) and length, spread by +-40 %, so
-    that the risk table has weak and strong sections to tell apart.
-    """
-    import zlib
-
-    import numpy as np
-
-    out = []
-    for section in sections:
-        rng = np.random.default_rng([seed, zlib.crc32(section.id.encode())])
-        t = _TERRAINS[terrain_of(section)]
-        km = max(round(section.length_km, 1), 0.1)
-
-        def spread(value: float, rng: np.random.Generator = rng) -> float:
-            return float(value * rng.uniform(0.6, 1.4))
-
-        staff = max(1, round(spread(t.staff_per_10km) * km / 10))
-        covered = min(km, round(km * min(1.0, spread(t.covered)), 1))
-        watchers = max(0, round(covered / 4))
-        out.append(SectionCapacity(
-            section_id=section.id, length_km=km, staff_per_shift=staff,
-            shifts_per_day=3 if staff >= 3 else 2,
-            patrol_hours_per_week=round(spread(t.patrol_h_per_km) * km, 1),
-            vehicles=max(1, round(spread(t.vehicles_per_10km) * km / 10)),
-            sensors=int(rng.integers(0, watchers + 1)), cameras=watchers,
-            towers=max(0, round(covered / 15)), covered_km=covered,
-            fence_km=min(km, round(km * min(1.0, spread(t.fenced)), 1)),
-            response_time_min=round(float(rng.uniform(*t.response_min))),
-            terrain_permeability=round(min(1.0, spread(t.permeability)), 2),
-            assessed_on=assessed_on))
-    return out

@@ -5,7 +5,7 @@ a UDP listener; a second thread writes what arrives to the store in groups
 every few milliseconds (:class:`StoreWriter`). Each message is authenticated
 (a client certificate, ATAK's ``<auth>`` login, or a sitcen token in
 ``<detail><__auth token="…"/>``), checked against the user's role, parsed
-with the hardened parser of :mod:`sitcen.cot`, and mapped: own units become
+with the hardened parser of :mod:`sitcen.interop.cot`, and mapped: own units become
 asset positions (:func:`sitcen.store.assets.write_positions`, the path of
 ``POST /api/v1/assets/positions``), hostile, unknown and suspect objects
 become event reports (:func:`sitcen.store.events.report_events`). Bad input
@@ -35,7 +35,13 @@ import orjson
 import sqlalchemy as sa
 from pydantic import ValidationError
 
-from sitcen.cot import (
+from sitcen.events import EventCreate, InvalidInput
+from sitcen.exchange.agreements import Agreement
+from sitcen.exchange.links import governing, list_peers
+from sitcen.exchange.outbox import held_records
+from sitcen.exchange.sharing import section_infos, share
+from sitcen.geo import SectionIndex
+from sitcen.interop.cot import (
     ASSET_COT_TYPES,
     CotError,
     CotEvent,
@@ -50,12 +56,6 @@ from sitcen.cot import (
     stale_after,
     stream_frame,
 )
-from sitcen.events import EventCreate, InvalidInput
-from sitcen.exchange.agreements import Agreement
-from sitcen.exchange.links import governing, list_peers
-from sitcen.exchange.outbox import held_records
-from sitcen.exchange.sharing import section_infos, share
-from sitcen.geo import SectionIndex
 from sitcen.settings import Settings
 from sitcen.store import schema
 from sitcen.store.assets import AssetPositionCreate, write_positions
@@ -84,7 +84,7 @@ REPORT_REPEAT = timedelta(hours=1)
 
 
 class NodeLike(Protocol):
-    """What the listener needs of a node (:class:`sitcen.api.node.Node` has it)."""
+    """What the listener needs of a node (:class:`sitcen.node.Node` has it)."""
 
     settings: Settings
     engine: sa.Engine
@@ -741,7 +741,7 @@ def tls_context(settings: Settings) -> ssl.SSLContext | None:
 
 def listener_from_settings(node: NodeLike) -> TakListener | None:
     """The listener ``sitcen serve`` starts, or None when no TAK port is set."""
-    from sitcen.cot import load_mapping
+    from sitcen.interop.cot import load_mapping
 
     s = node.settings
     if not s.tak_port and not s.tak_udp_port:

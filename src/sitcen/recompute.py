@@ -8,7 +8,7 @@ the console read them:
   section, with its decomposition) is cached in ``analysis_results``, so
   every app process of the node serves the same table without recomputing;
 - **alerts** of early warning and the space-time scan are written as
-  ``alert`` records, one per episode (:func:`sitcen.store.assessments.record_alerts`);
+  ``alert`` records, one per episode (:func:`sitcen.store.levels.record_alerts`);
 - **forecasts** of monthly counts are computed on request.
 
 :func:`recompute` does one full pass and is what tests, the CLI and the demo
@@ -26,7 +26,7 @@ import threading
 import time
 import uuid
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import UTC, date, datetime, timedelta
 from multiprocessing import get_context
 from multiprocessing.connection import Connection
@@ -38,18 +38,21 @@ import orjson
 import pandas as pd
 import sqlalchemy as sa
 
+from sitcen.analysis.alerts import detect_alarms
 from sitcen.analysis.event_table import DAY_US, events_frame
 from sitcen.analysis.forecast import forecast, trend_summary
 from sitcen.analysis.risk import REACTIONS, RiskAssessment, assess_risk
 from sitcen.analysis.vulnerability import SectionCapacity, capacity_indicators
 from sitcen.store import schema
-from sitcen.store.assessments import AlertWrites, current_levels, record_alerts
+from sitcen.store.alerts import AlertWrites, record_alerts
+from sitcen.store.capacities import all_capacities
 from sitcen.store.engine import open_engine
-from sitcen.store.journal import now_micros
 from sitcen.store.leases import acquire
+from sitcen.store.levels import current_levels
+from sitcen.store.records import StoredRecord
+from sitcen.store.results import load_result, result_age_s, store_results
 from sitcen.store.sections import load_sections
 from sitcen.taxonomy import EVENT_TYPES, Category
-from sitcen.vulnerability_assessment import section_capacities
 
 log = logging.getLogger("sitcen.analysis")
 
@@ -113,41 +116,10 @@ def load_events(engine: sa.Engine, *, since: date, until: date | None = None,
 # ----------------------------------------------------------------------------- cache
 
 
-def store_results(engine: sa.Engine, results: Mapping[str, Mapping[str, Any]], *,
-                  computed_at: int | None = None, replace_prefix: str | None = None) -> None:
-    """Replace cached results by name, in one transaction.
-
-    ``replace_prefix`` also drops every older result whose name starts with it
-    (the details of sections that are no longer in the table).
-    """
-    t = schema.analysis_results
-    stamp = computed_at or now_micros()
-    option = orjson.OPT_SERIALIZE_NUMPY
-    rows = [{"name": name, "computed_at": stamp,
-             "body": orjson.dumps(dict(body), option=option).decode()}
-            for name, body in results.items()]
-    with engine.begin() as conn:
-        conn.execute(t.delete().where(t.c.name.in_(list(results))))
-        if replace_prefix is not None:
-            conn.execute(t.delete().where(t.c.name.startswith(replace_prefix, autoescape=True)))
-        if rows:
-            conn.execute(t.insert(), rows)
 
 
-def result_age_s(engine: sa.Engine, name: str) -> float | None:
-    """Seconds since the cached result ``name`` was computed (None: never)."""
-    t = schema.analysis_results
-    with engine.connect() as conn:
-        at = conn.execute(sa.select(t.c.computed_at).where(t.c.name == name)).scalar()
-    return None if at is None else max(0.0, (now_micros() - int(at)) / 1e6)
 
 
-def load_result(engine: sa.Engine, name: str) -> dict[str, Any] | None:
-    """The cached result ``name``, or None when it was never computed."""
-    t = schema.analysis_results
-    with engine.connect() as conn:
-        text = conn.execute(sa.select(t.c.body).where(t.c.name == name)).scalar()
-    return None if text is None else dict(orjson.loads(text))
 
 
 # ----------------------------------------------------------------------------- risk
@@ -399,86 +371,10 @@ def forecasts(engine: sa.Engine, series: Sequence[str], *, horizon: int = 6,
 # ----------------------------------------------------------------------------- alerts
 
 
-#: Days of events the space-time scan looks at (its window), and the p-value it
-#: alarms at: with one scan a day per category, 0.002 is one false cluster in
-#: about 500 days per category (docs/early-warning.md).
-SCAN_WINDOW_DAYS = 28
-SCAN_ALPHA = 0.002
-#: Alerts are recorded while their episode is at most this many days old: the
-#: charts run over the whole history (their baselines need it), but episodes
-#: that ended long ago are history, not news for the duty officer.
-ALERT_DAYS = 30
-#: Days of history the charts run over: two earlier years for the seasonal
-#: ratio, plus the baseline window and guard before them.
-CHART_HISTORY_DAYS = 2 * 365 + 90
-#: Signals that ended this long before the alert horizon cannot join a recent
-#: episode (episodes chain signals at most a few days apart) and are not fused.
-_FUSE_MARGIN_DAYS = 60
 
 
-def _day_number(day: date) -> int:
-    return (day - date(1970, 1, 1)).days
 
 
-def detect_alarms(events: pd.DataFrame, *, section_ids: Sequence[str], today: date,
-                  replicates: int = 999, alert_days: int = ALERT_DAYS,
-                  progress: Progress | None = None) -> list[dict[str, Any]]:
-    """Alerts of the charts (every section, category and type) and of the scan, as dicts.
-
-    The charts run over the events of the :data:`CHART_HISTORY_DAYS` up to
-    ``today``; the scan over the last
-    :data:`SCAN_WINDOW_DAYS` days, one stream per category, with a seed fixed
-    by the day and category (the same events give the same p-values, so a
-    rerun finds the same alerts). Signals of one section and episode are
-    fused into one alert (:func:`sitcen.analysis.alerts.fuse`); alerts whose
-    last day is more than ``alert_days`` before ``today`` are left out.
-    """
-    from sitcen.analysis.alerts import fuse, scan_signals
-    from sitcen.analysis.early_warning import event_days, monitor
-    from sitcen.analysis.scan import space_time_scan
-    from sitcen.geo import project
-
-    if events.empty:
-        return []
-    today_n = _day_number(today)
-    days = event_days(events["occurred_at"])
-    events = events[days <= today_n]
-    days = days[days <= today_n]
-    if events.empty:
-        return []
-    first = max(date(1970, 1, 1) + timedelta(days=int(days.min())),
-                today - timedelta(days=CHART_HISTORY_DAYS))
-    steps = 1 + len(Category)
-    signals = [monitor(events, start=first, end=today + timedelta(days=1),
-                       section_ids=section_ids)]
-    if progress is not None:
-        progress(1, steps)
-    recent = (days > today_n - SCAN_WINDOW_DAYS) & events["lon"].notna().to_numpy() & (
-        events["lat"].notna().to_numpy())
-    for step, category in enumerate(Category, start=2):
-        sel = recent & (events["category"] == category.value).to_numpy()
-        part = events[sel]
-        if len(part) >= 2:
-            x, y = project(part["lon"].to_numpy(), part["lat"].to_numpy())
-            part_days = days[sel]
-            seed = (today_n * 31 + step) % (2**32)
-            result = space_time_scan(x, y, part_days, replicates=replicates, seed=seed,
-                                     stop_above=SCAN_ALPHA)
-            last = date(1970, 1, 1) + timedelta(days=int(part_days.max()))
-            signals.append(scan_signals(
-                result, day=last, section_ids=part["section_id"].tolist(),
-                event_ids=part["id"].tolist(), types=part["type"].tolist(),
-                label=category.value, alpha=SCAN_ALPHA))
-        if progress is not None:
-            progress(step, steps)
-    oldest = today - timedelta(days=alert_days)
-    horizon = pd.Timestamp(oldest - timedelta(days=_FUSE_MARGIN_DAYS))
-    found = [s[pd.to_datetime(s["last_day"]) >= horizon] for s in signals if len(s)]
-    found = [s for s in found if len(s)]
-    if not found:
-        return []
-    alerts = fuse(pd.concat(found, ignore_index=True), events)
-    return [a.to_dict() for a in alerts if a.last_day >= oldest]
 
 
 def run_alerts(engine: sa.Engine, node_id: str, events: pd.DataFrame, *,
@@ -623,3 +519,21 @@ def _pass_in_child(url: str, node_id: str, result: Connection) -> None:
     finally:
         engine.dispose()
         result.close()
+
+
+def capacity_from_record(record: StoredRecord) -> SectionCapacity:
+    """The inventory a ``capacity`` record holds."""
+    data = {f.name: record.body.get(f.name) for f in fields(SectionCapacity)}
+    data["section_id"] = record.subject or str(record.body.get("section_id", ""))
+    return SectionCapacity.from_mapping(data)
+
+
+def section_capacities(engine: sa.Engine, node_id: str) -> dict[str, SectionCapacity]:
+    """The current inventory of every section that has one (a malformed received one is skipped)."""
+    out: dict[str, SectionCapacity] = {}
+    for section_id, record in all_capacities(engine, node_id).items():
+        try:
+            out[section_id] = capacity_from_record(record)
+        except ValueError:
+            continue  # a linked node's record of another shape: not ours to judge here
+    return out

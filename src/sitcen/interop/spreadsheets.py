@@ -4,7 +4,7 @@ Reading: a CSV file (UTF-8; Windows-1251 Cyrillic is recognised and said so;
 comma, semicolon or TAB separated) or one sheet of an XLSX workbook becomes a
 :class:`Table` of cells with the row numbers a spreadsheet program shows.
 Size limits and a guard against unpacking bombs refuse a file before it costs
-memory. :mod:`sitcen.imports` reads events from such a table;
+memory. :mod:`sitcen.interop.event_import` reads events from such a table;
 :func:`read_indicators` reads monthly indicator series.
 
 Writing: events are flattened into one table (:data:`COLUMNS`) and written as

@@ -1,0 +1,6 @@
+"""The demo: a synthetic scenario with ground truth, demo patrols and capacities, and seeding.
+
+Only the ``demo`` and ``seed`` commands of the CLI import this package (and
+tests, benchmarks and scripts, which live outside it); no production module
+depends on the demo.
+"""

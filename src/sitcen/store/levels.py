@@ -1,0 +1,78 @@
+"""Confirmed impact levels of border sections (``section_assessment`` records).
+
+One record per section and node, with the proposed level, the reasons, who
+confirmed it and the reactions the level requires; versions are the level
+history. Reading "the" level of a section prefers the node's own and falls
+back to the newest received (a post shows the level its national centre set).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import sqlalchemy as sa
+
+from sitcen.store.journal import (
+    RecordKind,
+)
+from sitcen.store.records import (
+    HANDLING,
+    AssessmentError,
+    StoredRecord,
+    current_by_subject,
+    next_version,
+    own_record_id,
+    versions_of,
+    write_own,
+)
+from sitcen.taxonomy import SectionImpactLevel
+
+
+def level_record_id(node_id: str, section_id: str) -> str:
+    """The id of this node's record of a section's confirmed impact level."""
+    return own_record_id(node_id, RecordKind.section_assessment, section_id)
+
+
+def confirm_level(engine: sa.Engine, node_id: str, section_id: str, *, level: str,
+                  proposed_level: str | None, reasons: Sequence[str],
+                  reactions: Sequence[str], confirmed_by: str, justification: str = "",
+                  base_version: int | None = None) -> StoredRecord:
+    """Confirm (or override) the proposed impact level of a section; the next version.
+
+    Overriding (a level other than the proposed one) needs a justification;
+    without a proposal every level counts as an override.
+    """
+    valid = [v.value for v in SectionImpactLevel]
+    if level not in valid:
+        raise AssessmentError("level", f"level must be one of {', '.join(valid)}")
+    overridden = level != proposed_level
+    justification = justification.strip()
+    if overridden and not justification:
+        what = (f"the proposed level is {proposed_level}" if proposed_level
+                else "there is no proposed level")
+        raise AssessmentError("justification",
+                              f"{what}: setting {level} needs a justification")
+    body = {"section_id": section_id, "level": level, "proposed_level": proposed_level,
+            "reasons": list(reasons), "confirmed_by": confirmed_by, "overridden": overridden,
+            "justification": justification, "reactions": list(reactions),
+            "handling": HANDLING}
+    record = next_version(engine, RecordKind.section_assessment,
+                          level_record_id(node_id, section_id), body, node_id, base_version)
+    return write_own(engine, [record], node_id)[0]
+
+
+def current_levels(engine: sa.Engine, node_id: str) -> dict[str, StoredRecord]:
+    """The confirmed impact level of every section that has one (own, else received)."""
+    return current_by_subject(engine, RecordKind.section_assessment, node_id)
+
+
+def current_level(engine: sa.Engine, node_id: str, section_id: str) -> StoredRecord | None:
+    """The confirmed impact level of a section, or None."""
+    return current_by_subject(engine, RecordKind.section_assessment, node_id,
+                               section_id).get(section_id)
+
+
+def level_history(engine: sa.Engine, node_id: str, section_id: str) -> list[dict[str, Any]]:
+    """Every confirmed level of a section, oldest first."""
+    return versions_of(engine, current_level(engine, node_id, section_id))

@@ -1,0 +1,286 @@
+"""Real parts for tests, benchmarks and scripts: ports, waiting, servers, clusters, node processes.
+
+One copy of each, importable from the test suite, ``benchmarks/`` and
+``scripts/`` alike (datasette's ``fixtures.py`` habit):
+
+- :func:`free_port` and :func:`wait_until` (wait on a condition, never a fixed sleep);
+- :func:`serve_in_thread`: a node's app on a free loopback port in this process;
+- :class:`PostgresCluster`: a throwaway PostgreSQL server started with
+  ``initdb``/``pg_ctl`` in a temporary directory (as the ``postgres`` user when run as root);
+- :class:`NodeProcess`: one ``sitcen serve`` process with its own environment.
+
+Nothing here is used by a running node.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import itertools
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TypeVar
+
+import httpx
+import sqlalchemy as sa
+import uvicorn
+
+from sitcen.node import Node
+
+T = TypeVar("T")
+
+#: PostgreSQL settings of a throwaway cluster for tests: durability off, it is thrown away.
+FAST_UNSAFE = {"fsync": "off", "synchronous_commit": "off", "full_page_writes": "off",
+               "max_connections": "200"}
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on now."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def wait_until(condition: Callable[[], T | None], *, timeout_s: float = 30.0,
+               interval_s: float = 0.05, what: str = "the condition") -> T:
+    """Call ``condition`` until it returns something truthy, and return that.
+
+    Raises :class:`TimeoutError` naming ``what`` after ``timeout_s``. The
+    interval is a polling period, not a guess at how long something takes.
+    """
+    deadline = time.monotonic() + timeout_s
+    while True:
+        value = condition()
+        if value:
+            return value
+        if time.monotonic() >= deadline:
+            raise TimeoutError(f"{what} did not hold within {timeout_s:g} s")
+        time.sleep(interval_s)
+
+
+@dataclass
+class ServedNode:
+    """A node's app served by uvicorn from a thread of this process."""
+
+    url: str
+    server: uvicorn.Server
+    thread: threading.Thread
+
+    def stop(self) -> None:
+        """Stop serving and wait for the thread."""
+        self.server.should_exit = True
+        self.thread.join(timeout=30)
+
+
+def serve_in_thread(node: Node, *, timeout_s: float = 20.0) -> ServedNode:
+    """Serve ``node`` on a free loopback port from a daemon thread, once it accepts requests."""
+    from sitcen.api.main import create_app
+
+    port = free_port()
+    server = uvicorn.Server(uvicorn.Config(create_app(node), host="127.0.0.1", port=port,
+                                           log_level="warning"))
+    thread = threading.Thread(target=server.run, name=f"uvicorn-{port}", daemon=True)
+    thread.start()
+
+    def started() -> bool:
+        if not thread.is_alive():
+            raise RuntimeError("the node's server thread ended before it started")
+        return bool(server.started)
+
+    wait_until(started, timeout_s=timeout_s, what="the node's server start")
+    return ServedNode(f"http://127.0.0.1:{port}", server, thread)
+
+
+# ----------------------------------------------------------------------------- PostgreSQL
+
+
+def postgres_bin_dir() -> None:
+    """Put Debian's versioned PostgreSQL bin directory on PATH when ``initdb`` is not there."""
+    if shutil.which("initdb"):
+        return
+    found = sorted(Path("/usr/lib/postgresql").glob("*/bin/initdb"))
+    if found:
+        os.environ["PATH"] = f"{found[-1].parent}{os.pathsep}{os.environ['PATH']}"
+
+
+def postgres_binaries_missing() -> list[str]:
+    """The PostgreSQL server programs not found on PATH (after :func:`postgres_bin_dir`)."""
+    postgres_bin_dir()
+    return [b for b in ("initdb", "pg_ctl", "postgres") if shutil.which(b) is None]
+
+
+class PostgresCluster:
+    """A throwaway PostgreSQL server on a free loopback port, in its own directory."""
+
+    def __init__(self, root: Path | None = None, settings: Mapping[str, str] | None = None,
+                 ) -> None:
+        self.root = root or Path(tempfile.mkdtemp(prefix="sitcen-pg-"))
+        self.data = self.root / "data"
+        self.port = free_port()
+        self.settings = dict(FAST_UNSAFE if settings is None else settings)
+        self._as_postgres = os.geteuid() == 0
+        self._counter = itertools.count()
+
+    def _run(self, *args: str) -> None:
+        cmd = list(args)
+        if self._as_postgres:
+            cmd = ["runuser", "-u", "postgres", "--", *cmd]
+        subprocess.run(cmd, check=True, capture_output=True, text=True)
+
+    def start(self) -> PostgresCluster:
+        """initdb and start; returns itself."""
+        postgres_bin_dir()
+        self.root.chmod(0o755)
+        if self._as_postgres:
+            shutil.chown(self.root, "postgres", "postgres")
+        sync = ["--no-sync"] if self.settings.get("fsync") == "off" else []
+        self._run("initdb", "-D", str(self.data), "-A", "trust", "-U", "postgres", "-E", "UTF8",
+                  *sync, "--locale=C")
+        options = f"-p {self.port} -k {self.root} -c listen_addresses=127.0.0.1 " + " ".join(
+            f"-c {k}={v}" for k, v in self.settings.items())
+        self._run("pg_ctl", "-D", str(self.data), "-o", options, "-l", str(self.root / "log"),
+                  "-w", "start")
+        return self
+
+    def stop(self, *, remove: bool = True) -> None:
+        """Stop at once (the data is thrown away) and remove the directory."""
+        with contextlib.suppress(subprocess.CalledProcessError):
+            self._run("pg_ctl", "-D", str(self.data), "-m", "immediate", "-w", "stop")
+        if remove:
+            shutil.rmtree(self.root, ignore_errors=True)
+
+    def describe(self) -> str:
+        """The settings it runs with, for a benchmark's log."""
+        return ", ".join(f"{k}={v}" for k, v in self.settings.items()) or "defaults"
+
+    def url(self, database: str = "postgres") -> str:
+        """The SQLAlchemy URL of a database of this cluster."""
+        return f"postgresql+psycopg://postgres@127.0.0.1:{self.port}/{database}"
+
+    def new_database(self, prefix: str = "t") -> str:
+        """The URL of a new, empty database."""
+        name = f"{prefix}{os.getpid()}_{next(self._counter)}"
+        admin = sa.create_engine(self.url(), isolation_level="AUTOCOMMIT")
+        try:
+            with admin.connect() as conn:
+                conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
+        finally:
+            admin.dispose()
+        return self.url(name)
+
+
+@contextlib.contextmanager
+def postgres_cluster(settings: Mapping[str, str] | None = None) -> Iterator[PostgresCluster]:
+    """A started throwaway cluster, stopped and removed afterwards."""
+    cluster = PostgresCluster(settings=settings).start()
+    try:
+        yield cluster
+    finally:
+        cluster.stop()
+
+
+# ----------------------------------------------------------------------------- node processes
+
+
+@dataclass
+class NodeProcess:
+    """One ``sitcen serve`` process with its own environment (data dir, database, node id).
+
+    ``env`` adds ``SITCEN_*`` settings to those given here; the rest of the
+    environment is this process's, without its ``SITCEN_*`` variables.
+    """
+
+    node_id: str
+    database_url: str
+    data_dir: Path
+    country: str = "TJ"
+    workers: int = 1
+    env: dict[str, str] = field(default_factory=dict)
+    log_path: Path | None = None
+    port: int = field(default_factory=free_port)
+    process: subprocess.Popen[bytes] | None = field(default=None, init=False)
+
+    @property
+    def url(self) -> str:
+        """The node's base URL."""
+        return f"http://127.0.0.1:{self.port}"
+
+    def environment(self) -> dict[str, str]:
+        """The environment the node's commands run with."""
+        env = {k: v for k, v in os.environ.items() if not k.startswith("SITCEN_")}
+        env.update(SITCEN_ENVIRONMENT="test", SITCEN_DATA_DIR=str(self.data_dir),
+                   SITCEN_DATABASE_URL=self.database_url, SITCEN_NODE_ID=self.node_id,
+                   SITCEN_NODE_COUNTRY=self.country)
+        env.update(self.env)
+        return env
+
+    def cli(self, *args: str, timeout_s: float = 120.0) -> str:
+        """Run ``sitcen <args>`` for this node; its output (raises when it fails)."""
+        done = subprocess.run([sys.executable, "-m", "sitcen.cli", *args],
+                              env=self.environment(), capture_output=True, text=True,
+                              timeout=timeout_s)
+        if done.returncode != 0:
+            raise RuntimeError(f"sitcen {' '.join(args)} failed ({done.returncode}):\n"
+                               f"{done.stdout}{done.stderr}")
+        return done.stdout
+
+    def start(self, timeout_s: float = 60.0) -> NodeProcess:
+        """Start serving and wait until the node answers its health check."""
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        out = self.log_path.open("ab") if self.log_path else subprocess.DEVNULL
+        try:
+            self.process = subprocess.Popen(
+                [sys.executable, "-m", "sitcen.cli", "serve", "--port", str(self.port),
+                 "--workers", str(self.workers)],
+                env=self.environment(), stdout=out, stderr=subprocess.STDOUT)
+        finally:
+            if not isinstance(out, int):
+                out.close()
+        process = self.process
+
+        def healthy() -> bool:
+            if process.poll() is not None:
+                raise RuntimeError(f"node {self.node_id} exited with code {process.returncode}"
+                                   + (f":\n{self.log_path.read_text()[-4000:]}"
+                                      if self.log_path else ""))
+            with contextlib.suppress(httpx.HTTPError):
+                return httpx.get(f"{self.url}/api/v1/health", timeout=2).status_code == 200
+            return False
+
+        wait_until(healthy, timeout_s=timeout_s, interval_s=0.1,
+                   what=f"node {self.node_id} answering on {self.url}")
+        return self
+
+    @property
+    def running(self) -> bool:
+        """Whether the process is alive."""
+        return self.process is not None and self.process.poll() is None
+
+    def stop(self, timeout_s: float = 20.0) -> None:
+        """Stop as Ctrl+C would, and kill it if it does not end in time."""
+        if self.process is None:
+            return
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGINT)
+            try:
+                self.process.wait(timeout=timeout_s)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        self.process = None
+
+    def kill9(self) -> None:
+        """Kill it as a power cut would (SIGKILL)."""
+        if self.process is not None:
+            self.process.send_signal(signal.SIGKILL)
+            self.process.wait(timeout=20)
+            self.process = None
