@@ -1,13 +1,18 @@
 // The map page: filters and layers, the map, the event list and panel, the report form, live.
 import { useEffect, useMemo, useRef, useState } from 'preact/hooks';
 import { get, may, optional, type Alert, type Asset, type EventSummary, type SectionRisk, type Taxonomy, type User } from './api';
-import { currentLanguage, enumLabel, formatShort, formatTime, label, t } from './i18n';
+import { currentLanguage, enumLabel, formatShort, formatTime, label, t, zoneLabel } from './i18n';
 import { EventList } from './list';
 import { midpoint, points, SituationMap } from './map';
 import { EventPanel } from './panel';
 import { ReportForm } from './report';
 import { EventStore, eventFeature, eventFeatures } from './store';
-import { FILTER_KEYS, LAYERS, isLive, windowBounds, type FilterKey, type Layer, type View, type WindowKind } from './view';
+import { WindowSummary } from './summary';
+import { TimeField } from './timefield';
+import { checkTrack, regionOf, type CheckedTrack } from './tracks';
+import { FILTER_KEYS, LAYERS, isLive, roundPosition, windowBounds, type FilterKey, type Layer, type MapPosition, type View, type WindowKind } from './view';
+
+const samePosition = (a: MapPosition, b: MapPosition) => a.lon === b.lon && a.lat === b.lat && a.zoom === b.zoom;
 
 interface Props {
   user: User;
@@ -22,6 +27,31 @@ interface Props {
 }
 
 type Availability = 'loading' | 'ok' | 'unavailable';
+
+/** How much of the map's right side the event panel covers (styles.css: .map-area .panel). */
+const PANEL_PX = 400;
+/** The map's position goes into the URL this long after it stops moving. */
+const POSITION_DEBOUNCE_MS = 400;
+
+/** Filters with few values are chips; the long ones (types) a scrolling list of checkboxes. */
+const CHIP_FILTERS: FilterKey[] = ['impact_level', 'status', 'country', 'handling'];
+
+/** Whether a key press belongs to a control (typing, a form, the map's own keys). */
+const ownKeys = (target: EventTarget | null) => target instanceof Element
+  && !!target.closest('input, textarea, select, [contenteditable="true"], .report-form, .sidebar, .maplibregl-canvas');
+
+/** An asset's tooltip: name, kind, time of the fix, and what was left out of its track. */
+function assetTip(a: Asset, checked: CheckedTrack): string {
+  const base = `${a.name} · ${t(`asset_kind.${a.kind}`)} · ${formatShort(a.at)}`;
+  if (!checked.flags.length) return base;
+  const reasons = [...new Set(checked.flags.map((f) => f.reason === 'speed'
+    ? t('asset_flag.speed', { speed: Math.max(...checked.flags.map((g) => g.speed ?? 0)).toLocaleString() })
+    : t(`asset_flag.${f.reason}`)))];
+  const last = a.track[a.track.length - 1];
+  const latestLeftOut = !!last && checked.flags.some((f) => f.at === last[2] && f.lon === last[0] && f.lat === last[1]);
+  return `${base} · ⚠ ${t('asset_flag.left_out', { n: checked.flags.length })}: ${reasons.join('; ')}`
+    + (latestLeftOut ? ` (${t('asset_flag.shown_last_good')})` : '');
+}
 
 /** After the next frame, once the event loop has nothing queued before us. */
 const nextIdleFrame = () => new Promise<void>((resolve) => requestAnimationFrame(() => setTimeout(resolve, 0)));
@@ -80,12 +110,28 @@ export function ConsolePage(props: Props) {
     const m = new SituationMap(mapBox.current, {
       select: (key) => {
         const id = store.idOfKey(key);
-        if (id) setViewRef.current({ ...viewRef.current, selected: id });
+        if (!id) return;
+        setViewRef.current({ ...viewRef.current, selected: id });
+        // The arrow keys go on from here through the list (not the map's own arrow keys).
+        document.getElementById('event-list')?.focus({ preventScroll: true });
       },
       pick: (lon, lat) => { setPicked([lon, lat]); m.showPick(lon, lat); setPicking(false); m.setPicking(false); m.showPick(lon, lat); },
-      moved: (b) => setBounds(b),
+      moved: (b, position, byReveal) => {
+        // Showing the selected event moves the map but not the list: triage keeps its place.
+        if (!byReveal) setBounds(b);
+        clearTimeout(positionTimer.current);
+        positionTimer.current = setTimeout(() => {
+          // Still moving (another move began): its own end writes the position.
+          if (m.map.isMoving()) return;
+          const v = viewRef.current;
+          const p = roundPosition(position);
+          ownPosition.current = p;
+          if (v.map && samePosition(v.map, p)) return;
+          setViewRef.current({ ...v, map: p });
+        }, POSITION_DEBOUNCE_MS);
+      },
       hoverSection: () => {},
-    });
+    }, view.map);
     mapRef.current = m;
     m.ready.then(async () => {
       setMapReady(true);
@@ -101,8 +147,11 @@ export function ConsolePage(props: Props) {
       const b = m.map.getBounds();
       setBounds([b.getWest(), b.getSouth(), b.getEast(), b.getNorth()]);
     });
-    return () => m.map.remove();
+    return () => { clearTimeout(positionTimer.current); m.map.remove(); };
   }, []);
+  const positionTimer = useRef<ReturnType<typeof setTimeout> | undefined>(undefined);
+  /** The position the map itself last wrote into the view (not to be jumped back to). */
+  const ownPosition = useRef<MapPosition | null>(null);
   const viewRef = useRef(view);
   viewRef.current = view;
   const setViewRef = useRef(setView);
@@ -161,20 +210,34 @@ export function ConsolePage(props: Props) {
     m.setData('alerts', points(coords, props));
   }, [mapReady, sections, alerts]);
 
+  // Assets: implausible fixes (0,0, outside the region, impossible speed) are left out of
+  // the track and named in the tooltip; the asset stands at its last believable position.
+  const region = useMemo(() => regionOf(sections), [sections]);
   useEffect(() => {
     const m = mapRef.current;
     if (!m || !mapReady) return;
-    m.setData('assets', points(assets.map((a) => [a.location.lon, a.location.lat]), assets.map((a) => ({ id: a.id, name: a.name, kind: a.kind }))));
+    const checked = assets.map((a) => ({ a, c: checkTrack(a, region) })).filter(({ c }) => c.here);
+    m.setData('assets', points(checked.map(({ c }) => c.here as [number, number]), checked.map(({ a, c }) => ({
+      id: a.id, name: a.name, kind: a.kind, flagged: c.flags.length ? 1 : 0, tip: assetTip(a, c),
+    }))));
     m.setData('tracks', {
       type: 'FeatureCollection',
-      features: assets.filter((a) => a.track.length > 1).map((a) => ({
-        type: 'Feature', properties: { id: a.id },
-        geometry: { type: 'LineString', coordinates: a.track.map(([x, y]) => [x, y]) },
+      features: checked.filter(({ c }) => c.track.length > 1).map(({ a, c }) => ({
+        type: 'Feature', properties: { id: a.id, flagged: c.flags.length ? 1 : 0 },
+        geometry: { type: 'LineString', coordinates: c.track },
       })),
     });
-  }, [mapReady, assets]);
+  }, [mapReady, assets, region]);
 
   useEffect(() => { if (mapReady) mapRef.current?.showLayers(view.layers); }, [mapReady, view.layers.join(',')]);
+
+  // A link opened in this tab (hashchange) may look elsewhere: go there. Not back to where
+  // the map itself said it was, though: it may have moved on since.
+  useEffect(() => {
+    if (!mapReady || !view.map) return;
+    if (ownPosition.current && samePosition(ownPosition.current, view.map)) return;
+    mapRef.current?.jumpTo(view.map);
+  }, [mapReady, view.map?.lon, view.map?.lat, view.map?.zoom]);
 
   // Events on the map (up to the playback time when replaying): all of them after a load,
   // then only what changed, once per flush of the live stream.
@@ -261,11 +324,54 @@ export function ConsolePage(props: Props) {
     return out;
   }, [events, playAt, onlyInView, bounds]);
 
+  // Choosing an event in the list (click or arrow keys) opens it beside the list and shows
+  // it on the map, panning only when it is out of sight (or under the panel).
   const select = (id: string | null) => {
-    setView({ ...view, selected: id });
+    // Held at once, so that a key pressed before the next render moves on from here.
+    const next = { ...viewRef.current, selected: id };
+    viewRef.current = next;
+    setViewRef.current(next);
     const e = id ? store.byId.get(id) : null;
-    if (e && e.lon !== null && e.lat !== null) mapRef.current?.flyTo(e.lon, e.lat);
+    const box = mapBox.current;
+    if (e && e.lon !== null && e.lat !== null) {
+      mapRef.current?.reveal(e.lon, e.lat, box ? Math.min(PANEL_PX, box.clientWidth * 0.6) : PANEL_PX);
+    }
   };
+  const selectRef = useRef(select);
+  selectRef.current = select;
+  const listedRef = useRef<EventSummary[]>([]);
+  listedRef.current = listed;
+  const reportingRef = useRef(reporting);
+  reportingRef.current = reporting;
+
+  // Up and Down go through the list from anywhere outside a form (the list, the panel, the
+  // page), opening each event in turn; Escape closes the panel and gives the list the focus.
+  useEffect(() => {
+    const onKey = (ev: KeyboardEvent) => {
+      if (ev.defaultPrevented || ev.altKey || ev.ctrlKey || ev.metaKey || reportingRef.current) return;
+      if (ev.key !== 'ArrowDown' && ev.key !== 'ArrowUp' && ev.key !== 'Escape') return;
+      if (ownKeys(ev.target)) return;
+      const selected = viewRef.current.selected;
+      const list = document.getElementById('event-list');
+      if (ev.key === 'Escape') {
+        if (!selected) return;
+        ev.preventDefault();
+        selectRef.current(null);
+        list?.focus({ preventScroll: true });
+        return;
+      }
+      const inList = ev.target instanceof Element && !!ev.target.closest('.event-list');
+      if (!selected && !inList) return;
+      ev.preventDefault();
+      const events = listedRef.current;
+      if (!events.length) return;
+      const i = selected ? events.findIndex((e) => e.id === selected) : -1;
+      const next = i < 0 ? 0 : Math.min(events.length - 1, Math.max(0, i + (ev.key === 'ArrowDown' ? 1 : -1)));
+      if (events[next].id !== selected) selectRef.current(events[next].id);
+    };
+    document.addEventListener('keydown', onKey);
+    return () => document.removeEventListener('keydown', onKey);
+  }, []);
 
   const setFilter = (key: FilterKey, values: string[]) =>
     setView({ ...view, filters: { ...view.filters, [key]: values }, selected: null });
@@ -290,7 +396,9 @@ export function ConsolePage(props: Props) {
   };
 
   const canReport = may(user, 'report_events');
-  const fmtInput = (ms: number) => new Date(ms).toISOString().slice(0, 16);
+  const filtered = FILTER_KEYS.some((k) => view.filters[k].length);
+  const toggleValue = (key: FilterKey, id: string) => setFilter(key,
+    view.filters[key].includes(id) ? view.filters[key].filter((x) => x !== id) : [...view.filters[key], id]);
 
   return (
     <div class="console">
@@ -304,8 +412,8 @@ export function ConsolePage(props: Props) {
           </div>
           {view.window === 'custom' && (
             <div class="custom-window">
-              <label>{t('from')} (UTC)<input type="datetime-local" value={fmtInput(since)} onChange={(e) => setView({ ...view, since: new Date(`${(e.target as HTMLInputElement).value}:00Z`).toISOString() })} /></label>
-              <label>{t('to')} (UTC)<input type="datetime-local" value={fmtInput(until)} onChange={(e) => setView({ ...view, until: new Date(`${(e.target as HTMLInputElement).value}:00Z`).toISOString() })} /></label>
+              <TimeField id="window-since" label={t('from')} at={since} onCommit={(iso) => setView({ ...viewRef.current, since: iso })} />
+              <TimeField id="window-until" label={t('to')} at={until} onCommit={(iso) => setView({ ...viewRef.current, until: iso })} />
             </div>
           )}
           <div class="playback">
@@ -313,21 +421,33 @@ export function ConsolePage(props: Props) {
             <input type="range" aria-label={t('playback')} min={since} max={until} step={(until - since) / 500} value={playAt ?? until}
               onInput={(e) => { setPlaying(false); const v = Number((e.target as HTMLInputElement).value); setPlayAt(v >= until ? null : v); }} />
           </div>
-          <p class="muted small">{playAt !== null ? `${t('replaying')} ${formatShort(playAt)}` : `${formatShort(since)} – ${isLive(view) ? t('now') : formatShort(until)}`}</p>
+          <p class="muted small window-line">{playAt !== null ? `${t('replaying')} ${formatShort(playAt)}` : `${formatShort(since)} – ${isLive(view) ? t('now') : formatShort(until)}`} ({zoneLabel(since)})</p>
         </section>
         <section>
           <h3><button class="link" aria-expanded={showFilters} onClick={() => setShowFilters(!showFilters)}>{t('filters')} {showFilters ? '▾' : '▸'}</button></h3>
-          {showFilters && FILTER_KEYS.map((key) => (
+          {/* Several values of a filter are ticked one by one (Tab, Space): no Ctrl+click. */}
+          {showFilters && FILTER_KEYS.map((key) => key === 'section' ? (
             <div class="filter" key={key}>
               <label for={`filter-${key}`}>{t(`filter.${key}`)}</label>
-              <select id={`filter-${key}`} multiple={key !== 'section'} size={key === 'type' ? 4 : key === 'section' ? 1 : Math.min(4, filterOptions(key).length)}
-                onChange={(e) => setFilter(key, [...(e.target as HTMLSelectElement).selectedOptions].map((o) => o.value).filter(Boolean))}>
-                {key === 'section' && <option value="">{t('all')}</option>}
-                {filterOptions(key).map((o) => <option key={o.id} value={o.id} selected={view.filters[key].includes(o.id)}>{o.label}</option>)}
+              <select id={`filter-${key}`} value={view.filters.section[0] ?? ''}
+                onChange={(e) => { const v = (e.target as HTMLSelectElement).value; setFilter(key, v ? [v] : []); }}>
+                <option value="">{t('all')}</option>
+                {filterOptions(key).map((o) => <option key={o.id} value={o.id}>{o.label}</option>)}
               </select>
             </div>
+          ) : (
+            <fieldset class={`filter ${CHIP_FILTERS.includes(key) ? 'chips' : 'checks'}${key === 'type' ? ' long' : ''}`} id={`filter-${key}`} key={key}>
+              <legend>{t(`filter.${key}`)}{view.filters[key].length ? <span class="count"> {view.filters[key].length}</span> : null}</legend>
+              {filterOptions(key).map((o) => (
+                <label key={o.id} class={view.filters[key].includes(o.id) ? 'on' : ''}>
+                  <input type="checkbox" name={`filter-${key}`} value={o.id} checked={view.filters[key].includes(o.id)}
+                    onChange={() => toggleValue(key, o.id)} />
+                  {key === 'category' && <i class={`dot cat-${o.id}`} />}{o.label}
+                </label>
+              ))}
+            </fieldset>
           ))}
-          {showFilters && FILTER_KEYS.some((k) => view.filters[k].length) && (
+          {showFilters && filtered && (
             <button class="link" onClick={() => setView({ ...view, filters: Object.fromEntries(FILTER_KEYS.map((k) => [k, []])) as unknown as View['filters'] })}>{t('clear_filters')}</button>
           )}
         </section>
@@ -365,6 +485,10 @@ export function ConsolePage(props: Props) {
         )}
         {picking && <div class="pick-hint" role="status">{t('click_map')}</div>}
         {notice && <div class="toast" role="status">{notice}</div>}
+        {view.selected && !reporting && (
+          <EventPanel id={view.selected} user={user} store={store} taxonomy={taxonomy} actionsVersion={props.actionsVersion}
+            onClose={() => { select(null); document.getElementById('event-list')?.focus({ preventScroll: true }); }} />
+        )}
       </main>
 
       <section class="right">
@@ -377,10 +501,11 @@ export function ConsolePage(props: Props) {
               setNotice(t('reported')); setTimeout(() => setNotice(null), 3000);
               setView({ ...view, selected: id });
             }} />
-        ) : view.selected ? (
-          <EventPanel id={view.selected} user={user} store={store} taxonomy={taxonomy} actionsVersion={props.actionsVersion} onClose={() => select(null)} />
         ) : (
           <>
+            {view.window === '24h' && (
+              <WindowSummary store={store} alerts={alerts} alertsAvailable={alertState === 'ok'} filtered={filtered} />
+            )}
             <div class="list-head">
               <strong>{t('events')}</strong> <span class="count" data-count={listed.length}>{listed.length.toLocaleString()}</span>
               {store.loading && <span class="muted small"> {t('loading')}</span>}
@@ -389,6 +514,7 @@ export function ConsolePage(props: Props) {
                 <button class="unseen" data-unseen={store.unseen} onClick={() => { store.clearUnseen(); setScrollSignal((n) => n + 1); }}>{t('new_events', { n: store.unseen })}</button>
               )}
               <label class="small"><input type="checkbox" checked={onlyInView} onChange={() => setOnlyInView(!onlyInView)} /> {t('only_in_view')}</label>
+              <span class="muted small zone-note" title={t('times_in_zone')}>{zoneLabel()}</span>
             </div>
             <EventList events={listed} store={store} selected={view.selected} onSelect={select} scrollToTopSignal={scrollSignal} />
           </>

@@ -63,49 +63,73 @@ export function setTimeZone(tz: string): void {
   localStorage.setItem('sitcen.tz', tz);
 }
 
-const formats = new Map<string, Intl.DateTimeFormat>();
-function format(kind: 'full' | 'short' | 'date'): Intl.DateTimeFormat {
-  const key = `${kind}|${language}|${timeZone}`;
-  let f = formats.get(key);
+// One rule for every date and time in every language: "YYYY-MM-DD HH:mm" (ISO 8601 order),
+// in the chosen zone, with the zone as "UTC+05:00" beside it; Intl's locale orders
+// (dd/mm, mm/dd, dd.mm) differ between the console's languages and confuse a shared desk.
+const partFormats = new Map<string, Intl.DateTimeFormat>();
+function parts(at: Date): Record<string, string> {
+  let f = partFormats.get(timeZone);
   if (!f) {
-    const options: Intl.DateTimeFormatOptions = kind === 'date'
-      ? { year: 'numeric', month: '2-digit', day: '2-digit' }
-      : kind === 'short'
-        ? { month: '2-digit', day: '2-digit', hour: '2-digit', minute: '2-digit', hourCycle: 'h23' }
-        : { year: 'numeric', month: '2-digit', day: '2-digit', hour: '2-digit', minute: '2-digit', second: '2-digit', hourCycle: 'h23', timeZoneName: 'short' };
-    // Intl may not know every national locale: fall back to Russian formatting.
-    const locale = Intl.DateTimeFormat.supportedLocalesOf([language]).length ? language : 'ru';
-    f = new Intl.DateTimeFormat(locale, { ...options, timeZone });
-    formats.set(key, f);
+    f = new Intl.DateTimeFormat('en-US', {
+      timeZone, hourCycle: 'h23', year: 'numeric', month: '2-digit', day: '2-digit',
+      hour: '2-digit', minute: '2-digit', second: '2-digit',
+    });
+    partFormats.set(timeZone, f);
   }
-  return f;
+  const out: Record<string, string> = {};
+  for (const p of f.formatToParts(at)) out[p.type] = p.value;
+  return out;
 }
 
-export const formatTime = (iso: string | number) => format('full').format(new Date(iso));
-export const formatShort = (iso: string | number) => format('short').format(new Date(iso));
-export const formatDate = (iso: string | number) => format('date').format(new Date(iso));
+/** "UTC+05:00": the chosen zone's offset at an instant, as shown beside every time. */
+export function zoneLabel(at: Date | number = new Date()): string {
+  const minutes = zoneOffsetMinutes(new Date(at));
+  const sign = minutes < 0 ? '-' : '+';
+  const abs = Math.abs(minutes);
+  return `UTC${sign}${String(Math.floor(abs / 60)).padStart(2, '0')}:${String(abs % 60).padStart(2, '0')}`;
+}
+
+/** "2025-06-01 14:03:12 UTC+05:00" */
+export function formatTime(iso: string | number): string {
+  const at = new Date(iso);
+  const p = parts(at);
+  return `${p.year}-${p.month}-${p.day} ${p.hour}:${p.minute}:${p.second} ${zoneLabel(at)}`;
+}
+/** "2025-06-01 14:03" (the zone is shown once nearby: list head, window line). */
+export function formatShort(iso: string | number): string {
+  const p = parts(new Date(iso));
+  return `${p.year}-${p.month}-${p.day} ${p.hour}:${p.minute}`;
+}
+/** "2025-06-01" */
+export function formatDate(iso: string | number): string {
+  const p = parts(new Date(iso));
+  return `${p.year}-${p.month}-${p.day}`;
+}
 
 /** The UTC offset of the chosen zone at an instant, in minutes (UTC+5 → 300). */
 export function zoneOffsetMinutes(at: Date = new Date()): number {
-  const parts = new Intl.DateTimeFormat('en-US', {
-    timeZone, hourCycle: 'h23', year: 'numeric', month: '2-digit', day: '2-digit',
-    hour: '2-digit', minute: '2-digit', second: '2-digit',
-  }).formatToParts(at);
-  const n = (type: string) => Number(parts.find((p) => p.type === type)?.value);
+  const p = parts(at);
+  const n = (type: string) => Number(p[type]);
   const asUtc = Date.UTC(n('year'), n('month') - 1, n('day'), n('hour'), n('minute'), n('second'));
-  return Math.round((asUtc - at.getTime()) / 60000);
+  return Math.round((asUtc - Math.floor(at.getTime() / 1000) * 1000) / 60000);
 }
 
-/** "YYYY-MM-DDTHH:MM" in the chosen zone (for datetime-local inputs). */
-export function toLocalInput(at: Date): string {
-  const shifted = new Date(at.getTime() + zoneOffsetMinutes(at) * 60000);
-  return shifted.toISOString().slice(0, 16);
+/** "YYYY-MM-DD HH:mm" in the chosen zone (what the time inputs show and take). */
+export function toLocalInput(at: Date | number): string {
+  return formatShort(at instanceof Date ? at.getTime() : at);
 }
 
-/** A datetime-local value read in the chosen zone, as an ISO instant in UTC. */
+/** A "YYYY-MM-DD HH:mm" value (a "T" also does) read in the chosen zone, as an ISO instant. */
 export function fromLocalInput(value: string): string | null {
-  if (!/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}/.test(value)) return null;
-  const naive = new Date(`${value.slice(0, 16)}:00Z`);
-  const offset = zoneOffsetMinutes(naive);
-  return new Date(naive.getTime() - offset * 60000).toISOString();
+  const m = /^\s*(\d{4})-(\d{2})-(\d{2})[T ](\d{2}):(\d{2})\s*$/.exec(value);
+  if (!m) return null;
+  const [year, month, day, hour, minute] = m.slice(1).map(Number);
+  if (month < 1 || month > 12 || day < 1 || day > 31 || hour > 23 || minute > 59) return null;
+  const naive = Date.UTC(year, month - 1, day, hour, minute);
+  const back = new Date(naive);
+  if (back.getUTCDate() !== day) return null; // 2025-02-30
+  // The offset at the instant itself (which is near naive − offset); twice for a zone change.
+  let at = naive - zoneOffsetMinutes(back) * 60000;
+  at = naive - zoneOffsetMinutes(new Date(at)) * 60000;
+  return new Date(at).toISOString();
 }

@@ -6,7 +6,7 @@ import type { GeoJSONSource, LngLatLike, MapMouseEvent, StyleSpecification } fro
 import 'maplibre-gl/dist/maplibre-gl.css';
 import workerUrl from 'maplibre-gl/dist/maplibre-gl-worker.mjs?url';
 import baseStyle from './style.json';
-import type { Layer } from './view';
+import type { Layer, MapPosition } from './view';
 
 maplibregl.setWorkerUrl(workerUrl);
 
@@ -25,7 +25,8 @@ const LAYER_IDS: Record<Layer, string[]> = {
 export interface MapHandlers {
   select(key: number): void;
   pick(lon: number, lat: number): void;
-  moved(bounds: [number, number, number, number]): void;
+  /** After every move: the bounds, where the map looks, and whether reveal() moved it. */
+  moved(bounds: [number, number, number, number], position: MapPosition, byReveal: boolean): void;
   hoverSection(id: string | null): void;
 }
 
@@ -43,12 +44,12 @@ export class SituationMap {
   private eventsUpdate: Promise<void> = Promise.resolve();
   private pointsShown = new Map<string, string>();
 
-  constructor(container: HTMLElement, private handlers: MapHandlers) {
+  constructor(container: HTMLElement, private handlers: MapHandlers, start: MapPosition | null = null) {
     this.map = new maplibregl.Map({
       container,
       style: baseStyle as unknown as StyleSpecification,
-      center: [66.5, 41.5],
-      zoom: 4.2,
+      center: start ? [start.lon, start.lat] : [66.5, 41.5],
+      zoom: start?.zoom ?? 4.2,
       minZoom: 2.5,
       maxZoom: 14,
       attributionControl: false,
@@ -57,7 +58,8 @@ export class SituationMap {
     });
     // For tests and benchmarks driving the page: the map, as MapLibre exposes it.
     (window as unknown as { sitcenMap: maplibregl.Map }).sitcenMap = this.map;
-    this.map.addControl(new maplibregl.NavigationControl({ showCompass: false }), 'top-right');
+    // Bottom left: the event panel covers the map's right side while it is open.
+    this.map.addControl(new maplibregl.NavigationControl({ showCompass: false }), 'bottom-left');
     this.map.addControl(new maplibregl.ScaleControl({ unit: 'metric' }), 'bottom-right');
     this.ready = new Promise((resolve) => this.map.on('load', () => { this.loaded = true; resolve(); }));
     this.map.on('click', 'event-points', (e) => {
@@ -75,12 +77,14 @@ export class SituationMap {
     this.map.on('mousemove', 'sections', (e) => this.hoverSection(e));
     this.map.on('mouseleave', 'sections', () => this.hoverSection(null));
     this.map.on('mousemove', 'crossings', (e) => this.tip(e, (p) => `${p.name}${p.name_ru ? ` / ${p.name_ru}` : ''}`));
-    this.map.on('mousemove', 'assets', (e) => this.tip(e, (p) => `${p.name} · ${p.kind}`));
+    this.map.on('mousemove', 'assets', (e) => this.tip(e, (p) => String(p.tip ?? p.name)));
     this.map.on('mousemove', 'alerts', (e) => this.tip(e, (p) => `${p.section_id}: ${p.explanation}`));
     for (const layer of ['crossings', 'assets', 'alerts']) this.map.on('mouseleave', layer, () => this.popup.remove());
-    this.map.on('moveend', () => {
+    this.map.on('moveend', (e) => {
       const b = this.map.getBounds();
-      handlers.moved([b.getWest(), b.getSouth(), b.getEast(), b.getNorth()]);
+      const c = this.map.getCenter();
+      handlers.moved([b.getWest(), b.getSouth(), b.getEast(), b.getNorth()],
+        { lon: c.lng, lat: c.lat, zoom: this.map.getZoom() }, !!(e as { sitcenReveal?: boolean }).sitcenReveal);
     });
     this.map.on('render', () => this.updateClusterLabels());
   }
@@ -222,6 +226,32 @@ export class SituationMap {
 
   flyTo(lon: number, lat: number): void {
     this.map.easeTo({ center: [lon, lat], zoom: Math.max(this.map.getZoom(), 7) });
+  }
+
+  /**
+   * Bring a point into sight without changing the zoom: pan only when it lies outside the
+   * map or under what covers the map's right side (the event panel, `coveredRight` pixels).
+   * The move is marked, so the list can keep its place while the officer goes through it.
+   */
+  reveal(lon: number, lat: number, coveredRight = 0): void {
+    const canvas = this.map.getCanvas();
+    const width = canvas.clientWidth;
+    const height = canvas.clientHeight;
+    const free = Math.max(80, width - coveredRight);
+    const p = this.map.project([lon, lat]);
+    const margin = 24;
+    if (p.x >= margin && p.x <= free - margin && p.y >= margin && p.y <= height - margin) return;
+    // Move the map so that the point lands in the middle of the uncovered part.
+    const center = this.map.unproject([width / 2 + (p.x - free / 2), height / 2 + (p.y - height / 2)]);
+    this.map.easeTo({ center, duration: 300 }, { sitcenReveal: true });
+  }
+
+  /** Look at a position (from a link), unless the map already does. */
+  jumpTo(position: MapPosition): void {
+    const c = this.map.getCenter();
+    if (Math.abs(c.lng - position.lon) < 1e-4 && Math.abs(c.lat - position.lat) < 1e-4
+      && Math.abs(this.map.getZoom() - position.zoom) < 0.01) return;
+    this.map.jumpTo({ center: [position.lon, position.lat], zoom: position.zoom });
   }
 }
 

@@ -61,7 +61,7 @@ export function EventPanel({ id, user, store, taxonomy, actionsVersion, onClose 
   // What the map and the list know shows at once; the whole record when it has come.
   const full = event?.id === id ? event : null;
   const shown = full ? summaryOf(full) : known;
-  if (!shown) return <aside class="panel"><button class="close" onClick={onClose} aria-label={t('close')}>×</button>{error ?? t('loading')}</aside>;
+  if (!shown) return <aside class="panel" aria-label={t('event')}><button class="close" onClick={onClose} aria-label={t('close')}>×</button>{error ?? t('loading')}</aside>;
   const status = store.status(shown);
   const canDecide = may(user, 'change_status');
   const canComment = may(user, 'report_events');
@@ -83,6 +83,7 @@ export function EventPanel({ id, user, store, taxonomy, actionsVersion, onClose 
       <button class="close" onClick={onClose} aria-label={t('close')}>×</button>
       <h2>{typeLabel(shown.type)}</h2>
       <p class="muted"><span class={`badge status-${status ?? 'none'}`}>{enumLabel('status', status)}</span> v{shown.version} · {shown.id.slice(0, 8)}</p>
+      <p class="muted small keys">{t('panel_keys')}</p>
       <table class="fields"><tbody>{rows.map(([k, v]) => <tr key={k}><th>{k}</th><td>{v}</td></tr>)}</tbody></table>
       {!full && <p class="muted small">{error ?? t('loading')}</p>}
 

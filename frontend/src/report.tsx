@@ -1,8 +1,10 @@
 // The quick report form: click on the map or type coordinates; the fields follow the taxonomy;
-// the API's 422 answers are shown beside the fields they name, in the user's language.
+// required fields are marked (a star, and aria-required); each of the API's 422 errors is
+// shown under the field its `loc` names, in the user's language.
 import { useEffect, useRef, useState } from 'preact/hooks';
 import { ApiError, post, type ApiErrorItem, type Taxonomy } from './api';
 import { fromLocalInput, label, t, toLocalInput } from './i18n';
+import { TIME_PATTERN, ZoneTag } from './timefield';
 
 const NUMBER_DETAILS = new Set(['quantity', 'killed', 'injured', 'cases']);
 const BOOLEAN_DETAILS = new Set(['shots_fired']);
@@ -15,6 +17,23 @@ interface Props {
   onDone(id: string): void;
   onCancel(): void;
 }
+
+/**
+ * The form field a 422 error's `loc` names: ["body", "persons", 0, "nationality"] →
+ * "persons.nationality". Errors about a whole group land on its first field.
+ */
+export function fieldOf(loc: (string | number)[]): string {
+  const path = loc.filter((p) => p !== 'body' && typeof p === 'string') as string[];
+  const [head, sub] = path;
+  if (head === 'persons') return sub === 'nationality' ? 'persons.nationality' : 'persons.count';
+  if (head === 'confidence') return sub === 'information_credibility' ? 'confidence.information_credibility' : 'confidence.source_reliability';
+  if (head === 'location') return sub === 'lon' || sub === 'lat' ? `location.${sub}` : 'location';
+  if (head === 'details') return sub ? `details.${sub}` : 'details';
+  return path.join('.') || 'body';
+}
+
+/** The star of a required field: seen, not read out (the control says aria-required). */
+const Req = () => <span class="req" aria-hidden="true"> *</span>;
 
 /** A field's message in the user's language, from the error's type (the API's text as a tip). */
 function message(item: ApiErrorItem): string {
@@ -56,11 +75,24 @@ export function ReportForm({ taxonomy, picked, picking, onPickToggle, onDone, on
 
   const spec = taxonomy.categories.flatMap((c) => c.types).find((x) => x.id === type);
 
+  // The fields that show their own errors in this render; any other error goes to the
+  // message at the bottom (rendered last, when this set is complete).
+  const placed = new Set<string>();
   const fieldError = (path: string) => {
+    placed.add(path);
     const item = errors[path];
     return item ? <span class="field-error" id={`err-${path}`} role="alert" title={item.msg}>{message(item)}</span> : null;
   };
-  const described = (path: string) => (errors[path] ? { 'aria-invalid': true, 'aria-describedby': `err-${path}` } : {});
+  const described = (path: string, required = false) => ({
+    ...(required ? { 'aria-required': true } : {}),
+    ...(errors[path] ? { 'aria-invalid': true, 'aria-describedby': `err-${path}` } : {}),
+  });
+  const personsGiven = persons !== '' || nationality !== '';
+  const form = useRef<HTMLFormElement>(null);
+  // After a refusal, the first field in error takes the focus.
+  useEffect(() => {
+    (form.current?.querySelector('[aria-invalid="true"]') as HTMLElement | null)?.focus();
+  }, [errors]);
 
   const submit = async (ev: Event) => {
     ev.preventDefault();
@@ -84,8 +116,8 @@ export function ReportForm({ taxonomy, picked, picking, onPickToggle, onDone, on
       details: detailBody,
       description,
     };
-    if (spec?.persons && persons) {
-      body.persons = [{ count: Number(persons), ...(nationality ? { nationality: nationality.toUpperCase() } : {}) }];
+    if (spec?.persons && (persons || nationality)) {
+      body.persons = [{ ...(persons ? { count: Number(persons) } : {}), ...(nationality ? { nationality: nationality.toUpperCase() } : {}) }];
     }
     try {
       const written = await post<{ id: string }>('events', body);
@@ -94,15 +126,10 @@ export function ReportForm({ taxonomy, picked, picking, onPickToggle, onDone, on
       if (e instanceof ApiError && e.items.length) {
         const found: Record<string, ApiErrorItem> = {};
         for (const item of e.items) {
-          const path = item.loc.filter((p) => p !== 'body').join('.');
-          // persons.0.count → persons; details.x stays as it is.
-          const key = path.startsWith('persons') ? 'persons' : path.startsWith('confidence') ? 'confidence' : path;
+          const key = fieldOf(item.loc);
           found[key] = found[key] ?? item;
         }
         setErrors(found);
-        const known = ['type', 'occurred_at', 'location.lon', 'location.lat', 'location', 'impact_level', 'handling', 'confidence', 'persons', 'description', ...(spec?.details.map((d) => `details.${d}`) ?? []), 'details.unit', 'details'];
-        const other = Object.entries(found).filter(([k]) => !known.includes(k));
-        if (other.length) setGeneral(other.map(([k, v]) => `${k}: ${message(v)}`).join('; '));
       } else {
         setGeneral(e instanceof ApiError && e.status === 403 ? t('forbidden') : String((e as Error).message));
       }
@@ -119,22 +146,22 @@ export function ReportForm({ taxonomy, picked, picking, onPickToggle, onDone, on
     const set = (v: string) => setDetails({ ...details, [name]: v });
     return (
       <div class="field" key={name}>
-        <label for={id}>{label(`field.${name}`, name)}{required ? ' *' : ''}</label>
+        <label for={id}>{label(`field.${name}`, name)}{required ? <Req /> : null}</label>
         {options ? (
-          <select id={id} value={value} onChange={(e) => set((e.target as HTMLSelectElement).value)} {...described(`details.${name}`)}>
+          <select id={id} value={value} onChange={(e) => set((e.target as HTMLSelectElement).value)} {...described(`details.${name}`, required)}>
             <option value="">—</option>
             {options.map((o) => <option key={o.id} value={o.id}>{o.label}</option>)}
           </select>
         ) : BOOLEAN_DETAILS.has(name) ? (
-          <select id={id} value={value} onChange={(e) => set((e.target as HTMLSelectElement).value)}>
+          <select id={id} value={value} onChange={(e) => set((e.target as HTMLSelectElement).value)} {...described(`details.${name}`, required)}>
             <option value="">—</option><option value="true">{t('yes')}</option><option value="false">{t('no')}</option>
           </select>
         ) : NUMBER_DETAILS.has(name) ? (
           <input id={id} type="number" step="any" value={value}
-            onInput={(e) => set((e.target as HTMLInputElement).value)} {...described(`details.${name}`)} />
+            onInput={(e) => set((e.target as HTMLInputElement).value)} {...described(`details.${name}`, required)} />
         ) : (
           <input id={id} value={value}
-            onInput={(e) => set((e.target as HTMLInputElement).value)} {...described(`details.${name}`)} />
+            onInput={(e) => set((e.target as HTMLInputElement).value)} {...described(`details.${name}`, required)} />
         )}
         {fieldError(`details.${name}`)}
       </div>
@@ -142,12 +169,13 @@ export function ReportForm({ taxonomy, picked, picking, onPickToggle, onDone, on
   };
 
   return (
-    <form class="report-form" onSubmit={submit} aria-label={t('new_report')}
+    <form class="report-form" ref={form} onSubmit={submit} aria-label={t('new_report')} noValidate
       onKeyDown={(e) => { if (e.key === 'Escape') onCancel(); }}>
       <h2>{t('new_report')}</h2>
+      <p class="muted small"><span aria-hidden="true">* </span>{t('required_note')}</p>
       <div class="field">
-        <label for="report-type">{label('field.type', t('type'))} *</label>
-        <select id="report-type" ref={first} value={type} onChange={(e) => { setType((e.target as HTMLSelectElement).value); setDetails({}); }} {...described('type')}>
+        <label for="report-type">{label('field.type', t('type'))}<Req /></label>
+        <select id="report-type" ref={first} value={type} onChange={(e) => { setType((e.target as HTMLSelectElement).value); setDetails({}); }} {...described('type', true)}>
           {taxonomy.categories.map((c) => (
             <optgroup key={c.id} label={c.label}>
               {c.types.map((x) => <option key={x.id} value={x.id}>{x.label}</option>)}
@@ -157,20 +185,25 @@ export function ReportForm({ taxonomy, picked, picking, onPickToggle, onDone, on
         {fieldError('type')}
       </div>
       <div class="field">
-        <label for="report-when">{t('occurred_at')} *</label>
-        <input id="report-when" type="datetime-local" value={when} onInput={(e) => setWhen((e.target as HTMLInputElement).value)} {...described('occurred_at')} />
+        <label for="report-when">{t('occurred_at')}<Req /></label>
+        <span class="time-input">
+          <input id="report-when" value={when} placeholder="YYYY-MM-DD HH:mm" pattern={TIME_PATTERN} spellcheck={false}
+            onInput={(e) => setWhen((e.target as HTMLInputElement).value)} {...described('occurred_at', true)}
+            aria-describedby={errors.occurred_at ? 'err-occurred_at report-when-zone' : 'report-when-zone'} />
+          <ZoneTag id="report-when-zone" />
+        </span>
         {fieldError('occurred_at')}
       </div>
       <fieldset class="coords">
-        <legend>{label('field.location')} *</legend>
+        <legend>{label('field.location')}<Req /></legend>
         <div class="field">
-          <label for="report-lon">{label('field.lon')}</label>
-          <input id="report-lon" inputMode="decimal" value={lon} onInput={(e) => setLon((e.target as HTMLInputElement).value)} {...described('location.lon')} />
+          <label for="report-lon">{label('field.lon')}<Req /></label>
+          <input id="report-lon" inputMode="decimal" value={lon} onInput={(e) => setLon((e.target as HTMLInputElement).value)} {...described('location.lon', true)} />
           {fieldError('location.lon')}
         </div>
         <div class="field">
-          <label for="report-lat">{label('field.lat')}</label>
-          <input id="report-lat" inputMode="decimal" value={lat} onInput={(e) => setLat((e.target as HTMLInputElement).value)} {...described('location.lat')} />
+          <label for="report-lat">{label('field.lat')}<Req /></label>
+          <input id="report-lat" inputMode="decimal" value={lat} onInput={(e) => setLat((e.target as HTMLInputElement).value)} {...described('location.lat', true)} />
           {fieldError('location.lat')}
         </div>
         <button type="button" class={picking ? 'active' : ''} aria-pressed={picking} onClick={() => onPickToggle(!picking)}>{picking ? t('picking') : t('pick_on_map')}</button>
@@ -189,41 +222,65 @@ export function ReportForm({ taxonomy, picked, picking, onPickToggle, onDone, on
       ) : null}
       {fieldError('details')}
       {spec?.persons && (
-        <div class="field two">
-          <label for="report-persons">{label('field.count')}</label>
-          <input id="report-persons" type="number" min="1" value={persons} onInput={(e) => setPersons((e.target as HTMLInputElement).value)} {...described('persons')} />
-          <label for="report-nationality">{label('field.nationality')}</label>
-          <input id="report-nationality" maxLength={2} size={3} value={nationality} onInput={(e) => setNationality((e.target as HTMLInputElement).value)} />
-          {fieldError('persons')}
-        </div>
+        // Persons are optional; once a count or a nationality is given, both are required.
+        <fieldset class="pair">
+          <legend>{label('field.persons', 'persons')} <span class="muted small">({t('persons_hint')})</span></legend>
+          <div class="field">
+            <label for="report-persons">{label('field.count')}{personsGiven ? <Req /> : null}</label>
+            <input id="report-persons" type="number" min="1" value={persons} onInput={(e) => setPersons((e.target as HTMLInputElement).value)} {...described('persons.count', personsGiven)} />
+            {fieldError('persons.count')}
+          </div>
+          <div class="field">
+            <label for="report-nationality">{label('field.nationality')}{personsGiven ? <Req /> : null}</label>
+            <input id="report-nationality" maxLength={2} size={3} value={nationality} autoCapitalize="characters"
+              onInput={(e) => setNationality((e.target as HTMLInputElement).value)} {...described('persons.nationality', personsGiven)} />
+            {fieldError('persons.nationality')}
+          </div>
+        </fieldset>
       )}
-      <div class="field two">
-        <label for="report-impact">{label('field.impact_level')}</label>
-        <select id="report-impact" value={impact} onChange={(e) => setImpact((e.target as HTMLSelectElement).value)}>
-          {taxonomy.enums.impact_level.map((o) => <option key={o.id} value={o.id}>{o.label}</option>)}
-        </select>
-        <label for="report-handling">{label('field.handling')}</label>
-        <select id="report-handling" value={handling} onChange={(e) => setHandling((e.target as HTMLSelectElement).value)}>
-          {taxonomy.enums.handling.map((o) => <option key={o.id} value={o.id}>{o.label}</option>)}
-        </select>
+      <div class="pair">
+        <div class="field">
+          <label for="report-impact">{label('field.impact_level')}</label>
+          <select id="report-impact" value={impact} onChange={(e) => setImpact((e.target as HTMLSelectElement).value)} {...described('impact_level')}>
+            {taxonomy.enums.impact_level.map((o) => <option key={o.id} value={o.id}>{o.label}</option>)}
+          </select>
+          {fieldError('impact_level')}
+        </div>
+        <div class="field">
+          <label for="report-handling">{label('field.handling')}</label>
+          <select id="report-handling" value={handling} onChange={(e) => setHandling((e.target as HTMLSelectElement).value)} {...described('handling')}>
+            {taxonomy.enums.handling.map((o) => <option key={o.id} value={o.id}>{o.label}</option>)}
+          </select>
+          {fieldError('handling')}
+        </div>
       </div>
-      <div class="field two">
-        <label for="report-reliability">{label('field.source_reliability', 'source')}</label>
-        <select id="report-reliability" value={reliability} onChange={(e) => setReliability((e.target as HTMLSelectElement).value)}>
-          {taxonomy.enums.source_reliability.map((o) => <option key={o.id} value={o.id}>{o.id} — {o.label}</option>)}
-        </select>
-        <label for="report-credibility">{label('field.information_credibility')}</label>
-        <select id="report-credibility" value={credibility} onChange={(e) => setCredibility((e.target as HTMLSelectElement).value)}>
-          {[1, 2, 3, 4, 5, 6].map((g) => <option key={g} value={String(g)}>{g} — {label(`enum.information_credibility.${g}`, String(g))}</option>)}
-        </select>
-        {fieldError('confidence')}
+      <div class="pair">
+        <div class="field">
+          <label for="report-reliability">{label('field.source_reliability', 'source')}</label>
+          <select id="report-reliability" value={reliability} onChange={(e) => setReliability((e.target as HTMLSelectElement).value)} {...described('confidence.source_reliability')}>
+            {taxonomy.enums.source_reliability.map((o) => <option key={o.id} value={o.id}>{o.id} — {o.label}</option>)}
+          </select>
+          {fieldError('confidence.source_reliability')}
+        </div>
+        <div class="field">
+          <label for="report-credibility">{label('field.information_credibility')}</label>
+          <select id="report-credibility" value={credibility} onChange={(e) => setCredibility((e.target as HTMLSelectElement).value)} {...described('confidence.information_credibility')}>
+            {[1, 2, 3, 4, 5, 6].map((g) => <option key={g} value={String(g)}>{g} — {label(`enum.information_credibility.${g}`, String(g))}</option>)}
+          </select>
+          {fieldError('confidence.information_credibility')}
+        </div>
       </div>
       <div class="field">
         <label for="report-description">{label('field.description')}</label>
         <textarea id="report-description" rows={2} value={description} onInput={(e) => setDescription((e.target as HTMLTextAreaElement).value)} {...described('description')} />
         {fieldError('description')}
       </div>
-      {general && <p class="error" role="alert">{general}</p>}
+      {(() => {
+        // Errors no field of this form shows (e.g. a detail the chosen type has no input for).
+        const other = Object.entries(errors).filter(([k]) => !placed.has(k));
+        const text = [general, ...other.map(([k, v]) => `${k}: ${message(v)}`)].filter(Boolean).join('; ');
+        return text ? <p class="error" role="alert">{text}</p> : null;
+      })()}
       <div class="buttons">
         <button type="submit" class="primary" disabled={busy}>{t('send_report')}</button>
         <button type="button" onClick={onCancel}>{t('cancel')}</button>

@@ -31,6 +31,8 @@ export class EventStore {
   unseen = 0;
   loading = false;
   truncated = false;
+  /** The start of the last load's window (ISO), as asked of the node. */
+  since: string | null = null;
   /** Counts loads started: a load that a newer one overtook is dropped. */
   generation = 0;
   /** Counts loads finished (the map takes the whole list again). */
@@ -76,6 +78,7 @@ export class EventStore {
     this.changed();
     const q = eventQuery(view);
     q.set('limit', String(MAX_EVENTS));
+    const since = q.get('since');
     let columns: EventColumns;
     try {
       columns = await get<EventColumns>(`events/columns?${q}`);
@@ -89,6 +92,7 @@ export class EventStore {
     this.byId = new Map(rows.map((e) => [e.id, e]));
     this.sorted = rows;
     this.truncated = columns.truncated;
+    this.since = since;
     this.loading = false;
     this.revision++;
     // The map's worker has the most to do with a load: hand it the events first, and let

@@ -18,7 +18,27 @@ export interface View {
   filters: Record<FilterKey, string[]>;
   layers: Layer[];
   selected: string | null;
+  /** Where the map looks: kept as "map=zoom/lat/lon" (as OpenStreetMap links do). */
+  map: MapPosition | null;
 }
+
+export interface MapPosition { lon: number; lat: number; zoom: number }
+
+/** "4.20/41.50000/66.50000" → a position; null when malformed or out of range. */
+export function parseMapPosition(text: string | null): MapPosition | null {
+  const m = /^(-?\d+(?:\.\d+)?)\/(-?\d+(?:\.\d+)?)\/(-?\d+(?:\.\d+)?)$/.exec(text ?? '');
+  if (!m) return null;
+  const [zoom, lat, lon] = m.slice(1).map(Number);
+  if (zoom < 0 || zoom > 24 || Math.abs(lat) > 85 || Math.abs(lon) > 180) return null;
+  return { lon, lat, zoom };
+}
+
+/** A position rounded as the URL keeps it (about a metre; a hundredth of a zoom level). */
+export function roundPosition(p: MapPosition): MapPosition {
+  return { lon: Math.round(p.lon * 1e5) / 1e5, lat: Math.round(p.lat * 1e5) / 1e5, zoom: Math.round(p.zoom * 100) / 100 };
+}
+
+export const mapPositionText = (p: MapPosition) => `${p.zoom.toFixed(2)}/${p.lat.toFixed(5)}/${p.lon.toFixed(5)}`;
 
 const HOURS: Record<Exclude<WindowKind, 'custom'>, number> = { '24h': 24, '7d': 168, '30d': 720 };
 
@@ -39,7 +59,7 @@ export function parseView(hash: string): View {
     page: path === 'dashboard' ? 'dashboard' : 'map',
     window: w && ['24h', '7d', '30d', 'custom'].includes(w) ? w : '7d',
     since: q.get('since'), until: q.get('until'),
-    filters, layers, selected: q.get('event'),
+    filters, layers, selected: q.get('event'), map: parseMapPosition(q.get('map')),
   };
 }
 
@@ -53,7 +73,8 @@ export function viewHash(v: View): string {
   for (const k of FILTER_KEYS) if (v.filters[k].length) q.set(k, v.filters[k].join(','));
   q.set('layers', v.layers.join(','));
   if (v.selected) q.set('event', v.selected);
-  return `#/${v.page}?${q.toString().replace(/%2C/g, ',')}`;
+  if (v.map) q.set('map', mapPositionText(v.map));
+  return `#/${v.page}?${q.toString().replace(/%2C/g, ',').replace(/%2F/g, '/')}`;
 }
 
 /** The window as [since, until) in epoch milliseconds; relative windows end now. */
