@@ -22,9 +22,9 @@ import pytest
 
 from conftest import TEST_PASSWORD, make_settings, serve_in_thread
 from sitcen.api.console import console_dir
-from sitcen.api.node import Node
+from sitcen.demo.scenario import generate
 from sitcen.events import EventCreate
-from sitcen.scenario import generate
+from sitcen.node import Node
 from sitcen.store.events import report_events
 from sitcen.store.records import write_record
 from sitcen.store.users import add_user
