@@ -55,14 +55,17 @@ I64 = npt.NDArray[np.int64]
 F32 = npt.NDArray[np.float32]
 F64 = npt.NDArray[np.float64]
 IntP = npt.NDArray[np.intp]
+Bool = npt.NDArray[np.bool_]
 
 DEFAULT_START = date(2023, 1, 1)
 TYPES: tuple[str, ...] = tuple(EVENT_TYPES)
-_T = {name: i for i, name in enumerate(TYPES)}
+_TYPE_CODE = {name: i for i, name in enumerate(TYPES)}  # index into TYPES
 CENTRAL_ASIA = frozenset({"KZ", "KG", "TJ", "TM", "UZ"})
 # Code tables of the columnar data (a column holds an index into one of these).
 COUNTRIES: tuple[str, ...] = ("KZ", "KG", "TJ", "TM", "UZ", "AF", "CN", "IR", "RU", "PK", "IN",
                               "BD", "TR", "AZ", "XX")
+UNKNOWN_COUNTRY = "XX"  # nationality not known, or a border without a flow to a side
+_UNKNOWN_COUNTRY_CODE = COUNTRIES.index(UNKNOWN_COUNTRY)
 IMPACTS = tuple(v.value for v in ImpactLevel)
 RELIABILITY = tuple(v.value for v in SourceReliability)
 HANDLINGS = ("GREEN", "AMBER", "AMBER+STRICT", "RED")
@@ -164,6 +167,12 @@ _BORDERS: dict[str, _Border] = {
                      people={"TM": .5, "KZ": .4, "UZ": .1}),
 }
 _DEFAULT_BORDER = _Border(1.0, {})
+
+
+def _border(name: str) -> _Border:
+    """How the border of this name behaves (the default for one not in :data:`_BORDERS`)."""
+    return _BORDERS.get(name, _DEFAULT_BORDER)
+
 
 _SUBSTANCES: dict[str, dict[str, float]] = {
     "afghan": {"heroin": 28, "opium": 22, "hashish": 30, "methamphetamine": 12, "precursor": 5,
@@ -315,10 +324,13 @@ _LOW_WATER = [1.4, 1.3, 1.0, .8, .6, .5, .5, .6, .9, 1.2, 1.4, 1.5]  # Panj / Am
 _MIGRATION = [.8, .9, 1.5, 1.8, 1.5, .9, .85, .85, .85, 1.0, 1.3, 1.3]  # labour migration
 _OUTWARD = [.5, .55, .75, .8, .75, .6, .5, .5, .45, .4, .3, .3]  # share leaving the origin
 _HAZARD_SEASON = [1.5, 1.5, 1.6, 1.8, 1.6, 1.0, .6, .5, .4, .5, .7, 1.2]
-_HAZARDS: tuple[dict[str, float], ...] = (  # by season: Dec-Mar, Apr-Jul, Aug-Nov
-    {"avalanche": 6, "landslide": 1, "earthquake": 1.5, "flood": .5, "other": .5},
-    {"mudflow": 4.5, "flood": 2.5, "landslide": 1.5, "earthquake": 1, "avalanche": .5},
-    {"wildfire": 3, "earthquake": 3, "landslide": 2, "mudflow": 1, "flood": 1},
+# Natural hazards by season: the months (0 = January) and the weights of each hazard.
+_HAZARDS: tuple[tuple[tuple[int, ...], dict[str, float]], ...] = (
+    ((11, 0, 1, 2), {"avalanche": 6, "landslide": 1, "earthquake": 1.5, "flood": .5,
+                     "other": .5}),
+    ((3, 4, 5, 6), {"mudflow": 4.5, "flood": 2.5, "landslide": 1.5, "earthquake": 1,
+                    "avalanche": .5}),
+    ((7, 8, 9, 10), {"wildfire": 3, "earthquake": 3, "landslide": 2, "mudflow": 1, "flood": 1}),
 )
 _WEEKDAY = [1.0, 1.0, 1.0, 1.0, 1.05, 0.95, 0.9]  # Monday..Sunday
 # Elevation proxy: a section whose centroid lies in one of these boxes
@@ -335,7 +347,44 @@ _DETECTION: dict[str, dict[str, float]] = {
     "river_crossing": {"surveillance": 5, "patrol": 4.5, "other": .5},
     "default": {"patrol": 5, "surveillance": 3, "bcp_check": 1, "other": 1},
 }
-_CONFIDENCE = ([.1, .45, .3, .08, .02, .05], [.25, .4, .2, .08, .02, .05])
+# Where events lie, measured from the section line.
+_NEAR_MAX_KM = 5  # events near the line lie at most this far from it
+_INLAND_SHARE = 0.12  # the share placed further inland, between these distances
+_INLAND_KM = (5, 40)
+_SECTION_REACH_KM = 25  # further inland an event belongs to no section
+_BCP_SPREAD_KM = 0.8  # events at a crossing point scatter this much around it
+_PRECISION_AT_BCP_M = (100, 250, 500)
+_PRECISION_M = (50, 100, 250, 500, 1000, 2000)
+# Local time: UTC+5 but where _UTC_OFFSET_H says otherwise.
+_LOCAL_UTC_OFFSET_H = 5
+# Reported after: log-normal around the median, clipped (within EUROSUR's 24 h).
+_REPORT_DELAY_S = (60, 1800, 23 * 3600)  # shortest, median, longest
+_REPORT_DELAY_LOG_SD = 1.0
+# Grading, in the order of the code tables RELIABILITY, credibility 1..6, HANDLINGS.
+_RELIABILITY_SHARE = (.1, .45, .3, .08, .02, .05)
+_CREDIBILITY_SHARE = (.25, .4, .2, .08, .02, .05)
+_HANDLING_SHARE = (.15, .72, .05, .08)
+_VALIDATED_SHARE = 0.8  # the others are still "reported"
+# Persons: the size of a group is capped; most are adult men, but for trafficking.
+_LARGEST_GROUP = 400
+_FEMALE_SHARE = {"human_trafficking": .6}
+_FEMALE_SHARE_OTHERWISE = .07
+_MINOR_SHARE = {"human_trafficking": .2}
+_MINOR_SHARE_OTHERWISE = .04
+_ACTUAL_SHARE = .65  # crossings that were actual, not attempted
+_INLAND_DETECTION_KM = 10  # detected further from the line: "inland"
+# Casualties: mean killed and injured per event; armed incidents without shots kill nobody.
+_CASUALTIES = {"natural_disaster": (.15, .4), "armed_incident": (.3, .7)}
+_SHOTS_FIRED_SHARE = .7
+_HIGH_IMPACT_KG = 10  # a drug seizure above this is at least high, above the next very high
+_VERY_HIGH_IMPACT_KG = 50
+_CASES = (8, 1.2)  # an epidemic's cases: median and log-sd
+_FRAUD = {"forged": 4, "counterfeit": 2, "impostor": 3, "fraudulently_obtained": 1}
+# Directions: the share of exits of a flow, reported by the side it goes to and the
+# side it comes from; the direction of a suspicious person is known for some only.
+_EXIT_WITH_FLOW = (0.1, 0.9)
+_PERSON_DIRECTION_KNOWN = 0.6
+_FLOW_TYPES = ("drug_smuggling", "weapons_smuggling")
 
 
 def is_high_pass(lon: float, lat: float) -> bool:
@@ -392,7 +441,8 @@ class _Geometry:
 
 
 def _country_code(code: str) -> int:
-    return COUNTRIES.index(code) if code in COUNTRIES else COUNTRIES.index("XX")
+    """The index of a country code in :data:`COUNTRIES` (unknown for one not there)."""
+    return COUNTRIES.index(code) if code in COUNTRIES else _UNKNOWN_COUNTRY_CODE
 
 
 def _build_geometry(sections: Sequence[BorderSection]) -> _Geometry:
@@ -519,7 +569,7 @@ def _rates(geo: _Geometry, months: F64, weekday: IntP, scale: float,
     base = np.zeros((n_sec, n_types))
     hetero = rng.lognormal(-0.125, 0.5, n_sec)  # some sections are hotspots, some quiet
     for i, s in enumerate(geo.sections):
-        b = _BORDERS.get(geo.border[i], _DEFAULT_BORDER)
+        b = _border(geo.border[i])
         mix = {**_BASE_MIX, **b.mix}
         if not geo.river[i]:
             mix["green_border_crossing"] += mix["river_crossing"]
@@ -529,21 +579,20 @@ def _rates(geo: _Geometry, months: F64, weekday: IntP, scale: float,
         w = np.array([mix[t] for t in TYPES]) / sum(mix.values())
         for t in ("clandestine_at_bcp", "document_fraud", "excise_goods_smuggling",
                   "stolen_vehicle"):  # checks find these at the crossing points
-            w[_T[t]] *= 1 + 1.5 * min(int(geo.bcp_count[i]), 2) * b.bcp
+            w[_TYPE_CODE[t]] *= 1 + 1.5 * min(int(geo.bcp_count[i]), 2) * b.bcp
         base[i] = b.rate * s.length_km * hetero[i] * w * scale / 365.25
     lam: F64 = base[:, None, :] * np.array(_WEEKDAY)[weekday][None, :, None]
-    nat = _T["natural_disaster"]
+    nat = _TYPE_CODE["natural_disaster"]
     hazard = lam[:, :, nat] * _monthly(_HAZARD_SEASON, months)[None, :]
     lam *= np.where(geo.high_pass[:, None], _monthly(_PASS_OPEN, months)[None, :], 1.0)[:, :, None]
     lam[:, :, nat] = hazard
     water = np.where(geo.river[:, None], _monthly(_LOW_WATER, months)[None, :], 1.0)
     for t in ("river_crossing", "drug_smuggling", "green_border_crossing"):
-        lam[:, :, _T[t]] *= water
-    moving = np.array([_BORDERS.get(b, _DEFAULT_BORDER).destination is not None
-                       for b in geo.border])
+        lam[:, :, _TYPE_CODE[t]] *= water
+    moving = np.array([_border(b).destination is not None for b in geo.border])
     migration = np.where(moving[:, None], _monthly(_MIGRATION, months)[None, :], 1.0)
     for t in _MIGRANT_TYPES:
-        lam[:, :, _T[t]] *= migration
+        lam[:, :, _TYPE_CODE[t]] *= migration
     return lam
 
 
@@ -652,9 +701,9 @@ def _plant(geo: _Geometry, lam: F64, start: datetime, years: float, scale: float
         r = np.minimum(np.abs(rng.normal(0, radius / 2, n)), radius)
         a = rng.uniform(0, 2 * np.pi, n)
         xy = (cx[0] + r * np.cos(a), cy[0] + r * np.sin(a))
-        out.add(s, d0 + rng.integers(0, dur, n), _T[kind], len(truth), xy)
-        entry = _truth("cluster", geo, s, _T[kind], start, d0, d0 + dur, None,
-                       float(lam[s, d0:d0 + dur, _T[kind]].sum()), n)
+        out.add(s, d0 + rng.integers(0, dur, n), _TYPE_CODE[kind], len(truth), xy)
+        entry = _truth("cluster", geo, s, _TYPE_CODE[kind], start, d0, d0 + dur, None,
+                       float(lam[s, d0:d0 + dur, _TYPE_CODE[kind]].sum()), n)
         lon, lat = unproject(cx, cy)
         entry.update(centre=[round(float(lon[0]), 5), round(float(lat[0]), 5)],
                      radius_km=round(radius, 2))
@@ -695,171 +744,343 @@ def _pick(rng: np.random.Generator, n: int, table: Mapping[Any, float],
     return rng.choice(len(values), n, p=_weights(table, values)).astype(np.int8)
 
 
+@dataclass(frozen=True)
+class _Events:
+    """The events being given attributes, and their groups by type and by border."""
+
+    section: IntP  # the section, day and type (index into TYPES) of each event
+    day: I64
+    type_code: IntP
+    month: IntP  # calendar month of each event, 0 = January
+    borders: list[str]  # the borders of the sections, sorted
+    border_of: IntP  # per event: index into ``borders``
+    by_type: list[IntP]  # per type: the indexes of its events
+    by_border: list[IntP]  # per border: the indexes of its events
+
+    def __len__(self) -> int:
+        return int(self.section.size)
+
+    @classmethod
+    def group(cls, geo: _Geometry, months: F64, sec: IntP, day: I64, typ: IntP) -> _Events:
+        """The events of these sections, days and types, grouped."""
+        borders = sorted(set(geo.border))
+        border_of = np.array([borders.index(b) for b in geo.border], dtype=np.intp)[sec]
+        return cls(sec, day, typ, np.floor(months[day]).astype(np.intp), borders, border_of,
+                   [np.flatnonzero(typ == t) for t in range(len(TYPES))],
+                   [np.flatnonzero(border_of == b) for b in range(len(borders))])
+
+    def per_type(self, values: Sequence[Any]) -> npt.NDArray[Any]:
+        """A value per event from one value per type (in :data:`TYPES` order)."""
+        return np.array(values)[self.type_code]
+
+    def per_border(self, values: Sequence[Any], dtype: Any = None) -> npt.NDArray[Any]:
+        """A value per event from one value per border (in ``borders`` order)."""
+        return np.array(values, dtype=dtype)[self.border_of]
+
+    def of_type(self, name: str) -> IntP:
+        """The indexes of the events of one type."""
+        return self.by_type[_TYPE_CODE[name]]
+
+
+@dataclass(frozen=True)
+class _Places:
+    """Who reported each event, and where it lies."""
+
+    country: I8
+    offset_km: F64  # distance from the border line
+    section: I16  # -1 when further inland than a section reaches
+    lon: F64
+    lat: F64
+    precision_m: npt.NDArray[np.int32]
+
+
 def _attributes(rng: np.random.Generator, geo: _Geometry, start_us: int, months: F64,
-                sec: IntP, day: I64, typ: IntP, fx: F64, fy: F64) -> dict[str, Any]:
-    """Every column of the events (unsorted), drawn type by type and border by border."""
-    n = sec.size
-    borders = sorted(set(geo.border))
-    border_of = np.array([borders.index(b) for b in geo.border], dtype=np.intp)[sec]
-    profile = [_PROFILES[t] for t in TYPES]
-    by_type = [np.flatnonzero(typ == t) for t in range(len(TYPES))]
-    by_border = [np.flatnonzero(border_of == b) for b in range(len(borders))]
-    month = np.floor(months[day]).astype(np.intp)
-    # Who reports, and where.
-    rep_a = rng.random(n) < geo.p_report_a[sec]
-    country = np.where(rep_a, geo.side_a[sec], geo.side_b[sec]).astype(np.int8)
-    bcp_share = np.array([p.bcp for p in profile])[typ] * np.array(
-        [_BORDERS.get(b, _DEFAULT_BORDER).bcp for b in borders])[border_of]
-    at_bcp = (rng.random(n) < bcp_share) & (geo.bcp_count[sec] > 0)
-    x, y, nx, ny, left = _along(geo, sec, rng.random(n))
-    near = np.minimum(rng.exponential(1.0, n) * np.array([p.offset_km for p in profile])[typ], 5)
-    offset = np.where(rng.random(n) < 0.12, rng.uniform(5, 40, n), near)
-    side = np.where(left == 0, rng.choice([-1, 1], n), left) * np.where(rep_a, 1, -1)
-    x += side * offset * nx
-    y += side * offset * ny
-    if geo.bcp_x.size:
-        j = np.minimum(geo.bcp_first[sec] + (rng.random(n) * geo.bcp_count[sec]).astype(np.intp),
-                       geo.bcp_x.size - 1)
-        x = np.where(at_bcp, geo.bcp_x[j] + rng.normal(0, 0.8, n), x)
-        y = np.where(at_bcp, geo.bcp_y[j] + rng.normal(0, 0.8, n), y)
-    fixed = np.zeros(n, dtype=bool)  # cluster events come last, with their own positions
-    tail = slice(n - fx.size, n)
-    fixed[tail] = ~np.isnan(fx)
-    x[tail], y[tail] = np.where(fixed[tail], fx, x[tail]), np.where(fixed[tail], fy, y[tail])
-    del nx, ny
-    section = np.where(at_bcp | fixed | (offset <= 25), sec, -1).astype(np.int16)
-    lon, lat = unproject(x, y)
-    del x, y
-    precision = np.where(at_bcp, rng.choice([100, 250, 500], n),
-                         rng.choice([50, 100, 250, 500, 1000, 2000], n)).astype(np.int32)
-    # When: a diurnal profile in local time, reported minutes to hours later.
-    hour = np.zeros(n, dtype=np.int64)
-    for name, weights in _HOURS.items():
-        idx = np.flatnonzero(np.array([p.hours == name for p in profile])[typ])
-        hour[idx] = rng.choice(24, idx.size, p=np.array(weights) / sum(weights))
-    tz = np.array([_UTC_OFFSET_H.get(c, 5) for c in COUNTRIES])[country]
-    seconds = (hour * 3600 + rng.integers(0, 3600, n) - tz * 3600) % 86_400
-    occurred = start_us + day * _DAY_US + seconds * _US
-    delay = np.clip(rng.lognormal(np.log(1800), 1.0, n), 60, 23 * 3600).astype(np.int64)
+                sec: IntP, day: I64, typ: IntP, fixed_x: F64, fixed_y: F64) -> dict[str, Any]:
+    """Every column of the events (unsorted), one family of attributes after another.
+
+    Every step draws from ``rng`` in turn, so the order of the steps, and of
+    the draws within each, is part of the scenario: change it and a seed no
+    longer gives the events it gave before. ``fixed_x`` and ``fixed_y`` are
+    the projected positions of the last events (NaN: place as usual).
+    """
+    events = _Events.group(geo, months, sec, day, typ)
+    places = _place(rng, geo, events, fixed_x, fixed_y)
+    occurred, reported = _times(rng, events, places.country, start_us)
     cols: dict[str, Any] = {
-        "occurred_at": occurred, "reported_at": occurred + delay * _US,
-        "lon": np.round(lon, 5), "lat": np.round(lat, 5), "precision_m": precision,
-        "type": typ.astype(np.int8), "section": section, "country": country,
-        "reliability": rng.choice(6, n, p=_CONFIDENCE[0]).astype(np.int8),
-        "credibility": (rng.choice(6, n, p=_CONFIDENCE[1]) + 1).astype(np.int8),
-        "handling": rng.choice(4, n, p=[.15, .72, .05, .08]).astype(np.int8),
-        "status": (rng.random(n) < 0.8).astype(np.int8),
+        "occurred_at": occurred, "reported_at": reported,
+        "lon": np.round(places.lon, 5), "lat": np.round(places.lat, 5),
+        "precision_m": places.precision_m, "type": typ.astype(np.int8),
+        "section": places.section, "country": places.country,
+        **_grading(rng, len(events)), **_absent(len(events)),
     }
-    for name in ("impact", "transport", "modus", "reaction", "kind", "kind2", "stage",
-                 "direction", "detection", "unit", "sex", "age", "nationality"):
-        cols[name] = np.full(n, -1, dtype=np.int8)
-    for name in ("persons", "killed", "injured", "shots"):
-        cols[name] = np.full(n, -1 if name == "shots" else 0, dtype=np.int16)
-    quantity = np.full(n, np.nan, dtype=np.float64)
-    for t, idx in enumerate(by_type):
-        p, k = profile[t], idx.size
-        cols["impact"][idx] = _pick(rng, k, dict(zip(IMPACTS, p.impact, strict=True)), IMPACTS)
-        cols["transport"][idx] = _pick(rng, k, p.transport, TRANSPORTS)
-        cols["modus"][idx] = _pick(rng, k, p.modus, MODI)
-        cols["reaction"][idx] = _pick(rng, k, p.reaction, REACTION_SETS)
-        if TYPES[t] in KIND_OF and p.kinds:
-            cols["kind"][idx] = _pick(rng, k, p.kinds, KIND_OF[TYPES[t]][1])
-        if p.persons:
-            cols["persons"][idx] = np.minimum(rng.geometric(1 / p.persons, k), 400)
-            female = .6 if TYPES[t] == "human_trafficking" else .07
-            cols["sex"][idx] = rng.choice(3, k, p=[.95 - female, female, .05])
-            minor = .2 if TYPES[t] == "human_trafficking" else .04
-            cols["age"][idx] = rng.choice(3, k, p=[minor, .94 - minor, .06])
-        if "stage" in EVENT_TYPES[TYPES[t]].details:
-            cols["stage"][idx] = rng.random(k) < .65
-            det = _DETECTION.get(TYPES[t], _DETECTION["default"])
-            cols["detection"][idx] = _pick(rng, k, det, DETECTIONS)
-            cols["detection"][idx[offset[idx] > 10]] = DETECTIONS.index("inland")
-    # Type details that depend on the border or the season.
-    drug = by_type[_T["drug_smuggling"]]
-    for b, idx in enumerate(by_border):
-        prof = _BORDERS.get(borders[b], _DEFAULT_BORDER)
-        a, c = borders[b].split("-")
-        nat = prof.people or {a: .45, c: .45, "XX": .1}
-        cols["nationality"][idx] = _pick(rng, idx.size, nat, COUNTRIES)
-        d = np.intersect1d(idx, drug, assume_unique=True)
-        cols["kind"][d] = _pick(rng, d.size, _SUBSTANCES[prof.drugs], KIND_OF["drug_smuggling"][1])
-    nd = by_type[_T["natural_disaster"]]
-    season = np.select([np.isin(month[nd], [11, 0, 1, 2]), np.isin(month[nd], [3, 4, 5, 6])],
-                       [0, 1], 2)
-    for si, table in enumerate(_HAZARDS):
-        idx = nd[season == si]
-        cols["kind"][idx] = _pick(rng, idx.size, table, KIND_OF["natural_disaster"][1])
-    for tname, victims in (("natural_disaster", (.15, .4)), ("armed_incident", (.3, .7))):
-        idx = by_type[_T[tname]]
-        cols["killed"][idx] = rng.poisson(victims[0], idx.size)
-        cols["injured"][idx] = rng.poisson(victims[1], idx.size)
-    armed = by_type[_T["armed_incident"]]
-    cols["shots"][armed] = rng.random(armed.size) < .7
-    cols["killed"][armed[cols["shots"][armed] == 0]] = 0
-    cols["impact"][armed[cols["killed"][armed] > 0]] = IMPACTS.index("very_high")
-    doc = by_type[_T["document_fraud"]]
-    cols["kind2"][doc] = _pick(rng, doc.size, {"forged": 4, "counterfeit": 2, "impostor": 3,
-                                               "fraudulently_obtained": 1}, FRAUD_KINDS)
-    air = by_type[_T["suspicious_aircraft"]]
-    kinds = KIND_OF["suspicious_aircraft"][1]
-    lut = np.array([TRANSPORTS.index(_AIRCRAFT_TRANSPORT.get(k, "other")) for k in kinds])
-    cols["transport"][air] = lut[cols["kind"][air]]
-    _quantities(rng, cols, quantity, by_type)
-    # Directions: Northern Route drugs go north, precursors south, migrants out in spring.
-    north = np.array([_country_code(_BORDERS.get(b, _DEFAULT_BORDER).north or "XX")
-                      for b in borders], dtype=np.int8)[border_of]
-    dest = np.array([_country_code(_BORDERS.get(b, _DEFAULT_BORDER).destination or "XX")
-                     for b in borders], dtype=np.int8)[border_of]
-    p_exit = np.full(n, 0.5)
-    flow = np.isin(typ, [_T[t] for t in ("drug_smuggling", "weapons_smuggling")]) & (north != 14)
-    precursor = (typ == _T["drug_smuggling"]) & (
-        cols["kind"] == KIND_OF["drug_smuggling"][1].index("precursor"))
-    p_exit[flow] = np.where((country == north)[flow] != precursor[flow], 0.1, 0.9)
-    moving = np.isin(typ, [_T[t] for t in _MIGRANT_TYPES]) & (dest != 14)
-    out = _monthly(_OUTWARD, months)[day]
-    p_exit[moving] = np.where((country == dest)[moving], 1 - out[moving], out[moving])
-    direction = (rng.random(n) < p_exit).astype(np.int8)
-    has_dir = np.array(["direction" in EVENT_TYPES[t].details for t in TYPES])[typ]
-    has_dir &= (typ != _T["suspicious_person"]) | (rng.random(n) < 0.6)
-    cols["direction"] = np.where(has_dir, direction, -1).astype(np.int8)
-    # No boats or river tactics away from the rivers.
-    dry = ~geo.river[sec]
-    cols["transport"][dry & (cols["transport"] == TRANSPORTS.index("boat"))] = 0
-    cols["modus"][dry & (cols["modus"] == MODI.index("river_crossing"))] = 0
-    cols["quantity"] = quantity
+    _details_per_type(rng, cols, events, places.offset_km)
+    _nationalities_and_substances(rng, cols, events)
+    _hazards(rng, cols, events)
+    _casualties(rng, cols, events)
+    _fraud_kinds(rng, cols, events)
+    _aircraft_transport(cols, events)
+    _quantities(rng, cols, events)
+    _directions(rng, cols, events, places.country, months)
+    _no_boats_on_dry_land(cols, geo, events)
     return cols
 
 
-def _quantities(rng: np.random.Generator, cols: dict[str, Any], quantity: F64,
-                by_type: list[IntP]) -> None:
-    """Seizure sizes: log-normal per substance or goods; big drug seizures raise the impact."""
-    for tname in ("drug_smuggling", "weapons_smuggling", "excise_goods_smuggling"):
-        idx = by_type[_T[tname]]
-        values = KIND_OF[tname][1]
-        for c, kind in enumerate(values):
-            sel = idx[cols["kind"][idx] == c]
-            key = "goods_other" if tname == "excise_goods_smuggling" and kind == "other" else kind
-            unit, median, sigma = _QUANTITY[key]
-            q = rng.lognormal(np.log(median), sigma, sel.size)
-            if unit in ("pieces", "rounds", "packs", "tablets"):
-                q = np.maximum(np.round(q), 1)
-                cols["unit"][sel] = UNITS.index(unit)
-            elif unit == "kg":
-                small = (q < 1) & (tname == "drug_smuggling")  # only drugs are weighed in g
-                q = np.maximum(q, 0.01)
-                q = np.where(small, np.round(q * 1000, 1), np.round(q, 2))
-                cols["unit"][sel] = np.where(small, UNITS.index("g"), UNITS.index("kg"))
-                if tname == "drug_smuggling":
-                    imp = cols["impact"]
-                    imp[sel[~small & (q > 10)]] = np.maximum(imp[sel[~small & (q > 10)]], 2)
-                    imp[sel[~small & (q > 50)]] = 3
-            else:
-                q = np.round(q, 1)
-                cols["unit"][sel] = UNITS.index(unit)
-            quantity[sel] = q
-    epi = by_type[_T["epidemic"]]
-    quantity[epi] = np.maximum(np.round(rng.lognormal(np.log(8), 1.2, epi.size)), 1)
+def _place(rng: np.random.Generator, geo: _Geometry, events: _Events, fixed_x: F64,
+           fixed_y: F64) -> _Places:
+    """Which side reports each event, and where: along its section on that side, near a
+    crossing point for the types found there, some further inland."""
+    n, sec = len(events), events.section
+    by_side_a = rng.random(n) < geo.p_report_a[sec]
+    country = np.where(by_side_a, geo.side_a[sec], geo.side_b[sec]).astype(np.int8)
+    bcp_share = events.per_type([_PROFILES[t].bcp for t in TYPES]) * events.per_border(
+        [_border(b).bcp for b in events.borders])
+    at_bcp = (rng.random(n) < bcp_share) & (geo.bcp_count[sec] > 0)
+    x, y, normal_x, normal_y, left = _along(geo, sec, rng.random(n))
+    near = np.minimum(rng.exponential(1.0, n) * events.per_type(
+        [_PROFILES[t].offset_km for t in TYPES]), _NEAR_MAX_KM)
+    offset = np.where(rng.random(n) < _INLAND_SHARE,
+                      rng.uniform(_INLAND_KM[0], _INLAND_KM[1], n), near)
+    # The reporting side's side of the line (either, where the geometry could not tell).
+    side = np.where(left == 0, rng.choice([-1, 1], n), left) * np.where(by_side_a, 1, -1)
+    x += side * offset * normal_x
+    y += side * offset * normal_y
+    del normal_x, normal_y
+    if geo.bcp_x.size:
+        x, y = _at_crossing_points(rng, geo, sec, at_bcp, x, y)
+    # Planted cluster events come last, with positions of their own.
+    fixed = np.zeros(n, dtype=bool)
+    tail = slice(n - fixed_x.size, n)
+    fixed[tail] = ~np.isnan(fixed_x)
+    x[tail] = np.where(fixed[tail], fixed_x, x[tail])
+    y[tail] = np.where(fixed[tail], fixed_y, y[tail])
+    section = np.where(at_bcp | fixed | (offset <= _SECTION_REACH_KM), sec, -1).astype(np.int16)
+    lon, lat = unproject(x, y)
+    del x, y
+    precision = np.where(at_bcp, rng.choice(_PRECISION_AT_BCP_M, n),
+                         rng.choice(_PRECISION_M, n)).astype(np.int32)
+    return _Places(country, offset, section, lon, lat, precision)
+
+
+def _at_crossing_points(rng: np.random.Generator, geo: _Geometry, sec: IntP, at_bcp: Bool,
+                        x: F64, y: F64) -> tuple[F64, F64]:
+    """Events at a crossing point moved to one of their section's, scattered a little."""
+    n = sec.size
+    bcp = np.minimum(geo.bcp_first[sec] + (rng.random(n) * geo.bcp_count[sec]).astype(np.intp),
+                     geo.bcp_x.size - 1)
+    return (np.where(at_bcp, geo.bcp_x[bcp] + rng.normal(0, _BCP_SPREAD_KM, n), x),
+            np.where(at_bcp, geo.bcp_y[bcp] + rng.normal(0, _BCP_SPREAD_KM, n), y))
+
+
+def _times(rng: np.random.Generator, events: _Events, country: I8,
+           start_us: int) -> tuple[I64, I64]:
+    """When each event occurred (an hour from its type's diurnal profile in the reporting
+    side's local time) and was reported (minutes to hours later), in µs."""
+    n = len(events)
+    hour = np.zeros(n, dtype=np.int64)
+    for diurnal, weights in _HOURS.items():
+        idx = np.flatnonzero(events.per_type([_PROFILES[t].hours == diurnal for t in TYPES]))
+        hour[idx] = rng.choice(24, idx.size, p=np.array(weights) / sum(weights))
+    utc_offset = np.array([_UTC_OFFSET_H.get(c, _LOCAL_UTC_OFFSET_H) for c in COUNTRIES])[country]
+    seconds = (hour * 3600 + rng.integers(0, 3600, n) - utc_offset * 3600) % 86_400
+    occurred = start_us + events.day * _DAY_US + seconds * _US
+    shortest, median, longest = _REPORT_DELAY_S
+    delay = np.clip(rng.lognormal(np.log(median), _REPORT_DELAY_LOG_SD, n), shortest,
+                    longest).astype(np.int64)
+    return occurred, occurred + delay * _US
+
+
+def _grading(rng: np.random.Generator, n: int) -> dict[str, I8]:
+    """Source reliability, information credibility, handling and status of each report."""
+    return {
+        "reliability": rng.choice(len(RELIABILITY), n, p=_RELIABILITY_SHARE).astype(np.int8),
+        "credibility": (rng.choice(6, n, p=_CREDIBILITY_SHARE) + 1).astype(np.int8),  # 1..6
+        "handling": rng.choice(len(HANDLINGS), n, p=_HANDLING_SHARE).astype(np.int8),
+        "status": (rng.random(n) < _VALIDATED_SHARE).astype(np.int8),
+    }
+
+
+def _absent(n: int) -> dict[str, Any]:
+    """The columns the next steps fill in for the types that have them: absent until then."""
+    cols: dict[str, Any] = {
+        name: np.full(n, -1, dtype=np.int8)
+        for name in ("impact", "transport", "modus", "reaction", "kind", "fraud_kind", "stage",
+                     "direction", "detection", "unit", "sex", "age", "nationality")}
+    for name in ("persons", "killed", "injured"):
+        cols[name] = np.zeros(n, dtype=np.int16)
+    cols["shots"] = np.full(n, -1, dtype=np.int16)
+    cols["quantity"] = np.full(n, np.nan, dtype=np.float64)
+    return cols
+
+
+def _details_per_type(rng: np.random.Generator, cols: dict[str, Any], events: _Events,
+                      offset_km: F64) -> None:
+    """From each type's profile: impact, transport and modus operandi, reaction, the type's
+    own kind, the group of persons, stage and detection (drawn type after type)."""
+    for t, idx in enumerate(events.by_type):
+        name, profile, k = TYPES[t], _PROFILES[TYPES[t]], idx.size
+        cols["impact"][idx] = _pick(rng, k, dict(zip(IMPACTS, profile.impact, strict=True)),
+                                    IMPACTS)
+        cols["transport"][idx] = _pick(rng, k, profile.transport, TRANSPORTS)
+        cols["modus"][idx] = _pick(rng, k, profile.modus, MODI)
+        cols["reaction"][idx] = _pick(rng, k, profile.reaction, REACTION_SETS)
+        if name in KIND_OF and profile.kinds:
+            cols["kind"][idx] = _pick(rng, k, profile.kinds, KIND_OF[name][1])
+        if profile.persons:
+            _group_of_persons(rng, cols, idx, name, profile.persons)
+        if "stage" in EVENT_TYPES[name].details:
+            _stage_and_detection(rng, cols, idx, name, offset_km)
+
+
+def _group_of_persons(rng: np.random.Generator, cols: dict[str, Any], idx: IntP, type_name: str,
+                      mean_size: float) -> None:
+    """The size, sex and age group of the one group of persons of each event."""
+    k = idx.size
+    cols["persons"][idx] = np.minimum(rng.geometric(1 / mean_size, k), _LARGEST_GROUP)
+    female = _FEMALE_SHARE.get(type_name, _FEMALE_SHARE_OTHERWISE)
+    cols["sex"][idx] = rng.choice(len(SEXES), k, p=[.95 - female, female, .05])
+    minor = _MINOR_SHARE.get(type_name, _MINOR_SHARE_OTHERWISE)
+    cols["age"][idx] = rng.choice(len(AGE_GROUPS), k, p=[minor, .94 - minor, .06])
+
+
+def _stage_and_detection(rng: np.random.Generator, cols: dict[str, Any], idx: IntP,
+                         type_name: str, offset_km: F64) -> None:
+    """Attempted or actual, and how the crossing was detected (far from the line: inland)."""
+    cols["stage"][idx] = rng.random(idx.size) < _ACTUAL_SHARE
+    detection = _DETECTION.get(type_name, _DETECTION["default"])
+    cols["detection"][idx] = _pick(rng, idx.size, detection, DETECTIONS)
+    cols["detection"][idx[offset_km[idx] > _INLAND_DETECTION_KM]] = DETECTIONS.index("inland")
+
+
+def _nationalities_and_substances(rng: np.random.Generator, cols: dict[str, Any],
+                                  events: _Events) -> None:
+    """Per border: the nationality of the persons met there, and the drugs of its flow."""
+    drugs = events.of_type("drug_smuggling")
+    substances = KIND_OF["drug_smuggling"][1]
+    for b, idx in enumerate(events.by_border):
+        name = events.borders[b]
+        border = _border(name)
+        one, other = name.split("-")
+        # Without a table of its own: either side's nationals, some not known.
+        people = border.people or {one: .45, other: .45, UNKNOWN_COUNTRY: .1}
+        cols["nationality"][idx] = _pick(rng, idx.size, people, COUNTRIES)
+        seized = np.intersect1d(idx, drugs, assume_unique=True)
+        cols["kind"][seized] = _pick(rng, seized.size, _SUBSTANCES[border.drugs], substances)
+
+
+def _hazards(rng: np.random.Generator, cols: dict[str, Any], events: _Events) -> None:
+    """What each natural disaster is, by the season it happens in."""
+    disasters = events.of_type("natural_disaster")
+    hazards = KIND_OF["natural_disaster"][1]
+    for months, table in _HAZARDS:
+        idx = disasters[np.isin(events.month[disasters], months)]
+        cols["kind"][idx] = _pick(rng, idx.size, table, hazards)
+
+
+def _casualties(rng: np.random.Generator, cols: dict[str, Any], events: _Events) -> None:
+    """Killed and injured in disasters and armed incidents; shots fired in armed incidents,
+    which kill nobody without them and are of very high impact when they kill."""
+    for type_name, (killed, injured) in _CASUALTIES.items():
+        idx = events.of_type(type_name)
+        cols["killed"][idx] = rng.poisson(killed, idx.size)
+        cols["injured"][idx] = rng.poisson(injured, idx.size)
+    armed = events.of_type("armed_incident")
+    cols["shots"][armed] = rng.random(armed.size) < _SHOTS_FIRED_SHARE
+    cols["killed"][armed[cols["shots"][armed] == 0]] = 0
+    cols["impact"][armed[cols["killed"][armed] > 0]] = IMPACTS.index("very_high")
+
+
+def _fraud_kinds(rng: np.random.Generator, cols: dict[str, Any], events: _Events) -> None:
+    """How each fraudulent document was made."""
+    frauds = events.of_type("document_fraud")
+    cols["fraud_kind"][frauds] = _pick(rng, frauds.size, _FRAUD, FRAUD_KINDS)
+
+
+def _aircraft_transport(cols: dict[str, Any], events: _Events) -> None:
+    """A suspicious aircraft's transport follows its kind (a helicopter is an aircraft)."""
+    aircraft = events.of_type("suspicious_aircraft")
+    transport_of_kind = np.array([TRANSPORTS.index(_AIRCRAFT_TRANSPORT.get(kind, "other"))
+                                  for kind in KIND_OF["suspicious_aircraft"][1]])
+    cols["transport"][aircraft] = transport_of_kind[cols["kind"][aircraft]]
+
+
+def _quantities(rng: np.random.Generator, cols: dict[str, Any], events: _Events) -> None:
+    """Seizure sizes: log-normal per substance or goods; big drug seizures raise the impact.
+
+    Epidemics count their cases in ``quantity``.
+    """
+    quantity = cols["quantity"]
+    for type_name in ("drug_smuggling", "weapons_smuggling", "excise_goods_smuggling"):
+        idx = events.of_type(type_name)
+        for code, kind in enumerate(KIND_OF[type_name][1]):
+            seized = idx[cols["kind"][idx] == code]
+            key = ("goods_other" if type_name == "excise_goods_smuggling" and kind == "other"
+                   else kind)
+            quantity[seized] = _seizure(rng, cols, seized, type_name, *_QUANTITY[key])
+    epidemics = events.of_type("epidemic")
+    median, sigma = _CASES
+    cases = rng.lognormal(np.log(median), sigma, epidemics.size)
+    quantity[epidemics] = np.maximum(np.round(cases), 1)
+
+
+def _seizure(rng: np.random.Generator, cols: dict[str, Any], seized: IntP, type_name: str,
+             unit: str, median: float, sigma: float) -> F64:
+    """The amounts of these seizures; sets their unit and, for big drug seizures, impact."""
+    amount = rng.lognormal(np.log(median), sigma, seized.size)
+    if unit in ("pieces", "rounds", "packs", "tablets"):
+        cols["unit"][seized] = UNITS.index(unit)
+        return np.asarray(np.maximum(np.round(amount), 1), dtype=np.float64)
+    if unit != "kg":
+        cols["unit"][seized] = UNITS.index(unit)
+        return np.asarray(np.round(amount, 1), dtype=np.float64)
+    drugs = type_name == "drug_smuggling"
+    in_grams = (amount < 1) & drugs  # only drugs are weighed in g
+    amount = np.maximum(amount, 0.01)
+    amount = np.where(in_grams, np.round(amount * 1000, 1), np.round(amount, 2))
+    cols["unit"][seized] = np.where(in_grams, UNITS.index("g"), UNITS.index("kg"))
+    if drugs:
+        impact = cols["impact"]
+        big = seized[~in_grams & (amount > _HIGH_IMPACT_KG)]
+        impact[big] = np.maximum(impact[big], IMPACTS.index("high"))
+        impact[seized[~in_grams & (amount > _VERY_HIGH_IMPACT_KG)]] = IMPACTS.index("very_high")
+    return np.asarray(amount, dtype=np.float64)
+
+
+def _directions(rng: np.random.Generator, cols: dict[str, Any], events: _Events, country: I8,
+                months: F64) -> None:
+    """Entry or exit: Northern Route drugs and weapons go north, precursors south, labour
+    migrants leave in spring and come back in winter, the rest go either way."""
+    n, type_code = len(events), events.type_code
+    north = events.per_border([_country_code(_border(b).north or UNKNOWN_COUNTRY)
+                               for b in events.borders], np.int8)
+    destination = events.per_border(
+        [_country_code(_border(b).destination or UNKNOWN_COUNTRY) for b in events.borders],
+        np.int8)
+    p_exit = np.full(n, 0.5)
+    flow = (np.isin(type_code, [_TYPE_CODE[t] for t in _FLOW_TYPES])
+            & (north != _UNKNOWN_COUNTRY_CODE))
+    precursor = (type_code == _TYPE_CODE["drug_smuggling"]) & (
+        cols["kind"] == KIND_OF["drug_smuggling"][1].index("precursor"))
+    into_reporter = (country == north)[flow] != precursor[flow]  # the flow enters its side
+    p_exit[flow] = np.where(into_reporter, *_EXIT_WITH_FLOW)
+    moving = (np.isin(type_code, [_TYPE_CODE[t] for t in _MIGRANT_TYPES])
+              & (destination != _UNKNOWN_COUNTRY_CODE))
+    outward = _monthly(_OUTWARD, months)[events.day]
+    p_exit[moving] = np.where((country == destination)[moving], 1 - outward[moving],
+                              outward[moving])
+    direction = (rng.random(n) < p_exit).astype(np.int8)
+    has_direction = events.per_type(["direction" in EVENT_TYPES[t].details for t in TYPES])
+    has_direction &= ((type_code != _TYPE_CODE["suspicious_person"])
+                      | (rng.random(n) < _PERSON_DIRECTION_KNOWN))
+    cols["direction"] = np.where(has_direction, direction, -1).astype(np.int8)
+
+
+def _no_boats_on_dry_land(cols: dict[str, Any], geo: _Geometry, events: _Events) -> None:
+    """Away from the rivers, boats become feet and river crossings green-border walks."""
+    dry = ~geo.river[events.section]
+    cols["transport"][dry & (cols["transport"] == TRANSPORTS.index("boat"))] = (
+        TRANSPORTS.index("on_foot"))
+    cols["modus"][dry & (cols["modus"] == MODI.index("river_crossing"))] = (
+        MODI.index("green_border_on_foot"))
 
 
 # --------------------------------------------------------------------------- the scenario
@@ -880,7 +1101,7 @@ def _micros(value: date | datetime) -> int:
 
 _COLUMNS = ("occurred_at", "reported_at", "lon", "lat", "precision_m", "type", "section",
             "country", "impact", "reliability", "credibility", "handling", "status",
-            "transport", "modus", "reaction", "kind", "kind2", "quantity", "unit", "stage",
+            "transport", "modus", "reaction", "kind", "fraud_kind", "quantity", "unit", "stage",
             "direction", "detection", "killed", "injured", "shots", "persons", "nationality",
             "sex", "age", "planted")
 
@@ -915,7 +1136,7 @@ class Scenario:
     modus: I8
     reaction: I8
     kind: I8
-    kind2: I8
+    fraud_kind: I8
     quantity: F64
     unit: I8
     stage: I8
@@ -977,8 +1198,8 @@ class Scenario:
             if (k := c["kind"][i]) >= 0:
                 attr, values = KIND_OF[t]
                 details[attr] = values[k]
-            if c["kind2"][i] >= 0:
-                details["fraud_kind"] = FRAUD_KINDS[c["kind2"][i]]
+            if c["fraud_kind"][i] >= 0:
+                details["fraud_kind"] = FRAUD_KINDS[c["fraud_kind"][i]]
             if c["unit"][i] >= 0:
                 details["quantity"] = c["quantity"][i]
                 details["unit"] = UNITS[c["unit"][i]]
@@ -1053,9 +1274,10 @@ def generate(years: float = 3, *, seed: int = 1, start: date | datetime = DEFAUL
     day = np.concatenate([(cells // n_types) % n_days, *planted.day]).astype(np.int64)
     typ = np.concatenate([cells % n_types, *planted.typ]).astype(np.intp)
     mark = np.concatenate([np.full(cells.size, -1, dtype=np.int16), *planted.mark])
-    fx, fy = np.concatenate([np.zeros(0), *planted.x]), np.concatenate([np.zeros(0), *planted.y])
+    fixed_x = np.concatenate([np.zeros(0), *planted.x])
+    fixed_y = np.concatenate([np.zeros(0), *planted.y])
     del cells
-    cols = _attributes(rng, geo, start_us, months, sec, day, typ, fx, fy)
+    cols = _attributes(rng, geo, start_us, months, sec, day, typ, fixed_x, fixed_y)
     del sec, day, typ
     cols["planted"] = mark
     order = np.argsort(cols["occurred_at"], kind="stable")
