@@ -14,539 +14,71 @@ See ``docs/scenario.md`` for what is modelled and why.
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import numpy as np
 import numpy.typing as npt
-import shapely
 
-from sitcen.geo import (
-    BorderSection,
-    load_countries,
-    load_crossing_points,
-    load_default_sections,
-    project,
-    unproject,
+from sitcen.demo.scenario_attributes import attributes
+from sitcen.demo.scenario_geometry import BorderGeometry, along, geometry_of
+from sitcen.demo.scenario_tables import (
+    AGE_GROUPS,
+    BASE_MIX,
+    CENTRAL_ASIA,
+    COUNTRIES,
+    DAY_US,
+    DETECTIONS,
+    DIRECTIONS,
+    DISEASES,
+    F64,
+    FRAUD_KINDS,
+    HANDLINGS,
+    HAZARD_SEASON,
+    HIGH_PASS_BOXES,
+    I8,
+    I16,
+    I64,
+    IMPACTS,
+    KIND_OF,
+    LOW_WATER,
+    MIGRANT_TYPES,
+    MIGRATION,
+    MODI,
+    PASS_OPEN,
+    REACTION_SETS,
+    REACTIONS,
+    RELIABILITY,
+    SECOND_US,
+    SEXES,
+    STAGES,
+    STATUSES,
+    TRANSPORTS,
+    TYPE_CODE,
+    TYPES,
+    UNITS,
+    UNKNOWN_COUNTRY,
+    WEEKDAY,
+    IntP,
+    border_named,
+    is_high_pass,
+    is_river,
+    monthly,
 )
-from sitcen.taxonomy import (
-    EVENT_TYPES,
-    AircraftKind,
-    DocumentFraud,
-    DocumentKind,
-    ExciseGoods,
-    Hazard,
-    ImpactLevel,
-    ModusOperandi,
-    Reaction,
-    SourceReliability,
-    Substance,
-    Transport,
-    Unit,
-    VehicleKind,
-    WeaponKind,
-)
+from sitcen.geo import BorderSection, unproject
 
-I8 = npt.NDArray[np.int8]
-I16 = npt.NDArray[np.int16]
-I64 = npt.NDArray[np.int64]
-F32 = npt.NDArray[np.float32]
-F64 = npt.NDArray[np.float64]
-IntP = npt.NDArray[np.intp]
-Bool = npt.NDArray[np.bool_]
+__all__ = [  # the scenario's public names, its code tables included
+    "AGE_GROUPS", "CENTRAL_ASIA", "COUNTRIES", "DEFAULT_START", "DETECTIONS", "DIRECTIONS",
+    "DISEASES", "FRAUD_KINDS", "HANDLINGS", "HIGH_PASS_BOXES", "IMPACTS", "KIND_OF", "MODI",
+    "REACTIONS", "REACTION_SETS", "RELIABILITY", "SEXES", "STAGES", "STATUSES", "TRANSPORTS",
+    "TYPES", "UNITS", "UNKNOWN_COUNTRY", "Scenario", "generate", "is_high_pass", "is_river",
+    "live_events",
+]
 
 DEFAULT_START = date(2023, 1, 1)
-TYPES: tuple[str, ...] = tuple(EVENT_TYPES)
-_TYPE_CODE = {name: i for i, name in enumerate(TYPES)}  # index into TYPES
-CENTRAL_ASIA = frozenset({"KZ", "KG", "TJ", "TM", "UZ"})
-# Code tables of the columnar data (a column holds an index into one of these).
-COUNTRIES: tuple[str, ...] = ("KZ", "KG", "TJ", "TM", "UZ", "AF", "CN", "IR", "RU", "PK", "IN",
-                              "BD", "TR", "AZ", "XX")
-UNKNOWN_COUNTRY = "XX"  # nationality not known, or a border without a flow to a side
-_UNKNOWN_COUNTRY_CODE = COUNTRIES.index(UNKNOWN_COUNTRY)
-IMPACTS = tuple(v.value for v in ImpactLevel)
-RELIABILITY = tuple(v.value for v in SourceReliability)
-HANDLINGS = ("GREEN", "AMBER", "AMBER+STRICT", "RED")
-STATUSES = ("reported", "validated")
-STAGES = ("attempted", "actual")
-DIRECTIONS = ("entry", "exit")
-DETECTIONS = ("bcp_check", "surveillance", "patrol", "inland", "other")
-SEXES = ("male", "female", "unknown")
-AGE_GROUPS = ("minor", "adult", "unknown")
-UNITS = tuple(v.value for v in Unit)
-TRANSPORTS = tuple(v.value for v in Transport)
-MODI = tuple(v.value for v in ModusOperandi)
-DISEASES = ("anthrax", "brucellosis", "measles", "cholera",
-            "Crimean-Congo haemorrhagic fever", "foot-and-mouth disease")
-# The "kind" column: which details attribute it fills per type, and its values.
-KIND_OF: dict[str, tuple[str, tuple[str, ...]]] = {
-    "drug_smuggling": ("substance", tuple(v.value for v in Substance)),
-    "weapons_smuggling": ("weapon_kind", tuple(v.value for v in WeaponKind)),
-    "excise_goods_smuggling": ("goods", tuple(v.value for v in ExciseGoods)),
-    "document_fraud": ("document_kind", tuple(v.value for v in DocumentKind)),
-    "stolen_vehicle": ("vehicle_kind", tuple(v.value for v in VehicleKind)),
-    "suspicious_vehicle": ("vehicle_kind", tuple(v.value for v in VehicleKind)),
-    "natural_disaster": ("hazard", tuple(v.value for v in Hazard)),
-    "suspicious_aircraft": ("aircraft_kind", tuple(v.value for v in AircraftKind)),
-    "epidemic": ("disease", DISEASES),
-}
-FRAUD_KINDS = tuple(v.value for v in DocumentFraud)
-REACTIONS = tuple(v.value for v in Reaction)
-
-_US = 1_000_000
-_DAY_US = 86_400 * _US
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-
-# --------------------------------------------------------------------------- model tables
-
-
-@dataclass(frozen=True)
-class _Border:
-    """How one land border behaves: rate, type mix, flows, people met there."""
-
-    rate: float  # events per km of border per year at scale 1
-    mix: Mapping[str, float]  # type weights overriding _BASE_MIX
-    drugs: str = "other"  # substance profile (_SUBSTANCES key)
-    north: str | None = None  # side the Northern Route drug flow goes to
-    destination: str | None = None  # side labour migrants go to
-    bcp: float = 1.0  # multiplies each type's share placed at a BCP
-    people: Mapping[str, float] = field(default_factory=dict)
-
-
-_SHORT = {"green": "green_border_crossing", "river": "river_crossing",
-          "at_bcp": "clandestine_at_bcp", "drug": "drug_smuggling", "weapons": "weapons_smuggling",
-          "excise": "excise_goods_smuggling", "migrant": "migrant_smuggling",
-          "trafficking": "human_trafficking", "documents": "document_fraud",
-          "vehicle": "stolen_vehicle", "disaster": "natural_disaster", "armed": "armed_incident",
-          "epidemic": "epidemic", "person": "suspicious_person", "car": "suspicious_vehicle",
-          "aircraft": "suspicious_aircraft", "sign": "damaged_border_sign", "lost": "lost_person"}
-
-
-def _mix(**weights: float) -> dict[str, float]:
-    return {_SHORT[k]: v for k, v in weights.items()}
-
-
-_BASE_MIX = _mix(green=20, river=0, at_bcp=4, drug=4, weapons=.5, excise=6, migrant=3,
-                 trafficking=.5, documents=6, vehicle=1.5, disaster=.4, armed=.03, epidemic=.1,
-                 person=8, car=4, aircraft=.3, sign=2, lost=.5)
-_TRANSIT = {"AF": .03, "PK": .02, "IN": .02, "BD": .02}
-_BORDERS: dict[str, _Border] = {
-    "AF-TJ": _Border(8.0, _mix(river=25, drug=20, green=8, weapons=2, aircraft=4, armed=.3,
-                               disaster=.8, excise=1, documents=2),
-                     "afghan", "TJ", people={"AF": .5, "TJ": .45, "PK": .05}),
-    "AF-UZ": _Border(20.0, _mix(river=15, drug=18, green=5, at_bcp=6, excise=3),
-                     "afghan", "UZ", people={"AF": .55, "UZ": .43, "PK": .02}),
-    "AF-TM": _Border(4.0, _mix(river=10, drug=14, green=14, weapons=1),
-                     "afghan", "TM", people={"AF": .6, "TM": .38, "IR": .02}),
-    "KG-TJ": _Border(6.0, _mix(armed=.8, drug=8, green=20, person=12, sign=5, excise=6),
-                     "northern", "KG", people={"KG": .48, "TJ": .5, "UZ": .02}),
-    "KG-KZ": _Border(3.5, _mix(drug=6, migrant=10, excise=10, documents=8), "northern", "KZ", "KZ",
-                     people={"KG": .6, "KZ": .25, "TJ": .08, "UZ": .05, **_TRANSIT}),
-    "KZ-UZ": _Border(2.5, _mix(migrant=12, green=24, excise=10, documents=10), "other", "KZ", "KZ",
-                     people={"UZ": .6, "KZ": .2, "TJ": .1, **_TRANSIT}),
-    "KG-UZ": _Border(4.0, _mix(migrant=8, green=22, excise=10), "northern",
-                     people={"KG": .45, "UZ": .5, "TJ": .05}),
-    "TJ-UZ": _Border(3.0, _mix(excise=8, drug=5, migrant=4), "northern", "UZ",
-                     people={"TJ": .5, "UZ": .45, "AF": .05}),
-    "TM-UZ": _Border(1.5, _mix(excise=8, drug=4, green=16), "other", "UZ",
-                     people={"TM": .45, "UZ": .5, "AF": .05}),
-    "IR-TM": _Border(2.5, _mix(migrant=10, green=18, drug=6, excise=4), "iranian", "TM",
-                     people={"IR": .3, "TM": .25, "AF": .3, "PK": .1, "BD": .05}),
-    "CN-KZ": _Border(1.2, _mix(excise=18, at_bcp=6, documents=8, green=4, vehicle=3, drug=2),
-                     bcp=2.5, people={"CN": .5, "KZ": .48, "KG": .02}),
-    "CN-KG": _Border(1.0, _mix(excise=10, green=4, disaster=1.2), bcp=2.0,
-                     people={"CN": .45, "KG": .55}),
-    "CN-TJ": _Border(0.8, _mix(excise=6, green=3, disaster=1.2), bcp=2.0,
-                     people={"CN": .4, "TJ": .6}),
-    "KZ-RU": _Border(0.6, _mix(excise=8, vehicle=5, documents=8, migrant=4, green=10, drug=3),
-                     "russian", "RU", "RU",
-                     people={"RU": .35, "KZ": .35, "UZ": .12, "TJ": .1, "KG": .06, "AZ": .02}),
-    "KZ-TM": _Border(1.0, _mix(green=10, excise=6, migrant=4), "other", "KZ", "KZ",
-                     people={"TM": .5, "KZ": .4, "UZ": .1}),
-}
-_DEFAULT_BORDER = _Border(1.0, {})
-
-
-def _border(name: str) -> _Border:
-    """How the border of this name behaves (the default for one not in :data:`_BORDERS`)."""
-    return _BORDERS.get(name, _DEFAULT_BORDER)
-
-
-_SUBSTANCES: dict[str, dict[str, float]] = {
-    "afghan": {"heroin": 28, "opium": 22, "hashish": 30, "methamphetamine": 12, "precursor": 5,
-               "cannabis": 3},
-    "northern": {"hashish": 30, "heroin": 25, "opium": 10, "methamphetamine": 12, "cannabis": 13,
-                 "synthetic_other": 5, "psychotropic_medicine": 5},
-    "iranian": {"opium": 45, "heroin": 25, "hashish": 15, "methamphetamine": 15},
-    "russian": {"synthetic_other": 30, "psychotropic_medicine": 20, "cannabis": 20, "hashish": 10,
-                "methamphetamine": 10, "precursor": 10},
-    "other": {"cannabis": 30, "hashish": 15, "synthetic_other": 20, "psychotropic_medicine": 15,
-              "methamphetamine": 10, "precursor": 5, "heroin": 5},
-}
-# Seizure sizes: unit, median, log-sd (kg substances below 1 kg are written in g).
-_QUANTITY: dict[str, tuple[str, float, float]] = {
-    "heroin": ("kg", 1.5, 1.3), "opium": ("kg", 4.0, 1.3), "hashish": ("kg", 3.0, 1.4),
-    "cannabis": ("kg", 2.0, 1.5), "methamphetamine": ("kg", 0.5, 1.5),
-    "amphetamine": ("kg", 0.3, 1.3), "cocaine": ("kg", 0.2, 1.2),
-    "synthetic_other": ("kg", 0.05, 1.5), "psychotropic_medicine": ("tablets", 300, 1.2),
-    "precursor": ("l", 150, 1.2), "other": ("kg", 0.5, 1.3),
-    "firearm": ("pieces", 1.5, 0.7), "ammunition": ("rounds", 100, 1.2),
-    "explosive": ("kg", 2.0, 1.0), "cold_weapon": ("pieces", 2.0, 0.7),
-    "tobacco": ("packs", 500, 1.3), "alcohol": ("l", 50, 1.2), "fuel": ("l", 800, 1.0),
-    "goods_other": ("pieces", 200, 1.3),
-}
-
-
-@dataclass(frozen=True)
-class _Profile:
-    """How reports of one event type look."""
-
-    impact: tuple[float, float, float, float]  # low, medium, high, very_high
-    hours: str  # diurnal profile: night, day or flat
-    bcp: float  # share placed near a BCP when the section has one
-    persons: float  # mean group size (0: no persons)
-    reaction: Mapping[tuple[str, ...], float]
-    transport: Mapping[str, float] = field(default_factory=dict)
-    modus: Mapping[str, float] = field(default_factory=dict)
-    kinds: Mapping[str, float] = field(default_factory=dict)
-    offset_km: float = 1.5  # mean distance from the border line (most within 5 km)
-
-
-_CAUGHT = {("apprehended",): 6, ("turned_back",): 2, ("patrol_dispatched",): 1,
-           ("apprehended", "neighbour_notified"): 1, ("monitoring",): 0.5}
-_PROFILES: dict[str, _Profile] = {
-    "green_border_crossing": _Profile(
-        (.6, .3, .08, .02), "night", .03, 2.0, _CAUGHT,
-        {"on_foot": 7, "car": 1, "motorcycle": 1, "animal": .7, "other": .3},
-        {"green_border_on_foot": 7, "mountain_path": 2, "other": .5}),
-    "river_crossing": _Profile(
-        (.5, .35, .12, .03), "night", 0, 2.5,
-        {("apprehended",): 4, ("turned_back",): 2, ("patrol_dispatched",): 2,
-         ("neighbour_notified",): 1, ("rescued",): .3},
-        {"boat": 6, "on_foot": 3, "other": 1}, {"river_crossing": 1}, offset_km=0.3),
-    "clandestine_at_bcp": _Profile(
-        (.5, .4, .08, .02), "day", .95, 1.5,
-        {("apprehended",): 6, ("apprehended", "handed_to_police"): 3, ("turned_back",): 1},
-        {"truck": 5, "car": 3, "train": 1.5, "bus": 1},
-        {"concealment_in_vehicle": 5, "concealment_in_cargo": 4, "corruption": .3}),
-    "drug_smuggling": _Profile(
-        (.3, .4, .22, .08), "night", .25, 1.4,
-        {("seized", "apprehended"): 5, ("seized",): 2, ("seized", "investigation_opened"): 3,
-         ("seized", "apprehended", "neighbour_notified"): 1},
-        {"on_foot": 3, "car": 3, "truck": 2, "boat": 1, "animal": .5, "train": .5},
-        {"concealment_in_vehicle": 3, "concealment_in_cargo": 2, "concealment_on_body": 2,
-         "body_packing": .7, "river_crossing": 1.5, "mountain_path": 1, "throw_over": .5,
-         "drone_drop": .2}),
-    "weapons_smuggling": _Profile(
-        (.2, .4, .3, .1), "night", .2, 1.3,
-        {("seized", "apprehended"): 5, ("seized", "investigation_opened"): 3, ("seized",): 1},
-        {"on_foot": 3, "car": 3, "truck": 1, "animal": .5},
-        {"concealment_in_vehicle": 3, "concealment_on_body": 2, "mountain_path": 2,
-         "green_border_on_foot": 2},
-        {"firearm": 4, "ammunition": 4, "explosive": 1, "cold_weapon": 1}),
-    "excise_goods_smuggling": _Profile(
-        (.7, .25, .04, .01), "day", .55, 1.3,
-        {("seized",): 5, ("seized", "handed_to_police"): 2, ("seized", "investigation_opened"): 1},
-        {"truck": 4, "car": 4, "on_foot": 1, "animal": .5, "train": 1},
-        {"concealment_in_vehicle": 4, "concealment_in_cargo": 4, "green_border_on_foot": 1,
-         "throw_over": .5},
-        {"tobacco": 5, "fuel": 3, "alcohol": 1.5, "other": 1}),
-    "migrant_smuggling": _Profile(
-        (.3, .45, .2, .05), "night", .15, 6.0,
-        {("apprehended", "investigation_opened"): 5, ("apprehended",): 3,
-         ("apprehended", "neighbour_notified"): 1},
-        {"car": 3, "truck": 2, "on_foot": 3, "bus": 1},
-        {"green_border_on_foot": 3, "concealment_in_vehicle": 3, "false_documents": 2,
-         "mountain_path": 1}),
-    "human_trafficking": _Profile(
-        (.1, .4, .35, .15), "flat", .5, 2.5,
-        {("rescued", "investigation_opened"): 4, ("apprehended", "investigation_opened"): 3,
-         ("handed_to_police",): 1},
-        {"car": 3, "bus": 2, "train": 1, "aircraft": .5, "on_foot": .5},
-        {"false_documents": 3, "concealment_in_vehicle": 1, "other": 1}),
-    "document_fraud": _Profile(
-        (.6, .35, .04, .01), "day", .9, 1.1,
-        {("apprehended",): 3, ("turned_back",): 4, ("handed_to_police",): 2},
-        {"car": 2, "bus": 2, "train": 1, "on_foot": 2, "aircraft": .3}, {"false_documents": 1},
-        {"passport": 6, "id_card": 2, "visa": 2, "residence_permit": 1, "vehicle_document": 1}),
-    "stolen_vehicle": _Profile(
-        (.6, .3, .08, .02), "day", .8, 1.2,
-        {("seized", "apprehended"): 4, ("seized", "neighbour_notified"): 2},
-        {"car": 6, "truck": 2, "motorcycle": 1}, {"false_documents": 2, "other": 1},
-        {"car": 7, "truck": 2, "motorcycle": 1}),
-    "natural_disaster": _Profile(
-        (.4, .35, .2, .05), "flat", 0, 0,
-        {("monitoring",): 4, ("rescued",): 1, ("patrol_dispatched",): 2, ("none_yet",): 1},
-        offset_km=4.0),
-    "armed_incident": _Profile(
-        (0, .2, .5, .3), "flat", .05, 0,
-        {("neighbour_notified",): 3, ("patrol_dispatched", "neighbour_notified"): 4,
-         ("monitoring",): 1, ("investigation_opened",): 1}, offset_km=0.8),
-    "epidemic": _Profile(
-        (.4, .4, .15, .05), "day", .3, 0,
-        {("monitoring",): 3, ("neighbour_notified", "monitoring"): 2}, offset_km=6.0,
-        kinds={d: w for d, w in zip(DISEASES, (2, 3, 2, .5, 1, 2), strict=True)}),
-    "suspicious_person": _Profile(
-        (.85, .13, .02, 0), "night", .1, 1.2,
-        {("monitoring",): 3, ("patrol_dispatched",): 3, ("apprehended",): 2},
-        {"on_foot": 5, "car": 2, "motorcycle": 1}),
-    "suspicious_vehicle": _Profile(
-        (.85, .13, .02, 0), "night", .4, 1.5,
-        {("monitoring",): 3, ("patrol_dispatched",): 3, ("turned_back",): 1},
-        {"car": 5, "truck": 2, "motorcycle": 1}, kinds={"car": 5, "truck": 2, "motorcycle": 1}),
-    "suspicious_aircraft": _Profile(
-        (.5, .35, .12, .03), "night", 0, 0,
-        {("monitoring",): 4, ("neighbour_notified",): 2, ("patrol_dispatched",): 1},
-        kinds={"drone": 7, "aircraft": .5, "helicopter": .5, "balloon": .3, "unknown": 1.5}),
-    "damaged_border_sign": _Profile(
-        (.9, .1, 0, 0), "day", 0, 0,
-        {("monitoring",): 2, ("neighbour_notified",): 2, ("other",): 1}, offset_km=0.2),
-    "lost_person": _Profile(
-        (.3, .5, .15, .05), "flat", 0, 1.3,
-        {("rescued",): 4, ("patrol_dispatched",): 3, ("neighbour_notified",): 1}, {"on_foot": 1},
-        offset_km=3.0),
-}
-REACTION_SETS: tuple[tuple[str, ...], ...] = tuple(
-    dict.fromkeys(r for p in _PROFILES.values() for r in p.reaction))
-_AIRCRAFT_TRANSPORT = {"drone": "drone", "aircraft": "aircraft", "helicopter": "aircraft"}
-
-_HOURS: dict[str, list[float]] = {  # local hour weights 0..23
-    "night": [6, 6, 6, 5, 4, 3, 2, 1.5, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1.5, 2, 3, 4, 5, 6, 6],
-    "day": [.3, .3, .2, .2, .3, .5, 1, 2, 4, 5, 5, 5, 4.5, 5, 5, 5, 4, 3, 2, 1.5, 1, .8, .5, .4],
-    "flat": [1.0] * 24,
-}
-_UTC_OFFSET_H = {"KG": 6}  # the others keep UTC+5
-# Monthly factors, January..December (interpolated day by day).
-_PASS_OPEN = [.08, .08, .15, .45, .85, 1, 1, 1, 1, .8, .35, .1]  # high passes under snow
-_LOW_WATER = [1.4, 1.3, 1.0, .8, .6, .5, .5, .6, .9, 1.2, 1.4, 1.5]  # Panj / Amu Darya
-_MIGRATION = [.8, .9, 1.5, 1.8, 1.5, .9, .85, .85, .85, 1.0, 1.3, 1.3]  # labour migration
-_OUTWARD = [.5, .55, .75, .8, .75, .6, .5, .5, .45, .4, .3, .3]  # share leaving the origin
-_HAZARD_SEASON = [1.5, 1.5, 1.6, 1.8, 1.6, 1.0, .6, .5, .4, .5, .7, 1.2]
-# Natural hazards by season: the months (0 = January) and the weights of each hazard.
-_HAZARDS: tuple[tuple[tuple[int, ...], dict[str, float]], ...] = (
-    ((11, 0, 1, 2), {"avalanche": 6, "landslide": 1, "earthquake": 1.5, "flood": .5,
-                     "other": .5}),
-    ((3, 4, 5, 6), {"mudflow": 4.5, "flood": 2.5, "landslide": 1.5, "earthquake": 1,
-                    "avalanche": .5}),
-    ((7, 8, 9, 10), {"wildfire": 3, "earthquake": 3, "landslide": 2, "mudflow": 1, "flood": 1}),
-)
-_WEEKDAY = [1.0, 1.0, 1.0, 1.0, 1.05, 0.95, 0.9]  # Monday..Sunday
-# Elevation proxy: a section whose centroid lies in one of these boxes
-# (lon0, lat0, lon1, lat1) crosses high passes that snow closes in winter.
-HIGH_PASS_BOXES: dict[str, tuple[float, float, float, float]] = {
-    "Pamir (eastern Badakhshan, TJ-CN, Zaalay)": (70.9, 36.5, 75.5, 39.7),
-    "Central and inner Tian Shan (KG-CN, Khan Tengri)": (73.5, 39.4, 80.5, 42.6),
-    "Turkestan and Alay ranges (high KG-TJ)": (69.2, 39.3, 70.9, 39.75),
-}
-_MIGRANT_TYPES = ("green_border_crossing", "migrant_smuggling", "clandestine_at_bcp",
-                  "document_fraud", "human_trafficking")
-_DETECTION: dict[str, dict[str, float]] = {
-    "clandestine_at_bcp": {"bcp_check": 1},
-    "river_crossing": {"surveillance": 5, "patrol": 4.5, "other": .5},
-    "default": {"patrol": 5, "surveillance": 3, "bcp_check": 1, "other": 1},
-}
-# Where events lie, measured from the section line.
-_NEAR_MAX_KM = 5  # events near the line lie at most this far from it
-_INLAND_SHARE = 0.12  # the share placed further inland, between these distances
-_INLAND_KM = (5, 40)
-_SECTION_REACH_KM = 25  # further inland an event belongs to no section
-_BCP_SPREAD_KM = 0.8  # events at a crossing point scatter this much around it
-_PRECISION_AT_BCP_M = (100, 250, 500)
-_PRECISION_M = (50, 100, 250, 500, 1000, 2000)
-# Local time: UTC+5 but where _UTC_OFFSET_H says otherwise.
-_LOCAL_UTC_OFFSET_H = 5
-# Reported after: log-normal around the median, clipped (within EUROSUR's 24 h).
-_REPORT_DELAY_S = (60, 1800, 23 * 3600)  # shortest, median, longest
-_REPORT_DELAY_LOG_SD = 1.0
-# Grading, in the order of the code tables RELIABILITY, credibility 1..6, HANDLINGS.
-_RELIABILITY_SHARE = (.1, .45, .3, .08, .02, .05)
-_CREDIBILITY_SHARE = (.25, .4, .2, .08, .02, .05)
-_HANDLING_SHARE = (.15, .72, .05, .08)
-_VALIDATED_SHARE = 0.8  # the others are still "reported"
-# Persons: the size of a group is capped; most are adult men, but for trafficking.
-_LARGEST_GROUP = 400
-_FEMALE_SHARE = {"human_trafficking": .6}
-_FEMALE_SHARE_OTHERWISE = .07
-_MINOR_SHARE = {"human_trafficking": .2}
-_MINOR_SHARE_OTHERWISE = .04
-_ACTUAL_SHARE = .65  # crossings that were actual, not attempted
-_INLAND_DETECTION_KM = 10  # detected further from the line: "inland"
-# Casualties: mean killed and injured per event; armed incidents without shots kill nobody.
-_CASUALTIES = {"natural_disaster": (.15, .4), "armed_incident": (.3, .7)}
-_SHOTS_FIRED_SHARE = .7
-_HIGH_IMPACT_KG = 10  # a drug seizure above this is at least high, above the next very high
-_VERY_HIGH_IMPACT_KG = 50
-_CASES = (8, 1.2)  # an epidemic's cases: median and log-sd
-_FRAUD = {"forged": 4, "counterfeit": 2, "impostor": 3, "fraudulently_obtained": 1}
-# Directions: the share of exits of a flow, reported by the side it goes to and the
-# side it comes from; the direction of a suspicious person is known for some only.
-_EXIT_WITH_FLOW = (0.1, 0.9)
-_PERSON_DIRECTION_KNOWN = 0.6
-_FLOW_TYPES = ("drug_smuggling", "weapons_smuggling")
-
-
-def is_high_pass(lon: float, lat: float) -> bool:
-    """Whether a section centroid lies in one of the :data:`HIGH_PASS_BOXES`."""
-    return any(a <= lon <= c and b <= lat <= d for a, b, c, d in HIGH_PASS_BOXES.values())
-
-
-def is_river(border: str, lon: float) -> bool:
-    """Whether a section runs along the Panj / Amu Darya (all AF-TJ, AF-UZ, eastern AF-TM)."""
-    return border in ("AF-TJ", "AF-UZ") or (border == "AF-TM" and lon >= 65.4)
-
-
-def _monthly(table: Sequence[float], months: F64) -> F64:
-    """Smooth a January..December table over fractional months (0 = 1 January)."""
-    x = np.arange(-1, 13) + 0.5
-    y = np.array([table[11], *table, table[0]], dtype=np.float64)
-    return np.asarray(np.interp(months, x, y), dtype=np.float64)
-
-
-def _weights(table: Mapping[Any, float], values: Sequence[Any]) -> F64:
-    w = np.array([table.get(v, 0.0) for v in values], dtype=np.float64)
-    return np.asarray(w / w.sum(), dtype=np.float64)
-
-
-# --------------------------------------------------------------------------- geometry
-
-
-@dataclass
-class _Geometry:
-    """Border sections as flat arrays of projected segments, for vectorised placement."""
-
-    sections: tuple[BorderSection, ...]
-    border: list[str]
-    lon: F64
-    lat: F64
-    high_pass: npt.NDArray[np.bool_]
-    river: npt.NDArray[np.bool_]
-    side_a: I8  # per country pair: who may report (index into COUNTRIES), A and B
-    side_b: I8
-    p_report_a: F64
-    seg_first: IntP  # per section: first segment and number of segments
-    seg_count: IntP
-    x0: F64
-    y0: F64
-    dx: F64
-    dy: F64
-    length: F64
-    cum: F64  # cumulative length at segment start, within its section
-    left_is_a: I8  # +1 if country A lies to the left of the segment, -1 right, 0 unknown
-    bcp_first: IntP
-    bcp_count: IntP
-    bcp_x: F64
-    bcp_y: F64
-
-
-def _country_code(code: str) -> int:
-    """The index of a country code in :data:`COUNTRIES` (unknown for one not there)."""
-    return COUNTRIES.index(code) if code in COUNTRIES else _UNKNOWN_COUNTRY_CODE
-
-
-def _build_geometry(sections: Sequence[BorderSection]) -> _Geometry:
-    sections = tuple(sorted(sections, key=lambda s: s.id))
-    countries = load_countries()
-    parts: list[tuple[F64, F64, int, float]] = []  # x, y, section rank, side sign
-    seg_first: list[int] = []
-    seg_count: list[int] = []
-    lon: list[float] = []
-    lat: list[float] = []
-    high: list[bool] = []
-    river: list[bool] = []
-    border: list[str] = []
-    side_a: list[int] = []
-    side_b: list[int] = []
-    p_a: list[float] = []
-    projected: list[Any] = []
-    n = 0
-    for rank, s in enumerate(sections):
-        a, b = s.countries
-        key = f"{a}-{b}"
-        c = s.geometry.centroid
-        lon.append(c.x)
-        lat.append(c.y)
-        border.append(key)
-        high.append(is_high_pass(c.x, c.y))
-        river.append(is_river(key, c.x))
-        side_a.append(_country_code(a))
-        side_b.append(_country_code(b))
-        p_a.append(0.5 if (a in CENTRAL_ASIA) == (b in CENTRAL_ASIA) else float(a in CENTRAL_ASIA))
-        seg_first.append(n)
-        lines = []
-        for line in shapely.get_parts(s.geometry):
-            xy = shapely.get_coordinates(line)
-            x, y = project(xy[:, 0], xy[:, 1])
-            lines.append(np.column_stack([x, y]))
-            keep = np.flatnonzero((np.diff(x) != 0) | (np.diff(y) != 0))
-            # Which country lies left of this line: probe 2 km off a few segments.
-            probe = keep[np.linspace(0, keep.size - 1, min(5, keep.size)).astype(int)]
-            ddx, ddy = x[probe + 1] - x[probe], y[probe + 1] - y[probe]
-            norm = np.hypot(ddx, ddy)
-            px, py = (x[probe] + ddx / 2 - 2 * ddy / norm, y[probe] + ddy / 2 + 2 * ddx / norm)
-            plon, plat = unproject(px, py)
-            votes = 0
-            if a in countries:
-                votes += int(shapely.contains_xy(countries[a].geometry, plon, plat).sum())
-            if b in countries:
-                votes -= int(shapely.contains_xy(countries[b].geometry, plon, plat).sum())
-            parts.append((x[np.r_[keep, keep[-1] + 1]], y[np.r_[keep, keep[-1] + 1]], rank,
-                          float(np.sign(votes))))
-            n += keep.size
-        seg_count.append(n - seg_first[-1])
-        projected.append(shapely.multilinestrings(lines))
-    xs = np.concatenate([p[0][:-1] for p in parts])
-    ys = np.concatenate([p[1][:-1] for p in parts])
-    dx = np.concatenate([np.diff(p[0]) for p in parts])
-    dy = np.concatenate([np.diff(p[1]) for p in parts])
-    length = np.hypot(dx, dy)
-    left = np.concatenate([np.full(p[0].size - 1, p[3]) for p in parts]).astype(np.int8)
-    first = np.array(seg_first, dtype=np.intp)
-    count = np.array(seg_count, dtype=np.intp)
-    cum = np.cumsum(length) - length
-    cum -= np.repeat(cum[first], count)
-    # Crossing points: each goes to the nearest section of its border within 30 km.
-    pair_of = {tuple(s.countries): i for i, s in enumerate(sections)}
-    bcps: dict[int, list[tuple[float, float]]] = {}
-    for p in load_crossing_points():
-        if tuple(p.countries) not in pair_of:
-            continue
-        bx, by = project(p.lon, p.lat)
-        cands = [i for i, s in enumerate(sections) if s.countries == p.countries]
-        d = [float(shapely.distance(projected[i], shapely.Point(float(bx), float(by))))
-             for i in cands]
-        if min(d) <= 30:
-            bcps.setdefault(cands[int(np.argmin(d))], []).append((float(bx), float(by)))
-    bcp_count = np.array([len(bcps.get(i, [])) for i in range(len(sections))], dtype=np.intp)
-    flat = [xy for i in range(len(sections)) for xy in bcps.get(i, [])]
-    return _Geometry(
-        sections, border, np.array(lon), np.array(lat), np.array(high), np.array(river),
-        np.array(side_a, dtype=np.int8), np.array(side_b, dtype=np.int8), np.array(p_a),
-        first, count, xs, ys, dx, dy, length, cum, left,
-        np.cumsum(bcp_count) - bcp_count, bcp_count,
-        np.array([f[0] for f in flat], dtype=np.float64),
-        np.array([f[1] for f in flat], dtype=np.float64))
-
-
-def _along(geo: _Geometry, sec: IntP, u: F64) -> tuple[F64, F64, F64, F64, I8]:
-    """Points at fraction ``u`` of each section's length: x, y, unit normal (left), side sign."""
-    last = geo.seg_first + geo.seg_count - 1
-    total = geo.cum[last] + geo.length[last]
-    target = u * total[sec]
-    seg = geo.seg_first[sec].copy()
-    # Binary search within each section's own run of segments, all sections at once.
-    lo, hi = np.zeros_like(seg), geo.seg_count[sec] - 1
-    while np.any(lo < hi):
-        mid = (lo + hi + 1) // 2
-        up = geo.cum[seg + mid] <= target
-        lo = np.where(up, mid, lo)
-        hi = np.where(up, hi, mid - 1)
-    seg += lo
-    t = np.clip((target - geo.cum[seg]) / geo.length[seg], 0.0, 1.0)
-    nx, ny = -geo.dy[seg] / geo.length[seg], geo.dx[seg] / geo.length[seg]
-    return geo.x0[seg] + t * geo.dx[seg], geo.y0[seg] + t * geo.dy[seg], nx, ny, geo.left_is_a[seg]
-
 
 # --------------------------------------------------------------------------- rates
 
@@ -562,15 +94,15 @@ def _calendar(start: datetime, n_days: int) -> tuple[F64, IntP]:
     return np.asarray(frac, dtype=np.float64), np.asarray((d64.astype(np.int64) + 3) % 7)
 
 
-def _rates(geo: _Geometry, months: F64, weekday: IntP, scale: float,
+def _rates(geo: BorderGeometry, months: F64, weekday: IntP, scale: float,
            rng: np.random.Generator) -> F64:
     """Expected events per (section, day, type): border, length, season, weekday."""
     n_sec, n_types = len(geo.sections), len(TYPES)
     base = np.zeros((n_sec, n_types))
     hetero = rng.lognormal(-0.125, 0.5, n_sec)  # some sections are hotspots, some quiet
     for i, s in enumerate(geo.sections):
-        b = _border(geo.border[i])
-        mix = {**_BASE_MIX, **b.mix}
+        b = border_named(geo.border[i])
+        mix = {**BASE_MIX, **b.mix}
         if not geo.river[i]:
             mix["green_border_crossing"] += mix["river_crossing"]
             mix["river_crossing"] = 0.0
@@ -579,20 +111,20 @@ def _rates(geo: _Geometry, months: F64, weekday: IntP, scale: float,
         w = np.array([mix[t] for t in TYPES]) / sum(mix.values())
         for t in ("clandestine_at_bcp", "document_fraud", "excise_goods_smuggling",
                   "stolen_vehicle"):  # checks find these at the crossing points
-            w[_TYPE_CODE[t]] *= 1 + 1.5 * min(int(geo.bcp_count[i]), 2) * b.bcp
+            w[TYPE_CODE[t]] *= 1 + 1.5 * min(int(geo.bcp_count[i]), 2) * b.bcp
         base[i] = b.rate * s.length_km * hetero[i] * w * scale / 365.25
-    lam: F64 = base[:, None, :] * np.array(_WEEKDAY)[weekday][None, :, None]
-    nat = _TYPE_CODE["natural_disaster"]
-    hazard = lam[:, :, nat] * _monthly(_HAZARD_SEASON, months)[None, :]
-    lam *= np.where(geo.high_pass[:, None], _monthly(_PASS_OPEN, months)[None, :], 1.0)[:, :, None]
+    lam: F64 = base[:, None, :] * np.array(WEEKDAY)[weekday][None, :, None]
+    nat = TYPE_CODE["natural_disaster"]
+    hazard = lam[:, :, nat] * monthly(HAZARD_SEASON, months)[None, :]
+    lam *= np.where(geo.high_pass[:, None], monthly(PASS_OPEN, months)[None, :], 1.0)[:, :, None]
     lam[:, :, nat] = hazard
-    water = np.where(geo.river[:, None], _monthly(_LOW_WATER, months)[None, :], 1.0)
+    water = np.where(geo.river[:, None], monthly(LOW_WATER, months)[None, :], 1.0)
     for t in ("river_crossing", "drug_smuggling", "green_border_crossing"):
-        lam[:, :, _TYPE_CODE[t]] *= water
-    moving = np.array([_border(b).destination is not None for b in geo.border])
-    migration = np.where(moving[:, None], _monthly(_MIGRATION, months)[None, :], 1.0)
-    for t in _MIGRANT_TYPES:
-        lam[:, :, _TYPE_CODE[t]] *= migration
+        lam[:, :, TYPE_CODE[t]] *= water
+    moving = np.array([border_named(b).destination is not None for b in geo.border])
+    migration = np.where(moving[:, None], monthly(MIGRATION, months)[None, :], 1.0)
+    for t in MIGRANT_TYPES:
+        lam[:, :, TYPE_CODE[t]] *= migration
     return lam
 
 
@@ -620,13 +152,13 @@ class _Planted:
 
 
 def _iso_day(start: datetime, day: float) -> str:
-    return _iso(int((start + timedelta(days=day)).timestamp()) * _US)
+    return _iso(int((start + timedelta(days=day)).timestamp()) * SECOND_US)
 
 
 _Surge = tuple[int, int, int, int, float]  # section, type, first day, end day, factor
 
 
-def _plant(geo: _Geometry, lam: F64, start: datetime, years: float, scale: float,
+def _plant(geo: BorderGeometry, lam: F64, start: datetime, years: float, scale: float,
            rng: np.random.Generator) -> tuple[list[dict[str, Any]], _Planted, list[_Surge]]:
     """Plant trend shifts and clusters, choose anomalies (filled in by :func:`_surge`).
 
@@ -695,15 +227,15 @@ def _plant(geo: _Geometry, lam: F64, start: datetime, years: float, scale: float
         d0 = int(rng.integers(0, n_days - dur + 1))
         radius = float(rng.uniform(3, 6))
         n = max(6, round(size * scale))
-        cx, cy, nx, ny, left = _along(geo, np.array([s]), rng.uniform(0.3, 0.7, 1))
+        cx, cy, nx, ny, left = along(geo, np.array([s]), rng.uniform(0.3, 0.7, 1))
         side = float(left[0]) if left[0] else 1.0
         cx, cy = cx + side * 1.5 * nx, cy + side * 1.5 * ny  # just inside country A
         r = np.minimum(np.abs(rng.normal(0, radius / 2, n)), radius)
         a = rng.uniform(0, 2 * np.pi, n)
         xy = (cx[0] + r * np.cos(a), cy[0] + r * np.sin(a))
-        out.add(s, d0 + rng.integers(0, dur, n), _TYPE_CODE[kind], len(truth), xy)
-        entry = _truth("cluster", geo, s, _TYPE_CODE[kind], start, d0, d0 + dur, None,
-                       float(lam[s, d0:d0 + dur, _TYPE_CODE[kind]].sum()), n)
+        out.add(s, d0 + rng.integers(0, dur, n), TYPE_CODE[kind], len(truth), xy)
+        entry = _truth("cluster", geo, s, TYPE_CODE[kind], start, d0, d0 + dur, None,
+                       float(lam[s, d0:d0 + dur, TYPE_CODE[kind]].sum()), n)
         lon, lat = unproject(cx, cy)
         entry.update(centre=[round(float(lon[0]), 5), round(float(lat[0]), 5)],
                      radius_km=round(radius, 2))
@@ -724,7 +256,7 @@ def _surge(truth: list[dict[str, Any]], out: _Planted, surges: list[_Surge], lam
         truth[j]["planted"] = int(n if base > 0 else 0)
 
 
-def _truth(kind: str, geo: _Geometry, sec: int, typ: int, start: datetime, d0: int, d1: int,
+def _truth(kind: str, geo: BorderGeometry, sec: int, typ: int, start: datetime, d0: int, d1: int,
            factor: float | None, baseline: float, planted: int) -> dict[str, Any]:
     return {"kind": kind, "section_id": geo.sections[sec].id, "type": TYPES[typ],
             "start": _iso_day(start, d0), "end": _iso_day(start, d1),
@@ -733,361 +265,11 @@ def _truth(kind: str, geo: _Geometry, sec: int, typ: int, start: datetime, d0: i
             "planted": int(planted)}
 
 
-# --------------------------------------------------------------------------- attributes
-
-
-def _pick(rng: np.random.Generator, n: int, table: Mapping[Any, float],
-          values: Sequence[Any]) -> I8:
-    """Codes into ``values`` drawn with the weights of ``table`` (-1 if the table is empty)."""
-    if not table:
-        return np.full(n, -1, dtype=np.int8)
-    return rng.choice(len(values), n, p=_weights(table, values)).astype(np.int8)
-
-
-@dataclass(frozen=True)
-class _Events:
-    """The events being given attributes, and their groups by type and by border."""
-
-    section: IntP  # the section, day and type (index into TYPES) of each event
-    day: I64
-    type_code: IntP
-    month: IntP  # calendar month of each event, 0 = January
-    borders: list[str]  # the borders of the sections, sorted
-    border_of: IntP  # per event: index into ``borders``
-    by_type: list[IntP]  # per type: the indexes of its events
-    by_border: list[IntP]  # per border: the indexes of its events
-
-    def __len__(self) -> int:
-        return int(self.section.size)
-
-    @classmethod
-    def group(cls, geo: _Geometry, months: F64, sec: IntP, day: I64, typ: IntP) -> _Events:
-        """The events of these sections, days and types, grouped."""
-        borders = sorted(set(geo.border))
-        border_of = np.array([borders.index(b) for b in geo.border], dtype=np.intp)[sec]
-        return cls(sec, day, typ, np.floor(months[day]).astype(np.intp), borders, border_of,
-                   [np.flatnonzero(typ == t) for t in range(len(TYPES))],
-                   [np.flatnonzero(border_of == b) for b in range(len(borders))])
-
-    def per_type(self, values: Sequence[Any]) -> npt.NDArray[Any]:
-        """A value per event from one value per type (in :data:`TYPES` order)."""
-        return np.array(values)[self.type_code]
-
-    def per_border(self, values: Sequence[Any], dtype: Any = None) -> npt.NDArray[Any]:
-        """A value per event from one value per border (in ``borders`` order)."""
-        return np.array(values, dtype=dtype)[self.border_of]
-
-    def of_type(self, name: str) -> IntP:
-        """The indexes of the events of one type."""
-        return self.by_type[_TYPE_CODE[name]]
-
-
-@dataclass(frozen=True)
-class _Places:
-    """Who reported each event, and where it lies."""
-
-    country: I8
-    offset_km: F64  # distance from the border line
-    section: I16  # -1 when further inland than a section reaches
-    lon: F64
-    lat: F64
-    precision_m: npt.NDArray[np.int32]
-
-
-def _attributes(rng: np.random.Generator, geo: _Geometry, start_us: int, months: F64,
-                sec: IntP, day: I64, typ: IntP, fixed_x: F64, fixed_y: F64) -> dict[str, Any]:
-    """Every column of the events (unsorted), one family of attributes after another.
-
-    Every step draws from ``rng`` in turn, so the order of the steps, and of
-    the draws within each, is part of the scenario: change it and a seed no
-    longer gives the events it gave before. ``fixed_x`` and ``fixed_y`` are
-    the projected positions of the last events (NaN: place as usual).
-    """
-    events = _Events.group(geo, months, sec, day, typ)
-    places = _place(rng, geo, events, fixed_x, fixed_y)
-    occurred, reported = _times(rng, events, places.country, start_us)
-    cols: dict[str, Any] = {
-        "occurred_at": occurred, "reported_at": reported,
-        "lon": np.round(places.lon, 5), "lat": np.round(places.lat, 5),
-        "precision_m": places.precision_m, "type": typ.astype(np.int8),
-        "section": places.section, "country": places.country,
-        **_grading(rng, len(events)), **_absent(len(events)),
-    }
-    _details_per_type(rng, cols, events, places.offset_km)
-    _nationalities_and_substances(rng, cols, events)
-    _hazards(rng, cols, events)
-    _casualties(rng, cols, events)
-    _fraud_kinds(rng, cols, events)
-    _aircraft_transport(cols, events)
-    _quantities(rng, cols, events)
-    _directions(rng, cols, events, places.country, months)
-    _no_boats_on_dry_land(cols, geo, events)
-    return cols
-
-
-def _place(rng: np.random.Generator, geo: _Geometry, events: _Events, fixed_x: F64,
-           fixed_y: F64) -> _Places:
-    """Which side reports each event, and where: along its section on that side, near a
-    crossing point for the types found there, some further inland."""
-    n, sec = len(events), events.section
-    by_side_a = rng.random(n) < geo.p_report_a[sec]
-    country = np.where(by_side_a, geo.side_a[sec], geo.side_b[sec]).astype(np.int8)
-    bcp_share = events.per_type([_PROFILES[t].bcp for t in TYPES]) * events.per_border(
-        [_border(b).bcp for b in events.borders])
-    at_bcp = (rng.random(n) < bcp_share) & (geo.bcp_count[sec] > 0)
-    x, y, normal_x, normal_y, left = _along(geo, sec, rng.random(n))
-    near = np.minimum(rng.exponential(1.0, n) * events.per_type(
-        [_PROFILES[t].offset_km for t in TYPES]), _NEAR_MAX_KM)
-    offset = np.where(rng.random(n) < _INLAND_SHARE,
-                      rng.uniform(_INLAND_KM[0], _INLAND_KM[1], n), near)
-    # The reporting side's side of the line (either, where the geometry could not tell).
-    side = np.where(left == 0, rng.choice([-1, 1], n), left) * np.where(by_side_a, 1, -1)
-    x += side * offset * normal_x
-    y += side * offset * normal_y
-    del normal_x, normal_y
-    if geo.bcp_x.size:
-        x, y = _at_crossing_points(rng, geo, sec, at_bcp, x, y)
-    # Planted cluster events come last, with positions of their own.
-    fixed = np.zeros(n, dtype=bool)
-    tail = slice(n - fixed_x.size, n)
-    fixed[tail] = ~np.isnan(fixed_x)
-    x[tail] = np.where(fixed[tail], fixed_x, x[tail])
-    y[tail] = np.where(fixed[tail], fixed_y, y[tail])
-    section = np.where(at_bcp | fixed | (offset <= _SECTION_REACH_KM), sec, -1).astype(np.int16)
-    lon, lat = unproject(x, y)
-    del x, y
-    precision = np.where(at_bcp, rng.choice(_PRECISION_AT_BCP_M, n),
-                         rng.choice(_PRECISION_M, n)).astype(np.int32)
-    return _Places(country, offset, section, lon, lat, precision)
-
-
-def _at_crossing_points(rng: np.random.Generator, geo: _Geometry, sec: IntP, at_bcp: Bool,
-                        x: F64, y: F64) -> tuple[F64, F64]:
-    """Events at a crossing point moved to one of their section's, scattered a little."""
-    n = sec.size
-    bcp = np.minimum(geo.bcp_first[sec] + (rng.random(n) * geo.bcp_count[sec]).astype(np.intp),
-                     geo.bcp_x.size - 1)
-    return (np.where(at_bcp, geo.bcp_x[bcp] + rng.normal(0, _BCP_SPREAD_KM, n), x),
-            np.where(at_bcp, geo.bcp_y[bcp] + rng.normal(0, _BCP_SPREAD_KM, n), y))
-
-
-def _times(rng: np.random.Generator, events: _Events, country: I8,
-           start_us: int) -> tuple[I64, I64]:
-    """When each event occurred (an hour from its type's diurnal profile in the reporting
-    side's local time) and was reported (minutes to hours later), in µs."""
-    n = len(events)
-    hour = np.zeros(n, dtype=np.int64)
-    for diurnal, weights in _HOURS.items():
-        idx = np.flatnonzero(events.per_type([_PROFILES[t].hours == diurnal for t in TYPES]))
-        hour[idx] = rng.choice(24, idx.size, p=np.array(weights) / sum(weights))
-    utc_offset = np.array([_UTC_OFFSET_H.get(c, _LOCAL_UTC_OFFSET_H) for c in COUNTRIES])[country]
-    seconds = (hour * 3600 + rng.integers(0, 3600, n) - utc_offset * 3600) % 86_400
-    occurred = start_us + events.day * _DAY_US + seconds * _US
-    shortest, median, longest = _REPORT_DELAY_S
-    delay = np.clip(rng.lognormal(np.log(median), _REPORT_DELAY_LOG_SD, n), shortest,
-                    longest).astype(np.int64)
-    return occurred, occurred + delay * _US
-
-
-def _grading(rng: np.random.Generator, n: int) -> dict[str, I8]:
-    """Source reliability, information credibility, handling and status of each report."""
-    return {
-        "reliability": rng.choice(len(RELIABILITY), n, p=_RELIABILITY_SHARE).astype(np.int8),
-        "credibility": (rng.choice(6, n, p=_CREDIBILITY_SHARE) + 1).astype(np.int8),  # 1..6
-        "handling": rng.choice(len(HANDLINGS), n, p=_HANDLING_SHARE).astype(np.int8),
-        "status": (rng.random(n) < _VALIDATED_SHARE).astype(np.int8),
-    }
-
-
-def _absent(n: int) -> dict[str, Any]:
-    """The columns the next steps fill in for the types that have them: absent until then."""
-    cols: dict[str, Any] = {
-        name: np.full(n, -1, dtype=np.int8)
-        for name in ("impact", "transport", "modus", "reaction", "kind", "fraud_kind", "stage",
-                     "direction", "detection", "unit", "sex", "age", "nationality")}
-    for name in ("persons", "killed", "injured"):
-        cols[name] = np.zeros(n, dtype=np.int16)
-    cols["shots"] = np.full(n, -1, dtype=np.int16)
-    cols["quantity"] = np.full(n, np.nan, dtype=np.float64)
-    return cols
-
-
-def _details_per_type(rng: np.random.Generator, cols: dict[str, Any], events: _Events,
-                      offset_km: F64) -> None:
-    """From each type's profile: impact, transport and modus operandi, reaction, the type's
-    own kind, the group of persons, stage and detection (drawn type after type)."""
-    for t, idx in enumerate(events.by_type):
-        name, profile, k = TYPES[t], _PROFILES[TYPES[t]], idx.size
-        cols["impact"][idx] = _pick(rng, k, dict(zip(IMPACTS, profile.impact, strict=True)),
-                                    IMPACTS)
-        cols["transport"][idx] = _pick(rng, k, profile.transport, TRANSPORTS)
-        cols["modus"][idx] = _pick(rng, k, profile.modus, MODI)
-        cols["reaction"][idx] = _pick(rng, k, profile.reaction, REACTION_SETS)
-        if name in KIND_OF and profile.kinds:
-            cols["kind"][idx] = _pick(rng, k, profile.kinds, KIND_OF[name][1])
-        if profile.persons:
-            _group_of_persons(rng, cols, idx, name, profile.persons)
-        if "stage" in EVENT_TYPES[name].details:
-            _stage_and_detection(rng, cols, idx, name, offset_km)
-
-
-def _group_of_persons(rng: np.random.Generator, cols: dict[str, Any], idx: IntP, type_name: str,
-                      mean_size: float) -> None:
-    """The size, sex and age group of the one group of persons of each event."""
-    k = idx.size
-    cols["persons"][idx] = np.minimum(rng.geometric(1 / mean_size, k), _LARGEST_GROUP)
-    female = _FEMALE_SHARE.get(type_name, _FEMALE_SHARE_OTHERWISE)
-    cols["sex"][idx] = rng.choice(len(SEXES), k, p=[.95 - female, female, .05])
-    minor = _MINOR_SHARE.get(type_name, _MINOR_SHARE_OTHERWISE)
-    cols["age"][idx] = rng.choice(len(AGE_GROUPS), k, p=[minor, .94 - minor, .06])
-
-
-def _stage_and_detection(rng: np.random.Generator, cols: dict[str, Any], idx: IntP,
-                         type_name: str, offset_km: F64) -> None:
-    """Attempted or actual, and how the crossing was detected (far from the line: inland)."""
-    cols["stage"][idx] = rng.random(idx.size) < _ACTUAL_SHARE
-    detection = _DETECTION.get(type_name, _DETECTION["default"])
-    cols["detection"][idx] = _pick(rng, idx.size, detection, DETECTIONS)
-    cols["detection"][idx[offset_km[idx] > _INLAND_DETECTION_KM]] = DETECTIONS.index("inland")
-
-
-def _nationalities_and_substances(rng: np.random.Generator, cols: dict[str, Any],
-                                  events: _Events) -> None:
-    """Per border: the nationality of the persons met there, and the drugs of its flow."""
-    drugs = events.of_type("drug_smuggling")
-    substances = KIND_OF["drug_smuggling"][1]
-    for b, idx in enumerate(events.by_border):
-        name = events.borders[b]
-        border = _border(name)
-        one, other = name.split("-")
-        # Without a table of its own: either side's nationals, some not known.
-        people = border.people or {one: .45, other: .45, UNKNOWN_COUNTRY: .1}
-        cols["nationality"][idx] = _pick(rng, idx.size, people, COUNTRIES)
-        seized = np.intersect1d(idx, drugs, assume_unique=True)
-        cols["kind"][seized] = _pick(rng, seized.size, _SUBSTANCES[border.drugs], substances)
-
-
-def _hazards(rng: np.random.Generator, cols: dict[str, Any], events: _Events) -> None:
-    """What each natural disaster is, by the season it happens in."""
-    disasters = events.of_type("natural_disaster")
-    hazards = KIND_OF["natural_disaster"][1]
-    for months, table in _HAZARDS:
-        idx = disasters[np.isin(events.month[disasters], months)]
-        cols["kind"][idx] = _pick(rng, idx.size, table, hazards)
-
-
-def _casualties(rng: np.random.Generator, cols: dict[str, Any], events: _Events) -> None:
-    """Killed and injured in disasters and armed incidents; shots fired in armed incidents,
-    which kill nobody without them and are of very high impact when they kill."""
-    for type_name, (killed, injured) in _CASUALTIES.items():
-        idx = events.of_type(type_name)
-        cols["killed"][idx] = rng.poisson(killed, idx.size)
-        cols["injured"][idx] = rng.poisson(injured, idx.size)
-    armed = events.of_type("armed_incident")
-    cols["shots"][armed] = rng.random(armed.size) < _SHOTS_FIRED_SHARE
-    cols["killed"][armed[cols["shots"][armed] == 0]] = 0
-    cols["impact"][armed[cols["killed"][armed] > 0]] = IMPACTS.index("very_high")
-
-
-def _fraud_kinds(rng: np.random.Generator, cols: dict[str, Any], events: _Events) -> None:
-    """How each fraudulent document was made."""
-    frauds = events.of_type("document_fraud")
-    cols["fraud_kind"][frauds] = _pick(rng, frauds.size, _FRAUD, FRAUD_KINDS)
-
-
-def _aircraft_transport(cols: dict[str, Any], events: _Events) -> None:
-    """A suspicious aircraft's transport follows its kind (a helicopter is an aircraft)."""
-    aircraft = events.of_type("suspicious_aircraft")
-    transport_of_kind = np.array([TRANSPORTS.index(_AIRCRAFT_TRANSPORT.get(kind, "other"))
-                                  for kind in KIND_OF["suspicious_aircraft"][1]])
-    cols["transport"][aircraft] = transport_of_kind[cols["kind"][aircraft]]
-
-
-def _quantities(rng: np.random.Generator, cols: dict[str, Any], events: _Events) -> None:
-    """Seizure sizes: log-normal per substance or goods; big drug seizures raise the impact.
-
-    Epidemics count their cases in ``quantity``.
-    """
-    quantity = cols["quantity"]
-    for type_name in ("drug_smuggling", "weapons_smuggling", "excise_goods_smuggling"):
-        idx = events.of_type(type_name)
-        for code, kind in enumerate(KIND_OF[type_name][1]):
-            seized = idx[cols["kind"][idx] == code]
-            key = ("goods_other" if type_name == "excise_goods_smuggling" and kind == "other"
-                   else kind)
-            quantity[seized] = _seizure(rng, cols, seized, type_name, *_QUANTITY[key])
-    epidemics = events.of_type("epidemic")
-    median, sigma = _CASES
-    cases = rng.lognormal(np.log(median), sigma, epidemics.size)
-    quantity[epidemics] = np.maximum(np.round(cases), 1)
-
-
-def _seizure(rng: np.random.Generator, cols: dict[str, Any], seized: IntP, type_name: str,
-             unit: str, median: float, sigma: float) -> F64:
-    """The amounts of these seizures; sets their unit and, for big drug seizures, impact."""
-    amount = rng.lognormal(np.log(median), sigma, seized.size)
-    if unit in ("pieces", "rounds", "packs", "tablets"):
-        cols["unit"][seized] = UNITS.index(unit)
-        return np.asarray(np.maximum(np.round(amount), 1), dtype=np.float64)
-    if unit != "kg":
-        cols["unit"][seized] = UNITS.index(unit)
-        return np.asarray(np.round(amount, 1), dtype=np.float64)
-    drugs = type_name == "drug_smuggling"
-    in_grams = (amount < 1) & drugs  # only drugs are weighed in g
-    amount = np.maximum(amount, 0.01)
-    amount = np.where(in_grams, np.round(amount * 1000, 1), np.round(amount, 2))
-    cols["unit"][seized] = np.where(in_grams, UNITS.index("g"), UNITS.index("kg"))
-    if drugs:
-        impact = cols["impact"]
-        big = seized[~in_grams & (amount > _HIGH_IMPACT_KG)]
-        impact[big] = np.maximum(impact[big], IMPACTS.index("high"))
-        impact[seized[~in_grams & (amount > _VERY_HIGH_IMPACT_KG)]] = IMPACTS.index("very_high")
-    return np.asarray(amount, dtype=np.float64)
-
-
-def _directions(rng: np.random.Generator, cols: dict[str, Any], events: _Events, country: I8,
-                months: F64) -> None:
-    """Entry or exit: Northern Route drugs and weapons go north, precursors south, labour
-    migrants leave in spring and come back in winter, the rest go either way."""
-    n, type_code = len(events), events.type_code
-    north = events.per_border([_country_code(_border(b).north or UNKNOWN_COUNTRY)
-                               for b in events.borders], np.int8)
-    destination = events.per_border(
-        [_country_code(_border(b).destination or UNKNOWN_COUNTRY) for b in events.borders],
-        np.int8)
-    p_exit = np.full(n, 0.5)
-    flow = (np.isin(type_code, [_TYPE_CODE[t] for t in _FLOW_TYPES])
-            & (north != _UNKNOWN_COUNTRY_CODE))
-    precursor = (type_code == _TYPE_CODE["drug_smuggling"]) & (
-        cols["kind"] == KIND_OF["drug_smuggling"][1].index("precursor"))
-    into_reporter = (country == north)[flow] != precursor[flow]  # the flow enters its side
-    p_exit[flow] = np.where(into_reporter, *_EXIT_WITH_FLOW)
-    moving = (np.isin(type_code, [_TYPE_CODE[t] for t in _MIGRANT_TYPES])
-              & (destination != _UNKNOWN_COUNTRY_CODE))
-    outward = _monthly(_OUTWARD, months)[events.day]
-    p_exit[moving] = np.where((country == destination)[moving], 1 - outward[moving],
-                              outward[moving])
-    direction = (rng.random(n) < p_exit).astype(np.int8)
-    has_direction = events.per_type(["direction" in EVENT_TYPES[t].details for t in TYPES])
-    has_direction &= ((type_code != _TYPE_CODE["suspicious_person"])
-                      | (rng.random(n) < _PERSON_DIRECTION_KNOWN))
-    cols["direction"] = np.where(has_direction, direction, -1).astype(np.int8)
-
-
-def _no_boats_on_dry_land(cols: dict[str, Any], geo: _Geometry, events: _Events) -> None:
-    """Away from the rivers, boats become feet and river crossings green-border walks."""
-    dry = ~geo.river[events.section]
-    cols["transport"][dry & (cols["transport"] == TRANSPORTS.index("boat"))] = (
-        TRANSPORTS.index("on_foot"))
-    cols["modus"][dry & (cols["modus"] == MODI.index("river_crossing"))] = (
-        MODI.index("green_border_on_foot"))
-
-
 # --------------------------------------------------------------------------- the scenario
 
 
 def _iso(us: int) -> str:
-    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(us // _US))
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(us // SECOND_US))
 
 
 def _micros(value: date | datetime) -> int:
@@ -1096,7 +278,7 @@ def _micros(value: date | datetime) -> int:
     elif value.tzinfo is None:
         value = value.replace(tzinfo=UTC)
     delta = value - _EPOCH
-    return (delta.days * 86_400 + delta.seconds) * _US + delta.microseconds
+    return (delta.days * 86_400 + delta.seconds) * SECOND_US + delta.microseconds
 
 
 _COLUMNS = ("occurred_at", "reported_at", "lon", "lat", "precision_m", "type", "section",
@@ -1253,7 +435,7 @@ def generate(years: float = 3, *, seed: int = 1, start: date | datetime = DEFAUL
     if years <= 0 or scale <= 0:
         raise ValueError("years and scale must be positive")
     rng = np.random.Generator(np.random.PCG64(seed))
-    geo = _geometry(tuple(sections) if sections is not None else None)
+    geo = geometry_of(tuple(sections) if sections is not None else None)
     start_us = _micros(start)
     start_dt = _EPOCH + timedelta(microseconds=start_us)
     n_days = max(1, round(years * 365.25))
@@ -1277,25 +459,13 @@ def generate(years: float = 3, *, seed: int = 1, start: date | datetime = DEFAUL
     fixed_x = np.concatenate([np.zeros(0), *planted.x])
     fixed_y = np.concatenate([np.zeros(0), *planted.y])
     del cells
-    cols = _attributes(rng, geo, start_us, months, sec, day, typ, fixed_x, fixed_y)
+    cols = attributes(rng, geo, start_us, months, sec, day, typ, fixed_x, fixed_y)
     del sec, day, typ
     cols["planted"] = mark
     order = np.argsort(cols["occurred_at"], kind="stable")
     sorted_cols = {name: cols.pop(name)[order] for name in _COLUMNS}
     return Scenario(**sorted_cols, section_ids=tuple(s.id for s in geo.sections), truth=truth,
-                    seed=seed, start_us=start_us, end_us=start_us + n_days * _DAY_US)
-
-
-_GEOMETRY: dict[tuple[BorderSection, ...] | None, _Geometry] = {}
-
-
-def _geometry(sections: tuple[BorderSection, ...] | None) -> _Geometry:
-    """Geometry arrays for these sections (the shipped ones are built once)."""
-    if sections is None:
-        if None not in _GEOMETRY:
-            _GEOMETRY[None] = _build_geometry(load_default_sections())
-        return _GEOMETRY[None]
-    return _build_geometry(sections)
+                    seed=seed, start_us=start_us, end_us=start_us + n_days * DAY_US)
 
 
 def live_events(rate_per_minute: float, *, seed: int,
