@@ -48,6 +48,7 @@ from sitcen.taxonomy import (
     VehicleKind,
     WeaponKind,
 )
+from sitcen.times import from_micros, iso, to_micros
 
 I8 = npt.NDArray[np.int8]
 I16 = npt.NDArray[np.int16]
@@ -866,7 +867,8 @@ def _quantities(rng: np.random.Generator, cols: dict[str, Any], quantity: F64,
 
 
 def _iso(us: int) -> str:
-    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(us // _US))
+    """A generated moment (µs) as the API writes it; the scenario reports whole seconds."""
+    return iso(from_micros(us), "seconds")
 
 
 def _micros(value: date | datetime) -> int:
@@ -874,8 +876,7 @@ def _micros(value: date | datetime) -> int:
         value = datetime(value.year, value.month, value.day, tzinfo=UTC)
     elif value.tzinfo is None:
         value = value.replace(tzinfo=UTC)
-    delta = value - _EPOCH
-    return (delta.days * 86_400 + delta.seconds) * _US + delta.microseconds
+    return to_micros(value)
 
 
 _COLUMNS = ("occurred_at", "reported_at", "lon", "lat", "precision_m", "type", "section",

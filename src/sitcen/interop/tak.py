@@ -35,7 +35,8 @@ import orjson
 import sqlalchemy as sa
 from pydantic import ValidationError
 
-from sitcen.events import EventCreate, InvalidInput
+from sitcen.errors import InvalidInput
+from sitcen.events import EventCreate
 from sitcen.exchange.agreements import Agreement
 from sitcen.exchange.links import governing, list_peers
 from sitcen.exchange.outbox import held_records
@@ -62,6 +63,7 @@ from sitcen.store.assets import AssetPositionCreate, write_positions
 from sitcen.store.events import Reporter, report_events
 from sitcen.store.journal import KINDS, JournalEntry, RecordKind, read_journal
 from sitcen.store.users import StoredUser, authenticate, user_for_token
+from sitcen.times import moment_or_none
 from sitcen.users import Permission, Role, allows
 
 log = logging.getLogger("sitcen.tak")
@@ -636,13 +638,13 @@ class TakListener:
             return None  # coarsened received records have no point; RED stays off devices
         now = datetime.now(UTC)
         if kind == RecordKind.asset_position:
-            at = _moment(body.get("at")) or now
+            at = moment_or_none(body.get("at")) or now
             return CotEvent(
                 uid=str(body.get("asset_id")), type=ASSET_COT_TYPES.get(body.get("kind", ""),
                                                                         "a-f-G"),
                 how="m-g", time=now, start=at, stale=stale_after(at, 10),
                 lat=loc["lat"], lon=loc["lon"], callsign=str(body.get("name") or "")[:200])
-        occurred = _moment(body.get("occurred_at")) or now
+        occurred = moment_or_none(body.get("occurred_at")) or now
         section = body.get("section_id") or "inland"
         return CotEvent(
             uid=f"sitcen-event-{record_id or body.get('id')}",
@@ -705,13 +707,6 @@ class _Datagrams(asyncio.DatagramProtocol):
             self.listener.datagram(data, addr)
         except Exception:  # one datagram's fault, never the listener's
             log.exception("TAK datagram from %s dropped after an error", addr)
-
-
-def _moment(value: Any) -> datetime | None:
-    try:
-        return datetime.fromisoformat(str(value)) if value else None
-    except ValueError:
-        return None
 
 
 def _xml(message: CotEvent) -> bytes:
