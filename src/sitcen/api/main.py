@@ -36,6 +36,7 @@ from sitcen.api.routes import (
     imports,
     journal,
     levels,
+    notifications,
     peers,
     recommendations,
     risk,
@@ -43,6 +44,7 @@ from sitcen.api.routes import (
     stats,
     stix,
     stream,
+    subscriptions,
     taxii,
     taxonomy,
     users,
@@ -149,7 +151,8 @@ def create_app(node: Node) -> FastAPI:
                    identity, peers, agreements, exchange,
                    event_actions, assets, stats,
                    risk, capacity, recommendations, levels, alerts, forecasts,
-                   features, imports, exports, stix, cap, sensors):
+                   features, imports, exports, stix, cap, sensors,
+                   subscriptions, notifications):
         _docstrings_as_summaries(module.router)
         app.include_router(module.router, prefix=API_PREFIX)
     # TAXII 2.1 puts discovery at /taxii2/ on the server root, not under the API.

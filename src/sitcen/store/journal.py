@@ -72,6 +72,11 @@ class RecordKind(StrEnum):
     request_for_information = "request_for_information"
     daily_aggregate = "daily_aggregate"
     sensor_detection = "sensor_detection"
+    # A user's own: what they follow, what they were told, what was sent to them.
+    subscription = "subscription"
+    notification = "notification"
+    notification_read = "notification_read"
+    delivery = "delivery"
     # Not a record: the journal's note that a received record was withdrawn.
     retraction = "retraction"
 
@@ -88,7 +93,19 @@ SUBJECT_FIELDS: dict[str, str] = {
     RecordKind.request_for_information: "to_node",
     RecordKind.daily_aggregate: "to_node",
     RecordKind.sensor_detection: "section_id",
+    RecordKind.subscription: "username",
+    RecordKind.notification: "username",
+    RecordKind.notification_read: "username",
+    RecordKind.delivery: "username",
 }
+
+#: Kinds addressed to one local user (their ``subject`` is the username): a user's
+#: subscriptions, notifications, read marker and delivery log. They never leave the
+#: node (the sharing function and the inbox refuse them) and reach only that user.
+USER_KINDS: frozenset[str] = frozenset({
+    RecordKind.subscription, RecordKind.notification, RecordKind.notification_read,
+    RecordKind.delivery,
+})
 
 KINDS: dict[str, Kind] = {
     "event": Kind(schema.events, schema.event_versions),
