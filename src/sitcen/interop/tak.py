@@ -38,8 +38,8 @@ from pydantic import ValidationError
 from sitcen.errors import InvalidInput
 from sitcen.events import EventCreate
 from sitcen.exchange.agreements import Agreement
-from sitcen.exchange.links import governing, list_peers
 from sitcen.exchange.outbox import held_records
+from sitcen.exchange.partners import Audience, audience_of
 from sitcen.exchange.sharing import section_infos, share
 from sitcen.geo import SectionIndex
 from sitcen.interop.cot import (
@@ -62,6 +62,7 @@ from sitcen.store import schema
 from sitcen.store.assets import AssetPositionCreate, write_positions
 from sitcen.store.events import Reporter, report_events
 from sitcen.store.journal import KINDS, JournalEntry, RecordKind, read_journal
+from sitcen.store.sql import select_in
 from sitcen.store.users import StoredUser, authenticate, user_for_token
 from sitcen.times import moment_or_none
 from sitcen.users import Permission, Role, allows
@@ -452,21 +453,14 @@ class TakListener:
     async def _authenticated(self, client: _Client, user: StoredUser | None) -> None:
         """Who the client is from now on, and for a partner's user, what it may see."""
         client.user = user
-        client.partner = None if user is None else self.node.settings.partner_users.get(
-            user.username)
-        client.agreement = None
-        if client.partner is not None:
-            client.agreement = await asyncio.to_thread(self._agreement_with, client.partner)
-            if client.agreement is None:
-                log.warning("TAK client %s: %s speaks for %s, which this node has no link "
-                            "to: it receives nothing", client.peer, user and user.username,
-                            client.partner)
-
-    def _agreement_with(self, partner: str) -> Agreement | None:
-        peer = next((p for p in list_peers(self.node.engine) if p.node_id == partner), None)
-        if peer is None:
-            return None
-        return governing(self.node.engine, self.node.settings.node_id, peer)
+        audience = Audience() if user is None else await asyncio.to_thread(
+            audience_of, self.node.engine, self.node.settings.node_id, user.username,
+            self.node.settings.partner_users)
+        client.partner, client.agreement = audience.partner, audience.agreement
+        if audience.unlinked:
+            log.warning("TAK client %s: %s speaks for %s, which this node has no link "
+                        "to: it receives nothing", client.peer, user and user.username,
+                        client.partner)
 
     def _warn(self, client: _Client | None, reason: str, peer: str = "") -> None:
         # One line per reason and connection: a broken device must not flood the log.
@@ -603,14 +597,10 @@ class TakListener:
             messages = []
             for kind, ids in wanted.items():
                 table = KINDS[kind].table
-                unique = list(dict.fromkeys(ids))
-                for start in range(0, len(unique), 900):
-                    rows = conn.execute(sa.select(table.c.body)
-                                        .where(table.c.id.in_(unique[start:start + 900])))
-                    for row in rows:
-                        cot = self._as_cot(kind, orjson.loads(row.body))
-                        if cot is not None:
-                            messages.append(cot)
+                for row in select_in(conn, sa.select(table.c.body), table.c.id, ids):
+                    cot = self._as_cot(kind, orjson.loads(row.body))
+                    if cot is not None:
+                        messages.append(cot)
         return messages, shared, entries[-1].seq, len(entries) == page
 
     def _shared(self, conn: sa.Connection, entries: list[JournalEntry],
