@@ -576,7 +576,7 @@ def _moment(name: str, value: str | None) -> int | None:
     if value is None:
         return None
     try:
-        return to_micros(parse_moment(value, naive_zone=UTC))
+        return to_micros(parse_moment(value, naive_zone=UTC, bound=True))
     except ValueError as exc:
         raise click.BadParameter(str(exc), param_hint=f"--{name}") from exc
 
