@@ -70,7 +70,8 @@ def _get(client: TestClient, headers: dict[str, str], path: str,
 
 
 def _link(body: dict[str, Any], rel: str) -> dict[str, Any]:
-    (link,) = [link for link in body["links"] if link["rel"] == rel]
+    links: list[dict[str, Any]] = [link for link in body["links"] if link["rel"] == rel]
+    (link,) = links
     return link
 
 
