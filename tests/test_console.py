@@ -46,6 +46,9 @@ WAIT_MS = 20_000
 
 sync_api = pytest.importorskip("playwright.sync_api")
 expect = sync_api.expect
+# Assertions wait as long as page actions do: 5 s (Playwright's default) is a guess that a
+# busy machine misses.
+expect.set_options(timeout=WAIT_MS)
 
 
 def _missing(reason: str) -> None:
