@@ -3,7 +3,8 @@
 One copy of each, importable from the test suite, ``benchmarks/`` and
 ``scripts/`` alike (datasette's ``fixtures.py`` habit):
 
-- :func:`free_port` and :func:`wait_until` (wait on a condition, never a fixed sleep);
+- :func:`free_port`, :func:`free_port_range` and :func:`wait_until` (wait on a
+  condition, never a fixed sleep);
 - :func:`serve_in_thread`: a node's app on a free loopback port in this process;
 - :class:`PostgresCluster`: a throwaway PostgreSQL server started with
   ``initdb``/``pg_ctl`` in a temporary directory (as the ``postgres`` user when run as root);
@@ -19,6 +20,7 @@ from __future__ import annotations
 import contextlib
 import itertools
 import os
+import random
 import shutil
 import signal
 import socket
@@ -50,6 +52,26 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
+
+
+def free_port_range(size: int, *, attempts: int = 50) -> int:
+    """The first of ``size`` consecutive free TCP ports on 127.0.0.1, below 32768.
+
+    Below the kernel's ephemeral range, so no outgoing connection or port-0
+    bind of another test takes one of them meanwhile (for a program that is
+    given a base port, like the federated demo).
+    """
+    for _ in range(attempts):
+        # Not the seeded module-level generator: test processes seeded alike would collide.
+        base = random.SystemRandom().randrange(20_000, 32_768 - size)
+        try:
+            for port in range(base, base + size):
+                with socket.socket() as s:
+                    s.bind(("127.0.0.1", port))
+        except OSError:
+            continue
+        return base
+    raise RuntimeError(f"no {size} consecutive free ports found")
 
 
 def wait_until(condition: Callable[[], T | None], *, timeout_s: float = 30.0,
