@@ -26,7 +26,7 @@ pytestmark = pytest.mark.xdist_group("demo")
 
 @contextmanager
 def serving(args: list[str], env: dict[str, str], log_path: Path,
-            timeout_s: float = 120) -> Iterator[str]:
+            timeout_s: float = 300) -> Iterator[str]:
     """Run ``sitcen <args> --port P`` until its health answers; yield its URL; stop it."""
     port = free_port()
     process = start_server(args, env, port, log_path=log_path, timeout_s=timeout_s)

@@ -215,6 +215,12 @@ def postgres_cluster(settings: Mapping[str, str] | None = None) -> Iterator[Post
 # ----------------------------------------------------------------------------- node processes
 
 
+#: How long a server process may take to answer its first health check: a bound for a
+#: broken start, not a guess at a normal one (on a machine shared by several test runs,
+#: starting Python with pandas and FastAPI has taken over a minute).
+START_TIMEOUT_S = 180.0
+
+
 def clean_environment(**settings: str) -> dict[str, str]:
     """This process's environment without its ``SITCEN_*`` variables, plus ``settings``."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("SITCEN_")}
@@ -223,7 +229,7 @@ def clean_environment(**settings: str) -> dict[str, str]:
 
 
 def start_server(args: Sequence[str], env: Mapping[str, str], port: int, *,
-                 log_path: Path | None = None, timeout_s: float = 60.0,
+                 log_path: Path | None = None, timeout_s: float = START_TIMEOUT_S,
                  ) -> subprocess.Popen[bytes]:
     """Run ``sitcen <args> --port <port>`` and return it once it answers its health check.
 
@@ -311,7 +317,7 @@ class NodeProcess:
                                f"{done.stdout}{done.stderr}")
         return done.stdout
 
-    def start(self, timeout_s: float = 60.0) -> NodeProcess:
+    def start(self, timeout_s: float = START_TIMEOUT_S) -> NodeProcess:
         """Start serving and wait until the node answers its health check."""
         self.data_dir.mkdir(parents=True, exist_ok=True)
         self.process = start_server(["serve", "--workers", str(self.workers)],
