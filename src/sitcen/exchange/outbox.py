@@ -11,8 +11,9 @@ transport (push with acknowledgements, pull for catch-up) builds on this.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import datetime
+from enum import Enum
 from typing import Any
 
 import orjson
@@ -164,6 +165,72 @@ def _was_shared(page: _Page, record: SharedRecord, agreement: Agreement) -> bool
     return any(retraction(old, agreement) is None for old in page.earlier_versions(record))
 
 
+class Delayed(Enum):
+    """An entry the agreement holds back for now: the batch ends before it."""
+
+    delayed = "delayed"
+
+
+@dataclass(frozen=True)
+class _Link:
+    """What decides, for one batch, what an entry becomes on the wire."""
+
+    own_node_id: str
+    peer_id: str
+    agreement: Agreement
+    granted: frozenset[str]
+    now: datetime
+    sections: Mapping[str, SectionInfo] | None
+
+
+def _granted(agreement: Agreement) -> frozenset[str]:
+    """The journal kinds that may leave on a link: the agreement's, its daily counts, and
+    retractions when events may leave."""
+    granted = {str(kind) for kind in agreement.kinds} | {DAILY_AGGREGATE}
+    if RecordKind.event in granted:
+        granted.add(RecordKind.retraction)
+    return frozenset(granted)
+
+
+def _passed_on_withdrawal(page: _Page, entry: JournalEntry, link: _Link
+                          ) -> dict[str, object] | None:
+    """A retraction this node received, passed on unless the peer is where it came from."""
+    withdrawn = page.withdrawal(entry)
+    if withdrawn is None:
+        return None
+    withdrawal, provenance = withdrawn
+    if link.peer_id in provenance or withdrawal.kind not in link.granted:
+        return None
+    return {**withdrawal.to_dict(), "body": None, "provenance": [*provenance, link.own_node_id]}
+
+
+def _shared_version(page: _Page, entry: JournalEntry, link: _Link
+                    ) -> dict[str, object] | Delayed | None:
+    """What the peer gets of the version an entry wrote, if anything.
+
+    The shared record; or a retraction when this version fell out of scope
+    (handling raised, rejected, moved away) after an earlier one was shared;
+    or :attr:`Delayed.delayed` when the agreement holds it back for now.
+    """
+    held = page.holding(entry, link.own_node_id)
+    if held is None:
+        return None  # superseded, or not this node's to send
+    record, provenance = held
+    if link.peer_id in provenance:
+        return None  # never back to a node it came through
+    if waiting(record, link.agreement, link.now):
+        return Delayed.delayed
+    route = [*provenance, link.own_node_id]
+    shared = share(record, link.agreement, now=link.now, sections=link.sections)
+    if shared is not None:
+        return {**shared.to_dict(), "provenance": route}
+    withdrawn = retraction(record, link.agreement)
+    if withdrawn is not None and record.version > 1 and _was_shared(page, record,
+                                                                   link.agreement):
+        return {**withdrawn.to_dict(), "body": None, "provenance": route}
+    return None
+
+
 def next_batch(
     engine: sa.Engine,
     own_node_id: str,
@@ -176,54 +243,37 @@ def next_batch(
 ) -> Batch | None:
     """The next batch for ``peer`` after its acknowledged cursor, or None when caught up.
 
-    Received records are relayed under the restrictions they arrived with
-    (the sharing function refuses what the originator did not allow onward).
+    Every entry read moves the cursor, whether or not anything of it leaves;
+    a record the agreement delays ends the batch before it (None when it is
+    the first entry), so the cursor waits for it. Received records are
+    relayed under the restrictions they arrived with (the sharing function
+    refuses what the originator did not allow onward).
     """
     if agreement.to_node != peer.node_id or agreement.from_node != own_node_id:
         raise ValueError(f"agreement {agreement.id} does not govern {own_node_id} -> "
                          f"{peer.node_id}")
+    link = _Link(own_node_id, peer.node_id, agreement, _granted(agreement), now, sections)
     records: list[dict[str, object]] = []
     with engine.connect() as conn:
         entries = read_journal(conn, after=peer.acked_seq, limit=limit)
         if not entries:
             return None
-        granted = {str(kind) for kind in agreement.kinds} | {DAILY_AGGREGATE}
-        if RecordKind.event in granted:
-            granted.add(RecordKind.retraction)
-        page = _Page(conn, [e for e in entries if e.kind in granted])
+        page = _Page(conn, [e for e in entries if e.kind in link.granted])
         last_seq = entries[-1].seq
         for i, entry in enumerate(entries):
-            if entry.kind not in granted:
+            if entry.kind not in link.granted:
                 continue  # cannot leave on this link: only moves the cursor
+            outgoing: dict[str, object] | Delayed | None
             if entry.kind == RecordKind.retraction:
-                withdrawn = page.withdrawal(entry)
-                if withdrawn is not None and peer.node_id not in withdrawn[1] and (
-                        withdrawn[0].kind in granted):
-                    records.append({**withdrawn[0].to_dict(), "body": None,
-                                    "provenance": [*withdrawn[1], own_node_id]})
-                continue
-            held = page.holding(entry, own_node_id)
-            if held is None:
-                continue
-            record, provenance = held
-            if peer.node_id in provenance:
-                continue  # never back to a node it came through
-            if waiting(record, agreement, now):
-                # Delayed by the agreement: stop before it; it goes when its time comes.
+                outgoing = _passed_on_withdrawal(page, entry, link)
+            else:
+                outgoing = _shared_version(page, entry, link)
+            if outgoing is Delayed.delayed:
                 if i == 0:
                     return None
                 last_seq = entries[i - 1].seq
                 break
-            shared = share(record, agreement, now=now, sections=sections)
-            if shared is not None:
-                records.append({**shared.to_dict(), "provenance": [*provenance, own_node_id]})
-                continue
-            withdrawn_now = retraction(record, agreement)
-            if withdrawn_now is not None and record.version > 1 and _was_shared(
-                    page, record, agreement):
-                # It fell out of scope (handling raised, rejected, moved away):
-                # the peer must drop the earlier version it holds.
-                records.append({**withdrawn_now.to_dict(), "body": None,
-                                "provenance": [*provenance, own_node_id]})
+            if outgoing is not None:
+                records.append(outgoing)
     return Batch.new(sender=own_node_id, receiver=peer.node_id, first_seq=entries[0].seq,
                      last_seq=last_seq, records=records, created_at=now)
