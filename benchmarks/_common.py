@@ -51,6 +51,9 @@ PG_SETTINGS: dict[str, str] = {
 
 #: A benchmark node's id and country (its events are written as this node's own).
 NODE_ID = "bench-node"
+#: How long a node may take to answer after it starts (it imports the analysis stack; on a
+#: busy shared machine that alone has taken over a minute).
+START_TIMEOUT_S = 300.0
 
 
 def log(message: str) -> None:
@@ -239,7 +242,7 @@ def api_server(database_url: str, data_dir: Path, workers: int = 1,
                        env={"SITCEN_ANALYSIS_INTERVAL_MIN": "0", **(env or {})},
                        log_path=data_dir / f"serve-{NODE_ID}.log")
     server.token = create_user_and_token(database_url)
-    server.start()
+    server.start(timeout_s=START_TIMEOUT_S)
     pid = server.process.pid if server.process is not None else None
     log(f"node up at {server.url} ({workers} process(es), pid {pid})")
     try:

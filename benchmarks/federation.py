@@ -55,6 +55,7 @@ import httpx
 import orjson
 from _common import (
     ROOT,
+    START_TIMEOUT_S,
     StageTimer,
     cpu_seconds,
     describe_pg,
@@ -105,7 +106,7 @@ class ChainNode(NodeProcess):
     entries: list[dict[str, Any]] = field(default_factory=list, init=False)
     cursor: int = field(default=0, init=False)
 
-    def start(self, timeout_s: float = 120.0) -> ChainNode:
+    def start(self, timeout_s: float = START_TIMEOUT_S) -> ChainNode:
         """Serve, and log in as the benchmark's operator."""
         super().start(timeout_s)
         token = httpx.post(f"{self.url}/api/v1/auth/login",

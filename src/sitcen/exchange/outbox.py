@@ -47,7 +47,7 @@ def _rows(conn: sa.Connection, table: sa.Table, ids: set[str]) -> dict[str, Any]
             sa.select(table.c.id, table.c.origin, table.c.version, table.c.body,
                       table.c.provenance, table.c.sharing)
             .where(table.c.id.in_(wanted[start:start + 900]))
-        ):
+        ).all():
             rows[row.id] = row
     return rows
 
@@ -223,7 +223,8 @@ def _shared_version(page: _Page, entry: JournalEntry, link: _Link
     route = [*provenance, link.own_node_id]
     shared = share(record, link.agreement, now=link.now, sections=link.sections)
     if shared is not None:
-        return {**shared.to_dict(), "provenance": route}
+        # share() gave the record a body of its own: no need to copy it again.
+        return {**shared.to_dict(copy=False), "provenance": route}
     withdrawn = retraction(record, link.agreement)
     if withdrawn is not None and record.version > 1 and _was_shared(page, record,
                                                                    link.agreement):
