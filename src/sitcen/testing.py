@@ -256,8 +256,12 @@ class NodeProcess:
                 return httpx.get(f"{self.url}/api/v1/health", timeout=2).status_code == 200
             return False
 
-        wait_until(healthy, timeout_s=timeout_s, interval_s=0.1,
-                   what=f"node {self.node_id} answering on {self.url}")
+        try:
+            wait_until(healthy, timeout_s=timeout_s, interval_s=0.1,
+                       what=f"node {self.node_id} answering on {self.url}")
+        except BaseException:
+            self.stop()  # a node that never answered is not left running
+            raise
         return self
 
     @property
