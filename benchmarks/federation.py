@@ -194,7 +194,7 @@ def latency(post: ChainNode, partner: ChainNode, client: httpx.Client, rate: int
     offered_s = time.monotonic() - t0
     log(f"  sent {sent} in {offered_s:.1f} s ({sent / offered_s:.0f}/s); waiting for the partner")
     with contextlib.suppress(TimeoutError):
-        wait_until(lambda: partner.count(client) >= sent, timeout_s=120, interval_s=0.25,
+        wait_until(lambda: partner.count(client) >= sent, timeout_s=120, interval_s=0.5,
                    what="the partner holding every event")
     at_post = {e["record_id"]: e["recorded_at"] for e in post.journal(client)}
     arrived = partner.journal(client)
@@ -238,7 +238,7 @@ def catch_up(post: ChainNode, national: ChainNode, partner: ChainNode, client: h
     partner.start()
     restarted_at = time.time()  # serving again; the sender's backoff and reconnection follow
     with contextlib.suppress(TimeoutError):
-        wait_until(lambda: partner.count(client) >= total, timeout_s=900, interval_s=0.25,
+        wait_until(lambda: partner.count(client) >= total, timeout_s=900, interval_s=0.5,
                    what="the partner catching up")
     cpu = {"national": round(national.cpu() - cpu_national, 1),
            "partner": round(partner.cpu(), 1)}

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Query, Response
 from pydantic import BaseModel
 
 from sitcen.api.deps import CurrentNode, Reader
-from sitcen.store.journal import RecordKind, read_journal, record_body
+from sitcen.store.journal import RecordKind, read_journal, record_bodies
 
 router = APIRouter(prefix="/journal", tags=["journal"])
 
@@ -46,14 +46,16 @@ def read_journal_entries(
     kinds = [str(k) for k in (kind or list(RecordKind))]
     with node.engine.connect() as conn:
         entries = read_journal(conn, after=after, limit=limit, kinds=kinds)
-        items = []
-        for e in entries:
-            body = record_body(conn, e) if e.kind == "event" else None
-            items.append({
-                "seq": e.seq, "origin": e.origin, "record_id": e.record_id,
-                "version": e.version, "kind": e.kind, "recorded_at": e.recorded_at,
-                "record": orjson.Fragment(body) if body is not None else None,
-            })
+        # The bodies of a whole page in a few queries, not one or two per entry.
+        bodies = record_bodies(conn, [e for e in entries if e.kind == "event"])
+    items = []
+    for e in entries:
+        body = bodies.get((e.record_id, e.version)) if e.kind == "event" else None
+        items.append({
+            "seq": e.seq, "origin": e.origin, "record_id": e.record_id,
+            "version": e.version, "kind": e.kind, "recorded_at": e.recorded_at,
+            "record": orjson.Fragment(body) if body is not None else None,
+        })
     last = entries[-1].seq if entries else after
     return Response(orjson.dumps({"entries": items, "last_seq": last}),
                     media_type="application/json")
