@@ -62,7 +62,7 @@ def _serve(settings: Settings, host: str, port: int, *, workers: int = 1,
            live: threading.Event | None = None, live_every: float = 4.0) -> None:
     import uvicorn
 
-    from sitcen.api.main import create_app, log_to_stderr
+    from sitcen.api.main import create_app, freeze_start_up, log_to_stderr
     from sitcen.node import Node
 
     log_to_stderr()
@@ -113,7 +113,9 @@ def _serve(settings: Settings, host: str, port: int, *, workers: int = 1,
         AnalysisScheduler(node.engine, settings.node_id,
                           settings.analysis_interval_min * 60.0).start()
     if workers == 1:
-        uvicorn.run(create_app(node), host=host, port=port, log_level="info")
+        app = create_app(node)
+        freeze_start_up()
+        uvicorn.run(app, host=host, port=port, log_level="info")
         return
     # Worker processes build their own node from the environment.
     for name, value in settings.model_dump(mode="json").items():

@@ -9,6 +9,7 @@ record is decided in one place only: :func:`sitcen.exchange.sharing.share`.
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Iterable, Sequence
 from enum import StrEnum
@@ -100,7 +101,9 @@ SectionPattern = Annotated[str, Field(pattern=_SECTION_PATTERN, examples=["KG-TJ
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", use_enum_values=True, validate_default=True)
+    # Frozen: an agreement is a document; parsed once, it is shared by every pass of a sender.
+    model_config = ConfigDict(extra="forbid", use_enum_values=True, validate_default=True,
+                              frozen=True)
 
 
 class DelayMinutes(_Strict):
@@ -142,6 +145,12 @@ class EventScope(_Strict):
         return bool(self.countries or self.sections or self.bbox is not None)
 
 
+@functools.lru_cache(maxsize=1024)
+def _allowed_fields(fields: tuple[str, ...]) -> frozenset[str]:
+    # Asked for every record shared: built once per set of granted fields.
+    return frozenset(MANDATORY_FIELDS) | {str(f) for f in fields}
+
+
 class Agreement(_Strict):
     """What ``from_node`` grants ``to_node``. Everything not granted stays home."""
 
@@ -180,7 +189,7 @@ class Agreement(_Strict):
     @property
     def allowed_fields(self) -> frozenset[str]:
         """Every field name that may travel, the mandatory ones included."""
-        return frozenset(MANDATORY_FIELDS) | {str(f) for f in self.fields}
+        return _allowed_fields(tuple(self.fields))
 
     @property
     def delay_minutes(self) -> int:

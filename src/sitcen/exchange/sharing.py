@@ -134,10 +134,14 @@ class SharedRecord:
     sharing: Sharing = field(default_factory=Sharing)
     about: SharedRecord | None = None
 
-    def to_dict(self) -> dict[str, Any]:
-        """The JSON form sent to a peer (``about`` is not part of it)."""
+    def to_dict(self, *, copy: bool = True) -> dict[str, Any]:
+        """The JSON form sent to a peer (``about`` is not part of it).
+
+        ``copy=False`` hands over the record's own body instead of a copy, for a
+        caller that serialises it at once and keeps no reference to the record.
+        """
         return {"kind": self.kind, "origin": self.origin, "id": self.id,
-                "version": self.version, "body": _copy(self.body),
+                "version": self.version, "body": _copy(self.body) if copy else self.body,
                 "sharing": self.sharing.to_dict()}
 
 
