@@ -14,6 +14,8 @@ from typing import Literal
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from sitcen.taxonomy import EVENT_TYPES
+
 # Values that mean "nobody set this": a node must not run on them in production.
 PLACEHOLDER_SECRETS = frozenset(
     {"", "changeme", "change-me", "secret", "demo", "sitcen", "password"}
@@ -66,6 +68,26 @@ class Settings(BaseSettings):
                     "agreement this node grants that node allows",
     )
 
+    chain_levels: list[str] = Field(
+        ["national"],
+        description="levels of the validation chain a report passes, lowest first, as JSON "
+                    '(e.g. ["regional", "national"]); the same list on every node of a chain')
+    chain_level: str = Field(
+        "national", description="the level of the chain this node validates at; empty: it "
+                                "validates nothing (a post that only reports)")
+    serious_types: list[str] = Field(
+        ["armed_incident"],
+        description="event types that are serious incidents (they skip the queue and reach "
+                    "every level at once); deaths and a very high impact always are")
+    queue_overdue_min: int = Field(
+        30, ge=1, le=7 * 24 * 60,
+        description="minutes a report may wait in a level's queue before it is flagged and "
+                    "the duty officers are told")
+    queue_horizon_days: int = Field(
+        7, ge=1, le=3650,
+        description="a report that reaches the node more than this many days after it was "
+                    "made (history, imports) enters no queue")
+
     tak_host: str = Field("127.0.0.1", description="address the TAK (CoT) listeners bind to; "
                           "0.0.0.0 for devices on the network")
     tak_port: int = Field(0, ge=0, le=65535, description="TCP port of the TAK (CoT) listener "
@@ -106,6 +128,30 @@ class Settings(BaseSettings):
         if not re.fullmatch(r"[A-Z]{2}", value):
             raise ValueError("node_country must be an ISO 3166-1 alpha-2 code such as KG")
         return value
+
+    @field_validator("chain_levels")
+    @classmethod
+    def _levels_shape(cls, value: list[str]) -> list[str]:
+        if not value or len(set(value)) != len(value) or not all(
+                re.fullmatch(r"[a-z][a-z0-9_-]{0,31}", v) for v in value):
+            raise ValueError("chain_levels must list 1 or more distinct level names "
+                             "(lowercase letters, digits, '_' or '-')")
+        return value
+
+    @field_validator("serious_types")
+    @classmethod
+    def _serious_known(cls, value: list[str]) -> list[str]:
+        unknown = [v for v in value if v not in EVENT_TYPES]
+        if unknown:
+            raise ValueError(f"serious_types: unknown event types {', '.join(unknown)}")
+        return value
+
+    @model_validator(mode="after")
+    def _level_in_chain(self) -> Settings:
+        if self.chain_level and self.chain_level not in self.chain_levels:
+            raise ValueError(f"chain_level {self.chain_level!r} is not one of chain_levels "
+                             f"{self.chain_levels}")
+        return self
 
     @model_validator(mode="after")
     def _refuse_placeholder_secrets(self) -> Settings:

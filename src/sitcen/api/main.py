@@ -38,6 +38,7 @@ from sitcen.api.routes import (
     levels,
     notifications,
     peers,
+    queue,
     recommendations,
     risk,
     sensors,
@@ -152,7 +153,7 @@ def create_app(node: Node) -> FastAPI:
                    event_actions, assets, stats,
                    risk, capacity, recommendations, levels, alerts, forecasts,
                    features, imports, exports, stix, cap, sensors,
-                   subscriptions, notifications):
+                   subscriptions, notifications, queue):
         _docstrings_as_summaries(module.router)
         app.include_router(module.router, prefix=API_PREFIX)
     # TAXII 2.1 puts discovery at /taxii2/ on the server root, not under the API.

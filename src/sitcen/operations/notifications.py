@@ -425,13 +425,13 @@ class Audience:
 # ----------------------------------------------------------------------------- writing
 
 
-def notification_id(node_id: str, username: str, record: Held | Mapping[str, Any],
-                    key: str) -> str:
-    """The id of the notification of ``username`` about a record version for ``key``."""
-    if isinstance(record, Held):
-        ident = f"{record.kind}|{record.id}|{record.version}"
-    else:
-        ident = f"{record['kind']}|{record['id']}|{record['version']}"
+def notification_id(node_id: str, username: str, record: Held, key: str) -> str:
+    """The id of the notification of ``username`` about a record for ``key``.
+
+    Subscriptions put the record's version in the key (each new version may be
+    news); a direct notice's caller decides what makes it new.
+    """
+    ident = f"{record.kind}|{record.id}"
     return own_record_id(node_id, RecordKind.notification, f"{username}|{ident}|{key}")
 
 
@@ -522,9 +522,10 @@ def notify_users(engine: sa.Engine, node_id: str, usernames: Iterable[str], *, k
     ``reason`` says why (a short code such as ``assigned``, shown in the console),
     ``text`` adds a sentence, ``by`` who caused it. A user who may not read the
     record is skipped, silently: they learn nothing of it. Calling again for the
-    same users, record version and ``key`` (default: ``reason``) writes nothing
-    new, so a caller may retry freely. Pass an :class:`Audience` when calling
-    often; otherwise one is made from ``partner_users``.
+    same users, record and ``key`` writes nothing new, so a caller may retry
+    freely; the default key is the reason and the record's current version (a
+    new version may be told again), a caller's own key says what is new. Pass an
+    :class:`Audience` when calling often; otherwise one is made from ``partner_users``.
     """
     record = load_held(engine, kind, record_id)
     if record is None:
@@ -537,7 +538,8 @@ def notify_users(engine: sa.Engine, node_id: str, usernames: Iterable[str], *, k
         if view is None:
             continue
         records.append(_notification(node_id, username, record, view, reason=reason,
-                                     key=key or reason, text=text, by=by, now=now))
+                                     key=key or f"{reason}@{record.version}", text=text, by=by,
+                                     now=now))
     written = _write_new(engine, node_id, records)
     return [str(r.row["subject"]) for r in written]
 
@@ -656,7 +658,8 @@ class NotificationFollower:
                     continue
                 records.append(_notification(
                     self.node_id, username, record, view, reason="subscription",
-                    key="subscription", subscriptions=[s.id for s in subs], now=now))
+                    key=f"subscription@{record.version}",
+                    subscriptions=[s.id for s in subs], now=now))
         return records
 
     def catch_up(self, max_pages: int = 1000) -> int:
