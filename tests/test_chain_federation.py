@@ -42,7 +42,7 @@ id: {sender}-to-{receiver}
 from_node: {sender}
 to_node: {receiver}
 direction: down
-kinds: [event, event_action]
+kinds: [event, event_action, task]
 events:
   categories: [unauthorised_crossing, cross_border_crime, crisis, other]
   countries: [KG, TJ]
@@ -246,3 +246,36 @@ def test_a_returned_report_reaches_the_reporter_and_comes_back(chain: dict[str, 
     (again_waiting,) = regional.queue()["items"]
     assert (again_waiting["event_id"], again_waiting["round"]) == (event_id, 1)
     assert regional.act(event_id, "validate").status_code == 201
+
+
+def test_a_post_answers_the_task_it_was_given(chain: dict[str, Running]) -> None:
+    post, regional = chain["kg-osh-post"], chain["kg-osh-rc"]
+    duty, operator = regional.headers(Role.duty_officer), post.headers(Role.operator)
+    units = httpx.get(f"{regional.served.url}/api/v1/tasks/units", headers=duty,
+                      timeout=30).json()["units"]
+    assert ("post", "kg-osh-post") in {(u["kind"], u["id"]) for u in units}
+    given = httpx.post(f"{regional.served.url}/api/v1/tasks", json={
+        "unit_kind": "post", "unit_id": "kg-osh-post", "priority": "immediate",
+        "instructions": "Send a group to the ford",
+        "target": {"kind": "point", "location": {"lon": 72.8, "lat": 40.5}}},
+        headers=duty, timeout=30)
+    assert given.status_code == 201, given.text
+    task_id = given.json()["id"]
+    _travel(chain)
+    (held,) = httpx.get(f"{post.served.url}/api/v1/tasks", headers=operator,
+                        timeout=30).json()["tasks"]
+    assert (held["id"], held["mine"], held["status"]) == (task_id, False, "assigned")
+    for status_ in ("acknowledged", "en_route"):
+        moved = httpx.post(f"{post.served.url}/api/v1/tasks/{task_id}/status",
+                           json={"status": status_}, headers=operator, timeout=30)
+        assert moved.status_code == 200, moved.text
+    cancel = httpx.post(f"{post.served.url}/api/v1/tasks/{task_id}/status",
+                        json={"status": "cancelled"}, headers=post.headers(Role.duty_officer),
+                        timeout=30)
+    assert cancel.status_code == 422  # only the node that gave the task cancels it
+    _travel(chain)
+    seen = httpx.get(f"{regional.served.url}/api/v1/tasks/{task_id}", headers=duty,
+                     timeout=30).json()
+    assert seen["status"] == "en_route" and seen["version"] == 1  # the task itself unchanged
+    assert [(h["status"], h["by"]) for h in seen["history"]][1:] == [
+        ("acknowledged", "operator@kg-osh-post"), ("en_route", "operator@kg-osh-post")]
