@@ -18,7 +18,6 @@ import httpx
 import pytest
 
 from conftest import iso, make_settings, report
-from sitcen.events import to_micros
 from sitcen.exchange.identity import NodeIdentity
 from sitcen.exchange.links import Relation, add_agreement, add_peer
 from sitcen.exchange.sender import LinkSender
@@ -30,6 +29,7 @@ from sitcen.store import schema
 from sitcen.store.journal import now_micros
 from sitcen.store.users import _hasher, issue_token
 from sitcen.testing import ServedNode, serve_in_thread
+from sitcen.times import to_micros
 from sitcen.users import Role
 
 pytestmark = pytest.mark.xdist_group("chain")

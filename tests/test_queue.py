@@ -19,12 +19,12 @@ from fastapi.testclient import TestClient
 
 from conftest import iso, make_settings, report
 from sitcen.api.main import create_app
-from sitcen.events import to_micros
 from sitcen.node import Node
 from sitcen.operations.notifications import list_notifications
 from sitcen.operations.queue import QueueKeeper, chain_of
 from sitcen.store.journal import now_micros
 from sitcen.testing import serve_in_thread
+from sitcen.times import to_micros
 from sitcen.users import Role
 
 Headers = Callable[[Role], dict[str, str]]

@@ -41,7 +41,8 @@ import orjson
 import sqlalchemy as sa
 from pydantic import AnyHttpUrl, BaseModel, ConfigDict, Field, field_validator
 
-from sitcen.events import NO_NUL, EventTypeId, from_micros
+from sitcen.errors import NotFound
+from sitcen.events import NO_NUL, EventTypeId
 from sitcen.exchange.agreements import Agreement
 from sitcen.exchange.links import governing, list_peers
 from sitcen.exchange.sharing import SharedRecord, Sharing, share
@@ -74,6 +75,7 @@ from sitcen.store.records import (
 )
 from sitcen.store.users import StoredUser, list_users
 from sitcen.taxonomy import Handling
+from sitcen.times import from_micros, iso
 from sitcen.users import Permission, allows
 
 log = logging.getLogger("sitcen.notifications")
@@ -448,7 +450,7 @@ def _notification(node_id: str, username: str, record: Held, view: Mapping[str, 
         "subscriptions": list(subscriptions), "summary": summary, "text": text[:2000],
         "by": by, "section_id": section if isinstance(section, str) else None,
         "serious": reason in SERIOUS_REASONS, "handling": record.handling,
-        "created_at": from_micros(now).isoformat().replace("+00:00", "Z"),
+        "created_at": iso(from_micros(now)),
     }
     row = record_row(RecordKind.notification, notification_id(node_id, username, record, key),
                      node_id, 1, body, recorded_at=now)
@@ -529,7 +531,7 @@ def notify_users(engine: sa.Engine, node_id: str, usernames: Iterable[str], *, k
     """
     record = load_held(engine, kind, record_id)
     if record is None:
-        raise KeyError(f"no {kind} {record_id}")
+        raise NotFound(kind, record_id)
     audience = audience or Audience(engine, node_id, partner_users)
     now = now_micros()
     records = []
@@ -721,7 +723,7 @@ def subscribe(engine: sa.Engine, node_id: str, username: str, item: Subscription
         current = get_record(engine, record_id)
         if (current is None or current.kind != RecordKind.subscription
                 or current.body.get("username") != username or current.body.get("deleted")):
-            raise KeyError(record_id)
+            raise NotFound("subscription", record_id)
     body["key_version"] = int((current.body if current else {}).get("key_version", 1))
     record = next_version(engine, RecordKind.subscription, record_id, body, node_id,
                           base_version, current)
@@ -733,7 +735,7 @@ def unsubscribe(engine: sa.Engine, node_id: str, username: str, record_id: str) 
     current = get_record(engine, record_id)
     if (current is None or current.kind != RecordKind.subscription
             or current.body.get("username") != username or current.body.get("deleted")):
-        raise KeyError(record_id)
+        raise NotFound("subscription", record_id)
     body = {**current.body, "active": False, "deleted": True}
     write_own(engine, [next_version(engine, RecordKind.subscription, record_id, body, node_id,
                                     current=current)], node_id)
@@ -767,7 +769,7 @@ def mark_read(engine: sa.Engine, node_id: str, username: str, until_us: int | No
     if until <= before:
         return before
     body = {"username": username, "read_until_us": until,
-            "read_until": from_micros(until).isoformat().replace("+00:00", "Z")}
+            "read_until": iso(from_micros(until))}
     write_own(engine, [next_version(engine, RecordKind.notification_read, record_id, body,
                                     node_id, current=current)], node_id)
     return until

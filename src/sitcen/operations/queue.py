@@ -28,7 +28,6 @@ from typing import Any
 import orjson
 import sqlalchemy as sa
 
-from sitcen.events import to_micros
 from sitcen.exchange.links import Relation, list_peers
 from sitcen.operations.chain import Act, Chain, Report, Stay, intervals
 from sitcen.operations.notifications import Audience, notify_users
@@ -44,6 +43,7 @@ from sitcen.store.journal import (
     write_transaction,
 )
 from sitcen.store.leases import acquire, release
+from sitcen.times import to_micros
 from sitcen.users import Permission
 
 log = logging.getLogger("sitcen.queue")

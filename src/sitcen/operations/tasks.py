@@ -28,7 +28,8 @@ import orjson
 import sqlalchemy as sa
 from pydantic import BaseModel, ConfigDict, Field
 
-from sitcen.events import NO_NUL, EventBase, EventCreate, EventUpdate, Location, from_micros
+from sitcen.errors import NotFound
+from sitcen.events import NO_NUL, EventBase, EventCreate, EventUpdate, Location
 from sitcen.geo import SectionIndex
 from sitcen.store import schema
 from sitcen.store.events import Reporter, get_event, report_events, update_event
@@ -43,6 +44,7 @@ from sitcen.store.records import (
     write_record,
 )
 from sitcen.taxonomy import Handling, Reaction
+from sitcen.times import from_micros, iso
 
 
 class TaskStatus(StrEnum):
@@ -147,8 +149,7 @@ class Unit:
 
 
 def _iso(micros: int | None = None) -> str:
-    return from_micros(now_micros() if micros is None else micros).isoformat().replace(
-        "+00:00", "Z")
+    return iso(from_micros(now_micros() if micros is None else micros))
 
 
 def known_units(engine: sa.Engine, posts: Mapping[str, str]) -> dict[str, Unit]:
@@ -259,7 +260,7 @@ def update_own_task(engine: sa.Engine, node_id: str, task_id: str, status: str, 
     """A new version of one of this node's tasks with a new status."""
     current = get_record(engine, task_id)
     if current is None or current.kind != RecordKind.task:
-        raise KeyError(task_id)
+        raise NotFound("task", task_id)
     effective = merged(current, responses_to(engine, [task_id]).get(task_id, []))
     check_change(str(effective["status"]), status, note)
     body = changed(current.body, status, by=by, via=via, note=note)

@@ -19,6 +19,7 @@ from typing import Any
 import orjson
 import sqlalchemy as sa
 
+from sitcen.errors import NotFound
 from sitcen.store.journal import (
     Record,
     RecordKind,
@@ -34,6 +35,7 @@ from sitcen.store.records import (
     own_record_id,
     write_own,
 )
+from sitcen.times import iso
 
 ALERT_STATUSES = ("open", "acknowledged", "closed")
 #: How a closed alert turned out.
@@ -143,14 +145,14 @@ class AlertHandled(RecordError):
 
 
 def _now_iso() -> str:
-    return datetime.now(UTC).isoformat().replace("+00:00", "Z")
+    return iso(datetime.now(UTC))
 
 
 def _work(engine: sa.Engine, node_id: str, alert_id: str, base_version: int | None,
           change: Callable[[dict[str, Any]], dict[str, Any]]) -> StoredRecord:
     current = get_record(engine, alert_id)
     if current is None or current.kind != RecordKind.alert:
-        raise KeyError(alert_id)
+        raise NotFound("alert", alert_id)
     body = change(dict(current.body))
     record = next_version(engine, RecordKind.alert, alert_id, body, node_id, base_version,
                           current)
@@ -159,7 +161,7 @@ def _work(engine: sa.Engine, node_id: str, alert_id: str, base_version: int | No
 
 def acknowledge_alert(engine: sa.Engine, node_id: str, alert_id: str, *, by: str,
                       note: str = "", base_version: int | None = None) -> StoredRecord:
-    """Mark an alert of this node acknowledged (a new version); ``KeyError`` if unknown.
+    """Mark an alert of this node acknowledged (a new version); :class:`NotFound` if unknown.
 
     An alert already acknowledged or closed is refused (:class:`AlertHandled`,
     naming who and when): two officers do not take the same alert in hand.

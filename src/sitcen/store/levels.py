@@ -16,6 +16,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from sitcen.errors import NotFound
 from sitcen.store.journal import (
     RecordKind,
 )
@@ -31,6 +32,7 @@ from sitcen.store.records import (
     write_own,
 )
 from sitcen.taxonomy import SectionImpactLevel
+from sitcen.times import iso
 
 
 def level_record_id(node_id: str, section_id: str) -> str:
@@ -86,20 +88,20 @@ def tick_reaction(engine: sa.Engine, node_id: str, section_id: str, *, item: int
                   by: str, note: str = "", base_version: int | None = None) -> StoredRecord:
     """Tick (or untick) item ``item`` of the reaction checklist of this node's level.
 
-    ``KeyError`` when this node has confirmed no level for the section;
+    :class:`NotFound` when this node has confirmed no level for the section;
     :class:`AssessmentError` on ``item`` when the checklist has no such item.
     """
     record_id = level_record_id(node_id, section_id)
     current = get_record(engine, record_id)
     if current is None:
-        raise KeyError(section_id)
+        raise NotFound("level", section_id, f"this node has confirmed no level for {section_id}")
     reactions = list(current.body.get("reactions") or [])
     if not 0 <= item < len(reactions):
         raise AssessmentError("item", f"the checklist of level {current.body.get('level')} has "
                                       f"items 0 to {len(reactions) - 1}")
     checklist = dict(current.body.get("checklist") or {})
     checklist[str(item)] = {"done": done, "by": by, "note": note,
-                            "at": datetime.now(UTC).isoformat().replace("+00:00", "Z")}
+                            "at": iso(datetime.now(UTC))}
     body = {**current.body, "checklist": checklist}
     record = next_version(engine, RecordKind.section_assessment, record_id, body, node_id,
                           base_version, current)

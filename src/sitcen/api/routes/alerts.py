@@ -17,7 +17,8 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from sitcen.analysis.workflow import durations_by, false_alarm_rate
 from sitcen.api.deps import CurrentNode, Reader, require
-from sitcen.events import NO_NUL, InvalidInput, error, to_micros
+from sitcen.errors import InvalidInput, NotFound, NotOwnerError, error
+from sitcen.events import NO_NUL
 from sitcen.i18n import SUPPORTED, negotiate
 from sitcen.node import Node
 from sitcen.operations.notifications import notify_users
@@ -30,9 +31,10 @@ from sitcen.store.alerts import (
     list_alerts,
     note_alert,
 )
-from sitcen.store.journal import NotOwnerError, RecordKind
+from sitcen.store.journal import RecordKind
 from sitcen.store.records import StoredRecord, get_record, record_history
 from sitcen.store.users import StoredUser, list_users
+from sitcen.times import iso, to_micros
 from sitcen.users import Permission
 
 router = APIRouter(prefix="/alerts", tags=["alerts"])
@@ -243,7 +245,7 @@ def read_alert(alert_id: uuid.UUID, node: CurrentNode, _user: Reader,
     if record is None or record.kind != RecordKind.alert:
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"no alert {alert_id}")
     history = [{"version": v["version"],
-                "recorded_at": v["recorded_at"].isoformat().replace("+00:00", "Z"),
+                "recorded_at": iso(v["recorded_at"]),
                 **{k: v["body"].get(k) for k in ("status", "severity", "assigned_to", "outcome",
                                                  "last_day", "observed")}}
                for v in record_history(node.engine, record.id)]
@@ -251,7 +253,7 @@ def read_alert(alert_id: uuid.UUID, node: CurrentNode, _user: Reader,
 
 
 def _refused(exc: Exception, alert_id: uuid.UUID) -> Exception:
-    if isinstance(exc, KeyError):
+    if isinstance(exc, NotFound):
         return HTTPException(status.HTTP_404_NOT_FOUND, f"no alert {alert_id}")
     if isinstance(exc, NotOwnerError):
         return InvalidInput([error(("path", "alert_id"),
@@ -271,14 +273,14 @@ def create_alert_acknowledgement(alert_id: uuid.UUID, node: CurrentNode, user: W
         record = acknowledge_alert(node.engine, node.settings.node_id, str(alert_id),
                                    by=user.username, note=item.note,
                                    base_version=item.base_version)
-    except (KeyError, NotOwnerError, AlertHandled) as exc:
+    except (NotFound, NotOwnerError, AlertHandled) as exc:
         raise _refused(exc, alert_id) from exc
     return public(record, "en")
 
 
 @router.post("/{alert_id}/assign", response_model=AlertPublic)
 def create_alert_assignment(alert_id: uuid.UUID, item: Assignment, node: CurrentNode,
-           user: Watcher) -> dict[str, Any]:
+                            user: Watcher) -> dict[str, Any]:
     """Give an alert to a person of this node to follow up; they are notified."""
     people = {u.username: u for u in list_users(node.engine)}
     person = people.get(item.username)
@@ -289,7 +291,7 @@ def create_alert_assignment(alert_id: uuid.UUID, item: Assignment, node: Current
         record = assign_alert(node.engine, node.settings.node_id, str(alert_id),
                               to=item.username, by=user.username,
                               base_version=item.base_version)
-    except (KeyError, NotOwnerError, AlertHandled) as exc:
+    except (NotFound, NotOwnerError, AlertHandled) as exc:
         raise _refused(exc, alert_id) from exc
     if item.username != user.username:
         notify_users(node.engine, node.settings.node_id, [item.username], kind=RecordKind.alert,
@@ -305,19 +307,19 @@ def create_alert_note(alert_id: uuid.UUID, item: AlertNote, node: CurrentNode,
     try:
         record = note_alert(node.engine, node.settings.node_id, str(alert_id), text=item.text,
                             by=user.username, base_version=item.base_version)
-    except (KeyError, NotOwnerError, AlertHandled) as exc:
+    except (NotFound, NotOwnerError, AlertHandled) as exc:
         raise _refused(exc, alert_id) from exc
     return public(record, "en")
 
 
 @router.post("/{alert_id}/close", response_model=AlertPublic)
 def create_alert_closure(alert_id: uuid.UUID, item: AlertClosure, node: CurrentNode,
-          user: Watcher) -> dict[str, Any]:
+                         user: Watcher) -> dict[str, Any]:
     """Close an alert with its outcome: confirmed, false alarm or already known."""
     try:
         record = close_alert(node.engine, node.settings.node_id, str(alert_id),
                              outcome=item.outcome.value, by=user.username, note=item.note,
                              base_version=item.base_version)
-    except (KeyError, NotOwnerError, AlertHandled) as exc:
+    except (NotFound, NotOwnerError, AlertHandled) as exc:
         raise _refused(exc, alert_id) from exc
     return public(record, "en")

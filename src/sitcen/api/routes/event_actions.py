@@ -22,12 +22,13 @@ from fastapi import APIRouter, HTTPException, status
 from pydantic import BaseModel, ConfigDict, Field
 
 from sitcen.api.deps import CurrentNode, CurrentUser, Reader
-from sitcen.events import NO_NUL, InvalidInput, error, from_micros
+from sitcen.errors import InvalidInput, VersionConflictError, error
+from sitcen.events import NO_NUL
 from sitcen.node import Node
 from sitcen.operations.chain import CHAIN_ACTIONS, last_at, waiting_at
 from sitcen.operations.queue import QueueKeeper, chain_of, stays_of
 from sitcen.store.events import get_event
-from sitcen.store.journal import RecordKind, VersionConflictError, now_micros
+from sitcen.store.journal import RecordKind, now_micros
 from sitcen.store.records import (
     get_record,
     list_records,
@@ -37,6 +38,7 @@ from sitcen.store.records import (
     write_record,
 )
 from sitcen.taxonomy import ImpactLevel
+from sitcen.times import from_micros, iso
 from sitcen.users import Permission, allows
 
 router = APIRouter(prefix="/events", tags=["events"])
@@ -199,7 +201,7 @@ def _chain_action(node: Node, event_id: str, body: dict[str, Any]) -> dict[str, 
 
 
 def _iso_us(micros: int) -> str:
-    return from_micros(micros).isoformat().replace("+00:00", "Z")
+    return iso(from_micros(micros))
 
 
 @router.get("/{event_id}/actions", response_model=list[EventActionPublic])

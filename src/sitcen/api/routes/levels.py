@@ -11,7 +11,8 @@ from starlette.concurrency import run_in_threadpool
 
 from sitcen.api.deps import CurrentNode, Reader, require
 from sitcen.api.routes.capacity import known_section
-from sitcen.events import NO_NUL, InvalidInput, error
+from sitcen.errors import InvalidInput, NotFound, error
+from sitcen.events import NO_NUL
 from sitcen.recompute import proposed_level, reactions_for
 from sitcen.store.levels import (
     confirm_level,
@@ -146,7 +147,7 @@ def create_checklist_tick(section_id: str, item: ChecklistTick, node: CurrentNod
         record = tick_reaction(node.engine, node.settings.node_id, section_id, item=item.item,
                                done=item.done, by=user.username, note=item.note,
                                base_version=item.base_version)
-    except KeyError as exc:
+    except NotFound as exc:
         raise HTTPException(status.HTTP_404_NOT_FOUND,
                             f"this node has confirmed no level for {section_id}") from exc
     except AssessmentError as exc:

@@ -10,7 +10,6 @@ from fastapi import APIRouter, Header, Query
 from pydantic import BaseModel, ConfigDict, Field
 
 from sitcen.api.deps import CurrentNode, Reader
-from sitcen.events import UtcDatetime, from_micros, to_micros
 from sitcen.i18n import SUPPORTED, negotiate
 from sitcen.operations.notifications import (
     list_notifications,
@@ -19,6 +18,7 @@ from sitcen.operations.notifications import (
     unread_count,
 )
 from sitcen.operations.phrases import render
+from sitcen.times import UtcDatetime, from_micros, iso, to_micros
 
 router = APIRouter(prefix="/notifications", tags=["notifications"])
 
@@ -74,7 +74,7 @@ class ReadState(BaseModel):
 
 
 def _iso(micros: int) -> str | None:
-    return None if micros <= 0 else from_micros(micros).isoformat().replace("+00:00", "Z")
+    return None if micros <= 0 else iso(from_micros(micros))
 
 
 @router.get("", response_model=NotificationPage)

@@ -17,7 +17,7 @@ from starlette.concurrency import run_in_threadpool
 
 from sitcen.analysis.workflow import day_in, durations_by
 from sitcen.api.deps import CurrentNode, Reader
-from sitcen.events import InvalidInput, error, from_micros, to_micros
+from sitcen.errors import InvalidInput, error
 from sitcen.operations.queue import (
     QueueItem,
     chain_of,
@@ -26,6 +26,7 @@ from sitcen.operations.queue import (
     queue_page,
 )
 from sitcen.store.journal import now_micros
+from sitcen.times import from_micros, iso, to_micros
 
 router = APIRouter(prefix="/queue", tags=["queue"])
 
@@ -103,7 +104,7 @@ class QueueStatistics(BaseModel):
 
 
 def _iso(micros: int) -> str:
-    return from_micros(micros).isoformat().replace("+00:00", "Z")
+    return iso(from_micros(micros))
 
 
 def _cursor(text: str | None) -> tuple[int, int, str] | None:

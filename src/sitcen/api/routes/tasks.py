@@ -12,7 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from sitcen.analysis.workflow import day_in, durations_by
 from sitcen.api.deps import CurrentNode, Reader, Reporting, require
-from sitcen.events import InvalidInput, error
+from sitcen.errors import InvalidInput, NotFound, error
 from sitcen.exchange.links import Relation, list_peers
 from sitcen.node import Node
 from sitcen.operations.tasks import (
@@ -222,7 +222,7 @@ def create_task_status(task_id: uuid.UUID, item: TaskUpdate, node: CurrentNode,
                         via="console", note=item.note)
     except TaskError as exc:
         raise _refused(exc) from exc
-    except KeyError as exc:
+    except NotFound as exc:
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"no task {task_id}") from exc
     body = merged(task, responses_to(node.engine, [task.id]).get(task.id, []))
     return public(task, body, node_id)
