@@ -99,6 +99,9 @@ class Settings(BaseSettings):
     tak_tls_ca: Path | None = Field(
         None, description="PEM CA bundle; when set, TAK clients must present a certificate it "
                           "signed, whose common name is a sitcen username")
+    tak_language: str = Field(
+        "ru", description="language of the task messages sent to TAK devices (en, ru, kk, ky, "
+                          "tg, tk, uz)")
     tak_mapping_file: Path | None = Field(
         None, description="YAML/JSON mapping of CoT types to assets and events (docs/tak.md)")
     mqtt_host: str = Field("", description="MQTT broker of the sensors; empty: no subscriber")
@@ -136,6 +139,13 @@ class Settings(BaseSettings):
                 re.fullmatch(r"[a-z][a-z0-9_-]{0,31}", v) for v in value):
             raise ValueError("chain_levels must list 1 or more distinct level names "
                              "(lowercase letters, digits, '_' or '-')")
+        return value
+
+    @field_validator("tak_language")
+    @classmethod
+    def _tak_language(cls, value: str) -> str:
+        if value not in ("en", "ru", "kk", "ky", "tg", "tk", "uz"):
+            raise ValueError("tak_language must be one of en, ru, kk, ky, tg, tk, uz")
         return value
 
     @field_validator("serious_types")
