@@ -7,6 +7,7 @@ Nothing else in the code reads the environment. Create it once with
 from __future__ import annotations
 
 import re
+import zoneinfo
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
@@ -14,7 +15,7 @@ from typing import Literal
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from sitcen.taxonomy import EVENT_TYPES
+from sitcen.taxonomy import EVENT_TYPES, Handling
 
 # Values that mean "nobody set this": a node must not run on them in production.
 PLACEHOLDER_SECRETS = frozenset(
@@ -88,6 +89,24 @@ class Settings(BaseSettings):
         description="a report that reaches the node more than this many days after it was "
                     "made (history, imports) enters no queue")
 
+    smtp_host: str = Field("", description="SMTP server notifications are e-mailed through; "
+                                           "empty: no e-mail")
+    smtp_port: int = Field(25, ge=1, le=65535, description="SMTP server port")
+    smtp_starttls: bool = Field(False, description="upgrade the SMTP connection with STARTTLS")
+    smtp_username: str = Field("", description="user name at the SMTP server; empty: no login")
+    smtp_password: SecretStr = Field(SecretStr(""), description="password at the SMTP server")
+    smtp_from: str = Field("sitcen@localhost", description="sender address of the e-mails")
+    console_url: str = Field(
+        "", description="the console's address as users reach it, for links in e-mails and "
+                        "webhooks (e.g. https://sitcen.tj-ncc.example/); empty: no links")
+    notify_external_handling: Handling = Field(
+        Handling.amber,
+        description="highest handling whose summary an e-mail or webhook carries; above it "
+                    "they say only that something changed, and the console shows the rest")
+    digest_time: str = Field("07:00", pattern=r"^([01]\d|2[0-3]):[0-5]\d$",
+                             description="local time the daily e-mail digests are sent")
+    digest_tz: str = Field("Asia/Almaty", description="IANA time zone of digest_time")
+
     tak_host: str = Field("127.0.0.1", description="address the TAK (CoT) listeners bind to; "
                           "0.0.0.0 for devices on the network")
     tak_port: int = Field(0, ge=0, le=65535, description="TCP port of the TAK (CoT) listener "
@@ -139,6 +158,15 @@ class Settings(BaseSettings):
                 re.fullmatch(r"[a-z][a-z0-9_-]{0,31}", v) for v in value):
             raise ValueError("chain_levels must list 1 or more distinct level names "
                              "(lowercase letters, digits, '_' or '-')")
+        return value
+
+    @field_validator("digest_tz")
+    @classmethod
+    def _zone(cls, value: str) -> str:
+        try:
+            zoneinfo.ZoneInfo(value)
+        except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"digest_tz: unknown time zone {value!r}") from None
         return value
 
     @field_validator("tak_language")
