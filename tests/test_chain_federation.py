@@ -229,7 +229,7 @@ def test_a_returned_report_reaches_the_reporter_and_comes_back(chain: dict[str, 
         event_id, "regional", "duty-officer", "kg-osh-rc")
     assert back["note"] == "nationality of the second courier missing"
     told = [n.body for n in list_notifications(post.node.engine, "operator")]
-    assert [(n["reason"], n["about"]["kind"], n["text"]) for n in told] == [
+    assert [(n["reason"], n["about"]["kind"], n["summary"]["params"]["text"]) for n in told] == [
         ("returned", "event_action", "nationality of the second courier missing")]
     # A second return of the same stay is refused with who did it.
     again = regional.act(event_id, "return_for_correction", text="again")

@@ -227,11 +227,13 @@ class QueueKeeper:
                                  audience=self.audience)
                 if (stay.awaiting_correction and stay.origin == chain.node_id
                         and stay.act_id):
-                    reporters = self.audience.people_with(Permission.report_events)
+                    # Everyone who reports at this node but the officer who returned it.
+                    reporters = [u for u in self.audience.people_with(Permission.report_events)
+                                 if not (stay.node == chain.node_id and u == stay.by)]
                     notify_users(self.engine, chain.node_id, reporters,
                                  kind=RecordKind.event_action, record_id=stay.act_id,
-                                 reason="returned", by=stay.by, text=stay.act_text,
-                                 key="returned", audience=self.audience)
+                                 reason="returned", by=stay.by, key="returned",
+                                 audience=self.audience)
 
     def follow_once(self) -> int:
         """Refresh the reports of one page of the journal after the cursor; how many."""

@@ -220,10 +220,13 @@ def _levels_raised(engine: sa.Engine, node_id: str, since_us: int) -> list[dict[
 
 
 def _events_reported(engine: sa.Engine, since_us: int, until_us: int) -> dict[str, Any]:
+    """Reports made during the shift (by when they were made, not imported or received)."""
     e = schema.events
+    made = sa.func.coalesce(e.c.reported_at, e.c.recorded_at)
     with engine.connect() as conn:
         rows = conn.execute(sa.select(e.c.category, sa.func.count())
-                            .where(e.c.recorded_at >= since_us, e.c.recorded_at < until_us)
+                            .where(e.c.recorded_at >= since_us, made >= since_us,
+                                   made < until_us)
                             .group_by(e.c.category)).all()
     by_category = {str(c): int(n) for c, n in rows}
     return {"count": sum(by_category.values()), "by_category": by_category}

@@ -132,6 +132,20 @@ class AlertClosure(BaseModel):
     base_version: int | None = Field(None, ge=1, description="409 when no longer current")
 
 
+class Assignee(BaseModel):
+    """A person an alert can be given to."""
+
+    username: str
+    full_name: str
+    role: str
+
+
+class AssigneeList(BaseModel):
+    """The active users of this node (partners' officers left out)."""
+
+    assignees: list[Assignee]
+
+
 class AlertStatistics(BaseModel):
     """Closed alerts by outcome (the false-alarm rate), and how soon alerts were taken in hand."""
 
@@ -235,6 +249,15 @@ def _first_seen(node: Node, alert: StoredRecord) -> datetime:
     history = record_history(node.engine, alert.id)
     first = history[0]["recorded_at"] if history else alert.recorded_at
     return first if isinstance(first, datetime) else alert.recorded_at
+
+
+@router.get("/assignees", response_model=AssigneeList)
+def read_alert_assignees(node: CurrentNode, _user: Watcher) -> dict[str, Any]:
+    """Who an alert can be given to: the node's active users."""
+    partners = node.settings.partner_users
+    return {"assignees": [{"username": u.username, "full_name": u.full_name,
+                           "role": u.role.value} for u in list_users(node.engine)
+                          if not u.disabled and u.username not in partners]}
 
 
 @router.get("/{alert_id}", response_model=AlertDetail)
