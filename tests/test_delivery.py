@@ -168,8 +168,8 @@ def test_an_email_through_the_nodes_smtp_server(node: Node, client: TestClient,
     follower, deliverer = _follower(node), _deliverer(node, deliverers, port)
     sub = _subscribe(client, tokens[Role.duty_officer], email="duty@tj.example", language="ru")
     event_id = _report(node)
-    _pump(follower, deliverer)
-    assert deliverer.send_due() == 1
+    _pump(follower, deliverer)  # the first attempt goes at once
+    assert deliverer.send_due() == 0  # nothing left to send
     (message,) = box.messages
     assert (message["To"], message["From"]) == ("duty@tj.example", "sitcen@tj.example")
     subject = str(email.header.make_header(email.header.decode_header(message["Subject"])))
@@ -207,7 +207,7 @@ def test_a_webhook_that_fails_twice_is_delivered_once(node: Node, client: TestCl
         assert item["summary"]["params"]["type"] == {"key": "type.drug_smuggling"}
         (logged,) = client.get(f"/api/v1/subscriptions/{sub['id']}/deliveries",
                                headers=auth(token)).json()["deliveries"]
-        assert (logged["status"], logged["attempts"], logged["version"]) == ("delivered", 3, 4)
+        assert (logged["status"], logged["attempts"], logged["version"]) == ("delivered", 3, 3)
         assert deliverer.send_due() == 0  # nothing left: delivered once
         assert len(receiver.accepted) == 1 and receiver.refused == []
     finally:

@@ -3,13 +3,14 @@
 :class:`Deliverer` follows the journal from its own cursor (``deliveries``): each
 new notification goes out through the channels of the subscriptions it came
 from (a direct notice, through every channel of the user's subscriptions), one
-message per channel and pass. Every message is a ``delivery`` record of the
-user (local-only, like the notifications): written ``pending`` first, then one
-new version per attempt — ``delivered``, ``retrying`` with the next attempt's
-time (backoff doubling from ``retry_base_s`` to ``retry_max_s``), or ``failed``
-after ``max_attempts``. Its versions are the delivery log. A delivery's id is
-derived from its channel, subscription and first notification, so a pass done
-again after a crash writes nothing twice.
+message per channel and pass, sent at once. Every message is a ``delivery``
+record of the user (local-only, like the notifications) whose versions are its
+attempts: ``delivered``, ``retrying`` with the next attempt's time (backoff
+doubling from ``retry_base_s`` to ``retry_max_s``), or ``failed`` after
+``max_attempts``; they are the delivery log. A delivery's id is derived from
+its channel, subscription and first notification: a pass done again after a
+crash sends what it had not recorded again under the same id (the receiver
+drops a repeat by ``X-Sitcen-Delivery``) and writes nothing twice.
 
 **Webhooks** are ``POST``\\ s of JSON (``{"delivery", "node", "attempt",
 "notifications": [...]}``) with ``X-Sitcen-Delivery`` (the delivery's id: the same
@@ -39,6 +40,7 @@ import time
 import uuid
 import zoneinfo
 from collections.abc import Iterable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
@@ -161,6 +163,8 @@ class Deliverer:
         self.max_attempts = max_attempts
         self.poll_s = poll_s
         self.http = httpx.Client(timeout=timeout_s)
+        # Messages of one pass go out side by side: a slow receiver delays only its own.
+        self._pool = ThreadPoolExecutor(max_workers=8, thread_name_prefix="delivery")
         self.holder = f"deliveries:{uuid.uuid4()}"
         self._due: dict[str, float] = {}  # delivery id -> when to try (time.time())
         self._loaded = False
@@ -201,23 +205,37 @@ class Deliverer:
                 key = (target.channel, target.to, username)
                 groups.setdefault(key, (target, []))[1].append(note)
         now = now_micros()
-        records = []
+        fresh: list[tuple[str, dict[str, Any], list[StoredRecord]]] = []
         for (_channel, _to, username), (target, notes) in groups.items():
             delivery_id = own_record_id(self.config.node_id, RecordKind.delivery,
                                         f"{target.channel}|{target.subscription.id}|{notes[0].id}")
             body = {"username": username, "channel": target.channel, "to": target.to,
                     "subscription_id": target.subscription.id,
-                    "key_version": _key_version(self.engine, target.subscription.id),
+                    "key_version": target.subscription.key_version,
                     "language": target.subscription.language, "kind": "immediate",
                     "notifications": [n.id for n in notes], "status": "pending",
                     "attempts": 0, "last_error": "", "created_at": iso(from_micros(now)),
                     "next_attempt_at": iso(from_micros(now)), "delivered_at": None}
-            records.append(Record(RecordKind.delivery, record_row(
-                RecordKind.delivery, delivery_id, self.config.node_id, 1, body, recorded_at=now)))
-        written = _write_new(self.engine, self.config.node_id, records)
-        for made in written:
-            self._due[made.id] = 0.0
-        return len(written)
+            fresh.append((delivery_id, body, notes))
+        held = _held_ids(self.engine, [d for d, _b, _n in fresh])
+        fresh = [item for item in fresh if item[0] not in held]
+        # The first attempt goes at once; what it came to is the delivery's first version,
+        # written with the others of the pass in one transaction.
+        outcomes = self._attempt_all(fresh)
+        records = [Record(RecordKind.delivery, record_row(
+            RecordKind.delivery, delivery_id, self.config.node_id, 1, body, recorded_at=now))
+            for (delivery_id, _b, _n), body in zip(fresh, outcomes, strict=True)]
+        if records:
+            write_records(self.engine, records, node_id=self.config.node_id)
+        self._schedule(zip([d for d, _b, _n in fresh], outcomes, strict=True))
+        return len(records)
+
+    def _schedule(self, outcomes: Iterable[tuple[str, Mapping[str, Any]]]) -> None:
+        for delivery_id, body in outcomes:
+            if body.get("status") in FINAL:
+                self._due.pop(delivery_id, None)
+            else:
+                self._due[delivery_id] = _timestamp(body.get("next_attempt_at"))
 
     # -- sending
 
@@ -225,9 +243,7 @@ class Deliverer:
         """Queue every delivery not yet delivered or given up (after a restart)."""
         for record in list_records(self.engine, RecordKind.delivery, limit=1_000_000):
             if record.body.get("status") not in FINAL:
-                at = record.body.get("next_attempt_at")
-                self._due[record.id] = (datetime.fromisoformat(str(at).replace("Z", "+00:00"))
-                                        .timestamp() if at else 0.0)
+                self._due[record.id] = _timestamp(record.body.get("next_attempt_at"))
         self._loaded = True
         return len(self._due)
 
@@ -236,31 +252,41 @@ class Deliverer:
         if not self._loaded:
             self.load_pending()
         now = time.time() if now is None else now
-        delivered = 0
-        for delivery_id in [d for d, at in sorted(self._due.items(), key=lambda x: x[1])
-                            if at <= now]:
-            record = get_record(self.engine, delivery_id)
-            if record is None or record.body.get("status") in FINAL:
-                self._due.pop(delivery_id, None)
-                continue
-            done = self.attempt(record)
-            if done.body.get("status") in FINAL:
-                self._due.pop(delivery_id, None)
-                delivered += done.body.get("status") == "delivered"
-            else:
-                at = done.body.get("next_attempt_at")
-                self._due[delivery_id] = datetime.fromisoformat(
-                    str(at).replace("Z", "+00:00")).timestamp()
-        return delivered
+        due = [d for d, at in sorted(self._due.items(), key=lambda x: x[1]) if at <= now]
+        if not due:
+            return 0
+        current = [r for r in _records(self.engine, due) if r.body.get("status") not in FINAL]
+        for gone in set(due) - {r.id for r in current}:
+            self._due.pop(gone, None)
+        notes = {n.id: n for n in _records(self.engine, sorted(
+            {i for r in current for i in r.body.get("notifications") or []}))}
+        items = [(r.id, dict(r.body), [notes[i] for i in r.body.get("notifications") or []
+                                      if i in notes]) for r in current]
+        outcomes = self._attempt_all(items)
+        records = [next_version(self.engine, RecordKind.delivery, r.id, body,
+                                self.config.node_id, current=r)
+                   for r, body in zip(current, outcomes, strict=True)]
+        if records:
+            write_records(self.engine, records, node_id=self.config.node_id)
+        self._schedule(zip([r.id for r in current], outcomes, strict=True))
+        return sum(1 for body in outcomes if body.get("status") == "delivered")
 
-    def attempt(self, record: StoredRecord) -> StoredRecord:
-        """One try of a delivery; its next version (delivered, retrying or failed)."""
-        body = dict(record.body)
+    def _attempt_all(self, items: Sequence[tuple[str, dict[str, Any], list[StoredRecord]]]
+                     ) -> list[dict[str, Any]]:
+        """Try each delivery once, several at a time; the body each comes to."""
+        if len(items) <= 1:
+            return [self._attempt(*item) for item in items]
+        futures = [self._pool.submit(self._attempt, *item) for item in items]
+        return [f.result() for f in futures]
+
+    def _attempt(self, delivery_id: str, body: dict[str, Any],
+                 notes: Sequence[StoredRecord]) -> dict[str, Any]:
+        """One try of a delivery: its body as it stands after (nothing is written here)."""
+        body = dict(body)
         attempt = int(body.get("attempts", 0)) + 1
         try:
-            notes = _records(self.engine, list(body.get("notifications") or []))
             if body["channel"] == "webhook":
-                self._post(record.id, body, notes, attempt)
+                self._post(delivery_id, body, notes, attempt)
             else:
                 self._mail(body, notes)
             error = None
@@ -272,17 +298,12 @@ class Deliverer:
             body.update(status="delivered", delivered_at=iso(from_micros(now)), last_error="")
         elif attempt >= self.max_attempts:
             body.update(status="failed", last_error=error)
-            log.warning("delivery %s to %s failed for good: %s", record.id, body["to"], error)
+            log.warning("delivery %s to %s failed for good: %s", delivery_id, body["to"], error)
         else:
             wait = min(self.retry_max_s, self.retry_base_s * 2 ** (attempt - 1))
             body.update(status="retrying", last_error=error,
                         next_attempt_at=iso(from_micros(now + int(wait * 1e6))))
-        version = next_version(self.engine, RecordKind.delivery, record.id, body,
-                               self.config.node_id, current=record)
-        write_records(self.engine, [version], node_id=self.config.node_id)
-        stored = get_record(self.engine, record.id)
-        assert stored is not None
-        return stored
+        return body
 
     def payload(self, delivery_id: str, body: Mapping[str, Any],
                 notes: Sequence[StoredRecord], attempt: int) -> list[dict[str, Any]]:
@@ -427,7 +448,8 @@ class Deliverer:
         self.close()
 
     def close(self) -> None:
-        """Close the HTTP connections the webhooks used."""
+        """Close the HTTP connections the webhooks used, and the senders' threads."""
+        self._pool.shutdown(wait=True)
         self.http.close()
 
     def _run(self) -> None:
@@ -466,9 +488,21 @@ def to_us(value: datetime) -> int:
     return int(value.astimezone(UTC).timestamp() * 1_000_000)
 
 
-def _key_version(engine: sa.Engine, subscription_id: str) -> int:
-    record = get_record(engine, subscription_id)
-    return int((record.body if record else {}).get("key_version", 1))
+def _timestamp(value: Any) -> float:
+    """An ISO time as Unix seconds (0 when there is none: due at once)."""
+    if not isinstance(value, str):
+        return 0.0
+    return datetime.fromisoformat(value.replace("Z", "+00:00")).timestamp()
+
+
+def _held_ids(engine: sa.Engine, ids: Sequence[str]) -> set[str]:
+    r = schema.records
+    held: set[str] = set()
+    with engine.connect() as conn:
+        for start in range(0, len(ids), 900):
+            held.update(conn.execute(sa.select(r.c.id).where(r.c.id.in_(list(
+                ids[start:start + 900])))).scalars())
+    return held
 
 
 def _records(engine: sa.Engine, ids: Sequence[str]) -> list[StoredRecord]:

@@ -246,6 +246,7 @@ class Subscription:
     digest: bool
     language: str
     active: bool
+    key_version: int = 1
 
     @classmethod
     def from_record(cls, record: StoredRecord) -> Subscription:
@@ -261,7 +262,8 @@ class Subscription:
             on_change=bool(b.get("on_change")), email=b.get("email"),
             webhook_url=b.get("webhook_url"), digest=bool(b.get("digest")),
             language=str(b.get("language") or "en"),
-            active=bool(b.get("active", True)) and not b.get("deleted"))
+            active=bool(b.get("active", True)) and not b.get("deleted"),
+            key_version=int(b.get("key_version") or 1))
 
     def matches(self, facts: Facts) -> bool:
         """Whether a record with these facts is one the user follows."""
