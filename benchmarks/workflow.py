@@ -42,6 +42,7 @@ import tempfile
 import threading
 import time
 from collections import Counter
+from functools import partial
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
@@ -279,6 +280,11 @@ def fanout_phase(node: NodeProcess, engine: sa.Engine, args: argparse.Namespace,
     return result
 
 
+def _started(engine: sa.Engine, cursor: str) -> bool:
+    """Whether a journal follower of the node has made its first pass."""
+    return read_cursor(engine, cursor) is not None
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--queue", type=int, default=10_000, help="reports waiting")
@@ -308,7 +314,7 @@ def main() -> None:
         node.start()
         stack.callback(node.stop)
         for cursor in ("validation_queue", "notifications", "deliveries"):
-            wait_until(lambda c=cursor: read_cursor(engine, c) is not None, timeout_s=60,
+            wait_until(partial(_started, engine, cursor), timeout_s=60,
                        what=f"the node's {cursor} follower")
         with engine.begin() as conn:
             conn.execute(schema.users.insert().values(

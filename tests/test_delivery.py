@@ -16,6 +16,7 @@ import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from email.message import Message
+from functools import partial
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -152,6 +153,10 @@ def _subscribe(client: TestClient, token: str, **fields: Any) -> dict[str, Any]:
                                                         **fields}, headers=auth(token))
     assert answer.status_code == 201, answer.text
     return dict(answer.json())
+
+
+def _has_cursor(node: Node, name: str) -> bool:
+    return read_cursor(node.engine, name) is not None
 
 
 def _pump(follower: NotificationFollower, deliverer: Deliverer) -> None:
@@ -303,8 +308,7 @@ def test_the_background_deliverer_sends_within_its_poll(node: Node, client: Test
     deliverer = Deliverer(node.engine, config, poll_s=0.05).start()
     try:
         for cursor in ("notifications", "deliveries"):  # their first passes start at the head
-            wait_until(lambda c=cursor: read_cursor(node.engine, c) is not None,
-                       what=f"the {cursor} cursor")
+            wait_until(partial(_has_cursor, node, cursor), what=f"the {cursor} cursor")
         sub = _subscribe(client, token, webhook_url=receiver.url)
         receiver.key = client.get(f"/api/v1/subscriptions/{sub['id']}/webhook-key",
                                   headers=auth(token)).json()["key"]

@@ -70,7 +70,8 @@ def _get(client: TestClient, headers: dict[str, str], path: str,
 
 
 def _link(body: dict[str, Any], rel: str) -> dict[str, Any]:
-    (link,) = [link for link in body["links"] if link["rel"] == rel]
+    links: list[dict[str, Any]] = [link for link in body["links"] if link["rel"] == rel]
+    (link,) = links
     return link
 
 
@@ -192,9 +193,9 @@ A, B = _at(2, 2), _at(4, 2)
          lambda t: t == _at(5, 1)),  # an instant given in another zone
         ("..%2F..", lambda t: True),
     ],
-    # Named ids: the values hold the time of import, which differs between xdist workers.
-    ids=["until", "from", "from-open-end", "between", "instant", "whole-day", "other-zone",
-         "unbounded"],
+    # Names, not the values: these change every second, and a test's id must not.
+    ids=["until", "from", "from-empty-end", "between", "instant", "day", "instant-in-zone",
+         "open"],
 )
 def test_datetime_filter(client: TestClient, as_role: Headers, value: str,
                          selects: Callable[[datetime], bool]) -> None:
@@ -233,14 +234,14 @@ def test_bad_parameters_get_400_naming_them(client: TestClient, as_role: Headers
         response = client.get(f"{OGC}/collections/events/items?{query}",
                               headers=as_role(Role.analyst))
         assert response.status_code == 400, (query, response.text)
-        assert response.json()["detail"].startswith(f"parameter {parameter}:"), query
+        assert response.json()["detail"][0]["loc"] == ["query", parameter], query
 
 
 def test_property_filters_belong_to_events_only(client: TestClient, as_role: Headers) -> None:
     response = client.get(f"{OGC}/collections/sections/items?type=drug_smuggling",
                           headers=as_role(Role.analyst))
     assert response.status_code == 400
-    assert response.json()["detail"].startswith("parameter type:")
+    assert response.json()["detail"][0]["loc"] == ["query", "type"]
 
 
 @pytest.mark.usefixtures("seeded")

@@ -106,7 +106,6 @@ def test_a_second_officer_is_refused_with_who_and_when(node: Node, client: TestC
         (problem,) = second.json()["detail"]
         assert problem["type"] == "already_handled" and problem["loc"] == ["body", "action"]
         assert "duty-officer" in problem["msg"] and body["at"] in problem["msg"]
-        assert problem["ctx"]["by"] == "duty-officer" and problem["ctx"]["at"] == body["at"]
     actions = client.get(url, headers=as_role(Role.duty_officer)).json()
     assert [a["body"]["action"] for a in actions] == ["validate"]
 

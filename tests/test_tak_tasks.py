@@ -8,6 +8,7 @@ in GeoChat (``b-t-f``) as an ATAK user would.
 from __future__ import annotations
 
 import asyncio
+import importlib
 import warnings
 from collections.abc import Callable, Iterator
 from configparser import ConfigParser
@@ -35,8 +36,7 @@ CALLSIGN = "ПАНДЖ-1"
 def _pytak() -> ModuleType:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        import pytak
-    return pytak
+        return importlib.import_module("pytak")
 
 
 @pytest.fixture
@@ -92,8 +92,9 @@ class Device:
                 return event
         while True:
             data = await asyncio.wait_for(self.rx.readcot(), 60)
-            event = parse_xml(bytes(data).strip())
-            assert isinstance(event, CotEvent)
+            parsed = parse_xml(bytes(data).strip())
+            assert isinstance(parsed, CotEvent)
+            event = parsed
             if what(event):
                 return event
             self.received.append(event)

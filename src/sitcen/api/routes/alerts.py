@@ -12,12 +12,12 @@ from datetime import UTC, date, datetime, timedelta
 from enum import StrEnum
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Header, HTTPException, Query, status
+from fastapi import APIRouter, Header, Query
 from pydantic import BaseModel, ConfigDict, Field
 
 from sitcen.analysis.workflow import durations_by, false_alarm_rate
 from sitcen.api.deps import CurrentNode, Reader, require
-from sitcen.errors import InvalidInput, NotFound, NotOwnerError, error
+from sitcen.errors import InvalidInput, NotFound, Refused, error
 from sitcen.events import NO_NUL
 from sitcen.i18n import SUPPORTED, negotiate
 from sitcen.node import Node
@@ -266,7 +266,7 @@ def read_alert(alert_id: uuid.UUID, node: CurrentNode, _user: Reader,
     """One alert with every version of it: how it grew and what was done about it."""
     record = get_record(node.engine, str(alert_id))
     if record is None or record.kind != RecordKind.alert:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, f"no alert {alert_id}")
+        raise NotFound("alert", str(alert_id))
     history = [{"version": v["version"],
                 "recorded_at": iso(v["recorded_at"]),
                 **{k: v["body"].get(k) for k in ("status", "severity", "assigned_to", "outcome",
@@ -275,16 +275,9 @@ def read_alert(alert_id: uuid.UUID, node: CurrentNode, _user: Reader,
     return {**public(record, _language(lang, accept_language)), "history": history}
 
 
-def _refused(exc: Exception, alert_id: uuid.UUID) -> Exception:
-    if isinstance(exc, NotFound):
-        return HTTPException(status.HTTP_404_NOT_FOUND, f"no alert {alert_id}")
-    if isinstance(exc, NotOwnerError):
-        return InvalidInput([error(("path", "alert_id"),
-                                   f"{exc}: only its node works on it", "not_owner")])
-    assert isinstance(exc, AlertHandled)
-    return HTTPException(status.HTTP_409_CONFLICT, [{
-        "loc": ["body"], "type": "already_handled", "msg": str(exc),
-        "ctx": {"status": exc.status, "by": exc.by, "at": exc.at}}])
+def _refused(exc: AlertHandled) -> Refused:
+    """Someone has already done it: 409, saying who and when."""
+    return Refused(str(exc), status=409, kind="already_handled", loc=["body"])
 
 
 @router.post("/{alert_id}/acknowledge", response_model=AlertPublic)
@@ -296,8 +289,8 @@ def create_alert_acknowledgement(alert_id: uuid.UUID, node: CurrentNode, user: W
         record = acknowledge_alert(node.engine, node.settings.node_id, str(alert_id),
                                    by=user.username, note=item.note,
                                    base_version=item.base_version)
-    except (NotFound, NotOwnerError, AlertHandled) as exc:
-        raise _refused(exc, alert_id) from exc
+    except AlertHandled as exc:
+        raise _refused(exc) from exc
     return public(record, "en")
 
 
@@ -314,8 +307,8 @@ def create_alert_assignment(alert_id: uuid.UUID, item: Assignment, node: Current
         record = assign_alert(node.engine, node.settings.node_id, str(alert_id),
                               to=item.username, by=user.username,
                               base_version=item.base_version)
-    except (NotFound, NotOwnerError, AlertHandled) as exc:
-        raise _refused(exc, alert_id) from exc
+    except AlertHandled as exc:
+        raise _refused(exc) from exc
     if item.username != user.username:
         notify_users(node.engine, node.settings.node_id, [item.username], kind=RecordKind.alert,
                      record_id=record.id, reason="assigned", by=user.username,
@@ -330,8 +323,8 @@ def create_alert_note(alert_id: uuid.UUID, item: AlertNote, node: CurrentNode,
     try:
         record = note_alert(node.engine, node.settings.node_id, str(alert_id), text=item.text,
                             by=user.username, base_version=item.base_version)
-    except (NotFound, NotOwnerError, AlertHandled) as exc:
-        raise _refused(exc, alert_id) from exc
+    except AlertHandled as exc:
+        raise _refused(exc) from exc
     return public(record, "en")
 
 
@@ -343,6 +336,6 @@ def create_alert_closure(alert_id: uuid.UUID, item: AlertClosure, node: CurrentN
         record = close_alert(node.engine, node.settings.node_id, str(alert_id),
                              outcome=item.outcome.value, by=user.username, note=item.note,
                              base_version=item.base_version)
-    except (NotFound, NotOwnerError, AlertHandled) as exc:
-        raise _refused(exc, alert_id) from exc
+    except AlertHandled as exc:
+        raise _refused(exc) from exc
     return public(record, "en")

@@ -18,11 +18,11 @@ import uuid
 from enum import StrEnum
 from typing import Any
 
-from fastapi import APIRouter, HTTPException, status
+from fastapi import APIRouter, status
 from pydantic import BaseModel, ConfigDict, Field
 
 from sitcen.api.deps import CurrentNode, CurrentUser, Reader
-from sitcen.errors import InvalidInput, VersionConflictError, error
+from sitcen.errors import InvalidInput, NotFound, Refused, VersionConflictError, error
 from sitcen.events import NO_NUL
 from sitcen.node import Node
 from sitcen.operations.chain import CHAIN_ACTIONS, last_at, waiting_at
@@ -112,13 +112,12 @@ def create_event_action(event_id: uuid.UUID, item: EventActionCreate, node: Curr
     """Validate, reject, close, re-attribute the impact of, or comment on an event."""
     needed = NEEDS[item.action]
     if not allows(user.role, needed):
-        raise HTTPException(status.HTTP_403_FORBIDDEN,
-                            f"role {user.role.value} may not {item.action.value.replace('_', ' ')}"
-                            " an event")
+        raise Refused(f"role {user.role.value} may not {item.action.value.replace('_', ' ')} "
+                      "an event")
     _check(item)
     event = get_event(node.engine, str(event_id))
     if event is None:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, f"no event {event_id}")
+        raise NotFound("event", str(event_id))
     body: dict[str, Any] = {
         "event_id": str(event_id),
         "event_origin": event.origin,
@@ -147,22 +146,20 @@ _DONE = {"validated": "validated", "returned": "returned it for correction",
 
 
 def _handled(level: str, by: str | None, node_id: str | None, at: str | None,
-             outcome: str) -> HTTPException:
+             outcome: str) -> Refused:
+    """409: another officer has already acted on this stay; who, on which node, when."""
     who = f"{by or '?'}" + (f" on {node_id}" if node_id else "")
     when = f" at {at}" if at else ""
-    return HTTPException(status.HTTP_409_CONFLICT, [{
-        "loc": ["body", "action"], "type": "already_handled",
-        "msg": f"already handled at level {level}: {who} {_DONE.get(outcome, outcome)}{when}",
-        "ctx": {"level": level, "by": by, "node": node_id, "at": at, "outcome": outcome}}])
+    return Refused(f"already handled at level {level}: {who} {_DONE.get(outcome, outcome)}{when}",
+                   status=409, kind="already_handled", loc=["body", "action"])
 
 
 def _chain_action(node: Node, event_id: str, body: dict[str, Any]) -> dict[str, Any]:
     """A validation, return or rejection at this node's level: once per stay, or 409."""
     chain = chain_of(node.settings)
     if chain.level is None:
-        raise HTTPException(status.HTTP_409_CONFLICT, [{
-            "loc": ["body", "action"], "type": "no_level",
-            "msg": "this node validates at no level of the chain (SITCEN_CHAIN_LEVEL is empty)"}])
+        raise Refused("this node validates at no level of the chain (SITCEN_CHAIN_LEVEL is "
+                      "empty)", status=409, kind="no_level", loc=["body", "action"])
     stays = stays_of(node.engine, chain, event_id)
     stay = waiting_at(stays, chain.level)
     if stay is None:
@@ -176,11 +173,10 @@ def _chain_action(node: Node, event_id: str, body: dict[str, Any]) -> dict[str, 
                            None if returned.left_at is None else _iso_us(returned.left_at),
                            "returned")
         where = [s.level for s in stays if s.open]
-        raise HTTPException(status.HTTP_409_CONFLICT, [{
-            "loc": ["body", "action"], "type": "not_in_queue",
-            "msg": (f"not waiting at level {chain.level}"
-                    + (f": it waits at level {', '.join(where)}" if where else
-                       ": it is not in this node's validation chain"))}])
+        raise Refused(f"not waiting at level {chain.level}"
+                      + (f": it waits at level {', '.join(where)}" if where else
+                         ": it is not in this node's validation chain"),
+                      status=409, kind="not_in_queue", loc=["body", "action"])
     node_id = node.settings.node_id
     body["level"] = chain.level
     record_id = own_record_id(node_id, RecordKind.event_action,
@@ -209,6 +205,6 @@ def read_event_actions(event_id: uuid.UUID, node: CurrentNode,
                        _user: Reader) -> list[dict[str, Any]]:
     """Every action on an event this node holds (its own and received ones), oldest first."""
     if get_event(node.engine, str(event_id)) is None:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, f"no event {event_id}")
+        raise NotFound("event", str(event_id))
     actions = list_records(node.engine, RecordKind.event_action, subject=str(event_id))
     return [a.to_dict() for a in reversed(actions)]

@@ -6,12 +6,12 @@ import uuid
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, HTTPException, Query, status
+from fastapi import APIRouter, Query, status
 from pydantic import BaseModel, ConfigDict
 
 from sitcen.api.deps import CurrentNode, Reader, StatusChanger
 from sitcen.api.routes.duty_log import window
-from sitcen.errors import NotFound
+from sitcen.errors import NotFound, Refused
 from sitcen.operations.queue import chain_of
 from sitcen.operations.shift import (
     HandoverCreate,
@@ -105,7 +105,7 @@ def read_handover(handover_id: uuid.UUID, node: CurrentNode, _user: Reader) -> d
     """One handover."""
     record = get_record(node.engine, str(handover_id))
     if record is None or record.kind != RecordKind.handover:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, f"no handover {handover_id}")
+        raise NotFound("handover", str(handover_id))
     return public(record)
 
 
@@ -116,10 +116,6 @@ def create_sign_off(handover_id: uuid.UUID, node: CurrentNode, user: StatusChang
     try:
         record = sign_off(node.engine, node.settings.node_id, str(handover_id),
                           item or SignOff(), by=user.username)
-    except NotFound as exc:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, str(exc)) from exc
     except ShiftError as exc:
-        raise HTTPException(status.HTTP_409_CONFLICT, [{
-            "loc": ["path", exc.field], "type": exc.kind, "msg": str(exc),
-            "ctx": exc.ctx}]) from exc
+        raise Refused(str(exc), status=409, kind=exc.kind, loc=["path", exc.field]) from exc
     return public(record)

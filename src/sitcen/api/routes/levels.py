@@ -5,13 +5,13 @@ from __future__ import annotations
 import uuid
 from typing import Annotated, Any
 
-from fastapi import APIRouter, HTTPException, status
+from fastapi import APIRouter, status
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.concurrency import run_in_threadpool
 
 from sitcen.api.deps import CurrentNode, Reader, require
 from sitcen.api.routes.capacity import known_section
-from sitcen.errors import InvalidInput, NotFound, error
+from sitcen.errors import InvalidInput, error
 from sitcen.events import NO_NUL
 from sitcen.recompute import proposed_level, reactions_for
 from sitcen.store.levels import (
@@ -147,9 +147,6 @@ def create_checklist_tick(section_id: str, item: ChecklistTick, node: CurrentNod
         record = tick_reaction(node.engine, node.settings.node_id, section_id, item=item.item,
                                done=item.done, by=user.username, note=item.note,
                                base_version=item.base_version)
-    except NotFound as exc:
-        raise HTTPException(status.HTTP_404_NOT_FOUND,
-                            f"this node has confirmed no level for {section_id}") from exc
     except AssessmentError as exc:
         raise InvalidInput([error(("body", exc.field), str(exc), "out_of_range")]) from exc
     return _public(record)

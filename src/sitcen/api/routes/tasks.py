@@ -7,12 +7,12 @@ import zoneinfo
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
 
-from fastapi import APIRouter, HTTPException, Query, status
+from fastapi import APIRouter, Query, status
 from pydantic import BaseModel, ConfigDict, Field
 
 from sitcen.analysis.workflow import day_in, durations_by
 from sitcen.api.deps import CurrentNode, Reader, Reporting, require
-from sitcen.errors import InvalidInput, NotFound, error
+from sitcen.errors import InvalidInput, NotFound, Refused, error
 from sitcen.exchange.links import Relation, list_peers
 from sitcen.node import Node
 from sitcen.operations.tasks import (
@@ -115,7 +115,7 @@ def _refused(exc: TaskError) -> InvalidInput:
 def _task(node: Node, task_id: uuid.UUID) -> StoredRecord:
     task = get_record(node.engine, str(task_id))
     if task is None or task.kind != RecordKind.task:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, f"no task {task_id}")
+        raise NotFound("task", str(task_id))
     return task
 
 
@@ -205,8 +205,7 @@ def create_task_status(task_id: uuid.UUID, item: TaskUpdate, node: CurrentNode,
     task = _task(node, task_id)
     node_id = node.settings.node_id
     if item.status == "cancelled" and not allows(user.role, Permission.task_units):
-        raise HTTPException(status.HTTP_403_FORBIDDEN,
-                            f"role {user.role.value} may not cancel a task")
+        raise Refused(f"role {user.role.value} may not cancel a task")
     try:
         if task.origin == node_id:
             task = update_own_task(node.engine, node_id, task.id, item.status, by=user.username,
@@ -222,8 +221,6 @@ def create_task_status(task_id: uuid.UUID, item: TaskUpdate, node: CurrentNode,
                         via="console", note=item.note)
     except TaskError as exc:
         raise _refused(exc) from exc
-    except NotFound as exc:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, f"no task {task_id}") from exc
     body = merged(task, responses_to(node.engine, [task.id]).get(task.id, []))
     return public(task, body, node_id)
 
@@ -239,13 +236,11 @@ def create_task_outcome(task_id: uuid.UUID, item: TaskOutcome, node: CurrentNode
                                   "records the outcome", "not_owner")])
     body = merged(task, responses_to(node.engine, [task.id]).get(task.id, []))
     if body.get("status") in ("done", "declined", "cancelled"):
-        raise HTTPException(status.HTTP_409_CONFLICT, [{
-            "loc": ["path", "task_id"], "type": "final",
-            "msg": f"the task is already {body.get('status')}"}])
+        raise Refused(f"the task is already {body.get('status')}", status=409, kind="final",
+                      loc=["path", "task_id"])
     if item.base_version is not None and item.base_version != task.version:
-        raise HTTPException(status.HTTP_409_CONFLICT, [{
-            "loc": ["body", "base_version"], "type": "stale",
-            "msg": f"the task is at version {task.version}, not {item.base_version}"}])
+        raise Refused(f"the task is at version {task.version}, not {item.base_version}",
+                      status=409, kind="version_conflict", loc=["body", "base_version"])
     done = apply_outcome(node.engine, node.reporter, task, item, by=user.username)
     try:
         task = update_own_task(node.engine, node_id, task.id, "done", by=user.username,
