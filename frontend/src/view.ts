@@ -1,6 +1,9 @@
 // What the console shows, kept in the URL (after "#") so that a link shares the view.
 
-export type Page = 'map' | 'dashboard';
+export type Page = 'map' | 'dashboard' | 'queue' | 'alerts' | 'levels' | 'tasks' | 'log'
+  | 'notifications';
+export const PAGES: Page[] = ['map', 'dashboard', 'queue', 'alerts', 'levels', 'tasks', 'log',
+  'notifications'];
 export type WindowKind = '24h' | '7d' | '30d' | 'custom';
 
 export const FILTER_KEYS = ['category', 'type', 'impact_level', 'status', 'country', 'section',
@@ -20,6 +23,10 @@ export interface View {
   selected: string | null;
   /** Where the map looks: kept as "map=zoom/lat/lon" (as OpenStreetMap links do). */
   map: MapPosition | null;
+  /** On the work pages: the item open (an alert, a section, a task, a handover). */
+  item: string | null;
+  /** On the task page: what a new task is for ("event:<id>", "section:<id>", "point:lon,lat"). */
+  for: string | null;
 }
 
 export interface MapPosition { lon: number; lat: number; zoom: number }
@@ -56,10 +63,11 @@ export function parseView(hash: string): View {
   const layers = q.has('layers') ? list('layers').filter((l): l is Layer => (LAYERS as readonly string[]).includes(l))
     : ['sections', 'crossings', 'events', 'assets', 'alerts'] as Layer[];
   return {
-    page: path === 'dashboard' ? 'dashboard' : 'map',
+    page: (PAGES as string[]).includes(path) ? path as Page : 'map',
     window: w && ['24h', '7d', '30d', 'custom'].includes(w) ? w : '7d',
     since: q.get('since'), until: q.get('until'),
     filters, layers, selected: q.get('event'), map: parseMapPosition(q.get('map')),
+    item: q.get('item'), for: q.get('for'),
   };
 }
 
@@ -74,6 +82,8 @@ export function viewHash(v: View): string {
   q.set('layers', v.layers.join(','));
   if (v.selected) q.set('event', v.selected);
   if (v.map) q.set('map', mapPositionText(v.map));
+  if (v.item) q.set('item', v.item);
+  if (v.for) q.set('for', v.for);
   return `#/${v.page}?${q.toString().replace(/%2C/g, ',').replace(/%2F/g, '/')}`;
 }
 

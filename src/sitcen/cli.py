@@ -86,6 +86,14 @@ def _serve(settings: Settings, host: str, port: int, *, workers: int = 1,
     from sitcen.operations.notifications import NotificationFollower
 
     NotificationFollower(node.engine, settings.node_id, settings.partner_users).start()
+    # ... and out of the node by e-mail and webhook, with the delivery log (a lease).
+    from sitcen.operations.delivery import Deliverer, DeliveryConfig
+
+    Deliverer(node.engine, DeliveryConfig.from_settings(settings)).start()
+    # The validation queue: stays kept in step with the journal, officers told (a lease).
+    from sitcen.operations.queue import QueueKeeper, chain_of
+
+    QueueKeeper(node.engine, chain_of(settings), settings.partner_users).start()
     if settings.tak_port or settings.tak_udp_port:
         # CoT from TAK devices in, the picture out to them (docs/tak.md).
         from sitcen.interop.cot import MappingError

@@ -29,13 +29,14 @@ class Permission(StrEnum):
     manage_geography = "manage_geography"
     assess_vulnerability = "assess_vulnerability"
     set_impact_level = "set_impact_level"
+    task_units = "task_units"
 
 
 PERMISSIONS: dict[Role, frozenset[Permission]] = {
     Role.operator: frozenset({Permission.read_picture, Permission.report_events}),
     Role.duty_officer: frozenset(
         {Permission.read_picture, Permission.report_events, Permission.change_status,
-         Permission.read_personal_data, Permission.set_impact_level}
+         Permission.read_personal_data, Permission.set_impact_level, Permission.task_units}
     ),
     Role.analyst: frozenset({Permission.read_picture, Permission.read_personal_data,
                              Permission.assess_vulnerability}),

@@ -33,6 +33,7 @@ from sitcen.api.routes import (
     auth,
     cap,
     capacity,
+    duty_log,
     event_actions,
     events,
     exchange,
@@ -40,6 +41,7 @@ from sitcen.api.routes import (
     features,
     forecasts,
     geography,
+    handovers,
     health,
     identity,
     imports,
@@ -47,6 +49,7 @@ from sitcen.api.routes import (
     levels,
     notifications,
     peers,
+    queue,
     recommendations,
     risk,
     sensors,
@@ -54,6 +57,7 @@ from sitcen.api.routes import (
     stix,
     stream,
     subscriptions,
+    tasks,
     taxii,
     taxonomy,
     users,
@@ -208,7 +212,7 @@ def create_app(node: Node) -> FastAPI:
                    event_actions, assets, stats,
                    risk, capacity, recommendations, levels, alerts, forecasts,
                    features, imports, exports, stix, cap, sensors,
-                   subscriptions, notifications):
+                   subscriptions, notifications, queue, tasks, duty_log, handovers):
         _docstrings_as_summaries(module.router)
         app.include_router(module.router, prefix=API_PREFIX)
     # TAXII 2.1 puts discovery at /taxii2/ on the server root, not under the API.

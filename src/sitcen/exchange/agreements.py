@@ -53,6 +53,15 @@ class RecordKind(StrEnum):
     asset_position = "asset_position"
     request_for_information = "request_for_information"
     sensor_detection = "sensor_detection"
+    task = "task"
+    task_response = "task_response"
+    duty_log_entry = "duty_log_entry"
+    handover = "handover"
+
+
+#: Kinds a default agreement up to a parent leaves out: the operations room's own
+#: notes go only where an agreement names them.
+ROOM_KINDS: frozenset[RecordKind] = frozenset({RecordKind.duty_log_entry, RecordKind.handover})
 
 
 class Precision(StrEnum):
@@ -337,13 +346,14 @@ def default_agreement(
 ) -> Agreement:
     """The agreement that applies when none was written for a link.
 
-    - ``up`` to a parent: everything (every kind, every field, exact locations,
-      full personal data, ceiling RED, no delay, onward sharing allowed);
+    - ``up`` to a parent: everything (every kind but the duty log and handovers,
+      every field, exact locations, full personal data, ceiling RED, no delay,
+      onward sharing allowed);
     - ``peer``: nothing (no kind) until an agreement names what travels;
     - ``down`` to a child: alerts, section impact levels and events (with the
       actions taken on them) in the child's area (``countries`` and/or
-      ``sections``, required), exact locations, no personal data, ceiling
-      AMBER, no onward sharing.
+      ``sections``, required), and the tasks given to the child, exact
+      locations, no personal data, ceiling AMBER, no onward sharing.
     """
     direction = Direction(direction)
     base: dict[str, Any] = {
@@ -356,7 +366,7 @@ def default_agreement(
     if direction is Direction.up:
         return Agreement.model_validate({
             **base,
-            "kinds": list(RecordKind),
+            "kinds": [k for k in RecordKind if k not in ROOM_KINDS],
             "events": {"categories": list(Category)},
             "fields": list(_GRANTABLE),
             "location_precision": Precision.exact,
@@ -371,7 +381,7 @@ def default_agreement(
         return Agreement.model_validate({
             **base,
             "kinds": [RecordKind.event, RecordKind.event_action, RecordKind.alert,
-                      RecordKind.section_assessment],
+                      RecordKind.section_assessment, RecordKind.task],
             "events": {"categories": list(Category), "countries": list(countries),
                        "sections": list(sections)},
             "fields": [f for f in _GRANTABLE if f != "has_personal_data"],

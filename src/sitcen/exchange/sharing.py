@@ -255,6 +255,14 @@ def _other_out_of_scope(record: SharedRecord, agreement: Agreement) -> str | Non
         addressee = record.body.get("to_node")
         if addressee is not None and addressee != agreement.to_node:
             return "addressed to another node"
+    if record.kind == RecordKind.task and agreement.direction != "up":
+        # Down or across, a task goes only to the post it was given to.
+        unit = record.body.get("unit")
+        if not isinstance(unit, Mapping) or unit.get("node") != agreement.to_node:
+            return "a task of another unit"
+    if record.kind == RecordKind.task_response and agreement.direction != "up" and \
+            record.body.get("task_origin") != agreement.to_node:
+        return "answers a task of another node"
     if not in_area(record.body, agreement.events):
         return "out of area"
     return None

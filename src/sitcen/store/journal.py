@@ -73,6 +73,11 @@ class RecordKind(StrEnum):
     request_for_information = "request_for_information"
     daily_aggregate = "daily_aggregate"
     sensor_detection = "sensor_detection"
+    # The shift's work: tasks and the posts' answers, the duty log, handovers.
+    task = "task"
+    task_response = "task_response"
+    duty_log_entry = "duty_log_entry"
+    handover = "handover"
     # A user's own: what they follow, what they were told, what was sent to them.
     subscription = "subscription"
     notification = "notification"
@@ -94,6 +99,10 @@ SUBJECT_FIELDS: dict[str, str] = {
     RecordKind.request_for_information: "to_node",
     RecordKind.daily_aggregate: "to_node",
     RecordKind.sensor_detection: "section_id",
+    RecordKind.task: "unit_id",
+    RecordKind.task_response: "task_id",
+    RecordKind.duty_log_entry: "author",
+    RecordKind.handover: "from_officer",
     RecordKind.subscription: "username",
     RecordKind.notification: "username",
     RecordKind.notification_read: "username",

@@ -79,6 +79,13 @@ def _m0007_cursors(conn: sa.Connection) -> None:
     schema.cursors.create(conn, checkfirst=True)
 
 
+def _m0008_queue_stays(conn: sa.Connection) -> None:
+    # Idempotent: a database created after this was written has the table from 0001.
+    schema.queue_stays.create(conn, checkfirst=True)
+    for index in schema.queue_stays.indexes:
+        index.create(conn, checkfirst=True)
+
+
 MIGRATIONS: list[tuple[str, Migration]] = [
     ("0001_initial", _m0001_initial),
     ("0002_peers_agreements_leases", _m0002_peers_agreements_leases),
@@ -87,6 +94,7 @@ MIGRATIONS: list[tuple[str, Migration]] = [
     ("0005_seen_batches", _m0005_seen_batches),
     ("0006_analysis_results", _m0006_analysis_results),
     ("0007_cursors", _m0007_cursors),
+    ("0008_queue_stays", _m0008_queue_stays),
 ]
 
 
