@@ -25,7 +25,7 @@ ALLOWED: dict[str, frozenset[str]] = {
     "store": frozenset({"model"}),
     "analysis": frozenset({"model"}),
     "exchange": frozenset({"store", "model"}),
-    "interop": frozenset({"exchange", "store", "analysis", "model"}),
+    "interop": frozenset({"operations", "exchange", "store", "analysis", "model"}),
     "recompute": frozenset({"analysis", "store", "model"}),
     "operations": frozenset({"exchange", "store", "analysis", "model"}),
     "reports": frozenset({"operations", "recompute", "exchange", "store", "analysis", "model"}),

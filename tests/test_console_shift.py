@@ -148,6 +148,8 @@ def _page(browser: Any, shift: Shift, username: str, path: str) -> Any:
     page.fill("#login-password", TEST_PASSWORD)
     page.click(".login button[type=submit]")
     expect(page.locator(".user")).to_be_visible()
+    # The live stream is open: what happens from now on reaches the page (toasts, counts).
+    expect(page.locator(".shell[data-live=on]")).to_have_count(1)
     return page
 
 

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from pydantic import ValidationError
 
-from sitcen.settings import Settings
+from sitcen.settings import Settings, settings_environment
 
 
 def test_defaults_put_sqlite_in_the_data_dir(tmp_path: Path) -> None:
@@ -42,3 +42,23 @@ def test_placeholder_secret_refused_in_production(secret: str) -> None:
 def test_bad_values_are_refused(field: str, value: object) -> None:
     with pytest.raises(ValidationError, match=field):
         Settings(environment="test", **{field: value})  # type: ignore[arg-type]
+
+
+def test_the_environment_given_to_worker_processes_reads_back_the_same(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # `sitcen serve --workers N` hands its settings to the workers this way: lists,
+    # mappings and secrets must survive (a list once went as Python's repr and
+    # every worker died parsing it).
+    settings = Settings(data_dir=tmp_path, environment="test",
+                        chain_levels=["regional", "national"], chain_level="regional",
+                        partner_users={"uz-liaison": "uz-ncc"}, smtp_password="s3cret-pass",
+                        serious_types=["armed_incident", "drug_smuggling"])
+    env = settings_environment(settings)
+    for name in list(env):
+        monkeypatch.delenv(name, raising=False)
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    again = Settings()
+    assert again.model_dump() == settings.model_dump()
+    assert again.smtp_password.get_secret_value() == "s3cret-pass"
+    assert again.secret_key.get_secret_value() == settings.secret_key.get_secret_value()

@@ -175,7 +175,7 @@ function App() {
   };
 
   return (
-    <div class="shell" data-language={language}>
+    <div class="shell" data-language={language} data-live={connected ? 'on' : 'off'}>
       <header class="topbar">
         <strong class="brand">sitcen</strong>
         <span class="node muted" title={t('node')}>{user.node_id}</span>

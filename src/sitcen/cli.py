@@ -16,7 +16,7 @@ import sqlalchemy as sa
 
 from sitcen import __version__
 from sitcen.exchange.links import Relation
-from sitcen.settings import Settings, SettingsError
+from sitcen.settings import Settings, SettingsError, settings_environment
 
 
 def _settings(**overrides: Any) -> Settings:
@@ -126,10 +126,7 @@ def _serve(settings: Settings, host: str, port: int, *, workers: int = 1,
         uvicorn.run(app, host=host, port=port, log_level="info")
         return
     # Worker processes build their own node from the environment.
-    for name, value in settings.model_dump(mode="json").items():
-        if value is not None:
-            os.environ[f"SITCEN_{name.upper()}"] = str(value)
-    os.environ["SITCEN_SECRET_KEY"] = settings.secret_key.get_secret_value()
+    os.environ.update(settings_environment(settings))
     uvicorn.run("sitcen.api.main:app_from_environment", factory=True, host=host, port=port,
                 workers=workers, log_level="info")
 

@@ -6,6 +6,7 @@ Nothing else in the code reads the environment. Create it once with
 
 from __future__ import annotations
 
+import json
 import re
 import zoneinfo
 from functools import lru_cache
@@ -214,6 +215,26 @@ class Settings(BaseSettings):
         if self.database_url:
             return self.database_url
         return f"sqlite:///{(self.data_dir / 'sitcen.db').resolve()}"
+
+
+def settings_environment(settings: Settings) -> dict[str, str]:
+    """The ``SITCEN_*`` variables that describe ``settings`` to another process.
+
+    What :func:`get_settings` reads back gives the same settings: text as it is,
+    lists and mappings as JSON (the form the environment source parses), and
+    secrets in clear (a worker process must be able to sign and log in).
+    """
+    out: dict[str, str] = {}
+    for name, value in settings.model_dump(mode="json").items():
+        if value is None:
+            continue
+        raw = getattr(settings, name)
+        if isinstance(raw, SecretStr):
+            value = raw.get_secret_value()
+        out[f"SITCEN_{name.upper()}"] = (value if isinstance(value, str)
+                                         else json.dumps(value) if isinstance(value, list | dict)
+                                         else str(value))
+    return out
 
 
 @lru_cache(maxsize=1)
