@@ -29,16 +29,19 @@ class Permission(StrEnum):
     manage_geography = "manage_geography"
     assess_vulnerability = "assess_vulnerability"
     set_impact_level = "set_impact_level"
+    issue_reports = "issue_reports"
+    manage_report_templates = "manage_report_templates"
 
 
 PERMISSIONS: dict[Role, frozenset[Permission]] = {
     Role.operator: frozenset({Permission.read_picture, Permission.report_events}),
     Role.duty_officer: frozenset(
         {Permission.read_picture, Permission.report_events, Permission.change_status,
-         Permission.read_personal_data, Permission.set_impact_level}
+         Permission.read_personal_data, Permission.set_impact_level, Permission.issue_reports}
     ),
     Role.analyst: frozenset({Permission.read_picture, Permission.read_personal_data,
-                             Permission.assess_vulnerability}),
+                             Permission.assess_vulnerability, Permission.issue_reports,
+                             Permission.manage_report_templates}),
     Role.liaison: frozenset({Permission.read_picture}),
     Role.admin: frozenset(Permission),
 }

@@ -38,6 +38,9 @@ from sitcen.api.routes import (
     levels,
     peers,
     recommendations,
+    report_drafts,
+    report_templates,
+    reports,
     risk,
     sensors,
     stats,
@@ -149,7 +152,8 @@ def create_app(node: Node) -> FastAPI:
                    identity, peers, agreements, exchange,
                    event_actions, assets, stats,
                    risk, capacity, recommendations, levels, alerts, forecasts,
-                   features, imports, exports, stix, cap, sensors):
+                   features, imports, exports, stix, cap, sensors,
+                   reports, report_drafts, report_templates):
         _docstrings_as_summaries(module.router)
         app.include_router(module.router, prefix=API_PREFIX)
     # TAXII 2.1 puts discovery at /taxii2/ on the server root, not under the API.

@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Sequence
 from enum import StrEnum
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, TypeVar
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
@@ -50,6 +50,7 @@ class RecordKind(StrEnum):
     asset_position = "asset_position"
     request_for_information = "request_for_information"
     sensor_detection = "sensor_detection"
+    report = "report"
 
 
 class Precision(StrEnum):
@@ -269,11 +270,15 @@ def _field_name(loc: Iterable[int | str]) -> str:
     return "".join(parts) or "(document)"
 
 
-def load_agreement(text: str, *, source: str = "<agreement>") -> Agreement:
-    """Parse and validate an agreement written in YAML or JSON.
+_Model = TypeVar("_Model", bound=BaseModel)
+
+
+def validate_document(text: str, model: type[_Model], *, source: str) -> _Model:
+    """Parse a YAML or JSON document and validate it with a pydantic ``model``.
 
     Raises :class:`AgreementError` whose message names, for every problem,
-    ``<source>: line L, column C: <field>: <reason>``.
+    ``<source>: line L, column C: <field>: <reason>`` (report templates use
+    this too).
     """
     root: yaml.Node | None
     data: Any
@@ -298,9 +303,9 @@ def load_agreement(text: str, *, source: str = "<agreement>") -> Agreement:
                 problem += f" ({context} on line {start.line + 1})"
             raise AgreementError(f"{source}: {where}: not valid YAML or JSON: {problem}") from exc
     if not isinstance(data, dict):
-        raise AgreementError(f"{source}: line 1, column 1: an agreement is a mapping of fields")
+        raise AgreementError(f"{source}: line 1, column 1: the document is a mapping of fields")
     try:
-        return Agreement.model_validate(data)
+        return model.model_validate(data)
     except ValidationError as exc:
         errors: list[dict[str, Any]] = []
         lines: list[str] = []
@@ -317,6 +322,15 @@ def load_agreement(text: str, *, source: str = "<agreement>") -> Agreement:
                            "column": mark[1] if mark else None,
                            "field": name, "msg": msg, "type": err["type"]})
         raise AgreementError("\n".join(lines), errors) from None
+
+
+def load_agreement(text: str, *, source: str = "<agreement>") -> Agreement:
+    """Parse and validate an agreement written in YAML or JSON.
+
+    Raises :class:`AgreementError` whose message names, for every problem,
+    ``<source>: line L, column C: <field>: <reason>``.
+    """
+    return validate_document(text, Agreement, source=source)
 
 
 # ---------------------------------------------------------------------------
@@ -336,8 +350,8 @@ def default_agreement(
     - ``up`` to a parent: everything (every kind, every field, exact locations,
       full personal data, ceiling RED, no delay, onward sharing allowed);
     - ``peer``: nothing (no kind) until an agreement names what travels;
-    - ``down`` to a child: alerts, section impact levels and events (with the
-      actions taken on them) in the child's area (``countries`` and/or
+    - ``down`` to a child: alerts, section impact levels, issued reports and
+      events (with the actions taken on them) in the child's area (``countries`` and/or
       ``sections``, required), exact locations, no personal data, ceiling
       AMBER, no onward sharing.
     """
@@ -367,7 +381,7 @@ def default_agreement(
         return Agreement.model_validate({
             **base,
             "kinds": [RecordKind.event, RecordKind.event_action, RecordKind.alert,
-                      RecordKind.section_assessment],
+                      RecordKind.section_assessment, RecordKind.report],
             "events": {"categories": list(Category), "countries": list(countries),
                        "sections": list(sections)},
             "fields": [f for f in _GRANTABLE if f != "has_personal_data"],

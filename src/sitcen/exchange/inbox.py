@@ -36,6 +36,7 @@ from sitcen.store import schema
 from sitcen.store.grid import cell_of_point
 from sitcen.store.journal import (
     KINDS,
+    LOCAL_KINDS,
     SUBJECT_FIELDS,
     NotOwnerError,
     Record,
@@ -137,7 +138,7 @@ def _records(batch: Batch, own_node_id: str) -> tuple[list[Record], list[Withdra
             records.append(Record("event", _event_row(index, raw, recorded_at, batch)))
         elif raw["kind"] == RecordKind.personal_data:
             records.append(Record("personal_data", _personal_row(index, raw, recorded_at, batch)))
-        elif raw["kind"] in SUBJECT_FIELDS:
+        elif raw["kind"] in SUBJECT_FIELDS and raw["kind"] not in LOCAL_KINDS:
             records.append(Record(raw["kind"], _other_row(index, raw, recorded_at, batch)))
         else:
             raise InvalidRecord(f"record {index}: kind {raw['kind']!r} is not stored here",

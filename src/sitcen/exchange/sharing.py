@@ -36,6 +36,7 @@ from sitcen.exchange.agreements import (
     RecordKind,
 )
 from sitcen.geo import BorderSection
+from sitcen.sealing import redact
 from sitcen.taxonomy import EVENT_TYPES, HANDLING_ORDER, Handling, Status
 
 #: Largest precision radius a shared location states (the limit of
@@ -254,6 +255,54 @@ def _other_out_of_scope(record: SharedRecord, agreement: Agreement) -> str | Non
     return None
 
 
+def _report_out_of_scope(record: SharedRecord, agreement: Agreement) -> str | None:
+    """An issued report leaves when issued (not withdrawn), under the ceilings, in the area.
+
+    Its area is the reporting centre's ``country``; what it says about finer
+    places and about persons is withheld in :func:`share`, not here.
+    """
+    if record.body.get("status") != "issued":
+        return f"report {record.body.get('status', 'not issued')}"
+    reason = _handling_out_of_scope(record, agreement)
+    if reason is not None:
+        return reason
+    scope = agreement.events
+    if scope.has_area and not (scope.countries and record.body.get("country") in
+                               scope.countries):
+        return "out of area"
+    return None
+
+
+#: Sealed parts of a report withheld at each location precision and personal-data level.
+REPORT_WITHHELD_BY_PRECISION: dict[Precision, frozenset[str]] = {
+    Precision.exact: frozenset(),
+    Precision.section: frozenset({"location"}),
+    Precision.region: frozenset({"location", "section"}),
+    Precision.country: frozenset({"location", "section"}),
+}
+REPORT_WITHHELD_BY_PERSONAL_DATA: dict[PersonalData, frozenset[str]] = {
+    PersonalData.full: frozenset(),
+    PersonalData.counts_only: frozenset({"personal"}),
+    PersonalData.none: frozenset({"personal", "persons"}),
+}
+
+
+def _report_view(body: Mapping[str, Any], precision: Precision,
+                 personal: PersonalData) -> dict[str, Any]:
+    """The report as the peer may see it: the sealed parts the agreement does not grant withheld.
+
+    The signature covers the digest, which withholding does not change
+    (:mod:`sitcen.exchange.sealing`), so the peer can still check it.
+    """
+    withhold = (REPORT_WITHHELD_BY_PRECISION[precision]
+                | REPORT_WITHHELD_BY_PERSONAL_DATA[personal])
+    out = _copy(body)
+    if withhold:
+        out["content"] = redact(out.get("content"), withhold.__contains__)
+    out["withheld"] = sorted(set(out.get("withheld") or ()) | withhold)
+    return out
+
+
 def _out_of_scope(record: SharedRecord, agreement: Agreement) -> str | None:
     """Why a record may not be shared under an agreement (ignoring time), or None."""
     if record.kind == DAILY_AGGREGATE:
@@ -272,6 +321,8 @@ def _out_of_scope(record: SharedRecord, agreement: Agreement) -> str | None:
     if record.kind == RecordKind.event:
         return (_handling_out_of_scope(record, agreement)
                 or _event_out_of_scope(record.body, agreement))
+    if record.kind == RecordKind.report:
+        return _report_out_of_scope(record, agreement)
     if record.kind == RecordKind.personal_data:
         if agreement.personal_data != PersonalData.full:
             return "personal data not granted"
@@ -426,6 +477,10 @@ def share(
     elif record.kind == RecordKind.personal_data:  # only at full level, whole (_out_of_scope)
         body = _copy(record.body)
         personal = PersonalData.full
+    elif record.kind == RecordKind.report:
+        personal = min(PersonalData(received.personal_data),
+                       PersonalData(agreement.personal_data), key=PERSONAL_DATA_ORDER.__getitem__)
+        body = _report_view(record.body, precision, personal)
     else:  # other kinds travel whole, their place coarsened like an event's
         body = _copy(record.body)
         _degrade(body, Precision(received.precision), precision, sections)

@@ -71,6 +71,11 @@ class RecordKind(StrEnum):
     request_for_information = "request_for_information"
     daily_aggregate = "daily_aggregate"
     sensor_detection = "sensor_detection"
+    # Issued situation reports and analytical products (shared under agreements), and
+    # the node's own drafts and report templates (never leave the node).
+    report = "report"
+    report_draft = "report_draft"
+    report_template = "report_template"
     # Not a record: the journal's note that a received record was withdrawn.
     retraction = "retraction"
 
@@ -87,7 +92,13 @@ SUBJECT_FIELDS: dict[str, str] = {
     RecordKind.request_for_information: "to_node",
     RecordKind.daily_aggregate: "to_node",
     RecordKind.sensor_detection: "section_id",
+    RecordKind.report: "product",
+    RecordKind.report_draft: "product",
+    RecordKind.report_template: "template_id",
 }
+
+#: Kinds that never leave their node: a linked node neither sends nor receives them.
+LOCAL_KINDS: frozenset[str] = frozenset({RecordKind.report_draft, RecordKind.report_template})
 
 KINDS: dict[str, Kind] = {
     "event": Kind(schema.events, schema.event_versions),
