@@ -44,7 +44,9 @@ HOT_SPOT = "#E65100"
 COUNTRY_FILL = "#F4F4F2"
 COUNTRY_EDGE = "#9E9E9E"
 
-plt.rcParams.update({"svg.hashsalt": "sitcen", "font.family": "DejaVu Sans",
+# Text stays text in the SVG (searchable, light); the page supplies DejaVu Sans.
+plt.rcParams.update({"svg.hashsalt": "sitcen", "svg.fonttype": "none",
+                     "font.family": "DejaVu Sans",
                      "font.size": 8, "axes.titlesize": 9})
 
 
@@ -126,7 +128,8 @@ def map_figure(block: Mapping[str, Any], countries: Mapping[str, Any], fmt: str 
                           markersize=9, label=legend.get("hot_spot", "")))
     handles.append(Line2D([0], [0], marker="D", color="none", markerfacecolor="#111111",
                           markersize=5, label=legend.get("event", "")))
-    ax.legend(handles=handles, title=legend.get("title"), loc="lower left", fontsize=7,
+    ax.legend(handles=handles, title=legend.get("title"), loc="upper left",
+              bbox_to_anchor=(1.01, 1.0), fontsize=7,
               title_fontsize=7, framealpha=0.92)
     return _save(fig, fmt)
 

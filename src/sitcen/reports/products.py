@@ -197,8 +197,11 @@ class Build:
         return parsed.astimezone(self.centre.zone).strftime("%Y-%m-%d %H:%M")
 
     def english(self, text: str) -> str:
-        """Text the analysis writes in English: marked in any other language."""
-        return text if self.labels.lang == "en" else text + MISSING_MARK
+        """Text the analysis writes in English: marked (and explained) in any other language."""
+        if self.labels.lang == "en":
+            return text
+        self.labels.fell_back["(analysis)"] = "en"
+        return text + MISSING_MARK
 
     def level(self, value: str | None) -> str:
         return self.labels(f"enum.section_impact_level.{value}") if value else "–"

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import base64
 import io
+import re
 from collections.abc import Mapping
 from functools import cache
 from importlib import resources
@@ -71,21 +72,26 @@ def _withheld_text(content: Mapping[str, Any]) -> str:
 def _blocks(content: Mapping[str, Any], *, figures: str | None) -> list[dict[str, Any]]:
     out = []
     hidden = _withheld_text(content)
-    for block in content["blocks"]:
+    for index, block in enumerate(content["blocks"]):
         b = dict(block)
         if b["kind"] == "table":
             b["rows"] = [[_cell(c, hidden) for c in row] for row in b["rows"]]
         elif b["kind"] == "map" and figures:
-            b["svg"] = _svg(map_figure(block, countries(), "svg"))
+            b["svg"] = _svg(map_figure(block, countries(), "svg"), f"f{index}-")
         elif b["kind"] == "chart" and figures:
-            b["svg"] = _svg(chart_figure(block, "svg"))
+            b["svg"] = _svg(chart_figure(block, "svg"), f"f{index}-")
         out.append(b)
     return out
 
 
-def _svg(data: bytes) -> str:
+_SVG_ID = re.compile(r'(id="|url\(#|href="#)([^")]+)')
+
+
+def _svg(data: bytes, prefix: str) -> str:
+    """An SVG for inlining: no XML prolog, and ids of its own (several figures share a page)."""
     text = data.decode("utf-8")
-    return text[text.index("<svg"):]  # drop the XML prolog and doctype inside HTML
+    text = text[text.index("<svg"):]
+    return _SVG_ID.sub(lambda m: m.group(1) + prefix + m.group(2), text)
 
 
 def _context(content: Mapping[str, Any], report: Mapping[str, Any] | None,
