@@ -33,6 +33,8 @@ from sitcen.exchange.agreements import (
 )
 from sitcen.exchange.sharing import (
     MAX_PRECISION_M,
+    REPORT_WITHHELD_BY_PERSONAL_DATA,
+    REPORT_WITHHELD_BY_PRECISION,
     SharedRecord,
     Sharing,
     aggregate,
@@ -42,6 +44,7 @@ from sitcen.exchange.sharing import (
     share,
 )
 from sitcen.geo import load_default_sections
+from sitcen.sealing import TAGS, digest, seal, tags_present
 from sitcen.taxonomy import EVENT_TYPES, HANDLING_ORDER, Category, Handling, Status
 
 NOW = datetime(2026, 5, 1, 12, 0, tzinfo=UTC)
@@ -713,3 +716,72 @@ def test_daily_aggregates_go_only_on_their_own_link() -> None:
     assert share(_other("daily_aggregate", {"to_node": "node-c", "rows": []}), hub,
                  now=NOW) is None
     assert share(mine, DOWN, now=NOW) is None  # that link sends single records
+
+
+# ---------------------------------------------------------------------------
+# Issued reports: sealed parts withheld by precision and personal data, signature intact
+
+
+
+@st.composite
+def report_contents(draw: st.DrawFn, depth: int = 0) -> Any:
+    """A report-like JSON tree with sealed parts of every tag, nested at random."""
+    leaf = st.one_of(st.integers(-5, 10_000), st.text(max_size=8), st.booleans(),
+                     st.floats(-180, 180, allow_nan=False))
+    if depth >= 3:
+        return draw(leaf)
+    choice = draw(st.integers(0, 4))
+    if choice == 0:
+        return draw(leaf)
+    if choice == 1:
+        return seal(draw(st.sampled_from(sorted(TAGS))), draw(report_contents(depth + 1)),
+                    salt=draw(st.text("abcdef", min_size=4, max_size=8)))
+    if choice == 2:
+        return [draw(report_contents(depth + 1)) for _ in range(draw(st.integers(0, 3)))]
+    keys = draw(st.lists(st.sampled_from(["a", "b", "rows", "map", "text"]), max_size=3,
+                         unique=True))
+    return {k: draw(report_contents(depth + 1)) for k in keys}
+
+
+@st.composite
+def issued_reports(draw: st.DrawFn) -> SharedRecord:
+    content = {"blocks": [draw(report_contents()) for _ in range(draw(st.integers(1, 4)))],
+               "anchor": seal("location", [68.6, 37.2], salt="fixed")}
+    body = {"product": "daily", "status": draw(st.sampled_from(["issued", "issued",
+                                                                 "withdrawn"])),
+            "handling": draw(st.sampled_from(HANDLINGS)), "country": draw(st.sampled_from(
+                COUNTRIES)), "content": content, "signature": {"digest": digest(content)}}
+    return SharedRecord("report", NODES[0], str(uuid.uuid4()), 1, body)
+
+
+@st.composite
+def report_chains(draw: st.DrawFn) -> list[Agreement]:
+    hops = draw(chains())
+    return [h.model_copy(update={"kinds": [*h.kinds, "report"]}) if draw(st.integers(0, 3))
+            else h for h in hops]
+
+
+@PROPERTY
+@given(record=issued_reports(), hops=report_chains())
+def test_reports_lose_what_any_hop_withholds_and_keep_their_digest(
+    record: SharedRecord, hops: list[Agreement]
+) -> None:
+    original = copy.deepcopy(record.body)
+    signed = record.body["signature"]["digest"]
+    current: SharedRecord | None = record
+    withheld: set[str] = set()
+    for hop in hops:
+        assert current is not None
+        shared = share(current, hop, now=NOW, sections=SECTIONS)
+        if shared is None:
+            break
+        assert "report" in hop.kinds and current.body["status"] == "issued"
+        assert HANDLING_ORDER[Handling(current.body["handling"])] <= hop.ceiling_rank
+        withheld |= REPORT_WITHHELD_BY_PRECISION[Precision(hop.location_precision)]
+        withheld |= REPORT_WITHHELD_BY_PERSONAL_DATA[PersonalData(hop.personal_data)]
+        # Nothing a hop on the way withheld is open downstream; the digest never changes.
+        assert not tags_present(shared.body["content"]) & withheld
+        assert digest(shared.body["content"]) == signed
+        assert set(shared.body["withheld"]) == withheld
+        current = shared
+    assert record.body == original  # share never mutates its input

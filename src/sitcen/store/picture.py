@@ -69,11 +69,11 @@ def binned(conn: sa.Connection, w: Window, size_deg: float,
     ix = _floor(conn, (e.c.lon + 180.0) / size_deg).label("ix")
     iy = _floor(conn, (e.c.lat + 90.0) / size_deg).label("iy")
     where = [*window_where(w), e.c.lon.isnot(None), e.c.lat.isnot(None), *extra]
+    impact = sa.func.coalesce(e.c.impact_level, sa.literal_column("'unknown'"))
     rows = conn.execute(
-        sa.select(ix, iy, e.c.category, sa.func.coalesce(e.c.impact_level, "unknown"),
-                  sa.func.count(), sa.func.sum(e.c.lon), sa.func.sum(e.c.lat))
-        .where(*where).group_by(ix, iy, e.c.category,
-                                sa.func.coalesce(e.c.impact_level, "unknown")))
+        sa.select(ix, iy, e.c.category, impact, sa.func.count(), sa.func.sum(e.c.lon),
+                  sa.func.sum(e.c.lat))
+        .where(*where).group_by(ix, iy, e.c.category, impact))
     cells: dict[tuple[int, int], dict[str, Any]] = {}
     for x, y, category, impact, n, sum_lon, sum_lat in rows:
         cell = cells.setdefault((int(x), int(y)), {"n": 0, "lon": 0.0, "lat": 0.0,
@@ -99,7 +99,7 @@ def serious_events(conn: sa.Connection, w: Window, *, levels: Sequence[str] = SE
 
 def count_by_level(conn: sa.Connection, w: Window) -> dict[str, int]:
     """Events of the window per reported impact level (``unknown`` when none was given)."""
-    level = sa.func.coalesce(e.c.impact_level, "unknown")
+    level = sa.func.coalesce(e.c.impact_level, sa.literal_column("'unknown'"))
     rows = conn.execute(sa.select(level, sa.func.count()).where(*window_where(w)).group_by(level))
     return {str(k): int(n) for k, n in rows}
 
