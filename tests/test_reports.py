@@ -348,3 +348,30 @@ def test_rendering_is_deterministic_from_the_record(node: Node) -> None:
     content = draft.body["content"]
     assert render(content, "html") == render(content, "html")
     assert _blocks(content, "map") and _blocks(content, "chart")
+
+
+def test_the_daily_report_is_drafted_at_half_past_midnight_and_issued_if_so_set(
+        node: Node, tokens: dict[Role, str]) -> None:
+    from sitcen.reports.schedule import run_schedule
+
+    seed(node)
+    with_identity(node)
+    day = the_day()
+    before = datetime.combine(day + timedelta(days=1), time(0, 29), ZONE)
+    assert run_schedule(node.engine, facts(node), now=before, daily_at="00:30") == []
+    at = datetime.combine(day + timedelta(days=1), time(0, 30), ZONE)
+    made = run_schedule(node.engine, facts(node), now=at, daily_at="00:30")
+    assert [r.kind for r in made] == ["report_draft"]
+    assert made[0].body["period"]["start"] == datetime.combine(day, time(0), ZONE).isoformat()
+    assert run_schedule(node.engine, facts(node), now=at + timedelta(minutes=5),
+                        daily_at="00:30") == []  # once a day, whichever process runs it
+    # A template with its own time and officer: drafted and issued, signed for the officer.
+    from sitcen.reports.library import save_template
+
+    save_template(node.engine, node.settings.node_id,
+                  "id: ncc-daily\nproduct: daily\nlanguage: en\nschedule: '00:45'\n"
+                  "issue_as: duty-officer\n", by="admin")
+    later = run_schedule(node.engine, facts(node), now=at + timedelta(minutes=20),
+                         daily_at="00:30")
+    assert [r.kind for r in later] == ["report_draft", "report"]
+    assert later[1].body["signature"]["by"] == "duty-officer"

@@ -59,6 +59,17 @@ class Settings(BaseSettings):
         description="minutes between scheduled recomputations of the risk table and alerts "
                     "by `sitcen serve`; 0 turns the schedule off",
     )
+    report_daily_at: str = Field(
+        "00:30", pattern=r"^(([01]\d|2[0-3]):[0-5]\d)?$",
+        description="local time (HH:MM, the centre's zone) at which `sitcen serve` drafts the "
+                    "daily situation report of the day before; empty turns it off",
+    )
+    report_language: str = Field("ru", description="language of scheduled reports without a "
+                                                   "template")
+    report_issue_as: str = Field(
+        "", description="username of the officer who issues scheduled reports; empty: they "
+                        "wait as drafts for an officer to add commentary and issue them",
+    )
     partner_users: dict[str, str] = Field(
         {},
         description="liaison users who speak for a partner node, as JSON "
