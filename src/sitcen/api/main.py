@@ -43,6 +43,7 @@ from sitcen.api.routes import (
     reports,
     risk,
     sensors,
+    situation,
     stats,
     stix,
     stream,
@@ -153,7 +154,7 @@ def create_app(node: Node) -> FastAPI:
                    event_actions, assets, stats,
                    risk, capacity, recommendations, levels, alerts, forecasts,
                    features, imports, exports, stix, cap, sensors,
-                   reports, report_drafts, report_templates):
+                   reports, report_drafts, report_templates, situation):
         _docstrings_as_summaries(module.router)
         app.include_router(module.router, prefix=API_PREFIX)
     # TAXII 2.1 puts discovery at /taxii2/ on the server root, not under the API.

@@ -43,7 +43,7 @@ from sitcen.store.picture import (
     versions_recorded,
 )
 from sitcen.store.recommendations import OPEN_STATUSES, list_recommendations
-from sitcen.store.stats import DAY_US, Window, per_category, per_section
+from sitcen.store.stats import DAY_US, Window, per_category, per_section, window_where
 from sitcen.taxonomy import Category
 
 #: Record kinds of open work a daily report lists when the node holds any.
@@ -243,7 +243,7 @@ def _map_block(b: Build, *, heading: str, colour_by: Mapping[str, str],
     spots = []
     if hot_window is not None:
         with b.engine.connect() as conn:
-            bins = binned(conn, hot_window, 0.25)
+            bins = binned(conn, window_where(hot_window), 0.25)
         bins.sort(key=lambda x: -x.count)
         for x in bins[:12]:
             spots.append(seal("location", {"lon": x.lon, "lat": x.lat, "count": x.count}))

@@ -18,7 +18,7 @@ import orjson
 import sqlalchemy as sa
 
 from sitcen.store import schema
-from sitcen.store.stats import Window, window_where
+from sitcen.store.stats import DAY_US, Window, per_category, window_where
 
 e = schema.events
 
@@ -58,17 +58,18 @@ def _floor(conn: sa.Connection, value: sa.ColumnElement[Any]) -> sa.ColumnElemen
     return sa.func.floor(value)
 
 
-def binned(conn: sa.Connection, w: Window, size_deg: float,
-           extra: Sequence[sa.ColumnElement[bool]] = ()) -> list[Bin]:
-    """Events of the window counted per grid cell of ``size_deg`` degrees (cells with events).
+def binned(conn: sa.Connection, conditions: Sequence[sa.ColumnElement[bool]],
+           size_deg: float) -> list[Bin]:
+    """Events counted per grid cell of ``size_deg`` degrees (cells with events only).
 
-    ``extra`` narrows the events further (the console's filters). Each bin
+    ``conditions`` choose the events (:func:`window_where` of a window, or a
+    query's :func:`sitcen.store.queries.filter_conditions`). Each bin
     stands at the mean position of its events, so a lone cluster is drawn where
     it is, not at a cell corner. Events without a location are left out.
     """
     ix = _floor(conn, (e.c.lon + 180.0) / size_deg).label("ix")
     iy = _floor(conn, (e.c.lat + 90.0) / size_deg).label("iy")
-    where = [*window_where(w), e.c.lon.isnot(None), e.c.lat.isnot(None), *extra]
+    where = [*conditions, e.c.lon.isnot(None), e.c.lat.isnot(None)]
     impact = sa.func.coalesce(e.c.impact_level, sa.literal_column("'unknown'"))
     rows = conn.execute(
         sa.select(ix, iy, e.c.category, impact, sa.func.count(), sa.func.sum(e.c.lon),
@@ -154,3 +155,62 @@ def records_of_kinds(conn: sa.Connection, kinds: Sequence[str]) -> list[RecordVe
             for row in conn.execute(sa.select(r.c.id, r.c.origin, r.c.version, r.c.recorded_at,
                                               r.c.body).where(r.c.kind.in_(list(kinds)))
                                     .order_by(r.c.recorded_at))]
+
+
+@dataclass(frozen=True)
+class Situation:
+    """Where it is worst right now: the last 24 h against normal, open alerts, sections at risk."""
+
+    since: int
+    until: int
+    last_24h: int
+    normal: float
+    normal_low: int
+    normal_high: int
+    by_category: dict[str, int]
+    serious: int
+    open_alerts: dict[str, int]
+    sections_high: list[dict[str, Any]]
+
+
+def situation(conn: sa.Connection, now_us: int, *, countries: Sequence[str] = (),
+              baseline_days: int = 28) -> Situation:
+    """The situation strip: events of the last 24 h, and what the 24 h usually hold.
+
+    *Normal* is the mean of the same 24 hours on each of the ``baseline_days``
+    days before; its range is the 10th to 90th percentile of those days, so
+    "above normal" means above what 9 days in 10 brought.
+    """
+    day = DAY_US
+    since = now_us - day
+    w = Window(since, now_us, 0, tuple(countries))
+    by_category = {k: sum(v.values()) for k, v in per_category(conn, w, day * 2).items()}
+    total = sum(by_category.values())
+    before = Window(since - baseline_days * day, since, 0, tuple(countries))
+    counts = [0] * baseline_days
+    offset = sa.literal(before.since, sa.BigInteger)
+    slot = ((e.c.occurred_at - offset) / sa.literal(day, sa.BigInteger)).label("slot")
+    for index, n in conn.execute(sa.select(slot, sa.func.count()).where(*window_where(before))
+                                 .group_by(slot)):
+        if 0 <= int(index) < baseline_days:
+            counts[int(index)] = int(n)
+    ordered = sorted(counts)
+    levels = count_by_level(conn, w)
+    r = schema.records
+    alerts: dict[str, int] = {}
+    for body in conn.execute(sa.select(r.c.body).where(r.c.kind == "alert")).scalars():
+        alert = orjson.loads(body)
+        if alert.get("status", "open") == "open":
+            severity = str(alert.get("severity", "low"))
+            alerts[severity] = alerts.get(severity, 0) + 1
+    high: list[dict[str, Any]] = []
+    for body in conn.execute(sa.select(r.c.body).where(r.c.kind == "section_assessment"))\
+            .scalars():
+        level = orjson.loads(body)
+        if level.get("level") in ("high", "critical"):
+            high.append({"section_id": level.get("section_id"), "level": level.get("level")})
+    high.sort(key=lambda x: (x["level"] != "critical", str(x["section_id"])))
+    return Situation(since, now_us, total, sum(counts) / baseline_days,
+                     ordered[int(0.1 * (baseline_days - 1))],
+                     ordered[round(0.9 * (baseline_days - 1))], by_category,
+                     sum(v for k, v in levels.items() if k in SERIOUS_LEVELS), alerts, high)
