@@ -59,11 +59,14 @@ export interface User { username: string; full_name: string; role: Role; node_id
 // Mirrors sitcen.users.PERMISSIONS; the API enforces it, the console only hides buttons.
 const PERMISSIONS: Record<Role, string[]> = {
   operator: ['read_picture', 'report_events'],
-  duty_officer: ['read_picture', 'report_events', 'change_status', 'read_personal_data'],
-  analyst: ['read_picture', 'read_personal_data'],
+  duty_officer: ['read_picture', 'report_events', 'change_status', 'read_personal_data',
+    'set_impact_level', 'issue_reports'],
+  analyst: ['read_picture', 'read_personal_data', 'assess_vulnerability', 'issue_reports',
+    'manage_report_templates'],
   liaison: ['read_picture'],
   admin: ['read_picture', 'report_events', 'change_status', 'read_personal_data',
-    'manage_users', 'manage_geography'],
+    'manage_users', 'manage_geography', 'assess_vulnerability', 'set_impact_level',
+    'issue_reports', 'manage_report_templates'],
 };
 export const may = (user: User | null, permission: string): boolean =>
   !!user && PERMISSIONS[user.role]?.includes(permission);

@@ -4,6 +4,8 @@ import { useEffect, useMemo, useState } from 'preact/hooks';
 import { ApiError, get, post, whenUnauthorised, type ActionRecord, type Asset, type EventRecord, type Taxonomy, type User } from './api';
 import { ConsolePage } from './console';
 import { DashboardPage } from './dashboard';
+import { ReportsPage } from './reports';
+import { RiskPage } from './risk';
 import { currentTimeZone, initialLanguage, LANGUAGES, loadLanguage, setTimeZone, t, TIME_ZONES } from './i18n';
 import { EventStore } from './store';
 import './styles.css';
@@ -108,7 +110,7 @@ function App() {
       const frame = JSON.parse((m as MessageEvent).data) as { record: Asset | null };
       if (frame.record) setAssetsVersion((n) => n + 1);
     });
-    for (const kind of ['alert', 'section_assessment']) {
+    for (const kind of ['alert', 'section_assessment', 'report']) {
       source.addEventListener(kind, () => setAnalysisVersion((n) => n + 1));
     }
     return () => { source.close(); setConnected(false); };
@@ -126,9 +128,11 @@ function App() {
       <header class="topbar">
         <strong class="brand">sitcen</strong>
         <span class="node muted" title={t('node')}>{user.node_id}</span>
-        <nav>
+        <nav aria-label={t('pages')}>
           <a href={viewHash({ ...view, page: 'map' })} class={view.page === 'map' ? 'active' : ''}>{t('map')}</a>
           <a href={viewHash({ ...view, page: 'dashboard' })} class={view.page === 'dashboard' ? 'active' : ''}>{t('dashboard')}</a>
+          <a href={viewHash({ ...view, page: 'risk' })} class={view.page === 'risk' ? 'active' : ''} id="nav-risk">{t('risk_screen')}</a>
+          <a href={viewHash({ ...view, page: 'reports', card: null })} class={view.page === 'reports' ? 'active' : ''} id="nav-reports">{t('reports')}</a>
         </nav>
         <span class="spacer" />
         <label class="small">{t('language')}{' '}
@@ -144,8 +148,9 @@ function App() {
         <span class="user" data-role={user.role}>{user.full_name} · {t(`role.${user.role}`)}</span>
         <button onClick={logout}>{t('log_out')}</button>
       </header>
-      {view.page === 'dashboard'
-        ? <DashboardPage language={`${language}|${tz}`} />
+      {view.page === 'dashboard' ? <DashboardPage language={`${language}|${tz}`} />
+        : view.page === 'risk' ? <RiskPage user={user} view={view} setView={setView} version={analysisVersion} key={`risk|${language}|${tz}`} />
+        : view.page === 'reports' ? <ReportsPage user={user} view={view} setView={setView} version={analysisVersion} key={`reports|${language}|${tz}`} />
         : <ConsolePage user={user} view={view} taxonomy={taxonomy} setView={setView} store={store}
           actionsVersion={actionsVersion}
           assetsVersion={assetsVersion} analysisVersion={analysisVersion} connected={connected} key={`${language}|${tz}`} />}
