@@ -29,16 +29,21 @@ interface Forecast { series: string; forecast: { month: string; forecast: number
 
 const LEVELS = ['low', 'medium', 'high', 'critical'];
 
+/** A number with fixed decimals, or a dash when the analysis could not give one. */
+const fixed = (x: number | null | undefined, digits: number) =>
+  typeof x === 'number' && Number.isFinite(x) ? x.toFixed(digits) : '—';
+
 function Bar({ name, value, part }: { name: string; value: number; part: number }) {
   const pct = Math.round(Math.max(0, Math.min(1, value)) * 100);
+  const words = t(`report.${name === 'impact' ? 'impact_score' : name}`);
   return (
     <div class="bar-row">
-      <span class="bar-name">{name}</span>
-      <span class="bar" role="meter" aria-label={name} aria-valuemin={0} aria-valuemax={1} aria-valuenow={value}>
+      <span class="bar-name">{words}</span>
+      <span class="bar" role="meter" aria-label={words} data-term={name} aria-valuemin={0} aria-valuemax={1} aria-valuenow={value}>
         <span class={`bar-fill bar-${name}`} style={{ width: `${pct}%` }} />
       </span>
-      <span class="bar-value">{value.toFixed(2)}</span>
-      <span class="bar-part muted small">{t('risk_part')} {part.toFixed(3)}</span>
+      <span class="bar-value">{fixed(value, 2)}</span>
+      <span class="bar-part muted small">{t('risk_part')} {fixed(part, 3)}</span>
     </div>
   );
 }
@@ -93,7 +98,7 @@ function RiskCard({ row, user, refresh }: { row: RiskRow; user: User; refresh():
 
   return (
     <article class="risk-card" aria-labelledby="risk-card-title">
-      <h2 id="risk-card-title">{id} <span class="muted small">#{row.rank} · {t('risk')} {row.risk.toFixed(2)}</span></h2>
+      <h2 id="risk-card-title">{id} <span class="muted small">#{row.rank} · {t('risk')} {fixed(row.risk, 2)}</span></h2>
       <section aria-label={t('risk_terms')}>
         <Bar name="threat" value={row.threat} part={detail?.contributions.threat ?? 0} />
         <Bar name="vulnerability" value={row.vulnerability} part={detail?.contributions.vulnerability ?? 0} />
@@ -104,8 +109,8 @@ function RiskCard({ row, user, refresh }: { row: RiskRow; user: User; refresh():
         <h3>{t('reasons')}</h3>
         <ul class="reasons">{row.reasons.map((r, i) => <li key={i}>{r}</li>)}</ul>
         {detail && (
-          <p data-trend={trend}>{t('trend')}: <strong>{t(`trend.${trend}`)}</strong> ({t('trend_ratio', { ratio: detail.threat.trend_ratio.toFixed(2), p: detail.threat.trend_p.toFixed(3) })})
-            · {t('expected_next', { n: detail.threat.expected_next.toFixed(1) })}</p>
+          <p data-trend={trend}>{t('trend')}: <strong>{t(['up', 'down', 'flat'].includes(trend ?? '') ? `trend.${trend}` : 'trend.unknown')}</strong> ({t('trend_ratio', { ratio: fixed(detail.threat.trend_ratio, 2), p: fixed(detail.threat.trend_p, 3) })})
+            · {t('expected_next', { n: fixed(detail.threat.expected_next, 1) })}</p>
         )}
       </section>
       <section>
@@ -114,8 +119,8 @@ function RiskCard({ row, user, refresh }: { row: RiskRow; user: User; refresh():
           <table class="compact">
             <thead><tr><th>{t('month')}</th><th>{t('forecast')}</th><th>{t('interval_80')}</th><th>{t('interval_95')}</th></tr></thead>
             <tbody>{forecast.forecast.map((f) => (
-              <tr key={f.month}><td>{f.month}</td><td class="num">{Math.round(f.forecast)}</td>
-                <td class="num">{Math.round(f.lower_80)}–{Math.round(f.upper_80)}</td><td class="num">{Math.round(f.lower_95)}–{Math.round(f.upper_95)}</td></tr>
+              <tr key={f.month}><td>{f.month}</td><td class="num">{fixed(f.forecast, 0)}</td>
+                <td class="num">{fixed(f.lower_80, 0)}–{fixed(f.upper_80, 0)}</td><td class="num">{fixed(f.lower_95, 0)}–{fixed(f.upper_95, 0)}</td></tr>
             ))}</tbody>
           </table>
         ) : <p class="muted">{t('no_forecast')}</p>}
@@ -201,7 +206,7 @@ export function RiskPage({ user, view, setView, version }: { user: User; view: V
                   <i class="bar-vulnerability" style={{ width: `${r.vulnerability * 40}px` }} />
                   <i class="bar-impact" style={{ width: `${r.impact * 40}px` }} />
                 </span>
-                <span class="num">{r.risk.toFixed(2)}</span> <LevelChip level={r.confirmed_level ?? r.proposed_level} />
+                <span class="num">{fixed(r.risk, 2)}</span> <LevelChip level={r.confirmed_level ?? r.proposed_level} />
               </button>
             </li>
           ))}
