@@ -143,10 +143,16 @@ def chart_figure(block: Mapping[str, Any], fmt: str = "svg") -> bytes:
     bottom = [0.0] * len(xs)
     for series in block["series"]:
         values = [float(v) for v in series["values"]]
-        ax.bar(xs, values, bottom=bottom, label=series["label"],
-               color=CATEGORY_COLOURS.get(series.get("category", ""), "#607D8B"))
-        bottom = [b + v for b, v in zip(bottom, values, strict=True)]
-    ax.set_xticks(xs, block["x"], rotation=90 if len(xs) > 20 else 0, fontsize=6)
+        top = [b + v for b, v in zip(bottom, values, strict=True)]
+        colour = CATEGORY_COLOURS.get(series.get("category", ""), "#607D8B")
+        if len(xs) <= 31:
+            ax.bar(xs, values, bottom=bottom, label=series["label"], color=colour)
+        else:  # many days: one stepped band per category, not a rectangle per day
+            ax.fill_between(xs, bottom, top, step="mid", label=series["label"], color=colour,
+                            linewidth=0)
+        bottom = top
+    step = max(1, len(xs) // 14)
+    ax.set_xticks(xs[::step], block["x"][::step], fontsize=6)
     ax.spines[["top", "right"]].set_visible(False)
     ax.legend(fontsize=6, ncols=2, frameon=False)
     return _save(fig, fmt)
