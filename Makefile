@@ -31,7 +31,9 @@ demo: $(VENV)/.installed $(CONSOLE_STAMP)
 	$(BIN)/sitcen demo --host $(HOST) --port $(PORT)
 
 # PostgreSQL server binaries for the throwaway test clusters, GDAL's ogrinfo/ogr2ogr as
-# the OGC API Features client, and Mosquitto for the sensor tests (Debian packages when missing).
+# the OGC API Features client, Mosquitto for the sensor tests, the Pango libraries WeasyPrint
+# lays out reports with, and poppler-utils (pdftotext, pdftoppm, pdffonts) that the report
+# tests read PDFs with (Debian packages when missing).
 system-deps:
 	@command -v initdb >/dev/null 2>&1 || ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || \
 	  { echo "installing PostgreSQL server binaries (apt-get)"; \
@@ -43,6 +45,13 @@ system-deps:
 	  { echo "installing the Mosquitto MQTT broker and clients (apt-get)"; \
 	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq mosquitto \
 	      mosquitto-clients; }
+	@ldconfig -p | grep -q libpangoft2-1.0 || \
+	  { echo "installing the Pango libraries WeasyPrint needs (apt-get)"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+	      libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0; }
+	@command -v pdftotext >/dev/null 2>&1 || \
+	  { echo "installing poppler-utils for the report tests (apt-get)"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq poppler-utils; }
 	@test -x /usr/bin/chromium || \
 	  { echo "installing Chromium for the browser tests (apt-get)"; \
 	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; }
@@ -91,6 +100,7 @@ bench: $(VENV)/.installed-dev $(CONSOLE_STAMP)
 	$(BIN)/python benchmarks/risk.py
 	$(BIN)/python benchmarks/cot.py
 	$(BIN)/python benchmarks/ui.py
+	$(BIN)/python benchmarks/reports.py
 
 ## geography: rebuild the shipped border geometry from Natural Earth (needs npm)
 geography: $(VENV)/.installed

@@ -374,3 +374,24 @@ def test_the_daily_report_is_drafted_at_half_past_midnight_and_issued_if_so_set(
                          daily_at="00:30")
     assert [r.kind for r in later] == ["report_draft", "report"]
     assert later[1].body["signature"]["by"] == "duty-officer"
+
+
+SCREENSHOTS = Path(__file__).resolve().parent.parent / "docs" / "screenshots"
+
+
+@needs_poppler
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+def test_pdf_pages_rendered_for_the_docs(node: Node, tmp_path: Path) -> None:
+    """First pages of three products as PNG (pdftoppm), shown in docs/reports.md."""
+    seed(node)
+    with_identity(node)
+    for product, lang, area in (("daily", "ru", None), ("weekly", "en", None),
+                                ("tactical", "tg", ["AF-TJ-*"])):
+        draft = make_draft(node.engine, facts(node), product=product, day=the_day(),
+                           by="analyst", language=lang, area=area)
+        pdf = tmp_path / f"{product}.pdf"
+        pdf.write_bytes(render(draft.body["content"], "pdf"))
+        stem = SCREENSHOTS / f"report-{product}-{lang}"
+        subprocess.run(["pdftoppm", "-png", "-r", "70", "-f", "1", "-l", "1", "-singlefile",
+                        str(pdf), str(stem)], check=True)
+        assert stem.with_suffix(".png").stat().st_size > 10_000
