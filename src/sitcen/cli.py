@@ -82,6 +82,10 @@ def _serve(settings: Settings, host: str, port: int, *, workers: int = 1,
 
         LinkSender(node.engine, node.identity,
                    sections=section_infos(node.sections.sections)).start()
+    # Notifications: new records matched against every subscription (one process, a lease).
+    from sitcen.operations.notifications import NotificationFollower
+
+    NotificationFollower(node.engine, settings.node_id, settings.partner_users).start()
     if settings.tak_port or settings.tak_udp_port:
         # CoT from TAK devices in, the picture out to them (docs/tak.md).
         from sitcen.interop.cot import MappingError
@@ -583,17 +587,16 @@ def _listed(name: str, values: tuple[str, ...], allowed: set[str] | None = None)
 
 
 def _moment(name: str, value: str | None) -> int | None:
-    from datetime import UTC, datetime
+    from datetime import UTC
 
-    from sitcen.events import to_micros
+    from sitcen.times import parse_moment, to_micros
 
     if value is None:
         return None
     try:
-        moment = datetime.fromisoformat(value)
+        return to_micros(parse_moment(value, naive_zone=UTC))
     except ValueError as exc:
-        raise click.BadParameter("an ISO 8601 date or time", param_hint=f"--{name}") from exc
-    return to_micros(moment.replace(tzinfo=moment.tzinfo or UTC).astimezone(UTC))
+        raise click.BadParameter(str(exc), param_hint=f"--{name}") from exc
 
 
 @export_group.command("events")

@@ -36,6 +36,7 @@ from sitcen.api.routes import (
     imports,
     journal,
     levels,
+    notifications,
     peers,
     recommendations,
     report_drafts,
@@ -47,15 +48,16 @@ from sitcen.api.routes import (
     stats,
     stix,
     stream,
+    subscriptions,
     taxii,
     taxonomy,
     users,
 )
-from sitcen.events import EventBatch, InvalidInput
+from sitcen.errors import InvalidInput, NotOwnerError, VersionConflictError
+from sitcen.events import EventBatch
 from sitcen.exchange.inbox import StoredReplayGuard
 from sitcen.node import Node
 from sitcen.settings import get_settings
-from sitcen.store.journal import NotOwnerError, VersionConflictError
 
 API_PREFIX = "/api/v1"
 
@@ -154,7 +156,8 @@ def create_app(node: Node) -> FastAPI:
                    event_actions, assets, stats,
                    risk, capacity, recommendations, levels, alerts, forecasts,
                    features, imports, exports, stix, cap, sensors,
-                   reports, report_drafts, report_templates, situation):
+                   subscriptions, notifications, reports, report_drafts, report_templates,
+                   situation):
         _docstrings_as_summaries(module.router)
         app.include_router(module.router, prefix=API_PREFIX)
     # TAXII 2.1 puts discovery at /taxii2/ on the server root, not under the API.

@@ -19,7 +19,8 @@ import orjson
 import sqlalchemy as sa
 from pydantic import ValidationError
 
-from sitcen.events import EventPublic, as_utc, to_micros
+from sitcen.errors import NotOwnerError
+from sitcen.events import EventPublic
 from sitcen.exchange.envelope import (
     Batch,
     InvalidRecord,
@@ -38,7 +39,6 @@ from sitcen.store.journal import (
     KINDS,
     LOCAL_KINDS,
     SUBJECT_FIELDS,
-    NotOwnerError,
     Record,
     RecordKind,
     Withdrawal,
@@ -48,6 +48,7 @@ from sitcen.store.journal import (
     write_transaction,
 )
 from sitcen.store.records import RecordError, record_row
+from sitcen.times import as_utc, to_micros
 
 log = logging.getLogger("sitcen.exchange")
 
@@ -132,13 +133,16 @@ def _records(batch: Batch, own_node_id: str) -> tuple[list[Record], list[Withdra
         if raw["origin"] == own_node_id:
             raise InvalidRecord(f"record {index}: this node's own record came back (a loop)",
                                 sender=batch.header.sender)
+        if raw["kind"] in LOCAL_KINDS:
+            raise InvalidRecord(f"record {index}: kind {raw['kind']!r} never travels between "
+                                "nodes", sender=batch.header.sender)
         if raw.get("retract") is True:
             withdrawals.append(_withdrawal(index, raw, batch))
         elif raw["kind"] == RecordKind.event:
             records.append(Record("event", _event_row(index, raw, recorded_at, batch)))
         elif raw["kind"] == RecordKind.personal_data:
             records.append(Record("personal_data", _personal_row(index, raw, recorded_at, batch)))
-        elif raw["kind"] in SUBJECT_FIELDS and raw["kind"] not in LOCAL_KINDS:
+        elif raw["kind"] in SUBJECT_FIELDS:
             records.append(Record(raw["kind"], _other_row(index, raw, recorded_at, batch)))
         else:
             raise InvalidRecord(f"record {index}: kind {raw['kind']!r} is not stored here",

@@ -37,7 +37,9 @@ from sitcen.exchange.agreements import (
 )
 from sitcen.geo import BorderSection
 from sitcen.sealing import redact
+from sitcen.store.journal import LOCAL_KINDS
 from sitcen.taxonomy import EVENT_TYPES, HANDLING_ORDER, Handling, Status
+from sitcen.times import moment_or_none
 
 #: Largest precision radius a shared location states (the limit of
 #: :class:`sitcen.events.Location`); a coarser radius reads "100 km or more".
@@ -292,7 +294,7 @@ def _report_view(body: Mapping[str, Any], precision: Precision,
     """The report as the peer may see it: the sealed parts the agreement does not grant withheld.
 
     The signature covers the digest, which withholding does not change
-    (:mod:`sitcen.exchange.sealing`), so the peer can still check it.
+    (:mod:`sitcen.sealing`), so the peer can still check it.
     """
     withhold = (REPORT_WITHHELD_BY_PRECISION[precision]
                 | REPORT_WITHHELD_BY_PERSONAL_DATA[personal])
@@ -303,8 +305,15 @@ def _report_view(body: Mapping[str, Any], precision: Precision,
     return out
 
 
+#: Kinds that never leave the node, whatever an agreement says: a user's
+#: subscriptions, notifications, read marker and delivery log; report drafts and templates.
+LOCAL_ONLY_KINDS: frozenset[str] = LOCAL_KINDS
+
+
 def _out_of_scope(record: SharedRecord, agreement: Agreement) -> str | None:
     """Why a record may not be shared under an agreement (ignoring time), or None."""
+    if record.kind in LOCAL_ONLY_KINDS:
+        return f"kind {record.kind} never leaves the node"
     if record.kind == DAILY_AGGREGATE:
         if agreement.delay != "daily_aggregates":
             return "the agreement does not send daily aggregates"
@@ -332,19 +341,6 @@ def _out_of_scope(record: SharedRecord, agreement: Agreement) -> str | None:
     return _other_out_of_scope(record, agreement)
 
 
-def _parse_time(value: Any) -> datetime | None:
-    if isinstance(value, datetime):
-        parsed = value
-    elif isinstance(value, str):
-        try:
-            parsed = datetime.fromisoformat(value)
-        except ValueError:
-            return None
-    else:
-        return None
-    return parsed if parsed.tzinfo is not None else None
-
-
 def _too_early(record: SharedRecord, agreement: Agreement, now: datetime) -> bool:
     if agreement.valid_from is not None and now < agreement.valid_from:
         return True
@@ -352,7 +348,7 @@ def _too_early(record: SharedRecord, agreement: Agreement, now: datetime) -> boo
         return True
     if isinstance(agreement.delay, DelayMinutes):
         body = record.about.body if record.about is not None else record.body
-        occurred = _parse_time(body.get("occurred_at"))
+        occurred = moment_or_none(body.get("occurred_at"))
         return occurred is None or now < occurred + timedelta(minutes=agreement.delay.minutes)
     return False
 
@@ -542,7 +538,7 @@ def aggregate(
         if record.kind != RecordKind.event or _out_of_scope(record, as_single) is not None:
             continue
         body = record.body
-        occurred = _parse_time(body.get("occurred_at"))
+        occurred = moment_or_none(body.get("occurred_at"))
         if occurred is None or occurred.astimezone(tz).date() != day:
             continue
         section_id = body.get("section_id")

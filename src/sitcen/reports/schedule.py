@@ -19,6 +19,7 @@ from datetime import UTC, datetime, timedelta
 
 import sqlalchemy as sa
 
+from sitcen.errors import VersionConflictError
 from sitcen.reports.library import (
     NodeFacts,
     ReportError,
@@ -29,7 +30,6 @@ from sitcen.reports.library import (
 )
 from sitcen.reports.products import period_for
 from sitcen.reports.templates import ReportTemplate, default_template
-from sitcen.store.journal import VersionConflictError
 from sitcen.store.leases import acquire
 from sitcen.store.records import StoredRecord, get_record
 from sitcen.store.users import list_users

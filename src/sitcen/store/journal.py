@@ -21,6 +21,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from sitcen.errors import NotOwnerError, VersionConflictError
 from sitcen.store import schema
 from sitcen.store.engine import SQLITE_WRITE
 
@@ -76,6 +77,11 @@ class RecordKind(StrEnum):
     report = "report"
     report_draft = "report_draft"
     report_template = "report_template"
+    # A user's own: what they follow, what they were told, what was sent to them.
+    subscription = "subscription"
+    notification = "notification"
+    notification_read = "notification_read"
+    delivery = "delivery"
     # Not a record: the journal's note that a received record was withdrawn.
     retraction = "retraction"
 
@@ -95,10 +101,24 @@ SUBJECT_FIELDS: dict[str, str] = {
     RecordKind.report: "product",
     RecordKind.report_draft: "product",
     RecordKind.report_template: "template_id",
+    RecordKind.subscription: "username",
+    RecordKind.notification: "username",
+    RecordKind.notification_read: "username",
+    RecordKind.delivery: "username",
 }
 
-#: Kinds that never leave their node: a linked node neither sends nor receives them.
-LOCAL_KINDS: frozenset[str] = frozenset({RecordKind.report_draft, RecordKind.report_template})
+#: Kinds addressed to one local user (their ``subject`` is the username): a user's
+#: subscriptions, notifications, read marker and delivery log. They never leave the
+#: node (the sharing function and the inbox refuse them) and reach only that user.
+USER_KINDS: frozenset[str] = frozenset({
+    RecordKind.subscription, RecordKind.notification, RecordKind.notification_read,
+    RecordKind.delivery,
+})
+
+#: Kinds that never leave their node: a linked node neither sends nor receives them
+#: (a user's own records, and the node's report drafts and templates).
+LOCAL_KINDS: frozenset[str] = USER_KINDS | frozenset({RecordKind.report_draft,
+                                                    RecordKind.report_template})
 
 KINDS: dict[str, Kind] = {
     "event": Kind(schema.events, schema.event_versions),
@@ -117,27 +137,6 @@ class JournalEntry:
     version: int
     kind: str
     recorded_at: int
-
-
-class NotOwnerError(Exception):
-    """A node tried to change a record another node owns."""
-
-    def __init__(self, record_id: str, origin: str) -> None:
-        super().__init__(f"record {record_id} belongs to node {origin}")
-        self.record_id = record_id
-        self.origin = origin
-
-
-class VersionConflictError(Exception):
-    """The version written does not follow the stored one (a concurrent or stale change)."""
-
-    def __init__(self, record_id: str, stored: int | None, written: int) -> None:
-        super().__init__(
-            f"record {record_id}: stored version {stored}, cannot write version {written}"
-        )
-        self.record_id = record_id
-        self.stored = stored
-        self.written = written
 
 
 # SQLite has one writer at a time: writers of one process queue here, and

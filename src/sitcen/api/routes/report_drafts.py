@@ -11,11 +11,12 @@ from starlette.concurrency import run_in_threadpool
 
 from sitcen.api.deps import CurrentNode, Reader, ReportIssuer
 from sitcen.api.routes.reports import facts_of, refusal, summary
+from sitcen.errors import VersionConflictError
 from sitcen.events import NO_NUL
 from sitcen.node import Node
 from sitcen.reports.library import ReportError, edit_draft, issue_draft, library, make_draft
 from sitcen.reports.render import MEDIA_TYPES, render
-from sitcen.store.journal import RecordKind, VersionConflictError
+from sitcen.store.journal import RecordKind
 from sitcen.store.records import StoredRecord, get_record
 
 router = APIRouter(prefix="/report-drafts", tags=["reports"])

@@ -10,9 +10,9 @@ from pydantic import BaseModel
 
 from sitcen.api.deps import CurrentNode, Reader
 from sitcen.api.routes.events import COUNTRY_PATTERN, EventQuery, ListParam, _check_pattern, _split
-from sitcen.events import from_micros, to_micros
 from sitcen.store.picture import bin_size_for_zoom, binned, situation
 from sitcen.store.queries import count_matching, filter_conditions
+from sitcen.times import from_micros, to_micros
 
 router = APIRouter(prefix="/situation", tags=["situation"])
 
