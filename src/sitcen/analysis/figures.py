@@ -28,11 +28,11 @@ from sitcen.sealing import opened
 #: (WCAG 2.1, 1.4.11 non-text contrast); critical is far darker than high.
 LEVEL_COLOURS: dict[str, str] = {
     "low": "#2E7D32",       # green, 5.1:1
-    "medium": "#9A6700",    # dark amber, 4.6:1
+    "medium": "#9A6700",    # dark amber, 4.9:1
     "high": "#D32F2F",      # red, 5.0:1
-    "critical": "#4A148C",  # deep purple, 12.1:1
+    "critical": "#3C0A57",  # deep purple, 14.9:1
 }
-NO_LEVEL = "#8A8F98"        # grey, 3.3:1
+NO_LEVEL = "#6B7280"        # grey, 4.6:1
 #: Categories never reuse a level colour (one colour, one meaning).
 CATEGORY_COLOURS: dict[str, str] = {
     "unauthorised_crossing": "#1565C0",  # blue
