@@ -41,7 +41,7 @@ from sitcen.demo.scenario import generate
 from sitcen.events import EventCreate
 from sitcen.interop.capacity_import import capacity_values
 from sitcen.node import Node
-from sitcen.recompute import compute_risk
+from sitcen.recompute import RISK_TABLE, compute_risk
 from sitcen.reports.products import build_product, centre_for, period_for
 from sitcen.reports.render import render_pdf
 from sitcen.reports.templates import default_template
@@ -49,6 +49,7 @@ from sitcen.settings import Settings
 from sitcen.store.capacities import put_capacities
 from sitcen.store.events import report_events
 from sitcen.store.queries import count_events
+from sitcen.store.results import load_result
 
 # The scenario makes about 140,000 events in three years at scale 1.
 EVENTS_PER_SCALE = 140_000
@@ -92,26 +93,37 @@ def main() -> None:
     parser.add_argument("--events", type=int, default=1_000_000)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--smoke", action="store_true", help="a tiny run (a few thousand events)")
+    parser.add_argument("--database", type=Path,
+                        help="a SQLite file to keep the seeded node in and reuse on the next "
+                             "run (seeding 1,000,000 events takes long on a busy machine)")
     args = parser.parse_args()
     if args.smoke:
         args.events, args.rounds = 4_000, 1
     with tempfile.TemporaryDirectory(prefix="sitcen-bench-reports-") as tmp:
         directory = Path(tmp)
-        settings = Settings(environment="test", data_dir=directory, node_id="tj-ncc",
-                            node_name="National coordination centre", node_country="TJ")
+        url = f"sqlite:///{(args.database or directory / 'sitcen.db').resolve()}"
+        settings = Settings(environment="test", data_dir=directory, database_url=url,
+                            node_id="tj-ncc", node_name="National coordination centre",
+                            node_country="TJ")
         node = Node.open(settings)
-        log(f"seeding {args.events:,} events (three years up to now)")
-        started = time.perf_counter()
-        written = seed(node, args.events)
         with node.engine.connect() as conn:
             stored = count_events(conn)
+        started = time.perf_counter()
+        written = 0
+        if stored < args.events:
+            log(f"seeding {args.events - stored:,} events (three years up to now)")
+            written = seed(node, args.events - stored)
+            with node.engine.connect() as conn:
+                stored = count_events(conn)
         log(f"seeded {stored:,} events in {time.perf_counter() - started:.0f} s")
         capacities = synthetic_capacities(node.sections.sections)
-        put_capacities(node.engine, settings.node_id,
-                       [(c.section_id, capacity_values(c), "benchmark") for c in capacities],
-                       assessed_by="benchmark")
+        if written:
+            put_capacities(node.engine, settings.node_id,
+                           [(c.section_id, capacity_values(c), "benchmark")
+                            for c in capacities], assessed_by="benchmark")
         started = time.perf_counter()
-        compute_risk(node.engine, settings.node_id)  # what the node's schedule keeps ready
+        if load_result(node.engine, RISK_TABLE) is None or written:
+            compute_risk(node.engine, settings.node_id)  # what the node's schedule keeps ready
         risk_s = time.perf_counter() - started
         log(f"risk table computed in {risk_s:.1f} s (scheduled work, not timed below)")
         timings: dict[str, list[float]] = {"daily": [], "monthly": []}

@@ -28,7 +28,7 @@ from scipy import stats as scipy_stats
 
 from sitcen.geo import BorderSection
 from sitcen.i18n import meta
-from sitcen.recompute import forecasts, reactions_for, risk_table, section_capacities
+from sitcen.recompute import reactions_for, risk_table, section_capacities
 from sitcen.reports.labels import MISSING_MARK, Labels
 from sitcen.reports.templates import PRODUCTS, ReportTemplate
 from sitcen.sealing import seal
@@ -37,6 +37,7 @@ from sitcen.store.levels import current_levels
 from sitcen.store.picture import (
     binned,
     count_by_level,
+    monthly_counts_by,
     previous_version,
     records_of_kinds,
     serious_events,
@@ -541,34 +542,50 @@ def _periodic(b: Build, parts: list[str]) -> list[dict[str, Any]]:
     return blocks
 
 
+def _months_back(b: Build, months: int) -> Period:
+    """The ``months`` complete months before the end of the period (UTC month boundaries)."""
+    end = b.period.end.astimezone(UTC)
+    last = date(end.year, end.month, 1)
+    first = last
+    for _ in range(months):
+        first = (first - timedelta(days=1)).replace(day=1)
+    return Period(datetime.combine(first, time(0), UTC), datetime.combine(last, time(0), UTC))
+
+
 def _routes_block(b: Build) -> dict[str, Any]:
-    """Routes that fell while a related one rose (displacement), from the monthly analysis."""
-    from sitcen.analysis.flows import displacement, route_counts
-    from sitcen.recompute import load_events
+    """Routes that fell while a related one rose (displacement): the last 3 months against
+    the same months a year before, from monthly counts per route summed in the database."""
+    import pandas as pd
+
+    from sitcen.analysis.flows import displacement
 
     L = b.labels
-    end = b.period.end.date()
-    events = load_events(b.engine, since=end - timedelta(days=31 * 18), until=end)
+    span = _months_back(b, 16)
+    with b.engine.connect() as conn:
+        counted = monthly_counts_by(conn, b.window(span), by_route=True)
+    ids = set(b.centre.section_ids)
     rows: list[list[Any]] = []
-    if len(events):
-        ids = set(b.centre.section_ids)
-        events = events[events["section_id"].isin(ids) | events["section_id"].isna()]
-        counts = route_counts(events, weight="events")
-        if len(counts):
-            try:
-                pairs = displacement(counts)
-            except ValueError:
-                pairs = None
-            if pairs is not None:
-                for _, p in pairs.head(8).iterrows():
-                    rows.append([
-                        seal("section", f"{p['from_nationality']}: {p['from_section']} → "
-                                        f"{p['from_area']}"),
-                        seal("section", f"{p['to_nationality']}: {p['to_section']} → "
-                                        f"{p['to_area']}"),
-                        round(float(p["displaced"])),
-                        f"{float(p['offset_share']) * 100:.0f} %",
-                        f"{float(p['pair_p']):.3f}"])
+    frame = pd.DataFrame(
+        [(pd.Period(m, freq="M"), n or "XX", s or "inland", c or "XX", k)
+         for m, n, s, c, k in counted if s is None or s in ids],
+        columns=["month", "nationality", "section_id", "area", "count"])
+    if len(frame):
+        frame = pd.DataFrame(frame.groupby(["month", "nationality", "section_id", "area"],
+                                           as_index=False)["count"].sum())
+        try:
+            pairs = displacement(frame)
+        except ValueError:
+            pairs = None
+        if pairs is not None:
+            for _, p in pairs.head(8).iterrows():
+                rows.append([
+                    seal("section", f"{p['from_nationality']}: {p['from_section']} → "
+                                    f"{p['from_area']}"),
+                    seal("section", f"{p['to_nationality']}: {p['to_section']} → "
+                                    f"{p['to_area']}"),
+                    round(float(p["displaced"])),
+                    f"{float(p['offset_share']) * 100:.0f} %",
+                    f"{float(p['pair_p']):.3f}"])
     return _table("routes", L("ui.report.routes"),
                   [L("ui.report.route_falling"), L("ui.report.route_rising"),
                    L("ui.report.displaced"), L("ui.report.offset_share"), L("ui.report.chance")],
@@ -577,24 +594,45 @@ def _routes_block(b: Build) -> dict[str, Any]:
 
 
 def _forecast_blocks(b: Build) -> list[dict[str, Any]]:
+    """Forecasts 1-3 months ahead of the total and each category, with 80 and 95 % intervals,
+    from monthly counts summed in the database (``sitcen.analysis.forecast``)."""
+    import pandas as pd
+
+    from sitcen.analysis.forecast import forecast
+
     L = b.labels
-    series = ["total", *(f"category:{c.value}" for c in Category)]
-    found = forecasts(b.engine, series, horizon=3, history_months=12, now=b.now)
+    span = _months_back(b, 36)
+    with b.engine.connect() as conn:
+        counted = monthly_counts_by(conn, b.window(span))
+    months = pd.period_range(pd.Period(span.start.strftime("%Y-%m"), freq="M"),
+                             pd.Period((span.end - timedelta(days=1)).strftime("%Y-%m"),
+                                       freq="M"), freq="M")
+    cells: dict[tuple[str, str], int] = {(str(m), str(c)): int(n) for m, c, n in counted}
+    table = pd.DataFrame({c.value: [cells.get((str(m), c.value), 0) for m in months]
+                          for c in Category}, index=months, dtype="int64")
+    active = table.sum(axis=1)
+    first = active[active > 0].index.min() if (active > 0).any() else None
     rows = []
     chart_series = []
-    for f in found:
-        name = (L("ui.report.total") if f["series"] == "total"
-                else L(f"category.{f['series'].split(':', 1)[1]}"))
-        for row in f["forecast"]:
-            rows.append([name, row["month"], round(row["forecast"]),
-                         f"{round(row['lower_80'])}–{round(row['upper_80'])}",
-                         f"{round(row['lower_95'])}–{round(row['upper_95'])}"])
-        if f["series"] == "total" and f["forecast"]:
+    series_list = [("total", L("ui.report.total"), active)] + [
+        (c.value, L(f"category.{c.value}"), table[c.value]) for c in Category]
+    for key, name, values in series_list:
+        if first is None:
+            break
+        history = values.loc[first:].astype("int64")
+        ahead = forecast(history, horizon=3)
+        for month, row in ahead.iterrows():
+            rows.append([name, str(month), round(float(row["forecast"])),
+                         f"{round(float(row['lower_80']))}–{round(float(row['upper_80']))}",
+                         f"{round(float(row['lower_95']))}–{round(float(row['upper_95']))}"])
+        if key == "total":
             chart_series.append({"label": name,
-                                 "history": [[h["month"], h["count"]] for h in f["history"]],
-                                 "forecast": [[r["month"], r["forecast"], r["lower_80"],
-                                               r["upper_80"], r["lower_95"], r["upper_95"]]
-                                              for r in f["forecast"]]})
+                                 "history": [[str(m), int(v)] for m, v in
+                                             history.iloc[-12:].items()],
+                                 "forecast": [[str(m), float(r["forecast"]),
+                                               float(r["lower_80"]), float(r["upper_80"]),
+                                               float(r["lower_95"]), float(r["upper_95"])]
+                                              for m, r in ahead.iterrows()]})
     blocks = [_table("forecasts", L("ui.report.forecasts"),
                      [L("ui.report.series"), L("ui.report.month"), L("ui.report.forecast"),
                       L("ui.report.interval_80"), L("ui.report.interval_95")], rows,

@@ -16,6 +16,7 @@ from typing import Any
 
 import orjson
 import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import JSONB
 
 from sitcen.store import schema
 from sitcen.store.stats import DAY_US, Window, per_category, window_where
@@ -214,3 +215,40 @@ def situation(conn: sa.Connection, now_us: int, *, countries: Sequence[str] = ()
                      ordered[int(0.1 * (baseline_days - 1))],
                      ordered[round(0.9 * (baseline_days - 1))], by_category,
                      sum(v for k, v in levels.items() if k in SERIOUS_LEVELS), alerts, high)
+
+
+def _month(conn: sa.Connection) -> sa.ColumnElement[str]:
+    """``YYYY-MM`` (UTC) of an event's time, in the database."""
+    if conn.dialect.name == "sqlite":
+        return sa.func.strftime("%Y-%m", e.c.occurred_at / 1_000_000, "unixepoch")
+    return sa.func.to_char(sa.func.to_timestamp(e.c.occurred_at / 1_000_000.0), "YYYY-MM")
+
+
+def _first_nationality(conn: sa.Connection) -> sa.ColumnElement[str]:
+    """The nationality of an event's first group of persons, read from its body in SQL."""
+    if conn.dialect.name == "sqlite":
+        return sa.func.json_extract(e.c.body, "$.persons[0].nationality")
+    extracted: sa.ColumnElement[str] = sa.cast(e.c.body, JSONB)[
+        ("persons", 0, "nationality")].astext
+    return extracted
+
+
+def monthly_counts_by(conn: sa.Connection, w: Window, *, by_route: bool = False
+                      ) -> list[tuple[Any, ...]]:
+    """Events per month of a window, by category, or by route (nationality, section, country).
+
+    One GROUP BY instead of reading every body: the monthly products need a
+    year or more of counts, which at a national centre is hundreds of
+    thousands of events. A route's nationality is that of the event's first
+    group of persons (null when none is given).
+    """
+    month = _month(conn).label("month")
+    where = [*window_where(w), sa.or_(e.c.status.is_(None), e.c.status != "rejected")]
+    if by_route:
+        nationality = _first_nationality(conn).label("nationality")
+        query = (sa.select(month, nationality, e.c.section_id, e.c.country, sa.func.count())
+                 .where(*where).group_by(month, nationality, e.c.section_id, e.c.country))
+    else:
+        query = (sa.select(month, e.c.category, sa.func.count()).where(*where)
+                 .group_by(month, e.c.category))
+    return [tuple(row) for row in conn.execute(query)]
