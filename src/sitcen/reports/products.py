@@ -602,12 +602,19 @@ def _forecast_blocks(b: Build) -> list[dict[str, Any]]:
 
     L = b.labels
     span = _months_back(b, 36)
-    with b.engine.connect() as conn:
-        counted = monthly_counts_by(conn, b.window(span))
+    window = b.window(span)
+    window = Window(window.since, window.until, 0, window.countries, window.sections)
+    with b.engine.connect() as conn:  # UTC days (integer arithmetic), summed into months
+        by_day = per_category(conn, window, DAY_US)
     months = pd.period_range(pd.Period(span.start.strftime("%Y-%m"), freq="M"),
                              pd.Period((span.end - timedelta(days=1)).strftime("%Y-%m"),
                                        freq="M"), freq="M")
-    cells: dict[tuple[str, str], int] = {(str(m), str(c)): int(n) for m, c, n in counted}
+    cells: dict[tuple[str, str], int] = {}
+    epoch = date(1970, 1, 1)
+    for category, days in by_day.items():
+        for day_number, n in days.items():
+            cell = ((epoch + timedelta(days=day_number)).strftime("%Y-%m"), category)
+            cells[cell] = cells.get(cell, 0) + n
     table = pd.DataFrame({c.value: [cells.get((str(m), c.value), 0) for m in months]
                           for c in Category}, index=months, dtype="int64")
     active = table.sum(axis=1)
@@ -621,8 +628,8 @@ def _forecast_blocks(b: Build) -> list[dict[str, Any]]:
             break
         history = values.loc[first:].astype("int64")
         ahead = forecast(history, horizon=3)
-        for month, row in ahead.iterrows():
-            rows.append([name, str(month), round(float(row["forecast"])),
+        for ahead_month, row in ahead.iterrows():
+            rows.append([name, str(ahead_month), round(float(row["forecast"])),
                          f"{round(float(row['lower_80']))}–{round(float(row['upper_80']))}",
                          f"{round(float(row['lower_95']))}–{round(float(row['upper_95']))}"])
         if key == "total":
