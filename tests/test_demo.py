@@ -111,8 +111,10 @@ def test_demo_serves_seeded_events_and_live_ones(tmp_path: Path) -> None:
 
 def test_two_server_processes_share_one_sqlite_node(tmp_path: Path) -> None:
     """`sitcen serve --workers 2`: concurrent batches all land, the journal stays gapless."""
+    # No scheduled daily report: the journal must hold the batches and nothing else.
     env = _environment(SITCEN_ENVIRONMENT="test", SITCEN_DATA_DIR=str(tmp_path),
-                       SITCEN_NODE_ID="kg-batken-post", SITCEN_NODE_COUNTRY="KG")
+                       SITCEN_NODE_ID="kg-batken-post", SITCEN_NODE_COUNTRY="KG",
+                       SITCEN_REPORT_DAILY_AT="")
     subprocess.run([sys.executable, "-m", "sitcen.cli", "user", "add", "op", "--role",
                     "operator", "--password", "operator-pass-1"], env=env, check=True,
                    capture_output=True)

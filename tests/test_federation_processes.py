@@ -42,7 +42,9 @@ class NodeProcess:
         self.env = {k: v for k, v in os.environ.items() if not k.startswith("SITCEN_")}
         self.env.update(SITCEN_ENVIRONMENT="test", SITCEN_DATA_DIR=str(root / name),
                         SITCEN_DATABASE_URL=database_url, SITCEN_NODE_ID=name,
-                        SITCEN_NODE_COUNTRY=country)
+                        SITCEN_NODE_COUNTRY=country,
+                        # No scheduled daily report: the journal holds what was sent.
+                        SITCEN_REPORT_DAILY_AT="")
         self.process: subprocess.Popen[bytes] | None = None
         self.cli("init")
         self.identity = NodeIdentity.load(root / name / "identity")
