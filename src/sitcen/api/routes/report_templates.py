@@ -43,8 +43,9 @@ async def update_report_template(request: Request, node: CurrentNode,
                             [{"loc": ["body"], "msg": "the template is not UTF-8 text",
                               "type": "encoding"}]) from None
     except TemplateError as exc:
-        detail = [{"loc": ["body", *str(e["field"]).split(".")], "msg": e["msg"],
-                   "type": e["type"], "line": e["line"], "column": e["column"]}
+        detail = [{"loc": ["body", *str(e["field"]).split(".")],
+                   "msg": f"line {e['line']}, column {e['column']}: {e['msg']}",
+                   "type": e["type"]}
                   for e in exc.errors] or [{"loc": ["body"], "msg": str(exc),
                                             "type": "template"}]
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, detail) from None
