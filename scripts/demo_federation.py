@@ -26,6 +26,7 @@ every record went exactly where the agreements say (exit status 1 if not).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import shutil
 import signal
@@ -379,9 +380,18 @@ def main() -> None:
         else:
             signal.pause()
         if args.check:
+            from sitcen.testing import wait_until
+
             stop.set()
-            time.sleep(3)  # the last reports travel up
-            problems = check(members)
+            # The last reports still travel up: check until all is well, or for a minute.
+            problems: list[str] = []
+
+            def settled() -> bool:
+                problems[:] = check(members)
+                return not problems
+
+            with contextlib.suppress(TimeoutError):
+                wait_until(settled, timeout_s=60, interval_s=1.0, what="every record in place")
             for problem in problems:
                 log(f"PROBLEM: {problem}")
             failed = bool(problems)

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 import shapely
 
-from conftest import TEST_PASSWORD, make_settings, serve_in_thread
+from conftest import TEST_PASSWORD, make_settings
 from sitcen.demo.capacities import synthetic_capacities
 from sitcen.demo.scenario import generate
 from sitcen.events import EventCreate
@@ -26,6 +26,7 @@ from sitcen.store.levels import confirm_level
 from sitcen.store.picture import bin_size_for_zoom
 from sitcen.store.recommendations import add_recommendation
 from sitcen.store.users import add_user
+from sitcen.testing import serve_in_thread
 from sitcen.users import Role
 from test_console import CHROMIUM, CHROMIUM_ARGS, VIEWPORT, WAIT_MS, _context, _missing, _shot
 from test_console import Site as _Site
@@ -72,12 +73,11 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[_Site]:
     add_recommendation(node.engine, node.settings.node_id, section_id=top["section_id"],
                        text="Second thermal camera at the ford", owner="Engineering unit",
                        deadline=(now + timedelta(days=30)).date(), created_by="analyst")
-    url, server, thread = serve_in_thread(node)
+    served = serve_in_thread(node)
     try:
-        yield _Site(url, node)
+        yield _Site(served.url, node)
     finally:
-        server.should_exit = True
-        thread.join(timeout=10)
+        served.stop()
         node.engine.dispose()
 
 
@@ -244,7 +244,8 @@ def test_a_window_of_200000_events_still_shows_every_section(browser: Any,
                 batch = []
     if batch:
         report_events(node.engine, node.reporter, batch, batch=True)
-    url, server, thread = serve_in_thread(node)
+    served = serve_in_thread(node)
+    url = served.url
     site = _Site(url, node)
     try:
         context = _context(browser, site)
@@ -269,6 +270,5 @@ def test_a_window_of_200000_events_still_shows_every_section(browser: Any,
         _shot(page, "map-binned")
         context.close()
     finally:
-        server.should_exit = True
-        thread.join(timeout=10)
+        served.stop()
         node.engine.dispose()

@@ -34,7 +34,7 @@ from sitcen.users import Role
 ZONE = ZoneInfo("Asia/Dushanbe")
 # Places on three Tajik borders (AF-TJ near Nizhny Panj, KG-TJ near Isfara, TJ-UZ near Khujand).
 PLACES = [(68.60, 37.22), (70.80, 39.95), (69.35, 40.45)]
-TYPES = [
+TYPES: list[dict[str, Any]] = [
     {"type": "green_border_crossing", "details": {"stage": "actual", "direction": "entry"},
      "impact_level": "low"},
     {"type": "drug_smuggling", "impact_level": "high"},

@@ -10,7 +10,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from conftest import make_settings, serve_in_thread
+from conftest import make_settings
 from sitcen.api.routes.reports import signature_valid
 from sitcen.events import EventCreate
 from sitcen.exchange.identity import NodeIdentity
@@ -24,6 +24,7 @@ from sitcen.store.events import report_events
 from sitcen.store.journal import RecordKind
 from sitcen.store.records import get_record, list_records, write_record
 from sitcen.store.users import StoredUser
+from sitcen.testing import serve_in_thread
 from sitcen.users import Role
 from test_reports import seed, the_day
 
@@ -63,9 +64,9 @@ def three(database_url: str, tmp_path: Path, request: pytest.FixtureRequest
         identity = NodeIdentity.generate(name)
         identity.save(settings.identity_dir)
         node = Node.open(settings)
-        address, server, thread = serve_in_thread(node)
-        servers.append((server, thread, node))
-        running.append(Running(node, identity, address))
+        served = serve_in_thread(node)
+        servers.append((served, node))
+        running.append(Running(node, identity, served.url))
     regional, national, partner = running
     add_peer(regional.node.engine, "tj-ncc", url=national.url, relation=Relation.parent,
              public_key=national.identity.public_key_text)
@@ -77,9 +78,8 @@ def three(database_url: str, tmp_path: Path, request: pytest.FixtureRequest
                  relation=Relation.child if other is national else Relation.peer,
                  public_key=regional.identity.public_key_text)
     yield regional, national, partner
-    for server, thread, node in servers:
-        server.should_exit = True
-        thread.join(timeout=10)
+    for served, node in servers:
+        served.stop()
         node.engine.dispose()
 
 
