@@ -66,6 +66,11 @@ class Settings(BaseSettings):
                     "agreement this node grants that node allows",
     )
 
+    file_max_mb: float = Field(
+        10.0, gt=0, le=20,
+        description="largest file that may be attached to a record, in MiB (images, PDF, "
+                    "text, office documents)")
+
     tak_host: str = Field("127.0.0.1", description="address the TAK (CoT) listeners bind to; "
                           "0.0.0.0 for devices on the network")
     tak_port: int = Field(0, ge=0, le=65535, description="TCP port of the TAK (CoT) listener "

@@ -29,17 +29,24 @@ class Permission(StrEnum):
     manage_geography = "manage_geography"
     assess_vulnerability = "assess_vulnerability"
     set_impact_level = "set_impact_level"
+    # Cooperation (docs/cooperation.md)
+    manage_directory = "manage_directory"  # enter agencies, units, points of contact
+    handle_requests = "handle_requests"  # ask, acknowledge, answer, forward, decline
+    coordinate_operations = "coordinate_operations"  # plan, merge reports, evaluate
 
 
 PERMISSIONS: dict[Role, frozenset[Permission]] = {
     Role.operator: frozenset({Permission.read_picture, Permission.report_events}),
     Role.duty_officer: frozenset(
         {Permission.read_picture, Permission.report_events, Permission.change_status,
-         Permission.read_personal_data, Permission.set_impact_level}
+         Permission.read_personal_data, Permission.set_impact_level,
+         Permission.manage_directory, Permission.handle_requests,
+         Permission.coordinate_operations}
     ),
     Role.analyst: frozenset({Permission.read_picture, Permission.read_personal_data,
-                             Permission.assess_vulnerability}),
-    Role.liaison: frozenset({Permission.read_picture}),
+                             Permission.assess_vulnerability, Permission.handle_requests}),
+    # A liaison officer answers requests for information: it sees the persons they name.
+    Role.liaison: frozenset({Permission.read_picture, Permission.handle_requests}),
     Role.admin: frozenset(Permission),
 }
 

@@ -21,14 +21,17 @@ from sitcen.api.routes import (
     agreements,
     alerts,
     assets,
+    attachments,
     auth,
     cap,
     capacity,
+    directory,
     event_actions,
     events,
     exchange,
     exports,
     features,
+    files,
     forecasts,
     geography,
     health,
@@ -36,8 +39,11 @@ from sitcen.api.routes import (
     imports,
     journal,
     levels,
+    messages,
+    operations,
     peers,
     recommendations,
+    requests,
     risk,
     sensors,
     stats,
@@ -149,7 +155,8 @@ def create_app(node: Node) -> FastAPI:
                    identity, peers, agreements, exchange,
                    event_actions, assets, stats,
                    risk, capacity, recommendations, levels, alerts, forecasts,
-                   features, imports, exports, stix, cap, sensors):
+                   features, imports, exports, stix, cap, sensors,
+                   directory, requests, attachments, files, operations, messages):
         _docstrings_as_summaries(module.router)
         app.include_router(module.router, prefix=API_PREFIX)
     # TAXII 2.1 puts discovery at /taxii2/ on the server root, not under the API.

@@ -50,6 +50,24 @@ class RecordKind(StrEnum):
     asset_position = "asset_position"
     request_for_information = "request_for_information"
     sensor_detection = "sensor_detection"
+    # Cooperation between agencies and centres (docs/cooperation.md)
+    organisation = "organisation"
+    contact_point = "contact_point"
+    request_response = "request_response"
+    attachment = "attachment"
+    thread_message = "thread_message"
+    joint_operation = "joint_operation"
+    operation_report = "operation_report"
+
+
+#: Kinds of the directory and of the cooperation workflow that a default agreement down to
+#: a child grants: the child gets the directory (without personal blocks), the requests
+#: addressed to it, the joint operations in its area and what belongs to them.
+COOPERATION_KINDS: tuple[RecordKind, ...] = (
+    RecordKind.organisation, RecordKind.contact_point, RecordKind.request_for_information,
+    RecordKind.request_response, RecordKind.attachment, RecordKind.thread_message,
+    RecordKind.joint_operation, RecordKind.operation_report,
+)
 
 
 class Precision(StrEnum):
@@ -338,8 +356,9 @@ def default_agreement(
     - ``peer``: nothing (no kind) until an agreement names what travels;
     - ``down`` to a child: alerts, section impact levels and events (with the
       actions taken on them) in the child's area (``countries`` and/or
-      ``sections``, required), exact locations, no personal data, ceiling
-      AMBER, no onward sharing.
+      ``sections``, required), the directory, requests addressed to the child
+      and joint operations in its area (:data:`COOPERATION_KINDS`), exact
+      locations, no personal data, ceiling AMBER, no onward sharing.
     """
     direction = Direction(direction)
     base: dict[str, Any] = {
@@ -367,7 +386,7 @@ def default_agreement(
         return Agreement.model_validate({
             **base,
             "kinds": [RecordKind.event, RecordKind.event_action, RecordKind.alert,
-                      RecordKind.section_assessment],
+                      RecordKind.section_assessment, *COOPERATION_KINDS],
             "events": {"categories": list(Category), "countries": list(countries),
                        "sections": list(sections)},
             "fields": [f for f in _GRANTABLE if f != "has_personal_data"],

@@ -71,6 +71,13 @@ class RecordKind(StrEnum):
     request_for_information = "request_for_information"
     daily_aggregate = "daily_aggregate"
     sensor_detection = "sensor_detection"
+    organisation = "organisation"
+    contact_point = "contact_point"
+    request_response = "request_response"
+    attachment = "attachment"
+    thread_message = "thread_message"
+    joint_operation = "joint_operation"
+    operation_report = "operation_report"
     # Not a record: the journal's note that a received record was withdrawn.
     retraction = "retraction"
 
@@ -87,6 +94,17 @@ SUBJECT_FIELDS: dict[str, str] = {
     RecordKind.request_for_information: "to_node",
     RecordKind.daily_aggregate: "to_node",
     RecordKind.sensor_detection: "section_id",
+    # Cooperation (docs/cooperation.md): an agency or unit by the node it belongs to, a
+    # point of contact by its organisation, a response by its request, an attachment or
+    # a message by the record it belongs to, an operation by its coordinating node, a
+    # daily report by its operation.
+    RecordKind.organisation: "node",
+    RecordKind.contact_point: "organisation_id",
+    RecordKind.request_response: "request_id",
+    RecordKind.attachment: "record_id",
+    RecordKind.thread_message: "record_id",
+    RecordKind.joint_operation: "coordinator",
+    RecordKind.operation_report: "operation_id",
 }
 
 KINDS: dict[str, Kind] = {

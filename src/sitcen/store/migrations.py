@@ -73,6 +73,10 @@ def _m0006_analysis_results(conn: sa.Connection) -> None:
     schema.analysis_results.create(conn, checkfirst=True)
 
 
+def _m0007_files(conn: sa.Connection) -> None:
+    schema.files.create(conn, checkfirst=True)
+
+
 MIGRATIONS: list[tuple[str, Migration]] = [
     ("0001_initial", _m0001_initial),
     ("0002_peers_agreements_leases", _m0002_peers_agreements_leases),
@@ -80,6 +84,7 @@ MIGRATIONS: list[tuple[str, Migration]] = [
     ("0004_records_retractions", _m0004_records_retractions),
     ("0005_seen_batches", _m0005_seen_batches),
     ("0006_analysis_results", _m0006_analysis_results),
+    ("0007_files", _m0007_files),
 ]
 
 

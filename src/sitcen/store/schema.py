@@ -204,6 +204,21 @@ analysis_results = sa.Table(
     sa.Column("body", sa.Text, nullable=False),
 )
 
+# The bytes of attached files, once per content (keyed by SHA-256 of the bytes): images
+# already stripped of their metadata, documents as given. ``thumbnail`` is a small JPEG
+# made from an image, derived and not shared. Which record a file belongs to is an
+# ``attachment`` record; the bytes travel with that record (docs/decisions.md).
+files = sa.Table(
+    "files",
+    metadata,
+    sa.Column("sha256", sa.String(64), primary_key=True),
+    sa.Column("size", sa.BigInteger, nullable=False),
+    sa.Column("media_type", sa.String(100), nullable=False),
+    sa.Column("content", sa.LargeBinary, nullable=False),
+    sa.Column("thumbnail", sa.LargeBinary),
+    sa.Column("created_at", sa.BigInteger, nullable=False),
+)
+
 schema_migrations = sa.Table(
     "schema_migrations",
     metadata,

@@ -1,0 +1,76 @@
+"""Discussion threads on any record: messages of the writer's node, with mentions.
+
+A message is a ``thread_message`` record of the node its writer works on,
+pointing at the record discussed (an event, an alert, a request, a joint
+operation...). It travels where that record may go, and back to the nodes
+that already hold it, so both sides of a request or every participant of an
+operation read one thread. ``@username`` mentions a user of the writer's
+node, ``@username@node-id`` one of another node. Knows no HTTP.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime
+from typing import Any
+from uuid import UUID
+
+import sqlalchemy as sa
+from pydantic import BaseModel, ConfigDict, Field
+
+from sitcen.events import NO_NUL, InvalidInput, error
+from sitcen.operations.references import HeldRecord
+from sitcen.store.journal import RecordKind
+from sitcen.store.records import StoredRecord, list_records, write_record
+
+#: Kinds of record a thread may be opened on.
+DISCUSSABLE = (RecordKind.event, RecordKind.alert, RecordKind.request_for_information,
+               RecordKind.request_response, RecordKind.joint_operation,
+               RecordKind.operation_report, RecordKind.section_assessment)
+
+_MENTION = re.compile(r"(?<![\w@])@([a-z0-9][a-z0-9._-]{1,63}?)(?:@([a-z0-9][a-z0-9-]{1,62}))?"
+                      r"(?=$|[^\w.@-]|[.](?:$|\s))")
+
+
+class MessageCreate(BaseModel):
+    """A message in the thread of a record."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    record_id: UUID
+    text: str = Field(min_length=1, max_length=4000, pattern=NO_NUL)
+    reply_to: UUID | None = None
+
+
+def mentions_in(text: str, own_node: str) -> list[dict[str, str]]:
+    """The users a text mentions, as ``{"user", "node"}``, in order, each once."""
+    found: list[dict[str, str]] = []
+    for match in _MENTION.finditer(text):
+        mention = {"user": match.group(1), "node": match.group(2) or own_node}
+        if mention not in found:
+            found.append(mention)
+    return found
+
+
+def post_message(engine: sa.Engine, node_id: str, record: HeldRecord, item: MessageCreate, *,
+                 by: str) -> StoredRecord:
+    """Write a message of this node in the thread of ``record``."""
+    if record.kind not in DISCUSSABLE:
+        raise InvalidInput([error(("body", "record_id"), f"a {record.kind} has no thread",
+                                  "wrong_kind")])
+    if not item.text.strip():
+        raise InvalidInput([error(("body", "text"), "write something", "missing")])
+    body: dict[str, Any] = {
+        "record_id": record.id, "record_kind": record.kind, "record_origin": record.origin,
+        "text": item.text, "mentions": mentions_in(item.text, node_id),
+        "reply_to": None if item.reply_to is None else str(item.reply_to),
+        "handling": record.handling, "by": by,
+        "at": datetime.now(UTC).isoformat().replace("+00:00", "Z"),
+    }
+    return write_record(engine, RecordKind.thread_message, body, node_id=node_id)
+
+
+def thread_of(engine: sa.Engine, record_id: str) -> list[StoredRecord]:
+    """The messages on a record this node holds (its own and received), oldest first."""
+    found = list_records(engine, RecordKind.thread_message, subject=record_id, limit=10_000)
+    return sorted(found, key=lambda m: (str(m.body.get("at", "")), m.recorded_at))
