@@ -356,15 +356,23 @@ def liaison_pairs(organisations: Iterable[StoredRecord]) -> list[dict[str, Any]]
                if o.body.get("unit_kind") == UnitKind.border_liaison_office]
     by_id = {o.id: o for o in offices}
     pairs: dict[tuple[str, ...], dict[str, Any]] = {}
-    for office in offices:
+    paired: set[str] = set()
+    # Offices naming a counterpart this node holds first, so that the other side of a
+    # pair does not also appear as a pair of its own with a counterpart known by name.
+    ordered = sorted(offices, key=lambda o: str((o.body.get("counterpart") or {})
+                                                .get("organisation_id")) not in by_id)
+    for office in ordered:
         counterpart = office.body.get("counterpart")
         if not isinstance(counterpart, Mapping):
             continue
         other = by_id.get(str(counterpart.get("organisation_id")))
+        if other is None and office.id in paired:
+            continue
         countries = sorted({str(office.body.get("country")), str(counterpart.get("country"))})
         key = tuple(sorted([office.id, other.id])) if other else (office.id, "")
         if key in pairs:
             continue
+        paired.update(k for k in key if k)
         mutual = other is not None and isinstance(other.body.get("counterpart"), Mapping) and \
             str(other.body["counterpart"].get("organisation_id")) == office.id
         pairs[key] = {
