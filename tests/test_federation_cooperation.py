@@ -206,8 +206,8 @@ def test_a_request_crosses_the_border_and_is_answered_in_time(
                                                          "report attached to event 42")):
         call(kg, "POST", f"requests/{sent['id']}/responses", role=Role.liaison,
              json={"action": action, "text": text}, expect=201)
-    call(kg, "POST", "messages", json={"record_id": sent["id"], "text": "Answered. @liaison@tj-ncc"},
-         expect=201)
+    call(kg, "POST", "messages", expect=201,
+         json={"record_id": sent["id"], "text": "Answered. @liaison@tj-ncc"})
     push(three, "kg-ncc")
     request = call(tj, "GET", f"requests/{sent['id']}")
     assert request["state"]["status"] == "answered"
@@ -234,7 +234,7 @@ def test_forwarding_with_consent_reaches_the_third_node_and_overdue_is_flagged(
     soon = ask(tj, title="Who patrols KG-TJ-007 tonight?",
                due_at=iso(datetime.now(UTC) + timedelta(seconds=2)), persons=[])
     push(three, "tj-ncc")
-    forwarded, response = call(kg, "POST", f"requests/{allowed['id']}/responses",
+    forwarded, _response = call(kg, "POST", f"requests/{allowed['id']}/responses",
                                role=Role.duty_officer, json={
                                    "action": "forward", "forward_to": "kg-batken-post",
                                    "text": "Please check your logs"}, expect=201)
