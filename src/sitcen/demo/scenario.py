@@ -14,489 +14,71 @@ See ``docs/scenario.md`` for what is modelled and why.
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import numpy as np
 import numpy.typing as npt
-import shapely
 
-from sitcen.geo import (
-    BorderSection,
-    load_countries,
-    load_crossing_points,
-    load_default_sections,
-    project,
-    unproject,
+from sitcen.demo.scenario_attributes import attributes
+from sitcen.demo.scenario_geometry import BorderGeometry, along, geometry_of
+from sitcen.demo.scenario_tables import (
+    AGE_GROUPS,
+    BASE_MIX,
+    CENTRAL_ASIA,
+    COUNTRIES,
+    DAY_US,
+    DETECTIONS,
+    DIRECTIONS,
+    DISEASES,
+    F64,
+    FRAUD_KINDS,
+    HANDLINGS,
+    HAZARD_SEASON,
+    HIGH_PASS_BOXES,
+    I8,
+    I16,
+    I64,
+    IMPACTS,
+    KIND_OF,
+    LOW_WATER,
+    MIGRANT_TYPES,
+    MIGRATION,
+    MODI,
+    PASS_OPEN,
+    REACTION_SETS,
+    REACTIONS,
+    RELIABILITY,
+    SECOND_US,
+    SEXES,
+    STAGES,
+    STATUSES,
+    TRANSPORTS,
+    TYPE_CODE,
+    TYPES,
+    UNITS,
+    UNKNOWN_COUNTRY,
+    WEEKDAY,
+    IntP,
+    border_named,
+    is_high_pass,
+    is_river,
+    monthly,
 )
-from sitcen.taxonomy import (
-    EVENT_TYPES,
-    AircraftKind,
-    DocumentFraud,
-    DocumentKind,
-    ExciseGoods,
-    Hazard,
-    ImpactLevel,
-    ModusOperandi,
-    Reaction,
-    SourceReliability,
-    Substance,
-    Transport,
-    Unit,
-    VehicleKind,
-    WeaponKind,
-)
+from sitcen.geo import BorderSection, unproject
 
-I8 = npt.NDArray[np.int8]
-I16 = npt.NDArray[np.int16]
-I64 = npt.NDArray[np.int64]
-F32 = npt.NDArray[np.float32]
-F64 = npt.NDArray[np.float64]
-IntP = npt.NDArray[np.intp]
+__all__ = [  # the scenario's public names, its code tables included
+    "AGE_GROUPS", "CENTRAL_ASIA", "COUNTRIES", "DEFAULT_START", "DETECTIONS", "DIRECTIONS",
+    "DISEASES", "FRAUD_KINDS", "HANDLINGS", "HIGH_PASS_BOXES", "IMPACTS", "KIND_OF", "MODI",
+    "REACTIONS", "REACTION_SETS", "RELIABILITY", "SEXES", "STAGES", "STATUSES", "TRANSPORTS",
+    "TYPES", "UNITS", "UNKNOWN_COUNTRY", "Scenario", "generate", "is_high_pass", "is_river",
+    "live_events",
+]
 
 DEFAULT_START = date(2023, 1, 1)
-TYPES: tuple[str, ...] = tuple(EVENT_TYPES)
-_T = {name: i for i, name in enumerate(TYPES)}
-CENTRAL_ASIA = frozenset({"KZ", "KG", "TJ", "TM", "UZ"})
-# Code tables of the columnar data (a column holds an index into one of these).
-COUNTRIES: tuple[str, ...] = ("KZ", "KG", "TJ", "TM", "UZ", "AF", "CN", "IR", "RU", "PK", "IN",
-                              "BD", "TR", "AZ", "XX")
-IMPACTS = tuple(v.value for v in ImpactLevel)
-RELIABILITY = tuple(v.value for v in SourceReliability)
-HANDLINGS = ("GREEN", "AMBER", "AMBER+STRICT", "RED")
-STATUSES = ("reported", "validated")
-STAGES = ("attempted", "actual")
-DIRECTIONS = ("entry", "exit")
-DETECTIONS = ("bcp_check", "surveillance", "patrol", "inland", "other")
-SEXES = ("male", "female", "unknown")
-AGE_GROUPS = ("minor", "adult", "unknown")
-UNITS = tuple(v.value for v in Unit)
-TRANSPORTS = tuple(v.value for v in Transport)
-MODI = tuple(v.value for v in ModusOperandi)
-DISEASES = ("anthrax", "brucellosis", "measles", "cholera",
-            "Crimean-Congo haemorrhagic fever", "foot-and-mouth disease")
-# The "kind" column: which details attribute it fills per type, and its values.
-KIND_OF: dict[str, tuple[str, tuple[str, ...]]] = {
-    "drug_smuggling": ("substance", tuple(v.value for v in Substance)),
-    "weapons_smuggling": ("weapon_kind", tuple(v.value for v in WeaponKind)),
-    "excise_goods_smuggling": ("goods", tuple(v.value for v in ExciseGoods)),
-    "document_fraud": ("document_kind", tuple(v.value for v in DocumentKind)),
-    "stolen_vehicle": ("vehicle_kind", tuple(v.value for v in VehicleKind)),
-    "suspicious_vehicle": ("vehicle_kind", tuple(v.value for v in VehicleKind)),
-    "natural_disaster": ("hazard", tuple(v.value for v in Hazard)),
-    "suspicious_aircraft": ("aircraft_kind", tuple(v.value for v in AircraftKind)),
-    "epidemic": ("disease", DISEASES),
-}
-FRAUD_KINDS = tuple(v.value for v in DocumentFraud)
-REACTIONS = tuple(v.value for v in Reaction)
-
-_US = 1_000_000
-_DAY_US = 86_400 * _US
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-
-# --------------------------------------------------------------------------- model tables
-
-
-@dataclass(frozen=True)
-class _Border:
-    """How one land border behaves: rate, type mix, flows, people met there."""
-
-    rate: float  # events per km of border per year at scale 1
-    mix: Mapping[str, float]  # type weights overriding _BASE_MIX
-    drugs: str = "other"  # substance profile (_SUBSTANCES key)
-    north: str | None = None  # side the Northern Route drug flow goes to
-    destination: str | None = None  # side labour migrants go to
-    bcp: float = 1.0  # multiplies each type's share placed at a BCP
-    people: Mapping[str, float] = field(default_factory=dict)
-
-
-_SHORT = {"green": "green_border_crossing", "river": "river_crossing",
-          "at_bcp": "clandestine_at_bcp", "drug": "drug_smuggling", "weapons": "weapons_smuggling",
-          "excise": "excise_goods_smuggling", "migrant": "migrant_smuggling",
-          "trafficking": "human_trafficking", "documents": "document_fraud",
-          "vehicle": "stolen_vehicle", "disaster": "natural_disaster", "armed": "armed_incident",
-          "epidemic": "epidemic", "person": "suspicious_person", "car": "suspicious_vehicle",
-          "aircraft": "suspicious_aircraft", "sign": "damaged_border_sign", "lost": "lost_person"}
-
-
-def _mix(**weights: float) -> dict[str, float]:
-    return {_SHORT[k]: v for k, v in weights.items()}
-
-
-_BASE_MIX = _mix(green=20, river=0, at_bcp=4, drug=4, weapons=.5, excise=6, migrant=3,
-                 trafficking=.5, documents=6, vehicle=1.5, disaster=.4, armed=.03, epidemic=.1,
-                 person=8, car=4, aircraft=.3, sign=2, lost=.5)
-_TRANSIT = {"AF": .03, "PK": .02, "IN": .02, "BD": .02}
-_BORDERS: dict[str, _Border] = {
-    "AF-TJ": _Border(8.0, _mix(river=25, drug=20, green=8, weapons=2, aircraft=4, armed=.3,
-                               disaster=.8, excise=1, documents=2),
-                     "afghan", "TJ", people={"AF": .5, "TJ": .45, "PK": .05}),
-    "AF-UZ": _Border(20.0, _mix(river=15, drug=18, green=5, at_bcp=6, excise=3),
-                     "afghan", "UZ", people={"AF": .55, "UZ": .43, "PK": .02}),
-    "AF-TM": _Border(4.0, _mix(river=10, drug=14, green=14, weapons=1),
-                     "afghan", "TM", people={"AF": .6, "TM": .38, "IR": .02}),
-    "KG-TJ": _Border(6.0, _mix(armed=.8, drug=8, green=20, person=12, sign=5, excise=6),
-                     "northern", "KG", people={"KG": .48, "TJ": .5, "UZ": .02}),
-    "KG-KZ": _Border(3.5, _mix(drug=6, migrant=10, excise=10, documents=8), "northern", "KZ", "KZ",
-                     people={"KG": .6, "KZ": .25, "TJ": .08, "UZ": .05, **_TRANSIT}),
-    "KZ-UZ": _Border(2.5, _mix(migrant=12, green=24, excise=10, documents=10), "other", "KZ", "KZ",
-                     people={"UZ": .6, "KZ": .2, "TJ": .1, **_TRANSIT}),
-    "KG-UZ": _Border(4.0, _mix(migrant=8, green=22, excise=10), "northern",
-                     people={"KG": .45, "UZ": .5, "TJ": .05}),
-    "TJ-UZ": _Border(3.0, _mix(excise=8, drug=5, migrant=4), "northern", "UZ",
-                     people={"TJ": .5, "UZ": .45, "AF": .05}),
-    "TM-UZ": _Border(1.5, _mix(excise=8, drug=4, green=16), "other", "UZ",
-                     people={"TM": .45, "UZ": .5, "AF": .05}),
-    "IR-TM": _Border(2.5, _mix(migrant=10, green=18, drug=6, excise=4), "iranian", "TM",
-                     people={"IR": .3, "TM": .25, "AF": .3, "PK": .1, "BD": .05}),
-    "CN-KZ": _Border(1.2, _mix(excise=18, at_bcp=6, documents=8, green=4, vehicle=3, drug=2),
-                     bcp=2.5, people={"CN": .5, "KZ": .48, "KG": .02}),
-    "CN-KG": _Border(1.0, _mix(excise=10, green=4, disaster=1.2), bcp=2.0,
-                     people={"CN": .45, "KG": .55}),
-    "CN-TJ": _Border(0.8, _mix(excise=6, green=3, disaster=1.2), bcp=2.0,
-                     people={"CN": .4, "TJ": .6}),
-    "KZ-RU": _Border(0.6, _mix(excise=8, vehicle=5, documents=8, migrant=4, green=10, drug=3),
-                     "russian", "RU", "RU",
-                     people={"RU": .35, "KZ": .35, "UZ": .12, "TJ": .1, "KG": .06, "AZ": .02}),
-    "KZ-TM": _Border(1.0, _mix(green=10, excise=6, migrant=4), "other", "KZ", "KZ",
-                     people={"TM": .5, "KZ": .4, "UZ": .1}),
-}
-_DEFAULT_BORDER = _Border(1.0, {})
-
-_SUBSTANCES: dict[str, dict[str, float]] = {
-    "afghan": {"heroin": 28, "opium": 22, "hashish": 30, "methamphetamine": 12, "precursor": 5,
-               "cannabis": 3},
-    "northern": {"hashish": 30, "heroin": 25, "opium": 10, "methamphetamine": 12, "cannabis": 13,
-                 "synthetic_other": 5, "psychotropic_medicine": 5},
-    "iranian": {"opium": 45, "heroin": 25, "hashish": 15, "methamphetamine": 15},
-    "russian": {"synthetic_other": 30, "psychotropic_medicine": 20, "cannabis": 20, "hashish": 10,
-                "methamphetamine": 10, "precursor": 10},
-    "other": {"cannabis": 30, "hashish": 15, "synthetic_other": 20, "psychotropic_medicine": 15,
-              "methamphetamine": 10, "precursor": 5, "heroin": 5},
-}
-# Seizure sizes: unit, median, log-sd (kg substances below 1 kg are written in g).
-_QUANTITY: dict[str, tuple[str, float, float]] = {
-    "heroin": ("kg", 1.5, 1.3), "opium": ("kg", 4.0, 1.3), "hashish": ("kg", 3.0, 1.4),
-    "cannabis": ("kg", 2.0, 1.5), "methamphetamine": ("kg", 0.5, 1.5),
-    "amphetamine": ("kg", 0.3, 1.3), "cocaine": ("kg", 0.2, 1.2),
-    "synthetic_other": ("kg", 0.05, 1.5), "psychotropic_medicine": ("tablets", 300, 1.2),
-    "precursor": ("l", 150, 1.2), "other": ("kg", 0.5, 1.3),
-    "firearm": ("pieces", 1.5, 0.7), "ammunition": ("rounds", 100, 1.2),
-    "explosive": ("kg", 2.0, 1.0), "cold_weapon": ("pieces", 2.0, 0.7),
-    "tobacco": ("packs", 500, 1.3), "alcohol": ("l", 50, 1.2), "fuel": ("l", 800, 1.0),
-    "goods_other": ("pieces", 200, 1.3),
-}
-
-
-@dataclass(frozen=True)
-class _Profile:
-    """How reports of one event type look."""
-
-    impact: tuple[float, float, float, float]  # low, medium, high, very_high
-    hours: str  # diurnal profile: night, day or flat
-    bcp: float  # share placed near a BCP when the section has one
-    persons: float  # mean group size (0: no persons)
-    reaction: Mapping[tuple[str, ...], float]
-    transport: Mapping[str, float] = field(default_factory=dict)
-    modus: Mapping[str, float] = field(default_factory=dict)
-    kinds: Mapping[str, float] = field(default_factory=dict)
-    offset_km: float = 1.5  # mean distance from the border line (most within 5 km)
-
-
-_CAUGHT = {("apprehended",): 6, ("turned_back",): 2, ("patrol_dispatched",): 1,
-           ("apprehended", "neighbour_notified"): 1, ("monitoring",): 0.5}
-_PROFILES: dict[str, _Profile] = {
-    "green_border_crossing": _Profile(
-        (.6, .3, .08, .02), "night", .03, 2.0, _CAUGHT,
-        {"on_foot": 7, "car": 1, "motorcycle": 1, "animal": .7, "other": .3},
-        {"green_border_on_foot": 7, "mountain_path": 2, "other": .5}),
-    "river_crossing": _Profile(
-        (.5, .35, .12, .03), "night", 0, 2.5,
-        {("apprehended",): 4, ("turned_back",): 2, ("patrol_dispatched",): 2,
-         ("neighbour_notified",): 1, ("rescued",): .3},
-        {"boat": 6, "on_foot": 3, "other": 1}, {"river_crossing": 1}, offset_km=0.3),
-    "clandestine_at_bcp": _Profile(
-        (.5, .4, .08, .02), "day", .95, 1.5,
-        {("apprehended",): 6, ("apprehended", "handed_to_police"): 3, ("turned_back",): 1},
-        {"truck": 5, "car": 3, "train": 1.5, "bus": 1},
-        {"concealment_in_vehicle": 5, "concealment_in_cargo": 4, "corruption": .3}),
-    "drug_smuggling": _Profile(
-        (.3, .4, .22, .08), "night", .25, 1.4,
-        {("seized", "apprehended"): 5, ("seized",): 2, ("seized", "investigation_opened"): 3,
-         ("seized", "apprehended", "neighbour_notified"): 1},
-        {"on_foot": 3, "car": 3, "truck": 2, "boat": 1, "animal": .5, "train": .5},
-        {"concealment_in_vehicle": 3, "concealment_in_cargo": 2, "concealment_on_body": 2,
-         "body_packing": .7, "river_crossing": 1.5, "mountain_path": 1, "throw_over": .5,
-         "drone_drop": .2}),
-    "weapons_smuggling": _Profile(
-        (.2, .4, .3, .1), "night", .2, 1.3,
-        {("seized", "apprehended"): 5, ("seized", "investigation_opened"): 3, ("seized",): 1},
-        {"on_foot": 3, "car": 3, "truck": 1, "animal": .5},
-        {"concealment_in_vehicle": 3, "concealment_on_body": 2, "mountain_path": 2,
-         "green_border_on_foot": 2},
-        {"firearm": 4, "ammunition": 4, "explosive": 1, "cold_weapon": 1}),
-    "excise_goods_smuggling": _Profile(
-        (.7, .25, .04, .01), "day", .55, 1.3,
-        {("seized",): 5, ("seized", "handed_to_police"): 2, ("seized", "investigation_opened"): 1},
-        {"truck": 4, "car": 4, "on_foot": 1, "animal": .5, "train": 1},
-        {"concealment_in_vehicle": 4, "concealment_in_cargo": 4, "green_border_on_foot": 1,
-         "throw_over": .5},
-        {"tobacco": 5, "fuel": 3, "alcohol": 1.5, "other": 1}),
-    "migrant_smuggling": _Profile(
-        (.3, .45, .2, .05), "night", .15, 6.0,
-        {("apprehended", "investigation_opened"): 5, ("apprehended",): 3,
-         ("apprehended", "neighbour_notified"): 1},
-        {"car": 3, "truck": 2, "on_foot": 3, "bus": 1},
-        {"green_border_on_foot": 3, "concealment_in_vehicle": 3, "false_documents": 2,
-         "mountain_path": 1}),
-    "human_trafficking": _Profile(
-        (.1, .4, .35, .15), "flat", .5, 2.5,
-        {("rescued", "investigation_opened"): 4, ("apprehended", "investigation_opened"): 3,
-         ("handed_to_police",): 1},
-        {"car": 3, "bus": 2, "train": 1, "aircraft": .5, "on_foot": .5},
-        {"false_documents": 3, "concealment_in_vehicle": 1, "other": 1}),
-    "document_fraud": _Profile(
-        (.6, .35, .04, .01), "day", .9, 1.1,
-        {("apprehended",): 3, ("turned_back",): 4, ("handed_to_police",): 2},
-        {"car": 2, "bus": 2, "train": 1, "on_foot": 2, "aircraft": .3}, {"false_documents": 1},
-        {"passport": 6, "id_card": 2, "visa": 2, "residence_permit": 1, "vehicle_document": 1}),
-    "stolen_vehicle": _Profile(
-        (.6, .3, .08, .02), "day", .8, 1.2,
-        {("seized", "apprehended"): 4, ("seized", "neighbour_notified"): 2},
-        {"car": 6, "truck": 2, "motorcycle": 1}, {"false_documents": 2, "other": 1},
-        {"car": 7, "truck": 2, "motorcycle": 1}),
-    "natural_disaster": _Profile(
-        (.4, .35, .2, .05), "flat", 0, 0,
-        {("monitoring",): 4, ("rescued",): 1, ("patrol_dispatched",): 2, ("none_yet",): 1},
-        offset_km=4.0),
-    "armed_incident": _Profile(
-        (0, .2, .5, .3), "flat", .05, 0,
-        {("neighbour_notified",): 3, ("patrol_dispatched", "neighbour_notified"): 4,
-         ("monitoring",): 1, ("investigation_opened",): 1}, offset_km=0.8),
-    "epidemic": _Profile(
-        (.4, .4, .15, .05), "day", .3, 0,
-        {("monitoring",): 3, ("neighbour_notified", "monitoring"): 2}, offset_km=6.0,
-        kinds={d: w for d, w in zip(DISEASES, (2, 3, 2, .5, 1, 2), strict=True)}),
-    "suspicious_person": _Profile(
-        (.85, .13, .02, 0), "night", .1, 1.2,
-        {("monitoring",): 3, ("patrol_dispatched",): 3, ("apprehended",): 2},
-        {"on_foot": 5, "car": 2, "motorcycle": 1}),
-    "suspicious_vehicle": _Profile(
-        (.85, .13, .02, 0), "night", .4, 1.5,
-        {("monitoring",): 3, ("patrol_dispatched",): 3, ("turned_back",): 1},
-        {"car": 5, "truck": 2, "motorcycle": 1}, kinds={"car": 5, "truck": 2, "motorcycle": 1}),
-    "suspicious_aircraft": _Profile(
-        (.5, .35, .12, .03), "night", 0, 0,
-        {("monitoring",): 4, ("neighbour_notified",): 2, ("patrol_dispatched",): 1},
-        kinds={"drone": 7, "aircraft": .5, "helicopter": .5, "balloon": .3, "unknown": 1.5}),
-    "damaged_border_sign": _Profile(
-        (.9, .1, 0, 0), "day", 0, 0,
-        {("monitoring",): 2, ("neighbour_notified",): 2, ("other",): 1}, offset_km=0.2),
-    "lost_person": _Profile(
-        (.3, .5, .15, .05), "flat", 0, 1.3,
-        {("rescued",): 4, ("patrol_dispatched",): 3, ("neighbour_notified",): 1}, {"on_foot": 1},
-        offset_km=3.0),
-}
-REACTION_SETS: tuple[tuple[str, ...], ...] = tuple(
-    dict.fromkeys(r for p in _PROFILES.values() for r in p.reaction))
-_AIRCRAFT_TRANSPORT = {"drone": "drone", "aircraft": "aircraft", "helicopter": "aircraft"}
-
-_HOURS: dict[str, list[float]] = {  # local hour weights 0..23
-    "night": [6, 6, 6, 5, 4, 3, 2, 1.5, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1.5, 2, 3, 4, 5, 6, 6],
-    "day": [.3, .3, .2, .2, .3, .5, 1, 2, 4, 5, 5, 5, 4.5, 5, 5, 5, 4, 3, 2, 1.5, 1, .8, .5, .4],
-    "flat": [1.0] * 24,
-}
-_UTC_OFFSET_H = {"KG": 6}  # the others keep UTC+5
-# Monthly factors, January..December (interpolated day by day).
-_PASS_OPEN = [.08, .08, .15, .45, .85, 1, 1, 1, 1, .8, .35, .1]  # high passes under snow
-_LOW_WATER = [1.4, 1.3, 1.0, .8, .6, .5, .5, .6, .9, 1.2, 1.4, 1.5]  # Panj / Amu Darya
-_MIGRATION = [.8, .9, 1.5, 1.8, 1.5, .9, .85, .85, .85, 1.0, 1.3, 1.3]  # labour migration
-_OUTWARD = [.5, .55, .75, .8, .75, .6, .5, .5, .45, .4, .3, .3]  # share leaving the origin
-_HAZARD_SEASON = [1.5, 1.5, 1.6, 1.8, 1.6, 1.0, .6, .5, .4, .5, .7, 1.2]
-_HAZARDS: tuple[dict[str, float], ...] = (  # by season: Dec-Mar, Apr-Jul, Aug-Nov
-    {"avalanche": 6, "landslide": 1, "earthquake": 1.5, "flood": .5, "other": .5},
-    {"mudflow": 4.5, "flood": 2.5, "landslide": 1.5, "earthquake": 1, "avalanche": .5},
-    {"wildfire": 3, "earthquake": 3, "landslide": 2, "mudflow": 1, "flood": 1},
-)
-_WEEKDAY = [1.0, 1.0, 1.0, 1.0, 1.05, 0.95, 0.9]  # Monday..Sunday
-# Elevation proxy: a section whose centroid lies in one of these boxes
-# (lon0, lat0, lon1, lat1) crosses high passes that snow closes in winter.
-HIGH_PASS_BOXES: dict[str, tuple[float, float, float, float]] = {
-    "Pamir (eastern Badakhshan, TJ-CN, Zaalay)": (70.9, 36.5, 75.5, 39.7),
-    "Central and inner Tian Shan (KG-CN, Khan Tengri)": (73.5, 39.4, 80.5, 42.6),
-    "Turkestan and Alay ranges (high KG-TJ)": (69.2, 39.3, 70.9, 39.75),
-}
-_MIGRANT_TYPES = ("green_border_crossing", "migrant_smuggling", "clandestine_at_bcp",
-                  "document_fraud", "human_trafficking")
-_DETECTION: dict[str, dict[str, float]] = {
-    "clandestine_at_bcp": {"bcp_check": 1},
-    "river_crossing": {"surveillance": 5, "patrol": 4.5, "other": .5},
-    "default": {"patrol": 5, "surveillance": 3, "bcp_check": 1, "other": 1},
-}
-_CONFIDENCE = ([.1, .45, .3, .08, .02, .05], [.25, .4, .2, .08, .02, .05])
-
-
-def is_high_pass(lon: float, lat: float) -> bool:
-    """Whether a section centroid lies in one of the :data:`HIGH_PASS_BOXES`."""
-    return any(a <= lon <= c and b <= lat <= d for a, b, c, d in HIGH_PASS_BOXES.values())
-
-
-def is_river(border: str, lon: float) -> bool:
-    """Whether a section runs along the Panj / Amu Darya (all AF-TJ, AF-UZ, eastern AF-TM)."""
-    return border in ("AF-TJ", "AF-UZ") or (border == "AF-TM" and lon >= 65.4)
-
-
-def _monthly(table: Sequence[float], months: F64) -> F64:
-    """Smooth a January..December table over fractional months (0 = 1 January)."""
-    x = np.arange(-1, 13) + 0.5
-    y = np.array([table[11], *table, table[0]], dtype=np.float64)
-    return np.asarray(np.interp(months, x, y), dtype=np.float64)
-
-
-def _weights(table: Mapping[Any, float], values: Sequence[Any]) -> F64:
-    w = np.array([table.get(v, 0.0) for v in values], dtype=np.float64)
-    return np.asarray(w / w.sum(), dtype=np.float64)
-
-
-# --------------------------------------------------------------------------- geometry
-
-
-@dataclass
-class _Geometry:
-    """Border sections as flat arrays of projected segments, for vectorised placement."""
-
-    sections: tuple[BorderSection, ...]
-    border: list[str]
-    lon: F64
-    lat: F64
-    high_pass: npt.NDArray[np.bool_]
-    river: npt.NDArray[np.bool_]
-    side_a: I8  # per country pair: who may report (index into COUNTRIES), A and B
-    side_b: I8
-    p_report_a: F64
-    seg_first: IntP  # per section: first segment and number of segments
-    seg_count: IntP
-    x0: F64
-    y0: F64
-    dx: F64
-    dy: F64
-    length: F64
-    cum: F64  # cumulative length at segment start, within its section
-    left_is_a: I8  # +1 if country A lies to the left of the segment, -1 right, 0 unknown
-    bcp_first: IntP
-    bcp_count: IntP
-    bcp_x: F64
-    bcp_y: F64
-
-
-def _country_code(code: str) -> int:
-    return COUNTRIES.index(code) if code in COUNTRIES else COUNTRIES.index("XX")
-
-
-def _build_geometry(sections: Sequence[BorderSection]) -> _Geometry:
-    sections = tuple(sorted(sections, key=lambda s: s.id))
-    countries = load_countries()
-    parts: list[tuple[F64, F64, int, float]] = []  # x, y, section rank, side sign
-    seg_first: list[int] = []
-    seg_count: list[int] = []
-    lon: list[float] = []
-    lat: list[float] = []
-    high: list[bool] = []
-    river: list[bool] = []
-    border: list[str] = []
-    side_a: list[int] = []
-    side_b: list[int] = []
-    p_a: list[float] = []
-    projected: list[Any] = []
-    n = 0
-    for rank, s in enumerate(sections):
-        a, b = s.countries
-        key = f"{a}-{b}"
-        c = s.geometry.centroid
-        lon.append(c.x)
-        lat.append(c.y)
-        border.append(key)
-        high.append(is_high_pass(c.x, c.y))
-        river.append(is_river(key, c.x))
-        side_a.append(_country_code(a))
-        side_b.append(_country_code(b))
-        p_a.append(0.5 if (a in CENTRAL_ASIA) == (b in CENTRAL_ASIA) else float(a in CENTRAL_ASIA))
-        seg_first.append(n)
-        lines = []
-        for line in shapely.get_parts(s.geometry):
-            xy = shapely.get_coordinates(line)
-            x, y = project(xy[:, 0], xy[:, 1])
-            lines.append(np.column_stack([x, y]))
-            keep = np.flatnonzero((np.diff(x) != 0) | (np.diff(y) != 0))
-            # Which country lies left of this line: probe 2 km off a few segments.
-            probe = keep[np.linspace(0, keep.size - 1, min(5, keep.size)).astype(int)]
-            ddx, ddy = x[probe + 1] - x[probe], y[probe + 1] - y[probe]
-            norm = np.hypot(ddx, ddy)
-            px, py = (x[probe] + ddx / 2 - 2 * ddy / norm, y[probe] + ddy / 2 + 2 * ddx / norm)
-            plon, plat = unproject(px, py)
-            votes = 0
-            if a in countries:
-                votes += int(shapely.contains_xy(countries[a].geometry, plon, plat).sum())
-            if b in countries:
-                votes -= int(shapely.contains_xy(countries[b].geometry, plon, plat).sum())
-            parts.append((x[np.r_[keep, keep[-1] + 1]], y[np.r_[keep, keep[-1] + 1]], rank,
-                          float(np.sign(votes))))
-            n += keep.size
-        seg_count.append(n - seg_first[-1])
-        projected.append(shapely.multilinestrings(lines))
-    xs = np.concatenate([p[0][:-1] for p in parts])
-    ys = np.concatenate([p[1][:-1] for p in parts])
-    dx = np.concatenate([np.diff(p[0]) for p in parts])
-    dy = np.concatenate([np.diff(p[1]) for p in parts])
-    length = np.hypot(dx, dy)
-    left = np.concatenate([np.full(p[0].size - 1, p[3]) for p in parts]).astype(np.int8)
-    first = np.array(seg_first, dtype=np.intp)
-    count = np.array(seg_count, dtype=np.intp)
-    cum = np.cumsum(length) - length
-    cum -= np.repeat(cum[first], count)
-    # Crossing points: each goes to the nearest section of its border within 30 km.
-    pair_of = {tuple(s.countries): i for i, s in enumerate(sections)}
-    bcps: dict[int, list[tuple[float, float]]] = {}
-    for p in load_crossing_points():
-        if tuple(p.countries) not in pair_of:
-            continue
-        bx, by = project(p.lon, p.lat)
-        cands = [i for i, s in enumerate(sections) if s.countries == p.countries]
-        d = [float(shapely.distance(projected[i], shapely.Point(float(bx), float(by))))
-             for i in cands]
-        if min(d) <= 30:
-            bcps.setdefault(cands[int(np.argmin(d))], []).append((float(bx), float(by)))
-    bcp_count = np.array([len(bcps.get(i, [])) for i in range(len(sections))], dtype=np.intp)
-    flat = [xy for i in range(len(sections)) for xy in bcps.get(i, [])]
-    return _Geometry(
-        sections, border, np.array(lon), np.array(lat), np.array(high), np.array(river),
-        np.array(side_a, dtype=np.int8), np.array(side_b, dtype=np.int8), np.array(p_a),
-        first, count, xs, ys, dx, dy, length, cum, left,
-        np.cumsum(bcp_count) - bcp_count, bcp_count,
-        np.array([f[0] for f in flat], dtype=np.float64),
-        np.array([f[1] for f in flat], dtype=np.float64))
-
-
-def _along(geo: _Geometry, sec: IntP, u: F64) -> tuple[F64, F64, F64, F64, I8]:
-    """Points at fraction ``u`` of each section's length: x, y, unit normal (left), side sign."""
-    last = geo.seg_first + geo.seg_count - 1
-    total = geo.cum[last] + geo.length[last]
-    target = u * total[sec]
-    seg = geo.seg_first[sec].copy()
-    # Binary search within each section's own run of segments, all sections at once.
-    lo, hi = np.zeros_like(seg), geo.seg_count[sec] - 1
-    while np.any(lo < hi):
-        mid = (lo + hi + 1) // 2
-        up = geo.cum[seg + mid] <= target
-        lo = np.where(up, mid, lo)
-        hi = np.where(up, hi, mid - 1)
-    seg += lo
-    t = np.clip((target - geo.cum[seg]) / geo.length[seg], 0.0, 1.0)
-    nx, ny = -geo.dy[seg] / geo.length[seg], geo.dx[seg] / geo.length[seg]
-    return geo.x0[seg] + t * geo.dx[seg], geo.y0[seg] + t * geo.dy[seg], nx, ny, geo.left_is_a[seg]
-
 
 # --------------------------------------------------------------------------- rates
 
@@ -512,15 +94,15 @@ def _calendar(start: datetime, n_days: int) -> tuple[F64, IntP]:
     return np.asarray(frac, dtype=np.float64), np.asarray((d64.astype(np.int64) + 3) % 7)
 
 
-def _rates(geo: _Geometry, months: F64, weekday: IntP, scale: float,
+def _rates(geo: BorderGeometry, months: F64, weekday: IntP, scale: float,
            rng: np.random.Generator) -> F64:
     """Expected events per (section, day, type): border, length, season, weekday."""
     n_sec, n_types = len(geo.sections), len(TYPES)
     base = np.zeros((n_sec, n_types))
     hetero = rng.lognormal(-0.125, 0.5, n_sec)  # some sections are hotspots, some quiet
     for i, s in enumerate(geo.sections):
-        b = _BORDERS.get(geo.border[i], _DEFAULT_BORDER)
-        mix = {**_BASE_MIX, **b.mix}
+        b = border_named(geo.border[i])
+        mix = {**BASE_MIX, **b.mix}
         if not geo.river[i]:
             mix["green_border_crossing"] += mix["river_crossing"]
             mix["river_crossing"] = 0.0
@@ -529,21 +111,20 @@ def _rates(geo: _Geometry, months: F64, weekday: IntP, scale: float,
         w = np.array([mix[t] for t in TYPES]) / sum(mix.values())
         for t in ("clandestine_at_bcp", "document_fraud", "excise_goods_smuggling",
                   "stolen_vehicle"):  # checks find these at the crossing points
-            w[_T[t]] *= 1 + 1.5 * min(int(geo.bcp_count[i]), 2) * b.bcp
+            w[TYPE_CODE[t]] *= 1 + 1.5 * min(int(geo.bcp_count[i]), 2) * b.bcp
         base[i] = b.rate * s.length_km * hetero[i] * w * scale / 365.25
-    lam: F64 = base[:, None, :] * np.array(_WEEKDAY)[weekday][None, :, None]
-    nat = _T["natural_disaster"]
-    hazard = lam[:, :, nat] * _monthly(_HAZARD_SEASON, months)[None, :]
-    lam *= np.where(geo.high_pass[:, None], _monthly(_PASS_OPEN, months)[None, :], 1.0)[:, :, None]
+    lam: F64 = base[:, None, :] * np.array(WEEKDAY)[weekday][None, :, None]
+    nat = TYPE_CODE["natural_disaster"]
+    hazard = lam[:, :, nat] * monthly(HAZARD_SEASON, months)[None, :]
+    lam *= np.where(geo.high_pass[:, None], monthly(PASS_OPEN, months)[None, :], 1.0)[:, :, None]
     lam[:, :, nat] = hazard
-    water = np.where(geo.river[:, None], _monthly(_LOW_WATER, months)[None, :], 1.0)
+    water = np.where(geo.river[:, None], monthly(LOW_WATER, months)[None, :], 1.0)
     for t in ("river_crossing", "drug_smuggling", "green_border_crossing"):
-        lam[:, :, _T[t]] *= water
-    moving = np.array([_BORDERS.get(b, _DEFAULT_BORDER).destination is not None
-                       for b in geo.border])
-    migration = np.where(moving[:, None], _monthly(_MIGRATION, months)[None, :], 1.0)
-    for t in _MIGRANT_TYPES:
-        lam[:, :, _T[t]] *= migration
+        lam[:, :, TYPE_CODE[t]] *= water
+    moving = np.array([border_named(b).destination is not None for b in geo.border])
+    migration = np.where(moving[:, None], monthly(MIGRATION, months)[None, :], 1.0)
+    for t in MIGRANT_TYPES:
+        lam[:, :, TYPE_CODE[t]] *= migration
     return lam
 
 
@@ -571,13 +152,13 @@ class _Planted:
 
 
 def _iso_day(start: datetime, day: float) -> str:
-    return _iso(int((start + timedelta(days=day)).timestamp()) * _US)
+    return _iso(int((start + timedelta(days=day)).timestamp()) * SECOND_US)
 
 
 _Surge = tuple[int, int, int, int, float]  # section, type, first day, end day, factor
 
 
-def _plant(geo: _Geometry, lam: F64, start: datetime, years: float, scale: float,
+def _plant(geo: BorderGeometry, lam: F64, start: datetime, years: float, scale: float,
            rng: np.random.Generator) -> tuple[list[dict[str, Any]], _Planted, list[_Surge]]:
     """Plant trend shifts and clusters, choose anomalies (filled in by :func:`_surge`).
 
@@ -646,15 +227,15 @@ def _plant(geo: _Geometry, lam: F64, start: datetime, years: float, scale: float
         d0 = int(rng.integers(0, n_days - dur + 1))
         radius = float(rng.uniform(3, 6))
         n = max(6, round(size * scale))
-        cx, cy, nx, ny, left = _along(geo, np.array([s]), rng.uniform(0.3, 0.7, 1))
+        cx, cy, nx, ny, left = along(geo, np.array([s]), rng.uniform(0.3, 0.7, 1))
         side = float(left[0]) if left[0] else 1.0
         cx, cy = cx + side * 1.5 * nx, cy + side * 1.5 * ny  # just inside country A
         r = np.minimum(np.abs(rng.normal(0, radius / 2, n)), radius)
         a = rng.uniform(0, 2 * np.pi, n)
         xy = (cx[0] + r * np.cos(a), cy[0] + r * np.sin(a))
-        out.add(s, d0 + rng.integers(0, dur, n), _T[kind], len(truth), xy)
-        entry = _truth("cluster", geo, s, _T[kind], start, d0, d0 + dur, None,
-                       float(lam[s, d0:d0 + dur, _T[kind]].sum()), n)
+        out.add(s, d0 + rng.integers(0, dur, n), TYPE_CODE[kind], len(truth), xy)
+        entry = _truth("cluster", geo, s, TYPE_CODE[kind], start, d0, d0 + dur, None,
+                       float(lam[s, d0:d0 + dur, TYPE_CODE[kind]].sum()), n)
         lon, lat = unproject(cx, cy)
         entry.update(centre=[round(float(lon[0]), 5), round(float(lat[0]), 5)],
                      radius_km=round(radius, 2))
@@ -675,7 +256,7 @@ def _surge(truth: list[dict[str, Any]], out: _Planted, surges: list[_Surge], lam
         truth[j]["planted"] = int(n if base > 0 else 0)
 
 
-def _truth(kind: str, geo: _Geometry, sec: int, typ: int, start: datetime, d0: int, d1: int,
+def _truth(kind: str, geo: BorderGeometry, sec: int, typ: int, start: datetime, d0: int, d1: int,
            factor: float | None, baseline: float, planted: int) -> dict[str, Any]:
     return {"kind": kind, "section_id": geo.sections[sec].id, "type": TYPES[typ],
             "start": _iso_day(start, d0), "end": _iso_day(start, d1),
@@ -684,189 +265,11 @@ def _truth(kind: str, geo: _Geometry, sec: int, typ: int, start: datetime, d0: i
             "planted": int(planted)}
 
 
-# --------------------------------------------------------------------------- attributes
-
-
-def _pick(rng: np.random.Generator, n: int, table: Mapping[Any, float],
-          values: Sequence[Any]) -> I8:
-    """Codes into ``values`` drawn with the weights of ``table`` (-1 if the table is empty)."""
-    if not table:
-        return np.full(n, -1, dtype=np.int8)
-    return rng.choice(len(values), n, p=_weights(table, values)).astype(np.int8)
-
-
-def _attributes(rng: np.random.Generator, geo: _Geometry, start_us: int, months: F64,
-                sec: IntP, day: I64, typ: IntP, fx: F64, fy: F64) -> dict[str, Any]:
-    """Every column of the events (unsorted), drawn type by type and border by border."""
-    n = sec.size
-    borders = sorted(set(geo.border))
-    border_of = np.array([borders.index(b) for b in geo.border], dtype=np.intp)[sec]
-    profile = [_PROFILES[t] for t in TYPES]
-    by_type = [np.flatnonzero(typ == t) for t in range(len(TYPES))]
-    by_border = [np.flatnonzero(border_of == b) for b in range(len(borders))]
-    month = np.floor(months[day]).astype(np.intp)
-    # Who reports, and where.
-    rep_a = rng.random(n) < geo.p_report_a[sec]
-    country = np.where(rep_a, geo.side_a[sec], geo.side_b[sec]).astype(np.int8)
-    bcp_share = np.array([p.bcp for p in profile])[typ] * np.array(
-        [_BORDERS.get(b, _DEFAULT_BORDER).bcp for b in borders])[border_of]
-    at_bcp = (rng.random(n) < bcp_share) & (geo.bcp_count[sec] > 0)
-    x, y, nx, ny, left = _along(geo, sec, rng.random(n))
-    near = np.minimum(rng.exponential(1.0, n) * np.array([p.offset_km for p in profile])[typ], 5)
-    offset = np.where(rng.random(n) < 0.12, rng.uniform(5, 40, n), near)
-    side = np.where(left == 0, rng.choice([-1, 1], n), left) * np.where(rep_a, 1, -1)
-    x += side * offset * nx
-    y += side * offset * ny
-    if geo.bcp_x.size:
-        j = np.minimum(geo.bcp_first[sec] + (rng.random(n) * geo.bcp_count[sec]).astype(np.intp),
-                       geo.bcp_x.size - 1)
-        x = np.where(at_bcp, geo.bcp_x[j] + rng.normal(0, 0.8, n), x)
-        y = np.where(at_bcp, geo.bcp_y[j] + rng.normal(0, 0.8, n), y)
-    fixed = np.zeros(n, dtype=bool)  # cluster events come last, with their own positions
-    tail = slice(n - fx.size, n)
-    fixed[tail] = ~np.isnan(fx)
-    x[tail], y[tail] = np.where(fixed[tail], fx, x[tail]), np.where(fixed[tail], fy, y[tail])
-    del nx, ny
-    section = np.where(at_bcp | fixed | (offset <= 25), sec, -1).astype(np.int16)
-    lon, lat = unproject(x, y)
-    del x, y
-    precision = np.where(at_bcp, rng.choice([100, 250, 500], n),
-                         rng.choice([50, 100, 250, 500, 1000, 2000], n)).astype(np.int32)
-    # When: a diurnal profile in local time, reported minutes to hours later.
-    hour = np.zeros(n, dtype=np.int64)
-    for name, weights in _HOURS.items():
-        idx = np.flatnonzero(np.array([p.hours == name for p in profile])[typ])
-        hour[idx] = rng.choice(24, idx.size, p=np.array(weights) / sum(weights))
-    tz = np.array([_UTC_OFFSET_H.get(c, 5) for c in COUNTRIES])[country]
-    seconds = (hour * 3600 + rng.integers(0, 3600, n) - tz * 3600) % 86_400
-    occurred = start_us + day * _DAY_US + seconds * _US
-    delay = np.clip(rng.lognormal(np.log(1800), 1.0, n), 60, 23 * 3600).astype(np.int64)
-    cols: dict[str, Any] = {
-        "occurred_at": occurred, "reported_at": occurred + delay * _US,
-        "lon": np.round(lon, 5), "lat": np.round(lat, 5), "precision_m": precision,
-        "type": typ.astype(np.int8), "section": section, "country": country,
-        "reliability": rng.choice(6, n, p=_CONFIDENCE[0]).astype(np.int8),
-        "credibility": (rng.choice(6, n, p=_CONFIDENCE[1]) + 1).astype(np.int8),
-        "handling": rng.choice(4, n, p=[.15, .72, .05, .08]).astype(np.int8),
-        "status": (rng.random(n) < 0.8).astype(np.int8),
-    }
-    for name in ("impact", "transport", "modus", "reaction", "kind", "kind2", "stage",
-                 "direction", "detection", "unit", "sex", "age", "nationality"):
-        cols[name] = np.full(n, -1, dtype=np.int8)
-    for name in ("persons", "killed", "injured", "shots"):
-        cols[name] = np.full(n, -1 if name == "shots" else 0, dtype=np.int16)
-    quantity = np.full(n, np.nan, dtype=np.float64)
-    for t, idx in enumerate(by_type):
-        p, k = profile[t], idx.size
-        cols["impact"][idx] = _pick(rng, k, dict(zip(IMPACTS, p.impact, strict=True)), IMPACTS)
-        cols["transport"][idx] = _pick(rng, k, p.transport, TRANSPORTS)
-        cols["modus"][idx] = _pick(rng, k, p.modus, MODI)
-        cols["reaction"][idx] = _pick(rng, k, p.reaction, REACTION_SETS)
-        if TYPES[t] in KIND_OF and p.kinds:
-            cols["kind"][idx] = _pick(rng, k, p.kinds, KIND_OF[TYPES[t]][1])
-        if p.persons:
-            cols["persons"][idx] = np.minimum(rng.geometric(1 / p.persons, k), 400)
-            female = .6 if TYPES[t] == "human_trafficking" else .07
-            cols["sex"][idx] = rng.choice(3, k, p=[.95 - female, female, .05])
-            minor = .2 if TYPES[t] == "human_trafficking" else .04
-            cols["age"][idx] = rng.choice(3, k, p=[minor, .94 - minor, .06])
-        if "stage" in EVENT_TYPES[TYPES[t]].details:
-            cols["stage"][idx] = rng.random(k) < .65
-            det = _DETECTION.get(TYPES[t], _DETECTION["default"])
-            cols["detection"][idx] = _pick(rng, k, det, DETECTIONS)
-            cols["detection"][idx[offset[idx] > 10]] = DETECTIONS.index("inland")
-    # Type details that depend on the border or the season.
-    drug = by_type[_T["drug_smuggling"]]
-    for b, idx in enumerate(by_border):
-        prof = _BORDERS.get(borders[b], _DEFAULT_BORDER)
-        a, c = borders[b].split("-")
-        nat = prof.people or {a: .45, c: .45, "XX": .1}
-        cols["nationality"][idx] = _pick(rng, idx.size, nat, COUNTRIES)
-        d = np.intersect1d(idx, drug, assume_unique=True)
-        cols["kind"][d] = _pick(rng, d.size, _SUBSTANCES[prof.drugs], KIND_OF["drug_smuggling"][1])
-    nd = by_type[_T["natural_disaster"]]
-    season = np.select([np.isin(month[nd], [11, 0, 1, 2]), np.isin(month[nd], [3, 4, 5, 6])],
-                       [0, 1], 2)
-    for si, table in enumerate(_HAZARDS):
-        idx = nd[season == si]
-        cols["kind"][idx] = _pick(rng, idx.size, table, KIND_OF["natural_disaster"][1])
-    for tname, victims in (("natural_disaster", (.15, .4)), ("armed_incident", (.3, .7))):
-        idx = by_type[_T[tname]]
-        cols["killed"][idx] = rng.poisson(victims[0], idx.size)
-        cols["injured"][idx] = rng.poisson(victims[1], idx.size)
-    armed = by_type[_T["armed_incident"]]
-    cols["shots"][armed] = rng.random(armed.size) < .7
-    cols["killed"][armed[cols["shots"][armed] == 0]] = 0
-    cols["impact"][armed[cols["killed"][armed] > 0]] = IMPACTS.index("very_high")
-    doc = by_type[_T["document_fraud"]]
-    cols["kind2"][doc] = _pick(rng, doc.size, {"forged": 4, "counterfeit": 2, "impostor": 3,
-                                               "fraudulently_obtained": 1}, FRAUD_KINDS)
-    air = by_type[_T["suspicious_aircraft"]]
-    kinds = KIND_OF["suspicious_aircraft"][1]
-    lut = np.array([TRANSPORTS.index(_AIRCRAFT_TRANSPORT.get(k, "other")) for k in kinds])
-    cols["transport"][air] = lut[cols["kind"][air]]
-    _quantities(rng, cols, quantity, by_type)
-    # Directions: Northern Route drugs go north, precursors south, migrants out in spring.
-    north = np.array([_country_code(_BORDERS.get(b, _DEFAULT_BORDER).north or "XX")
-                      for b in borders], dtype=np.int8)[border_of]
-    dest = np.array([_country_code(_BORDERS.get(b, _DEFAULT_BORDER).destination or "XX")
-                     for b in borders], dtype=np.int8)[border_of]
-    p_exit = np.full(n, 0.5)
-    flow = np.isin(typ, [_T[t] for t in ("drug_smuggling", "weapons_smuggling")]) & (north != 14)
-    precursor = (typ == _T["drug_smuggling"]) & (
-        cols["kind"] == KIND_OF["drug_smuggling"][1].index("precursor"))
-    p_exit[flow] = np.where((country == north)[flow] != precursor[flow], 0.1, 0.9)
-    moving = np.isin(typ, [_T[t] for t in _MIGRANT_TYPES]) & (dest != 14)
-    out = _monthly(_OUTWARD, months)[day]
-    p_exit[moving] = np.where((country == dest)[moving], 1 - out[moving], out[moving])
-    direction = (rng.random(n) < p_exit).astype(np.int8)
-    has_dir = np.array(["direction" in EVENT_TYPES[t].details for t in TYPES])[typ]
-    has_dir &= (typ != _T["suspicious_person"]) | (rng.random(n) < 0.6)
-    cols["direction"] = np.where(has_dir, direction, -1).astype(np.int8)
-    # No boats or river tactics away from the rivers.
-    dry = ~geo.river[sec]
-    cols["transport"][dry & (cols["transport"] == TRANSPORTS.index("boat"))] = 0
-    cols["modus"][dry & (cols["modus"] == MODI.index("river_crossing"))] = 0
-    cols["quantity"] = quantity
-    return cols
-
-
-def _quantities(rng: np.random.Generator, cols: dict[str, Any], quantity: F64,
-                by_type: list[IntP]) -> None:
-    """Seizure sizes: log-normal per substance or goods; big drug seizures raise the impact."""
-    for tname in ("drug_smuggling", "weapons_smuggling", "excise_goods_smuggling"):
-        idx = by_type[_T[tname]]
-        values = KIND_OF[tname][1]
-        for c, kind in enumerate(values):
-            sel = idx[cols["kind"][idx] == c]
-            key = "goods_other" if tname == "excise_goods_smuggling" and kind == "other" else kind
-            unit, median, sigma = _QUANTITY[key]
-            q = rng.lognormal(np.log(median), sigma, sel.size)
-            if unit in ("pieces", "rounds", "packs", "tablets"):
-                q = np.maximum(np.round(q), 1)
-                cols["unit"][sel] = UNITS.index(unit)
-            elif unit == "kg":
-                small = (q < 1) & (tname == "drug_smuggling")  # only drugs are weighed in g
-                q = np.maximum(q, 0.01)
-                q = np.where(small, np.round(q * 1000, 1), np.round(q, 2))
-                cols["unit"][sel] = np.where(small, UNITS.index("g"), UNITS.index("kg"))
-                if tname == "drug_smuggling":
-                    imp = cols["impact"]
-                    imp[sel[~small & (q > 10)]] = np.maximum(imp[sel[~small & (q > 10)]], 2)
-                    imp[sel[~small & (q > 50)]] = 3
-            else:
-                q = np.round(q, 1)
-                cols["unit"][sel] = UNITS.index(unit)
-            quantity[sel] = q
-    epi = by_type[_T["epidemic"]]
-    quantity[epi] = np.maximum(np.round(rng.lognormal(np.log(8), 1.2, epi.size)), 1)
-
-
 # --------------------------------------------------------------------------- the scenario
 
 
 def _iso(us: int) -> str:
-    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(us // _US))
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(us // SECOND_US))
 
 
 def _micros(value: date | datetime) -> int:
@@ -875,12 +278,12 @@ def _micros(value: date | datetime) -> int:
     elif value.tzinfo is None:
         value = value.replace(tzinfo=UTC)
     delta = value - _EPOCH
-    return (delta.days * 86_400 + delta.seconds) * _US + delta.microseconds
+    return (delta.days * 86_400 + delta.seconds) * SECOND_US + delta.microseconds
 
 
 _COLUMNS = ("occurred_at", "reported_at", "lon", "lat", "precision_m", "type", "section",
             "country", "impact", "reliability", "credibility", "handling", "status",
-            "transport", "modus", "reaction", "kind", "kind2", "quantity", "unit", "stage",
+            "transport", "modus", "reaction", "kind", "fraud_kind", "quantity", "unit", "stage",
             "direction", "detection", "killed", "injured", "shots", "persons", "nationality",
             "sex", "age", "planted")
 
@@ -915,7 +318,7 @@ class Scenario:
     modus: I8
     reaction: I8
     kind: I8
-    kind2: I8
+    fraud_kind: I8
     quantity: F64
     unit: I8
     stage: I8
@@ -977,8 +380,8 @@ class Scenario:
             if (k := c["kind"][i]) >= 0:
                 attr, values = KIND_OF[t]
                 details[attr] = values[k]
-            if c["kind2"][i] >= 0:
-                details["fraud_kind"] = FRAUD_KINDS[c["kind2"][i]]
+            if c["fraud_kind"][i] >= 0:
+                details["fraud_kind"] = FRAUD_KINDS[c["fraud_kind"][i]]
             if c["unit"][i] >= 0:
                 details["quantity"] = c["quantity"][i]
                 details["unit"] = UNITS[c["unit"][i]]
@@ -1032,7 +435,7 @@ def generate(years: float = 3, *, seed: int = 1, start: date | datetime = DEFAUL
     if years <= 0 or scale <= 0:
         raise ValueError("years and scale must be positive")
     rng = np.random.Generator(np.random.PCG64(seed))
-    geo = _geometry(tuple(sections) if sections is not None else None)
+    geo = geometry_of(tuple(sections) if sections is not None else None)
     start_us = _micros(start)
     start_dt = _EPOCH + timedelta(microseconds=start_us)
     n_days = max(1, round(years * 365.25))
@@ -1053,27 +456,16 @@ def generate(years: float = 3, *, seed: int = 1, start: date | datetime = DEFAUL
     day = np.concatenate([(cells // n_types) % n_days, *planted.day]).astype(np.int64)
     typ = np.concatenate([cells % n_types, *planted.typ]).astype(np.intp)
     mark = np.concatenate([np.full(cells.size, -1, dtype=np.int16), *planted.mark])
-    fx, fy = np.concatenate([np.zeros(0), *planted.x]), np.concatenate([np.zeros(0), *planted.y])
+    fixed_x = np.concatenate([np.zeros(0), *planted.x])
+    fixed_y = np.concatenate([np.zeros(0), *planted.y])
     del cells
-    cols = _attributes(rng, geo, start_us, months, sec, day, typ, fx, fy)
+    cols = attributes(rng, geo, start_us, months, sec, day, typ, fixed_x, fixed_y)
     del sec, day, typ
     cols["planted"] = mark
     order = np.argsort(cols["occurred_at"], kind="stable")
     sorted_cols = {name: cols.pop(name)[order] for name in _COLUMNS}
     return Scenario(**sorted_cols, section_ids=tuple(s.id for s in geo.sections), truth=truth,
-                    seed=seed, start_us=start_us, end_us=start_us + n_days * _DAY_US)
-
-
-_GEOMETRY: dict[tuple[BorderSection, ...] | None, _Geometry] = {}
-
-
-def _geometry(sections: tuple[BorderSection, ...] | None) -> _Geometry:
-    """Geometry arrays for these sections (the shipped ones are built once)."""
-    if sections is None:
-        if None not in _GEOMETRY:
-            _GEOMETRY[None] = _build_geometry(load_default_sections())
-        return _GEOMETRY[None]
-    return _build_geometry(sections)
+                    seed=seed, start_us=start_us, end_us=start_us + n_days * DAY_US)
 
 
 def live_events(rate_per_minute: float, *, seed: int,
