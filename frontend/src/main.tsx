@@ -3,6 +3,7 @@ import { render } from 'preact';
 import { useEffect, useMemo, useState } from 'preact/hooks';
 import { ApiError, get, post, whenUnauthorised, type ActionRecord, type Asset, type EventRecord, type Taxonomy, type User } from './api';
 import { ConsolePage } from './console';
+import { DirectoryPage, OperationsPage, RequestsPage } from './cooperation';
 import { DashboardPage } from './dashboard';
 import { currentTimeZone, initialLanguage, LANGUAGES, loadLanguage, setTimeZone, t, TIME_ZONES } from './i18n';
 import { EventStore } from './store';
@@ -56,6 +57,7 @@ function App() {
   const [actionsVersion, setActionsVersion] = useState(0);
   const [assetsVersion, setAssetsVersion] = useState(0);
   const [analysisVersion, setAnalysisVersion] = useState(0);
+  const [coopVersion, setCoopVersion] = useState(0);
   const [connected, setConnected] = useState(false);
   const store = useMemo(() => new EventStore(), []);
 
@@ -111,6 +113,11 @@ function App() {
     for (const kind of ['alert', 'section_assessment']) {
       source.addEventListener(kind, () => setAnalysisVersion((n) => n + 1));
     }
+    // Requests, responses, files, operations, reports and messages: the open page reloads.
+    for (const kind of ['request_for_information', 'request_response', 'attachment',
+      'thread_message', 'joint_operation', 'operation_report', 'organisation', 'contact_point']) {
+      source.addEventListener(kind, () => setCoopVersion((n) => n + 1));
+    }
     return () => { source.close(); setConnected(false); };
   }, [user]);
 
@@ -129,6 +136,8 @@ function App() {
         <nav>
           <a href={viewHash({ ...view, page: 'map' })} class={view.page === 'map' ? 'active' : ''}>{t('map')}</a>
           <a href={viewHash({ ...view, page: 'dashboard' })} class={view.page === 'dashboard' ? 'active' : ''}>{t('dashboard')}</a>
+          {(['requests', 'operations', 'directory'] as const).map((p) => (
+            <a key={p} id={`nav-${p}`} href={viewHash({ ...view, page: p, item: view.page === p ? view.item : null })} class={view.page === p ? 'active' : ''}>{t(`coop.${p}`)}</a>))}
         </nav>
         <span class="spacer" />
         <label class="small">{t('language')}{' '}
@@ -144,8 +153,10 @@ function App() {
         <span class="user" data-role={user.role}>{user.full_name} · {t(`role.${user.role}`)}</span>
         <button onClick={logout}>{t('log_out')}</button>
       </header>
-      {view.page === 'dashboard'
-        ? <DashboardPage language={`${language}|${tz}`} />
+      {view.page === 'dashboard' ? <DashboardPage language={`${language}|${tz}`} />
+        : view.page === 'directory' ? <DirectoryPage user={user} key={`${language}|${tz}`} />
+        : view.page === 'requests' ? <RequestsPage user={user} view={view} setView={setView} liveVersion={coopVersion} key={`${language}|${tz}`} />
+        : view.page === 'operations' ? <OperationsPage user={user} view={view} setView={setView} liveVersion={coopVersion} key={`${language}|${tz}`} />
         : <ConsolePage user={user} view={view} taxonomy={taxonomy} setView={setView} store={store}
           actionsVersion={actionsVersion}
           assetsVersion={assetsVersion} analysisVersion={analysisVersion} connected={connected} key={`${language}|${tz}`} />}

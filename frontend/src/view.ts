@@ -1,6 +1,7 @@
 // What the console shows, kept in the URL (after "#") so that a link shares the view.
 
-export type Page = 'map' | 'dashboard';
+export type Page = 'map' | 'dashboard' | 'directory' | 'requests' | 'operations';
+export const PAGES: Page[] = ['map', 'dashboard', 'directory', 'requests', 'operations'];
 export type WindowKind = '24h' | '7d' | '30d' | 'custom';
 
 export const FILTER_KEYS = ['category', 'type', 'impact_level', 'status', 'country', 'section',
@@ -20,6 +21,8 @@ export interface View {
   selected: string | null;
   /** Where the map looks: kept as "map=zoom/lat/lon" (as OpenStreetMap links do). */
   map: MapPosition | null;
+  /** The request or joint operation open on its page; on the map, the operation shown. */
+  item: string | null;
 }
 
 export interface MapPosition { lon: number; lat: number; zoom: number }
@@ -56,10 +59,11 @@ export function parseView(hash: string): View {
   const layers = q.has('layers') ? list('layers').filter((l): l is Layer => (LAYERS as readonly string[]).includes(l))
     : ['sections', 'crossings', 'events', 'assets', 'alerts'] as Layer[];
   return {
-    page: path === 'dashboard' ? 'dashboard' : 'map',
+    page: (PAGES as string[]).includes(path) ? path as Page : 'map',
     window: w && ['24h', '7d', '30d', 'custom'].includes(w) ? w : '7d',
     since: q.get('since'), until: q.get('until'),
     filters, layers, selected: q.get('event'), map: parseMapPosition(q.get('map')),
+    item: q.get('item'),
   };
 }
 
@@ -74,6 +78,7 @@ export function viewHash(v: View): string {
   q.set('layers', v.layers.join(','));
   if (v.selected) q.set('event', v.selected);
   if (v.map) q.set('map', mapPositionText(v.map));
+  if (v.item) q.set('item', v.item);
   return `#/${v.page}?${q.toString().replace(/%2C/g, ',').replace(/%2F/g, '/')}`;
 }
 
