@@ -731,7 +731,7 @@ def cooperation_records(draw: st.DrawFn) -> SharedRecord:
     """A directory entry, an operation, or a record belonging to an event, with a personal
     block and, for attachments, the place a photo was taken."""
     kind = draw(st.sampled_from(COOPERATION))
-    handling = draw(st.sampled_from(HANDLINGS + ["PINK"]))
+    handling = draw(st.sampled_from([*HANDLINGS, "PINK"]))
     section = draw(st.sampled_from(SECTION_IDS))
     info = SECTIONS[section]
     body: dict[str, Any] = {"handling": handling, "personal": {"name": "Rahimov F."}}
@@ -755,7 +755,7 @@ def cooperation_records(draw: st.DrawFn) -> SharedRecord:
 @given(record=cooperation_records(), hops=chains())
 def test_cooperation_records_over_three_hops(record: SharedRecord,
                                              hops: list[Agreement]) -> None:
-    hops = [_with_kinds(h, COOPERATION + ["event"]) if h.kinds else h for h in hops]
+    hops = [_with_kinds(h, [*COOPERATION, "event"]) if h.kinds else h for h in hops]
     original = copy.deepcopy(record.body)
     held: SharedRecord | None = record
     about = record.about
