@@ -101,8 +101,10 @@ version: 1
 from_node: {src}
 to_node: {dst}
 direction: peer
-purpose: National centres share what happens on the Kyrgyz-Tajik border.
-kinds: [event]
+purpose: National centres share what happens on the Kyrgyz-Tajik border, answer each other's
+  requests and run joint operations there.
+kinds: [event, request_for_information, request_response, attachment, thread_message,
+        joint_operation, operation_report, organisation, contact_point]
 events:
   categories: [unauthorised_crossing]
   types: [armed_incident, drug_smuggling]
@@ -268,6 +270,118 @@ def feed(posts: list[Member], every_s: float, stop: threading.Event) -> None:
                     log(f"feed to {post.name} failed: {exc}")
 
 
+def _wait(what: str, condition: Any, timeout_s: float = 60.0) -> Any:
+    """Poll ``condition`` until it returns something truthy (the demo's nodes are live)."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        value = condition()
+        if value:
+            return value
+        time.sleep(0.2)
+    raise RuntimeError(f"{what} did not happen within {timeout_s:g} s")
+
+
+def cooperate(members: dict[str, Member], stop: threading.Event) -> None:
+    """A live request across the Kyrgyz-Tajik border and a joint operation of both centres.
+
+    The Tajik centre asks the Kyrgyz one about couriers near Isfara; the Kyrgyz liaison
+    officer acknowledges and answers when it arrives. The Kyrgyz centre coordinates a joint
+    operation on two Kyrgyz-Tajik sections; both centres report the day, and the Kyrgyz
+    centre merges the two reports once the Tajik one has arrived.
+    """
+    kg, tj = members["kg-ncc"], members["tj-ncc"]
+    with httpx.Client(timeout=30) as client:
+        h_kg, h_tj = _login(client, kg, "duty"), _login(client, tj, "liaison")
+        for member, headers, country, name in ((kg, h_kg, "KG", "Batken border liaison office"),
+                                               (tj, _login(client, tj, "duty"), "TJ",
+                                                "Isfara border liaison office")):
+            agency = client.post(f"{member.url}/api/v1/directory/organisations", headers=headers,
+                                 json={"name": f"Border service ({country})",
+                                       "agency_type": "border_guard", "country": country}).json()
+            office = client.post(f"{member.url}/api/v1/directory/organisations", headers=headers,
+                                 json={"name": name, "agency_type": "border_guard",
+                                       "unit_kind": "border_liaison_office",
+                                       "parent_id": agency["id"], "country": country,
+                                       "counterpart": {"name": "Isfara" if country == "KG"
+                                                       else "Batken", "country": "TJ"
+                                                       if country == "KG" else "KG"}}).json()
+            client.post(f"{member.url}/api/v1/directory/contacts", headers=headers, json={
+                "organisation_id": office["id"], "role": "Duty officer",
+                "radio_callsign": f"{name.split()[0].upper()}-1", "languages": ["ru"],
+                "phones": ["+996 3622 5 00 00" if country == "KG" else "+992 3435 2 11 11"]})
+        start = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+        day = start.date().isoformat()
+        period = {"starts_at": start.isoformat(),
+                  "ends_at": (start + timedelta(days=7)).isoformat()}
+        operation = client.post(f"{kg.url}/api/v1/operations", headers=h_kg, json={
+            "name": "Batken-Isfara joint patrols", "sections": ["KG-TJ-007", "KG-TJ-008"],
+            "countries": ["KG", "TJ"], "starts_at": start.isoformat(),
+            "ends_at": (start + timedelta(days=7)).isoformat(),
+            "participants": [{"node": "kg-ncc", "name": "Border Service (KG)", "country": "KG"},
+                             {"node": "tj-ncc", "name": "Border Troops (TJ)", "country": "TJ"}],
+            "resources": [
+                {"id": "kg-uaz-2", "kind": "asset", "name": "UAZ patrol vehicle",
+                 "node": "kg-ncc", "home_unit": "Batken detachment",
+                 **period},
+                {"id": "tj-team-3", "kind": "team", "name": "Mobile team 3", "people": 6,
+                 "node": "tj-ncc", "home_unit": "Isfara detachment",
+                 **period}],
+            "objectives": [{"id": "o1", "text": "20 joint patrols", "indicator": "patrols",
+                            "target": 20}]}).json()
+        request = client.post(f"{tj.url}/api/v1/requests", headers=h_tj, json={
+            "to_node": "kg-ncc", "title": "Couriers near Isfara", "priority": "urgent",
+            "text": "Two men crossed near Isfara on foot last night. Known to you?"}).json()
+        log(f"request {request['id'][:8]} sent by tj-ncc to kg-ncc; joint operation "
+            f"{operation['id'][:8]} planned by kg-ncc")
+        h_kg_liaison = _login(client, kg, "liaison")
+        _wait("the request reaching kg-ncc", lambda: client.get(
+            f"{kg.url}/api/v1/requests/{request['id']}", headers=h_kg).status_code == 200)
+        for action, text in (("acknowledge", ""), ("answer", "Both known: couriers of the "
+                                                             "Batken group, seen twice in May.")):
+            client.post(f"{kg.url}/api/v1/requests/{request['id']}/responses",
+                        headers=h_kg_liaison, json={"action": action, "text": text})
+        log("kg-ncc answered the request")
+        _wait("the operation reaching tj-ncc", lambda: client.get(
+            f"{tj.url}/api/v1/operations/{operation['id']}", headers=h_tj).status_code == 200)
+        for member, headers, counts in ((tj, _login(client, tj, "duty"), {"patrols": 3}),
+                                        (kg, h_kg, {"patrols": 4, "vehicles_checked": 12})):
+            client.post(f"{member.url}/api/v1/operations/{operation['id']}/reports",
+                        headers=headers, json={"day": day, "counts": counts,
+                                               "remarks": "Joint patrol at Kyzyl-Bel"})
+        _wait("tj-ncc's daily report reaching kg-ncc", lambda: len(client.get(
+            f"{kg.url}/api/v1/operations/{operation['id']}/reports", headers=h_kg).json()) >= 2)
+        client.post(f"{kg.url}/api/v1/operations/{operation['id']}/merged", headers=h_kg,
+                    json={"day": day})
+        log("kg-ncc merged the day's reports of the joint operation")
+
+
+def check_cooperation(members: dict[str, Member]) -> list[str]:
+    """Did the request cross and come back answered, and the operation get merged?"""
+    problems = []
+    kg, tj = members["kg-ncc"], members["tj-ncc"]
+    with httpx.Client(timeout=60) as client:
+        out = client.get(f"{tj.url}/api/v1/requests?box=out",
+                         headers=_login(client, tj, "liaison")).json()["items"]
+        answered = [r for r in out if r["state"]["status"] == "answered"]
+        if not answered:
+            problems.append("the Tajik centre's request was not answered across the border")
+        operations = client.get(f"{tj.url}/api/v1/operations",
+                                headers=_login(client, tj, "analyst")).json()
+        if not operations:
+            problems.append("the joint operation did not reach the Tajik centre")
+        merged = []
+        for op in operations:
+            reports = client.get(f"{kg.url}/api/v1/operations/{op['id']}/reports",
+                                 headers=_login(client, kg, "analyst")).json()
+            merged += [r for r in reports if r["body"]["scope"] == "merged"
+                       and len(r["body"]["sources"]) == 2]
+        if not merged:
+            problems.append("no merged daily report of both centres at the coordinating node")
+    log(f"check cooperation: {len(answered)} request answered across KG-TJ, "
+        f"{len(operations)} joint operation at tj-ncc, {len(merged)} merged daily report")
+    return problems
+
+
 def _all(client: httpx.Client, member: Member, path: str, key: str) -> list[dict[str, Any]]:
     """Every item of a paged list endpoint."""
     headers = _login(client, member, "analyst")
@@ -362,6 +476,8 @@ def main() -> None:
         posts = [m for m in members.values() if m.name.endswith("-post")]
         backfill(posts)
         threading.Thread(target=feed, args=(posts, args.every, stop), daemon=True).start()
+        cooperation = threading.Thread(target=cooperate, args=(members, stop), daemon=True)
+        cooperation.start()
         log("")
         log("sitcen federated demo: every node runs on loopback")
         for m in members.values():
@@ -371,6 +487,9 @@ def main() -> None:
         log(f"users on every node: operator, duty, analyst, liaison — password {PASSWORD}")
         log("look at: GET /api/v1/stream (live), /api/v1/events, /api/v1/peers, "
             "/api/v1/agreements, /api/v1/node")
+        log("cooperation: the Tajik centre's request to the Kyrgyz centre and the joint "
+            "operation Batken-Isfara: #/requests and #/operations in the console of "
+            "kg-ncc and tj-ncc")
         log("e.g. the Isfara BLO sees Batken's crossings near the border; the hub gets "
             "daily counts of drug seizures (GET /api/v1/journal?kind=daily_aggregate). "
             "Ctrl-C stops everything.")
@@ -381,7 +500,8 @@ def main() -> None:
         if args.check:
             stop.set()
             time.sleep(3)  # the last reports travel up
-            problems = check(members)
+            cooperation.join(timeout=60)
+            problems = check(members) + check_cooperation(members)
             for problem in problems:
                 log(f"PROBLEM: {problem}")
             failed = bool(problems)

@@ -41,3 +41,7 @@ def test_federated_demo_shares_only_what_the_agreements_grant(tmp_path: Path) ->
     (summary,) = [line for line in done.stdout.splitlines() if line.startswith("check:")]
     assert "PROBLEM" not in done.stdout
     assert "daily count records" in summary and "from Batken" in summary
+    (cooperation,) = [line for line in done.stdout.splitlines()
+                      if line.startswith("check cooperation:")]
+    assert "1 request answered across KG-TJ" in cooperation
+    assert "1 merged daily report" in cooperation
