@@ -12,7 +12,7 @@ from fastapi.testclient import TestClient
 
 from conftest import TEST_PASSWORD, iso, report
 from sitcen.api.deps import SESSION_COOKIE
-from sitcen.events import to_micros
+from sitcen.times import to_micros
 from sitcen.users import Role
 
 Headers = Callable[[Role], dict[str, str]]

@@ -76,6 +76,9 @@ def test_inland_event_keeps_its_distance(client: TestClient, as_role: Headers) -
         ({"location": {"lon": 200, "lat": 40}}, ("body", "location", "lon"), "less than"),
         ({"handling": "PURPLE"}, ("body", "handling"), "Input should be"),
         ({"occurred_at": "2026-05-01T10:00:00"}, ("body", "occurred_at"), "time zone"),
+        # An offset that takes the moment outside Python's calendar: a 422, not a crash.
+        ({"occurred_at": "0001-01-01T00:00:00+14:00"}, ("body", "occurred_at"), "between"),
+        ({"occurred_at": "9999-12-31T23:59:59-14:00"}, ("body", "occurred_at"), "between"),
         ({"details": {"substance": "heroin", "quantity": -3, "unit": "kg"}},
          ("body", "details", "quantity"), "greater than or equal to 0"),
         ({"details": {"substance": "heroin", "quantity": 3}}, ("body", "details", "unit"),

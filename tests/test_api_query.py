@@ -132,6 +132,8 @@ def test_geojson_output(client: TestClient, as_role: Headers) -> None:
         ("type=alien_landing", "type"),
         ("status=lost", "status"),
         ("since=2026-01-01T00:00:00", "since"),
+        ("since=9999-12-31T23:59:59-14:00", "since"),  # outside the calendar in UTC
+        ("until=0001-01-01T00:00:00%2B14:00", "until"),
         ("limit=0", "limit"),
         ("limit=5000", "limit"),
         ("format=kml", "format"),

@@ -9,12 +9,13 @@ import pytest
 import sqlalchemy as sa
 
 from sitcen.demo.capacities import synthetic_capacities
+from sitcen.errors import NotFound, VersionConflictError
 from sitcen.geo import load_default_sections
 from sitcen.interop.capacity_import import import_capacity_csv, parse_capacity_csv
 from sitcen.recompute import section_capacities
 from sitcen.store.alerts import acknowledge_alert, list_alerts, record_alerts
 from sitcen.store.capacities import capacity_history, current_capacity, put_capacities
-from sitcen.store.journal import Record, VersionConflictError, apply_records, read_journal
+from sitcen.store.journal import Record, apply_records, read_journal
 from sitcen.store.levels import confirm_level, current_level, current_levels, level_history
 from sitcen.store.recommendations import (
     add_recommendation,
@@ -157,7 +158,7 @@ def test_recommendation_status_history_and_overdue(engine: sa.Engine) -> None:
     history = recommendation_history(engine, rec.id)
     assert [(v["status"], v["note"]) for v in history] == [
         ("open", ""), ("in_progress", "cameras ordered"), ("done", "")]
-    with pytest.raises(KeyError):
+    with pytest.raises(NotFound):
         update_recommendation(engine, NODE, "33333333-3333-4333-8333-333333333333",
                               updated_by="analyst", status="done")
 
@@ -238,5 +239,5 @@ def test_acknowledged_alert_stays_so_unless_it_worsens(engine: sa.Engine) -> Non
     held = get_record(engine, alert_id)
     assert held is not None and held.version == 4 and held.body["status"] == "open"
     assert [a.id for a in list_alerts(engine, status="open")] == [alert_id]
-    with pytest.raises(KeyError):
+    with pytest.raises(NotFound):
         acknowledge_alert(engine, NODE, "44444444-4444-4444-8444-444444444444", by="duty")

@@ -5,16 +5,9 @@ from __future__ import annotations
 import pytest
 import sqlalchemy as sa
 
+from sitcen.errors import NotOwnerError, VersionConflictError
 from sitcen.store import schema
-from sitcen.store.journal import (
-    NotOwnerError,
-    Record,
-    VersionConflictError,
-    Withdrawal,
-    apply_records,
-    read_journal,
-    retract_records,
-)
+from sitcen.store.journal import Record, Withdrawal, apply_records, read_journal, retract_records
 from sitcen.store.records import (
     RecordError,
     get_record,

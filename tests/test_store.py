@@ -8,15 +8,9 @@ import orjson
 import pytest
 import sqlalchemy as sa
 
+from sitcen.errors import NotOwnerError, VersionConflictError
 from sitcen.store import schema
-from sitcen.store.journal import (
-    NotOwnerError,
-    Record,
-    VersionConflictError,
-    read_journal,
-    record_body,
-    write_records,
-)
+from sitcen.store.journal import Record, read_journal, record_body, write_records
 from sitcen.store.migrations import MIGRATIONS, applied, migrate
 
 

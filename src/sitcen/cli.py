@@ -569,17 +569,16 @@ def _listed(name: str, values: tuple[str, ...], allowed: set[str] | None = None)
 
 
 def _moment(name: str, value: str | None) -> int | None:
-    from datetime import UTC, datetime
+    from datetime import UTC
 
-    from sitcen.events import to_micros
+    from sitcen.times import parse_moment, to_micros
 
     if value is None:
         return None
     try:
-        moment = datetime.fromisoformat(value)
+        return to_micros(parse_moment(value, naive_zone=UTC))
     except ValueError as exc:
-        raise click.BadParameter("an ISO 8601 date or time", param_hint=f"--{name}") from exc
-    return to_micros(moment.replace(tzinfo=moment.tzinfo or UTC).astimezone(UTC))
+        raise click.BadParameter(str(exc), param_hint=f"--{name}") from exc
 
 
 @export_group.command("events")

@@ -3,15 +3,14 @@
 Structural rules (types, ranges, enumerations) are pydantic's; rules that need
 the clock, the taxonomy's per-type attribute lists or the node's identity live
 in :func:`check_report` and :func:`check_update`, which return errors in the
-same shape as pydantic's so that every 422 reads alike. No database, no HTTP.
+same shape as pydantic's (:func:`sitcen.errors.error`) so that every 422 reads
+alike. No database, no HTTP.
 """
 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable
-from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
 from enum import StrEnum
 from typing import Annotated, Any
 
@@ -25,6 +24,7 @@ from pydantic import (
     model_serializer,
 )
 
+from sitcen.errors import error
 from sitcen.taxonomy import (
     EVENT_TYPES,
     STATUS_TRANSITIONS,
@@ -53,6 +53,7 @@ from sitcen.taxonomy import (
     VehicleKind,
     WeaponKind,
 )
+from sitcen.times import UtcDatetime
 
 # ISO 3166-1 alpha-2 codes, plus XX for "unknown" and XS for "stateless".
 COUNTRY_CODES: frozenset[str] = frozenset(
@@ -80,19 +81,6 @@ CountryCode = Annotated[
     Field(min_length=2, max_length=2, pattern=r"^[A-Z]{2}$", examples=["TJ"]),
     AfterValidator(_known_country),
 ]
-
-
-def as_utc(value: datetime) -> datetime:
-    """The same instant in UTC; refuses naive timestamps and years outside 2000-2100."""
-    if value.tzinfo is None or value.utcoffset() is None:
-        raise ValueError("timestamp must carry a time zone, e.g. 2026-05-01T10:00:00Z")
-    value = value.astimezone(UTC)
-    if not 2000 <= value.year <= 2100:
-        raise ValueError("timestamp must lie between the years 2000 and 2100")
-    return value
-
-
-UtcDatetime = Annotated[datetime, AfterValidator(as_utc)]
 
 
 class Strict(BaseModel):
@@ -259,26 +247,6 @@ class EventPublic(BaseModel):
     sharing: dict[str, Any] | None = None
 
 
-class ErrorItem(BaseModel):
-    """One reason an input was refused, shaped like FastAPI's validation errors."""
-
-    loc: list[str | int]
-    msg: str
-    type: str
-
-
-@dataclass
-class InvalidInput(Exception):
-    """Input that passed parsing but breaks a rule; carries every error found."""
-
-    errors: list[dict[str, Any]]
-
-
-def error(loc: Iterable[str | int], msg: str, kind: str = "value_error") -> dict[str, Any]:
-    """One error entry: where (as a path), why, and a machine-readable kind."""
-    return {"loc": list(loc), "msg": msg, "type": kind}
-
-
 def _check_common(
     item: EventBase, prefix: tuple[str | int, ...], now: datetime, skew: timedelta
 ) -> list[dict[str, Any]]:
@@ -354,14 +322,3 @@ def check_update(
                             "a new version may refine the type within its category only; "
                             "report a new event that follows up on this one", "category_change"))
     return errors
-
-
-def to_micros(value: datetime) -> int:
-    """UTC datetime → integer microseconds since the epoch (how the store keeps time)."""
-    delta = value - datetime(1970, 1, 1, tzinfo=UTC)
-    return (delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds
-
-
-def from_micros(value: int) -> datetime:
-    """Integer microseconds since the epoch → UTC datetime."""
-    return datetime(1970, 1, 1, tzinfo=UTC) + timedelta(microseconds=value)

@@ -53,6 +53,7 @@ from sitcen.store.records import StoredRecord
 from sitcen.store.results import load_result, result_age_s, store_results
 from sitcen.store.sections import load_sections
 from sitcen.taxonomy import EVENT_TYPES, Category
+from sitcen.times import iso
 
 log = logging.getLogger("sitcen.analysis")
 
@@ -131,10 +132,6 @@ def assessed_month(now: datetime) -> str:
     return str(pd.Period(first - timedelta(days=1), freq="M"))
 
 
-def _iso(value: datetime) -> str:
-    return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
-
-
 def _monthly_trend(events: pd.DataFrame, section_ids: Sequence[str], month: str
                    ) -> dict[str, list[dict[str, Any]]]:
     """Events per month of each section over the ``TREND_MONTHS`` ending with ``month``."""
@@ -206,7 +203,7 @@ def risk_results(assessment: RiskAssessment, *, computed_at: datetime,
         detail["capacity"] = None if capacity is None else capacity.to_dict()
         detail["indicators"] = indicators.get(sid)
         details[sid] = detail
-    head = {"computed_at": _iso(computed_at), "period": period, "sections": sections}
+    head = {"computed_at": iso(computed_at), "period": period, "sections": sections}
     return head, {sid: {"computed_at": head["computed_at"], "period": period, **detail}
                   for sid, detail in details.items()}
 

@@ -53,11 +53,11 @@ from sitcen.api.routes import (
     taxonomy,
     users,
 )
-from sitcen.events import EventBatch, InvalidInput
+from sitcen.errors import InvalidInput, NotOwnerError, VersionConflictError
+from sitcen.events import EventBatch
 from sitcen.exchange.inbox import StoredReplayGuard
 from sitcen.node import Node
 from sitcen.settings import get_settings
-from sitcen.store.journal import NotOwnerError, VersionConflictError
 
 API_PREFIX = "/api/v1"
 

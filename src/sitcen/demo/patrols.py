@@ -17,6 +17,7 @@ import shapely
 from sitcen.geo import SectionIndex
 from sitcen.store.journal import RecordKind
 from sitcen.store.records import StoredRecord, write_record
+from sitcen.times import iso
 
 #: (asset id, kind, name, section it patrols)
 DEMO_PATROLS: tuple[tuple[str, str, str, str], ...] = (
@@ -46,7 +47,7 @@ def patrol_steps(sections: SectionIndex) -> Iterator[list[dict[str, Any]]]:
             bodies.append({
                 "asset_id": asset_id, "kind": kind, "name": name, "status": "active",
                 "location": {"lon": round(float(point.x), 5), "lat": round(float(point.y), 5)},
-                "at": datetime.now(UTC).isoformat().replace("+00:00", "Z"),
+                "at": iso(datetime.now(UTC)),
                 "section_id": section_id, "handling": "AMBER",
             })
             progress[i] += STEP * direction[i]

@@ -68,6 +68,7 @@ from sitcen.demo.scenario_tables import (
     monthly,
 )
 from sitcen.geo import BorderSection, unproject
+from sitcen.times import from_micros, iso, to_micros
 
 __all__ = [  # the scenario's public names, its code tables included
     "AGE_GROUPS", "CENTRAL_ASIA", "COUNTRIES", "DEFAULT_START", "DETECTIONS", "DIRECTIONS",
@@ -269,7 +270,8 @@ def _truth(kind: str, geo: BorderGeometry, sec: int, typ: int, start: datetime, 
 
 
 def _iso(us: int) -> str:
-    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(us // SECOND_US))
+    """A generated moment (µs) as the API writes it; the scenario reports whole seconds."""
+    return iso(from_micros(us), "seconds")
 
 
 def _micros(value: date | datetime) -> int:
@@ -277,8 +279,7 @@ def _micros(value: date | datetime) -> int:
         value = datetime(value.year, value.month, value.day, tzinfo=UTC)
     elif value.tzinfo is None:
         value = value.replace(tzinfo=UTC)
-    delta = value - _EPOCH
-    return (delta.days * 86_400 + delta.seconds) * SECOND_US + delta.microseconds
+    return to_micros(value)
 
 
 _COLUMNS = ("occurred_at", "reported_at", "lon", "lat", "precision_m", "type", "section",

@@ -18,12 +18,12 @@ from typing import Any
 import orjson
 import sqlalchemy as sa
 
-from sitcen.events import to_micros
 from sitcen.exchange.agreements import Agreement
 from sitcen.exchange.sharing import DAILY_AGGREGATE, SharedRecord, Sharing, aggregate
 from sitcen.store import schema
 from sitcen.store.journal import Record, write_records
 from sitcen.store.records import get_record, record_row
+from sitcen.times import to_micros
 
 #: How many closed days are recounted on each pass (late reports within this
 #: many days still correct the counts the peer holds).

@@ -17,8 +17,9 @@ from typing import Annotated, Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from sitcen.events import CountryCode, EventPublic, EventTypeId, UtcDatetime
+from sitcen.events import CountryCode, EventPublic, EventTypeId
 from sitcen.taxonomy import EVENT_TYPES, HANDLING_ORDER, Category, Handling
+from sitcen.times import UtcDatetime
 
 
 class AgreementError(ValueError):

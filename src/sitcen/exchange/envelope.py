@@ -34,6 +34,7 @@ from sitcen.exchange.identity import (
     verify,
 )
 from sitcen.settings import NODE_ID_PATTERN
+from sitcen.times import iso
 
 PROTOCOL_VERSION = 1
 # Prefixed to the payload before signing, so that a signature made for a batch can
@@ -171,7 +172,7 @@ class _Invalid(Exception):
 def _format_time(moment: datetime) -> str:
     if moment.tzinfo is None:
         raise ValueError("created_at must carry a time zone")
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    return iso(moment, "microseconds")
 
 
 def _payload_object(batch: Batch) -> dict[str, Any]:

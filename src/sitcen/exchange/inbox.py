@@ -20,7 +20,8 @@ import orjson
 import sqlalchemy as sa
 from pydantic import ValidationError
 
-from sitcen.events import EventPublic, as_utc, to_micros
+from sitcen.errors import NotOwnerError
+from sitcen.events import EventPublic
 from sitcen.exchange.envelope import (
     Batch,
     InvalidRecord,
@@ -39,7 +40,6 @@ from sitcen.store.grid import cell_of_point
 from sitcen.store.journal import (
     KINDS,
     SUBJECT_FIELDS,
-    NotOwnerError,
     Record,
     RecordKind,
     Withdrawal,
@@ -49,6 +49,7 @@ from sitcen.store.journal import (
     write_transaction,
 )
 from sitcen.store.records import RecordError, record_row
+from sitcen.times import as_utc, to_micros
 
 log = logging.getLogger("sitcen.exchange")
 

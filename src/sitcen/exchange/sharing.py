@@ -37,6 +37,7 @@ from sitcen.exchange.agreements import (
 )
 from sitcen.geo import BorderSection
 from sitcen.taxonomy import EVENT_TYPES, HANDLING_ORDER, Handling, Status
+from sitcen.times import moment_or_none
 
 #: Largest precision radius a shared location states (the limit of
 #: :class:`sitcen.events.Location`); a coarser radius reads "100 km or more".
@@ -364,19 +365,6 @@ def _out_of_scope(record: SharedRecord, agreement: Agreement) -> str | None:
     return _other_out_of_scope(record, agreement)
 
 
-def _parse_time(value: Any) -> datetime | None:
-    if isinstance(value, datetime):
-        parsed = value
-    elif isinstance(value, str):
-        try:
-            parsed = datetime.fromisoformat(value)
-        except ValueError:
-            return None
-    else:
-        return None
-    return parsed if parsed.tzinfo is not None else None
-
-
 def _too_early(record: SharedRecord, agreement: Agreement, now: datetime) -> bool:
     if agreement.valid_from is not None and now < agreement.valid_from:
         return True
@@ -384,7 +372,7 @@ def _too_early(record: SharedRecord, agreement: Agreement, now: datetime) -> boo
         return True
     if isinstance(agreement.delay, DelayMinutes):
         body = record.about.body if record.about is not None else record.body
-        occurred = _parse_time(body.get("occurred_at"))
+        occurred = moment_or_none(body.get("occurred_at"))
         return occurred is None or now < occurred + timedelta(minutes=agreement.delay.minutes)
     return False
 
@@ -574,7 +562,7 @@ def aggregate(
         if record.kind != RecordKind.event or _out_of_scope(record, as_single) is not None:
             continue
         body = record.body
-        occurred = _parse_time(body.get("occurred_at"))
+        occurred = moment_or_none(body.get("occurred_at"))
         if occurred is None or occurred.astimezone(tz).date() != day:
             continue
         section_id = body.get("section_id")

@@ -15,7 +15,7 @@ from __future__ import annotations
 import xml.etree.ElementTree as ET
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 import numpy as np
@@ -24,6 +24,7 @@ import shapely
 from sitcen.geo import BorderSection, project, unproject
 from sitcen.i18n import SUPPORTED, catalogue, label
 from sitcen.taxonomy import Handling
+from sitcen.times import iso
 
 CAP_NAMESPACE = "urn:oasis:names:tc:emergency:cap:1.2"
 CAP_MEDIA_TYPE = "application/cap+xml"
@@ -78,8 +79,12 @@ class CapRecord:
 
 
 def cap_time(moment: datetime) -> str:
-    """A CAP 1.2 time: seconds, an explicit offset (``+00:00``; ``Z`` is not allowed)."""
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S+00:00")
+    """A CAP 1.2 time: seconds and an explicit offset, ``+00:00``.
+
+    CAP 1.2 (section 3.3.2) forbids the ``Z`` that :func:`sitcen.times.iso`
+    writes everywhere else, so this is the one place that writes the offset.
+    """
+    return iso(moment, "seconds").removesuffix("Z") + "+00:00"
 
 
 def sender_of(origin: str) -> str:
@@ -291,7 +296,7 @@ def atom_feed(entries: Sequence[FeedEntry], *, feed_id: str, title: str, self_ur
     feed = ET.Element(f"{{{ATOM_NAMESPACE}}}feed")
     sub(feed, "id", feed_id)
     sub(feed, "title", title)
-    sub(feed, "updated", updated.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"))
+    sub(feed, "updated", iso(updated, "seconds"))
     sub(feed, "link", rel="self", href=self_url, type=ATOM_MEDIA_TYPE)
     author = sub(feed, "author")
     sub(author, "name", title)
@@ -299,7 +304,7 @@ def atom_feed(entries: Sequence[FeedEntry], *, feed_id: str, title: str, self_ur
         item = sub(feed, "entry")
         sub(item, "id", identifier_of(entry.record))
         sub(item, "title", entry.title)
-        sub(item, "updated", entry.record.sent.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"))
+        sub(item, "updated", iso(entry.record.sent, "seconds"))
         sub(item, "link", rel="alternate", href=entry.url, type=CAP_MEDIA_TYPE)
         sub(item, "summary", entry.title)
     ET.register_namespace("atom", ATOM_NAMESPACE)  # attributes rule out a default namespace

@@ -33,8 +33,9 @@ from takproto.constants import TAKProtoVer  # type: ignore[import-untyped]
 from takproto.functions import msg2proto  # type: ignore[import-untyped]
 from takproto.proto import TakMessage  # type: ignore[import-untyped]
 
-from sitcen.events import Details, as_utc
+from sitcen.events import Details
 from sitcen.taxonomy import EVENT_TYPES
+from sitcen.times import as_utc, iso, parse_moment
 
 #: The largest CoT message (XML or protobuf) a listener accepts.
 MAX_MESSAGE_BYTES = 64 * 1024
@@ -117,7 +118,7 @@ def _time(value: str | None, name: str) -> datetime:
     if not value:
         raise CotError(f"event has no {name}")
     try:
-        return as_utc(datetime.fromisoformat(value))
+        return parse_moment(value)
     except ValueError as exc:
         raise CotError(f"{name} {value[:40]!r}: {exc}") from None
 
@@ -356,16 +357,13 @@ def split_datagram(data: bytes) -> Frame:
 # --------------------------------------------------------------------------- writing
 
 
-def _iso(value: datetime) -> str:
-    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
-
-
 def event_xml(uid: str, cot_type: str, lat: float, lon: float, *, time: datetime,
               stale: datetime, how: str = "h-g-i-g-o", callsign: str | None = None,
               remarks: str | None = None, ce: float = UNKNOWN, token: str | None = None) -> bytes:
     """A CoT ``<event>`` as UTF-8 XML with its declaration."""
+    stamp = iso(time, "milliseconds")  # TAK devices write and expect .SSSZ
     root = ET.Element("event", {"version": "2.0", "uid": uid, "type": cot_type, "how": how,
-                                "time": _iso(time), "start": _iso(time), "stale": _iso(stale)})
+                                "time": stamp, "start": stamp, "stale": iso(stale, "milliseconds")})
     ET.SubElement(root, "point", {"lat": f"{lat:.7f}", "lon": f"{lon:.7f}", "hae": f"{UNKNOWN}",
                                   "ce": f"{ce}", "le": f"{UNKNOWN}"})
     detail = ET.SubElement(root, "detail")

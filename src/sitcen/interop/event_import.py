@@ -48,6 +48,7 @@ from sitcen.interop.spreadsheets import (
 )
 from sitcen.store.events import Reporter, report_events
 from sitcen.taxonomy import ENUMS, EVENT_TYPES, Status
+from sitcen.times import read_moment
 
 #: Problems kept in a report; the count goes on beyond it.
 MAX_PROBLEMS = 10_000
@@ -315,22 +316,17 @@ def _moment(cell: Cell, ctx: _Context) -> datetime:
 
 
 def _parse_moment(text: str, date_format: str | None) -> datetime:
-    if date_format:
+    if date_format:  # the mapping's format, and only it: a file in one format is read as one
         try:
             return datetime.strptime(text, date_format)
         except ValueError:
             raise ValueError(f"does not match date_format {date_format!r}") from None
     try:
-        return datetime.fromisoformat(text)
+        return read_moment(text, _TIME_FORMATS)
     except ValueError:
-        pass
-    for fmt in _TIME_FORMATS:
-        try:
-            return datetime.strptime(text, fmt)
-        except ValueError:
-            continue
-    raise ValueError("not a date and time; write ISO 8601 (2024-05-01T14:30, Z or +05:00 for "
-                     "the zone) or DD.MM.YYYY HH:MM, or set date_format in the mapping")
+        raise ValueError("not a date and time; write ISO 8601 (2024-05-01T14:30, Z or +05:00 "
+                         "for the zone) or DD.MM.YYYY HH:MM, or set date_format in the "
+                         "mapping") from None
 
 
 def _persons(cell: Cell, nationality: str | None) -> list[dict[str, Any]]:

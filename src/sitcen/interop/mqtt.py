@@ -30,7 +30,8 @@ import sqlalchemy as sa
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from sitcen.events import NO_NUL, EventCreate, InvalidInput, Location, UtcDatetime
+from sitcen.errors import InvalidInput
+from sitcen.events import NO_NUL, EventCreate, Location
 from sitcen.interop.cot import MappingError, ReportRule, report_rule
 from sitcen.settings import Settings
 from sitcen.store import leases
@@ -39,6 +40,7 @@ from sitcen.store.events import Reporter, report_events
 from sitcen.store.journal import RecordKind
 from sitcen.store.records import StoredRecord, list_records, write_record
 from sitcen.taxonomy import Handling
+from sitcen.times import UtcDatetime, iso
 
 log = logging.getLogger("sitcen.sensors")
 
@@ -179,7 +181,7 @@ def record_detection(engine: sa.Engine, node_id: str, sensor: StoredRecord,
     body = {
         "sensor_id": message.sensor_id, "sensor_type": (b.get("sensor") or {}).get("type"),
         "section_id": b.get("section_id"), "location": b.get("location"),
-        "detected_at": message.detected_at.isoformat().replace("+00:00", "Z"),
+        "detected_at": iso(message.detected_at),
         "kind": message.kind, "confidence": message.confidence,
         "bearing_deg": message.bearing_deg, "photo_ref": message.photo_ref,
         "handling": b.get("handling", "AMBER"),

@@ -37,11 +37,13 @@ from typing import Any
 import sqlalchemy as sa
 from pydantic import ValidationError
 
-from sitcen.events import EventCreate, InvalidInput, check_report
+from sitcen.errors import InvalidInput
+from sitcen.events import EventCreate, check_report
 from sitcen.exchange.sharing import SectionInfo, SharedRecord
 from sitcen.store import schema
 from sitcen.store.events import Reporter, report_events
 from sitcen.taxonomy import EVENT_TYPES, HANDLING_ORDER, Handling
+from sitcen.times import iso, moment_or_none
 
 SPEC_VERSION = "2.1"
 STIX_MEDIA_TYPE = "application/stix+json;version=2.1"
@@ -152,8 +154,7 @@ class StixError(ValueError):
 
 def timestamp(moment: datetime) -> str:
     """A STIX timestamp: UTC, ``Z``, microseconds (at least millisecond precision)."""
-    moment = moment.astimezone(UTC)
-    return f"{moment:%Y-%m-%dT%H:%M:%S}.{moment.microsecond:06d}Z"
+    return iso(moment, "microseconds")
 
 
 def derived_uuid(*parts: str) -> uuid.UUID:
@@ -222,16 +223,6 @@ def _handling(body: Mapping[str, Any]) -> Handling:
         return Handling.red  # as the sharing function reads an unknown label
 
 
-def _parse_time(value: Any) -> datetime | None:
-    if not isinstance(value, str):
-        return None
-    try:
-        parsed = datetime.fromisoformat(value)
-    except ValueError:
-        return None
-    return parsed if parsed.tzinfo is not None else None
-
-
 # ---------------------------------------------------------------------------- export
 
 
@@ -272,7 +263,7 @@ def _event_objects(record: SharedRecord, created: str, modified: str) -> list[di
     body = record.body
     etype = str(body.get("type"))
     occurred = str(body.get("occurred_at"))
-    occurred_stix = timestamp(_parse_time(occurred) or datetime.now(UTC))
+    occurred_stix = timestamp(moment_or_none(occurred) or datetime.now(UTC))
     raw_confidence = body.get("confidence")
     confidence: dict[str, Any] = raw_confidence if isinstance(raw_confidence, dict) else {}
     persons = [p for p in body.get("persons") or () if isinstance(p, dict)]
@@ -387,7 +378,7 @@ def to_stix(record: SharedRecord, *, recorded_at: datetime,
         return None
     body = record.body
     modified_at = recorded_at
-    first = _parse_time(body.get("reported_at")) or _parse_time(body.get("occurred_at"))
+    first = moment_or_none(body.get("reported_at")) or moment_or_none(body.get("occurred_at"))
     created_at = min(first, modified_at) if first is not None else modified_at
     created, modified = timestamp(created_at), timestamp(modified_at)
     names = node_names or {}
@@ -523,8 +514,8 @@ def _candidate(obj: dict[str, Any], by_id: Mapping[str, dict[str, Any]],
         item["handling"] = max(handling, stated, key=HANDLING_ORDER.__getitem__).value
     text = str(obj.get("description") or "")
     item["description"] = f"[{obj['id']} from {sender}] {text}".strip()[:8000]
-    created = _parse_time(str(obj.get("created", "")))
-    occurred_at = _parse_time(occurred)
+    created = moment_or_none(str(obj.get("created", "")))
+    occurred_at = moment_or_none(occurred)
     if created is not None and occurred_at is not None and created >= occurred_at:
         item["reported_at"] = obj["created"]  # when the partner made the report
     return item

@@ -25,7 +25,8 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import ValidationError
 
-from sitcen.events import EventCreate, InvalidInput
+from sitcen.errors import InvalidInput
+from sitcen.events import EventCreate
 from sitcen.interop.cot import CotEvent, CotMapping
 from sitcen.store.assets import AssetPositionCreate, write_positions
 from sitcen.store.events import report_events

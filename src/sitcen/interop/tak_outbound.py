@@ -34,6 +34,7 @@ from sitcen.interop.cot import (
 )
 from sitcen.store import schema
 from sitcen.store.journal import KINDS, JournalEntry, RecordKind, read_journal
+from sitcen.times import moment_or_none
 from sitcen.users import Permission, allows
 
 if TYPE_CHECKING:  # the listener's words, for annotations only: no import cycle
@@ -146,13 +147,13 @@ class PictureFeed:
             return None  # coarsened received records have no point; RED stays off devices
         now = datetime.now(UTC)
         if kind == RecordKind.asset_position:
-            at = _moment(body.get("at")) or now
+            at = moment_or_none(body.get("at")) or now
             return CotEvent(
                 uid=str(body.get("asset_id")), type=ASSET_COT_TYPES.get(body.get("kind", ""),
                                                                         "a-f-G"),
                 how="m-g", time=now, start=at, stale=stale_after(at, POSITION_STALE_MIN),
                 lat=loc["lat"], lon=loc["lon"], callsign=str(body.get("name") or "")[:200])
-        occurred = _moment(body.get("occurred_at")) or now
+        occurred = moment_or_none(body.get("occurred_at")) or now
         section = body.get("section_id") or "inland"
         return CotEvent(
             uid=f"sitcen-event-{record_id or body.get('id')}",
@@ -180,13 +181,6 @@ class PictureFeed:
                 xml = xml or [_xml(m) for m in messages]
                 client.writer.write(b"".join(xml))
             self.counters.sent += len(messages)
-
-
-def _moment(value: Any) -> datetime | None:
-    try:
-        return datetime.fromisoformat(str(value)) if value else None
-    except ValueError:
-        return None
 
 
 def _xml(message: CotEvent) -> bytes:

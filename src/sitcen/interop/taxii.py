@@ -24,7 +24,6 @@ from typing import Any
 import orjson
 import sqlalchemy as sa
 
-from sitcen.events import from_micros
 from sitcen.exchange.agreements import Agreement
 from sitcen.exchange.links import governing, list_peers
 from sitcen.exchange.outbox import held_records
@@ -33,6 +32,7 @@ from sitcen.interop.stix import STIX_KINDS, STIX_MEDIA_TYPE, to_stix
 from sitcen.store import schema
 from sitcen.store.journal import JournalEntry, record_body
 from sitcen.store.users import StoredUser
+from sitcen.times import from_micros
 from sitcen.users import Role
 
 _COLLECTION_NAMESPACE = uuid.UUID("9e3b6a41-2f7c-4d18-8a55-c0d4e7b1f932")

@@ -27,7 +27,7 @@ import magic
 import sqlalchemy as sa
 from PIL import Image, ImageOps, UnidentifiedImageError
 
-from sitcen.events import InvalidInput, error
+from sitcen.errors import InvalidInput, error
 from sitcen.geo import SectionIndex
 from sitcen.operations.references import HeldRecord
 from sitcen.store.files import put_file, sha256_of

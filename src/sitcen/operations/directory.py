@@ -27,7 +27,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import sqlalchemy as sa
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from sitcen.events import NO_NUL, CountryCode, InvalidInput, Location, error
+from sitcen.errors import InvalidInput, error
+from sitcen.events import NO_NUL, CountryCode, Location
 from sitcen.exchange.sharing import PERSONAL_BLOCK
 from sitcen.settings import NODE_ID_PATTERN
 from sitcen.store.journal import RecordKind

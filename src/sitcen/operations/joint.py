@@ -23,7 +23,8 @@ import orjson
 import sqlalchemy as sa
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from sitcen.events import NO_NUL, CountryCode, InvalidInput, UtcDatetime, error, to_micros
+from sitcen.errors import InvalidInput, error
+from sitcen.events import NO_NUL, CountryCode
 from sitcen.settings import NODE_ID_PATTERN
 from sitcen.store import schema
 from sitcen.store.journal import RecordKind
@@ -37,6 +38,7 @@ from sitcen.store.records import (
     write_record,
 )
 from sitcen.taxonomy import Handling
+from sitcen.times import UtcDatetime, to_micros
 
 _Strict = ConfigDict(extra="forbid", use_enum_values=True)
 

@@ -14,7 +14,7 @@ from typing import Any
 import orjson
 import sqlalchemy as sa
 
-from sitcen.events import InvalidInput, error
+from sitcen.errors import InvalidInput, error
 from sitcen.store import schema
 from sitcen.store.records import get_record
 from sitcen.taxonomy import HANDLING_ORDER, Handling

@@ -29,7 +29,8 @@ from uuid import UUID
 import sqlalchemy as sa
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from sitcen.events import NO_NUL, CountryCode, InvalidInput, UtcDatetime, error
+from sitcen.errors import InvalidInput, error
+from sitcen.events import NO_NUL, CountryCode
 from sitcen.exchange.sharing import PERSONAL_BLOCK
 from sitcen.operations.directory import organisation_node
 from sitcen.operations.references import find_record, stricter_handling
@@ -44,6 +45,7 @@ from sitcen.store.records import (
     write_own,
 )
 from sitcen.taxonomy import Handling
+from sitcen.times import UtcDatetime
 
 
 class Priority(StrEnum):

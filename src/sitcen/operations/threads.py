@@ -18,7 +18,8 @@ from uuid import UUID
 import sqlalchemy as sa
 from pydantic import BaseModel, ConfigDict, Field
 
-from sitcen.events import NO_NUL, InvalidInput, error
+from sitcen.errors import InvalidInput, error
+from sitcen.events import NO_NUL
 from sitcen.operations.references import HeldRecord
 from sitcen.store.journal import RecordKind
 from sitcen.store.records import StoredRecord, list_records, write_record

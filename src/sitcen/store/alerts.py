@@ -15,6 +15,7 @@ from typing import Any
 import orjson
 import sqlalchemy as sa
 
+from sitcen.errors import NotFound
 from sitcen.store.journal import (
     Record,
     RecordKind,
@@ -126,10 +127,10 @@ def _as_json(values: Mapping[str, Any]) -> dict[str, Any]:
 
 def acknowledge_alert(engine: sa.Engine, node_id: str, alert_id: str, *, by: str,
                       note: str = "", base_version: int | None = None) -> StoredRecord:
-    """Mark an alert of this node acknowledged (a new version); ``KeyError`` if unknown."""
+    """Mark an alert of this node acknowledged (a new version); :class:`NotFound` if unknown."""
     current = get_record(engine, alert_id)
     if current is None or current.kind != RecordKind.alert:
-        raise KeyError(alert_id)
+        raise NotFound("alert", alert_id)
     body = {**current.body, "status": "acknowledged", "acknowledged_by": by,
             "acknowledged_note": note}
     record = next_version(engine, RecordKind.alert, alert_id, body, node_id, base_version,

@@ -19,19 +19,14 @@ import numpy as np
 import sqlalchemy as sa
 from pydantic import BaseModel, ConfigDict, Field
 
-from sitcen.events import NO_NUL, Location, as_utc
+from sitcen.errors import VersionConflictError
+from sitcen.events import NO_NUL, Location
 from sitcen.store import schema
 from sitcen.store.events import Reporter
-from sitcen.store.journal import (
-    Record,
-    RecordKind,
-    VersionConflictError,
-    new_ids,
-    now_micros,
-    write_records,
-)
+from sitcen.store.journal import Record, RecordKind, new_ids, now_micros, write_records
 from sitcen.store.records import record_row
 from sitcen.taxonomy import Handling
+from sitcen.times import as_utc, iso
 
 #: Attempts at a batch when another process moved one of its assets meanwhile.
 ATTEMPTS = 3
@@ -83,7 +78,7 @@ def position_body(item: AssetPositionCreate, section_id: str | None, country: st
     body = {
         "asset_id": item.asset_id, "kind": item.kind.value, "name": item.name,
         "status": item.status, "location": location,
-        "at": at.isoformat().replace("+00:00", "Z"), "section_id": section_id,
+        "at": iso(at), "section_id": section_id,
         "country": country, "handling": str(item.handling),
     }
     if extra:

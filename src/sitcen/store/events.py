@@ -12,22 +12,14 @@ import numpy as np
 import orjson
 import sqlalchemy as sa
 
-from sitcen.events import (
-    EventCreate,
-    EventPublic,
-    EventUpdate,
-    InvalidInput,
-    check_report,
-    check_update,
-    error,
-    from_micros,
-    to_micros,
-)
+from sitcen.errors import InvalidInput, NotFound, error
+from sitcen.events import EventCreate, EventPublic, EventUpdate, check_report, check_update
 from sitcen.geo import SectionIndex
 from sitcen.store import schema
 from sitcen.store.grid import cell_of
 from sitcen.store.journal import Record, new_ids, now_micros, write_records
 from sitcen.taxonomy import EVENT_TYPES
+from sitcen.times import from_micros, iso, to_micros
 
 
 @dataclass(frozen=True)
@@ -87,10 +79,6 @@ def _body(
     })
     reported = item.model_dump_json(exclude=_BODY_EXCLUDE).encode()
     return added[:-1] + b"," + reported[1:]
-
-
-def _iso(value: datetime) -> str:
-    return value.isoformat().replace("+00:00", "Z")
 
 
 def _row(body: bytes, item: EventCreate | EventUpdate, *, event_id: str, origin: str,
@@ -162,7 +150,7 @@ def report_events(
     cells = cell_of(lons, lats)
     records: list[Record] = []
     written: list[Written] = []
-    now_iso = _iso(now_dt)
+    now_iso = iso(now_dt)
     section_ids = placed.section_ids.tolist()
     distances = placed.distance_km.tolist()
     cell_list = cells.tolist()
@@ -172,7 +160,7 @@ def report_events(
         if item.reported_at is None:
             reported_iso, reported_us = now_iso, now_us
         else:
-            reported_iso, reported_us = _iso(item.reported_at), to_micros(item.reported_at)
+            reported_iso, reported_us = iso(item.reported_at), to_micros(item.reported_at)
         body = _body(
             item, event_id=ids[i], origin=reporter.node_id, version=1, country=country,
             reported_at=reported_iso, recorded_at=now_iso, section_id=section_id,
@@ -215,11 +203,11 @@ def update_event(
     *,
     may_change_status: bool,
 ) -> Written:
-    """Write a new version of one of this node's events."""
+    """Write a new version of one of this node's events (:class:`NotFound` if unknown)."""
     now_us = now_micros()
     current = get_event(engine, event_id)
     if current is None:
-        raise LookupError(event_id)
+        raise NotFound("event", event_id)
     errors = check_update(item, current, reporter.node_id, from_micros(now_us),
                           reporter.clock_skew)
     if not errors and item.status != current.status and not may_change_status:
@@ -240,7 +228,7 @@ def update_event(
     reported = current.reported_at or from_micros(now_us)  # own events always have it
     body = _body(
         item, event_id=event_id, origin=reporter.node_id, version=version, country=country,
-        reported_at=_iso(reported), recorded_at=_iso(from_micros(now_us)),
+        reported_at=iso(reported), recorded_at=iso(from_micros(now_us)),
         section_id=section_id, distance_km=distance,
         has_personal_data=current.has_personal_data,
     )

@@ -21,6 +21,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from sitcen.errors import NotOwnerError, VersionConflictError
 from sitcen.store import schema
 from sitcen.store.engine import SQLITE_WRITE
 
@@ -124,27 +125,6 @@ class JournalEntry:
     version: int
     kind: str
     recorded_at: int
-
-
-class NotOwnerError(Exception):
-    """A node tried to change a record another node owns."""
-
-    def __init__(self, record_id: str, origin: str) -> None:
-        super().__init__(f"record {record_id} belongs to node {origin}")
-        self.record_id = record_id
-        self.origin = origin
-
-
-class VersionConflictError(Exception):
-    """The version written does not follow the stored one (a concurrent or stale change)."""
-
-    def __init__(self, record_id: str, stored: int | None, written: int) -> None:
-        super().__init__(
-            f"record {record_id}: stored version {stored}, cannot write version {written}"
-        )
-        self.record_id = record_id
-        self.stored = stored
-        self.written = written
 
 
 # SQLite has one writer at a time: writers of one process queue here, and

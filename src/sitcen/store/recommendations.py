@@ -13,6 +13,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from sitcen.errors import NotFound
 from sitcen.store.journal import (
     RecordKind,
 )
@@ -68,12 +69,12 @@ def update_recommendation(engine: sa.Engine, node_id: str, record_id: str, *,
                           base_version: int | None = None) -> StoredRecord:
     """Write the next version of a recommendation: new status, owner, deadline or note.
 
-    Raises ``KeyError`` for an unknown one, :class:`AssessmentError` for a
+    Raises :class:`NotFound` for an unknown one, :class:`AssessmentError` for a
     status that may not follow the current one.
     """
     current = get_record(engine, record_id)
     if current is None or current.kind != RecordKind.recommendation:
-        raise KeyError(record_id)
+        raise NotFound("recommendation", record_id)
     body = dict(current.body)
     if status is not None:
         if status not in RECOMMENDATION_STATUSES:

@@ -20,17 +20,11 @@ from typing import Any
 import orjson
 import sqlalchemy as sa
 
+from sitcen.errors import NotFound, NotOwnerError, VersionConflictError
 from sitcen.store import schema
-from sitcen.store.journal import (
-    SUBJECT_FIELDS,
-    NotOwnerError,
-    Record,
-    VersionConflictError,
-    new_ids,
-    now_micros,
-    write_records,
-)
+from sitcen.store.journal import SUBJECT_FIELDS, Record, new_ids, now_micros, write_records
 from sitcen.taxonomy import Handling
+from sitcen.times import iso
 
 #: The largest body a record may have, as JSON (a guard, not a quota).
 MAX_BODY_BYTES = 256 * 1024
@@ -57,7 +51,7 @@ class StoredRecord:
         """The JSON form the API returns."""
         return {"kind": self.kind, "id": self.id, "origin": self.origin,
                 "version": self.version, "subject": self.subject,
-                "recorded_at": self.recorded_at.isoformat().replace("+00:00", "Z"),
+                "recorded_at": iso(self.recorded_at),
                 "body": self.body, "provenance": self.provenance}
 
 
@@ -106,7 +100,8 @@ def write_record(engine: sa.Engine, kind: str, body: Mapping[str, Any], *, node_
 
     ``base_version`` is the version the change was made from; when given and
     no longer current, :class:`VersionConflictError` is raised and nothing is
-    written (someone changed it meanwhile).
+    written (someone changed it meanwhile); an unknown ``record_id`` raises
+    :class:`NotFound`.
     """
     now = now_micros()
     if record_id is None:
@@ -114,7 +109,7 @@ def write_record(engine: sa.Engine, kind: str, body: Mapping[str, Any], *, node_
     else:
         current = get_record(engine, record_id)
         if current is None:
-            raise KeyError(record_id)
+            raise NotFound("record", record_id)
         if current.kind != kind:
             raise RecordError(f"record {record_id} is a {current.kind}, not a {kind}")
         if base_version is not None and base_version != current.version:

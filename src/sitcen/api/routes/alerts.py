@@ -11,9 +11,9 @@ from fastapi import APIRouter, HTTPException, Query, status
 from pydantic import BaseModel, ConfigDict, Field
 
 from sitcen.api.deps import CurrentNode, Reader, require
-from sitcen.events import NO_NUL, InvalidInput, error
+from sitcen.errors import InvalidInput, NotFound, NotOwnerError, error
+from sitcen.events import NO_NUL
 from sitcen.store.alerts import acknowledge_alert, list_alerts
-from sitcen.store.journal import NotOwnerError
 from sitcen.store.records import StoredRecord
 from sitcen.store.users import StoredUser
 from sitcen.users import Permission
@@ -94,7 +94,7 @@ def acknowledge(alert_id: uuid.UUID, node: CurrentNode, user: Watcher,
         record = acknowledge_alert(node.engine, node.settings.node_id, str(alert_id),
                                    by=user.username, note=item.note,
                                    base_version=item.base_version)
-    except KeyError as exc:
+    except NotFound as exc:
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"no alert {alert_id}") from exc
     except NotOwnerError as exc:
         raise InvalidInput([error(("path", "alert_id"),

@@ -17,7 +17,7 @@ from fastapi import APIRouter, Query, status
 from pydantic import BaseModel
 
 from sitcen.api.deps import CurrentNode, Reader, Reporting
-from sitcen.events import InvalidInput, error
+from sitcen.errors import InvalidInput, error
 from sitcen.node import Node
 from sitcen.store import schema
 from sitcen.store.assets import AssetPositionCreate, write_positions

@@ -6,9 +6,9 @@ from fastapi import APIRouter, HTTPException, Request, Response, status
 from pydantic import BaseModel
 
 from sitcen.api.deps import SESSION_COOKIE, CurrentCredentials, CurrentNode, CurrentUser
-from sitcen.events import from_micros
 from sitcen.node import Node
 from sitcen.store.users import StoredUser, authenticate, issue_token, revoke_token
+from sitcen.times import from_micros, iso
 from sitcen.users import LoginRequest, LoginResponse, UserPublic
 
 router = APIRouter(prefix="/auth", tags=["auth"])
@@ -33,10 +33,6 @@ def _check_password(node: Node, credentials: LoginRequest) -> StoredUser:
     return user
 
 
-def _iso(micros: int) -> str:
-    return from_micros(micros).isoformat().replace("+00:00", "Z")
-
-
 @router.post("/login", response_model=LoginResponse)
 def login(credentials: LoginRequest, node: CurrentNode) -> LoginResponse:
     """Exchange a username and password for a bearer token."""
@@ -44,7 +40,7 @@ def login(credentials: LoginRequest, node: CurrentNode) -> LoginResponse:
     token, expires = issue_token(node.engine, user.username, node.settings.token_ttl_hours)
     return LoginResponse(
         access_token=token,
-        expires_at=_iso(expires),
+        expires_at=iso(from_micros(expires)),
         user=public_user(node.settings.node_id, user.username, user.full_name, user.role),
     )
 
@@ -61,7 +57,7 @@ def create_session(credentials: LoginRequest, node: CurrentNode, request: Reques
         samesite="strict", secure=request.url.scheme == "https",
     )
     return SessionResponse(
-        expires_at=_iso(expires),
+        expires_at=iso(from_micros(expires)),
         user=public_user(node.settings.node_id, user.username, user.full_name, user.role),
     )
 

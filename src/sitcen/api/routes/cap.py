@@ -16,7 +16,6 @@ from typing import Annotated, Any
 from fastapi import APIRouter, HTTPException, Query, Request, Response, status
 
 from sitcen.api.deps import CurrentNode, Reader
-from sitcen.events import to_micros
 from sitcen.exchange.agreements import Agreement
 from sitcen.exchange.links import governing, list_peers
 from sitcen.exchange.outbox import held_records
@@ -37,6 +36,7 @@ from sitcen.store.journal import JournalEntry
 from sitcen.store.levels import current_levels
 from sitcen.store.records import StoredRecord, get_record, record_history
 from sitcen.store.users import StoredUser
+from sitcen.times import to_micros
 
 router = APIRouter(prefix="/cap", tags=["cap"])
 

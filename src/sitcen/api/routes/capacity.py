@@ -20,7 +20,8 @@ from sitcen.analysis.vulnerability import (
     simulate_surge,
 )
 from sitcen.api.deps import CurrentNode, Reader, require
-from sitcen.events import NO_NUL, InvalidInput, error
+from sitcen.errors import InvalidInput, error
+from sitcen.events import NO_NUL
 from sitcen.geo import BorderSection
 from sitcen.interop.capacity_import import capacity_values, check_capacity, import_capacity_csv
 from sitcen.node import Node

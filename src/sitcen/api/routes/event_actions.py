@@ -16,7 +16,8 @@ from fastapi import APIRouter, HTTPException, status
 from pydantic import BaseModel, ConfigDict, Field
 
 from sitcen.api.deps import CurrentNode, CurrentUser, Reader
-from sitcen.events import NO_NUL, InvalidInput, error
+from sitcen.errors import InvalidInput, error
+from sitcen.events import NO_NUL
 from sitcen.store.events import get_event
 from sitcen.store.journal import RecordKind
 from sitcen.store.records import list_records, write_record

@@ -16,16 +16,8 @@ from pydantic import BaseModel, Field, ValidationError
 from starlette.concurrency import run_in_threadpool
 
 from sitcen.api.deps import CurrentNode, PersonalDataReader, Reader, Reporting
-from sitcen.events import (
-    EventBatch,
-    EventCreate,
-    EventPublic,
-    EventUpdate,
-    InvalidInput,
-    as_utc,
-    error,
-    to_micros,
-)
+from sitcen.errors import InvalidInput, NotFound, error
+from sitcen.events import EventBatch, EventCreate, EventPublic, EventUpdate
 from sitcen.node import Node
 from sitcen.store.events import (
     VersionConflictGuard,
@@ -38,6 +30,7 @@ from sitcen.store.events import (
 )
 from sitcen.store.queries import BadCursorError, EventFilter, event_columns, query_events
 from sitcen.taxonomy import EVENT_TYPES, Category, Handling, ImpactLevel, Status
+from sitcen.times import as_utc, to_micros
 from sitcen.users import Permission, allows
 
 router = APIRouter(prefix="/events", tags=["events"])
@@ -342,7 +335,7 @@ def update_one_event(
             node.engine, node.reporter, str(event_id), item,
             may_change_status=allows(user.role, Permission.change_status),
         )
-    except LookupError as exc:
+    except NotFound as exc:
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"no event {event_id}") from exc
     except VersionConflictGuard as exc:
         raise HTTPException(status.HTTP_409_CONFLICT, str(exc)) from exc

@@ -12,7 +12,7 @@ from fastapi.responses import StreamingResponse
 
 from sitcen.api.deps import CurrentNode, Reader
 from sitcen.api.routes.events import EventQuery
-from sitcen.events import InvalidInput, error
+from sitcen.errors import InvalidInput, error
 from sitcen.interop.spreadsheets import (
     XLSX_MAX_ROWS,
     XLSX_MEDIA_TYPE,

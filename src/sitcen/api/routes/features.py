@@ -32,7 +32,6 @@ from fastapi import APIRouter, HTTPException, Path, Query, Request, Response, st
 from shapely.geometry import box, shape
 
 from sitcen.api.deps import CurrentNode, Reader
-from sitcen.events import from_micros, to_micros
 from sitcen.geo import load_crossing_points
 from sitcen.interop.spreadsheets import event_feature
 from sitcen.node import Node
@@ -48,6 +47,7 @@ from sitcen.store.queries import (
 from sitcen.store.records import StoredRecord, list_records
 from sitcen.store.sections import section_feature
 from sitcen.taxonomy import EVENT_TYPES, Category, Handling, ImpactLevel, Status
+from sitcen.times import from_micros, iso, parse_moment, to_micros
 
 router = APIRouter(prefix="/ogc", tags=["ogc"])
 
@@ -111,10 +111,6 @@ def _json(content: Any, media_type: str = JSON) -> Response:
     return Response(orjson.dumps(content), media_type=media_type)
 
 
-def _iso(moment: datetime) -> str:
-    return moment.isoformat().replace("+00:00", "Z")
-
-
 def _url(request: Request, name: str, **params: str) -> str:
     return str(request.url_for(name, **params))
 
@@ -162,13 +158,12 @@ def _moment(text: str, *, end: bool) -> int:
         if day:
             start = datetime(int(day[1]), int(day[2]), int(day[3]), tzinfo=UTC)
             return to_micros(start + timedelta(days=1) if end else start)
-        value = datetime.fromisoformat(text)
-    except ValueError:
-        raise _bad("datetime", f"{text!r} is not an RFC 3339 date-time such as "
-                   "2024-05-01T10:00:00Z") from None
-    if value.tzinfo is None or value.utcoffset() is None:
-        raise _bad("datetime", f"{text!r} needs a time zone (Z or +05:00)")
-    micros = to_micros(value.astimezone(UTC))
+        value = parse_moment(text, bound=True)
+    except OverflowError:  # the day after 9999-12-31
+        raise _bad("datetime", f"{text!r} lies at the end of the calendar") from None
+    except ValueError as exc:
+        raise _bad("datetime", str(exc)) from None
+    micros = to_micros(value)
     return micros + 1 if end else micros  # interval ends are inclusive
 
 
@@ -268,7 +263,7 @@ def _extent(node: Node, collection: Collection) -> dict[str, Any]:
     else:
         with node.engine.connect() as conn:
             found = event_extent(conn)
-        interval = [None if us is None else _iso(from_micros(us))
+        interval = [None if us is None else iso(from_micros(us))
                     for us in (found.first, found.last)]
         return {"spatial": _spatial(found.bbox),
                 "temporal": {"interval": [interval], "trs": GREGORIAN}}
@@ -437,7 +432,7 @@ def read_items(
                       "href": str(request.url.include_query_params(cursor=next_cursor))})
     return _json({
         "type": "FeatureCollection",
-        "timeStamp": _iso(datetime.now(UTC).replace(microsecond=0)),
+        "timeStamp": iso(datetime.now(UTC).replace(microsecond=0)),
         "numberMatched": matched,
         "numberReturned": len(features),
         "features": features,

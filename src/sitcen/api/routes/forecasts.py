@@ -10,8 +10,9 @@ from pydantic import BaseModel
 from starlette.concurrency import run_in_threadpool
 
 from sitcen.api.deps import CurrentNode, Reader
-from sitcen.events import InvalidInput, error
+from sitcen.errors import InvalidInput, error
 from sitcen.recompute import default_series, forecasts, parse_series
+from sitcen.times import iso
 
 router = APIRouter(prefix="/forecasts", tags=["risk"])
 
@@ -68,4 +69,4 @@ async def read_forecasts(
             raise InvalidInput([error(("query", "series"), str(exc), "enum")]) from exc
     now = datetime.now(UTC)
     found = await run_in_threadpool(forecasts, node.engine, names, horizon=horizon, now=now)
-    return {"computed_at": now.isoformat().replace("+00:00", "Z"), "series": found}
+    return {"computed_at": iso(now), "series": found}

@@ -10,7 +10,7 @@ from fastapi import APIRouter, Body, HTTPException, Response, status
 from pydantic import BaseModel
 
 from sitcen.api.deps import Admin, CurrentNode, Reader
-from sitcen.events import InvalidInput, error
+from sitcen.errors import InvalidInput, error
 from sitcen.geo import GeographyError, load_crossing_points
 from sitcen.store.sections import replace_sections, restore_default_sections, section_feature
 

@@ -11,7 +11,8 @@ from starlette.concurrency import run_in_threadpool
 
 from sitcen.api.deps import CurrentNode, Reader, require
 from sitcen.api.routes.capacity import known_section
-from sitcen.events import NO_NUL, InvalidInput, error
+from sitcen.errors import InvalidInput, error
+from sitcen.events import NO_NUL
 from sitcen.recompute import proposed_level, reactions_for
 from sitcen.store.levels import confirm_level, current_level, current_levels, level_history
 from sitcen.store.records import AssessmentError, StoredRecord

@@ -12,8 +12,8 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from sitcen.api.deps import CurrentNode, Reader, require
 from sitcen.api.routes.capacity import known_section
-from sitcen.events import NO_NUL, InvalidInput, error
-from sitcen.store.journal import NotOwnerError
+from sitcen.errors import InvalidInput, NotFound, NotOwnerError, error
+from sitcen.events import NO_NUL
 from sitcen.store.recommendations import (
     add_recommendation,
     is_overdue,
@@ -155,7 +155,7 @@ def update_one_recommendation(recommendation_id: uuid.UUID, item: Recommendation
             node.engine, node.settings.node_id, str(recommendation_id), updated_by=user.username,
             status=None if item.status is None else item.status.value, owner=item.owner,
             deadline=item.deadline, note=item.note, base_version=item.base_version)
-    except KeyError as exc:
+    except NotFound as exc:
         raise HTTPException(status.HTTP_404_NOT_FOUND,
                             f"no recommendation {recommendation_id}") from exc
     except AssessmentError as exc:

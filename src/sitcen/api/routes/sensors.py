@@ -8,7 +8,7 @@ from fastapi import APIRouter, HTTPException, Query, status
 from pydantic import BaseModel, ValidationError
 
 from sitcen.api.deps import CurrentNode, Reader, Reporting
-from sitcen.events import InvalidInput, error
+from sitcen.errors import InvalidInput, error
 from sitcen.interop.mqtt import (
     SensorCreate,
     SensorPublic,

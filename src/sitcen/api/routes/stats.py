@@ -12,7 +12,7 @@ from pydantic import BaseModel
 
 from sitcen.api.deps import CurrentNode, Reader
 from sitcen.api.routes.events import COUNTRY_PATTERN, ListParam, _check_pattern, _split, _time
-from sitcen.events import InvalidInput, error, from_micros, to_micros
+from sitcen.errors import InvalidInput, error
 from sitcen.store.stats import (
     DAY_US,
     WEEK_US,
@@ -24,6 +24,7 @@ from sitcen.store.stats import (
     top_sections,
 )
 from sitcen.taxonomy import Category
+from sitcen.times import from_micros, to_micros
 
 router = APIRouter(prefix="/stats", tags=["stats"])
 

@@ -14,7 +14,7 @@ from fastapi.responses import StreamingResponse
 from starlette.concurrency import run_in_threadpool
 
 from sitcen.api.deps import CurrentNode, Reader
-from sitcen.events import InvalidInput, error
+from sitcen.errors import InvalidInput, error
 from sitcen.node import Node
 from sitcen.store import schema
 from sitcen.store.journal import RecordKind, read_journal, record_bodies

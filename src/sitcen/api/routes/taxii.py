@@ -23,7 +23,6 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.routing import APIRoute
 
 from sitcen.api.deps import CurrentNode
-from sitcen.events import to_micros
 from sitcen.exchange.links import list_peers
 from sitcen.exchange.sharing import section_infos
 from sitcen.interop.stix import STIX_MEDIA_TYPE, timestamp
@@ -38,6 +37,7 @@ from sitcen.interop.taxii import (
 )
 from sitcen.interop.taxii import versions_of as record_versions
 from sitcen.store.users import StoredUser, user_for_token
+from sitcen.times import parse_moment, to_micros
 from sitcen.users import Permission, allows
 
 TAXII_MEDIA_TYPE = "application/taxii+json;version=2.1"
@@ -152,14 +152,11 @@ def _parse_added_after(value: str | None) -> int | None:
     if value is None:
         return None
     try:
-        moment = datetime.fromisoformat(value)
+        return to_micros(parse_moment(value, bound=True))
     except ValueError:
-        moment = None
-    if moment is None or moment.tzinfo is None:
         raise HTTPException(status.HTTP_400_BAD_REQUEST,
                             f"added_after: {value!r} is not a timestamp such as "
-                            "2026-05-01T10:00:00.000Z")
-    return to_micros(moment.astimezone(UTC))
+                            "2026-05-01T10:00:00.000Z") from None
 
 
 def _parse_next(value: str | None) -> int:

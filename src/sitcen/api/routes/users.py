@@ -7,7 +7,8 @@ from pydantic import BaseModel, Field
 
 from sitcen.api.deps import Admin, CurrentNode
 from sitcen.api.routes.auth import public_user
-from sitcen.events import NO_NUL, InvalidInput, error
+from sitcen.errors import InvalidInput, error
+from sitcen.events import NO_NUL
 from sitcen.store.users import UserError, add_user, list_users
 from sitcen.users import Role, UserPublic
 
