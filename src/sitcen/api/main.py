@@ -40,6 +40,7 @@ from sitcen.api.routes import (
     journal,
     levels,
     messages,
+    notifications,
     operations,
     peers,
     recommendations,
@@ -49,6 +50,7 @@ from sitcen.api.routes import (
     stats,
     stix,
     stream,
+    subscriptions,
     taxii,
     taxonomy,
     users,
@@ -156,7 +158,8 @@ def create_app(node: Node) -> FastAPI:
                    event_actions, assets, stats,
                    risk, capacity, recommendations, levels, alerts, forecasts,
                    features, imports, exports, stix, cap, sensors,
-                   directory, requests, attachments, files, operations, messages):
+                   directory, requests, attachments, files, operations, messages,
+                   subscriptions, notifications):
         _docstrings_as_summaries(module.router)
         app.include_router(module.router, prefix=API_PREFIX)
     # TAXII 2.1 puts discovery at /taxii2/ on the server root, not under the API.

@@ -40,6 +40,7 @@ from sitcen.store.grid import cell_of_point
 from sitcen.store.journal import (
     KINDS,
     SUBJECT_FIELDS,
+    USER_KINDS,
     Record,
     RecordKind,
     Withdrawal,
@@ -136,6 +137,9 @@ def _records(batch: Batch, own_node_id: str) -> tuple[list[Record], list[Withdra
         if raw["origin"] == own_node_id:
             raise InvalidRecord(f"record {index}: this node's own record came back (a loop)",
                                 sender=batch.header.sender)
+        if raw["kind"] in USER_KINDS:
+            raise InvalidRecord(f"record {index}: kind {raw['kind']!r} never travels between "
+                                "nodes", sender=batch.header.sender)
         if raw.get("retract") is True:
             withdrawals.append(_withdrawal(index, raw, batch))
         elif raw["kind"] == RecordKind.event:

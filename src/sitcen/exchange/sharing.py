@@ -36,6 +36,7 @@ from sitcen.exchange.agreements import (
     RecordKind,
 )
 from sitcen.geo import BorderSection
+from sitcen.store.journal import USER_KINDS
 from sitcen.taxonomy import EVENT_TYPES, HANDLING_ORDER, Handling, Status
 from sitcen.times import moment_or_none
 
@@ -335,8 +336,15 @@ def _other_out_of_scope(record: SharedRecord, agreement: Agreement) -> str | Non
     return None
 
 
+#: Kinds that never leave the node, whatever an agreement says: a user's
+#: subscriptions, notifications, read marker and delivery log.
+LOCAL_ONLY_KINDS: frozenset[str] = USER_KINDS
+
+
 def _out_of_scope(record: SharedRecord, agreement: Agreement) -> str | None:
     """Why a record may not be shared under an agreement (ignoring time), or None."""
+    if record.kind in LOCAL_ONLY_KINDS:
+        return f"kind {record.kind} never leaves the node"
     if record.kind == DAILY_AGGREGATE:
         if agreement.delay != "daily_aggregates":
             return "the agreement does not send daily aggregates"

@@ -79,6 +79,11 @@ class RecordKind(StrEnum):
     thread_message = "thread_message"
     joint_operation = "joint_operation"
     operation_report = "operation_report"
+    # A user's own: what they follow, what they were told, what was sent to them.
+    subscription = "subscription"
+    notification = "notification"
+    notification_read = "notification_read"
+    delivery = "delivery"
     # Not a record: the journal's note that a received record was withdrawn.
     retraction = "retraction"
 
@@ -106,7 +111,19 @@ SUBJECT_FIELDS: dict[str, str] = {
     RecordKind.thread_message: "record_id",
     RecordKind.joint_operation: "coordinator",
     RecordKind.operation_report: "operation_id",
+    RecordKind.subscription: "username",
+    RecordKind.notification: "username",
+    RecordKind.notification_read: "username",
+    RecordKind.delivery: "username",
 }
+
+#: Kinds addressed to one local user (their ``subject`` is the username): a user's
+#: subscriptions, notifications, read marker and delivery log. They never leave the
+#: node (the sharing function and the inbox refuse them) and reach only that user.
+USER_KINDS: frozenset[str] = frozenset({
+    RecordKind.subscription, RecordKind.notification, RecordKind.notification_read,
+    RecordKind.delivery,
+})
 
 KINDS: dict[str, Kind] = {
     "event": Kind(schema.events, schema.event_versions),

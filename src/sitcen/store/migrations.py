@@ -73,7 +73,11 @@ def _m0006_analysis_results(conn: sa.Connection) -> None:
     schema.analysis_results.create(conn, checkfirst=True)
 
 
-def _m0007_files(conn: sa.Connection) -> None:
+def _m0007_cursors(conn: sa.Connection) -> None:
+    schema.cursors.create(conn, checkfirst=True)
+
+
+def _m0008_files(conn: sa.Connection) -> None:
     schema.files.create(conn, checkfirst=True)
 
 
@@ -84,7 +88,8 @@ MIGRATIONS: list[tuple[str, Migration]] = [
     ("0004_records_retractions", _m0004_records_retractions),
     ("0005_seen_batches", _m0005_seen_batches),
     ("0006_analysis_results", _m0006_analysis_results),
-    ("0007_files", _m0007_files),
+    ("0007_cursors", _m0007_cursors),
+    ("0008_files", _m0008_files),
 ]
 
 

@@ -204,6 +204,16 @@ analysis_results = sa.Table(
     sa.Column("body", sa.Text, nullable=False),
 )
 
+# Where each journal follower of the node (notifications, deliveries, the
+# validation queue) has got to: its own cursor, resumed after a restart.
+cursors = sa.Table(
+    "cursors",
+    metadata,
+    sa.Column("name", sa.String(128), primary_key=True),
+    sa.Column("position", sa.BigInteger, nullable=False),
+    sa.Column("updated_at", sa.BigInteger, nullable=False),
+)
+
 # The bytes of attached files, once per content (keyed by SHA-256 of the bytes): images
 # already stripped of their metadata, documents as given. ``thumbnail`` is a small JPEG
 # made from an image, derived and not shared. Which record a file belongs to is an

@@ -9,7 +9,8 @@ from fastapi import APIRouter, Query, Response
 from pydantic import BaseModel
 
 from sitcen.api.deps import CurrentNode, Reader
-from sitcen.store.journal import RecordKind, read_journal, record_body
+from sitcen.operations.notifications import addressed_to
+from sitcen.store.journal import USER_KINDS, RecordKind, read_journal, record_body
 
 router = APIRouter(prefix="/journal", tags=["journal"])
 
@@ -36,7 +37,7 @@ class JournalPage(BaseModel):
 @router.get("", response_model=JournalPage)
 def read_journal_entries(
     node: CurrentNode,
-    _user: Reader,
+    user: Reader,
     after: Annotated[int, Query(ge=0, le=2**62, description="last sequence number seen")] = 0,
     limit: Annotated[int, Query(ge=1, le=5000)] = 500,
     kind: Annotated[list[RecordKind] | None, Query(description="only these record kinds")] = None,
@@ -48,6 +49,8 @@ def read_journal_entries(
         entries = read_journal(conn, after=after, limit=limit, kinds=kinds)
         items = []
         for e in entries:
+            if e.kind in USER_KINDS and not addressed_to(record_body(conn, e), user.username):
+                continue  # another user's subscriptions and notifications are not shown
             body = record_body(conn, e) if e.kind == "event" else None
             items.append({
                 "seq": e.seq, "origin": e.origin, "record_id": e.record_id,

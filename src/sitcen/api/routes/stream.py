@@ -16,8 +16,9 @@ from starlette.concurrency import run_in_threadpool
 from sitcen.api.deps import CurrentNode, Reader
 from sitcen.errors import InvalidInput, error
 from sitcen.node import Node
+from sitcen.operations.notifications import addressed_to
 from sitcen.store import schema
-from sitcen.store.journal import RecordKind, read_journal, record_bodies
+from sitcen.store.journal import USER_KINDS, RecordKind, read_journal, record_bodies
 from sitcen.store.users import StoredUser
 from sitcen.users import Permission, allows
 
@@ -60,6 +61,8 @@ def _frames(node: Node, user: StoredUser, after: int) -> tuple[list[bytes], int]
             if e.kind == RecordKind.personal_data and not personal:
                 continue  # not for this role: the cursor still moves past it
             body = bodies.get((e.record_id, e.version))
+            if e.kind in USER_KINDS and not addressed_to(body, user.username):
+                continue  # a user's subscriptions and notifications reach that user only
             data = orjson.dumps({
                 "seq": e.seq, "kind": e.kind, "origin": e.origin, "record_id": e.record_id,
                 "version": e.version, "recorded_at": e.recorded_at,

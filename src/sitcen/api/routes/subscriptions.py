@@ -1,0 +1,93 @@
+"""A user's subscriptions: what they follow and how it reaches them (their own, nobody else's)."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from fastapi import APIRouter, HTTPException, Response, status
+from pydantic import BaseModel, ConfigDict
+
+from sitcen.api.deps import CurrentNode, Reader
+from sitcen.operations.notifications import (
+    SubscriptionBase,
+    SubscriptionCreate,
+    SubscriptionUpdate,
+    load_subscriptions,
+    subscribe,
+    unsubscribe,
+)
+from sitcen.store.journal import RecordKind
+from sitcen.store.records import StoredRecord, get_record
+
+router = APIRouter(prefix="/subscriptions", tags=["notifications"])
+
+
+class SubscriptionPublic(SubscriptionBase):
+    """A subscription as stored: the filters and channels, with its identity."""
+
+    model_config = ConfigDict(extra="allow")
+
+    id: uuid.UUID
+    version: int
+    recorded_at: str
+    username: str
+
+
+class SubscriptionList(BaseModel):
+    """The user's subscriptions, newest first."""
+
+    subscriptions: list[SubscriptionPublic]
+
+
+def public(record: StoredRecord) -> dict[str, Any]:
+    """The API form of a subscription record."""
+    return {**record.body, "id": record.id, "version": record.version,
+            "recorded_at": record.to_dict()["recorded_at"]}
+
+
+def owned(node: CurrentNode, username: str, subscription_id: uuid.UUID) -> StoredRecord:
+    """The user's own subscription, or 404 (another user's is not theirs to see)."""
+    record = get_record(node.engine, str(subscription_id))
+    if (record is None or record.kind != RecordKind.subscription
+            or record.body.get("username") != username or record.body.get("deleted")):
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"no subscription {subscription_id}")
+    return record
+
+
+@router.get("", response_model=SubscriptionList)
+def read_subscriptions(node: CurrentNode, user: Reader) -> dict[str, Any]:
+    """The subscriptions of the user making the request."""
+    return {"subscriptions": [public(r) for r in load_subscriptions(node.engine, user.username)]}
+
+
+@router.post("", status_code=status.HTTP_201_CREATED, response_model=SubscriptionPublic)
+def create_subscription(item: SubscriptionCreate, node: CurrentNode,
+                        user: Reader) -> dict[str, Any]:
+    """Follow records by kind, section, area, event type, impact level and alert severity."""
+    return public(subscribe(node.engine, node.settings.node_id, user.username, item))
+
+
+@router.get("/{subscription_id}", response_model=SubscriptionPublic)
+def read_subscription(subscription_id: uuid.UUID, node: CurrentNode,
+                      user: Reader) -> dict[str, Any]:
+    """One of the user's subscriptions."""
+    return public(owned(node, user.username, subscription_id))
+
+
+@router.put("/{subscription_id}", response_model=SubscriptionPublic)
+def update_subscription(subscription_id: uuid.UUID, item: SubscriptionUpdate,
+                        node: CurrentNode, user: Reader) -> dict[str, Any]:
+    """Change one of the user's subscriptions (the whole of it; a new version)."""
+    owned(node, user.username, subscription_id)
+    return public(subscribe(node.engine, node.settings.node_id, user.username, item,
+                            record_id=str(subscription_id), base_version=item.base_version))
+
+
+@router.delete("/{subscription_id}", status_code=status.HTTP_204_NO_CONTENT)
+def delete_subscription(subscription_id: uuid.UUID, node: CurrentNode,
+                        user: Reader) -> Response:
+    """Stop following: the subscription is deleted (its versions stay in the journal)."""
+    owned(node, user.username, subscription_id)
+    unsubscribe(node.engine, node.settings.node_id, user.username, str(subscription_id))
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
