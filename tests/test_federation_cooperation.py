@@ -1,8 +1,10 @@
 """Cooperation over real nodes on loopback: a Kyrgyz post, the Kyrgyz and the Tajik national
 centres. Requests and answers cross the border as records; forwarding needs the originator's
 consent (the API refuses it, and the sharing function withholds a forward written anyway);
-an overdue request is flagged on both sides; a photo's GPS tags do not travel under a
-section-precision agreement; a joint operation over two countries is reported and merged."""
+an overdue request is flagged on both sides and each side's people are told, by a clock the
+test moves; a mention of a user of the other node is told there when the message arrives;
+a photo's GPS tags do not travel under a section-precision agreement; a joint operation
+over two countries is reported and merged."""
 
 from __future__ import annotations
 
@@ -21,6 +23,7 @@ from sitcen.exchange.links import Relation, add_agreement, add_peer
 from sitcen.exchange.sender import LinkSender
 from sitcen.exchange.sharing import section_infos
 from sitcen.node import Node
+from sitcen.operations.watch import CooperationWatch
 from sitcen.store import schema
 from sitcen.store.journal import RecordKind, now_micros
 from sitcen.store.records import get_record, list_records, write_record
@@ -75,6 +78,7 @@ class Member:
     url: str
     tokens: dict[Role, str]
     sender: LinkSender
+    watch: CooperationWatch
 
     def headers(self, role: Role) -> dict[str, str]:
         return {"Authorization": f"Bearer {self.tokens[role]}"}
@@ -110,7 +114,9 @@ def three(database_url: str, tmp_path: Path, request: pytest.FixtureRequest,
             servers.append((server, thread, node))
             sender = LinkSender(node.engine, identity,
                                 sections=section_infos(node.sections.sections))
-            members[name] = Member(node, identity, address, tokens, sender)
+            watch = CooperationWatch(node.engine, name)
+            watch.catch_up()  # its first pass starts at the journal's head, as at start-up
+            members[name] = Member(node, identity, address, tokens, sender, watch)
 
         def link(a: str, b: str, relation: Relation) -> None:
             add_peer(members[a].node.engine, b, url=members[b].url, relation=relation,
@@ -149,6 +155,13 @@ def call(member: Member, method: str, path: str, role: Role = Role.liaison,
     return answer.json()
 
 
+def told(member: Member, record_id: str, reason: str) -> list[str]:
+    """The users of a node told about a record for a reason (each once: a list, not a set)."""
+    return sorted(n.body["username"] for n in list_records(member.node.engine,
+                                                           RecordKind.notification)
+                  if n.body["about"]["id"] == record_id and n.body["reason"] == reason)
+
+
 def ask(member: Member, **change: Any) -> dict[str, Any]:
     body = {"to_node": "kg-ncc", "title": "Couriers near Isfara",
             "text": "Do you hold reports on couriers crossing near Isfara this week?",
@@ -165,10 +178,15 @@ def test_a_request_crosses_the_border_and_is_answered_in_time(
     attached = call(tj, "POST", f"attachments?record_id={sent['id']}&name=courier.jpg",
                     content=photo, headers={"Content-Type": "image/jpeg"}, expect=201)
     assert attached["body"]["location"]["lon"] == pytest.approx(GPS_LON, abs=1e-3)
-    call(tj, "POST", "messages", json={"record_id": sent["id"],
-                                       "text": "@duty-officer@kg-ncc urgent, please"},
-         expect=201)
+    asked = call(tj, "POST", "messages", expect=201, json={
+        "record_id": sent["id"], "text": "@duty-officer@kg-ncc urgent, please"})
     push(three, "tj-ncc")
+    # The mention is kg-ncc's to tell, when the message arrives there; once, even if the
+    # message were followed again.
+    assert tj.watch.follow_once() == 0 and kg.watch.follow_once() == 1
+    assert told(kg, asked["id"], "mentioned") == ["duty-officer"]
+    push(three, "tj-ncc")
+    assert kg.watch.catch_up() == 0 and told(kg, asked["id"], "mentioned") == ["duty-officer"]
 
     inbox = call(kg, "GET", "requests?box=in")["items"]
     assert [r["id"] for r in inbox] == [sent["id"]]
@@ -206,9 +224,13 @@ def test_a_request_crosses_the_border_and_is_answered_in_time(
                                                          "report attached to event 42")):
         call(kg, "POST", f"requests/{sent['id']}/responses", role=Role.liaison,
              json={"action": action, "text": text}, expect=201)
-    call(kg, "POST", "messages", expect=201,
-         json={"record_id": sent["id"], "text": "Answered. @liaison@tj-ncc"})
+    answered = call(kg, "POST", "messages", expect=201,
+                    json={"record_id": sent["id"], "text": "Answered. @liaison@tj-ncc"})
     push(three, "kg-ncc")
+    # kg-ncc has a "liaison" too, and wrote the message: only tj-ncc's is told.
+    assert kg.watch.follow_once() == 0 and tj.watch.follow_once() == 1
+    assert told(tj, answered["id"], "mentioned") == ["liaison"]
+    assert told(kg, answered["id"], "mentioned") == []
     request = call(tj, "GET", f"requests/{sent['id']}")
     assert request["state"]["status"] == "answered"
     assert request["state"]["answered_in_time"] is True
@@ -263,6 +285,18 @@ def test_forwarding_with_consent_reaches_the_third_node_and_overdue_is_flagged(
     wait_until(lambda: overdue(tj, "out") and overdue(kg, "in"), timeout_s=30,
                what="the request flagged overdue on both sides")
     assert call(kg, "GET", "requests/stats?box=in")["total"][0]["overdue"] == 1
+    # Each side tells its own people, by its own clock (moved here, not waited for): the
+    # liaison officer who sent it at tj-ncc; at kg-ncc nobody handled it yet, so every
+    # request handler there. The operators are not told, and nobody twice.
+    later = datetime.fromisoformat(soon["state"]["due_at"]) + timedelta(minutes=1)
+    for _ in range(2):
+        tj.watch.check_deadlines(later)
+        kg.watch.check_deadlines(later)
+    assert told(tj, soon["id"], "overdue") == ["liaison"]
+    assert told(kg, soon["id"], "overdue") == ["admin", "analyst", "duty-officer", "liaison"]
+    # The others are not due yet: the one forwarded to the post, at all three nodes.
+    assert post.watch.check_deadlines(later) == 0
+    assert told(kg, allowed["id"], "overdue") == told(kg, forwarded["id"], "overdue") == []
 
 
 def test_a_joint_operation_over_two_countries(three: dict[str, Member]) -> None:

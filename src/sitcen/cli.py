@@ -86,6 +86,10 @@ def _serve(settings: Settings, host: str, port: int, *, workers: int = 1,
     from sitcen.operations.notifications import NotificationFollower
 
     NotificationFollower(node.engine, settings.node_id, settings.partner_users).start()
+    # Cooperation: mentions in threads and requests past their deadline (one process, a lease).
+    from sitcen.operations.watch import CooperationWatch
+
+    CooperationWatch(node.engine, settings.node_id, settings.partner_users).start()
     if settings.tak_port or settings.tak_udp_port:
         # CoT from TAK devices in, the picture out to them (docs/tak.md).
         from sitcen.interop.cot import MappingError

@@ -58,14 +58,17 @@ class NotFound(Exception):
     """The record a request names does not exist here (404).
 
     ``kind`` is what was looked for in the users' words ("event", "section",
-    "alert"), ``id`` the identifier given. The API names the path parameter
-    that carried ``id`` in ``loc``.
+    "alert"), ``id`` the identifier given. ``loc`` says where the request
+    carried it (``["body", "record_id"]``); without one, the API names the path
+    or query parameter whose value is ``id``.
     """
 
-    def __init__(self, kind: str, id: str, msg: str | None = None) -> None:
+    def __init__(self, kind: str, id: str, msg: str | None = None, *,
+                 loc: Iterable[str | int] = ()) -> None:
         super().__init__(msg or f"no {kind} {id}")
         self.kind = kind
         self.id = str(id)
+        self.loc = list(loc)
 
 
 class NotOwnerError(Exception):

@@ -55,7 +55,14 @@ from sitcen.api.routes import (
     taxonomy,
     users,
 )
-from sitcen.errors import InvalidInput, NotOwnerError, VersionConflictError
+from sitcen.errors import (
+    InvalidInput,
+    NotFound,
+    NotOwnerError,
+    Refused,
+    VersionConflictError,
+    refusal,
+)
 from sitcen.events import EventBatch
 from sitcen.exchange.inbox import StoredReplayGuard
 from sitcen.node import Node
@@ -90,6 +97,25 @@ async def _not_owner(_request: Request, exc: Exception) -> JSONResponse:
         {"detail": [{"loc": ["body", "origin"], "msg": str(exc), "type": "not_owner"}]},
         status_code=status.HTTP_422_UNPROCESSABLE_CONTENT,
     )
+
+
+async def _not_found(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, NotFound)
+    loc = exc.loc
+    if not loc:  # the parameter that carried the id, when the router did not say
+        for where, params in (("path", request.path_params), ("query", request.query_params)):
+            name = next((k for k, v in params.items() if str(v).lower() == exc.id.lower()), None)
+            if name is not None:
+                loc = [where, name]
+                break
+    return JSONResponse(refusal(status.HTTP_404_NOT_FOUND, str(exc), loc),
+                        status_code=status.HTTP_404_NOT_FOUND)
+
+
+async def _refused(_request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, Refused)
+    return JSONResponse(refusal(exc.status, str(exc), exc.loc, exc.kind),
+                        status_code=exc.status)
 
 
 async def _conflict(_request: Request, exc: Exception) -> JSONResponse:
@@ -153,6 +179,8 @@ def create_app(node: Node) -> FastAPI:
     app.add_exception_handler(RequestValidationError, _request_validation)
     app.add_exception_handler(NotOwnerError, _not_owner)
     app.add_exception_handler(VersionConflictError, _conflict)
+    app.add_exception_handler(NotFound, _not_found)
+    app.add_exception_handler(Refused, _refused)
     for module in (health, auth, users, events, geography, taxonomy, journal, stream,
                    identity, peers, agreements, exchange,
                    event_actions, assets, stats,

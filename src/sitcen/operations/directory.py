@@ -27,7 +27,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import sqlalchemy as sa
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from sitcen.errors import InvalidInput, error
+from sitcen.errors import InvalidInput, NotFound, error
 from sitcen.events import NO_NUL, CountryCode, Location
 from sitcen.exchange.sharing import PERSONAL_BLOCK
 from sitcen.settings import NODE_ID_PATTERN
@@ -206,7 +206,8 @@ def _write(engine: sa.Engine, kind: str, body: dict[str, Any], node_id: str,
     if record_id is not None:
         current = get_record(engine, record_id)
         if current is None or current.kind != kind:
-            raise LookupError(record_id)
+            what = "organisation" if kind == RecordKind.organisation else "point of contact"
+            raise NotFound(what, record_id, f"no {what} {record_id} here")
     return write_record(engine, kind, body, node_id=node_id, record_id=record_id,
                         base_version=base_version)
 
@@ -392,8 +393,8 @@ def liaison_pairs(organisations: Iterable[StoredRecord]) -> list[dict[str, Any]]
 
 
 def organisation_node(engine: sa.Engine, organisation_id: str) -> tuple[str, dict[str, Any]]:
-    """The node an organisation belongs to, and its body (``LookupError`` if not held)."""
+    """The node an organisation belongs to, and its body (:class:`NotFound` if not held)."""
     record = get_record(engine, organisation_id)
     if record is None or record.kind != RecordKind.organisation:
-        raise LookupError(organisation_id)
+        raise NotFound("organisation", organisation_id)
     return str(record.body.get("node") or record.origin), record.body

@@ -23,7 +23,7 @@ import orjson
 import sqlalchemy as sa
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from sitcen.errors import InvalidInput, error
+from sitcen.errors import InvalidInput, NotFound, error
 from sitcen.events import NO_NUL, CountryCode
 from sitcen.settings import NODE_ID_PATTERN
 from sitcen.store import schema
@@ -212,10 +212,10 @@ def save_operation(engine: sa.Engine, node_id: str, item: OperationCreate, *, by
 
 
 def get_operation(engine: sa.Engine, operation_id: str) -> StoredRecord:
-    """A joint operation this node holds (``LookupError`` if not)."""
+    """A joint operation this node holds (:class:`~sitcen.errors.NotFound` if not)."""
     found = get_record(engine, operation_id)
     if found is None or found.kind != RecordKind.joint_operation:
-        raise LookupError(operation_id)
+        raise NotFound("joint operation", operation_id, f"no joint operation {operation_id} here")
     return found
 
 

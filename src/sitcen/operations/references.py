@@ -14,19 +14,10 @@ from typing import Any
 import orjson
 import sqlalchemy as sa
 
-from sitcen.errors import InvalidInput, error
+from sitcen.errors import InvalidInput, NotFound, error
 from sitcen.store import schema
 from sitcen.store.records import get_record
 from sitcen.taxonomy import HANDLING_ORDER, Handling
-
-
-class RecordNotFound(LookupError):
-    """The record a request names is not held by this node."""
-
-    def __init__(self, kind: str, record_id: str) -> None:
-        super().__init__(f"no {kind} {record_id} on this node")
-        self.kind = kind
-        self.record_id = record_id
 
 
 @dataclass(frozen=True)
@@ -61,11 +52,12 @@ def find_record(engine: sa.Engine, record_id: str) -> HeldRecord | None:
 
 
 def require_record(engine: sa.Engine, record_id: str, *, kinds: tuple[str, ...] = (),
-                   what: str = "record") -> HeldRecord:
-    """:func:`find_record`, raising :class:`RecordNotFound` (or 422 for a wrong kind)."""
+                   what: str = "record", loc: tuple[str, ...] = ()) -> HeldRecord:
+    """:func:`find_record`, raising :class:`~sitcen.errors.NotFound` (``loc``: where the
+    request carried the id) or, for a record of the wrong kind, :class:`InvalidInput`."""
     found = find_record(engine, record_id)
     if found is None:
-        raise RecordNotFound(what, record_id)
+        raise NotFound(what, record_id, f"no {what} {record_id} on this node", loc=loc)
     if kinds and found.kind not in kinds:
         raise InvalidInput([error(("body", "record_id"),
                                   f"record {record_id} is a {found.kind}; expected "

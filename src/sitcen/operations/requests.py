@@ -13,7 +13,8 @@ party (``forward_allowed``) and whether the answer may be passed on
 names the first (``forwarded_from``); the sharing function lets it leave only
 when the first request allows forwarding, and lets an answer marked
 ``onward: false`` leave only from its origin. A request is overdue when its
-deadline has passed without an answer or a refusal. Knows no HTTP.
+deadline has passed without an answer or a refusal; each side then tells its
+own people once (:func:`notify_overdue`). Knows no HTTP.
 """
 
 from __future__ import annotations
@@ -29,10 +30,11 @@ from uuid import UUID
 import sqlalchemy as sa
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from sitcen.errors import InvalidInput, error
+from sitcen.errors import InvalidInput, NotFound, error
 from sitcen.events import NO_NUL, CountryCode
 from sitcen.exchange.sharing import PERSONAL_BLOCK
 from sitcen.operations.directory import organisation_node
+from sitcen.operations.notifications import Audience, load_held, notify_users
 from sitcen.operations.references import find_record, stricter_handling
 from sitcen.settings import NODE_ID_PATTERN
 from sitcen.store.journal import Record, RecordKind, new_ids, now_micros
@@ -46,6 +48,7 @@ from sitcen.store.records import (
 )
 from sitcen.taxonomy import Handling
 from sitcen.times import UtcDatetime
+from sitcen.users import Permission
 
 
 class Priority(StrEnum):
@@ -205,7 +208,7 @@ def _addressee(engine: sa.Engine, to_node: str | None, organisation_id: UUID | N
     if organisation_id is not None:
         try:
             node, body = organisation_node(engine, str(organisation_id))
-        except LookupError:
+        except NotFound:
             raise InvalidInput([error(("body", loc[1]), "no such agency or unit in the "
                                       "directory", "not_found")]) from None
         if to_node is not None and to_node != node:
@@ -253,10 +256,10 @@ def _new(kind: str, node_id: str, body: Mapping[str, Any]) -> Record:
 
 
 def get_request(engine: sa.Engine, request_id: str) -> StoredRecord:
-    """A request this node holds (``LookupError`` if not)."""
+    """A request this node holds (:class:`~sitcen.errors.NotFound` if not)."""
     found = get_record(engine, request_id)
     if found is None or found.kind != RecordKind.request_for_information:
-        raise LookupError(request_id)
+        raise NotFound("request", request_id, f"no request {request_id} on this node")
     return found
 
 
@@ -522,3 +525,63 @@ def answer_statistics(items: Iterable[Mapping[str, Any]], *, by: str) -> list[di
             "answer": _summary(to_answer),
         })
     return rows
+
+
+# ----------------------------------------------------------------------------- overdue
+
+
+def overdue_audience(request: StoredRecord, responses: Sequence[StoredRecord],
+                     node_id: str) -> list[str]:
+    """Who at ``node_id`` is told that a request is overdue, before anyone's rights are checked.
+
+    At the addressee: the users of this node who have handled it (acknowledged,
+    asked back, forwarded it). At the originator: the user who sent it, and those
+    who clarified it. Both when a node asked itself. Empty when nobody has: then
+    every user who handles requests is told (:func:`notify_overdue`).
+    """
+    named: list[str] = []
+    if request.body.get("to_node") == node_id:
+        named += [str(r.body["by"]) for r in responses
+                  if r.origin == node_id and r.body.get("action") in ADDRESSEE_ACTIONS
+                  and r.body.get("by")]
+    if request.origin == node_id:
+        named += [str(request.body["by"])] if request.body.get("by") else []
+        named += [str(r.body["by"]) for r in responses
+                  if r.origin == node_id and r.body.get("action") == ResponseAction.clarify
+                  and r.body.get("by")]
+    return list(dict.fromkeys(named))
+
+
+def notify_overdue(engine: sa.Engine, node_id: str, now: datetime, *,
+                   audience: Audience) -> dict[str, list[str]]:
+    """Tell this node's people of each request overdue at ``now``; the users told, per request.
+
+    Looks at the inbox and the outbox alike, so the addressee's and the
+    originator's node each tell their own side. The people are those of
+    :func:`overdue_audience` who may read the request, or, when none of them
+    may, every active user of this node who handles requests (a partner's
+    liaison officer excepted). Each is told once per version of the request
+    (``reason``: ``overdue``), however often this runs.
+    """
+    told: dict[str, list[str]] = {}
+    seen: set[str] = set()
+    for direction in ("in", "out"):
+        for item in list_requests(engine, node_id, Box(direction, overdue=True), now,
+                                  personal=False, limit=100_000):
+            if item["id"] in seen:
+                continue
+            seen.add(item["id"])
+            request = get_request(engine, item["id"])
+            held = load_held(engine, RecordKind.request_for_information, request.id)
+            if held is None:
+                continue
+            named = [u for u in overdue_audience(request, responses_of(engine, request.id),
+                                                 node_id)
+                     if audience.view(u, held) is not None]
+            users = named or audience.people_with(Permission.handle_requests)
+            done = notify_users(engine, node_id, users,
+                                kind=RecordKind.request_for_information, record_id=request.id,
+                                reason="overdue", audience=audience)
+            if done:
+                told[request.id] = done
+    return told

@@ -5,12 +5,15 @@ pointing at the record discussed (an event, an alert, a request, a joint
 operation...). It travels where that record may go, and back to the nodes
 that already hold it, so both sides of a request or every participant of an
 operation read one thread. ``@username`` mentions a user of the writer's
-node, ``@username@node-id`` one of another node. Knows no HTTP.
+node, ``@username@node-id`` one of another node. A mentioned user is told
+(:func:`notify_mentions`) by their own node, when the message is written there
+or when it arrives there, and only if they may read the message. Knows no HTTP.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
@@ -20,6 +23,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from sitcen.errors import InvalidInput, error
 from sitcen.events import NO_NUL
+from sitcen.operations.notifications import Audience, notify_users
 from sitcen.operations.references import HeldRecord
 from sitcen.store.journal import RecordKind
 from sitcen.store.records import StoredRecord, list_records, write_record
@@ -65,7 +69,7 @@ def post_message(engine: sa.Engine, node_id: str, record: HeldRecord, item: Mess
         "record_id": record.id, "record_kind": record.kind, "record_origin": record.origin,
         "text": item.text, "mentions": mentions_in(item.text, node_id),
         "reply_to": None if item.reply_to is None else str(item.reply_to),
-        "handling": record.handling, "by": by,
+        "handling": record.handling, "by": by, "by_node": node_id,
         "at": datetime.now(UTC).isoformat().replace("+00:00", "Z"),
     }
     return write_record(engine, RecordKind.thread_message, body, node_id=node_id)
@@ -75,3 +79,35 @@ def thread_of(engine: sa.Engine, record_id: str) -> list[StoredRecord]:
     """The messages on a record this node holds (its own and received), oldest first."""
     found = list_records(engine, RecordKind.thread_message, subject=record_id, limit=10_000)
     return sorted(found, key=lambda m: (str(m.body.get("at", "")), m.recorded_at))
+
+
+def mentioned_here(body: Mapping[str, Any], origin: str, node_id: str) -> list[str]:
+    """The users of ``node_id`` a message (of node ``origin``) mentions, writer left out."""
+    writer = body.get("by") if origin == node_id else None
+    named = [m.get("user") for m in body.get("mentions") or ()
+             if isinstance(m, Mapping) and m.get("node") == node_id]
+    return [u for u in dict.fromkeys(named) if isinstance(u, str) and u != writer]
+
+
+def notify_mentions(engine: sa.Engine, node_id: str, messages: Iterable[StoredRecord], *,
+                    audience: Audience) -> dict[str, list[str]]:
+    """Tell the users of this node whom messages mention; the users told, per message.
+
+    A message of this node tells the users it names without a node; one that
+    arrived from another node tells those it names as ``@user@<this node>``. A
+    user who may not read the message, or who does not exist here, is not told;
+    nobody is told twice about the same message (``reason``: ``mentioned``).
+    """
+    told: dict[str, list[str]] = {}
+    for message in messages:
+        users = mentioned_here(message.body, message.origin, node_id)
+        if not users:
+            continue
+        writer = f"{message.body.get('by') or '?'}@{message.origin}"
+        done = notify_users(engine, node_id, users, kind=RecordKind.thread_message,
+                            record_id=message.id, reason="mentioned",
+                            text=str(message.body.get("text") or ""), by=writer,
+                            audience=audience)
+        if done:
+            told[message.id] = done
+    return told

@@ -5,10 +5,11 @@ from __future__ import annotations
 import uuid
 from typing import Annotated, Any
 
-from fastapi import APIRouter, HTTPException, Query, Request, status
+from fastapi import APIRouter, Query, Request, status
 from starlette.concurrency import run_in_threadpool
 
 from sitcen.api.deps import CurrentNode, CurrentUser, Reader
+from sitcen.errors import InvalidInput, Refused, error
 from sitcen.node import Node
 from sitcen.operations.attachments import (
     ATTACHABLE,
@@ -19,7 +20,7 @@ from sitcen.operations.attachments import (
     check_file,
     public_attachment,
 )
-from sitcen.operations.references import RecordNotFound, require_record
+from sitcen.operations.references import require_record
 from sitcen.store.journal import RecordKind
 from sitcen.store.users import StoredUser
 from sitcen.users import Permission, allows
@@ -44,26 +45,21 @@ _UPLOAD = {
 
 def _attach(node: Node, user: StoredUser, record_id: uuid.UUID, name: str,
             declared: str | None, content: bytes) -> dict[str, Any]:
-    try:
-        record = require_record(node.engine, str(record_id))
-    except RecordNotFound as exc:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, [
-            {"loc": ["query", "record_id"], "msg": str(exc), "type": "not_found"}]) from None
+    record = require_record(node.engine, str(record_id), loc=("query", "record_id"))
     needed = NEEDS.get(record.kind)
     if needed is not None and not allows(user.role, needed):
-        raise HTTPException(status.HTTP_403_FORBIDDEN, [
-            {"loc": [], "msg": f"role {user.role.value} may not attach files to a {record.kind}",
-             "type": "forbidden"}])
+        raise Refused(f"role {user.role.value} may not attach files to a {record.kind}")
     max_bytes = int(node.settings.file_max_mb * 1024 * 1024)
     try:
         checked = check_file(content, name=name, declared_type=declared, max_bytes=max_bytes)
     except FileTooLarge as exc:
-        raise HTTPException(status.HTTP_413_CONTENT_TOO_LARGE, [
-            {"loc": ["body"], "msg": str(exc), "type": "too_large"}]) from None
+        raise Refused(str(exc), status=status.HTTP_413_CONTENT_TOO_LARGE, kind="too_large",
+                      loc=("body",)) from None
     except FileRefused as exc:
-        code = (status.HTTP_415_UNSUPPORTED_MEDIA_TYPE if exc.kind == "unsupported_type"
-                else status.HTTP_422_UNPROCESSABLE_CONTENT)
-        raise HTTPException(code, [{"loc": ["body"], "msg": str(exc), "type": exc.kind}]) from None
+        if exc.kind == "unsupported_type":
+            raise Refused(str(exc), status=status.HTTP_415_UNSUPPORTED_MEDIA_TYPE,
+                          kind=exc.kind, loc=("body",)) from None
+        raise InvalidInput([error(("body",), str(exc), exc.kind)]) from None
     reporter = node.reporter
     stored = attach_file(node.engine, node.settings.node_id, record, checked, by=user.username,
                          sections=reporter.sections, max_km=reporter.max_km)
@@ -81,7 +77,7 @@ async def create_attachment(
 ) -> dict[str, Any]:
     """Attach a file (the body) to a record: checked by content, images stripped of metadata"""
     if not allows(user.role, Permission.read_picture):
-        raise HTTPException(status.HTTP_403_FORBIDDEN, "role may not read the picture")
+        raise Refused(f"role {user.role.value} may not read the picture")
     content = await request.body()
     return await run_in_threadpool(_attach, node, user, record_id, name,
                                    request.headers.get("content-type"), content)

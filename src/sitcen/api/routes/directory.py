@@ -6,7 +6,7 @@ import uuid
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, HTTPException, Query, status
+from fastapi import APIRouter, Query, status
 
 from sitcen.api.deps import CurrentNode, DirectoryKeeper, Reader, sees_personal
 from sitcen.operations.directory import (
@@ -22,11 +22,6 @@ from sitcen.store.journal import RecordKind
 from sitcen.store.records import list_records
 
 router = APIRouter(prefix="/directory", tags=["directory"])
-
-
-def _not_found(record_id: uuid.UUID, what: str) -> HTTPException:
-    return HTTPException(status.HTTP_404_NOT_FOUND, [
-        {"loc": ["path", "record_id"], "msg": f"no {what} {record_id} here", "type": "not_found"}])
 
 
 @router.get("")
@@ -64,11 +59,8 @@ def update_organisation(record_id: uuid.UUID, item: OrganisationCreate, node: Cu
                         base_version: Annotated[int | None, Query(ge=1)] = None
                         ) -> dict[str, Any]:
     """Change an agency or unit this node entered (a new version)"""
-    try:
-        return save_organisation(node.engine, node.settings.node_id, item, by=user.username,
-                                 record_id=str(record_id), base_version=base_version).to_dict()
-    except LookupError:
-        raise _not_found(record_id, "organisation") from None
+    return save_organisation(node.engine, node.settings.node_id, item, by=user.username,
+                             record_id=str(record_id), base_version=base_version).to_dict()
 
 
 @router.post("/contacts", status_code=status.HTTP_201_CREATED)
@@ -85,9 +77,5 @@ def update_contact_point(record_id: uuid.UUID, item: ContactPointCreate, node: C
                          base_version: Annotated[int | None, Query(ge=1)] = None
                          ) -> dict[str, Any]:
     """Change a point of contact this node entered (a new version)"""
-    try:
-        return save_contact_point(node.engine, node.settings.node_id, item, by=user.username,
-                                  record_id=str(record_id),
-                                  base_version=base_version).to_dict()
-    except LookupError:
-        raise _not_found(record_id, "point of contact") from None
+    return save_contact_point(node.engine, node.settings.node_id, item, by=user.username,
+                              record_id=str(record_id), base_version=base_version).to_dict()

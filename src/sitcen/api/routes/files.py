@@ -6,9 +6,10 @@ from typing import Annotated
 
 import orjson
 import sqlalchemy as sa
-from fastapi import APIRouter, HTTPException, Path, Response, status
+from fastapi import APIRouter, Path, Response, status
 
 from sitcen.api.deps import CurrentNode, Reader
+from sitcen.errors import NotFound, Refused
 from sitcen.operations.attachments import IMAGE_TYPES, content_type, make_thumbnail
 from sitcen.store import schema
 from sitcen.store.files import get_file, get_thumbnail, set_thumbnail
@@ -31,10 +32,9 @@ def _attached(engine: sa.Engine, digest: str) -> str | None:
     return str(orjson.loads(body).get("name") or digest)
 
 
-def _missing(digest: str) -> HTTPException:
-    return HTTPException(status.HTTP_404_NOT_FOUND, [
-        {"loc": ["path", "digest"], "msg": f"no attached file {digest} on this node",
-         "type": "not_found"}])
+def _missing(digest: str) -> NotFound:
+    return NotFound("attached file", digest, f"no attached file {digest} on this node",
+                    loc=("path", "digest"))
 
 
 @router.get("/{digest}", response_class=Response,
@@ -47,9 +47,9 @@ def read_file(digest: Digest, node: CurrentNode, _user: Reader) -> Response:
         raise _missing(digest)
     # Received bytes are checked again before they are served as what their record says.
     if content_type(stored.content) != stored.media_type:
-        raise HTTPException(status.HTTP_409_CONFLICT, [
-            {"loc": ["path", "digest"], "msg": "the stored content is not what its record "
-             "says; it is not served", "type": "type_mismatch"}])
+        raise Refused("the stored content is not what its record says; it is not served",
+                      status=status.HTTP_409_CONFLICT, kind="type_mismatch",
+                      loc=("path", "digest"))
     disposition = "inline" if stored.media_type in IMAGE_TYPES | {"application/pdf"} \
         else "attachment"
     safe = name.encode("ascii", "replace").decode().replace('"', "'")

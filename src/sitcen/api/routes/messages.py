@@ -5,10 +5,10 @@ from __future__ import annotations
 import uuid
 from typing import Annotated, Any
 
-from fastapi import APIRouter, HTTPException, Query, status
+from fastapi import APIRouter, Query, status
 
 from sitcen.api.deps import CurrentNode, Reader
-from sitcen.operations.references import RecordNotFound, require_record
+from sitcen.operations.references import require_record
 from sitcen.operations.threads import MessageCreate, post_message, thread_of
 
 router = APIRouter(prefix="/messages", tags=["threads"])
@@ -24,10 +24,6 @@ def read_messages(node: CurrentNode, _user: Reader,
 @router.post("", status_code=status.HTTP_201_CREATED)
 def create_message(item: MessageCreate, node: CurrentNode, user: Reader) -> dict[str, Any]:
     """Write in the thread of a record; @user or @user@node mentions someone"""
-    try:
-        record = require_record(node.engine, str(item.record_id))
-    except RecordNotFound as exc:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, [
-            {"loc": ["body", "record_id"], "msg": str(exc), "type": "not_found"}]) from None
+    record = require_record(node.engine, str(item.record_id), loc=("body", "record_id"))
     return post_message(node.engine, node.settings.node_id, record, item,
                         by=user.username).to_dict()

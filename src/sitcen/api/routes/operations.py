@@ -6,7 +6,7 @@ import uuid
 from datetime import UTC, date, datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, HTTPException, Query, status
+from fastapi import APIRouter, Query, status
 from pydantic import BaseModel, ConfigDict, Field
 
 from sitcen.api.deps import Coordinator, CurrentNode, Reader, Reporting
@@ -50,12 +50,7 @@ class EvaluationCreate(BaseModel):
 
 
 def _found(operation_id: uuid.UUID, engine: Any) -> StoredRecord:
-    try:
-        return get_operation(engine, str(operation_id))
-    except LookupError:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, [
-            {"loc": ["path", "operation_id"], "msg": f"no joint operation {operation_id} here",
-             "type": "not_found"}]) from None
+    return get_operation(engine, str(operation_id))
 
 
 def _public(record: StoredRecord) -> dict[str, Any]:

@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Annotated, Any
 
-from fastapi import APIRouter, HTTPException, Query, status
+from fastapi import APIRouter, Query, status
 
 from sitcen.api.deps import CurrentNode, Reader, RequestHandler, sees_personal
 from sitcen.exchange.links import list_peers
@@ -48,12 +48,6 @@ class GroupBy(StrEnum):
 
 def _linked(node: Node) -> list[str]:
     return [p.node_id for p in list_peers(node.engine)]
-
-
-def _not_found(request_id: uuid.UUID) -> HTTPException:
-    return HTTPException(status.HTTP_404_NOT_FOUND, [
-        {"loc": ["path", "request_id"], "msg": f"no request {request_id} on this node",
-         "type": "not_found"}])
 
 
 @router.post("", status_code=status.HTTP_201_CREATED)
@@ -97,10 +91,7 @@ def read_request_statistics(node: CurrentNode, user: Reader,
 @router.get("/{request_id}")
 def read_request(request_id: uuid.UUID, node: CurrentNode, user: Reader) -> dict[str, Any]:
     """One request with its state, responses, attached files and discussion thread"""
-    try:
-        request = get_request(node.engine, str(request_id))
-    except LookupError:
-        raise _not_found(request_id) from None
+    request = get_request(node.engine, str(request_id))
     responses = responses_of(node.engine, request.id)
     item = public_request(request, responses, datetime.now(UTC), personal=sees_personal(user))
     item["responses"] = [r.to_dict() for r in responses]
@@ -117,11 +108,8 @@ def update_request_status(request_id: uuid.UUID, item: RequestUpdate, node: Curr
                           user: RequestHandler) -> dict[str, Any]:
     """Withdraw or close a request this node sent (a new version of it)"""
     now = datetime.now(UTC)
-    try:
-        record = update_request(node.engine, node.settings.node_id, str(request_id), item,
-                                by=user.username, now=now)
-    except LookupError:
-        raise _not_found(request_id) from None
+    record = update_request(node.engine, node.settings.node_id, str(request_id), item,
+                            by=user.username, now=now)
     return public_request(record, responses_of(node.engine, record.id), now, personal=True)
 
 
@@ -129,11 +117,8 @@ def update_request_status(request_id: uuid.UUID, item: RequestUpdate, node: Curr
 def create_response(request_id: uuid.UUID, item: ResponseCreate, node: CurrentNode,
                     user: RequestHandler) -> list[dict[str, Any]]:
     """Acknowledge, ask back, answer, forward (if allowed), decline, or clarify a request"""
-    try:
-        written = respond(node.engine, node.settings.node_id, str(request_id), item,
-                          by=user.username, reachable=_linked(node), now=datetime.now(UTC))
-    except LookupError:
-        raise _not_found(request_id) from None
+    written = respond(node.engine, node.settings.node_id, str(request_id), item,
+                      by=user.username, reachable=_linked(node), now=datetime.now(UTC))
     return [r.to_dict() for r in written]
 
 
@@ -141,8 +126,5 @@ def create_response(request_id: uuid.UUID, item: ResponseCreate, node: CurrentNo
 def read_responses(request_id: uuid.UUID, node: CurrentNode,
                    _user: Reader) -> list[dict[str, Any]]:
     """Every response to a request this node holds (both sides'), in order"""
-    try:
-        get_request(node.engine, str(request_id))
-    except LookupError:
-        raise _not_found(request_id) from None
+    get_request(node.engine, str(request_id))
     return [r.to_dict() for r in responses_of(node.engine, str(request_id))]
