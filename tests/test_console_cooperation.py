@@ -112,9 +112,21 @@ def _page(browser: Any, centre: Centre, username: str, path: str) -> Any:
     return page
 
 
-def _shot(page: Any, name: str) -> None:
+def _login(centre: Centre, username: str) -> dict[str, str]:
+    answer = httpx.post(f"{centre.url}/api/v1/auth/login",
+                        json={"username": username, "password": TEST_PASSWORD})
+    assert answer.status_code == 200, answer.text
+    return {"Authorization": f"Bearer {answer.json()['access_token']}"}
+
+
+def _shot(page: Any, name: str, height: int | None = None) -> None:
+    """A screenshot for the docs; ``height``: a taller window, so a long page shows whole."""
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    if height is not None:
+        page.set_viewport_size({"width": VIEWPORT["width"], "height": height})
     page.screenshot(path=str(SCREENSHOTS / f"{name}.png"))
+    if height is not None:
+        page.set_viewport_size(VIEWPORT)
 
 
 def test_a_request_with_a_photo_is_answered_from_the_other_side(
@@ -153,7 +165,8 @@ def test_a_request_with_a_photo_is_answered_from_the_other_side(
                    "BLO line if they cross again")
     answering.click(".thread button[type=submit]")
     expect(answer.locator(".messages li")).to_have_count(1)
-    _shot(answering, "requests")
+    answering.locator("article.request").evaluate("e => e.scrollIntoView()")
+    _shot(answering, "requests", height=1180)
     kg.push()
 
     # Back in Dushanbe the page follows the live stream: answer and thread appear.
@@ -171,7 +184,7 @@ def test_a_request_with_a_photo_is_answered_from_the_other_side(
 
 def test_directory_and_a_joint_operation_on_the_map(browser: Any,
                                                     centres: dict[str, Centre]) -> None:
-    kg = centres["kg-ncc"]
+    kg, tj = centres["kg-ncc"], centres["tj-ncc"]
     engine, node_id = kg.node.engine, kg.node.settings.node_id
     agency = save_organisation(engine, node_id, OrganisationCreate.model_validate({
         "name": "Border Service of the State Committee for National Security",
@@ -199,9 +212,8 @@ def test_directory_and_a_joint_operation_on_the_map(browser: Any,
     expect(operator.locator("text=Agency or unit")).to_have_count(0)
 
     start = datetime.now(UTC) - timedelta(days=2)
-    answer = httpx.post(f"{kg.url}/api/v1/auth/login",
-                        json={"username": "duty", "password": TEST_PASSWORD}).json()
-    headers = {"Authorization": f"Bearer {answer['access_token']}"}
+    headers = _login(kg, "duty")
+    period = {"starts_at": iso(start), "ends_at": iso(start + timedelta(days=10))}
     created = httpx.post(f"{kg.url}/api/v1/operations", headers=headers, json={
         "name": "Batken-Isfara 2026", "sections": ["KG-TJ-007", "KG-TJ-008"],
         "countries": ["KG", "TJ"], "starts_at": iso(start), "ends_at": iso(start + timedelta(
@@ -209,21 +221,45 @@ def test_directory_and_a_joint_operation_on_the_map(browser: Any,
         "participants": [{"node": "kg-ncc", "name": "Border Service (KG)", "country": "KG"},
                          {"node": "tj-ncc", "name": "Border Troops (TJ)", "country": "TJ"}],
         "resources": [{"id": "uaz-2", "kind": "asset", "name": "UAZ patrol vehicle",
-                       "node": "kg-ncc", "home_unit": "Batken detachment",
-                       "starts_at": iso(start), "ends_at": iso(start + timedelta(days=10))}],
+                       "node": "kg-ncc", "home_unit": "Batken detachment", **period},
+                      {"id": "tj-team-3", "kind": "team", "name": "Mobile team 3", "people": 6,
+                       "node": "tj-ncc", "home_unit": "Isfara detachment", **period}],
         "objectives": [{"id": "o1", "text": "20 joint patrols", "indicator": "patrols",
                         "target": 20}]})
     assert created.status_code == 201, created.text
+    # The deployed vehicle reports where it is, and a patrol not in the operation too.
+    for asset_id, name, lon in (("uaz-2", "UAZ patrol vehicle", 70.62), ("kg-p-9", "Patrol 9",
+                                                                        70.55)):
+        placed = httpx.post(f"{kg.url}/api/v1/assets/positions", headers=headers, json={
+            "asset_id": asset_id, "kind": "vehicle", "name": name, "at": iso(datetime.now(UTC)),
+            "location": {"lon": lon, "lat": 39.92}})
+        assert placed.status_code in (200, 201), placed.text
+    # The Tajik participant's report of the day arrives before the merge.
+    kg.push()
+    operation_id = created.json()["id"]
+    reported = httpx.post(f"{tj.url}/api/v1/operations/{operation_id}/reports",
+                          headers=_login(tj, "duty"), json={
+                              "day": datetime.now(UTC).date().isoformat(),
+                              "counts": {"patrols": 2, "persons_checked": 31},
+                              "remarks": "Mobile team 3 at the Isfara crossing"})
+    assert reported.status_code == 201, reported.text
+    tj.push()
     page.click("#nav-operations")
     page.locator(".request-list .row", has_text="Batken-Isfara 2026").click()
     page.fill("#dr-patrols", "3")
     page.fill("#dr-remarks", "Joint patrol at Kyzyl-Bel")
     page.click("#daily-report button[type=submit]")
     expect(page.locator(".report-day")).to_contain_text("Joint patrol at Kyzyl-Bel")
+    expect(page.locator(".report-day")).to_contain_text("Isfara crossing")
     page.locator(".report-day button").first.click()  # merge the day
     expect(page.locator(".report-day .scope-merged")).to_be_visible()
-    expect(page.locator(".objectives")).to_contain_text("3 / 20")
-    _shot(page, "operation")
+    expect(page.locator(".objectives")).to_contain_text("5 / 20")
+    page.locator("article.operation, #operations-page .detail").first.evaluate(
+        "e => e.scrollIntoView()")
+    _shot(page, "operation", height=1240)
     page.click("#show-on-map")
     expect(page.locator('#map[data-ready="yes"]')).to_be_visible(timeout=20_000)
     assert "section=KG-TJ-007,KG-TJ-008" in page.url and "w=custom" in page.url
+    # The vehicle the operation deploys is ringed; the other patrol is not counted.
+    expect(page.locator(".legend span.deployed")).to_have_attribute("data-deployed", "1")
+    expect(page.locator(".legend span.deployed")).to_contain_text("Batken-Isfara 2026")

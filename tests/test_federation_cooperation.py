@@ -25,6 +25,7 @@ from sitcen.exchange.sharing import section_infos
 from sitcen.node import Node
 from sitcen.operations.watch import CooperationWatch
 from sitcen.store import schema
+from sitcen.store.files import get_file, put_file, sha256_of
 from sitcen.store.journal import RecordKind, now_micros
 from sitcen.store.records import get_record, list_records, write_record
 from sitcen.store.users import issue_token
@@ -240,6 +241,31 @@ def test_a_request_crosses_the_border_and_is_answered_in_time(
     assert request["body"]["personal"]["persons"][0]["full_name"] == "Karimov Aziz"  # at home
     stats = call(tj, "GET", "requests/stats?box=out")
     assert stats["groups"][0]["group"] == "kg-ncc" and stats["groups"][0]["answered_in_time"] == 1
+
+
+def test_a_received_file_is_kept_only_if_it_is_what_its_record_says(
+        three: dict[str, Member], caplog: pytest.LogCaptureFixture) -> None:
+    tj, kg = three["tj-ncc"], three["kg-ncc"]
+    sent = ask(tj, persons=[])
+    note = b"Isfara crossing log, 3 May: two men on foot at 02:10\n"
+    honest = call(tj, "POST", f"attachments?record_id={sent['id']}&name=log.txt",
+                  content=note, headers={"Content-Type": "text/plain"}, expect=201)
+    # A PDF passed off as a photo, written past the API's checks (as a faulty or hostile
+    # node might send it): its hash and size are right, its type is not.
+    pdf = b"%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n"
+    put_file(tj.node.engine, pdf, "image/jpeg")
+    forged = write_record(tj.node.engine, RecordKind.attachment, {
+        **honest["body"], "sha256": sha256_of(pdf), "size": len(pdf), "media_type": "image/jpeg",
+        "name": "courier.jpg", "original_sha256": sha256_of(pdf)}, node_id="tj-ncc")
+    with caplog.at_level("WARNING", logger="sitcen"):
+        push(three, "tj-ncc")
+    held = {a["id"]: a for a in call(kg, "GET", f"attachments?record_id={sent['id']}")}
+    assert set(held) == {honest["id"], forged.id}  # both records arrived ...
+    assert get_file(kg.node.engine, honest["body"]["sha256"]) is not None
+    assert get_file(kg.node.engine, sha256_of(pdf)) is None  # ... the forged bytes did not
+    call(kg, "GET", held[forged.id]["url"][len("/api/v1/"):], expect=404)
+    assert any("said to be image/jpeg is application/pdf" in r.getMessage()
+               for r in caplog.records)
 
 
 def photo_without_gps(member: Member, attached: dict[str, Any]) -> bytes:

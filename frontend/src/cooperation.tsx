@@ -34,7 +34,7 @@ function Files({ files }: { files: (Rec & { url: string; thumbnail_url?: string 
     <ul class="files">{files.map((f) => (
       <li key={f.id}>
         <a href={f.url} target="_blank" rel="noopener">
-          {f.thumbnail_url ? <img src={f.thumbnail_url} alt={f.body.name} /> : <span class="file-icon">📄</span>}
+          {f.thumbnail_url ? <img src={f.thumbnail_url} alt={f.body.name} /> : <span class="file-icon">{(f.body.name.split('.').pop() ?? '').toUpperCase()}</span>}
           <span>{f.body.name}</span>
         </a>
         <span class="muted small"> {Math.ceil(f.body.size / 1024)} KB · {f.origin}{f.body.stripped?.includes('gps') ? ` · ${t('coop.gps_removed')}` : ''}</span>
@@ -125,7 +125,7 @@ export function DirectoryPage({ user }: { user: User }) {
                   <td><span class={`badge ${c.on_duty ? 'on-duty' : 'off-duty'}`}>{c.on_duty ? t('coop.on_duty') : t('coop.off_duty')}</span></td>
                   <td><strong>{c.body.role}</strong>{c.body.personal ? <> · {c.body.personal.name} {(c.body.personal.phones ?? []).join(', ')}</> : c.body.personal_withheld ? <span class="muted small"> · {t('coop.person_withheld')}</span> : null}</td>
                   <td>{(c.body.phones ?? []).map((p: string) => <a key={p} href={`tel:${p.replace(/\s/g, '')}`}>{p}</a>)}</td>
-                  <td>{c.body.radio_callsign && <>📻 {c.body.radio_callsign}</>}</td>
+                  <td>{c.body.radio_callsign && <><span class="muted small">{t('coop.radio')}</span> {c.body.radio_callsign}</>}</td>
                   <td class="small">{(c.body.languages ?? []).join(', ')} · {c.body.hours?.always ? '24/7' : `${(c.body.hours?.days ?? []).join(' ')} ${c.body.hours?.start}–${c.body.hours?.end} (${c.body.hours?.time_zone})`}</td>
                 </tr>))}</tbody></table>
               {may(user, 'manage_directory') && o.origin === user.node_id && <ContactForm organisationId={o.id} onDone={reload} />}
@@ -449,7 +449,7 @@ function OperationDetail({ id, user, view, setView, liveVersion }: { id: string;
       <h3>{op.body.name} <span class={`badge op-${op.status}`}>{t(`coop.op_status.${op.status}`)}</span></h3>
       <p class="muted small">{t('coop.coordinator')}: {op.origin} · {formatShort(op.body.starts_at)} – {formatShort(op.body.ends_at)} ({zoneLabel()}) · {enumLabel('handling', op.body.handling)}</p>
       {op.body.description && <p>{op.body.description}</p>}
-      <p><button id="show-on-map" onClick={() => setView(operationView(view, op))}>🗺 {t('coop.show_on_map')}</button> {t('coop.sections')}: {op.body.sections.join(', ')}</p>
+      <p><button id="show-on-map" onClick={() => setView(operationView(view, op))}>{t('coop.show_on_map')}</button> {t('coop.sections')}: {op.body.sections.join(', ')}</p>
       <h4>{t('coop.participants')}</h4>
       <ul>{op.body.participants.map((p: Body) => <li key={p.node}>{p.name} ({p.country}) · <code>{p.node}</code></li>)}</ul>
       <h4>{t('coop.resources')}</h4>

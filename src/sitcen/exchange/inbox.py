@@ -35,7 +35,7 @@ from sitcen.exchange.links import governing, list_peers
 from sitcen.exchange.outbox import next_batch
 from sitcen.exchange.sharing import SectionInfo
 from sitcen.store import schema
-from sitcen.store.files import put_file, sha256_of
+from sitcen.store.files import ACCEPTED, content_type, put_file, sha256_of
 from sitcen.store.grid import cell_of_point
 from sitcen.store.journal import (
     KINDS,
@@ -108,6 +108,14 @@ def receive(engine: sa.Engine, own_node_id: str, data: bytes, *, guard: ReplayGu
                           seen=guard, now=now)
     records, withdrawals = _records(batch, own_node_id)
     for content, media_type in _attached_files(batch):
+        # The bytes are read again here, not taken on the sender's word: a file that is
+        # not what its record says (or not a type this node accepts) is not kept, and its
+        # record arrives without it, as when the sender no longer holds the bytes.
+        found = content_type(content)
+        if media_type not in ACCEPTED or found != media_type:
+            log.warning("batch %s from %s: a file said to be %s is %s; not kept",
+                        batch.header.batch_id, batch.header.sender, media_type, found)
+            continue
         put_file(engine, content, media_type)  # before the records that name them
     try:
         applied = apply_records(engine, records) if records else []

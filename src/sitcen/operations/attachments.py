@@ -2,7 +2,7 @@
 
 A file is judged by its content, never by its name: libmagic (the library
 behind the ``file`` command) names its type, which must be one of
-:data:`ACCEPTED`, and neither the name's extension nor the type the sender
+:data:`~sitcen.store.files.ACCEPTED`, and neither the name's extension nor the type the sender
 declared may say otherwise. Images are decoded by Pillow, turned upright and
 saved again without any metadata (camera, owner, GPS): the place a photo was
 taken, read from its GPS tags first, becomes the attachment record's
@@ -23,36 +23,21 @@ from fractions import Fraction
 from pathlib import PurePosixPath
 from typing import Any
 
-import magic
 import sqlalchemy as sa
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from sitcen.errors import InvalidInput, error
 from sitcen.geo import SectionIndex
 from sitcen.operations.references import HeldRecord
-from sitcen.store.files import put_file, sha256_of
+from sitcen.store.files import ACCEPTED, content_type, put_file, sha256_of
 from sitcen.store.journal import RecordKind
 from sitcen.store.records import StoredRecord, list_records, write_record
 
-#: Types a node accepts, by what the content is, with the name extensions that fit each.
-ACCEPTED: dict[str, tuple[str, ...]] = {
-    "image/jpeg": ("jpg", "jpeg", "jpe"),
-    "image/png": ("png",),
-    "image/webp": ("webp",),
-    "application/pdf": ("pdf",),
-    "text/plain": ("txt", "text", "log", "csv"),
-    "application/vnd.openxmlformats-officedocument.wordprocessingml.document": ("docx",),
-    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": ("xlsx",),
-    "application/vnd.oasis.opendocument.text": ("odt",),
-    "application/vnd.oasis.opendocument.spreadsheet": ("ods",),
-}
 IMAGE_TYPES = frozenset({"image/jpeg", "image/png", "image/webp"})
 _PIL_FORMAT = {"image/jpeg": "JPEG", "image/png": "PNG", "image/webp": "WEBP"}
 #: Larger images are refused before they are decoded (a decompression bomb).
 MAX_PIXELS = 60_000_000
 THUMBNAIL_PX = 320
-#: What libmagic reads of a file: enough to see into an office document's zip.
-_SNIFF_BYTES = 256 * 1024
 #: Declared types that say nothing (a browser's answer for an unknown file).
 _VAGUE = frozenset({"", "application/octet-stream", "binary/octet-stream"})
 
@@ -97,26 +82,6 @@ class CheckedFile:
     def sha256(self) -> str:
         """The name the kept bytes are stored under."""
         return sha256_of(self.content)
-
-
-def content_type(content: bytes) -> str:
-    """What the bytes are, as a media type (libmagic; text of any charset is text/plain)."""
-    found = str(magic.from_buffer(content[:_SNIFF_BYTES], mime=True))
-    if found.startswith("text/") and found not in ("text/html", "text/xml"):
-        return "text/plain"
-    if found == "application/zip" or found == "application/octet-stream":
-        return _office_type(content) or found
-    return found
-
-
-def _office_type(content: bytes) -> str | None:
-    """libmagic sees some office documents only as zip archives: look at the first name."""
-    head = content[:_SNIFF_BYTES]
-    if b"mimetypeapplication/vnd.oasis.opendocument.text" in head:
-        return "application/vnd.oasis.opendocument.text"
-    if b"mimetypeapplication/vnd.oasis.opendocument.spreadsheet" in head:
-        return "application/vnd.oasis.opendocument.spreadsheet"
-    return None
 
 
 def _clean_name(name: str) -> str:

@@ -4,7 +4,9 @@ A file is stored under the SHA-256 of its bytes: the same photo attached to
 three records, or received from two peers, is kept once. Which record a file
 belongs to, its name and where it was taken are an ``attachment`` record
 (journaled and shared like any record); this table only holds bytes. What a
-file may contain is checked before it gets here (``operations/attachments.py``).
+file may contain is checked before it gets here: an attached one by
+``operations/attachments.py``, a received one by the inbox, both naming its
+type from its content with :func:`content_type`.
 """
 
 from __future__ import annotations
@@ -12,10 +14,46 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass
 
+import magic
 import sqlalchemy as sa
 
 from sitcen.store import schema
 from sitcen.store.journal import now_micros, write_transaction
+
+#: Types a node accepts, by what the content is, with the name extensions that fit each.
+ACCEPTED: dict[str, tuple[str, ...]] = {
+    "image/jpeg": ("jpg", "jpeg", "jpe"),
+    "image/png": ("png",),
+    "image/webp": ("webp",),
+    "application/pdf": ("pdf",),
+    "text/plain": ("txt", "text", "log", "csv"),
+    "application/vnd.openxmlformats-officedocument.wordprocessingml.document": ("docx",),
+    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": ("xlsx",),
+    "application/vnd.oasis.opendocument.text": ("odt",),
+    "application/vnd.oasis.opendocument.spreadsheet": ("ods",),
+}
+#: What libmagic reads of a file: enough to see into an office document's zip.
+_SNIFF_BYTES = 256 * 1024
+
+
+def content_type(content: bytes) -> str:
+    """What the bytes are, as a media type (libmagic; text of any charset is text/plain)."""
+    found = str(magic.from_buffer(content[:_SNIFF_BYTES], mime=True))
+    if found.startswith("text/") and found not in ("text/html", "text/xml"):
+        return "text/plain"
+    if found == "application/zip" or found == "application/octet-stream":
+        return _office_type(content) or found
+    return found
+
+
+def _office_type(content: bytes) -> str | None:
+    """libmagic sees some office documents only as zip archives: look at the first name."""
+    head = content[:_SNIFF_BYTES]
+    if b"mimetypeapplication/vnd.oasis.opendocument.text" in head:
+        return "application/vnd.oasis.opendocument.text"
+    if b"mimetypeapplication/vnd.oasis.opendocument.spreadsheet" in head:
+        return "application/vnd.oasis.opendocument.spreadsheet"
+    return None
 
 
 @dataclass(frozen=True)

@@ -10,9 +10,9 @@ from fastapi import APIRouter, Path, Response, status
 
 from sitcen.api.deps import CurrentNode, Reader
 from sitcen.errors import NotFound, Refused
-from sitcen.operations.attachments import IMAGE_TYPES, content_type, make_thumbnail
+from sitcen.operations.attachments import IMAGE_TYPES, make_thumbnail
 from sitcen.store import schema
-from sitcen.store.files import get_file, get_thumbnail, set_thumbnail
+from sitcen.store.files import content_type, get_file, get_thumbnail, set_thumbnail
 from sitcen.store.journal import RecordKind
 
 router = APIRouter(prefix="/files", tags=["attachments"])
