@@ -253,10 +253,29 @@ def backfill(posts: list[Member], per_post: int = 40) -> None:
                 event["occurred_at"] = (now - timedelta(days=3) + timedelta(
                     days=3 * k / per_post)).isoformat()
                 events.append(event)
+            if post.name == "kg-batken-post":
+                events.append(crossing_near_isfara(now - timedelta(hours=2)))
             answer = client.post(f"{post.url}/api/v1/events/batch", json={"events": events},
                                  headers=_login(client, post))
             if answer.status_code != 201:
                 log(f"backfill of {post.name} refused: {answer.text[:300]}")
+
+
+def crossing_near_isfara(at: datetime) -> dict[str, Any]:
+    """What the Batken BLO saw last night on the Kyrgyz-Tajik border, for its Isfara peer.
+
+    The scenario draws events over the whole country, so it may give the Batken post no
+    crossing on this border in a short run; the liaison story needs one.
+    """
+    return {
+        "type": "green_border_crossing", "occurred_at": at.isoformat(),
+        "location": {"lon": 70.80, "lat": 39.95, "precision_m": 100},
+        "impact_level": "medium", "handling": "AMBER",
+        "confidence": {"source_reliability": "B", "information_credibility": 2},
+        "details": {"stage": "actual", "direction": "entry"},
+        "persons": [{"nationality": "TJ", "sex": "male", "age_group": "adult", "count": 2}],
+        "description": "Two men crossed on foot towards Kyzyl-Bel",
+    }
 
 
 def feed(posts: list[Member], every_s: float, stop: threading.Event) -> None:
