@@ -8,7 +8,6 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import pytest
 from fastapi.testclient import TestClient
 
 from conftest import iso, report
@@ -202,15 +201,3 @@ def test_the_background_watch_tells_within_its_poll(client: TestClient, node: No
         watch.stop()
     assert [n.body["reason"] for n in list_notifications(node.engine, "duty-officer")] == [
         "mentioned"]
-
-
-@pytest.mark.parametrize("path", ["requests/{id}", "requests/{id}/responses",
-                                  "operations/{id}", "operations/{id}/reports"])
-def test_a_missing_record_is_a_404_of_the_one_shape(client: TestClient, as_role: Headers,
-                                                    path: str) -> None:
-    missing = "00000000-0000-4000-8000-000000000000"
-    answer = client.get(f"/api/v1/{path.format(id=missing)}", headers=as_role(Role.operator))
-    assert answer.status_code == 404
-    (error,) = answer.json()["detail"]
-    assert error["type"] == "not_found" and error["loc"][0] == "path"
-    assert missing in error["msg"]

@@ -69,7 +69,7 @@ def post_message(engine: sa.Engine, node_id: str, record: HeldRecord, item: Mess
         "record_id": record.id, "record_kind": record.kind, "record_origin": record.origin,
         "text": item.text, "mentions": mentions_in(item.text, node_id),
         "reply_to": None if item.reply_to is None else str(item.reply_to),
-        "handling": record.handling, "by": by, "by_node": node_id,
+        "handling": record.handling, "by": by,
         "at": datetime.now(UTC).isoformat().replace("+00:00", "Z"),
     }
     return write_record(engine, RecordKind.thread_message, body, node_id=node_id)
