@@ -1,7 +1,7 @@
 """Forecast back-test on the real Frontex monthly series: MASE against two baselines, coverage.
 
 Data: ``../shared/data/frontex/ibc-monthly-2009-2020.csv`` (beside the repo),
-read with ``analysis.indicators.read_indicator_csv`` and summed per route over
+read with ``interop.spreadsheets.read_indicators`` and summed per route over
 border types and nationalities (``monthly_series(by=["route"])``; absent
 months are 0). Every route is tested, none is tuned for.
 
@@ -49,7 +49,8 @@ sys.path.insert(0, str(ROOT / "src"))
 from _common import emit, log  # noqa: E402
 
 from sitcen.analysis.forecast import forecast  # noqa: E402
-from sitcen.analysis.indicators import monthly_series, read_indicator_csv  # noqa: E402
+from sitcen.analysis.indicators import monthly_series  # noqa: E402
+from sitcen.interop.spreadsheets import read_indicators  # noqa: E402
 
 DEFAULT_DATA = ROOT / ".." / "shared" / "data" / "frontex" / "ibc-monthly-2009-2020.csv"
 HORIZONS = (1, 3, 6)
@@ -115,7 +116,7 @@ def main() -> None:
     args = parser.parse_args()
 
     started = time.perf_counter()
-    table, problems = read_indicator_csv(args.data)
+    table, problems, _notes = read_indicators(args.data.read_bytes())
     log(f"read {len(table):,} rows from {args.data.name}; {len(problems)} problems")
     series_by_route = monthly_series(table, by=["route"], value="detections")
     first_origin = pd.Period(args.first_origin, freq="M")

@@ -248,7 +248,7 @@ def test_only_the_origin_node_changes_its_events(
     response = client.put(f"/api/v1/events/{foreign_id}", json=_update(event),
                           headers=as_role(Role.duty_officer))
     errors = _errors(response)
-    assert errors[0][0] == ("body", "origin")
+    assert errors[0][0] == ("path", "event_id")
     assert "kg-osh-centre" in errors[0][1]
     assert created["id"] != foreign_id
 

@@ -127,6 +127,7 @@ def test_geojson_output(client: TestClient, as_role: Headers) -> None:
     [
         ("bbox=1,2,3", "bbox"),
         ("bbox=10,10,5,5", "bbox"),
+        ("bbox=170,0,-170,10", "bbox"),  # across the antimeridian: refused, not empty
         ("bbox=a,b,c,d", "bbox"),
         ("cursor=bm9wZQ", "cursor"),
         ("type=alien_landing", "type"),

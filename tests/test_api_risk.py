@@ -118,7 +118,8 @@ def test_confirming_and_overriding_levels(assessed: Node, client: TestClient,
     assert seen["confirmed"] is None and seen["history"] == [] and seen["proposed_reactions"]
     refused = client.post(url, json={"level": proposed}, headers=as_role(Role.operator))
     assert refused.status_code == 403
-    assert refused.json()["detail"] == "role operator may not set impact level"
+    assert refused.json()["detail"] == [{"loc": [], "msg": "role operator may not set impact level",
+                                         "type": "forbidden"}]
     assert client.post(url, json={"level": proposed},
                        headers=as_role(Role.analyst)).status_code == 403
     confirmed = client.post(url, json={"level": proposed}, headers=as_role(Role.duty_officer))

@@ -12,6 +12,7 @@ from sitcen.demo.capacities import synthetic_capacities
 from sitcen.errors import NotFound, VersionConflictError
 from sitcen.geo import load_default_sections
 from sitcen.interop.capacity_import import import_capacity_csv, parse_capacity_csv
+from sitcen.interop.spreadsheets import SpreadsheetError
 from sitcen.recompute import section_capacities
 from sitcen.store.alerts import acknowledge_alert, list_alerts, record_alerts
 from sitcen.store.capacities import capacity_history, current_capacity, put_capacities
@@ -84,7 +85,7 @@ def test_capacity_csv_problems_name_row_column_value_and_reason(engine: sa.Engin
         "AF-TJ-003,6,3,120,3,4,6,2,80,5,25,0.6",  # 80 km watched on a 51 km line
         "AF-TJ-001,6,3,120,3,4,6,2,20,5,25,0.6",  # listed twice
     ])
-    report = import_capacity_csv(engine, NODE, text, section_lengths=LENGTHS,
+    report = import_capacity_csv(engine, NODE, text.encode(), section_lengths=LENGTHS,
                                  assessed_by="analyst")
     found = [(p.row, p.column, p.value) for p in report.problems]
     assert found == [(3, "section_id", "XX-YY-001"), (4, "staff_per_shift", "1.5"),
@@ -101,12 +102,12 @@ def test_capacity_csv_problems_name_row_column_value_and_reason(engine: sa.Engin
 
 
 def test_capacity_csv_header_problems() -> None:
-    _, problems = parse_capacity_csv("section_id,staff,shifts_per_day\n", LENGTHS)
+    _, problems, _ = parse_capacity_csv(b"section_id,staff,shifts_per_day\n", LENGTHS)
     first = problems[0]
     assert (first.row, first.column, first.reason.split(";")[0]) == (1, "staff", "unknown column")
     assert {p.column for p in problems[1:]} >= {"staff_per_shift", "covered_km"}
     assert all(p.reason == "required column missing from the header" for p in problems[1:])
-    _, problems = parse_capacity_csv("", LENGTHS)
+    _, problems, _ = parse_capacity_csv(b"", LENGTHS)
     assert [str(p) for p in problems] == ["row 1: the file is empty (no header) (found '')"]
 
 
@@ -114,17 +115,37 @@ def test_capacity_csv_dry_run_then_import(engine: sa.Engine) -> None:
     text = (HEADER + ",note\n"
             "AF-TJ-001,6,3,120,3,4,6,2,20,5,25,0.6,after the spring review\n"
             "AF-TJ-002,4,2,80,2,1,2,1,10,0,45,0.8,\n")
-    dry = import_capacity_csv(engine, NODE, text, section_lengths=LENGTHS, assessed_by="a",
-                              dry_run=True)
+    dry = import_capacity_csv(engine, NODE, text.encode(), section_lengths=LENGTHS,
+                              assessed_by="a", dry_run=True)
     assert dry.ok and dry.dry_run and dry.sections == ["AF-TJ-001", "AF-TJ-002"]
     assert list_records(engine, "capacity") == []
-    done = import_capacity_csv(engine, NODE, text, section_lengths=LENGTHS, assessed_by="a")
+    done = import_capacity_csv(engine, NODE, text.encode(), section_lengths=LENGTHS,
+                               assessed_by="a")
     assert done.ok and done.written == 2
     first = current_capacity(engine, NODE, "AF-TJ-001")
     assert first is not None
     # length_km left out: the section's own length; the note travels with the version.
     assert first.body["length_km"] == 51.0 and first.body["note"] == "after the spring review"
     assert _journal_kinds(engine) == [("capacity", 1), ("capacity", 1)]
+
+
+def test_capacity_file_saved_by_russian_excel_is_read(engine: sa.Engine) -> None:
+    """Windows-1251, semicolons and decimal commas, as Russian Excel saves a CSV."""
+    text = (HEADER.replace(",", ";") + ";note\r\n"
+            "AF-TJ-001;6;3;120;3;4;6;2;20,5;5;25;0,6;после весенней проверки\r\n")
+    report = import_capacity_csv(engine, NODE, text.encode("cp1251"), section_lengths=LENGTHS,
+                                 assessed_by="a")
+    assert report.ok and report.written == 1, report.problems
+    assert any("Windows-1251" in note for note in report.notes)
+    assert any("';'" in note for note in report.notes)
+    held = current_capacity(engine, NODE, "AF-TJ-001")
+    assert held is not None and held.body["note"] == "после весенней проверки"
+    assert (held.body["covered_km"], held.body["terrain_permeability"]) == (20.5, 0.6)
+
+
+def test_capacity_import_reads_csv_only() -> None:
+    with pytest.raises(SpreadsheetError, match="XLSX workbook"):
+        parse_capacity_csv(b"PK\x03\x04 a workbook", LENGTHS)
 
 
 def test_synthetic_inventories_are_valid_and_deterministic() -> None:

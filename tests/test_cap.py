@@ -251,7 +251,7 @@ def test_a_partner_reads_only_what_its_agreement_grants(
     alert_link = next(link for link in duty_links if link not in links)
     assert client.get(alert_link, headers=as_user("liaison-uz")).status_code == 404
     refused = client.get("/api/v1/cap/alerts.atom", headers=as_user("liaison-tm"))
-    assert refused.status_code == 403 and "no link" in refused.json()["detail"]
+    assert refused.status_code == 403 and "no link" in refused.json()["detail"][0]["msg"]
 
 
 @pytest.mark.parametrize(("path", "status"), [
@@ -277,6 +277,6 @@ def test_a_missing_version_and_no_token(
     client, as_user, _ = cap_client
     link = _feed(client, as_user("duty"))[0].split("?")[0]
     missing = client.get(f"{link}?version=9", headers=as_user("duty"))
-    assert missing.status_code == 404 and "version 9" in missing.json()["detail"]
+    assert missing.status_code == 404 and "version 9" in missing.json()["detail"][0]["msg"]
     assert client.get(link).status_code == 401
     assert client.get("/api/v1/cap/alerts.atom").status_code == 401

@@ -1,7 +1,7 @@
-"""Every refusal the cooperation routes (directory, requests, attachments, files,
-operations, messages) make themselves comes in the one shape of errors.py, naming where
-and why. (A role without a route's permission is refused by api/deps.py for every route
-alike, still with a plain-text detail.)"""
+"""Every refusal of the cooperation routes (directory, requests, attachments, files,
+operations, messages) comes in the one shape of errors.py, naming where and why: a record
+named in the path, the query or the body, a role, a file. tests/test_error_shape.py holds
+the shape over every route; this file holds the cooperation routes' ``loc`` and ``type``."""
 
 from __future__ import annotations
 
@@ -48,6 +48,8 @@ CASES: list[tuple[str, str, Any, bytes | None, Role, int, str, list[Any]]] = [
      404, "not_found", ["path", "request_id"]),
     ("PATCH", f"requests/{MISSING}", {"status": "closed"}, None, Role.liaison, 404, "not_found",
      ["path", "request_id"]),
+    ("POST", "requests/{request}/responses", {"action": "answer", "text": "x"}, None,
+     Role.operator, 403, "forbidden", []),
     ("GET", f"operations/{MISSING}", None, None, Role.operator, 404, "not_found",
      ["path", "operation_id"]),
     ("GET", f"operations/{MISSING}/reports", None, None, Role.operator, 404, "not_found",

@@ -160,12 +160,12 @@ def test_refused_batches_change_nothing(pair: tuple[RunningNode, RunningNode],
         for data, code, reason in cases:
             response = client.post(inbox, content=data)
             assert response.status_code == code, response.text
-            assert response.json()["reason"] == reason
+            assert response.json()["detail"][0]["type"] == reason
         good = seal(Batch.new(sender="kg-blo-batken", receiver="tj-blo-isfara", first_seq=1,
                               last_seq=1, records=[]), a.identity)
         assert client.post(inbox, content=good).status_code == 200
         replay = client.post(inbox, content=good)
-        assert (replay.status_code, replay.json()["reason"]) == (409, "replayed")
+        assert (replay.status_code, replay.json()["detail"][0]["type"]) == (409, "replayed")
     assert _events(b.node) == []
     assert datetime.now(UTC)  # the node still answers:
     assert httpx.get(f"{b.url}/api/v1/health").status_code == 200
@@ -320,7 +320,7 @@ def test_pull_catches_up_from_the_same_cursor(pair: tuple[RunningNode, RunningNo
     forged = seal(Batch.new(sender="kz-somebody", receiver="kg-blo-batken", first_seq=0,
                             last_seq=0, records=[]), stranger)
     refused = httpx.post(f"{a.url}/api/v1/exchange/pull", content=forged)
-    assert (refused.status_code, refused.json()["reason"]) == (403, "unknown_sender")
+    assert (refused.status_code, refused.json()["detail"][0]["type"]) == (403, "unknown_sender")
 
 
 def test_a_replay_is_refused_by_every_process_of_the_node(
@@ -335,7 +335,7 @@ def test_a_replay_is_refused_by_every_process_of_the_node(
     assert httpx.post(f"{b.url}{INBOX_PATH}", content=good).status_code == 200
     with TestClient(create_app(b.node)) as other_process:
         replay = other_process.post(INBOX_PATH, content=good)
-    assert (replay.status_code, replay.json()["reason"]) == (409, "replayed")
+    assert (replay.status_code, replay.json()["detail"][0]["type"]) == (409, "replayed")
 
 
 def test_daily_aggregates_travel_instead_of_single_records(

@@ -250,3 +250,41 @@ def test_build_script_reproduces_shipped_files() -> None:
     data_dir = ROOT / "src" / "sitcen" / "data"
     for name, content in files.items():
         assert (data_dir / name).read_bytes() == content, name
+
+
+# --- bounding boxes: one rule set for the API, OGC, agreements and the command line -------
+
+
+@pytest.mark.parametrize(("text", "box"), [
+    ("68,36.5,69.5,38", (68.0, 36.5, 69.5, 38.0)),
+    (" 68 , 36.5 ,69.5, 38 ", (68.0, 36.5, 69.5, 38.0)),
+    ("-180,-90,180,90", (-180.0, -90.0, 180.0, 90.0)),
+    ("68.6,37.2,68.6,37.2", (68.6, 37.2, 68.6, 37.2)),  # a point: the edges are inclusive
+])
+def test_parse_bbox_reads_min_lon_min_lat_max_lon_max_lat(
+        text: str, box: tuple[float, float, float, float]) -> None:
+    assert geo.parse_bbox(text) == box
+
+
+@pytest.mark.parametrize(("text", "words"), [
+    ("1,2,3", "four numbers"),
+    ("a,b,c,d", "four numbers"),
+    ("", "four numbers"),
+    ("1,2,3,4,5,6", "four numbers"),  # heights only where OGC asks for them
+    ("nan,1,2,3", "finite"),
+    ("0,0,inf,1", "finite"),
+    ("-181,0,0,1", "out of range"),
+    ("0,0,1,91", "out of range"),
+    ("68,40,69,38", "latitudes in the wrong order"),
+    ("170,0,-170,10", "antimeridian"),
+])
+def test_parse_bbox_refuses_with_the_rule_broken(text: str, words: str) -> None:
+    with pytest.raises(ValueError, match=words):
+        geo.parse_bbox(text)
+
+
+def test_parse_bbox_reads_ogc_heights_when_asked_and_check_bbox_takes_numbers() -> None:
+    assert geo.parse_bbox("68,36,-10,69,38,4000", heights=True) == (68.0, 36.0, 69.0, 38.0)
+    assert geo.check_bbox([68, 36, 69, 38]) == (68.0, 36.0, 69.0, 38.0)
+    with pytest.raises(ValueError, match="antimeridian"):
+        geo.check_bbox((80, 40, 70, 45))

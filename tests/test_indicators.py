@@ -2,16 +2,26 @@
 
 from __future__ import annotations
 
-import io
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 import pytest
 
-from sitcen.analysis.indicators import RowProblem, monthly_series, read_indicator_csv
+from sitcen.analysis.indicators import monthly_series
+from sitcen.errors import ImportProblem
+from sitcen.interop.spreadsheets import read_indicators
 
 SHARED = Path(__file__).resolve().parents[1] / ".." / "shared"
 FRONTEX = SHARED / "data" / "frontex" / "ibc-monthly-2009-2020.csv"
+
+def _read(source: str | bytes | Path, **options: Any) -> tuple[pd.DataFrame, list[ImportProblem]]:
+    """An indicator file read by the one reader of tables, as the command line reads it."""
+    data = (source.read_bytes() if isinstance(source, Path)
+            else source.encode() if isinstance(source, str) else source)
+    table, problems, _notes = read_indicators(data, **options)
+    return table, problems
+
 
 GOOD = """month,участок,category,detections
 2021-01,Хатлон,нарушение,3
@@ -24,7 +34,7 @@ GOOD = """month,участок,category,detections
 def test_reads_cyrillic_labels_from_a_path(tmp_path: Path) -> None:
     path = tmp_path / "indicators.csv"
     path.write_text(GOOD, encoding="utf-8")
-    table, problems = read_indicator_csv(path)
+    table, problems = _read(path)
     assert problems == []
     assert list(table.columns) == ["month", "участок", "category", "detections"]
     assert str(table["month"].dtype) == "period[M]"
@@ -34,7 +44,7 @@ def test_reads_cyrillic_labels_from_a_path(tmp_path: Path) -> None:
 
 
 def test_reads_a_binary_file_object_with_a_byte_order_mark() -> None:
-    table, problems = read_indicator_csv(io.BytesIO(("\ufeff" + GOOD).encode("utf-8")))
+    table, problems = _read(("\ufeff" + GOOD).encode("utf-8"))
     assert problems == []
     assert len(table) == 4
     assert table.columns[0] == "month"
@@ -54,10 +64,11 @@ def test_every_bad_row_is_named_with_column_value_and_reason() -> None:
         "2021-04,,1\n"  # line 10: empty label
         "2021-05,A\n"  # line 11: too few fields
     )
-    table, problems = read_indicator_csv(io.StringIO(text))
+    table, problems = _read(text)
     by_row = {p.row: p for p in problems}
     assert sorted(by_row) == [2, 3, 4, 5, 6, 7, 9, 10, 11]
-    assert by_row[2] == RowProblem(2, "month", "2021-13", "month must be YYYY-MM with month 01-12")
+    assert by_row[2] == ImportProblem(2, "month", "2021-13",
+                                      "month must be YYYY-MM with month 01-12")
     assert by_row[3].column == "month"
     assert (by_row[4].column, by_row[4].value) == ("detections", "-4")
     assert "negative" in by_row[4].reason
@@ -75,26 +86,26 @@ def test_every_bad_row_is_named_with_column_value_and_reason() -> None:
 
 def test_unknown_and_missing_columns_are_reported() -> None:
     text = "month,route,colour,detections\n2021-01,A,red,1\n"
-    table, problems = read_indicator_csv(io.StringIO(text), dimensions=["route"])
+    table, problems = _read(text, dimensions=["route"])
     assert [(p.row, p.column, p.reason) for p in problems] == [
         (1, "colour", "unknown column (ignored)")]
     assert list(table.columns) == ["month", "route", "detections"]
     assert len(table) == 1
 
-    table, problems = read_indicator_csv(io.StringIO("month,route\n2021-01,A\n"))
+    table, problems = _read("month,route\n2021-01,A\n")
     assert [(p.row, p.column) for p in problems] == [(1, "detections")]
     assert "missing" in problems[0].reason
     assert table.empty
 
 
 def test_an_empty_file_is_a_problem_not_a_crash() -> None:
-    table, problems = read_indicator_csv(io.StringIO(""))
+    table, problems = _read("")
     assert table.empty
     assert problems[0].row == 1
 
 
 def test_monthly_series_fill_absent_months_with_zero() -> None:
-    table, _ = read_indicator_csv(io.StringIO(GOOD))
+    table, _ = _read(GOOD)
     series = monthly_series(table, by=["участок"])
     assert sorted(map(str, series)) == ["Согд", "Хатлон"]
     hatlon = series["Хатлон"]
@@ -112,14 +123,14 @@ def test_monthly_series_fill_absent_months_with_zero() -> None:
 
 
 def test_monthly_series_rejects_unknown_columns() -> None:
-    table, _ = read_indicator_csv(io.StringIO(GOOD))
+    table, _ = _read(GOOD)
     with pytest.raises(ValueError, match="not in the table"):
         monthly_series(table, by=["nationality"])
 
 
 @pytest.mark.skipif(not FRONTEX.exists(), reason=f"shared Frontex data not found at {FRONTEX}")
 def test_the_real_frontex_file_reads_cleanly() -> None:
-    table, problems = read_indicator_csv(FRONTEX)
+    table, problems = _read(FRONTEX)
     assert problems == []
     assert len(table) > 20_000
     assert list(table.columns) == ["month", "route", "border_type", "nationality", "detections"]

@@ -6,11 +6,19 @@ export interface ApiErrorItem { loc: (string | number)[]; msg: string; type: str
 
 export class ApiError extends Error {
   constructor(public status: number, public detail: unknown) {
-    super(typeof detail === 'string' ? detail : `HTTP ${status}`);
+    super(typeof detail === 'string' ? detail : messageOf(detail) ?? `HTTP ${status}`);
   }
   get items(): ApiErrorItem[] {
     return Array.isArray(this.detail) ? (this.detail as ApiErrorItem[]) : [];
   }
+}
+
+/** The reasons of a list-shaped detail (the API's one error shape), joined for people. */
+function messageOf(detail: unknown): string | null {
+  if (!Array.isArray(detail)) return null;
+  const msgs = detail.map((e) => (e && typeof e === 'object' && 'msg' in e ? String(e.msg) : ''))
+    .filter((m) => m);
+  return msgs.length ? msgs.join('; ') : null;
 }
 
 /** Called when the session has ended (401): the console goes back to the login page. */

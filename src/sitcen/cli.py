@@ -527,8 +527,8 @@ def import_events_command(file: Path, mapping_file: Path | None, columns: tuple[
             writer.writerow(["row", "column", "value", "reason"])
             writer.writerows((p.row, p.column, p.value, p.reason) for p in report.problems)
     if report.problem_count and not valid_only:
-        raise click.ClickException(report.summary())
-    click.echo(report.summary())
+        raise click.ClickException(report.summary)
+    click.echo(report.summary)
 
 
 @import_group.command("indicators")
@@ -584,7 +584,7 @@ def _moment(name: str, value: str | None) -> int | None:
     if value is None:
         return None
     try:
-        return to_micros(parse_moment(value, naive_zone=UTC))
+        return to_micros(parse_moment(value, naive_zone=UTC, bound=True))
     except ValueError as exc:
         raise click.BadParameter(str(exc), param_hint=f"--{name}") from exc
 
@@ -615,6 +615,7 @@ def export_events_command(fmt: str, output: Path, since: str | None, until: str 
                           handling: tuple[str, ...], origin: tuple[str, ...], bom: bool,
                           delimiter: str) -> None:
     """Export the events a query matches as CSV, XLSX or GeoJSON."""
+    from sitcen.geo import BBox, parse_bbox
     from sitcen.interop.spreadsheets import (
         SpreadsheetError,
         csv_chunks,
@@ -625,17 +626,12 @@ def export_events_command(fmt: str, output: Path, since: str | None, until: str 
     from sitcen.store.queries import EventFilter
     from sitcen.taxonomy import EVENT_TYPES, Category, Handling, ImpactLevel, Status
 
-    box: tuple[float, float, float, float] | None = None
+    box: BBox | None = None
     if bbox is not None:
         try:
-            parts = [float(p) for p in bbox.split(",")]
-        except ValueError:
-            parts = []
-        if len(parts) != 4 or not (-180 <= parts[0] <= parts[2] <= 180
-                                   and -90 <= parts[1] <= parts[3] <= 90):
-            raise click.BadParameter("min_lon,min_lat,max_lon,max_lat in degrees, "
-                                     "minimum first", param_hint="--bbox")
-        box = (parts[0], parts[1], parts[2], parts[3])
+            box = parse_bbox(bbox)
+        except ValueError as exc:
+            raise click.BadParameter(str(exc), param_hint="--bbox") from exc
     filt = EventFilter(
         since=_moment("since", since), until=_moment("until", until), bbox=box,
         section_ids=_listed("section", section), countries=_listed("country", country),
@@ -837,9 +833,13 @@ def analyse_forecast(series: tuple[str, ...], horizon: int, indicator_file: Path
 def _indicator_forecasts(path: Path, by: list[str], value_column: str,
                          horizon: int) -> list[dict[str, Any]]:
     from sitcen.analysis.forecast import forecast
-    from sitcen.analysis.indicators import monthly_series, read_indicator_csv
+    from sitcen.analysis.indicators import monthly_series
+    from sitcen.interop.spreadsheets import SpreadsheetError, read_indicators
 
-    table, problems = read_indicator_csv(path, value_column=value_column)
+    try:
+        table, problems, _notes = read_indicators(_read_file(path), value_column=value_column)
+    except SpreadsheetError as exc:
+        raise click.ClickException(f"{path}: {exc}") from exc
     for problem in problems[:20]:
         click.echo(f"  {problem}", err=True)
     if problems:
@@ -870,24 +870,23 @@ def analyse_capacity() -> None:
 def analyse_capacity_import(file: Path, dry_run: bool, assessed_by: str) -> None:
     """Import capacity inventories from CSV (one row per section); all or nothing."""
     from sitcen.interop.capacity_import import import_capacity_csv
+    from sitcen.interop.spreadsheets import SpreadsheetError
     from sitcen.store.sections import load_sections
 
-    try:
-        text = file.read_text(encoding="utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise click.ClickException(f"{file}: not UTF-8 text ({exc})") from exc
     settings = _settings()
     with _database() as engine:
         lengths = {s.id: s.length_km for s in load_sections(engine)}
-        report = import_capacity_csv(engine, settings.node_id, text, section_lengths=lengths,
-                                     assessed_by=assessed_by, dry_run=dry_run)
-    for problem in report.problems[:100]:
-        click.echo(f"  {problem}", err=True)
+        try:
+            report = import_capacity_csv(engine, settings.node_id, _read_file(file),
+                                         section_lengths=lengths, assessed_by=assessed_by,
+                                         dry_run=dry_run)
+        except SpreadsheetError as exc:
+            raise click.ClickException(f"{file}: {exc}") from exc
+    for note in report.notes:
+        click.echo(f"note: {note}", err=True)
+    _echo_problems(report.problems, report.problem_count, shown=100)
     if report.problems:
-        more = len(report.problems) - 100
-        if more > 0:
-            click.echo(f"  ... and {more} more", err=True)
-        raise click.ClickException(f"{file}: {len(report.problems)} problems; nothing written")
+        raise click.ClickException(f"{file}: {report.problem_count} problems; nothing written")
     if dry_run:
         click.echo(f"{len(report.sections)} inventories are valid (dry run: nothing written)")
     else:

@@ -24,7 +24,7 @@ from pydantic import (
     model_serializer,
 )
 
-from sitcen.errors import error
+from sitcen.errors import NotOwnerError, error
 from sitcen.taxonomy import (
     EVENT_TYPES,
     STATUS_TRANSITIONS,
@@ -306,11 +306,15 @@ def check_report(
 def check_update(
     item: EventUpdate, current: EventPublic, node_id: str, now: datetime, skew: timedelta
 ) -> list[dict[str, Any]]:
-    """Rules of a new version: only the origin changes a record; status moves forward."""
+    """Rules of a new version: status moves forward, the category stays.
+
+    Only the origin changes a record: another node's event raises
+    :class:`NotOwnerError` before any other rule is checked.
+    """
     if current.origin != node_id:
-        return [error(("body", "origin"),
-                      f"event belongs to node {current.origin}; only its origin may change it "
-                      "(react with a record of your own instead)", "not_owner")]
+        raise NotOwnerError(str(current.id), current.origin,
+                            f"event {current.id} belongs to node {current.origin}; only its "
+                            "origin may change it (react with a record of your own instead)")
     errors = _check_common(item, ("body",), now, skew)
     status = current.status or Status.reported
     if item.status not in STATUS_TRANSITIONS[status]:

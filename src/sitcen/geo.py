@@ -150,6 +150,53 @@ class Assignment:
 # Measures and projection
 
 
+BBox = tuple[float, float, float, float]
+
+
+def check_bbox(values: Sequence[float]) -> BBox:
+    """A bounding box, checked by the one rule set every bbox in sitcen obeys.
+
+    Four WGS84 numbers in degrees, in the order ``min_lon, min_lat, max_lon,
+    max_lat`` (as GeoJSON and OGC API write them); each finite, longitudes in
+    -180..180, latitudes in -90..90; a minimum not above its maximum (a box
+    may shrink to a line or a point, and is inclusive at its edges). A box
+    crossing the antimeridian (``min_lon > max_lon``, as GeoJSON allows) is
+    refused: no sitcen border comes near it, and the answer says to send two
+    boxes. Raises :class:`ValueError` saying which rule is broken.
+    """
+    if len(values) != 4:
+        raise ValueError("a bbox is four numbers: min_lon,min_lat,max_lon,max_lat (degrees)")
+    min_lon, min_lat, max_lon, max_lat = (float(v) for v in values)
+    if not all(math.isfinite(v) for v in (min_lon, min_lat, max_lon, max_lat)):
+        raise ValueError("a bbox is four finite numbers: min_lon,min_lat,max_lon,max_lat")
+    if not (-180 <= min_lon <= 180 and -180 <= max_lon <= 180
+            and -90 <= min_lat <= 90 and -90 <= max_lat <= 90):
+        raise ValueError("bbox corners out of range: longitudes -180..180, latitudes -90..90")
+    if min_lat > max_lat:
+        raise ValueError("bbox latitudes in the wrong order: min_lon,min_lat,max_lon,max_lat")
+    if min_lon > max_lon:
+        raise ValueError("a bbox crossing the antimeridian (min_lon > max_lon) is not "
+                         "supported; send the two boxes on either side of it")
+    return min_lon, min_lat, max_lon, max_lat
+
+
+def parse_bbox(text: str, *, heights: bool = False) -> BBox:
+    """A bounding box written as text, ``min_lon,min_lat,max_lon,max_lat`` (:func:`check_bbox`).
+
+    With ``heights``, the six-number form of OGC API Features
+    (``min_lon,min_lat,min_height,max_lon,max_lat,max_height``) is read too
+    and its heights are ignored.
+    """
+    try:
+        numbers = [float(part) for part in text.split(",")]
+    except ValueError:
+        raise ValueError("a bbox is four numbers: min_lon,min_lat,max_lon,max_lat "
+                         "(degrees)") from None
+    if heights and len(numbers) == 6:
+        numbers = [numbers[0], numbers[1], numbers[3], numbers[4]]
+    return check_bbox(numbers)
+
+
 def geodesic_length_km(lons: npt.ArrayLike, lats: npt.ArrayLike) -> float:
     """Length in km on the WGS84 ellipsoid of the polyline through the given vertices.
 

@@ -1,4 +1,4 @@
-"""Monthly indicator series: read them from CSV, check them, cut them into complete series.
+"""Monthly indicator series: check a table of them, cut it into complete series.
 
 The file shape is the one of the Frontex monthly detections
 (``../shared/data/frontex/``): a ``month`` column (``YYYY-MM``), any number of
@@ -6,71 +6,23 @@ dimension columns (route, border type, nationality, ...) and one value column
 of non-negative integer counts. The table is long and sparse: a (month,
 dimensions) combination that is absent had a count of zero.
 
-Only :func:`read_indicator_csv` touches a file; :func:`monthly_series` is a pure
-function over the table it returns (docs/architecture.md, principle 6).
+Both functions are pure (docs/architecture.md, principle 6): the file itself
+is read by :func:`sitcen.interop.spreadsheets.read_indicators`, the one reader
+of CSV and XLSX, which hands the rows to :func:`read_indicator_rows`.
 """
 
 from __future__ import annotations
 
-import csv
-import io
 import re
-from collections.abc import Hashable, Iterable, Sequence
-from dataclasses import dataclass
-from pathlib import Path
-from typing import IO, Any
+from collections.abc import Hashable, Sequence
+from typing import Any
 
 import pandas as pd
 
+from sitcen.errors import ImportProblem
+
 MONTH = "month"
 _MONTH_RE = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")
-
-
-@dataclass(frozen=True)
-class RowProblem:
-    """Why one row (or the header) of an indicator file was not accepted.
-
-    ``row`` is the line number in the file as a text editor shows it (the header
-    is line 1); ``column`` the column concerned ("" when the whole row is);
-    ``value`` the text found there.
-    """
-
-    row: int
-    column: str
-    value: str
-    reason: str
-
-    def __str__(self) -> str:
-        where = f"row {self.row}" + (f", column {self.column!r}" if self.column else "")
-        return f"{where}: {self.reason} (found {self.value!r})"
-
-
-def read_indicator_csv(
-    source: str | Path | IO[str] | IO[bytes],
-    *,
-    value_column: str = "detections",
-    dimensions: Sequence[str] | None = None,
-) -> tuple[pd.DataFrame, list[RowProblem]]:
-    """Read a monthly indicator CSV; return the tidy table and every problem found.
-
-    ``dimensions`` lists the expected dimension columns; a header column that is
-    neither ``month``, one of them nor ``value_column`` is reported as unknown
-    (its values are ignored). Without ``dimensions`` every other column is a
-    dimension. Rows with a problem are left out of the table and each problem
-    names its row, column, value and reason: a bad month, a missing, negative
-    or non-integer count, an empty label, a wrong number of fields, a duplicate
-    of an earlier (month, dimensions) row. A missing required column leaves the
-    table empty.
-
-    The table has ``month`` (``Period[M]``), the dimension columns (``str``) and
-    ``value_column`` (``int64``), sorted by month and dimensions.
-    """
-    if isinstance(source, str | Path):
-        with open(source, encoding="utf-8-sig", newline="") as handle:
-            rows = list(csv.reader(handle))
-    else:
-        rows = list(csv.reader(_as_text(source)))
-    return _parse_rows(rows, value_column, dimensions)
 
 
 def read_indicator_rows(
@@ -78,26 +30,33 @@ def read_indicator_rows(
     *,
     value_column: str = "detections",
     dimensions: Sequence[str] | None = None,
-) -> tuple[pd.DataFrame, list[RowProblem]]:
-    """Like :func:`read_indicator_csv`, for rows already read (a spreadsheet sheet, header first).
+) -> tuple[pd.DataFrame, list[ImportProblem]]:
+    """Check a monthly indicator table; return the tidy table and every problem found.
 
-    ``rows[i]`` is line ``i + 1`` of the file; an empty list stands for a blank line.
+    ``rows`` is the table as text, header first: ``rows[i]`` is line ``i + 1``
+    of the file, an empty list a blank line (files are read, in any encoding,
+    delimiter or as XLSX, by :func:`sitcen.interop.spreadsheets.read_indicators`).
+    ``dimensions`` lists the expected dimension columns; a header column that
+    is neither ``month``, one of them nor ``value_column`` is reported as
+    unknown (its values are ignored). Without ``dimensions`` every other
+    column is a dimension. Rows with a problem are left out of the table and
+    each problem names its row, column, value and reason: a bad month, a
+    missing, negative or non-integer count, an empty label, a wrong number of
+    fields, a duplicate of an earlier (month, dimensions) row. A missing
+    required column leaves the table empty.
+
+    The table has ``month`` (``Period[M]``), the dimension columns (``str``) and
+    ``value_column`` (``int64``), sorted by month and dimensions.
     """
     return _parse_rows(rows, value_column, dimensions)
 
 
-def _as_text(source: IO[str] | IO[bytes]) -> Iterable[str]:
-    sample = source.read()
-    text = sample.decode("utf-8-sig") if isinstance(sample, bytes) else sample
-    return io.StringIO(text.removeprefix("\ufeff"), newline="")
-
-
 def _parse_rows(
     rows: list[list[str]], value_column: str, dimensions: Sequence[str] | None
-) -> tuple[pd.DataFrame, list[RowProblem]]:
-    problems: list[RowProblem] = []
+) -> tuple[pd.DataFrame, list[ImportProblem]]:
+    problems: list[ImportProblem] = []
     if not rows:
-        problems.append(RowProblem(1, "", "", "the file is empty (no header)"))
+        problems.append(ImportProblem(1, "", "", "the file is empty (no header)"))
         return _empty_table([], value_column), problems
     header = [name.strip() for name in rows[0]]
     dims = (
@@ -107,15 +66,15 @@ def _parse_rows(
     )
     for name in header:
         if name not in (MONTH, value_column, *dims):
-            problems.append(RowProblem(1, name, name, "unknown column (ignored)"))
+            problems.append(ImportProblem(1, name, name, "unknown column (ignored)"))
     seen_names: set[str] = set()
     for name in header:
         if name in seen_names:
-            problems.append(RowProblem(1, name, name, "column appears twice in the header"))
+            problems.append(ImportProblem(1, name, name, "column appears twice in the header"))
         seen_names.add(name)
     missing = [name for name in (MONTH, *dims, value_column) if name not in header]
     for name in missing:
-        problems.append(RowProblem(1, name, "", "required column missing from the header"))
+        problems.append(ImportProblem(1, name, "", "required column missing from the header"))
     if missing or len(seen_names) != len(header):
         return _empty_table(dims, value_column), problems
 
@@ -126,30 +85,30 @@ def _parse_rows(
         if not fields or all(not f.strip() for f in fields):
             continue  # blank lines carry nothing
         if len(fields) != len(header):
-            problems.append(RowProblem(line, "", ",".join(fields),
+            problems.append(ImportProblem(line, "", ",".join(fields),
                                        f"expected {len(header)} fields, found {len(fields)}"))
             continue
-        row_problems: list[RowProblem] = []
+        row_problems: list[ImportProblem] = []
         month_text = fields[at[MONTH]].strip()
         if not _MONTH_RE.match(month_text):
-            row_problems.append(RowProblem(line, MONTH, month_text,
+            row_problems.append(ImportProblem(line, MONTH, month_text,
                                            "month must be YYYY-MM with month 01-12"))
         labels: list[str] = []
         for dim in dims:
             label = fields[at[dim]].strip()
             if not label:
-                row_problems.append(RowProblem(line, dim, label, "empty label"))
+                row_problems.append(ImportProblem(line, dim, label, "empty label"))
             labels.append(label)
         value_text = fields[at[value_column]].strip()
         count, reason = _parse_count(value_text)
         if reason:
-            row_problems.append(RowProblem(line, value_column, value_text, reason))
+            row_problems.append(ImportProblem(line, value_column, value_text, reason))
         if row_problems:
             problems.extend(row_problems)
             continue
         key = (month_text, *labels)
         if key in first_seen:
-            problems.append(RowProblem(
+            problems.append(ImportProblem(
                 line, "", ",".join(fields),
                 f"duplicate of row {first_seen[key]} (same month and dimensions)"))
             continue

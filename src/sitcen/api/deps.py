@@ -6,9 +6,10 @@ from dataclasses import dataclass
 from typing import Annotated, Any
 from urllib.parse import urlsplit
 
-from fastapi import Depends, HTTPException, Request, status
+from fastapi import Depends, Request, status
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
+from sitcen.errors import Refused
 from sitcen.node import Node
 from sitcen.store.users import StoredUser, user_for_token
 from sitcen.users import Permission, allows
@@ -30,6 +31,7 @@ SESSION_COOKIE = "sitcen_session"
 #: A header only our own pages send; a cross-site form cannot set it.
 CONSOLE_HEADER = "x-sitcen-console"
 _UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+_CHALLENGE = {"WWW-Authenticate": "Bearer"}
 
 
 @dataclass(frozen=True)
@@ -62,21 +64,16 @@ def get_credentials(
     """The bearer token, else the session cookie (same-origin only for unsafe methods)."""
     if credentials is not None:
         if credentials.scheme.lower() != "bearer":
-            raise HTTPException(
-                status.HTTP_401_UNAUTHORIZED, "log in first: send Authorization: Bearer <token>",
-                headers={"WWW-Authenticate": "Bearer"},
-            )
+            raise Refused("log in first: send Authorization: Bearer <token>",
+                          status=status.HTTP_401_UNAUTHORIZED, headers=_CHALLENGE)
         return Credentials(credentials.credentials, by_cookie=False)
     cookie = request.cookies.get(SESSION_COOKIE)
     if not cookie:
-        raise HTTPException(
-            status.HTTP_401_UNAUTHORIZED, "log in first: send Authorization: Bearer <token>",
-            headers={"WWW-Authenticate": "Bearer"},
-        )
+        raise Refused("log in first: send Authorization: Bearer <token>",
+                      status=status.HTTP_401_UNAUTHORIZED, headers=_CHALLENGE)
     if request.method in _UNSAFE_METHODS and not same_origin(request):
-        raise HTTPException(status.HTTP_403_FORBIDDEN,
-                            "cross-site request refused: the session cookie works only from "
-                            "this node's own pages")
+        raise Refused("cross-site request refused: the session cookie works only from "
+                      "this node's own pages")
     return Credentials(cookie, by_cookie=True)
 
 
@@ -87,10 +84,8 @@ def get_current_user(node: CurrentNode, credentials: CurrentCredentials) -> Stor
     """The user behind the bearer token or session cookie; 401 without a valid one."""
     user = user_for_token(node.engine, credentials.token)
     if user is None:
-        raise HTTPException(
-            status.HTTP_401_UNAUTHORIZED, "token unknown or expired; log in again",
-            headers={"WWW-Authenticate": "Bearer"},
-        )
+        raise Refused("token unknown or expired; log in again",
+                      status=status.HTTP_401_UNAUTHORIZED, headers=_CHALLENGE)
     return user
 
 
@@ -102,10 +97,7 @@ def require(permission: Permission) -> Any:
 
     def check(user: CurrentUser) -> StoredUser:
         if not allows(user.role, permission):
-            raise HTTPException(
-                status.HTTP_403_FORBIDDEN,
-                f"role {user.role.value} may not {permission.value.replace('_', ' ')}",
-            )
+            raise Refused(f"role {user.role.value} may not {permission.value.replace('_', ' ')}")
         return user
 
     return Depends(check)

@@ -5,7 +5,10 @@ from __future__ import annotations
 import logging
 from urllib.parse import unquote_to_bytes
 
+import orjson
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from sitcen.errors import refusal
 
 # A full batch of 10,000 events with long descriptions stays well below this.
 MAX_BODY_BYTES = 64 * 1024 * 1024
@@ -60,8 +63,8 @@ class BodySizeLimit:
         client = scope.get("client") or ("?", 0)
         log.warning("refused %s %s from %s: body of %d bytes or more, over the %d limit",
                     scope.get("method"), scope.get("path"), client[0], size, self.max_bytes)
-        body = (b'{"reason":"too_large","detail":"request body larger than '
-                + str(self.max_bytes).encode() + b' bytes"}')
+        body = orjson.dumps(refusal(413, f"request body larger than {self.max_bytes} bytes",
+                                    ["body"], "too_large"))
         await send({"type": "http.response.start", "status": 413,
                     "headers": [(b"content-type", b"application/json"),
                                 (b"content-length", str(len(body)).encode())]})
@@ -83,8 +86,8 @@ class RefuseNul:
             "\x00" in scope.get("path", "")
             or b"\x00" in unquote_to_bytes(scope.get("query_string", b""))
         ):
-            body = (b'{"detail":[{"loc":["query"],"msg":"parameters may not contain NUL '
-                    b'characters","type":"nul_character"}]}')
+            body = orjson.dumps(refusal(422, "parameters may not contain NUL characters",
+                                        ["query"], "nul_character"))
             await send({"type": "http.response.start", "status": 422,
                         "headers": [(b"content-type", b"application/json"),
                                     (b"content-length", str(len(body)).encode())]})

@@ -1,18 +1,27 @@
-"""App assembly: one FastAPI app per node, routers under /api/v1, errors as answers."""
+"""App assembly: one FastAPI app per node, routers under /api/v1, errors as answers.
+
+Routers and dependencies raise (:mod:`sitcen.errors`); the handlers here turn
+every refusal into the one shape of docs/api.md, ``{"detail": [{"loc", "msg",
+"type"}]}``. For not-found, not-owner and version-conflict errors ``loc``
+names the path parameter that names the record (``["path", "event_id"]``),
+or is ``[]`` when none does. TAXII 2.1 routes answer TAXII error messages
+instead, as that standard prescribes.
+"""
 
 from __future__ import annotations
 
 import gc
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from fastapi import APIRouter, FastAPI, Request, status
 from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.openapi.utils import get_openapi
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from fastapi.routing import APIRoute
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from sitcen import __version__
 from sitcen.api.console import mount_console
@@ -56,12 +65,12 @@ from sitcen.api.routes import (
     users,
 )
 from sitcen.errors import (
+    KIND_OF_STATUS,
     InvalidInput,
-    NotFound,
-    NotOwnerError,
+    RecordRefusal,
     Refused,
-    VersionConflictError,
-    refusal,
+    error,
+    error_body,
 )
 from sitcen.events import EventBatch
 from sitcen.exchange.inbox import StoredReplayGuard
@@ -74,52 +83,59 @@ API_PREFIX = "/api/v1"
 RAW_BODY_MODELS = (EventBatch,)
 
 
-async def _invalid_input(_request: Request, exc: Exception) -> JSONResponse:
+def _naming(request: Request, record_id: str) -> list[str | int]:
+    """``["path", name]`` for the path parameter that names the record, else ``[]``."""
+    for name, value in request.path_params.items():
+        if str(value).lower() == record_id.lower():  # a UUID may come in capitals
+            return ["path", name]
+    return []
+
+
+def _answer(request: Request, status_code: int, errors: list[dict[str, Any]],
+            headers: Mapping[str, str] | None = None, **beside: Any) -> Response:
+    """Every refusal leaves here: the one shape, or a TAXII error message on ``/taxii2/``."""
+    if request.url.path.startswith(taxii.router.prefix):
+        # TAXII 2.1 prescribes its own error message (section 3.6.1); 422 is its 400.
+        reasons = "; ".join(
+            ".".join(str(p) for p in e["loc"]) + ": " + str(e["msg"]) if e["loc"]
+            else str(e["msg"]) for e in errors)
+        return taxii.error_message(400 if status_code == 422 else status_code, reasons, headers)
+    if status_code in (204, 304):
+        return Response(status_code=status_code, headers=headers)
+    return JSONResponse(jsonable_encoder(error_body(errors, **beside)), status_code=status_code,
+                        headers=headers)
+
+
+async def _invalid_input(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, InvalidInput)
-    return JSONResponse({"detail": exc.errors}, status_code=status.HTTP_422_UNPROCESSABLE_CONTENT)
+    return _answer(request, exc.status, exc.errors, report=exc.report)
 
 
-async def _request_validation(_request: Request, exc: Exception) -> JSONResponse:
+async def _request_validation(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, RequestValidationError)
     # Keep loc, msg and type; drop echoed input (it may be 10,000 events long).
-    errors: list[dict[str, Any]] = [
-        {"loc": list(e.get("loc", ())), "msg": e.get("msg", ""), "type": e.get("type", "")}
-        for e in exc.errors()
-    ]
-    return JSONResponse(
-        {"detail": jsonable_encoder(errors)}, status_code=status.HTTP_422_UNPROCESSABLE_CONTENT
-    )
+    return _answer(request, status.HTTP_422_UNPROCESSABLE_CONTENT, list(exc.errors()))
 
 
-async def _not_owner(_request: Request, exc: Exception) -> JSONResponse:
-    assert isinstance(exc, NotOwnerError)
-    return JSONResponse(
-        {"detail": [{"loc": ["body", "origin"], "msg": str(exc), "type": "not_owner"}]},
-        status_code=status.HTTP_422_UNPROCESSABLE_CONTENT,
-    )
+async def _record_refusal(request: Request, exc: Exception) -> Response:
+    """Not found (404), not the owner (422), a stale version (409): ``loc`` names the record."""
+    assert isinstance(exc, RecordRefusal)
+    loc = exc.loc if exc.loc is not None else _naming(request, exc.record_id)
+    return _answer(request, exc.status, [error(loc, str(exc), exc.kind)])
 
 
-async def _not_found(request: Request, exc: Exception) -> JSONResponse:
-    assert isinstance(exc, NotFound)
-    loc = exc.loc
-    if not loc:  # the parameter that carried the id, when the router did not say
-        for where, params in (("path", request.path_params), ("query", request.query_params)):
-            name = next((k for k, v in params.items() if str(v).lower() == exc.id.lower()), None)
-            if name is not None:
-                loc = [where, name]
-                break
-    return JSONResponse(refusal(status.HTTP_404_NOT_FOUND, str(exc), loc),
-                        status_code=status.HTTP_404_NOT_FOUND)
-
-
-async def _refused(_request: Request, exc: Exception) -> JSONResponse:
+async def _refused(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, Refused)
-    return JSONResponse(refusal(exc.status, str(exc), exc.loc, exc.kind),
-                        status_code=exc.status)
+    return _answer(request, exc.status, [error(exc.loc, str(exc), exc.kind)], exc.headers)
 
 
-async def _conflict(_request: Request, exc: Exception) -> JSONResponse:
-    return JSONResponse({"detail": str(exc)}, status_code=status.HTTP_409_CONFLICT)
+async def _http_exception(request: Request, exc: Exception) -> Response:
+    """FastAPI's and Starlette's own refusals (401 from the guards, unknown path, method)."""
+    assert isinstance(exc, StarletteHTTPException)
+    code = exc.status_code
+    errors = (list(exc.detail) if isinstance(exc.detail, list)
+              else [error([], str(exc.detail), KIND_OF_STATUS.get(code, "error"))])
+    return _answer(request, code, errors, exc.headers)
 
 
 def _docstrings_as_summaries(router: APIRouter) -> None:
@@ -177,10 +193,9 @@ def create_app(node: Node) -> FastAPI:
     app.add_middleware(RefuseNul)
     app.add_exception_handler(InvalidInput, _invalid_input)
     app.add_exception_handler(RequestValidationError, _request_validation)
-    app.add_exception_handler(NotOwnerError, _not_owner)
-    app.add_exception_handler(VersionConflictError, _conflict)
-    app.add_exception_handler(NotFound, _not_found)
+    app.add_exception_handler(RecordRefusal, _record_refusal)  # NotFound, NotOwner, VersionConflict
     app.add_exception_handler(Refused, _refused)
+    app.add_exception_handler(StarletteHTTPException, _http_exception)
     for module in (health, auth, users, events, geography, taxonomy, journal, stream,
                    identity, peers, agreements, exchange,
                    event_actions, assets, stats,

@@ -18,6 +18,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from sitcen.events import CountryCode, EventPublic, EventTypeId
+from sitcen.geo import BBox, check_bbox
 from sitcen.taxonomy import EVENT_TYPES, HANDLING_ORDER, Category, Handling
 from sitcen.times import UtcDatetime
 
@@ -144,21 +145,14 @@ class EventScope(_Strict):
     sections: list[SectionPattern] = Field(
         default_factory=list, description="section ids (KG-TJ-007) or whole borders (KG-TJ-*)"
     )
-    bbox: tuple[float, float, float, float] | None = Field(
+    bbox: BBox | None = Field(
         None, description="min_lon, min_lat, max_lon, max_lat (WGS84 degrees, inclusive)"
     )
 
     @field_validator("bbox")
     @classmethod
-    def _bbox(
-        cls, value: tuple[float, float, float, float] | None
-    ) -> tuple[float, float, float, float] | None:
-        if value is None:
-            return None
-        min_lon, min_lat, max_lon, max_lat = value
-        if not (-180 <= min_lon <= max_lon <= 180 and -90 <= min_lat <= max_lat <= 90):
-            raise ValueError("bbox is min_lon, min_lat, max_lon, max_lat within WGS84 bounds")
-        return value
+    def _bbox(cls, value: BBox | None) -> BBox | None:
+        return None if value is None else check_bbox(value)
 
     @property
     def has_area(self) -> bool:

@@ -36,6 +36,7 @@ from sitcen.exchange.sharing import (
 from sitcen.store import schema
 from sitcen.store.files import get_file
 from sitcen.store.journal import SUBJECT_FIELDS, JournalEntry, RecordKind, read_journal
+from sitcen.store.sql import select_in
 
 DEFAULT_BATCH = 5_000
 #: File bytes a batch carries at most (base64 makes them a third larger on the wire); an
@@ -45,16 +46,9 @@ FILE_BYTES_PER_BATCH = 16 * 1024 * 1024
 
 def _rows(conn: sa.Connection, table: sa.Table, ids: set[str]) -> dict[str, Any]:
     """Current rows of the given ids, in as few queries as the drivers allow."""
-    wanted = list(ids)
-    rows: dict[str, Any] = {}
-    for start in range(0, len(wanted), 900):  # stay under every driver's parameter limit
-        for row in conn.execute(
-            sa.select(table.c.id, table.c.origin, table.c.version, table.c.body,
+    query = sa.select(table.c.id, table.c.origin, table.c.version, table.c.body,
                       table.c.provenance, table.c.sharing)
-            .where(table.c.id.in_(wanted[start:start + 900]))
-        ):
-            rows[row.id] = row
-    return rows
+    return {row.id: row for row in select_in(conn, query, table.c.id, ids)}
 
 
 def _as_shared(kind: str, row: Any, own_node_id: str) -> tuple[SharedRecord, list[str]] | None:

@@ -7,16 +7,17 @@ column, value and reason of every problem.
 
 from __future__ import annotations
 
-import csv
-import io
 from collections.abc import Mapping
-from dataclasses import dataclass, field, fields
+from dataclasses import fields
 from datetime import date
 from typing import Any
 
 import sqlalchemy as sa
+from pydantic import Field
 
 from sitcen.analysis.vulnerability import CAPACITY_FIELDS, SectionCapacity
+from sitcen.errors import ImportProblem, ImportReport
+from sitcen.interop.spreadsheets import cell_text, open_table
 from sitcen.store.capacities import put_capacities
 
 #: Columns of a capacity CSV file: section_id, then one per figure.
@@ -31,44 +32,11 @@ _WHOLE = frozenset({"staff_per_shift", "shifts_per_day", "vehicles", "sensors", 
                     "towers"})
 
 
-@dataclass(frozen=True)
-class Problem:
-    """Why a value was not accepted: row (as a text editor counts lines, header = 1), column."""
-
-    row: int
-    column: str
-    value: str
-    reason: str
-
-    def __str__(self) -> str:
-        where = f"row {self.row}" + (f", column {self.column!r}" if self.column else "")
-        return f"{where}: {self.reason} (found {self.value!r})"
-
-    def to_dict(self) -> dict[str, Any]:
-        """The JSON form of the validation report."""
-        return {"row": self.row, "column": self.column, "value": self.value,
-                "reason": self.reason}
-
-
-@dataclass(frozen=True)
-class ImportReport:
+class CapacityImportReport(ImportReport):
     """What a capacity import found and did; nothing is written when there are problems."""
 
-    rows: int
-    sections: list[str]
-    problems: list[Problem] = field(default_factory=list)
-    dry_run: bool = False
-    written: int = 0
-
-    @property
-    def ok(self) -> bool:
-        return not self.problems
-
-    def to_dict(self) -> dict[str, Any]:
-        """The JSON form."""
-        return {"ok": self.ok, "dry_run": self.dry_run, "rows": self.rows,
-                "sections": self.sections, "written": self.written,
-                "problems": [p.to_dict() for p in self.problems]}
+    sections: list[str] = Field(default_factory=list, description="the sections read")
+    written: int = Field(0, description="inventories written")
 
 
 def _field_of(message: str) -> str:
@@ -126,44 +94,55 @@ def _cell_problem(column: str, text: str) -> str:
     return ""
 
 
-def parse_capacity_csv(text: str, section_lengths: Mapping[str, float]
-                       ) -> tuple[list[tuple[SectionCapacity, str]], list[Problem]]:
+Parsed = tuple[list[tuple[SectionCapacity, str]], list[ImportProblem], list[str]]
+
+
+def parse_capacity_csv(data: bytes, section_lengths: Mapping[str, float]) -> Parsed:
     """Read a capacity CSV: one row per section, one column per figure (:data:`CSV_COLUMNS`).
 
-    ``section_lengths`` are the node's sections (id -> km): a row for another
-    section is a problem, and an empty ``length_km`` takes the section's
-    length. An optional ``note`` column is kept with each inventory. Returns
-    the inventories with their notes and every problem found (each naming
-    row, column, value and reason); an unknown or missing column, an
-    unreadable cell, a figure out of range and a section listed twice are all
-    problems.
+    The file is read by :func:`sitcen.interop.spreadsheets.open_table`, as
+    events and indicators are: UTF-8 or Windows-1251, separated by commas,
+    semicolons or tabs (so a file saved by Russian Excel reads as it is), a
+    decimal comma allowed. ``section_lengths`` are the node's sections (id ->
+    km): a row for another section is a problem, and an empty ``length_km``
+    takes the section's length. An optional ``note`` column is kept with each
+    inventory. Returns the inventories with their notes, every problem found
+    (each naming row, column, value and reason) and notes on how the file was
+    read; an unknown or missing column, an unreadable cell, a figure out of
+    range and a section listed twice are all problems. Raises
+    :class:`~sitcen.interop.spreadsheets.SpreadsheetError` for a file that is no
+    CSV text at all.
     """
-    problems: list[Problem] = []
-    rows = list(csv.reader(io.StringIO(text.removeprefix("\ufeff"), newline="")))
-    if not rows or not any(c.strip() for c in rows[0]):
-        return [], [Problem(1, "", "", "the file is empty (no header)")]
-    header = [c.strip() for c in rows[0]]
+    problems: list[ImportProblem] = []
+    with open_table(data, xlsx=False) as table:
+        notes = table.notes
+        header = [c.strip() for c in table.header]
+        rows = [(number, [cell_text(c) for c in cells]) for number, cells in table.rows()]
+    if not any(header):
+        return [], [ImportProblem(1, "", "", "the file is empty (no header)")], notes
+    first = table.header_row
     known = set(CSV_COLUMNS) | {"note"}
     for name in header:
         if name not in known:
-            problems.append(Problem(1, name, name, "unknown column; known: "
-                                    + ", ".join([*CSV_COLUMNS, "note"])))
+            problems.append(ImportProblem(first, name, name, "unknown column; known: "
+                                          + ", ".join([*CSV_COLUMNS, "note"])))
     for name in CSV_COLUMNS:
         if name not in header and name not in OPTIONAL_COLUMNS:
-            problems.append(Problem(1, name, "", "required column missing from the header"))
+            problems.append(ImportProblem(first, name, "",
+                                          "required column missing from the header"))
     if len(set(header)) != len(header):
         duplicated = sorted({c for c in header if header.count(c) > 1})
-        problems += [Problem(1, c, c, "column appears twice") for c in duplicated]
+        problems += [ImportProblem(first, c, c, "column appears twice") for c in duplicated]
     if problems:
-        return [], problems
+        return [], problems, notes
     out: list[tuple[SectionCapacity, str]] = []
     first_row: dict[str, int] = {}
-    for line, cells in enumerate(rows[1:], start=2):
+    for line, cells in rows:
         if not cells or all(not c.strip() for c in cells):
             continue
         if len(cells) != len(header):
-            problems.append(Problem(line, "", ",".join(cells),
-                                    f"expected {len(header)} fields, found {len(cells)}"))
+            problems.append(ImportProblem(line, "", ",".join(cells),
+                                          f"expected {len(header)} fields, found {len(cells)}"))
             continue
         row = {name: cell.strip() for name, cell in zip(header, cells, strict=True)}
         found = _check_row(line, row, section_lengths, first_row)
@@ -172,20 +151,20 @@ def parse_capacity_csv(text: str, section_lengths: Mapping[str, float]
         else:
             out.append((found, row.get("note", "")))
     if not out and not problems:
-        problems.append(Problem(2, "", "", "the file has a header but no rows"))
-    return out, problems
+        problems.append(ImportProblem(first + 1, "", "", "the file has a header but no rows"))
+    return out, problems, notes
 
 
 def _check_row(line: int, row: dict[str, str], section_lengths: Mapping[str, float],
-               first_row: dict[str, int]) -> SectionCapacity | list[Problem]:
-    problems: list[Problem] = []
+               first_row: dict[str, int]) -> SectionCapacity | list[ImportProblem]:
+    problems: list[ImportProblem] = []
     section_id = row.get("section_id", "")
     if not section_id:
-        problems.append(Problem(line, "section_id", section_id, "empty section id"))
+        problems.append(ImportProblem(line, "section_id", section_id, "empty section id"))
     elif section_id not in section_lengths:
-        problems.append(Problem(line, "section_id", section_id, "no such border section"))
+        problems.append(ImportProblem(line, "section_id", section_id, "no such border section"))
     elif section_id in first_row:
-        problems.append(Problem(line, "section_id", section_id,
+        problems.append(ImportProblem(line, "section_id", section_id,
                                 f"section already listed on row {first_row[section_id]}"))
     else:
         first_row[section_id] = line
@@ -195,33 +174,35 @@ def _check_row(line: int, row: dict[str, str], section_lengths: Mapping[str, flo
         value = row.get(name, "")
         if not value:
             if name not in OPTIONAL_COLUMNS:
-                problems.append(Problem(line, name, value, "missing value"))
+                problems.append(ImportProblem(line, name, value, "missing value"))
             continue
         reason = _cell_problem(name, value)
         if reason:
-            problems.append(Problem(line, name, value, reason))
+            problems.append(ImportProblem(line, name, value, reason))
     if problems:
         return problems
     try:
         return check_capacity(section_id, row, section_length_km=section_lengths[section_id])
     except ValueError as exc:
         name = _field_of(str(exc))
-        return [Problem(line, name, row.get(name, "") if name else "", str(exc))]
+        return [ImportProblem(line, name, row.get(name, "") if name else "", str(exc))]
 
 
-def import_capacity_csv(engine: sa.Engine, node_id: str, text: str, *,
+def import_capacity_csv(engine: sa.Engine, node_id: str, data: bytes, *,
                         section_lengths: Mapping[str, float], assessed_by: str,
-                        dry_run: bool = False) -> ImportReport:
+                        dry_run: bool = False) -> CapacityImportReport:
     """Check a capacity CSV and, unless ``dry_run`` or a problem was found, store every row.
 
     All or nothing: the inventories are written in one transaction, one new
     version of each section's ``capacity`` record.
     """
-    parsed, problems = parse_capacity_csv(text, section_lengths)
-    sections = [c.section_id for c, _ in parsed]
+    parsed, problems, notes = parse_capacity_csv(data, section_lengths)
+    report = CapacityImportReport(
+        dry_run=dry_run, sections=[c.section_id for c, _ in parsed], notes=notes,
+        rows=len(parsed) + len({p.row for p in problems if p.row > 1}))
+    report.add_all(problems)
     if problems or dry_run:
-        return ImportReport(len(parsed) + len({p.row for p in problems if p.row > 1}),
-                            sections, problems, dry_run)
+        return report
     items = [(c.section_id, capacity_values(c), note) for c, note in parsed]
-    written = put_capacities(engine, node_id, items, assessed_by=assessed_by)
-    return ImportReport(len(parsed), sections, [], False, len(written))
+    report.written = len(put_capacities(engine, node_id, items, assessed_by=assessed_by))
+    return report

@@ -20,7 +20,7 @@ import math
 import re
 import unicodedata
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta, timezone, tzinfo
 from functools import cache
 from typing import Any
@@ -29,10 +29,10 @@ from zoneinfo import ZoneInfo
 import pycountry
 import sqlalchemy as sa
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, computed_field, field_validator
 
 from sitcen import i18n
-from sitcen.analysis.indicators import RowProblem
+from sitcen.errors import ImportProblem, ImportReport
 from sitcen.events import COUNTRY_CODES, EventCreate, check_report
 from sitcen.geo import load_countries
 from sitcen.interop.spreadsheets import (
@@ -50,8 +50,6 @@ from sitcen.store.events import Reporter, report_events
 from sitcen.taxonomy import ENUMS, EVENT_TYPES, Status
 from sitcen.times import read_moment
 
-#: Problems kept in a report; the count goes on beyond it.
-MAX_PROBLEMS = 10_000
 #: Events written per call of the write path.
 BATCH_SIZE = 5_000
 
@@ -398,9 +396,9 @@ def _field_of(loc: Iterable[Any]) -> str:
 
 
 def _check_row(number: int, cells: list[Cell],
-               ctx: _Context) -> tuple[EventCreate | None, list[RowProblem]]:
+               ctx: _Context) -> tuple[EventCreate | None, list[ImportProblem]]:
     """One row as a report, or the problems that keep it out."""
-    problems: list[RowProblem] = []
+    problems: list[ImportProblem] = []
     given: dict[str, tuple[str, Cell]] = {}
     for name, index in ctx.at.items():
         cell = cells[index] if index < len(cells) else None
@@ -411,7 +409,7 @@ def _check_row(number: int, cells: list[Cell],
         given[name] = (f"{name} (default)", ctx.mapping.defaults[name])
     extra = [c for c in cells[len(ctx.header):] if not blank(c)]
     if extra:
-        problems.append(RowProblem(number, "", "; ".join(cell_text(c) for c in extra),
+        problems.append(ImportProblem(number, "", "; ".join(cell_text(c) for c in extra),
                                    f"{len(cells)} values, but the header names "
                                    f"{len(ctx.header)} columns"))
 
@@ -424,10 +422,10 @@ def _check_row(number: int, cells: list[Cell],
         try:
             values[name] = _convert(name, cell, ctx)
         except ValueError as exc:
-            problems.append(RowProblem(number, label, cell_text(cell), str(exc)))
+            problems.append(ImportProblem(number, label, cell_text(cell), str(exc)))
     for name in _REQUIRED:
         if name not in given:
-            problems.append(RowProblem(number, *where(name), "empty; every event needs it"))
+            problems.append(ImportProblem(number, *where(name), "empty; every event needs it"))
     if "type" in values:
         # A default fills a detail only for the types that have it.
         applies = EVENT_TYPES[values["type"]].details
@@ -438,7 +436,7 @@ def _check_row(number: int, cells: list[Cell],
         try:
             values["persons"] = _persons(values["persons"], values.get("nationality"))
         except ValueError as exc:
-            problems.append(RowProblem(number, *where("persons"), str(exc)))
+            problems.append(ImportProblem(number, *where("persons"), str(exc)))
     if problems:
         return None, problems
 
@@ -454,12 +452,12 @@ def _check_row(number: int, cells: list[Cell],
         item = EventCreate.model_validate(payload)
     except ValidationError as exc:
         for e in exc.errors(include_url=False):
-            problems.append(RowProblem(number, *where(_field_of(e["loc"])), str(e["msg"])))
+            problems.append(ImportProblem(number, *where(_field_of(e["loc"])), str(e["msg"])))
         return None, problems
     for rule in check_report(item, None, ctx.now, ctx.skew):
-        problems.append(RowProblem(number, *where(_field_of(rule["loc"])), rule["msg"]))
+        problems.append(ImportProblem(number, *where(_field_of(rule["loc"])), rule["msg"]))
     if item.status == Status.validated and not ctx.may_validate:
-        problems.append(RowProblem(number, *where("status"),
+        problems.append(ImportProblem(number, *where("status"),
                                    "only a duty officer may import events as validated"))
     return (None if problems else item), problems
 
@@ -472,31 +470,22 @@ def _column_label(name: str, ctx: _Context) -> str:
 # --- import -----------------------------------------------------------------------------------
 
 
-@dataclass
-class ImportReport:
-    """What an import found and did."""
+class EventImportReport(ImportReport):
+    """What an import of events found and did."""
 
-    dry_run: bool = False
-    valid_only: bool = False
-    rows: int = 0
-    valid: int = 0
-    imported: int = 0
-    columns: dict[str, str] = field(default_factory=dict)
-    problems: list[RowProblem] = field(default_factory=list)
-    problem_count: int = 0
-    notes: list[str] = field(default_factory=list)
-
-    def add(self, problem: RowProblem) -> None:
-        """Count a problem; keep it unless the report already lists :data:`MAX_PROBLEMS`."""
-        self.problem_count += 1
-        if len(self.problems) < MAX_PROBLEMS:
-            self.problems.append(problem)
+    valid_only: bool = Field(False, description="the valid rows were asked for, whatever else")
+    valid: int = Field(0, description="rows that would make a valid report")
+    imported: int = Field(0, description="events written")
+    columns: dict[str, str] = Field(default_factory=dict,
+                                    description="which column of the file holds which field")
 
     @property
     def refused(self) -> bool:
         """Whether problems kept every row out (no dry run, valid rows not asked for)."""
         return self.problem_count > 0 and not self.valid_only and not self.dry_run
 
+    @computed_field  # type: ignore[prop-decorator]
+    @property
     def summary(self) -> str:
         """One line for people."""
         text = f"{self.rows} rows read, {self.valid} valid, {self.problem_count} problems"
@@ -506,20 +495,9 @@ class ImportReport:
             return text + "; nothing imported (fix the problems or import the valid rows only)"
         return text + f"; {self.imported} events imported"
 
-    def to_dict(self) -> dict[str, Any]:
-        """The JSON form the API answers with."""
-        return {
-            "summary": self.summary(), "dry_run": self.dry_run, "valid_only": self.valid_only,
-            "rows": self.rows, "valid": self.valid, "imported": self.imported,
-            "columns": self.columns, "problem_count": self.problem_count,
-            "problems": [{"row": p.row, "column": p.column, "value": p.value,
-                          "reason": p.reason} for p in self.problems],
-            "notes": self.notes,
-        }
-
 
 def _match_columns(header: list[str], mapping: ColumnMapping,
-                   report: ImportReport) -> dict[str, int]:
+                   report: EventImportReport) -> dict[str, int]:
     """Which column holds which field; header problems and notes go into the report."""
     at: dict[str, int] = {}
     stripped = [h.strip() for h in header]
@@ -530,7 +508,7 @@ def _match_columns(header: list[str], mapping: ColumnMapping,
             at[name] = matches[0]
         else:
             reason = ("no such column" if not matches else "several columns have this name")
-            report.add(RowProblem(1, wanted, wanted, f"{reason} (mapped to {name}); the "
+            report.add(ImportProblem(1, wanted, wanted, f"{reason} (mapped to {name}); the "
                                   "file's columns are " + ", ".join(repr(h) for h in stripped)))
     claimed = set(at.values())
     seen: dict[str, int] = {}
@@ -543,14 +521,14 @@ def _match_columns(header: list[str], mapping: ColumnMapping,
         if found is None or found in mapping.columns:
             (computed if _norm(text) in _COMPUTED else ignored).append(text)
         elif found in seen:
-            report.add(RowProblem(1, text, text, f"column {stripped[seen[found]]!r} also looks "
+            report.add(ImportProblem(1, text, text, f"column {stripped[seen[found]]!r} also looks "
                                   f"like {found}; name one of them in the mapping"))
         else:
             seen[found] = index
             at[found] = index
     for name in _REQUIRED:
         if name not in at and name not in mapping.defaults:
-            report.add(RowProblem(1, name, "", f"no column for {name} found; name it in the "
+            report.add(ImportProblem(1, name, "", f"no column for {name} found; name it in the "
                                   f"mapping (columns: {{{name}: <header>}})"))
     if computed:
         report.notes.append("columns the node sets itself were ignored: " + ", ".join(computed))
@@ -562,7 +540,7 @@ def _match_columns(header: list[str], mapping: ColumnMapping,
 
 
 def _checked_rows(table: Table,
-                  ctx: _Context) -> Iterator[tuple[int, EventCreate | None, list[RowProblem]]]:
+                  ctx: _Context) -> Iterator[tuple[int, EventCreate | None, list[ImportProblem]]]:
     count = 0
     for number, cells in table.rows():
         if all(blank(c) for c in cells):
@@ -585,7 +563,7 @@ def import_events(
     may_validate: bool = True,
     progress: Callable[[int, int], None] | None = None,
     now: datetime | None = None,
-) -> ImportReport:
+) -> EventImportReport:
     """Check a CSV or XLSX file of events and, unless refused, write it.
 
     Every row is checked first. With problems and without ``valid_only``
@@ -595,12 +573,12 @@ def import_events(
     Raises :class:`SpreadsheetError` for a file that is no table at all.
     """
     mapping = mapping or ColumnMapping()
-    report = ImportReport(dry_run=dry_run, valid_only=valid_only)
+    report = EventImportReport(dry_run=dry_run, valid_only=valid_only)
     with open_table(data, encoding=mapping.encoding, delimiter=mapping.delimiter,
                     sheet=mapping.sheet) as table:
         report.notes += table.notes
         if not table.header:
-            report.add(RowProblem(1, "", "", "the file is empty: no header row"))
+            report.add(ImportProblem(1, "", "", "the file is empty: no header row"))
             return report
         at = _match_columns(table.header, mapping, report)
         if report.problem_count:
@@ -638,7 +616,7 @@ def import_events(
 
 
 def _write(engine: sa.Engine, reporter: Reporter, batch: list[EventCreate],
-           report: ImportReport, progress: Callable[[int, int], None] | None) -> int:
+           report: EventImportReport, progress: Callable[[int, int], None] | None) -> int:
     report_events(engine, reporter, batch, batch=True)
     if progress is not None:
         progress(report.imported + len(batch), report.valid)

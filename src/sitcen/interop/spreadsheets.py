@@ -36,7 +36,8 @@ import sqlalchemy as sa
 from openpyxl.cell import WriteOnlyCell
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 
-from sitcen.analysis.indicators import RowProblem, read_indicator_rows
+from sitcen.analysis.indicators import read_indicator_rows
+from sitcen.errors import ImportProblem
 from sitcen.events import Details
 from sitcen.store.queries import EventFilter, query_events
 
@@ -290,12 +291,23 @@ def blank(cell: Cell) -> bool:
 
 @contextmanager
 def open_table(data: bytes, *, encoding: str | None = None, delimiter: str | None = None,
-               sheet: str | None = None) -> Iterator[Table]:
-    """The table in ``data``: XLSX when it is a ZIP archive, CSV text otherwise."""
+               sheet: str | None = None, xlsx: bool = True) -> Iterator[Table]:
+    """The table in ``data``: XLSX when it is a ZIP archive, CSV text otherwise.
+
+    The one reader of every imported table (events, capacity inventories,
+    indicators). CSV text is decoded by :func:`decode_text` (UTF-8 with or
+    without a byte order mark, UTF-16 with one, Cyrillic Windows-1251 as
+    Russian Excel saves it) and split at the ``delimiter`` given or, without
+    one, the one of ``,`` ``;`` TAB ``|`` its header uses most. A workbook is
+    read only where the caller allows it (``xlsx``).
+    """
     if len(data) > MAX_FILE_BYTES:
         raise FileTooLargeError(f"the file has {len(data):,} bytes; the limit is "
                                 f"{MAX_FILE_BYTES:,} (split it into several files)")
     if data.startswith(b"PK\x03\x04"):
+        if not xlsx:
+            raise SpreadsheetError("this is an XLSX workbook; this import reads CSV text: "
+                                   "save the sheet as CSV")
         with _xlsx_table(data, sheet) as table:
             yield table
     elif data.startswith(b"\xd0\xcf\x11\xe0"):
@@ -534,11 +546,12 @@ def read_indicators(
     dimensions: list[str] | None = None,
     sheet: str | None = None,
     encoding: str | None = None,
-) -> tuple[pd.DataFrame, list[RowProblem], list[str]]:
+) -> tuple[pd.DataFrame, list[ImportProblem], list[str]]:
     """A monthly indicator table from CSV or XLSX: the table, its problems, reading notes.
 
-    The rows go through :func:`sitcen.analysis.indicators.read_indicator_rows`,
-    the same checks as an indicator CSV.
+    The file is read by :func:`open_table` (any encoding and delimiter it
+    knows, or a sheet) and its rows checked by
+    :func:`sitcen.analysis.indicators.read_indicator_rows`.
     """
     with open_table(data, encoding=encoding, sheet=sheet) as table:
         if not table.header:
@@ -557,5 +570,5 @@ def read_indicators(
     frame, problems = read_indicator_rows(rows, value_column=value_column, dimensions=dimensions)
     if table.header_row > 1:
         shift = table.header_row - 1
-        problems = [RowProblem(p.row + shift, p.column, p.value, p.reason) for p in problems]
+        problems = [ImportProblem(p.row + shift, p.column, p.value, p.reason) for p in problems]
     return frame, problems, notes

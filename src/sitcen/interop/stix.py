@@ -35,9 +35,9 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
-from pydantic import ValidationError
+from pydantic import Field, ValidationError
 
-from sitcen.errors import InvalidInput
+from sitcen.errors import ImportProblem, ImportReport, InvalidInput
 from sitcen.events import EventCreate, check_report
 from sitcen.exchange.sharing import SectionInfo, SharedRecord
 from sitcen.store import schema
@@ -439,6 +439,32 @@ class ObjectOutcome:
         if self.errors:
             out["errors"] = self.errors
         return out
+
+
+class StixImportReport(ImportReport):
+    """What became of each object of an imported bundle.
+
+    ``rows`` counts the bundle's objects; each incident skipped is also a
+    problem, its row the object's place in the bundle and its value the id.
+    """
+
+    imported: int = Field(0, description="incidents imported (or that would be, in a dry run)")
+    skipped: int = Field(0, description="incidents left out, each with its reason")
+    objects: list[dict[str, Any]] = Field(default_factory=list,
+                                          description="the outcome of every object, in order")
+
+
+def import_report(outcomes: Sequence[ObjectOutcome], *, dry_run: bool) -> StixImportReport:
+    """The report of an import from the outcome of each object."""
+    done = "would_import" if dry_run else "imported"
+    report = StixImportReport(
+        dry_run=dry_run, rows=len(outcomes),
+        imported=sum(1 for o in outcomes if o.outcome == done),
+        skipped=sum(1 for o in outcomes if o.outcome == "skipped"),
+        objects=[o.to_dict() for o in outcomes])
+    report.add_all(ImportProblem(i, o.type, o.id, o.reason)
+                   for i, o in enumerate(outcomes, start=1) if o.outcome == "skipped")
+    return report
 
 
 def _objects_of(data: Any) -> list[Any]:

@@ -28,7 +28,7 @@ from typing import Any, Protocol
 import sqlalchemy as sa
 
 from sitcen.exchange.agreements import Agreement
-from sitcen.exchange.links import governing, list_peers
+from sitcen.exchange.partners import Audience, audience_of
 from sitcen.geo import SectionIndex
 from sitcen.interop.cot import (
     CotError,
@@ -352,21 +352,14 @@ class TakListener:
     async def _authenticated(self, client: TakClient, user: StoredUser | None) -> None:
         """Who the client is from now on, and for a partner's user, what it may see."""
         client.user = user
-        client.partner = None if user is None else self.node.settings.partner_users.get(
-            user.username)
-        client.agreement = None
-        if client.partner is not None:
-            client.agreement = await asyncio.to_thread(self._agreement_with, client.partner)
-            if client.agreement is None:
-                log.warning("TAK client %s: %s speaks for %s, which this node has no link "
-                            "to: it receives nothing", client.peer, user and user.username,
-                            client.partner)
-
-    def _agreement_with(self, partner: str) -> Agreement | None:
-        peer = next((p for p in list_peers(self.node.engine) if p.node_id == partner), None)
-        if peer is None:
-            return None
-        return governing(self.node.engine, self.node.settings.node_id, peer)
+        audience = Audience() if user is None else await asyncio.to_thread(
+            audience_of, self.node.engine, self.node.settings.node_id, user.username,
+            self.node.settings.partner_users)
+        client.partner, client.agreement = audience.partner, audience.agreement
+        if audience.unlinked:
+            log.warning("TAK client %s: %s speaks for %s, which this node has no link "
+                        "to: it receives nothing", client.peer, user and user.username,
+                        client.partner)
 
     # -- UDP
 

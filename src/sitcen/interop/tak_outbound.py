@@ -34,6 +34,7 @@ from sitcen.interop.cot import (
 )
 from sitcen.store import schema
 from sitcen.store.journal import KINDS, JournalEntry, RecordKind, read_journal
+from sitcen.store.sql import select_in
 from sitcen.times import moment_or_none
 from sitcen.users import Permission, allows
 
@@ -111,14 +112,10 @@ class PictureFeed:
             messages = []
             for kind, ids in wanted.items():
                 table = KINDS[kind].table
-                unique = list(dict.fromkeys(ids))
-                for start in range(0, len(unique), 900):  # under every driver's limit
-                    rows = conn.execute(sa.select(table.c.body)
-                                        .where(table.c.id.in_(unique[start:start + 900])))
-                    for row in rows:
-                        cot = self.as_cot(kind, orjson.loads(row.body))
-                        if cot is not None:
-                            messages.append(cot)
+                for row in select_in(conn, sa.select(table.c.body), table.c.id, ids):
+                    cot = self.as_cot(kind, orjson.loads(row.body))
+                    if cot is not None:
+                        messages.append(cot)
         return messages, shared, entries[-1].seq, len(entries) == PAGE
 
     def _shared(self, conn: sa.Connection, entries: list[JournalEntry],

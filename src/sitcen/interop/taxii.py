@@ -31,9 +31,7 @@ from sitcen.exchange.sharing import SectionInfo, SharedRecord, share, waiting
 from sitcen.interop.stix import STIX_KINDS, STIX_MEDIA_TYPE, to_stix
 from sitcen.store import schema
 from sitcen.store.journal import JournalEntry, record_body
-from sitcen.store.users import StoredUser
 from sitcen.times import from_micros
-from sitcen.users import Role
 
 _COLLECTION_NAMESPACE = uuid.UUID("9e3b6a41-2f7c-4d18-8a55-c0d4e7b1f932")
 #: Journal entries read per query while filling a page.
@@ -73,20 +71,6 @@ def collections(engine: sa.Engine, own_node_id: str) -> list[Collection]:
         if any(str(kind) in STIX_KINDS for kind in agreement.kinds):
             found.append(Collection(collection_id(own_node_id, agreement.id), agreement))
     return sorted(found, key=lambda c: c.agreement.id)
-
-
-def may_read(user: StoredUser, collection: Collection,
-             partner_users: Mapping[str, str]) -> bool:
-    """Whether a user may read a collection.
-
-    A ``liaison`` user named in ``partner_users`` speaks for that partner node
-    and reads the collection of the agreement granted to it; an ``admin``
-    reads every collection (to check what partners get); nobody else reads any.
-    """
-    if user.role == Role.admin:
-        return True
-    return user.role == Role.liaison and partner_users.get(user.username) == \
-        collection.agreement.to_node
 
 
 @dataclass(frozen=True)

@@ -72,6 +72,7 @@ from sitcen.store.records import (
     record_row,
     write_own,
 )
+from sitcen.store.sql import select_in
 from sitcen.store.users import StoredUser, list_users
 from sitcen.taxonomy import Handling
 from sitcen.times import from_micros
@@ -467,10 +468,8 @@ def _write_new(engine: sa.Engine, node_id: str, records: Sequence[Record]) -> li
     ids = [r.id for r in records]
     held: set[str] = set()
     with engine.connect() as conn:
-        for start in range(0, len(ids), 900):
-            held.update(conn.execute(sa.select(schema.records.c.id)
-                                     .where(schema.records.c.id.in_(ids[start:start + 900])))
-                        .scalars())
+        held.update(row.id for row in select_in(conn, sa.select(schema.records.c.id),
+                                                schema.records.c.id, ids))
     fresh: dict[str, Record] = {}
     for r in records:
         if r.id not in held:
@@ -552,10 +551,8 @@ def _held_page(conn: sa.Connection, entries: Sequence[JournalEntry]) -> list[Hel
     shares: dict[str, Sharing | None] = {}
     ids = [e.record_id for e in entries]
     for table in (schema.events, schema.records):
-        for start in range(0, len(ids), 900):
-            for row in conn.execute(sa.select(table.c.id, table.c.sharing)
-                                    .where(table.c.id.in_(ids[start:start + 900]))):
-                shares[row.id] = _sharing(row.sharing)
+        for row in select_in(conn, sa.select(table.c.id, table.c.sharing), table.c.id, ids):
+            shares[row.id] = _sharing(row.sharing)
     held = []
     for e in entries:
         text = bodies.get((e.record_id, e.version))
@@ -569,14 +566,12 @@ def _held_page(conn: sa.Connection, entries: Sequence[JournalEntry]) -> list[Hel
                      if h.kind == RecordKind.event_action and isinstance(h.body.get("event_id"),
                                                                          str)}
     events: dict[str, dict[str, Any]] = {}
-    found = list(events_wanted)
-    for start in range(0, len(found), 900):
-        for row in conn.execute(sa.select(schema.events.c.id, schema.events.c.body)
-                                .where(schema.events.c.id.in_(found[start:start + 900]))):
-            body = orjson.loads(row.body)
-            body.pop("provenance", None)
-            body.pop("sharing", None)
-            events[row.id] = body
+    for row in select_in(conn, sa.select(schema.events.c.id, schema.events.c.body),
+                         schema.events.c.id, events_wanted):
+        body = orjson.loads(row.body)
+        body.pop("provenance", None)
+        body.pop("sharing", None)
+        events[row.id] = body
     return [Held(h.kind, h.id, h.origin, h.version, h.body, h.sharing,
                  events.get(str(h.body.get("event_id"))))
             if h.kind == RecordKind.event_action else h for h in held]

@@ -57,7 +57,7 @@ def require_record(engine: sa.Engine, record_id: str, *, kinds: tuple[str, ...] 
     request carried the id) or, for a record of the wrong kind, :class:`InvalidInput`."""
     found = find_record(engine, record_id)
     if found is None:
-        raise NotFound(what, record_id, f"no {what} {record_id} on this node", loc=loc)
+        raise NotFound(what, record_id, f"no {what} {record_id} on this node", loc=loc or None)
     if kinds and found.kind not in kinds:
         raise InvalidInput([error(("body", "record_id"),
                                   f"record {record_id} is a {found.kind}; expected "

@@ -25,6 +25,7 @@ from sitcen.store import schema
 from sitcen.store.events import Reporter
 from sitcen.store.journal import Record, RecordKind, new_ids, now_micros, write_records
 from sitcen.store.records import record_row
+from sitcen.store.sql import select_in
 from sitcen.taxonomy import Handling
 from sitcen.times import as_utc, iso
 
@@ -90,15 +91,11 @@ def _current(conn: sa.Connection, node_id: str, asset_ids: set[str]) -> dict[str
     """asset id → (record id, version) of this node's current asset records."""
     r = schema.records
     found: dict[str, tuple[str, int]] = {}
-    ids = sorted(asset_ids)
-    for start in range(0, len(ids), 900):
-        rows = conn.execute(sa.select(r.c.subject, r.c.id, r.c.version, r.c.recorded_at)
-                            .where(r.c.kind == RecordKind.asset_position,
-                                   r.c.origin == node_id,
-                                   r.c.subject.in_(ids[start:start + 900]))
-                            .order_by(r.c.recorded_at))
-        for row in rows:  # the newest wins should an asset id have two records
-            found[row.subject] = (row.id, row.version)
+    query = (sa.select(r.c.subject, r.c.id, r.c.version, r.c.recorded_at)
+             .where(r.c.kind == RecordKind.asset_position, r.c.origin == node_id)
+             .order_by(r.c.recorded_at))
+    for row in select_in(conn, query, r.c.subject, sorted(asset_ids)):
+        found[row.subject] = (row.id, row.version)  # the newest wins should an id have two
     return found
 
 

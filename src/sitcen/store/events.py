@@ -12,12 +12,13 @@ import numpy as np
 import orjson
 import sqlalchemy as sa
 
-from sitcen.errors import InvalidInput, NotFound, error
+from sitcen.errors import InvalidInput, NotFound, VersionConflictError, error
 from sitcen.events import EventCreate, EventPublic, EventUpdate, check_report, check_update
 from sitcen.geo import SectionIndex
 from sitcen.store import schema
 from sitcen.store.grid import cell_of
 from sitcen.store.journal import Record, new_ids, now_micros, write_records
+from sitcen.store.sql import select_in
 from sitcen.taxonomy import EVENT_TYPES
 from sitcen.times import from_micros, iso, to_micros
 
@@ -109,10 +110,8 @@ def _row(body: bytes, item: EventCreate | EventUpdate, *, event_id: str, origin:
 def _missing_follow_ups(conn: sa.Connection, wanted: set[str]) -> set[str]:
     if not wanted:
         return set()
-    found = set(
-        conn.execute(sa.select(schema.events.c.id).where(schema.events.c.id.in_(wanted))).scalars()
-    )
-    return wanted - found
+    e = schema.events
+    return wanted - {row.id for row in select_in(conn, sa.select(e.c.id), e.c.id, wanted)}
 
 
 def report_events(
@@ -203,7 +202,12 @@ def update_event(
     *,
     may_change_status: bool,
 ) -> Written:
-    """Write a new version of one of this node's events (:class:`NotFound` if unknown)."""
+    """Write a new version of one of this node's events.
+
+    Raises :class:`NotFound` for an unknown event, :class:`NotOwnerError` for
+    another node's, :class:`VersionConflictError` when ``base_version`` is no
+    longer the current one, :class:`InvalidInput` for a change that breaks a rule.
+    """
     now_us = now_micros()
     current = get_event(engine, event_id)
     if current is None:
@@ -215,7 +219,9 @@ def update_event(
                             "changing the status needs the duty_officer or admin role",
                             "forbidden_transition"))
     if not errors and item.base_version is not None and item.base_version != current.version:
-        raise VersionConflictGuard(event_id, current.version, item.base_version)
+        raise VersionConflictError(event_id, current.version, item.base_version + 1,
+                                   f"event {event_id} is at version {current.version}, the "
+                                   f"change was made on {item.base_version}")
     if errors:
         raise InvalidInput(errors)
     placed = reporter.sections.assign(
@@ -238,15 +244,6 @@ def update_event(
                reported_at=to_micros(reported), recorded_at=now_us, cell=cell)
     write_records(engine, [Record("event", row)], node_id=reporter.node_id)
     return Written(event_id, version, section_id, distance)
-
-
-class VersionConflictGuard(Exception):
-    """The client changed an event on a version that is no longer the current one."""
-
-    def __init__(self, event_id: str, current: int, base: int) -> None:
-        super().__init__(f"event {event_id} is at version {current}, the change was made on {base}")
-        self.current = current
-        self.base = base
 
 
 def get_event(engine: sa.Engine, event_id: str) -> EventPublic | None:

@@ -24,6 +24,7 @@ import sqlalchemy as sa
 from sitcen.errors import NotOwnerError, VersionConflictError
 from sitcen.store import schema
 from sitcen.store.engine import SQLITE_WRITE
+from sitcen.store.sql import select_in
 
 
 @dataclass(frozen=True)
@@ -273,12 +274,9 @@ def _apply(conn: sa.Connection, records: Sequence[Record]) -> list[bool]:
         # A version the origin's side already retracted stays out, however late it comes.
         indexes = [i for i in indexes if records[i].version > retracted.get(records[i].id, 0)]
         ids = [records[i].id for i in indexes]
-        stored = {
-            row.id: (row.origin, row.version)
-            for row in conn.execute(
-                sa.select(table.c.id, table.c.origin, table.c.version).where(table.c.id.in_(ids))
-            )
-        }
+        query = sa.select(table.c.id, table.c.origin, table.c.version)
+        stored = {row.id: (row.origin, row.version)
+                  for row in select_in(conn, query, table.c.id, ids)}
         fresh = []
         for i in indexes:
             record = records[i]
@@ -301,12 +299,8 @@ def _apply(conn: sa.Connection, records: Sequence[Record]) -> list[bool]:
 
 def _retracted_versions(conn: sa.Connection, ids: Sequence[str]) -> dict[str, int]:
     t = schema.retractions
-    found: dict[str, int] = {}
-    for start in range(0, len(ids), 900):
-        for row in conn.execute(sa.select(t.c.id, t.c.version)
-                                .where(t.c.id.in_(list(ids[start:start + 900])))):
-            found[row.id] = row.version
-    return found
+    return {row.id: row.version
+            for row in select_in(conn, sa.select(t.c.id, t.c.version), t.c.id, ids)}
 
 
 @dataclass(frozen=True)
@@ -479,13 +473,10 @@ def _replace_many(conn: sa.Connection, kind: Kind, records: Sequence[Record]) ->
             (later if record.id in seen else round_).append(record)
             seen.add(record.id)
         ids = [r.id for r in round_]
-        stored: dict[str, Any] = {}
-        for start in range(0, len(ids), 900):
-            query = sa.select(table.c.id, table.c.version, table.c.body,
-                              table.c.recorded_at).where(table.c.id.in_(ids[start:start + 900]))
-            if conn.dialect.name == "postgresql":
-                query = query.with_for_update()
-            stored.update((row.id, row) for row in conn.execute(query))
+        query = sa.select(table.c.id, table.c.version, table.c.body, table.c.recorded_at)
+        if conn.dialect.name == "postgresql":
+            query = query.with_for_update()
+        stored: dict[str, Any] = {row.id: row for row in select_in(conn, query, table.c.id, ids)}
         for record in round_:
             have = stored.get(record.id)
             if have is None or have.version != record.version - 1:
@@ -536,11 +527,9 @@ def record_bodies(conn: sa.Connection,
     for kind_name, group in by_kind.items():
         kind = KINDS[kind_name]
         table = kind.table
-        ids = list({e.record_id for e in group})
-        for start in range(0, len(ids), 900):
-            for row in conn.execute(sa.select(table.c.id, table.c.version, table.c.body)
-                                    .where(table.c.id.in_(ids[start:start + 900]))):
-                found[(row.id, row.version)] = str(row.body)
+        query = sa.select(table.c.id, table.c.version, table.c.body)
+        for row in select_in(conn, query, table.c.id, {e.record_id for e in group}):
+            found[(row.id, row.version)] = str(row.body)
         if kind.history is None:
             continue
         h = kind.history

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, HTTPException, Request, Response, status
+from fastapi import APIRouter, Request, Response, status
 from pydantic import BaseModel
 
 from sitcen.api.deps import SESSION_COOKIE, CurrentCredentials, CurrentNode, CurrentUser
+from sitcen.errors import Refused
 from sitcen.node import Node
 from sitcen.store.users import StoredUser, authenticate, issue_token, revoke_token
 from sitcen.times import from_micros, iso
@@ -29,7 +30,7 @@ def public_user(node_id: str, username: str, full_name: str, role: str) -> UserP
 def _check_password(node: Node, credentials: LoginRequest) -> StoredUser:
     user = authenticate(node.engine, credentials.username, credentials.password)
     if user is None:
-        raise HTTPException(status.HTTP_401_UNAUTHORIZED, "wrong username or password")
+        raise Refused("wrong username or password", status=status.HTTP_401_UNAUTHORIZED)
     return user
 
 

@@ -13,12 +13,13 @@ import uuid
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, HTTPException, Query, Request, Response, status
+from fastapi import APIRouter, Query, Request, Response
 
 from sitcen.api.deps import CurrentNode, Reader
+from sitcen.errors import NotFound, Refused
 from sitcen.exchange.agreements import Agreement
-from sitcen.exchange.links import governing, list_peers
 from sitcen.exchange.outbox import held_records
+from sitcen.exchange.partners import audience_of
 from sitcen.exchange.sharing import SharedRecord, section_infos, share
 from sitcen.geo import BorderSection
 from sitcen.interop.cap import (
@@ -49,17 +50,14 @@ class _Audience:
 
     def __init__(self, node: Node, user: StoredUser) -> None:
         self.node = node
-        self.agreement: Agreement | None = None
-        partner = node.settings.partner_users.get(user.username)
-        if partner is None:
-            return
-        peer = next((p for p in list_peers(node.engine) if p.node_id == partner), None)
-        if peer is None:
-            raise HTTPException(status.HTTP_403_FORBIDDEN,
-                                f"{user.username} speaks for {partner}, which this node has "
-                                "no link to: nothing is shared with it")
-        self.agreement = governing(node.engine, node.settings.node_id, peer)
-        self.sections = section_infos(node.sections.sections)
+        audience = audience_of(node.engine, node.settings.node_id, user.username,
+                               node.settings.partner_users)
+        if audience.unlinked:
+            raise Refused(f"{user.username} speaks for {audience.partner}, which this node has "
+                          "no link to: nothing is shared with it")
+        self.agreement: Agreement | None = audience.agreement
+        if self.agreement is not None:
+            self.sections = section_infos(node.sections.sections)
 
     def held(self, record: StoredRecord) -> tuple[SharedRecord, list[str]] | None:
         """The record as the sharing function takes it, with the nodes it came through."""
@@ -161,9 +159,9 @@ def read_cap_message(
     """One alert or section impact level as a CAP 1.2 message (a version of it)."""
     audience = _Audience(node, user)
     record = get_record(node.engine, str(record_id))
-    missing = HTTPException(status.HTTP_404_NOT_FOUND,
-                            f"no alert or section impact level {record_id}"
-                            + ("" if version is None else f" version {version}"))
+    missing = NotFound("alert or section impact level", str(record_id),
+                       f"no alert or section impact level {record_id}"
+                       + ("" if version is None else f" version {version}"))
     if record is None or record.kind not in _KINDS:
         raise missing
     versions = _versions(audience, record)

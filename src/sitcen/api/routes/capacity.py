@@ -7,8 +7,7 @@ from datetime import UTC, date, datetime
 from typing import Annotated, Any
 
 import pandas as pd
-from fastapi import APIRouter, HTTPException, Query, Request, status
-from fastapi.responses import JSONResponse
+from fastapi import APIRouter, Query, Request
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.concurrency import run_in_threadpool
 
@@ -20,10 +19,16 @@ from sitcen.analysis.vulnerability import (
     simulate_surge,
 )
 from sitcen.api.deps import CurrentNode, Reader, require
-from sitcen.errors import InvalidInput, error
+from sitcen.errors import ImportRefusal, InvalidInput, NotFound, error
 from sitcen.events import NO_NUL
 from sitcen.geo import BorderSection
-from sitcen.interop.capacity_import import capacity_values, check_capacity, import_capacity_csv
+from sitcen.interop.capacity_import import (
+    CapacityImportReport,
+    capacity_values,
+    check_capacity,
+    import_capacity_csv,
+)
+from sitcen.interop.spreadsheets import SpreadsheetError
 from sitcen.node import Node
 from sitcen.recompute import (
     assessed_month,
@@ -48,8 +53,8 @@ def known_section(node: Node, section_id: str) -> BorderSection:
     """The node's border section ``section_id``; 404 when it has none."""
     try:
         return node.sections.section(section_id)
-    except KeyError as exc:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, f"no section {section_id}") from exc
+    except KeyError:
+        raise NotFound("section", section_id) from None
 
 
 def _doc(name: str) -> str:
@@ -118,26 +123,6 @@ class CapacityVersion(BaseModel):
     note: str
 
 
-class ImportProblem(BaseModel):
-    """Why one cell or row of a capacity CSV was not accepted."""
-
-    row: int = Field(description="line in the file, the header being line 1")
-    column: str
-    value: str
-    reason: str
-
-
-class ImportReport(BaseModel):
-    """What a capacity import found; nothing is written when ``problems`` is not empty."""
-
-    ok: bool
-    dry_run: bool
-    rows: int
-    sections: list[str]
-    written: int
-    problems: list[ImportProblem]
-
-
 class SurgeRequest(BaseModel):
     """A simulation exercise: ``factor`` times the usual load for ``days`` days."""
 
@@ -197,8 +182,8 @@ def read_capacity(section_id: str, node: CurrentNode, _user: Reader) -> dict[str
     known_section(node, section_id)
     record = current_capacity(node.engine, node.settings.node_id, section_id)
     if record is None:
-        raise HTTPException(status.HTTP_404_NOT_FOUND,
-                            f"section {section_id} has no capacity inventory yet")
+        raise NotFound("capacity inventory", section_id,
+                       f"section {section_id} has no capacity inventory yet")
     return _public(record)
 
 
@@ -241,8 +226,9 @@ _CSV_BODY = {
 }
 
 
-@router.post("/capacity/import", response_model=ImportReport, openapi_extra=_CSV_BODY,
-             responses={422: {"model": ImportReport, "description": "problems; nothing written"}})
+@router.post("/capacity/import", response_model=CapacityImportReport, openapi_extra=_CSV_BODY,
+             responses={422: {"model": ImportRefusal[CapacityImportReport],
+                              "description": "problems; nothing written"}})
 async def import_capacity(
     request: Request, node: CurrentNode, user: Assessor,
     dry_run: Annotated[bool, Query(description="check only, write nothing")] = False,
@@ -251,16 +237,16 @@ async def import_capacity(
     raw = await request.body()
     if len(raw) > MAX_CSV_BYTES:
         raise InvalidInput([error(("body",), f"the file is over {MAX_CSV_BYTES} bytes")])
-    try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise InvalidInput([error(("body",), f"the file is not UTF-8 text: {exc}")]) from exc
     lengths = {s.id: s.length_km for s in node.sections.sections}
-    report = await run_in_threadpool(
-        import_capacity_csv, node.engine, node.settings.node_id, text,
-        section_lengths=lengths, assessed_by=user.username, dry_run=dry_run)
+    try:
+        report = await run_in_threadpool(
+            import_capacity_csv, node.engine, node.settings.node_id, raw,
+            section_lengths=lengths, assessed_by=user.username, dry_run=dry_run)
+    except SpreadsheetError as exc:
+        raise InvalidInput([error(("body",), str(exc), "spreadsheet")]) from exc
     if not report.ok:
-        return JSONResponse(report.to_dict(), status_code=status.HTTP_422_UNPROCESSABLE_CONTENT)
+        raise InvalidInput([error(("body",), f"{report.problem_count} problems in the file; "
+                                  "nothing written", "import_refused")], report=report.to_dict())
     return report.to_dict()
 
 

@@ -12,11 +12,11 @@ import uuid
 from enum import StrEnum
 from typing import Any
 
-from fastapi import APIRouter, HTTPException, status
+from fastapi import APIRouter, status
 from pydantic import BaseModel, ConfigDict, Field
 
 from sitcen.api.deps import CurrentNode, CurrentUser, Reader
-from sitcen.errors import InvalidInput, error
+from sitcen.errors import InvalidInput, NotFound, Refused, error
 from sitcen.events import NO_NUL
 from sitcen.store.events import get_event
 from sitcen.store.journal import RecordKind
@@ -88,13 +88,12 @@ def create_event_action(event_id: uuid.UUID, item: EventActionCreate, node: Curr
     """Validate, reject, close, re-attribute the impact of, or comment on an event."""
     needed = NEEDS[item.action]
     if not allows(user.role, needed):
-        raise HTTPException(status.HTTP_403_FORBIDDEN,
-                            f"role {user.role.value} may not {item.action.value.replace('_', ' ')}"
-                            " an event")
+        raise Refused(f"role {user.role.value} may not {item.action.value.replace('_', ' ')} "
+                      "an event")
     _check(item)
     event = get_event(node.engine, str(event_id))
     if event is None:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, f"no event {event_id}")
+        raise NotFound("event", str(event_id))
     body = {
         "event_id": str(event_id),
         "event_origin": event.origin,
@@ -114,6 +113,6 @@ def read_event_actions(event_id: uuid.UUID, node: CurrentNode,
                        _user: Reader) -> list[dict[str, Any]]:
     """Every action on an event this node holds (its own and received ones), oldest first."""
     if get_event(node.engine, str(event_id)) is None:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, f"no event {event_id}")
+        raise NotFound("event", str(event_id))
     actions = list_records(node.engine, RecordKind.event_action, subject=str(event_id))
     return [a.to_dict() for a in reversed(actions)]

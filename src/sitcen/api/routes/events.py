@@ -10,7 +10,7 @@ from typing import Annotated, Any
 
 import numpy as np
 import orjson
-from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response, status
+from fastapi import APIRouter, Depends, Query, Request, Response, status
 from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel, Field, ValidationError
 from starlette.concurrency import run_in_threadpool
@@ -18,9 +18,9 @@ from starlette.concurrency import run_in_threadpool
 from sitcen.api.deps import CurrentNode, PersonalDataReader, Reader, Reporting
 from sitcen.errors import InvalidInput, NotFound, error
 from sitcen.events import EventBatch, EventCreate, EventPublic, EventUpdate
+from sitcen.geo import BBox, parse_bbox
 from sitcen.node import Node
 from sitcen.store.events import (
-    VersionConflictGuard,
     Written,
     event_versions,
     get_event,
@@ -132,22 +132,13 @@ def _split(values: list[str] | None) -> list[str]:
     return out
 
 
-def _bbox(raw: str | None) -> tuple[float, float, float, float] | None:
+def _bbox(raw: str | None) -> BBox | None:
     if raw is None:
         return None
     try:
-        parts = [float(p) for p in raw.split(",")]
-    except ValueError:
-        parts = []
-    if len(parts) != 4 or any(p != p for p in parts):
-        raise InvalidInput([error(("query", "bbox"),
-                                  "bbox is min_lon,min_lat,max_lon,max_lat in degrees", "bbox")])
-    min_lon, min_lat, max_lon, max_lat = parts
-    if not (-180 <= min_lon <= max_lon <= 180 and -90 <= min_lat <= max_lat <= 90):
-        raise InvalidInput([error(("query", "bbox"),
-                                  "bbox corners out of range or in the wrong order "
-                                  "(min_lon,min_lat,max_lon,max_lat)", "bbox")])
-    return (min_lon, min_lat, max_lon, max_lat)
+        return parse_bbox(raw)
+    except ValueError as exc:
+        raise InvalidInput([error(("query", "bbox"), str(exc), "bbox")]) from exc
 
 
 def _time(name: str, value: datetime | None) -> int | None:
@@ -312,7 +303,7 @@ def read_event(event_id: uuid.UUID, node: CurrentNode, _user: Reader) -> EventPu
     """Read the current version of one event."""
     event = get_event(node.engine, str(event_id))
     if event is None:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, f"no event {event_id}")
+        raise NotFound("event", str(event_id))
     return event
 
 
@@ -321,7 +312,7 @@ def read_event_versions(event_id: uuid.UUID, node: CurrentNode, _user: Reader) -
     """Every version of one event, oldest first."""
     versions = event_versions(node.engine, str(event_id))
     if not versions:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, f"no event {event_id}")
+        raise NotFound("event", str(event_id))
     return Response(orjson.dumps(versions), media_type="application/json")
 
 
@@ -330,15 +321,8 @@ def update_one_event(
     event_id: uuid.UUID, item: EventUpdate, node: CurrentNode, user: Reporting
 ) -> WrittenEvent:
     """Write a new version of an event this node owns."""
-    try:
-        written = update_event(
-            node.engine, node.reporter, str(event_id), item,
-            may_change_status=allows(user.role, Permission.change_status),
-        )
-    except NotFound as exc:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, f"no event {event_id}") from exc
-    except VersionConflictGuard as exc:
-        raise HTTPException(status.HTTP_409_CONFLICT, str(exc)) from exc
+    written = update_event(node.engine, node.reporter, str(event_id), item,
+                           may_change_status=allows(user.role, Permission.change_status))
     return _written(written)
 
 
@@ -348,5 +332,5 @@ def read_personal_data(
 ) -> list[dict[str, Any]]:
     """Personal data attached to an event (need-to-know roles only)."""
     if get_event(node.engine, str(event_id)) is None:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, f"no event {event_id}")
+        raise NotFound("event", str(event_id))
     return personal_data_of(node.engine, str(event_id))

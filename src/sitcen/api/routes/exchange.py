@@ -10,6 +10,7 @@ from fastapi.responses import JSONResponse, Response
 from starlette.concurrency import run_in_threadpool
 
 from sitcen.api.deps import CurrentNode
+from sitcen.errors import Refused
 from sitcen.exchange.envelope import EnvelopeError, ReplayGuard
 from sitcen.exchange.inbox import answer_pull, receive
 from sitcen.exchange.sharing import section_infos
@@ -17,7 +18,7 @@ from sitcen.exchange.sharing import section_infos
 router = APIRouter(prefix="/exchange", tags=["federation"])
 log = logging.getLogger("sitcen.exchange")
 
-# HTTP status for each refusal reason; the body always names the reason.
+# HTTP status for each refusal reason; the error's type names the reason.
 STATUS_OF = {
     "too_large": status.HTTP_413_CONTENT_TOO_LARGE,
     "unknown_sender": status.HTTP_403_FORBIDDEN,
@@ -28,16 +29,17 @@ STATUS_OF = {
 }
 
 
-_NOT_INITIALISED = {"reason": "not_initialised",
-                    "detail": "this node has no key pair yet (sitcen init)"}
+def _not_initialised() -> Refused:
+    return Refused("this node has no key pair yet (sitcen init)",
+                   status=status.HTTP_409_CONFLICT, kind="not_initialised")
 
 
-def _refusal(what: str, exc: EnvelopeError, size: int) -> JSONResponse:
+def _refusal(what: str, exc: EnvelopeError, size: int) -> Refused:
+    """The refusal of a batch or pull; its ``type`` is the envelope's reason."""
     log.warning("refused a %s (%s) claimed by %s, %d bytes: %s", what, exc.reason, exc.sender,
                 size, exc)
-    return JSONResponse({"reason": exc.reason, "detail": str(exc)},
-                        status_code=STATUS_OF.get(exc.reason,
-                                                  status.HTTP_422_UNPROCESSABLE_CONTENT))
+    return Refused(str(exc), kind=exc.reason,
+                   status=STATUS_OF.get(exc.reason, status.HTTP_422_UNPROCESSABLE_CONTENT))
 
 
 @router.post("/batches", responses={200: {"description": "applied"},
@@ -45,14 +47,14 @@ def _refusal(what: str, exc: EnvelopeError, size: int) -> JSONResponse:
 async def receive_batch(request: Request, node: CurrentNode) -> JSONResponse:
     """Receive a sealed batch from a linked node; applied whole and exactly once, or refused."""
     if node.identity is None:
-        return JSONResponse(_NOT_INITIALISED, status_code=status.HTTP_409_CONFLICT)
+        raise _not_initialised()
     data = await request.body()
     guard: ReplayGuard = request.app.state.replay_guard
     try:
         receipt = await run_in_threadpool(receive, node.engine, node.settings.node_id, data,
                                           guard=guard, now=datetime.now(UTC))
     except EnvelopeError as exc:
-        return _refusal("batch", exc, len(data))
+        raise _refusal("batch", exc, len(data)) from None
     return JSONResponse({"batch_id": receipt.batch_id, "sender": receipt.sender,
                          "last_seq": receipt.last_seq, "applied": receipt.applied,
                          "already_held": receipt.skipped})
@@ -63,7 +65,7 @@ async def receive_batch(request: Request, node: CurrentNode) -> JSONResponse:
 async def answer_pull_request(request: Request, node: CurrentNode) -> Response:
     """Answer a linked node's signed pull: the next sealed batch for it after its cursor."""
     if node.identity is None:
-        return JSONResponse(_NOT_INITIALISED, status_code=status.HTTP_409_CONFLICT)
+        raise _not_initialised()
     data = await request.body()
     guard: ReplayGuard = request.app.state.replay_guard
     try:
@@ -71,5 +73,5 @@ async def answer_pull_request(request: Request, node: CurrentNode) -> Response:
                                          guard=guard, now=datetime.now(UTC),
                                          sections=section_infos(node.sections.sections))
     except EnvelopeError as exc:
-        return _refusal("pull", exc, len(data))
+        raise _refusal("pull", exc, len(data)) from None
     return Response(sealed, media_type="application/json")

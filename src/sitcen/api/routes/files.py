@@ -33,8 +33,7 @@ def _attached(engine: sa.Engine, digest: str) -> str | None:
 
 
 def _missing(digest: str) -> NotFound:
-    return NotFound("attached file", digest, f"no attached file {digest} on this node",
-                    loc=("path", "digest"))
+    return NotFound("attached file", digest, f"no attached file {digest} on this node")
 
 
 @router.get("/{digest}", response_class=Response,

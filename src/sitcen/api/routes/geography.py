@@ -6,11 +6,11 @@ from functools import cache
 from importlib import resources
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, HTTPException, Response, status
+from fastapi import APIRouter, Body, Response
 from pydantic import BaseModel
 
 from sitcen.api.deps import Admin, CurrentNode, Reader
-from sitcen.errors import InvalidInput, error
+from sitcen.errors import InvalidInput, NotFound, error
 from sitcen.geo import GeographyError, load_crossing_points
 from sitcen.store.sections import replace_sections, restore_default_sections, section_feature
 
@@ -36,8 +36,8 @@ def read_section(section_id: str, node: CurrentNode, _user: Reader) -> dict[str,
     """One border section as a GeoJSON Feature."""
     try:
         return section_feature(node.sections.section(section_id))
-    except KeyError as exc:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, f"no section {section_id}") from exc
+    except KeyError:
+        raise NotFound("section", section_id) from None
 
 
 @router.put("/sections", response_model=FeatureCollection)

@@ -5,13 +5,14 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 import orjson
-from fastapi import APIRouter, HTTPException, Query, Request, Response, status
+from fastapi import APIRouter, Query, Request, Response, status
 from starlette.concurrency import run_in_threadpool
 
 from sitcen.api.deps import CurrentNode, Reporting
-from sitcen.errors import InvalidInput, error
+from sitcen.errors import ImportRefusal, InvalidInput, Refused, error
 from sitcen.interop.event_import import (
     ColumnMapping,
+    EventImportReport,
     MappingError,
     import_events,
     load_mapping,
@@ -55,10 +56,11 @@ def _mapping(document: str | None, column: list[str] | None, default: list[str] 
     return mapping_from_dict(data, source="parameters")
 
 
-@router.post("/events", openapi_extra=_FILE_BODY, response_model=dict[str, Any],
+@router.post("/events", openapi_extra=_FILE_BODY, response_model=EventImportReport,
              responses={201: {"description": "imported; the report"},
                         413: {"description": "the file is too large"},
-                        422: {"description": "problems in the file; nothing imported"}})
+                        422: {"model": ImportRefusal[EventImportReport],
+                              "description": "problems in the file; nothing imported"}})
 async def import_events_file(
     request: Request,
     node: CurrentNode,
@@ -92,13 +94,12 @@ async def import_events_file(
             import_events, node.engine, node.reporter, data, chosen, dry_run=dry_run,
             valid_only=valid_only, may_validate=allows(user.role, Permission.change_status))
     except FileTooLargeError as exc:
-        raise HTTPException(status.HTTP_413_CONTENT_TOO_LARGE, str(exc)) from exc
+        raise Refused(str(exc), status=status.HTTP_413_CONTENT_TOO_LARGE, kind="too_large",
+                      loc=("body",)) from exc
     except SpreadsheetError as exc:
         raise InvalidInput([error(("body",), str(exc), "spreadsheet")]) from exc
     body = report.to_dict()
     if report.refused:
-        return Response(orjson.dumps({"detail": report.summary(), "report": body}),
-                        status_code=status.HTTP_422_UNPROCESSABLE_CONTENT,
-                        media_type="application/json")
+        raise InvalidInput([error(("body",), report.summary, "import_refused")], report=body)
     code = status.HTTP_200_OK if dry_run else status.HTTP_201_CREATED
     return Response(orjson.dumps(body), status_code=code, media_type="application/json")

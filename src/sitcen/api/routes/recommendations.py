@@ -7,12 +7,12 @@ from datetime import UTC, date, datetime
 from enum import StrEnum
 from typing import Annotated, Any
 
-from fastapi import APIRouter, HTTPException, Query, status
+from fastapi import APIRouter, Query, status
 from pydantic import BaseModel, ConfigDict, Field
 
 from sitcen.api.deps import CurrentNode, Reader, require
 from sitcen.api.routes.capacity import known_section
-from sitcen.errors import InvalidInput, NotFound, NotOwnerError, error
+from sitcen.errors import InvalidInput, NotFound, error
 from sitcen.events import NO_NUL
 from sitcen.store.recommendations import (
     add_recommendation,
@@ -126,7 +126,7 @@ def create_recommendation(item: RecommendationCreate, node: CurrentNode,
     """Record a recommendation for a section, with owner and deadline."""
     try:
         known_section(node, item.section_id)
-    except HTTPException as exc:
+    except NotFound as exc:
         raise InvalidInput([error(("body", "section_id"), f"no section {item.section_id}")]
                            ) from exc
     record = add_recommendation(node.engine, node.settings.node_id, section_id=item.section_id,
@@ -141,7 +141,7 @@ def read_recommendation(recommendation_id: uuid.UUID, node: CurrentNode,
     """One recommendation with its status history (every version, oldest first)."""
     record = get_record(node.engine, str(recommendation_id))
     if record is None or record.kind != "recommendation":
-        raise HTTPException(status.HTTP_404_NOT_FOUND, f"no recommendation {recommendation_id}")
+        raise NotFound("recommendation", str(recommendation_id))
     return _public(record, _today(),
                    history=recommendation_history(node.engine, str(recommendation_id)))
 
@@ -155,13 +155,7 @@ def update_one_recommendation(recommendation_id: uuid.UUID, item: Recommendation
             node.engine, node.settings.node_id, str(recommendation_id), updated_by=user.username,
             status=None if item.status is None else item.status.value, owner=item.owner,
             deadline=item.deadline, note=item.note, base_version=item.base_version)
-    except NotFound as exc:
-        raise HTTPException(status.HTTP_404_NOT_FOUND,
-                            f"no recommendation {recommendation_id}") from exc
     except AssessmentError as exc:
         raise InvalidInput([error(("body", exc.field), str(exc), "forbidden_transition")]
                            ) from exc
-    except NotOwnerError as exc:
-        raise InvalidInput([error(("path", "recommendation_id"),
-                                  f"{exc}: only its node changes it", "not_owner")]) from exc
     return _public(record, _today())

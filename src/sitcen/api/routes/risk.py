@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, HTTPException, status
+from fastapi import APIRouter
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.concurrency import run_in_threadpool
 
 from sitcen.api.deps import CurrentNode, Reader
 from sitcen.api.routes.capacity import known_section
+from sitcen.errors import NotFound
 from sitcen.recompute import risk_detail, risk_table
 from sitcen.store.levels import current_level
 
@@ -88,9 +89,9 @@ async def read_section_risk(section_id: str, node: CurrentNode,
     detail = await run_in_threadpool(risk_detail, node.engine, node.settings.node_id,
                                      section_id)
     if detail is None:
-        raise HTTPException(status.HTTP_404_NOT_FOUND,
-                            f"section {section_id} is not in the latest risk table; "
-                            "it is recomputed on schedule")
+        raise NotFound("risk assessment", section_id,
+                       f"section {section_id} is not in the latest risk table; it is "
+                       "recomputed on schedule")
     level = current_level(node.engine, node.settings.node_id, section_id)
     detail["confirmed_level"] = None if level is None else level.body.get("level")
     return detail

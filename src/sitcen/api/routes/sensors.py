@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, HTTPException, Query, status
+from fastapi import APIRouter, Query, status
 from pydantic import BaseModel, ValidationError
 
 from sitcen.api.deps import CurrentNode, Reader, Reporting
-from sitcen.errors import InvalidInput, error
+from sitcen.errors import InvalidInput, NotFound, error
 from sitcen.interop.mqtt import (
     SensorCreate,
     SensorPublic,
@@ -75,5 +75,5 @@ def read_sensor(sensor_id: str, node: CurrentNode, _user: Reader) -> SensorPubli
     """One registered sensor."""
     record = get_sensor(node.engine, node.settings.node_id, sensor_id)
     if record is None:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, f"no sensor {sensor_id}")
+        raise NotFound("sensor", sensor_id)
     return sensor_public(record)

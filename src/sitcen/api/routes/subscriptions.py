@@ -5,10 +5,11 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from fastapi import APIRouter, HTTPException, Response, status
+from fastapi import APIRouter, Response, status
 from pydantic import BaseModel, ConfigDict
 
 from sitcen.api.deps import CurrentNode, Reader
+from sitcen.errors import NotFound
 from sitcen.operations.notifications import (
     SubscriptionBase,
     SubscriptionCreate,
@@ -51,7 +52,7 @@ def owned(node: CurrentNode, username: str, subscription_id: uuid.UUID) -> Store
     record = get_record(node.engine, str(subscription_id))
     if (record is None or record.kind != RecordKind.subscription
             or record.body.get("username") != username or record.body.get("deleted")):
-        raise HTTPException(status.HTTP_404_NOT_FOUND, f"no subscription {subscription_id}")
+        raise NotFound("subscription", str(subscription_id))
     return record
 
 

@@ -7,23 +7,23 @@ it) or HTTP Basic with the user name and the token as the password. A
 agreement granted to that partner; an admin sees every collection; other
 users see none. What a collection holds is decided by
 :func:`sitcen.exchange.sharing.share` alone (see :mod:`sitcen.interop.taxii`).
-Errors are TAXII error messages.
+Errors are TAXII error messages (:func:`error_message`), not the API's error shape.
 """
 
 from __future__ import annotations
 
 import base64
-from collections.abc import Callable, Coroutine, Iterable
+from collections.abc import Callable, Coroutine, Iterable, Mapping
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
 import orjson
 from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response, status
-from fastapi.exceptions import RequestValidationError
 from fastapi.routing import APIRoute
 
 from sitcen.api.deps import CurrentNode
 from sitcen.exchange.links import list_peers
+from sitcen.exchange.partners import may_read
 from sitcen.exchange.sharing import section_infos
 from sitcen.interop.stix import STIX_MEDIA_TYPE, timestamp
 from sitcen.interop.taxii import (
@@ -32,7 +32,6 @@ from sitcen.interop.taxii import (
     Source,
     collections,
     find_item,
-    may_read,
     read_page,
 )
 from sitcen.interop.taxii import versions_of as record_versions
@@ -47,18 +46,23 @@ MAX_LIMIT = 1000
 MAX_CONTENT_LENGTH = 1_048_576
 
 
-def _error(status_code: int, description: str,
-           headers: dict[str, str] | None = None) -> Response:
+def error_message(status_code: int, description: str,
+                  headers: Mapping[str, str] | None = None) -> Response:
+    """A TAXII 2.1 error message (``application/taxii+json``), as the standard prescribes.
+
+    ``api/main.py`` answers every refusal on ``/taxii2/`` with this instead of
+    the API's error shape.
+    """
     titles = {400: "Bad request", 401: "Unauthorized", 403: "Forbidden", 404: "Not found",
-              406: "Not acceptable"}
+              405: "Method not allowed", 406: "Not acceptable", 413: "Too large"}
     body = {"title": titles.get(status_code, "Error"), "description": description,
             "http_status": str(status_code)}
     return Response(orjson.dumps(body), status_code=status_code, media_type=TAXII_MEDIA_TYPE,
-                    headers=headers)
+                    headers=dict(headers or {}))
 
 
 class TaxiiRoute(APIRoute):
-    """A route whose errors are TAXII error messages (``application/taxii+json``)."""
+    """A route that answers only clients accepting ``application/taxii+json`` (else 406)."""
 
     def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
         handler = super().get_route_handler()
@@ -67,16 +71,8 @@ class TaxiiRoute(APIRoute):
             accept = request.headers.get("accept", "")
             if accept and not any(kind in accept for kind in (
                     "application/taxii+json", "*/*", "application/*")):
-                return _error(406, f"this server answers {TAXII_MEDIA_TYPE}, not {accept}")
-            try:
-                return await handler(request)
-            except HTTPException as exc:
-                return _error(exc.status_code, str(exc.detail), dict(exc.headers or {}))
-            except RequestValidationError as exc:
-                reasons = "; ".join(
-                    f"{'.'.join(str(p) for p in e.get('loc', ()))}: {e.get('msg', '')}"
-                    for e in exc.errors())
-                return _error(400, reasons)
+                return error_message(406, f"this server answers {TAXII_MEDIA_TYPE}, not {accept}")
+            return await handler(request)
 
         return taxii_handler
 
@@ -135,7 +131,8 @@ def _source(node: CurrentNode) -> Source:
 
 def _collection(node: CurrentNode, user: StoredUser, collection_id: str) -> Collection:
     for found in collections(node.engine, node.settings.node_id):
-        if found.id == collection_id and may_read(user, found, node.settings.partner_users):
+        if found.id == collection_id and may_read(user, found.agreement,
+                                                  node.settings.partner_users):
             return found
     raise HTTPException(status.HTTP_404_NOT_FOUND,
                         f"no collection {collection_id} that this user may read")
@@ -228,7 +225,7 @@ def read_api_root(node: CurrentNode, _user: TaxiiUser) -> Response:
 def read_collections(node: CurrentNode, user: TaxiiUser) -> Response:
     """The collections this user may read."""
     visible = [c.resource() for c in collections(node.engine, node.settings.node_id)
-               if may_read(user, c, node.settings.partner_users)]
+               if may_read(user, c.agreement, node.settings.partner_users)]
     return _taxii({"collections": visible} if visible else {})
 
 
