@@ -73,7 +73,8 @@ def run_seed(seed: int, args: argparse.Namespace, settings: ew.WarningSettings) 
     types = np.array(s.types, dtype=object)
     cat_of_type = np.array([category_of(t).value for t in s.types], dtype=object)
     events = pd.DataFrame({"id": np.arange(len(s)), "occurred_at": s.occurred_at,
-                           "section_id": np.where(s.section >= 0, sec_names, None),
+                           "section_id": np.where(s.section >= 0, sec_names,
+                                                  np.array(None, dtype=object)),
                            "type": types[s.type], "category": cat_of_type[s.type]})
     t0 = time.perf_counter()
     chart_signals = ew.monitor(events, start=first, end=pd.Timestamp(s.end_us, unit="us"),
@@ -167,7 +168,7 @@ def run_seed(seed: int, args: argparse.Namespace, settings: ew.WarningSettings) 
             else:
                 false_scan_other += 1
         for j in idx[match[idx] >= 0]:
-            k, dd = int(match[j]), int(signals.at[j, "alarm_day"]) - _day(
+            k, dd = int(match[j]), int(signals["alarm_day"][j]) - _day(
                 truth[int(match[j])]["start"], s.start_us)
             for key in ("fused", str(signals.at[j, "level"])):
                 delays[key][k] = min(delays[key].get(k, dd), dd)

@@ -29,7 +29,6 @@ import io
 import json
 import pstats
 import sqlite3
-import sys
 import time
 from collections import defaultdict
 from collections.abc import Callable, Iterator, Sequence
@@ -359,7 +358,7 @@ def breakdown(bodies: Sequence[bytes], repeats: int, workdir: Path) -> dict[str,
 
         sa.event.listen(engine, "before_cursor_execute", before)
         sa.event.listen(engine, "after_cursor_execute", after)
-        dialect.do_commit = do_commit  # type: ignore[method-assign]
+        dialect.do_commit = do_commit  # type: ignore[method-assign, assignment]
         for name, fn in originals.items():
             setattr(store_events, name, timer.wrap(INNER_STAGES[name], fn))
         type(node.sections).assign = timer.wrap(  # type: ignore[method-assign]
@@ -508,4 +507,4 @@ def main(argv: Sequence[str] | None = None) -> None:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    main()

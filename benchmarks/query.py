@@ -31,7 +31,6 @@ import inspect
 import io
 import random
 import sqlite3
-import sys
 import time
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
@@ -80,7 +79,7 @@ def uuid4_strings(rng: np.random.Generator, n: int) -> list[str]:
     for (a, z), (c, d) in zip(((0, 8), (9, 13), (14, 18), (19, 23), (24, 36)),
                               ((0, 8), (8, 12), (12, 16), (16, 20), (20, 32)), strict=True):
         out[:, a:z] = hexed[:, c:d]
-    return out.view("S36").ravel().astype("U36").tolist()  # type: ignore[no-any-return]
+    return out.view("S36").ravel().astype("U36").tolist()
 
 
 def iso_strings(micros: npt.NDArray[np.int64]) -> list[str]:
@@ -282,7 +281,7 @@ def query_specs(source: Path, count: int, seed: int) -> list[tuple[int, int, tup
     rnd = random.Random(seed)
     conn = sqlite3.connect(source)
     max_rowid = conn.execute("SELECT max(rowid) FROM events").fetchone()[0]
-    specs = []
+    specs: list[tuple[int, int, tuple[float, ...]]] = []
     while len(specs) < count:
         row = conn.execute("SELECT lon, lat, occurred_at FROM events WHERE rowid = ?",
                            (rnd.randint(1, max_rowid),)).fetchone()
@@ -452,4 +451,4 @@ def main(argv: Sequence[str] | None = None) -> None:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    main()

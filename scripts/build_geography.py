@@ -208,7 +208,7 @@ def clipped(polygons: list[list[list[tuple[float, float]]]]) -> list[list[list[l
             holes = [oriented(list(h.coords), exterior=False) for h in piece.interiors]
             out.append([rnd(ext), *[rnd(h) for h in holes]])
     # Deterministic order: largest piece first.
-    out.sort(key=lambda p: (-abs(signed_area([tuple(q) for q in p[0]])), p[0][0]))
+    out.sort(key=lambda p: (-abs(signed_area([(q[0], q[1]) for q in p[0]])), p[0][0]))
     return out
 
 

@@ -26,6 +26,7 @@ every record went exactly where the agreements say (exit status 1 if not).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import functools
 import os
 import shutil
@@ -227,7 +228,7 @@ def start(members: list[Member], root: Path) -> None:
     for member in members:
         try:
             _wait(f"{member.name} starting", functools.partial(up, member))
-        except RuntimeError as exc:
+        except TimeoutError as exc:
             raise SystemExit(f"{exc}; see {root / member.name / 'serve.log'}") from None
 
 
@@ -303,14 +304,11 @@ def feed(posts: list[Member], every_s: float, stop: threading.Event) -> None:
 
 
 def _wait(what: str, condition: Any, timeout_s: float = PATIENCE_S) -> Any:
-    """Poll ``condition`` until it returns something truthy (the demo's nodes are live)."""
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        value = condition()
-        if value:
-            return value
-        time.sleep(0.2)
-    raise RuntimeError(f"{what} did not happen within {timeout_s:g} s")
+    """Poll ``condition`` until it returns something truthy (the demo's nodes are live);
+    :class:`TimeoutError` naming ``what`` when it does not within ``timeout_s``."""
+    from sitcen.testing import wait_until
+
+    return wait_until(condition, timeout_s=timeout_s, interval_s=0.2, what=what)
 
 
 def _call(client: httpx.Client, method: str, url: str, headers: dict[str, str],
@@ -516,13 +514,17 @@ def settled(members: dict[str, Member], timeout_s: float = PATIENCE_S
     check that finds something missing looks again; something that went where it should
     not stays there, and is reported when the time is up. The problems and the lines.
     """
-    deadline = time.monotonic() + timeout_s
-    while True:
-        found = [check(members), check_cooperation(members)]
-        problems = [p for problems, _line in found for p in problems]
-        if not problems or time.monotonic() > deadline:
-            return problems, [line for _problems, line in found]
-        time.sleep(1.0)
+    from sitcen.testing import wait_until
+
+    found: list[tuple[list[str], str]] = []
+
+    def all_well() -> bool:
+        found[:] = [check(members), check_cooperation(members)]
+        return not any(problems for problems, _line in found)
+
+    with contextlib.suppress(TimeoutError):
+        wait_until(all_well, timeout_s=timeout_s, interval_s=1.0, what="every record in place")
+    return [p for problems, _line in found for p in problems], [line for _p, line in found]
 
 
 def main() -> None:

@@ -9,14 +9,7 @@ fails.
 
 from __future__ import annotations
 
-import itertools
 import os
-import shutil
-import socket
-import subprocess
-import tempfile
-import threading
-import time
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -24,7 +17,6 @@ from typing import Any
 
 import pytest
 import sqlalchemy as sa
-import uvicorn
 from fastapi.testclient import TestClient
 
 from sitcen.api.main import create_app
@@ -34,86 +26,23 @@ from sitcen.store import schema
 from sitcen.store.engine import open_engine
 from sitcen.store.journal import now_micros
 from sitcen.store.users import _hasher, issue_token
+from sitcen.testing import PostgresCluster, postgres_binaries_missing, postgres_cluster
 from sitcen.users import Role
 
 TEST_PASSWORD = "correct-horse-battery"
 
 
-class PostgresCluster:
-    """A throwaway PostgreSQL server on a free loopback port."""
-
-    def __init__(self, root: Path) -> None:
-        self.root = root
-        self.data = root / "data"
-        self.port = _free_port()
-        self._as_postgres = os.geteuid() == 0
-        self._counter = itertools.count()
-
-    def _run(self, *args: str) -> None:
-        cmd = list(args)
-        if self._as_postgres:
-            cmd = ["runuser", "-u", "postgres", "--", *cmd]
-        subprocess.run(cmd, check=True, capture_output=True, text=True)
-
-    def start(self) -> None:
-        if self._as_postgres:
-            shutil.chown(self.root, "postgres", "postgres")
-        self._run("initdb", "-D", str(self.data), "-A", "trust", "-U", "postgres", "-E", "UTF8",
-                  "--no-sync", "--locale=C")
-        options = (f"-p {self.port} -k {self.root} -c listen_addresses=127.0.0.1 "
-                   "-c fsync=off -c synchronous_commit=off -c full_page_writes=off "
-                   "-c max_connections=200")
-        self._run("pg_ctl", "-D", str(self.data), "-o", options, "-l", str(self.root / "log"),
-                  "-w", "start")
-
-    def stop(self) -> None:
-        self._run("pg_ctl", "-D", str(self.data), "-m", "immediate", "-w", "stop")
-
-    def url(self, database: str = "postgres") -> str:
-        return f"postgresql+psycopg://postgres@127.0.0.1:{self.port}/{database}"
-
-    def new_database(self) -> str:
-        name = f"t{os.getpid()}_{next(self._counter)}"
-        admin = sa.create_engine(self.url(), isolation_level="AUTOCOMMIT")
-        with admin.connect() as conn:
-            conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
-        admin.dispose()
-        return self.url(name)
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def _postgres_bin_dir() -> None:
-    """Put Debian's versioned PostgreSQL bin directory on PATH when initdb is not there."""
-    if shutil.which("initdb"):
-        return
-    found = sorted(Path("/usr/lib/postgresql").glob("*/bin/initdb"))
-    if found:
-        os.environ["PATH"] = f"{found[-1].parent}{os.pathsep}{os.environ['PATH']}"
-
-
 @pytest.fixture(scope="session")
 def pg_cluster() -> Iterator[PostgresCluster]:
-    _postgres_bin_dir()
-    missing = [b for b in ("initdb", "pg_ctl", "postgres") if shutil.which(b) is None]
+    """One throwaway PostgreSQL server per test process (each xdist worker has its own)."""
+    missing = postgres_binaries_missing()
     if missing:
         reason = f"PostgreSQL binaries not on PATH: {', '.join(missing)}"
         if os.environ.get("CI") == "true":
             pytest.fail(reason + " (required under CI=true)")
         pytest.skip(reason)
-    root = Path(tempfile.mkdtemp(prefix="sitcen-pg-"))
-    root.chmod(0o755)
-    cluster = PostgresCluster(root)
-    cluster.start()
-    try:
+    with postgres_cluster() as cluster:
         yield cluster
-    finally:
-        cluster.stop()
-        shutil.rmtree(root, ignore_errors=True)
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
@@ -202,22 +131,3 @@ def report(**overrides: Any) -> dict[str, Any]:
     }
     body.update(overrides)
     return body
-
-
-def serve_in_thread(node: Node) -> tuple[str, uvicorn.Server, threading.Thread]:
-    """Serve a node's app on a free loopback port from a thread; its URL, server and thread.
-
-    Stop it with ``server.should_exit = True`` and ``thread.join()``.
-    """
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = int(s.getsockname()[1])
-    server = uvicorn.Server(uvicorn.Config(create_app(node), host="127.0.0.1", port=port,
-                                           log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started:
-        assert thread.is_alive() and time.monotonic() < deadline, "the node did not start"
-        time.sleep(0.05)
-    return f"http://127.0.0.1:{port}", server, thread

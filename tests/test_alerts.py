@@ -109,9 +109,10 @@ def test_a_chart_surge_becomes_one_alert_with_its_events() -> None:
     assert len(alerts) == 1  # the six days of the surge are one alert
     alert = alerts[0]
     assert alert.last_day >= start and alert.signals >= 1
-    surge_ids = {i for i in events.id if i.startswith("2-15") and 150 <= int(i.split("-")[1]) < 156}
+    surge_ids = {i for i in events["id"]
+                 if i.startswith("2-15") and 150 <= int(i.split("-")[1]) < 156}
     assert surge_ids & set(alert.event_ids)
-    assert all(i.startswith("2-") for i in alert.event_ids)
+    assert all(str(i).startswith("2-") for i in alert.event_ids)
     assert alert.type == "green_border_crossing" and alert.category == "unauthorised_crossing"
 
 

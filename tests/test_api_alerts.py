@@ -13,6 +13,7 @@ from sitcen.node import Node
 from sitcen.recompute import AnalysisScheduler, recompute
 from sitcen.store.journal import read_journal
 from sitcen.store.results import load_result
+from sitcen.testing import wait_until
 from sitcen.users import Role
 from test_api_risk import write_events
 
@@ -113,17 +114,13 @@ def test_one_process_recomputes_at_a_time(node: Node) -> None:
 
 def test_scheduled_pass_runs_in_a_child_process(node: Node) -> None:
     """The schedule recomputes in a separate low-priority process and can be stopped mid-pass."""
-    import time
-
     from sitcen.recompute import RISK_TABLE
 
     scheduler = AnalysisScheduler(node.engine, node.settings.node_id, 3600.0,
                                   first_delay_s=0).start()
     try:
-        deadline = time.monotonic() + 300
-        while load_result(node.engine, RISK_TABLE) is None:
-            assert time.monotonic() < deadline, "no risk table from the analysis process"
-            time.sleep(0.5)
+        wait_until(lambda: load_result(node.engine, RISK_TABLE) is not None, timeout_s=300,
+                   interval_s=0.5, what="a risk table from the analysis process")
         child = scheduler._child
         assert child is not None and child.name == "sitcen-analysis"
     finally:

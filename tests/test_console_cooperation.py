@@ -17,7 +17,7 @@ from typing import Any
 import httpx
 import pytest
 
-from conftest import TEST_PASSWORD, iso, make_settings, serve_in_thread
+from conftest import TEST_PASSWORD, iso, make_settings
 from sitcen.api.console import console_dir
 from sitcen.exchange.identity import NodeIdentity
 from sitcen.exchange.links import Relation, add_agreement, add_peer
@@ -31,6 +31,7 @@ from sitcen.operations.directory import (
     save_organisation,
 )
 from sitcen.store.users import add_user
+from sitcen.testing import serve_in_thread
 from sitcen.users import Role
 from test_attachments import jpeg_with_gps
 from test_console import CHROMIUM, CHROMIUM_ARGS, SCREENSHOTS, VIEWPORT, _missing
@@ -72,8 +73,9 @@ def centres(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Cent
         for username, role in (("liaison", Role.liaison), ("duty", Role.duty_officer),
                                ("operator", Role.operator)):
             add_user(node.engine, username, TEST_PASSWORD, role, f"{role.value} ({name})")
-        url, server, thread = serve_in_thread(node)
-        servers.append((server, thread, node))
+        served = serve_in_thread(node)
+        url = served.url
+        servers.append((served, node))
         identities[name] = identity
         found[name] = Centre(node, url, LinkSender(node.engine, identity, sections=section_infos(
             node.sections.sections)))
@@ -85,9 +87,8 @@ def centres(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Cent
     try:
         yield found
     finally:
-        for server, thread, node in servers:
-            server.should_exit = True
-            thread.join(timeout=10)
+        for served, node in servers:
+            served.stop()
             node.engine.dispose()
 
 

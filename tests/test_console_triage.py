@@ -20,7 +20,7 @@ from typing import Any
 
 import pytest
 
-from conftest import TEST_PASSWORD, make_settings, serve_in_thread
+from conftest import TEST_PASSWORD, make_settings
 from sitcen.api.console import console_dir
 from sitcen.demo.scenario import generate
 from sitcen.events import EventCreate
@@ -28,6 +28,7 @@ from sitcen.node import Node
 from sitcen.store.events import report_events
 from sitcen.store.records import write_record
 from sitcen.store.users import add_user
+from sitcen.testing import serve_in_thread
 from sitcen.users import Role
 
 pytestmark = pytest.mark.xdist_group("browser")
@@ -106,12 +107,11 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
                      node_id=node.settings.node_id)
     jumpy = _patrol(node, "jumpy", JUMPY, now)
     steady = _patrol(node, "steady", STEADY, now)
-    url, server, thread = serve_in_thread(node)
+    served = serve_in_thread(node)
     try:
-        yield Site(url, node, jumpy, steady)
+        yield Site(served.url, node, jumpy, steady)
     finally:
-        server.should_exit = True
-        thread.join(timeout=10)
+        served.stop()
         node.engine.dispose()
 
 

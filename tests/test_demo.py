@@ -2,67 +2,38 @@
 
 from __future__ import annotations
 
-import os
-import signal
-import socket
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
 
 from conftest import report
+from sitcen.testing import (
+    NodeProcess,
+    clean_environment,
+    free_port,
+    start_server,
+    stop_process,
+    wait_until,
+)
 
 pytestmark = pytest.mark.xdist_group("demo")
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def _environment(**settings: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("SITCEN_")}
-    env.update(settings)
-    return env
-
-
 @contextmanager
 def serving(args: list[str], env: dict[str, str], log_path: Path,
-            timeout_s: float = 120) -> Iterator[str]:
+            timeout_s: float = 300) -> Iterator[str]:
     """Run ``sitcen <args> --port P`` until its health answers; yield its URL; stop it."""
-    port = _free_port()
-    with log_path.open("w") as log:
-        process = subprocess.Popen([sys.executable, "-m", "sitcen.cli", *args, "--port", str(port)],
-                                   stdout=log, stderr=subprocess.STDOUT, env=env)
-        url = f"http://127.0.0.1:{port}"
-        try:
-            deadline = time.monotonic() + timeout_s
-            while True:
-                if process.poll() is not None:
-                    raise AssertionError(f"exited early:\n{log_path.read_text()}")
-                try:
-                    if httpx.get(f"{url}/api/v1/health", timeout=1).status_code == 200:
-                        break
-                except httpx.TransportError:
-                    pass
-                if time.monotonic() > deadline:
-                    raise AssertionError(f"not up in {timeout_s} s:\n{log_path.read_text()}")
-                time.sleep(0.2)
-            yield url
-        finally:
-            process.send_signal(signal.SIGINT)
-            try:
-                process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
+    port = free_port()
+    process = start_server(args, env, port, log_path=log_path, timeout_s=timeout_s)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        stop_process(process)
 
 
 def _login(url: str, username: str, password: str) -> dict[str, str]:
@@ -87,32 +58,31 @@ def _journal_seqs(url: str, headers: dict[str, str]) -> list[int]:
 def test_demo_serves_seeded_events_and_live_ones(tmp_path: Path) -> None:
     args = ["demo", "--years", "0.05", "--data-dir", str(tmp_path / "demo"),
             "--live-every", "0.3"]
-    with serving(args, _environment(), tmp_path / "demo.log") as url:
+    with serving(args, clean_environment(), tmp_path / "demo.log") as url:
         headers = _login(url, "duty", "duty-demo-1")
         page = httpx.get(f"{url}/api/v1/events?limit=1000", headers=headers).json()
         assert len(page["items"]) > 100
         assert {e["section_id"] is not None for e in page["items"]} == {True, False}
         last = _journal_seqs(url, headers)[-1]
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
+
+        def live_event() -> dict[str, Any] | None:
             # The demo also writes alerts and a level change once it serves: look for events.
             newer = httpx.get(f"{url}/api/v1/journal?after={last}&kind=event",
                               headers=headers).json()
-            if newer["entries"]:
-                assert newer["entries"][0]["record"]["origin"] == "demo-national-centre"
-                return
-            time.sleep(0.3)
-        raise AssertionError("no live event arrived within 30 s")
+            return newer["entries"][0] if newer["entries"] else None
+
+        entry = wait_until(live_event, timeout_s=30, interval_s=0.3, what="a live event")
+        assert entry["record"]["origin"] == "demo-national-centre"
 
 
 def test_two_server_processes_share_one_sqlite_node(tmp_path: Path) -> None:
     """`sitcen serve --workers 2`: concurrent batches all land, the journal stays gapless."""
-    env = _environment(SITCEN_ENVIRONMENT="test", SITCEN_DATA_DIR=str(tmp_path),
-                       SITCEN_NODE_ID="kg-batken-post", SITCEN_NODE_COUNTRY="KG")
-    subprocess.run([sys.executable, "-m", "sitcen.cli", "user", "add", "op", "--role",
-                    "operator", "--password", "operator-pass-1"], env=env, check=True,
-                   capture_output=True)
-    with serving(["serve", "--workers", "2"], env, tmp_path / "serve.log") as url:
+    node = NodeProcess("kg-batken-post", f"sqlite:///{tmp_path / 'node.db'}", tmp_path,
+                       country="KG", workers=2, log_path=tmp_path / "serve.log")
+    node.cli("user", "add", "op", "--role", "operator", "--password", "operator-pass-1")
+    node.start()
+    try:
+        url = node.url
         headers = _login(url, "op", "operator-pass-1")
 
         def send(_: int) -> int:
@@ -125,3 +95,5 @@ def test_two_server_processes_share_one_sqlite_node(tmp_path: Path) -> None:
         with ThreadPoolExecutor(4) as pool:
             assert sum(pool.map(send, range(8))) == 2400
         assert _journal_seqs(url, headers) == list(range(1, 2401))
+    finally:
+        node.stop()

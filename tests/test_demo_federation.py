@@ -3,34 +3,19 @@
 from __future__ import annotations
 
 import os
-import random
 import signal
-import socket
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
+from sitcen.testing import free_port_range
+
 pytestmark = [pytest.mark.xdist_group("processes"), pytest.mark.slow]
 
 SCRIPT = Path(__file__).resolve().parents[1] / "scripts" / "demo_federation.py"
 BACKSTOP_S = 1800
-
-
-def _free_range(size: int) -> int:
-    for _ in range(50):
-        # Below the kernel's ephemeral range (32768+), so no other test's
-        # outgoing connection or port-0 bind can take one of them meanwhile.
-        base = random.randrange(20_000, 32_000)
-        try:
-            for port in range(base, base + size):
-                with socket.socket() as s:
-                    s.bind(("127.0.0.1", port))
-        except OSError:
-            continue
-        return base
-    raise RuntimeError("no free range of ports")
 
 
 def test_federated_demo_shares_only_what_the_agreements_grant(tmp_path: Path) -> None:
@@ -39,7 +24,7 @@ def test_federated_demo_shares_only_what_the_agreements_grant(tmp_path: Path) ->
     # other work (twelve nodes on two cores), not a measure of speed.
     script = subprocess.Popen(
         [sys.executable, str(SCRIPT), "--dir", str(tmp_path / "demo"), "--base-port",
-         str(_free_range(12)), "--every", "1.0", "--duration", "12", "--check"],
+         str(free_port_range(12)), "--every", "1.0", "--duration", "12", "--check"],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
     try:
         stdout, stderr = script.communicate(timeout=BACKSTOP_S)

@@ -19,7 +19,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
-import httpx
+import httpx2
 import pytest
 from fastapi.routing import APIRoute
 from fastapi.testclient import TestClient
@@ -77,7 +77,7 @@ def _routes() -> set[str]:
         router = importlib.import_module(f"{routes.__name__}.{info.name}").router
         prefix = "" if router is taxii.router else API_PREFIX
         found |= {f"{method} {prefix}{route.path}" for route in router.routes
-                  if isinstance(route, APIRoute) for method in route.methods}
+                  if isinstance(route, APIRoute) for method in route.methods or ()}
     return found
 
 
@@ -101,7 +101,7 @@ def _bad_value(parameter: dict[str, Any]) -> str | None:
     if schema.get("format") in ("date-time", "date"):
         return "yesterday"
     if kind == "string" and "maxLength" in schema:
-        return "x" * (schema["maxLength"] + 1)
+        return "x" * (int(schema["maxLength"]) + 1)
     if kind == "string" and "minLength" in schema:
         return ""
     if parameter["name"] in ("bbox", "added_after", "next"):
@@ -111,7 +111,8 @@ def _bad_value(parameter: dict[str, Any]) -> str | None:
 
 def _requests(op: Operation, tokens: dict[Role, str]) -> Iterator[tuple[str, dict[str, Any]]]:
     """What the operation must refuse, as (what it is, keyword arguments for the client)."""
-    malformed = {"content": b"{not json", "headers": {"Content-Type": "application/json"}}
+    json_header = {"Content-Type": "application/json"}
+    malformed: dict[str, Any] = {"content": b"{not json", "headers": json_header}
     bad_query = {p["name"]: v for p in op.query_params() if (v := _bad_value(p)) is not None}
     yield "no token", {}
     if op.path in ENDS_SESSION:
@@ -120,7 +121,7 @@ def _requests(op: Operation, tokens: dict[Role, str]) -> Iterator[tuple[str, dic
         headers = auth(tokens[role])
         if op.takes_body:
             yield f"{role.value}, malformed body", {
-                **malformed, "headers": {**malformed["headers"], **headers}}
+                **malformed, "headers": {**json_header, **headers}}
         elif "{" in op.path and op.path not in STREAMING:
             yield f"{role.value}, unknown id", {"headers": headers}
         if bad_query:
@@ -129,7 +130,7 @@ def _requests(op: Operation, tokens: dict[Role, str]) -> Iterator[tuple[str, dic
         yield "not an id", {"headers": auth(tokens[Role.admin]), "path_value": "no%20such%20id"}
 
 
-def _check_api_shape(name: str, response: httpx.Response) -> None:
+def _check_api_shape(name: str, response: httpx2.Response) -> None:
     assert response.headers["content-type"].startswith("application/json"), (name, response)
     body = response.json()
     assert isinstance(body, dict) and set(body) <= {"detail", "report"}, (name, body)
@@ -145,14 +146,14 @@ def _check_api_shape(name: str, response: httpx.Response) -> None:
         assert isinstance(body["report"], dict), (name, body)
 
 
-def _check_taxii_shape(name: str, response: httpx.Response) -> None:
+def _check_taxii_shape(name: str, response: httpx2.Response) -> None:
     assert response.headers["content-type"] == TAXII_MEDIA_TYPE, (name, response)
     body = response.json()
     assert set(body) == {"title", "description", "http_status"}, (name, body)
     assert body["http_status"] == str(response.status_code), (name, body)
 
 
-def _check_path_loc(op: Operation, response: httpx.Response) -> None:
+def _check_path_loc(op: Operation, response: httpx2.Response) -> None:
     """A missing record's loc names the path parameter that carried its id, or is []."""
     params = set(re.findall(r"\{([^}]+)\}", op.path))
     for item in response.json()["detail"]:
@@ -192,7 +193,7 @@ def test_status_and_type_of_each_kind_of_refusal(client: TestClient,
     """401, 403, 404, 405, 409, 413 and 422 each say what they are in ``type``."""
     admin, liaison = auth(tokens[Role.admin]), auth(tokens[Role.liaison])
 
-    def only(response: httpx.Response, status: int) -> dict[str, Any]:
+    def only(response: httpx2.Response, status: int) -> dict[str, Any]:
         assert response.status_code == status, response.text
         _check_api_shape(str(response.request.url), response)
         (item,) = response.json()["detail"]

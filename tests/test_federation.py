@@ -3,17 +3,18 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import httpx
 import orjson
 import pytest
 import sqlalchemy as sa
 
-from conftest import iso, make_settings, report, serve_in_thread
+from conftest import iso, make_settings, report
 from sitcen.api.main import create_app
 from sitcen.events import EventCreate, EventUpdate
 from sitcen.exchange.envelope import Batch, seal
@@ -26,6 +27,7 @@ from sitcen.store import schema
 from sitcen.store.events import get_event, report_events, update_event
 from sitcen.store.queries import EventFilter, query_events
 from sitcen.store.records import list_records, write_record
+from sitcen.testing import serve_in_thread
 
 AGREEMENT = """\
 id: batken-to-isfara
@@ -72,9 +74,9 @@ def pair(database_url: str, second_url: str, tmp_path: Path
         identity = NodeIdentity.generate(name)
         identity.save(settings.identity_dir)
         node = Node.open(settings)
-        address, server, thread = serve_in_thread(node)
-        servers.append((server, thread, node))
-        running.append(RunningNode(node, identity, address))
+        served = serve_in_thread(node)
+        servers.append((served, node))
+        running.append(RunningNode(node, identity, served.url))
     a, b = running
     add_peer(a.node.engine, b.identity.node_id, url=b.url, relation=Relation.peer,
              public_key=b.identity.public_key_text)
@@ -82,19 +84,18 @@ def pair(database_url: str, second_url: str, tmp_path: Path
              public_key=a.identity.public_key_text)
     add_agreement(a.node.engine, AGREEMENT, own_node_id="kg-blo-batken")
     yield a, b
-    for server, thread, node in servers:
-        server.should_exit = True
-        thread.join(timeout=10)
+    for served, node in servers:
+        served.stop()
         node.engine.dispose()
 
 
-def _events(node: Node) -> list[dict[str, object]]:
+def _events(node: Node) -> list[dict[str, Any]]:
     with node.engine.connect() as conn:
         bodies, _ = query_events(conn, EventFilter(), limit=1000)
     return [orjson.loads(b) for b in bodies]
 
 
-def _report(node: Node, *changes: dict[str, object]) -> list[str]:
+def _report(node: Node, *changes: Mapping[str, Any]) -> list[str]:
     items = [EventCreate.model_validate(report(**c)) for c in changes]
     return [w.id for w in report_events(node.engine, node.reporter, items, batch=True)]
 
@@ -214,9 +215,9 @@ def test_chain_post_regional_national_partner(
             identity = NodeIdentity.generate(name)
             identity.save(settings.identity_dir)
             node = Node.open(settings)
-            address, server, thread = serve_in_thread(node)
-            servers.append((server, thread, node))
-            nodes[name] = RunningNode(node, identity, address)
+            served = serve_in_thread(node)
+            servers.append((served, node))
+            nodes[name] = RunningNode(node, identity, served.url)
 
         def link(a: str, b: str, relation: Relation) -> None:
             add_peer(nodes[a].node.engine, b, url=nodes[b].url, relation=relation,
@@ -291,9 +292,8 @@ def test_chain_post_regional_national_partner(
         assert httpx.post(f"{nodes['kg-ncc'].url}{INBOX_PATH}", content=late).status_code == 200
         assert _events(nodes["kg-ncc"].node) == []
     finally:
-        for server, thread, node in servers:
-            server.should_exit = True
-            thread.join(timeout=10)
+        for served, node in servers:
+            served.stop()
             node.engine.dispose()
 
 

@@ -9,11 +9,10 @@ two `sitcen serve` processes on one database: both stream, one sends.
 from __future__ import annotations
 
 import contextlib
-import copy
+import dataclasses
 import re
 import socket
 import threading
-import time
 from pathlib import Path
 from typing import Any
 
@@ -21,13 +20,16 @@ import httpx
 import orjson
 import pytest
 
+from sitcen.testing import NodeProcess, free_port
 from test_federation_processes import (
-    NodeProcess,
-    _free_port,
     _journal,
     _login,
     _send_reports,
     _wait_for,
+    failed_push,
+    link,
+    node_process,
+    retry_delays,
 )
 
 pytestmark = [pytest.mark.xdist_group("processes"), pytest.mark.slow]
@@ -38,7 +40,7 @@ class Partition:
 
     def __init__(self, target_port: int) -> None:
         self.target_port = target_port
-        self.port = _free_port()
+        self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self._open = threading.Event()
         self._open.set()
@@ -58,9 +60,11 @@ class Partition:
             self._sockets.clear()
 
     def heal(self) -> None:
+        """Let connections through again."""
         self._open.set()
 
     def close(self) -> None:
+        """Cut the link for good and stop listening."""
         self.cut()
         self._listener.close()
 
@@ -102,15 +106,6 @@ def _second_database(database_url: str, tmp_path: Path, request: pytest.FixtureR
     return str(request.getfixturevalue("pg_cluster").new_database())
 
 
-def _link(post: NodeProcess, parent: NodeProcess, parent_url: str) -> None:
-    post.cli("peer", "add", parent.name, "--url", parent_url, "--relation", "parent",
-             "--public-key", parent.identity.public_key_text)
-    parent.cli("peer", "add", post.name, "--url", post.url, "--relation", "child",
-               "--public-key", post.identity.public_key_text)
-    for node in (post, parent):
-        node.cli("user", "add", "op", "--role", "operator", "--password", "operator-pass-1")
-
-
 def _check_exactly_once(parent: NodeProcess, sent: list[str]) -> list[dict[str, Any]]:
     entries = _wait_for(parent, _login(parent), len(sent), timeout_s=120)
     received = [e["record_id"] for e in entries if e["kind"] == "event"]
@@ -120,10 +115,11 @@ def _check_exactly_once(parent: NodeProcess, sent: list[str]) -> list[dict[str, 
     return entries
 
 
-def _receipts(log: Path) -> tuple[int, int]:
+def _receipts(node: NodeProcess) -> tuple[int, int]:
     """Records applied and records that arrived a second time, from a receiver's log."""
+    assert node.log_path is not None
     applied = again = 0
-    for m in re.finditer(r"(\d+) applied, (\d+) already held", log.read_text()):
+    for m in re.finditer(r"(\d+) applied, (\d+) already held", node.log_path.read_text()):
         applied += int(m.group(1))
         again += int(m.group(2))
     return applied, again
@@ -131,31 +127,34 @@ def _receipts(log: Path) -> tuple[int, int]:
 
 def test_long_partition_then_heal(database_url: str, tmp_path: Path,
                                   request: pytest.FixtureRequest) -> None:
-    post = NodeProcess("kg-osh-post", "KG", database_url, tmp_path)
-    parent = NodeProcess("kg-osh-rc", "KG", _second_database(database_url, tmp_path, request),
-                         tmp_path)
+    post = node_process("kg-osh-post", "KG", database_url, tmp_path)
+    parent = node_process("kg-osh-rc", "KG", _second_database(database_url, tmp_path, request),
+                          tmp_path)
     partition = Partition(parent.port)
-    _link(post, parent, partition.url)
+    link(post, parent, partition.url)
     try:
         post.start()
         parent.start()
         headers = _login(post)
         sent = _send_reports(post, headers, 2)
         _check_exactly_once(parent, sent)
+        delays = retry_delays(post)
+        before_cut = len(delays)
         partition.cut()
-        # A long stretch without the link: the post keeps taking reports and
-        # its sender keeps failing and backing off (several rounds of retries).
-        for _ in range(6):
+        # A long stretch without the link: the post keeps taking reports while its sender
+        # fails round after round, until its retry delay stops growing (the longest backoff).
+        while len(delays) < before_cut + 2 or delays[-1] != delays[-2]:
+            assert len(delays) < before_cut + 20, f"no end to the backoff: {delays[before_cut:]}"
             sent += _send_reports(post, headers, 10)
-            time.sleep(2)
+            delays = failed_push(post, len(delays))
         backlog = len(sent)
         assert len([e for e in _journal(parent, _login(parent)) if e["kind"] == "event"]) < \
             backlog
-        assert "unreachable" in post.log.read_text()
+        assert post.log_path is not None and "unreachable" in post.log_path.read_text()
         partition.heal()
         entries = _check_exactly_once(parent, sent)
         assert all(e["origin"] == "kg-osh-post" for e in entries)
-        applied, _ = _receipts(parent.log)  # a resend after the cut may arrive twice
+        applied, _ = _receipts(parent)  # a resend after the cut may arrive twice
         assert applied == len(sent)
     finally:
         post.stop()
@@ -166,24 +165,26 @@ def test_long_partition_then_heal(database_url: str, tmp_path: Path,
 def test_two_processes_of_one_node_stream_and_send_once(
         database_url: str, tmp_path: Path, request: pytest.FixtureRequest) -> None:
     """Both processes stream every change; the link lease lets one of them send each batch."""
-    post = NodeProcess("kg-osh-post", "KG", database_url, tmp_path)
-    parent = NodeProcess("kg-osh-rc", "KG", _second_database(database_url, tmp_path, request),
-                         tmp_path)
-    _link(post, parent, parent.url)
-    twin = copy.copy(post)  # same data dir, database and key pair; its own port and log
-    twin.port = _free_port()
-    twin.url = f"http://127.0.0.1:{twin.port}"
-    twin.log = tmp_path / "kg-osh-post-twin.log"
-    twin.process = None
+    post = node_process("kg-osh-post", "KG", database_url, tmp_path)
+    parent = node_process("kg-osh-rc", "KG", _second_database(database_url, tmp_path, request),
+                          tmp_path)
+    link(post, parent, parent.url)
+    # Same data dir, database and key pair; its own port and log.
+    twin = dataclasses.replace(post, port=free_port(), log_path=tmp_path / "kg-osh-post-twin.log")
     frames: list[dict[str, Any]] = []
     try:
         for node in (post, twin, parent):
             node.start()
         headers = _login(post)
 
+        streaming = threading.Event()
+
         def listen() -> None:
             with httpx.stream("GET", f"{twin.url}/api/v1/stream", headers=_login(twin),
                               timeout=httpx.Timeout(5, read=60)) as response:
+                # The answer's head comes after the node took its cursor (the end of the
+                # journal): from here on every new record reaches this stream.
+                streaming.set()
                 for line in response.iter_lines():
                     if line.startswith("data: "):
                         frames.append(orjson.loads(line[6:]))
@@ -192,7 +193,7 @@ def test_two_processes_of_one_node_stream_and_send_once(
 
         listener = threading.Thread(target=listen, daemon=True)
         listener.start()
-        time.sleep(1)  # let the stream start at the end of the journal
+        assert streaming.wait(timeout=30), "the twin's stream did not start"
         sent: list[str] = []
         for i in range(4):  # reports reach the node through both processes
             sent += _send_reports(post if i % 2 == 0 else twin, headers, 1)
@@ -200,7 +201,7 @@ def test_two_processes_of_one_node_stream_and_send_once(
         streamed = [f["record_id"] for f in frames if f["kind"] == "event"]
         assert streamed[:len(sent)] == sent  # the twin streams what the first one wrote
         _check_exactly_once(parent, sent)
-        applied, again = _receipts(parent.log)
+        applied, again = _receipts(parent)
         assert (applied, again) == (len(sent), 0), "a batch was sent twice"
     finally:
         for node in (post, twin, parent):

@@ -17,7 +17,7 @@ from typing import Any
 import httpx
 import pytest
 
-from conftest import iso, make_settings, serve_in_thread
+from conftest import iso, make_settings
 from sitcen.exchange.identity import NodeIdentity
 from sitcen.exchange.links import Relation, add_agreement, add_peer
 from sitcen.exchange.sender import LinkSender
@@ -29,7 +29,7 @@ from sitcen.store.files import get_file, put_file, sha256_of
 from sitcen.store.journal import RecordKind, now_micros
 from sitcen.store.records import get_record, list_records, write_record
 from sitcen.store.users import issue_token
-from sitcen.testing import wait_until
+from sitcen.testing import serve_in_thread, wait_until
 from sitcen.users import Role
 from test_attachments import GPS_LAT, GPS_LON, has_gps, jpeg_with_gps
 
@@ -111,8 +111,9 @@ def three(database_url: str, tmp_path: Path, request: pytest.FixtureRequest,
                      "created_at": now_micros()} for role in Role])
             tokens = {role: issue_token(node.engine, role.value.replace("_", "-"), 1)[0]
                       for role in Role}
-            address, server, thread = serve_in_thread(node)
-            servers.append((server, thread, node))
+            served = serve_in_thread(node)
+            address = served.url
+            servers.append((served, node))
             sender = LinkSender(node.engine, identity,
                                 sections=section_infos(node.sections.sections))
             watch = CooperationWatch(node.engine, name)
@@ -133,9 +134,8 @@ def three(database_url: str, tmp_path: Path, request: pytest.FixtureRequest,
                           own_node_id=src)
         yield members
     finally:
-        for server, thread, node in servers:
-            server.should_exit = True
-            thread.join(timeout=10)
+        for served, node in servers:
+            served.stop()
             node.engine.dispose()
 
 

@@ -7,12 +7,9 @@ exactly the post's events: none lost, none twice, in the post's order.
 
 from __future__ import annotations
 
-import os
-import signal
-import socket
-import subprocess
-import sys
-import time
+import contextlib
+import re
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -21,67 +18,47 @@ import pytest
 
 from conftest import report
 from sitcen.exchange.identity import NodeIdentity
+from sitcen.testing import NodeProcess, wait_until
 
 pytestmark = [pytest.mark.xdist_group("processes"), pytest.mark.slow]
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+def node_process(name: str, country: str, database_url: str, root: Path) -> NodeProcess:
+    """A node with its own data dir, database and key pair (``sitcen init``), logging to a file."""
+    node = NodeProcess(name, database_url, root / name, country=country,
+                       log_path=root / f"{name}.log")
+    node.cli("init")
+    return node
 
 
-class NodeProcess:
-    """One `sitcen serve` process with its own data dir, database and key pair."""
+def public_key(node: NodeProcess) -> str:
+    """The node's public key, as ``sitcen peer add`` takes it."""
+    return NodeIdentity.load(node.data_dir / "identity").public_key_text
 
-    def __init__(self, name: str, country: str, database_url: str, root: Path) -> None:
-        self.name = name
-        self.port = _free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.log = root / f"{name}.log"
-        self.env = {k: v for k, v in os.environ.items() if not k.startswith("SITCEN_")}
-        self.env.update(SITCEN_ENVIRONMENT="test", SITCEN_DATA_DIR=str(root / name),
-                        SITCEN_DATABASE_URL=database_url, SITCEN_NODE_ID=name,
-                        SITCEN_NODE_COUNTRY=country)
-        self.process: subprocess.Popen[bytes] | None = None
-        self.cli("init")
-        self.identity = NodeIdentity.load(root / name / "identity")
 
-    def cli(self, *args: str) -> str:
-        done = subprocess.run([sys.executable, "-m", "sitcen.cli", *args], env=self.env,
-                              capture_output=True, text=True, timeout=120)
-        assert done.returncode == 0, done.stdout + done.stderr
-        return done.stdout
+def link(post: NodeProcess, parent: NodeProcess, parent_url: str) -> None:
+    """Link a post to its parent (reached at ``parent_url``), with an operator on both."""
+    post.cli("peer", "add", parent.node_id, "--url", parent_url, "--relation", "parent",
+             "--public-key", public_key(parent))
+    parent.cli("peer", "add", post.node_id, "--url", post.url, "--relation", "child",
+               "--public-key", public_key(post))
+    for node in (post, parent):
+        node.cli("user", "add", "op", "--role", "operator", "--password", "operator-pass-1")
 
-    def start(self) -> None:
-        with self.log.open("a") as log:
-            self.process = subprocess.Popen(
-                [sys.executable, "-m", "sitcen.cli", "serve", "--port", str(self.port)],
-                env=self.env, stdout=log, stderr=subprocess.STDOUT)
-        deadline = time.monotonic() + 60
-        while True:
-            assert self.process.poll() is None, self.log.read_text()
-            try:
-                if httpx.get(f"{self.url}/api/v1/health", timeout=1).status_code == 200:
-                    return
-            except httpx.TransportError:
-                pass
-            assert time.monotonic() < deadline, "node did not come up"
-            time.sleep(0.1)
 
-    def kill9(self) -> None:
-        assert self.process is not None
-        self.process.send_signal(signal.SIGKILL)
-        self.process.wait(timeout=20)
+def retry_delays(node: NodeProcess) -> list[float]:
+    """The delays the node's sender logged after each failed push, oldest first."""
+    assert node.log_path is not None
+    return [float(d) for d in re.findall(r"\(retry in ([\d.]+) s\)", node.log_path.read_text())]
 
-    def stop(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            self.process.send_signal(signal.SIGINT)
-            try:
-                self.process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
+
+def failed_push(node: NodeProcess, seen: int) -> list[float]:
+    """Wait until the node's sender logs a failed push beyond the first ``seen``; all delays."""
+    def more() -> list[float] | None:
+        delays = retry_delays(node)
+        return delays if len(delays) > seen else None
+
+    return wait_until(more, what=f"a failed push of {node.node_id} (after {seen})")
 
 
 def _login(node: NodeProcess) -> dict[str, str]:
@@ -104,17 +81,12 @@ def _journal(node: NodeProcess, headers: dict[str, str]) -> list[dict[str, Any]]
 
 @pytest.fixture
 def post_and_parent(database_url: str, tmp_path: Path, request: pytest.FixtureRequest
-                    ) -> Any:
+                    ) -> Iterator[tuple[NodeProcess, NodeProcess]]:
     second = (f"sqlite:///{tmp_path / 'rc.db'}" if database_url.startswith("sqlite")
               else request.getfixturevalue("pg_cluster").new_database())
-    post = NodeProcess("kg-osh-post", "KG", database_url, tmp_path)
-    parent = NodeProcess("kg-osh-rc", "KG", second, tmp_path)
-    post.cli("peer", "add", parent.name, "--url", parent.url, "--relation", "parent",
-             "--public-key", parent.identity.public_key_text)
-    parent.cli("peer", "add", post.name, "--url", post.url, "--relation", "child",
-               "--public-key", post.identity.public_key_text)
-    for node in (post, parent):
-        node.cli("user", "add", "op", "--role", "operator", "--password", "operator-pass-1")
+    post = node_process("kg-osh-post", "KG", database_url, tmp_path)
+    parent = node_process("kg-osh-rc", "KG", second, tmp_path)
+    link(post, parent, parent.url)
     yield post, parent
     post.stop()
     parent.stop()
@@ -133,23 +105,31 @@ def _send_reports(post: NodeProcess, headers: dict[str, str], batches: int) -> l
 
 def _wait_for(parent: NodeProcess, headers: dict[str, str], count: int,
               timeout_s: float = 90) -> list[dict[str, Any]]:
-    deadline = time.monotonic() + timeout_s
-    while True:
-        entries = _journal(parent, headers)
-        if len(entries) >= count or time.monotonic() > deadline:
-            return entries
-        time.sleep(0.3)
+    """The parent's journal once it holds ``count`` entries, or all it holds after the timeout
+    (the caller's assertions then say what is missing)."""
+    entries: list[dict[str, Any]] = []
+
+    def arrived() -> bool:
+        entries[:] = _journal(parent, headers)
+        return len(entries) >= count
+
+    with contextlib.suppress(TimeoutError):
+        wait_until(arrived, timeout_s=timeout_s, interval_s=0.3,
+                   what=f"{count} journal entries on {parent.node_id}")
+    return entries
 
 
-def test_kill_receiver_and_sender_mid_stream(post_and_parent: Any) -> None:
+def test_kill_receiver_and_sender_mid_stream(
+        post_and_parent: tuple[NodeProcess, NodeProcess]) -> None:
     post, parent = post_and_parent
     post.start()
     parent.start()
-    headers_post, headers_parent = _login(post), _login(parent)
+    headers_post = _login(post)
     sent = _send_reports(post, headers_post, 4)
+    failed = len(retry_delays(post))
     parent.kill9()  # the receiver dies while the sender is pushing
     sent += _send_reports(post, headers_post, 4)  # the post keeps working meanwhile
-    time.sleep(1.5)  # the sender meets a dead link and backs off
+    failed_push(post, failed)  # the sender meets the dead link and backs off
     parent.start()
     post.kill9()  # the sender dies too
     sent += _send_reports_after_restart(post)

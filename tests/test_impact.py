@@ -120,8 +120,9 @@ def test_the_fast_path_equals_scoring_every_event_in_full() -> None:
     events = pd.DataFrame({
         "type": rng.choice(TYPES, n),
         "occurred_at": rng.integers(0, 400, n) * 86_400 * 1_000_000,
-        "section_id": rng.choice(["A", "B", "C", None], n),
-        "impact_level": rng.choice(["low", "medium", "high", "very_high", None], n),
+        "section_id": rng.choice(np.array(["A", "B", "C", None], dtype=object), n),
+        "impact_level": rng.choice(np.array(["low", "medium", "high", "very_high", None],
+                                            dtype=object), n),
         "persons_total": rng.poisson(2, n),
         "minors": rng.poisson(0.2, n),
         "quantity_kg": np.where(rng.random(n) < 0.2, rng.lognormal(1, 2, n), 0.0),

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import subprocess
 import sys
-import time
 
 import sqlalchemy as sa
 
+from sitcen.store.journal import now_micros
 from sitcen.store.leases import acquire, holder_of, release
 
 
@@ -21,10 +21,14 @@ def test_one_holder_until_expiry_or_release(engine: sa.Engine) -> None:
     assert holder_of(engine, "send:kg-nc") == "proc-a"
     release(engine, "send:kg-nc", "proc-a")
     assert holder_of(engine, "send:kg-nc") is None
-    assert acquire(engine, "send:kg-nc", "proc-b", ttl_s=0.2)
-    time.sleep(0.3)
-    assert holder_of(engine, "send:kg-nc") is None
-    assert acquire(engine, "send:kg-nc", "proc-a", ttl_s=30)  # expired: taken over
+    start = now_micros()
+    assert acquire(engine, "send:kg-nc", "proc-b", ttl_s=0.2, now=start)
+    assert holder_of(engine, "send:kg-nc", now=start + 199_999) == "proc-b"
+    assert not acquire(engine, "send:kg-nc", "proc-a", ttl_s=30, now=start + 199_999)
+    later = start + 200_000  # the lease runs out
+    assert holder_of(engine, "send:kg-nc", now=later) is None
+    assert acquire(engine, "send:kg-nc", "proc-a", ttl_s=30, now=later)  # expired: taken over
+    assert holder_of(engine, "send:kg-nc", now=later) == "proc-a"
 
 
 _RACER = """

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 from click.testing import CliRunner
@@ -100,9 +101,7 @@ def test_node_show_before_init_says_what_to_do(tmp_path: Path, database_url: str
     assert "sitcen init" in _run(_env(tmp_path, database_url), "node", "show", code=1)
 
 
-def test_api_node_before_init(client: TestClient, as_role: object) -> None:
-    from collections.abc import Callable
-
-    headers = as_role(Role.analyst) if isinstance(as_role, Callable) else {}
-    body = client.get("/api/v1/node", headers=headers).json()
+def test_api_node_before_init(client: TestClient,
+                              as_role: Callable[[Role], dict[str, str]]) -> None:
+    body = client.get("/api/v1/node", headers=as_role(Role.analyst)).json()
     assert body["public_key"] is None and body["node_id"] == "tj-test-centre"

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import re
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -52,7 +53,7 @@ def test_the_worked_example_of_the_docs() -> None:
     a = result.table.loc["KG-TJ-007"]
     t = result.threat.loc["KG-TJ-007"]
     imp = result.impact.loc["KG-TJ-007"]
-    figures = {
+    figures: dict[str, Any] = {
         "12.5": t["magnitude"],
         "0.6329": t["magnitude_norm"],
         "5.1667": t["expected_next"],
@@ -79,7 +80,7 @@ def test_the_worked_example_of_the_docs() -> None:
     assert result.table.loc["KG-TJ-008", "proposed_level"] == "low"
     assert "weakest point terrain" in a["reasons"]
     assert not result.table.loc["KG-TJ-008", "vulnerability_known"]
-    assert "no capacity inventory on file" in result.table.loc["KG-TJ-008", "reasons"]
+    assert "no capacity inventory on file" in str(result.table.loc["KG-TJ-008", "reasons"])
 
 
 def test_the_formula_and_its_three_parts() -> None:

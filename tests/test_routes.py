@@ -116,8 +116,9 @@ def test_a_planted_displacement_is_found_with_its_effect_sizes() -> None:
 
 
 def test_neighbouring_sections_are_related_whatever_the_nationality() -> None:
-    spec = {("AF", "AF-TJ-001", "TJ"): [50] * 12 + [50, 50, 10],
-            ("TJ", "AF-TJ-002", "TJ"): [10] * 12 + [10, 10, 50]}
+    spec: dict[tuple[str, str | None, str], list[int]] = {
+        ("AF", "AF-TJ-001", "TJ"): [50] * 12 + [50, 50, 10],
+        ("TJ", "AF-TJ-002", "TJ"): [10] * 12 + [10, 10, 50]}
     counts = route_counts(route_events(spec))
     assert displacement(counts, dispersion=0.0).empty  # not the same nationality
     pairs = displacement(counts, dispersion=0.0,
@@ -132,8 +133,9 @@ def test_neighbouring_sections_are_related_whatever_the_nationality() -> None:
 def test_quiet_routes_and_a_season_give_no_pairs() -> None:
     rng = np.random.default_rng(11)
     season = 1 + 0.6 * np.sin(2 * np.pi * np.arange(36) / 12)
-    spec = {(nat, f"S{k}", "TJ"): list(rng.poisson(30 * season))
-            for k, nat in enumerate(["AF", "AF", "AF", "TJ", "TJ", "UZ"])}
+    spec: dict[tuple[str, str | None, str], list[int]] = {
+        (nat, f"S{k}", "TJ"): [int(n) for n in rng.poisson(30 * season)]
+        for k, nat in enumerate(["AF", "AF", "AF", "TJ", "TJ", "UZ"])}
     counts = route_counts(route_events(spec))
     assert displacement(counts).empty
     assert displacement(counts.iloc[:0]).empty

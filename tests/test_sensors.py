@@ -41,6 +41,7 @@ from sitcen.node import Node
 from sitcen.store import schema
 from sitcen.store.journal import RecordKind
 from sitcen.store.records import list_records
+from sitcen.testing import free_port, wait_until
 from sitcen.users import Role
 
 pytestmark = pytest.mark.xdist_group("mosquitto")
@@ -55,12 +56,6 @@ GATEWAY, GATEWAY_PASSWORD = "sensor-gateway", "gateway-pass-1"
 class Broker:
     host: str
     port: int
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @pytest.fixture(scope="module")
@@ -78,7 +73,7 @@ def broker() -> Iterator[Broker]:
     for user, password in ((USER, PASSWORD), (GATEWAY, GATEWAY_PASSWORD)):
         subprocess.run(["mosquitto_passwd", "-b", str(passwords), user, password], check=True,
                        capture_output=True)
-    port = _free_port()
+    port = free_port()
     config = root / "mosquitto.conf"
     config.write_text(f"listener {port} 127.0.0.1\nallow_anonymous false\n"
                       f"password_file {passwords}\npersistence false\n"
@@ -86,32 +81,24 @@ def broker() -> Iterator[Broker]:
     log = (root / "log").open("wb")
     process = subprocess.Popen([binary, "-c", str(config)], stdout=log, stderr=log)
     try:
-        deadline = time.monotonic() + 30
-        while True:
+
+        def listening() -> bool:
+            if process.poll() is not None:
+                raise RuntimeError("mosquitto did not start: "
+                                   + (root / "log").read_text(errors="replace"))
             try:
                 socket.create_connection(("127.0.0.1", port), timeout=1).close()
-                break
             except OSError:
-                if process.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError("mosquitto did not start: "
-                                       + (root / "log").read_text(errors="replace")) from None
-                time.sleep(0.05)
+                return False
+            return True
+
+        wait_until(listening, what="mosquitto listening")
         yield Broker("127.0.0.1", port)
     finally:
         process.terminate()
         process.wait(timeout=30)
         log.close()
         shutil.rmtree(root, ignore_errors=True)
-
-
-def wait_for(condition: Callable[[], Any], what: str, timeout: float = 30.0) -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = condition()
-        if value:
-            return value
-        time.sleep(0.05)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 def detection(sensor_id: str = "kg-seis-01", at: datetime | None = None, **extra: Any) -> bytes:
@@ -209,10 +196,11 @@ def test_sensor_registry_api(client: TestClient, as_role: Callable[[Role], dict[
     assert client.post("/api/v1/sensors", json=body,
                        headers=as_role(Role.liaison)).status_code == 403
     assert client.post("/api/v1/sensors", json=body).status_code == 401
-    for bad, field in [({"type": "laser"}, "type"), ({"coverage_radius_km": -1},
-                                                     "coverage_radius_km"),
-                       ({"coverage_line": [[200, 1], [1, 1]]}, "coverage_line"),
-                       ({"sensor_id": "a b"}, "sensor_id"), ({"colour": "red"}, "colour")]:
+    refused: list[tuple[dict[str, Any], str]] = [
+        ({"type": "laser"}, "type"), ({"coverage_radius_km": -1}, "coverage_radius_km"),
+        ({"coverage_line": [[200, 1], [1, 1]]}, "coverage_line"),
+        ({"sensor_id": "a b"}, "sensor_id"), ({"colour": "red"}, "colour")]
+    for bad, field in refused:
         answer = client.post("/api/v1/sensors", json={**body, **bad},
                              headers=as_role(Role.operator))
         assert answer.status_code == 422, answer.text
@@ -237,7 +225,7 @@ def _publisher(broker: Broker, user: str = GATEWAY,
     client.on_connect = lambda _c, _u, _f, reason, _p: result.setdefault("reason", reason)
     client.connect(broker.host, broker.port)
     client.loop_start()
-    wait_for(lambda: "reason" in result, "the broker's answer")
+    wait_until(lambda: "reason" in result, what="the broker's answer")
     return client, result["reason"]
 
 
@@ -249,7 +237,7 @@ def test_detections_through_mosquitto(node: Node, broker: Broker) -> None:
                                      password=PASSWORD, burst_count=3, burst_minutes=10)
     subscriber.start()
     try:
-        wait_for(subscriber.connected.is_set, "the subscriber to connect")
+        wait_until(subscriber.connected.is_set, what="the subscriber to connect")
         publisher, reason = _publisher(broker)
         assert not reason.is_failure
         now = datetime.now(UTC) - timedelta(minutes=5)
@@ -271,7 +259,7 @@ def test_detections_through_mosquitto(node: Node, broker: Broker) -> None:
                         "-t", "sitcen/detections/kg-seis-01",
                         "-m", detection(at=now + timedelta(minutes=3), kind="vehicle").decode()],
                        check=True, capture_output=True, timeout=30)
-        wait_for(lambda: subscriber.counters.detections == 4, "four detections recorded")
+        wait_until(lambda: subscriber.counters.detections == 4, what="four detections recorded")
         assert subscriber.counters.dropped == len(bad)
         assert subscriber.counters.proposals == 1
     finally:
@@ -302,7 +290,8 @@ def test_wrong_credentials_are_refused_by_the_broker(node: Node, broker: Broker)
                                      password="also-wrong")
     subscriber.start()
     try:
-        wait_for(lambda: subscriber.refused is not None, "the broker to refuse the subscriber")
+        wait_until(lambda: subscriber.refused is not None,
+                   what="the broker to refuse the subscriber")
         assert not subscriber.connected.is_set()
     finally:
         subscriber.stop()

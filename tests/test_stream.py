@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import socket
-import threading
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -11,30 +9,18 @@ from typing import Any
 import httpx
 import orjson
 import pytest
-import uvicorn
 
 from conftest import auth, report
-from sitcen.api.main import create_app
 from sitcen.node import Node
+from sitcen.testing import serve_in_thread
 from sitcen.users import Role
 
 
 @pytest.fixture
 def server(node: Node) -> Iterator[str]:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = int(s.getsockname()[1])
-    config = uvicorn.Config(create_app(node), host="127.0.0.1", port=port, log_level="warning")
-    instance = uvicorn.Server(config)
-    thread = threading.Thread(target=instance.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not instance.started:
-        assert time.monotonic() < deadline, "server did not start"
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}"
-    instance.should_exit = True
-    thread.join(timeout=10)
+    served = serve_in_thread(node)
+    yield served.url
+    served.stop()
 
 
 def _read_events(response: httpx.Response, count: int, timeout_s: float = 10

@@ -17,7 +17,7 @@ from taxii2client.common import TokenAuth
 from taxii2client.exceptions import TAXIIServiceException
 from taxii2client.v21 import Collection, Server, as_pages
 
-from conftest import make_settings, report, serve_in_thread
+from conftest import make_settings, report
 from sitcen.api.main import create_app
 from sitcen.events import EventCreate, EventUpdate
 from sitcen.exchange.identity import NodeIdentity
@@ -29,6 +29,7 @@ from sitcen.store.events import get_event, report_events, update_event
 from sitcen.store.journal import now_micros
 from sitcen.store.levels import confirm_level
 from sitcen.store.users import issue_token
+from sitcen.testing import serve_in_thread
 
 KG = """
 id: tj-kg-crossings
@@ -51,9 +52,10 @@ kinds: [section_assessment]
 location_precision: section
 handling_ceiling: AMBER
 """
-CROSSING = {"type": "green_border_crossing", "location": {"lon": 70.80, "lat": 39.95},
-            "details": {"stage": "actual", "direction": "entry"}, "persons": [],
-            "transport": None, "modus_operandi": [], "reaction": []}
+CROSSING: dict[str, Any] = {
+    "type": "green_border_crossing", "location": {"lon": 70.80, "lat": 39.95},
+    "details": {"stage": "actual", "direction": "entry"}, "persons": [],
+    "transport": None, "modus_operandi": [], "reaction": []}
 USERS = {"liaison-kg": "liaison", "liaison-uz": "liaison", "liaison-local": "liaison",
          "admin": "admin", "duty": "duty_officer"}
 
@@ -93,10 +95,9 @@ def running(database_url: str, tmp_path: Path, password_hash: str) -> Iterator[R
                               for i in range(5)))
     withheld = _report(node, {**CROSSING, "handling": "RED"},  # above the ceiling
                        {})  # a drug seizure on the Afghan border: type and area not granted
-    url, server, thread = serve_in_thread(node)
-    yield Running(node, url, tokens, granted, withheld)
-    server.should_exit = True
-    thread.join(timeout=10)
+    served = serve_in_thread(node)
+    yield Running(node, served.url, tokens, granted, withheld)
+    served.stop()
     node.engine.dispose()
 
 
@@ -136,7 +137,7 @@ def test_each_user_lists_only_the_collections_of_their_partner(running: Running)
     other = Collection(kg.url, user="liaison-uz", password=running.tokens["liaison-uz"])
     with pytest.raises(requests.HTTPError) as refused:
         other.get_objects()
-    assert refused.value.response.status_code == 404
+    assert refused.value.response is not None and refused.value.response.status_code == 404
 
 
 def test_paging_with_next_serves_exactly_what_the_agreement_grants(running: Running) -> None:
@@ -236,12 +237,13 @@ def test_token_auth_and_refusals(running: Running) -> None:
     assert len(server.api_roots[0].collections) == 1
     with pytest.raises(requests.HTTPError) as wrong:
         Server(f"{running.url}/taxii2/", user="liaison-uz", password=token).refresh()
-    assert wrong.value.response.status_code == 401
-    assert wrong.value.response.json()["http_status"] == "401"
+    refusal = wrong.value.response
+    assert refusal is not None and refusal.status_code == 401
+    assert refusal.json()["http_status"] == "401"
     with httpx.Client(base_url=running.url) as client:
         assert client.get("/taxii2/").status_code == 401
         for bad in ("Basic ☃".encode(), b"Basic bm9jb2xvbg==", b"Digest x", b"Bearer x"):
-            assert client.get("/taxii2/", headers={"Authorization": bad}).status_code == 401
+            assert client.get("/taxii2/", headers=[(b"Authorization", bad)]).status_code == 401
         auth = {"Authorization": f"Bearer {token}"}
         assert client.get("/taxii2/", headers={**auth, "Accept": "text/html"}).status_code == 406
         collection = _kg_collection(running)

@@ -125,6 +125,7 @@ def test_threat_of_a_steady_and_a_rising_section() -> None:
     frame = monthly_events({"A": [5, 5, 5, 5, 5, 5], "B": [2, 3, 5, 10, 10, 10]})
     table = threat_table(frame, settings=ThreatSettings(dispersion=0.0, threshold=8))
     a, b = table.loc["A"], table.loc["B"]
+    assert isinstance(a, pd.Series) and isinstance(b, pd.Series)  # one row each
     assert (a["events"], b["events"]) == (15, 30)
     assert (a["magnitude"], b["magnitude"]) == (5.0, 10.0)
     # Reference = median of the active sections' magnitudes = 7.5.
@@ -155,7 +156,7 @@ def test_default_threshold_is_the_upper_quartile_of_section_months() -> None:
 
 def test_a_short_history_has_no_trend() -> None:
     table = threat_table(monthly_events({"A": [3, 4]}))
-    assert table.loc["A", "trend"] == "n/a" and np.isnan(table.loc["A", "trend_ratio"])
+    assert table.loc["A", "trend"] == "n/a" and table["trend_ratio"].isna()["A"]
 
 
 def test_no_events_with_a_month_gives_quiet_sections_and_without_one_an_error() -> None:

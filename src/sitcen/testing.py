@@ -3,13 +3,16 @@
 One copy of each, importable from the test suite, ``benchmarks/`` and
 ``scripts/`` alike (datasette's ``fixtures.py`` habit):
 
-- :func:`free_port` and :func:`wait_until` (wait on a condition, never a fixed sleep);
+- :func:`free_port`, :func:`free_port_range` and :func:`wait_until` (wait on a
+  condition, never a fixed sleep);
 - :func:`serve_in_thread`: a node's app on a free loopback port in this process;
 - :class:`PostgresCluster`: a throwaway PostgreSQL server started with
   ``initdb``/``pg_ctl`` in a temporary directory (as the ``postgres`` user when run as root);
+- :func:`start_server` and :func:`stop_process`: any ``sitcen`` command that serves
+  (``serve``, ``demo``), up once it answers its health check;
 - :class:`NodeProcess`: one ``sitcen serve`` process with its own environment.
 
-Nothing here is used by a running node.
+Nothing here is used by a running node, and nothing here needs pytest.
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ from __future__ import annotations
 import contextlib
 import itertools
 import os
+import random
 import shutil
 import signal
 import socket
@@ -25,7 +29,7 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TypeVar
@@ -48,6 +52,26 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
+
+
+def free_port_range(size: int, *, attempts: int = 50) -> int:
+    """The first of ``size`` consecutive free TCP ports on 127.0.0.1, below 32768.
+
+    Below the kernel's ephemeral range, so no outgoing connection or port-0
+    bind of another test takes one of them meanwhile (for a program that is
+    given a base port, like the federated demo).
+    """
+    for _ in range(attempts):
+        # Not the seeded module-level generator: test processes seeded alike would collide.
+        base = random.SystemRandom().randrange(20_000, 32_768 - size)
+        try:
+            for port in range(base, base + size):
+                with socket.socket() as s:
+                    s.bind(("127.0.0.1", port))
+        except OSError:
+            continue
+        return base
+    raise RuntimeError(f"no {size} consecutive free ports found")
 
 
 def wait_until(condition: Callable[[], T | None], *, timeout_s: float = 30.0,
@@ -191,6 +215,66 @@ def postgres_cluster(settings: Mapping[str, str] | None = None) -> Iterator[Post
 # ----------------------------------------------------------------------------- node processes
 
 
+#: How long a server process may take to answer its first health check: a bound for a
+#: broken start, not a guess at a normal one (on a machine shared by several test runs,
+#: starting Python with pandas and FastAPI has taken over a minute).
+START_TIMEOUT_S = 180.0
+
+
+def clean_environment(**settings: str) -> dict[str, str]:
+    """This process's environment without its ``SITCEN_*`` variables, plus ``settings``."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SITCEN_")}
+    env.update(settings)
+    return env
+
+
+def start_server(args: Sequence[str], env: Mapping[str, str], port: int, *,
+                 log_path: Path | None = None, timeout_s: float = START_TIMEOUT_S,
+                 ) -> subprocess.Popen[bytes]:
+    """Run ``sitcen <args> --port <port>`` and return it once it answers its health check.
+
+    Its output is appended to ``log_path`` (or dropped). Raises
+    :class:`RuntimeError` with the end of the log when it exits first, and
+    :class:`TimeoutError` (after stopping it) when it does not answer in time.
+    """
+    out = log_path.open("ab") if log_path else subprocess.DEVNULL
+    try:
+        process = subprocess.Popen([sys.executable, "-m", "sitcen.cli", *args, "--port", str(port)],
+                                   env=dict(env), stdout=out, stderr=subprocess.STDOUT)
+    finally:
+        if not isinstance(out, int):
+            out.close()
+    url = f"http://127.0.0.1:{port}/api/v1/health"
+
+    def healthy() -> bool:
+        if process.poll() is not None:
+            raise RuntimeError(f"sitcen {args[0]} exited with code {process.returncode}"
+                               + (f":\n{log_path.read_text(errors='replace')[-4000:]}"
+                                  if log_path else ""))
+        with contextlib.suppress(httpx.HTTPError):
+            return httpx.get(url, timeout=2).status_code == 200
+        return False
+
+    try:
+        wait_until(healthy, timeout_s=timeout_s, interval_s=0.1,
+                   what=f"sitcen {args[0]} answering on port {port}")
+    except TimeoutError:
+        stop_process(process)
+        raise
+    return process
+
+
+def stop_process(process: subprocess.Popen[bytes], timeout_s: float = 20.0) -> None:
+    """Stop a server as Ctrl+C would, and kill it if it does not end in time."""
+    if process.poll() is None:
+        process.send_signal(signal.SIGINT)
+        try:
+            process.wait(timeout=timeout_s)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
 @dataclass
 class NodeProcess:
     """One ``sitcen serve`` process with its own environment (data dir, database, node id).
@@ -216,10 +300,10 @@ class NodeProcess:
 
     def environment(self) -> dict[str, str]:
         """The environment the node's commands run with."""
-        env = {k: v for k, v in os.environ.items() if not k.startswith("SITCEN_")}
-        env.update(SITCEN_ENVIRONMENT="test", SITCEN_DATA_DIR=str(self.data_dir),
-                   SITCEN_DATABASE_URL=self.database_url, SITCEN_NODE_ID=self.node_id,
-                   SITCEN_NODE_COUNTRY=self.country)
+        env = clean_environment(
+            SITCEN_ENVIRONMENT="test", SITCEN_DATA_DIR=str(self.data_dir),
+            SITCEN_DATABASE_URL=self.database_url, SITCEN_NODE_ID=self.node_id,
+            SITCEN_NODE_COUNTRY=self.country)
         env.update(self.env)
         return env
 
@@ -233,31 +317,12 @@ class NodeProcess:
                                f"{done.stdout}{done.stderr}")
         return done.stdout
 
-    def start(self, timeout_s: float = 60.0) -> NodeProcess:
+    def start(self, timeout_s: float = START_TIMEOUT_S) -> NodeProcess:
         """Start serving and wait until the node answers its health check."""
         self.data_dir.mkdir(parents=True, exist_ok=True)
-        out = self.log_path.open("ab") if self.log_path else subprocess.DEVNULL
-        try:
-            self.process = subprocess.Popen(
-                [sys.executable, "-m", "sitcen.cli", "serve", "--port", str(self.port),
-                 "--workers", str(self.workers)],
-                env=self.environment(), stdout=out, stderr=subprocess.STDOUT)
-        finally:
-            if not isinstance(out, int):
-                out.close()
-        process = self.process
-
-        def healthy() -> bool:
-            if process.poll() is not None:
-                raise RuntimeError(f"node {self.node_id} exited with code {process.returncode}"
-                                   + (f":\n{self.log_path.read_text()[-4000:]}"
-                                      if self.log_path else ""))
-            with contextlib.suppress(httpx.HTTPError):
-                return httpx.get(f"{self.url}/api/v1/health", timeout=2).status_code == 200
-            return False
-
-        wait_until(healthy, timeout_s=timeout_s, interval_s=0.1,
-                   what=f"node {self.node_id} answering on {self.url}")
+        self.process = start_server(["serve", "--workers", str(self.workers)],
+                                    self.environment(), self.port, log_path=self.log_path,
+                                    timeout_s=timeout_s)
         return self
 
     @property
@@ -267,15 +332,8 @@ class NodeProcess:
 
     def stop(self, timeout_s: float = 20.0) -> None:
         """Stop as Ctrl+C would, and kill it if it does not end in time."""
-        if self.process is None:
-            return
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGINT)
-            try:
-                self.process.wait(timeout=timeout_s)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
+        if self.process is not None:
+            stop_process(self.process, timeout_s)
         self.process = None
 
     def kill9(self) -> None:

@@ -24,6 +24,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
+from pydantic import BaseModel
 
 from sitcen.taxonomy import EVENT_TYPES, Category, ImpactLevel
 
@@ -94,7 +95,8 @@ def _persons(body: Mapping[str, Any]) -> dict[str | None, tuple[int, int]]:
     return by_nat
 
 
-def events_frame(bodies: Iterable[Mapping[str, Any]], *, include_rejected: bool = False,
+def events_frame(bodies: Iterable[Mapping[str, Any] | BaseModel], *,
+                 include_rejected: bool = False,
                  per_nationality: bool = False) -> pd.DataFrame:
     """The events table (:data:`COLUMNS`) from event bodies as stored or returned by the API.
 
@@ -112,7 +114,7 @@ def events_frame(bodies: Iterable[Mapping[str, Any]], *, include_rejected: bool 
     rows: list[dict[str, Any]] = []
     for item in bodies:
         # An EventPublic model is read through its JSON form, like a stored body.
-        body: Mapping[str, Any] = (item.model_dump(mode="json") if hasattr(item, "model_dump")
+        body: Mapping[str, Any] = (item.model_dump(mode="json") if isinstance(item, BaseModel)
                                    else item)
         if not include_rejected and body.get("status") == "rejected":
             continue

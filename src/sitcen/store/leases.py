@@ -16,13 +16,15 @@ from sitcen.store import schema
 from sitcen.store.journal import now_micros, write_transaction
 
 
-def acquire(engine: sa.Engine, name: str, holder: str, ttl_s: float) -> bool:
+def acquire(engine: sa.Engine, name: str, holder: str, ttl_s: float, *,
+            now: int | None = None) -> bool:
     """Take or renew the lease ``name`` for ``holder``; whether it is now held by it.
 
     Atomic on both backends: an expired or own lease is updated in one
     statement, a missing one inserted (a concurrent insert loses on the key).
+    ``now`` (µs since the epoch) is the clock's reading, the current time by default.
     """
-    now = now_micros()
+    now = now_micros() if now is None else now
     until = now + int(ttl_s * 1_000_000)
     table = schema.leases
     with write_transaction(engine) as conn:
@@ -52,12 +54,12 @@ def release(engine: sa.Engine, name: str, holder: str) -> None:
         conn.execute(table.delete().where(table.c.name == name, table.c.holder == holder))
 
 
-def holder_of(engine: sa.Engine, name: str) -> str | None:
-    """Who holds a lease now (None when free or expired)."""
+def holder_of(engine: sa.Engine, name: str, *, now: int | None = None) -> str | None:
+    """Who holds a lease at ``now`` (µs since the epoch; by default now), None when free."""
     table = schema.leases
+    at = now_micros() if now is None else now
     with engine.connect() as conn:
         row = conn.execute(
-            sa.select(table.c.holder).where(table.c.name == name,
-                                            table.c.expires_at > now_micros())
+            sa.select(table.c.holder).where(table.c.name == name, table.c.expires_at > at)
         ).first()
     return None if row is None else str(row.holder)

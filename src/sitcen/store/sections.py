@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import hashlib
+import threading
+from collections import OrderedDict
+from functools import lru_cache
 from typing import Any
 
 import orjson
@@ -44,12 +48,17 @@ def _rows(sections: list[BorderSection], source: str) -> list[dict[str, Any]]:
     ]
 
 
+@lru_cache(maxsize=1)
+def _default_rows() -> tuple[dict[str, Any], ...]:
+    return tuple(_rows(load_default_sections(), "default"))
+
+
 def ensure_sections(engine: sa.Engine) -> None:
     """Load the default sections on a node's first start."""
     with engine.begin() as conn:
         if conn.execute(sa.select(sa.func.count()).select_from(schema.border_sections)).scalar():
             return
-        conn.execute(schema.border_sections.insert(), _rows(load_default_sections(), "default"))
+        conn.execute(schema.border_sections.insert(), [dict(r) for r in _default_rows()])
 
 
 def replace_sections(engine: sa.Engine, geojson: dict[str, Any]) -> list[BorderSection]:
@@ -68,12 +77,19 @@ def restore_default_sections(engine: sa.Engine) -> None:
     ensure_sections(engine)
 
 
+def _stored_rows(engine: sa.Engine) -> list[sa.Row[Any]]:
+    with engine.connect() as conn:
+        return list(conn.execute(
+            sa.select(schema.border_sections).order_by(schema.border_sections.c.id)
+        ).all())
+
+
 def load_sections(engine: sa.Engine) -> list[BorderSection]:
     """The node's current sections, in id order."""
-    with engine.connect() as conn:
-        rows = conn.execute(
-            sa.select(schema.border_sections).order_by(schema.border_sections.c.id)
-        ).all()
+    return _sections(_stored_rows(engine))
+
+
+def _sections(rows: list[sa.Row[Any]]) -> list[BorderSection]:
     features = [
         {
             "type": "Feature",
@@ -88,9 +104,27 @@ def load_sections(engine: sa.Engine) -> list[BorderSection]:
     return sections_from_geojson({"type": "FeatureCollection", "features": features})
 
 
+# Parsing and indexing some 400 sections takes a good part of a second. The index never
+# changes once built, so the nodes of one process that store the same sections (the test
+# suite opens hundreds) share one, found by a digest of the stored rows.
+_SHARED_INDEXES: OrderedDict[bytes, SectionIndex] = OrderedDict()
+_SHARED_MAX = 4
+_shared_lock = threading.Lock()
+
+
 def section_index(engine: sa.Engine) -> SectionIndex:
     """A spatial index over the node's current sections."""
-    return SectionIndex(load_sections(engine))
+    rows = _stored_rows(engine)
+    key = hashlib.sha256(orjson.dumps([list(r) for r in rows])).digest()
+    with _shared_lock:
+        index = _SHARED_INDEXES.get(key)
+    if index is None:
+        index = SectionIndex(_sections(rows))
+        with _shared_lock:
+            _SHARED_INDEXES[key] = index
+            while len(_SHARED_INDEXES) > _SHARED_MAX:
+                _SHARED_INDEXES.popitem(last=False)
+    return index
 
 
 def sections_fingerprint(engine: sa.Engine) -> tuple[object, ...]:
