@@ -84,23 +84,18 @@ lint: $(VENV)/.installed-dev
 typecheck: $(VENV)/.installed-dev
 	$(BIN)/mypy
 
-## bench: the measured claims (each script prints one JSON object last)
+## bench: every measured claim (benchmarks/suite.py), its results into
+## benchmarks/results/latest.json, then the docs' figures from them (make docs)
+# A failed run is recorded as such in the results and the docs, and fails the target.
 bench: $(VENV)/.installed-dev $(CONSOLE_STAMP)
-	$(BIN)/python benchmarks/ingest.py
-	$(BIN)/python benchmarks/ingest.py --workers 2 --concurrency 2 --profile-repeats 0
-	$(BIN)/python benchmarks/query.py
-	$(BIN)/python benchmarks/federation.py
-	$(BIN)/python benchmarks/early_warning.py
-	$(BIN)/python benchmarks/forecast.py
-	$(BIN)/python benchmarks/risk.py
-	$(BIN)/python benchmarks/cot.py
-	$(BIN)/python benchmarks/ui.py
+	$(BIN)/python benchmarks/suite.py; status=$$?; $(MAKE) docs && exit $$status
 
 ## geography: rebuild the shipped border geometry from Natural Earth (needs npm)
 geography: $(VENV)/.installed
 	$(BIN)/python scripts/build_geography.py
 
-## docs: regenerate the generated parts of docs/ (CLI help)
+## docs: regenerate the generated parts of docs/ and the README (CLI help, settings, API,
+## taxonomy, benchmark figures from benchmarks/results/latest.json)
 docs: $(VENV)/.installed
 	$(BIN)/python scripts/gen_docs.py
 

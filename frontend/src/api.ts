@@ -81,11 +81,12 @@ export interface User { username: string; full_name: string; role: Role; node_id
 const PERMISSIONS: Record<Role, string[]> = {
   operator: ['read_picture', 'report_events'],
   duty_officer: ['read_picture', 'report_events', 'change_status', 'read_personal_data',
-    'manage_directory', 'handle_requests', 'coordinate_operations'],
-  analyst: ['read_picture', 'read_personal_data', 'handle_requests'],
+    'set_impact_level', 'task_units', 'manage_directory', 'handle_requests', 'coordinate_operations'],
+  analyst: ['read_picture', 'read_personal_data', 'assess_vulnerability', 'handle_requests'],
   liaison: ['read_picture', 'handle_requests'],
   admin: ['read_picture', 'report_events', 'change_status', 'read_personal_data',
-    'manage_users', 'manage_geography', 'manage_directory', 'handle_requests', 'coordinate_operations'],
+    'manage_users', 'manage_geography', 'assess_vulnerability', 'set_impact_level', 'task_units',
+    'manage_directory', 'handle_requests', 'coordinate_operations'],
 };
 export const may = (user: User | null, permission: string): boolean =>
   !!user && PERMISSIONS[user.role]?.includes(permission);

@@ -29,6 +29,7 @@ class Permission(StrEnum):
     manage_geography = "manage_geography"
     assess_vulnerability = "assess_vulnerability"
     set_impact_level = "set_impact_level"
+    task_units = "task_units"
     # Cooperation (docs/cooperation.md)
     manage_directory = "manage_directory"  # enter agencies, units, points of contact
     handle_requests = "handle_requests"  # ask, acknowledge, answer, forward, decline
@@ -39,7 +40,7 @@ PERMISSIONS: dict[Role, frozenset[Permission]] = {
     Role.operator: frozenset({Permission.read_picture, Permission.report_events}),
     Role.duty_officer: frozenset(
         {Permission.read_picture, Permission.report_events, Permission.change_status,
-         Permission.read_personal_data, Permission.set_impact_level,
+         Permission.read_personal_data, Permission.set_impact_level, Permission.task_units,
          Permission.manage_directory, Permission.handle_requests,
          Permission.coordinate_operations}
     ),

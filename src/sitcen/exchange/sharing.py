@@ -134,10 +134,14 @@ class SharedRecord:
     sharing: Sharing = field(default_factory=Sharing)
     about: SharedRecord | None = None
 
-    def to_dict(self) -> dict[str, Any]:
-        """The JSON form sent to a peer (``about`` is not part of it)."""
+    def to_dict(self, *, copy: bool = True) -> dict[str, Any]:
+        """The JSON form sent to a peer (``about`` is not part of it).
+
+        ``copy=False`` hands over the record's own body instead of a copy, for a
+        caller that serialises it at once and keeps no reference to the record.
+        """
         return {"kind": self.kind, "origin": self.origin, "id": self.id,
-                "version": self.version, "body": _copy(self.body),
+                "version": self.version, "body": _copy(self.body) if copy else self.body,
                 "sharing": self.sharing.to_dict()}
 
 
@@ -331,6 +335,14 @@ def _other_out_of_scope(record: SharedRecord, agreement: Agreement) -> str | Non
         return None if _operation_in_area(record.body, agreement.events) else "out of area"
     if record.kind in (RecordKind.organisation, RecordKind.contact_point):
         return None  # the directory is about who to call, not about a place
+    if record.kind == RecordKind.task and agreement.direction != "up":
+        # Down or across, a task goes only to the post it was given to.
+        unit = record.body.get("unit")
+        if not isinstance(unit, Mapping) or unit.get("node") != agreement.to_node:
+            return "a task of another unit"
+    if record.kind == RecordKind.task_response and agreement.direction != "up" and \
+            record.body.get("task_origin") != agreement.to_node:
+        return "answers a task of another node"
     if not in_area(record.body, agreement.events):
         return "out of area"
     return None
