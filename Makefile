@@ -31,9 +31,9 @@ demo: $(VENV)/.installed $(CONSOLE_STAMP)
 	$(BIN)/sitcen demo --host $(HOST) --port $(PORT)
 
 # PostgreSQL server binaries for the throwaway test clusters, GDAL's ogrinfo/ogr2ogr as
-# the OGC API Features client, Mosquitto for the sensor tests, the Pango libraries WeasyPrint
-# lays out reports with, and poppler-utils (pdftotext, pdftoppm, pdffonts) that the report
-# tests read PDFs with (Debian packages when missing).
+# the OGC API Features client, Mosquitto for the sensor tests, libmagic for attachments, the
+# Pango libraries WeasyPrint lays out reports with, and poppler-utils (pdftotext, pdftoppm,
+# pdffonts) that the report tests read PDFs with (Debian packages when missing).
 system-deps:
 	@command -v initdb >/dev/null 2>&1 || ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || \
 	  { echo "installing PostgreSQL server binaries (apt-get)"; \
@@ -52,6 +52,9 @@ system-deps:
 	@command -v pdftotext >/dev/null 2>&1 || \
 	  { echo "installing poppler-utils for the report tests (apt-get)"; \
 	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq poppler-utils; }
+	@ldconfig -p | grep -q 'libmagic\.so\.1' || \
+	  { echo "installing libmagic, which names the type of attached files (apt-get)"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq libmagic1; }
 	@test -x /usr/bin/chromium || \
 	  { echo "installing Chromium for the browser tests (apt-get)"; \
 	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; }
@@ -89,24 +92,18 @@ lint: $(VENV)/.installed-dev
 typecheck: $(VENV)/.installed-dev
 	$(BIN)/mypy
 
-## bench: the measured claims (each script prints one JSON object last)
+## bench: every measured claim (benchmarks/suite.py), its results into
+## benchmarks/results/latest.json, then the docs' figures from them (make docs)
+# A failed run is recorded as such in the results and the docs, and fails the target.
 bench: $(VENV)/.installed-dev $(CONSOLE_STAMP)
-	$(BIN)/python benchmarks/ingest.py
-	$(BIN)/python benchmarks/ingest.py --workers 2 --concurrency 2 --profile-repeats 0
-	$(BIN)/python benchmarks/query.py
-	$(BIN)/python benchmarks/federation.py
-	$(BIN)/python benchmarks/early_warning.py
-	$(BIN)/python benchmarks/forecast.py
-	$(BIN)/python benchmarks/risk.py
-	$(BIN)/python benchmarks/cot.py
-	$(BIN)/python benchmarks/ui.py
-	$(BIN)/python benchmarks/reports.py
+	$(BIN)/python benchmarks/suite.py; status=$$?; $(MAKE) docs && exit $$status
 
 ## geography: rebuild the shipped border geometry from Natural Earth (needs npm)
 geography: $(VENV)/.installed
 	$(BIN)/python scripts/build_geography.py
 
-## docs: regenerate the generated parts of docs/ (CLI help)
+## docs: regenerate the generated parts of docs/ and the README (CLI help, settings, API,
+## taxonomy, benchmark figures from benchmarks/results/latest.json)
 docs: $(VENV)/.installed
 	$(BIN)/python scripts/gen_docs.py
 

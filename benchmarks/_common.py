@@ -1,28 +1,36 @@
-"""What every benchmark needs: throwaway databases, a real API server, timing helpers.
+"""What every benchmark needs beyond ``sitcen.testing``: result output, sizes, timing helpers.
 
 Each benchmark script prints progress to stderr and one JSON object as the last
-line of stdout (:func:`emit`). Databases are created fresh in a temporary
-directory and removed afterwards; nothing here touches a node's real data.
+line of stdout (:func:`emit`), and accepts ``--smoke`` (:func:`parse_args`): a
+tiny size that runs in seconds and measures nothing, which the test suite runs
+so that no script rots. Ports, waiting on conditions, throwaway PostgreSQL
+servers and node processes come from :mod:`sitcen.testing`, as in the tests.
+Databases are created fresh in a temporary directory and removed afterwards;
+nothing here touches a node's real data.
 """
 
 from __future__ import annotations
 
+import argparse
 import contextlib
 import json
 import os
 import shutil
-import socket
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, field
+from collections import defaultdict
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-import sqlalchemy as sa
+from sitcen.testing import (
+    NodeProcess,
+    PostgresCluster,
+    postgres_binaries_missing,
+    postgres_cluster,
+)
 
 ROOT = Path(__file__).resolve().parent.parent
 DATA_DIR = Path(__file__).resolve().parent / ".data"  # cached inputs (gitignored)
@@ -30,7 +38,8 @@ DATA_DIR = Path(__file__).resolve().parent / ".data"  # cached inputs (gitignore
 # The PostgreSQL server runs with its defaults (fsync on, full_page_writes on)
 # except these. synchronous_commit=off loses at most the last ~0.6 s of commits
 # on a crash, never corrupts; max_wal_size avoids checkpoint storms during bulk
-# loads; shared_buffers and work memory fit a small dedicated server.
+# loads; shared_buffers and work memory fit a small dedicated server. (The test
+# suite's clusters run with fsync off; the benchmarks do not.)
 PG_SETTINGS: dict[str, str] = {
     "synchronous_commit": "off",
     "max_wal_size": "8GB",
@@ -39,6 +48,12 @@ PG_SETTINGS: dict[str, str] = {
     "work_mem": "32MB",
     "max_connections": "100",
 }
+
+#: A benchmark node's id and country (its events are written as this node's own).
+NODE_ID = "bench-node"
+#: How long a node may take to answer after it starts (it imports the analysis stack; on a
+#: busy shared machine that alone has taken over a minute).
+START_TIMEOUT_S = 300.0
 
 
 def log(message: str) -> None:
@@ -49,6 +64,20 @@ def log(message: str) -> None:
 def emit(result: dict[str, Any]) -> None:
     """Print the result: one JSON object, the last line of stdout."""
     print(json.dumps(result, sort_keys=False), flush=True)
+
+
+def parse_args(parser: argparse.ArgumentParser, argv: Sequence[str] | None,
+               smoke: Mapping[str, Any]) -> argparse.Namespace:
+    """Parse the command line; with ``--smoke``, the arguments named in ``smoke`` take
+    those tiny values (a run of seconds that checks the script works, not its speed)."""
+    sizes = " ".join(f"--{k.replace('_', '-')} {v}" for k, v in smoke.items())
+    parser.add_argument("--smoke", action="store_true",
+                        help=f"tiny sizes ({sizes}): checks the script runs, measures nothing")
+    args = parser.parse_args(argv)
+    if args.smoke:
+        for name, value in smoke.items():
+            setattr(args, name, value)
+    return args
 
 
 def percentile(values: Sequence[float], q: float) -> float:
@@ -63,85 +92,80 @@ def percentile(values: Sequence[float], q: float) -> float:
 
 
 def median(values: Sequence[float]) -> float:
+    """The median, NaN for no values."""
     return float(statistics.median(values)) if values else float("nan")
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+def cpu_seconds(pid: int) -> dict[int, float]:
+    """CPU seconds (user + system) used so far by a process and by each of its children.
+
+    Read from ``/proc`` (Linux); empty where it is not available. Comparing two
+    readings shows how work spread over a server's processes.
+    """
+    tick = os.sysconf("SC_CLK_TCK")
+    pids = [pid]
+    with contextlib.suppress(OSError):
+        for task in Path(f"/proc/{pid}/task").iterdir():
+            pids += [int(c) for c in (task / "children").read_text().split()]
+    found: dict[int, float] = {}
+    for p in pids:
+        with contextlib.suppress(OSError, ValueError, IndexError):
+            fields = Path(f"/proc/{p}/stat").read_text().rsplit(")", 1)[1].split()
+            found[p] = (int(fields[11]) + int(fields[12])) / tick
+    return found
+
+
+class StageTimer:
+    """Accumulated seconds per named stage, and how many timed calls were made."""
+
+    def __init__(self) -> None:
+        self.seconds: dict[str, float] = defaultdict(float)
+        self.calls = 0
+
+    @contextlib.contextmanager
+    def stage(self, name: str) -> Iterator[None]:
+        t0 = time.perf_counter()
+        try:
+            yield
+        finally:
+            self.seconds[name] += time.perf_counter() - t0
+
+    def wrap(self, name: str, fn: Callable[..., Any]) -> Callable[..., Any]:
+        def timed(*args: Any, **kwargs: Any) -> Any:
+            self.calls += 1
+            t0 = time.perf_counter()
+            try:
+                return fn(*args, **kwargs)
+            finally:
+                self.seconds[name] += time.perf_counter() - t0
+
+        return timed
+
+
+# ----------------------------------------------------------------------------- databases
 
 
 def pg_binaries_missing() -> list[str]:
-    return [b for b in ("initdb", "pg_ctl", "postgres") if shutil.which(b) is None]
+    """The PostgreSQL server programs not found (Debian's versioned bin directory included)."""
+    return postgres_binaries_missing()
 
 
-class PostgresServer:
-    """A throwaway PostgreSQL server on a free loopback port (as `postgres` when run as root)."""
-
-    def __init__(self, root: Path | None = None, settings: dict[str, str] | None = None) -> None:
-        self.root = root or Path(tempfile.mkdtemp(prefix="sitcen-bench-pg-"))
-        self.data = self.root / "data"
-        self.port = free_port()
-        self.settings = dict(PG_SETTINGS if settings is None else settings)
-        self._as_postgres = os.geteuid() == 0
-        self._counter = 0
-
-    def _run(self, *args: str) -> None:
-        cmd = list(args)
-        if self._as_postgres:
-            cmd = ["runuser", "-u", "postgres", "--", *cmd]
-        subprocess.run(cmd, check=True, capture_output=True, text=True)
-
-    def start(self) -> PostgresServer:
-        self.root.chmod(0o755)
-        if self._as_postgres:
-            shutil.chown(self.root, "postgres", "postgres")
-        self._run("initdb", "-D", str(self.data), "-A", "trust", "-U", "postgres", "-E", "UTF8",
-                  "--locale=C")
-        options = f"-p {self.port} -k {self.root} -c listen_addresses=127.0.0.1 " + " ".join(
-            f"-c {k}={v}" for k, v in self.settings.items()
-        )
-        self._run("pg_ctl", "-D", str(self.data), "-o", options, "-l", str(self.root / "log"),
-                  "-w", "start")
-        log(f"PostgreSQL up on port {self.port} ({self.describe()})")
-        return self
-
-    def stop(self) -> None:
-        with contextlib.suppress(subprocess.CalledProcessError):
-            self._run("pg_ctl", "-D", str(self.data), "-m", "fast", "-w", "stop")
-        shutil.rmtree(self.root, ignore_errors=True)
-
-    def describe(self) -> str:
-        return "defaults (fsync on) + " + ", ".join(f"{k}={v}" for k, v in self.settings.items())
-
-    def url(self, database: str = "postgres") -> str:
-        return f"postgresql+psycopg://postgres@127.0.0.1:{self.port}/{database}"
-
-    def new_database(self, prefix: str = "bench") -> str:
-        """A URL of a new, empty database."""
-        self._counter += 1
-        name = f"{prefix}_{self._counter}"
-        admin = sa.create_engine(self.url(), isolation_level="AUTOCOMMIT")
-        with admin.connect() as conn:
-            conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
-        admin.dispose()
-        return self.url(name)
+def describe_pg(cluster: PostgresCluster) -> str:
+    """The server settings a result was measured with."""
+    return "defaults (fsync on) + " + cluster.describe()
 
 
 @contextlib.contextmanager
-def postgres() -> Iterator[PostgresServer]:
-    """A started PostgreSQL server, stopped and removed afterwards."""
-    server = PostgresServer()
-    server.start()
-    try:
-        yield server
-    finally:
-        server.stop()
+def postgres() -> Iterator[PostgresCluster]:
+    """A throwaway PostgreSQL server with the benchmarks' settings, removed afterwards."""
+    with postgres_cluster(PG_SETTINGS) as cluster:
+        log(f"PostgreSQL up on port {cluster.port} ({describe_pg(cluster)})")
+        yield cluster
 
 
 @contextlib.contextmanager
 def temp_dir(prefix: str = "sitcen-bench-") -> Iterator[Path]:
+    """A temporary directory, removed afterwards."""
     path = Path(tempfile.mkdtemp(prefix=prefix))
     try:
         yield path
@@ -162,7 +186,7 @@ def settings_for(database_url: str, data_dir: Path) -> Any:
     from sitcen.settings import Settings
 
     return Settings(environment="test", database_url=database_url, data_dir=data_dir,
-                    node_id="bench-node", node_country="TJ")
+                    node_id=NODE_ID, node_country="TJ")
 
 
 def create_user_and_token(database_url: str) -> str:
@@ -173,7 +197,7 @@ def create_user_and_token(database_url: str) -> str:
     from sitcen.store.users import add_user, issue_token
     from sitcen.users import Role
 
-    username = f"bench-{secrets.token_hex(4)}"  # a cached database may hold earlier ones
+    username = f"bench-{secrets.token_hex(4)}"  # a reused database may hold earlier ones
     engine = open_engine(database_url)
     try:
         add_user(engine, username, "bench-password-1", Role.duty_officer, "Benchmark")
@@ -183,66 +207,44 @@ def create_user_and_token(database_url: str) -> str:
     return token
 
 
-@dataclass
-class ApiServer:
-    """A real node server, ``sitcen serve --workers N``, in a subprocess."""
+# ----------------------------------------------------------------------------- node servers
 
-    database_url: str
-    data_dir: Path
-    workers: int = 1
-    port: int = field(default_factory=free_port)
+
+class ApiServer(NodeProcess):
+    """A benchmark node served by ``sitcen serve --workers N``, with a duty officer's token.
+
+    The scheduled analysis is off unless ``env`` says otherwise: a benchmark
+    measures one thing at a time.
+    """
+
     token: str = ""
-    process: subprocess.Popen[bytes] | None = None
 
     @property
     def base_url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
+        """The node's base URL."""
+        return self.url
 
     @property
     def headers(self) -> dict[str, str]:
+        """Bearer authentication as the benchmark's duty officer."""
         return {"Authorization": f"Bearer {self.token}"}
 
-    def start(self, timeout_s: float = 60.0) -> ApiServer:
-        import httpx
-
-        if not self.token:
-            self.token = create_user_and_token(self.database_url)
-        env = {k: v for k, v in os.environ.items() if not k.startswith("SITCEN_")}
-        env.update(SITCEN_ENVIRONMENT="test", SITCEN_DATABASE_URL=self.database_url,
-                   SITCEN_DATA_DIR=str(self.data_dir), SITCEN_NODE_ID="bench-node",
-                   SITCEN_NODE_COUNTRY="TJ")
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "sitcen.cli", "serve", "--port", str(self.port),
-             "--workers", str(self.workers)],
-            cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-        )
-        deadline = time.monotonic() + timeout_s
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise RuntimeError(f"API server exited with code {self.process.returncode}")
-            with contextlib.suppress(httpx.HTTPError):
-                if httpx.get(self.base_url + "/api/v1/health", timeout=2).status_code == 200:
-                    log(f"API server up at {self.base_url} (pid {self.process.pid})")
-                    return self
-            time.sleep(0.2)
-        self.stop()
-        raise RuntimeError("API server did not answer within the timeout")
-
-    def stop(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
-        self.process = None
+    def cpu_seconds(self) -> dict[int, float]:
+        """CPU seconds so far of the serving process and of each worker process."""
+        return cpu_seconds(self.process.pid) if self.process is not None else {}
 
 
 @contextlib.contextmanager
-def api_server(database_url: str, data_dir: Path, workers: int = 1) -> Iterator[ApiServer]:
-    """A running API server of a node on ``database_url``, stopped afterwards."""
-    server = ApiServer(database_url, data_dir, workers).start()
+def api_server(database_url: str, data_dir: Path, workers: int = 1,
+               env: Mapping[str, str] | None = None) -> Iterator[ApiServer]:
+    """A running node on ``database_url`` (migrated, a duty officer added), stopped afterwards."""
+    server = ApiServer(NODE_ID, database_url, data_dir, workers=workers,
+                       env={"SITCEN_ANALYSIS_INTERVAL_MIN": "0", **(env or {})},
+                       log_path=data_dir / f"serve-{NODE_ID}.log")
+    server.token = create_user_and_token(database_url)
+    server.start(timeout_s=START_TIMEOUT_S)
+    pid = server.process.pid if server.process is not None else None
+    log(f"node up at {server.url} ({workers} process(es), pid {pid})")
     try:
         yield server
     finally:

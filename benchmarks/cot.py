@@ -10,7 +10,8 @@ Measured:
 
 1. ``messages_per_s``: positions *accepted*, i.e. written to the store and
    journaled as ``asset_position`` versions (counted in the node's journal),
-   per second over the measured window (the load's first 3 s are warm-up).
+   per second over the measured window (the load's first ``--warmup`` s, 3 by
+   default, are not measured).
    ``sent_per_s`` is what the clients pushed into their sockets meanwhile,
    ``backlog_at_end`` how many sent positions were not yet written when the
    window closed.
@@ -24,7 +25,7 @@ Measured:
 
 Goals (issue 6): messages_per_s >= 5,000 sustained; position to stream < 1 s.
 
-    python benchmarks/cot.py [--clients 4] [--units 200] [--seconds 20]
+    python benchmarks/cot.py [--clients 4] [--units 200] [--seconds 20] [--rate 5000] [--smoke]
 
 Last stdout line: ``{"messages_per_s": ..., "position_to_stream_ms": ..., ...}``.
 """
@@ -35,10 +36,7 @@ import argparse
 import asyncio
 import contextlib
 import multiprocessing
-import os
 import sqlite3
-import subprocess
-import sys
 import time
 import warnings
 from configparser import ConfigParser
@@ -48,15 +46,15 @@ from typing import Any
 
 import httpx
 import orjson
-from _common import ROOT, create_user_and_token, emit, free_port, log, median, percentile, temp_dir
+from _common import api_server, emit, log, median, parse_args, percentile, temp_dir
 
 from sitcen.interop.cot import event_xml, parse_xml
+from sitcen.testing import free_port, wait_until
 
 with warnings.catch_warnings():  # pytak warns that its optional aiohttp extra is missing
     warnings.simplefilter("ignore")
     import pytak
 
-WARMUP_S = 3.0
 PROBE_EVERY_S = 0.2
 
 
@@ -74,7 +72,8 @@ def messages(client: int, units: int, count: int, token: str | None = None) -> l
     return out
 
 
-def baseline_parse_rate(sample: list[bytes], seconds: float = 3.0) -> float:
+def baseline_parse_rate(sample: list[bytes], seconds: float) -> float:
+    """Messages per second the hardened parser alone gets through (one process)."""
     done = 0
     start = time.perf_counter()
     while time.perf_counter() - start < seconds:
@@ -153,17 +152,17 @@ async def _probe(url: str, token: str, deadline: float, sent_at: dict[str, float
 
 
 async def load(tak_url: str, token: str, clients: int, units: int, seconds: float,
-               db: Path, rate: float | None) -> dict[str, Any]:
+               warmup_s: float, db: Path, rate: float | None) -> dict[str, Any]:
     batches = [messages(c, units, units * 20, token) for c in range(clients)]
     sent = [0] * clients
     sent_at: dict[str, float] = {}
     start = time.monotonic()
-    deadline = start + WARMUP_S + seconds
+    deadline = start + warmup_s + seconds
     tasks = [asyncio.create_task(_client(tak_url, batches[c], deadline, sent, c,
                                          None if rate is None else rate / clients))
              for c in range(clients)]
     tasks.append(asyncio.create_task(_probe(tak_url, token, deadline, sent_at)))
-    await asyncio.sleep(WARMUP_S)
+    await asyncio.sleep(warmup_s)  # the load runs a while before the window opens
     counted_from = await asyncio.to_thread(journal_count, db)
     sent_from = sum(sent)
     window_start = time.monotonic()
@@ -185,59 +184,49 @@ async def load(tak_url: str, token: str, clients: int, units: int, seconds: floa
             "written_total": written, "sent_at": sent_at}
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--clients", type=int, default=4, help="concurrent pytak clients")
     parser.add_argument("--units", type=int, default=200, help="own units per client")
     parser.add_argument("--seconds", type=float, default=20.0,
                         help="measured duration of each phase")
+    parser.add_argument("--warmup", type=float, default=3.0,
+                        help="seconds each phase's load runs before it is measured")
     parser.add_argument("--rate", type=float, default=5000.0,
                         help="positions/s offered while the stream latency is measured")
-    args = parser.parse_args()
+    parser.add_argument("--baseline-seconds", type=float, default=3.0,
+                        help="how long the parser alone is timed")
+    args = parse_args(parser, argv, smoke={"clients": 1, "units": 5, "seconds": 1.0,
+                                           "warmup": 0.5, "rate": 200.0,
+                                           "baseline_seconds": 0.2})
 
     sample = messages(0, args.units, 2000)
     log("baseline: hardened parse of the same messages in one process")
-    baseline = baseline_parse_rate(sample)
+    baseline = baseline_parse_rate(sample, args.baseline_seconds)
     log(f"  {baseline:,.0f} messages/s")
 
     with temp_dir("sitcen-bench-cot-") as data_dir:
         db = data_dir / "node.db"
-        url = f"sqlite:///{db}"
-        token = create_user_and_token(url)
-        port, tak_port = free_port(), free_port()
-        env = {k: v for k, v in os.environ.items() if not k.startswith("SITCEN_")}
-        env.update(SITCEN_ENVIRONMENT="test", SITCEN_DATABASE_URL=url,
-                   SITCEN_DATA_DIR=str(data_dir), SITCEN_NODE_ID="bench-node",
-                   SITCEN_NODE_COUNTRY="TJ", SITCEN_TAK_PORT=str(tak_port),
-                   SITCEN_ANALYSIS_INTERVAL_MIN="0")
-        server = subprocess.Popen([sys.executable, "-m", "sitcen.cli", "serve", "--port",
-                                   str(port)], cwd=ROOT, env=env,
-                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        base_url = f"http://127.0.0.1:{port}"
-        try:
-            deadline = time.monotonic() + 60
-            while True:
-                if server.poll() is not None:
-                    raise SystemExit(f"node exited with code {server.returncode}")
-                with contextlib.suppress(httpx.HTTPError):
-                    if httpx.get(base_url + "/api/v1/health", timeout=2).status_code == 200:
-                        break
-                if time.monotonic() > deadline:
-                    raise SystemExit("node did not start")
-                time.sleep(0.2)
+        tak_port = free_port()
+        with api_server(f"sqlite:///{db}", data_dir,
+                        env={"SITCEN_TAK_PORT": str(tak_port)}) as server:
+            token = server.token
             tak_url = f"tcp://127.0.0.1:{tak_port}"
-            log(f"node up at {base_url}, TAK listener on {tak_url}")
+            log(f"TAK listener on {tak_url}")
             manager = multiprocessing.Manager()
             ready, stop, arrived = manager.Event(), manager.Event(), manager.dict()
             watcher = multiprocessing.Process(target=watch_stream,
-                                              args=(base_url, token, ready, stop, arrived))
+                                              args=(server.url, token, ready, stop, arrived))
             watcher.start()
             ready.wait(30)
             log(f"1. latency at {args.rate:,.0f} positions/s: {args.clients} pytak clients x "
-                f"{args.units} units, {WARMUP_S:.0f} s warm-up + {args.seconds:.0f} s")
-            paced = asyncio.run(load(tak_url, token, args.clients, args.units, args.seconds, db,
-                                     args.rate))
-            time.sleep(3)  # the last probes reach the stream
+                f"{args.units} units, {args.warmup:g} s warm-up + {args.seconds:g} s")
+            paced = asyncio.run(load(tak_url, token, args.clients, args.units, args.seconds,
+                                     args.warmup, db, args.rate))
+            probes = set(paced["sent_at"])
+            with contextlib.suppress(TimeoutError):  # a probe never seen counts as lost
+                wait_until(lambda: probes <= set(arrived.keys()), timeout_s=10, interval_s=0.1,
+                           what="the last probes reaching the stream")
             stop.set()
             watcher.join(timeout=10)
             if watcher.is_alive():
@@ -247,14 +236,7 @@ def main() -> None:
             manager.shutdown()
             log(f"2. throughput: {args.clients} pytak clients as fast as the listener takes them")
             flat_out = asyncio.run(load(tak_url, token, args.clients, args.units, args.seconds,
-                                        db, None))
-        finally:
-            server.terminate()
-            try:
-                server.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                server.kill()
-                server.wait()
+                                        args.warmup, db, None))
 
     sent_at: dict[str, float] = paced["sent_at"]
     delays = [(seen[name] - at) * 1000 for name, at in sent_at.items() if name in seen]

@@ -45,7 +45,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from _common import emit, log
+from _common import emit, log, parse_args
 
 from sitcen.analysis import alerts as al
 from sitcen.analysis import early_warning as ew
@@ -190,8 +190,8 @@ def run_seed(seed: int, args: argparse.Namespace, settings: ew.WarningSettings) 
     }
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--seeds", default="1,2,3")
     parser.add_argument("--years", type=float, default=3.0)
     parser.add_argument("--window", type=int, default=28, help="scan window (days)")
@@ -206,7 +206,8 @@ def main() -> None:
     parser.add_argument("--null", action="store_true",
                         help="in-control run: scenario without planted anomalies")
     parser.add_argument("--no-scan", action="store_true", help="charts only (fast)")
-    args = parser.parse_args()
+    # The scan's smoke run is risk.py's (and tests/test_scan.py's).
+    args = parse_args(parser, argv, smoke={"seeds": "1", "years": 1.5, "no_scan": True})
     settings = ew.WarningSettings(false_alarms_per_section_year=args.budget,
                                   type_shift=args.type_shift)
     runs = [run_seed(int(v), args, settings) for v in args.seeds.split(",")]

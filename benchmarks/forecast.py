@@ -46,7 +46,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "benchmarks"))
 sys.path.insert(0, str(ROOT / "src"))
 
-from _common import emit, log  # noqa: E402
+from _common import emit, log, parse_args  # noqa: E402
 
 from sitcen.analysis.forecast import forecast  # noqa: E402
 from sitcen.analysis.indicators import monthly_series  # noqa: E402
@@ -109,11 +109,13 @@ def backtest_route(series: pd.Series, first_origin: pd.Period) -> dict[str, Any]
     return out
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0] if __doc__ else None)
     parser.add_argument("--data", type=Path, default=DEFAULT_DATA)
     parser.add_argument("--first-origin", default="2013-12")
-    args = parser.parse_args()
+    args = parse_args(parser, argv, smoke={"first_origin": "2020-03"})
+    if not args.data.is_file():
+        raise SystemExit(f"{args.data} is missing: the Frontex series (see docs/forecasting.md)")
 
     started = time.perf_counter()
     table, problems, _notes = read_indicators(args.data.read_bytes())

@@ -2,7 +2,8 @@
 
 For each backend (SQLite, PostgreSQL):
 
-1. a fresh database and a real uvicorn server of the node's app in a subprocess;
+1. a fresh database and a real node server (``sitcen serve --workers N``, the
+   scheduled analysis off) in a subprocess;
 2. scenario payloads cut into batches of 10,000, serialised to JSON bytes
    before any timing, then POSTed one after the other to
    ``/api/v1/events/batch`` with httpx (one warm-up batch is not counted);
@@ -10,19 +11,24 @@ For each backend (SQLite, PostgreSQL):
    inserted with plain DB-API ``executemany`` into a second fresh database with
    the same schema and indexes, one transaction per API batch: the floor any
    write path on this machine could reach;
-4. ratio = raw rows/s / API events/s (1.0 would mean the API costs nothing).
+4. ratio = raw rows/s / API events/s (1.0 would mean the API costs nothing);
+   ``server_cpu_s`` is the CPU time each server process spent meanwhile, which
+   shows whether several processes shared the work.
 
 Then, for SQLite, the same work is done in-process with a stage timer around
-each step of the API path and a cProfile of one batch (stderr), to show where
-the time goes. Last stdout line: ``{"sqlite": {...}, "postgresql": {...}}``.
+each step of the batch route and a cProfile of one batch (stderr), to show where
+the time goes (``breakdown_ms`` in the SQLite result).
+
+Last stdout line: ``{"sqlite": {"events_per_s", "raw_rows_per_s", "ratio", ...},
+"postgresql": {...}}``.
 
     python benchmarks/ingest.py [--events 100000] [--batch 10000] [--backends sqlite,postgresql]
+                                [--workers 1] [--concurrency 1] [--profile-repeats 3] [--smoke]
 """
 
 from __future__ import annotations
 
 import argparse
-import contextlib
 import cProfile
 import gc
 import io
@@ -31,7 +37,7 @@ import pstats
 import sqlite3
 import time
 from collections import defaultdict
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -39,10 +45,13 @@ from typing import Any
 import orjson
 import sqlalchemy as sa
 from _common import (
+    StageTimer,
     api_server,
+    describe_pg,
     emit,
     log,
     median,
+    parse_args,
     pg_binaries_missing,
     postgres,
     settings_for,
@@ -215,8 +224,14 @@ def run_backend(backend: str, url: str, raw_url: str, workdir: Path, bodies: Seq
     log(f"{backend}: {len(bodies)} batches through the API, {concurrency} client(s), "
         f"{workers} server process(es)")
     with api_server(url, workdir, workers) as server:
+        before = server.cpu_seconds()
         seconds, written, wall = post_batches(server.base_url, server.headers, bodies, warmup,
                                               concurrency)
+        after = server.cpu_seconds()
+    # How the work spread over the server's processes (a busy one and an idle one
+    # would show that the clients' connections all went to one process).
+    cpu = sorted((round(t - before.get(pid, 0.0), 2) for pid, t in after.items()
+                  if t - before.get(pid, 0.0) >= 0.05), reverse=True)
     events_per_s = written / wall
     groups = stored_rows(url)[1:]  # the first group is the warm-up batch
     rows = sum(len(g.get("events", ())) for g in groups)
@@ -231,7 +246,7 @@ def run_backend(backend: str, url: str, raw_url: str, workdir: Path, bodies: Seq
     else:
         raw_s = raw_insert_postgresql(raw_url, groups)
     raw_per_s = rows / raw_s
-    result = {
+    result: dict[str, Any] = {
         "events": written,
         "events_per_s": round(events_per_s),
         "raw_rows_per_s": round(raw_per_s),
@@ -241,38 +256,12 @@ def run_backend(backend: str, url: str, raw_url: str, workdir: Path, bodies: Seq
     }
     result["concurrent_clients"] = concurrency
     result["server_processes"] = workers
+    result["server_cpu_s"] = cpu
     log(f"{backend}: {json.dumps(result)}")
     return result
 
 
 # --------------------------------------------------------------------------- the breakdown
-
-
-class StageTimer:
-    """Accumulated seconds per named stage, and how many timed calls were made."""
-
-    def __init__(self) -> None:
-        self.seconds: dict[str, float] = defaultdict(float)
-        self.calls = 0
-
-    @contextlib.contextmanager
-    def stage(self, name: str) -> Iterator[None]:
-        t0 = time.perf_counter()
-        try:
-            yield
-        finally:
-            self.seconds[name] += time.perf_counter() - t0
-
-    def wrap(self, name: str, fn: Callable[..., Any]) -> Callable[..., Any]:
-        def timed(*args: Any, **kwargs: Any) -> Any:
-            self.calls += 1
-            t0 = time.perf_counter()
-            try:
-                return fn(*args, **kwargs)
-            finally:
-                self.seconds[name] += time.perf_counter() - t0
-
-        return timed
 
 
 def wrapper_overhead_s() -> float:
@@ -290,6 +279,10 @@ def wrapper_overhead_s() -> float:
     return max(0.0, (time.perf_counter() - t0 - timer.seconds["noop"]) / n)
 
 
+PARSE = "EventBatch.model_validate_json (parse + validate)"
+STATUS = "initial status check"
+ANSWER = "answer (orjson)"
+
 # Functions of sitcen.store.events timed one by one inside report_events (those
 # that exist in the version measured; the rest of report_events is "other").
 INNER_STAGES = {
@@ -305,8 +298,6 @@ INNER_STAGES = {
 
 def breakdown(bodies: Sequence[bytes], repeats: int, workdir: Path) -> dict[str, Any]:
     """Time each step of the batch API path in-process on SQLite; cProfile one more batch."""
-    from pydantic import TypeAdapter
-
     import sitcen.store.events as store_events
     from sitcen.api.main import create_app
     from sitcen.api.routes import events as route
@@ -328,7 +319,6 @@ def breakdown(bodies: Sequence[bytes], repeats: int, workdir: Path) -> dict[str,
 
     gc.callbacks.append(on_gc)
     engine = node.engine
-    response_adapter = TypeAdapter(route.BatchResult)
     runs: list[dict[str, float]] = []
     per_call = wrapper_overhead_s()
     originals = {name: getattr(store_events, name) for name in INNER_STAGES
@@ -369,17 +359,16 @@ def breakdown(bodies: Sequence[bytes], repeats: int, workdir: Path) -> dict[str,
             if profiler:
                 profiler.enable()
             t0 = time.perf_counter()
-            with timer.stage("json.loads (FastAPI request.json)"):
-                data = json.loads(body)
-            with timer.stage("pydantic EventBatch validation"):
-                batch = EventBatch.model_validate(data)
+            # The steps of the batch route (api/routes/events.py), one by one.
+            with timer.stage(PARSE):
+                batch = EventBatch.model_validate_json(body)
+            with timer.stage(STATUS):
+                route._check_initial_status(batch.events, True, batch=True)
             with timer.stage("report_events"):
                 written = store_events.report_events(engine, node.reporter, batch.events,
                                                      batch=True)
-            with timer.stage("response (BatchResult + validate + dump_json)"):
-                result = route.BatchResult(written=len(written),
-                                           events=[route._written(w) for w in written])
-                response_adapter.dump_json(response_adapter.validate_python(result))
+            with timer.stage(ANSWER):
+                route.batch_answer(written)
             total = time.perf_counter() - t0
             events_per_batch = len(batch.events)
             if profiler:
@@ -391,7 +380,7 @@ def breakdown(bodies: Sequence[bytes], repeats: int, workdir: Path) -> dict[str,
             del dialect.do_commit
             sa.event.remove(engine, "before_cursor_execute", before)
             sa.event.remove(engine, "after_cursor_execute", after)
-        del data, batch, written, result  # freed at once, as after a request
+        del batch, written  # freed at once, as after a request
         s = dict(timer.seconds)
         inner = sum(v for n, v in s.items() if n in INNER_STAGES.values() or
                     n == "sections.assign")
@@ -415,28 +404,19 @@ def breakdown(bodies: Sequence[bytes], repeats: int, workdir: Path) -> dict[str,
         log(f"  breakdown run {k + 1}: total {total * 1000:.0f} ms")
     gc.callbacks.remove(on_gc)
     engine.dispose()
-    # Alternatives worth knowing when reading the breakdown.
-    alt: dict[str, list[float]] = defaultdict(list)
-    for body in bodies[:repeats]:
-        t0 = time.perf_counter()
-        EventBatch.model_validate_json(body)
-        alt["EventBatch.model_validate_json(bytes) (parse + validate in one)"].append(
-            time.perf_counter() - t0)
     names = list(runs[0])
     stages = {n: round(median([r.get(n, 0.0) for r in runs]) * 1000, 1) for n in names}
-    alts = {n: round(median(v) * 1000, 1) for n, v in alt.items()}
-    return {"events_per_batch": events_per_batch, "median_ms": stages, "alternatives_ms": alts}
+    return {"events_per_batch": events_per_batch, "median_ms": stages}
 
 
 def print_breakdown(b: dict[str, Any]) -> None:
     total = b["median_ms"]["total in-process"]
     lines = [f"Where a {b['events_per_batch']:,}-event batch spends its time (SQLite, in-process, "
              "median ms):"]
-    order = ["json.loads (FastAPI request.json)", "pydantic EventBatch validation",
-             "report_events", *INNER_STAGES.values(), "  of which DB-API execute (SQLite itself)",
-             "  of which commit", "  of which SQLAlchemy + lock", "sections.assign",
-             "report_events other (uuid4, loops, Record)",
-             "response (BatchResult + validate + dump_json)",
+    order = [PARSE, STATUS, "report_events", *INNER_STAGES.values(),
+             "  of which DB-API execute (SQLite itself)", "  of which commit",
+             "  of which SQLAlchemy + lock", "sections.assign",
+             "report_events other (uuid4, loops, Record)", ANSWER,
              "garbage collector (inside the stages above)", "stage-timer overhead (subtracted)",
              "total in-process"]
     for name in order:
@@ -445,8 +425,6 @@ def print_breakdown(b: dict[str, Any]) -> None:
             indent = "    " if name in INNER_STAGES.values() or name in (
                 "sections.assign", "report_events other (uuid4, loops, Record)") else ""
             lines.append(f"  {indent}{name:<60} {ms:8.1f}  {100 * ms / total:5.1f}%")
-    for name, ms in b["alternatives_ms"].items():
-        lines.append(f"  alternative: {name:<47} {ms:8.1f}")
     log("\n".join(lines))
 
 
@@ -465,7 +443,8 @@ def main(argv: Sequence[str] | None = None) -> None:
                         help="server processes (sitcen serve --workers)")
     parser.add_argument("--profile-repeats", type=int, default=3,
                         help="in-process breakdown runs on SQLite (0 to skip)")
-    args = parser.parse_args(argv)
+    args = parse_args(parser, argv, smoke={"events": 2_000, "batch": 1_000,
+                                           "profile_repeats": 1})
     backends = [b.strip() for b in args.backends.split(",") if b.strip()]
 
     log(f"generating {args.events + WARMUP_EVENTS:,} scenario events (seed {args.seed})")
@@ -490,19 +469,15 @@ def main(argv: Sequence[str] | None = None) -> None:
                 log(f"PostgreSQL skipped: {', '.join(missing)} not on PATH")
             else:
                 with postgres() as pg:
-                    log(f"PostgreSQL settings: {pg.describe()}")
                     result["postgresql"] = run_backend(
                         "postgresql", pg.new_database("api"), pg.new_database("raw"), workdir,
                         bodies, warmup, args.concurrency, args.workers)
-                    result["postgresql"]["server_settings"] = pg.describe()
+                    result["postgresql"]["server_settings"] = describe_pg(pg)
         if args.profile_repeats > 0 and "sqlite" in backends:
             log("in-process breakdown of the API path on SQLite")
             b = breakdown(bodies, args.profile_repeats, workdir)
             print_breakdown(b)
-            out = Path(__file__).resolve().parent / ".data" / "ingest_breakdown.json"
-            out.parent.mkdir(exist_ok=True)
-            out.write_text(json.dumps(b, indent=2), encoding="utf-8")
-            log(f"breakdown written to {out}")
+            result["sqlite"]["breakdown_ms"] = b["median_ms"]
     emit(result)
 
 

@@ -1,51 +1,54 @@
 """Query: latency of bbox + time-window queries on a large store (default 10 million events).
 
-1. Build (or reuse) a SQLite file of N scenario events under benchmarks/.data/,
-   keyed by N and seed. Rows are built in bulk from the scenario's arrays
-   with the store's own ``cell_of`` and the section index, in the columns
-   ``store/schema.py`` defines, with a compact JSON body per event; loaded
-   with ``executemany`` in large transactions with the secondary indexes
-   dropped and re-created after the load (faster than maintaining them row by
-   row). Only the ``events`` table is filled: the queries read nothing else.
-2. PostgreSQL: a throwaway server, the schema from the migrations, the same
-   rows streamed from the SQLite file with ``COPY ... FROM STDIN (FORMAT csv)``,
-   indexes created after the load, then ``VACUUM ANALYZE`` (what autovacuum
-   would do shortly after such a load).
+1. Build (or reuse) a SQLite node database of N scenario events under
+   benchmarks/.data/. It is written by a node of its own through the store's
+   bulk path, ``sitcen.store.bulk.load_reports``: every event goes through the
+   batch API's checks, placement on a section, body and journal
+   (``report_events``, 10,000 a transaction), with the events indexes built
+   after the load. The file name carries N, the seed, a fingerprint of the
+   scenario's events and ``store.migrations.schema_version()``, so a file built
+   by another schema is never reused (it is rebuilt; ``--data`` refuses one).
+2. PostgreSQL: a throwaway server, the schema from the migrations, every column
+   of ``schema.events`` streamed from the SQLite file with ``COPY ... FROM
+   STDIN (FORMAT csv)``, indexes built after the copy, then ``VACUUM ANALYZE``
+   (what autovacuum would do shortly after such a load).
 3. Queries: random bboxes of 0.5-3 degrees a side centred on random stored
    events (so they are not empty) and random windows of 1-30 days around that
    event's time, answered by ``store.queries.query_events`` (the API's code
    path, in-process, first page of 100), one pooled connection checkout per
    query as the API does. A few go through the HTTP API for comparison.
 
-Last stdout line: ``{"sqlite": {"events": N, "p50_ms": ..., "p95_ms": ...}, "postgresql": {...}}``.
+Last stdout line: ``{"sqlite": {"events": N, "p50_ms": ..., "p95_ms": ..., "http": {...}},
+"postgresql": {...}}``.
 
     python benchmarks/query.py [--events 10000000] [--queries 500] [--backends sqlite,postgresql]
+                               [--data FILE] [--data-dir DIR] [--smoke]
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import csv
 import hashlib
-import inspect
 import io
 import random
 import sqlite3
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import numpy as np
-import numpy.typing as npt
-import orjson
 import sqlalchemy as sa
 from _common import (
     DATA_DIR,
     api_server,
+    describe_pg,
     emit,
     log,
+    parse_args,
     percentile,
     pg_binaries_missing,
     postgres,
@@ -54,38 +57,13 @@ from _common import (
 )
 
 from sitcen.store import schema
-from sitcen.store.grid import cell_of
 
-ORIGIN = "bench-node"
-CHUNK = 250_000
-COLUMNS = [c.name for c in schema.events.columns]
+CHUNK = 10_000  # events a transaction, as a batch through the API
 DAY_US = 86_400 * 1_000_000
 SCENARIO_PER_YEAR = 50_000  # events a year at scale 1 (sitcen.demo.scenario.generate)
 
 
-# --------------------------------------------------------------------------- building rows
-
-
-def uuid4_strings(rng: np.random.Generator, n: int) -> list[str]:
-    """``n`` random version-4 UUIDs as text, vectorised (uuid.uuid4() is ~1.5 us each)."""
-    b = rng.integers(0, 256, size=(n, 16), dtype=np.uint8)
-    b[:, 6] = (b[:, 6] & 0x0F) | 0x40
-    b[:, 8] = (b[:, 8] & 0x3F) | 0x80
-    digits = np.frombuffer(b"0123456789abcdef", dtype=np.uint8)
-    hexed = np.empty((n, 32), dtype=np.uint8)
-    hexed[:, 0::2] = digits[b >> 4]
-    hexed[:, 1::2] = digits[b & 0x0F]
-    out = np.full((n, 36), ord("-"), dtype=np.uint8)
-    for (a, z), (c, d) in zip(((0, 8), (9, 13), (14, 18), (19, 23), (24, 36)),
-                              ((0, 8), (8, 12), (12, 16), (16, 20), (20, 32)), strict=True):
-        out[:, a:z] = hexed[:, c:d]
-    return out.view("S36").ravel().astype("U36").tolist()
-
-
-def iso_strings(micros: npt.NDArray[np.int64]) -> list[str]:
-    """Microsecond timestamps as ISO 8601 UTC text, vectorised."""
-    text = np.datetime_as_string(micros.astype("datetime64[us]"), unit="us")
-    return [t + "Z" for t in text.tolist()]
+# --------------------------------------------------------------------------- the data set
 
 
 def scenario_events(n: int, seed: int) -> Any:
@@ -103,172 +81,127 @@ def scenario_events(n: int, seed: int) -> Any:
         log(f"scenario gave {len(scenario):,} events; regenerating with scale {scale:.2f}")
 
 
-def build_rows(scenario: Any, lo: int, hi: int, sections: Any, max_km: float,
-               rng: np.random.Generator, recorded_at: int) -> list[tuple[Any, ...]]:
-    """Rows of the events table for scenario events ``lo:hi``, in ``COLUMNS`` order.
-
-    The columns come from the scenario's arrays, the cell from the store's
-    ``cell_of`` and the section from the node's section index (as
-    ``report_events`` places them); the body is the scenario's payload plus the
-    fields the node adds, as compact JSON, close to what the API stores.
-    """
-    from sitcen.taxonomy import EVENT_TYPES
-
-    lon = np.asarray(scenario.lon[lo:hi], dtype=np.float64)
-    lat = np.asarray(scenario.lat[lo:hi], dtype=np.float64)
-    occurred = scenario.occurred_at[lo:hi].tolist()
-    reported = scenario.reported_at[lo:hi].tolist()
-    placed = sections.assign(lon, lat, max_km)
-    section_ids: list[str | None] = [None if s is None else str(s) for s in placed.section_ids]
-    distance = np.round(np.nan_to_num(placed.distance_km, nan=-1.0), 3).tolist()
-    cells = cell_of(lon, lat).tolist()
-    ids = uuid4_strings(rng, hi - lo)
-    rec_iso = iso_strings(np.array([recorded_at]))[0]
-    lons, lats = lon.tolist(), lat.tolist()
-    rows: list[tuple[Any, ...]] = []
-    for i, payload in enumerate(scenario.payloads(lo, hi)):
-        t = payload["type"]
-        category = str(EVENT_TYPES[t].category)
-        body = {
-            "id": ids[i], "origin": ORIGIN, "version": 1, "category": category,
-            "country": payload["country"], "reported_at": payload.pop("reported_at"),
-            "recorded_at": rec_iso, "section_id": section_ids[i],
-            "section_distance_km": distance[i], "follow_up_of": None,
-            "has_personal_data": False, **payload,
-        }
-        rows.append((ids[i], ORIGIN, 1, t, category, occurred[i], reported[i], recorded_at,
-                     lons[i], lats[i], cells[i], section_ids[i], payload["country"],
-                     payload["impact_level"], payload["status"], payload["handling"], None,
-                     orjson.dumps(body).decode()))
-    return rows
-
-
-# --------------------------------------------------------------------------- SQLite (cached)
-
-
-def _index_ddl(dialect: sa.Dialect) -> list[tuple[str, str]]:
-    """(name, CREATE INDEX statement) of each secondary index of the events table."""
-    return [(str(ix.name), str(sa.schema.CreateIndex(ix).compile(dialect=dialect)))
-            for ix in sorted(schema.events.indexes, key=lambda ix: str(ix.name))]
-
-
 def _fingerprint(scenario: Any, n: int) -> str:
-    """A short hash of the events the cache would hold and of the row builder.
+    """A short hash of the events the file would hold.
 
     Taken from the generated arrays rather than from the generator's source, so
-    that an edit of sitcen/scenario.py rebuilds the cache only when it changes
-    the events.
+    that an edit of the scenario rebuilds the file only when it changes the events.
     """
-    digest = hashlib.sha256(inspect.getsource(build_rows).encode())
+    digest = hashlib.sha256()
     for name in ("occurred_at", "reported_at", "lon", "lat", "type", "section"):
         digest.update(np.ascontiguousarray(getattr(scenario, name)[:n]).tobytes())
     return digest.hexdigest()[:10]
 
 
-def sqlite_cache(n: int, seed: int) -> Path:
-    """The SQLite file of ``n`` scenario events for ``seed``, built once."""
+def stale_because(path: Path) -> str | None:
+    """Why a data file cannot be used with the current schema (None when it can)."""
+    from sitcen.store.migrations import MIGRATIONS
+
+    with contextlib.closing(sqlite3.connect(f"file:{path}?mode=ro", uri=True)) as conn:
+        try:
+            applied = {row[0] for row in conn.execute("SELECT name FROM schema_migrations")}
+            columns = [row[1] for row in conn.execute("PRAGMA table_info(events)")]
+        except sqlite3.Error as exc:
+            return f"not a node database ({exc})"
+    missing = [name for name, _ in MIGRATIONS if name not in applied]
+    if missing:
+        return f"built before migration(s) {', '.join(missing)}"
+    wanted = [c.name for c in schema.events.columns]
+    if columns != wanted:
+        return f"its events columns {columns} are not the schema's {wanted}"
+    return None
+
+
+def sqlite_data(n: int, seed: int, directory: Path) -> Path:
+    """The SQLite file of ``n`` scenario events for ``seed``, built once per schema version.
+
+    Built by a node of its own through :func:`sitcen.store.bulk.load_reports`
+    (the batch API's checks, placement, bodies and journal; the events indexes
+    built after the load). The name carries the scenario's fingerprint and
+    ``schema_version()``, so a change of either builds a new file.
+    """
+    from sitcen.events import EventCreate
+    from sitcen.node import Node
+    from sitcen.store.bulk import load_reports
+    from sitcen.store.migrations import schema_version
+
     t_start = time.perf_counter()
     log(f"generating {n:,} scenario events (seed {seed})")
     scenario = scenario_events(n, seed)
-    path = DATA_DIR / f"query-{n}-seed{seed}-{_fingerprint(scenario, n)}.db"
-    if path.exists():
-        log(f"reusing {path} ({path.stat().st_size / 1e9:.1f} GB)")
+    name = f"query-{n}-seed{seed}-{_fingerprint(scenario, n)}-schema{schema_version()}.db"
+    path = directory / name
+    if path.exists() and stale_because(path) is None:
+        log(f"reusing {path} ({path.stat().st_size / 1e9:.2f} GB)")
         return path
     log(f"building {path}")
-    DATA_DIR.mkdir(parents=True, exist_ok=True)
+    directory.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(".building")
     for p in (tmp, Path(f"{tmp}-wal"), Path(f"{tmp}-shm")):
         p.unlink(missing_ok=True)
-    from sitcen.node import Node
+    node = Node.open(settings_for(f"sqlite:///{tmp}", directory))
+    t_load = time.perf_counter()
+    every = max(CHUNK, n // 20)
 
-    node = Node.open(settings_for(f"sqlite:///{tmp}", tmp.parent))  # schema, sections
-    sections, max_km = node.sections, node.settings.section_max_km
-    dialect = node.engine.dialect
-    node.engine.dispose()
-    t_gen = time.perf_counter()
-    conn = sqlite3.connect(tmp, isolation_level=None)
-    # Building a cache file: no rollback journal and no syncing while loading.
-    for pragma in ("journal_mode=OFF", "synchronous=OFF", "cache_size=-2000000",
-                   "temp_store=MEMORY"):
-        conn.execute(f"PRAGMA {pragma}")
-    indexes = _index_ddl(dialect)
-    for name, _ in indexes:
-        conn.execute(f"DROP INDEX {name}")
-    insert = f"INSERT INTO events ({', '.join(COLUMNS)}) VALUES ({', '.join('?' * len(COLUMNS))})"
-    rng = np.random.default_rng(seed)
-    recorded_at = int(time.time() * 1_000_000)
-    build_s = insert_s = 0.0
-    for lo in range(0, n, CHUNK):
-        hi = min(n, lo + CHUNK)
-        t0 = time.perf_counter()
-        rows = build_rows(scenario, lo, hi, sections, max_km, rng, recorded_at)
-        t1 = time.perf_counter()
-        conn.execute("BEGIN")
-        conn.executemany(insert, rows)
-        conn.execute("COMMIT")
-        build_s += t1 - t0
-        insert_s += time.perf_counter() - t1
-        if (hi // CHUNK) % 4 == 0 or hi == n:
-            log(f"  {hi:,}/{n:,} rows (build {build_s:.0f} s, insert {insert_s:.0f} s)")
-    t_idx = time.perf_counter()
-    for name, ddl in indexes:
-        log(f"  creating {name}")
-        conn.execute(ddl)
-    index_s = time.perf_counter() - t_idx
-    conn.execute("PRAGMA journal_mode=WAL")
-    conn.close()
+    def batches() -> Iterator[list[Any]]:
+        for lo in range(0, n, CHUNK):
+            yield [EventCreate.model_validate(p)
+                   for p in scenario.payloads(lo, min(n, lo + CHUNK))]
+
+    def progress(done: int) -> None:
+        if done % every < CHUNK or done == n:
+            log(f"  {done:,}/{n:,} events ({time.perf_counter() - t_load:.0f} s)")
+
+    try:
+        load_reports(node.engine, node.reporter, batches(), progress=progress)
+        with node.engine.connect() as conn:
+            conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+    finally:
+        node.engine.dispose()
     tmp.rename(path)
-    log(f"built {path} in {time.perf_counter() - t_start:.0f} s (scenario {t_gen - t_start:.0f} s,"
-        f" rows {build_s:.0f} s, inserts {insert_s:.0f} s, indexes {index_s:.0f} s)")
+    log(f"built {path} in {time.perf_counter() - t_start:.0f} s (scenario "
+        f"{t_load - t_start:.0f} s, load and indexes {time.perf_counter() - t_load:.0f} s)")
     return path
 
 
-# --------------------------------------------------------------------------- PostgreSQL
-
-
 def load_postgresql(url: str, source: Path) -> dict[str, float]:
-    """Copy the events of the SQLite file into a fresh PostgreSQL database; phase seconds."""
+    """Copy the events of the SQLite file into a fresh PostgreSQL database; phase seconds.
+
+    Every column of ``schema.events`` is copied as stored (``COPY ... FROM STDIN``),
+    with the indexes built after the copy, then ``VACUUM ANALYZE``.
+    """
     import psycopg
 
+    from sitcen.store.bulk import deferred_indexes
     from sitcen.store.engine import open_engine
 
     engine = open_engine(url)  # the schema, through the migrations
-    dialect = engine.dialect
-    engine.dispose()
-    indexes = _index_ddl(dialect)
+    columns = ", ".join(c.name for c in schema.events.columns)
     conninfo = url.replace("postgresql+psycopg://", "postgresql://")
-    src = sqlite3.connect(source)
-    n = src.execute("SELECT count(*) FROM events").fetchone()[0]
     phases: dict[str, float] = {}
-    with psycopg.connect(conninfo, autocommit=True) as pg:
-        for name, _ in indexes:
-            pg.execute(f"DROP INDEX {name}")
-        t0 = time.perf_counter()
-        done = 0
-        with pg.cursor() as cur, cur.copy(
-            f"COPY events ({', '.join(COLUMNS)}) FROM STDIN (FORMAT csv)"
-        ) as copy:
-            rows = src.execute(f"SELECT {', '.join(COLUMNS)} FROM events ORDER BY rowid")
-            while True:
-                chunk = rows.fetchmany(100_000)
-                if not chunk:
-                    break
-                buf = io.StringIO()
-                csv.writer(buf, lineterminator="\n").writerows(chunk)
-                copy.write(buf.getvalue())
-                done += len(chunk)
-                if done % 1_000_000 < 100_000 or done == n:
-                    log(f"  COPY {done:,}/{n:,} rows ({time.perf_counter() - t0:.0f} s)")
-        phases["copy_s"] = time.perf_counter() - t0
-        t1 = time.perf_counter()
-        for name, ddl in indexes:
-            log(f"  creating {name}")
-            pg.execute(ddl)
+    with contextlib.closing(sqlite3.connect(source)) as src:
+        n = src.execute("SELECT count(*) FROM events").fetchone()[0]
+        with deferred_indexes(engine, schema.events):
+            t0 = time.perf_counter()
+            done = 0
+            with psycopg.connect(conninfo, autocommit=True) as pg, pg.cursor() as cur, \
+                    cur.copy(f"COPY events ({columns}) FROM STDIN (FORMAT csv)") as copy:
+                rows = src.execute(f"SELECT {columns} FROM events ORDER BY rowid")
+                while chunk := rows.fetchmany(100_000):
+                    buf = io.StringIO()
+                    csv.writer(buf, lineterminator="\n").writerows(chunk)
+                    copy.write(buf.getvalue())
+                    done += len(chunk)
+                    if done % 1_000_000 < 100_000 or done == n:
+                        log(f"  COPY {done:,}/{n:,} rows ({time.perf_counter() - t0:.0f} s)")
+            t1 = time.perf_counter()
+            phases["copy_s"] = t1 - t0
+            log("  creating the events indexes")
         phases["indexes_s"] = time.perf_counter() - t1
-        t2 = time.perf_counter()
-        pg.execute("VACUUM ANALYZE events")
-        phases["vacuum_analyze_s"] = time.perf_counter() - t2
-    src.close()
+    t2 = time.perf_counter()
+    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        conn.exec_driver_sql("VACUUM ANALYZE events")
+    phases["vacuum_analyze_s"] = time.perf_counter() - t2
+    engine.dispose()
     log("PostgreSQL load: " + ", ".join(f"{k} {v:.0f}" for k, v in phases.items()))
     return {k: round(v, 1) for k, v in phases.items()}
 
@@ -416,21 +349,32 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--queries", type=int, default=500)
     parser.add_argument("--http-queries", type=int, default=100)
-    parser.add_argument("--cache", help="an events file built earlier by this script, used as is")
+    parser.add_argument("--data", type=Path,
+                        help="a data file built earlier by this script (checked: schema)")
+    parser.add_argument("--data-dir", type=Path, default=DATA_DIR,
+                        help="where data files are built and kept for reuse")
     parser.add_argument("--passes", type=int, default=2,
                         help="run the query set this many times; the last pass is reported")
     parser.add_argument("--backends", default="sqlite,postgresql")
-    args = parser.parse_args(argv)
+    args = parse_args(parser, argv, smoke={"events": 3_000, "queries": 20, "http_queries": 5,
+                                           "passes": 1, "data_dir": None})
     backends = [b.strip() for b in args.backends.split(",") if b.strip()]
 
-    if args.cache:
-        source = Path(args.cache)
-        log(f"using the given file {source} (not checked against the scenario)")
-    else:
-        source = sqlite_cache(args.events, args.seed)
-    specs = query_specs(source, args.queries, args.seed)
-    result: dict[str, Any] = {}
-    with temp_dir() as workdir:
+    with contextlib.ExitStack() as stack:
+        workdir = stack.enter_context(temp_dir())
+        if args.data:
+            source = args.data
+            why = stale_because(source)
+            if why is not None:
+                raise SystemExit(f"{source} cannot be used: {why}; build a new one (leave out "
+                                 "--data)")
+            with contextlib.closing(sqlite3.connect(source)) as conn:
+                args.events = conn.execute("SELECT count(*) FROM events").fetchone()[0]
+            log(f"using the given file {source} ({args.events:,} events)")
+        else:
+            source = sqlite_data(args.events, args.seed, args.data_dir or workdir)
+        specs = query_specs(source, args.queries, args.seed)
+        result: dict[str, Any] = {}
         if "sqlite" in backends:
             result["sqlite"] = run("sqlite", f"sqlite:///{source}", specs, args.http_queries,
                                    workdir, args.events, args.passes)
@@ -441,12 +385,12 @@ def main(argv: Sequence[str] | None = None) -> None:
             else:
                 with postgres() as pg:
                     url = pg.new_database("query")
-                    log(f"loading {args.events:,} events into PostgreSQL ({pg.describe()})")
+                    log(f"loading {args.events:,} events into PostgreSQL")
                     load = load_postgresql(url, source)
                     result["postgresql"] = run("postgresql", url, specs, args.http_queries,
                                                workdir, args.events, args.passes)
                     result["postgresql"]["load"] = load
-                    result["postgresql"]["server_settings"] = pg.describe()
+                    result["postgresql"]["server_settings"] = describe_pg(pg)
     emit(result)
 
 

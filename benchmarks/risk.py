@@ -45,7 +45,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from _common import emit, log, median
+from _common import emit, log, median, parse_args
 
 from sitcen.analysis.event_table import TYPES
 from sitcen.analysis.risk import assess_risk
@@ -178,15 +178,16 @@ def scan_data(n_locations: int, n_events: int, seed: int) -> tuple[Any, Any, Any
     return lx[loc], ly[loc], day
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--events", type=int, default=10_000_000)
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--scan-locations", type=int, default=1000)
     parser.add_argument("--scan-events", type=int, default=90_000)
     parser.add_argument("--scan-repeats", type=int, default=3)
-    args = parser.parse_args()
+    args = parse_args(parser, argv, smoke={"events": 50_000, "repeats": 1, "scan_locations": 50,
+                                           "scan_events": 2_000, "scan_repeats": 1})
 
     import duckdb
 

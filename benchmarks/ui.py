@@ -42,19 +42,14 @@ the last stdout line is one JSON object.
 from __future__ import annotations
 
 import argparse
-import contextlib
-import os
-import subprocess
-import sys
 import time
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import httpx
 import orjson
-from _common import ROOT, emit, free_port, log, median, sqlite_url, temp_dir
+from _common import api_server, emit, log, median, parse_args, sqlite_url, temp_dir
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
@@ -65,6 +60,7 @@ USERNAME = "bench-duty"
 PASSWORD = "bench-password-1"
 WINDOW = timedelta(days=7)  # the console's default window (view.ts)
 WAIT_MS = 180_000
+BURST_TAIL_MS = 1_500  # after the burst is drawn, long tasks are still collected this long
 EMPTY_VIEW = "#/map?w=custom&since=2001-01-01T00:00:00.000Z&until=2001-01-02T00:00:00.000Z"
 
 # Runs in every page before its own scripts: long tasks, as the browser reports them.
@@ -175,40 +171,6 @@ def seed(database_url: str, data_dir: Path, count: int, seed_: int) -> tuple[str
     return token, [newest["location"]["lon"], newest["location"]["lat"]]
 
 
-@contextlib.contextmanager
-def serve(database_url: str, data_dir: Path) -> Iterator[str]:
-    """``sitcen serve`` on a free loopback port, analysis schedule off; yields its URL."""
-    port = free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("SITCEN_")}
-    env.update(SITCEN_ENVIRONMENT="test", SITCEN_DATABASE_URL=database_url,
-               SITCEN_DATA_DIR=str(data_dir), SITCEN_NODE_ID="bench-node",
-               SITCEN_NODE_COUNTRY="TJ", SITCEN_ANALYSIS_INTERVAL_MIN="0")
-    process = subprocess.Popen([sys.executable, "-m", "sitcen.cli", "serve", "--port", str(port)],
-                               cwd=ROOT, env=env, stdout=subprocess.DEVNULL,
-                               stderr=subprocess.DEVNULL)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            if process.poll() is not None:
-                raise SystemExit(f"sitcen serve exited with code {process.returncode}")
-            with contextlib.suppress(httpx.HTTPError):
-                if httpx.get(url + "/api/v1/health", timeout=2).status_code == 200:
-                    break
-            if time.monotonic() > deadline:
-                raise SystemExit("sitcen serve did not answer within a minute")
-            time.sleep(0.2)
-        log(f"node up at {url} (pid {process.pid})")
-        yield url
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-
-
 def burst_payloads(count: int, seed_: int) -> bytes:
     """A batch body of ``count`` live reports, reported within the last 90 seconds."""
     from sitcen.demo.scenario import live_events
@@ -308,7 +270,7 @@ def burst(page: Any, url: str, token: str, body: bytes, size: int) -> dict[str, 
                            " && window.sitcenLive.events >= n", arg=[live_before, base + size],
                            timeout=WAIT_MS)
     live: dict[str, Any] = page.evaluate("() => window.sitcenLive")
-    page.wait_for_timeout(1500)  # work the burst left queued still counts
+    page.wait_for_timeout(BURST_TAIL_MS)  # work the burst left queued still counts
     watched: dict[str, Any] = page.evaluate("""() => {
       const w = window.__burst;
       w.running = false;
@@ -383,13 +345,13 @@ def show(value: float | None, unit: str = "s", digits: int = 2) -> str:
 # --------------------------------------------------------------------------- main
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--events", type=int, default=50_000)
     parser.add_argument("--rounds", type=int, default=5, help="measured rounds (plus a warm-up)")
     parser.add_argument("--burst", type=int, default=100)
     parser.add_argument("--seed", type=int, default=11)
-    args = parser.parse_args()
+    args = parse_args(parser, argv, smoke={"events": 300, "rounds": 1, "burst": 5})
 
     from playwright.sync_api import sync_playwright
 
@@ -403,7 +365,8 @@ def main() -> None:
     with temp_dir("sitcen-bench-ui-") as tmp:
         url_db = sqlite_url(tmp)
         token, lon_lat = seed(url_db, tmp, args.events, args.seed)
-        with serve(url_db, tmp) as url:
+        with api_server(url_db, tmp) as server:
+            url = server.url
             t0 = time.perf_counter()
             httpx.get(url + "/api/v1/risk", headers={"Authorization": f"Bearer {token}"},
                       timeout=600)

@@ -1,4 +1,5 @@
-"""Regenerate the generated blocks of docs/ from the code (CLI help, settings, API routes).
+"""Regenerate the generated blocks of docs/ from the code (CLI help, settings, API routes)
+and from the benchmark results (``benchmarks/results/latest.json``, written by ``make bench``).
 
 A block sits between ``<!-- generated:NAME -->`` and ``<!-- /generated:NAME -->``.
 ``python scripts/gen_docs.py`` rewrites them; ``--check`` exits 1 when any is stale
@@ -93,11 +94,60 @@ def taxonomy_table() -> str:
     return "\n".join(rows) + "\n"
 
 
+def _suite() -> Any:
+    """benchmarks/suite.py: the runs, the results file and how its figures are written."""
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    import suite
+
+    return suite
+
+
+def bench_runs() -> str:
+    """Every run of ``make bench``: its command and the keys of its JSON result."""
+    suite = _suite()
+    rows = ["| run | command | result keys (checked at smoke size by the test suite) |",
+            "| --- | --- | --- |"]
+    for run in suite.RUNS:
+        needs = f" (needs {', '.join(run.needs)})" if run.needs else ""
+        keys = ", ".join(f"`{k}`" for k in run.keys)
+        rows.append(f"| `{run.name}` | `python {' '.join(run.command())}`{needs} | {keys} |")
+    return "\n".join(rows) + "\n"
+
+
+def bench_summary() -> str:
+    """The claims, their goals and the figures of the latest results."""
+    suite = _suite()
+    return str(suite.summary_table(suite.read_results()))
+
+
+def bench_breakdowns() -> str:
+    """Where the time goes, from the latest results."""
+    suite = _suite()
+    return str(suite.breakdowns(suite.read_results()))
+
+
+def bench_results() -> str:
+    """Every run's command and result as measured."""
+    suite = _suite()
+    return str(suite.results_listing(suite.read_results()))
+
+
+def bench_readme() -> str:
+    """The README's measured-speed lines."""
+    suite = _suite()
+    return str(suite.readme_figures(suite.read_results()))
+
+
 BLOCKS = {
     "cli": (DOCS / "cli.md", cli_help),
     "settings": (DOCS / "settings.md", settings_table),
     "api-routes": (DOCS / "api.md", api_table),
     "taxonomy": (DOCS / "data-model.md", taxonomy_table),
+    "bench-runs": (DOCS / "benchmarks.md", bench_runs),
+    "bench-summary": (DOCS / "benchmarks.md", bench_summary),
+    "bench-breakdowns": (DOCS / "benchmarks.md", bench_breakdowns),
+    "bench-results": (DOCS / "benchmarks.md", bench_results),
+    "bench-readme": (ROOT / "README.md", bench_readme),
 }
 
 

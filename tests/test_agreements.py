@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 from sitcen.exchange.agreements import (
+    COOPERATION_KINDS,
     MANDATORY_FIELDS,
     Agreement,
     AgreementError,
@@ -180,7 +181,9 @@ def test_examples_in_the_docs_load() -> None:
 
 def test_default_up_is_everything() -> None:
     agreement = default_agreement("kg-osh", "kg-ncc", "up")
-    assert set(agreement.kinds) == set(RecordKind)
+    # Everything but the operations room's own notes (the duty log and handovers).
+    assert set(agreement.kinds) == set(RecordKind) - {RecordKind.duty_log_entry,
+                                                      RecordKind.handover}
     assert set(agreement.events.categories) == set(Category)
     assert not agreement.events.has_area
     assert agreement.location_precision == Precision.exact
@@ -202,7 +205,8 @@ def test_default_down_is_the_childs_area() -> None:
     agreement = default_agreement("kg-ncc", "kg-batken", "down", sections=["KG-TJ-*"],
                                   countries=["KG"])
     assert set(agreement.kinds) == {RecordKind.event, RecordKind.event_action, RecordKind.alert,
-                                    RecordKind.section_assessment}
+                                    RecordKind.section_assessment, RecordKind.task,
+                                    *COOPERATION_KINDS}
     assert agreement.events.sections == ["KG-TJ-*"]
     assert agreement.events.countries == ["KG"]
     assert agreement.handling_ceiling == Handling.amber

@@ -150,6 +150,18 @@ def test_batch_is_all_or_nothing_with_per_item_errors(
     assert _count(node, schema.journal) == 50
 
 
+def test_a_written_batch_closes_its_connection(client: TestClient, as_role: Headers) -> None:
+    # So that a client's next batch goes to whichever app process is free
+    # (sitcen serve --workers N), not to the one its kept-alive connection holds.
+    good = client.post("/api/v1/events/batch", json={"events": [report()]},
+                       headers=as_role(Role.operator))
+    assert good.status_code == 201
+    assert good.headers["connection"] == "close"
+    single = client.post("/api/v1/events", json=report(), headers=as_role(Role.operator))
+    assert single.status_code == 201
+    assert "connection" not in single.headers
+
+
 def test_batch_limit_is_ten_thousand(client: TestClient, as_role: Headers) -> None:
     payload = orjson.dumps({"events": [report()] * 10_001})
     response = client.post("/api/v1/events/batch", content=payload,

@@ -7,6 +7,8 @@ import stat
 from pathlib import Path
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from sitcen.exchange.identity import (
     KEY_FILE,
@@ -15,6 +17,7 @@ from sitcen.exchange.identity import (
     IdentityError,
     IdentityExistsError,
     NodeIdentity,
+    b64url,
     b64url_decode,
     init_identity,
     parse_public_key,
@@ -131,3 +134,25 @@ def test_verify() -> None:
     assert not verify(other.public_key, b"data", signature)
     assert not verify(identity.public_key, b"data", signature[:-1])
     assert not verify(identity.public_key, b"data", b"")
+
+
+@given(st.binary(max_size=64))
+def test_base64url_round_trips(data: bytes) -> None:
+    assert b64url_decode(b64url(data)) == data
+
+
+@pytest.mark.parametrize("text", [
+    "QUJD=",      # padding
+    "QUI=",
+    "QU+C",       # the standard alphabet's characters
+    "QU/C",
+    "QUJ",        # QUI is the canonical form of b"AB": J sets an unused bit
+    "QR",         # QQ is b"A": R sets an unused bit
+    "Q",          # no whole byte
+    "QUJD\n",    # stray characters
+    "QU JD",
+    "QUJé",
+])
+def test_base64url_reads_only_the_canonical_form(text: str) -> None:
+    with pytest.raises(ValueError):
+        b64url_decode(text)

@@ -20,6 +20,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from conftest import auth, report
+from sitcen.errors import NotFound
 from sitcen.events import EventCreate, EventUpdate
 from sitcen.exchange.agreements import default_agreement
 from sitcen.exchange.envelope import Batch, InvalidRecord
@@ -202,7 +203,7 @@ def test_notify_users_tells_named_users_once(node: Node, tokens: dict[Role, str]
     (first, _) = sorted(_told(node, "duty-officer"), key=lambda n: n["created_at"])
     assert (first["reason"], first["serious"], first["by"]) == ("serious_incident", True,
                                                                  "operator")
-    with pytest.raises(KeyError):
+    with pytest.raises(NotFound):
         notify_users(node.engine, node_id, ["duty-officer"], kind="event",
                      record_id="00000000-0000-4000-8000-000000000000", reason="x")
 

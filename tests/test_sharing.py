@@ -785,3 +785,145 @@ def test_reports_lose_what_any_hop_withholds_and_keep_their_digest(
         assert set(shared.body["withheld"]) == withheld
         current = shared
     assert record.body == original  # share never mutates its input
+# Cooperation: the directory, requests and responses, attachments, joint operations
+
+COOPERATION = ["organisation", "contact_point", "joint_operation", "attachment",
+               "thread_message", "operation_report"]
+
+
+def _with_kinds(agreement: Agreement, kinds: list[str]) -> Agreement:
+    return agreement.model_copy(update={"kinds": sorted({*agreement.kinds, *kinds})})
+
+
+@st.composite
+def cooperation_records(draw: st.DrawFn) -> SharedRecord:
+    """A directory entry, an operation, or a record belonging to an event, with a personal
+    block and, for attachments, the place a photo was taken."""
+    kind = draw(st.sampled_from(COOPERATION))
+    handling = draw(st.sampled_from([*HANDLINGS, "PINK"]))
+    section = draw(st.sampled_from(SECTION_IDS))
+    info = SECTIONS[section]
+    body: dict[str, Any] = {"handling": handling, "personal": {"name": "Rahimov F."}}
+    about = None
+    if kind == "joint_operation":
+        body.update(sections=[section], countries=[section[:2]],
+                    participants=[{"node": "node-z"}])
+    elif kind in ("attachment", "thread_message", "operation_report"):
+        event_body = body_at(section_id=section, handling=handling, origin="node-a")
+        about = SharedRecord("event", "node-a", event_body["id"], 1, event_body)
+        body["record_id" if kind != "operation_report" else "operation_id"] = about.id
+        if kind == "attachment":
+            body.update(section_id=section, location={"lon": info.lon + 0.01,
+                                                      "lat": info.lat, "precision_m": None})
+    elif kind == "contact_point":
+        body["organisation_id"] = str(uuid.uuid4())
+    return SharedRecord(kind, "node-a", str(uuid.uuid4()), 1, body, about=about)
+
+
+@PROPERTY
+@given(record=cooperation_records(), hops=chains())
+def test_cooperation_records_over_three_hops(record: SharedRecord,
+                                             hops: list[Agreement]) -> None:
+    hops = [_with_kinds(h, [*COOPERATION, "event"]) if h.kinds else h for h in hops]
+    original = copy.deepcopy(record.body)
+    held: SharedRecord | None = record
+    about = record.about
+    for i, agreement in enumerate(hops):
+        upto = hops[: i + 1]
+        if held is None:
+            break
+        shared = share(held, agreement, now=NOW, sections=SECTIONS)
+        if about is not None:  # what it belongs to travels (or not) on the same hop
+            about = share(about, agreement, now=NOW, sections=SECTIONS)
+        if shared is None:
+            break
+        # Personal blocks only where every hop grants personal data in full.
+        full = all(a.personal_data == PersonalData.full for a in upto)
+        assert ("personal" in shared.body) == full
+        assert shared.body.get("personal_withheld", False) is (not full)
+        # Handling under every ceiling on the way.
+        label = shared.body["handling"]
+        rank = HANDLING_ORDER[Handling(label) if label in list(Handling) else Handling.red]
+        assert rank <= min(a.ceiling_rank for a in upto)
+        # A photo's place never finer than the coarsest hop grants.
+        coarsest = max((Precision(a.location_precision) for a in upto),
+                       key=PRECISION_ORDER.__getitem__)
+        location = shared.body.get("location")
+        if location is not None and coarsest != Precision.exact:
+            assert (location["lon"], location["lat"]) != (
+                original["location"]["lon"], original["location"]["lat"])
+        if i >= 1:
+            assert all(a.onward_sharing for a in hops[:i])
+        held = dataclasses.replace(shared, about=about)
+        event(f"{record.kind} reached hop {i + 1}")
+    assert record.body == original
+
+
+@PROPERTY
+@given(kind=st.sampled_from(["request_for_information", "request_response"]),
+       to_node=st.sampled_from(NODES[1:]), hops=chains(), onward=st.booleans())
+def test_an_addressed_record_goes_only_to_its_addressee(
+        kind: str, to_node: str, hops: list[Agreement], onward: bool) -> None:
+    hops = [_with_kinds(h, [kind]) for h in hops]
+    body = {"to_node": to_node, "handling": "CLEAR", "onward": onward, "title": "t"}
+    held: SharedRecord | None = SharedRecord(kind, "node-a", str(uuid.uuid4()), 1, body)
+    reached = []
+    for agreement in hops:
+        if held is None:
+            break
+        held = share(held, agreement, now=NOW, sections=SECTIONS)
+        if held is not None:
+            reached.append(agreement.to_node)
+    # It may reach its addressee, directly, and never any node beyond.
+    assert reached in ([], [to_node]) and (not reached or to_node == NODES[1])
+
+
+@PROPERTY
+@given(allowed=st.sampled_from([True, False, None]), hop=agreements("node-b", "node-c"))
+def test_a_forward_leaves_only_with_the_originators_consent(
+        allowed: bool | None, hop: Agreement) -> None:
+    hop = _with_kinds(hop, ["request_for_information"])
+    first = SharedRecord("request_for_information", "node-a", str(uuid.uuid4()), 1,
+                         {"to_node": "node-b", "handling": "CLEAR", "forward_allowed": allowed},
+                         Sharing(onward=False, chain=("node-a",)))
+    forward = SharedRecord("request_for_information", "node-b", str(uuid.uuid4()), 1,
+                           {"to_node": "node-c", "handling": "CLEAR",
+                            "forwarded_from": {"id": first.id, "origin": "node-a"}},
+                           about=first)
+    shared = share(forward, hop, now=NOW, sections=SECTIONS)
+    if allowed is not True:
+        assert shared is None
+        assert retraction(forward, hop) is not None
+    assert share(dataclasses.replace(forward, about=None), hop, now=NOW) is None
+
+
+def test_an_answer_marked_not_onward_stays_with_the_asking_node() -> None:
+    relay = Agreement.model_validate({
+        "id": "b-c", "from_node": "node-b", "to_node": "node-c", "direction": "up",
+        "kinds": ["request_response"], "handling_ceiling": "RED", "onward_sharing": True,
+        "personal_data": "full"})
+    answer = SharedRecord("request_response", "node-a", str(uuid.uuid4()), 1,
+                          {"to_node": "node-c", "handling": "GREEN", "onward": False},
+                          Sharing(onward=True, chain=("node-a",)))
+    assert share(answer, relay, now=NOW) is None
+    assert share(dataclasses.replace(answer, body={**answer.body, "onward": True}), relay,
+                 now=NOW) is not None
+
+
+def test_a_reaction_goes_back_to_the_node_that_holds_the_record() -> None:
+    back = Agreement.model_validate({
+        "id": "b-a", "from_node": "node-b", "to_node": "node-a", "direction": "peer",
+        "kinds": ["thread_message", "attachment"], "handling_ceiling": "AMBER",
+        "events": {"categories": ["crisis"], "sections": ["KG-TJ-*"]}})
+    request = SharedRecord("request_for_information", "node-a", str(uuid.uuid4()), 1,
+                           {"to_node": "node-b", "handling": "AMBER"},
+                           Sharing(onward=False, chain=("node-a",)))
+    message = SharedRecord("thread_message", "node-b", str(uuid.uuid4()), 1,
+                           {"record_id": request.id, "handling": "AMBER", "text": "ok"},
+                           about=request)
+    assert share(message, back, now=NOW) is not None  # node-a asked: it holds the request
+    elsewhere = back.model_copy(update={"to_node": "node-c", "id": "b-c"})
+    assert share(message, elsewhere, now=NOW) is None  # node-c holds nothing of it
+    placed = dataclasses.replace(message, kind="attachment", body={
+        **message.body, "section_id": "AF-TJ-001"})
+    assert share(placed, back, now=NOW) is None  # a photo outside the area stays home

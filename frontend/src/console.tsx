@@ -95,6 +95,9 @@ export function ConsolePage(props: Props) {
   const [alerts, setAlerts] = useState<Alert[]>([]);
   const [alertState, setAlertState] = useState<Availability>('loading');
   const [assets, setAssets] = useState<Asset[]>([]);
+  // The joint operation the map is filtered to (an operation's "show on the map"): its
+  // name and the assets it deploys, which the map rings.
+  const [deployed, setDeployed] = useState<{ name: string; ids: Set<string> } | null>(null);
   const [playAt, setPlayAt] = useState<number | null>(null);
   const [playing, setPlaying] = useState(false);
   const [showFilters, setShowFilters] = useState(true);
@@ -221,8 +224,10 @@ export function ConsolePage(props: Props) {
     const m = mapRef.current;
     if (!m || !mapReady) return;
     const checked = assets.map((a) => ({ a, c: checkTrack(a, region) })).filter(({ c }) => c.here);
+    const inOperation = (a: Asset) => !!deployed && (deployed.ids.has(a.asset_id) || deployed.ids.has(a.id));
     m.setData('assets', points(checked.map(({ c }) => c.here as [number, number]), checked.map(({ a, c }) => ({
-      id: a.id, name: a.name, kind: a.kind, flagged: c.flags.length ? 1 : 0, tip: assetTip(a, c),
+      id: a.id, name: a.name, kind: a.kind, flagged: c.flags.length ? 1 : 0, deployed: inOperation(a) ? 1 : 0,
+      tip: inOperation(a) ? `${assetTip(a, c)} · ${t('coop.deployed_in', { name: deployed?.name ?? '' })}` : assetTip(a, c),
     }))));
     m.setData('tracks', {
       type: 'FeatureCollection',
@@ -231,7 +236,17 @@ export function ConsolePage(props: Props) {
         geometry: { type: 'LineString', coordinates: c.track },
       })),
     });
-  }, [mapReady, assets, region]);
+  }, [mapReady, assets, region, deployed]);
+
+  // Filtered to a joint operation: which of the assets on the map it deploys.
+  useEffect(() => {
+    if (!view.item || view.page !== 'map') { setDeployed(null); return; }
+    get<{ body: { name: string; resources: { id: string; kind: string }[] } }>(`operations/${view.item}`)
+      .then((op) => setDeployed({ name: op.body.name,
+        ids: new Set(op.body.resources.filter((r) => r.kind === 'asset').map((r) => r.id)) }))
+      .catch(() => setDeployed(null));  // not an operation: nothing is ringed
+  }, [view.item, view.page]);
+  const deployedHere = deployed ? assets.filter((a) => deployed.ids.has(a.asset_id) || deployed.ids.has(a.id)).length : 0;
 
   useEffect(() => { if (mapReady) mapRef.current?.showLayers(view.layers); }, [mapReady, view.layers.join(',')]);
 
@@ -509,6 +524,7 @@ export function ConsolePage(props: Props) {
             {['low', 'medium', 'high', 'critical'].map((l) => <span key={l}><i class={`line level-${l}`} />{enumLabel('section_impact_level', l)}</span>)}
             <span><i class="dot asset" />{t('layer.assets')}</span>
             {['low', 'medium', 'high'].map((sev) => <span key={`ring-${sev}`}><i class={`ring ring-${sev}`} />{t('alert_ring', { severity: t(`severity.${sev}`) })}</span>)}
+            {deployed && <span class="deployed" data-deployed={deployedHere}><i class="dot asset deployed" />{t('coop.deployed_to', { name: deployed.name, n: deployedHere })}</span>}
           </div>
         </section>
         <section>

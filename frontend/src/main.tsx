@@ -2,10 +2,18 @@
 import { render } from 'preact';
 import { useEffect, useMemo, useState } from 'preact/hooks';
 import { ApiError, get, post, whenUnauthorised, type ActionRecord, type Asset, type EventRecord, type Taxonomy, type User } from './api';
+import { AlertsPage } from './alerts';
 import { ConsolePage } from './console';
+import { DirectoryPage, OperationsPage, RequestsPage } from './cooperation';
 import { DashboardPage } from './dashboard';
 import { ReportsPage } from './reports';
 import { RiskPage } from './risk';
+import { LevelsPage } from './levels';
+import { Bell, NotificationsPage, Toasts } from './notifications';
+import type { Notification, QueuePage } from './ops';
+import { QueuePageView } from './queue';
+import { ShiftPage } from './shift';
+import { TasksPage } from './tasks';
 import { currentTimeZone, initialLanguage, LANGUAGES, loadLanguage, setTimeZone, t, TIME_ZONES } from './i18n';
 import { EventStore } from './store';
 import './styles.css';
@@ -58,8 +66,23 @@ function App() {
   const [actionsVersion, setActionsVersion] = useState(0);
   const [assetsVersion, setAssetsVersion] = useState(0);
   const [analysisVersion, setAnalysisVersion] = useState(0);
+  const [coopVersion, setCoopVersion] = useState(0);
   const [connected, setConnected] = useState(false);
+  const [opsVersion, setOpsVersion] = useState(0);
+  const [unread, setUnread] = useState(0);
+  const [toasts, setToasts] = useState<Notification[]>([]);
+  const [counts, setCounts] = useState<{ queue: number; overdue: number; alerts: number }>({ queue: 0, overdue: 0, alerts: 0 });
   const store = useMemo(() => new EventStore(), []);
+  // The work pages read again when the stream says something of theirs changed: at most
+  // once a second, however busy the stream.
+  const bump = useMemo(() => {
+    let queued = false;
+    return () => {
+      if (queued) return;
+      queued = true;
+      setTimeout(() => { queued = false; setOpsVersion((n) => n + 1); }, 1000);
+    };
+  }, []);
 
   const setLanguage = async (lang: string) => {
     await loadLanguage(lang);
@@ -83,6 +106,14 @@ function App() {
     const hash = viewHash(v);
     if (hash !== location.hash) history.replaceState(null, '', hash);
     setViewState(v);
+  };
+  // A work page's open item (and, on the task page, what a new task is for) goes into
+  // the URL as a new history entry, so Back returns to the list.
+  const setItem = (item: string | null, forWhat: string | null = null) => {
+    const next = { ...view, item, for: forWhat };
+    const hash = viewHash(next);
+    if (hash !== location.hash) history.pushState(null, '', hash);
+    setViewState(next);
   };
 
   // (Re)load the events whenever the window or the filters change.
@@ -113,8 +144,37 @@ function App() {
     for (const kind of ['alert', 'section_assessment', 'report']) {
       source.addEventListener(kind, () => setAnalysisVersion((n) => n + 1));
     }
+    // Requests, responses, files, operations, reports and messages: the open page reloads.
+    for (const kind of ['request_for_information', 'request_response', 'attachment',
+      'thread_message', 'joint_operation', 'operation_report', 'organisation', 'contact_point']) {
+      source.addEventListener(kind, () => setCoopVersion((n) => n + 1));
+    }
+    for (const kind of ['event', 'event_action', 'alert', 'section_assessment', 'task', 'task_response',
+      'duty_log_entry', 'handover', 'notification_read', 'recommendation']) {
+      source.addEventListener(kind, bump);
+    }
+    // The stream brings this user's own notifications only: count them and show a toast.
+    source.addEventListener('notification', (m) => {
+      const frame = JSON.parse((m as MessageEvent).data) as { record_id: string; recorded_at: number; record: Omit<Notification, 'id' | 'recorded_at' | 'unread' | 'summary_text'> | null };
+      if (!frame.record) return;
+      const n: Notification = { ...frame.record, id: frame.record_id, unread: true, summary_text: '',
+        recorded_at: new Date(frame.recorded_at / 1000).toISOString() };
+      setUnread((u) => u + 1);
+      setToasts((ts) => [...ts.filter((x) => x.id !== n.id), n].slice(-5));
+      if (!n.serious) setTimeout(() => setToasts((ts) => ts.filter((x) => x.id !== n.id)), 8000);
+      bump();
+    });
     return () => { source.close(); setConnected(false); };
   }, [user]);
+
+  // The bell's count and the queue's and the alerts' figures in the top bar.
+  useEffect(() => {
+    if (!user) return;
+    get<{ unread: number }>('notifications?limit=1').then((a) => setUnread(a.unread)).catch(() => {});
+    Promise.all([get<QueuePage>('queue?limit=1'), get<{ alerts: { status: string }[] }>('alerts?status=open&limit=1000')])
+      .then(([q, a]) => setCounts({ queue: q.counts.waiting, overdue: q.counts.overdue, alerts: a.alerts.length }))
+      .catch(() => {});
+  }, [user, opsVersion]);
 
   if (language === null || user === undefined) return <div class="splash">sitcen…</div>;
   if (user === null) return <Login onLogin={setUser} language={language} setLanguage={setLanguage} />;
@@ -129,31 +189,51 @@ function App() {
         <strong class="brand">sitcen</strong>
         <span class="node muted" title={t('node')}>{user.node_id}</span>
         <nav aria-label={t('pages')}>
-          <a href={viewHash({ ...view, page: 'map' })} class={view.page === 'map' ? 'active' : ''}>{t('map')}</a>
-          <a href={viewHash({ ...view, page: 'dashboard' })} class={view.page === 'dashboard' ? 'active' : ''}>{t('dashboard')}</a>
-          <a href={viewHash({ ...view, page: 'risk' })} class={view.page === 'risk' ? 'active' : ''} id="nav-risk">{t('risk_screen')}</a>
-          <a href={viewHash({ ...view, page: 'reports', card: null })} class={view.page === 'reports' ? 'active' : ''} id="nav-reports">{t('reports')}</a>
+          <a href={viewHash({ ...view, page: 'map', item: null, for: null })} class={view.page === 'map' ? 'active' : ''}>{t('map')}</a>
+          <a href={viewHash({ ...view, page: 'dashboard', item: null, for: null })} class={view.page === 'dashboard' ? 'active' : ''}>{t('dashboard')}</a>
+          <a href={viewHash({ ...view, page: 'risk', item: null, for: null })} class={view.page === 'risk' ? 'active' : ''} id="nav-risk">{t('risk_screen')}</a>
+          <a href={viewHash({ ...view, page: 'reports', card: null, item: null, for: null })} class={view.page === 'reports' ? 'active' : ''} id="nav-reports">{t('reports')}</a>
+          <a href={viewHash({ ...view, page: 'queue', item: null, for: null })} class={view.page === 'queue' ? 'active' : ''}>
+            {t('nav.queue')}{counts.queue > 0 && <span class={`nav-count ${counts.overdue ? 'warn' : ''}`}>{counts.queue}</span>}</a>
+          <a href={viewHash({ ...view, page: 'alerts', item: null, for: null })} class={view.page === 'alerts' ? 'active' : ''}>
+            {t('nav.alerts')}{counts.alerts > 0 && <span class="nav-count">{counts.alerts}</span>}</a>
+          <a href={viewHash({ ...view, page: 'levels', item: null, for: null })} class={view.page === 'levels' ? 'active' : ''}>{t('nav.levels')}</a>
+          <a href={viewHash({ ...view, page: 'tasks', item: null, for: null })} class={view.page === 'tasks' ? 'active' : ''}>{t('nav.tasks')}</a>
+          <a href={viewHash({ ...view, page: 'log', item: null, for: null })} class={view.page === 'log' ? 'active' : ''}>{t('nav.log')}</a>
+          {(['requests', 'operations', 'directory'] as const).map((p) => (
+            <a key={p} id={`nav-${p}`} href={viewHash({ ...view, page: p, item: view.page === p ? view.item : null, for: null })} class={view.page === p ? 'active' : ''}>{t(`coop.${p}`)}</a>))}
         </nav>
         <span class="spacer" />
-        <label class="small">{t('language')}{' '}
+        <label class="small"><span class="sr-only">{t('language')}</span>
           <select id="language" value={language} onChange={(e) => setLanguage((e.target as HTMLSelectElement).value)}>
             {LANGUAGES.map(([code, name]) => <option key={code} value={code}>{name}</option>)}
           </select>
         </label>
-        <label class="small">{t('time_zone')}{' '}
+        <label class="small"><span class="sr-only">{t('time_zone')}</span>
           <select id="time-zone" value={tz} onChange={(e) => { const z = (e.target as HTMLSelectElement).value; setTimeZone(z); setTz(z); }}>
             {TIME_ZONES.map((z) => <option key={z} value={z}>{z}</option>)}
           </select>
         </label>
+        <Bell unread={unread} />
         <span class="user" data-role={user.role}>{user.full_name} · {t(`role.${user.role}`)}</span>
         <button onClick={logout}>{t('log_out')}</button>
       </header>
       {view.page === 'dashboard' ? <DashboardPage language={`${language}|${tz}`} />
         : view.page === 'risk' ? <RiskPage user={user} view={view} setView={setView} version={analysisVersion} key={`risk|${language}|${tz}`} />
         : view.page === 'reports' ? <ReportsPage user={user} view={view} setView={setView} version={analysisVersion} key={`reports|${language}|${tz}`} />
-        : <ConsolePage user={user} view={view} taxonomy={taxonomy} setView={setView} store={store}
-          actionsVersion={actionsVersion}
-          assetsVersion={assetsVersion} analysisVersion={analysisVersion} connected={connected} key={`${language}|${tz}`} />}
+        : view.page === 'queue' ? <QueuePageView user={user} version={opsVersion} item={view.item} setItem={setItem} key={`${language}|${tz}`} />
+          : view.page === 'alerts' ? <AlertsPage user={user} version={opsVersion} item={view.item} setItem={setItem} key={`${language}|${tz}`} />
+            : view.page === 'levels' ? <LevelsPage user={user} version={opsVersion} item={view.item} setItem={setItem} key={`${language}|${tz}`} />
+              : view.page === 'tasks' ? <TasksPage user={user} version={opsVersion} item={view.item} forWhat={view.for} setItem={setItem} key={`${language}|${tz}`} />
+                : view.page === 'log' ? <ShiftPage user={user} version={opsVersion} key={`${language}|${tz}`} />
+                  : view.page === 'notifications' ? <NotificationsPage version={opsVersion} taxonomy={taxonomy} onRead={() => setUnread(0)} key={`${language}|${tz}`} />
+                    : view.page === 'directory' ? <DirectoryPage user={user} key={`${language}|${tz}`} />
+                      : view.page === 'requests' ? <RequestsPage user={user} view={view} setView={setView} liveVersion={coopVersion} key={`${language}|${tz}`} />
+                        : view.page === 'operations' ? <OperationsPage user={user} view={view} setView={setView} liveVersion={coopVersion} key={`${language}|${tz}`} />
+                          : <ConsolePage user={user} view={view} taxonomy={taxonomy} setView={setView} store={store}
+                            actionsVersion={actionsVersion}
+                            assetsVersion={assetsVersion} analysisVersion={analysisVersion} connected={connected} key={`${language}|${tz}`} />}
+      <Toasts items={toasts} dismiss={(id) => setToasts((ts) => ts.filter((x) => x.id !== id))} />
     </div>
   );
 }

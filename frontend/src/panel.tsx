@@ -3,6 +3,7 @@
 import { useEffect, useState } from 'preact/hooks';
 import { ApiError, get, may, post, summaryOf, type ActionRecord, type EventRecord, type Taxonomy, type User } from './api';
 import { enumLabel, formatTime, label, t, typeLabel } from './i18n';
+import { refusal } from './ops';
 import type { EventStore } from './store';
 
 interface Props {
@@ -22,6 +23,10 @@ export function EventPanel({ id, user, store, taxonomy, actionsVersion, onClose 
   const [comment, setComment] = useState('');
   const [impact, setImpact] = useState('');
   const [busy, setBusy] = useState(false);
+  // A return for correction or a rejection needs a reason the reporter reads; a rejection
+  // is confirmed once more before it is sent.
+  const [deciding, setDeciding] = useState<null | { action: 'return_for_correction' | 'reject'; confirm: boolean }>(null);
+  const [reason, setReason] = useState('');
   const known = store.byId.get(id);
 
   useEffect(() => {
@@ -50,9 +55,9 @@ export function EventPanel({ id, user, store, taxonomy, actionsVersion, onClose 
       setActions((old) => (old.some((x) => x.id === a.id) ? old : [...old, a]));
       store.noteAction(a.body);
       if (action === 'comment') setComment('');
+      if (action === 'reject' || action === 'return_for_correction') { setDeciding(null); setReason(''); }
     } catch (e) {
-      setError(e instanceof ApiError && e.status === 403 ? t('forbidden')
-        : e instanceof ApiError && e.items.length ? e.items.map((i) => i.msg).join('; ') : String((e as Error).message));
+      setError(e instanceof ApiError ? refusal(e) : String((e as Error).message));
     } finally {
       setBusy(false);
     }
@@ -96,7 +101,8 @@ export function EventPanel({ id, user, store, taxonomy, actionsVersion, onClose 
       {canDecide && (
         <div class="action-buttons">
           <button disabled={busy} onClick={() => act('validate')}>{t('validate')}</button>
-          <button disabled={busy} onClick={() => act('reject')}>{t('reject')}</button>
+          <button disabled={busy} onClick={() => setDeciding({ action: 'return_for_correction', confirm: false })}>{t('queue.return')}</button>
+          <button disabled={busy} onClick={() => setDeciding({ action: 'reject', confirm: false })}>{t('reject')}</button>
           <button disabled={busy} onClick={() => act('close')}>{t('close_event')}</button>
           <span class="inline">
             <select aria-label={label('field.impact_level')} value={impact} onChange={(e) => setImpact((e.target as HTMLSelectElement).value)}>
@@ -107,6 +113,23 @@ export function EventPanel({ id, user, store, taxonomy, actionsVersion, onClose 
           </span>
         </div>
       )}
+      {canDecide && deciding && (
+        <form class="comment" onSubmit={(e) => {
+          e.preventDefault();
+          if (!reason.trim()) return;
+          if (deciding.action === 'reject' && !deciding.confirm) { setDeciding({ ...deciding, confirm: true }); return; }
+          act(deciding.action, { text: reason });
+        }}>
+          <label for="decision-reason">{deciding.action === 'reject' ? t('queue.reject_reason') : t('queue.return_reason')} <span class="req">*</span></label>
+          <textarea id="decision-reason" rows={2} required aria-required="true" value={reason} onInput={(e) => setReason((e.target as HTMLTextAreaElement).value)} />
+          {deciding.confirm && <p class="error" role="alert">{t('queue.reject_confirm')}</p>}
+          <span class="inline">
+            <button type="submit" disabled={busy || !reason.trim()}>{deciding.action === 'reject' ? (deciding.confirm ? t('queue.reject_yes') : t('reject')) : t('queue.return')}</button>
+            <button type="button" onClick={() => setDeciding(null)}>{t('cancel')}</button>
+          </span>
+        </form>
+      )}
+      {may(user, 'task_units') && <p><a class="button" href={`#/tasks?for=event:${id}`}>{t('queue.task')}</a></p>}
       {canComment && (
         <form class="comment" onSubmit={(e) => { e.preventDefault(); act('comment', { text: comment }); }}>
           <label for="comment-text">{t('comment')}</label>

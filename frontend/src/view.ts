@@ -1,7 +1,9 @@
 // What the console shows, kept in the URL (after "#") so that a link shares the view.
 
-export type Page = 'map' | 'dashboard' | 'risk' | 'reports';
-export const PAGES: Page[] = ['map', 'dashboard', 'risk', 'reports'];
+export type Page = 'map' | 'dashboard' | 'risk' | 'reports' | 'queue' | 'alerts' | 'levels'
+  | 'tasks' | 'log' | 'notifications' | 'directory' | 'requests' | 'operations';
+export const PAGES: Page[] = ['map', 'dashboard', 'risk', 'reports', 'queue', 'alerts', 'levels',
+  'tasks', 'log', 'notifications', 'directory', 'requests', 'operations'];
 export type WindowKind = '24h' | '7d' | '30d' | 'custom';
 
 export const FILTER_KEYS = ['category', 'type', 'impact_level', 'status', 'country', 'section',
@@ -23,6 +25,11 @@ export interface View {
   map: MapPosition | null;
   /** The border section whose risk card is open (risk page), or the open report (reports). */
   card: string | null;
+  /** On the work pages: the item open (an alert, a section, a task, a handover, a request,
+   * a joint operation); on the map, the operation shown. */
+  item: string | null;
+  /** On the task page: what a new task is for ("event:<id>", "section:<id>", "point:lon,lat"). */
+  for: string | null;
 }
 
 export interface MapPosition { lon: number; lat: number; zoom: number }
@@ -64,6 +71,7 @@ export function parseView(hash: string): View {
     since: q.get('since'), until: q.get('until'),
     filters, layers, selected: q.get('event'), map: parseMapPosition(q.get('map')),
     card: q.get('card'),
+    item: q.get('item'), for: q.get('for'),
   };
 }
 
@@ -79,6 +87,8 @@ export function viewHash(v: View): string {
   if (v.selected) q.set('event', v.selected);
   if (v.map) q.set('map', mapPositionText(v.map));
   if (v.card) q.set('card', v.card);
+  if (v.item) q.set('item', v.item);
+  if (v.for) q.set('for', v.for);
   return `#/${v.page}?${q.toString().replace(/%2C/g, ',').replace(/%2F/g, '/')}`;
 }
 

@@ -62,7 +62,7 @@ def _serve(settings: Settings, host: str, port: int, *, workers: int = 1,
            live: threading.Event | None = None, live_every: float = 4.0) -> None:
     import uvicorn
 
-    from sitcen.api.main import create_app, log_to_stderr
+    from sitcen.api.main import create_app, freeze_start_up, log_to_stderr
     from sitcen.node import Node
 
     log_to_stderr()
@@ -86,6 +86,18 @@ def _serve(settings: Settings, host: str, port: int, *, workers: int = 1,
     from sitcen.operations.notifications import NotificationFollower
 
     NotificationFollower(node.engine, settings.node_id, settings.partner_users).start()
+    # Cooperation: mentions in threads and requests past their deadline (one process, a lease).
+    from sitcen.operations.watch import CooperationWatch
+
+    CooperationWatch(node.engine, settings.node_id, settings.partner_users).start()
+    # ... and out of the node by e-mail and webhook, with the delivery log (a lease).
+    from sitcen.operations.delivery import Deliverer, DeliveryConfig
+
+    Deliverer(node.engine, DeliveryConfig.from_settings(settings)).start()
+    # The validation queue: stays kept in step with the journal, officers told (a lease).
+    from sitcen.operations.queue import QueueKeeper, chain_of
+
+    QueueKeeper(node.engine, chain_of(settings), settings.partner_users).start()
     if settings.tak_port or settings.tak_udp_port:
         # CoT from TAK devices in, the picture out to them (docs/tak.md).
         from sitcen.interop.cot import MappingError
@@ -123,7 +135,9 @@ def _serve(settings: Settings, host: str, port: int, *, workers: int = 1,
                     settings.report_daily_at, settings.report_language,
                     settings.report_issue_as).start()
     if workers == 1:
-        uvicorn.run(create_app(node), host=host, port=port, log_level="info")
+        app = create_app(node)
+        freeze_start_up()
+        uvicorn.run(app, host=host, port=port, log_level="info")
         return
     # Worker processes build their own node from the environment.
     for name, value in settings.model_dump(mode="json").items():

@@ -7,12 +7,15 @@ Nothing else in the code reads the environment. Create it once with
 from __future__ import annotations
 
 import re
+import zoneinfo
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from sitcen.taxonomy import EVENT_TYPES, Handling
 
 # Values that mean "nobody set this": a node must not run on them in production.
 PLACEHOLDER_SECRETS = frozenset(
@@ -77,6 +80,48 @@ class Settings(BaseSettings):
                     "agreement this node grants that node allows",
     )
 
+    file_max_mb: float = Field(
+        10.0, gt=0, le=20,
+        description="largest file that may be attached to a record, in MiB (images, PDF, "
+                    "text, office documents)")
+    chain_levels: list[str] = Field(
+        ["national"],
+        description="levels of the validation chain a report passes, lowest first, as JSON "
+                    '(e.g. ["regional", "national"]); the same list on every node of a chain')
+    chain_level: str = Field(
+        "national", description="the level of the chain this node validates at; empty: it "
+                                "validates nothing (a post that only reports)")
+    serious_types: list[str] = Field(
+        ["armed_incident"],
+        description="event types that are serious incidents (they skip the queue and reach "
+                    "every level at once); deaths and a very high impact always are")
+    queue_overdue_min: int = Field(
+        30, ge=1, le=7 * 24 * 60,
+        description="minutes a report may wait in a level's queue before it is flagged and "
+                    "the duty officers are told")
+    queue_horizon_days: int = Field(
+        7, ge=1, le=3650,
+        description="a report that reaches the node more than this many days after it was "
+                    "made (history, imports) enters no queue")
+
+    smtp_host: str = Field("", description="SMTP server notifications are e-mailed through; "
+                                           "empty: no e-mail")
+    smtp_port: int = Field(25, ge=1, le=65535, description="SMTP server port")
+    smtp_starttls: bool = Field(False, description="upgrade the SMTP connection with STARTTLS")
+    smtp_username: str = Field("", description="user name at the SMTP server; empty: no login")
+    smtp_password: SecretStr = Field(SecretStr(""), description="password at the SMTP server")
+    smtp_from: str = Field("sitcen@localhost", description="sender address of the e-mails")
+    console_url: str = Field(
+        "", description="the console's address as users reach it, for links in e-mails and "
+                        "webhooks (e.g. https://sitcen.tj-ncc.example/); empty: no links")
+    notify_external_handling: Handling = Field(
+        Handling.amber,
+        description="highest handling whose summary an e-mail or webhook carries; above it "
+                    "they say only that something changed, and the console shows the rest")
+    digest_time: str = Field("07:00", pattern=r"^([01]\d|2[0-3]):[0-5]\d$",
+                             description="local time the daily e-mail digests are sent")
+    digest_tz: str = Field("Asia/Almaty", description="IANA time zone of digest_time")
+
     tak_host: str = Field("127.0.0.1", description="address the TAK (CoT) listeners bind to; "
                           "0.0.0.0 for devices on the network")
     tak_port: int = Field(0, ge=0, le=65535, description="TCP port of the TAK (CoT) listener "
@@ -88,6 +133,9 @@ class Settings(BaseSettings):
     tak_tls_ca: Path | None = Field(
         None, description="PEM CA bundle; when set, TAK clients must present a certificate it "
                           "signed, whose common name is a sitcen username")
+    tak_language: str = Field(
+        "ru", description="language of the task messages sent to TAK devices (en, ru, kk, ky, "
+                          "tg, tk, uz)")
     tak_mapping_file: Path | None = Field(
         None, description="YAML/JSON mapping of CoT types to assets and events (docs/tak.md)")
     mqtt_host: str = Field("", description="MQTT broker of the sensors; empty: no subscriber")
@@ -117,6 +165,46 @@ class Settings(BaseSettings):
         if not re.fullmatch(r"[A-Z]{2}", value):
             raise ValueError("node_country must be an ISO 3166-1 alpha-2 code such as KG")
         return value
+
+    @field_validator("chain_levels")
+    @classmethod
+    def _levels_shape(cls, value: list[str]) -> list[str]:
+        if not value or len(set(value)) != len(value) or not all(
+                re.fullmatch(r"[a-z][a-z0-9_-]{0,31}", v) for v in value):
+            raise ValueError("chain_levels must list 1 or more distinct level names "
+                             "(lowercase letters, digits, '_' or '-')")
+        return value
+
+    @field_validator("digest_tz")
+    @classmethod
+    def _zone(cls, value: str) -> str:
+        try:
+            zoneinfo.ZoneInfo(value)
+        except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"digest_tz: unknown time zone {value!r}") from None
+        return value
+
+    @field_validator("tak_language")
+    @classmethod
+    def _tak_language(cls, value: str) -> str:
+        if value not in ("en", "ru", "kk", "ky", "tg", "tk", "uz"):
+            raise ValueError("tak_language must be one of en, ru, kk, ky, tg, tk, uz")
+        return value
+
+    @field_validator("serious_types")
+    @classmethod
+    def _serious_known(cls, value: list[str]) -> list[str]:
+        unknown = [v for v in value if v not in EVENT_TYPES]
+        if unknown:
+            raise ValueError(f"serious_types: unknown event types {', '.join(unknown)}")
+        return value
+
+    @model_validator(mode="after")
+    def _level_in_chain(self) -> Settings:
+        if self.chain_level and self.chain_level not in self.chain_levels:
+            raise ValueError(f"chain_level {self.chain_level!r} is not one of chain_levels "
+                             f"{self.chain_levels}")
+        return self
 
     @model_validator(mode="after")
     def _refuse_placeholder_secrets(self) -> Settings:

@@ -30,27 +30,36 @@ from sitcen.api.routes import (
     agreements,
     alerts,
     assets,
+    attachments,
     auth,
     cap,
     capacity,
+    directory,
+    duty_log,
     event_actions,
     events,
     exchange,
     exports,
     features,
+    files,
     forecasts,
     geography,
+    handovers,
     health,
     identity,
     imports,
     journal,
     levels,
+    messages,
     notifications,
+    operations,
     peers,
+    queue,
     recommendations,
     report_drafts,
     report_templates,
     reports,
+    requests,
     risk,
     sensors,
     situation,
@@ -58,6 +67,7 @@ from sitcen.api.routes import (
     stix,
     stream,
     subscriptions,
+    tasks,
     taxii,
     taxonomy,
     users,
@@ -118,8 +128,8 @@ async def _request_validation(request: Request, exc: Exception) -> Response:
 async def _record_refusal(request: Request, exc: Exception) -> Response:
     """Not found (404), not the owner (422), a stale version (409): ``loc`` names the record."""
     assert isinstance(exc, RecordRefusal)
-    return _answer(request, exc.status,
-                   [error(_naming(request, exc.record_id), str(exc), exc.kind)])
+    loc = exc.loc if exc.loc is not None else _naming(request, exc.record_id)
+    return _answer(request, exc.status, [error(loc, str(exc), exc.kind)])
 
 
 async def _refused(request: Request, exc: Exception) -> Response:
@@ -152,6 +162,19 @@ def tune_garbage_collector() -> None:
     (benchmarks/ingest.py). Reference counting still frees everything at once.
     """
     gc.set_threshold(50_000, 20, 20)
+
+
+def freeze_start_up() -> None:
+    """Take what start-up built (modules, the section index, the app) out of the collector's walks.
+
+    Those objects live as long as the process, and a node imports the whole
+    analysis stack: without this, every older-generation collection walks them
+    again, which cost a fifth of a federation receiver's time on catch-up
+    batches (benchmarks/federation.py). Called once by the serving process,
+    after the app is built; frozen objects are still freed by reference counting.
+    """
+    gc.collect()
+    gc.freeze()
 
 
 def _openapi(app: FastAPI) -> Callable[[], dict[str, Any]]:
@@ -199,8 +222,9 @@ def create_app(node: Node) -> FastAPI:
                    event_actions, assets, stats,
                    risk, capacity, recommendations, levels, alerts, forecasts,
                    features, imports, exports, stix, cap, sensors,
-                   subscriptions, notifications, reports, report_drafts, report_templates,
-                   situation):
+                   directory, requests, attachments, files, operations, messages,
+                   subscriptions, notifications, queue, tasks, duty_log, handovers,
+                   reports, report_drafts, report_templates, situation):
         _docstrings_as_summaries(module.router)
         app.include_router(module.router, prefix=API_PREFIX)
     # TAXII 2.1 puts discovery at /taxii2/ on the server root, not under the API.
@@ -226,4 +250,6 @@ def log_to_stderr() -> None:
 def app_from_environment() -> FastAPI:
     """The app of the node the ``SITCEN_*`` environment describes (uvicorn worker factory)."""
     log_to_stderr()
-    return create_app(Node.open(get_settings()))
+    app = create_app(Node.open(get_settings()))
+    freeze_start_up()
+    return app

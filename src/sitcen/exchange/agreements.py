@@ -9,6 +9,7 @@ record is decided in one place only: :func:`sitcen.exchange.sharing.share`.
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Iterable, Sequence
 from enum import StrEnum
@@ -52,7 +53,36 @@ class RecordKind(StrEnum):
     asset_position = "asset_position"
     request_for_information = "request_for_information"
     sensor_detection = "sensor_detection"
+    # Issued situation reports and analytical products (docs/reports.md)
     report = "report"
+    # The shift's work (docs/operations.md)
+    task = "task"
+    task_response = "task_response"
+    duty_log_entry = "duty_log_entry"
+    handover = "handover"
+    # Cooperation between agencies and centres (docs/cooperation.md)
+    organisation = "organisation"
+    contact_point = "contact_point"
+    request_response = "request_response"
+    attachment = "attachment"
+    thread_message = "thread_message"
+    joint_operation = "joint_operation"
+    operation_report = "operation_report"
+
+
+#: Kinds of the directory and of the cooperation workflow that a default agreement down to
+#: a child grants: the child gets the directory (without personal blocks), the requests
+#: addressed to it, the joint operations in its area and what belongs to them.
+COOPERATION_KINDS: tuple[RecordKind, ...] = (
+    RecordKind.organisation, RecordKind.contact_point, RecordKind.request_for_information,
+    RecordKind.request_response, RecordKind.attachment, RecordKind.thread_message,
+    RecordKind.joint_operation, RecordKind.operation_report,
+)
+
+
+#: Kinds a default agreement up to a parent leaves out: the operations room's own
+#: notes go only where an agreement names them.
+ROOM_KINDS: frozenset[RecordKind] = frozenset({RecordKind.duty_log_entry, RecordKind.handover})
 
 
 class Precision(StrEnum):
@@ -101,7 +131,9 @@ SectionPattern = Annotated[str, Field(pattern=_SECTION_PATTERN, examples=["KG-TJ
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", use_enum_values=True, validate_default=True)
+    # Frozen: an agreement is a document; parsed once, it is shared by every pass of a sender.
+    model_config = ConfigDict(extra="forbid", use_enum_values=True, validate_default=True,
+                              frozen=True)
 
 
 class DelayMinutes(_Strict):
@@ -143,6 +175,12 @@ class EventScope(_Strict):
         return bool(self.countries or self.sections or self.bbox is not None)
 
 
+@functools.lru_cache(maxsize=1024)
+def _allowed_fields(fields: tuple[str, ...]) -> frozenset[str]:
+    # Asked for every record shared: built once per set of granted fields.
+    return frozenset(MANDATORY_FIELDS) | {str(f) for f in fields}
+
+
 class Agreement(_Strict):
     """What ``from_node`` grants ``to_node``. Everything not granted stays home."""
 
@@ -181,7 +219,7 @@ class Agreement(_Strict):
     @property
     def allowed_fields(self) -> frozenset[str]:
         """Every field name that may travel, the mandatory ones included."""
-        return frozenset(MANDATORY_FIELDS) | {str(f) for f in self.fields}
+        return _allowed_fields(tuple(self.fields))
 
     @property
     def delay_minutes(self) -> int:
@@ -342,12 +380,15 @@ def default_agreement(
 ) -> Agreement:
     """The agreement that applies when none was written for a link.
 
-    - ``up`` to a parent: everything (every kind, every field, exact locations,
-      full personal data, ceiling RED, no delay, onward sharing allowed);
+    - ``up`` to a parent: everything (every kind but the duty log and handovers,
+      every field, exact locations, full personal data, ceiling RED, no delay,
+      onward sharing allowed);
     - ``peer``: nothing (no kind) until an agreement names what travels;
     - ``down`` to a child: alerts, section impact levels, issued reports and
-      events (with the actions taken on them) in the child's area (``countries`` and/or
-      ``sections``, required), exact locations, no personal data, ceiling
+      events (with the actions taken on them) in the child's area (``countries``
+      and/or ``sections``, required), the tasks given to the child, the directory,
+      requests addressed to the child and joint operations in its area
+      (:data:`COOPERATION_KINDS`), exact locations, no personal data, ceiling
       AMBER, no onward sharing.
     """
     direction = Direction(direction)
@@ -361,7 +402,7 @@ def default_agreement(
     if direction is Direction.up:
         return Agreement.model_validate({
             **base,
-            "kinds": list(RecordKind),
+            "kinds": [k for k in RecordKind if k not in ROOM_KINDS],
             "events": {"categories": list(Category)},
             "fields": list(_GRANTABLE),
             "location_precision": Precision.exact,
@@ -376,7 +417,8 @@ def default_agreement(
         return Agreement.model_validate({
             **base,
             "kinds": [RecordKind.event, RecordKind.event_action, RecordKind.alert,
-                      RecordKind.section_assessment, RecordKind.report],
+                      RecordKind.section_assessment, RecordKind.report, RecordKind.task,
+                      *COOPERATION_KINDS],
             "events": {"categories": list(Category), "countries": list(countries),
                        "sections": list(sections)},
             "fields": [f for f in _GRANTABLE if f != "has_personal_data"],

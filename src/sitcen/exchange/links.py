@@ -7,6 +7,7 @@ the link, or by the default for its direction.
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
 from enum import StrEnum
@@ -162,6 +163,13 @@ def list_agreements(engine: sa.Engine) -> list[StoredAgreement]:
             for r in rows]
 
 
+@functools.lru_cache(maxsize=256)
+def _parsed(document: str, source: str) -> Agreement:
+    # Senders ask for their link's agreement on every pass; parsing the YAML each
+    # time cost more than building the batch. Agreements are immutable.
+    return load_agreement(document, source=source)
+
+
 def governing(engine: sa.Engine, own_node_id: str, peer: Peer) -> Agreement:
     """The agreement that decides what leaves for ``peer``: the signed one, else the default."""
     if peer.agreement_id is not None:
@@ -171,7 +179,7 @@ def governing(engine: sa.Engine, own_node_id: str, peer: Peer) -> Agreement:
                 .where(schema.agreements.c.id == peer.agreement_id)
             ).scalar()
         if document is not None:
-            return load_agreement(document, source=peer.agreement_id)
+            return _parsed(document, peer.agreement_id)
     direction = DIRECTION_OF[peer.relation]
     if direction is Direction.down:
         # The default down to a child covers "what concerns its area", and a

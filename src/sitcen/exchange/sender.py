@@ -23,6 +23,7 @@ import httpx
 import sqlalchemy as sa
 
 from sitcen.exchange.aggregates import refresh_aggregates
+from sitcen.exchange.agreements import Agreement
 from sitcen.exchange.envelope import Batch, ReplayGuard, seal
 from sitcen.exchange.identity import NodeIdentity
 from sitcen.exchange.inbox import receive
@@ -67,14 +68,16 @@ def _post(client: httpx.Client, url: str, data: bytes) -> str | None:
 
 def push(engine: sa.Engine, identity: NodeIdentity, peer: Peer, client: httpx.Client, *,
          sections: Mapping[str, SectionInfo] | None = None, max_batches: int = 100,
-         batch_size: int = 5_000) -> PushResult:
+         batch_size: int = 5_000, agreement: Agreement | None = None) -> PushResult:
     """Send what the peer may see, batch after batch, until caught up, refused or out of turns.
 
     One batch is in flight while the next is built (the peer verifies and
     applies while this node reads and shares); the cursor moves only past
     acknowledged batches, so a failure loses nothing but the batch built ahead.
+    ``agreement`` is the link's governing agreement when the caller has it.
     """
-    agreement = governing(engine, identity.node_id, peer)
+    if agreement is None:
+        agreement = governing(engine, identity.node_id, peer)
     url = f"{peer.url}{INBOX_PATH}"
     acked = built = peer.acked_seq
     sent = records = 0
@@ -166,6 +169,7 @@ class LinkSender:
         self.lease_s = lease_s
         self.max_backoff_s = max_backoff_s
         self.holder = f"{identity.node_id}:{uuid.uuid4()}"
+        self._leased_at: dict[str, float] = {}  # peer -> when its lease was last taken
         self._stop = threading.Event()
         self._wake = threading.Event()
         self._backoff: dict[str, tuple[float, float]] = {}  # peer -> (delay, next try)
@@ -198,10 +202,13 @@ class LinkSender:
             delay, next_try = self._backoff.get(peer.node_id, (0.0, 0.0))
             if time.monotonic() < next_try:
                 continue
-            if not acquire(self.engine, f"send:{peer.node_id}", self.holder, self.lease_s):
+            if not self._hold_lease(peer.node_id):
                 continue
-            self._count_days(peer)
-            result = push(self.engine, self.identity, peer, client, sections=self.sections)
+            agreement = governing(self.engine, self.identity.node_id, peer)
+            if agreement.delay == "daily_aggregates":
+                self._count_days(peer, agreement)
+            result = push(self.engine, self.identity, peer, client, sections=self.sections,
+                          agreement=agreement)
             results[peer.node_id] = result
             if result.error is None:
                 self._backoff.pop(peer.node_id, None)
@@ -212,7 +219,25 @@ class LinkSender:
                             delay)
         return results
 
-    def _count_days(self, peer: Peer) -> None:
+    def _hold_lease(self, peer_id: str) -> bool:
+        """Whether this process may send on the link now: it holds the link's lease.
+
+        A lease taken less than a quarter of its time ago is still held (no one
+        else can take it before it expires); only then is it renewed, so a busy
+        link does not write its lease on every pass.
+        """
+        import time
+
+        now = time.monotonic()
+        if now - self._leased_at.get(peer_id, float("-inf")) < self.lease_s / 4:
+            return True
+        if not acquire(self.engine, f"send:{peer_id}", self.holder, self.lease_s):
+            self._leased_at.pop(peer_id, None)
+            return False
+        self._leased_at[peer_id] = now
+        return True
+
+    def _count_days(self, peer: Peer, agreement: Agreement) -> None:
         """On a link that carries daily aggregates, recount the last days after new writes.
 
         At most every ``recount_s`` seconds, and no sooner than
@@ -229,7 +254,6 @@ class LinkSender:
             return
         if time.monotonic() < last_at + max(self.recount_s, self.recount_cost_factor * cost):
             return
-        agreement = governing(self.engine, self.identity.node_id, peer)
         started = time.monotonic()
         written = refresh_aggregates(self.engine, self.identity.node_id, agreement,
                                      now=datetime.now(UTC))

@@ -135,10 +135,14 @@ class SharedRecord:
     sharing: Sharing = field(default_factory=Sharing)
     about: SharedRecord | None = None
 
-    def to_dict(self) -> dict[str, Any]:
-        """The JSON form sent to a peer (``about`` is not part of it)."""
+    def to_dict(self, *, copy: bool = True) -> dict[str, Any]:
+        """The JSON form sent to a peer (``about`` is not part of it).
+
+        ``copy=False`` hands over the record's own body instead of a copy, for a
+        caller that serialises it at once and keeps no reference to the record.
+        """
         return {"kind": self.kind, "origin": self.origin, "id": self.id,
-                "version": self.version, "body": _copy(self.body),
+                "version": self.version, "body": _copy(self.body) if copy else self.body,
                 "sharing": self.sharing.to_dict()}
 
 
@@ -212,6 +216,10 @@ def _event_out_of_scope(body: Mapping[str, Any], agreement: Agreement) -> str | 
     return None
 
 
+#: The body field of a record that holds its personal data (a contact's name and
+#: phones, the persons a request asks about); it leaves only at ``personal_data: full``.
+PERSONAL_BLOCK = "personal"
+
 #: The kind of the records that carry an agreement's daily counts (made by the
 #: sending node for one link; see :mod:`sitcen.exchange.aggregates`).
 DAILY_AGGREGATE = "daily_aggregate"
@@ -236,22 +244,106 @@ def _about_event_out_of_scope(record: SharedRecord, agreement: Agreement) -> str
     return None if reason is None else f"its event: {reason}"
 
 
+#: Kinds addressed to one node (their ``to_node``): they go only towards it.
+ADDRESSED_KINDS = frozenset({RecordKind.request_for_information, RecordKind.request_response})
+
+#: Kinds that belong to another record, and the body field naming it: they leave only
+#: where that record may go, or back to a node that already holds it.
+BELONGING_KINDS: dict[str, str] = {
+    RecordKind.attachment: "record_id",
+    RecordKind.thread_message: "record_id",
+    RecordKind.operation_report: "operation_id",
+}
+
+_PLACE_FIELDS = ("section_id", "country", "location")
+
+
+def _holds(peer: str, record: SharedRecord) -> bool:
+    """Whether ``peer`` already holds ``record``: its origin, a node it came through, its
+    addressee, or a node taking part in it (a joint operation's participants)."""
+    if peer == record.origin or peer in record.sharing.chain:
+        return True
+    if record.body.get("to_node") == peer:
+        return True
+    participants = record.body.get("participants")
+    return isinstance(participants, list) and any(
+        isinstance(p, Mapping) and p.get("node") == peer for p in participants)
+
+
+def _belongs_out_of_scope(record: SharedRecord, agreement: Agreement) -> str | None:
+    """For an attachment, a message or a daily report: out of scope unless what it belongs
+    to may go to the peer, or the peer holds that already (it can only learn the reaction)."""
+    about = record.about
+    if about is None or about.id != record.body.get(BELONGING_KINDS[record.kind]):
+        return "the record it belongs to is not known"
+    if _holds(agreement.to_node, about):
+        return None
+    reason = _out_of_scope(about, agreement)
+    return None if reason is None else f"the record it belongs to: {reason}"
+
+
+def _forward_out_of_scope(record: SharedRecord) -> str | None:
+    """A request that forwards another node's request leaves only with that originator's consent."""
+    forwarded = record.body.get("forwarded_from")
+    if forwarded is None:
+        return None
+    about = record.about
+    if (about is None or about.kind != RecordKind.request_for_information
+            or not isinstance(forwarded, Mapping) or about.id != forwarded.get("id")):
+        return "the request it forwards is not known"
+    if about.body.get("forward_allowed") is not True:
+        return "the originator of the forwarded request does not allow forwarding"
+    return None
+
+
+def _operation_in_area(body: Mapping[str, Any], scope: EventScope) -> bool:
+    """A joint operation is in the area when one of its sections or countries is."""
+    if not scope.has_area:
+        return True
+    sections = body.get("sections") or []
+    countries = body.get("countries") or []
+    return any(in_area({"section_id": s}, scope) for s in sections if isinstance(s, str)) or any(
+        in_area({"country": c}, scope) for c in countries if isinstance(c, str))
+
+
 def _other_out_of_scope(record: SharedRecord, agreement: Agreement) -> str | None:
-    """Alerts, section levels, capacities, recommendations, actions, positions, requests.
+    """Alerts, section levels, capacities, recommendations, actions, positions, and the
+    records of cooperation (directory, requests and responses, attachments, messages,
+    joint operations and their daily reports).
 
     Each carries its own handling label (none reads as RED) and, when it is
     about a place, a ``section_id``/``country``/``location`` that must lie in
-    the agreement's area; an action on an event goes only with its event.
+    the agreement's area; an action on an event goes only with its event; an
+    addressed record only towards its addressee; a record that belongs to
+    another only where that one may go or is already held.
     """
     reason = _handling_out_of_scope(record, agreement)
     if reason is not None:
         return reason
     if record.kind == RecordKind.event_action:
         return _about_event_out_of_scope(record, agreement)
-    if record.kind == RecordKind.request_for_information:
-        addressee = record.body.get("to_node")
-        if addressee is not None and addressee != agreement.to_node:
+    if record.kind in ADDRESSED_KINDS:
+        if record.body.get("to_node") != agreement.to_node:
             return "addressed to another node"
+        return _forward_out_of_scope(record)
+    if record.kind in BELONGING_KINDS:
+        reason = _belongs_out_of_scope(record, agreement)
+        if reason is not None:
+            return reason
+        placed = any(record.body.get(f) is not None for f in _PLACE_FIELDS)
+        return None if not placed or in_area(record.body, agreement.events) else "out of area"
+    if record.kind == RecordKind.joint_operation:
+        return None if _operation_in_area(record.body, agreement.events) else "out of area"
+    if record.kind in (RecordKind.organisation, RecordKind.contact_point):
+        return None  # the directory is about who to call, not about a place
+    if record.kind == RecordKind.task and agreement.direction != "up":
+        # Down or across, a task goes only to the post it was given to.
+        unit = record.body.get("unit")
+        if not isinstance(unit, Mapping) or unit.get("node") != agreement.to_node:
+            return "a task of another unit"
+    if record.kind == RecordKind.task_response and agreement.direction != "up" and \
+            record.body.get("task_origin") != agreement.to_node:
+        return "answers a task of another node"
     if not in_area(record.body, agreement.events):
         return "out of area"
     return None
@@ -323,7 +415,10 @@ def _out_of_scope(record: SharedRecord, agreement: Agreement) -> str | None:
         return None
     if record.kind not in agreement.kinds:
         return f"kind {record.kind} not granted"
-    if not record.sharing.onward and record.origin != agreement.from_node:
+    if record.origin != agreement.from_node and (
+            not record.sharing.onward or record.body.get("onward") is False):
+        # The link's restriction, or the writer's own word in the record (an answer
+        # that may not be passed on).
         return "the originator does not allow onward sharing"
     if agreement.delay == "daily_aggregates":
         return "daily aggregates only"
@@ -482,6 +577,10 @@ def share(
         _degrade(body, Precision(received.precision), precision, sections)
         personal = min(PersonalData(received.personal_data),
                        PersonalData(agreement.personal_data), key=PERSONAL_DATA_ORDER.__getitem__)
+        if personal != PersonalData.full and PERSONAL_BLOCK in body:
+            # Names, phones, birth dates: only where personal data is granted in full.
+            del body[PERSONAL_BLOCK]
+            body["personal_withheld"] = True
     ceiling = min(Handling(received.ceiling), Handling(agreement.handling_ceiling),
                   key=HANDLING_ORDER.__getitem__)
     sharing = Sharing(

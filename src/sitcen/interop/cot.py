@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import re
 import xml.etree.ElementTree as ET
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -74,6 +74,12 @@ class CotEvent:
     remarks: str | None = None
     #: A sitcen login token from ``<detail><__auth token="…"/></detail>``.
     token: str | None = None
+    #: The uids of the ``<link>`` elements (what the message refers to: a sender, a task).
+    links: tuple[str, ...] = ()
+    #: GeoChat: the sender's callsign (``<__chat senderCallsign="…">``).
+    chat_from: str | None = None
+    #: Outgoing only: more ``<detail>`` elements to write (a chat, a destination).
+    extra: tuple[ET.Element, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -145,16 +151,29 @@ def _text(value: str | None, limit: int) -> str | None:
     return value[:limit] if value else None
 
 
-def _details(detail: ET.Element | None) -> tuple[str | None, str | None, str | None]:
-    """Callsign, remarks and auth token from a ``<detail>`` element."""
+@dataclass(frozen=True)
+class _Detail:
+    callsign: str | None = None
+    remarks: str | None = None
+    token: str | None = None
+    links: tuple[str, ...] = ()
+    chat_from: str | None = None
+
+
+def _details(detail: ET.Element | None) -> _Detail:
+    """Callsign, remarks, auth token, links and a chat's sender from a ``<detail>``."""
     if detail is None:
-        return None, None, None
+        return _Detail()
     contact = detail.find("contact")
     remarks = detail.find("remarks")
     auth = detail.find("__auth")
-    return (_text(contact.get("callsign") if contact is not None else None, 200),
-            _text(remarks.text if remarks is not None else None, 4000),
-            _text(auth.get("token") if auth is not None else None, 256))
+    chat = detail.find("__chat")
+    links = tuple(uid for uid in (_text(link.get("uid"), 128)
+                                  for link in detail.findall("link")[:8]) if uid)
+    return _Detail(_text(contact.get("callsign") if contact is not None else None, 200),
+                   _text(remarks.text if remarks is not None else None, 4000),
+                   _text(auth.get("token") if auth is not None else None, 256), links,
+                   _text(chat.get("senderCallsign") if chat is not None else None, 200))
 
 
 def _event(uid: str | None, cot_type: str | None, how: str | None,
@@ -165,11 +184,12 @@ def _event(uid: str | None, cot_type: str | None, how: str | None,
         raise CotError("event uid missing or not 1-128 printable characters")
     if not cot_type or not _TYPE.match(cot_type):
         raise CotError(f"event type {str(cot_type)[:40]!r} is not a CoT type such as a-f-G-U-C")
-    found_callsign, remarks, token = _details(detail)
+    found = _details(detail)
     lat, lon, hae, ce, le = point
     return CotEvent(uid=uid, type=cot_type, how=(how or "h-g-i-g-o")[:16], time=times[0],
                     start=times[1], stale=times[2], lat=lat, lon=lon, hae=hae, ce=ce, le=le,
-                    callsign=callsign or found_callsign, remarks=remarks, token=token)
+                    callsign=callsign or found.callsign, remarks=found.remarks,
+                    token=found.token, links=found.links, chat_from=found.chat_from)
 
 
 def parse_xml(data: bytes) -> CotEvent | CotLogin:
@@ -359,7 +379,8 @@ def split_datagram(data: bytes) -> Frame:
 
 def event_xml(uid: str, cot_type: str, lat: float, lon: float, *, time: datetime,
               stale: datetime, how: str = "h-g-i-g-o", callsign: str | None = None,
-              remarks: str | None = None, ce: float = UNKNOWN, token: str | None = None) -> bytes:
+              remarks: str | None = None, ce: float = UNKNOWN, token: str | None = None,
+              extra: Sequence[ET.Element] = ()) -> bytes:
     """A CoT ``<event>`` as UTF-8 XML with its declaration."""
     stamp = iso(time, "milliseconds")  # TAK devices write and expect .SSSZ
     root = ET.Element("event", {"version": "2.0", "uid": uid, "type": cot_type, "how": how,
@@ -373,6 +394,7 @@ def event_xml(uid: str, cot_type: str, lat: float, lon: float, *, time: datetime
         ET.SubElement(detail, "remarks").text = remarks
     if token:
         ET.SubElement(detail, "__auth", {"token": token})
+    detail.extend(extra)
     xml: bytes = ET.tostring(root, encoding="UTF-8", xml_declaration=True)
     return xml
 
@@ -388,11 +410,42 @@ def stream_frame(event: CotEvent) -> bytes:
     ev.lat, ev.lon, ev.hae, ev.ce, ev.le = event.lat, event.lon, event.hae, event.ce, event.le
     if event.callsign:
         ev.detail.contact.callsign = event.callsign
+    elements = list(event.extra)
     if event.remarks:
         remarks = ET.Element("remarks")
         remarks.text = event.remarks
-        ev.detail.xmlDetail = ET.tostring(remarks, encoding="unicode")
+        elements.insert(0, remarks)
+    if elements:
+        ev.detail.xmlDetail = "".join(ET.tostring(e, encoding="unicode") for e in elements)
     return bytes(msg2proto(message, TAKProtoVer.STREAM))
+
+
+def chat_detail(*, sender_uid: str, sender_callsign: str, to_uid: str, to_callsign: str,
+                text: str, at: datetime, links: Sequence[str] = ()) -> tuple[ET.Element, ...]:
+    """The ``<detail>`` elements of a GeoChat message (``b-t-f``) to one device.
+
+    ATAK shows it as a direct message from ``sender_callsign`` and lets the
+    user answer it; ``<marti><dest callsign=…/>`` addresses it to the device.
+    """
+    chat = ET.Element("__chat", {"parent": "RootContactGroup", "groupOwner": "false",
+                                 "chatroom": to_callsign, "id": to_uid,
+                                 "senderCallsign": sender_callsign})
+    ET.SubElement(chat, "chatgrp", {"uid0": sender_uid, "uid1": to_uid, "id": to_uid})
+    elements = [chat, ET.Element("link", {"uid": sender_uid, "type": "a-f-G-U-C-I",
+                                          "relation": "p-p"})]
+    elements += [ET.Element("link", {"uid": uid, "relation": "p-p"}) for uid in links]
+    remarks = ET.Element("remarks", {"source": f"BAO.F.ATAK.{sender_uid}", "to": to_uid,
+                                     "time": iso(at, "milliseconds")})
+    remarks.text = text
+    elements += [remarks, addressed_to(to_callsign)]
+    return tuple(elements)
+
+
+def addressed_to(callsign: str) -> ET.Element:
+    """``<marti><dest callsign=…/></marti>``: the message is for that device only."""
+    marti = ET.Element("marti")
+    ET.SubElement(marti, "dest", {"callsign": callsign})
+    return marti
 
 
 # --------------------------------------------------------------------------- mapping

@@ -9,7 +9,9 @@ certificate, ATAK's ``<auth>`` login, or a sitcen token in
 :mod:`sitcen.interop.tak_inbound`'s (positions and event reports, written on a
 thread of their own); what authenticated TCP clients receive is
 :mod:`sitcen.interop.tak_outbound`'s (the picture from the journal, shared
-per partner). Bad input is logged and dropped; the listener keeps running.
+per partner); tasks for the node's units go to their devices and the devices'
+answers come back through :mod:`sitcen.interop.tak_tasks`. Bad input is logged
+and dropped; the listener keeps running.
 """
 
 from __future__ import annotations
@@ -44,11 +46,12 @@ from sitcen.interop.cot import (
 )
 from sitcen.interop.tak_inbound import CotIntake
 from sitcen.interop.tak_outbound import PictureFeed
+from sitcen.interop.tak_tasks import CHAT, TaskRelay
 from sitcen.settings import Settings
 from sitcen.store import schema
 from sitcen.store.events import Reporter
 from sitcen.store.users import StoredUser, authenticate, user_for_token
-from sitcen.users import Role
+from sitcen.users import Permission, Role, allows
 
 log = logging.getLogger("sitcen.tak")
 
@@ -86,6 +89,8 @@ class Counters:
     overload: int = 0
     sent: int = 0
     write_errors: int = 0
+    tasks_sent: int = 0
+    task_answers: int = 0
 
 
 # --------------------------------------------------------------------------- who sends
@@ -161,6 +166,10 @@ class TakClient:
     #: agreement that decides what it sees (None: no link, so nothing).
     partner: str | None = None
     agreement: Agreement | None = None
+    #: The own units this device reports as: the uids and callsigns (casefolded) of its
+    #: positions, so that tasks for the unit reach it.
+    devices: set[str] = field(default_factory=set)
+    callsigns: set[str] = field(default_factory=set)
 
     def warn(self, reason: str) -> None:
         """Log a dropped message, once per kind of reason: a broken device must not
@@ -196,6 +205,8 @@ class TakListener:
         self._clients: set[TakClient] = set()
         self.intake = CotIntake(node, mapping, self.counters)
         self.feed = PictureFeed(node, mapping, self.counters, self._clients)
+        self.tasks = TaskRelay(node, self.counters, self._clients,
+                               language=node.settings.tak_language)
         self._loop: asyncio.AbstractEventLoop | None = None
         self._stop: asyncio.Event | None = None
         self._ready = threading.Event()
@@ -257,14 +268,16 @@ class TakListener:
             transport, _ = await self._loop.create_datagram_endpoint(
                 lambda: _Datagrams(self), local_addr=(self.host, self.udp_port))
             self.udp_port = transport.get_extra_info("sockname")[1]
-        follower = asyncio.create_task(self.feed.follow())
+        followers = [asyncio.create_task(self.feed.follow()),
+                     asyncio.create_task(self.tasks.follow())]
         self._ready.set()
         try:
             await self._stop.wait()
         finally:
-            follower.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await follower
+            for follower in followers:
+                follower.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await follower
             if transport is not None:
                 transport.close()
             if server is not None:
@@ -347,6 +360,17 @@ class TakListener:
                 return
             if client.user is None or client.user.username != user.username:
                 await self._authenticated(client, user)
+        if message.type == CHAT:
+            await self.tasks.answer(client, message)
+            return
+        if client.user is not None and message.type.startswith("a-f-") and allows(
+                client.user.role, Permission.report_events):
+            new = message.uid not in client.devices
+            client.devices.add(message.uid)
+            if message.callsign:
+                client.callsigns.add(message.callsign.casefold())
+            if new:  # a unit has just shown itself: give it its open tasks
+                await self.tasks.deliver_open(client)
         self.intake.accept(message, client.user, client.warn)
 
     async def _authenticated(self, client: TakClient, user: StoredUser | None) -> None:

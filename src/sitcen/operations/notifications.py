@@ -41,6 +41,7 @@ import orjson
 import sqlalchemy as sa
 from pydantic import AnyHttpUrl, BaseModel, ConfigDict, Field, field_validator
 
+from sitcen.errors import NotFound
 from sitcen.events import NO_NUL, EventTypeId
 from sitcen.exchange.agreements import Agreement
 from sitcen.exchange.links import governing, list_peers
@@ -75,7 +76,7 @@ from sitcen.store.records import (
 from sitcen.store.sql import select_in
 from sitcen.store.users import StoredUser, list_users
 from sitcen.taxonomy import Handling
-from sitcen.times import from_micros
+from sitcen.times import from_micros, iso
 from sitcen.users import Permission, allows
 
 log = logging.getLogger("sitcen.notifications")
@@ -246,6 +247,7 @@ class Subscription:
     digest: bool
     language: str
     active: bool
+    key_version: int = 1
 
     @classmethod
     def from_record(cls, record: StoredRecord) -> Subscription:
@@ -261,7 +263,8 @@ class Subscription:
             on_change=bool(b.get("on_change")), email=b.get("email"),
             webhook_url=b.get("webhook_url"), digest=bool(b.get("digest")),
             language=str(b.get("language") or "en"),
-            active=bool(b.get("active", True)) and not b.get("deleted"))
+            active=bool(b.get("active", True)) and not b.get("deleted"),
+            key_version=int(b.get("key_version") or 1))
 
     def matches(self, facts: Facts) -> bool:
         """Whether a record with these facts is one the user follows."""
@@ -427,13 +430,13 @@ class Audience:
 # ----------------------------------------------------------------------------- writing
 
 
-def notification_id(node_id: str, username: str, record: Held | Mapping[str, Any],
-                    key: str) -> str:
-    """The id of the notification of ``username`` about a record version for ``key``."""
-    if isinstance(record, Held):
-        ident = f"{record.kind}|{record.id}|{record.version}"
-    else:
-        ident = f"{record['kind']}|{record['id']}|{record['version']}"
+def notification_id(node_id: str, username: str, record: Held, key: str) -> str:
+    """The id of the notification of ``username`` about a record for ``key``.
+
+    Subscriptions put the record's version in the key (each new version may be
+    news); a direct notice's caller decides what makes it new.
+    """
+    ident = f"{record.kind}|{record.id}"
     return own_record_id(node_id, RecordKind.notification, f"{username}|{ident}|{key}")
 
 
@@ -441,7 +444,7 @@ def _notification(node_id: str, username: str, record: Held, view: Mapping[str, 
                   reason: str, key: str, subscriptions: Sequence[str] = (), text: str = "",
                   by: str | None = None, now: int) -> Record:
     event_view = record.event
-    summary = summary_of(record.kind, view, event_view)
+    summary = summary_of(record.kind, view, event_view, origin=record.origin)
     section = view.get("section_id") or (event_view or {}).get("section_id")
     body = {
         "username": username, "reason": reason,
@@ -450,7 +453,7 @@ def _notification(node_id: str, username: str, record: Held, view: Mapping[str, 
         "subscriptions": list(subscriptions), "summary": summary, "text": text[:2000],
         "by": by, "section_id": section if isinstance(section, str) else None,
         "serious": reason in SERIOUS_REASONS, "handling": record.handling,
-        "created_at": from_micros(now).isoformat().replace("+00:00", "Z"),
+        "created_at": iso(from_micros(now)),
     }
     row = record_row(RecordKind.notification, notification_id(node_id, username, record, key),
                      node_id, 1, body, recorded_at=now)
@@ -522,13 +525,14 @@ def notify_users(engine: sa.Engine, node_id: str, usernames: Iterable[str], *, k
     ``reason`` says why (a short code such as ``assigned``, shown in the console),
     ``text`` adds a sentence, ``by`` who caused it. A user who may not read the
     record is skipped, silently: they learn nothing of it. Calling again for the
-    same users, record version and ``key`` (default: ``reason``) writes nothing
-    new, so a caller may retry freely. Pass an :class:`Audience` when calling
-    often; otherwise one is made from ``partner_users``.
+    same users, record and ``key`` writes nothing new, so a caller may retry
+    freely; the default key is the reason and the record's current version (a
+    new version may be told again), a caller's own key says what is new. Pass an
+    :class:`Audience` when calling often; otherwise one is made from ``partner_users``.
     """
     record = load_held(engine, kind, record_id)
     if record is None:
-        raise KeyError(f"no {kind} {record_id}")
+        raise NotFound(kind, record_id)
     audience = audience or Audience(engine, node_id, partner_users)
     now = now_micros()
     records = []
@@ -537,7 +541,8 @@ def notify_users(engine: sa.Engine, node_id: str, usernames: Iterable[str], *, k
         if view is None:
             continue
         records.append(_notification(node_id, username, record, view, reason=reason,
-                                     key=key or reason, text=text, by=by, now=now))
+                                     key=key or f"{reason}@{record.version}", text=text, by=by,
+                                     now=now))
     written = _write_new(engine, node_id, records)
     return [str(r.row["subject"]) for r in written]
 
@@ -652,7 +657,8 @@ class NotificationFollower:
                     continue
                 records.append(_notification(
                     self.node_id, username, record, view, reason="subscription",
-                    key="subscription", subscriptions=[s.id for s in subs], now=now))
+                    key=f"subscription@{record.version}",
+                    subscriptions=[s.id for s in subs], now=now))
         return records
 
     def catch_up(self, max_pages: int = 1000) -> int:
@@ -714,7 +720,7 @@ def subscribe(engine: sa.Engine, node_id: str, username: str, item: Subscription
         current = get_record(engine, record_id)
         if (current is None or current.kind != RecordKind.subscription
                 or current.body.get("username") != username or current.body.get("deleted")):
-            raise KeyError(record_id)
+            raise NotFound("subscription", record_id)
     body["key_version"] = int((current.body if current else {}).get("key_version", 1))
     record = next_version(engine, RecordKind.subscription, record_id, body, node_id,
                           base_version, current)
@@ -726,7 +732,7 @@ def unsubscribe(engine: sa.Engine, node_id: str, username: str, record_id: str) 
     current = get_record(engine, record_id)
     if (current is None or current.kind != RecordKind.subscription
             or current.body.get("username") != username or current.body.get("deleted")):
-        raise KeyError(record_id)
+        raise NotFound("subscription", record_id)
     body = {**current.body, "active": False, "deleted": True}
     write_own(engine, [next_version(engine, RecordKind.subscription, record_id, body, node_id,
                                     current=current)], node_id)
@@ -760,7 +766,7 @@ def mark_read(engine: sa.Engine, node_id: str, username: str, until_us: int | No
     if until <= before:
         return before
     body = {"username": username, "read_until_us": until,
-            "read_until": from_micros(until).isoformat().replace("+00:00", "Z")}
+            "read_until": iso(from_micros(until))}
     write_own(engine, [next_version(engine, RecordKind.notification_read, record_id, body,
                                     node_id, current=current)], node_id)
     return until

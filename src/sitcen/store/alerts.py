@@ -1,15 +1,19 @@
-"""Alerts of early warning and the cluster scan (``alert`` records).
+"""Alerts of early warning and the cluster scan (``alert`` records), and the work on them.
 
 One record per episode (its dedup key): an episode that grows becomes a new
-version, never a second alert; the duty officer's status is kept across
-re-runs of the analysis.
+version, never a second alert. The duty officer's work is kept in the same
+record, as new versions of it (the alert is this node's own): acknowledged (by
+whom, when), assigned to a person, notes, and closed with an outcome —
+confirmed, false alarm or already known — so the early-warning false-alarm
+rate can be measured on real use. Re-runs of the analysis keep all of it; an
+acknowledged or closed alert whose severity rises opens again.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
-from datetime import date
+from datetime import UTC, date, datetime
 from typing import Any
 
 import orjson
@@ -31,13 +35,21 @@ from sitcen.store.records import (
     own_record_id,
     write_own,
 )
+from sitcen.times import iso
 
-ALERT_STATUSES = ("open", "acknowledged")
+ALERT_STATUSES = ("open", "acknowledged", "closed")
+#: How a closed alert turned out.
+ALERT_OUTCOMES = ("confirmed", "false_alarm", "already_known")
 
-
+#: Fields of an alert body that record the officers' work on it.
+WORK_FIELDS = frozenset({
+    "status", "acknowledged_by", "acknowledged_at", "acknowledged_note", "assigned_to",
+    "assigned_by", "assigned_at", "notes", "outcome", "closed_by", "closed_at", "closing_note",
+    "reopened",
+})
 # Fields of an alert body that are the node's, not the alarm's: a re-run that
 # finds the same alarm compares everything else.
-_ALERT_OWN_FIELDS = frozenset({"status", "acknowledged_by", "acknowledged_note", "handling"})
+_ALERT_OWN_FIELDS = WORK_FIELDS | {"handling"}
 
 
 @dataclass(frozen=True)
@@ -90,13 +102,11 @@ def record_alerts(engine: sa.Engine, node_id: str,
             if kept == fresh:
                 unchanged += 1
                 continue
-            status = current.body.get("status", "open")
-            if status == "acknowledged" and _rank(fresh.get("severity")) > _rank(
-                    current.body.get("severity")):
-                status = "open"
-            body = {**fresh, "status": status, "handling": HANDLING,
-                    **{k: v for k, v in current.body.items()
-                       if k in ("acknowledged_by", "acknowledged_note")}}
+            work = {k: v for k, v in current.body.items() if k in WORK_FIELDS}
+            if work.get("status") in ("acknowledged", "closed") and _rank(
+                    fresh.get("severity")) > _rank(current.body.get("severity")):
+                work.update(status="open", reopened=True, outcome=None)
+            body = {**fresh, "status": "open", **work, "handling": HANDLING}
             updated.append(record_id)
         records.append(next_version(engine, RecordKind.alert, record_id, body, node_id,
                                     current=current))
@@ -125,17 +135,88 @@ def _as_json(values: Mapping[str, Any]) -> dict[str, Any]:
     return out
 
 
-def acknowledge_alert(engine: sa.Engine, node_id: str, alert_id: str, *, by: str,
-                      note: str = "", base_version: int | None = None) -> StoredRecord:
-    """Mark an alert of this node acknowledged (a new version); :class:`NotFound` if unknown."""
+class AlertHandled(RecordError):
+    """The alert is already in the state asked for: who put it there, and when."""
+
+    def __init__(self, alert_id: str, status: str, by: str | None, at: str | None) -> None:
+        super().__init__(f"alert {alert_id} is already {status}"
+                         + (f" by {by}" if by else "") + (f" at {at}" if at else ""))
+        self.status, self.by, self.at = status, by, at
+
+
+def _now_iso() -> str:
+    return iso(datetime.now(UTC))
+
+
+def _work(engine: sa.Engine, node_id: str, alert_id: str, base_version: int | None,
+          change: Callable[[dict[str, Any]], dict[str, Any]]) -> StoredRecord:
     current = get_record(engine, alert_id)
     if current is None or current.kind != RecordKind.alert:
         raise NotFound("alert", alert_id)
-    body = {**current.body, "status": "acknowledged", "acknowledged_by": by,
-            "acknowledged_note": note}
+    body = change(dict(current.body))
     record = next_version(engine, RecordKind.alert, alert_id, body, node_id, base_version,
                           current)
     return write_own(engine, [record], node_id)[0]
+
+
+def acknowledge_alert(engine: sa.Engine, node_id: str, alert_id: str, *, by: str,
+                      note: str = "", base_version: int | None = None) -> StoredRecord:
+    """Mark an alert of this node acknowledged (a new version); :class:`NotFound` if unknown.
+
+    An alert already acknowledged or closed is refused (:class:`AlertHandled`,
+    naming who and when): two officers do not take the same alert in hand.
+    """
+    def change(body: dict[str, Any]) -> dict[str, Any]:
+        status = body.get("status", "open")
+        if status == "acknowledged":
+            raise AlertHandled(alert_id, status, body.get("acknowledged_by"),
+                               body.get("acknowledged_at"))
+        if status == "closed":
+            raise AlertHandled(alert_id, status, body.get("closed_by"), body.get("closed_at"))
+        return {**body, "status": "acknowledged", "acknowledged_by": by,
+                "acknowledged_at": _now_iso(), "acknowledged_note": note}
+
+    return _work(engine, node_id, alert_id, base_version, change)
+
+
+def assign_alert(engine: sa.Engine, node_id: str, alert_id: str, *, to: str, by: str,
+                 base_version: int | None = None) -> StoredRecord:
+    """Give an alert to a person (a new version); it stays open or acknowledged."""
+    def change(body: dict[str, Any]) -> dict[str, Any]:
+        if body.get("status") == "closed":
+            raise AlertHandled(alert_id, "closed", body.get("closed_by"), body.get("closed_at"))
+        return {**body, "assigned_to": to, "assigned_by": by, "assigned_at": _now_iso()}
+
+    return _work(engine, node_id, alert_id, base_version, change)
+
+
+def note_alert(engine: sa.Engine, node_id: str, alert_id: str, *, text: str, by: str,
+               base_version: int | None = None) -> StoredRecord:
+    """Add a note to an alert (a new version); notes are kept in order, never changed."""
+    def change(body: dict[str, Any]) -> dict[str, Any]:
+        notes = [*list(body.get("notes") or []), {"by": by, "at": _now_iso(), "text": text}]
+        return {**body, "notes": notes}
+
+    return _work(engine, node_id, alert_id, base_version, change)
+
+
+def close_alert(engine: sa.Engine, node_id: str, alert_id: str, *, outcome: str, by: str,
+                note: str = "", base_version: int | None = None) -> StoredRecord:
+    """Close an alert with its outcome (confirmed, false_alarm, already_known)."""
+    if outcome not in ALERT_OUTCOMES:
+        raise RecordError(f"outcome must be one of {', '.join(ALERT_OUTCOMES)}")
+
+    def change(body: dict[str, Any]) -> dict[str, Any]:
+        if body.get("status") == "closed":
+            raise AlertHandled(alert_id, "closed", body.get("closed_by"), body.get("closed_at"))
+        at = _now_iso()
+        body = {**body, "status": "closed", "outcome": outcome, "closed_by": by,
+                "closed_at": at, "closing_note": note}
+        if not body.get("acknowledged_at"):  # closing takes it in hand too
+            body.update(acknowledged_by=by, acknowledged_at=at)
+        return body
+
+    return _work(engine, node_id, alert_id, base_version, change)
 
 
 def list_alerts(engine: sa.Engine, *, status: str | None = None, section_id: str | None = None,

@@ -1,18 +1,22 @@
 """Confirmed impact levels of border sections (``section_assessment`` records).
 
 One record per section and node, with the proposed level, the reasons, who
-confirmed it and the reactions the level requires; versions are the level
-history. Reading "the" level of a section prefers the node's own and falls
-back to the newest received (a post shows the level its national centre set).
+confirmed it, the reactions the level requires and how far their checklist has
+been worked through (each tick a new version); versions are the level history.
+Confirming a level starts a fresh checklist. Reading "the" level of a section
+prefers the node's own and falls back to the newest received (a post shows the
+level its national centre set).
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import UTC, datetime
 from typing import Any
 
 import sqlalchemy as sa
 
+from sitcen.errors import NotFound
 from sitcen.store.journal import (
     RecordKind,
 )
@@ -21,12 +25,14 @@ from sitcen.store.records import (
     AssessmentError,
     StoredRecord,
     current_by_subject,
+    get_record,
     next_version,
     own_record_id,
     versions_of,
     write_own,
 )
 from sitcen.taxonomy import SectionImpactLevel
+from sitcen.times import iso
 
 
 def level_record_id(node_id: str, section_id: str) -> str:
@@ -76,3 +82,27 @@ def current_level(engine: sa.Engine, node_id: str, section_id: str) -> StoredRec
 def level_history(engine: sa.Engine, node_id: str, section_id: str) -> list[dict[str, Any]]:
     """Every confirmed level of a section, oldest first."""
     return versions_of(engine, current_level(engine, node_id, section_id))
+
+
+def tick_reaction(engine: sa.Engine, node_id: str, section_id: str, *, item: int, done: bool,
+                  by: str, note: str = "", base_version: int | None = None) -> StoredRecord:
+    """Tick (or untick) item ``item`` of the reaction checklist of this node's level.
+
+    :class:`NotFound` when this node has confirmed no level for the section;
+    :class:`AssessmentError` on ``item`` when the checklist has no such item.
+    """
+    record_id = level_record_id(node_id, section_id)
+    current = get_record(engine, record_id)
+    if current is None:
+        raise NotFound("level", section_id, f"this node has confirmed no level for {section_id}")
+    reactions = list(current.body.get("reactions") or [])
+    if not 0 <= item < len(reactions):
+        raise AssessmentError("item", f"the checklist of level {current.body.get('level')} has "
+                                      f"items 0 to {len(reactions) - 1}")
+    checklist = dict(current.body.get("checklist") or {})
+    checklist[str(item)] = {"done": done, "by": by, "note": note,
+                            "at": iso(datetime.now(UTC))}
+    body = {**current.body, "checklist": checklist}
+    record = next_version(engine, RecordKind.section_assessment, record_id, body, node_id,
+                          base_version, current)
+    return write_own(engine, [record], node_id)[0]

@@ -9,6 +9,8 @@ current ``schema.py`` shape from 0001 (docs/decisions.md).
 
 from __future__ import annotations
 
+import functools
+import hashlib
 import time
 from collections.abc import Callable
 
@@ -77,6 +79,17 @@ def _m0007_cursors(conn: sa.Connection) -> None:
     schema.cursors.create(conn, checkfirst=True)
 
 
+def _m0008_queue_stays(conn: sa.Connection) -> None:
+    # Idempotent: a database created after this was written has the table from 0001.
+    schema.queue_stays.create(conn, checkfirst=True)
+    for index in schema.queue_stays.indexes:
+        index.create(conn, checkfirst=True)
+
+
+def _m0009_files(conn: sa.Connection) -> None:
+    schema.files.create(conn, checkfirst=True)
+
+
 MIGRATIONS: list[tuple[str, Migration]] = [
     ("0001_initial", _m0001_initial),
     ("0002_peers_agreements_leases", _m0002_peers_agreements_leases),
@@ -85,6 +98,8 @@ MIGRATIONS: list[tuple[str, Migration]] = [
     ("0005_seen_batches", _m0005_seen_batches),
     ("0006_analysis_results", _m0006_analysis_results),
     ("0007_cursors", _m0007_cursors),
+    ("0008_queue_stays", _m0008_queue_stays),
+    ("0009_files", _m0009_files),
 ]
 
 
@@ -114,3 +129,30 @@ def migrate(engine: sa.Engine) -> list[str]:
             )
             done_now.append(name)
     return done_now
+
+
+@functools.cache
+def schema_version() -> str:
+    """A short digest of the schema a migrated database has: the migrations' names and every
+    table and index of ``schema.py``.
+
+    Files built for reuse (a benchmark's data set) carry it in their name, so a
+    change of the schema makes them stale instead of silently reused.
+    """
+    return schema_digest(schema.metadata, [name for name, _ in MIGRATIONS])
+
+
+def schema_digest(metadata: sa.MetaData, migrations: list[str]) -> str:
+    """The digest :func:`schema_version` gives for these tables and migration names
+    (their DDL as SQLite would run it, so it does not depend on the backend in use)."""
+    from sqlalchemy.dialects import sqlite
+
+    dialect = sqlite.dialect()
+    digest = hashlib.sha256()
+    for name in migrations:
+        digest.update(name.encode() + b"\n")
+    for table in metadata.sorted_tables:
+        digest.update(str(sa.schema.CreateTable(table).compile(dialect=dialect)).encode())
+        for index in sorted(table.indexes, key=lambda ix: str(ix.name)):
+            digest.update(str(sa.schema.CreateIndex(index).compile(dialect=dialect)).encode())
+    return digest.hexdigest()[:12]

@@ -214,6 +214,47 @@ cursors = sa.Table(
     sa.Column("updated_at", sa.BigInteger, nullable=False),
 )
 
+# The bytes of attached files, once per content (keyed by SHA-256 of the bytes): images
+# already stripped of their metadata, documents as given. ``thumbnail`` is a small JPEG
+# made from an image, derived and not shared. Which record a file belongs to is an
+# ``attachment`` record; the bytes travel with that record (docs/decisions.md).
+files = sa.Table(
+    "files",
+    metadata,
+    sa.Column("sha256", sa.String(64), primary_key=True),
+    sa.Column("size", sa.BigInteger, nullable=False),
+    sa.Column("media_type", sa.String(100), nullable=False),
+    sa.Column("content", sa.LargeBinary, nullable=False),
+    sa.Column("thumbnail", sa.LargeBinary),
+    sa.Column("created_at", sa.BigInteger, nullable=False),
+)
+
+# The validation queue: every stay of a report in a level's queue, as the node's
+# queue keeper derives it from the events and the actions it holds
+# (operations/chain.py). Derived, like analysis_results: not journaled, not
+# shared; rebuilt from the records at any time. The open stays are the queues.
+queue_stays = sa.Table(
+    "queue_stays",
+    metadata,
+    sa.Column("event_id", sa.String(UUID_LEN), primary_key=True),
+    sa.Column("level", sa.String(32), primary_key=True),
+    sa.Column("round", sa.Integer, primary_key=True),
+    sa.Column("origin", sa.String(64), nullable=False),
+    sa.Column("entered_at", sa.BigInteger, nullable=False),
+    sa.Column("left_at", sa.BigInteger),
+    # waiting, validated, returned, rejected, closed, superseded, interrupted
+    sa.Column("state", sa.String(16), nullable=False),
+    sa.Column("acted_by", sa.String(64)),
+    sa.Column("acted_node", sa.String(64)),
+    # The action that ended the stay, and its reason (a return, a rejection).
+    sa.Column("act_id", sa.String(UUID_LEN)),
+    sa.Column("note", sa.Text),
+    # 0 for a serious incident (it heads every queue), 1 otherwise.
+    sa.Column("priority", sa.SmallInteger, nullable=False),
+    sa.Column("late", sa.Boolean, nullable=False),
+    sa.Column("awaiting_correction", sa.Boolean, nullable=False),
+)
+
 schema_migrations = sa.Table(
     "schema_migrations",
     metadata,
@@ -237,3 +278,8 @@ sa.Index(
 sa.Index("ix_records_kind_subject", records.c.kind, records.c.subject, records.c.recorded_at)
 sa.Index("ix_personal_data_event", personal_data.c.event_id)
 sa.Index("ix_tokens_username", tokens.c.username)
+# A level's queue, serious first then oldest first, read one page at a time.
+sa.Index("ix_queue_stays_queue", queue_stays.c.level, queue_stays.c.state,
+         queue_stays.c.priority, queue_stays.c.entered_at, queue_stays.c.event_id)
+# Time-in-queue statistics over a window.
+sa.Index("ix_queue_stays_left", queue_stays.c.left_at)

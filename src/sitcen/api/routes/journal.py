@@ -10,7 +10,7 @@ from pydantic import BaseModel
 
 from sitcen.api.deps import CurrentNode, Reader
 from sitcen.operations.notifications import addressed_to
-from sitcen.store.journal import USER_KINDS, RecordKind, read_journal, record_body
+from sitcen.store.journal import USER_KINDS, RecordKind, read_journal, record_bodies, record_body
 
 router = APIRouter(prefix="/journal", tags=["journal"])
 
@@ -47,11 +47,13 @@ def read_journal_entries(
     kinds = [str(k) for k in (kind or list(RecordKind))]
     with node.engine.connect() as conn:
         entries = read_journal(conn, after=after, limit=limit, kinds=kinds)
+        # The bodies of a whole page's events in a few queries, not one or two per entry.
+        bodies = record_bodies(conn, [e for e in entries if e.kind == "event"])
         items = []
         for e in entries:
             if e.kind in USER_KINDS and not addressed_to(record_body(conn, e), user.username):
                 continue  # another user's subscriptions and notifications are not shown
-            body = record_body(conn, e) if e.kind == "event" else None
+            body = bodies.get((e.record_id, e.version)) if e.kind == "event" else None
             items.append({
                 "seq": e.seq, "origin": e.origin, "record_id": e.record_id,
                 "version": e.version, "kind": e.kind, "recorded_at": e.recorded_at,

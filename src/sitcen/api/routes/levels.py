@@ -14,7 +14,13 @@ from sitcen.api.routes.capacity import known_section
 from sitcen.errors import InvalidInput, error
 from sitcen.events import NO_NUL
 from sitcen.recompute import proposed_level, reactions_for
-from sitcen.store.levels import confirm_level, current_level, current_levels, level_history
+from sitcen.store.levels import (
+    confirm_level,
+    current_level,
+    current_levels,
+    level_history,
+    tick_reaction,
+)
 from sitcen.store.records import AssessmentError, StoredRecord
 from sitcen.store.users import StoredUser
 from sitcen.taxonomy import SectionImpactLevel
@@ -36,6 +42,17 @@ class LevelConfirm(BaseModel):
     base_version: int | None = Field(None, ge=0, description="409 when no longer current")
 
 
+class ChecklistTick(BaseModel):
+    """An item of a level's reaction checklist ticked off (or unticked)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    item: int = Field(ge=0, le=50, description="the item's place in the level's reactions")
+    done: bool = True
+    note: str = Field("", max_length=2000, pattern=NO_NUL, description="what was done")
+    base_version: int | None = Field(None, ge=1, description="409 when no longer current")
+
+
 class LevelPublic(BaseModel):
     """A confirmed section impact level, with the reactions it requires."""
 
@@ -53,6 +70,8 @@ class LevelPublic(BaseModel):
     confirmed_by: str
     reasons: list[str]
     reactions: list[str]
+    checklist: dict[str, dict[str, Any]] = Field(
+        default_factory=dict, description="by item number: done, by whom, when, a note")
 
 
 class LevelList(BaseModel):
@@ -116,4 +135,18 @@ async def confirm_section_level(section_id: str, item: LevelConfirm, node: Curre
                                base_version=item.base_version)
     except AssessmentError as exc:
         raise InvalidInput([error(("body", exc.field), str(exc), "missing")]) from exc
+    return _public(record)
+
+
+@router.post("/sections/{section_id}/level/checklist", response_model=LevelPublic)
+def create_checklist_tick(section_id: str, item: ChecklistTick, node: CurrentNode,
+                          user: LevelSetter) -> dict[str, Any]:
+    """Tick off (or untick) an item of the reaction checklist of the section's level."""
+    known_section(node, section_id)
+    try:
+        record = tick_reaction(node.engine, node.settings.node_id, section_id, item=item.item,
+                               done=item.done, by=user.username, note=item.note,
+                               base_version=item.base_version)
+    except AssessmentError as exc:
+        raise InvalidInput([error(("body", exc.field), str(exc), "out_of_range")]) from exc
     return _public(record)

@@ -18,7 +18,7 @@ from sitcen.operations.notifications import (
     unread_count,
 )
 from sitcen.operations.phrases import render
-from sitcen.times import UtcDatetime, from_micros, to_micros
+from sitcen.times import UtcDatetime, from_micros, iso, to_micros
 
 router = APIRouter(prefix="/notifications", tags=["notifications"])
 
@@ -74,7 +74,7 @@ class ReadState(BaseModel):
 
 
 def _iso(micros: int) -> str | None:
-    return None if micros <= 0 else from_micros(micros).isoformat().replace("+00:00", "Z")
+    return None if micros <= 0 else iso(from_micros(micros))
 
 
 @router.get("", response_model=NotificationPage)

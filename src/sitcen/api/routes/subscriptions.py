@@ -10,6 +10,7 @@ from pydantic import BaseModel, ConfigDict
 
 from sitcen.api.deps import CurrentNode, Reader
 from sitcen.errors import NotFound
+from sitcen.operations.delivery import delivery_log, webhook_key
 from sitcen.operations.notifications import (
     SubscriptionBase,
     SubscriptionCreate,
@@ -19,7 +20,7 @@ from sitcen.operations.notifications import (
     unsubscribe,
 )
 from sitcen.store.journal import RecordKind
-from sitcen.store.records import StoredRecord, get_record
+from sitcen.store.records import StoredRecord, get_record, next_version, write_own
 
 router = APIRouter(prefix="/subscriptions", tags=["notifications"])
 
@@ -92,3 +93,67 @@ def delete_subscription(subscription_id: uuid.UUID, node: CurrentNode,
     owned(node, user.username, subscription_id)
     unsubscribe(node.engine, node.settings.node_id, user.username, str(subscription_id))
     return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+class WebhookKey(BaseModel):
+    """The key a subscription's webhooks are signed with: HMAC-SHA256 over "<t>.<body>"."""
+
+    key: str
+    key_version: int
+
+
+class DeliveryPublic(BaseModel):
+    """One message sent out of the node, and how it went (the latest attempt)."""
+
+    model_config = ConfigDict(extra="allow")
+
+    id: uuid.UUID
+    version: int
+    channel: str
+    to: str
+    status: str
+    attempts: int
+    last_error: str
+    notifications: list[str]
+
+
+class DeliveryLog(BaseModel):
+    """A subscription's deliveries, newest first."""
+
+    deliveries: list[DeliveryPublic]
+
+
+def _key(node: CurrentNode, record: StoredRecord) -> dict[str, Any]:
+    version = int(record.body.get("key_version", 1))
+    return {"key": webhook_key(node.settings.secret_key.get_secret_value(), record.id, version),
+            "key_version": version}
+
+
+@router.get("/{subscription_id}/webhook-key", response_model=WebhookKey)
+def read_webhook_key(subscription_id: uuid.UUID, node: CurrentNode,
+                     user: Reader) -> dict[str, Any]:
+    """The key the subscription's webhooks are signed with (its owner only)."""
+    return _key(node, owned(node, user.username, subscription_id))
+
+
+@router.post("/{subscription_id}/webhook-key", response_model=WebhookKey)
+def create_webhook_key(subscription_id: uuid.UUID, node: CurrentNode,
+                       user: Reader) -> dict[str, Any]:
+    """Replace the webhook key (the old one stops being used at once)."""
+    current = owned(node, user.username, subscription_id)
+    body = {**current.body, "key_version": int(current.body.get("key_version", 1)) + 1}
+    record = write_own(node.engine, [next_version(node.engine, RecordKind.subscription,
+                                                  current.id, body, node.settings.node_id,
+                                                  current=current)],
+                       node.settings.node_id)[0]
+    return _key(node, record)
+
+
+@router.get("/{subscription_id}/deliveries", response_model=DeliveryLog)
+def read_deliveries(subscription_id: uuid.UUID, node: CurrentNode,
+                    user: Reader) -> dict[str, Any]:
+    """What went out for a subscription by e-mail and webhook, and how it went."""
+    owned(node, user.username, subscription_id)
+    found = delivery_log(node.engine, user.username, subscription_id=str(subscription_id))
+    return {"deliveries": [{**d.body, "id": d.id, "version": d.version,
+                            "recorded_at": d.to_dict()["recorded_at"]} for d in found]}

@@ -1,0 +1,447 @@
+"""The validation queue of this node: every report's stays, kept up to date from the journal.
+
+:class:`QueueKeeper` follows the journal from its own cursor (``validation_queue``):
+for each event or action on an event written or received, it replays the report's
+story with :func:`sitcen.operations.chain.intervals` and replaces the report's rows of
+``queue_stays``. The open rows at a level are that level's queue, so the next level's
+queue fills through federation with no message of its own: when the regional
+centre's validation reaches the national centre, the national keeper sees it and
+the report waits there. The keeper also tells the duty officers what needs them: a
+serious incident or a late report entering their queue, a report waiting longer
+than ``SITCEN_QUEUE_OVERDUE_MIN`` (here, or at the level below), and, at the node
+that made the report, a report returned for correction.
+
+``queue_stays`` is derived: not journaled, not shared, rebuilt from the records by
+:meth:`QueueKeeper.rebuild`.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import uuid
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+import orjson
+import sqlalchemy as sa
+
+from sitcen.exchange.links import Relation, list_peers
+from sitcen.operations.chain import Act, Chain, Report, Stay, intervals
+from sitcen.operations.notifications import Audience, notify_users
+from sitcen.settings import Settings
+from sitcen.store import schema
+from sitcen.store.cursors import journal_head, move_cursor, read_cursor
+from sitcen.store.journal import (
+    RecordKind,
+    add_write_listener,
+    now_micros,
+    read_journal,
+    remove_write_listener,
+    write_transaction,
+)
+from sitcen.store.leases import acquire, release
+from sitcen.times import to_micros
+from sitcen.users import Permission
+
+log = logging.getLogger("sitcen.queue")
+
+CURSOR = "validation_queue"
+LEASE = "validation_queue"
+#: Seconds between two looks for reports waiting too long.
+ESCALATE_EVERY_S = 10.0
+
+
+def chain_of(settings: Settings) -> Chain:
+    """The node's place in the validation chain, from its settings."""
+    return Chain(levels=tuple(settings.chain_levels), level=settings.chain_level or None,
+                 node_id=settings.node_id, serious_types=frozenset(settings.serious_types),
+                 overdue_us=settings.queue_overdue_min * 60 * 1_000_000,
+                 horizon_us=settings.queue_horizon_days * 24 * 3600 * 1_000_000)
+
+
+def _micros(value: Any) -> int | None:
+    if not isinstance(value, str):
+        return None
+    try:
+        return to_micros(datetime.fromisoformat(value.replace("Z", "+00:00")))
+    except ValueError:
+        return None
+
+
+def _chunks(ids: Sequence[str], size: int = 900) -> Iterable[list[str]]:
+    for start in range(0, len(ids), size):
+        yield list(ids[start:start + size])
+
+
+def children_of(engine: sa.Engine) -> frozenset[str]:
+    """The nodes linked to this one as its children (their reports come up to it)."""
+    return frozenset(p.node_id for p in list_peers(engine) if p.relation == Relation.child)
+
+
+def load_reports(conn: sa.Connection, ids: Sequence[str], children: frozenset[str]
+                 ) -> dict[str, Report]:
+    """The reports of these events as the chain sees them (events not held are absent)."""
+    e = schema.events
+    rows: list[Any] = []
+    for chunk in _chunks(ids):
+        rows += conn.execute(sa.select(e.c.id, e.c.origin, e.c.version, e.c.type,
+                                       e.c.impact_level, e.c.status, e.c.occurred_at,
+                                       e.c.reported_at, e.c.recorded_at, e.c.body,
+                                       e.c.provenance)
+                             .where(e.c.id.in_(chunk))).all()
+    several = [r.id for r in rows if r.version > 1]
+    history: dict[str, dict[int, int]] = {}
+    h = schema.event_versions
+    for chunk in _chunks(several):
+        for row in conn.execute(sa.select(h.c.id, h.c.version, h.c.body).where(h.c.id.in_(chunk))):
+            at = _micros(orjson.loads(row.body).get("recorded_at"))
+            if at is not None:
+                history.setdefault(row.id, {})[row.version] = at
+    reports = {}
+    for row in rows:
+        body = orjson.loads(row.body)
+        provenance = orjson.loads(row.provenance) if row.provenance else []
+        current = _micros(body.get("recorded_at")) or row.recorded_at
+        times = {**history.get(row.id, {}), row.version: current}
+        reported = row.reported_at or _micros(body.get("reported_at")) or current
+        details = body.get("details") or {}
+        killed = details.get("killed") if isinstance(details, dict) else None
+        reports[row.id] = Report(
+            id=row.id, origin=row.origin, version=row.version, type=row.type,
+            impact_level=row.impact_level, killed=killed if isinstance(killed, int) else 0,
+            status=row.status, occurred_at=row.occurred_at, reported_at=reported,
+            first_recorded_at=times[min(times)], status_at=current,
+            from_child=bool(provenance) and provenance[-1] in children,
+            direct_from_origin=provenance == [row.origin], version_times=times)
+    return reports
+
+
+def load_acts(conn: sa.Connection, ids: Sequence[str]) -> dict[str, list[Act]]:
+    """The actions on these events this node holds, by event."""
+    r = schema.records
+    acts: dict[str, list[Act]] = {}
+    for chunk in _chunks(ids):
+        for row in conn.execute(sa.select(r.c.id, r.c.origin, r.c.subject, r.c.recorded_at,
+                                          r.c.body)
+                                .where(r.c.kind == RecordKind.event_action,
+                                       r.c.subject.in_(chunk))):
+            body = orjson.loads(row.body)
+            version = body.get("event_version")
+            acts.setdefault(row.subject, []).append(Act(
+                id=row.id, origin=row.origin, action=str(body.get("action")),
+                level=body.get("level"), at=_micros(body.get("at")) or row.recorded_at,
+                by=str(body.get("by") or row.origin),
+                event_version=version if isinstance(version, int) else None,
+                text=str(body.get("text") or "")))
+    return acts
+
+
+def compute_stays(conn: sa.Connection, chain: Chain, ids: Sequence[str],
+                  children: frozenset[str]) -> dict[str, list[Stay]]:
+    """Every stay of these events in the chain's queues, computed from the records now."""
+    reports = load_reports(conn, ids, children)
+    acts = load_acts(conn, list(reports))
+    return {event_id: intervals(report, acts.get(event_id, ()), chain)
+            for event_id, report in reports.items()}
+
+
+def _row(stay: Stay) -> dict[str, Any]:
+    return {"event_id": stay.event_id, "level": stay.level, "round": stay.round,
+            "origin": stay.origin, "entered_at": stay.entered_at, "left_at": stay.left_at,
+            "state": stay.outcome or "waiting", "acted_by": stay.by, "acted_node": stay.node,
+            "act_id": stay.act_id, "note": stay.act_text or None,
+            "priority": 0 if stay.serious else 1, "late": stay.late,
+            "awaiting_correction": stay.awaiting_correction}
+
+
+@dataclass
+class QueueKeeper:
+    """Keeps ``queue_stays`` in step with the journal and tells the officers what needs them.
+
+    One app process of the node follows at a time (a lease); :meth:`refresh` may be
+    called by any process (after an officer's action, so that their own page is
+    right at once): it recomputes inside a write transaction, so the later of two
+    refreshes of a report always stores what the latest records say.
+    """
+
+    engine: sa.Engine
+    chain: Chain
+    partner_users: Mapping[str, str] = field(default_factory=dict)
+    page: int = 2000
+    poll_s: float = 0.2
+    holder: str = field(default_factory=lambda: f"queue:{uuid.uuid4()}")
+    _audience: Audience | None = field(default=None, repr=False)
+    _children: frozenset[str] | None = field(default=None, repr=False)
+    _stop: threading.Event = field(default_factory=threading.Event, repr=False)
+    _wake: threading.Event = field(default_factory=threading.Event, repr=False)
+    _thread: threading.Thread | None = field(default=None, repr=False)
+
+    @property
+    def audience(self) -> Audience:
+        if self._audience is None:
+            self._audience = Audience(self.engine, self.chain.node_id, self.partner_users)
+        return self._audience
+
+    @property
+    def children(self) -> frozenset[str]:
+        if self._children is None:
+            self._children = children_of(self.engine)
+        return self._children
+
+    def refresh(self, event_ids: Iterable[str], *, tell: bool = True) -> dict[str, list[Stay]]:
+        """Recompute and store the stays of these events; the stays computed."""
+        ids = sorted(set(event_ids))
+        if not ids:
+            return {}
+        with write_transaction(self.engine) as conn:
+            if conn.dialect.name == "postgresql":
+                # Refreshes of one node serialise: the later one reads the latest records.
+                conn.execute(sa.text("SELECT pg_advisory_xact_lock(7301004)"))
+            stays = compute_stays(conn, self.chain, ids, self.children)
+            q = schema.queue_stays
+            for chunk in _chunks(ids):
+                conn.execute(q.delete().where(q.c.event_id.in_(chunk)))
+            rows = [_row(s) for found in stays.values() for s in found]
+            if rows:
+                conn.execute(q.insert(), rows)
+        if tell:
+            self._tell(stays)
+        return stays
+
+    def _tell(self, stays: Mapping[str, list[Stay]]) -> None:
+        """Tell the duty officers about serious and late arrivals, the origin about returns."""
+        chain = self.chain
+        officers: list[str] | None = None
+        for event_id, found in stays.items():
+            for stay in found:
+                if stay.open and stay.level == chain.level and (stay.serious or stay.late):
+                    if officers is None:
+                        officers = self.audience.people_with(Permission.change_status)
+                    reason = "serious_incident" if stay.serious else "late_report"
+                    notify_users(self.engine, chain.node_id, officers, kind=RecordKind.event,
+                                 record_id=event_id, reason=reason,
+                                 key=f"{reason}:{stay.level}:{stay.round}",
+                                 audience=self.audience)
+                if (stay.awaiting_correction and stay.origin == chain.node_id
+                        and stay.act_id):
+                    # Everyone who reports at this node but the officer who returned it.
+                    reporters = [u for u in self.audience.people_with(Permission.report_events)
+                                 if not (stay.node == chain.node_id and u == stay.by)]
+                    notify_users(self.engine, chain.node_id, reporters,
+                                 kind=RecordKind.event_action, record_id=stay.act_id,
+                                 reason="returned", by=stay.by, key="returned",
+                                 audience=self.audience)
+
+    def follow_once(self) -> int:
+        """Refresh the reports of one page of the journal after the cursor; how many."""
+        cursor = read_cursor(self.engine, CURSOR)
+        if cursor is None:
+            self.rebuild()
+            return 0
+        with self.engine.connect() as conn:
+            entries = read_journal(conn, after=cursor, limit=self.page,
+                                   kinds=[RecordKind.event, RecordKind.event_action,
+                                          RecordKind.retraction])
+            if not entries:
+                return 0
+            ids = {e.record_id for e in entries if e.kind == RecordKind.event}
+            retracted = [e.record_id for e in entries if e.kind == RecordKind.retraction]
+            action_ids = [e.record_id for e in entries if e.kind == RecordKind.event_action]
+            for chunk in _chunks(action_ids):
+                ids.update(s for s in conn.execute(
+                    sa.select(schema.records.c.subject).where(schema.records.c.id.in_(chunk)))
+                    .scalars() if s)
+        ids.update(retracted)  # a withdrawn event leaves every queue (no rows are computed)
+        self.refresh(ids)
+        move_cursor(self.engine, CURSOR, entries[-1].seq)
+        return len(ids)
+
+    def rebuild(self) -> int:
+        """Recompute every report's stays from the records (first run, or by hand)."""
+        head = journal_head(self.engine)
+        horizon = now_micros() - self.chain.horizon_us
+        with self.engine.connect() as conn:
+            ids = list(conn.execute(sa.select(schema.events.c.id)
+                                    .where(schema.events.c.recorded_at >= horizon)).scalars())
+        with write_transaction(self.engine) as conn:
+            conn.execute(schema.queue_stays.delete())
+        for chunk in _chunks(ids, 2000):
+            self.refresh(chunk, tell=False)
+        move_cursor(self.engine, CURSOR, head)
+        return len(ids)
+
+    def escalate(self, now_us: int | None = None) -> int:
+        """Tell the officers about reports waiting too long here or one level below."""
+        chain = self.chain
+        if chain.index is None:
+            return 0
+        now_us = now_micros() if now_us is None else now_us
+        q = schema.queue_stays
+        levels = [chain.levels[i] for i in (chain.index - 1, chain.index) if i >= 0]
+        with self.engine.connect() as conn:
+            rows = conn.execute(sa.select(q.c.event_id, q.c.level, q.c.round)
+                                .where(q.c.level.in_(levels), q.c.state == "waiting",
+                                       q.c.entered_at < now_us - chain.overdue_us)).all()
+        if not rows:
+            return 0
+        officers = self.audience.people_with(Permission.change_status)
+        told = 0
+        for row in rows:
+            reason = "overdue" if row.level == chain.level else "overdue_below"
+            told += len(notify_users(self.engine, chain.node_id, officers,
+                                     kind=RecordKind.event, record_id=row.event_id,
+                                     reason=reason, key=f"{reason}:{row.level}:{row.round}",
+                                     text=row.level, audience=self.audience))
+        return told
+
+    # -- running in the background
+
+    def start(self) -> QueueKeeper:
+        """Follow and escalate in a daemon thread while this process holds the lease."""
+        add_write_listener(self._wake.set)
+        self._thread = threading.Thread(target=self._run, name="queue", daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        """Stop and give the lease back."""
+        self._stop.set()
+        self._wake.set()
+        remove_write_listener(self._wake.set)
+        if self._thread is not None:
+            self._thread.join(timeout=30)
+        release(self.engine, LEASE, self.holder)
+
+    def _run(self) -> None:
+        renewed = escalated = 0.0
+        holding = False
+        while not self._stop.is_set():
+            try:
+                clock = now_micros() / 1e6
+                if clock - renewed > 5.0:
+                    holding = acquire(self.engine, LEASE, self.holder, 30.0)
+                    renewed = clock
+                    self._children = None  # links may have changed
+                if holding:
+                    if clock - escalated > ESCALATE_EVERY_S:
+                        self.escalate()
+                        escalated = clock
+                    if self.follow_once() and not self._stop.is_set():
+                        continue
+            except Exception:  # the keeper must outlive any one failure
+                log.exception("queue pass failed")
+            self._wake.wait(self.poll_s)
+            self._wake.clear()
+
+
+# ----------------------------------------------------------------------------- reading
+
+
+@dataclass(frozen=True)
+class QueueItem:
+    """A report waiting in a queue, with what the officer needs to judge it."""
+
+    event_id: str
+    level: str
+    round: int
+    origin: str
+    entered_at: int
+    serious: bool
+    late: bool
+    state: str
+    acted_by: str | None
+    acted_node: str | None
+    left_at: int | None
+    note: str | None
+    event: dict[str, Any]
+
+
+View = str  # "waiting" (a level's queue), "below" (the levels under this one), "returned"
+
+
+def queue_page(engine: sa.Engine, chain: Chain, *, view: View = "waiting",
+               level: str | None = None, limit: int = 50,
+               after: tuple[int, int, str] | None = None) -> list[QueueItem]:
+    """A page of a queue, serious first, then oldest first; ``after`` is the last key seen."""
+    q, e = schema.queue_stays, schema.events
+    query = (sa.select(q.c.event_id, q.c.level, q.c.round, q.c.origin, q.c.entered_at,
+                       q.c.priority, q.c.late, q.c.state, q.c.acted_by, q.c.acted_node,
+                       q.c.left_at, q.c.note, e.c.body)
+             .join(e, e.c.id == q.c.event_id))
+    if view == "returned":
+        query = query.where(q.c.awaiting_correction.is_(True))
+    else:
+        query = query.where(q.c.state == "waiting", q.c.level.in_(levels_of(chain, view, level)))
+    if after is not None:
+        query = query.where(sa.tuple_(q.c.priority, q.c.entered_at, q.c.event_id) > after)
+    query = query.order_by(q.c.priority, q.c.entered_at, q.c.event_id).limit(limit)
+    with engine.connect() as conn:
+        rows = conn.execute(query).all()
+    items = []
+    for row in rows:
+        body = orjson.loads(row.body)
+        body.pop("provenance", None)
+        body.pop("sharing", None)
+        items.append(QueueItem(row.event_id, row.level, row.round, row.origin, row.entered_at,
+                               row.priority == 0, bool(row.late), row.state, row.acted_by,
+                               row.acted_node, row.left_at, row.note, body))
+    return items
+
+
+def levels_of(chain: Chain, view: View, level: str | None) -> list[str]:
+    """The levels a view of the queue covers."""
+    if level is not None:
+        return [level]
+    if view == "below":
+        return list(chain.levels[:chain.index or 0])
+    return [chain.level] if chain.level else []
+
+
+def queue_counts(engine: sa.Engine, chain: Chain, now_us: int | None = None) -> dict[str, int]:
+    """How many wait at this level (and of them, too long and serious), below, and returned."""
+    now_us = now_micros() if now_us is None else now_us
+    q = schema.queue_stays
+    mine = levels_of(chain, "waiting", None)
+    below = levels_of(chain, "below", None)
+    waiting = (q.c.state == "waiting")
+    with engine.connect() as conn:
+        def count(*where: Any) -> int:
+            return int(conn.execute(sa.select(sa.func.count()).select_from(q).where(*where))
+                       .scalar_one())
+
+        return {
+            "waiting": count(waiting, q.c.level.in_(mine)),
+            "overdue": count(waiting, q.c.level.in_(mine),
+                             q.c.entered_at < now_us - chain.overdue_us),
+            "serious": count(waiting, q.c.level.in_(mine), q.c.priority == 0),
+            "late": count(waiting, q.c.level.in_(mine), q.c.late.is_(True)),
+            "below": count(waiting, q.c.level.in_(below)),
+            "returned": count(q.c.awaiting_correction.is_(True)),
+        }
+
+
+#: Outcomes that end a stay by the level's own decision (they count in time in queue).
+DECIDED = ("validated", "returned", "rejected")
+
+
+def closed_stays(engine: sa.Engine, *, since_us: int, until_us: int) -> list[dict[str, Any]]:
+    """Stays a level decided within a window: level, node, entered, left, outcome, serious."""
+    q = schema.queue_stays
+    with engine.connect() as conn:
+        rows = conn.execute(sa.select(q.c.level, q.c.acted_node, q.c.entered_at, q.c.left_at,
+                                      q.c.state, q.c.priority, q.c.late)
+                            .where(q.c.left_at >= since_us, q.c.left_at < until_us,
+                                   q.c.state.in_(DECIDED))).all()
+    return [{"level": r.level, "node": r.acted_node, "entered_at": r.entered_at,
+             "left_at": r.left_at, "outcome": r.state, "serious": r.priority == 0,
+             "late": bool(r.late)} for r in rows]
+
+
+def stays_of(engine: sa.Engine, chain: Chain, event_id: str) -> list[Stay]:
+    """A report's stays, computed from the records now (not from the table)."""
+    with engine.connect() as conn:
+        return compute_stays(conn, chain, [event_id], children_of(engine)).get(event_id, [])
+
