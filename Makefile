@@ -31,7 +31,9 @@ demo: $(VENV)/.installed $(CONSOLE_STAMP)
 	$(BIN)/sitcen demo --host $(HOST) --port $(PORT)
 
 # PostgreSQL server binaries for the throwaway test clusters, GDAL's ogrinfo/ogr2ogr as
-# the OGC API Features client, and Mosquitto for the sensor tests (Debian packages when missing).
+# the OGC API Features client, Mosquitto for the sensor tests, libmagic for attachments, the
+# Pango libraries WeasyPrint lays out reports with, and poppler-utils (pdftotext, pdftoppm,
+# pdffonts) that the report tests read PDFs with (Debian packages when missing).
 system-deps:
 	@command -v initdb >/dev/null 2>&1 || ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || \
 	  { echo "installing PostgreSQL server binaries (apt-get)"; \
@@ -43,6 +45,16 @@ system-deps:
 	  { echo "installing the Mosquitto MQTT broker and clients (apt-get)"; \
 	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq mosquitto \
 	      mosquitto-clients; }
+	@ldconfig -p | grep -q libpangoft2-1.0 || \
+	  { echo "installing the Pango libraries WeasyPrint needs (apt-get)"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+	      libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0; }
+	@command -v pdftotext >/dev/null 2>&1 || \
+	  { echo "installing poppler-utils for the report tests (apt-get)"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq poppler-utils; }
+	@ldconfig -p | grep -q 'libmagic\.so\.1' || \
+	  { echo "installing libmagic, which names the type of attached files (apt-get)"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq libmagic1; }
 	@test -x /usr/bin/chromium || \
 	  { echo "installing Chromium for the browser tests (apt-get)"; \
 	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; }

@@ -361,6 +361,27 @@ CLAIMS: tuple[Claim, ...] = (
                      f"events (empty map {r['baseline_empty_map_s']} s); burst shown in "
                      f"{r['burst_absorb_s']} s, longest task {_n(r['longest_task_ms'])} ms"),
           lambda r: r["time_to_interactive_s"] < 2 if r["events"] >= 50_000 else None),
+    Claim("validation queue's first page over 10,000 waiting reports",
+          "p95 < 200 ms", "workflow",
+          lambda r: (f"p95 {r['queue_first_page_p95_ms']} ms over {_n(r['queue_waiting'])} "
+                     "waiting"),
+          lambda r: r["queue_first_page_p95_ms"] < 200 if r["queue_waiting"] >= 10_000
+          else None),
+    Claim("notification fan-out: 1,000 subscriptions while 2,000 events/s arrive",
+          "p99 < 1 s to the stream and a webhook; 0 lost, 0 twice", "workflow",
+          lambda r: (f"stream p50 {r['notify_p50_ms']} ms, p99 {r['notify_p99_ms']} ms; webhook "
+                     f"p99 {r['webhook_p99_ms']} ms at {_n(r['events_per_s'])} events/s; "
+                     f"{r['lost']} lost, {r['duplicated']} twice"),
+          lambda r: None if r["subscriptions"] < 1_000 or r["notify_p99_ms"] is None
+          else bool(r["notify_p99_ms"] < 1_000 and (r["webhook_p99_ms"] or 0) < 1_000
+                    and r["lost"] == 0 and r["duplicated"] == 0)),
+    Claim("daily and monthly report of a national centre, PDF included, 1 M events stored",
+          "daily < 2 s, monthly < 10 s", "reports",
+          lambda r: (f"daily {r['daily_pdf_s']} s, monthly {r['monthly_pdf_s']} s "
+                     f"({_n(r['events'])} events; {r['pages'].get('daily')} and "
+                     f"{r['pages'].get('monthly')} pages)"),
+          lambda r: bool(r["daily_pdf_s"] < 2 and r["monthly_pdf_s"] < 10)
+          if r["events"] >= 1_000_000 else None),
 )
 
 

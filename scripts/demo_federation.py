@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import functools
 import os
 import shutil
 import signal
@@ -42,6 +43,10 @@ from typing import Any
 import httpx
 
 PASSWORD = "demo-password-1"
+#: How long the demo waits for something its nodes do by themselves (a node starting, a
+#: record crossing a link) before calling it a problem. Generous: on a loaded machine
+#: twelve nodes share two cores, and nothing here waits longer than it has to.
+PATIENCE_S = 600.0
 
 
 @dataclass
@@ -102,8 +107,10 @@ version: 1
 from_node: {src}
 to_node: {dst}
 direction: peer
-purpose: National centres share what happens on the Kyrgyz-Tajik border.
-kinds: [event]
+purpose: National centres share what happens on the Kyrgyz-Tajik border, answer each other's
+  requests and run joint operations there.
+kinds: [event, request_for_information, request_response, attachment, thread_message,
+        joint_operation, operation_report, organisation, contact_point]
 events:
   categories: [unauthorised_crossing]
   types: [armed_incident, drug_smuggling]
@@ -200,21 +207,29 @@ def build(root: Path, base_port: int) -> dict[str, Member]:
     return members
 
 
-def start(member: Member, root: Path) -> None:
-    with (root / member.name / "serve.log").open("a") as out:
-        member.process = subprocess.Popen(
-            [sys.executable, "-m", "sitcen.cli", "serve", "--port", str(member.port)],
-            env=member.env, stdout=out, stderr=subprocess.STDOUT)
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline:
-        if member.process.poll() is not None:
-            break  # it exited (a port taken, a bad setting): its log says why
+def start(members: list[Member], root: Path) -> None:
+    """Start every node at once, then wait until each answers (or says why it cannot)."""
+    for member in members:
+        with (root / member.name / "serve.log").open("a") as out:
+            member.process = subprocess.Popen(
+                [sys.executable, "-m", "sitcen.cli", "serve", "--port", str(member.port)],
+                env=member.env, stdout=out, stderr=subprocess.STDOUT)
+
+    def up(member: Member) -> bool:
+        assert member.process is not None
+        if member.process.poll() is not None:  # a port taken, a bad setting: its log says why
+            raise SystemExit(f"{member.name} exited at start; see "
+                             f"{root / member.name / 'serve.log'}")
         try:
-            if httpx.get(f"{member.url}/api/v1/health", timeout=1).status_code == 200:
-                return
+            return httpx.get(f"{member.url}/api/v1/health", timeout=5).status_code == 200
         except httpx.TransportError:
-            time.sleep(0.2)
-    raise SystemExit(f"{member.name} did not start; see {root / member.name / 'serve.log'}")
+            return False
+
+    for member in members:
+        try:
+            _wait(f"{member.name} starting", functools.partial(up, member))
+        except TimeoutError as exc:
+            raise SystemExit(f"{exc}; see {root / member.name / 'serve.log'}") from None
 
 
 def _login(client: httpx.Client, member: Member, user: str = "operator") -> dict[str, str]:
@@ -239,10 +254,29 @@ def backfill(posts: list[Member], per_post: int = 40) -> None:
                 event["occurred_at"] = (now - timedelta(days=3) + timedelta(
                     days=3 * k / per_post)).isoformat()
                 events.append(event)
+            if post.name == "kg-batken-post":
+                events.append(crossing_near_isfara(now - timedelta(hours=2)))
             answer = client.post(f"{post.url}/api/v1/events/batch", json={"events": events},
                                  headers=_login(client, post))
             if answer.status_code != 201:
                 log(f"backfill of {post.name} refused: {answer.text[:300]}")
+
+
+def crossing_near_isfara(at: datetime) -> dict[str, Any]:
+    """What the Batken BLO saw last night on the Kyrgyz-Tajik border, for its Isfara peer.
+
+    The scenario draws events over the whole country, so it may give the Batken post no
+    crossing on this border in a short run; the liaison story needs one.
+    """
+    return {
+        "type": "green_border_crossing", "occurred_at": at.isoformat(),
+        "location": {"lon": 70.80, "lat": 39.95, "precision_m": 100},
+        "impact_level": "medium", "handling": "AMBER",
+        "confidence": {"source_reliability": "B", "information_credibility": 2},
+        "details": {"stage": "actual", "direction": "entry"},
+        "persons": [{"nationality": "TJ", "sex": "male", "age_group": "adult", "count": 2}],
+        "description": "Two men crossed on foot towards Kyzyl-Bel",
+    }
 
 
 def feed(posts: list[Member], every_s: float, stop: threading.Event) -> None:
@@ -269,6 +303,140 @@ def feed(posts: list[Member], every_s: float, stop: threading.Event) -> None:
                     log(f"feed to {post.name} failed: {exc}")
 
 
+def _wait(what: str, condition: Any, timeout_s: float = PATIENCE_S) -> Any:
+    """Poll ``condition`` until it returns something truthy (the demo's nodes are live);
+    :class:`TimeoutError` naming ``what`` when it does not within ``timeout_s``."""
+    from sitcen.testing import wait_until
+
+    return wait_until(condition, timeout_s=timeout_s, interval_s=0.2, what=what)
+
+
+def _call(client: httpx.Client, method: str, url: str, headers: dict[str, str],
+          **kwargs: Any) -> Any:
+    """One API call of the demo's people; a refusal stops the story with the node's answer."""
+    answer = client.request(method, url, headers=headers, **kwargs)
+    if answer.status_code >= 400:
+        raise RuntimeError(f"{method} {url}: {answer.status_code} {answer.text[:300]}")
+    return answer.json()
+
+
+def cooperate(members: dict[str, Member], failures: list[str]) -> None:
+    """A live request across the Kyrgyz-Tajik border and a joint operation of both centres.
+
+    The Tajik centre asks the Kyrgyz one about couriers near Isfara and mentions the Kyrgyz
+    liaison officer in the request's thread; the Kyrgyz liaison officer acknowledges and
+    answers when it arrives. The Kyrgyz centre coordinates a joint operation on two
+    Kyrgyz-Tajik sections; both centres report the day, and the Kyrgyz centre merges the
+    two reports once the Tajik one has arrived. What goes wrong is added to ``failures``.
+    """
+    try:
+        _cooperate(members)
+    except Exception as exc:  # the demo goes on; --check reports it
+        log(f"cooperation stopped: {exc}")
+        failures.append(f"the cooperation story stopped: {exc}")
+
+
+def _cooperate(members: dict[str, Member]) -> None:
+    kg, tj = members["kg-ncc"], members["tj-ncc"]
+    with httpx.Client(timeout=60) as client:
+        h_kg, h_tj = _login(client, kg, "duty"), _login(client, tj, "liaison")
+        h_tj_duty, h_kg_liaison = _login(client, tj, "duty"), _login(client, kg, "liaison")
+        for member, headers, country, name in ((kg, h_kg, "KG", "Batken border liaison office"),
+                                               (tj, h_tj_duty, "TJ",
+                                                "Isfara border liaison office")):
+            directory = f"{member.url}/api/v1/directory"
+            agency = _call(client, "POST", f"{directory}/organisations", headers, json={
+                "name": f"Border service ({country})", "agency_type": "border_guard",
+                "country": country})
+            other = "TJ" if country == "KG" else "KG"
+            office = _call(client, "POST", f"{directory}/organisations", headers, json={
+                "name": name, "agency_type": "border_guard", "unit_kind": "border_liaison_office",
+                "parent_id": agency["id"], "country": country,
+                "counterpart": {"name": "Isfara" if country == "KG" else "Batken",
+                                "country": other}})
+            _call(client, "POST", f"{directory}/contacts", headers, json={
+                "organisation_id": office["id"], "role": "Duty officer",
+                "radio_callsign": f"{name.split()[0].upper()}-1", "languages": ["ru"],
+                "phones": ["+996 3622 5 00 00" if country == "KG" else "+992 3435 2 11 11"]})
+        start = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+        day = start.date().isoformat()
+        period = {"starts_at": start.isoformat(),
+                  "ends_at": (start + timedelta(days=7)).isoformat()}
+        operation = _call(client, "POST", f"{kg.url}/api/v1/operations", h_kg, json={
+            "name": "Batken-Isfara joint patrols", "sections": ["KG-TJ-007", "KG-TJ-008"],
+            "countries": ["KG", "TJ"], **period,
+            "participants": [{"node": "kg-ncc", "name": "Border Service (KG)", "country": "KG"},
+                             {"node": "tj-ncc", "name": "Border Troops (TJ)", "country": "TJ"}],
+            "resources": [
+                {"id": "kg-uaz-2", "kind": "asset", "name": "UAZ patrol vehicle",
+                 "node": "kg-ncc", "home_unit": "Batken detachment", **period},
+                {"id": "tj-team-3", "kind": "team", "name": "Mobile team 3", "people": 6,
+                 "node": "tj-ncc", "home_unit": "Isfara detachment", **period}],
+            "objectives": [{"id": "o1", "text": "20 joint patrols", "indicator": "patrols",
+                            "target": 20}]})
+        request = _call(client, "POST", f"{tj.url}/api/v1/requests", h_tj, json={
+            "to_node": "kg-ncc", "title": "Couriers near Isfara", "priority": "urgent",
+            "text": "Two men crossed near Isfara on foot last night. Known to you?"})
+        _call(client, "POST", f"{tj.url}/api/v1/messages", h_tj, json={
+            "record_id": request["id"],
+            "text": "@liaison@kg-ncc urgent: they may cross back tonight"})
+        log(f"request {request['id'][:8]} sent by tj-ncc to kg-ncc; joint operation "
+            f"{operation['id'][:8]} planned by kg-ncc")
+        _wait("the request reaching kg-ncc", lambda: client.get(
+            f"{kg.url}/api/v1/requests/{request['id']}", headers=h_kg).status_code == 200)
+        for action, text in (("acknowledge", ""), ("answer", "Both known: couriers of the "
+                                                             "Batken group, seen twice in May.")):
+            _call(client, "POST", f"{kg.url}/api/v1/requests/{request['id']}/responses",
+                  h_kg_liaison, json={"action": action, "text": text})
+        log("kg-ncc answered the request")
+        _wait("the operation reaching tj-ncc", lambda: client.get(
+            f"{tj.url}/api/v1/operations/{operation['id']}", headers=h_tj).status_code == 200)
+        for member, headers, counts in ((tj, h_tj_duty, {"patrols": 3}),
+                                        (kg, h_kg, {"patrols": 4, "vehicles_checked": 12})):
+            _call(client, "POST", f"{member.url}/api/v1/operations/{operation['id']}/reports",
+                  headers, json={"day": day, "counts": counts,
+                                 "remarks": "Joint patrol at Kyzyl-Bel"})
+        _wait("tj-ncc's daily report reaching kg-ncc", lambda: len(_call(
+            client, "GET", f"{kg.url}/api/v1/operations/{operation['id']}/reports", h_kg)) >= 2)
+        _call(client, "POST", f"{kg.url}/api/v1/operations/{operation['id']}/merged", h_kg,
+              json={"day": day})
+        log("kg-ncc merged the day's reports of the joint operation")
+
+
+def check_cooperation(members: dict[str, Member]) -> tuple[list[str], str]:
+    """Did the request cross and come back answered, the mention reach the Kyrgyz liaison
+    officer, and the operation get merged? The problems, and a line saying what was found."""
+    problems = []
+    kg, tj = members["kg-ncc"], members["tj-ncc"]
+    with httpx.Client(timeout=60) as client:
+        out = _call(client, "GET", f"{tj.url}/api/v1/requests?box=out",
+                    _login(client, tj, "liaison"))["items"]
+        answered = [r for r in out if r["state"]["status"] == "answered"]
+        if not answered:
+            problems.append("the Tajik centre's request was not answered across the border")
+        told = [n for n in _call(client, "GET", f"{kg.url}/api/v1/notifications",
+                                 _login(client, kg, "liaison"))["notifications"]
+                if n["reason"] == "mentioned"]
+        if not told:
+            problems.append("the Kyrgyz liaison officer was not told of the mention")
+        operations = _call(client, "GET", f"{tj.url}/api/v1/operations",
+                           _login(client, tj, "analyst"))
+        if not operations:
+            problems.append("the joint operation did not reach the Tajik centre")
+        merged = []
+        h_kg = _login(client, kg, "analyst")
+        for op in operations:
+            reports = _call(client, "GET", f"{kg.url}/api/v1/operations/{op['id']}/reports",
+                            h_kg)
+            merged += [r for r in reports if r["body"]["scope"] == "merged"
+                       and len(r["body"]["sources"]) == 2]
+        if not merged:
+            problems.append("no merged daily report of both centres at the coordinating node")
+    return problems, (f"check cooperation: {len(answered)} request answered across KG-TJ, "
+                      f"{len(told)} mention told at kg-ncc, {len(operations)} joint operation "
+                      f"at tj-ncc, {len(merged)} merged daily report")
+
+
 def _all(client: httpx.Client, member: Member, path: str, key: str) -> list[dict[str, Any]]:
     """Every item of a paged list endpoint."""
     headers = _login(client, member, "analyst")
@@ -282,8 +450,9 @@ def _all(client: httpx.Client, member: Member, path: str, key: str) -> list[dict
     return items
 
 
-def check(members: dict[str, Member]) -> list[str]:
-    """What went where it should not, or did not arrive (empty when all is well)."""
+def check(members: dict[str, Member]) -> tuple[list[str], str]:
+    """What went where it should not, or did not arrive (empty when all is well), and a
+    line saying what was found."""
     problems: list[str] = []
     with httpx.Client(timeout=60) as client:
         held = {name: _all(client, m, "/api/v1/events?limit=1000", "items")
@@ -332,10 +501,30 @@ def check(members: dict[str, Member]) -> list[str]:
     expect(senders <= {"kz-ncc", "kg-ncc", "tj-ncc", "tm-ncc", "uz-ncc"},
            f"daily counts from {senders}")
     seizures = sum(row["events"] for r in counts for row in r.body["rows"])
-    log(f"check: {sum(len(v) for v in held.values())} event copies on 12 nodes, "
-        f"{len(isfara)} at the Isfara BLO from Batken, {len(counts)} daily count records "
-        f"({seizures} seizures) at the hub from {sorted(senders)}")
-    return problems
+    return problems, (f"check: {sum(len(v) for v in held.values())} event copies on 12 "
+                      f"nodes, {len(isfara)} at the Isfara BLO from Batken, {len(counts)} daily "
+                      f"count records ({seizures} seizures) at the hub from {sorted(senders)}")
+
+
+def settled(members: dict[str, Member], timeout_s: float = PATIENCE_S
+            ) -> tuple[list[str], list[str]]:
+    """The checks, once nothing is missing any more or ``timeout_s`` has passed.
+
+    After the feed stops, its last records are still on their way up and across, so a
+    check that finds something missing looks again; something that went where it should
+    not stays there, and is reported when the time is up. The problems and the lines.
+    """
+    from sitcen.testing import wait_until
+
+    found: list[tuple[list[str], str]] = []
+
+    def all_well() -> bool:
+        found[:] = [check(members), check_cooperation(members)]
+        return not any(problems for problems, _line in found)
+
+    with contextlib.suppress(TimeoutError):
+        wait_until(all_well, timeout_s=timeout_s, interval_s=1.0, what="every record in place")
+    return [p for problems, _line in found for p in problems], [line for _p, line in found]
 
 
 def main() -> None:
@@ -357,12 +546,14 @@ def main() -> None:
     members = build(root, args.base_port)
     stop = threading.Event()
     failed = False
+    failures: list[str] = []
     try:
-        for member in members.values():
-            start(member, root)
+        start(list(members.values()), root)
         posts = [m for m in members.values() if m.name.endswith("-post")]
         backfill(posts)
         threading.Thread(target=feed, args=(posts, args.every, stop), daemon=True).start()
+        cooperation = threading.Thread(target=cooperate, args=(members, failures), daemon=True)
+        cooperation.start()
         log("")
         log("sitcen federated demo: every node runs on loopback")
         for m in members.values():
@@ -372,6 +563,9 @@ def main() -> None:
         log(f"users on every node: operator, duty, analyst, liaison — password {PASSWORD}")
         log("look at: GET /api/v1/stream (live), /api/v1/events, /api/v1/peers, "
             "/api/v1/agreements, /api/v1/node")
+        log("cooperation: the Tajik centre's request to the Kyrgyz centre and the joint "
+            "operation Batken-Isfara: #/requests and #/operations in the console of "
+            "kg-ncc and tj-ncc")
         log("e.g. the Isfara BLO sees Batken's crossings near the border; the hub gets "
             "daily counts of drug seizures (GET /api/v1/journal?kind=daily_aggregate). "
             "Ctrl-C stops everything.")
@@ -380,21 +574,16 @@ def main() -> None:
         else:
             signal.pause()
         if args.check:
-            from sitcen.testing import wait_until
-
             stop.set()
-            # The last reports still travel up: check until all is well, or for a minute.
-            problems: list[str] = []
-
-            def settled() -> bool:
-                problems[:] = check(members)
-                return not problems
-
-            with contextlib.suppress(TimeoutError):
-                wait_until(settled, timeout_s=60, interval_s=1.0, what="every record in place")
-            for problem in problems:
+            cooperation.join(timeout=PATIENCE_S)  # it ends by itself: told, or it failed
+            if cooperation.is_alive():
+                failures.append("the cooperation story did not end")
+            problems, lines = settled(members)
+            for line in lines:
+                log(line)
+            for problem in failures + problems:
                 log(f"PROBLEM: {problem}")
-            failed = bool(problems)
+            failed = bool(failures or problems)
     except KeyboardInterrupt:
         pass
     finally:

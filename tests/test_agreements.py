@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 from sitcen.exchange.agreements import (
+    COOPERATION_KINDS,
     MANDATORY_FIELDS,
     Agreement,
     AgreementError,
@@ -204,7 +205,8 @@ def test_default_down_is_the_childs_area() -> None:
     agreement = default_agreement("kg-ncc", "kg-batken", "down", sections=["KG-TJ-*"],
                                   countries=["KG"])
     assert set(agreement.kinds) == {RecordKind.event, RecordKind.event_action, RecordKind.alert,
-                                    RecordKind.section_assessment, RecordKind.task}
+                                    RecordKind.section_assessment, RecordKind.task,
+                                    *COOPERATION_KINDS}
     assert agreement.events.sections == ["KG-TJ-*"]
     assert agreement.events.countries == ["KG"]
     assert agreement.handling_ceiling == Handling.amber

@@ -107,3 +107,26 @@ def test_peer_add_list_remove(env: dict[str, str]) -> None:
         assert words in result.output
     assert "unlinked" in run(env, "peer", "remove", "tj-kulma-post")
     assert "tj-kulma-post" not in run(env, "peer", "list")
+
+
+def test_report_generate_issue_list_render_and_template(env: dict[str, str],
+                                                        tmp_path: Path) -> None:
+    run(env, "init")
+    run(env, "user", "add", "duty", "--role", "duty_officer", "--full-name", "Duty officer",
+        input="a-long-password\na-long-password\n")
+    out = tmp_path / "daily.docx"
+    made = run(env, "report", "generate", "daily", "--day", "2026-01-05", "--language", "en",
+               "--issue-as", "duty", "-o", str(out))
+    assert "issued report" in made and "signed for duty" in made
+    assert out.read_bytes().startswith(b"PK")
+    listed = run(env, "report", "list")
+    assert "issued" in listed and "2026-01-05" in listed and "duty" in listed
+    report_id = listed.split()[0]
+    html = tmp_path / "daily.html"
+    run(env, "report", "render", report_id, str(html))
+    assert "Daily situation report" in html.read_text(encoding="utf-8")
+    broken = tmp_path / "t.yaml"
+    broken.write_text("id: x\nlanguage: fr\n", encoding="utf-8")
+    refused = CliRunner().invoke(main, ["report", "template", str(broken), "--check"], env=env)
+    assert refused.exit_code == 1
+    assert "t.yaml: line 2, column 1: language" in refused.output

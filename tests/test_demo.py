@@ -63,6 +63,10 @@ def test_demo_serves_seeded_events_and_live_ones(tmp_path: Path) -> None:
         page = httpx.get(f"{url}/api/v1/events?limit=1000", headers=headers).json()
         assert len(page["items"]) > 100
         assert {e["section_id"] is not None for e in page["items"]} == {True, False}
+        # Yesterday's daily report was issued at start, signed by the duty officer.
+        library = httpx.get(f"{url}/api/v1/reports", headers=headers).json()["reports"]
+        assert [(r["product"], r["status"], r["signature_valid"]) for r in library] == [
+            ("daily", "issued", True)]
         last = _journal_seqs(url, headers)[-1]
 
         def live_event() -> dict[str, Any] | None:

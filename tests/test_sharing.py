@@ -33,6 +33,8 @@ from sitcen.exchange.agreements import (
 )
 from sitcen.exchange.sharing import (
     MAX_PRECISION_M,
+    REPORT_WITHHELD_BY_PERSONAL_DATA,
+    REPORT_WITHHELD_BY_PRECISION,
     SharedRecord,
     Sharing,
     aggregate,
@@ -42,6 +44,7 @@ from sitcen.exchange.sharing import (
     share,
 )
 from sitcen.geo import load_default_sections
+from sitcen.sealing import TAGS, digest, seal, tags_present
 from sitcen.taxonomy import EVENT_TYPES, HANDLING_ORDER, Category, Handling, Status
 
 NOW = datetime(2026, 5, 1, 12, 0, tzinfo=UTC)
@@ -713,3 +716,214 @@ def test_daily_aggregates_go_only_on_their_own_link() -> None:
     assert share(_other("daily_aggregate", {"to_node": "node-c", "rows": []}), hub,
                  now=NOW) is None
     assert share(mine, DOWN, now=NOW) is None  # that link sends single records
+
+
+# ---------------------------------------------------------------------------
+# Issued reports: sealed parts withheld by precision and personal data, signature intact
+
+
+
+@st.composite
+def report_contents(draw: st.DrawFn, depth: int = 0) -> Any:
+    """A report-like JSON tree with sealed parts of every tag, nested at random."""
+    leaf = st.one_of(st.integers(-5, 10_000), st.text(max_size=8), st.booleans(),
+                     st.floats(-180, 180, allow_nan=False))
+    if depth >= 3:
+        return draw(leaf)
+    choice = draw(st.integers(0, 4))
+    if choice == 0:
+        return draw(leaf)
+    if choice == 1:
+        return seal(draw(st.sampled_from(sorted(TAGS))), draw(report_contents(depth + 1)),
+                    salt=draw(st.text("abcdef", min_size=4, max_size=8)))
+    if choice == 2:
+        return [draw(report_contents(depth + 1)) for _ in range(draw(st.integers(0, 3)))]
+    keys = draw(st.lists(st.sampled_from(["a", "b", "rows", "map", "text"]), max_size=3,
+                         unique=True))
+    return {k: draw(report_contents(depth + 1)) for k in keys}
+
+
+@st.composite
+def issued_reports(draw: st.DrawFn) -> SharedRecord:
+    content = {"blocks": [draw(report_contents()) for _ in range(draw(st.integers(1, 4)))],
+               "anchor": seal("location", [68.6, 37.2], salt="fixed")}
+    body = {"product": "daily", "status": draw(st.sampled_from(["issued", "issued",
+                                                                 "withdrawn"])),
+            "handling": draw(st.sampled_from(HANDLINGS)), "country": draw(st.sampled_from(
+                COUNTRIES)), "content": content, "signature": {"digest": digest(content)}}
+    return SharedRecord("report", NODES[0], str(uuid.uuid4()), 1, body)
+
+
+@st.composite
+def report_chains(draw: st.DrawFn) -> list[Agreement]:
+    hops = draw(chains())
+    return [h.model_copy(update={"kinds": [*h.kinds, "report"]}) if draw(st.integers(0, 3))
+            else h for h in hops]
+
+
+@PROPERTY
+@given(record=issued_reports(), hops=report_chains())
+def test_reports_lose_what_any_hop_withholds_and_keep_their_digest(
+    record: SharedRecord, hops: list[Agreement]
+) -> None:
+    original = copy.deepcopy(record.body)
+    signed = record.body["signature"]["digest"]
+    current: SharedRecord | None = record
+    withheld: set[str] = set()
+    for hop in hops:
+        assert current is not None
+        shared = share(current, hop, now=NOW, sections=SECTIONS)
+        if shared is None:
+            break
+        assert "report" in hop.kinds and current.body["status"] == "issued"
+        assert HANDLING_ORDER[Handling(current.body["handling"])] <= hop.ceiling_rank
+        withheld |= REPORT_WITHHELD_BY_PRECISION[Precision(hop.location_precision)]
+        withheld |= REPORT_WITHHELD_BY_PERSONAL_DATA[PersonalData(hop.personal_data)]
+        # Nothing a hop on the way withheld is open downstream; the digest never changes.
+        assert not tags_present(shared.body["content"]) & withheld
+        assert digest(shared.body["content"]) == signed
+        assert set(shared.body["withheld"]) == withheld
+        current = shared
+    assert record.body == original  # share never mutates its input
+# Cooperation: the directory, requests and responses, attachments, joint operations
+
+COOPERATION = ["organisation", "contact_point", "joint_operation", "attachment",
+               "thread_message", "operation_report"]
+
+
+def _with_kinds(agreement: Agreement, kinds: list[str]) -> Agreement:
+    return agreement.model_copy(update={"kinds": sorted({*agreement.kinds, *kinds})})
+
+
+@st.composite
+def cooperation_records(draw: st.DrawFn) -> SharedRecord:
+    """A directory entry, an operation, or a record belonging to an event, with a personal
+    block and, for attachments, the place a photo was taken."""
+    kind = draw(st.sampled_from(COOPERATION))
+    handling = draw(st.sampled_from([*HANDLINGS, "PINK"]))
+    section = draw(st.sampled_from(SECTION_IDS))
+    info = SECTIONS[section]
+    body: dict[str, Any] = {"handling": handling, "personal": {"name": "Rahimov F."}}
+    about = None
+    if kind == "joint_operation":
+        body.update(sections=[section], countries=[section[:2]],
+                    participants=[{"node": "node-z"}])
+    elif kind in ("attachment", "thread_message", "operation_report"):
+        event_body = body_at(section_id=section, handling=handling, origin="node-a")
+        about = SharedRecord("event", "node-a", event_body["id"], 1, event_body)
+        body["record_id" if kind != "operation_report" else "operation_id"] = about.id
+        if kind == "attachment":
+            body.update(section_id=section, location={"lon": info.lon + 0.01,
+                                                      "lat": info.lat, "precision_m": None})
+    elif kind == "contact_point":
+        body["organisation_id"] = str(uuid.uuid4())
+    return SharedRecord(kind, "node-a", str(uuid.uuid4()), 1, body, about=about)
+
+
+@PROPERTY
+@given(record=cooperation_records(), hops=chains())
+def test_cooperation_records_over_three_hops(record: SharedRecord,
+                                             hops: list[Agreement]) -> None:
+    hops = [_with_kinds(h, [*COOPERATION, "event"]) if h.kinds else h for h in hops]
+    original = copy.deepcopy(record.body)
+    held: SharedRecord | None = record
+    about = record.about
+    for i, agreement in enumerate(hops):
+        upto = hops[: i + 1]
+        if held is None:
+            break
+        shared = share(held, agreement, now=NOW, sections=SECTIONS)
+        if about is not None:  # what it belongs to travels (or not) on the same hop
+            about = share(about, agreement, now=NOW, sections=SECTIONS)
+        if shared is None:
+            break
+        # Personal blocks only where every hop grants personal data in full.
+        full = all(a.personal_data == PersonalData.full for a in upto)
+        assert ("personal" in shared.body) == full
+        assert shared.body.get("personal_withheld", False) is (not full)
+        # Handling under every ceiling on the way.
+        label = shared.body["handling"]
+        rank = HANDLING_ORDER[Handling(label) if label in list(Handling) else Handling.red]
+        assert rank <= min(a.ceiling_rank for a in upto)
+        # A photo's place never finer than the coarsest hop grants.
+        coarsest = max((Precision(a.location_precision) for a in upto),
+                       key=PRECISION_ORDER.__getitem__)
+        location = shared.body.get("location")
+        if location is not None and coarsest != Precision.exact:
+            assert (location["lon"], location["lat"]) != (
+                original["location"]["lon"], original["location"]["lat"])
+        if i >= 1:
+            assert all(a.onward_sharing for a in hops[:i])
+        held = dataclasses.replace(shared, about=about)
+        event(f"{record.kind} reached hop {i + 1}")
+    assert record.body == original
+
+
+@PROPERTY
+@given(kind=st.sampled_from(["request_for_information", "request_response"]),
+       to_node=st.sampled_from(NODES[1:]), hops=chains(), onward=st.booleans())
+def test_an_addressed_record_goes_only_to_its_addressee(
+        kind: str, to_node: str, hops: list[Agreement], onward: bool) -> None:
+    hops = [_with_kinds(h, [kind]) for h in hops]
+    body = {"to_node": to_node, "handling": "CLEAR", "onward": onward, "title": "t"}
+    held: SharedRecord | None = SharedRecord(kind, "node-a", str(uuid.uuid4()), 1, body)
+    reached = []
+    for agreement in hops:
+        if held is None:
+            break
+        held = share(held, agreement, now=NOW, sections=SECTIONS)
+        if held is not None:
+            reached.append(agreement.to_node)
+    # It may reach its addressee, directly, and never any node beyond.
+    assert reached in ([], [to_node]) and (not reached or to_node == NODES[1])
+
+
+@PROPERTY
+@given(allowed=st.sampled_from([True, False, None]), hop=agreements("node-b", "node-c"))
+def test_a_forward_leaves_only_with_the_originators_consent(
+        allowed: bool | None, hop: Agreement) -> None:
+    hop = _with_kinds(hop, ["request_for_information"])
+    first = SharedRecord("request_for_information", "node-a", str(uuid.uuid4()), 1,
+                         {"to_node": "node-b", "handling": "CLEAR", "forward_allowed": allowed},
+                         Sharing(onward=False, chain=("node-a",)))
+    forward = SharedRecord("request_for_information", "node-b", str(uuid.uuid4()), 1,
+                           {"to_node": "node-c", "handling": "CLEAR",
+                            "forwarded_from": {"id": first.id, "origin": "node-a"}},
+                           about=first)
+    shared = share(forward, hop, now=NOW, sections=SECTIONS)
+    if allowed is not True:
+        assert shared is None
+        assert retraction(forward, hop) is not None
+    assert share(dataclasses.replace(forward, about=None), hop, now=NOW) is None
+
+
+def test_an_answer_marked_not_onward_stays_with_the_asking_node() -> None:
+    relay = Agreement.model_validate({
+        "id": "b-c", "from_node": "node-b", "to_node": "node-c", "direction": "up",
+        "kinds": ["request_response"], "handling_ceiling": "RED", "onward_sharing": True,
+        "personal_data": "full"})
+    answer = SharedRecord("request_response", "node-a", str(uuid.uuid4()), 1,
+                          {"to_node": "node-c", "handling": "GREEN", "onward": False},
+                          Sharing(onward=True, chain=("node-a",)))
+    assert share(answer, relay, now=NOW) is None
+    assert share(dataclasses.replace(answer, body={**answer.body, "onward": True}), relay,
+                 now=NOW) is not None
+
+
+def test_a_reaction_goes_back_to_the_node_that_holds_the_record() -> None:
+    back = Agreement.model_validate({
+        "id": "b-a", "from_node": "node-b", "to_node": "node-a", "direction": "peer",
+        "kinds": ["thread_message", "attachment"], "handling_ceiling": "AMBER",
+        "events": {"categories": ["crisis"], "sections": ["KG-TJ-*"]}})
+    request = SharedRecord("request_for_information", "node-a", str(uuid.uuid4()), 1,
+                           {"to_node": "node-b", "handling": "AMBER"},
+                           Sharing(onward=False, chain=("node-a",)))
+    message = SharedRecord("thread_message", "node-b", str(uuid.uuid4()), 1,
+                           {"record_id": request.id, "handling": "AMBER", "text": "ok"},
+                           about=request)
+    assert share(message, back, now=NOW) is not None  # node-a asked: it holds the request
+    elsewhere = back.model_copy(update={"to_node": "node-c", "id": "b-c"})
+    assert share(message, elsewhere, now=NOW) is None  # node-c holds nothing of it
+    placed = dataclasses.replace(message, kind="attachment", body={
+        **message.body, "section_id": "AF-TJ-001"})
+    assert share(placed, back, now=NOW) is None  # a photo outside the area stays home

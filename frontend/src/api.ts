@@ -48,6 +48,19 @@ export async function request<T>(method: string, path: string, body?: unknown): 
 }
 
 export const get = <T>(path: string) => request<T>('GET', path);
+export const put = <T>(path: string, body?: unknown) => request<T>('PUT', path, body);
+export const patch = <T>(path: string, body?: unknown) => request<T>('PATCH', path, body);
+
+/** POST a file's bytes as the body (attachments), with its own type. */
+export async function upload<T>(path: string, file: File): Promise<T> {
+  const res = await fetch(`${API}/${path}`, {
+    method: 'POST', credentials: 'same-origin', body: file,
+    headers: { Accept: 'application/json', 'X-Sitcen-Console': '1', 'Content-Type': file.type || 'application/octet-stream' },
+  });
+  const data = await res.json().catch(() => null);
+  if (!res.ok) throw new ApiError(res.status, data && typeof data === 'object' && 'detail' in data ? (data as { detail: unknown }).detail : data);
+  return data as T;
+}
 export const post = <T>(path: string, body?: unknown) => request<T>('POST', path, body);
 
 /** GET that answers null when the node does not offer the endpoint (404). */
@@ -68,11 +81,15 @@ export interface User { username: string; full_name: string; role: Role; node_id
 const PERMISSIONS: Record<Role, string[]> = {
   operator: ['read_picture', 'report_events'],
   duty_officer: ['read_picture', 'report_events', 'change_status', 'read_personal_data',
-    'set_impact_level', 'task_units'],
-  analyst: ['read_picture', 'read_personal_data', 'assess_vulnerability'],
-  liaison: ['read_picture'],
+    'set_impact_level', 'issue_reports', 'task_units', 'manage_directory', 'handle_requests',
+    'coordinate_operations'],
+  analyst: ['read_picture', 'read_personal_data', 'assess_vulnerability', 'issue_reports',
+    'manage_report_templates', 'handle_requests'],
+  liaison: ['read_picture', 'handle_requests'],
   admin: ['read_picture', 'report_events', 'change_status', 'read_personal_data',
-    'manage_users', 'manage_geography', 'assess_vulnerability', 'set_impact_level', 'task_units'],
+    'manage_users', 'manage_geography', 'assess_vulnerability', 'set_impact_level',
+    'issue_reports', 'manage_report_templates', 'task_units',
+    'manage_directory', 'handle_requests', 'coordinate_operations'],
 };
 export const may = (user: User | null, permission: string): boolean =>
   !!user && PERMISSIONS[user.role]?.includes(permission);
@@ -144,4 +161,10 @@ export interface Alert {
 export interface SectionRisk {
   section_id: string; rank: number; risk: number; proposed_level?: string | null;
   confirmed_level?: string | null; reasons?: unknown;
+}
+
+/** Any record as the API returns it (requests, responses, operations, messages...). */
+export interface RecordOf<B = Record<string, any>> {
+  id: string; origin: string; version: number; kind: string; recorded_at: string;
+  body: B; provenance?: string[] | null;
 }

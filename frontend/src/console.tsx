@@ -7,10 +7,13 @@ import { midpoint, points, SituationMap } from './map';
 import { EventPanel } from './panel';
 import { ReportForm } from './report';
 import { EventStore, eventFeature, eventFeatures } from './store';
+import { SituationStrip } from './strip';
 import { WindowSummary } from './summary';
 import { TimeField } from './timefield';
 import { checkTrack, regionOf, type CheckedTrack } from './tracks';
-import { FILTER_KEYS, LAYERS, isLive, roundPosition, windowBounds, type FilterKey, type Layer, type MapPosition, type View, type WindowKind } from './view';
+import { FILTER_KEYS, LAYERS, eventQuery, isLive, roundPosition, windowBounds, type FilterKey, type Layer, type MapPosition, type View, type WindowKind } from './view';
+
+interface Bin { lon: number; lat: number; count: number; by_category: Record<string, number>; by_impact: Record<string, number> }
 
 const samePosition = (a: MapPosition, b: MapPosition) => a.lon === b.lon && a.lat === b.lat && a.zoom === b.zoom;
 
@@ -92,6 +95,9 @@ export function ConsolePage(props: Props) {
   const [alerts, setAlerts] = useState<Alert[]>([]);
   const [alertState, setAlertState] = useState<Availability>('loading');
   const [assets, setAssets] = useState<Asset[]>([]);
+  // The joint operation the map is filtered to (an operation's "show on the map"): its
+  // name and the assets it deploys, which the map rings.
+  const [deployed, setDeployed] = useState<{ name: string; ids: Set<string> } | null>(null);
   const [playAt, setPlayAt] = useState<number | null>(null);
   const [playing, setPlaying] = useState(false);
   const [showFilters, setShowFilters] = useState(true);
@@ -131,6 +137,7 @@ export function ConsolePage(props: Props) {
         }, POSITION_DEBOUNCE_MS);
       },
       hoverSection: () => {},
+      openSection: (id) => setViewRef.current({ ...viewRef.current, page: 'risk', card: id }),
     }, view.map);
     mapRef.current = m;
     m.ready.then(async () => {
@@ -217,8 +224,10 @@ export function ConsolePage(props: Props) {
     const m = mapRef.current;
     if (!m || !mapReady) return;
     const checked = assets.map((a) => ({ a, c: checkTrack(a, region) })).filter(({ c }) => c.here);
+    const inOperation = (a: Asset) => !!deployed && (deployed.ids.has(a.asset_id) || deployed.ids.has(a.id));
     m.setData('assets', points(checked.map(({ c }) => c.here as [number, number]), checked.map(({ a, c }) => ({
-      id: a.id, name: a.name, kind: a.kind, flagged: c.flags.length ? 1 : 0, tip: assetTip(a, c),
+      id: a.id, name: a.name, kind: a.kind, flagged: c.flags.length ? 1 : 0, deployed: inOperation(a) ? 1 : 0,
+      tip: inOperation(a) ? `${assetTip(a, c)} · ${t('coop.deployed_in', { name: deployed?.name ?? '' })}` : assetTip(a, c),
     }))));
     m.setData('tracks', {
       type: 'FeatureCollection',
@@ -227,7 +236,17 @@ export function ConsolePage(props: Props) {
         geometry: { type: 'LineString', coordinates: c.track },
       })),
     });
-  }, [mapReady, assets, region]);
+  }, [mapReady, assets, region, deployed]);
+
+  // Filtered to a joint operation: which of the assets on the map it deploys.
+  useEffect(() => {
+    if (!view.item || view.page !== 'map') { setDeployed(null); return; }
+    get<{ body: { name: string; resources: { id: string; kind: string }[] } }>(`operations/${view.item}`)
+      .then((op) => setDeployed({ name: op.body.name,
+        ids: new Set(op.body.resources.filter((r) => r.kind === 'asset').map((r) => r.id)) }))
+      .catch(() => setDeployed(null));  // not an operation: nothing is ringed
+  }, [view.item, view.page]);
+  const deployedHere = deployed ? assets.filter((a) => deployed.ids.has(a.asset_id) || deployed.ids.has(a.id)).length : 0;
 
   useEffect(() => { if (mapReady) mapRef.current?.showLayers(view.layers); }, [mapReady, view.layers.join(',')]);
 
@@ -252,7 +271,8 @@ export function ConsolePage(props: Props) {
     const shows = `${store.revision}|${playAtRef.current}`;
     if (shows === mapShows.current) return;
     mapShows.current = shows;
-    m.setData('events', eventFeatures(store.sorted, store, playAtRef.current));
+    // A truncated window is drawn as bins (below), never as some of its points.
+    m.setData('events', store.truncated ? points([]) : eventFeatures(store.sorted, store, playAtRef.current));
   };
   useEffect(() => store.onLoad(showEvents), [store]);
   useEffect(showEvents, [mapReady, store.revision, playAt]);
@@ -271,6 +291,43 @@ export function ConsolePage(props: Props) {
       });
     });
   }, [mapReady, store]);
+
+  // A window with more events than the browser should draw is counted on the node, per grid
+  // cell fitted to the zoom, instead of showing some of them: no section's activity hides.
+  const [binned, setBinned] = useState<{ count: number; size_deg: number; bins: Bin[] } | null>(null);
+  const [zoomStep, setZoomStep] = useState(0);
+  useEffect(() => {
+    const m = mapRef.current;
+    if (!m || !mapReady) return;
+    const onZoom = () => setZoomStep(Math.floor(m.map.getZoom()));
+    m.map.on('zoomend', onZoom);
+    onZoom();
+    return () => { m.map.off('zoomend', onZoom); };
+  }, [mapReady]);
+  useEffect(() => {
+    const m = mapRef.current;
+    if (!m || !mapReady) return;
+    if (!store.truncated || store.loading) {
+      setBinned(null);
+      m.setData('bins', points([]));
+      return;
+    }
+    let live = true;
+    const q = eventQuery(viewRef.current);
+    q.set('zoom', String(zoomStep));
+    get<{ count: number; size_deg: number; bins: Bin[] }>(`situation/bins?${q}`).then((answer) => {
+      if (!live) return;
+      setBinned(answer);
+      (window as unknown as { sitcenBins: unknown }).sitcenBins = answer;
+      m.setData('events', points([]));
+      m.setData('bins', points(answer.bins.map((b) => [b.lon, b.lat]), answer.bins.map((b) => ({
+        count: b.count,
+        tip: `${b.count.toLocaleString()} · ${Object.entries(b.by_category).map(([c, n]) => `${label(`category.${c}`, c)} ${n}`).join(', ')}`
+          + ` · ${Object.entries(b.by_impact).map(([l, n]) => `${l === 'unknown' ? '—' : enumLabel('impact_level', l)} ${n}`).join(', ')}`,
+      }))));
+    }).catch(() => {});
+    return () => { live = false; };
+  }, [mapReady, store.revision, store.truncated, store.loading, zoomStep]);
 
   // Ready: the window's events are loaded, handed to the map and drawn, and the page
   // answers input again (a frame went by and the event loop is free). Published as
@@ -466,6 +523,8 @@ export function ConsolePage(props: Props) {
             {['unauthorised_crossing', 'cross_border_crime', 'crisis', 'other'].map((c) => <span key={c}><i class={`dot cat-${c}`} />{label(`category.${c}`, c)}</span>)}
             {['low', 'medium', 'high', 'critical'].map((l) => <span key={l}><i class={`line level-${l}`} />{enumLabel('section_impact_level', l)}</span>)}
             <span><i class="dot asset" />{t('layer.assets')}</span>
+            {['low', 'medium', 'high'].map((sev) => <span key={`ring-${sev}`}><i class={`ring ring-${sev}`} />{t('alert_ring', { severity: t(`severity.${sev}`) })}</span>)}
+            {deployed && <span class="deployed" data-deployed={deployedHere}><i class="dot asset deployed" />{t('coop.deployed_to', { name: deployed.name, n: deployedHere })}</span>}
           </div>
         </section>
         <section>
@@ -478,6 +537,8 @@ export function ConsolePage(props: Props) {
         </section>
       </aside>
 
+      <div class="map-column">
+      <SituationStrip version={props.analysisVersion} openSection={(id) => setView({ ...view, page: 'risk', card: id })} />
       <main class="map-area">
         <div ref={mapBox} class="map" id="map" data-ready={mapReady && sections ? 'yes' : 'no'} data-sections={sections?.features.length ?? 0} />
         {canReport && !reporting && (
@@ -489,7 +550,13 @@ export function ConsolePage(props: Props) {
           <EventPanel id={view.selected} user={user} store={store} taxonomy={taxonomy} actionsVersion={props.actionsVersion}
             onClose={() => { select(null); document.getElementById('event-list')?.focus({ preventScroll: true }); }} />
         )}
+        {binned && (
+          <div class="binned-note" role="status" data-binned={binned.count}>
+            {t('binned_note', { n: binned.count.toLocaleString(), cells: binned.bins.length.toLocaleString() })}
+          </div>
+        )}
       </main>
+      </div>
 
       <section class="right">
         {reporting && taxonomy ? (
@@ -509,7 +576,7 @@ export function ConsolePage(props: Props) {
             <div class="list-head">
               <strong>{t('events')}</strong> <span class="count" data-count={listed.length}>{listed.length.toLocaleString()}</span>
               {store.loading && <span class="muted small"> {t('loading')}</span>}
-              {store.truncated && <span class="muted small"> ({t('truncated')})</span>}
+              {store.truncated && <span class="muted small"> ({t('truncated_binned')})</span>}
               {store.unseen > 0 && (
                 <button class="unseen" data-unseen={store.unseen} onClick={() => { store.clearUnseen(); setScrollSignal((n) => n + 1); }}>{t('new_events', { n: store.unseen })}</button>
               )}

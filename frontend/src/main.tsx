@@ -4,7 +4,10 @@ import { useEffect, useMemo, useState } from 'preact/hooks';
 import { ApiError, get, post, whenUnauthorised, type ActionRecord, type Asset, type EventRecord, type Taxonomy, type User } from './api';
 import { AlertsPage } from './alerts';
 import { ConsolePage } from './console';
+import { DirectoryPage, OperationsPage, RequestsPage } from './cooperation';
 import { DashboardPage } from './dashboard';
+import { ReportsPage } from './reports';
+import { RiskPage } from './risk';
 import { LevelsPage } from './levels';
 import { Bell, NotificationsPage, Toasts } from './notifications';
 import type { Notification, QueuePage } from './ops';
@@ -63,6 +66,7 @@ function App() {
   const [actionsVersion, setActionsVersion] = useState(0);
   const [assetsVersion, setAssetsVersion] = useState(0);
   const [analysisVersion, setAnalysisVersion] = useState(0);
+  const [coopVersion, setCoopVersion] = useState(0);
   const [connected, setConnected] = useState(false);
   const [opsVersion, setOpsVersion] = useState(0);
   const [unread, setUnread] = useState(0);
@@ -137,8 +141,13 @@ function App() {
       const frame = JSON.parse((m as MessageEvent).data) as { record: Asset | null };
       if (frame.record) setAssetsVersion((n) => n + 1);
     });
-    for (const kind of ['alert', 'section_assessment']) {
+    for (const kind of ['alert', 'section_assessment', 'report']) {
       source.addEventListener(kind, () => setAnalysisVersion((n) => n + 1));
+    }
+    // Requests, responses, files, operations, reports and messages: the open page reloads.
+    for (const kind of ['request_for_information', 'request_response', 'attachment',
+      'thread_message', 'joint_operation', 'operation_report', 'organisation', 'contact_point']) {
+      source.addEventListener(kind, () => setCoopVersion((n) => n + 1));
     }
     for (const kind of ['event', 'event_action', 'alert', 'section_assessment', 'task', 'task_response',
       'duty_log_entry', 'handover', 'notification_read', 'recommendation']) {
@@ -179,9 +188,11 @@ function App() {
       <header class="topbar">
         <strong class="brand">sitcen</strong>
         <span class="node muted" title={t('node')}>{user.node_id}</span>
-        <nav>
+        <nav aria-label={t('pages')}>
           <a href={viewHash({ ...view, page: 'map', item: null, for: null })} class={view.page === 'map' ? 'active' : ''}>{t('map')}</a>
           <a href={viewHash({ ...view, page: 'dashboard', item: null, for: null })} class={view.page === 'dashboard' ? 'active' : ''}>{t('dashboard')}</a>
+          <a href={viewHash({ ...view, page: 'risk', item: null, for: null })} class={view.page === 'risk' ? 'active' : ''} id="nav-risk">{t('risk_screen')}</a>
+          <a href={viewHash({ ...view, page: 'reports', card: null, item: null, for: null })} class={view.page === 'reports' ? 'active' : ''} id="nav-reports">{t('reports')}</a>
           <a href={viewHash({ ...view, page: 'queue', item: null, for: null })} class={view.page === 'queue' ? 'active' : ''}>
             {t('nav.queue')}{counts.queue > 0 && <span class={`nav-count ${counts.overdue ? 'warn' : ''}`}>{counts.queue}</span>}</a>
           <a href={viewHash({ ...view, page: 'alerts', item: null, for: null })} class={view.page === 'alerts' ? 'active' : ''}>
@@ -189,6 +200,8 @@ function App() {
           <a href={viewHash({ ...view, page: 'levels', item: null, for: null })} class={view.page === 'levels' ? 'active' : ''}>{t('nav.levels')}</a>
           <a href={viewHash({ ...view, page: 'tasks', item: null, for: null })} class={view.page === 'tasks' ? 'active' : ''}>{t('nav.tasks')}</a>
           <a href={viewHash({ ...view, page: 'log', item: null, for: null })} class={view.page === 'log' ? 'active' : ''}>{t('nav.log')}</a>
+          {(['requests', 'operations', 'directory'] as const).map((p) => (
+            <a key={p} id={`nav-${p}`} href={viewHash({ ...view, page: p, item: view.page === p ? view.item : null, for: null })} class={view.page === p ? 'active' : ''}>{t(`coop.${p}`)}</a>))}
         </nav>
         <span class="spacer" />
         <label class="small"><span class="sr-only">{t('language')}</span>
@@ -206,15 +219,20 @@ function App() {
         <button onClick={logout}>{t('log_out')}</button>
       </header>
       {view.page === 'dashboard' ? <DashboardPage language={`${language}|${tz}`} />
+        : view.page === 'risk' ? <RiskPage user={user} view={view} setView={setView} version={analysisVersion} key={`risk|${language}|${tz}`} />
+        : view.page === 'reports' ? <ReportsPage user={user} view={view} setView={setView} version={analysisVersion} key={`reports|${language}|${tz}`} />
         : view.page === 'queue' ? <QueuePageView user={user} version={opsVersion} item={view.item} setItem={setItem} key={`${language}|${tz}`} />
           : view.page === 'alerts' ? <AlertsPage user={user} version={opsVersion} item={view.item} setItem={setItem} key={`${language}|${tz}`} />
             : view.page === 'levels' ? <LevelsPage user={user} version={opsVersion} item={view.item} setItem={setItem} key={`${language}|${tz}`} />
               : view.page === 'tasks' ? <TasksPage user={user} version={opsVersion} item={view.item} forWhat={view.for} setItem={setItem} key={`${language}|${tz}`} />
                 : view.page === 'log' ? <ShiftPage user={user} version={opsVersion} key={`${language}|${tz}`} />
                   : view.page === 'notifications' ? <NotificationsPage version={opsVersion} taxonomy={taxonomy} onRead={() => setUnread(0)} key={`${language}|${tz}`} />
-                    : <ConsolePage user={user} view={view} taxonomy={taxonomy} setView={setView} store={store}
-                      actionsVersion={actionsVersion}
-                      assetsVersion={assetsVersion} analysisVersion={analysisVersion} connected={connected} key={`${language}|${tz}`} />}
+                    : view.page === 'directory' ? <DirectoryPage user={user} key={`${language}|${tz}`} />
+                      : view.page === 'requests' ? <RequestsPage user={user} view={view} setView={setView} liveVersion={coopVersion} key={`${language}|${tz}`} />
+                        : view.page === 'operations' ? <OperationsPage user={user} view={view} setView={setView} liveVersion={coopVersion} key={`${language}|${tz}`} />
+                          : <ConsolePage user={user} view={view} taxonomy={taxonomy} setView={setView} store={store}
+                            actionsVersion={actionsVersion}
+                            assetsVersion={assetsVersion} analysisVersion={analysisVersion} connected={connected} key={`${language}|${tz}`} />}
       <Toasts items={toasts} dismiss={(id) => setToasts((ts) => ts.filter((x) => x.id !== id))} />
     </div>
   );

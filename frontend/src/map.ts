@@ -16,7 +16,7 @@ const empty = (): FC => ({ type: 'FeatureCollection', features: [] });
 const LAYER_IDS: Record<Layer, string[]> = {
   sections: ['sections'],
   crossings: ['crossings'],
-  events: ['event-clusters', 'event-points', 'fresh'],
+  events: ['event-clusters', 'event-points', 'fresh', 'bins'],
   assets: ['assets', 'tracks'],
   alerts: ['alerts'],
   risk: ['risk'],
@@ -28,6 +28,8 @@ export interface MapHandlers {
   /** After every move: the bounds, where the map looks, and whether reveal() moved it. */
   moved(bounds: [number, number, number, number], position: MapPosition, byReveal: boolean): void;
   hoverSection(id: string | null): void;
+  /** A click on a border section: open its risk card. */
+  openSection(id: string): void;
 }
 
 export class SituationMap {
@@ -67,6 +69,12 @@ export class SituationMap {
       if (typeof key === 'number' && !this.picking) handlers.select(key);
     });
     this.map.on('click', 'event-clusters', (e) => this.expandCluster(e));
+    this.map.on('click', 'sections', (e) => {
+      const id = e.features?.[0]?.id;
+      // A point on the section is opened instead (its own handler).
+      const onPoint = this.map.queryRenderedFeatures(e.point, { layers: ['event-points', 'event-clusters', 'bins'].filter((l) => this.map.getLayer(l)) }).length > 0;
+      if (id != null && !this.picking && !onPoint) handlers.openSection(String(id));
+    });
     this.map.on('click', (e) => {
       if (this.picking) handlers.pick(round(e.lngLat.lng), round(e.lngLat.lat));
     });
@@ -79,7 +87,8 @@ export class SituationMap {
     this.map.on('mousemove', 'crossings', (e) => this.tip(e, (p) => `${p.name}${p.name_ru ? ` / ${p.name_ru}` : ''}`));
     this.map.on('mousemove', 'assets', (e) => this.tip(e, (p) => String(p.tip ?? p.name)));
     this.map.on('mousemove', 'alerts', (e) => this.tip(e, (p) => `${p.section_id}: ${p.explanation}`));
-    for (const layer of ['crossings', 'assets', 'alerts']) this.map.on('mouseleave', layer, () => this.popup.remove());
+    this.map.on('mousemove', 'bins', (e) => this.tip(e, (p) => String(p.tip)));
+    for (const layer of ['crossings', 'assets', 'alerts', 'bins']) this.map.on('mouseleave', layer, () => this.popup.remove());
     this.map.on('moveend', (e) => {
       const b = this.map.getBounds();
       const c = this.map.getCenter();

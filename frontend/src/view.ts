@@ -1,9 +1,9 @@
 // What the console shows, kept in the URL (after "#") so that a link shares the view.
 
-export type Page = 'map' | 'dashboard' | 'queue' | 'alerts' | 'levels' | 'tasks' | 'log'
-  | 'notifications';
-export const PAGES: Page[] = ['map', 'dashboard', 'queue', 'alerts', 'levels', 'tasks', 'log',
-  'notifications'];
+export type Page = 'map' | 'dashboard' | 'risk' | 'reports' | 'queue' | 'alerts' | 'levels'
+  | 'tasks' | 'log' | 'notifications' | 'directory' | 'requests' | 'operations';
+export const PAGES: Page[] = ['map', 'dashboard', 'risk', 'reports', 'queue', 'alerts', 'levels',
+  'tasks', 'log', 'notifications', 'directory', 'requests', 'operations'];
 export type WindowKind = '24h' | '7d' | '30d' | 'custom';
 
 export const FILTER_KEYS = ['category', 'type', 'impact_level', 'status', 'country', 'section',
@@ -23,7 +23,10 @@ export interface View {
   selected: string | null;
   /** Where the map looks: kept as "map=zoom/lat/lon" (as OpenStreetMap links do). */
   map: MapPosition | null;
-  /** On the work pages: the item open (an alert, a section, a task, a handover). */
+  /** The border section whose risk card is open (risk page), or the open report (reports). */
+  card: string | null;
+  /** On the work pages: the item open (an alert, a section, a task, a handover, a request,
+   * a joint operation); on the map, the operation shown. */
   item: string | null;
   /** On the task page: what a new task is for ("event:<id>", "section:<id>", "point:lon,lat"). */
   for: string | null;
@@ -67,6 +70,7 @@ export function parseView(hash: string): View {
     window: w && ['24h', '7d', '30d', 'custom'].includes(w) ? w : '7d',
     since: q.get('since'), until: q.get('until'),
     filters, layers, selected: q.get('event'), map: parseMapPosition(q.get('map')),
+    card: q.get('card'),
     item: q.get('item'), for: q.get('for'),
   };
 }
@@ -82,6 +86,7 @@ export function viewHash(v: View): string {
   q.set('layers', v.layers.join(','));
   if (v.selected) q.set('event', v.selected);
   if (v.map) q.set('map', mapPositionText(v.map));
+  if (v.card) q.set('card', v.card);
   if (v.item) q.set('item', v.item);
   if (v.for) q.set('for', v.for);
   return `#/${v.page}?${q.toString().replace(/%2C/g, ',').replace(/%2F/g, '/')}`;

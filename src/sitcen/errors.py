@@ -74,15 +74,19 @@ class RecordRefusal(Exception):
     """A request refused because of the record it names: answered with ``status`` and ``kind``.
 
     ``record_id`` is the id as the request gave it; the API names the path
-    parameter that carried it in ``loc`` (``[]`` when none did).
+    parameter that carried it in ``loc`` (``[]`` when none did), unless ``loc``
+    says where the request carried it (``["body", "record_id"]``, ``["query",
+    "record_id"]``).
     """
 
     status: ClassVar[int]
     kind: ClassVar[str]
 
-    def __init__(self, record_id: str, msg: str) -> None:
+    def __init__(self, record_id: str, msg: str, *,
+                 loc: Iterable[str | int] | None = None) -> None:
         super().__init__(msg)
         self.record_id = str(record_id)
+        self.loc = None if loc is None else list(loc)
 
 
 class NotFound(RecordRefusal):
@@ -95,8 +99,9 @@ class NotFound(RecordRefusal):
     status = 404
     kind = "not_found"
 
-    def __init__(self, what: str, record_id: str, msg: str | None = None) -> None:
-        super().__init__(record_id, msg or f"no {what} {record_id}")
+    def __init__(self, what: str, record_id: str, msg: str | None = None, *,
+                 loc: Iterable[str | int] | None = None) -> None:
+        super().__init__(record_id, msg or f"no {what} {record_id}", loc=loc)
         self.what = what
 
 

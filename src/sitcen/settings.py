@@ -63,6 +63,17 @@ class Settings(BaseSettings):
         description="minutes between scheduled recomputations of the risk table and alerts "
                     "by `sitcen serve`; 0 turns the schedule off",
     )
+    report_daily_at: str = Field(
+        "00:30", pattern=r"^(([01]\d|2[0-3]):[0-5]\d)?$",
+        description="local time (HH:MM, the centre's zone) at which `sitcen serve` drafts the "
+                    "daily situation report of the day before; empty turns it off",
+    )
+    report_language: str = Field("ru", description="language of scheduled reports without a "
+                                                   "template")
+    report_issue_as: str = Field(
+        "", description="username of the officer who issues scheduled reports; empty: they "
+                        "wait as drafts for an officer to add commentary and issue them",
+    )
     partner_users: dict[str, str] = Field(
         {},
         description="liaison users who speak for a partner node, as JSON "
@@ -70,6 +81,10 @@ class Settings(BaseSettings):
                     "agreement this node grants that node allows",
     )
 
+    file_max_mb: float = Field(
+        10.0, gt=0, le=20,
+        description="largest file that may be attached to a record, in MiB (images, PDF, "
+                    "text, office documents)")
     chain_levels: list[str] = Field(
         ["national"],
         description="levels of the validation chain a report passes, lowest first, as JSON "

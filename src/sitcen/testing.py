@@ -303,7 +303,9 @@ class NodeProcess:
         env = clean_environment(
             SITCEN_ENVIRONMENT="test", SITCEN_DATA_DIR=str(self.data_dir),
             SITCEN_DATABASE_URL=self.database_url, SITCEN_NODE_ID=self.node_id,
-            SITCEN_NODE_COUNTRY=self.country)
+            SITCEN_NODE_COUNTRY=self.country,
+            # No scheduled daily report unless asked: journals hold what a test sent.
+            SITCEN_REPORT_DAILY_AT="")
         env.update(self.env)
         return env
 

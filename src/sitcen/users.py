@@ -29,18 +29,28 @@ class Permission(StrEnum):
     manage_geography = "manage_geography"
     assess_vulnerability = "assess_vulnerability"
     set_impact_level = "set_impact_level"
+    issue_reports = "issue_reports"
+    manage_report_templates = "manage_report_templates"
     task_units = "task_units"
+    # Cooperation (docs/cooperation.md)
+    manage_directory = "manage_directory"  # enter agencies, units, points of contact
+    handle_requests = "handle_requests"  # ask, acknowledge, answer, forward, decline
+    coordinate_operations = "coordinate_operations"  # plan, merge reports, evaluate
 
 
 PERMISSIONS: dict[Role, frozenset[Permission]] = {
     Role.operator: frozenset({Permission.read_picture, Permission.report_events}),
     Role.duty_officer: frozenset(
         {Permission.read_picture, Permission.report_events, Permission.change_status,
-         Permission.read_personal_data, Permission.set_impact_level, Permission.task_units}
+         Permission.read_personal_data, Permission.set_impact_level, Permission.issue_reports,
+         Permission.task_units, Permission.manage_directory, Permission.handle_requests,
+         Permission.coordinate_operations}
     ),
     Role.analyst: frozenset({Permission.read_picture, Permission.read_personal_data,
-                             Permission.assess_vulnerability}),
-    Role.liaison: frozenset({Permission.read_picture}),
+                             Permission.assess_vulnerability, Permission.issue_reports,
+                             Permission.manage_report_templates, Permission.handle_requests}),
+    # A liaison officer answers requests for information: it sees the persons they name.
+    Role.liaison: frozenset({Permission.read_picture, Permission.handle_requests}),
     Role.admin: frozenset(Permission),
 }
 

@@ -108,3 +108,15 @@ Reporting = Annotated[StoredUser, require(Permission.report_events)]
 Admin = Annotated[StoredUser, require(Permission.manage_users)]
 StatusChanger = Annotated[StoredUser, require(Permission.change_status)]
 PersonalDataReader = Annotated[StoredUser, require(Permission.read_personal_data)]
+ReportIssuer = Annotated[StoredUser, require(Permission.issue_reports)]
+TemplateKeeper = Annotated[StoredUser, require(Permission.manage_report_templates)]
+DirectoryKeeper = Annotated[StoredUser, require(Permission.manage_directory)]
+RequestHandler = Annotated[StoredUser, require(Permission.handle_requests)]
+Coordinator = Annotated[StoredUser, require(Permission.coordinate_operations)]
+
+
+def sees_personal(user: StoredUser) -> bool:
+    """Whether a user may read the personal block of a record (names, phones, persons asked
+    about): need-to-know roles, and those who handle requests."""
+    return allows(user.role, Permission.read_personal_data) or allows(
+        user.role, Permission.handle_requests)

@@ -30,15 +30,18 @@ from sitcen.api.routes import (
     agreements,
     alerts,
     assets,
+    attachments,
     auth,
     cap,
     capacity,
+    directory,
     duty_log,
     event_actions,
     events,
     exchange,
     exports,
     features,
+    files,
     forecasts,
     geography,
     handovers,
@@ -47,12 +50,19 @@ from sitcen.api.routes import (
     imports,
     journal,
     levels,
+    messages,
     notifications,
+    operations,
     peers,
     queue,
     recommendations,
+    report_drafts,
+    report_templates,
+    reports,
+    requests,
     risk,
     sensors,
+    situation,
     stats,
     stix,
     stream,
@@ -118,8 +128,8 @@ async def _request_validation(request: Request, exc: Exception) -> Response:
 async def _record_refusal(request: Request, exc: Exception) -> Response:
     """Not found (404), not the owner (422), a stale version (409): ``loc`` names the record."""
     assert isinstance(exc, RecordRefusal)
-    return _answer(request, exc.status,
-                   [error(_naming(request, exc.record_id), str(exc), exc.kind)])
+    loc = exc.loc if exc.loc is not None else _naming(request, exc.record_id)
+    return _answer(request, exc.status, [error(loc, str(exc), exc.kind)])
 
 
 async def _refused(request: Request, exc: Exception) -> Response:
@@ -212,7 +222,9 @@ def create_app(node: Node) -> FastAPI:
                    event_actions, assets, stats,
                    risk, capacity, recommendations, levels, alerts, forecasts,
                    features, imports, exports, stix, cap, sensors,
-                   subscriptions, notifications, queue, tasks, duty_log, handovers):
+                   directory, requests, attachments, files, operations, messages,
+                   subscriptions, notifications, queue, tasks, duty_log, handovers,
+                   reports, report_drafts, report_templates, situation):
         _docstrings_as_summaries(module.router)
         app.include_router(module.router, prefix=API_PREFIX)
     # TAXII 2.1 puts discovery at /taxii2/ on the server root, not under the API.

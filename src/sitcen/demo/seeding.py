@@ -35,10 +35,11 @@ from sitcen.recompute import (
     reactions_for,
     run_alerts,
 )
+from sitcen.reports.library import NodeFacts, edit_draft, issue_draft, make_draft
 from sitcen.store.capacities import put_capacities
 from sitcen.store.events import report_events
 from sitcen.store.levels import confirm_level
-from sitcen.store.users import add_user
+from sitcen.store.users import add_user, list_users
 from sitcen.users import Role
 
 log = logging.getLogger("sitcen.demo")
@@ -149,6 +150,7 @@ class DemoStory:
         self.say(f"risk table: {len(self._rows)} sections from {len(self._events)} events")
         for row in self._rows[1:5]:
             self._confirm(row, row["proposed_level"])
+        self._issue_daily_report()
         top = self._top_riser()
         if top is None:
             if self._rows:
@@ -158,6 +160,25 @@ class DemoStory:
         self._confirm(top, before, "[demo] the level confirmed last month, before the rise")
         self.say(f"levels: 5 sections confirmed; {top['section_id']} goes from {before} to "
                  f"{top['proposed_level']} shortly after start")
+
+    def _issue_daily_report(self) -> None:
+        """Yesterday's daily situation report, drafted with commentary and issued by the duty
+        officer, so the reports library has one from the start."""
+        node = self.node
+        if node.identity is None:
+            return
+        s = node.settings
+        facts = NodeFacts(s.node_id, s.node_name, s.node_country, tuple(node.sections.sections),
+                          node.identity)
+        draft = make_draft(node.engine, facts, product="daily",
+                           day=self._today - timedelta(days=1), by="analyst", language="ru")
+        draft = edit_draft(node.engine, s.node_id, draft.id, by="analyst", commentary={
+            0: "[demo] Комментарий аналитика: обстановка в целом спокойная; усилить "
+               "наблюдение на участках с подтверждённым высоким уровнем."})
+        duty = next(u for u in list_users(node.engine) if u.username == "duty")
+        issued = issue_draft(node.engine, facts, draft.id, duty)
+        self.say(f"daily situation report {issued.body['period']['label']} issued by the "
+                 "duty officer (reports library)")
 
     def jobs(self) -> list[threading.Thread]:
         """The alerts pass, and (``raise_after_s`` later) the level rise, not yet started."""

@@ -13,7 +13,7 @@ import functools
 import json
 from collections.abc import Iterable, Sequence
 from enum import StrEnum
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, TypeVar
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
@@ -53,10 +53,31 @@ class RecordKind(StrEnum):
     asset_position = "asset_position"
     request_for_information = "request_for_information"
     sensor_detection = "sensor_detection"
+    # Issued situation reports and analytical products (docs/reports.md)
+    report = "report"
+    # The shift's work (docs/operations.md)
     task = "task"
     task_response = "task_response"
     duty_log_entry = "duty_log_entry"
     handover = "handover"
+    # Cooperation between agencies and centres (docs/cooperation.md)
+    organisation = "organisation"
+    contact_point = "contact_point"
+    request_response = "request_response"
+    attachment = "attachment"
+    thread_message = "thread_message"
+    joint_operation = "joint_operation"
+    operation_report = "operation_report"
+
+
+#: Kinds of the directory and of the cooperation workflow that a default agreement down to
+#: a child grants: the child gets the directory (without personal blocks), the requests
+#: addressed to it, the joint operations in its area and what belongs to them.
+COOPERATION_KINDS: tuple[RecordKind, ...] = (
+    RecordKind.organisation, RecordKind.contact_point, RecordKind.request_for_information,
+    RecordKind.request_response, RecordKind.attachment, RecordKind.thread_message,
+    RecordKind.joint_operation, RecordKind.operation_report,
+)
 
 
 #: Kinds a default agreement up to a parent leaves out: the operations room's own
@@ -282,11 +303,15 @@ def _field_name(loc: Iterable[int | str]) -> str:
     return "".join(parts) or "(document)"
 
 
-def load_agreement(text: str, *, source: str = "<agreement>") -> Agreement:
-    """Parse and validate an agreement written in YAML or JSON.
+_Model = TypeVar("_Model", bound=BaseModel)
+
+
+def validate_document(text: str, model: type[_Model], *, source: str) -> _Model:
+    """Parse a YAML or JSON document and validate it with a pydantic ``model``.
 
     Raises :class:`AgreementError` whose message names, for every problem,
-    ``<source>: line L, column C: <field>: <reason>``.
+    ``<source>: line L, column C: <field>: <reason>`` (report templates use
+    this too).
     """
     root: yaml.Node | None
     data: Any
@@ -311,9 +336,9 @@ def load_agreement(text: str, *, source: str = "<agreement>") -> Agreement:
                 problem += f" ({context} on line {start.line + 1})"
             raise AgreementError(f"{source}: {where}: not valid YAML or JSON: {problem}") from exc
     if not isinstance(data, dict):
-        raise AgreementError(f"{source}: line 1, column 1: an agreement is a mapping of fields")
+        raise AgreementError(f"{source}: line 1, column 1: the document is a mapping of fields")
     try:
-        return Agreement.model_validate(data)
+        return model.model_validate(data)
     except ValidationError as exc:
         errors: list[dict[str, Any]] = []
         lines: list[str] = []
@@ -330,6 +355,15 @@ def load_agreement(text: str, *, source: str = "<agreement>") -> Agreement:
                            "column": mark[1] if mark else None,
                            "field": name, "msg": msg, "type": err["type"]})
         raise AgreementError("\n".join(lines), errors) from None
+
+
+def load_agreement(text: str, *, source: str = "<agreement>") -> Agreement:
+    """Parse and validate an agreement written in YAML or JSON.
+
+    Raises :class:`AgreementError` whose message names, for every problem,
+    ``<source>: line L, column C: <field>: <reason>``.
+    """
+    return validate_document(text, Agreement, source=source)
 
 
 # ---------------------------------------------------------------------------
@@ -350,10 +384,12 @@ def default_agreement(
       every field, exact locations, full personal data, ceiling RED, no delay,
       onward sharing allowed);
     - ``peer``: nothing (no kind) until an agreement names what travels;
-    - ``down`` to a child: alerts, section impact levels and events (with the
-      actions taken on them) in the child's area (``countries`` and/or
-      ``sections``, required), and the tasks given to the child, exact
-      locations, no personal data, ceiling AMBER, no onward sharing.
+    - ``down`` to a child: alerts, section impact levels, issued reports and
+      events (with the actions taken on them) in the child's area (``countries``
+      and/or ``sections``, required), the tasks given to the child, the directory,
+      requests addressed to the child and joint operations in its area
+      (:data:`COOPERATION_KINDS`), exact locations, no personal data, ceiling
+      AMBER, no onward sharing.
     """
     direction = Direction(direction)
     base: dict[str, Any] = {
@@ -381,7 +417,8 @@ def default_agreement(
         return Agreement.model_validate({
             **base,
             "kinds": [RecordKind.event, RecordKind.event_action, RecordKind.alert,
-                      RecordKind.section_assessment, RecordKind.task],
+                      RecordKind.section_assessment, RecordKind.report, RecordKind.task,
+                      *COOPERATION_KINDS],
             "events": {"categories": list(Category), "countries": list(countries),
                        "sections": list(sections)},
             "fields": [f for f in _GRANTABLE if f != "has_personal_data"],

@@ -8,6 +8,7 @@ then are the records applied, idempotently, and the sender's cursor moved.
 
 from __future__ import annotations
 
+import base64
 import logging
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
@@ -34,11 +35,12 @@ from sitcen.exchange.links import governing, list_peers
 from sitcen.exchange.outbox import next_batch
 from sitcen.exchange.sharing import SectionInfo
 from sitcen.store import schema
+from sitcen.store.files import ACCEPTED, content_type, put_file, sha256_of
 from sitcen.store.grid import cell_of_point
 from sitcen.store.journal import (
     KINDS,
+    LOCAL_KINDS,
     SUBJECT_FIELDS,
-    USER_KINDS,
     Record,
     RecordKind,
     Withdrawal,
@@ -105,6 +107,16 @@ def receive(engine: sa.Engine, own_node_id: str, data: bytes, *, guard: ReplayGu
     batch = open_envelope(data, expected_receiver=own_node_id, trusted_keys=trusted,
                           seen=guard, now=now)
     records, withdrawals = _records(batch, own_node_id)
+    for content, media_type in _attached_files(batch):
+        # The bytes are read again here, not taken on the sender's word: a file that is
+        # not what its record says (or not a type this node accepts) is not kept, and its
+        # record arrives without it, as when the sender no longer holds the bytes.
+        found = content_type(content)
+        if media_type not in ACCEPTED or found != media_type:
+            log.warning("batch %s from %s: a file said to be %s is %s; not kept",
+                        batch.header.batch_id, batch.header.sender, media_type, found)
+            continue
+        put_file(engine, content, media_type)  # before the records that name them
     try:
         applied = apply_records(engine, records) if records else []
         # After the records: a batch may carry a version and, later, its retraction.
@@ -133,7 +145,7 @@ def _records(batch: Batch, own_node_id: str) -> tuple[list[Record], list[Withdra
         if raw["origin"] == own_node_id:
             raise InvalidRecord(f"record {index}: this node's own record came back (a loop)",
                                 sender=batch.header.sender)
-        if raw["kind"] in USER_KINDS:
+        if raw["kind"] in LOCAL_KINDS:
             raise InvalidRecord(f"record {index}: kind {raw['kind']!r} never travels between "
                                 "nodes", sender=batch.header.sender)
         if raw.get("retract") is True:
@@ -148,6 +160,34 @@ def _records(batch: Batch, own_node_id: str) -> tuple[list[Record], list[Withdra
             raise InvalidRecord(f"record {index}: kind {raw['kind']!r} is not stored here",
                                 sender=batch.header.sender)
     return records, withdrawals
+
+
+def _attached_files(batch: Batch) -> list[tuple[bytes, str]]:
+    """The file bytes that travel with attachment records, each checked against its record.
+
+    The bytes must hash to the record's ``sha256`` and have its ``size``; an
+    attachment may come without bytes (the peer no longer holds them).
+    """
+    found = []
+    for index, raw in enumerate(batch.records):
+        if "content" not in raw:
+            continue
+        body = raw.get("body")
+        if raw["kind"] != RecordKind.attachment or not isinstance(body, dict):
+            raise InvalidRecord(f"record {index}: only an attachment carries file content",
+                                sender=batch.header.sender)
+        try:
+            content = base64.b64decode(raw["content"], validate=True)
+        except (TypeError, ValueError) as exc:
+            raise InvalidRecord(f"record {index}: file content is not base64",
+                                sender=batch.header.sender) from exc
+        media_type = body.get("media_type")
+        if sha256_of(content) != body.get("sha256") or len(content) != body.get("size") or \
+                not isinstance(media_type, str) or len(media_type) > 100:
+            raise InvalidRecord(f"record {index}: file content does not match its sha256, "
+                                "size or media type", sender=batch.header.sender)
+        found.append((content, media_type))
+    return found
 
 
 def _withdrawal(index: int, raw: dict[str, Any], batch: Batch) -> Withdrawal:

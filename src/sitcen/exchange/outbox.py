@@ -10,6 +10,7 @@ transport (push with acknowledgements, pull for catch-up) builds on this.
 
 from __future__ import annotations
 
+import base64
 from collections.abc import Mapping
 from dataclasses import replace
 from datetime import datetime
@@ -22,6 +23,7 @@ from sitcen.exchange.agreements import Agreement
 from sitcen.exchange.envelope import Batch
 from sitcen.exchange.links import Peer
 from sitcen.exchange.sharing import (
+    BELONGING_KINDS,
     DAILY_AGGREGATE,
     Retraction,
     SectionInfo,
@@ -32,10 +34,14 @@ from sitcen.exchange.sharing import (
     waiting,
 )
 from sitcen.store import schema
+from sitcen.store.files import get_file
 from sitcen.store.journal import SUBJECT_FIELDS, JournalEntry, RecordKind, read_journal
 from sitcen.store.sql import select_in
 
 DEFAULT_BATCH = 5_000
+#: File bytes a batch carries at most (base64 makes them a third larger on the wire); an
+#: attachment larger than this alone still goes, in a batch of its own.
+FILE_BYTES_PER_BATCH = 16 * 1024 * 1024
 
 
 def _rows(conn: sa.Connection, table: sa.Table, ids: set[str]) -> dict[str, Any]:
@@ -81,6 +87,35 @@ class _Page:
         held = None if row is None else _as_shared(RecordKind.event, row, own_node_id)
         return None if held is None else held[0]
 
+    def record(self, record_id: Any, own_node_id: str) -> SharedRecord | None:
+        """Any record this node holds by id (a request, an operation, an event...)."""
+        if not isinstance(record_id, str):
+            return None
+        r = schema.records
+        row = self.conn.execute(
+            sa.select(r.c.id, r.c.kind, r.c.origin, r.c.version, r.c.body, r.c.provenance,
+                      r.c.sharing).where(r.c.id == record_id)).first()
+        if row is None:
+            return self.event(record_id, own_node_id) or self._event_row(record_id, own_node_id)
+        held = _as_shared(row.kind, row, own_node_id)
+        return None if held is None else held[0]
+
+    def _event_row(self, event_id: str, own_node_id: str) -> SharedRecord | None:
+        row = _rows(self.conn, schema.events, {event_id}).get(event_id)
+        held = None if row is None else _as_shared(RecordKind.event, row, own_node_id)
+        return None if held is None else held[0]
+
+    def about(self, record: SharedRecord, own_node_id: str) -> SharedRecord:
+        """``record`` with the record it belongs to or forwards, as the sharing function needs."""
+        if record.kind in BELONGING_KINDS:
+            about = self.record(record.body.get(BELONGING_KINDS[record.kind]), own_node_id)
+        elif record.kind == RecordKind.request_for_information and isinstance(
+                record.body.get("forwarded_from"), dict):
+            about = self.record(record.body["forwarded_from"].get("id"), own_node_id)
+        else:
+            return record
+        return replace(record, about=about)
+
     def holding(self, entry: JournalEntry, own_node_id: str
                 ) -> tuple[SharedRecord, list[str]] | None:
         """The version a journal entry wrote, as the sharing function takes it.
@@ -98,6 +133,8 @@ class _Page:
                 record, provenance = held
                 held = (replace(record, about=self.event(record.body.get("event_id"),
                                                          own_node_id)), provenance)
+            elif held is not None:
+                held = (self.about(held[0], own_node_id), held[1])
             return held
         if entry.kind == RecordKind.personal_data:
             pd = self.conn.execute(
@@ -153,6 +190,13 @@ def held_records(conn: sa.Connection, entries: list[JournalEntry], own_node_id: 
     return held
 
 
+def _file_content(engine: sa.Engine, body: Mapping[str, Any]) -> bytes | None:
+    """The bytes an attachment record names, to travel with it (None if not held here)."""
+    digest = body.get("sha256")
+    stored = get_file(engine, digest) if isinstance(digest, str) else None
+    return None if stored is None else stored.content
+
+
 def _was_shared(page: _Page, record: SharedRecord, agreement: Agreement) -> bool:
     """Whether the peer may hold an earlier version: one of them was in scope."""
     return any(retraction(old, agreement) is None for old in page.earlier_versions(record))
@@ -177,6 +221,7 @@ def next_batch(
         raise ValueError(f"agreement {agreement.id} does not govern {own_node_id} -> "
                          f"{peer.node_id}")
     records: list[dict[str, object]] = []
+    file_bytes = 0
     with engine.connect() as conn:
         entries = read_journal(conn, after=peer.acked_seq, limit=limit)
         if not entries:
@@ -210,7 +255,16 @@ def next_batch(
                 break
             shared = share(record, agreement, now=now, sections=sections)
             if shared is not None:
-                records.append({**shared.to_dict(), "provenance": [*provenance, own_node_id]})
+                out = {**shared.to_dict(), "provenance": [*provenance, own_node_id]}
+                if shared.kind == RecordKind.attachment:
+                    content = _file_content(engine, shared.body)
+                    if content is not None:
+                        if records and file_bytes + len(content) > FILE_BYTES_PER_BATCH:
+                            last_seq = entries[i - 1].seq  # the rest in the next batch
+                            break
+                        file_bytes += len(content)
+                        out["content"] = base64.b64encode(content).decode()
+                records.append(out)
                 continue
             withdrawn_now = retraction(record, agreement)
             if withdrawn_now is not None and record.version > 1 and _was_shared(

@@ -36,7 +36,8 @@ from sitcen.exchange.agreements import (
     RecordKind,
 )
 from sitcen.geo import BorderSection
-from sitcen.store.journal import USER_KINDS
+from sitcen.sealing import redact
+from sitcen.store.journal import LOCAL_KINDS
 from sitcen.taxonomy import EVENT_TYPES, HANDLING_ORDER, Handling, Status
 from sitcen.times import moment_or_none
 
@@ -215,6 +216,10 @@ def _event_out_of_scope(body: Mapping[str, Any], agreement: Agreement) -> str | 
     return None
 
 
+#: The body field of a record that holds its personal data (a contact's name and
+#: phones, the persons a request asks about); it leaves only at ``personal_data: full``.
+PERSONAL_BLOCK = "personal"
+
 #: The kind of the records that carry an agreement's daily counts (made by the
 #: sending node for one link; see :mod:`sitcen.exchange.aggregates`).
 DAILY_AGGREGATE = "daily_aggregate"
@@ -239,22 +244,98 @@ def _about_event_out_of_scope(record: SharedRecord, agreement: Agreement) -> str
     return None if reason is None else f"its event: {reason}"
 
 
+#: Kinds addressed to one node (their ``to_node``): they go only towards it.
+ADDRESSED_KINDS = frozenset({RecordKind.request_for_information, RecordKind.request_response})
+
+#: Kinds that belong to another record, and the body field naming it: they leave only
+#: where that record may go, or back to a node that already holds it.
+BELONGING_KINDS: dict[str, str] = {
+    RecordKind.attachment: "record_id",
+    RecordKind.thread_message: "record_id",
+    RecordKind.operation_report: "operation_id",
+}
+
+_PLACE_FIELDS = ("section_id", "country", "location")
+
+
+def _holds(peer: str, record: SharedRecord) -> bool:
+    """Whether ``peer`` already holds ``record``: its origin, a node it came through, its
+    addressee, or a node taking part in it (a joint operation's participants)."""
+    if peer == record.origin or peer in record.sharing.chain:
+        return True
+    if record.body.get("to_node") == peer:
+        return True
+    participants = record.body.get("participants")
+    return isinstance(participants, list) and any(
+        isinstance(p, Mapping) and p.get("node") == peer for p in participants)
+
+
+def _belongs_out_of_scope(record: SharedRecord, agreement: Agreement) -> str | None:
+    """For an attachment, a message or a daily report: out of scope unless what it belongs
+    to may go to the peer, or the peer holds that already (it can only learn the reaction)."""
+    about = record.about
+    if about is None or about.id != record.body.get(BELONGING_KINDS[record.kind]):
+        return "the record it belongs to is not known"
+    if _holds(agreement.to_node, about):
+        return None
+    reason = _out_of_scope(about, agreement)
+    return None if reason is None else f"the record it belongs to: {reason}"
+
+
+def _forward_out_of_scope(record: SharedRecord) -> str | None:
+    """A request that forwards another node's request leaves only with that originator's consent."""
+    forwarded = record.body.get("forwarded_from")
+    if forwarded is None:
+        return None
+    about = record.about
+    if (about is None or about.kind != RecordKind.request_for_information
+            or not isinstance(forwarded, Mapping) or about.id != forwarded.get("id")):
+        return "the request it forwards is not known"
+    if about.body.get("forward_allowed") is not True:
+        return "the originator of the forwarded request does not allow forwarding"
+    return None
+
+
+def _operation_in_area(body: Mapping[str, Any], scope: EventScope) -> bool:
+    """A joint operation is in the area when one of its sections or countries is."""
+    if not scope.has_area:
+        return True
+    sections = body.get("sections") or []
+    countries = body.get("countries") or []
+    return any(in_area({"section_id": s}, scope) for s in sections if isinstance(s, str)) or any(
+        in_area({"country": c}, scope) for c in countries if isinstance(c, str))
+
+
 def _other_out_of_scope(record: SharedRecord, agreement: Agreement) -> str | None:
-    """Alerts, section levels, capacities, recommendations, actions, positions, requests.
+    """Alerts, section levels, capacities, recommendations, actions, positions, and the
+    records of cooperation (directory, requests and responses, attachments, messages,
+    joint operations and their daily reports).
 
     Each carries its own handling label (none reads as RED) and, when it is
     about a place, a ``section_id``/``country``/``location`` that must lie in
-    the agreement's area; an action on an event goes only with its event.
+    the agreement's area; an action on an event goes only with its event; an
+    addressed record only towards its addressee; a record that belongs to
+    another only where that one may go or is already held.
     """
     reason = _handling_out_of_scope(record, agreement)
     if reason is not None:
         return reason
     if record.kind == RecordKind.event_action:
         return _about_event_out_of_scope(record, agreement)
-    if record.kind == RecordKind.request_for_information:
-        addressee = record.body.get("to_node")
-        if addressee is not None and addressee != agreement.to_node:
+    if record.kind in ADDRESSED_KINDS:
+        if record.body.get("to_node") != agreement.to_node:
             return "addressed to another node"
+        return _forward_out_of_scope(record)
+    if record.kind in BELONGING_KINDS:
+        reason = _belongs_out_of_scope(record, agreement)
+        if reason is not None:
+            return reason
+        placed = any(record.body.get(f) is not None for f in _PLACE_FIELDS)
+        return None if not placed or in_area(record.body, agreement.events) else "out of area"
+    if record.kind == RecordKind.joint_operation:
+        return None if _operation_in_area(record.body, agreement.events) else "out of area"
+    if record.kind in (RecordKind.organisation, RecordKind.contact_point):
+        return None  # the directory is about who to call, not about a place
     if record.kind == RecordKind.task and agreement.direction != "up":
         # Down or across, a task goes only to the post it was given to.
         unit = record.body.get("unit")
@@ -268,9 +349,57 @@ def _other_out_of_scope(record: SharedRecord, agreement: Agreement) -> str | Non
     return None
 
 
+def _report_out_of_scope(record: SharedRecord, agreement: Agreement) -> str | None:
+    """An issued report leaves when issued (not withdrawn), under the ceilings, in the area.
+
+    Its area is the reporting centre's ``country``; what it says about finer
+    places and about persons is withheld in :func:`share`, not here.
+    """
+    if record.body.get("status") != "issued":
+        return f"report {record.body.get('status', 'not issued')}"
+    reason = _handling_out_of_scope(record, agreement)
+    if reason is not None:
+        return reason
+    scope = agreement.events
+    if scope.has_area and not (scope.countries and record.body.get("country") in
+                               scope.countries):
+        return "out of area"
+    return None
+
+
+#: Sealed parts of a report withheld at each location precision and personal-data level.
+REPORT_WITHHELD_BY_PRECISION: dict[Precision, frozenset[str]] = {
+    Precision.exact: frozenset(),
+    Precision.section: frozenset({"location"}),
+    Precision.region: frozenset({"location", "section"}),
+    Precision.country: frozenset({"location", "section"}),
+}
+REPORT_WITHHELD_BY_PERSONAL_DATA: dict[PersonalData, frozenset[str]] = {
+    PersonalData.full: frozenset(),
+    PersonalData.counts_only: frozenset({"personal"}),
+    PersonalData.none: frozenset({"personal", "persons"}),
+}
+
+
+def _report_view(body: Mapping[str, Any], precision: Precision,
+                 personal: PersonalData) -> dict[str, Any]:
+    """The report as the peer may see it: the sealed parts the agreement does not grant withheld.
+
+    The signature covers the digest, which withholding does not change
+    (:mod:`sitcen.sealing`), so the peer can still check it.
+    """
+    withhold = (REPORT_WITHHELD_BY_PRECISION[precision]
+                | REPORT_WITHHELD_BY_PERSONAL_DATA[personal])
+    out = _copy(body)
+    if withhold:
+        out["content"] = redact(out.get("content"), withhold.__contains__)
+    out["withheld"] = sorted(set(out.get("withheld") or ()) | withhold)
+    return out
+
+
 #: Kinds that never leave the node, whatever an agreement says: a user's
-#: subscriptions, notifications, read marker and delivery log.
-LOCAL_ONLY_KINDS: frozenset[str] = USER_KINDS
+#: subscriptions, notifications, read marker and delivery log; report drafts and templates.
+LOCAL_ONLY_KINDS: frozenset[str] = LOCAL_KINDS
 
 
 def _out_of_scope(record: SharedRecord, agreement: Agreement) -> str | None:
@@ -286,13 +415,18 @@ def _out_of_scope(record: SharedRecord, agreement: Agreement) -> str | None:
         return None
     if record.kind not in agreement.kinds:
         return f"kind {record.kind} not granted"
-    if not record.sharing.onward and record.origin != agreement.from_node:
+    if record.origin != agreement.from_node and (
+            not record.sharing.onward or record.body.get("onward") is False):
+        # The link's restriction, or the writer's own word in the record (an answer
+        # that may not be passed on).
         return "the originator does not allow onward sharing"
     if agreement.delay == "daily_aggregates":
         return "daily aggregates only"
     if record.kind == RecordKind.event:
         return (_handling_out_of_scope(record, agreement)
                 or _event_out_of_scope(record.body, agreement))
+    if record.kind == RecordKind.report:
+        return _report_out_of_scope(record, agreement)
     if record.kind == RecordKind.personal_data:
         if agreement.personal_data != PersonalData.full:
             return "personal data not granted"
@@ -434,11 +568,19 @@ def share(
     elif record.kind == RecordKind.personal_data:  # only at full level, whole (_out_of_scope)
         body = _copy(record.body)
         personal = PersonalData.full
+    elif record.kind == RecordKind.report:
+        personal = min(PersonalData(received.personal_data),
+                       PersonalData(agreement.personal_data), key=PERSONAL_DATA_ORDER.__getitem__)
+        body = _report_view(record.body, precision, personal)
     else:  # other kinds travel whole, their place coarsened like an event's
         body = _copy(record.body)
         _degrade(body, Precision(received.precision), precision, sections)
         personal = min(PersonalData(received.personal_data),
                        PersonalData(agreement.personal_data), key=PERSONAL_DATA_ORDER.__getitem__)
+        if personal != PersonalData.full and PERSONAL_BLOCK in body:
+            # Names, phones, birth dates: only where personal data is granted in full.
+            del body[PERSONAL_BLOCK]
+            body["personal_withheld"] = True
     ceiling = min(Handling(received.ceiling), Handling(agreement.handling_ceiling),
                   key=HANDLING_ORDER.__getitem__)
     sharing = Sharing(

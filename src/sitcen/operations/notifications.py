@@ -444,7 +444,7 @@ def _notification(node_id: str, username: str, record: Held, view: Mapping[str, 
                   reason: str, key: str, subscriptions: Sequence[str] = (), text: str = "",
                   by: str | None = None, now: int) -> Record:
     event_view = record.event
-    summary = summary_of(record.kind, view, event_view)
+    summary = summary_of(record.kind, view, event_view, origin=record.origin)
     section = view.get("section_id") or (event_view or {}).get("section_id")
     body = {
         "username": username, "reason": reason,

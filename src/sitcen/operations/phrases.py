@@ -55,8 +55,9 @@ def _event_what(body: Mapping[str, Any]) -> Any:
 
 
 def summary_of(kind: str, body: Mapping[str, Any],
-               event: Mapping[str, Any] | None = None) -> Phrase:
-    """A one-line summary of a record of ``kind`` (``event``: the event it is about, if any)."""
+               event: Mapping[str, Any] | None = None, *, origin: str | None = None) -> Phrase:
+    """A one-line summary of a record of ``kind`` (``event``: the event it is about, if any;
+    ``origin``: the node whose record it is)."""
     if kind == "event":
         return phrase("ui.notify.event", type=_event_what(body), place=_place(body),
                       impact=ref(f"enum.impact_level.{body.get('impact_level') or 'low'}"))
@@ -82,4 +83,13 @@ def summary_of(kind: str, body: Mapping[str, Any],
         return phrase("ui.notify.level", section=str(body.get("section_id") or "—"),
                       level=ref(f"enum.section_impact_level.{body.get('level') or 'low'}"),
                       by=str(body.get("confirmed_by") or "?"))
+    if kind == "request_for_information":
+        return phrase("ui.notify.request", title=str(body.get("title") or "")[:200],
+                      origin=origin or "?",
+                      to=str(body.get("to_node") or "?"), due=str(body.get("due_at") or "—"))
+    if kind == "thread_message":
+        return phrase("ui.notify.message", by=str(body.get("by") or "?"),
+                      node=origin or "?",
+                      about=ref(f"ui.kind.{body.get('record_kind') or 'record'}"),
+                      text=str(body.get("text") or "")[:200])
     return phrase("ui.notify.record", kind=ref(f"ui.kind.{kind}"))

@@ -73,6 +73,18 @@ class RecordKind(StrEnum):
     request_for_information = "request_for_information"
     daily_aggregate = "daily_aggregate"
     sensor_detection = "sensor_detection"
+    # Issued situation reports and analytical products (shared under agreements), and
+    # the node's own drafts and report templates (never leave the node).
+    report = "report"
+    report_draft = "report_draft"
+    report_template = "report_template"
+    organisation = "organisation"
+    contact_point = "contact_point"
+    request_response = "request_response"
+    attachment = "attachment"
+    thread_message = "thread_message"
+    joint_operation = "joint_operation"
+    operation_report = "operation_report"
     # The shift's work: tasks and the posts' answers, the duty log, handovers.
     task = "task"
     task_response = "task_response"
@@ -99,6 +111,20 @@ SUBJECT_FIELDS: dict[str, str] = {
     RecordKind.request_for_information: "to_node",
     RecordKind.daily_aggregate: "to_node",
     RecordKind.sensor_detection: "section_id",
+    RecordKind.report: "product",
+    RecordKind.report_draft: "product",
+    RecordKind.report_template: "template_id",
+    # Cooperation (docs/cooperation.md): an agency or unit by the node it belongs to, a
+    # point of contact by its organisation, a response by its request, an attachment or
+    # a message by the record it belongs to, an operation by its coordinating node, a
+    # daily report by its operation.
+    RecordKind.organisation: "node",
+    RecordKind.contact_point: "organisation_id",
+    RecordKind.request_response: "request_id",
+    RecordKind.attachment: "record_id",
+    RecordKind.thread_message: "record_id",
+    RecordKind.joint_operation: "coordinator",
+    RecordKind.operation_report: "operation_id",
     RecordKind.task: "unit_id",
     RecordKind.task_response: "task_id",
     RecordKind.duty_log_entry: "author",
@@ -116,6 +142,11 @@ USER_KINDS: frozenset[str] = frozenset({
     RecordKind.subscription, RecordKind.notification, RecordKind.notification_read,
     RecordKind.delivery,
 })
+
+#: Kinds that never leave their node: a linked node neither sends nor receives them
+#: (a user's own records, and the node's report drafts and templates).
+LOCAL_KINDS: frozenset[str] = USER_KINDS | frozenset({RecordKind.report_draft,
+                                                    RecordKind.report_template})
 
 KINDS: dict[str, Kind] = {
     "event": Kind(schema.events, schema.event_versions),

@@ -86,6 +86,10 @@ def _m0008_queue_stays(conn: sa.Connection) -> None:
         index.create(conn, checkfirst=True)
 
 
+def _m0009_files(conn: sa.Connection) -> None:
+    schema.files.create(conn, checkfirst=True)
+
+
 MIGRATIONS: list[tuple[str, Migration]] = [
     ("0001_initial", _m0001_initial),
     ("0002_peers_agreements_leases", _m0002_peers_agreements_leases),
@@ -95,6 +99,7 @@ MIGRATIONS: list[tuple[str, Migration]] = [
     ("0006_analysis_results", _m0006_analysis_results),
     ("0007_cursors", _m0007_cursors),
     ("0008_queue_stays", _m0008_queue_stays),
+    ("0009_files", _m0009_files),
 ]
 
 

@@ -99,6 +99,11 @@ def _conditions(
     return cond
 
 
+def filter_conditions(f: EventFilter) -> list[sa.ColumnElement[bool]]:
+    """The WHERE conditions of a query (for aggregates over the same events)."""
+    return _conditions(f, None)
+
+
 def _by_cells(
     f: EventFilter, bbox: tuple[float, float, float, float], cells: list[int],
     after: tuple[int, str] | None, limit: int,

@@ -214,6 +214,21 @@ cursors = sa.Table(
     sa.Column("updated_at", sa.BigInteger, nullable=False),
 )
 
+# The bytes of attached files, once per content (keyed by SHA-256 of the bytes): images
+# already stripped of their metadata, documents as given. ``thumbnail`` is a small JPEG
+# made from an image, derived and not shared. Which record a file belongs to is an
+# ``attachment`` record; the bytes travel with that record (docs/decisions.md).
+files = sa.Table(
+    "files",
+    metadata,
+    sa.Column("sha256", sa.String(64), primary_key=True),
+    sa.Column("size", sa.BigInteger, nullable=False),
+    sa.Column("media_type", sa.String(100), nullable=False),
+    sa.Column("content", sa.LargeBinary, nullable=False),
+    sa.Column("thumbnail", sa.LargeBinary),
+    sa.Column("created_at", sa.BigInteger, nullable=False),
+)
+
 # The validation queue: every stay of a report in a level's queue, as the node's
 # queue keeper derives it from the events and the actions it holds
 # (operations/chain.py). Derived, like analysis_results: not journaled, not

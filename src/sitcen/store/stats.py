@@ -31,6 +31,8 @@ class Window:
     until: int
     offset_us: int = 0
     countries: Sequence[str] = ()
+    #: Section ids or whole borders (``KG-TJ-*``); events on none of them are left out.
+    sections: Sequence[str] = ()
 
 
 def _bucket_shift(bucket_us: int, offset_us: int) -> int:
@@ -47,7 +49,7 @@ def bucket_index(at: int, bucket_us: int, offset_us: int) -> int:
     return (at + _bucket_shift(bucket_us, offset_us)) // bucket_us
 
 
-def _where(w: Window) -> list[sa.ColumnElement[bool]]:
+def window_where(w: Window) -> list[sa.ColumnElement[bool]]:
     cond: list[sa.ColumnElement[bool]] = [e.c.occurred_at >= w.since, e.c.occurred_at < w.until]
     if w.countries:
         cond.append(sa.or_(*(
@@ -55,6 +57,11 @@ def _where(w: Window) -> list[sa.ColumnElement[bool]]:
                    e.c.section_id.like(f"__-{c}-%"))
             for c in w.countries
         )))
+    if w.sections:
+        exact = [p for p in w.sections if not p.endswith("*")]
+        borders = [p[:-1] for p in w.sections if p.endswith("*")]
+        cond.append(sa.or_(*([e.c.section_id.in_(exact)] if exact else []),
+                           *(e.c.section_id.startswith(b) for b in borders)))
     return cond
 
 
@@ -70,7 +77,7 @@ def per_category(conn: sa.Connection, w: Window, bucket_us: int) -> dict[str, di
     bucket = _bucket_expr(bucket_us, w.offset_us).label("bucket")
     rows = conn.execute(
         sa.select(e.c.category, bucket, sa.func.count().label("n"))
-        .where(*_where(w))
+        .where(*window_where(w))
         .group_by(e.c.category, bucket)
     )
     out: dict[str, dict[int, int]] = {}
@@ -83,7 +90,7 @@ def per_section(conn: sa.Connection, w: Window) -> dict[str, int]:
     """Event counts per border section in the window (events on no section left out)."""
     rows = conn.execute(
         sa.select(e.c.section_id, sa.func.count())
-        .where(*_where(w), e.c.section_id.isnot(None))
+        .where(*window_where(w), e.c.section_id.isnot(None))
         .group_by(e.c.section_id)
     )
     return {str(s): int(n) for s, n in rows}
@@ -109,7 +116,8 @@ def top_sections(conn: sa.Connection, w: Window, limit: int) -> list[SectionTren
     """The busiest sections of the window, most events first, with the previous window's count."""
     now = per_section(conn, w)
     length = w.until - w.since
-    before = per_section(conn, Window(w.since - length, w.since, w.offset_us, w.countries))
+    before = per_section(conn, Window(w.since - length, w.since, w.offset_us, w.countries,
+                                      w.sections))
     ranked = sorted(now.items(), key=lambda kv: (-kv[1], kv[0]))[:limit]
     return [SectionTrend(s, n, before.get(s, 0)) for s, n in ranked]
 
@@ -122,7 +130,7 @@ def section_days(conn: sa.Connection, w: Window,
     day = _bucket_expr(DAY_US, w.offset_us).label("day")
     rows = conn.execute(
         sa.select(e.c.section_id, day, sa.func.count())
-        .where(*_where(w), e.c.section_id.in_(list(section_ids)))
+        .where(*window_where(w), e.c.section_id.in_(list(section_ids)))
         .group_by(e.c.section_id, day)
     )
     out: dict[str, dict[int, int]] = {s: {} for s in section_ids}

@@ -1,0 +1,159 @@
+"""What in cooperation needs someone's attention: mentions in threads, requests past due.
+
+:class:`CooperationWatch` runs in one app process of a node at a time (a lease),
+like the notification follower beside it, and tells people through
+:func:`sitcen.operations.notifications.notify_users`, so every notice obeys the
+same rule (only a user who may read the record) and is written once:
+
+- it follows the journal from its own cursor (``cooperation``) for thread
+  messages, written here or received from a linked node, and tells the users of
+  this node they mention (:func:`sitcen.operations.threads.notify_mentions`);
+- every ``deadline_every_s`` it looks for requests past their deadline in the
+  inbox and the outbox and tells this node's side of each
+  (:func:`sitcen.operations.requests.notify_overdue`).
+
+Time comes from ``clock``, so a test moves it instead of waiting. Knows no HTTP.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+import uuid
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+import sqlalchemy as sa
+
+from sitcen.operations.notifications import Audience
+from sitcen.operations.requests import notify_overdue
+from sitcen.operations.threads import notify_mentions
+from sitcen.store.cursors import journal_head, move_cursor, read_cursor
+from sitcen.store.journal import (
+    RecordKind,
+    add_write_listener,
+    read_journal,
+    remove_write_listener,
+)
+from sitcen.store.leases import acquire, release
+from sitcen.store.records import get_record
+
+log = logging.getLogger("sitcen.cooperation")
+
+#: The watch's cursor and lease names.
+CURSOR = "cooperation"
+LEASE = "cooperation"
+
+
+def _utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass
+class CooperationWatch:
+    """Tells people of mentions in threads and of overdue requests; see the module."""
+
+    engine: sa.Engine
+    node_id: str
+    partner_users: Mapping[str, str] = field(default_factory=dict)
+    clock: Callable[[], datetime] = _utc_now
+    deadline_every_s: float = 60.0
+    page: int = 500
+    poll_s: float = 0.5
+    holder: str = field(default_factory=lambda: f"cooperation:{uuid.uuid4()}")
+    _audience: Audience | None = field(default=None, repr=False)
+    _stop: threading.Event = field(default_factory=threading.Event, repr=False)
+    _wake: threading.Event = field(default_factory=threading.Event, repr=False)
+    _thread: threading.Thread | None = field(default=None, repr=False)
+
+    @property
+    def audience(self) -> Audience:
+        """Who may read what here (users re-read every half minute)."""
+        if self._audience is None:
+            self._audience = Audience(self.engine, self.node_id, self.partner_users)
+        return self._audience
+
+    def follow_once(self) -> int:
+        """Tell the mentions of one page of thread messages after the cursor; users told.
+
+        The first run starts at the journal's head: nobody is told about old messages.
+        """
+        cursor = read_cursor(self.engine, CURSOR)
+        if cursor is None:
+            move_cursor(self.engine, CURSOR, journal_head(self.engine))
+            return 0
+        # The head is read first: an entry committed after it has a higher number and
+        # is found by the next pass, so moving the cursor to it skips nothing.
+        head = journal_head(self.engine)
+        with self.engine.connect() as conn:
+            entries = read_journal(conn, after=cursor, limit=self.page,
+                                   kinds=[RecordKind.thread_message])
+        messages = [m for m in (get_record(self.engine, e.record_id) for e in entries)
+                    if m is not None and m.kind == RecordKind.thread_message]
+        told = notify_mentions(self.engine, self.node_id, messages, audience=self.audience)
+        last = entries[-1].seq if entries else cursor
+        move_cursor(self.engine, CURSOR, last if len(entries) == self.page else max(head, last))
+        return sum(len(users) for users in told.values())
+
+    def catch_up(self, max_pages: int = 1000) -> int:
+        """Follow until the cursor reaches the journal's head; users told."""
+        total = 0
+        for _ in range(max_pages):
+            before = read_cursor(self.engine, CURSOR)
+            total += self.follow_once()
+            if read_cursor(self.engine, CURSOR) == before:
+                break
+        return total
+
+    def check_deadlines(self, now: datetime | None = None) -> int:
+        """Tell this node's people of every request overdue now (or at ``now``); users told.
+
+        The users are read again first: who handles requests may have changed since
+        the last look, a minute ago.
+        """
+        self.audience.refresh()
+        told = notify_overdue(self.engine, self.node_id, now or self.clock(),
+                              audience=self.audience)
+        return sum(len(users) for users in told.values())
+
+    # -- running in the background
+
+    def start(self) -> CooperationWatch:
+        """Watch in a daemon thread while this process holds the lease."""
+        add_write_listener(self._wake.set)
+        self._thread = threading.Thread(target=self._run, name="cooperation", daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        """Stop watching and give the lease back."""
+        self._stop.set()
+        self._wake.set()
+        remove_write_listener(self._wake.set)
+        if self._thread is not None:
+            self._thread.join(timeout=30)
+        release(self.engine, LEASE, self.holder)
+
+    def _run(self) -> None:
+        renewed = checked = float("-inf")
+        holding = False
+        while not self._stop.is_set():
+            try:
+                moment = time.monotonic()  # the lease and the cadence run on real time
+                if moment - renewed > 5.0:
+                    holding = acquire(self.engine, LEASE, self.holder, 30.0)
+                    renewed = moment
+                if holding:
+                    self.follow_once()
+                    if moment - checked >= self.deadline_every_s:
+                        self.check_deadlines()
+                        checked = moment
+            except Exception:  # the watch must outlive any one failure
+                log.exception("cooperation watch pass failed")
+            self._wake.wait(self.poll_s)
+            self._wake.clear()
+
+
+__all__ = ["CURSOR", "LEASE", "CooperationWatch"]
