@@ -22,11 +22,11 @@ from sitcen.node import Node
 from sitcen.recompute import compute_risk, reactions_for
 from sitcen.store.capacities import put_capacities
 from sitcen.store.events import report_events
-from sitcen.store.levels import confirm_level
+from sitcen.store.levels import confirm_level, current_level
 from sitcen.store.picture import bin_size_for_zoom
 from sitcen.store.recommendations import add_recommendation
 from sitcen.store.users import add_user
-from sitcen.testing import serve_in_thread
+from sitcen.testing import serve_in_thread, wait_until
 from sitcen.users import Role
 from test_console import CHROMIUM, CHROMIUM_ARGS, VIEWPORT, WAIT_MS, _context, _missing, _shot
 from test_console import Site as _Site
@@ -134,6 +134,12 @@ def test_risk_screen_opens_from_the_map_with_reasons_and_checklist(browser: Any,
     expect(checklist).to_have_count(len(reactions_for("critical")))
     checklist.first.press("Space")  # keyboard: tick the first reaction
     expect(checklist.first).to_be_checked()
+    # The tick is a record of the level (the Levels page and other officers see it).
+    def first_ticked() -> bool:
+        level = current_level(site.node.engine, site.node.settings.node_id, top["section_id"])
+        return bool(level and (level.body.get("checklist") or {}).get("0", {}).get("done"))
+
+    wait_until(first_ticked, what="the tick recorded on the level")
     before_after = card.locator(".before-after")
     expect(before_after.locator(".before")).to_contain_text("Medium")
     expect(before_after.locator(".after")).to_contain_text("Critical")

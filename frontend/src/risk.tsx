@@ -22,7 +22,9 @@ interface LevelVersion { version: number; recorded_at: string; level: string; pr
   justification: string; confirmed_by: string; reasons: string[]; overridden: boolean }
 interface SectionLevel {
   section_id: string; proposed_level: string | null; reasons: string[]; proposed_reactions: string[];
-  confirmed: (LevelVersion & { reactions: string[] }) | null; history: LevelVersion[];
+  confirmed: (LevelVersion & { reactions: string[];
+    checklist?: Record<string, { done: boolean; by: string; at: string; note: string }> }) | null;
+  history: LevelVersion[];
 }
 interface Recommendation { id: string; text: string; owner: string; deadline: string; status: string }
 interface Forecast { series: string; forecast: { month: string; forecast: number; lower_80: number; upper_80: number; lower_95: number; upper_95: number }[] }
@@ -60,14 +62,13 @@ function RiskCard({ row, user, refresh }: { row: RiskRow; user: User; refresh():
   const [recs, setRecs] = useState<Recommendation[]>([]);
   const [alerts, setAlerts] = useState<Alert[]>([]);
   const [forecast, setForecast] = useState<Forecast | null>(null);
-  const [done, setDone] = useState<Set<number>>(new Set());
   const [choice, setChoice] = useState<string>(row.proposed_level);
   const [why, setWhy] = useState('');
   const [error, setError] = useState<string | null>(null);
   const [version, setVersion] = useState(0);
 
   useEffect(() => {
-    setDetail(null); setLevel(null); setDone(new Set()); setChoice(row.proposed_level); setWhy(''); setError(null);
+    setDetail(null); setLevel(null); setChoice(row.proposed_level); setWhy(''); setError(null);
     get<Detail>(`risk/${id}`).then(setDetail).catch(() => {});
     get<SectionLevel>(`sections/${id}/level`).then(setLevel).catch(() => {});
     get<{ recommendations: Recommendation[] }>(`recommendations?section_id=${id}`)
@@ -78,11 +79,24 @@ function RiskCard({ row, user, refresh }: { row: RiskRow; user: User; refresh():
 
   const confirmed = level?.confirmed ?? null;
   const reactions = confirmed?.reactions ?? level?.proposed_reactions ?? [];
-  const history = level?.history ?? [];
+  // Confirmations only: a tick of the checklist is a version of the level too, not a change.
+  const history = (level?.history ?? []).filter((v, i, all) => i === 0
+    || v.level !== all[i - 1].level || v.justification !== all[i - 1].justification
+    || v.confirmed_by !== all[i - 1].confirmed_by);
   const before = history.length >= 2 ? history[history.length - 2] : null;
   const after = history.length >= 1 ? history[history.length - 1] : null;
   const open = recs.filter((r) => r.status === 'open' || r.status === 'in_progress');
   const trend = detail?.threat.trend;
+
+  const tickOff = async (item: number, done: boolean) => {
+    setError(null);
+    try {
+      await post(`sections/${id}/level/checklist`, { item, done, note: '', base_version: confirmed?.version });
+      setVersion((n) => n + 1);
+    } catch (err) {
+      setError(err instanceof ApiError && err.items.length ? err.items.map((i) => i.msg).join('; ') : String((err as Error).message));
+    }
+  };
 
   const confirm = async (e: Event) => {
     e.preventDefault();
@@ -142,11 +156,15 @@ function RiskCard({ row, user, refresh }: { row: RiskRow; user: User; refresh():
           </div>
         )}
         <h4>{t('reactions')}</h4>
-        <ul class="checklist">{reactions.map((r, i) => (
-          <li key={i}><label><input type="checkbox" checked={done.has(i)} onChange={() => {
-            const next = new Set(done); if (next.has(i)) next.delete(i); else next.add(i); setDone(next);
-          }} /> {r}</label></li>
-        ))}</ul>
+        {/* Ticks are records of the confirmed level (the Levels page shows the same). */}
+        <ul class="checklist">{reactions.map((r, i) => {
+          const tick = confirmed?.checklist?.[String(i)];
+          return (
+            <li key={i}><label><input type="checkbox" checked={!!tick?.done}
+              disabled={!confirmed || !may(user, 'set_impact_level')} onChange={() => tickOff(i, !tick?.done)} /> {r}</label>
+              {tick?.done && <span class="muted small"> ({tick.by}, {formatShort(tick.at)})</span>}</li>
+          );
+        })}</ul>
         {may(user, 'set_impact_level') && (
           <form class="confirm-level" onSubmit={confirm}>
             <label for="level-choice">{t('set_level')}</label>
