@@ -48,6 +48,7 @@ from sitcen.operations.shift import (
     write_entry,
 )
 from sitcen.operations.tasks import (
+    FINAL,
     TaskCreate,
     TaskError,
     TaskOutcome,
@@ -55,6 +56,8 @@ from sitcen.operations.tasks import (
     create_task,
     known_units,
     list_tasks,
+    merged,
+    responses_to,
     update_own_task,
 )
 from sitcen.store.queries import EventFilter, query_events
@@ -239,14 +242,14 @@ RECENT = timedelta(hours=48)
 _NOTES = {"acknowledged": "[demo] {callsign}: received, moving out.",
           "en_route": "[demo] {callsign}: en route, about twenty minutes out.",
           "on_scene": "[demo] {callsign}: on scene."}
-#: (result, summary, reactions) of the tasks' ends, in turn.
+#: (result, summary, reactions) of the tasks' ends, in turn; said so that they fit any target.
 OUTCOMES: tuple[tuple[str, str, tuple[str, ...]], ...] = (
-    ("confirmed", "[demo] Tracks of a group of five towards the river; the group turned back "
-                  "on seeing the patrol.", ("patrol_dispatched", "turned_back")),
+    ("confirmed", "[demo] Confirmed on the spot: the report holds; photos sent to the duty desk.",
+     ("patrol_dispatched", "monitoring")),
     ("nothing_found", "[demo] Nothing found on the spot; the area was searched for an hour.",
      ("patrol_dispatched",)),
-    ("handled", "[demo] Two persons stopped and handed to the detachment for checks.",
-     ("patrol_dispatched", "apprehended")),
+    ("handled", "[demo] Handled on the spot; the detachment takes it over from here.",
+     ("patrol_dispatched",)),
 )
 
 
@@ -325,8 +328,8 @@ class PatrolTasking:
         self._turn = free[0] + 1
         asset_id, _kind, name, section_id = DEMO_PATROLS[free[0]]
         target, priority, what = self._target(section_id)
-        instructions = (f"[demo] {what}: confirm what is there, count persons and vehicles, "
-                        "report on arrival and when done.")
+        instructions = (f"[demo] {what[:1].upper()}{what[1:]}: confirm what is there, count "
+                        "persons and vehicles, report on arrival and when done.")
         task = create_task(engine, node_id, self.node.sections, TaskCreate.model_validate({
             "unit_id": asset_id, "target": target, "priority": priority,
             "instructions": instructions}), by=self.officer, units=units,
@@ -358,7 +361,10 @@ class PatrolTasking:
             what = (f"go to the {str(event.get('type')).replace('_', ' ')} reported on "
                     f"{event.get('section_id')}")
             return {"kind": "event", "event_id": str(event["id"])}, priority, what
-        section = next((s for s in self.riskiest if s.startswith(border)), section_id)
+        section = next((s for s in self.riskiest if s.startswith(border)), None)
+        if section is None:
+            return ({"kind": "section", "section_id": section_id}, "routine",
+                    f"patrol section {section_id}")
         return ({"kind": "section", "section_id": section}, "routine",
                 f"patrol section {section}, the riskiest of the border")
 
@@ -376,8 +382,9 @@ class PatrolTasking:
             outcome = TaskOutcome.model_validate({"result": result, "summary": summary,
                                                   "reaction": list(reactions)})
             task = get_record(engine, running.task_id)
-            if task is None:
-                return False
+            if task is None or merged(task, responses_to(engine, [task.id]).get(
+                    task.id, []))["status"] in FINAL:
+                return False  # ended in the console: its outcome is the officer's
             try:
                 done = apply_outcome(engine, self.node.reporter, task, outcome,
                                      by=running.unit_id)
