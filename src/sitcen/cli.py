@@ -413,8 +413,11 @@ def seed(years: float, seed: int, scale: float, truth: Path | None) -> None:
               help="keep reporting new synthetic events while serving")
 @click.option("--live-every", default=4.0, show_default=True, type=click.FloatRange(0.1, 3600),
               help="seconds between two live events")
+@click.option("--task-every", default=180.0, show_default=True,
+              type=click.FloatRange(0.5, 3600),
+              help="seconds between two tasks the duty officer gives the patrols (with --live)")
 def demo(host: str, port: int, data_dir: Path, years: float, seed_value: int, live: bool,
-         live_every: float) -> None:
+         live_every: float, task_every: float) -> None:
     """Seed a fresh demo node (SQLite) with years of activity and serve it."""
     # Only this command and `seed` import the demo package.
     from sitcen.demo.seeding import DEMO_USERS, DemoStory, add_demo_users, seed_scenario
@@ -438,8 +441,9 @@ def demo(host: str, port: int, data_dir: Path, years: float, seed_value: int, li
     finally:
         bar.close()
     stages = _Stages("")
+    stop = threading.Event()
     story = DemoStory(node, raise_after_s=20.0 if live else 0.0, progress=stages,
-                      say=click.echo)
+                      say=click.echo, stop=stop, task_every_s=task_every if live else 0.0)
     try:
         story.prepare()
     finally:
@@ -451,8 +455,7 @@ def demo(host: str, port: int, data_dir: Path, years: float, seed_value: int, li
     click.echo("demo users (username / password / role):")
     for username, password, role, _ in DEMO_USERS:
         click.echo(f"  {username:9} {password:17} {role}")
-    stop = threading.Event()
-    for job in story.jobs():  # alerts, and a level change on the live stream
+    for job in story.jobs():  # alerts, a level change on the live stream, patrols tasked
         job.start()
     try:
         _serve(settings, host, port, live=stop if live else None, live_every=live_every)

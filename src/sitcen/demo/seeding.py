@@ -2,10 +2,12 @@
 
 - :func:`seed_scenario` writes years of synthetic activity (the scenario) up to now;
 - :class:`LiveFeed` keeps reporting a new event every few seconds, as a post would;
-- :class:`DemoStory` gives the node capacity inventories, a risk table and
-  confirmed section levels before it serves, then, once it serves, writes the
-  alerts of early warning and has the duty officer raise the riskiest
-  section's level (a level change on the live stream).
+- :class:`DemoStory` gives the node capacity inventories, a risk table,
+  confirmed section levels, its directory and the start of the shift (queue
+  decisions, the night's handover signed off, the duty log; ``demo/shift.py``)
+  before it serves, then, once it serves, writes the alerts of early warning,
+  has the duty officer raise the riskiest section's level (a level change on the
+  live stream) and task the demo's patrols every few minutes, which answer.
 
 No HTTP and no terminal here: progress goes to a callback the CLI draws.
 """
@@ -25,9 +27,18 @@ from typing import Any
 from sitcen.analysis.risk import LEVEL_ORDER
 from sitcen.demo.capacities import synthetic_capacities
 from sitcen.demo.scenario import generate, live_events
+from sitcen.demo.shift import (
+    DAY_OFFICER,
+    PatrolTasking,
+    ShiftStart,
+    log_level_raised,
+    open_shift,
+    seed_directory,
+)
 from sitcen.events import EventCreate
 from sitcen.interop.capacity_import import capacity_values
 from sitcen.node import Node
+from sitcen.operations.queue import chain_of
 from sitcen.recompute import (
     RISK_HISTORY_MONTHS,
     compute_risk,
@@ -39,6 +50,7 @@ from sitcen.reports.library import NodeFacts, edit_draft, issue_draft, make_draf
 from sitcen.store.capacities import put_capacities
 from sitcen.store.events import report_events
 from sitcen.store.levels import confirm_level
+from sitcen.store.records import StoredRecord
 from sitcen.store.users import add_user, list_users
 from sitcen.users import Role
 
@@ -50,6 +62,7 @@ Progress = Callable[[int, int], None]  # (done, total)
 DEMO_USERS: tuple[tuple[str, str, str, str], ...] = (
     ("operator", "operator-demo-1", "operator", "Post operator (demo)"),
     ("duty", "duty-demo-1", "duty_officer", "Duty officer (demo)"),
+    ("night", "night-demo-1", "duty_officer", "Night duty officer (demo)"),
     ("analyst", "analyst-demo-1", "analyst", "Risk analyst (demo)"),
     ("liaison", "liaison-demo-1", "liaison", "Liaison officer (demo)"),
     ("admin", "admin-demo-1", "admin", "Administrator (demo)"),
@@ -115,19 +128,23 @@ class LiveFeed:
 
 @dataclass
 class DemoStory:
-    """The analysis side of the demo: inventories, risk, levels before serving; alerts after.
+    """What happens at the demo node besides reports: analysis, levels, and the shift's work.
 
     Call :meth:`prepare` before the node serves, then :meth:`jobs` for what to
-    start with the server.
+    start with the server; ``stop`` ends the patrols' tasking. ``task_every_s``
+    is the time between two tasks (0: no tasking).
     """
 
     node: Node
     raise_after_s: float = 20.0
     progress: Callable[[str], Progress] | None = None
     say: Callable[[str], None] = print
+    stop: threading.Event = field(default_factory=threading.Event)
+    task_every_s: float = 180.0
     _rows: list[dict[str, Any]] = field(default_factory=list, init=False)
     _events: Any = field(default=None, init=False)
     _today: Any = field(default=None, init=False)
+    _shift: ShiftStart | None = field(default=None, init=False)
 
     @property
     def _node_id(self) -> str:
@@ -155,11 +172,21 @@ class DemoStory:
         if top is None:
             if self._rows:
                 self._confirm(self._rows[0], self._rows[0]["proposed_level"])
-            return
-        before = LEVEL_ORDER[LEVEL_ORDER.index(top["proposed_level"]) - 1]
-        self._confirm(top, before, "[demo] the level confirmed last month, before the rise")
-        self.say(f"levels: 5 sections confirmed; {top['section_id']} goes from {before} to "
-                 f"{top['proposed_level']} shortly after start")
+        else:
+            before = self._level_before(top)
+            self._confirm(top, before, "[demo] the level confirmed last month, before the rise")
+            self.say(f"levels: 5 sections confirmed; {top['section_id']} goes from {before} to "
+                     f"{top['proposed_level']} shortly after start")
+        self._open_shift(top)
+
+    def _open_shift(self, top: dict[str, Any] | None) -> None:
+        """The directory, and the night's decisions, log and handover (``demo/shift.py``)."""
+        directory = seed_directory(self.node)
+        self.say(f"directory: {len(directory)} agencies, units and points of contact (demo)")
+        self._shift = open_shift(self.node, chain_of(self.node.settings),
+                                 watch=None if top is None else top["section_id"],
+                                 watch_level=None if top is None else top["proposed_level"])
+        self.say("shift: the night's handover signed off by the duty officer; queue, duty log")
 
     def _issue_daily_report(self) -> None:
         """Yesterday's daily situation report, drafted with commentary and issued by the duty
@@ -181,12 +208,21 @@ class DemoStory:
                  "duty officer (reports library)")
 
     def jobs(self) -> list[threading.Thread]:
-        """The alerts pass, and (``raise_after_s`` later) the level rise, not yet started."""
+        """The alerts pass, (``raise_after_s`` later) the level rise, and the patrols'
+        tasking, not yet started."""
         jobs = [threading.Thread(target=self.write_alerts, name="demo-alerts", daemon=True)]
         if self._top_riser() is not None:
             timer = threading.Timer(self.raise_after_s, self.raise_level)
             timer.daemon = True
             jobs.append(timer)
+        if self.task_every_s > 0:
+            returned = self._shift.returned if self._shift is not None else None
+            tasking = PatrolTasking(self.node, self.stop,
+                                    riskiest=[r["section_id"] for r in self._rows],
+                                    every_s=self.task_every_s,
+                                    skip_events=frozenset({returned} if returned else ()))
+            jobs.append(threading.Thread(target=tasking.run, name="demo-tasking",
+                                         daemon=True))
         return jobs
 
     def write_alerts(self) -> None:
@@ -205,9 +241,15 @@ class DemoStory:
         if top is None:
             return
         try:
-            self._confirm(top, top["proposed_level"])
+            record = self._confirm(top, top["proposed_level"])
+            log_level_raised(self.node, record, self._level_before(top))
         except Exception:  # a demo nicety must never take the server down
             log.exception("demo: could not raise the level of %s", top["section_id"])
+
+    @staticmethod
+    def _level_before(top: dict[str, Any]) -> str:
+        """The level one below the proposed one: where the riskiest section stood before."""
+        return LEVEL_ORDER[LEVEL_ORDER.index(top["proposed_level"]) - 1]
 
     def _top_riser(self) -> dict[str, Any] | None:
         """The riskiest section, when its proposed level is above the lowest one."""
@@ -215,7 +257,8 @@ class DemoStory:
             return None
         return self._rows[0]
 
-    def _confirm(self, row: dict[str, Any], level: str, why: str = "") -> None:
-        confirm_level(self.node.engine, self._node_id, row["section_id"], level=level,
-                      proposed_level=row["proposed_level"], reasons=row["reasons"],
-                      reactions=reactions_for(level), confirmed_by="duty", justification=why)
+    def _confirm(self, row: dict[str, Any], level: str, why: str = "") -> StoredRecord:
+        return confirm_level(self.node.engine, self._node_id, row["section_id"], level=level,
+                             proposed_level=row["proposed_level"], reasons=row["reasons"],
+                             reactions=reactions_for(level), confirmed_by=DAY_OFFICER,
+                             justification=why)

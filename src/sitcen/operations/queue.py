@@ -28,12 +28,23 @@ from typing import Any
 import orjson
 import sqlalchemy as sa
 
+from sitcen.errors import InvalidInput, NotFound, Refused, VersionConflictError, error
 from sitcen.exchange.links import Relation, list_peers
-from sitcen.operations.chain import Act, Chain, Report, Stay, intervals
+from sitcen.operations.chain import (
+    CHAIN_ACTIONS,
+    Act,
+    Chain,
+    Report,
+    Stay,
+    intervals,
+    last_at,
+    waiting_at,
+)
 from sitcen.operations.notifications import Audience, notify_users
 from sitcen.settings import Settings
 from sitcen.store import schema
 from sitcen.store.cursors import journal_head, move_cursor, read_cursor
+from sitcen.store.events import get_event
 from sitcen.store.journal import (
     RecordKind,
     add_write_listener,
@@ -43,7 +54,8 @@ from sitcen.store.journal import (
     write_transaction,
 )
 from sitcen.store.leases import acquire, release
-from sitcen.times import to_micros
+from sitcen.store.records import StoredRecord, get_record, next_version, own_record_id, write_own
+from sitcen.times import from_micros, iso, to_micros
 from sitcen.users import Permission
 
 log = logging.getLogger("sitcen.queue")
@@ -445,3 +457,86 @@ def stays_of(engine: sa.Engine, chain: Chain, event_id: str) -> list[Stay]:
     with engine.connect() as conn:
         return compute_stays(conn, chain, [event_id], children_of(engine)).get(event_id, [])
 
+
+
+# ----------------------------------------------------------------------------- deciding
+
+_DONE = {"validated": "validated", "returned": "returned it for correction",
+         "rejected": "rejected it", "closed": "closed it", "superseded": "validated it higher up",
+         "interrupted": "had it returned for correction"}
+
+
+def _iso_us(micros: int) -> str:
+    return iso(from_micros(micros))
+
+
+def _handled(level: str, by: str | None, node_id: str | None, at: str | None,
+             outcome: str) -> Refused:
+    """409: another officer has already acted on this stay; who, on which node, when."""
+    who = f"{by or '?'}" + (f" on {node_id}" if node_id else "")
+    when = f" at {at}" if at else ""
+    return Refused(f"already handled at level {level}: {who} {_DONE.get(outcome, outcome)}{when}",
+                   status=409, kind="already_handled", loc=["body", "action"])
+
+
+def decide(engine: sa.Engine, chain: Chain, event_id: str, action: str, *, by: str,
+           text: str = "", partner_users: Mapping[str, str] | None = None) -> StoredRecord:
+    """Validate, return for correction or reject a report waiting at this node's level.
+
+    The officer's decision is an ``event_action`` of this node whose id is derived
+    from the report, the level and the stay, so it is taken once per stay: a second
+    officer is refused (:class:`sitcen.errors.Refused`, 409) with who did what and
+    when; so is a report that does not wait here, or a node with no level. A return
+    or a rejection needs a reason the reporter can read. The report's stays are
+    refreshed at once, so the officer's own queue is right on the next read.
+    """
+    if action not in CHAIN_ACTIONS:
+        raise InvalidInput([error(("body", "action"), f"not a decision of the validation "
+                                  f"chain: {', '.join(sorted(CHAIN_ACTIONS))}", "enum")])
+    if action != "validate" and not text.strip():
+        what = "a rejection" if action == "reject" else "a return for correction"
+        raise InvalidInput([error(("body", "text"), f"{what} needs a reason the reporter can "
+                                  "read", "missing")])
+    if chain.level is None:
+        raise Refused("this node validates at no level of the chain (SITCEN_CHAIN_LEVEL is "
+                      "empty)", status=409, kind="no_level", loc=["body", "action"])
+    event = get_event(engine, event_id)
+    if event is None:
+        raise NotFound("event", event_id)
+    stays = stays_of(engine, chain, event_id)
+    stay = waiting_at(stays, chain.level)
+    if stay is None:
+        last = last_at(stays, chain.level)
+        if last is not None and last.outcome is not None:
+            at = None if last.left_at is None else _iso_us(last.left_at)
+            raise _handled(chain.level, last.by, last.node, at, last.outcome)
+        returned = next((s for s in stays if s.awaiting_correction), None)
+        if returned is not None:
+            raise _handled(returned.level, returned.by, returned.node,
+                           None if returned.left_at is None else _iso_us(returned.left_at),
+                           "returned")
+        where = [s.level for s in stays if s.open]
+        raise Refused(f"not waiting at level {chain.level}"
+                      + (f": it waits at level {', '.join(where)}" if where else
+                         ": it is not in this node's validation chain"),
+                      status=409, kind="not_in_queue", loc=["body", "action"])
+    node_id = chain.node_id
+    body: dict[str, Any] = {
+        "event_id": event_id, "event_origin": event.origin, "event_version": event.version,
+        "action": action, "impact_level": None, "text": text, "by": by,
+        "at": _iso_us(now_micros()), "handling": str(event.handling), "level": chain.level,
+    }
+    record_id = own_record_id(node_id, RecordKind.event_action,
+                              f"{event_id}|{chain.level}|{stay.round}")
+    try:
+        record = write_own(engine, [next_version(engine, RecordKind.event_action, record_id,
+                                                 body, node_id, base_version=0)], node_id)[0]
+    except VersionConflictError:
+        other = get_record(engine, record_id)
+        if other is None:
+            raise
+        raise _handled(chain.level, other.body.get("by"), other.origin, other.body.get("at"),
+                       {"validate": "validated", "reject": "rejected"}.get(
+                           str(other.body.get("action")), "returned")) from None
+    QueueKeeper(engine, chain, dict(partner_users or {})).refresh([event_id], tell=False)
+    return record

@@ -9,7 +9,8 @@ Validating, returning for correction and rejecting are the validation chain's
 actions (docs/operations.md): they are taken at this node's level, only on a
 report waiting in that level's queue, once per stay — the action's id is derived
 from the report, the level and the stay, so a second officer acting on a report
-another already handled is refused, with who did what and when.
+another already handled is refused, with who did what and when
+(``sitcen.operations.queue.decide``, which the demo's duty officer uses too).
 """
 
 from __future__ import annotations
@@ -22,21 +23,13 @@ from fastapi import APIRouter, status
 from pydantic import BaseModel, ConfigDict, Field
 
 from sitcen.api.deps import CurrentNode, CurrentUser, Reader
-from sitcen.errors import InvalidInput, NotFound, Refused, VersionConflictError, error
+from sitcen.errors import InvalidInput, NotFound, Refused, error
 from sitcen.events import NO_NUL
-from sitcen.node import Node
-from sitcen.operations.chain import CHAIN_ACTIONS, last_at, waiting_at
-from sitcen.operations.queue import QueueKeeper, chain_of, stays_of
+from sitcen.operations.chain import CHAIN_ACTIONS
+from sitcen.operations.queue import chain_of, decide
 from sitcen.store.events import get_event
 from sitcen.store.journal import RecordKind, now_micros
-from sitcen.store.records import (
-    get_record,
-    list_records,
-    next_version,
-    own_record_id,
-    write_own,
-    write_record,
-)
+from sitcen.store.records import list_records, write_record
 from sitcen.taxonomy import ImpactLevel
 from sitcen.times import from_micros, iso
 from sitcen.users import Permission, allows
@@ -118,6 +111,10 @@ def create_event_action(event_id: uuid.UUID, item: EventActionCreate, node: Curr
     event = get_event(node.engine, str(event_id))
     if event is None:
         raise NotFound("event", str(event_id))
+    if item.action.value in CHAIN_ACTIONS:
+        return decide(node.engine, chain_of(node.settings), str(event_id), item.action.value,
+                      by=user.username, text=item.text,
+                      partner_users=node.settings.partner_users).to_dict()
     body: dict[str, Any] = {
         "event_id": str(event_id),
         "event_origin": event.origin,
@@ -129,75 +126,13 @@ def create_event_action(event_id: uuid.UUID, item: EventActionCreate, node: Curr
         "at": _now_iso(),
         "handling": str(event.handling),
     }
-    if item.action.value in CHAIN_ACTIONS:
-        return _chain_action(node, str(event_id), body)
     record = write_record(node.engine, RecordKind.event_action, body,
                           node_id=node.settings.node_id)
     return record.to_dict()
 
 
 def _now_iso() -> str:
-    return _iso_us(now_micros())
-
-
-_DONE = {"validated": "validated", "returned": "returned it for correction",
-         "rejected": "rejected it", "closed": "closed it", "superseded": "validated it higher up",
-         "interrupted": "had it returned for correction"}
-
-
-def _handled(level: str, by: str | None, node_id: str | None, at: str | None,
-             outcome: str) -> Refused:
-    """409: another officer has already acted on this stay; who, on which node, when."""
-    who = f"{by or '?'}" + (f" on {node_id}" if node_id else "")
-    when = f" at {at}" if at else ""
-    return Refused(f"already handled at level {level}: {who} {_DONE.get(outcome, outcome)}{when}",
-                   status=409, kind="already_handled", loc=["body", "action"])
-
-
-def _chain_action(node: Node, event_id: str, body: dict[str, Any]) -> dict[str, Any]:
-    """A validation, return or rejection at this node's level: once per stay, or 409."""
-    chain = chain_of(node.settings)
-    if chain.level is None:
-        raise Refused("this node validates at no level of the chain (SITCEN_CHAIN_LEVEL is "
-                      "empty)", status=409, kind="no_level", loc=["body", "action"])
-    stays = stays_of(node.engine, chain, event_id)
-    stay = waiting_at(stays, chain.level)
-    if stay is None:
-        last = last_at(stays, chain.level)
-        if last is not None and last.outcome is not None:
-            at = None if last.left_at is None else _iso_us(last.left_at)
-            raise _handled(chain.level, last.by, last.node, at, last.outcome)
-        returned = next((s for s in stays if s.awaiting_correction), None)
-        if returned is not None:
-            raise _handled(returned.level, returned.by, returned.node,
-                           None if returned.left_at is None else _iso_us(returned.left_at),
-                           "returned")
-        where = [s.level for s in stays if s.open]
-        raise Refused(f"not waiting at level {chain.level}"
-                      + (f": it waits at level {', '.join(where)}" if where else
-                         ": it is not in this node's validation chain"),
-                      status=409, kind="not_in_queue", loc=["body", "action"])
-    node_id = node.settings.node_id
-    body["level"] = chain.level
-    record_id = own_record_id(node_id, RecordKind.event_action,
-                              f"{event_id}|{chain.level}|{stay.round}")
-    try:
-        record = write_own(node.engine, [next_version(node.engine, RecordKind.event_action,
-                                                      record_id, body, node_id, base_version=0)],
-                           node_id)[0]
-    except VersionConflictError:
-        other = get_record(node.engine, record_id)
-        if other is None:
-            raise
-        raise _handled(chain.level, other.body.get("by"), other.origin, other.body.get("at"),
-                       {"validate": "validated", "reject": "rejected"}.get(
-                           str(other.body.get("action")), "returned")) from None
-    QueueKeeper(node.engine, chain, node.settings.partner_users).refresh([event_id], tell=False)
-    return record.to_dict()
-
-
-def _iso_us(micros: int) -> str:
-    return iso(from_micros(micros))
+    return iso(from_micros(now_micros()))
 
 
 @router.get("/{event_id}/actions", response_model=list[EventActionPublic])
