@@ -205,8 +205,8 @@ def test_default_down_is_the_childs_area() -> None:
     agreement = default_agreement("kg-ncc", "kg-batken", "down", sections=["KG-TJ-*"],
                                   countries=["KG"])
     assert set(agreement.kinds) == {RecordKind.event, RecordKind.event_action, RecordKind.alert,
-                                    RecordKind.section_assessment, RecordKind.report, RecordKind.task,
-                                    *COOPERATION_KINDS}
+                                    RecordKind.section_assessment, RecordKind.report,
+                                    RecordKind.task, *COOPERATION_KINDS}
     assert agreement.events.sections == ["KG-TJ-*"]
     assert agreement.events.countries == ["KG"]
     assert agreement.handling_ceiling == Handling.amber
