@@ -30,6 +30,7 @@ from sitcen.demo.scenario import generate, live_events
 from sitcen.demo.shift import (
     DAY_OFFICER,
     PatrolTasking,
+    QueueWork,
     ShiftStart,
     log_level_raised,
     open_shift,
@@ -223,6 +224,10 @@ class DemoStory:
                                     skip_events=frozenset({returned} if returned else ()))
             jobs.append(threading.Thread(target=tasking.run, name="demo-tasking",
                                          daemon=True))
+            work = QueueWork(self.node, chain_of(self.node.settings), self.stop,
+                             every_s=max(1.0, self.task_every_s / 3),
+                             after_s=max(5.0, self.task_every_s * 3))
+            jobs.append(threading.Thread(target=work.run, name="demo-queue", daemon=True))
         return jobs
 
     def write_alerts(self) -> None:

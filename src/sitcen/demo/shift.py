@@ -254,6 +254,45 @@ OUTCOMES: tuple[tuple[str, str, tuple[str, ...]], ...] = (
 
 
 @dataclass
+@dataclass
+class QueueWork:
+    """The duty officer works the live queue: every ``every_s`` the reports waiting
+    longer than ``after_s`` are validated, so the queue stays live without growing
+    for ever (a report every few seconds would otherwise pile up overdue). The
+    newest reports, the serious ones and those returned for correction are left for
+    the visitor to handle."""
+
+    node: Node
+    chain: Chain
+    stop: threading.Event
+    every_s: float = 60.0
+    after_s: float = 600.0
+    officer: str = DAY_OFFICER
+
+    def run(self) -> None:
+        """Work the queue every ``every_s`` until ``stop`` is set."""
+        while not self.stop.wait(self.every_s):
+            try:
+                self.work(datetime.now(UTC))
+            except Exception:  # a demo nicety must never take the server down
+                log.exception("demo: working the queue failed")
+
+    def work(self, now: datetime) -> int:
+        """Validate what has waited longer than ``after_s`` at ``now``; how many."""
+        cutoff = to_micros(now - timedelta(seconds=self.after_s))
+        done = 0
+        for item in queue_page(self.node.engine, self.chain, limit=500):
+            if item.serious or item.entered_at > cutoff:
+                continue
+            try:
+                decide(self.node.engine, self.chain, item.event_id, "validate", by=self.officer)
+            except Exception:  # handled meanwhile by someone at the console
+                continue
+            done += 1
+        return done
+
+
+@dataclass
 class _Running:
     task_id: str
     unit_id: str
