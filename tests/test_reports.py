@@ -7,7 +7,7 @@ import io
 import shutil
 import subprocess
 from collections.abc import Callable
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -320,19 +320,33 @@ def test_a_template_chooses_sections_parts_header_and_language(
 
 
 def test_open_tasks_and_requests_appear_in_the_daily_report(node: Node) -> None:
-    """Open work is read from the records table by kind, whatever module writes it."""
-    from sitcen.store.records import write_record
+    """Open work as the shift and cooperation pages see it: tasks with their answers
+    applied, requests still owed an answer; finished work is left out."""
+    from sitcen.operations.requests import RequestCreate, create_request
+    from sitcen.operations.tasks import TaskCreate, create_task, known_units, update_own_task
 
-    write_record(node.engine, "request_for_information",
-                 {"to_node": "kg-ncc", "question": "Who owns the boat seized at Panj?",
-                  "status": "open", "deadline": "2026-12-31", "handling": "AMBER"},
-                 node_id=node.settings.node_id)
+    node_id = node.settings.node_id
+    now = datetime.now(UTC)
+    create_request(node.engine, node_id, RequestCreate.model_validate({
+        "to_node": "kg-ncc", "title": "Who owns the boat seized at Panj?",
+        "text": "The registration points to a Kyrgyz company.",
+        "due_at": "2040-01-15T06:00:00Z"}), by="duty", reachable=["kg-ncc"], now=now)
+    units = known_units(node.engine, {"tj-post-panj": "Panj post"})
+    section = node.sections.sections[0].id
+    tasks = [create_task(node.engine, node_id, node.sections, TaskCreate.model_validate({
+        "unit_kind": "post", "unit_id": "tj-post-panj", "priority": "immediate",
+        "target": {"kind": "section", "section_id": section}, "instructions": text}),
+        by="duty", units=units) for text in ("Check the ford", "Count the boats")]
+    update_own_task(node.engine, node_id, tasks[1].id, "cancelled", by="duty", via="console",
+                    note="done by the river patrol")
     draft = make_draft(node.engine, facts(node), product="daily", day=the_day(), by="analyst",
                        language="en")
     html = render(draft.body["content"], "html").decode()
     rows = _rows(html, "open_work")
-    assert rows == [["request for information", "Who owns the boat seized at Panj?", "kg-ncc",
-                     "2026-12-31", "open"]]
+    assert rows == [
+        ["task (immediate)", f"Check the ford · {section}", "Panj post", "–", "assigned"],
+        ["request for information", "Who owns the boat seized at Panj?", "→ kg-ncc",
+         "2040-01-15 11:00", "sent"]]
 
 
 def _blocks(content: dict[str, Any], kind: str) -> list[dict[str, Any]]:

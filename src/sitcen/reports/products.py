@@ -28,6 +28,8 @@ from scipy import stats as scipy_stats
 
 from sitcen.geo import BorderSection
 from sitcen.i18n import meta
+from sitcen.operations.requests import PENDING, Box, list_requests
+from sitcen.operations.tasks import list_tasks
 from sitcen.recompute import reactions_for, risk_table, section_capacities
 from sitcen.reports.labels import MISSING_MARK, Labels
 from sitcen.reports.templates import PRODUCTS, ReportTemplate
@@ -39,18 +41,12 @@ from sitcen.store.picture import (
     count_by_level,
     monthly_counts_by,
     previous_version,
-    records_of_kinds,
     serious_events,
     versions_recorded,
 )
 from sitcen.store.recommendations import OPEN_STATUSES, list_recommendations
 from sitcen.store.stats import DAY_US, Window, per_category, per_section, window_where
 from sitcen.taxonomy import Category
-
-#: Record kinds of open work a daily report lists when the node holds any.
-OPEN_WORK_KINDS = ("task", "request_for_information")
-_OPEN = frozenset({"open", "new", "assigned", "acknowledged", "in_progress", "en_route",
-                   "on_scene", "sent", "pending"})
 
 CONTENT_VERSION = 1
 
@@ -309,8 +305,7 @@ def _daily(b: Build, parts: list[str]) -> list[dict[str, Any]]:
         alert_versions = versions_recorded(conn, RecordKind.alert, day.since_us, day.until_us)
         positions = versions_recorded(conn, RecordKind.asset_position, day.since_us,
                                       day.until_us)
-        open_work = [r for r in records_of_kinds(conn, OPEN_WORK_KINDS)
-                     if str(r.body.get("status", "open")) in _OPEN]
+    open_work = _open_work(b)
     section_ids = set(b.centre.section_ids)
     serious = [e for e in serious if e.get("section_id") in section_ids or not
                e.get("section_id")]
@@ -397,14 +392,10 @@ def _daily(b: Build, parts: list[str]) -> list[dict[str, Any]]:
                                   L("ui.report.justification"), L("ui.report.confirmed_by"),
                                   L("ui.report.time")], rows, empty=L("ui.report.none")))
         elif part == "open_work":
-            rows = [[L(f"ui.report.kind_{r.body.get('kind') or _kind_of(r.body)}"),
-                     str(r.body.get("title") or r.body.get("subject") or r.body.get("question")
-                         or r.body.get("text") or "")[:200],
-                     seal("personal", str(r.body.get("assignee") or r.body.get("assigned_to")
-                                          or r.body.get("to_node") or "–")),
-                     str(r.body.get("deadline") or r.body.get("due") or "–"),
-                     str(r.body.get("status", "open"))]
-                    for r in open_work]
+            rows = [[L(f"ui.report.kind_{w.kind}") + (f" ({L(w.priority)})" if w.priority else ""),
+                     w.subject[:200], w.who, b.iso_local(w.due_at) if w.due_at else "–",
+                     L(w.status) + (f" · {L('ui.report.overdue')}" if w.overdue else "")]
+                    for w in open_work]
             blocks.append(_table(part, L("ui.report.open_work"),
                                  [L("ui.report.what"), L("ui.report.subject"),
                                   L("ui.report.assigned_to"), L("ui.report.deadline"),
@@ -433,8 +424,43 @@ def _daily(b: Build, parts: list[str]) -> list[dict[str, Any]]:
     return blocks
 
 
-def _kind_of(body: Mapping[str, Any]) -> str:
-    return "request_for_information" if "question" in body or "to_node" in body else "task"
+@dataclass(frozen=True)
+class OpenWork:
+    """A task not finished or a request still owed an answer, as a daily report lists it."""
+
+    kind: str  # "task" or "request_for_information"
+    subject: str
+    who: str  # the unit tasked, or the node asked (and by whom it was asked)
+    due_at: str | None
+    status: str  # a catalogue key: the task's or the request's status
+    priority: str | None = None  # a catalogue key
+    overdue: bool = False
+
+
+def _open_work(b: Build) -> list[OpenWork]:
+    """The node's open tasks (answers applied) and pending requests, in and out, now."""
+    work = []
+    for _, body in list_tasks(b.engine, open_only=True):
+        unit = body.get("unit") or {}
+        target = body.get("target") or {}
+        where = body.get("section_id") or target.get("section_id") or ""
+        work.append(OpenWork(
+            "task", " · ".join(x for x in (str(body.get("instructions") or ""), str(where)) if x),
+            str(unit.get("callsign") or unit.get("name") or body.get("unit_id") or "–"), None,
+            f"ui.task_status.{body.get('status')}", f"ui.priority.{body.get('priority')}"))
+    for direction in ("out", "in"):
+        for item in list_requests(b.engine, b.centre.node_id, Box(direction), b.now,
+                                  personal=False):
+            state = item["state"]
+            if state["status"] not in PENDING:
+                continue
+            body = item["body"]
+            who = (f"→ {body.get('to_node') or '–'}" if direction == "out"
+                   else f"← {item['origin']}")
+            work.append(OpenWork("request_for_information", str(body.get("title") or ""), who,
+                                 state["due_at"], f"ui.console.coop.status.{state['status']}",
+                                 overdue=bool(state["overdue"])))
+    return work
 
 
 def _category_chart(b: Build, *, days: int) -> dict[str, Any]:

@@ -148,16 +148,6 @@ def previous_version(conn: sa.Connection, record_id: str, version: int) -> dict[
     return None if body is None else dict(orjson.loads(body))
 
 
-def records_of_kinds(conn: sa.Connection, kinds: Sequence[str]) -> list[RecordVersion]:
-    """Current versions of every record of the given kinds (kinds this node may not know yet)."""
-    r = schema.records
-    return [RecordVersion(row.id, row.origin, row.version, row.recorded_at,
-                          orjson.loads(row.body))
-            for row in conn.execute(sa.select(r.c.id, r.c.origin, r.c.version, r.c.recorded_at,
-                                              r.c.body).where(r.c.kind.in_(list(kinds)))
-                                    .order_by(r.c.recorded_at))]
-
-
 @dataclass(frozen=True)
 class Situation:
     """Where it is worst right now: the last 24 h against normal, open alerts, sections at risk."""
