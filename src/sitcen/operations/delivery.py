@@ -44,12 +44,13 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
-from typing import Any
+from typing import Any, ClassVar
 
 import httpx
 import orjson
 import sqlalchemy as sa
 
+from sitcen.operations.background import LeasedLoop
 from sitcen.operations.notifications import Subscription, load_subscriptions
 from sitcen.operations.phrases import render
 from sitcen.settings import Settings
@@ -58,13 +59,10 @@ from sitcen.store.cursors import journal_head, move_cursor, read_cursor
 from sitcen.store.journal import (
     Record,
     RecordKind,
-    add_write_listener,
     now_micros,
     read_journal,
-    remove_write_listener,
     write_records,
 )
-from sitcen.store.leases import acquire, release
 from sitcen.store.records import (
     StoredRecord,
     get_record,
@@ -150,8 +148,10 @@ def _targets(subscriptions: Iterable[Subscription]) -> list[Target]:
     return list(found.values())
 
 
-class Deliverer:
+class Deliverer(LeasedLoop):
     """Sends notifications out of the node and keeps the delivery log."""
+
+    LEASE: ClassVar[str] = LEASE
 
     def __init__(self, engine: sa.Engine, config: DeliveryConfig, *, retry_base_s: float = 2.0,
                  retry_max_s: float = 300.0, max_attempts: int = 10, timeout_s: float = 10.0,
@@ -171,6 +171,7 @@ class Deliverer:
         self._stop = threading.Event()
         self._wake = threading.Event()
         self._thread: threading.Thread | None = None
+        self._digested = float("-inf")  # monotonic s
 
     # -- making deliveries
 
@@ -428,54 +429,29 @@ class Deliverer:
             self._due[fresh.id] = 0.0
         return len(made)
 
-    # -- running in the background
+    def renewed(self, gained: bool) -> None:
+        if gained:
+            self.load_pending()
 
-    def start(self) -> Deliverer:
-        """Deliver in a daemon thread while this process holds the lease."""
-        add_write_listener(self._wake.set)
-        self._thread = threading.Thread(target=self._run, name="deliveries", daemon=True)
-        self._thread.start()
-        return self
+    def work(self, moment: float) -> bool:
+        """The background loop's pass: new deliveries, those due, the digests once a minute."""
+        made = self.follow_once()
+        self.send_due()
+        if moment - self._digested > 60.0:
+            self.digests()
+            self._digested = moment
+        return bool(made)
 
-    def stop(self) -> None:
-        """Stop and give the lease back."""
-        self._stop.set()
-        self._wake.set()
-        remove_write_listener(self._wake.set)
-        if self._thread is not None:
-            self._thread.join(timeout=30)
-        release(self.engine, LEASE, self.holder)
+    def wait_s(self) -> float:
+        return self._next_wait()
+
+    def stopped(self) -> None:
         self.close()
 
     def close(self) -> None:
         """Close the HTTP connections the webhooks used, and the senders' threads."""
         self._pool.shutdown(wait=True)
         self.http.close()
-
-    def _run(self) -> None:
-        renewed = digested = 0.0
-        holding = False
-        while not self._stop.is_set():
-            try:
-                clock = time.time()
-                if clock - renewed > 5.0:
-                    was = holding
-                    holding = acquire(self.engine, LEASE, self.holder, 30.0)
-                    renewed = clock
-                    if holding and not was:
-                        self.load_pending()
-                if holding:
-                    made = self.follow_once()
-                    self.send_due()
-                    if clock - digested > 60.0:
-                        self.digests()
-                        digested = clock
-                    if made and not self._stop.is_set():
-                        continue
-            except Exception:  # the deliverer must outlive any one failure
-                log.exception("delivery pass failed")
-            self._wake.wait(self._next_wait())
-            self._wake.clear()
 
     def _next_wait(self) -> float:
         if not self._due:

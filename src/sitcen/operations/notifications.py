@@ -35,7 +35,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from enum import StrEnum
-from typing import Annotated, Any
+from typing import Annotated, Any, ClassVar
 
 import orjson
 import sqlalchemy as sa
@@ -47,6 +47,7 @@ from sitcen.exchange.agreements import Agreement
 from sitcen.exchange.links import governing, list_peers
 from sitcen.exchange.sharing import SharedRecord, Sharing, share
 from sitcen.i18n import SUPPORTED
+from sitcen.operations.background import LeasedLoop
 from sitcen.operations.phrases import Phrase, summary_of
 from sitcen.store import schema
 from sitcen.store.cursors import journal_head, move_cursor, read_cursor
@@ -56,14 +57,11 @@ from sitcen.store.journal import (
     JournalEntry,
     Record,
     RecordKind,
-    add_write_listener,
     now_micros,
     read_journal,
     record_bodies,
-    remove_write_listener,
     write_records,
 )
-from sitcen.store.leases import acquire, release
 from sitcen.store.records import (
     StoredRecord,
     get_record,
@@ -583,7 +581,7 @@ def _held_page(conn: sa.Connection, entries: Sequence[JournalEntry]) -> list[Hel
 
 
 @dataclass
-class NotificationFollower:
+class NotificationFollower(LeasedLoop):
     """Matches every new record against the subscriptions and writes the notifications.
 
     Follows the journal from its own stored cursor (``cursors`` table, name
@@ -592,6 +590,7 @@ class NotificationFollower:
     lease); :meth:`follow_once` does one page and is what tests call.
     """
 
+    LEASE: ClassVar[str] = LEASE
     engine: sa.Engine
     node_id: str
     partner_users: Mapping[str, str] = field(default_factory=dict)
@@ -671,39 +670,9 @@ class NotificationFollower:
                 break
         return total
 
-    # -- running in the background
-
-    def start(self) -> NotificationFollower:
-        """Follow in a daemon thread while this process holds the lease."""
-        add_write_listener(self._wake.set)
-        self._thread = threading.Thread(target=self._run, name="notifications", daemon=True)
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        """Stop following and give the lease back."""
-        self._stop.set()
-        self._wake.set()
-        remove_write_listener(self._wake.set)
-        if self._thread is not None:
-            self._thread.join(timeout=30)
-        release(self.engine, LEASE, self.holder)
-
-    def _run(self) -> None:
-        renewed = 0.0
-        holding = False
-        while not self._stop.is_set():
-            try:
-                clock = now_micros() / 1e6
-                if clock - renewed > 5.0:
-                    holding = acquire(self.engine, LEASE, self.holder, 30.0)
-                    renewed = clock
-                if holding and self.follow_once() and not self._stop.is_set():
-                    continue  # more may be waiting: no pause between full pages
-            except Exception:  # the follower must outlive any one failure
-                log.exception("notification pass failed")
-            self._wake.wait(self.poll_s)
-            self._wake.clear()
+    def work(self, moment: float) -> bool:
+        """One page (the background loop's pass); whether it was full."""
+        return bool(self.follow_once())
 
 
 # ----------------------------------------------------------------------------- a user's own

@@ -23,13 +23,14 @@ import uuid
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, ClassVar
 
 import orjson
 import sqlalchemy as sa
 
 from sitcen.errors import InvalidInput, NotFound, Refused, VersionConflictError, error
 from sitcen.exchange.links import Relation, list_peers
+from sitcen.operations.background import LeasedLoop
 from sitcen.operations.chain import (
     CHAIN_ACTIONS,
     Act,
@@ -47,13 +48,10 @@ from sitcen.store.cursors import journal_head, move_cursor, read_cursor
 from sitcen.store.events import get_event
 from sitcen.store.journal import (
     RecordKind,
-    add_write_listener,
     now_micros,
     read_journal,
-    remove_write_listener,
     write_transaction,
 )
-from sitcen.store.leases import acquire, release
 from sitcen.store.records import StoredRecord, get_record, next_version, own_record_id, write_own
 from sitcen.times import from_micros, iso, to_micros
 from sitcen.users import Permission
@@ -170,7 +168,7 @@ def _row(stay: Stay) -> dict[str, Any]:
 
 
 @dataclass
-class QueueKeeper:
+class QueueKeeper(LeasedLoop):
     """Keeps ``queue_stays`` in step with the journal and tells the officers what needs them.
 
     One app process of the node follows at a time (a lease); :meth:`refresh` may be
@@ -179,6 +177,7 @@ class QueueKeeper:
     refreshes of a report always stores what the latest records say.
     """
 
+    LEASE: ClassVar[str] = LEASE
     engine: sa.Engine
     chain: Chain
     partner_users: Mapping[str, str] = field(default_factory=dict)
@@ -187,6 +186,7 @@ class QueueKeeper:
     holder: str = field(default_factory=lambda: f"queue:{uuid.uuid4()}")
     _audience: Audience | None = field(default=None, repr=False)
     _children: frozenset[str] | None = field(default=None, repr=False)
+    _escalated: float = field(default=float("-inf"), repr=False)  # monotonic s
     _stop: threading.Event = field(default_factory=threading.Event, repr=False)
     _wake: threading.Event = field(default_factory=threading.Event, repr=False)
     _thread: threading.Thread | None = field(default=None, repr=False)
@@ -309,44 +309,15 @@ class QueueKeeper:
                                      text=row.level, audience=self.audience))
         return told
 
-    # -- running in the background
+    def renewed(self, gained: bool) -> None:
+        self._children = None  # links may have changed
 
-    def start(self) -> QueueKeeper:
-        """Follow and escalate in a daemon thread while this process holds the lease."""
-        add_write_listener(self._wake.set)
-        self._thread = threading.Thread(target=self._run, name="queue", daemon=True)
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        """Stop and give the lease back."""
-        self._stop.set()
-        self._wake.set()
-        remove_write_listener(self._wake.set)
-        if self._thread is not None:
-            self._thread.join(timeout=30)
-        release(self.engine, LEASE, self.holder)
-
-    def _run(self) -> None:
-        renewed = escalated = 0.0
-        holding = False
-        while not self._stop.is_set():
-            try:
-                clock = now_micros() / 1e6
-                if clock - renewed > 5.0:
-                    holding = acquire(self.engine, LEASE, self.holder, 30.0)
-                    renewed = clock
-                    self._children = None  # links may have changed
-                if holding:
-                    if clock - escalated > ESCALATE_EVERY_S:
-                        self.escalate()
-                        escalated = clock
-                    if self.follow_once() and not self._stop.is_set():
-                        continue
-            except Exception:  # the keeper must outlive any one failure
-                log.exception("queue pass failed")
-            self._wake.wait(self.poll_s)
-            self._wake.clear()
+    def work(self, moment: float) -> bool:
+        """The background loop's pass: escalate now and then, follow one page."""
+        if moment - self._escalated > ESCALATE_EVERY_S:
+            self.escalate()
+            self._escalated = moment
+        return bool(self.follow_once())
 
 
 # ----------------------------------------------------------------------------- reading

@@ -19,25 +19,23 @@ from __future__ import annotations
 
 import logging
 import threading
-import time
 import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import ClassVar
 
 import sqlalchemy as sa
 
+from sitcen.operations.background import LeasedLoop
 from sitcen.operations.notifications import Audience
 from sitcen.operations.requests import notify_overdue
 from sitcen.operations.threads import notify_mentions
 from sitcen.store.cursors import journal_head, move_cursor, read_cursor
 from sitcen.store.journal import (
     RecordKind,
-    add_write_listener,
     read_journal,
-    remove_write_listener,
 )
-from sitcen.store.leases import acquire, release
 from sitcen.store.records import get_record
 
 log = logging.getLogger("sitcen.cooperation")
@@ -52,9 +50,10 @@ def _utc_now() -> datetime:
 
 
 @dataclass
-class CooperationWatch:
+class CooperationWatch(LeasedLoop):
     """Tells people of mentions in threads and of overdue requests; see the module."""
 
+    LEASE: ClassVar[str] = LEASE
     engine: sa.Engine
     node_id: str
     partner_users: Mapping[str, str] = field(default_factory=dict)
@@ -64,6 +63,7 @@ class CooperationWatch:
     poll_s: float = 0.5
     holder: str = field(default_factory=lambda: f"cooperation:{uuid.uuid4()}")
     _audience: Audience | None = field(default=None, repr=False)
+    _checked: float = field(default=float("-inf"), repr=False)  # deadlines, monotonic s
     _stop: threading.Event = field(default_factory=threading.Event, repr=False)
     _wake: threading.Event = field(default_factory=threading.Event, repr=False)
     _thread: threading.Thread | None = field(default=None, repr=False)
@@ -118,42 +118,13 @@ class CooperationWatch:
                               audience=self.audience)
         return sum(len(users) for users in told.values())
 
-    # -- running in the background
-
-    def start(self) -> CooperationWatch:
-        """Watch in a daemon thread while this process holds the lease."""
-        add_write_listener(self._wake.set)
-        self._thread = threading.Thread(target=self._run, name="cooperation", daemon=True)
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        """Stop watching and give the lease back."""
-        self._stop.set()
-        self._wake.set()
-        remove_write_listener(self._wake.set)
-        if self._thread is not None:
-            self._thread.join(timeout=30)
-        release(self.engine, LEASE, self.holder)
-
-    def _run(self) -> None:
-        renewed = checked = float("-inf")
-        holding = False
-        while not self._stop.is_set():
-            try:
-                moment = time.monotonic()  # the lease and the cadence run on real time
-                if moment - renewed > 5.0:
-                    holding = acquire(self.engine, LEASE, self.holder, 30.0)
-                    renewed = moment
-                if holding:
-                    self.follow_once()
-                    if moment - checked >= self.deadline_every_s:
-                        self.check_deadlines()
-                        checked = moment
-            except Exception:  # the watch must outlive any one failure
-                log.exception("cooperation watch pass failed")
-            self._wake.wait(self.poll_s)
-            self._wake.clear()
+    def work(self, moment: float) -> bool:
+        """The background loop's pass: the mentions, and the deadlines once a minute."""
+        self.follow_once()
+        if moment - self._checked >= self.deadline_every_s:
+            self.check_deadlines()
+            self._checked = moment
+        return False
 
 
 __all__ = ["CURSOR", "LEASE", "CooperationWatch"]

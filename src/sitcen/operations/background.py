@@ -1,0 +1,102 @@
+"""Work that one app process of a node does in the background, under a lease.
+
+The notification follower, the validation queue's keeper, the cooperation
+watch and the deliverer each follow the journal from a cursor of their own.
+Several app processes may serve one node, so each of them runs in whichever
+process holds its lease (:mod:`sitcen.store.leases`); the others wait and
+take over when the holder dies and its lease expires. :class:`LeasedLoop` is
+that loop once: a daemon thread that renews the lease every few seconds, runs
+a pass while it holds it, and sleeps until a write on this process wakes it
+or the poll interval passes. A failed pass is logged, never fatal.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from typing import ClassVar, Self
+
+import sqlalchemy as sa
+
+from sitcen.store.journal import add_write_listener, remove_write_listener
+from sitcen.store.leases import acquire, release
+
+log = logging.getLogger("sitcen.operations")
+
+#: Seconds between renewals of the lease, and how long a lease lives unrenewed.
+RENEW_EVERY_S = 5.0
+LEASE_TTL_S = 30.0
+
+
+class LeasedLoop:
+    """A daemon thread running :meth:`work` while this process holds the lease ``LEASE``.
+
+    A subclass sets ``LEASE`` and provides ``engine``, ``holder`` (unique to the
+    instance), ``poll_s`` and the events ``_stop`` and ``_wake`` and ``_thread``
+    (its dataclass fields or ``__init__``), and implements :meth:`work`.
+    """
+
+    LEASE: ClassVar[str]
+    engine: sa.Engine
+    holder: str
+    poll_s: float
+    _stop: threading.Event
+    _wake: threading.Event
+    _thread: threading.Thread | None
+
+    def work(self, moment: float) -> bool:
+        """One pass while the lease is held; True when more may be waiting (no pause).
+
+        ``moment`` is :func:`time.monotonic`, for cadences of the pass's own.
+        """
+        raise NotImplementedError
+
+    def renewed(self, gained: bool) -> None:
+        """Called after each renewal of the lease (``gained``: it was not held before)."""
+
+    def wait_s(self) -> float:
+        """How long to sleep when nothing wakes the loop (default: ``poll_s``)."""
+        return self.poll_s
+
+    def stopped(self) -> None:
+        """Called by :meth:`stop` once the thread ended and the lease was given back."""
+
+    def start(self) -> Self:
+        """Run in a daemon thread while this process holds the lease."""
+        add_write_listener(self._wake.set)
+        self._thread = threading.Thread(target=self._loop, name=self.LEASE, daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        """Stop, wait for the current pass, and give the lease back."""
+        self._stop.set()
+        self._wake.set()
+        remove_write_listener(self._wake.set)
+        if self._thread is not None:
+            self._thread.join(timeout=30)
+        release(self.engine, self.LEASE, self.holder)
+        self.stopped()
+
+    def _loop(self) -> None:
+        renewed_at = float("-inf")
+        holding = False
+        while not self._stop.is_set():
+            try:
+                moment = time.monotonic()
+                if moment - renewed_at > RENEW_EVERY_S:
+                    was = holding
+                    holding = acquire(self.engine, self.LEASE, self.holder, LEASE_TTL_S)
+                    renewed_at = moment
+                    if holding:
+                        self.renewed(not was)
+                if holding and self.work(moment) and not self._stop.is_set():
+                    continue  # more may be waiting: no pause between full pages
+            except Exception:  # the loop must outlive any one failure
+                log.exception("background pass %s failed", self.LEASE)
+            self._wake.wait(self.wait_s())
+            self._wake.clear()
+
+
+__all__ = ["LEASE_TTL_S", "RENEW_EVERY_S", "LeasedLoop"]
