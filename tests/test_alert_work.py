@@ -8,6 +8,7 @@ reaction checklist ticked off.
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
 import pytest
@@ -131,6 +132,13 @@ def test_the_false_alarm_rate_is_measured_on_the_closures(node: Node, client: Te
     empty = client.get("/api/v1/alerts/statistics",
                        params={"until": "2020-01-01T00:00:00Z"}, headers=duty).json()
     assert empty["closed"] == 0 and empty["false_alarm_rate"] is None
+    # A window given in local time (Tashkent, UTC+5) holds the same closures.
+    tashkent = timezone(timedelta(hours=5))
+    now = datetime.now(tashkent)
+    local = client.get("/api/v1/alerts/statistics", headers=duty, params={
+        "since": (now - timedelta(hours=1)).isoformat(),
+        "until": (now + timedelta(hours=1)).isoformat()}).json()
+    assert local["closed"] == 4
 
 
 def test_a_level_confirmed_with_justification_and_its_checklist(

@@ -223,3 +223,37 @@ def test_a_task_goes_down_only_to_the_post_it_was_given_to() -> None:
     assert share(answer, default_agreement("kg-osh-post", "kg-osh-rc", "up"),
                  now=NOW) is not None
     assert share(answer, peer, now=NOW) is None  # answers go to the node that asked
+
+
+def test_the_taskers_own_change_keeps_the_posts_answers(node: Node) -> None:
+    # A post answers through task_response records; when the tasking node then
+    # moves the task on itself (closing it, say), the answers' times and history
+    # stay: the response time (dispatch to on scene) is measured from them.
+    from sitcen.operations.tasks import (
+        TaskCreate,
+        answer_task,
+        create_task,
+        known_units,
+        list_tasks,
+        update_own_task,
+    )
+
+    node_id = node.settings.node_id
+    units = known_units(node.engine, {"tj-post-panj": "Panj post"})
+    task = create_task(node.engine, node_id, node.sections, TaskCreate.model_validate({
+        "unit_kind": "post", "unit_id": "tj-post-panj",
+        "target": {"kind": "section", "section_id": node.sections.sections[0].id}}),
+        by="duty", units=units)
+    acknowledged = answer_task(node.engine, "tj-post-panj", task, "acknowledged", by="sgt",
+                               via="console")
+    on_scene = answer_task(node.engine, "tj-post-panj", task, "on_scene", by="sgt",
+                           via="console")
+    update_own_task(node.engine, node_id, task.id, "done", by="duty", via="console",
+                    note="closed for the post")
+    [(_, body)] = [(t, b) for t, b in list_tasks(node.engine) if t.id == task.id]
+    assert body["status"] == "done"
+    assert body["acknowledged_at"] == acknowledged.body["at"]
+    assert body["on_scene_at"] == on_scene.body["at"]
+    assert [h["status"] for h in body["history"]] == ["assigned", "acknowledged", "on_scene",
+                                                      "done"]
+    assert [h["by"] for h in body["history"]][1:3] == ["sgt@tj-post-panj"] * 2

@@ -263,7 +263,9 @@ def update_own_task(engine: sa.Engine, node_id: str, task_id: str, status: str, 
         raise NotFound("task", task_id)
     effective = merged(current, responses_to(engine, [task_id]).get(task_id, []))
     check_change(str(effective["status"]), status, note)
-    body = changed(current.body, status, by=by, via=via, note=note)
+    # From the task as it stands: a post's answers so far become part of the new
+    # version (their times and history), rather than being overtaken by it.
+    body = changed(effective, status, by=by, via=via, note=note)
     if outcome is not None:
         body["outcome"] = dict(outcome)
     record = next_version(engine, RecordKind.task, task_id, body, node_id, base_version,

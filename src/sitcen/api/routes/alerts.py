@@ -204,11 +204,17 @@ def read_alert_statistics(
     for name, value in (("since", since), ("until", until)):
         if value is not None and value.tzinfo is None:
             raise InvalidInput([error(("query", name), "needs a time zone, e.g. Z", "tz")])
-    end = until or datetime.now(UTC)
-    start = since or end - timedelta(days=90)
+    end = (until or datetime.now(UTC)).astimezone(UTC)
+    start = since.astimezone(UTC) if since else end - timedelta(days=90)
+    lo, hi = to_micros(start), to_micros(end)
+
+    def within(value: Any) -> bool:
+        at = _micros(value)
+        return at is not None and lo <= at < hi
+
     alerts = list_alerts(node.engine, limit=1_000_000)
     closed = [a.body for a in alerts if a.body.get("status") == "closed"
-              and start.isoformat() <= _at(a.body.get("closed_at")) < end.isoformat()]
+              and within(a.body.get("closed_at"))]
     figures = false_alarm_rate(str(a.get("outcome")) for a in closed)
     by_severity = [{"severity": s, **false_alarm_rate(
         str(a.get("outcome")) for a in closed if a.get("severity") == s)}
@@ -219,8 +225,7 @@ def read_alert_statistics(
         for m in methods]
     taken = [{"severity": a.body.get("severity"), "created": to_micros(_first_seen(node, a)),
               "acknowledged": _micros(a.body.get("acknowledged_at"))}
-             for a in alerts if a.body.get("acknowledged_at")
-             and start.isoformat() <= _at(a.body.get("acknowledged_at")) < end.isoformat()]
+             for a in alerts if within(a.body.get("acknowledged_at"))]
     return {"since": start.isoformat(), "until": end.isoformat(), **figures,
             "by_severity": by_severity, "by_method": by_method,
             "time_to_acknowledge": durations_by(taken, ["severity"], start="created",
