@@ -88,6 +88,10 @@ RUNS: tuple[Run, ...] = (
     Run("ui", "ui.py", (),
         ("events", "time_to_interactive_s", "burst_absorb_s", "longest_task_ms",
          "baseline_empty_map_s", "baseline_fetch_parse_s"), ("chromium",)),
+    Run("workflow", "workflow.py", (),
+        ("queue_waiting", "queue_first_page_p95_ms", "notify_p50_ms", "notify_p99_ms",
+         "webhook_p99_ms", "lost", "duplicated", "subscriptions", "events_per_s")),
+    Run("reports", "reports.py", (), ("events", "daily_pdf_s", "monthly_pdf_s", "pages")),
 )
 RUN_NAMES = tuple(run.name for run in RUNS)
 
