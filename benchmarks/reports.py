@@ -42,7 +42,8 @@ from sitcen.events import EventCreate
 from sitcen.interop.capacity_import import capacity_values
 from sitcen.node import Node
 from sitcen.recompute import RISK_TABLE, compute_risk
-from sitcen.reports.products import build_product, centre_for, period_for
+from sitcen.reports.building import centre_for, period_for
+from sitcen.reports.products import build_product
 from sitcen.reports.render import render_pdf
 from sitcen.reports.templates import default_template
 from sitcen.settings import Settings

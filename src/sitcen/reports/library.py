@@ -31,12 +31,8 @@ from sitcen.exchange.identity import (
     parse_public_key,
     verify,
 )
-from sitcen.reports.products import (
-    ProductError,
-    build_product,
-    centre_for,
-    period_for,
-)
+from sitcen.reports.building import ProductError, centre_for, period_for
+from sitcen.reports.products import build_product
 from sitcen.reports.templates import (
     ReportTemplate,
     TemplateError,

@@ -20,6 +20,7 @@ from datetime import UTC, datetime, timedelta
 import sqlalchemy as sa
 
 from sitcen.errors import VersionConflictError
+from sitcen.reports.building import period_for
 from sitcen.reports.library import (
     NodeFacts,
     ReportError,
@@ -28,7 +29,6 @@ from sitcen.reports.library import (
     make_draft,
     templates,
 )
-from sitcen.reports.products import period_for
 from sitcen.reports.templates import ReportTemplate, default_template
 from sitcen.store.leases import acquire
 from sitcen.store.records import StoredRecord, get_record
