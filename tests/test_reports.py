@@ -26,6 +26,7 @@ from sitcen.reports.labels import MISSING_MARK
 from sitcen.reports.library import NodeFacts, make_draft, verify_report
 from sitcen.reports.render import render
 from sitcen.reports.templates import PRODUCTS, TemplateError, load_template
+from sitcen.sealing import tags_present
 from sitcen.store.events import report_events
 from sitcen.store.levels import confirm_level
 from sitcen.store.recommendations import add_recommendation
@@ -344,9 +345,14 @@ def test_open_tasks_and_requests_appear_in_the_daily_report(node: Node) -> None:
     html = render(draft.body["content"], "html").decode()
     rows = _rows(html, "open_work")
     assert rows == [
-        ["task (immediate)", f"Check the ford · {section}", "Panj post", "–", "assigned"],
-        ["request for information", "Who owns the boat seized at Panj?", "→ kg-ncc",
+        ["task (immediate)", f"Check the ford · {section}", "Panj post (duty)", "–",
+         "assigned"],
+        ["request for information", "Who owns the boat seized at Panj?", "→ kg-ncc (duty)",
          "2040-01-15 11:00", "sent"]]
+    # Who gave the task or asked is personal data: sealed, so a partner without it
+    # receives the row without the cell.
+    rows_content = [b for b in draft.body["content"]["blocks"] if b.get("part") == "open_work"]
+    assert "personal" in tags_present(rows_content)
 
 
 def _blocks(content: dict[str, Any], kind: str) -> list[dict[str, Any]]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
@@ -18,11 +19,12 @@ from sitcen.exchange.links import Relation, add_agreement, add_peer
 from sitcen.exchange.sender import LinkSender
 from sitcen.exchange.sharing import section_infos
 from sitcen.node import Node
+from sitcen.operations.requests import RequestCreate, create_request
 from sitcen.reports.library import NodeFacts, issue_draft, make_draft, withdraw_report
 from sitcen.sealing import REDACTED, SEALED, tags_present
 from sitcen.store.events import report_events
 from sitcen.store.journal import RecordKind
-from sitcen.store.records import get_record, list_records, write_record
+from sitcen.store.records import get_record, list_records
 from sitcen.store.users import StoredUser
 from sitcen.testing import serve_in_thread
 from sitcen.users import Role
@@ -100,10 +102,10 @@ def test_daily_report_reaches_the_national_centre_and_a_partner_without_personal
     regional, national, partner = three
     node = regional.node
     seed(node)
-    write_record(node.engine, RecordKind.request_for_information,
-                 {"to_node": "tj-ncc", "question": "Who crossed the ford below Vorukh?",
-                  "assigned_to": "Lt. Karimov", "status": "open", "deadline": "2030-01-01",
-                  "handling": "AMBER"}, node_id="tj-sughd-centre")
+    create_request(node.engine, "tj-sughd-centre", RequestCreate.model_validate({
+        "to_node": "tj-ncc", "title": "Who crossed the ford below Vorukh?",
+        "text": "Two men seen at dawn; the post asks for the national records."}),
+        by="Lt. Karimov", reachable=["tj-ncc"], now=datetime.now(UTC))
     facts = NodeFacts("tj-sughd-centre", "Sughd regional centre", "TJ",
                       tuple(node.sections.sections), regional.identity)
     officer = StoredUser("rahimov", "Major A. Rahimov", Role.duty_officer, False)

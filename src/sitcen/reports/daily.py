@@ -157,7 +157,10 @@ def _daily(b: Build, parts: list[str]) -> list[dict[str, Any]]:
                                   L("ui.report.time")], rows, empty=L("ui.report.none")))
         elif part == "open_work":
             rows = [[L(f"ui.report.kind_{w.kind}") + (f" ({L(w.priority)})" if w.priority else ""),
-                     w.subject[:200], w.who, b.iso_local(w.due_at) if w.due_at else "–",
+                     w.subject[:200],
+                     # who gave or handles it is personal data: sealed with the unit or node
+                     seal("personal", f"{w.who} ({w.person})") if w.person else w.who,
+                     b.iso_local(w.due_at) if w.due_at else "–",
                      L(w.status) + (f" · {L('ui.report.overdue')}" if w.overdue else "")]
                     for w in open_work]
             blocks.append(_table(part, L("ui.report.open_work"),
@@ -194,11 +197,12 @@ class OpenWork:
 
     kind: str  # "task" or "request_for_information"
     subject: str
-    who: str  # the unit tasked, or the node asked (and by whom it was asked)
+    who: str  # the unit tasked, or the node asked or asking
     due_at: str | None
     status: str  # a catalogue key: the task's or the request's status
     priority: str | None = None  # a catalogue key
     overdue: bool = False
+    person: str | None = None  # the officer who gave it or handles it (personal data)
 
 
 def _open_work(b: Build) -> list[OpenWork]:
@@ -211,7 +215,8 @@ def _open_work(b: Build) -> list[OpenWork]:
         work.append(OpenWork(
             "task", " · ".join(x for x in (str(body.get("instructions") or ""), str(where)) if x),
             str(unit.get("callsign") or unit.get("name") or body.get("unit_id") or "–"), None,
-            f"ui.task_status.{body.get('status')}", f"ui.priority.{body.get('priority')}"))
+            f"ui.task_status.{body.get('status')}", f"ui.priority.{body.get('priority')}",
+            person=body.get("dispatched_by")))
     for direction in ("out", "in"):
         for item in list_requests(b.engine, b.centre.node_id, Box(direction), b.now,
                                   personal=False):
@@ -221,7 +226,8 @@ def _open_work(b: Build) -> list[OpenWork]:
             body = item["body"]
             who = (f"→ {body.get('to_node') or '–'}" if direction == "out"
                    else f"← {item['origin']}")
+            person = body.get("by") if direction == "out" else state["handler"]
             work.append(OpenWork("request_for_information", str(body.get("title") or ""), who,
                                  state["due_at"], f"ui.console.coop.status.{state['status']}",
-                                 overdue=bool(state["overdue"])))
+                                 overdue=bool(state["overdue"]), person=person))
     return work

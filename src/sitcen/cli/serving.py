@@ -1,0 +1,127 @@
+"""Serving a node, and its database and settings: ``serve``, ``migrate``, ``settings``."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+
+import click
+
+from sitcen.cli import main
+from sitcen.cli.common import _database, _settings
+from sitcen.node import Node
+from sitcen.settings import Settings, settings_environment
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True, help="address to listen on")
+@click.option("--port", default=8080, show_default=True, type=click.IntRange(1, 65535))
+@click.option("--workers", default=1, show_default=True, type=click.IntRange(1, 64),
+              help="app processes sharing the port (SQLite and PostgreSQL both allow several)")
+def serve(host: str, port: int, workers: int) -> None:
+    """Serve the node's API (migrates the database first)."""
+    _serve(_settings(), host, port, workers=workers)
+
+
+def _serve(settings: Settings, host: str, port: int, *, workers: int = 1,
+           started: Callable[[Node], None] | None = None) -> None:
+    """Serve ``settings``' node; ``started`` is called with it before the API answers
+    (the demo starts its live feed and patrols there)."""
+    import uvicorn
+
+    from sitcen.api.main import create_app, freeze_start_up, log_to_stderr
+
+    log_to_stderr()
+    # Migrate and load the sections once, here, before any worker starts.
+    node = Node.open(settings)
+    if started is not None:
+        started(node)
+    if node.identity is not None:
+        # Push to linked nodes from this (parent) process; a lease per link keeps
+        # other processes on the same database from sending the same batches.
+        from sitcen.exchange.sender import LinkSender
+        from sitcen.exchange.sharing import section_infos
+
+        LinkSender(node.engine, node.identity,
+                   sections=section_infos(node.sections.sections)).start()
+    # Notifications: new records matched against every subscription (one process, a lease).
+    from sitcen.operations.notifications import NotificationFollower
+
+    NotificationFollower(node.engine, settings.node_id, settings.partner_users).start()
+    # Cooperation: mentions in threads and requests past their deadline (one process, a lease).
+    from sitcen.operations.watch import CooperationWatch
+
+    CooperationWatch(node.engine, settings.node_id, settings.partner_users).start()
+    # ... and out of the node by e-mail and webhook, with the delivery log (a lease).
+    from sitcen.operations.delivery import Deliverer, DeliveryConfig
+
+    Deliverer(node.engine, DeliveryConfig.from_settings(settings)).start()
+    # The validation queue: stays kept in step with the journal, officers told (a lease).
+    from sitcen.operations.queue import QueueKeeper, chain_of
+
+    QueueKeeper(node.engine, chain_of(settings), settings.partner_users).start()
+    if settings.tak_port or settings.tak_udp_port:
+        # CoT from TAK devices in, the picture out to them (docs/tak.md).
+        from sitcen.interop.cot import MappingError
+        from sitcen.interop.tak import listener_from_settings
+
+        try:
+            tak = listener_from_settings(node)
+            if tak is not None:
+                tak.start()
+        except (MappingError, OSError) as exc:
+            raise click.ClickException(f"TAK listener: {exc}") from exc
+    if settings.mqtt_host:
+        # Sensor detections from the MQTT broker (docs/sensors.md); one process holds a lease.
+        from sitcen.interop.cot import MappingError
+        from sitcen.interop.mqtt import DetectionSubscriber
+
+        try:
+            DetectionSubscriber.from_settings(node).start()
+        except (MappingError, OSError) as exc:
+            raise click.ClickException(f"sensor subscriber: {exc}") from exc
+    if settings.analysis_interval_min > 0:
+        # Risk table and alerts, recomputed on schedule by one process (a lease).
+        from sitcen.recompute import AnalysisScheduler
+
+        AnalysisScheduler(node.engine, settings.node_id,
+                          settings.analysis_interval_min * 60.0).start()
+    # The daily situation report of the day before, drafted (or issued) at 00:30 local,
+    # and the products of templates with a schedule of their own.
+    from sitcen.reports.library import NodeFacts
+    from sitcen.reports.schedule import ReportScheduler
+
+    ReportScheduler(node.engine, NodeFacts(settings.node_id, settings.node_name,
+                                           settings.node_country, tuple(node.sections.sections),
+                                           node.identity),
+                    settings.report_daily_at, settings.report_language,
+                    settings.report_issue_as).start()
+    if workers == 1:
+        app = create_app(node)
+        freeze_start_up()
+        uvicorn.run(app, host=host, port=port, log_level="info")
+        return
+    # Worker processes build their own node from the environment.
+    os.environ.update(settings_environment(settings))
+    uvicorn.run("sitcen.api.main:app_from_environment", factory=True, host=host, port=port,
+                workers=workers, log_level="info")
+
+
+@main.command()
+def migrate() -> None:
+    """Apply pending database migrations and exit."""
+    from sitcen.store.migrations import applied
+
+    with _database() as engine, engine.connect() as conn:
+        names = applied(conn)
+        click.echo(f"database at {engine.url.render_as_string(hide_password=True)}")
+    click.echo("migrations applied: " + ", ".join(names))
+
+
+@main.command("settings")
+def show_settings() -> None:
+    """Print the effective settings (secrets masked)."""
+    settings = _settings()
+    for name, value in settings.model_dump().items():
+        shown = "********" if "secret" in name else value
+        click.echo(f"SITCEN_{name.upper()}={shown}")
