@@ -171,3 +171,7 @@ def test_a_level_confirmed_with_justification_and_its_checklist(
     lowered = client.post(url, json={"level": "medium", "justification": "calm again"},
                           headers=duty).json()
     assert lowered["checklist"] == {} and len(lowered["reactions"]) == 4
+    # The level's history is its confirmations: the ticks in between are not listed.
+    history = client.get(url, headers=duty).json()["history"]
+    assert [(h["level"], h["justification"]) for h in history] == [
+        ("high", "three armed crossings this week"), ("medium", "calm again")]

@@ -79,10 +79,7 @@ function RiskCard({ row, user, refresh }: { row: RiskRow; user: User; refresh():
 
   const confirmed = level?.confirmed ?? null;
   const reactions = confirmed?.reactions ?? level?.proposed_reactions ?? [];
-  // Confirmations only: a tick of the checklist is a version of the level too, not a change.
-  const history = (level?.history ?? []).filter((v, i, all) => i === 0
-    || v.level !== all[i - 1].level || v.justification !== all[i - 1].justification
-    || v.confirmed_by !== all[i - 1].confirmed_by);
+  const history = level?.history ?? [];  // confirmations only (checklist ticks left out)
   const before = history.length >= 2 ? history[history.length - 2] : null;
   const after = history.length >= 1 ? history[history.length - 1] : null;
   const open = recs.filter((r) => r.status === 'open' || r.status === 'in_progress');

@@ -80,8 +80,18 @@ def current_level(engine: sa.Engine, node_id: str, section_id: str) -> StoredRec
 
 
 def level_history(engine: sa.Engine, node_id: str, section_id: str) -> list[dict[str, Any]]:
-    """Every confirmed level of a section, oldest first."""
-    return versions_of(engine, current_level(engine, node_id, section_id))
+    """Every confirmation of a section's level, oldest first.
+
+    A tick of the reaction checklist is a version of the level record too, but
+    not a confirmation: versions that changed only the checklist are left out.
+    """
+    decided = ("level", "justification", "confirmed_by", "proposed_level")
+    history: list[dict[str, Any]] = []
+    for version in versions_of(engine, current_level(engine, node_id, section_id)):
+        if history and all(version.get(k) == history[-1].get(k) for k in decided):
+            continue
+        history.append(version)
+    return history
 
 
 def tick_reaction(engine: sa.Engine, node_id: str, section_id: str, *, item: int, done: bool,
