@@ -11,7 +11,7 @@ from starlette.concurrency import run_in_threadpool
 
 from sitcen.api.deps import CurrentNode, Reader, ReportIssuer
 from sitcen.api.routes.reports import facts_of, refusal, summary
-from sitcen.errors import VersionConflictError
+from sitcen.errors import NotFound, VersionConflictError
 from sitcen.events import NO_NUL
 from sitcen.node import Node
 from sitcen.reports.library import ReportError, edit_draft, issue_draft, library, make_draft
@@ -98,9 +98,7 @@ def _public(record: StoredRecord, *, content: bool = True) -> dict[str, Any]:
 def _draft(node: Node, draft_id: str) -> StoredRecord:
     record = get_record(node.engine, draft_id)
     if record is None or record.kind != RecordKind.report_draft:
-        raise HTTPException(status.HTTP_404_NOT_FOUND,
-                            [{"loc": ["path", "draft_id"], "msg": f"no draft {draft_id}",
-                              "type": "not_found"}])
+        raise NotFound("draft", draft_id)
     return record
 
 

@@ -9,6 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from starlette.concurrency import run_in_threadpool
 
 from sitcen.api.deps import CurrentNode, Reader, ReportIssuer
+from sitcen.errors import NotFound
 from sitcen.events import NO_NUL
 from sitcen.exchange.links import list_peers
 from sitcen.node import Node
@@ -117,9 +118,7 @@ def summary(node: Node, record: StoredRecord) -> dict[str, Any]:
 def _report(node: Node, report_id: str) -> StoredRecord:
     record = get_record(node.engine, report_id)
     if record is None or record.kind != RecordKind.report:
-        raise HTTPException(status.HTTP_404_NOT_FOUND,
-                            [{"loc": ["path", "report_id"], "msg": f"no report {report_id}",
-                              "type": "not_found"}])
+        raise NotFound("report", report_id)
     return record
 
 
