@@ -33,7 +33,9 @@ from sitcen.testing import (
 )
 
 ROOT = Path(__file__).resolve().parent.parent
-DATA_DIR = Path(__file__).resolve().parent / ".data"  # cached inputs (gitignored)
+# Cached inputs (gitignored). SITCEN_BENCH_DATA puts them elsewhere, so several
+# clones of one machine share a built data set (its name carries the schema version).
+DATA_DIR = Path(os.environ.get("SITCEN_BENCH_DATA") or Path(__file__).resolve().parent / ".data")
 
 # The PostgreSQL server runs with its defaults (fsync on, full_page_writes on)
 # except these. synchronous_commit=off loses at most the last ~0.6 s of commits
