@@ -30,7 +30,6 @@ import sqlalchemy as sa
 
 from sitcen.errors import InvalidInput, NotFound, Refused, VersionConflictError, error
 from sitcen.exchange.links import Relation, list_peers
-from sitcen.operations.background import LeasedLoop
 from sitcen.operations.chain import (
     CHAIN_ACTIONS,
     Act,
@@ -41,7 +40,7 @@ from sitcen.operations.chain import (
     last_at,
     waiting_at,
 )
-from sitcen.operations.notifications import Audience, notify_users
+from sitcen.operations.notifications import Audience, JournalFollower, notify_users
 from sitcen.settings import Settings
 from sitcen.store import schema
 from sitcen.store.cursors import journal_head, move_cursor, read_cursor
@@ -168,7 +167,7 @@ def _row(stay: Stay) -> dict[str, Any]:
 
 
 @dataclass
-class QueueKeeper(LeasedLoop):
+class QueueKeeper(JournalFollower):
     """Keeps ``queue_stays`` in step with the journal and tells the officers what needs them.
 
     One app process of the node follows at a time (a lease); :meth:`refresh` may be
@@ -178,6 +177,7 @@ class QueueKeeper(LeasedLoop):
     """
 
     LEASE: ClassVar[str] = LEASE
+    CURSOR: ClassVar[str] = CURSOR
     engine: sa.Engine
     chain: Chain
     partner_users: Mapping[str, str] = field(default_factory=dict)
@@ -191,11 +191,8 @@ class QueueKeeper(LeasedLoop):
     _wake: threading.Event = field(default_factory=threading.Event, repr=False)
     _thread: threading.Thread | None = field(default=None, repr=False)
 
-    @property
-    def audience(self) -> Audience:
-        if self._audience is None:
-            self._audience = Audience(self.engine, self.chain.node_id, self.partner_users)
-        return self._audience
+    def own_node(self) -> str:
+        return self.chain.node_id
 
     @property
     def children(self) -> frozenset[str]:
