@@ -17,7 +17,8 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from sitcen.analysis.workflow import durations_by, false_alarm_rate
 from sitcen.api.deps import CurrentNode, Reader, require
-from sitcen.errors import InvalidInput, NotFound, Refused, error
+from sitcen.api.records import RecordPublic, found_record, record_header
+from sitcen.errors import InvalidInput, Refused, error
 from sitcen.events import NO_NUL
 from sitcen.i18n import SUPPORTED, negotiate
 from sitcen.node import Node
@@ -32,7 +33,7 @@ from sitcen.store.alerts import (
     note_alert,
 )
 from sitcen.store.journal import RecordKind
-from sitcen.store.records import StoredRecord, get_record, record_history
+from sitcen.store.records import StoredRecord, record_history
 from sitcen.store.users import StoredUser, list_users
 from sitcen.times import iso, to_micros
 from sitcen.users import Permission
@@ -59,15 +60,9 @@ class AlertOutcome(StrEnum):
     already_known = "already_known"
 
 
-class AlertPublic(BaseModel):
+class AlertPublic(RecordPublic):
     """An alert as the node holds it: one per episode, a new version as it grows or is worked."""
 
-    model_config = ConfigDict(extra="allow")
-
-    id: uuid.UUID
-    origin: str
-    version: int
-    recorded_at: str
     section_id: str | None
     severity: str
     status: AlertStatus
@@ -168,10 +163,8 @@ def _language(lang: str | None, accept_language: str | None) -> str:
 def public(record: StoredRecord, language: str) -> dict[str, Any]:
     """The API form of an alert, with its summary in ``language``."""
     summary = summary_of(RecordKind.alert, record.body)
-    return {"event_ids": [], "explanation": "", "notes": [], **record.body, "id": record.id,
-            "origin": record.origin, "version": record.version,
-            "recorded_at": record.to_dict()["recorded_at"], "summary": summary,
-            "summary_text": render(summary, language)}
+    return {"event_ids": [], "explanation": "", "notes": [], **record.body, **record_header(record),
+            "summary": summary, "summary_text": render(summary, language)}
 
 
 Language = Annotated[str | None, Query(description=f"one of {', '.join(SUPPORTED)}")]
@@ -269,9 +262,7 @@ def read_alert_assignees(node: CurrentNode, _user: Watcher) -> dict[str, Any]:
 def read_alert(alert_id: uuid.UUID, node: CurrentNode, _user: Reader,
                lang: Language = None, accept_language: AcceptLanguage = None) -> dict[str, Any]:
     """One alert with every version of it: how it grew and what was done about it."""
-    record = get_record(node.engine, str(alert_id))
-    if record is None or record.kind != RecordKind.alert:
-        raise NotFound("alert", str(alert_id))
+    record = found_record(node, RecordKind.alert, alert_id)
     history = [{"version": v["version"],
                 "recorded_at": iso(v["recorded_at"]),
                 **{k: v["body"].get(k) for k in ("status", "severity", "assigned_to", "outcome",

@@ -9,7 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from starlette.concurrency import run_in_threadpool
 
 from sitcen.api.deps import CurrentNode, Reader, ReportIssuer
-from sitcen.errors import NotFound
+from sitcen.api.records import found_record
 from sitcen.events import NO_NUL
 from sitcen.exchange.links import list_peers
 from sitcen.node import Node
@@ -23,7 +23,7 @@ from sitcen.reports.library import (
 )
 from sitcen.reports.render import MEDIA_TYPES, render
 from sitcen.store.journal import RecordKind
-from sitcen.store.records import StoredRecord, get_record, record_history
+from sitcen.store.records import StoredRecord, record_history
 
 router = APIRouter(prefix="/reports", tags=["reports"])
 
@@ -116,10 +116,7 @@ def summary(node: Node, record: StoredRecord) -> dict[str, Any]:
 
 
 def _report(node: Node, report_id: str) -> StoredRecord:
-    record = get_record(node.engine, report_id)
-    if record is None or record.kind != RecordKind.report:
-        raise NotFound("report", report_id)
-    return record
+    return found_record(node, RecordKind.report, report_id)
 
 
 @router.get("", response_model=ReportLibrary)
