@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from typing import Annotated, Any
 from urllib.parse import urlsplit
 
-from fastapi import Depends, Request, status
+from fastapi import Depends, Query, Request, status
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from sitcen.errors import Refused
@@ -113,6 +113,9 @@ TemplateKeeper = Annotated[StoredUser, require(Permission.manage_report_template
 DirectoryKeeper = Annotated[StoredUser, require(Permission.manage_directory)]
 RequestHandler = Annotated[StoredUser, require(Permission.handle_requests)]
 Coordinator = Annotated[StoredUser, require(Permission.coordinate_operations)]
+
+#: ``?base_version=``: the version a change was made from (409 when no longer current).
+BaseVersion = Annotated[int | None, Query(ge=1)]
 
 
 def sees_personal(user: StoredUser) -> bool:
