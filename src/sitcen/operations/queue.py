@@ -71,7 +71,8 @@ def chain_of(settings: Settings) -> Chain:
                  horizon_us=settings.queue_horizon_days * 24 * 3600 * 1_000_000)
 
 
-def _micros(value: Any) -> int | None:
+def micros_or_none(value: Any) -> int | None:
+    """The microseconds of an ISO 8601 text in a record body; None when it is not one."""
     if not isinstance(value, str):
         return None
     try:
@@ -106,16 +107,16 @@ def load_reports(conn: sa.Connection, ids: Sequence[str], children: frozenset[st
     h = schema.event_versions
     for chunk in _chunks(several):
         for row in conn.execute(sa.select(h.c.id, h.c.version, h.c.body).where(h.c.id.in_(chunk))):
-            at = _micros(orjson.loads(row.body).get("recorded_at"))
+            at = micros_or_none(orjson.loads(row.body).get("recorded_at"))
             if at is not None:
                 history.setdefault(row.id, {})[row.version] = at
     reports = {}
     for row in rows:
         body = orjson.loads(row.body)
         provenance = orjson.loads(row.provenance) if row.provenance else []
-        current = _micros(body.get("recorded_at")) or row.recorded_at
+        current = micros_or_none(body.get("recorded_at")) or row.recorded_at
         times = {**history.get(row.id, {}), row.version: current}
-        reported = row.reported_at or _micros(body.get("reported_at")) or current
+        reported = row.reported_at or micros_or_none(body.get("reported_at")) or current
         details = body.get("details") or {}
         killed = details.get("killed") if isinstance(details, dict) else None
         reports[row.id] = Report(
@@ -141,7 +142,7 @@ def load_acts(conn: sa.Connection, ids: Sequence[str]) -> dict[str, list[Act]]:
             version = body.get("event_version")
             acts.setdefault(row.subject, []).append(Act(
                 id=row.id, origin=row.origin, action=str(body.get("action")),
-                level=body.get("level"), at=_micros(body.get("at")) or row.recorded_at,
+                level=body.get("level"), at=micros_or_none(body.get("at")) or row.recorded_at,
                 by=str(body.get("by") or row.origin),
                 event_version=version if isinstance(version, int) else None,
                 text=str(body.get("text") or "")))
