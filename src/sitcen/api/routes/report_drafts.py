@@ -11,12 +11,12 @@ from starlette.concurrency import run_in_threadpool
 
 from sitcen.api.deps import CurrentNode, Reader, ReportIssuer
 from sitcen.api.records import found_record
-from sitcen.api.routes.reports import facts_of, refusal, summary
+from sitcen.api.routes.reports import document_response, facts_of, refusal, summary
 from sitcen.errors import VersionConflictError
 from sitcen.events import NO_NUL
 from sitcen.node import Node
 from sitcen.reports.library import ReportError, edit_draft, issue_draft, library, make_draft
-from sitcen.reports.render import MEDIA_TYPES, render
+from sitcen.reports.render import render
 from sitcen.store.journal import RecordKind
 from sitcen.store.records import StoredRecord
 
@@ -153,10 +153,7 @@ async def read_report_draft_document(draft_id: str, fmt: Format, node: CurrentNo
     """A draft rendered as HTML, PDF or DOCX (marked as not issued)."""
     record = _draft(node, draft_id)
     data = await run_in_threadpool(render, record.body["content"], fmt, None, None)
-    disposition = "inline" if fmt == "html" else "attachment"
-    return Response(data, media_type=MEDIA_TYPES[fmt], headers={
-        "Content-Disposition": f'{disposition}; filename="draft-{record.body["product"]}.{fmt}"',
-        "Content-Security-Policy": "default-src 'none'; img-src data:; style-src 'unsafe-inline'"})
+    return document_response(data, fmt, f"draft-{record.body['product']}.{fmt}")
 
 
 @router.post("/{draft_id}/issue", status_code=status.HTTP_201_CREATED)

@@ -115,6 +115,14 @@ def summary(node: Node, record: StoredRecord) -> dict[str, Any]:
             "withheld": list(body.get("withheld") or ())}
 
 
+def document_response(data: bytes, fmt: str, filename: str) -> Response:
+    """A rendered report or draft: HTML shown inline, PDF and DOCX as a download."""
+    disposition = "inline" if fmt == "html" else "attachment"
+    return Response(data, media_type=MEDIA_TYPES[fmt], headers={
+        "Content-Disposition": f'{disposition}; filename="{filename}"',
+        "Content-Security-Policy": "default-src 'none'; img-src data:; style-src 'unsafe-inline'"})
+
+
 def _report(node: Node, report_id: str) -> StoredRecord:
     return found_record(node, RecordKind.report, report_id)
 
@@ -148,10 +156,7 @@ async def read_report_document(report_id: str, fmt: Format, node: CurrentNode,
                                    {**record.body, "version": record.version}, verified)
     name = f"{record.body.get('product')}-{record.body.get('period', {}).get('label', '')}"
     safe = "".join(ch if ch.isalnum() or ch in "-_" else "_" for ch in name)
-    disposition = "inline" if fmt == "html" else "attachment"
-    return Response(data, media_type=MEDIA_TYPES[fmt], headers={
-        "Content-Disposition": f'{disposition}; filename="{safe}-v{record.version}.{fmt}"',
-        "Content-Security-Policy": "default-src 'none'; img-src data:; style-src 'unsafe-inline'"})
+    return document_response(data, fmt, f"{safe}-v{record.version}.{fmt}")
 
 
 @router.post("/{report_id}/withdraw", response_model=ReportSummary)
