@@ -12,15 +12,14 @@ from datetime import UTC, date, datetime, timedelta
 from enum import StrEnum
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Header, Query
+from fastapi import APIRouter, Query
 from pydantic import BaseModel, ConfigDict, Field
 
 from sitcen.analysis.workflow import durations_by, false_alarm_rate
-from sitcen.api.deps import CurrentNode, Reader, require
+from sitcen.api.deps import CurrentNode, Reader, ReaderLanguage, require
 from sitcen.api.records import RecordPublic, found_record, record_header
 from sitcen.errors import InvalidInput, Refused, error
 from sitcen.events import NO_NUL
-from sitcen.i18n import SUPPORTED, negotiate
 from sitcen.node import Node
 from sitcen.operations.notifications import notify_users
 from sitcen.operations.phrases import render, summary_of
@@ -156,10 +155,6 @@ class AlertStatistics(BaseModel):
     acknowledged: int
 
 
-def _language(lang: str | None, accept_language: str | None) -> str:
-    return lang if lang in SUPPORTED else negotiate(accept_language)
-
-
 def public(record: StoredRecord, language: str) -> dict[str, Any]:
     """The API form of an alert, with its summary in ``language``."""
     summary = summary_of(RecordKind.alert, record.body)
@@ -167,24 +162,18 @@ def public(record: StoredRecord, language: str) -> dict[str, Any]:
             "summary": summary, "summary_text": render(summary, language)}
 
 
-Language = Annotated[str | None, Query(description=f"one of {', '.join(SUPPORTED)}")]
-AcceptLanguage = Annotated[str | None, Header()]
-
-
 @router.get("", response_model=AlertList)
 def read_alerts(
-    node: CurrentNode, _user: Reader,
+    node: CurrentNode, _user: Reader, language: ReaderLanguage,
     status_: Annotated[AlertStatus | None, Query(alias="status")] = None,
     section_id: Annotated[str | None, Query(max_length=64)] = None,
     since: Annotated[date | None, Query(description="still alarming on or after this day")]
     = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 200,
-    lang: Language = None, accept_language: AcceptLanguage = None,
 ) -> dict[str, Any]:
     """Alerts by status, section and day, latest first, each with a one-line summary."""
     found = list_alerts(node.engine, status=None if status_ is None else status_.value,
                         section_id=section_id, since=since, limit=limit)
-    language = _language(lang, accept_language)
     return {"alerts": [public(r, language) for r in found]}
 
 
@@ -260,7 +249,7 @@ def read_alert_assignees(node: CurrentNode, _user: Watcher) -> dict[str, Any]:
 
 @router.get("/{alert_id}", response_model=AlertDetail)
 def read_alert(alert_id: uuid.UUID, node: CurrentNode, _user: Reader,
-               lang: Language = None, accept_language: AcceptLanguage = None) -> dict[str, Any]:
+               language: ReaderLanguage) -> dict[str, Any]:
     """One alert with every version of it: how it grew and what was done about it."""
     record = found_record(node, RecordKind.alert, alert_id)
     history = [{"version": v["version"],
@@ -268,7 +257,7 @@ def read_alert(alert_id: uuid.UUID, node: CurrentNode, _user: Reader,
                 **{k: v["body"].get(k) for k in ("status", "severity", "assigned_to", "outcome",
                                                  "last_day", "observed")}}
                for v in record_history(node.engine, record.id)]
-    return {**public(record, _language(lang, accept_language)), "history": history}
+    return {**public(record, language), "history": history}
 
 
 def _refused(exc: AlertHandled) -> Refused:
