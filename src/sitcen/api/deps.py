@@ -6,10 +6,11 @@ from dataclasses import dataclass
 from typing import Annotated, Any
 from urllib.parse import urlsplit
 
-from fastapi import Depends, Request, status
+from fastapi import Depends, Header, Query, Request, status
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from sitcen.errors import Refused
+from sitcen.i18n import SUPPORTED, negotiate
 from sitcen.node import Node
 from sitcen.store.users import StoredUser, user_for_token
 from sitcen.users import Permission, allows
@@ -113,6 +114,19 @@ TemplateKeeper = Annotated[StoredUser, require(Permission.manage_report_template
 DirectoryKeeper = Annotated[StoredUser, require(Permission.manage_directory)]
 RequestHandler = Annotated[StoredUser, require(Permission.handle_requests)]
 Coordinator = Annotated[StoredUser, require(Permission.coordinate_operations)]
+
+def reader_language(
+    lang: Annotated[str | None, Query(description=f"one of {', '.join(SUPPORTED)}")] = None,
+    accept_language: Annotated[str | None, Header()] = None,
+) -> str:
+    """The language to answer in: ``?lang=`` when the node has it, else Accept-Language's."""
+    return lang if lang in SUPPORTED else negotiate(accept_language)
+
+
+ReaderLanguage = Annotated[str, Depends(reader_language)]
+
+#: ``?base_version=``: the version a change was made from (409 when no longer current).
+BaseVersion = Annotated[int | None, Query(ge=1)]
 
 
 def sees_personal(user: StoredUser) -> bool:

@@ -77,6 +77,13 @@ _PHONE = r"^\+?[0-9 ()./-]{3,32}$"
 LANGUAGES = ("ru", "kk", "ky", "tg", "tk", "uz", "en", "fa", "ps", "zh", "tr", "de", "fr")
 
 
+def checked_node_id(value: str | None, name: str) -> str | None:
+    """``value`` when it is a node id or None; else the error naming the field ``name``."""
+    if value is not None and not NODE_ID_PATTERN.match(value):
+        raise ValueError(f"{name} must be a node id: 2-63 lowercase letters, digits or '-'")
+    return value
+
+
 class Counterpart(BaseModel):
     """The office across the border a border liaison office works with."""
 
@@ -112,9 +119,7 @@ class OrganisationBase(BaseModel):
     @field_validator("node")
     @classmethod
     def _node_id(cls, value: str | None) -> str | None:
-        if value is not None and not NODE_ID_PATTERN.match(value):
-            raise ValueError("node must be a node id: 2-63 lowercase letters, digits or '-'")
-        return value
+        return checked_node_id(value, "node")
 
 
 class OrganisationCreate(OrganisationBase):

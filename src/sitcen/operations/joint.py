@@ -16,12 +16,12 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, date, datetime, time, timedelta
 from enum import StrEnum
-from typing import Any
+from typing import Annotated, Any
 from uuid import UUID
 
 import orjson
 import sqlalchemy as sa
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from sitcen.errors import InvalidInput, NotFound, error
 from sitcen.events import NO_NUL, CountryCode
@@ -66,20 +66,19 @@ def _node_id(value: str) -> str:
     return value
 
 
+#: A participant's node.
+NodeId = Annotated[str, AfterValidator(_node_id)]
+
+
 class Participant(BaseModel):
     """An agency taking part, with the node it reports from."""
 
     model_config = _Strict
 
-    node: str
+    node: NodeId
     name: str = Field(min_length=1, max_length=200, pattern=NO_NUL)
     country: CountryCode
     organisation_id: UUID | None = None
-
-    @field_validator("node")
-    @classmethod
-    def _node(cls, value: str) -> str:
-        return _node_id(value)
 
 
 class Resource(BaseModel):
@@ -90,18 +89,13 @@ class Resource(BaseModel):
     id: str = Field(min_length=1, max_length=40, pattern=r"^[A-Za-z0-9._-]+$")
     kind: ResourceKind
     name: str = Field(min_length=1, max_length=200, pattern=NO_NUL)
-    node: str = Field(description="the participant's node that deploys it")
+    node: NodeId = Field(description="the participant's node that deploys it")
     home_unit: str = Field(min_length=1, max_length=200, pattern=NO_NUL)
     asset_id: str | None = Field(None, max_length=128, pattern=NO_NUL,
                                  description="its id on the map, for an asset that reports")
     people: int | None = Field(None, ge=0, le=10_000)
     starts_at: UtcDatetime
     ends_at: UtcDatetime
-
-    @field_validator("node")
-    @classmethod
-    def _node(cls, value: str) -> str:
-        return _node_id(value)
 
 
 class Objective(BaseModel):

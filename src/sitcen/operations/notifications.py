@@ -580,8 +580,46 @@ def _held_page(conn: sa.Connection, entries: Sequence[JournalEntry]) -> list[Hel
             if h.kind == RecordKind.event_action else h for h in held]
 
 
+class JournalFollower(LeasedLoop):
+    """A background loop that follows the journal from its cursor ``CURSOR`` and tells users.
+
+    Besides what :class:`LeasedLoop` asks, a subclass sets ``CURSOR``, provides
+    ``partner_users`` and ``_audience`` (None until first used), names the node whose
+    users it tells in :meth:`own_node`, and implements :meth:`follow_once`.
+    """
+
+    CURSOR: ClassVar[str]
+    partner_users: Mapping[str, str]
+    _audience: Audience | None
+
+    def own_node(self) -> str:
+        """The id of the node whose users this loop tells."""
+        raise NotImplementedError
+
+    def follow_once(self) -> int:
+        """One page of the journal after the cursor; how much it did."""
+        raise NotImplementedError
+
+    @property
+    def audience(self) -> Audience:
+        """Who may read what here (users re-read every half minute)."""
+        if self._audience is None:
+            self._audience = Audience(self.engine, self.own_node(), self.partner_users)
+        return self._audience
+
+    def catch_up(self, max_pages: int = 1000) -> int:
+        """Follow until the cursor reaches the journal's head; the sum of the pages' counts."""
+        total = 0
+        for _ in range(max_pages):
+            before = read_cursor(self.engine, self.CURSOR)
+            total += self.follow_once()
+            if read_cursor(self.engine, self.CURSOR) == before:
+                break
+        return total
+
+
 @dataclass
-class NotificationFollower(LeasedLoop):
+class NotificationFollower(JournalFollower):
     """Matches every new record against the subscriptions and writes the notifications.
 
     Follows the journal from its own stored cursor (``cursors`` table, name
@@ -591,6 +629,7 @@ class NotificationFollower(LeasedLoop):
     """
 
     LEASE: ClassVar[str] = LEASE
+    CURSOR: ClassVar[str] = CURSOR
     engine: sa.Engine
     node_id: str
     partner_users: Mapping[str, str] = field(default_factory=dict)
@@ -603,11 +642,8 @@ class NotificationFollower(LeasedLoop):
     _wake: threading.Event = field(default_factory=threading.Event, repr=False)
     _thread: threading.Thread | None = field(default=None, repr=False)
 
-    @property
-    def audience(self) -> Audience:
-        if self._audience is None:
-            self._audience = Audience(self.engine, self.node_id, self.partner_users)
-        return self._audience
+    def own_node(self) -> str:
+        return self.node_id
 
     def reload(self) -> None:
         """Read the subscriptions (and the users) again."""
@@ -659,16 +695,6 @@ class NotificationFollower(LeasedLoop):
                     key=f"subscription@{record.version}",
                     subscriptions=[s.id for s in subs], now=now))
         return records
-
-    def catch_up(self, max_pages: int = 1000) -> int:
-        """Follow until the cursor reaches the journal's head; notifications written."""
-        total = 0
-        for _ in range(max_pages):
-            before = read_cursor(self.engine, CURSOR)
-            total += self.follow_once()
-            if read_cursor(self.engine, CURSOR) == before:
-                break
-        return total
 
     def work(self, moment: float) -> bool:
         """One page (the background loop's pass); whether it was full."""
@@ -768,8 +794,8 @@ def unread_count(engine: sa.Engine, node_id: str, username: str) -> int:
 
 
 __all__ = [
-    "Audience", "Facts", "Held", "NotificationFollower", "Phrase", "Subscription",
-    "SubscriptionCreate", "SubscriptionIndex", "SubscriptionUpdate", "WatchedKind",
+    "Audience", "Facts", "Held", "JournalFollower", "NotificationFollower", "Phrase",
+    "Subscription", "SubscriptionCreate", "SubscriptionIndex", "SubscriptionUpdate", "WatchedKind",
     "facts_of", "list_notifications", "load_held", "load_subscriptions", "mark_read",
     "notify_users", "read_until", "subscribe", "unread_count", "unsubscribe",
 ]

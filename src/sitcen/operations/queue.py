@@ -30,7 +30,6 @@ import sqlalchemy as sa
 
 from sitcen.errors import InvalidInput, NotFound, Refused, VersionConflictError, error
 from sitcen.exchange.links import Relation, list_peers
-from sitcen.operations.background import LeasedLoop
 from sitcen.operations.chain import (
     CHAIN_ACTIONS,
     Act,
@@ -41,7 +40,7 @@ from sitcen.operations.chain import (
     last_at,
     waiting_at,
 )
-from sitcen.operations.notifications import Audience, notify_users
+from sitcen.operations.notifications import Audience, JournalFollower, notify_users
 from sitcen.settings import Settings
 from sitcen.store import schema
 from sitcen.store.cursors import journal_head, move_cursor, read_cursor
@@ -72,7 +71,8 @@ def chain_of(settings: Settings) -> Chain:
                  horizon_us=settings.queue_horizon_days * 24 * 3600 * 1_000_000)
 
 
-def _micros(value: Any) -> int | None:
+def micros_or_none(value: Any) -> int | None:
+    """The microseconds of an ISO 8601 text in a record body; None when it is not one."""
     if not isinstance(value, str):
         return None
     try:
@@ -107,16 +107,16 @@ def load_reports(conn: sa.Connection, ids: Sequence[str], children: frozenset[st
     h = schema.event_versions
     for chunk in _chunks(several):
         for row in conn.execute(sa.select(h.c.id, h.c.version, h.c.body).where(h.c.id.in_(chunk))):
-            at = _micros(orjson.loads(row.body).get("recorded_at"))
+            at = micros_or_none(orjson.loads(row.body).get("recorded_at"))
             if at is not None:
                 history.setdefault(row.id, {})[row.version] = at
     reports = {}
     for row in rows:
         body = orjson.loads(row.body)
         provenance = orjson.loads(row.provenance) if row.provenance else []
-        current = _micros(body.get("recorded_at")) or row.recorded_at
+        current = micros_or_none(body.get("recorded_at")) or row.recorded_at
         times = {**history.get(row.id, {}), row.version: current}
-        reported = row.reported_at or _micros(body.get("reported_at")) or current
+        reported = row.reported_at or micros_or_none(body.get("reported_at")) or current
         details = body.get("details") or {}
         killed = details.get("killed") if isinstance(details, dict) else None
         reports[row.id] = Report(
@@ -142,7 +142,7 @@ def load_acts(conn: sa.Connection, ids: Sequence[str]) -> dict[str, list[Act]]:
             version = body.get("event_version")
             acts.setdefault(row.subject, []).append(Act(
                 id=row.id, origin=row.origin, action=str(body.get("action")),
-                level=body.get("level"), at=_micros(body.get("at")) or row.recorded_at,
+                level=body.get("level"), at=micros_or_none(body.get("at")) or row.recorded_at,
                 by=str(body.get("by") or row.origin),
                 event_version=version if isinstance(version, int) else None,
                 text=str(body.get("text") or "")))
@@ -168,7 +168,7 @@ def _row(stay: Stay) -> dict[str, Any]:
 
 
 @dataclass
-class QueueKeeper(LeasedLoop):
+class QueueKeeper(JournalFollower):
     """Keeps ``queue_stays`` in step with the journal and tells the officers what needs them.
 
     One app process of the node follows at a time (a lease); :meth:`refresh` may be
@@ -178,6 +178,7 @@ class QueueKeeper(LeasedLoop):
     """
 
     LEASE: ClassVar[str] = LEASE
+    CURSOR: ClassVar[str] = CURSOR
     engine: sa.Engine
     chain: Chain
     partner_users: Mapping[str, str] = field(default_factory=dict)
@@ -191,11 +192,8 @@ class QueueKeeper(LeasedLoop):
     _wake: threading.Event = field(default_factory=threading.Event, repr=False)
     _thread: threading.Thread | None = field(default=None, repr=False)
 
-    @property
-    def audience(self) -> Audience:
-        if self._audience is None:
-            self._audience = Audience(self.engine, self.chain.node_id, self.partner_users)
-        return self._audience
+    def own_node(self) -> str:
+        return self.chain.node_id
 
     @property
     def children(self) -> frozenset[str]:

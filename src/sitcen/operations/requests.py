@@ -33,10 +33,9 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from sitcen.errors import InvalidInput, NotFound, error
 from sitcen.events import NO_NUL, CountryCode
 from sitcen.exchange.sharing import PERSONAL_BLOCK
-from sitcen.operations.directory import organisation_node
+from sitcen.operations.directory import checked_node_id, organisation_node
 from sitcen.operations.notifications import Audience, load_held, notify_users
 from sitcen.operations.references import find_record, stricter_handling
-from sitcen.settings import NODE_ID_PATTERN
 from sitcen.store.journal import Record, RecordKind, new_ids, now_micros
 from sitcen.store.records import (
     StoredRecord,
@@ -148,9 +147,7 @@ class RequestBase(BaseModel):
     @field_validator("to_node")
     @classmethod
     def _node(cls, value: str | None) -> str | None:
-        if value is not None and not NODE_ID_PATTERN.match(value):
-            raise ValueError("to_node must be a node id: 2-63 lowercase letters, digits or '-'")
-        return value
+        return checked_node_id(value, "to_node")
 
 
 class RequestCreate(RequestBase):

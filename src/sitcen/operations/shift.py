@@ -32,7 +32,7 @@ from sitcen.errors import NotFound
 from sitcen.events import NO_NUL
 from sitcen.operations.chain import Chain
 from sitcen.operations.phrases import summary_of
-from sitcen.operations.queue import queue_counts, queue_page
+from sitcen.operations.queue import micros_or_none, queue_counts, queue_page
 from sitcen.operations.tasks import FINAL, list_tasks
 from sitcen.store import schema
 from sitcen.store.alerts import list_alerts
@@ -185,15 +185,6 @@ def shift_start(engine: sa.Engine, now_us: int) -> int:
     return now_us - int(FIRST_SHIFT.total_seconds() * 1_000_000)
 
 
-def _us(value: Any) -> int | None:
-    if not isinstance(value, str):
-        return None
-    try:
-        return to_micros(datetime.fromisoformat(value.replace("Z", "+00:00")))
-    except ValueError:
-        return None
-
-
 def _levels_raised(engine: sa.Engine, node_id: str, since_us: int) -> list[dict[str, Any]]:
     """This node's section levels whose level went up since ``since_us``."""
     raised = []
@@ -256,10 +247,11 @@ def shift_summary(engine: sa.Engine, node_id: str, chain: Chain, *, since_us: in
     open_tasks = [(t, b) for t, b in tasks if b.get("status") not in FINAL]
     overdue = list_recommendations(engine, overdue_on=today)
     closed_alerts = [a for a in list_alerts(engine, status="closed", limit=100_000)
-                     if since_us <= (_us(a.body.get("closed_at")) or 0) < until_us]
+                     if since_us <= (micros_or_none(a.body.get("closed_at")) or 0) < until_us]
     finished = [b for _t, b in tasks if b.get("status") in FINAL
-                and since_us <= max(_us(b.get(f"{b.get('status')}_at")) or 0,
-                                    _us((b.get("history") or [{}])[-1].get("at")) or 0) < until_us]
+                and since_us <= max(micros_or_none(b.get(f"{b.get('status')}_at")) or 0,
+                                    micros_or_none((b.get("history") or [{}])[-1].get("at"))
+                                    or 0) < until_us]
     log = read_entries(engine, since_us=since_us, until_us=until_us, limit=1000)
     return {
         "open": {
@@ -365,5 +357,5 @@ def _handover_words(body: dict[str, Any]) -> str:
 
 def entries_between(engine: sa.Engine, handover: StoredRecord) -> Sequence[StoredRecord]:
     """The log entries of the shift a handover closed."""
-    return read_entries(engine, since_us=_us(handover.body.get("period_from")),
-                        until_us=_us(handover.body.get("period_to")), limit=5000)
+    return read_entries(engine, since_us=micros_or_none(handover.body.get("period_from")),
+                        until_us=micros_or_none(handover.body.get("period_to")), limit=5000)

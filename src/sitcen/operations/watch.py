@@ -27,8 +27,7 @@ from typing import ClassVar
 
 import sqlalchemy as sa
 
-from sitcen.operations.background import LeasedLoop
-from sitcen.operations.notifications import Audience
+from sitcen.operations.notifications import Audience, JournalFollower
 from sitcen.operations.requests import notify_overdue
 from sitcen.operations.threads import notify_mentions
 from sitcen.store.cursors import journal_head, move_cursor, read_cursor
@@ -50,10 +49,11 @@ def _utc_now() -> datetime:
 
 
 @dataclass
-class CooperationWatch(LeasedLoop):
+class CooperationWatch(JournalFollower):
     """Tells people of mentions in threads and of overdue requests; see the module."""
 
     LEASE: ClassVar[str] = LEASE
+    CURSOR: ClassVar[str] = CURSOR
     engine: sa.Engine
     node_id: str
     partner_users: Mapping[str, str] = field(default_factory=dict)
@@ -68,12 +68,8 @@ class CooperationWatch(LeasedLoop):
     _wake: threading.Event = field(default_factory=threading.Event, repr=False)
     _thread: threading.Thread | None = field(default=None, repr=False)
 
-    @property
-    def audience(self) -> Audience:
-        """Who may read what here (users re-read every half minute)."""
-        if self._audience is None:
-            self._audience = Audience(self.engine, self.node_id, self.partner_users)
-        return self._audience
+    def own_node(self) -> str:
+        return self.node_id
 
     def follow_once(self) -> int:
         """Tell the mentions of one page of thread messages after the cursor; users told.
@@ -96,16 +92,6 @@ class CooperationWatch(LeasedLoop):
         last = entries[-1].seq if entries else cursor
         move_cursor(self.engine, CURSOR, last if len(entries) == self.page else max(head, last))
         return sum(len(users) for users in told.values())
-
-    def catch_up(self, max_pages: int = 1000) -> int:
-        """Follow until the cursor reaches the journal's head; users told."""
-        total = 0
-        for _ in range(max_pages):
-            before = read_cursor(self.engine, CURSOR)
-            total += self.follow_once()
-            if read_cursor(self.engine, CURSOR) == before:
-                break
-        return total
 
     def check_deadlines(self, now: datetime | None = None) -> int:
         """Tell this node's people of every request overdue now (or at ``now``); users told.

@@ -12,14 +12,14 @@ from datetime import UTC, date, datetime, timedelta
 from enum import StrEnum
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Header, Query
+from fastapi import APIRouter, Query
 from pydantic import BaseModel, ConfigDict, Field
 
 from sitcen.analysis.workflow import durations_by, false_alarm_rate
-from sitcen.api.deps import CurrentNode, Reader, require
-from sitcen.errors import InvalidInput, NotFound, Refused, error
+from sitcen.api.deps import CurrentNode, Reader, ReaderLanguage, require
+from sitcen.api.records import RecordPublic, found_record, record_header
+from sitcen.errors import InvalidInput, Refused, error
 from sitcen.events import NO_NUL
-from sitcen.i18n import SUPPORTED, negotiate
 from sitcen.node import Node
 from sitcen.operations.notifications import notify_users
 from sitcen.operations.phrases import render, summary_of
@@ -32,7 +32,7 @@ from sitcen.store.alerts import (
     note_alert,
 )
 from sitcen.store.journal import RecordKind
-from sitcen.store.records import StoredRecord, get_record, record_history
+from sitcen.store.records import StoredRecord, record_history
 from sitcen.store.users import StoredUser, list_users
 from sitcen.times import iso, to_micros
 from sitcen.users import Permission
@@ -59,15 +59,9 @@ class AlertOutcome(StrEnum):
     already_known = "already_known"
 
 
-class AlertPublic(BaseModel):
+class AlertPublic(RecordPublic):
     """An alert as the node holds it: one per episode, a new version as it grows or is worked."""
 
-    model_config = ConfigDict(extra="allow")
-
-    id: uuid.UUID
-    origin: str
-    version: int
-    recorded_at: str
     section_id: str | None
     severity: str
     status: AlertStatus
@@ -161,37 +155,25 @@ class AlertStatistics(BaseModel):
     acknowledged: int
 
 
-def _language(lang: str | None, accept_language: str | None) -> str:
-    return lang if lang in SUPPORTED else negotiate(accept_language)
-
-
 def public(record: StoredRecord, language: str) -> dict[str, Any]:
     """The API form of an alert, with its summary in ``language``."""
     summary = summary_of(RecordKind.alert, record.body)
-    return {"event_ids": [], "explanation": "", "notes": [], **record.body, "id": record.id,
-            "origin": record.origin, "version": record.version,
-            "recorded_at": record.to_dict()["recorded_at"], "summary": summary,
-            "summary_text": render(summary, language)}
-
-
-Language = Annotated[str | None, Query(description=f"one of {', '.join(SUPPORTED)}")]
-AcceptLanguage = Annotated[str | None, Header()]
+    return {"event_ids": [], "explanation": "", "notes": [], **record.body, **record_header(record),
+            "summary": summary, "summary_text": render(summary, language)}
 
 
 @router.get("", response_model=AlertList)
 def read_alerts(
-    node: CurrentNode, _user: Reader,
+    node: CurrentNode, _user: Reader, language: ReaderLanguage,
     status_: Annotated[AlertStatus | None, Query(alias="status")] = None,
     section_id: Annotated[str | None, Query(max_length=64)] = None,
     since: Annotated[date | None, Query(description="still alarming on or after this day")]
     = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 200,
-    lang: Language = None, accept_language: AcceptLanguage = None,
 ) -> dict[str, Any]:
     """Alerts by status, section and day, latest first, each with a one-line summary."""
     found = list_alerts(node.engine, status=None if status_ is None else status_.value,
                         section_id=section_id, since=since, limit=limit)
-    language = _language(lang, accept_language)
     return {"alerts": [public(r, language) for r in found]}
 
 
@@ -267,17 +249,15 @@ def read_alert_assignees(node: CurrentNode, _user: Watcher) -> dict[str, Any]:
 
 @router.get("/{alert_id}", response_model=AlertDetail)
 def read_alert(alert_id: uuid.UUID, node: CurrentNode, _user: Reader,
-               lang: Language = None, accept_language: AcceptLanguage = None) -> dict[str, Any]:
+               language: ReaderLanguage) -> dict[str, Any]:
     """One alert with every version of it: how it grew and what was done about it."""
-    record = get_record(node.engine, str(alert_id))
-    if record is None or record.kind != RecordKind.alert:
-        raise NotFound("alert", str(alert_id))
+    record = found_record(node, RecordKind.alert, alert_id)
     history = [{"version": v["version"],
                 "recorded_at": iso(v["recorded_at"]),
                 **{k: v["body"].get(k) for k in ("status", "severity", "assigned_to", "outcome",
                                                  "last_day", "observed")}}
                for v in record_history(node.engine, record.id)]
-    return {**public(record, _language(lang, accept_language)), "history": history}
+    return {**public(record, language), "history": history}
 
 
 def _refused(exc: AlertHandled) -> Refused:

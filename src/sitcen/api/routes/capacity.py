@@ -19,6 +19,7 @@ from sitcen.analysis.vulnerability import (
     simulate_surge,
 )
 from sitcen.api.deps import CurrentNode, Reader, require
+from sitcen.api.records import record_header
 from sitcen.errors import ImportRefusal, InvalidInput, NotFound, error
 from sitcen.events import NO_NUL
 from sitcen.geo import BorderSection
@@ -171,8 +172,7 @@ class SurgeOutcome(BaseModel):
 
 def _public(record: StoredRecord) -> dict[str, Any]:
     indicators = capacity_indicators([capacity_from_record(record)]).iloc[0].to_dict()
-    return {"id": record.id, "origin": record.origin, "version": record.version,
-            "recorded_at": record.to_dict()["recorded_at"], **record.body,
+    return {**record_header(record), **record.body,
             "indicators": {str(k): (None if v != v else v) for k, v in indicators.items()}}
 
 

@@ -8,7 +8,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, status
 
-from sitcen.api.deps import CurrentNode, DirectoryKeeper, Reader, sees_personal
+from sitcen.api.deps import BaseVersion, CurrentNode, DirectoryKeeper, Reader, sees_personal
 from sitcen.operations.directory import (
     AgencyType,
     ContactPointCreate,
@@ -55,8 +55,7 @@ def create_organisation(item: OrganisationCreate, node: CurrentNode,
 
 @router.put("/organisations/{record_id}")
 def update_organisation(record_id: uuid.UUID, item: OrganisationCreate, node: CurrentNode,
-                        user: DirectoryKeeper,
-                        base_version: Annotated[int | None, Query(ge=1)] = None
+                        user: DirectoryKeeper, base_version: BaseVersion = None
                         ) -> dict[str, Any]:
     """Change an agency or unit this node entered (a new version)"""
     return save_organisation(node.engine, node.settings.node_id, item, by=user.username,
@@ -73,8 +72,7 @@ def create_contact_point(item: ContactPointCreate, node: CurrentNode,
 
 @router.put("/contacts/{record_id}")
 def update_contact_point(record_id: uuid.UUID, item: ContactPointCreate, node: CurrentNode,
-                         user: DirectoryKeeper,
-                         base_version: Annotated[int | None, Query(ge=1)] = None
+                         user: DirectoryKeeper, base_version: BaseVersion = None
                          ) -> dict[str, Any]:
     """Change a point of contact this node entered (a new version)"""
     return save_contact_point(node.engine, node.settings.node_id, item, by=user.username,

@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Annotated
 
-from fastapi import APIRouter, Request, status
+from fastapi import APIRouter, Depends, Request, status
 from fastapi.responses import JSONResponse, Response
 from starlette.concurrency import run_in_threadpool
 
 from sitcen.api.deps import CurrentNode
 from sitcen.errors import Refused
 from sitcen.exchange.envelope import EnvelopeError, ReplayGuard
+from sitcen.exchange.identity import NodeIdentity
 from sitcen.exchange.inbox import answer_pull, receive
 from sitcen.exchange.sharing import section_infos
 
@@ -34,6 +37,26 @@ def _not_initialised() -> Refused:
                    status=status.HTTP_409_CONFLICT, kind="not_initialised")
 
 
+@dataclass(frozen=True)
+class Sealed:
+    """What a linked node sent sealed, with this node's key pair and replay guard to check it."""
+
+    identity: NodeIdentity
+    data: bytes
+    guard: ReplayGuard
+
+
+async def sealed_input(request: Request, node: CurrentNode) -> Sealed:
+    """The body of a linked node's request; refused while this node has no key pair."""
+    if node.identity is None:
+        raise _not_initialised()
+    guard: ReplayGuard = request.app.state.replay_guard
+    return Sealed(node.identity, await request.body(), guard)
+
+
+SealedInput = Annotated[Sealed, Depends(sealed_input)]
+
+
 def _refusal(what: str, exc: EnvelopeError, size: int) -> Refused:
     """The refusal of a batch or pull; its ``type`` is the envelope's reason."""
     log.warning("refused a %s (%s) claimed by %s, %d bytes: %s", what, exc.reason, exc.sender,
@@ -44,17 +67,13 @@ def _refusal(what: str, exc: EnvelopeError, size: int) -> Refused:
 
 @router.post("/batches", responses={200: {"description": "applied"},
                                      422: {"description": "refused, with the reason"}})
-async def receive_batch(request: Request, node: CurrentNode) -> JSONResponse:
+async def receive_batch(sent: SealedInput, node: CurrentNode) -> JSONResponse:
     """Receive a sealed batch from a linked node; applied whole and exactly once, or refused."""
-    if node.identity is None:
-        raise _not_initialised()
-    data = await request.body()
-    guard: ReplayGuard = request.app.state.replay_guard
     try:
-        receipt = await run_in_threadpool(receive, node.engine, node.settings.node_id, data,
-                                          guard=guard, now=datetime.now(UTC))
+        receipt = await run_in_threadpool(receive, node.engine, node.settings.node_id, sent.data,
+                                          guard=sent.guard, now=datetime.now(UTC))
     except EnvelopeError as exc:
-        raise _refusal("batch", exc, len(data)) from None
+        raise _refusal("batch", exc, len(sent.data)) from None
     return JSONResponse({"batch_id": receipt.batch_id, "sender": receipt.sender,
                          "last_seq": receipt.last_seq, "applied": receipt.applied,
                          "already_held": receipt.skipped})
@@ -62,16 +81,12 @@ async def receive_batch(request: Request, node: CurrentNode) -> JSONResponse:
 
 @router.post("/pull", responses={200: {"description": "a sealed batch for the caller"},
                                   422: {"description": "refused, with the reason"}})
-async def answer_pull_request(request: Request, node: CurrentNode) -> Response:
+async def answer_pull_request(sent: SealedInput, node: CurrentNode) -> Response:
     """Answer a linked node's signed pull: the next sealed batch for it after its cursor."""
-    if node.identity is None:
-        raise _not_initialised()
-    data = await request.body()
-    guard: ReplayGuard = request.app.state.replay_guard
     try:
-        sealed = await run_in_threadpool(answer_pull, node.engine, node.identity, data,
-                                         guard=guard, now=datetime.now(UTC),
+        sealed = await run_in_threadpool(answer_pull, node.engine, sent.identity, sent.data,
+                                         guard=sent.guard, now=datetime.now(UTC),
                                          sections=section_infos(node.sections.sections))
     except EnvelopeError as exc:
-        raise _refusal("pull", exc, len(data)) from None
+        raise _refusal("pull", exc, len(sent.data)) from None
     return Response(sealed, media_type="application/json")

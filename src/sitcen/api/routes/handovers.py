@@ -10,8 +10,9 @@ from fastapi import APIRouter, Query, status
 from pydantic import BaseModel, ConfigDict
 
 from sitcen.api.deps import CurrentNode, Reader, StatusChanger
+from sitcen.api.records import found_record
 from sitcen.api.routes.duty_log import window
-from sitcen.errors import NotFound, Refused
+from sitcen.errors import Refused
 from sitcen.operations.queue import chain_of
 from sitcen.operations.shift import (
     HandoverCreate,
@@ -24,7 +25,7 @@ from sitcen.operations.shift import (
     sign_off,
 )
 from sitcen.store.journal import RecordKind, now_micros
-from sitcen.store.records import StoredRecord, get_record
+from sitcen.store.records import StoredRecord
 from sitcen.times import from_micros, iso
 
 router = APIRouter(prefix="/handovers", tags=["shift"])
@@ -103,10 +104,7 @@ def create_handover(item: HandoverCreate, node: CurrentNode,
 @router.get("/{handover_id}", response_model=HandoverPublic)
 def read_handover(handover_id: uuid.UUID, node: CurrentNode, _user: Reader) -> dict[str, Any]:
     """One handover."""
-    record = get_record(node.engine, str(handover_id))
-    if record is None or record.kind != RecordKind.handover:
-        raise NotFound("handover", str(handover_id))
-    return public(record)
+    return public(found_record(node, RecordKind.handover, handover_id))
 
 
 @router.post("/{handover_id}/sign-off", response_model=HandoverPublic)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import uuid
 from typing import Annotated, Any
 
 from fastapi import APIRouter, status
@@ -10,6 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from starlette.concurrency import run_in_threadpool
 
 from sitcen.api.deps import CurrentNode, Reader, require
+from sitcen.api.records import RecordPublic, record_header
 from sitcen.api.routes.capacity import known_section
 from sitcen.errors import InvalidInput, error
 from sitcen.events import NO_NUL
@@ -53,15 +53,9 @@ class ChecklistTick(BaseModel):
     base_version: int | None = Field(None, ge=1, description="409 when no longer current")
 
 
-class LevelPublic(BaseModel):
+class LevelPublic(RecordPublic):
     """A confirmed section impact level, with the reactions it requires."""
 
-    model_config = ConfigDict(extra="allow")
-
-    id: uuid.UUID
-    origin: str
-    version: int
-    recorded_at: str
     section_id: str
     level: SectionImpactLevel
     proposed_level: SectionImpactLevel | None
@@ -92,8 +86,7 @@ class SectionLevel(BaseModel):
 
 
 def _public(record: StoredRecord) -> dict[str, Any]:
-    return {"id": record.id, "origin": record.origin, "version": record.version,
-            "recorded_at": record.to_dict()["recorded_at"], **record.body}
+    return {**record_header(record), **record.body}
 
 
 @router.get("/levels", response_model=LevelList)

@@ -6,11 +6,10 @@ import uuid
 from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Header, Query
+from fastapi import APIRouter, Query
 from pydantic import BaseModel, ConfigDict, Field
 
-from sitcen.api.deps import CurrentNode, Reader
-from sitcen.i18n import SUPPORTED, negotiate
+from sitcen.api.deps import CurrentNode, Reader, ReaderLanguage
 from sitcen.operations.notifications import (
     list_notifications,
     mark_read,
@@ -79,15 +78,12 @@ def _iso(micros: int) -> str | None:
 
 @router.get("", response_model=NotificationPage)
 def read_notifications(
-    node: CurrentNode, user: Reader,
+    node: CurrentNode, user: Reader, language: ReaderLanguage,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
     before: Annotated[datetime | None, Query(description="only older than this (paging)")]
     = None,
-    lang: Annotated[str | None, Query(description=f"one of {', '.join(SUPPORTED)}")] = None,
-    accept_language: Annotated[str | None, Header()] = None,
 ) -> dict[str, Any]:
     """The user's notifications, newest first, with the unread count."""
-    language = lang if lang in SUPPORTED else negotiate(accept_language)
     node_id = node.settings.node_id
     seen = read_until(node.engine, node_id, user.username)
     found = list_notifications(node.engine, user.username, limit=limit,

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import uuid
 from datetime import UTC, date, datetime
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import APIRouter, Query, status
+from fastapi import APIRouter, status
 from pydantic import BaseModel, ConfigDict, Field
 
-from sitcen.api.deps import Coordinator, CurrentNode, Reader, Reporting
+from sitcen.api.deps import BaseVersion, Coordinator, CurrentNode, Reader, Reporting
 from sitcen.events import NO_NUL
 from sitcen.operations.attachments import attachments_of, public_attachment
 from sitcen.operations.joint import (
@@ -90,7 +90,7 @@ def read_operation(operation_id: uuid.UUID, node: CurrentNode,
 @router.put("/{operation_id}")
 def update_operation(operation_id: uuid.UUID, item: OperationCreate, node: CurrentNode,
                      user: Coordinator,
-                     base_version: Annotated[int | None, Query(ge=1)] = None) -> dict[str, Any]:
+                     base_version: BaseVersion = None) -> dict[str, Any]:
     """Change a joint operation this node coordinates (a new version of its plan)"""
     _found(operation_id, node.engine)
     record = save_operation(node.engine, node.settings.node_id, item, by=user.username,

@@ -11,9 +11,11 @@ from fastapi import APIRouter, Query, status
 from pydantic import BaseModel, ConfigDict, Field
 
 from sitcen.api.deps import CurrentNode, Reader, require
+from sitcen.api.records import RecordPublic, found_record, record_header
 from sitcen.api.routes.capacity import known_section
 from sitcen.errors import InvalidInput, NotFound, error
 from sitcen.events import NO_NUL
+from sitcen.store.journal import RecordKind
 from sitcen.store.recommendations import (
     add_recommendation,
     is_overdue,
@@ -21,7 +23,7 @@ from sitcen.store.recommendations import (
     recommendation_history,
     update_recommendation,
 )
-from sitcen.store.records import AssessmentError, StoredRecord, get_record
+from sitcen.store.records import AssessmentError, StoredRecord
 from sitcen.store.users import StoredUser
 from sitcen.users import Permission
 
@@ -66,15 +68,9 @@ class RecommendationUpdate(BaseModel):
     base_version: int | None = Field(None, ge=1, description="409 when no longer current")
 
 
-class RecommendationPublic(BaseModel):
+class RecommendationPublic(RecordPublic):
     """A recommendation as the node holds it."""
 
-    model_config = ConfigDict(extra="allow")
-
-    id: uuid.UUID
-    origin: str
-    version: int
-    recorded_at: str
     section_id: str
     text: str
     owner: str
@@ -92,8 +88,7 @@ class RecommendationList(BaseModel):
 
 def _public(record: StoredRecord, today: date, *, history: list[dict[str, Any]] | None = None
             ) -> dict[str, Any]:
-    out = {"id": record.id, "origin": record.origin, "version": record.version,
-           "recorded_at": record.to_dict()["recorded_at"], **record.body,
+    out = {**record_header(record), **record.body,
            "overdue": is_overdue(record.body, today)}
     if history is not None:
         out["history"] = history
@@ -139,9 +134,7 @@ def create_recommendation(item: RecommendationCreate, node: CurrentNode,
 def read_recommendation(recommendation_id: uuid.UUID, node: CurrentNode,
                         _user: Reader) -> dict[str, Any]:
     """One recommendation with its status history (every version, oldest first)."""
-    record = get_record(node.engine, str(recommendation_id))
-    if record is None or record.kind != "recommendation":
-        raise NotFound("recommendation", str(recommendation_id))
+    record = found_record(node, RecordKind.recommendation, recommendation_id)
     return _public(record, _today(),
                    history=recommendation_history(node.engine, str(recommendation_id)))
 

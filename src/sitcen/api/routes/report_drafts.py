@@ -10,14 +10,15 @@ from pydantic import BaseModel, ConfigDict, Field
 from starlette.concurrency import run_in_threadpool
 
 from sitcen.api.deps import CurrentNode, Reader, ReportIssuer
-from sitcen.api.routes.reports import facts_of, refusal, summary
-from sitcen.errors import NotFound, VersionConflictError
+from sitcen.api.records import found_record
+from sitcen.api.routes.reports import document_response, facts_of, refusal, summary
+from sitcen.errors import VersionConflictError
 from sitcen.events import NO_NUL
 from sitcen.node import Node
 from sitcen.reports.library import ReportError, edit_draft, issue_draft, library, make_draft
-from sitcen.reports.render import MEDIA_TYPES, render
+from sitcen.reports.render import render
 from sitcen.store.journal import RecordKind
-from sitcen.store.records import StoredRecord, get_record
+from sitcen.store.records import StoredRecord
 
 router = APIRouter(prefix="/report-drafts", tags=["reports"])
 
@@ -96,10 +97,7 @@ def _public(record: StoredRecord, *, content: bool = True) -> dict[str, Any]:
 
 
 def _draft(node: Node, draft_id: str) -> StoredRecord:
-    record = get_record(node.engine, draft_id)
-    if record is None or record.kind != RecordKind.report_draft:
-        raise NotFound("draft", draft_id)
-    return record
+    return found_record(node, RecordKind.report_draft, draft_id, "draft")
 
 
 @router.get("", response_model=DraftList)
@@ -155,10 +153,7 @@ async def read_report_draft_document(draft_id: str, fmt: Format, node: CurrentNo
     """A draft rendered as HTML, PDF or DOCX (marked as not issued)."""
     record = _draft(node, draft_id)
     data = await run_in_threadpool(render, record.body["content"], fmt, None, None)
-    disposition = "inline" if fmt == "html" else "attachment"
-    return Response(data, media_type=MEDIA_TYPES[fmt], headers={
-        "Content-Disposition": f'{disposition}; filename="draft-{record.body["product"]}.{fmt}"',
-        "Content-Security-Policy": "default-src 'none'; img-src data:; style-src 'unsafe-inline'"})
+    return document_response(data, fmt, f"draft-{record.body['product']}.{fmt}")
 
 
 @router.post("/{draft_id}/issue", status_code=status.HTTP_201_CREATED)

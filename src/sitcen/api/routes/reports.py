@@ -9,7 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from starlette.concurrency import run_in_threadpool
 
 from sitcen.api.deps import CurrentNode, Reader, ReportIssuer
-from sitcen.errors import NotFound
+from sitcen.api.records import found_record
 from sitcen.events import NO_NUL
 from sitcen.exchange.links import list_peers
 from sitcen.node import Node
@@ -23,7 +23,7 @@ from sitcen.reports.library import (
 )
 from sitcen.reports.render import MEDIA_TYPES, render
 from sitcen.store.journal import RecordKind
-from sitcen.store.records import StoredRecord, get_record, record_history
+from sitcen.store.records import StoredRecord, record_history
 
 router = APIRouter(prefix="/reports", tags=["reports"])
 
@@ -115,11 +115,16 @@ def summary(node: Node, record: StoredRecord) -> dict[str, Any]:
             "withheld": list(body.get("withheld") or ())}
 
 
+def document_response(data: bytes, fmt: str, filename: str) -> Response:
+    """A rendered report or draft: HTML shown inline, PDF and DOCX as a download."""
+    disposition = "inline" if fmt == "html" else "attachment"
+    return Response(data, media_type=MEDIA_TYPES[fmt], headers={
+        "Content-Disposition": f'{disposition}; filename="{filename}"',
+        "Content-Security-Policy": "default-src 'none'; img-src data:; style-src 'unsafe-inline'"})
+
+
 def _report(node: Node, report_id: str) -> StoredRecord:
-    record = get_record(node.engine, report_id)
-    if record is None or record.kind != RecordKind.report:
-        raise NotFound("report", report_id)
-    return record
+    return found_record(node, RecordKind.report, report_id)
 
 
 @router.get("", response_model=ReportLibrary)
@@ -151,10 +156,7 @@ async def read_report_document(report_id: str, fmt: Format, node: CurrentNode,
                                    {**record.body, "version": record.version}, verified)
     name = f"{record.body.get('product')}-{record.body.get('period', {}).get('label', '')}"
     safe = "".join(ch if ch.isalnum() or ch in "-_" else "_" for ch in name)
-    disposition = "inline" if fmt == "html" else "attachment"
-    return Response(data, media_type=MEDIA_TYPES[fmt], headers={
-        "Content-Disposition": f'{disposition}; filename="{safe}-v{record.version}.{fmt}"',
-        "Content-Security-Policy": "default-src 'none'; img-src data:; style-src 'unsafe-inline'"})
+    return document_response(data, fmt, f"{safe}-v{record.version}.{fmt}")
 
 
 @router.post("/{report_id}/withdraw", response_model=ReportSummary)

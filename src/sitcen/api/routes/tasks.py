@@ -8,11 +8,12 @@ from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, status
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, Field
 
 from sitcen.analysis.workflow import day_in, durations_by
 from sitcen.api.deps import CurrentNode, Reader, Reporting, require
-from sitcen.errors import InvalidInput, NotFound, Refused, error
+from sitcen.api.records import RecordPublic, found_record, record_header
+from sitcen.errors import InvalidInput, Refused, error
 from sitcen.exchange.links import Relation, list_peers
 from sitcen.node import Node
 from sitcen.operations.tasks import (
@@ -31,7 +32,7 @@ from sitcen.operations.tasks import (
     update_own_task,
 )
 from sitcen.store.journal import RecordKind
-from sitcen.store.records import StoredRecord, get_record
+from sitcen.store.records import StoredRecord
 from sitcen.store.users import StoredUser
 from sitcen.users import Permission, allows
 
@@ -40,15 +41,9 @@ router = APIRouter(prefix="/tasks", tags=["tasks"])
 Tasker = Annotated[StoredUser, require(Permission.task_units)]
 
 
-class TaskPublic(BaseModel):
+class TaskPublic(RecordPublic):
     """A task as it stands: the task's own versions and the post's answers merged."""
 
-    model_config = ConfigDict(extra="allow")
-
-    id: uuid.UUID
-    origin: str
-    version: int
-    recorded_at: str
     unit_id: str
     unit: dict[str, Any]
     target: dict[str, Any]
@@ -104,8 +99,7 @@ def _posts(node: Node) -> dict[str, str]:
 
 def public(task: StoredRecord, body: dict[str, Any], node_id: str) -> dict[str, Any]:
     """The API form of a task and its merged body."""
-    return {**body, "id": task.id, "origin": task.origin, "version": task.version,
-            "recorded_at": task.to_dict()["recorded_at"], "mine": task.origin == node_id}
+    return {**body, **record_header(task), "mine": task.origin == node_id}
 
 
 def _refused(exc: TaskError) -> InvalidInput:
@@ -113,10 +107,7 @@ def _refused(exc: TaskError) -> InvalidInput:
 
 
 def _task(node: Node, task_id: uuid.UUID) -> StoredRecord:
-    task = get_record(node.engine, str(task_id))
-    if task is None or task.kind != RecordKind.task:
-        raise NotFound("task", str(task_id))
-    return task
+    return found_record(node, RecordKind.task, task_id)
 
 
 @router.get("", response_model=TaskList)

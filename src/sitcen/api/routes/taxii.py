@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import base64
 from collections.abc import Callable, Coroutine, Iterable, Mapping
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
@@ -204,6 +205,30 @@ MatchVersion = Annotated[str | None, Query(alias="match[version]")]
 MatchSpec = Annotated[str | None, Query(alias="match[spec_version]")]
 
 
+@dataclass(frozen=True)
+class PageQuery:
+    """What a page of a collection's objects or manifest is asked with."""
+
+    added_after: str | None
+    limit: int
+    next_: str | None
+    match_id: str | None
+    match_type: str | None
+    match_version: str | None
+    match_spec: str | None
+
+
+def page_query(added_after: AddedAfter = None, limit: Limit = DEFAULT_LIMIT,
+               next_: Annotated[str | None, Query(alias="next")] = None,
+               match_id: MatchId = None, match_type: MatchType = None,
+               match_version: MatchVersion = None, match_spec: MatchSpec = None) -> PageQuery:
+    """The query parameters of the objects and manifest endpoints."""
+    return PageQuery(added_after, limit, next_, match_id, match_type, match_version, match_spec)
+
+
+Paging = Annotated[PageQuery, Depends(page_query)]
+
+
 @router.get("/")
 def read_discovery(request: Request, node: CurrentNode, _user: TaxiiUser) -> Response:
     """TAXII discovery: this node's one API root."""
@@ -237,30 +262,25 @@ def read_collection(collection_id: str, node: CurrentNode, user: TaxiiUser) -> R
 
 @router.get("/api/collections/{collection_id}/objects/")
 def read_objects(collection_id: str, node: CurrentNode, user: TaxiiUser,
-                 added_after: AddedAfter = None, limit: Limit = DEFAULT_LIMIT,
-                 next_: Annotated[str | None, Query(alias="next")] = None,
-                 match_id: MatchId = None, match_type: MatchType = None,
-                 match_version: MatchVersion = None, match_spec: MatchSpec = None) -> Response:
+                 query: Paging) -> Response:
     """STIX objects of the collection, oldest added first, a page at a time."""
-    page, envelope, found = _paged(node, user, collection_id, added_after, limit, next_,
-                                   match_id, match_type, match_version, match_spec)
+    page, envelope, found = _paged(node, user, collection_id, query)
     if found:
         envelope["objects"] = [obj for _, obj in found]
     return _taxii(envelope, _date_header(page.items))
 
 
-def _paged(node: CurrentNode, user: StoredUser, collection_id: str, added_after: str | None,
-           limit: int, next_: str | None, match_id: str | None, match_type: str | None,
-           match_version: str | None, match_spec: str | None
+def _paged(node: CurrentNode, user: StoredUser, collection_id: str, query: PageQuery
            ) -> tuple[Any, dict[str, Any], list[tuple[Item, dict[str, Any]]]]:
     """One page of a collection as objects and manifest share it: the page, the envelope
     with ``more``/``next``, and the (item, STIX object) pairs on it."""
     collection = _collection(node, user, collection_id)
-    _check_version(match_version)
-    _check_spec(match_spec)
+    _check_version(query.match_version)
+    _check_spec(query.match_spec)
     page = read_page(_source(node), collection, now=datetime.now(UTC),
-                     after_seq=_parse_next(next_), added_after=_parse_added_after(added_after),
-                     limit=limit, keep=_keep(_split(match_type), _split(match_id)))
+                     after_seq=_parse_next(query.next_),
+                     added_after=_parse_added_after(query.added_after), limit=query.limit,
+                     keep=_keep(_split(query.match_type), _split(query.match_id)))
     envelope: dict[str, Any] = {"more": page.more}
     if page.more:
         envelope["next"] = str(page.next_seq)
@@ -269,13 +289,9 @@ def _paged(node: CurrentNode, user: StoredUser, collection_id: str, added_after:
 
 @router.get("/api/collections/{collection_id}/manifest/")
 def read_manifest(collection_id: str, node: CurrentNode, user: TaxiiUser,
-                  added_after: AddedAfter = None, limit: Limit = DEFAULT_LIMIT,
-                  next_: Annotated[str | None, Query(alias="next")] = None,
-                  match_id: MatchId = None, match_type: MatchType = None,
-                  match_version: MatchVersion = None, match_spec: MatchSpec = None) -> Response:
+                  query: Paging) -> Response:
     """What the collection holds: id, date added and version of each object."""
-    page, envelope, found = _paged(node, user, collection_id, added_after, limit, next_,
-                                   match_id, match_type, match_version, match_spec)
+    page, envelope, found = _paged(node, user, collection_id, query)
     if found:
         envelope["objects"] = [
             {"id": obj["id"], "date_added": timestamp(item.date_added),

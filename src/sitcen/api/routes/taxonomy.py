@@ -2,23 +2,20 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import APIRouter, Header, Query
+from fastapi import APIRouter
 
-from sitcen.i18n import SUPPORTED, label, labels, negotiate
+from sitcen.api.deps import ReaderLanguage
+from sitcen.i18n import label, labels
 from sitcen.taxonomy import ENUMS, EVENT_TYPES, UNITS_FOR, Category
 
 router = APIRouter(prefix="/taxonomy", tags=["taxonomy"])
 
 
 @router.get("", response_model=dict[str, Any])
-def read_taxonomy(
-    accept_language: Annotated[str | None, Header()] = None,
-    lang: Annotated[str | None, Query(description=f"one of {', '.join(SUPPORTED)}")] = None,
-) -> dict[str, Any]:
+def read_taxonomy(language: ReaderLanguage) -> dict[str, Any]:
     """Categories, types, their attributes and every enumeration, labelled (Accept-Language)."""
-    language = lang if lang in SUPPORTED else negotiate(accept_language)
     return {
         "language": language,
         "categories": [
@@ -48,10 +45,6 @@ def read_taxonomy(
 
 
 @router.get("/labels", response_model=dict[str, Any])
-def read_labels(
-    accept_language: Annotated[str | None, Header()] = None,
-    lang: Annotated[str | None, Query(description=f"one of {', '.join(SUPPORTED)}")] = None,
-) -> dict[str, Any]:
+def read_labels(language: ReaderLanguage) -> dict[str, Any]:
     """Every label of a language with its fallbacks merged in (the console's strings too)."""
-    language = lang if lang in SUPPORTED else negotiate(accept_language)
     return {"language": language, "labels": labels(language)}
