@@ -6,6 +6,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, Query
 
+from sitcen.api.deps import CurrentUser
 from sitcen.i18n import SUPPORTED, label, labels, negotiate
 from sitcen.taxonomy import ENUMS, EVENT_TYPES, UNITS_FOR, Category
 
@@ -14,6 +15,7 @@ router = APIRouter(prefix="/taxonomy", tags=["taxonomy"])
 
 @router.get("", response_model=dict[str, Any])
 def read_taxonomy(
+    _user: CurrentUser,
     accept_language: Annotated[str | None, Header()] = None,
     lang: Annotated[str | None, Query(description=f"one of {', '.join(SUPPORTED)}")] = None,
 ) -> dict[str, Any]:
