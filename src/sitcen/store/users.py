@@ -11,6 +11,7 @@ import sqlalchemy as sa
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
+from sitcen.events import Author
 from sitcen.store import schema
 from sitcen.store.journal import now_micros
 from sitcen.users import USERNAME_PATTERN, Role, password_problem
@@ -298,3 +299,17 @@ def revoke_sessions(engine: sa.Engine, username: str, session_id: str | None = N
         query = query.where(t.c.token_hash.startswith(session_id, autoescape=True))
     with engine.begin() as conn:
         return int(conn.execute(query).rowcount or 0)
+
+
+def author_of(engine: sa.Engine, username: str) -> Author:
+    """A person as versions name them: username and their name now (the username alone
+    when no such user exists here, e.g. a TAK callsign)."""
+    with engine.connect() as conn:
+        name = conn.execute(sa.select(schema.users.c.full_name)
+                            .where(schema.users.c.username == username)).scalar()
+    return Author(username=username, full_name=str(name or username))
+
+
+def author(user: StoredUser) -> Author:
+    """The person behind a request, as versions name them."""
+    return Author(username=user.username, full_name=user.full_name)
