@@ -216,8 +216,9 @@ def test_update_writes_a_new_version_with_history(client: TestClient, as_role: H
     journal = client.get("/api/v1/journal", headers=as_role(Role.analyst)).json()["entries"]
     assert [e["version"] for e in journal] == [1, 2, 3]
     assert [e["record"]["version"] for e in journal] == [1, 2, 3]
+    # (By the duty officer: the operator may no longer change a validated event at all.)
     stale = client.put(url, json=_update(event, base_version=1, status="validated"),
-                       headers=as_role(Role.operator))
+                       headers=as_role(Role.duty_officer))
     assert stale.status_code == 409
 
 

@@ -99,6 +99,7 @@ export interface Location { lon: number; lat: number; precision_m?: number | nul
 export interface EventRecord {
   id: string; origin: string; version: number; category: string; type: string;
   occurred_at: string; handling: string; reported_at?: string | null; recorded_at?: string | null;
+  recorded_by?: { username: string; full_name: string } | null;
   location?: Location | null; section_id?: string | null; section_distance_km?: number | null;
   country?: string | null; impact_level?: string | null; status?: string | null;
   confidence?: { source_reliability: string; information_credibility: number } | null;

@@ -141,7 +141,12 @@ export function EventPanel({ id, user, store, taxonomy, actionsVersion, onClose 
 
       <h3>{t('history')}</h3>
       <ol class="history">
-        {versions.map((v) => <li key={`v${v.version}`}>v{v.version} · {v.recorded_at ? formatTime(v.recorded_at) : ''} · {enumLabel('status', v.status)} · {enumLabel('impact_level', v.impact_level)}</li>)}
+        {versions.map((v) => (
+          <li key={`v${v.version}`}>
+            v{v.version} · {v.recorded_at ? formatTime(v.recorded_at) : ''} · {enumLabel('status', v.status)} · {enumLabel('impact_level', v.impact_level)}
+            {v.recorded_by ? <span class="by" title={v.recorded_by.username}> — {v.recorded_by.full_name}</span> : ` — ${v.origin}`}
+          </li>
+        ))}
         {actions.map((a) => (
           <li key={a.id} class={`action action-${a.body.action}`}>
             {formatTime(a.recorded_at)} · <strong>{t(`action.${a.body.action}`)}</strong>

@@ -203,6 +203,19 @@ class EventBatch(Strict):
     events: list[EventCreate] = Field(min_length=1, max_length=MAX_BATCH)
 
 
+class Author(BaseModel):
+    """The person who made a version, as they were named at the time (own events only:
+    it never travels to another node)."""
+
+    username: str
+    full_name: str
+
+
+#: Statuses a duty officer has decided on: the content of such an event changes only
+#: through a version made by someone who may change the status (docs/security.md).
+DECIDED = frozenset({Status.validated, Status.closed, Status.rejected})
+
+
 class SectionRef(BaseModel):
     """Where an event lies relative to the border sections."""
 
@@ -243,6 +256,8 @@ class EventPublic(BaseModel):
     description: str = ""
     follow_up_of: uuid.UUID | None = None
     has_personal_data: bool = False
+    recorded_by: Author | None = Field(
+        None, description="who made this version (this node's own events only)")
     provenance: list[str] | None = None
     sharing: dict[str, Any] | None = None
 

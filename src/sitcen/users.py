@@ -56,6 +56,31 @@ PERMISSIONS: dict[Role, frozenset[Permission]] = {
 
 USERNAME_PATTERN = re.compile(r"^[a-z0-9][a-z0-9._-]{1,63}$")
 MIN_PASSWORD_LENGTH = 10
+MIN_DISTINCT_CHARACTERS = 5
+# Runs a password must not be a piece of (rows of a Latin and a Russian keyboard, the
+# alphabet, digits), whichever way round.
+_RUNS = ("0123456789012345678901234567890", "abcdefghijklmnopqrstuvwxyz",
+         "qwertyuiopasdfghjklzxcvbnm", "йцукенгшщзхъфывапролджэячсмитьбю",
+         "1qaz2wsx3edc4rfv5tgb6yhn7ujm8ik9ol0p")
+
+
+def password_problem(password: str, username: str) -> str | None:
+    """Why a new password is refused (one sentence for the user), or None when it is good.
+
+    At least ten characters, five of them different; not the username (with
+    digits or marks after it); not a run of a keyboard row, the alphabet or
+    the digits.
+    """
+    if len(password) < MIN_PASSWORD_LENGTH:
+        return f"password must have at least {MIN_PASSWORD_LENGTH} characters"
+    if len(set(password)) < MIN_DISTINCT_CHARACTERS:
+        return f"password must use at least {MIN_DISTINCT_CHARACTERS} different characters"
+    lowered = password.lower()
+    if lowered.rstrip("0123456789!?._-") == username.lower():
+        return "password must not be the username"
+    if any(lowered in run or lowered in run[::-1] for run in _RUNS):
+        return "password must not be a row of the keyboard, the alphabet or the digits"
+    return None
 
 
 def allows(role: Role, permission: Permission) -> bool:
@@ -70,6 +95,27 @@ class UserPublic(BaseModel):
     full_name: str
     role: Role
     node_id: str
+
+
+class UserAccount(UserPublic):
+    """A user as an administrator sees it: whether the account is disabled, since when it
+    exists, and how many sessions (unexpired tokens) it has open."""
+
+    disabled: bool
+    created_at: str
+    sessions: int
+
+
+class SessionPublic(BaseModel):
+    """One open session or bearer token of a user: never the token itself."""
+
+    id: str = Field(description="a prefix of the token's hash; revoke the session by it")
+    username: str
+    kind: str = Field(description="bearer (a program's token) or session (the console)")
+    address: str | None = Field(description="the client address it was issued to")
+    created_at: str
+    expires_at: str
+    current: bool = Field(description="the session this request was made with")
 
 
 class LoginRequest(BaseModel):

@@ -54,7 +54,10 @@ def same_origin(request: Request) -> bool:
     for header in ("origin", "referer"):
         value = request.headers.get(header)
         if value:
-            return urlsplit(value).netloc == host
+            # Scheme too: a page served over plain http on the same host and port may
+            # not act with the cookie of the HTTPS console.
+            parts = urlsplit(value)
+            return parts.netloc == host and parts.scheme == request.url.scheme
     return request.headers.get(CONSOLE_HEADER) == "1"
 
 

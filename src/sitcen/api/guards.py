@@ -94,3 +94,42 @@ class RefuseNul:
             await send({"type": "http.response.body", "body": body})
             return
         await self.app(scope, receive, send)
+
+
+#: Headers on every answer: no MIME sniffing, no referrer leaving the node, no framing
+#: of the console by another site.
+_ALWAYS = [(b"x-content-type-options", b"nosniff"), (b"referrer-policy", b"no-referrer"),
+           (b"x-frame-options", b"DENY")]
+#: Answers of the API and the standards' endpoints hold operational and personal data:
+#: no browser or proxy keeps a copy (the console's own files stay cacheable).
+_NO_STORE = (b"cache-control", b"no-store")
+_DATA_PATHS = ("/api/", "/taxii2", "/ogc", "/openapi.json")
+#: Under HTTPS the browser keeps to HTTPS for a year.
+_HSTS = (b"strict-transport-security", b"max-age=31536000")
+
+
+class SecurityHeaders:
+    """ASGI middleware adding the security headers of docs/security.md to every answer."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        extra = list(_ALWAYS)
+        if str(scope.get("path", "")).startswith(_DATA_PATHS):
+            extra.append(_NO_STORE)
+        if scope.get("scheme") == "https":
+            extra.append(_HSTS)
+
+        async def with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = list(message.get("headers", []))
+                present = {name.lower() for name, _ in headers}
+                headers += [(name, value) for name, value in extra if name not in present]
+                message = {**message, "headers": headers}
+            await send(message)
+
+        await self.app(scope, receive, with_headers)

@@ -25,7 +25,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from sitcen import __version__
 from sitcen.api.console import mount_console
-from sitcen.api.guards import BodySizeLimit, RefuseNul
+from sitcen.api.guards import BodySizeLimit, RefuseNul, SecurityHeaders
 from sitcen.api.routes import (
     agreements,
     alerts,
@@ -212,6 +212,7 @@ def create_app(node: Node) -> FastAPI:
     app.openapi = _openapi(app)  # type: ignore[method-assign]
     app.add_middleware(BodySizeLimit)
     app.add_middleware(RefuseNul)
+    app.add_middleware(SecurityHeaders)  # outermost: refusals above get the headers too
     app.add_exception_handler(InvalidInput, _invalid_input)
     app.add_exception_handler(RequestValidationError, _request_validation)
     app.add_exception_handler(RecordRefusal, _record_refusal)  # NotFound, NotOwner, VersionConflict

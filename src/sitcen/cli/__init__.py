@@ -17,4 +17,12 @@ def main() -> None:
 
 
 # The commands, by area; importing each module adds its commands to ``main``.
-from sitcen.cli import admin, analyse, data, demo_commands, reports, serving  # noqa: E402, F401
+from sitcen.cli import (  # noqa: E402, F401
+    accounts,
+    admin,
+    analyse,
+    data,
+    demo_commands,
+    reports,
+    serving,
+)

@@ -112,8 +112,12 @@ PERSONAL_DATA_ORDER: dict[PersonalData, int] = {p: i for i, p in enumerate(Perso
 MANDATORY_FIELDS: tuple[str, ...] = (
     "id", "origin", "version", "type", "category", "occurred_at", "handling",
 )
-#: Top-level event fields (those of :class:`sitcen.events.EventPublic`).
-EVENT_FIELDS: tuple[str, ...] = tuple(EventPublic.model_fields)
+#: Event fields no agreement can grant: the person who made a version is this node's
+#: staff record (docs/security.md), never another node's business.
+LOCAL_FIELDS: tuple[str, ...] = ("recorded_by",)
+#: Top-level event fields that may travel (those of :class:`sitcen.events.EventPublic`).
+EVENT_FIELDS: tuple[str, ...] = tuple(f for f in EventPublic.model_fields
+                                      if f not in LOCAL_FIELDS)
 #: Type-specific attributes that may be granted one by one as ``details.<name>``.
 DETAIL_FIELDS: tuple[str, ...] = tuple(
     sorted({name for t in EVENT_TYPES.values() for name in t.details})

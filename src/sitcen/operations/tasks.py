@@ -43,6 +43,7 @@ from sitcen.store.records import (
     write_own,
     write_record,
 )
+from sitcen.store.users import author_of
 from sitcen.taxonomy import Handling, Reaction
 from sitcen.times import from_micros, iso
 
@@ -412,7 +413,9 @@ def apply_outcome(engine: sa.Engine, reporter: Reporter, task: StoredRecord,
                 base["description"] = (f"{base.get('description') or ''}\n{note}").strip()[:8000]
             update = EventUpdate.model_validate({**base, "status": current.status or "reported",
                                                  "base_version": current.version})
-            update_event(engine, reporter, event_id, update, may_change_status=False)
+            # The tasking duty officer's authority: the answer may add to a decided event.
+            update_event(engine, reporter, event_id, update, may_change_status=False,
+                         on_authority=True, by=author_of(engine, by))
             done["updated_event"] = event_id
         elif current is not None and outcome.summary:
             write_record(engine, RecordKind.event_action, {
@@ -425,6 +428,6 @@ def apply_outcome(engine: sa.Engine, reporter: Reporter, task: StoredRecord,
         report = outcome.report
         if event_id is not None and report.follow_up_of is None:
             report = report.model_copy(update={"follow_up_of": uuid.UUID(event_id)})
-        written = report_events(engine, reporter, [report])[0]
+        written = report_events(engine, reporter, [report], by=author_of(engine, by))[0]
         done["reported_event"] = written.id
     return done

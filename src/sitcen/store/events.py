@@ -12,8 +12,16 @@ import numpy as np
 import orjson
 import sqlalchemy as sa
 
-from sitcen.errors import InvalidInput, NotFound, VersionConflictError, error
-from sitcen.events import EventCreate, EventPublic, EventUpdate, check_report, check_update
+from sitcen.errors import InvalidInput, NotFound, Refused, VersionConflictError, error
+from sitcen.events import (
+    DECIDED,
+    Author,
+    EventCreate,
+    EventPublic,
+    EventUpdate,
+    check_report,
+    check_update,
+)
 from sitcen.geo import SectionIndex
 from sitcen.store import schema
 from sitcen.store.grid import cell_of
@@ -59,6 +67,7 @@ def _body(
     section_id: str | None,
     distance_km: float,
     has_personal_data: bool,
+    by: Author | None = None,
 ) -> bytes:
     """The public form of an event (JSON), as stored in its ``body`` column.
 
@@ -77,6 +86,8 @@ def _body(
         "section_distance_km": round(distance_km, 3),
         "follow_up_of": str(item.follow_up_of) if item.follow_up_of else None,
         "has_personal_data": has_personal_data,
+        **({"recorded_by": {"username": by.username, "full_name": by.full_name}}
+           if by is not None else {}),
     })
     reported = item.model_dump_json(exclude=_BODY_EXCLUDE).encode()
     return added[:-1] + b"," + reported[1:]
@@ -121,9 +132,11 @@ def report_events(
     *,
     batch: bool = False,
     now: datetime | None = None,
+    by: Author | None = None,
 ) -> list[Written]:
     """Check, place and write new reports, all or nothing.
 
+    ``by`` is the person reporting (kept in each body as ``recorded_by``).
     Raises :class:`InvalidInput` with every error found (the path of each
     names its place in the batch) and writes nothing when there is one.
     """
@@ -163,7 +176,7 @@ def report_events(
         body = _body(
             item, event_id=ids[i], origin=reporter.node_id, version=1, country=country,
             reported_at=reported_iso, recorded_at=now_iso, section_id=section_id,
-            distance_km=distances[i], has_personal_data=bool(item.subjects),
+            distance_km=distances[i], has_personal_data=bool(item.subjects), by=by,
         )
         row = _row(body, item, event_id=ids[i], origin=reporter.node_id, version=1,
                    country=country, section_id=section_id, reported_at=reported_us,
@@ -201,9 +214,15 @@ def update_event(
     item: EventUpdate,
     *,
     may_change_status: bool,
+    by: Author | None = None,
+    on_authority: bool = False,
 ) -> Written:
-    """Write a new version of one of this node's events.
+    """Write a new version of one of this node's events, made by ``by``.
 
+    Once a duty officer has validated, closed or rejected an event, only a
+    person who may change the status (``may_change_status``) changes it, or
+    a step taken on their authority (``on_authority``: a task's answer);
+    anyone else is refused with 403 ``decided`` and reports a follow-up.
     Raises :class:`NotFound` for an unknown event, :class:`NotOwnerError` for
     another node's, :class:`VersionConflictError` when ``base_version`` is no
     longer the current one, :class:`InvalidInput` for a change that breaks a rule.
@@ -212,6 +231,11 @@ def update_event(
     current = get_event(engine, event_id)
     if current is None:
         raise NotFound("event", event_id)
+    if current.status in DECIDED and current.origin == reporter.node_id and not (
+            may_change_status or on_authority):
+        raise Refused(f"event {event_id} is {current.status}: a duty officer decided on it, "
+                      "so only a duty officer changes it now; report what you learnt as a "
+                      "follow-up (follow_up_of)", kind="decided", loc=["body"])
     errors = check_update(item, current, reporter.node_id, from_micros(now_us),
                           reporter.clock_skew)
     if not errors and item.status != current.status and not may_change_status:
@@ -236,7 +260,7 @@ def update_event(
         item, event_id=event_id, origin=reporter.node_id, version=version, country=country,
         reported_at=iso(reported), recorded_at=iso(from_micros(now_us)),
         section_id=section_id, distance_km=distance,
-        has_personal_data=current.has_personal_data,
+        has_personal_data=current.has_personal_data, by=by,
     )
     cell = int(cell_of(np.array([item.location.lon]), np.array([item.location.lat]))[0])
     row = _row(body, item, event_id=event_id, origin=reporter.node_id, version=version,

@@ -90,6 +90,16 @@ def _m0009_files(conn: sa.Connection) -> None:
     schema.files.create(conn, checkfirst=True)
 
 
+def _m0010_accounts(conn: sa.Connection) -> None:
+    # Idempotent: a database created after this was written has both from 0001.
+    columns = {c["name"] for c in sa.inspect(conn).get_columns("tokens")}
+    for name in ("kind", "address"):
+        if name not in columns:
+            width = 16 if name == "kind" else 64
+            conn.exec_driver_sql(f"ALTER TABLE tokens ADD COLUMN {name} VARCHAR({width})")
+    schema.login_failures.create(conn, checkfirst=True)
+
+
 MIGRATIONS: list[tuple[str, Migration]] = [
     ("0001_initial", _m0001_initial),
     ("0002_peers_agreements_leases", _m0002_peers_agreements_leases),
@@ -100,6 +110,7 @@ MIGRATIONS: list[tuple[str, Migration]] = [
     ("0007_cursors", _m0007_cursors),
     ("0008_queue_stays", _m0008_queue_stays),
     ("0009_files", _m0009_files),
+    ("0010_accounts", _m0010_accounts),
 ]
 
 

@@ -160,6 +160,22 @@ tokens = sa.Table(
     sa.Column("username", sa.String(64), nullable=False),
     sa.Column("created_at", sa.BigInteger, nullable=False),
     sa.Column("expires_at", sa.BigInteger, nullable=False),
+    # How it was issued ("bearer" from /auth/login, "session" for the console's
+    # cookie) and from which address: what a user sees in the list of sessions.
+    sa.Column("kind", sa.String(16)),
+    sa.Column("address", sa.String(64)),
+)
+
+# Failed logins per account ("user:<name>") and per client address
+# ("address:<ip>"): the throttle every app process of a node shares
+# (store/throttle.py). Local, never replicated; a success clears the keys.
+login_failures = sa.Table(
+    "login_failures",
+    metadata,
+    sa.Column("key", sa.String(200), primary_key=True),
+    sa.Column("failures", sa.Integer, nullable=False),
+    sa.Column("last_at", sa.BigInteger, nullable=False),
+    sa.Column("blocked_until", sa.BigInteger, nullable=False),
 )
 
 peers = sa.Table(

@@ -2,17 +2,39 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from fastapi import APIRouter, Request, Response, status
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from sitcen.api.deps import SESSION_COOKIE, CurrentCredentials, CurrentNode, CurrentUser
-from sitcen.errors import Refused
+from sitcen.errors import InvalidInput, NotFound, Refused, error
+from sitcen.events import NO_NUL
 from sitcen.node import Node
-from sitcen.store.users import StoredUser, authenticate, issue_token, revoke_token
+from sitcen.store.throttle import clear as clear_failures
+from sitcen.store.throttle import record_failure, wait_seconds
+from sitcen.store.users import (
+    StoredSession,
+    StoredUser,
+    UserError,
+    authenticate,
+    check_password,
+    issue_token,
+    list_sessions,
+    revoke_sessions,
+    revoke_token,
+    session_id_of,
+    set_password,
+)
 from sitcen.times import from_micros, iso
-from sitcen.users import LoginRequest, LoginResponse, UserPublic
+from sitcen.users import LoginRequest, LoginResponse, SessionPublic, UserPublic
 
 router = APIRouter(prefix="/auth", tags=["auth"])
+
+#: The throttled answer of the login routes, for the OpenAPI document.
+THROTTLED: dict[int | str, dict[str, Any]] = {
+    429: {"description": "too many wrong passwords: wait the seconds Retry-After gives"},
+}
 
 
 class SessionResponse(BaseModel):
@@ -27,18 +49,45 @@ def public_user(node_id: str, username: str, full_name: str, role: str) -> UserP
     return UserPublic(username=username, full_name=full_name, role=role, node_id=node_id)
 
 
-def _check_password(node: Node, credentials: LoginRequest) -> StoredUser:
+def client_address(request: Request) -> str | None:
+    """The address the request came from (the proxy's, behind a reverse proxy)."""
+    return request.client.host if request.client else None
+
+
+def _too_many(wait: int) -> Refused:
+    return Refused(f"too many wrong passwords: try again in {wait} s",
+                   status=status.HTTP_429_TOO_MANY_REQUESTS, kind="throttled",
+                   headers={"Retry-After": str(wait)})
+
+
+def _check_password(node: Node, credentials: LoginRequest, address: str | None) -> StoredUser:
+    """The user whose password this is, unless logins for the account or from the address
+    are throttled (429 with Retry-After; the password is then not even tried)."""
+    wait = wait_seconds(node.engine, credentials.username, address)
+    if wait:
+        raise _too_many(wait)
     user = authenticate(node.engine, credentials.username, credentials.password)
     if user is None:
+        blocked = record_failure(node.engine, credentials.username, address)
+        if blocked:
+            raise _too_many(blocked)
         raise Refused("wrong username or password", status=status.HTTP_401_UNAUTHORIZED)
+    clear_failures(node.engine, credentials.username)
     return user
 
 
-@router.post("/login", response_model=LoginResponse)
-def login(credentials: LoginRequest, node: CurrentNode) -> LoginResponse:
-    """Exchange a username and password for a bearer token."""
-    user = _check_password(node, credentials)
-    token, expires = issue_token(node.engine, user.username, node.settings.token_ttl_hours)
+@router.post("/login", response_model=LoginResponse, responses=THROTTLED)
+def login(credentials: LoginRequest, node: CurrentNode, request: Request) -> LoginResponse:
+    """Exchange a username and password for a bearer token.
+
+    After five wrong passwords for an account (or twenty from one address)
+    each further one blocks logins for 1, 2, 4 ... seconds, up to 15 minutes:
+    429 with ``Retry-After``.
+    """
+    address = client_address(request)
+    user = _check_password(node, credentials, address)
+    token, expires = issue_token(node.engine, user.username, node.settings.token_ttl_hours,
+                                 kind="bearer", address=address)
     return LoginResponse(
         access_token=token,
         expires_at=iso(from_micros(expires)),
@@ -46,13 +95,16 @@ def login(credentials: LoginRequest, node: CurrentNode) -> LoginResponse:
     )
 
 
-@router.post("/session", response_model=SessionResponse)
+@router.post("/session", response_model=SessionResponse, responses=THROTTLED)
 def create_session(credentials: LoginRequest, node: CurrentNode, request: Request,
                    response: Response) -> SessionResponse:
-    """Log in to the console: the token goes into an HttpOnly, SameSite=Strict cookie."""
-    user = _check_password(node, credentials)
+    """Log in to the console: the token goes into an HttpOnly, SameSite=Strict cookie
+    (throttled as ``/auth/login`` is)."""
+    address = client_address(request)
+    user = _check_password(node, credentials, address)
     ttl_hours = node.settings.token_ttl_hours
-    token, expires = issue_token(node.engine, user.username, ttl_hours)
+    token, expires = issue_token(node.engine, user.username, ttl_hours, kind="session",
+                                 address=address)
     response.set_cookie(
         SESSION_COOKIE, token, max_age=ttl_hours * 3600, path="/", httponly=True,
         samesite="strict", secure=request.url.scheme == "https",
@@ -76,3 +128,50 @@ def logout(node: CurrentNode, credentials: CurrentCredentials, _user: CurrentUse
 def read_me(node: CurrentNode, user: CurrentUser) -> UserPublic:
     """The user behind the token."""
     return public_user(node.settings.node_id, user.username, user.full_name, user.role)
+
+
+def session_public(session: StoredSession, current: str | None = None) -> SessionPublic:
+    """The public view of a session; ``current`` is the token of the request asking."""
+    return SessionPublic(
+        id=session.id, username=session.username, kind=session.kind, address=session.address,
+        created_at=iso(from_micros(session.created_at)),
+        expires_at=iso(from_micros(session.expires_at)),
+        current=current is not None and session_id_of(current) == session.id,
+    )
+
+
+@router.get("/sessions", response_model=list[SessionPublic])
+def read_my_sessions(node: CurrentNode, user: CurrentUser,
+                     credentials: CurrentCredentials) -> list[SessionPublic]:
+    """My open sessions and tokens, newest first (the one asking is marked current)."""
+    return [session_public(s, credentials.token)
+            for s in list_sessions(node.engine, user.username)]
+
+
+@router.delete("/sessions/{session_id}", status_code=status.HTTP_204_NO_CONTENT)
+def revoke_my_session(session_id: str, node: CurrentNode, user: CurrentUser) -> None:
+    """End one of my sessions (a lost phone, a console left open elsewhere)."""
+    if not revoke_sessions(node.engine, user.username, session_id):
+        raise NotFound("session", session_id)
+
+
+class PasswordChange(BaseModel):
+    """A user's new password, with the current one as proof."""
+
+    current_password: str = Field(min_length=1, max_length=256, pattern=NO_NUL)
+    new_password: str = Field(min_length=1, max_length=256, pattern=NO_NUL)
+
+
+@router.post("/password", status_code=status.HTTP_204_NO_CONTENT)
+def change_my_password(change: PasswordChange, node: CurrentNode, user: CurrentUser,
+                       credentials: CurrentCredentials) -> None:
+    """Change my password: every other session of mine ends, this one stays."""
+    if not check_password(node.engine, user.username, change.current_password):
+        raise InvalidInput([error(("body", "current_password"), "is not your password",
+                                  "wrong_password")])
+    try:
+        set_password(node.engine, user.username, change.new_password,
+                     keep_token=credentials.token)
+    except UserError as exc:
+        raise InvalidInput([error(("body", "new_password"), str(exc), "weak_password")]) \
+            from exc

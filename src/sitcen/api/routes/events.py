@@ -17,7 +17,7 @@ from starlette.concurrency import run_in_threadpool
 
 from sitcen.api.deps import CurrentNode, PersonalDataReader, Reader, Reporting
 from sitcen.errors import InvalidInput, NotFound, error
-from sitcen.events import EventBatch, EventCreate, EventPublic, EventUpdate
+from sitcen.events import Author, EventBatch, EventCreate, EventPublic, EventUpdate
 from sitcen.geo import BBox, parse_bbox
 from sitcen.node import Node
 from sitcen.store.events import (
@@ -29,6 +29,7 @@ from sitcen.store.events import (
     update_event,
 )
 from sitcen.store.queries import BadCursorError, EventFilter, event_columns, query_events
+from sitcen.store.users import author
 from sitcen.taxonomy import EVENT_TYPES, Category, Handling, ImpactLevel, Status
 from sitcen.times import as_utc, to_micros
 from sitcen.users import Permission, allows
@@ -73,7 +74,7 @@ def _written(w: Written) -> WrittenEvent:
 def create_event(item: EventCreate, node: CurrentNode, user: Reporting) -> WrittenEvent:
     """Report one event."""
     _check_initial_status([item], user_may_validate=allows(user.role, Permission.change_status))
-    (written,) = report_events(node.engine, node.reporter, [item])
+    (written,) = report_events(node.engine, node.reporter, [item], by=author(user))
     return _written(written)
 
 
@@ -93,7 +94,7 @@ async def create_events(request: Request, node: CurrentNode, user: Reporting) ->
     may_validate = allows(user.role, Permission.change_status)
     # Validating straight from the JSON bytes and answering with orjson skips two
     # passes through Python objects that FastAPI would make for a 10,000-item body.
-    payload = await run_in_threadpool(_write_batch, node, raw, may_validate)
+    payload = await run_in_threadpool(_write_batch, node, raw, may_validate, author(user))
     # A batch is work enough for a new connection. Closing this one lets the
     # client's next batch go to whichever app process is free (sitcen serve
     # --workers N) instead of the one its kept-alive connection happens to hold,
@@ -102,7 +103,7 @@ async def create_events(request: Request, node: CurrentNode, user: Reporting) ->
                     headers={"Connection": "close"})
 
 
-def _write_batch(node: Node, raw: bytes, may_validate: bool) -> bytes:
+def _write_batch(node: Node, raw: bytes, may_validate: bool, by: Author) -> bytes:
     try:
         batch = EventBatch.model_validate_json(raw)
     except ValidationError as exc:
@@ -110,7 +111,8 @@ def _write_batch(node: Node, raw: bytes, may_validate: bool) -> bytes:
             [{**e, "loc": ("body", *e["loc"])} for e in exc.errors(include_url=False)]
         ) from exc
     _check_initial_status(batch.events, may_validate, batch=True)
-    return batch_answer(report_events(node.engine, node.reporter, batch.events, batch=True))
+    return batch_answer(report_events(node.engine, node.reporter, batch.events, batch=True,
+                                      by=by))
 
 
 def batch_answer(written: list[Written]) -> bytes:
@@ -331,7 +333,8 @@ def update_one_event(
 ) -> WrittenEvent:
     """Write a new version of an event this node owns."""
     written = update_event(node.engine, node.reporter, str(event_id), item,
-                           may_change_status=allows(user.role, Permission.change_status))
+                           may_change_status=allows(user.role, Permission.change_status),
+                           by=author(user))
     return _written(written)
 
 

@@ -6,7 +6,7 @@ from typing import Any
 
 from fastapi import APIRouter
 
-from sitcen.api.deps import ReaderLanguage
+from sitcen.api.deps import CurrentUser, ReaderLanguage
 from sitcen.i18n import label, labels
 from sitcen.taxonomy import ENUMS, EVENT_TYPES, UNITS_FOR, Category
 
@@ -14,7 +14,7 @@ router = APIRouter(prefix="/taxonomy", tags=["taxonomy"])
 
 
 @router.get("", response_model=dict[str, Any])
-def read_taxonomy(language: ReaderLanguage) -> dict[str, Any]:
+def read_taxonomy(language: ReaderLanguage, _user: CurrentUser) -> dict[str, Any]:
     """Categories, types, their attributes and every enumeration, labelled (Accept-Language)."""
     return {
         "language": language,

@@ -1,0 +1,129 @@
+"""Accounts of the node's users: disable, enable, delete, new password, sessions, unlock.
+
+The ``user`` group itself (add, list) is in :mod:`sitcen.cli.admin`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING, TypeVar
+
+import click
+
+from sitcen.cli.admin import user
+from sitcen.cli.common import _database
+
+if TYPE_CHECKING:
+    import sqlalchemy as sa
+
+T = TypeVar("T")
+
+
+def _on_account(change: Callable[[sa.Engine], T]) -> T:
+    """Run a store function on one user's account; its refusals become the command's error."""
+    from sitcen.store.users import UnknownUser, UserError
+
+    try:
+        with _database() as engine:
+            return change(engine)
+    except UnknownUser as exc:
+        raise click.ClickException(str(exc)) from exc
+    except UserError as exc:
+        raise click.ClickException(str(exc)) from exc
+
+
+@user.command("disable")
+@click.argument("username")
+def user_disable(username: str) -> None:
+    """Disable a user: every session ends at once and logins are refused."""
+    from sitcen.store.users import change_user
+
+    _on_account(lambda engine: change_user(engine, username, disabled=True))
+    click.echo(f"user {username} disabled; every session of theirs has ended")
+
+
+@user.command("enable")
+@click.argument("username")
+def user_enable(username: str) -> None:
+    """Let a disabled user log in again."""
+    from sitcen.store.users import change_user
+
+    _on_account(lambda engine: change_user(engine, username, disabled=False))
+    click.echo(f"user {username} enabled")
+
+
+@user.command("delete")
+@click.argument("username")
+@click.confirmation_option(prompt="Delete the user? (records they wrote keep their name)")
+def user_delete(username: str) -> None:
+    """Delete a user and end their sessions (prefer disable while records name them)."""
+    from sitcen.store.users import delete_user
+
+    _on_account(lambda engine: delete_user(engine, username))
+    click.echo(f"user {username} deleted")
+
+
+@user.command("password")
+@click.argument("username")
+@click.password_option(help="the new password (asked for when not given)")
+def user_password(username: str, password: str) -> None:
+    """Give a user a new password: every session of theirs ends, a login lock is lifted."""
+    from sitcen.store import throttle
+    from sitcen.store.users import set_password
+
+    def reset(engine: sa.Engine) -> int:
+        ended = set_password(engine, username, password)
+        throttle.clear(engine, username)
+        return ended
+
+    ended = _on_account(reset)
+    click.echo(f"password of {username} changed; {ended} session(s) ended")
+
+
+@user.command("sessions")
+@click.argument("username", required=False)
+def user_sessions(username: str | None) -> None:
+    """List open sessions and tokens (of one user, or of everyone), newest first."""
+    from sitcen.store.users import list_sessions
+    from sitcen.times import from_micros, iso
+
+    with _database() as engine:
+        sessions = list_sessions(engine, username)
+    for s in sessions:
+        click.echo(f"{s.id}\t{s.username}\t{s.kind}\t{s.address or '-'}\t"
+                   f"{iso(from_micros(s.created_at), 'seconds')}\t"
+                   f"until {iso(from_micros(s.expires_at), 'seconds')}")
+    if not sessions:
+        click.echo("no open sessions")
+
+
+@user.command("revoke")
+@click.argument("username")
+@click.argument("session_id", required=False)
+def user_revoke(username: str, session_id: str | None) -> None:
+    """End one session of a user (by the id `user sessions` shows), or all of them."""
+    from sitcen.store.users import get_account, revoke_sessions
+
+    def revoke(engine: sa.Engine) -> int:
+        get_account(engine, username)
+        return revoke_sessions(engine, username, session_id)
+
+    ended = _on_account(revoke)
+    if session_id is not None and not ended:
+        raise click.ClickException(f"{username} has no session {session_id}")
+    click.echo(f"{ended} session(s) of {username} ended")
+
+
+@user.command("unlock")
+@click.argument("username")
+def user_unlock(username: str) -> None:
+    """Lift the login lock that wrong passwords put on an account."""
+    from sitcen.store import throttle
+    from sitcen.store.users import get_account
+
+    def unlock(engine: sa.Engine) -> None:
+        get_account(engine, username)
+        throttle.clear(engine, username)
+
+    _on_account(unlock)
+    click.echo(f"logins of {username} unlocked")
