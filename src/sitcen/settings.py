@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import re
-import zoneinfo
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
@@ -17,6 +16,7 @@ from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from sitcen.taxonomy import EVENT_TYPES, Handling
+from sitcen.times import zone
 
 # Values that mean "nobody set this": a node must not run on them in production.
 PLACEHOLDER_SECRETS = frozenset(
@@ -180,8 +180,8 @@ class Settings(BaseSettings):
     @classmethod
     def _zone(cls, value: str) -> str:
         try:
-            zoneinfo.ZoneInfo(value)
-        except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+            zone(value)
+        except ValueError:
             raise ValueError(f"digest_tz: unknown time zone {value!r}") from None
         return value
 

@@ -16,6 +16,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta, tzinfo
 from typing import Annotated, Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import AfterValidator
 
@@ -154,3 +155,17 @@ def moment_or_none(value: Any) -> datetime | None:
     else:
         return None
     return parsed if parsed.tzinfo is not None and parsed.utcoffset() is not None else None
+
+
+def zone(name: str) -> ZoneInfo:
+    """The IANA time zone of this name (``Asia/Dushanbe``); the one way sitcen reads one.
+
+    Raises :class:`ValueError` with a message for the user for every name that
+    is not a zone: unknown names, malformed ones, and names of the zone
+    database's folders (``Asia``), which ``ZoneInfo`` answers with an OS error.
+    """
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError, OSError) as exc:
+        raise ValueError(f"{name[:60]!r} is not an IANA time zone (e.g. Asia/Dushanbe)") \
+            from exc

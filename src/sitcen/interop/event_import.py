@@ -24,7 +24,6 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta, timezone, tzinfo
 from functools import cache
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import pycountry
 import sqlalchemy as sa
@@ -48,7 +47,7 @@ from sitcen.interop.spreadsheets import (
 )
 from sitcen.store.events import Reporter, report_events
 from sitcen.taxonomy import ENUMS, EVENT_TYPES, Status
-from sitcen.times import read_moment
+from sitcen.times import read_moment, zone
 
 #: Events written per call of the write path.
 BATCH_SIZE = 5_000
@@ -140,8 +139,8 @@ def parse_timezone(name: str) -> tzinfo:
             raise ValueError(f"time zone offset {name!r} out of range")
         return timezone(sign * timedelta(minutes=minutes))
     try:
-        return ZoneInfo(name)
-    except (ValueError, KeyError, OSError) as exc:  # ZoneInfoNotFoundError is a KeyError
+        return zone(name)
+    except ValueError as exc:
         raise ValueError(f"unknown time zone {name!r}; use UTC, +05:00 or a name such as "
                          "Asia/Dushanbe") from exc
 

@@ -38,7 +38,6 @@ import smtplib
 import threading
 import time
 import uuid
-import zoneinfo
 from collections.abc import Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -72,7 +71,7 @@ from sitcen.store.records import (
     record_row,
 )
 from sitcen.taxonomy import HANDLING_ORDER, Handling
-from sitcen.times import from_micros, iso
+from sitcen.times import from_micros, iso, zone
 
 log = logging.getLogger("sitcen.delivery")
 
@@ -395,8 +394,7 @@ class Deliverer(LeasedLoop):
 
     def digests(self, now: datetime | None = None) -> int:
         """Make today's digest e-mails once the digest time has passed; how many were made."""
-        zone = zoneinfo.ZoneInfo(self.config.digest_tz)
-        local = (now or datetime.now(UTC)).astimezone(zone)
+        local = (now or datetime.now(UTC)).astimezone(zone(self.config.digest_tz))
         hour, minute = (int(p) for p in self.config.digest_time.split(":"))
         due = local.replace(hour=hour, minute=minute, second=0, microsecond=0)
         if local < due:

@@ -22,7 +22,6 @@ from datetime import datetime, time
 from enum import StrEnum
 from typing import Any
 from uuid import UUID
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import sqlalchemy as sa
 from pydantic import BaseModel, ConfigDict, Field, field_validator
@@ -34,6 +33,7 @@ from sitcen.settings import NODE_ID_PATTERN
 from sitcen.store.journal import RecordKind
 from sitcen.store.records import StoredRecord, get_record, list_records, write_record
 from sitcen.taxonomy import Handling
+from sitcen.times import zone
 
 
 class AgencyType(StrEnum):
@@ -141,8 +141,8 @@ class Hours(BaseModel):
     @classmethod
     def _zone(cls, value: str) -> str:
         try:
-            ZoneInfo(value)
-        except (ZoneInfoNotFoundError, ValueError):
+            zone(value)
+        except ValueError:
             raise ValueError(f"unknown time zone {value!r}; use an IANA name such as "
                              "Asia/Bishkek") from None
         return value
@@ -267,8 +267,8 @@ def on_duty(hours: Mapping[str, Any], at: datetime) -> bool:
     if hours.get("always", True):
         return True
     try:
-        local = at.astimezone(ZoneInfo(str(hours.get("time_zone", "UTC"))))
-    except (ZoneInfoNotFoundError, ValueError):
+        local = at.astimezone(zone(str(hours.get("time_zone", "UTC"))))
+    except ValueError:
         return False
     day = list(Weekday)[local.weekday()].value
     if day not in hours.get("days", []):

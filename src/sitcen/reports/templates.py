@@ -27,13 +27,14 @@ from __future__ import annotations
 import base64
 import binascii
 from typing import Any, Literal
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from sitcen.exchange.agreements import AgreementError, SectionPattern, validate_document
 from sitcen.i18n import SUPPORTED
 from sitcen.taxonomy import Handling
+from sitcen.times import zone
 
 PRODUCTS = ("daily", "weekly", "monthly", "tactical", "annual")
 Product = Literal["daily", "weekly", "monthly", "tactical", "annual"]
@@ -95,8 +96,8 @@ class ReportTemplate(BaseModel):
         if value is None:
             return None
         try:
-            ZoneInfo(value)
-        except (ZoneInfoNotFoundError, ValueError, OSError):
+            zone(value)
+        except ValueError:
             raise ValueError(f"unknown time zone {value!r} (an IANA name such as "
                              "Asia/Dushanbe)") from None
         return value

@@ -26,7 +26,7 @@ from sitcen.operations.queue import (
     queue_page,
 )
 from sitcen.store.journal import now_micros
-from sitcen.times import from_micros, iso, to_micros
+from sitcen.times import from_micros, iso, to_micros, zone
 
 router = APIRouter(prefix="/queue", tags=["queue"])
 
@@ -162,8 +162,8 @@ def read_queue(
 
 def _zone(name: str) -> zoneinfo.ZoneInfo:
     try:
-        return zoneinfo.ZoneInfo(name)
-    except (zoneinfo.ZoneInfoNotFoundError, ValueError) as exc:
+        return zone(name)
+    except ValueError as exc:
         raise InvalidInput([error(("query", "tz"), f"unknown time zone {name!r}", "tz")]
                            ) from exc
 

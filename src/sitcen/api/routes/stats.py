@@ -5,7 +5,6 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from typing import Annotated, Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from fastapi import APIRouter, Query
 from pydantic import BaseModel
@@ -24,7 +23,7 @@ from sitcen.store.stats import (
     top_sections,
 )
 from sitcen.taxonomy import Category
-from sitcen.times import from_micros, to_micros
+from sitcen.times import from_micros, to_micros, zone
 
 router = APIRouter(prefix="/stats", tags=["stats"])
 
@@ -94,10 +93,10 @@ def _window(since: datetime | None, until: datetime | None, tz: str,
     if start >= end:
         raise InvalidInput([error(("query", "since"), "since must lie before until", "window")])
     try:
-        zone = ZoneInfo(tz)
-    except (ZoneInfoNotFoundError, ValueError, OSError) as exc:  # OSError: "Asia" is a folder
+        local = zone(tz)
+    except ValueError as exc:
         raise InvalidInput([error(("query", "tz"), f"unknown time zone {tz!r}", "tz")]) from exc
-    offset = from_micros(end).astimezone(zone).utcoffset() or timedelta(0)
+    offset = from_micros(end).astimezone(local).utcoffset() or timedelta(0)
     return Window(start, end, int(offset.total_seconds()) * 1_000_000,
                   _check_pattern("country", _split(country), COUNTRY_PATTERN))
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import uuid
-import zoneinfo
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
 
@@ -34,6 +33,7 @@ from sitcen.operations.tasks import (
 from sitcen.store.journal import RecordKind
 from sitcen.store.records import StoredRecord
 from sitcen.store.users import StoredUser
+from sitcen.times import zone
 from sitcen.users import Permission, allows
 
 router = APIRouter(prefix="/tasks", tags=["tasks"])
@@ -156,8 +156,8 @@ def read_task_statistics(
 ) -> dict[str, Any]:
     """Response time (dispatch to on scene) per unit kind, priority and day, and time to answer."""
     try:
-        zone = zoneinfo.ZoneInfo(tz)
-    except (zoneinfo.ZoneInfoNotFoundError, ValueError) as exc:
+        local_zone = zone(tz)
+    except ValueError as exc:
         raise InvalidInput([error(("query", "tz"), f"unknown time zone {tz!r}", "tz")]) from exc
     for name, value in (("since", since), ("until", until)):
         if value is not None and value.tzinfo is None:
@@ -168,7 +168,7 @@ def read_task_statistics(
     rows = [r for r in response_rows(b for _t, b in list_tasks(node.engine, limit=100_000))
             if low <= r["dispatched"] < high]
     for row in rows:
-        row["day"] = day_in(row["dispatched"], zone)
+        row["day"] = day_in(row["dispatched"], local_zone)
     counts: dict[str, int] = {}
     for row in rows:
         counts[str(row["status"])] = counts.get(str(row["status"]), 0) + 1
