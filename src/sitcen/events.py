@@ -10,7 +10,7 @@ alike. No database, no HTTP.
 from __future__ import annotations
 
 import uuid
-from datetime import date, datetime, timedelta
+from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Annotated, Any
 
@@ -21,6 +21,7 @@ from pydantic import (
     ConfigDict,
     Field,
     SerializerFunctionWrapHandler,
+    StrictInt,
     model_serializer,
 )
 
@@ -53,7 +54,7 @@ from sitcen.taxonomy import (
     VehicleKind,
     WeaponKind,
 )
-from sitcen.times import UtcDatetime
+from sitcen.times import BirthDay, UtcDatetime
 
 # ISO 3166-1 alpha-2 codes, plus XX for "unknown" and XS for "stateless".
 COUNTRY_CODES: frozenset[str] = frozenset(
@@ -151,7 +152,7 @@ class Subject(Strict):
 
     role: SubjectRole
     full_name: Text | None = Field(None, min_length=1, max_length=300)
-    birth_date: date | None = None
+    birth_date: BirthDay | None = None
     nationality: CountryCode | None = None
     document_kind: DocumentKind | None = None
     document_number: Text | None = Field(None, min_length=1, max_length=64)
@@ -192,7 +193,7 @@ class EventUpdate(EventBase):
     """A new version of an event, sent by its origin node; replaces the reported fields."""
 
     status: Status
-    base_version: int | None = Field(
+    base_version: StrictInt | None = Field(
         None, ge=1, description="the version this change was made on; 409 if it is stale"
     )
 

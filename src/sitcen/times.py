@@ -14,7 +14,7 @@ becomes an answer naming the field, never a crash. No database, no HTTP.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import UTC, datetime, timedelta, tzinfo
+from datetime import UTC, date, datetime, timedelta, tzinfo
 from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -67,6 +67,27 @@ def as_utc(value: datetime) -> datetime:
 
 
 UtcDatetime = Annotated[datetime, AfterValidator(as_utc)]
+
+
+def plausible_day(value: date) -> date:
+    """A day of the node's work (a deadline, an assessment, a window's start): years
+    2000-2100, as :func:`as_utc` holds instants. Raises :class:`ValueError`."""
+    if not EARLIEST_YEAR <= value.year <= LATEST_YEAR:
+        raise ValueError(f"date must lie between the years {EARLIEST_YEAR} and {LATEST_YEAR}")
+    return value
+
+
+def birth_day(value: date) -> date:
+    """A person's date of birth: after 1900 and not in the future. Raises :class:`ValueError`."""
+    if value.year < 1900 or value > datetime.now(UTC).date():
+        raise ValueError("date of birth must lie between 1900 and today")
+    return value
+
+
+#: A day of the node's work (years 2000-2100).
+WorkDay = Annotated[date, AfterValidator(plausible_day)]
+#: A date of birth (1900 to today).
+BirthDay = Annotated[date, AfterValidator(birth_day)]
 
 
 def to_micros(value: datetime) -> int:

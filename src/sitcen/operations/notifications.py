@@ -39,7 +39,7 @@ from typing import Annotated, Any, ClassVar
 
 import orjson
 import sqlalchemy as sa
-from pydantic import AnyHttpUrl, BaseModel, ConfigDict, Field, field_validator
+from pydantic import AnyHttpUrl, BaseModel, ConfigDict, Field, StrictInt, field_validator
 
 from sitcen.errors import NotFound
 from sitcen.events import NO_NUL, EventTypeId
@@ -177,7 +177,7 @@ class SubscriptionCreate(SubscriptionBase):
 class SubscriptionUpdate(SubscriptionBase):
     """A subscription as changed (the whole of it), with the version it was changed from."""
 
-    base_version: int | None = Field(None, ge=1, description="409 when no longer current")
+    base_version: StrictInt | None = Field(None, ge=1, description="409 when no longer current")
 
 
 # ----------------------------------------------------------------------------- matching

@@ -28,7 +28,7 @@ from typing import Any
 from uuid import UUID
 
 import sqlalchemy as sa
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, StrictInt, field_validator
 
 from sitcen.errors import InvalidInput, NotFound, error
 from sitcen.events import NO_NUL, CountryCode
@@ -176,7 +176,7 @@ class RequestUpdate(BaseModel):
     model_config = _Strict
 
     status: RequestStatus
-    base_version: int | None = None
+    base_version: StrictInt | None = Field(None, ge=1, description="409 when no longer current")
 
 
 def _iso(value: datetime) -> str:

@@ -26,7 +26,7 @@ from typing import Any
 
 import orjson
 import sqlalchemy as sa
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StrictInt
 
 from sitcen.errors import NotFound
 from sitcen.events import NO_NUL
@@ -102,7 +102,7 @@ class SignOff(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     note: str = Field("", max_length=4000, pattern=NO_NUL)
-    base_version: int | None = Field(None, ge=1, description="409 when no longer current")
+    base_version: StrictInt | None = Field(None, ge=1, description="409 when no longer current")
 
 
 class ShiftError(RecordError):

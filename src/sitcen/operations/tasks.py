@@ -26,7 +26,7 @@ from typing import Any
 import numpy as np
 import orjson
 import sqlalchemy as sa
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StrictInt
 
 from sitcen.errors import NotFound
 from sitcen.events import NO_NUL, EventBase, EventCreate, EventUpdate, Location
@@ -125,7 +125,7 @@ class TaskUpdate(BaseModel):
     status: TaskStatus
     note: str = Field("", max_length=4000, pattern=NO_NUL,
                       description="what happened; required to decline")
-    base_version: int | None = Field(None, ge=1, description="409 when no longer current")
+    base_version: StrictInt | None = Field(None, ge=1, description="409 when no longer current")
 
 
 class TaskError(RecordError):
@@ -389,7 +389,7 @@ class TaskOutcome(BaseModel):
     summary: str = Field("", max_length=4000, pattern=NO_NUL)
     reaction: list[Reaction] = Field(default_factory=list, max_length=12)
     report: EventCreate | None = None
-    base_version: int | None = Field(None, ge=1, description="409 when no longer current")
+    base_version: StrictInt | None = Field(None, ge=1, description="409 when no longer current")
 
 
 def apply_outcome(engine: sa.Engine, reporter: Reporter, task: StoredRecord,

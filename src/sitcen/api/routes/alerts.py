@@ -8,12 +8,12 @@ closed ones. Each step is a new version of the alert (this node's own record).
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StrictInt
 
 from sitcen.analysis.workflow import durations_by, false_alarm_rate
 from sitcen.api.deps import CurrentNode, Reader, ReaderLanguage, require
@@ -34,7 +34,7 @@ from sitcen.store.alerts import (
 from sitcen.store.journal import RecordKind
 from sitcen.store.records import StoredRecord, record_history
 from sitcen.store.users import StoredUser, list_users
-from sitcen.times import iso, to_micros
+from sitcen.times import WorkDay, iso, to_micros, to_utc
 from sitcen.users import Permission
 
 router = APIRouter(prefix="/alerts", tags=["alerts"])
@@ -95,7 +95,7 @@ class Acknowledgement(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     note: str = Field("", max_length=4000, pattern=NO_NUL, description="what is being done")
-    base_version: int | None = Field(None, ge=1, description="409 when no longer current")
+    base_version: StrictInt | None = Field(None, ge=1, description="409 when no longer current")
 
 
 class Assignment(BaseModel):
@@ -104,7 +104,7 @@ class Assignment(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     username: str = Field(min_length=1, max_length=64, pattern=NO_NUL)
-    base_version: int | None = Field(None, ge=1, description="409 when no longer current")
+    base_version: StrictInt | None = Field(None, ge=1, description="409 when no longer current")
 
 
 class AlertNote(BaseModel):
@@ -113,7 +113,7 @@ class AlertNote(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     text: str = Field(min_length=1, max_length=4000, pattern=NO_NUL)
-    base_version: int | None = Field(None, ge=1, description="409 when no longer current")
+    base_version: StrictInt | None = Field(None, ge=1, description="409 when no longer current")
 
 
 class AlertClosure(BaseModel):
@@ -123,7 +123,7 @@ class AlertClosure(BaseModel):
 
     outcome: AlertOutcome
     note: str = Field("", max_length=4000, pattern=NO_NUL)
-    base_version: int | None = Field(None, ge=1, description="409 when no longer current")
+    base_version: StrictInt | None = Field(None, ge=1, description="409 when no longer current")
 
 
 class Assignee(BaseModel):
@@ -167,7 +167,7 @@ def read_alerts(
     node: CurrentNode, _user: Reader, language: ReaderLanguage,
     status_: Annotated[AlertStatus | None, Query(alias="status")] = None,
     section_id: Annotated[str | None, Query(max_length=64)] = None,
-    since: Annotated[date | None, Query(description="still alarming on or after this day")]
+    since: Annotated[WorkDay | None, Query(description="still alarming on or after this day")]
     = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 200,
 ) -> dict[str, Any]:
@@ -183,11 +183,18 @@ def read_alert_statistics(
     since: datetime | None = None, until: datetime | None = None,
 ) -> dict[str, Any]:
     """The false-alarm rate of the alerts closed in a window (default 90 days), and more."""
+    bounds: dict[str, datetime] = {}
     for name, value in (("since", since), ("until", until)):
-        if value is not None and value.tzinfo is None:
+        if value is None:
+            continue
+        if value.tzinfo is None:
             raise InvalidInput([error(("query", name), "needs a time zone, e.g. Z", "tz")])
-    end = (until or datetime.now(UTC)).astimezone(UTC)
-    start = since.astimezone(UTC) if since else end - timedelta(days=90)
+        try:
+            bounds[name] = to_utc(value)
+        except ValueError as exc:
+            raise InvalidInput([error(("query", name), str(exc), "datetime")]) from exc
+    end = bounds.get("until") or datetime.now(UTC)
+    start = bounds.get("since") or end - timedelta(days=90)
     lo, hi = to_micros(start), to_micros(end)
 
     def within(value: Any) -> bool:

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from typing import Annotated, Any
 
 import pandas as pd
 from fastapi import APIRouter, Query, Request
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StrictInt
 from starlette.concurrency import run_in_threadpool
 
 from sitcen.analysis.vulnerability import (
@@ -40,6 +40,7 @@ from sitcen.recompute import (
 from sitcen.store.capacities import capacity_history, current_capacity, put_capacities
 from sitcen.store.records import StoredRecord
 from sitcen.store.users import StoredUser
+from sitcen.times import WorkDay
 from sitcen.users import Permission
 
 router = APIRouter(tags=["vulnerability"])
@@ -62,27 +63,33 @@ def _doc(name: str) -> str:
     return CAPACITY_FIELDS[name]
 
 
+#: No border section is longer than this (Kazakhstan's border with Russia, the longest
+#: land border of the region, is about 7,600 km).
+MAX_KM = 20_000
+
+
 class CapacityFigures(BaseModel):
     """The figures of a section's capacity inventory (units in each description)."""
 
     model_config = ConfigDict(extra="forbid")
 
-    length_km: float | None = Field(None, gt=0, description=_doc("length_km")
+    length_km: float | None = Field(None, gt=0, le=MAX_KM, allow_inf_nan=False,
+                                    description=_doc("length_km")
                                     + "; default: the section's own length")
     staff_per_shift: int = Field(ge=0, le=100_000, description=_doc("staff_per_shift"))
     shifts_per_day: int = Field(ge=1, le=24, description=_doc("shifts_per_day"))
-    patrol_hours_per_week: float = Field(ge=0, allow_inf_nan=False,
+    patrol_hours_per_week: float = Field(ge=0, le=10_000_000, allow_inf_nan=False,
                                          description=_doc("patrol_hours_per_week"))
     vehicles: int = Field(ge=0, le=100_000, description=_doc("vehicles"))
     sensors: int = Field(ge=0, le=100_000, description=_doc("sensors"))
     cameras: int = Field(ge=0, le=100_000, description=_doc("cameras"))
     towers: int = Field(ge=0, le=100_000, description=_doc("towers"))
-    covered_km: float = Field(ge=0, allow_inf_nan=False, description=_doc("covered_km"))
-    fence_km: float = Field(ge=0, allow_inf_nan=False, description=_doc("fence_km"))
-    response_time_min: float = Field(ge=0, allow_inf_nan=False,
+    covered_km: float = Field(ge=0, le=MAX_KM, allow_inf_nan=False, description=_doc("covered_km"))
+    fence_km: float = Field(ge=0, le=MAX_KM, allow_inf_nan=False, description=_doc("fence_km"))
+    response_time_min: float = Field(ge=0, le=525_600, allow_inf_nan=False,
                                      description=_doc("response_time_min"))
     terrain_permeability: float = Field(ge=0, le=1, description=_doc("terrain_permeability"))
-    assessed_on: date | None = Field(None, description=_doc("assessed_on"))
+    assessed_on: WorkDay | None = Field(None, description=_doc("assessed_on"))
 
 
 class CapacityUpdate(CapacityFigures):
@@ -90,7 +97,7 @@ class CapacityUpdate(CapacityFigures):
 
     note: str = Field("", max_length=4000, pattern=NO_NUL,
                       description="what changed and why, for the history")
-    base_version: int | None = Field(
+    base_version: StrictInt | None = Field(
         None, ge=0, description="the version this change was made from (0: there was none); "
                                 "409 when another change came first")
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, status
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StrictInt
 from starlette.concurrency import run_in_threadpool
 
 from sitcen.api.deps import CurrentNode, Reader, require
@@ -39,7 +39,7 @@ class LevelConfirm(BaseModel):
     level: SectionImpactLevel
     justification: str = Field("", max_length=4000, pattern=NO_NUL,
                                description="required when the level differs from the proposed")
-    base_version: int | None = Field(None, ge=0, description="409 when no longer current")
+    base_version: StrictInt | None = Field(None, ge=0, description="409 when no longer current")
 
 
 class ChecklistTick(BaseModel):
@@ -50,7 +50,7 @@ class ChecklistTick(BaseModel):
     item: int = Field(ge=0, le=50, description="the item's place in the level's reactions")
     done: bool = True
     note: str = Field("", max_length=2000, pattern=NO_NUL, description="what was done")
-    base_version: int | None = Field(None, ge=1, description="409 when no longer current")
+    base_version: StrictInt | None = Field(None, ge=1, description="409 when no longer current")
 
 
 class LevelPublic(RecordPublic):

@@ -8,7 +8,7 @@ from enum import StrEnum
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, status
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StrictInt
 
 from sitcen.api.deps import CurrentNode, Reader, require
 from sitcen.api.records import RecordPublic, found_record, record_header
@@ -25,6 +25,7 @@ from sitcen.store.recommendations import (
 )
 from sitcen.store.records import AssessmentError, StoredRecord
 from sitcen.store.users import StoredUser
+from sitcen.times import WorkDay
 from sitcen.users import Permission
 
 router = APIRouter(prefix="/recommendations", tags=["vulnerability"])
@@ -51,7 +52,7 @@ class RecommendationCreate(BaseModel):
                       description="what is to be done")
     owner: str = Field(min_length=1, max_length=200, pattern=NO_NUL,
                        description="who is to do it (a unit or a person)")
-    deadline: date
+    deadline: WorkDay
     status: RecommendationStatus = RecommendationStatus.open
 
 
@@ -62,10 +63,10 @@ class RecommendationUpdate(BaseModel):
 
     status: RecommendationStatus | None = None
     owner: str | None = Field(None, min_length=1, max_length=200, pattern=NO_NUL)
-    deadline: date | None = None
+    deadline: WorkDay | None = None
     note: str | None = Field(None, max_length=4000, pattern=NO_NUL,
                              description="why, for the status history")
-    base_version: int | None = Field(None, ge=1, description="409 when no longer current")
+    base_version: StrictInt | None = Field(None, ge=1, description="409 when no longer current")
 
 
 class RecommendationPublic(RecordPublic):
@@ -74,7 +75,7 @@ class RecommendationPublic(RecordPublic):
     section_id: str
     text: str
     owner: str
-    deadline: date
+    deadline: WorkDay
     status: RecommendationStatus
     overdue: bool
     history: list[dict[str, Any]] | None = None

@@ -6,7 +6,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, HTTPException, Path, Response, status
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StrictInt
 from starlette.concurrency import run_in_threadpool
 
 from sitcen.api.deps import CurrentNode, Reader, ReportIssuer
@@ -51,7 +51,7 @@ class DraftEdit(BaseModel):
         default_factory=dict)
     texts: dict[int, Annotated[str, Field(max_length=20_000, pattern=NO_NUL)]] = Field(
         default_factory=dict)
-    base_version: int | None = Field(None, ge=1, description="409 when no longer current")
+    base_version: StrictInt | None = Field(None, ge=1, description="409 when no longer current")
 
 
 class IssueRequest(BaseModel):
@@ -59,7 +59,7 @@ class IssueRequest(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    base_version: int | None = Field(None, ge=1)
+    base_version: StrictInt | None = Field(None, ge=1)
 
 
 class DraftPublic(BaseModel):
