@@ -22,6 +22,7 @@ import tempfile
 import time
 from collections import defaultdict
 from collections.abc import Callable, Iterator, Mapping, Sequence
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -144,12 +145,46 @@ class StageTimer:
         return timed
 
 
+# ----------------------------------------------------------------------------- data
+
+
+#: Events a year of the synthetic scenario makes at scale 1 (sitcen.demo.scenario.generate).
+SCENARIO_PER_YEAR = 50_000
+
+
+def scenario_of_at_least(n: int, seed: int, *, years: float, margin: float,
+                         growth: float) -> Any:
+    """``years`` of the synthetic scenario up to two days ago with at least ``n`` events.
+
+    The first scale asks for ``margin`` times ``n``; a scenario that falls short
+    is made again at ``growth`` times the scale it lacked.
+    """
+    from sitcen.demo.scenario import generate
+
+    scale = max(1.0, margin * n / (SCENARIO_PER_YEAR * years))
+    while True:
+        start = (datetime.now(UTC) - timedelta(days=365.25 * years + 2)).date()
+        scenario = generate(years, seed=seed, start=start, scale=scale)
+        if len(scenario) >= n:
+            return scenario
+        scale *= growth * n / max(len(scenario), 1)
+        log(f"scenario gave {len(scenario):,} events; regenerating with scale {scale:.2f}")
+
+
 # ----------------------------------------------------------------------------- databases
 
 
 def pg_binaries_missing() -> list[str]:
     """The PostgreSQL server programs not found (Debian's versioned bin directory included)."""
     return postgres_binaries_missing()
+
+
+def postgres_installed() -> bool:
+    """Whether the PostgreSQL server programs are there; logs the missing ones when not."""
+    missing = pg_binaries_missing()
+    if missing:
+        log(f"PostgreSQL skipped: {', '.join(missing)} not on PATH")
+    return not missing
 
 
 def describe_pg(cluster: PostgresCluster) -> str:

@@ -71,6 +71,7 @@ from sitcen.testing import NodeProcess, wait_until
 
 sys.path.insert(0, str(ROOT / "tests"))
 from conftest import report
+from federation_nodes import CHAIN, CHAIN_LINKS
 
 AGREEMENT = """\
 id: tj-ncc-to-kg-ncc
@@ -89,11 +90,6 @@ delay: none
 onward_sharing: false
 """
 
-CHAIN = ("tj-panj-post", "tj-kulob-rc", "tj-ncc", "kg-ncc")
-# (node, linked node, relation as the node sees it)
-LINKS = (("tj-panj-post", "tj-kulob-rc", "parent"), ("tj-kulob-rc", "tj-panj-post", "child"),
-         ("tj-kulob-rc", "tj-ncc", "parent"), ("tj-ncc", "tj-kulob-rc", "child"),
-         ("tj-ncc", "kg-ncc", "peer"), ("kg-ncc", "tj-ncc", "peer"))
 USER, PASSWORD = "bench-op", "bench-password-1"
 TICK_S = 0.05
 CATCHUP_BATCH = 5_000  # records a federation batch carries at most (exchange/outbox.py)
@@ -146,7 +142,7 @@ class ChainNode(NodeProcess):
 def prepare(root: Path, database_urls: Sequence[str]) -> dict[str, ChainNode]:
     """Keys, databases, users, links and the partner agreement of the four nodes."""
     from sitcen.exchange.identity import init_identity
-    from sitcen.exchange.links import Relation, add_agreement, add_peer
+    from sitcen.exchange.links import add_agreement, add_peer
     from sitcen.store.engine import open_engine
     from sitcen.store.users import add_user
     from sitcen.users import Role
@@ -164,10 +160,10 @@ def prepare(root: Path, database_urls: Sequence[str]) -> dict[str, ChainNode]:
         add_user(engine, USER, PASSWORD, Role.admin, "Benchmark operator")
         engine.dispose()
         nodes[name] = node
-    for name, other, relation in LINKS:
+    for name, other, relation in CHAIN_LINKS:
         engine = open_engine(nodes[name].database_url)
         add_peer(engine, other, url=nodes[other].url, public_key=keys[other],
-                 relation=Relation(relation), own_node_id=name)
+                 relation=relation, own_node_id=name)
         if (name, other) == ("tj-ncc", "kg-ncc"):
             add_agreement(engine, AGREEMENT, own_node_id=name, source="agreement.yaml")
         engine.dispose()
@@ -336,7 +332,7 @@ def stage_breakdown(batch_size: int, batches: int, root: Path) -> dict[str, floa
     from sitcen.exchange.envelope import seal
     from sitcen.exchange.identity import NodeIdentity
     from sitcen.exchange.inbox import StoredReplayGuard, receive
-    from sitcen.exchange.links import Relation, add_agreement, add_peer, governing, list_peers
+    from sitcen.exchange.links import add_agreement, add_peer, governing, list_peers
     from sitcen.exchange.outbox import next_batch
     from sitcen.exchange.sharing import section_infos
     from sitcen.node import Node
@@ -350,9 +346,9 @@ def stage_breakdown(batch_size: int, batches: int, root: Path) -> dict[str, floa
         nodes[name] = Node.open(settings)
         ids[name] = NodeIdentity.generate(name)
     create_app(nodes[CHAIN[0]])  # tunes the process (garbage collector) as a server does
-    for name, other, relation in LINKS:
+    for name, other, relation in CHAIN_LINKS:
         add_peer(nodes[name].engine, other, url="http://127.0.0.1:9", own_node_id=name,
-                 public_key=ids[other].public_key_text, relation=Relation(relation))
+                 public_key=ids[other].public_key_text, relation=relation)
     add_agreement(nodes["tj-ncc"].engine, AGREEMENT, own_node_id="tj-ncc")
     body = orjson.dumps({"events": [report() for _ in range(batch_size)]})
     timer = StageTimer()

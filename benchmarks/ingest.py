@@ -38,7 +38,7 @@ import sqlite3
 import time
 from collections import defaultdict
 from collections.abc import Callable, Sequence
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -52,8 +52,9 @@ from _common import (
     log,
     median,
     parse_args,
-    pg_binaries_missing,
     postgres,
+    postgres_installed,
+    scenario_of_at_least,
     settings_for,
     sqlite_url,
     temp_dir,
@@ -62,7 +63,6 @@ from _common import (
 from sitcen.store import schema
 
 WARMUP_EVENTS = 1_000
-SCENARIO_PER_YEAR = 50_000  # events a year at scale 1 (sitcen.demo.scenario.generate)
 TABLES = ("events", "personal_data", "journal")
 
 
@@ -71,17 +71,7 @@ TABLES = ("events", "personal_data", "journal")
 
 def scenario_payloads(count: int, seed: int) -> list[dict[str, Any]]:
     """``count`` JSON-ready event reports from the synthetic scenario, all in the past."""
-    from sitcen.demo.scenario import generate
-
-    years = 1.0
-    scale = max(1.0, 1.1 * count / (SCENARIO_PER_YEAR * years))
-    while True:
-        start = (datetime.now(UTC) - timedelta(days=365.25 * years + 2)).date()
-        scenario = generate(years, seed=seed, start=start, scale=scale)
-        if len(scenario) >= count:
-            break
-        scale *= 1.2 * count / max(len(scenario), 1)
-        log(f"scenario gave {len(scenario):,} events, regenerating with scale {scale:.2f}")
+    scenario = scenario_of_at_least(count, seed, years=1.0, margin=1.1, growth=1.2)
     now = datetime.now(UTC)
     payloads = [p for p in scenario.payloads() if _parse_time(p["occurred_at"]) < now]
     if len(payloads) < count:
@@ -463,16 +453,12 @@ def main(argv: Sequence[str] | None = None) -> None:
             result["sqlite"] = run_backend("sqlite", sqlite_url(workdir, "api.db"),
                                            sqlite_url(workdir, "raw.db"), workdir, bodies, warmup,
                                            args.concurrency, args.workers)
-        if "postgresql" in backends:
-            missing = pg_binaries_missing()
-            if missing:
-                log(f"PostgreSQL skipped: {', '.join(missing)} not on PATH")
-            else:
-                with postgres() as pg:
-                    result["postgresql"] = run_backend(
-                        "postgresql", pg.new_database("api"), pg.new_database("raw"), workdir,
-                        bodies, warmup, args.concurrency, args.workers)
-                    result["postgresql"]["server_settings"] = describe_pg(pg)
+        if "postgresql" in backends and postgres_installed():
+            with postgres() as pg:
+                result["postgresql"] = run_backend(
+                    "postgresql", pg.new_database("api"), pg.new_database("raw"), workdir,
+                    bodies, warmup, args.concurrency, args.workers)
+                result["postgresql"]["server_settings"] = describe_pg(pg)
         if args.profile_repeats > 0 and "sqlite" in backends:
             log("in-process breakdown of the API path on SQLite")
             b = breakdown(bodies, args.profile_repeats, workdir)

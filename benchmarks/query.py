@@ -50,8 +50,9 @@ from _common import (
     log,
     parse_args,
     percentile,
-    pg_binaries_missing,
     postgres,
+    postgres_installed,
+    scenario_of_at_least,
     settings_for,
     temp_dir,
 )
@@ -60,7 +61,6 @@ from sitcen.store import schema
 
 CHUNK = 10_000  # events a transaction, as a batch through the API
 DAY_US = 86_400 * 1_000_000
-SCENARIO_PER_YEAR = 50_000  # events a year at scale 1 (sitcen.demo.scenario.generate)
 
 
 # --------------------------------------------------------------------------- the data set
@@ -68,17 +68,7 @@ SCENARIO_PER_YEAR = 50_000  # events a year at scale 1 (sitcen.demo.scenario.gen
 
 def scenario_events(n: int, seed: int) -> Any:
     """A scenario of at least ``n`` events, all in the past (``sitcen.demo.scenario``)."""
-    from sitcen.demo.scenario import generate
-
-    years = 3.0
-    scale = max(1.0, 1.05 * n / (SCENARIO_PER_YEAR * years))
-    while True:
-        start = (datetime.now(UTC) - timedelta(days=365.25 * years + 2)).date()
-        scenario = generate(years, seed=seed, start=start, scale=scale)
-        if len(scenario) >= n:
-            return scenario
-        scale *= 1.05 * n / max(len(scenario), 1)
-        log(f"scenario gave {len(scenario):,} events; regenerating with scale {scale:.2f}")
+    return scenario_of_at_least(n, seed, years=3.0, margin=1.05, growth=1.05)
 
 
 def _fingerprint(scenario: Any, n: int) -> str:
@@ -378,19 +368,15 @@ def main(argv: Sequence[str] | None = None) -> None:
         if "sqlite" in backends:
             result["sqlite"] = run("sqlite", f"sqlite:///{source}", specs, args.http_queries,
                                    workdir, args.events, args.passes)
-        if "postgresql" in backends:
-            missing = pg_binaries_missing()
-            if missing:
-                log(f"PostgreSQL skipped: {', '.join(missing)} not on PATH")
-            else:
-                with postgres() as pg:
-                    url = pg.new_database("query")
-                    log(f"loading {args.events:,} events into PostgreSQL")
-                    load = load_postgresql(url, source)
-                    result["postgresql"] = run("postgresql", url, specs, args.http_queries,
-                                               workdir, args.events, args.passes)
-                    result["postgresql"]["load"] = load
-                    result["postgresql"]["server_settings"] = describe_pg(pg)
+        if "postgresql" in backends and postgres_installed():
+            with postgres() as pg:
+                url = pg.new_database("query")
+                log(f"loading {args.events:,} events into PostgreSQL")
+                load = load_postgresql(url, source)
+                result["postgresql"] = run("postgresql", url, specs, args.http_queries,
+                                           workdir, args.events, args.passes)
+                result["postgresql"]["load"] = load
+                result["postgresql"]["server_settings"] = describe_pg(pg)
     emit(result)
 
 

@@ -43,7 +43,6 @@ import threading
 import time
 from collections import Counter
 from functools import partial
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -64,7 +63,7 @@ from sitcen.store.cursors import read_cursor  # noqa: E402
 from sitcen.store.engine import open_engine  # noqa: E402
 from sitcen.store.journal import now_micros  # noqa: E402
 from sitcen.store.users import _hasher, issue_token  # noqa: E402
-from sitcen.testing import NodeProcess, wait_until  # noqa: E402
+from sitcen.testing import NodeProcess, receive_posts, wait_until  # noqa: E402
 
 USERS = 100
 PASSWORD = "benchmark-password-1"
@@ -90,24 +89,12 @@ class Receiver:
         self.got: list[tuple[str, str, float]] = []  # (username, about event id, when)
         self.bad = 0
         self.lock = threading.Lock()
-        receiver = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:
-                body = self.rfile.read(int(self.headers["Content-Length"]))
-                now = time.time()
-                receiver.take(self.path, dict(self.headers), body, now)
-                self.send_response(204)
-                self.end_headers()
-
-            def log_message(self, *args: Any) -> None:
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server = receive_posts(self.take)
         self.base = f"http://127.0.0.1:{self.server.server_address[1]}"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
 
-    def take(self, path: str, headers: dict[str, str], body: bytes, now: float) -> None:
+    def take(self, path: str, headers: dict[str, str], body: bytes) -> int:
+        """Keep a delivery when its signature checks, count it bad when not; 204 either way."""
+        now = time.time()
         username = path.rsplit("/", 1)[-1]
         fields = dict(p.split("=", 1) for p in headers.get("X-Sitcen-Signature", "").split(","))
         data = orjson.loads(body)
@@ -117,9 +104,10 @@ class Receiver:
         with self.lock:
             if not ok:
                 self.bad += 1
-                return
+                return 204
             for item in data["notifications"]:
                 self.got.append((username, item["about"]["id"], now))
+        return 204
 
 
 def stream(url: str, token: str, username: str, got: list[tuple[str, str, float]],

@@ -28,13 +28,13 @@ from __future__ import annotations
 import argparse
 import contextlib
 import functools
-import os
 import shutil
 import signal
 import subprocess
 import sys
 import threading
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -165,16 +165,16 @@ def build(root: Path, base_port: int) -> dict[str, Member]:
     from sitcen.exchange.identity import init_identity
     from sitcen.exchange.links import Relation, add_agreement, add_peer
     from sitcen.store.users import add_user
+    from sitcen.testing import clean_environment
     from sitcen.users import Role
 
     members = {m.name: m for m in MEMBERS}
     nodes = {}
     for i, m in enumerate(MEMBERS):
         m.port = base_port + i
-        m.env = {k: v for k, v in os.environ.items() if not k.startswith("SITCEN_")}
-        m.env.update(SITCEN_ENVIRONMENT="demo", SITCEN_DATA_DIR=str(root / m.name),
-                     SITCEN_NODE_ID=m.name, SITCEN_NODE_NAME=m.title,
-                     SITCEN_NODE_COUNTRY=m.country)
+        m.env = clean_environment(SITCEN_ENVIRONMENT="demo", SITCEN_DATA_DIR=str(root / m.name),
+                                  SITCEN_NODE_ID=m.name, SITCEN_NODE_NAME=m.title,
+                                  SITCEN_NODE_COUNTRY=m.country)
         m.key = init_identity(root / m.name / "identity", m.name).public_key_text
         nodes[m.name] = open_node(m)
         for user, role in (("operator", Role.operator), ("duty", Role.duty_officer),
@@ -238,15 +238,20 @@ def _login(client: httpx.Client, member: Member, user: str = "operator") -> dict
     return {"Authorization": f"Bearer {answer['access_token']}"}
 
 
-def backfill(posts: list[Member], per_post: int = 40) -> None:
-    """The last three days of each post, reported late, so the hub has closed days to count."""
+def _events_of(post: Member, *, seed: int, now: datetime) -> Iterator[dict[str, Any]]:
+    """The synthetic live feed's reports in the post's country, on a clock simulated from
+    ``now``."""
     from sitcen.demo.scenario import live_events
 
+    return (e for e in live_events(600.0, seed=seed, now=now) if e.get("country") == post.country)
+
+
+def backfill(posts: list[Member], per_post: int = 40) -> None:
+    """The last three days of each post, reported late, so the hub has closed days to count."""
     now = datetime.now(UTC)
     with httpx.Client(timeout=60) as client:
         for i, post in enumerate(posts):
-            stream = (e for e in live_events(600.0, seed=900 + i, now=now - timedelta(days=3))
-                      if e.get("country") == post.country)
+            stream = _events_of(post, seed=900 + i, now=now - timedelta(days=3))
             events = []
             for k in range(per_post):
                 event = next(stream)
@@ -281,13 +286,8 @@ def crossing_near_isfara(at: datetime) -> dict[str, Any]:
 
 def feed(posts: list[Member], every_s: float, stop: threading.Event) -> None:
     """Each post reports synthetic events of its own country, as operators would."""
-    from sitcen.demo.scenario import live_events
-
-    streams = {
-        post.name: (e for e in live_events(600.0, seed=100 + i, now=datetime.now(UTC))
-                    if e.get("country") == post.country)
-        for i, post in enumerate(posts)
-    }
+    streams = {post.name: _events_of(post, seed=100 + i, now=datetime.now(UTC))
+               for i, post in enumerate(posts)}
     with httpx.Client(timeout=30) as client:
         tokens = {post.name: _login(client, post) for post in posts}
         while not stop.wait(every_s):

@@ -10,7 +10,7 @@ fails.
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -55,6 +55,20 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
 
 
 @pytest.fixture
+def another_database(database_url: str, tmp_path: Path, request: pytest.FixtureRequest
+                     ) -> Callable[[str], str]:
+    """URLs of more fresh databases on the backend of ``database_url``, for more nodes: a
+    SQLite file ``<name>.db`` beside it, or a new database of the PostgreSQL cluster."""
+    def new(name: str) -> str:
+        if database_url.startswith("sqlite"):
+            return f"sqlite:///{tmp_path / (name + '.db')}"
+        cluster: PostgresCluster = request.getfixturevalue("pg_cluster")
+        return cluster.new_database()
+
+    return new
+
+
+@pytest.fixture
 def engine(database_url: str) -> Iterator[sa.Engine]:
     eng = open_engine(database_url)
     yield eng
@@ -80,17 +94,30 @@ def password_hash() -> str:
     return _hasher.hash(TEST_PASSWORD)
 
 
+def add_users(engine: sa.Engine, password_hash: str, users: Mapping[str, tuple[Role, str]]
+              ) -> dict[str, str]:
+    """Users by name, each with its role and full name, inserted directly (hashing is slow):
+    a bearer token of each, by name."""
+    with engine.begin() as conn:
+        conn.execute(schema.users.insert(), [
+            {"username": name, "full_name": full_name, "role": role.value,
+             "password_hash": password_hash, "disabled": False, "created_at": now_micros()}
+            for name, (role, full_name) in users.items()
+        ])
+    return {name: issue_token(engine, name, 1)[0] for name in users}
+
+
+def add_role_users(engine: sa.Engine, password_hash: str) -> dict[Role, str]:
+    """A user for every role (``duty-officer`` and so on): their bearer tokens, by role."""
+    names = {role: role.value.replace("_", "-") for role in Role}
+    tokens = add_users(engine, password_hash, {names[role]: (role, role.value) for role in Role})
+    return {role: tokens[names[role]] for role in Role}
+
+
 @pytest.fixture
 def tokens(node: Node, password_hash: str) -> dict[Role, str]:
-    """A user and a bearer token for every role (inserted directly: hashing is slow)."""
-    with node.engine.begin() as conn:
-        conn.execute(schema.users.insert(), [
-            {"username": role.value.replace("_", "-"), "full_name": role.value,
-             "role": role.value, "password_hash": password_hash, "disabled": False,
-             "created_at": now_micros()}
-            for role in Role
-        ])
-    return {role: issue_token(node.engine, role.value.replace("_", "-"), 1)[0] for role in Role}
+    """A user and a bearer token for every role."""
+    return add_role_users(node.engine, password_hash)
 
 
 def auth(token: str) -> dict[str, str]:

@@ -13,7 +13,7 @@ import shapely
 from fastapi.testclient import TestClient
 from lxml import etree
 
-from conftest import auth, make_settings
+from conftest import add_users, auth, make_settings
 from sitcen.api.main import create_app
 from sitcen.exchange.identity import NodeIdentity
 from sitcen.exchange.links import Relation, add_agreement, add_peer
@@ -27,11 +27,8 @@ from sitcen.interop.cap import (
     to_xml,
 )
 from sitcen.node import Node
-from sitcen.store import schema
 from sitcen.store.alerts import acknowledge_alert, record_alerts
-from sitcen.store.journal import now_micros
 from sitcen.store.levels import confirm_level
-from sitcen.store.users import issue_token
 from sitcen.users import Role
 
 NS = {"cap": "urn:oasis:names:tc:emergency:cap:1.2"}
@@ -184,12 +181,8 @@ def cap_client(database_url: str, tmp_path: Path, password_hash: str
     partners = {"liaison-kg": "kg-ncc", "liaison-uz": "uz-ncc", "liaison-tm": "tm-ncc"}
     node = Node.open(make_settings(database_url, tmp_path, partner_users=partners))
     users = {"duty": Role.duty_officer, **dict.fromkeys(partners, Role.liaison)}
-    with node.engine.begin() as conn:
-        conn.execute(schema.users.insert(), [
-            {"username": name, "full_name": name, "role": role.value,
-             "password_hash": password_hash, "disabled": False, "created_at": now_micros()}
-            for name, role in users.items()])
-    tokens = {name: issue_token(node.engine, name, 1)[0] for name in users}
+    tokens = add_users(node.engine, password_hash,
+                       {name: (role, name) for name, role in users.items()})
     for peer in ("kg-ncc", "uz-ncc"):
         add_peer(node.engine, peer, url=f"http://{peer}.example", relation=Relation.peer,
                  public_key=NodeIdentity.generate(peer).public_key_text)

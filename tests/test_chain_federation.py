@@ -8,7 +8,8 @@ keeper derives its queue from what it holds.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import itertools
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -17,18 +18,12 @@ from typing import Any
 import httpx
 import pytest
 
-from conftest import iso, make_settings, report
-from sitcen.exchange.identity import NodeIdentity
-from sitcen.exchange.links import Relation, add_agreement, add_peer
+from conftest import add_role_users, iso, report
+from federation_nodes import LinkedNode, LinkedNodes, push_once
+from sitcen.exchange.links import Relation, add_agreement
 from sitcen.exchange.sender import LinkSender
-from sitcen.exchange.sharing import section_infos
-from sitcen.node import Node
 from sitcen.operations.notifications import list_notifications
 from sitcen.operations.queue import QueueKeeper, chain_of
-from sitcen.store import schema
-from sitcen.store.journal import now_micros
-from sitcen.store.users import _hasher, issue_token
-from sitcen.testing import ServedNode, serve_in_thread
 from sitcen.times import to_micros
 from sitcen.users import Role
 
@@ -53,10 +48,7 @@ handling_ceiling: AMBER
 
 
 @dataclass
-class Running:
-    node: Node
-    identity: NodeIdentity
-    served: ServedNode
+class Running(LinkedNode):
     keeper: QueueKeeper
     sender: LinkSender
     tokens: dict[Role, str]
@@ -65,9 +57,7 @@ class Running:
         return {"Authorization": f"Bearer {self.tokens[role]}"}
 
     def push(self) -> None:
-        with httpx.Client(timeout=30) as client:
-            for link, result in self.sender.run_once(client).items():
-                assert result.error is None, f"{self.identity.node_id} -> {link}: {result.error}"
+        push_once(self.sender)
 
     def follow(self) -> None:
         while self.keeper.follow_once():
@@ -86,46 +76,27 @@ class Running:
 
 
 @pytest.fixture
-def chain(database_url: str, tmp_path: Path, request: pytest.FixtureRequest
+def chain(another_database: Callable[[str], str], tmp_path: Path, password_hash: str
           ) -> Iterator[dict[str, Running]]:
     running: dict[str, Running] = {}
-    password = _hasher.hash("correct-horse-battery")
-    for name, level in NODES:
-        if database_url.startswith("sqlite"):
-            url = f"sqlite:///{tmp_path / name}.db"
-        else:
-            url = request.getfixturevalue("pg_cluster").new_database()
-        settings = make_settings(url, tmp_path / name, node_id=name, node_country="KG",
-                                 chain_levels=LEVELS, chain_level=level)
-        identity = NodeIdentity.generate(name)
-        identity.save(settings.identity_dir)
-        node = Node.open(settings)
-        with node.engine.begin() as conn:
-            conn.execute(schema.users.insert(), [
-                {"username": role.value.replace("_", "-"), "full_name": role.value,
-                 "role": role.value, "password_hash": password, "disabled": False,
-                 "created_at": now_micros()} for role in Role])
-        tokens = {role: issue_token(node.engine, role.value.replace("_", "-"), 1)[0]
-                  for role in Role}
-        keeper = QueueKeeper(node.engine, chain_of(settings))
-        # One sender per node: it holds each link's lease across pushes.
-        sender = LinkSender(node.engine, identity, sections=section_infos(node.sections.sections))
-        running[name] = Running(node, identity, serve_in_thread(node), keeper, sender, tokens)
-    post, regional, national = (running[n] for n, _ in NODES)
-    for child, parent in ((post, regional), (regional, national)):
-        add_peer(child.node.engine, parent.identity.node_id, url=parent.served.url,
-                 relation=Relation.parent, public_key=parent.identity.public_key_text)
-        add_peer(parent.node.engine, child.identity.node_id, url=child.served.url,
-                 relation=Relation.child, public_key=child.identity.public_key_text)
-        add_agreement(parent.node.engine, DOWN.format(sender=parent.identity.node_id,
-                                                      receiver=child.identity.node_id),
-                      own_node_id=parent.identity.node_id)
-    for r in running.values():
-        r.keeper.follow_once()  # first pass: cursor at the head
-    yield running
-    for r in running.values():
-        r.served.stop()
-        r.node.engine.dispose()
+    with LinkedNodes(tmp_path) as nodes:
+        for name, level in NODES:
+            linked = nodes.start(name, another_database(name), chain_levels=LEVELS,
+                                 chain_level=level)
+            node = linked.node
+            tokens = add_role_users(node.engine, password_hash)
+            keeper = QueueKeeper(node.engine, chain_of(node.settings))
+            # One sender per node: it holds each link's lease across pushes.
+            running[name] = Running(node, linked.identity, linked.served, keeper,
+                                    linked.new_sender(), tokens)
+        for child, parent in itertools.pairwise(name for name, _ in NODES):
+            nodes.link(child, parent, Relation.parent)
+            nodes.link(parent, child, Relation.child)
+            add_agreement(nodes[parent].node.engine, DOWN.format(sender=parent, receiver=child),
+                          own_node_id=parent)
+        for r in running.values():
+            r.keeper.follow_once()  # first pass: cursor at the head
+        yield running
 
 
 def _report(post: Running, **changes: Any) -> tuple[str, dict[str, Any]]:

@@ -8,53 +8,36 @@ left 127.0.0.1. Screenshots of the main screens go to docs/screenshots/.
 
 from __future__ import annotations
 
-import os
 import re
 import shutil
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 import pytest
 
-from conftest import TEST_PASSWORD, make_settings
-from sitcen.api.console import console_dir
-from sitcen.demo.scenario import generate, live_events
+from conftest import TEST_PASSWORD
+from console_browser import (
+    CHROMIUM,
+    chromium,
+    expect,
+    log_in_to_map,
+    new_context,
+    open_node,
+    report_scenario,
+    require_console,
+    serving,
+    shot,
+)
+from sitcen.demo.scenario import live_events
 from sitcen.events import EventCreate
 from sitcen.node import Node
 from sitcen.store.events import report_events
 from sitcen.store.records import write_record
-from sitcen.store.users import add_user
-from sitcen.testing import serve_in_thread
 from sitcen.users import Role
 
 pytestmark = pytest.mark.xdist_group("browser")
-
-CHROMIUM = Path("/usr/bin/chromium")
-# Without these Chromium tries to reach update and sync servers, which a closed network
-# refuses slowly.
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update",
-                 "--disable-sync"]
-SCREENSHOTS = Path(__file__).resolve().parent.parent / "docs" / "screenshots"
-VIEWPORT = {"width": 1400, "height": 860}
-WAIT_MS = 20_000
-# Conditions to wait for are written as functions ("() => ..."): Playwright evaluates a bare
-# expression with eval() when it has to poll, which the page's CSP refuses.
-
-sync_api = pytest.importorskip("playwright.sync_api")
-expect = sync_api.expect
-# Assertions wait as long as page actions do: 5 s (Playwright's default) is a guess that a
-# busy machine misses.
-expect.set_options(timeout=WAIT_MS)
-
-
-def _missing(reason: str) -> None:
-    if os.environ.get("CI") == "true":
-        pytest.fail(reason + " (required under CI=true)")
-    pytest.skip(reason)
 
 
 @dataclass
@@ -65,21 +48,11 @@ class Site:
 
 @pytest.fixture(scope="module")
 def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
-    if not CHROMIUM.exists():
-        _missing(f"{CHROMIUM} is missing (make system-deps installs Debian's chromium)")
-    if not (console_dir() / "index.html").is_file():
-        _missing("the console is not built (make console)")
-    tmp = tmp_path_factory.mktemp("console")
-    node = Node.open(make_settings(f"sqlite:///{tmp / 'node.db'}", tmp))
-    for username, role in (("duty", Role.duty_officer), ("operator", Role.operator)):
-        add_user(node.engine, username, TEST_PASSWORD, role, f"{role.value} (test)")
+    require_console()
+    node = open_node(tmp_path_factory.mktemp("console"),
+                     (("duty", Role.duty_officer), ("operator", Role.operator)))
     now = datetime.now(UTC)
-    scenario = generate(0.06, seed=7, start=(now - timedelta(days=22)).date())
-    for batch in scenario.batches(5000):
-        items = [EventCreate.model_validate(p) for p in batch]
-        items = [it for it in items if (it.reported_at or it.occurred_at) <= now]
-        if items:
-            report_events(node.engine, node.reporter, items, batch=True)
+    report_scenario(node, 0.06, seed=7, start=(now - timedelta(days=22)).date(), until=now)
     for i, (lon, lat) in enumerate([(68.60, 37.22), (68.65, 37.21), (68.70, 37.20)]):
         record = None
         for step in range(3):
@@ -91,49 +64,18 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
                 node_id=node.settings.node_id,
                 record_id=None if record is None else record.id,
                 base_version=None if record is None else record.version)
-    served = serve_in_thread(node)
-    try:
+    with serving(node) as served:
         yield Site(served.url, node)
-    finally:
-        served.stop()
-        node.engine.dispose()
 
 
 @pytest.fixture(scope="module")
 def browser(site: Site) -> Iterator[Any]:
-    with sync_api.sync_playwright() as p:
-        # Playwright gives every launch a fresh, temporary user-data directory.
-        launched = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS,
-                                     headless=True)
+    with chromium() as launched:
         yield launched
-        launched.close()
-
-
-def _context(browser: Any, site: Site, lang: str = "en") -> Any:
-    context = browser.new_context(viewport=VIEWPORT, locale="en-GB", timezone_id="Asia/Dushanbe")
-    # The first page of a context starts in a known language and zone; a reload keeps
-    # what the user chose.
-    context.add_init_script(
-        "const s = localStorage;"
-        f"if (!s.getItem('sitcen.lang')) s.setItem('sitcen.lang', '{lang}');"
-        "if (!s.getItem('sitcen.tz')) s.setItem('sitcen.tz', 'Asia/Dushanbe');")
-    context.set_default_timeout(WAIT_MS)
-    return context
 
 
 def _login(context: Any, site: Site, username: str, path: str = "") -> Any:
-    page = context.new_page()
-    page.goto(site.url + "/" + path)
-    page.fill("#login-username", username)
-    page.fill("#login-password", TEST_PASSWORD)
-    page.click(".login button[type=submit]")
-    expect(page.locator('#map[data-ready="yes"]')).to_be_visible()
-    return page
-
-
-def _shot(page: Any, name: str) -> None:
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SCREENSHOTS / f"{name}.png"))
+    return log_in_to_map(context, site.url + "/" + path, username)
 
 
 def _rows(page: Any) -> Any:
@@ -141,7 +83,7 @@ def _rows(page: Any) -> Any:
 
 
 def test_login_shows_the_sections_on_the_map(browser: Any, site: Site) -> None:
-    context = _context(browser, site)
+    context = new_context(browser)
     page = context.new_page()
     page.goto(site.url + "/")
     expect(page.locator("#login-username")).to_be_focused()
@@ -149,7 +91,7 @@ def test_login_shows_the_sections_on_the_map(browser: Any, site: Site) -> None:
     page.fill("#login-password", "wrong-password-1")
     page.click(".login button[type=submit]")
     expect(page.locator(".login .error")).to_have_text("Wrong username or password.")
-    _shot(page, "login")
+    shot(page, "login")
     page.fill("#login-password", TEST_PASSWORD)
     page.click(".login button[type=submit]")
     expect(page.locator('#map[data-ready="yes"]')).to_be_visible()
@@ -168,7 +110,7 @@ def test_login_shows_the_sections_on_the_map(browser: Any, site: Site) -> None:
     cookies = {c["name"]: c for c in context.cookies()}
     session = cookies["sitcen_session"]
     assert session["httpOnly"] and session["sameSite"] == "Strict"
-    _shot(page, "map")
+    shot(page, "map")
     page.click(".topbar button:has-text('Log out')")
     expect(page.locator("#login-username")).to_be_visible()
     assert "sitcen_session" not in {c["name"] for c in context.cookies()}
@@ -176,10 +118,10 @@ def test_login_shows_the_sections_on_the_map(browser: Any, site: Site) -> None:
 
 
 def test_report_appears_live_in_another_browser(browser: Any, site: Site) -> None:
-    watcher_context = _context(browser, site)
+    watcher_context = new_context(browser)
     watcher = _login(watcher_context, site, "duty")
     expect(watcher.locator(".live.on")).to_be_visible()
-    reporter_context = _context(browser, site)
+    reporter_context = new_context(browser)
     reporter = _login(reporter_context, site, "operator")
 
     reporter.click(".report-button")
@@ -203,7 +145,7 @@ def test_report_appears_live_in_another_browser(browser: Any, site: Site) -> Non
     reporter.click("text=Send report")
     expect(form.locator("#err-details\\.substance")).to_have_text("This field is required.")
     expect(form.locator("#err-location\\.lon")).to_have_count(0)
-    _shot(reporter, "report-form")
+    shot(reporter, "report-form")
     reporter.select_option("#detail-substance", "heroin")
     reporter.fill("#detail-quantity", "4.5")
     reporter.select_option("#detail-unit", "kg")
@@ -220,7 +162,7 @@ def test_report_appears_live_in_another_browser(browser: Any, site: Site) -> Non
     expect(row).to_be_visible(timeout=5_000)
     expect(row).to_have_class(re.compile(r"\bfresh\b"))
     expect(watcher.locator(".unseen")).to_contain_text("new")
-    _shot(watcher, "live")
+    shot(watcher, "live")
     watcher.click(".unseen")
     expect(watcher.locator(".unseen")).to_have_count(0)
     watcher_context.close()
@@ -228,7 +170,7 @@ def test_report_appears_live_in_another_browser(browser: Any, site: Site) -> Non
 
 
 def test_filters_are_kept_in_the_url(browser: Any, site: Site) -> None:
-    context = _context(browser, site)
+    context = new_context(browser)
     page = _login(context, site, "duty")
     expect(_rows(page).first).to_be_visible()
     page.uncheck("text=Only what the map shows")
@@ -254,14 +196,14 @@ def test_filters_are_kept_in_the_url(browser: Any, site: Site) -> None:
 
 
 def test_switch_language(browser: Any, site: Site) -> None:
-    context = _context(browser, site)
+    context = new_context(browser)
     page = _login(context, site, "operator")
     page.select_option("#language", "ru")
     expect(page.locator(".topbar nav a").first).to_have_text("Карта")
     expect(page.locator("#filter-impact_level legend")).to_have_text("Уровень воздействия")
     expect(page.locator("#filter-category label").first).to_have_text(
         "Незаконное пересечение государственной границы")
-    _shot(page, "map-ru")
+    shot(page, "map-ru")
     page.select_option("#language", "kk")
     expect(page.locator(".topbar nav a").first).to_have_text("Карта")
     expect(page.locator(".sidebar h3 button")).to_contain_text("Сүзгілер")
@@ -276,7 +218,7 @@ def test_switch_language(browser: Any, site: Site) -> None:
 
 
 def test_duty_officer_validates_operator_cannot(browser: Any, site: Site) -> None:
-    duty_context = _context(browser, site)
+    duty_context = new_context(browser)
     duty = _login(duty_context, site, "duty")
     duty.check("#filter-status input[value=reported]")
     expect(_rows(duty).first).to_be_visible()
@@ -293,9 +235,9 @@ def test_duty_officer_validates_operator_cannot(browser: Any, site: Site) -> Non
     panel.get_by_role("button", name="Add comment").click()
     expect(panel.locator(".history .action-comment")).to_contain_text("Confirmed by the Panj post")
     expect(panel).to_contain_text("tj-test-centre")
-    _shot(duty, "event-panel")
+    shot(duty, "event-panel")
 
-    operator_context = _context(browser, site)
+    operator_context = new_context(browser)
     operator = _login(operator_context, site, "operator", f"#/map?w=7d&event={event_id}")
     panel = operator.locator(".panel")
     expect(panel.locator(".history .action-validate")).to_contain_text("Validated")
@@ -312,7 +254,7 @@ def test_duty_officer_validates_operator_cannot(browser: Any, site: Site) -> Non
 
 
 def test_dashboard_and_missing_analysis_layers(browser: Any, site: Site) -> None:
-    context = _context(browser, site)
+    context = new_context(browser)
     page = _login(context, site, "duty")
     alerts = page.evaluate("fetch('/api/v1/alerts').then(r => r.status)")
     if alerts == 404:
@@ -326,13 +268,13 @@ def test_dashboard_and_missing_analysis_layers(browser: Any, site: Site) -> None
     # Chart.js draws without animation; two animation frames later the picture is painted.
     page.evaluate("() => new Promise((done) => requestAnimationFrame(() => "
                   "requestAnimationFrame(() => done(true))))")
-    _shot(page, "dashboard")
+    shot(page, "dashboard")
     context.close()
 
 
 def test_map_says_when_the_whole_window_is_drawn(browser: Any, site: Site) -> None:
     since, until = "2026-01-01T00:00:00.000Z", "2030-01-01T00:00:00.000Z"
-    context = _context(browser, site)
+    context = new_context(browser)
     page = _login(context, site, "duty", f"#/map?w=custom&since={since}&until={until}")
     # window.sitcenReady (benchmarks/ui.py times it) counts every event of the window, all
     # fetched in one request of columns, not page by page.
@@ -354,7 +296,7 @@ def test_map_says_when_the_whole_window_is_drawn(browser: Any, site: Site) -> No
 
 
 def test_a_burst_is_shown_in_one_go(browser: Any, site: Site) -> None:
-    context = _context(browser, site)
+    context = new_context(browser)
     page = _login(context, site, "duty")
     page.wait_for_function("() => window.sitcenReady !== undefined")
     expect(page.locator(".live.on")).to_be_visible()
@@ -376,7 +318,7 @@ def test_a_burst_is_shown_in_one_go(browser: Any, site: Site) -> None:
 def test_no_request_leaves_the_node(browser: Any, site: Site) -> None:
     """Log in and open the main screens: every request they make stays on the node."""
     requests: list[str] = []
-    context = _context(browser, site)
+    context = new_context(browser)
     context.on("request", lambda request: requests.append(request.url))
     page = _login(context, site, "duty")  # the login page, then the map, list and stream
     expect(page.locator(".live.on")).to_be_visible()

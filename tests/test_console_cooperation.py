@@ -17,12 +17,11 @@ from typing import Any
 import httpx
 import pytest
 
-from conftest import TEST_PASSWORD, iso, make_settings
-from sitcen.api.console import console_dir
-from sitcen.exchange.identity import NodeIdentity
-from sitcen.exchange.links import Relation, add_agreement, add_peer
+from conftest import TEST_PASSWORD, iso
+from console_browser import chromium, expect, log_in, new_context, require_console, shot
+from federation_nodes import LinkedNodes, push_once
+from sitcen.exchange.links import Relation, add_agreement
 from sitcen.exchange.sender import LinkSender
-from sitcen.exchange.sharing import section_infos
 from sitcen.node import Node
 from sitcen.operations.directory import (
     ContactPointCreate,
@@ -31,15 +30,11 @@ from sitcen.operations.directory import (
     save_organisation,
 )
 from sitcen.store.users import add_user
-from sitcen.testing import serve_in_thread
 from sitcen.users import Role
 from test_attachments import jpeg_with_gps
-from test_console import CHROMIUM, CHROMIUM_ARGS, SCREENSHOTS, VIEWPORT, _missing
 from test_federation_cooperation import KINDS, PEER
 
 pytestmark = pytest.mark.xdist_group("browser")
-sync_api = pytest.importorskip("playwright.sync_api")
-expect = sync_api.expect
 
 
 @dataclass
@@ -49,68 +44,37 @@ class Centre:
     sender: LinkSender
 
     def push(self) -> None:
-        with httpx.Client(timeout=30) as client:
-            for peer, result in self.sender.run_once(client).items():
-                assert result.error is None, f"{peer}: {result.error}"
+        push_once(self.sender)
 
 
 @pytest.fixture(scope="module")
 def centres(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Centre]]:
-    if not CHROMIUM.exists():
-        _missing(f"{CHROMIUM} is missing (make system-deps installs Debian's chromium)")
-    if not (console_dir() / "index.html").is_file():
-        _missing("the console is not built (make console)")
+    require_console()
     tmp = tmp_path_factory.mktemp("coop")
     found: dict[str, Centre] = {}
-    identities = {}
-    servers = []
-    for name in ("tj-ncc", "kg-ncc"):
-        settings = make_settings(f"sqlite:///{tmp / (name + '.db')}", tmp / name, node_id=name,
-                                 node_country=name[:2].upper())
-        identity = NodeIdentity.generate(name)
-        identity.save(settings.identity_dir)
-        node = Node.open(settings)
-        for username, role in (("liaison", Role.liaison), ("duty", Role.duty_officer),
-                               ("operator", Role.operator)):
-            add_user(node.engine, username, TEST_PASSWORD, role, f"{role.value} ({name})")
-        served = serve_in_thread(node)
-        url = served.url
-        servers.append((served, node))
-        identities[name] = identity
-        found[name] = Centre(node, url, LinkSender(node.engine, identity, sections=section_infos(
-            node.sections.sections)))
-    for src, dst in (("tj-ncc", "kg-ncc"), ("kg-ncc", "tj-ncc")):
-        add_peer(found[src].node.engine, dst, url=found[dst].url, relation=Relation.peer,
-                 public_key=identities[dst].public_key_text, name=f"{dst[:2].upper()} centre")
-        add_agreement(found[src].node.engine, PEER.format(src=src, dst=dst, kinds=KINDS),
-                      own_node_id=src)
-    try:
+    with LinkedNodes(tmp) as nodes:
+        for name in ("tj-ncc", "kg-ncc"):
+            linked = nodes.start(name, f"sqlite:///{tmp / (name + '.db')}")
+            for username, role in (("liaison", Role.liaison), ("duty", Role.duty_officer),
+                                   ("operator", Role.operator)):
+                add_user(linked.node.engine, username, TEST_PASSWORD, role,
+                         f"{role.value} ({name})")
+            found[name] = Centre(linked.node, linked.url, linked.new_sender())
+        for src, dst in (("tj-ncc", "kg-ncc"), ("kg-ncc", "tj-ncc")):
+            nodes.link(src, dst, Relation.peer, other_name=f"{dst[:2].upper()} centre")
+            add_agreement(found[src].node.engine, PEER.format(src=src, dst=dst, kinds=KINDS),
+                          own_node_id=src)
         yield found
-    finally:
-        for served, node in servers:
-            served.stop()
-            node.engine.dispose()
 
 
 @pytest.fixture(scope="module")
 def browser(centres: dict[str, Centre]) -> Iterator[Any]:
-    with sync_api.sync_playwright() as p:
-        launched = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS,
-                                     headless=True)
+    with chromium() as launched:
         yield launched
-        launched.close()
 
 
 def _page(browser: Any, centre: Centre, username: str, path: str) -> Any:
-    context = browser.new_context(viewport=VIEWPORT, locale="en-GB", timezone_id="Asia/Dushanbe")
-    context.add_init_script("localStorage.setItem('sitcen.lang', 'en');"
-                            "localStorage.setItem('sitcen.tz', 'Asia/Dushanbe');")
-    page = context.new_page()
-    page.goto(f"{centre.url}/#/{path}")
-    page.fill("#login-username", username)
-    page.fill("#login-password", TEST_PASSWORD)
-    page.click(".login button[type=submit]")
-    return page
+    return log_in(new_context(browser), f"{centre.url}/#/{path}", username)
 
 
 def _login(centre: Centre, username: str) -> dict[str, str]:
@@ -118,16 +82,6 @@ def _login(centre: Centre, username: str) -> dict[str, str]:
                         json={"username": username, "password": TEST_PASSWORD})
     assert answer.status_code == 200, answer.text
     return {"Authorization": f"Bearer {answer.json()['access_token']}"}
-
-
-def _shot(page: Any, name: str, height: int | None = None) -> None:
-    """A screenshot for the docs; ``height``: a taller window, so a long page shows whole."""
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    if height is not None:
-        page.set_viewport_size({"width": VIEWPORT["width"], "height": height})
-    page.screenshot(path=str(SCREENSHOTS / f"{name}.png"))
-    if height is not None:
-        page.set_viewport_size(VIEWPORT)
 
 
 def test_a_request_with_a_photo_is_answered_from_the_other_side(
@@ -167,7 +121,7 @@ def test_a_request_with_a_photo_is_answered_from_the_other_side(
     answering.click(".thread button[type=submit]")
     expect(answer.locator(".messages li")).to_have_count(1)
     answering.locator("article.request").evaluate("e => e.scrollIntoView()")
-    _shot(answering, "requests", height=1180)
+    shot(answering, "requests", height=1180)
     kg.push()
 
     # Back in Dushanbe the page follows the live stream: answer and thread appear.
@@ -204,7 +158,7 @@ def test_directory_and_a_joint_operation_on_the_map(browser: Any,
     expect(page.locator(f".organisation[data-id='{blo.id}'] .contacts")).to_contain_text(
         "Asanov Bakyt")
     expect(page.locator(".pairs")).to_contain_text("Isfara border liaison office")
-    _shot(page, "directory")
+    shot(page, "directory")
     operator = _page(browser, kg, "operator", "directory")
     operator.fill("#directory-q", "batken")
     contact = operator.locator(f".organisation[data-id='{blo.id}'] .contacts")
@@ -257,7 +211,7 @@ def test_directory_and_a_joint_operation_on_the_map(browser: Any,
     expect(page.locator(".objectives")).to_contain_text("5 / 20")
     page.locator("article.operation, #operations-page .detail").first.evaluate(
         "e => e.scrollIntoView()")
-    _shot(page, "operation", height=1240)
+    shot(page, "operation", height=1240)
     page.click("#show-on-map")
     expect(page.locator('#map[data-ready="yes"]')).to_be_visible(timeout=20_000)
     assert "section=KG-TJ-007,KG-TJ-008" in page.url and "w=custom" in page.url

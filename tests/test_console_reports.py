@@ -13,10 +13,23 @@ import pytest
 import shapely
 
 from conftest import TEST_PASSWORD, make_settings
+from console_browser import (
+    VIEWPORT,
+    WAIT_MS,
+    chromium,
+    expect,
+    log_in,
+    log_in_to_map,
+    missing,
+    new_context,
+    open_node,
+    report_scenario,
+    require_console,
+    serving,
+    shot,
+)
 from sitcen.demo.capacities import synthetic_capacities
-from sitcen.demo.scenario import generate
 from sitcen.events import EventCreate
-from sitcen.exchange.identity import NodeIdentity
 from sitcen.interop.capacity_import import capacity_values
 from sitcen.node import Node
 from sitcen.recompute import compute_risk, reactions_for
@@ -26,40 +39,22 @@ from sitcen.store.levels import confirm_level, current_level
 from sitcen.store.picture import bin_size_for_zoom
 from sitcen.store.recommendations import add_recommendation
 from sitcen.store.users import add_user
-from sitcen.testing import serve_in_thread, wait_until
+from sitcen.testing import wait_until
 from sitcen.users import Role
-from test_console import CHROMIUM, CHROMIUM_ARGS, VIEWPORT, WAIT_MS, _context, _missing, _shot
 from test_console import Site as _Site
 
 pytestmark = pytest.mark.xdist_group("browser")
-sync_api = pytest.importorskip("playwright.sync_api")
-expect = sync_api.expect
-expect.set_options(timeout=WAIT_MS)
 AXE = Path(__file__).resolve().parent.parent / "frontend" / "node_modules" / "axe-core" / \
     "axe.min.js"
 
 
 @pytest.fixture(scope="module")
 def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[_Site]:
-    from sitcen.api.console import console_dir
-
-    if not CHROMIUM.exists():
-        _missing(f"{CHROMIUM} is missing (make system-deps installs Debian's chromium)")
-    if not (console_dir() / "index.html").is_file():
-        _missing("the console is not built (make console)")
-    tmp = tmp_path_factory.mktemp("console-reports")
-    settings = make_settings(f"sqlite:///{tmp / 'node.db'}", tmp)
-    NodeIdentity.generate(settings.node_id).save(settings.identity_dir)
-    node = Node.open(settings)
-    for username, role in (("duty", Role.duty_officer), ("analyst", Role.analyst)):
-        add_user(node.engine, username, TEST_PASSWORD, role, f"{role.value} (test)")
+    require_console()
+    node = open_node(tmp_path_factory.mktemp("console-reports"),
+                     (("duty", Role.duty_officer), ("analyst", Role.analyst)), identity=True)
     now = datetime.now(UTC)
-    scenario = generate(0.25, seed=5, start=(now - timedelta(days=92)).date())
-    for batch in scenario.batches(5000):
-        items = [EventCreate.model_validate(p) for p in batch]
-        items = [it for it in items if (it.reported_at or it.occurred_at) <= now]
-        if items:
-            report_events(node.engine, node.reporter, items, batch=True)
+    report_scenario(node, 0.25, seed=5, start=(now - timedelta(days=92)).date(), until=now)
     capacities = synthetic_capacities(node.sections.sections)
     put_capacities(node.engine, node.settings.node_id,
                    [(c.section_id, capacity_values(c), "test") for c in capacities],
@@ -73,31 +68,18 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[_Site]:
     add_recommendation(node.engine, node.settings.node_id, section_id=top["section_id"],
                        text="Second thermal camera at the ford", owner="Engineering unit",
                        deadline=(now + timedelta(days=30)).date(), created_by="analyst")
-    served = serve_in_thread(node)
-    try:
+    with serving(node) as served:
         yield _Site(served.url, node)
-    finally:
-        served.stop()
-        node.engine.dispose()
 
 
 @pytest.fixture(scope="module")
 def browser(site: _Site) -> Iterator[Any]:
-    with sync_api.sync_playwright() as p:
-        launched = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS,
-                                     headless=True)
+    with chromium() as launched:
         yield launched
-        launched.close()
 
 
 def _login(context: Any, site: _Site, username: str) -> Any:
-    page = context.new_page()
-    page.goto(site.url + "/")
-    page.fill("#login-username", username)
-    page.fill("#login-password", TEST_PASSWORD)
-    page.click(".login button[type=submit]")
-    expect(page.locator('#map[data-ready="yes"]')).to_be_visible()
-    return page
+    return log_in_to_map(context, site.url + "/", username)
 
 
 def _top_section(site: _Site) -> dict[str, Any]:
@@ -111,12 +93,12 @@ def test_risk_screen_opens_from_the_map_with_reasons_and_checklist(browser: Any,
     top = _top_section(site)
     section = site.node.sections.section(top["section_id"])
     middle = shapely.line_interpolate_point(section.geometry, 0.5, normalized=True)
-    context = _context(browser, site)
+    context = new_context(browser)
     page = _login(context, site, "duty")
     # The strip above the map: where it is worst, with the critical section first.
     strip = page.locator(".situation-strip")
     expect(strip.locator(f"button:has-text('{top['section_id']}')")).to_be_visible()
-    _shot(page, "situation-strip")
+    shot(page, "situation-strip")
     page.evaluate(f"() => window.sitcenMap.jumpTo({{center: [{middle.x}, {middle.y}], zoom: 8}})")
     page.wait_for_function(
         "() => window.sitcenMap.queryRenderedFeatures({layers: ['sections']}).length > 0")
@@ -146,7 +128,7 @@ def test_risk_screen_opens_from_the_map_with_reasons_and_checklist(browser: Any,
     expect(before_after.locator(".after")).to_contain_text("armed incident across the line")
     expect(card).to_contain_text("Second thermal camera at the ford")
     expect(card).to_contain_text("Engineering unit")
-    _shot(page, "risk")
+    shot(page, "risk")
     # The strip's chip opens the same card.
     page.goto(site.url + "/#/map")
     page.locator(f".situation-strip button:has-text('{top['section_id']}')").click()
@@ -156,7 +138,7 @@ def test_risk_screen_opens_from_the_map_with_reasons_and_checklist(browser: Any,
 
 def test_generate_comment_issue_and_download_a_report(browser: Any, site: _Site,
                                                       tmp_path: Path) -> None:
-    context = _context(browser, site)
+    context = new_context(browser)
     page = _login(context, site, "analyst")
     page.click("#nav-reports")
     page.select_option("#report-product", "daily")
@@ -169,12 +151,12 @@ def test_generate_comment_issue_and_download_a_report(browser: Any, site: _Site,
     page.fill("#commentary-0", "Обстановка спокойная; усилить наблюдение на Пяндже.")
     page.click(".commentary-form button[type=submit]")
     expect(frame.locator(".commentary")).to_contain_text("усилить наблюдение на Пяндже")
-    _shot(page, "report-draft")
+    shot(page, "report-draft")
     page.click("#issue-report")
     row = page.locator("table.library tbody tr").first
     expect(row).to_contain_text("Ежедневная сводка")
     expect(row).to_contain_text("valid")
-    _shot(page, "reports")
+    shot(page, "reports")
     with page.expect_download() as got:
         row.locator("a:has-text('PDF')").click()
     path = tmp_path / "report.pdf"
@@ -221,7 +203,7 @@ def _axe(browser: Any, site: _Site, username: str, hash_: str, ready: str) -> li
 def test_axe_finds_no_serious_violation_on_the_main_screens(
         browser: Any, site: _Site, username: str, hash_: str, ready: str) -> None:
     if not AXE.is_file():
-        _missing("axe-core is not installed (npm ci --prefix frontend)")
+        missing("axe-core is not installed (npm ci --prefix frontend)")
     violations = _axe(browser, site, username, hash_, ready)
     assert violations == [], json.dumps(violations, indent=1, ensure_ascii=False)
 
@@ -250,16 +232,9 @@ def test_a_window_of_200000_events_still_shows_every_section(browser: Any,
                 batch = []
     if batch:
         report_events(node.engine, node.reporter, batch, batch=True)
-    served = serve_in_thread(node)
-    url = served.url
-    site = _Site(url, node)
-    try:
-        context = _context(browser, site)
-        page = context.new_page()
-        page.goto(url + "/#/map?w=7d&map=4.00/40.00000/66.00000")
-        page.fill("#login-username", "duty")
-        page.fill("#login-password", TEST_PASSWORD)
-        page.click(".login button[type=submit]")
+    with serving(node) as served:
+        context = new_context(browser)
+        page = log_in(context, served.url + "/#/map?w=7d&map=4.00/40.00000/66.00000", "duty")
         expect(page.locator(".binned-note")).to_have_attribute("data-binned", "200000")
         bins = page.evaluate("() => window.sitcenBins")
         assert bins["count"] == 200_000 == sum(b["count"] for b in bins["bins"])
@@ -273,8 +248,5 @@ def test_a_window_of_200000_events_still_shows_every_section(browser: Any,
         assert got == sorted(cells.values())  # every section's cell, with all its events
         page.wait_for_function(
             "() => window.sitcenMap.queryRenderedFeatures({layers: ['bins']}).length > 0")
-        _shot(page, "map-binned")
+        shot(page, "map-binned")
         context.close()
-    finally:
-        served.stop()
-        node.engine.dispose()

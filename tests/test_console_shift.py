@@ -23,8 +23,16 @@ from typing import Any
 import pytest
 
 from conftest import TEST_PASSWORD, iso, make_settings, report
-from sitcen.api.console import console_dir
-from sitcen.demo.scenario import generate
+from console_browser import (
+    chromium,
+    expect,
+    log_in,
+    new_context,
+    report_scenario,
+    require_console,
+    serving,
+    shot,
+)
 from sitcen.events import EventCreate
 from sitcen.interop.cot import CotEvent, chat_detail, event_xml, load_mapping, parse_xml
 from sitcen.interop.tak import TakListener
@@ -36,17 +44,11 @@ from sitcen.store.alerts import record_alerts
 from sitcen.store.events import report_events
 from sitcen.store.records import get_record
 from sitcen.store.users import add_user, issue_token
-from sitcen.testing import ServedNode, serve_in_thread, wait_until
+from sitcen.testing import ServedNode, wait_until
 from sitcen.users import Role
-from test_console import CHROMIUM, SCREENSHOTS, VIEWPORT, WAIT_MS, _missing
 
 pytestmark = [pytest.mark.xdist_group("browser"), pytest.mark.slow]
 
-sync_api = pytest.importorskip("playwright.sync_api")
-expect = sync_api.expect
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update",
-                 "--disable-sync"]
 DEVICE, CALLSIGN = "ANDROID-PANJ-2", "PANJ-2"
 
 
@@ -63,10 +65,7 @@ class Shift:
 
 @pytest.fixture(scope="module")
 def shift(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Shift]:
-    if not CHROMIUM.exists():
-        _missing(f"{CHROMIUM} is missing (make system-deps installs Debian's chromium)")
-    if not (console_dir() / "index.html").is_file():
-        _missing("the console is not built (make console)")
+    require_console()
     tmp = tmp_path_factory.mktemp("shift")
     node = Node.open(make_settings(f"sqlite:///{tmp / 'node.db'}", tmp))
     for username, role, name in (("duty", Role.duty_officer, "Officer Karimov"),
@@ -75,13 +74,8 @@ def shift(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Shift]:
         add_user(node.engine, username, TEST_PASSWORD, role, name)
     now = datetime.now(UTC)
     # Weeks of history (entered long ago: in no queue), for the risk table and the map.
-    scenario = generate(0.03, seed=11, start=(now - timedelta(days=40)).date())
-    for batch in scenario.batches(5000):
-        items = [EventCreate.model_validate(p) for p in batch]
-        before = now - timedelta(days=8)
-        items = [it for it in items if (it.reported_at or it.occurred_at) <= before]
-        if items:
-            report_events(node.engine, node.reporter, items, batch=True)
+    report_scenario(node, 0.03, seed=11, start=(now - timedelta(days=40)).date(),
+                    until=now - timedelta(days=8))
     compute_risk(node.engine, node.settings.node_id)
     keeper = QueueKeeper(node.engine, chain_of(node.settings), poll_s=0.1)
     keeper.follow_once()  # the queue starts from what the node holds now
@@ -110,16 +104,14 @@ def shift(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Shift]:
         "explanation": "11 drug seizures on AF-TJ-004 in 3 days against 2.4 usual",
         "event_ids": [events["old"]]}]).created
     tak = TakListener(node, load_mapping(None), tcp_port=0).start()
-    served = serve_in_thread(node)
-    wait_until(lambda: len(_queue_ids(node)) == 3, what="the three reports in the queue")
-    try:
-        yield Shift(served.url, node, tak, served, events, alert_id, "AF-TJ-004")
-    finally:
-        served.stop()
-        tak.stop()
-        keeper.stop()
-        follower.stop()
-        node.engine.dispose()
+    with serving(node) as served:
+        wait_until(lambda: len(_queue_ids(node)) == 3, what="the three reports in the queue")
+        try:
+            yield Shift(served.url, node, tak, served, events, alert_id, "AF-TJ-004")
+        finally:
+            tak.stop()
+            keeper.stop()
+            follower.stop()
 
 
 def _queue_ids(node: Node) -> list[str]:
@@ -130,32 +122,16 @@ def _queue_ids(node: Node) -> list[str]:
 
 @pytest.fixture(scope="module")
 def browser(shift: Shift) -> Iterator[Any]:
-    with sync_api.sync_playwright() as p:
-        launched = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS,
-                                     headless=True)
+    with chromium() as launched:
         yield launched
-        launched.close()
 
 
 def _page(browser: Any, shift: Shift, username: str, path: str) -> Any:
-    context = browser.new_context(viewport=VIEWPORT, locale="en-GB", timezone_id="Asia/Dushanbe")
-    context.add_init_script("localStorage.setItem('sitcen.lang', 'en');"
-                            "localStorage.setItem('sitcen.tz', 'Asia/Dushanbe');")
-    context.set_default_timeout(WAIT_MS)
-    page = context.new_page()
-    page.goto(f"{shift.url}/#/{path}")
-    page.fill("#login-username", username)
-    page.fill("#login-password", TEST_PASSWORD)
-    page.click(".login button[type=submit]")
+    page = log_in(new_context(browser), f"{shift.url}/#/{path}", username)
     expect(page.locator(".user")).to_be_visible()
     # The live stream is open: what happens from now on reaches the page (toasts, counts).
     expect(page.locator(".shell[data-live=on]")).to_have_count(1)
     return page
-
-
-def _shot(page: Any, name: str) -> None:
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SCREENSHOTS / f"{name}.png"))
 
 
 class Device:
@@ -233,7 +209,7 @@ def test_a_duty_officers_shift(browser: Any, shift: Shift) -> None:
     expect(rows.nth(1).locator(".wait")).to_have_class("wait wait-over")  # 55 min: overdue
     expect(rows.nth(3).locator(".wait")).to_have_class("wait wait-ok")
     expect(page.locator(".work-head .figures")).to_contain_text("1 over 30 min")
-    _shot(page, "queue")
+    shot(page, "queue")
     # Keyboard only: V validates the selected (serious) report, ↓ then R returns one with a
     # reason, X rejects one after a confirmation.
     page.locator(".queue-list").focus()
@@ -266,7 +242,7 @@ def test_a_duty_officers_shift(browser: Any, shift: Shift) -> None:
     page.click(".topbar nav a:has-text('Alerts')")
     card = page.locator(f"#alert-{shift.alert_id}")
     expect(card).to_contain_text("High alert on AF-TJ-004: 11")
-    _shot(page, "alerts")
+    shot(page, "alerts")
     card.locator("button:has-text('Acknowledge')").click()
     expect(card.locator(".status-badge")).to_contain_text("Acknowledged: duty")
     card.locator("select[aria-label='Outcome']").select_option("false_alarm")
@@ -291,7 +267,7 @@ def test_a_duty_officers_shift(browser: Any, shift: Shift) -> None:
     checklist.first.locator("input[type=checkbox]").click()
     expect(checklist.first).to_have_class("done")
     expect(checklist.first).to_contain_text("Reserve group sent")
-    _shot(page, "levels")
+    shot(page, "levels")
 
     # --- A task for the patrol; its TAK device acknowledges it.
     token = issue_token(node.engine, "operator", 1)[0]
@@ -313,7 +289,7 @@ def test_a_duty_officers_shift(browser: Any, shift: Shift) -> None:
     expect(acknowledged).to_contain_text(CALLSIGN)
     acknowledged.click()
     expect(page.locator(".task-detail .history")).to_contain_text("TAK device")
-    _shot(page, "tasks")
+    shot(page, "tasks")
     device.stop.set()
     device.thread.join(timeout=10)
 
@@ -332,7 +308,7 @@ def test_a_duty_officers_shift(browser: Any, shift: Shift) -> None:
     expect(draft).to_contain_text("tasks not done")
     expect(draft).to_contain_text("2 log entries")
     page.fill("#handover-notes", "Ford quiet since 06:10; patrol PANJ-2 still there")
-    _shot(page, "handover")
+    shot(page, "handover")
     page.click("button:has-text('Hand over')")
     past = page.locator(".past-shift").first
     expect(past).to_contain_text("awaiting sign-off")
@@ -345,7 +321,7 @@ def test_a_duty_officers_shift(browser: Any, shift: Shift) -> None:
     expect(past).to_contain_text("Ford quiet since 06:10")
     past.locator("button:has-text('Take over')").click()
     expect(nxt.locator(".past-shift").first).to_contain_text("duty2 ✓")
-    _shot(nxt, "duty-log")
+    shot(nxt, "duty-log")
     nxt.context.close()
 
 
@@ -370,7 +346,7 @@ def test_notification_settings(browser: Any, shift: Shift) -> None:
     page.reload()
     expect(page.locator(".notification-list li").first).to_contain_text("Drug smuggling")
     expect(page.locator(".bell-count")).to_have_count(0)  # read: opening the list marks it
-    _shot(page, "notifications")
+    shot(page, "notifications")
     page.context.close()
 
 

@@ -10,41 +10,30 @@ fixes) is served on a free loopback port for the module, as in test_console.py.
 
 from __future__ import annotations
 
-import os
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 import pytest
 
-from conftest import TEST_PASSWORD, make_settings
-from sitcen.api.console import console_dir
-from sitcen.demo.scenario import generate
-from sitcen.events import EventCreate
+from console_browser import (
+    chromium,
+    expect,
+    log_in_to_map,
+    new_context,
+    open_node,
+    report_scenario,
+    require_console,
+    serving,
+    shot,
+)
 from sitcen.node import Node
-from sitcen.store.events import report_events
 from sitcen.store.records import write_record
-from sitcen.store.users import add_user
-from sitcen.testing import serve_in_thread
 from sitcen.users import Role
 
 pytestmark = pytest.mark.xdist_group("browser")
-
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update",
-                 "--disable-sync"]
-SCREENSHOTS = Path(__file__).resolve().parent.parent / "docs" / "screenshots"
-VIEWPORT = {"width": 1400, "height": 860}
-WAIT_MS = 20_000
-ZONE = "Asia/Dushanbe"  # UTC+5 all year
-# Conditions to wait for are functions ("() => ..."): the page's CSP refuses eval().
-
-sync_api = pytest.importorskip("playwright.sync_api")
-expect = sync_api.expect
 
 # A patrol on the Panj whose receiver once said 0,0 and once put it 500 km away.
 JUMPY = [(68.60, 37.40), (68.62, 37.40), (0.0, 0.0), (72.50, 40.50), (68.64, 37.40)]
@@ -57,12 +46,6 @@ class Site:
     node: Node
     jumpy_id: str
     steady_id: str
-
-
-def _missing(reason: str) -> None:
-    if os.environ.get("CI") == "true":
-        pytest.fail(reason + " (required under CI=true)")
-    pytest.skip(reason)
 
 
 def _patrol(node: Node, asset_id: str, fixes: list[tuple[float, float]], now: datetime) -> str:
@@ -83,21 +66,11 @@ def _patrol(node: Node, asset_id: str, fixes: list[tuple[float, float]], now: da
 
 @pytest.fixture(scope="module")
 def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
-    if not CHROMIUM.exists():
-        _missing(f"{CHROMIUM} is missing (make system-deps installs Debian's chromium)")
-    if not (console_dir() / "index.html").is_file():
-        _missing("the console is not built (make console)")
-    tmp = tmp_path_factory.mktemp("triage")
-    node = Node.open(make_settings(f"sqlite:///{tmp / 'node.db'}", tmp))
-    for username, role in (("duty", Role.duty_officer), ("operator", Role.operator)):
-        add_user(node.engine, username, TEST_PASSWORD, role, f"{role.value} (test)")
+    require_console()
+    node = open_node(tmp_path_factory.mktemp("triage"),
+                     (("duty", Role.duty_officer), ("operator", Role.operator)))
     now = datetime.now(UTC)
-    scenario = generate(0.02, seed=11, start=(now - timedelta(days=7)).date())
-    for batch in scenario.batches(5000):
-        items = [EventCreate.model_validate(p) for p in batch]
-        items = [it for it in items if (it.reported_at or it.occurred_at) <= now]
-        if items:
-            report_events(node.engine, node.reporter, items, batch=True)
+    report_scenario(node, 0.02, seed=11, start=(now - timedelta(days=7)).date(), until=now)
     today = now.date().isoformat()
     for status in ("open", "acknowledged"):
         write_record(node.engine, "alert",
@@ -107,42 +80,25 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
                      node_id=node.settings.node_id)
     jumpy = _patrol(node, "jumpy", JUMPY, now)
     steady = _patrol(node, "steady", STEADY, now)
-    served = serve_in_thread(node)
-    try:
+    with serving(node) as served:
         yield Site(served.url, node, jumpy, steady)
-    finally:
-        served.stop()
-        node.engine.dispose()
 
 
 @pytest.fixture(scope="module")
 def browser(site: Site) -> Iterator[Any]:
-    with sync_api.sync_playwright() as p:
-        launched = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS,
-                                     headless=True)
+    with chromium() as launched:
         yield launched
-        launched.close()
 
 
 @pytest.fixture
 def context(browser: Any) -> Iterator[Any]:
-    context = browser.new_context(viewport=VIEWPORT, locale="en-GB", timezone_id=ZONE)
-    context.add_init_script(
-        "const s = localStorage;"
-        "if (!s.getItem('sitcen.lang')) s.setItem('sitcen.lang', 'en');"
-        f"if (!s.getItem('sitcen.tz')) s.setItem('sitcen.tz', '{ZONE}');")
-    context.set_default_timeout(WAIT_MS)
+    context = new_context(browser)
     yield context
     context.close()
 
 
 def _login(context: Any, site: Site, username: str = "duty", path: str = "") -> Any:
-    page = context.new_page()
-    page.goto(site.url + "/" + path)
-    page.fill("#login-username", username)
-    page.fill("#login-password", TEST_PASSWORD)
-    page.click(".login button[type=submit]")
-    expect(page.locator('#map[data-ready="yes"]')).to_be_visible()
+    page = log_in_to_map(context, site.url + "/" + path, username)
     page.wait_for_function("() => window.sitcenReady !== undefined")
     return page
 
@@ -373,8 +329,7 @@ def test_overnight_summary_counts_what_the_api_counts(context: Any, site: Site) 
     # The night's summary, the list and an open event side by side (docs/console.md).
     page.locator(".event-row").first.click()
     expect(page.locator(".map-area .panel h2")).to_be_visible()
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SCREENSHOTS / "triage.png"))
+    shot(page, "triage")
     # Only for the 24 h window.
     page.click(".segmented button:has-text('7 days')")
     expect(summary).to_have_count(0)

@@ -11,13 +11,11 @@ from __future__ import annotations
 import email
 import hashlib
 import hmac
-import threading
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from email.message import Message
 from functools import partial
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -35,7 +33,7 @@ from sitcen.operations.notifications import NotificationFollower
 from sitcen.store import schema
 from sitcen.store.cursors import read_cursor
 from sitcen.store.events import report_events
-from sitcen.testing import free_port, wait_until
+from sitcen.testing import free_port, receive_posts, wait_until
 from sitcen.users import Role
 
 # ----------------------------------------------------------------------------- the outside
@@ -71,21 +69,8 @@ class Receiver:
         self.accepted: list[dict[str, Any]] = []
         self.refused: list[str] = []
         self.seen_attempts: list[int] = []
-        receiver = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:
-                body = self.rfile.read(int(self.headers["Content-Length"]))
-                status = receiver.take(dict(self.headers), body)
-                self.send_response(status)
-                self.end_headers()
-
-            def log_message(self, *args: Any) -> None:
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server = receive_posts(lambda _path, headers, body: self.take(headers, body))
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}/hook"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
 
     def check(self, headers: dict[str, str], body: bytes) -> bool:
         """The receiver's own check, as docs/operations.md describes it."""

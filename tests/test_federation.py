@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -14,20 +13,19 @@ import orjson
 import pytest
 import sqlalchemy as sa
 
-from conftest import iso, make_settings, report
+from conftest import iso, report
+from federation_nodes import CHAIN, CHAIN_LINKS, LinkedNode, LinkedNodes
 from sitcen.api.main import create_app
 from sitcen.events import EventCreate, EventUpdate
 from sitcen.exchange.envelope import Batch, seal
 from sitcen.exchange.identity import NodeIdentity
-from sitcen.exchange.links import Relation, add_agreement, add_peer, list_peers
+from sitcen.exchange.links import Relation, add_agreement, list_peers
 from sitcen.exchange.sender import INBOX_PATH, LinkSender
-from sitcen.exchange.sharing import section_infos
 from sitcen.node import Node
 from sitcen.store import schema
 from sitcen.store.events import get_event, report_events, update_event
 from sitcen.store.queries import EventFilter, query_events
 from sitcen.store.records import list_records, write_record
-from sitcen.testing import serve_in_thread
 
 AGREEMENT = """\
 id: batken-to-isfara
@@ -48,45 +46,16 @@ onward_sharing: false
 """
 
 
-@dataclass
-class RunningNode:
-    node: Node
-    identity: NodeIdentity
-    url: str
-
-
 @pytest.fixture
-def second_url(database_url: str, tmp_path: Path, request: pytest.FixtureRequest) -> str:
-    if database_url.startswith("sqlite"):
-        return f"sqlite:///{tmp_path / 'second.db'}"
-    return str(request.getfixturevalue("pg_cluster").new_database())
-
-
-
-
-@pytest.fixture
-def pair(database_url: str, second_url: str, tmp_path: Path
-         ) -> Iterator[tuple[RunningNode, RunningNode]]:
-    running, servers = [], []
-    for name, country, url in (("kg-blo-batken", "KG", database_url),
-                               ("tj-blo-isfara", "TJ", second_url)):
-        settings = make_settings(url, tmp_path / name, node_id=name, node_country=country)
-        identity = NodeIdentity.generate(name)
-        identity.save(settings.identity_dir)
-        node = Node.open(settings)
-        served = serve_in_thread(node)
-        servers.append((served, node))
-        running.append(RunningNode(node, identity, served.url))
-    a, b = running
-    add_peer(a.node.engine, b.identity.node_id, url=b.url, relation=Relation.peer,
-             public_key=b.identity.public_key_text)
-    add_peer(b.node.engine, a.identity.node_id, url=a.url, relation=Relation.peer,
-             public_key=a.identity.public_key_text)
-    add_agreement(a.node.engine, AGREEMENT, own_node_id="kg-blo-batken")
-    yield a, b
-    for served, node in servers:
-        served.stop()
-        node.engine.dispose()
+def pair(database_url: str, another_database: Callable[[str], str], tmp_path: Path
+         ) -> Iterator[tuple[LinkedNode, LinkedNode]]:
+    with LinkedNodes(tmp_path) as nodes:
+        a = nodes.start("kg-blo-batken", database_url)
+        b = nodes.start("tj-blo-isfara", another_database("second"))
+        nodes.link("kg-blo-batken", "tj-blo-isfara", Relation.peer)
+        nodes.link("tj-blo-isfara", "kg-blo-batken", Relation.peer)
+        add_agreement(a.node.engine, AGREEMENT, own_node_id="kg-blo-batken")
+        yield a, b
 
 
 def _events(node: Node) -> list[dict[str, Any]]:
@@ -105,14 +74,13 @@ CROSSING = {"type": "green_border_crossing", "location": {"lon": 70.80, "lat": 3
 
 
 def test_push_shares_what_the_agreement_grants_exactly_once(
-    pair: tuple[RunningNode, RunningNode],
+    pair: tuple[LinkedNode, LinkedNode],
 ) -> None:
     a, b = pair
     ids = _report(a.node, CROSSING, {**CROSSING, "handling": "RED"},
                   {**CROSSING, "location": {"lon": 68.6, "lat": 37.22}},  # AF-TJ: out of area
                   {})  # a drug seizure: type not granted
-    sender = LinkSender(a.node.engine, a.identity,
-                        sections=section_infos(a.node.sections.sections))
+    sender = a.new_sender()
     with httpx.Client(timeout=30) as client:
         results = sender.run_once(client)
         assert results["tj-blo-isfara"].error is None
@@ -137,7 +105,7 @@ def test_push_shares_what_the_agreement_grants_exactly_once(
     assert link.received_seq == 4
 
 
-def test_refused_batches_change_nothing(pair: tuple[RunningNode, RunningNode],
+def test_refused_batches_change_nothing(pair: tuple[LinkedNode, LinkedNode],
                                        caplog: pytest.LogCaptureFixture) -> None:
     a, b = pair
     caplog.set_level(logging.WARNING, logger="sitcen")
@@ -196,44 +164,19 @@ onward_sharing: false
 
 
 def test_chain_post_regional_national_partner(
-    database_url: str, second_url: str, tmp_path: Path, request: pytest.FixtureRequest
+    database_url: str, another_database: Callable[[str], str], tmp_path: Path
 ) -> None:
     """Records relay up a chain, then across to a partner under a stricter agreement."""
-    def another(name: str) -> str:
-        if database_url.startswith("sqlite"):
-            return f"sqlite:///{tmp_path / (name + '.db')}"
-        return str(request.getfixturevalue("pg_cluster").new_database())
-
-    urls = {"tj-panj-post": database_url, "tj-kulob-rc": second_url,
-            "tj-ncc": another("ncc"), "kg-ncc": another("kg")}
-    nodes: dict[str, RunningNode] = {}
-    servers = []
-    try:
-        for name, url in urls.items():
-            settings = make_settings(url, tmp_path / name, node_id=name,
-                                     node_country=name[:2].upper())
-            identity = NodeIdentity.generate(name)
-            identity.save(settings.identity_dir)
-            node = Node.open(settings)
-            served = serve_in_thread(node)
-            servers.append((served, node))
-            nodes[name] = RunningNode(node, identity, served.url)
-
-        def link(a: str, b: str, relation: Relation) -> None:
-            add_peer(nodes[a].node.engine, b, url=nodes[b].url, relation=relation,
-                     public_key=nodes[b].identity.public_key_text)
-
-        link("tj-panj-post", "tj-kulob-rc", Relation.parent)
-        link("tj-kulob-rc", "tj-panj-post", Relation.child)
-        link("tj-kulob-rc", "tj-ncc", Relation.parent)
-        link("tj-ncc", "tj-kulob-rc", Relation.child)
-        link("tj-ncc", "kg-ncc", Relation.peer)
-        link("kg-ncc", "tj-ncc", Relation.peer)
+    urls = {"tj-panj-post": database_url, "tj-kulob-rc": another_database("second"),
+            "tj-ncc": another_database("ncc"), "kg-ncc": another_database("kg")}
+    with LinkedNodes(tmp_path) as nodes:
+        for name in CHAIN:
+            nodes.start(name, urls[name])
+        for name, other, relation in CHAIN_LINKS:
+            nodes.link(name, other, relation)
         add_agreement(nodes["tj-ncc"].node.engine, PARTNER, own_node_id="tj-ncc")
         ids = _report(nodes["tj-panj-post"].node, {}, CROSSING, {"handling": "RED"})
-        senders = {name: LinkSender(n.node.engine, n.identity,
-                                    sections=section_infos(n.node.sections.sections))
-                   for name, n in nodes.items()}
+        senders = {name: n.new_sender() for name, n in nodes.items()}
         with httpx.Client(timeout=30) as client:
             for hop in ("tj-panj-post", "tj-kulob-rc", "tj-ncc"):
                 senders[hop].run_once(client)
@@ -291,13 +234,9 @@ def test_chain_post_regional_national_partner(
                     nodes["tj-ncc"].identity)
         assert httpx.post(f"{nodes['kg-ncc'].url}{INBOX_PATH}", content=late).status_code == 200
         assert _events(nodes["kg-ncc"].node) == []
-    finally:
-        for served, node in servers:
-            served.stop()
-            node.engine.dispose()
 
 
-def test_pull_catches_up_from_the_same_cursor(pair: tuple[RunningNode, RunningNode]) -> None:
+def test_pull_catches_up_from_the_same_cursor(pair: tuple[LinkedNode, LinkedNode]) -> None:
     from sitcen.exchange.envelope import ReplayGuard
     from sitcen.exchange.sender import pull
 
@@ -324,7 +263,7 @@ def test_pull_catches_up_from_the_same_cursor(pair: tuple[RunningNode, RunningNo
 
 
 def test_a_replay_is_refused_by_every_process_of_the_node(
-    pair: tuple[RunningNode, RunningNode],
+    pair: tuple[LinkedNode, LinkedNode],
 ) -> None:
     """Another app process on the same database (or the same one restarted) remembers."""
     from fastapi.testclient import TestClient
@@ -339,7 +278,7 @@ def test_a_replay_is_refused_by_every_process_of_the_node(
 
 
 def test_daily_aggregates_travel_instead_of_single_records(
-    pair: tuple[RunningNode, RunningNode],
+    pair: tuple[LinkedNode, LinkedNode],
 ) -> None:
     from datetime import timedelta
 

@@ -8,7 +8,7 @@ over two countries is reported and merged."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -17,19 +17,15 @@ from typing import Any
 import httpx
 import pytest
 
-from conftest import iso, make_settings
-from sitcen.exchange.identity import NodeIdentity
-from sitcen.exchange.links import Relation, add_agreement, add_peer
+from conftest import add_role_users, iso
+from federation_nodes import LinkedNode, LinkedNodes, push_once
+from sitcen.exchange.links import Relation, add_agreement
 from sitcen.exchange.sender import LinkSender
-from sitcen.exchange.sharing import section_infos
-from sitcen.node import Node
 from sitcen.operations.watch import CooperationWatch
-from sitcen.store import schema
 from sitcen.store.files import get_file, put_file, sha256_of
-from sitcen.store.journal import RecordKind, now_micros
+from sitcen.store.journal import RecordKind
 from sitcen.store.records import get_record, list_records, write_record
-from sitcen.store.users import issue_token
-from sitcen.testing import serve_in_thread, wait_until
+from sitcen.testing import wait_until
 from sitcen.users import Role
 from test_attachments import GPS_LAT, GPS_LON, has_gps, jpeg_with_gps
 
@@ -73,10 +69,7 @@ onward_sharing: false
 
 
 @dataclass
-class Member:
-    node: Node
-    identity: NodeIdentity
-    url: str
+class Member(LinkedNode):
     tokens: dict[Role, str]
     sender: LinkSender
     watch: CooperationWatch
@@ -86,66 +79,33 @@ class Member:
 
 
 @pytest.fixture
-def three(database_url: str, tmp_path: Path, request: pytest.FixtureRequest,
+def three(database_url: str, another_database: Callable[[str], str], tmp_path: Path,
           password_hash: str) -> Iterator[dict[str, Member]]:
-    def url_of(name: str) -> str:
-        if name == "kg-ncc":
-            return database_url
-        if database_url.startswith("sqlite"):
-            return f"sqlite:///{tmp_path / (name + '.db')}"
-        return str(request.getfixturevalue("pg_cluster").new_database())
-
     members: dict[str, Member] = {}
-    servers = []
-    try:
+    with LinkedNodes(tmp_path) as nodes:
         for name in ("kg-batken-post", "kg-ncc", "tj-ncc"):
-            settings = make_settings(url_of(name), tmp_path / name, node_id=name,
-                                     node_country=name[:2].upper())
-            identity = NodeIdentity.generate(name)
-            identity.save(settings.identity_dir)
-            node = Node.open(settings)
-            with node.engine.begin() as conn:
-                conn.execute(schema.users.insert(), [
-                    {"username": role.value.replace("_", "-"), "full_name": role.value,
-                     "role": role.value, "password_hash": password_hash, "disabled": False,
-                     "created_at": now_micros()} for role in Role])
-            tokens = {role: issue_token(node.engine, role.value.replace("_", "-"), 1)[0]
-                      for role in Role}
-            served = serve_in_thread(node)
-            address = served.url
-            servers.append((served, node))
-            sender = LinkSender(node.engine, identity,
-                                sections=section_infos(node.sections.sections))
-            watch = CooperationWatch(node.engine, name)
+            linked = nodes.start(name, database_url if name == "kg-ncc" else another_database(name))
+            tokens = add_role_users(linked.node.engine, password_hash)
+            watch = CooperationWatch(linked.node.engine, name)
             watch.catch_up()  # its first pass starts at the journal's head, as at start-up
-            members[name] = Member(node, identity, address, tokens, sender, watch)
-
-        def link(a: str, b: str, relation: Relation) -> None:
-            add_peer(members[a].node.engine, b, url=members[b].url, relation=relation,
-                     public_key=members[b].identity.public_key_text)
-
-        link("kg-batken-post", "kg-ncc", Relation.parent)
-        link("kg-ncc", "kg-batken-post", Relation.child)
-        link("kg-ncc", "tj-ncc", Relation.peer)
-        link("tj-ncc", "kg-ncc", Relation.peer)
+            members[name] = Member(linked.node, linked.identity, linked.served, tokens,
+                                   linked.new_sender(), watch)
+        nodes.link("kg-batken-post", "kg-ncc", Relation.parent)
+        nodes.link("kg-ncc", "kg-batken-post", Relation.child)
+        nodes.link("kg-ncc", "tj-ncc", Relation.peer)
+        nodes.link("tj-ncc", "kg-ncc", Relation.peer)
         add_agreement(members["kg-ncc"].node.engine, DOWN, own_node_id="kg-ncc")
         for src, dst in (("kg-ncc", "tj-ncc"), ("tj-ncc", "kg-ncc")):
             add_agreement(members[src].node.engine, PEER.format(src=src, dst=dst, kinds=KINDS),
                           own_node_id=src)
         yield members
-    finally:
-        for served, node in servers:
-            served.stop()
-            node.engine.dispose()
 
 
 def push(members: dict[str, Member], *names: str) -> None:
     """Each named node sends what it has to every linked node, once."""
-    with httpx.Client(timeout=30) as client:
-        for name in names:
-            # One sender per node, as in `sitcen serve`: it holds the lease on its links.
-            for peer, result in members[name].sender.run_once(client).items():
-                assert result.error is None, f"{name} -> {peer}: {result.error}"
+    for name in names:
+        # One sender per node, as in `sitcen serve`: it holds the lease on its links.
+        push_once(members[name].sender)
 
 
 def call(member: Member, method: str, path: str, role: Role = Role.liaison,

@@ -3,22 +3,18 @@ without personal data and with sections only, over real HTTP; both can check the
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
 import pytest
 
-from conftest import make_settings
+from federation_nodes import LinkedNode, LinkedNodes
 from sitcen.api.routes.reports import signature_valid
 from sitcen.events import EventCreate
-from sitcen.exchange.identity import NodeIdentity
-from sitcen.exchange.links import Relation, add_agreement, add_peer
+from sitcen.exchange.links import Relation, add_agreement
 from sitcen.exchange.sender import LinkSender
-from sitcen.exchange.sharing import section_infos
-from sitcen.node import Node
 from sitcen.operations.requests import RequestCreate, create_request
 from sitcen.reports.library import NodeFacts, issue_draft, make_draft, withdraw_report
 from sitcen.sealing import REDACTED, SEALED, tags_present
@@ -26,7 +22,6 @@ from sitcen.store.events import report_events
 from sitcen.store.journal import RecordKind
 from sitcen.store.records import get_record, list_records
 from sitcen.store.users import StoredUser
-from sitcen.testing import serve_in_thread
 from sitcen.users import Role
 from test_reports import seed, the_day
 
@@ -46,48 +41,18 @@ onward_sharing: false
 """
 
 
-@dataclass
-class Running:
-    node: Node
-    identity: NodeIdentity
-    url: str
-
-
 @pytest.fixture
-def three(database_url: str, tmp_path: Path, request: pytest.FixtureRequest
-          ) -> Iterator[tuple[Running, Running, Running]]:
-    running, servers = [], []
-    for name, country in (("tj-sughd-centre", "TJ"), ("tj-ncc", "TJ"), ("kg-ncc", "KG")):
-        if database_url.startswith("sqlite"):
-            url = f"sqlite:///{tmp_path / (name + '.db')}"
-        else:
-            url = str(request.getfixturevalue("pg_cluster").new_database())
-        settings = make_settings(url, tmp_path / name, node_id=name, node_country=country)
-        identity = NodeIdentity.generate(name)
-        identity.save(settings.identity_dir)
-        node = Node.open(settings)
-        served = serve_in_thread(node)
-        servers.append((served, node))
-        running.append(Running(node, identity, served.url))
-    regional, national, partner = running
-    add_peer(regional.node.engine, "tj-ncc", url=national.url, relation=Relation.parent,
-             public_key=national.identity.public_key_text)
-    add_peer(regional.node.engine, "kg-ncc", url=partner.url, relation=Relation.peer,
-             public_key=partner.identity.public_key_text)
-    add_agreement(regional.node.engine, TO_PARTNER, own_node_id="tj-sughd-centre")
-    for other in (national, partner):
-        add_peer(other.node.engine, "tj-sughd-centre", url=regional.url,
-                 relation=Relation.child if other is national else Relation.peer,
-                 public_key=regional.identity.public_key_text)
-    yield regional, national, partner
-    for served, node in servers:
-        served.stop()
-        node.engine.dispose()
-
-
-def _sender(regional: Running) -> LinkSender:
-    return LinkSender(regional.node.engine, regional.identity,
-                      sections=section_infos(regional.node.sections.sections))
+def three(another_database: Callable[[str], str], tmp_path: Path
+          ) -> Iterator[tuple[LinkedNode, LinkedNode, LinkedNode]]:
+    with LinkedNodes(tmp_path) as nodes:
+        regional, national, partner = (nodes.start(name, another_database(name)) for name in
+                                       ("tj-sughd-centre", "tj-ncc", "kg-ncc"))
+        nodes.link("tj-sughd-centre", "tj-ncc", Relation.parent)
+        nodes.link("tj-sughd-centre", "kg-ncc", Relation.peer)
+        add_agreement(regional.node.engine, TO_PARTNER, own_node_id="tj-sughd-centre")
+        nodes.link("tj-ncc", "tj-sughd-centre", Relation.child)
+        nodes.link("kg-ncc", "tj-sughd-centre", Relation.peer)
+        yield regional, national, partner
 
 
 def _push(sender: LinkSender) -> None:
@@ -98,7 +63,7 @@ def _push(sender: LinkSender) -> None:
 
 
 def test_daily_report_reaches_the_national_centre_and_a_partner_without_personal_data(
-        three: tuple[Running, Running, Running]) -> None:
+        three: tuple[LinkedNode, LinkedNode, LinkedNode]) -> None:
     regional, national, partner = three
     node = regional.node
     seed(node)
@@ -114,7 +79,7 @@ def test_daily_report_reaches_the_national_centre_and_a_partner_without_personal
     issued = issue_draft(node.engine, facts, draft.id, officer)
     own_tags = tags_present(issued.body["content"])
     assert {"location", "section", "persons", "personal"} <= own_tags
-    sender = _sender(regional)  # one sender: it holds the links' leases
+    sender = regional.new_sender()  # one sender: it holds the links' leases
     _push(sender)
 
     at_national = get_record(national.node.engine, issued.id)
@@ -140,7 +105,7 @@ def test_daily_report_reaches_the_national_centre_and_a_partner_without_personal
 
 
 def test_drafts_and_templates_never_leave_the_node(
-        three: tuple[Running, Running, Running]) -> None:
+        three: tuple[LinkedNode, LinkedNode, LinkedNode]) -> None:
     regional, national, _partner = three
     node = regional.node
     report_events(node.engine, node.reporter, [EventCreate.model_validate({
@@ -149,6 +114,6 @@ def test_drafts_and_templates_never_leave_the_node(
     facts = NodeFacts("tj-sughd-centre", "Sughd", "TJ", tuple(node.sections.sections),
                       regional.identity)
     make_draft(node.engine, facts, product="daily", day=the_day(), by="analyst")
-    _push(_sender(regional))
+    _push(regional.new_sender())
     assert list_records(national.node.engine, RecordKind.report_draft) == []
     assert len(list_records(node.engine, RecordKind.report_draft)) == 1

@@ -113,6 +113,14 @@ def _task(client: TestClient, headers: dict[str, str], unit_id: str = DEVICE) ->
     return dict(created.json())
 
 
+def _place_patrol(client: TestClient, headers: dict[str, str]) -> None:
+    """The device's patrol on the map near the ford, as an operator reports it."""
+    client.post("/api/v1/assets/positions", json={
+        "asset_id": DEVICE, "kind": "patrol", "name": CALLSIGN,
+        "location": {"lon": 68.58, "lat": 37.21}, "at": datetime.now(UTC).isoformat()},
+        headers=headers)
+
+
 def _status(client: TestClient, headers: dict[str, str], task_id: str) -> str:
     return str(client.get(f"/api/v1/tasks/{task_id}", headers=headers).json()["status"])
 
@@ -172,10 +180,7 @@ def test_a_device_that_shows_up_later_gets_its_open_tasks(
         as_role: Headers) -> None:
     url = f"tcp://127.0.0.1:{listener.tcp_port}"
     duty = as_role(Role.duty_officer)
-    client.post("/api/v1/assets/positions", json={
-        "asset_id": DEVICE, "kind": "patrol", "name": CALLSIGN,
-        "location": {"lon": 68.58, "lat": 37.21}, "at": datetime.now(UTC).isoformat()},
-        headers=as_role(Role.operator))
+    _place_patrol(client, as_role(Role.operator))
     first, second = _task(client, duty), _task(client, duty)
 
     async def scenario() -> None:
@@ -204,10 +209,7 @@ def test_a_device_of_a_reader_may_not_answer(node: Node, client: TestClient,
                                             as_role: Headers) -> None:
     url = f"tcp://127.0.0.1:{listener.tcp_port}"
     duty = as_role(Role.duty_officer)
-    client.post("/api/v1/assets/positions", json={
-        "asset_id": DEVICE, "kind": "patrol", "name": CALLSIGN,
-        "location": {"lon": 68.58, "lat": 37.21}, "at": datetime.now(UTC).isoformat()},
-        headers=as_role(Role.operator))
+    _place_patrol(client, as_role(Role.operator))
     task = _task(client, duty)
 
     async def scenario() -> None:

@@ -17,7 +17,7 @@ from taxii2client.common import TokenAuth
 from taxii2client.exceptions import TAXIIServiceException
 from taxii2client.v21 import Collection, Server, as_pages
 
-from conftest import make_settings, report
+from conftest import add_users, make_settings, report
 from sitcen.api.main import create_app
 from sitcen.events import EventCreate, EventUpdate
 from sitcen.exchange.identity import NodeIdentity
@@ -30,6 +30,7 @@ from sitcen.store.journal import now_micros
 from sitcen.store.levels import confirm_level
 from sitcen.store.users import issue_token
 from sitcen.testing import serve_in_thread
+from sitcen.users import Role
 
 KG = """
 id: tj-kg-crossings
@@ -81,11 +82,8 @@ def running(database_url: str, tmp_path: Path, password_hash: str) -> Iterator[R
     settings = make_settings(database_url, tmp_path, node_id="tj-ncc", node_name="НЦУ Душанбе",
                              partner_users={"liaison-kg": "kg-ncc", "liaison-uz": "uz-ncc"})
     node = Node.open(settings)
-    with node.engine.begin() as conn:
-        conn.execute(schema.users.insert(), [
-            {"username": name, "full_name": name, "role": role, "password_hash": password_hash,
-             "disabled": False, "created_at": now_micros()} for name, role in USERS.items()])
-    tokens = {name: issue_token(node.engine, name, 1)[0] for name in USERS}
+    tokens = add_users(node.engine, password_hash,
+                       {name: (Role(role), name) for name, role in USERS.items()})
     for peer in ("kg-ncc", "uz-ncc"):
         add_peer(node.engine, peer, url=f"http://{peer}.example", relation=Relation.peer,
                  public_key=NodeIdentity.generate(peer).public_key_text)

@@ -6,6 +6,7 @@ One copy of each, importable from the test suite, ``benchmarks/`` and
 - :func:`free_port`, :func:`free_port_range` and :func:`wait_until` (wait on a
   condition, never a fixed sleep);
 - :func:`serve_in_thread`: a node's app on a free loopback port in this process;
+- :func:`receive_posts`: a webhook receiver of the outside world on a free loopback port;
 - :class:`PostgresCluster`: a throwaway PostgreSQL server started with
   ``initdb``/``pg_ctl`` in a temporary directory (as the ``postgres`` user when run as root);
 - :func:`start_server` and :func:`stop_process`: any ``sitcen`` command that serves
@@ -31,8 +32,9 @@ import threading
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import httpx
 import sqlalchemy as sa
@@ -122,6 +124,28 @@ def serve_in_thread(node: Node, *, timeout_s: float = 20.0) -> ServedNode:
 
     wait_until(started, timeout_s=timeout_s, what="the node's server start")
     return ServedNode(f"http://127.0.0.1:{port}", server, thread)
+
+
+def receive_posts(answer: Callable[[str, dict[str, str], bytes], int]) -> ThreadingHTTPServer:
+    """An HTTP server on a free loopback port, serving from a daemon thread, that answers
+    every POST with the status ``answer(path, headers, body)`` returns.
+
+    The outside edge a node sends to (a webhook receiver), faked; stop it with
+    ``shutdown()`` and ``server_close()``.
+    """
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            body = self.rfile.read(int(self.headers["Content-Length"]))
+            self.send_response(answer(self.path, dict(self.headers), body))
+            self.end_headers()
+
+        def log_message(self, *args: Any) -> None:
+            pass  # no line on stderr per request
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, name="post-receiver", daemon=True).start()
+    return server
 
 
 # ----------------------------------------------------------------------------- PostgreSQL

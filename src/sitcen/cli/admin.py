@@ -8,7 +8,7 @@ from pathlib import Path
 import click
 
 from sitcen.cli import main
-from sitcen.cli.common import _database, _settings
+from sitcen.cli.common import _database, _refusing, _settings
 from sitcen.exchange.links import Relation
 
 
@@ -28,11 +28,8 @@ def user_add(username: str, role: str, full_name: str, password: str) -> None:
     from sitcen.store.users import UserError, add_user
     from sitcen.users import Role
 
-    try:
-        with _database() as engine:
-            add_user(engine, username, password, Role(role), full_name)
-    except UserError as exc:
-        raise click.ClickException(str(exc)) from exc
+    with _refusing(UserError), _database() as engine:
+        add_user(engine, username, password, Role(role), full_name)
     click.echo(f"user {username} added with role {role}")
 
 
@@ -140,10 +137,8 @@ def agreement_check(document: Path) -> None:
     """Validate an agreement document (YAML or JSON) without storing it."""
     from sitcen.exchange.agreements import AgreementError, load_agreement
 
-    try:
+    with _refusing(AgreementError):
         parsed = load_agreement(document.read_text(encoding="utf-8"), source=str(document))
-    except AgreementError as exc:
-        raise click.ClickException(str(exc)) from exc
     click.echo(f"{parsed.id} v{parsed.version}: {parsed.from_node} -> {parsed.to_node} is valid")
 
 
@@ -155,12 +150,9 @@ def agreement_add(document: Path) -> None:
     from sitcen.exchange.links import PeerError, add_agreement
 
     settings = _settings()
-    try:
-        with _database() as engine:
-            stored = add_agreement(engine, document.read_text(encoding="utf-8"),
-                                   own_node_id=settings.node_id, source=str(document))
-    except (AgreementError, PeerError) as exc:
-        raise click.ClickException(str(exc)) from exc
+    with _refusing(AgreementError, PeerError), _database() as engine:
+        stored = add_agreement(engine, document.read_text(encoding="utf-8"),
+                               own_node_id=settings.node_id, source=str(document))
     click.echo(f"agreement {stored.id} v{stored.version} now governs what goes to "
                f"{stored.agreement.to_node}")
 
@@ -194,12 +186,9 @@ def peer_add(node_id: str, url: str, public_key: str, relation: str, name: str) 
     from sitcen.exchange.links import PeerError, add_peer
 
     settings = _settings()
-    try:
-        with _database() as engine:
-            add_peer(engine, node_id, url=url, public_key=public_key,
-                     relation=Relation(relation), name=name, own_node_id=settings.node_id)
-    except PeerError as exc:
-        raise click.ClickException(str(exc)) from exc
+    with _refusing(PeerError), _database() as engine:
+        add_peer(engine, node_id, url=url, public_key=public_key,
+                 relation=Relation(relation), name=name, own_node_id=settings.node_id)
     click.echo(f"linked {node_id} as {relation} at {url}")
 
 

@@ -9,7 +9,14 @@ from typing import Any
 import click
 
 from sitcen.cli import main
-from sitcen.cli.common import _database, _echo_problems, _Progress, _read_file, _settings
+from sitcen.cli.common import (
+    _database,
+    _echo_problems,
+    _Progress,
+    _read_file,
+    _refusing,
+    _settings,
+)
 
 
 @main.group()
@@ -117,10 +124,8 @@ def analyse_forecast(series: tuple[str, ...], horizon: int, indicator_file: Path
     else:
         names = list(series) or default_series()
         for name in names:
-            try:
+            with _refusing(ValueError):
                 parse_series(name)
-            except ValueError as exc:
-                raise click.ClickException(str(exc)) from exc
         with _database() as engine:
             found = forecasts(engine, names, horizon=horizon)
     for item in found:

@@ -1,5 +1,5 @@
-"""What the commands share: the settings and database of an invocation, reading a file,
-printing an import's problems, and progress bars on stderr."""
+"""What the commands share: the settings and database of an invocation, refusals as
+messages, reading a file, printing an import's problems, and progress bars on stderr."""
 
 from __future__ import annotations
 
@@ -33,6 +33,15 @@ def _database() -> Iterator[sa.Engine]:
         yield engine
     finally:
         engine.dispose()
+
+
+@contextmanager
+def _refusing(*errors: type[Exception]) -> Iterator[None]:
+    """End the command with the message of any of ``errors`` (exit code 1, no traceback)."""
+    try:
+        yield
+    except errors as exc:
+        raise click.ClickException(str(exc)) from exc
 
 
 def _read_file(path: Path) -> bytes:

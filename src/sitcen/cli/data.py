@@ -9,7 +9,7 @@ from typing import Any
 import click
 
 from sitcen.cli import main
-from sitcen.cli.common import _database, _echo_problems, _read_file, _settings
+from sitcen.cli.common import _database, _echo_problems, _read_file, _refusing, _settings
 
 
 @main.group("import")
@@ -44,7 +44,7 @@ def import_events_command(file: Path, mapping_file: Path | None, columns: tuple[
     from sitcen.interop.spreadsheets import SpreadsheetError
     from sitcen.node import Node
 
-    try:
+    with _refusing(MappingError):
         base = (load_mapping(mapping_file.read_text(encoding="utf-8"), source=str(mapping_file))
                 if mapping_file else None)
         data: dict[str, Any] = base.model_dump() if base else {}
@@ -56,8 +56,6 @@ def import_events_command(file: Path, mapping_file: Path | None, columns: tuple[
         if timezone:
             data["timezone"] = timezone
         mapping = mapping_from_dict(data, source=str(mapping_file or "options"))
-    except MappingError as exc:
-        raise click.ClickException(str(exc)) from exc
     content = _read_file(file)
     node = Node.open(_settings())
     try:
@@ -203,16 +201,13 @@ def export_events_command(fmt: str, output: Path, since: str | None, until: str 
                 written += len(page)
                 yield page
 
-        with click.open_file(str(output), "wb") as handle:
-            try:
-                if fmt == "xlsx":
-                    write_xlsx(counted(), handle)
-                else:
-                    chunks = (geojson_chunks(counted()) if fmt == "geojson" else
-                              csv_chunks(counted(), bom=bom, delimiter={
-                                  "comma": ",", "semicolon": ";", "tab": "\t"}[delimiter]))
-                    for chunk in chunks:
-                        handle.write(chunk)
-            except SpreadsheetError as exc:
-                raise click.ClickException(str(exc)) from exc
+        with click.open_file(str(output), "wb") as handle, _refusing(SpreadsheetError):
+            if fmt == "xlsx":
+                write_xlsx(counted(), handle)
+            else:
+                chunks = (geojson_chunks(counted()) if fmt == "geojson" else
+                          csv_chunks(counted(), bom=bom, delimiter={
+                              "comma": ",", "semicolon": ";", "tab": "\t"}[delimiter]))
+                for chunk in chunks:
+                    handle.write(chunk)
     click.echo(f"{written} events written to {output}", err=True)

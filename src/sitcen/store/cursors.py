@@ -11,13 +11,13 @@ import sqlalchemy as sa
 
 from sitcen.store import schema
 from sitcen.store.journal import now_micros, write_transaction
+from sitcen.store.sql import select_value
 
 
 def read_cursor(engine: sa.Engine, name: str) -> int | None:
     """Where the follower ``name`` has got to (None when it never ran)."""
     table = schema.cursors
-    with engine.connect() as conn:
-        value = conn.execute(sa.select(table.c.position).where(table.c.name == name)).scalar()
+    value = select_value(engine, table.c.position, table.c.name == name)
     return None if value is None else int(value)
 
 

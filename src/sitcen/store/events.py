@@ -26,7 +26,7 @@ from sitcen.geo import SectionIndex
 from sitcen.store import schema
 from sitcen.store.grid import cell_of
 from sitcen.store.journal import Record, new_ids, now_micros, write_records
-from sitcen.store.sql import select_in
+from sitcen.store.sql import select_in, select_value
 from sitcen.taxonomy import EVENT_TYPES
 from sitcen.times import from_micros, iso, to_micros
 
@@ -272,10 +272,7 @@ def update_event(
 
 def get_event(engine: sa.Engine, event_id: str) -> EventPublic | None:
     """The current version of an event, or None."""
-    with engine.connect() as conn:
-        body = conn.execute(
-            sa.select(schema.events.c.body).where(schema.events.c.id == event_id)
-        ).scalar()
+    body = select_value(engine, schema.events.c.body, schema.events.c.id == event_id)
     return None if body is None else EventPublic.model_validate_json(body)
 
 

@@ -19,6 +19,7 @@ import sqlalchemy as sa
 
 from sitcen.store import schema
 from sitcen.store.journal import now_micros, write_transaction
+from sitcen.store.sql import select_value
 
 #: Types a node accepts, by what the content is, with the name extensions that fit each.
 ACCEPTED: dict[str, tuple[str, ...]] = {
@@ -106,9 +107,7 @@ def get_file(engine: sa.Engine, digest: str) -> StoredFile | None:
 
 def get_thumbnail(engine: sa.Engine, digest: str) -> bytes | None:
     """The thumbnail kept beside a file, or None (not an image, or not made yet)."""
-    t = schema.files
-    with engine.connect() as conn:
-        value = conn.execute(sa.select(t.c.thumbnail).where(t.c.sha256 == digest)).scalar()
+    value = select_value(engine, schema.files.c.thumbnail, schema.files.c.sha256 == digest)
     return None if value is None else bytes(value)
 
 

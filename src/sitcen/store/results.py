@@ -15,6 +15,7 @@ import sqlalchemy as sa
 
 from sitcen.store import schema
 from sitcen.store.journal import now_micros
+from sitcen.store.sql import select_value
 
 
 def store_results(engine: sa.Engine, results: Mapping[str, Mapping[str, Any]], *,
@@ -41,14 +42,12 @@ def store_results(engine: sa.Engine, results: Mapping[str, Mapping[str, Any]], *
 def result_age_s(engine: sa.Engine, name: str) -> float | None:
     """Seconds since the cached result ``name`` was computed (None: never)."""
     t = schema.analysis_results
-    with engine.connect() as conn:
-        at = conn.execute(sa.select(t.c.computed_at).where(t.c.name == name)).scalar()
+    at = select_value(engine, t.c.computed_at, t.c.name == name)
     return None if at is None else max(0.0, (now_micros() - int(at)) / 1e6)
 
 
 def load_result(engine: sa.Engine, name: str) -> dict[str, Any] | None:
     """The cached result ``name``, or None when it was never computed."""
     t = schema.analysis_results
-    with engine.connect() as conn:
-        text = conn.execute(sa.select(t.c.body).where(t.c.name == name)).scalar()
+    text = select_value(engine, t.c.body, t.c.name == name)
     return None if text is None else dict(orjson.loads(text))

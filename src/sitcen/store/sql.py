@@ -1,4 +1,5 @@
-"""SQL idioms the store repeats, written once: long ``IN`` lists cut to what every driver takes.
+"""SQL idioms the store repeats, written once: long ``IN`` lists cut to what every driver takes,
+and one value read by key.
 
 Reading the rows of a few thousand ids is one ``WHERE id IN (...)`` per
 :data:`IN_CHUNK` ids. Every id is a bound parameter, and the smallest limit on
@@ -38,3 +39,11 @@ def select_in(conn: sa.Connection, query: sa.Select[Any], column: sa.ColumnEleme
     distinct = list(dict.fromkeys(values))
     for part in chunked(distinct):
         yield from conn.execute(query.where(column.in_(part)))
+
+
+def select_value(engine: sa.Engine, column: sa.ColumnElement[Any],
+                 *where: sa.ColumnElement[bool]) -> Any:
+    """``column`` of the row ``where`` picks, or None when there is none (on a connection of
+    its own)."""
+    with engine.connect() as conn:
+        return conn.execute(sa.select(column).where(*where)).scalar()

@@ -1,0 +1,150 @@
+"""What the console's browser tests share: Debian's Chromium driven by Playwright.
+
+Each ``test_console*.py`` module serves a node of its own (a module-scoped fixture) and
+takes from here: the check that Chromium and the built console are there, the node filled
+with the synthetic scenario, Chromium itself, a browser context in a known language and
+zone, logging in, and screenshots for docs/screenshots/. Importing this module skips the
+importing module where Playwright is not installed.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from conftest import TEST_PASSWORD, make_settings
+from sitcen.api.console import console_dir
+from sitcen.demo.scenario import generate
+from sitcen.events import EventCreate
+from sitcen.exchange.identity import NodeIdentity
+from sitcen.node import Node
+from sitcen.store.events import report_events
+from sitcen.store.users import add_user
+from sitcen.testing import ServedNode, serve_in_thread
+from sitcen.users import Role
+
+CHROMIUM = Path("/usr/bin/chromium")
+# Without these Chromium tries to reach update and sync servers, which a closed network
+# refuses slowly.
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update",
+                 "--disable-sync"]
+SCREENSHOTS = Path(__file__).resolve().parent.parent / "docs" / "screenshots"
+VIEWPORT = {"width": 1400, "height": 860}
+WAIT_MS = 20_000
+ZONE = "Asia/Dushanbe"  # UTC+5 all year
+# Conditions to wait for are written as functions ("() => ..."): Playwright evaluates a bare
+# expression with eval() when it has to poll, which the page's CSP refuses.
+
+sync_api = pytest.importorskip("playwright.sync_api")
+expect = sync_api.expect
+# Assertions wait as long as page actions do: 5 s (Playwright's default) is a guess that a
+# busy machine misses.
+expect.set_options(timeout=WAIT_MS)
+
+
+def missing(reason: str) -> None:
+    """Skip for ``reason``; under CI=true, fail instead."""
+    if os.environ.get("CI") == "true":
+        pytest.fail(reason + " (required under CI=true)")
+    pytest.skip(reason)
+
+
+def require_console() -> None:
+    """Skip (fail under CI=true) unless Chromium and the built console are there."""
+    if not CHROMIUM.exists():
+        missing(f"{CHROMIUM} is missing (make system-deps installs Debian's chromium)")
+    if not (console_dir() / "index.html").is_file():
+        missing("the console is not built (make console)")
+
+
+def open_node(tmp: Path, users: Iterable[tuple[str, Role]], *, identity: bool = False) -> Node:
+    """A node on SQLite in ``tmp`` (with its key pair when ``identity``) and a user of each
+    (username, role), named after the role, whose password is the tests' one."""
+    settings = make_settings(f"sqlite:///{tmp / 'node.db'}", tmp)
+    if identity:
+        NodeIdentity.generate(settings.node_id).save(settings.identity_dir)
+    node = Node.open(settings)
+    for username, role in users:
+        add_user(node.engine, username, TEST_PASSWORD, role, f"{role.value} (test)")
+    return node
+
+
+def report_scenario(node: Node, years: float, *, seed: int, start: date,
+                    until: datetime) -> None:
+    """Report the synthetic scenario's events from ``start`` that were reported by ``until``."""
+    scenario = generate(years, seed=seed, start=start)
+    for batch in scenario.batches(5000):
+        items = [EventCreate.model_validate(p) for p in batch]
+        items = [it for it in items if (it.reported_at or it.occurred_at) <= until]
+        if items:
+            report_events(node.engine, node.reporter, items, batch=True)
+
+
+@contextmanager
+def serving(node: Node) -> Iterator[ServedNode]:
+    """``node`` served on a free loopback port; stopped, and its engine closed, afterwards."""
+    served = serve_in_thread(node)
+    try:
+        yield served
+    finally:
+        served.stop()
+        node.engine.dispose()
+
+
+@contextmanager
+def chromium() -> Iterator[Any]:
+    """Debian's Chromium, headless, closed afterwards."""
+    with sync_api.sync_playwright() as p:
+        # Playwright gives every launch a fresh, temporary user-data directory.
+        launched = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS,
+                                     headless=True)
+        yield launched
+        launched.close()
+
+
+def new_context(browser: Any, lang: str = "en") -> Any:
+    """A browser context whose first page starts in ``lang`` and the Dushanbe time zone.
+
+    A reload keeps what the user chose since.
+    """
+    context = browser.new_context(viewport=VIEWPORT, locale="en-GB", timezone_id=ZONE)
+    context.add_init_script(
+        "const s = localStorage;"
+        f"if (!s.getItem('sitcen.lang')) s.setItem('sitcen.lang', '{lang}');"
+        f"if (!s.getItem('sitcen.tz')) s.setItem('sitcen.tz', '{ZONE}');")
+    context.set_default_timeout(WAIT_MS)
+    return context
+
+
+def log_in(context: Any, url: str, username: str) -> Any:
+    """A new page of ``context`` that opens ``url`` and logs in as ``username``."""
+    page = context.new_page()
+    page.goto(url)
+    page.fill("#login-username", username)
+    page.fill("#login-password", TEST_PASSWORD)
+    page.click(".login button[type=submit]")
+    return page
+
+
+def log_in_to_map(context: Any, url: str, username: str) -> Any:
+    """:func:`log_in`, once the map has drawn."""
+    page = log_in(context, url, username)
+    expect(page.locator('#map[data-ready="yes"]')).to_be_visible()
+    return page
+
+
+def shot(page: Any, name: str, height: int | None = None) -> None:
+    """A screenshot for the docs; ``height``: a taller window, so a long page shows whole."""
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    if height is not None:
+        page.set_viewport_size({"width": VIEWPORT["width"], "height": height})
+    page.screenshot(path=str(SCREENSHOTS / f"{name}.png"))
+    if height is not None:
+        page.set_viewport_size(VIEWPORT)

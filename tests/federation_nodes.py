@@ -1,0 +1,96 @@
+"""Nodes for the federation tests: each with its own key pair, served on loopback, linked.
+
+:class:`LinkedNodes` starts the nodes a test names, links them as it says and stops them
+all afterwards; :data:`CHAIN` and :data:`CHAIN_LINKS` are the chain from a post up to its
+national centre and across to a partner's, which ``benchmarks/federation.py`` runs too.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+import httpx
+
+from conftest import make_settings
+from sitcen.exchange.identity import NodeIdentity
+from sitcen.exchange.links import Relation, add_peer
+from sitcen.exchange.sender import LinkSender
+from sitcen.exchange.sharing import section_infos
+from sitcen.node import Node
+from sitcen.testing import ServedNode, serve_in_thread
+
+#: A border post, its regional centre, the national centre and a partner's national centre.
+CHAIN = ("tj-panj-post", "tj-kulob-rc", "tj-ncc", "kg-ncc")
+#: The links of :data:`CHAIN`: (node, linked node, relation as the node sees it).
+CHAIN_LINKS = (("tj-panj-post", "tj-kulob-rc", Relation.parent),
+               ("tj-kulob-rc", "tj-panj-post", Relation.child),
+               ("tj-kulob-rc", "tj-ncc", Relation.parent),
+               ("tj-ncc", "tj-kulob-rc", Relation.child),
+               ("tj-ncc", "kg-ncc", Relation.peer),
+               ("kg-ncc", "tj-ncc", Relation.peer))
+
+
+@dataclass
+class LinkedNode:
+    """A node with its identity, served from a thread of this process."""
+
+    node: Node
+    identity: NodeIdentity
+    served: ServedNode
+
+    @property
+    def url(self) -> str:
+        """The node's base URL."""
+        return self.served.url
+
+    def new_sender(self) -> LinkSender:
+        """A sender of this node's batches to every node it is linked to."""
+        return LinkSender(self.node.engine, self.identity,
+                          sections=section_infos(self.node.sections.sections))
+
+    def stop(self) -> None:
+        """Stop serving and close the node's engine."""
+        self.served.stop()
+        self.node.engine.dispose()
+
+
+def push_once(sender: LinkSender) -> None:
+    """Send what the sender's node has to every node it is linked to, once; each accepts."""
+    with httpx.Client(timeout=30) as client:
+        for peer, result in sender.run_once(client).items():
+            assert result.error is None, f"{sender.identity.node_id} -> {peer}: {result.error}"
+
+
+class LinkedNodes(dict[str, LinkedNode]):
+    """The nodes a test started, by id; each stopped when the ``with`` block ends."""
+
+    def __init__(self, data_root: Path) -> None:
+        super().__init__()
+        self.data_root = data_root
+
+    def start(self, name: str, database_url: str, **settings: Any) -> LinkedNode:
+        """Open node ``name`` (country: its first two letters) on ``database_url`` with a new
+        key pair, and serve it; ``settings`` override the test settings."""
+        values = make_settings(database_url, self.data_root / name, node_id=name,
+                               node_country=name[:2].upper(), **settings)
+        identity = NodeIdentity.generate(name)
+        identity.save(values.identity_dir)
+        node = Node.open(values)
+        self[name] = LinkedNode(node, identity, serve_in_thread(node))
+        return self[name]
+
+    def link(self, name: str, other: str, relation: Relation, *, other_name: str = "") -> None:
+        """Link ``name`` to ``other`` (its URL and public key), ``relation`` as ``name`` sees it."""
+        add_peer(self[name].node.engine, other, url=self[other].url, relation=relation,
+                 public_key=self[other].identity.public_key_text, name=other_name)
+
+    def __enter__(self) -> LinkedNodes:
+        return self
+
+    def __exit__(self, kind: type[BaseException] | None, error: BaseException | None,
+                 trace: TracebackType | None) -> None:
+        for linked in self.values():
+            linked.stop()
