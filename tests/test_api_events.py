@@ -183,7 +183,7 @@ def test_personal_data_is_kept_apart(client: TestClient, as_role: Headers, node:
     with node.engine.connect() as conn:
         bodies = conn.execute(sa.select(schema.events.c.body)).scalars().all()
     assert all("AB1234567" not in b for b in bodies)
-    url = f"/api/v1/events/{created['id']}/personal-data"
+    url = f"/api/v1/events/{created['id']}/personal-data?purpose=validation"
     assert client.get(url, headers=as_role(Role.operator)).status_code == 403
     assert client.get(url, headers=as_role(Role.liaison)).status_code == 403
     data = client.get(url, headers=as_role(Role.duty_officer)).json()

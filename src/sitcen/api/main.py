@@ -31,6 +31,7 @@ from sitcen.api.routes import (
     alerts,
     assets,
     attachments,
+    audit,
     auth,
     cap,
     capacity,
@@ -218,7 +219,7 @@ def create_app(node: Node) -> FastAPI:
     app.add_exception_handler(RecordRefusal, _record_refusal)  # NotFound, NotOwner, VersionConflict
     app.add_exception_handler(Refused, _refused)
     app.add_exception_handler(StarletteHTTPException, _http_exception)
-    for module in (health, auth, users, events, geography, taxonomy, journal, stream,
+    for module in (health, auth, users, audit, events, geography, taxonomy, journal, stream,
                    identity, peers, agreements, exchange,
                    event_actions, assets, stats,
                    risk, capacity, recommendations, levels, alerts, forecasts,

@@ -21,6 +21,7 @@ from sitcen.cli import (  # noqa: E402, F401
     accounts,
     admin,
     analyse,
+    audit,
     data,
     demo_commands,
     reports,

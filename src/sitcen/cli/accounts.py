@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, TypeVar
 import click
 
 from sitcen.cli.admin import user
-from sitcen.cli.common import _database
+from sitcen.cli.common import _audit, _database
 
 if TYPE_CHECKING:
     import sqlalchemy as sa
@@ -19,13 +19,17 @@ if TYPE_CHECKING:
 T = TypeVar("T")
 
 
-def _on_account(change: Callable[[sa.Engine], T]) -> T:
-    """Run a store function on one user's account; its refusals become the command's error."""
+def _on_account(change: Callable[[sa.Engine], T], action: str, username: str,
+                detail: dict[str, object] | None = None) -> T:
+    """Run a store function on one user's account and write its audit entry; its refusals
+    become the command's error."""
     from sitcen.store.users import UnknownUser, UserError
 
     try:
         with _database() as engine:
-            return change(engine)
+            done = change(engine)
+            _audit(engine, action, username, detail)
+            return done
     except UnknownUser as exc:
         raise click.ClickException(str(exc)) from exc
     except UserError as exc:
@@ -38,7 +42,8 @@ def user_disable(username: str) -> None:
     """Disable a user: every session ends at once and logins are refused."""
     from sitcen.store.users import change_user
 
-    _on_account(lambda engine: change_user(engine, username, disabled=True))
+    _on_account(lambda engine: change_user(engine, username, disabled=True), "user_changed",
+                username, {"disabled": True})
     click.echo(f"user {username} disabled; every session of theirs has ended")
 
 
@@ -48,7 +53,8 @@ def user_enable(username: str) -> None:
     """Let a disabled user log in again."""
     from sitcen.store.users import change_user
 
-    _on_account(lambda engine: change_user(engine, username, disabled=False))
+    _on_account(lambda engine: change_user(engine, username, disabled=False), "user_changed",
+                username, {"disabled": False})
     click.echo(f"user {username} enabled")
 
 
@@ -59,7 +65,7 @@ def user_delete(username: str) -> None:
     """Delete a user and end their sessions (prefer disable while records name them)."""
     from sitcen.store.users import delete_user
 
-    _on_account(lambda engine: delete_user(engine, username))
+    _on_account(lambda engine: delete_user(engine, username), "user_deleted", username)
     click.echo(f"user {username} deleted")
 
 
@@ -76,7 +82,7 @@ def user_password(username: str, password: str) -> None:
         throttle.clear(engine, username)
         return ended
 
-    ended = _on_account(reset)
+    ended = _on_account(reset, "password_reset", username)
     click.echo(f"password of {username} changed; {ended} session(s) ended")
 
 
@@ -106,11 +112,12 @@ def user_revoke(username: str, session_id: str | None) -> None:
 
     def revoke(engine: sa.Engine) -> int:
         get_account(engine, username)
-        return revoke_sessions(engine, username, session_id)
+        ended = revoke_sessions(engine, username, session_id)
+        if session_id is not None and not ended:
+            raise click.ClickException(f"{username} has no session {session_id}")
+        return ended
 
-    ended = _on_account(revoke)
-    if session_id is not None and not ended:
-        raise click.ClickException(f"{username} has no session {session_id}")
+    ended = _on_account(revoke, "session_revoked", session_id or "*", {"of": username})
     click.echo(f"{ended} session(s) of {username} ended")
 
 
@@ -125,5 +132,5 @@ def user_unlock(username: str) -> None:
         get_account(engine, username)
         throttle.clear(engine, username)
 
-    _on_account(unlock)
+    _on_account(unlock, "login_unlocked", username)
     click.echo(f"logins of {username} unlocked")

@@ -8,7 +8,7 @@ from pathlib import Path
 import click
 
 from sitcen.cli import main
-from sitcen.cli.common import _database, _refusing, _settings
+from sitcen.cli.common import _audit, _database, _refusing, _settings
 from sitcen.exchange.links import Relation
 
 
@@ -30,6 +30,7 @@ def user_add(username: str, role: str, full_name: str, password: str) -> None:
 
     with _refusing(UserError), _database() as engine:
         add_user(engine, username, password, Role(role), full_name)
+        _audit(engine, "user_created", username, {"role": role, "full_name": full_name})
     click.echo(f"user {username} added with role {role}")
 
 
@@ -153,6 +154,8 @@ def agreement_add(document: Path) -> None:
     with _refusing(AgreementError, PeerError), _database() as engine:
         stored = add_agreement(engine, document.read_text(encoding="utf-8"),
                                own_node_id=settings.node_id, source=str(document))
+        _audit(engine, "agreement_added", stored.id,
+               {"version": stored.version, "file": str(document)})
     click.echo(f"agreement {stored.id} v{stored.version} now governs what goes to "
                f"{stored.agreement.to_node}")
 
@@ -189,6 +192,7 @@ def peer_add(node_id: str, url: str, public_key: str, relation: str, name: str) 
     with _refusing(PeerError), _database() as engine:
         add_peer(engine, node_id, url=url, public_key=public_key,
                  relation=Relation(relation), name=name, own_node_id=settings.node_id)
+        _audit(engine, "peer_added", node_id, {"url": url, "relation": relation})
     click.echo(f"linked {node_id} as {relation} at {url}")
 
 
@@ -212,4 +216,5 @@ def peer_remove(node_id: str) -> None:
     with _database() as engine:
         if not remove_peer(engine, node_id):
             raise click.ClickException(f"no linked node {node_id}")
+        _audit(engine, "peer_removed", node_id)
     click.echo(f"unlinked {node_id}")

@@ -98,3 +98,21 @@ class _Progress:
         if self.bar is not None:
             self.bar.__exit__(None, None, None)
             self.bar = None
+
+
+def cli_actor() -> str:
+    """Who the audit trail names for a command run on the server: ``cli:<login name>``."""
+    import getpass
+
+    try:
+        return f"cli:{getpass.getuser()}"[:64]
+    except (KeyError, OSError):  # no login name in a bare container
+        return "cli"
+
+
+def _audit(engine: sa.Engine, action: str, subject: str,
+           detail: dict[str, object] | None = None) -> None:
+    """Write a command's entry of the audit trail (docs/security.md)."""
+    from sitcen.store.audit import AuditAction, record
+
+    record(engine, cli_actor(), AuditAction(action), subject, detail)

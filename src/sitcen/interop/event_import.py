@@ -32,7 +32,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, computed_fie
 
 from sitcen import i18n
 from sitcen.errors import ImportProblem, ImportReport
-from sitcen.events import COUNTRY_CODES, EventCreate, check_report
+from sitcen.events import COUNTRY_CODES, Author, EventCreate, check_report
 from sitcen.geo import load_countries
 from sitcen.interop.spreadsheets import (
     COLUMNS,
@@ -562,6 +562,7 @@ def import_events(
     may_validate: bool = True,
     progress: Callable[[int, int], None] | None = None,
     now: datetime | None = None,
+    by: Author | None = None,
 ) -> EventImportReport:
     """Check a CSV or XLSX file of events and, unless refused, write it.
 
@@ -607,16 +608,17 @@ def import_events(
             if item is not None:
                 batch.append(item)
             if len(batch) == BATCH_SIZE:
-                report.imported += _write(engine, reporter, batch, report, progress)
+                report.imported += _write(engine, reporter, batch, report, progress, by)
                 batch = []
         if batch:
-            report.imported += _write(engine, reporter, batch, report, progress)
+            report.imported += _write(engine, reporter, batch, report, progress, by)
     return report
 
 
 def _write(engine: sa.Engine, reporter: Reporter, batch: list[EventCreate],
-           report: EventImportReport, progress: Callable[[int, int], None] | None) -> int:
-    report_events(engine, reporter, batch, batch=True)
+           report: EventImportReport, progress: Callable[[int, int], None] | None,
+           by: Author | None) -> int:
+    report_events(engine, reporter, batch, batch=True, by=by)
     if progress is not None:
         progress(report.imported + len(batch), report.valid)
     return len(batch)

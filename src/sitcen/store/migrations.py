@@ -100,6 +100,13 @@ def _m0010_accounts(conn: sa.Connection) -> None:
     schema.login_failures.create(conn, checkfirst=True)
 
 
+def _m0011_audit_log(conn: sa.Connection) -> None:
+    # Idempotent: a database created after this was written has the table from 0001.
+    schema.audit_log.create(conn, checkfirst=True)
+    for index in schema.audit_log.indexes:
+        index.create(conn, checkfirst=True)
+
+
 MIGRATIONS: list[tuple[str, Migration]] = [
     ("0001_initial", _m0001_initial),
     ("0002_peers_agreements_leases", _m0002_peers_agreements_leases),
@@ -111,6 +118,7 @@ MIGRATIONS: list[tuple[str, Migration]] = [
     ("0008_queue_stays", _m0008_queue_stays),
     ("0009_files", _m0009_files),
     ("0010_accounts", _m0010_accounts),
+    ("0011_audit_log", _m0011_audit_log),
 ]
 
 

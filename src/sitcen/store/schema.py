@@ -166,6 +166,21 @@ tokens = sa.Table(
     sa.Column("address", sa.String(64)),
 )
 
+# The audit trail (store/audit.py): numbered without gaps, each entry's hash chained to
+# the one before. Local, never replicated, never updated or deleted by the node.
+audit_log = sa.Table(
+    "audit_log",
+    metadata,
+    sa.Column("seq", sa.BigInteger, primary_key=True, autoincrement=False),
+    sa.Column("at", sa.BigInteger, nullable=False),
+    sa.Column("actor", sa.String(64), nullable=False),
+    sa.Column("action", sa.String(32), nullable=False),
+    sa.Column("subject", sa.String(200), nullable=False),
+    sa.Column("detail", sa.Text, nullable=False),
+    sa.Column("prev_hash", sa.String(64), nullable=False),
+    sa.Column("hash", sa.String(64), nullable=False),
+)
+
 # Failed logins per account ("user:<name>") and per client address
 # ("address:<ip>"): the throttle every app process of a node shares
 # (store/throttle.py). Local, never replicated; a success clears the keys.
@@ -294,6 +309,9 @@ sa.Index(
 sa.Index("ix_records_kind_subject", records.c.kind, records.c.subject, records.c.recorded_at)
 sa.Index("ix_personal_data_event", personal_data.c.event_id)
 sa.Index("ix_tokens_username", tokens.c.username)
+# An inspector's questions: what did this person do, and when.
+sa.Index("ix_audit_log_actor", audit_log.c.actor, audit_log.c.seq)
+sa.Index("ix_audit_log_at", audit_log.c.at)
 # A level's queue, serious first then oldest first, read one page at a time.
 sa.Index("ix_queue_stays_queue", queue_stays.c.level, queue_stays.c.state,
          queue_stays.c.priority, queue_stays.c.entered_at, queue_stays.c.event_id)

@@ -19,7 +19,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from sitcen.store import schema
-from sitcen.store.journal import now_micros
+from sitcen.store.journal import now_micros, write_transaction
 
 _SECOND = 1_000_000
 
@@ -75,7 +75,7 @@ def record_failure(engine: sa.Engine, username: str, address: str | None,
     now_us = now_micros() if now_us is None else now_us
     t = schema.login_failures
     longest = 0.0
-    with engine.begin() as conn:
+    with write_transaction(engine) as conn:
         for key, rule in _keys(username, address):
             # The row exists first, so that concurrent failures of several app
             # processes all lock it and count one after the other.
@@ -108,5 +108,5 @@ def clear(engine: sa.Engine, username: str, address: str | None = None) -> None:
     """Forget the failures of an account (and of an address): after a success, or an unlock."""
     t = schema.login_failures
     keys = [k for k, _ in _keys(username, address)]
-    with engine.begin() as conn:
+    with write_transaction(engine) as conn:
         conn.execute(t.delete().where(t.c.key.in_(keys)))

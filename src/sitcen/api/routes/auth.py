@@ -11,6 +11,8 @@ from sitcen.api.deps import SESSION_COOKIE, CurrentCredentials, CurrentNode, Cur
 from sitcen.errors import InvalidInput, NotFound, Refused, error
 from sitcen.events import NO_NUL
 from sitcen.node import Node
+from sitcen.store import audit
+from sitcen.store.audit import AuditAction
 from sitcen.store.throttle import clear as clear_failures
 from sitcen.store.throttle import record_failure, wait_seconds
 from sitcen.store.users import (
@@ -69,6 +71,11 @@ def _check_password(node: Node, credentials: LoginRequest, address: str | None) 
     user = authenticate(node.engine, credentials.username, credentials.password)
     if user is None:
         blocked = record_failure(node.engine, credentials.username, address)
+        # The failure that starts a block is the one worth an entry of its own; the
+        # attempts refused during the block are not tried and not written.
+        audit.record(node.engine, credentials.username,
+                     AuditAction.login_throttled if blocked else AuditAction.login_failed,
+                     credentials.username, {"address": address, "blocked_s": blocked})
         if blocked:
             raise _too_many(blocked)
         raise Refused("wrong username or password", status=status.HTTP_401_UNAUTHORIZED)
@@ -88,6 +95,8 @@ def login(credentials: LoginRequest, node: CurrentNode, request: Request) -> Log
     user = _check_password(node, credentials, address)
     token, expires = issue_token(node.engine, user.username, node.settings.token_ttl_hours,
                                  kind="bearer", address=address)
+    audit.record(node.engine, user.username, AuditAction.login, session_id_of(token),
+                 {"kind": "bearer", "address": address})
     return LoginResponse(
         access_token=token,
         expires_at=iso(from_micros(expires)),
@@ -105,6 +114,8 @@ def create_session(credentials: LoginRequest, node: CurrentNode, request: Reques
     ttl_hours = node.settings.token_ttl_hours
     token, expires = issue_token(node.engine, user.username, ttl_hours, kind="session",
                                  address=address)
+    audit.record(node.engine, user.username, AuditAction.login, session_id_of(token),
+                 {"kind": "session", "address": address})
     response.set_cookie(
         SESSION_COOKIE, token, max_age=ttl_hours * 3600, path="/", httponly=True,
         samesite="strict", secure=request.url.scheme == "https",
@@ -116,10 +127,12 @@ def create_session(credentials: LoginRequest, node: CurrentNode, request: Reques
 
 
 @router.post("/logout", status_code=status.HTTP_204_NO_CONTENT)
-def logout(node: CurrentNode, credentials: CurrentCredentials, _user: CurrentUser,
+def logout(node: CurrentNode, credentials: CurrentCredentials, user: CurrentUser,
            response: Response) -> None:
     """Revoke the token (bearer or session cookie) this request was made with."""
     revoke_token(node.engine, credentials.token)
+    audit.record(node.engine, user.username, AuditAction.logout,
+                 session_id_of(credentials.token))
     if credentials.by_cookie:
         response.delete_cookie(SESSION_COOKIE, path="/", httponly=True, samesite="strict")
 
@@ -153,6 +166,8 @@ def revoke_my_session(session_id: str, node: CurrentNode, user: CurrentUser) -> 
     """End one of my sessions (a lost phone, a console left open elsewhere)."""
     if not revoke_sessions(node.engine, user.username, session_id):
         raise NotFound("session", session_id)
+    audit.record(node.engine, user.username, AuditAction.session_revoked, session_id,
+                 {"of": user.username})
 
 
 class PasswordChange(BaseModel):
@@ -175,3 +190,4 @@ def change_my_password(change: PasswordChange, node: CurrentNode, user: CurrentU
     except UserError as exc:
         raise InvalidInput([error(("body", "new_password"), str(exc), "weak_password")]) \
             from exc
+    audit.record(node.engine, user.username, AuditAction.password_changed, user.username)

@@ -37,6 +37,8 @@ from sitcen.recompute import (
     load_events,
     section_capacities,
 )
+from sitcen.store import audit
+from sitcen.store.audit import AuditAction
 from sitcen.store.capacities import capacity_history, current_capacity, put_capacities
 from sitcen.store.records import StoredRecord
 from sitcen.store.users import StoredUser
@@ -254,7 +256,11 @@ async def import_capacity(
     if not report.ok:
         raise InvalidInput([error(("body",), f"{report.problem_count} problems in the file; "
                                   "nothing written", "import_refused")], report=report.to_dict())
-    return report.to_dict()
+    body = report.to_dict()
+    if not dry_run:
+        audit.record(node.engine, user.username, AuditAction.import_, "capacity",
+                     {"bytes": len(raw), "written": body.get("written")})
+    return body
 
 
 @router.post("/sections/{section_id}/simulation", response_model=SurgeOutcome)

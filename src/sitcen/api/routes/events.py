@@ -17,9 +17,11 @@ from starlette.concurrency import run_in_threadpool
 
 from sitcen.api.deps import CurrentNode, PersonalDataReader, Reader, Reporting
 from sitcen.errors import InvalidInput, NotFound, error
-from sitcen.events import Author, EventBatch, EventCreate, EventPublic, EventUpdate
+from sitcen.events import NO_NUL, Author, EventBatch, EventCreate, EventPublic, EventUpdate
 from sitcen.geo import BBox, parse_bbox
 from sitcen.node import Node
+from sitcen.store import audit
+from sitcen.store.audit import AuditAction
 from sitcen.store.events import (
     Written,
     event_versions,
@@ -340,9 +342,18 @@ def update_one_event(
 
 @router.get("/{event_id}/personal-data")
 def read_personal_data(
-    event_id: uuid.UUID, node: CurrentNode, _user: PersonalDataReader
+    event_id: uuid.UUID, node: CurrentNode, user: PersonalDataReader,
+    purpose: Annotated[str, Query(
+        min_length=3, max_length=500, pattern=NO_NUL,
+        description="why you need the persons (kept in the audit trail), e.g. 'validation "
+                    "of the report', 'request for information from TJ'")],
 ) -> list[dict[str, Any]]:
-    """Personal data attached to an event (need-to-know roles only)."""
+    """Personal data attached to an event (need-to-know roles, with the purpose of the read).
+
+    Every read is an entry of the audit trail: who, which event, and why.
+    """
     if get_event(node.engine, str(event_id)) is None:
         raise NotFound("event", str(event_id))
+    audit.record(node.engine, user.username, AuditAction.personal_data_read, str(event_id),
+                 {"purpose": purpose.strip()})
     return personal_data_of(node.engine, str(event_id))

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import dataclasses
 import tempfile
 from collections.abc import Iterator
 from enum import StrEnum
-from typing import IO, Annotated
+from typing import IO, Annotated, Any
 
 from fastapi import APIRouter, Query
 from fastapi.responses import StreamingResponse
@@ -21,7 +22,9 @@ from sitcen.interop.spreadsheets import (
     geojson_chunks,
     write_xlsx,
 )
-from sitcen.store.queries import count_matching
+from sitcen.store import audit
+from sitcen.store.audit import AuditAction
+from sitcen.store.queries import EventFilter, count_matching
 
 router = APIRouter(prefix="/exports", tags=["exports"])
 
@@ -42,6 +45,12 @@ _SEPARATORS = {Delimiter.comma: ",", Delimiter.semicolon: ";", Delimiter.tab: "\
 _SPOOL_BYTES = 16 * 1024 * 1024
 
 
+def _query_of(filt: EventFilter) -> dict[str, Any]:
+    """What an export asked for, as the audit trail keeps it (the filters given)."""
+    return {k: list(v) if isinstance(v, (list, tuple)) else v
+            for k, v in dataclasses.asdict(filt).items() if v not in (None, [], ())}
+
+
 def _attachment(name: str) -> dict[str, str]:
     return {"Content-Disposition": f'attachment; filename="{name}"'}
 
@@ -60,7 +69,7 @@ def _file_chunks(handle: IO[bytes]) -> Iterator[bytes]:
                                          "application/geo+json": {}}}})
 def export_events(
     node: CurrentNode,
-    _user: Reader,
+    user: Reader,
     filt: EventQuery,
     format: Annotated[ExportFormat, Query()] = ExportFormat.csv,
     bom: Annotated[bool, Query(description="CSV: start with a UTF-8 byte order mark "
@@ -69,6 +78,8 @@ def export_events(
         Delimiter.comma),
 ) -> StreamingResponse:
     """Every event a query matches (the filters of GET /events) as CSV, XLSX or GeoJSON."""
+    audit.record(node.engine, user.username, AuditAction.export, "events",
+                 {"format": str(format), "query": _query_of(filt)})
     pages = event_pages(node.engine, filt)
     if format == ExportFormat.csv:
         return StreamingResponse(csv_chunks(pages, bom=bom, delimiter=_SEPARATORS[delimiter]),

@@ -19,6 +19,9 @@ from sitcen.interop.event_import import (
     mapping_from_dict,
 )
 from sitcen.interop.spreadsheets import XLSX_MEDIA_TYPE, FileTooLargeError, SpreadsheetError
+from sitcen.store import audit
+from sitcen.store.audit import AuditAction
+from sitcen.store.users import author
 from sitcen.users import Permission, allows
 
 router = APIRouter(prefix="/imports", tags=["imports"])
@@ -92,7 +95,8 @@ async def import_events_file(
     try:
         report = await run_in_threadpool(
             import_events, node.engine, node.reporter, data, chosen, dry_run=dry_run,
-            valid_only=valid_only, may_validate=allows(user.role, Permission.change_status))
+            valid_only=valid_only, may_validate=allows(user.role, Permission.change_status),
+            by=author(user))
     except FileTooLargeError as exc:
         raise Refused(str(exc), status=status.HTTP_413_CONTENT_TOO_LARGE, kind="too_large",
                       loc=("body",)) from exc
@@ -101,5 +105,9 @@ async def import_events_file(
     body = report.to_dict()
     if report.refused:
         raise InvalidInput([error(("body",), report.summary, "import_refused")], report=body)
+    if not dry_run:
+        audit.record(node.engine, user.username, AuditAction.import_, "events",
+                     {"bytes": len(data), "imported": report.imported,
+                      "summary": report.summary})
     code = status.HTTP_200_OK if dry_run else status.HTTP_201_CREATED
     return Response(orjson.dumps(body), status_code=code, media_type="application/json")

@@ -14,6 +14,8 @@ from sitcen.api.routes.capacity import known_section
 from sitcen.errors import InvalidInput, error
 from sitcen.events import NO_NUL
 from sitcen.recompute import proposed_level, reactions_for
+from sitcen.store import audit
+from sitcen.store.audit import AuditAction
 from sitcen.store.levels import (
     confirm_level,
     current_level,
@@ -128,6 +130,9 @@ async def confirm_section_level(section_id: str, item: LevelConfirm, node: Curre
                                base_version=item.base_version)
     except AssessmentError as exc:
         raise InvalidInput([error(("body", exc.field), str(exc), "missing")]) from exc
+    audit.record(node.engine, user.username, AuditAction.level_confirmed, section_id,
+                 {"level": item.level.value, "proposed": proposed,
+                  "version": record.version})
     return _public(record)
 
 

@@ -12,7 +12,8 @@ from sitcen.api.routes.auth import session_public
 from sitcen.errors import InvalidInput, NotFound, error
 from sitcen.events import NO_NUL
 from sitcen.node import Node
-from sitcen.store import throttle
+from sitcen.store import audit, throttle
+from sitcen.store.audit import AuditAction
 from sitcen.store.users import (
     Account,
     UnknownUser,
@@ -87,13 +88,15 @@ def read_users(node: CurrentNode, _admin: Admin) -> list[UserAccount]:
 
 
 @router.post("", status_code=status.HTTP_201_CREATED, response_model=UserPublic)
-def create_user(new: UserCreate, node: CurrentNode, _admin: Admin) -> UserPublic:
+def create_user(new: UserCreate, node: CurrentNode, admin: Admin) -> UserPublic:
     """Create a user (the password policy of docs/security.md applies)."""
     try:
         user = add_user(node.engine, new.username, new.password, new.role, new.full_name)
     except UserError as exc:
         field = "password" if "password" in str(exc) else "username"
         raise InvalidInput([error(("body", field), str(exc))]) from exc
+    audit.record(node.engine, admin.username, AuditAction.user_created, user.username,
+                 {"role": user.role, "full_name": user.full_name})
     return UserPublic(username=user.username, full_name=user.full_name, role=user.role,
                       node_id=node.settings.node_id)
 
@@ -106,7 +109,7 @@ def read_user(username: Username, node: CurrentNode, _admin: Admin) -> UserAccou
 
 @router.patch("/{username}", response_model=UserAccount)
 def update_user(username: Username, change: UserChange, node: CurrentNode,
-                _admin: Admin) -> UserAccount:
+                admin: Admin) -> UserAccount:
     """Disable or re-enable a user, change their role or name.
 
     Disabling ends every session of the user: their next request is refused.
@@ -119,22 +122,25 @@ def update_user(username: Username, change: UserChange, node: CurrentNode,
     except UserError as exc:
         field = "disabled" if change.disabled else "role"
         raise InvalidInput([error(("body", field), str(exc), "last_admin")]) from exc
+    audit.record(node.engine, admin.username, AuditAction.user_changed, username,
+                 change.model_dump(mode="json", exclude_none=True))
     return account_public(node, account)
 
 
 @router.delete("/{username}", status_code=status.HTTP_204_NO_CONTENT)
-def remove_user(username: Username, node: CurrentNode, _admin: Admin) -> None:
+def remove_user(username: Username, node: CurrentNode, admin: Admin) -> None:
     """Delete a user and end their sessions (records they wrote keep their name)."""
     _account(node, username)
     try:
         delete_user(node.engine, username)
     except UserError as exc:
         raise InvalidInput([error(("path", "username"), str(exc), "last_admin")]) from exc
+    audit.record(node.engine, admin.username, AuditAction.user_deleted, username)
 
 
 @router.post("/{username}/password", status_code=status.HTTP_204_NO_CONTENT)
 def reset_password(username: Username, reset: PasswordReset, node: CurrentNode,
-                   _admin: Admin) -> None:
+                   admin: Admin) -> None:
     """Give a user a new password: their sessions end and a login lock is lifted."""
     _account(node, username)
     try:
@@ -142,13 +148,15 @@ def reset_password(username: Username, reset: PasswordReset, node: CurrentNode,
     except UserError as exc:
         raise InvalidInput([error(("body", "password"), str(exc), "weak_password")]) from exc
     throttle.clear(node.engine, username)
+    audit.record(node.engine, admin.username, AuditAction.password_reset, username)
 
 
 @router.post("/{username}/unlock", status_code=status.HTTP_204_NO_CONTENT)
-def unlock_user(username: Username, node: CurrentNode, _admin: Admin) -> None:
+def unlock_user(username: Username, node: CurrentNode, admin: Admin) -> None:
     """Lift the login lock that wrong passwords put on the account."""
     _account(node, username)
     throttle.clear(node.engine, username)
+    audit.record(node.engine, admin.username, AuditAction.login_unlocked, username)
 
 
 @router.get("/{username}/sessions", response_model=list[SessionPublic])
@@ -160,16 +168,21 @@ def read_sessions(username: Username, node: CurrentNode, _admin: Admin,
 
 
 @router.delete("/{username}/sessions", response_model=Revoked)
-def revoke_all_sessions(username: Username, node: CurrentNode, _admin: Admin) -> Revoked:
+def revoke_all_sessions(username: Username, node: CurrentNode, admin: Admin) -> Revoked:
     """End every session of a user (the account stays enabled)."""
     _account(node, username)
-    return Revoked(revoked=revoke_sessions(node.engine, username))
+    revoked = revoke_sessions(node.engine, username)
+    audit.record(node.engine, admin.username, AuditAction.session_revoked, "*",
+                 {"of": username, "revoked": revoked})
+    return Revoked(revoked=revoked)
 
 
 @router.delete("/{username}/sessions/{session_id}", status_code=status.HTTP_204_NO_CONTENT)
 def revoke_one_session(username: Username, session_id: str, node: CurrentNode,
-                       _admin: Admin) -> None:
+                       admin: Admin) -> None:
     """End one session of a user."""
     _account(node, username)
     if not revoke_sessions(node.engine, username, session_id):
         raise NotFound("session", session_id)
+    audit.record(node.engine, admin.username, AuditAction.session_revoked, session_id,
+                 {"of": username})
