@@ -16,7 +16,7 @@ journal: it records reads and refusals as well as changes.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
@@ -152,42 +152,77 @@ class AuditCheck:
         return not self.problems
 
 
+def _check_rows(rows: Iterable[Sequence[Any]], check: AuditCheck, expected_seq: int,
+                prev: str, progress: Callable[[int], None] | None) -> tuple[int, str]:
+    """Walk (seq, at, actor, action, subject, detail, prev_hash, hash) tuples in order."""
+    sha256, dumps, problems = hashlib.sha256, orjson.dumps, check.problems
+    for seq, at, actor, action, subject, detail, prev_hash, digest in rows:
+        if (seq != expected_seq or prev_hash != prev or sha256(dumps(
+                [prev_hash, seq, at, actor, action, subject, detail])).hexdigest() != digest
+                ) and len(problems) < 100:
+            _name_problems(problems, seq, expected_seq, prev_hash, prev,
+                               entry_hash(str(prev_hash), int(seq), int(at), str(actor),
+                                          str(action), str(subject), str(detail)) == digest)
+        prev, expected_seq = digest, seq + 1
+        check.entries += 1
+        if progress is not None and check.entries % 100_000 == 0:
+            progress(check.entries)
+    return expected_seq, prev
+
+
+def _name_problems(problems: list[str], seq: int, expected_seq: int, prev_hash: str,
+                   prev: str, content_ok: bool) -> None:
+    if seq > expected_seq:
+        problems.append(f"entry {expected_seq} is missing" if seq == expected_seq + 1 else
+                        f"entries {expected_seq} to {seq - 1} are missing")
+    elif seq < expected_seq:
+        problems.append(f"entry {seq} comes after entry {expected_seq - 1} "
+                        "(reordered or repeated)")
+    if prev_hash != prev:
+        problems.append(f"entry {seq} does not follow the entry before it "
+                        "(one was removed, changed or reordered)")
+    if not content_ok:
+        problems.append(f"entry {seq} was changed after it was written")
+
+
+_FIELDS = ("seq", "at", "actor", "action", "subject", "detail", "prev_hash", "hash")
+
+
 def verify_entries(rows: Iterable[Mapping[str, Any] | AuditEntry], *,
                    progress: Callable[[int], None] | None = None) -> AuditCheck:
-    """Check a trail (from the database or an export) from its first entry.
+    """Check a trail (an export's entries, or entries read back) from its first entry.
 
     Finds entries changed after they were written (their hash no longer
     matches their content), removed (a gap in the numbers, or the next entry
     no longer follows its predecessor's hash) and reordered.
     """
     check = AuditCheck()
-    expected_seq, prev = 1, GENESIS
-    for raw in rows:
-        e = raw.as_dict() if isinstance(raw, AuditEntry) else raw
-        seq = int(e["seq"])
-        if seq != expected_seq and len(check.problems) < 100:
-            check.problems.append(
-                f"entry {expected_seq} is missing" if seq == expected_seq + 1 else
-                f"entries {expected_seq} to {seq - 1} are missing" if seq > expected_seq else
-                f"entry {seq} comes after entry {expected_seq - 1} (reordered or repeated)")
-        if e["prev_hash"] != prev and len(check.problems) < 100:
-            check.problems.append(f"entry {seq} does not follow the entry before it "
-                                  "(one was removed, changed or reordered)")
-        content = entry_hash(str(e["prev_hash"]), seq, int(e["at"]), str(e["actor"]),
-                             str(e["action"]), str(e["subject"]), str(e["detail"]))
-        if content != e["hash"] and len(check.problems) < 100:
-            check.problems.append(f"entry {seq} was changed after it was written")
-        prev, expected_seq = str(e["hash"]), seq + 1
-        check.entries += 1
-        if progress is not None and check.entries % 100_000 == 0:
-            progress(check.entries)
-    check.head = prev
+
+    def tuples() -> Iterator[tuple[Any, ...]]:
+        for raw in rows:
+            e = raw.as_dict() if isinstance(raw, AuditEntry) else raw
+            yield tuple(e[k] for k in _FIELDS)
+
+    _, check.head = _check_rows(tuples(), check, 1, GENESIS, progress)
     return check
 
 
 def verify(engine: sa.Engine, *, progress: Callable[[int], None] | None = None) -> AuditCheck:
-    """Check the node's whole trail (see :func:`verify_entries`)."""
-    return verify_entries(_rows(engine, sa.select(schema.audit_log)), progress=progress)
+    """Check the node's whole trail (see :func:`verify_entries`), a page at a time."""
+    t = schema.audit_log
+    check = AuditCheck()
+    expected_seq, prev, after = 1, GENESIS, 0
+    columns = [t.c[name] for name in _FIELDS]
+    while True:
+        with engine.connect() as conn:
+            page = conn.execute(sa.select(*columns).where(t.c.seq > after).order_by(t.c.seq)
+                                .limit(_PAGE * 10)).all()
+        expected_seq, prev = _check_rows(page, check, expected_seq, prev, progress)
+        if len(page) < _PAGE * 10:
+            break
+        after = page[-1][0]
+    check.head = prev
+    return check
 
 
 def export_lines(engine: sa.Engine, **filters: Any) -> Iterator[bytes]:
