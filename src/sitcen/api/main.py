@@ -178,6 +178,39 @@ def freeze_start_up() -> None:
     gc.freeze()
 
 
+#: The one shape of every 4xx answer (docs/api.md), for the OpenAPI document.
+_REFUSAL_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "required": ["detail"],
+    "properties": {"detail": {"type": "array", "items": {
+        "type": "object", "required": ["loc", "msg", "type"],
+        "properties": {"loc": {"type": "array", "items": {"anyOf": [{"type": "string"},
+                                                                    {"type": "integer"}]}},
+                       "msg": {"type": "string"}, "type": {"type": "string"}}}}},
+}
+_REFUSALS = {
+    "401": "no token, or an unknown or expired one",
+    "403": "the role may not; a cross-site cookie request",
+    "404": "no such record",
+}
+
+
+def _document_refusals(spec: dict[str, Any]) -> None:
+    """Name the refusals every route can give: 401 and 403 where a token is needed, 404
+    where the path names a record, each with the one refusal shape."""
+    spec["components"]["schemas"]["Refusal"] = _REFUSAL_SCHEMA
+    content = {"application/json": {"schema": {"$ref": "#/components/schemas/Refusal"}}}
+    for path, methods in spec.get("paths", {}).items():
+        for operation in methods.values():
+            if not isinstance(operation, dict) or "responses" not in operation:
+                continue
+            codes = (["401", "403"] if operation.get("security") else []) + (
+                ["404"] if "{" in path else [])
+            for code in codes:
+                operation["responses"].setdefault(
+                    code, {"description": _REFUSALS[code], "content": content})
+
+
 def _openapi(app: FastAPI) -> Callable[[], dict[str, Any]]:
     """The OpenAPI document, with the models of routes that parse their bodies themselves."""
 
@@ -191,6 +224,7 @@ def _openapi(app: FastAPI) -> Callable[[], dict[str, Any]]:
                 for name, definition in schema.pop("$defs", {}).items():
                     schemas.setdefault(name, definition)
                 schemas[model.__name__] = schema
+            _document_refusals(spec)
             app.openapi_schema = spec
         return app.openapi_schema
 

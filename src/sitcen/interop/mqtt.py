@@ -23,7 +23,7 @@ from collections import OrderedDict, deque
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Annotated, Any, Protocol
 
 import orjson
 import sqlalchemy as sa
@@ -56,6 +56,11 @@ LEASE_TTL_S = 30.0
 # --------------------------------------------------------------------------- registry
 
 
+#: A [lon, lat] point written as a two-number array (a plain array schema, which OpenAPI
+#: 3.0 clients read; a tuple would need 3.1's prefixItems).
+LonLat = Annotated[list[float], Field(min_length=2, max_length=2)]
+
+
 class SensorCreate(BaseModel):
     """A sensor to register (or move, under the same id)."""
 
@@ -69,7 +74,7 @@ class SensorCreate(BaseModel):
     coverage_radius_km: float | None = Field(
         None, gt=0, le=100, allow_inf_nan=False,
         description="radius the sensor watches around its location")
-    coverage_line: list[tuple[float, float]] | None = Field(
+    coverage_line: list[LonLat] | None = Field(
         None, min_length=2, max_length=500,
         description="[lon, lat] points of the line a fence or cable sensor watches")
     coverage_km: float | None = Field(
@@ -90,7 +95,7 @@ class SensorPublic(BaseModel):
     location: dict[str, Any]
     section_id: str | None
     coverage_radius_km: float | None = None
-    coverage_line: list[tuple[float, float]] | None = None
+    coverage_line: list[LonLat] | None = None
     coverage_km: float | None = None
     status: str
     handling: str

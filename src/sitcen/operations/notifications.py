@@ -138,7 +138,7 @@ class SubscriptionBase(BaseModel):
     kinds: list[WatchedKind] = Field(min_length=1, description="record kinds followed")
     sections: list[SectionPattern] = Field(
         default_factory=list, description="section ids (AF-TJ-004) or whole borders (KG-TJ-*)")
-    area: tuple[float, float, float, float] | None = Field(
+    area: Annotated[list[float], Field(min_length=4, max_length=4)] | None = Field(
         None, description="min_lon, min_lat, max_lon, max_lat (WGS84, inclusive)")
     event_types: list[EventTypeId] = Field(default_factory=list)
     impact_levels: list[Level] = Field(default_factory=list)
@@ -154,8 +154,7 @@ class SubscriptionBase(BaseModel):
 
     @field_validator("area")
     @classmethod
-    def _area(cls, value: tuple[float, float, float, float] | None
-              ) -> tuple[float, float, float, float] | None:
+    def _area(cls, value: list[float] | None) -> list[float] | None:
         if value is not None:
             min_lon, min_lat, max_lon, max_lat = value
             if not (-180 <= min_lon <= max_lon <= 180 and -90 <= min_lat <= max_lat <= 90):

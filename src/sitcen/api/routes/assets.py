@@ -14,7 +14,7 @@ from typing import Annotated, Any
 import orjson
 import sqlalchemy as sa
 from fastapi import APIRouter, Query, status
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from sitcen.api.deps import CurrentNode, Reader, Reporting
 from sitcen.errors import InvalidInput, error
@@ -52,7 +52,8 @@ class AssetPublic(BaseModel):
     at: str
     section_id: str | None
     handling: str
-    track: list[tuple[float, float, str]]
+    track: list[list[float | str]] = Field(
+        description="[lon, lat, time] of the last positions, oldest first")
 
 
 class AssetList(BaseModel):
