@@ -75,11 +75,13 @@ $(CONSOLE_STAMP): $(CONSOLE_SOURCES)
 ## console: build the operator console (npm)
 console: $(CONSOLE_STAMP)
 
-## test: lint, type-check and run the whole suite on SQLite and PostgreSQL
+## test: lint (ruff, bandit's high findings), type-check and run the whole suite on SQLite
+## and PostgreSQL
 test: system-deps scripts/geodata/node_modules/world-atlas/countries-10m.json $(VENV)/.installed-dev \
 		$(CONSOLE_STAMP)
 	$(BIN)/ruff check src tests benchmarks scripts
 	$(BIN)/mypy
+	$(BIN)/bandit -q -r src/sitcen --severity-level high --confidence-level medium
 	$(BIN)/pytest -n $(PYTEST_WORKERS) --dist loadgroup
 
 ## demo-federation: twelve nodes of five countries on loopback, linked and sharing
@@ -88,6 +90,7 @@ demo-federation: $(VENV)/.installed
 
 lint: $(VENV)/.installed-dev
 	$(BIN)/ruff check src tests benchmarks scripts
+	$(BIN)/bandit -q -r src/sitcen --severity-level high --confidence-level medium
 
 typecheck: $(VENV)/.installed-dev
 	$(BIN)/mypy
