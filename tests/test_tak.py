@@ -44,10 +44,11 @@ from sitcen.interop.cot import (
     parse_xml,
     split_datagram,
 )
-from sitcen.interop.tak import TakListener
+from sitcen.interop.tak import Authenticator, TakListener
 from sitcen.node import Node
 from sitcen.store import schema
 from sitcen.store.assets import AssetPositionCreate, write_positions
+from sitcen.store.audit import entries
 from sitcen.store.journal import RecordKind, read_journal, record_bodies
 from sitcen.store.records import list_records, record_history
 from sitcen.testing import wait_until
@@ -334,6 +335,17 @@ def test_roles_and_authentication(node: Node, listener: TakListener,
     assert _events(node) == []
     assert listener.counters.forbidden == 2
     assert listener.counters.unauthenticated == 4  # anon, forged, bad login, before login
+    # The wrong password counts towards the login throttle and both logins are audited.
+    assert [(e.actor, e.action) for e in entries(node.engine)] == [
+        ("operator", "login_failed"), ("operator", "login")]
+
+
+def test_tak_password_logins_are_throttled(node: Node, tokens: dict[Role, str]) -> None:
+    auth = Authenticator(node.engine)
+    for i in range(6):
+        assert auth.by_password("operator", f"wrong-{i}", "10.1.1.1") is None
+    assert auth.by_password("operator", TEST_PASSWORD, "10.1.1.1") is None  # blocked
+    assert auth.by_password("analyst", TEST_PASSWORD, "10.1.1.2") is not None
 
 
 def test_liaison_receives_the_picture(node: Node, listener: TakListener,

@@ -48,7 +48,8 @@ from sitcen.interop.tak_inbound import CotIntake
 from sitcen.interop.tak_outbound import PictureFeed
 from sitcen.interop.tak_tasks import CHAT, TaskRelay
 from sitcen.settings import Settings
-from sitcen.store import schema
+from sitcen.store import audit, schema, throttle
+from sitcen.store.audit import AuditAction
 from sitcen.store.events import Reporter
 from sitcen.store.users import StoredUser, authenticate, user_for_token
 from sitcen.users import Permission, Role, allows
@@ -148,9 +149,32 @@ class Authenticator:
         """The active user a client certificate names, or None."""
         return self._cached(("cert", name), lambda: user_by_name(self.engine, name))
 
-    def by_password(self, username: str, password: str) -> StoredUser | None:
-        """The user of an ATAK login, or None (never cached)."""
-        return authenticate(self.engine, username, password)  # argon2: slow on purpose
+    def by_password(self, username: str, password: str,
+                    address: str | None = None) -> StoredUser | None:
+        """The user of an ATAK login, or None (never cached).
+
+        Throttled as the API's logins are (docs/security.md): while the account or the
+        address is blocked the password is not tried; each login is in the audit trail.
+        """
+        if throttle.wait_seconds(self.engine, username, address):
+            return None
+        user = authenticate(self.engine, username, password)  # argon2: slow on purpose
+        if user is None:
+            blocked = throttle.record_failure(self.engine, username, address)
+            audit.record(self.engine, username,
+                         AuditAction.login_throttled if blocked else AuditAction.login_failed,
+                         username, {"address": address, "blocked_s": blocked, "kind": "tak"})
+            return None
+        throttle.clear(self.engine, username)
+        audit.record(self.engine, user.username, AuditAction.login, "tak",
+                     {"address": address, "kind": "tak"})
+        return user
+
+
+def _host_of(client: TakClient) -> str | None:
+    """The address a TAK client connects from (for the login throttle)."""
+    peername = client.writer.get_extra_info("peername")
+    return str(peername[0]) if isinstance(peername, tuple) and peername else None
 
 
 @dataclass(eq=False)
@@ -343,7 +367,7 @@ class TakListener:
             return
         if isinstance(message, CotLogin):
             user = await asyncio.to_thread(self.auth.by_password, message.username,
-                                           message.password)
+                                           message.password, _host_of(client))
             if user is None:
                 self.counters.unauthenticated += 1
                 log.warning("TAK client %s: login of %r refused", client.peer, message.username)
