@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import datetime as dt
 import importlib
-import ipaddress
 import socket
 import ssl
 import warnings
@@ -20,10 +18,6 @@ from typing import Any
 import orjson
 import pytest
 import sqlalchemy as sa
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import NameOID
 from takproto.constants import TAKProtoVer  # type: ignore[import-untyped]
 from takproto.functions import parse_proto as takproto_parse  # type: ignore[import-untyped]
 from takproto.functions import xml2proto
@@ -51,7 +45,7 @@ from sitcen.store.assets import AssetPositionCreate, write_positions
 from sitcen.store.audit import entries
 from sitcen.store.journal import RecordKind, read_journal, record_bodies
 from sitcen.store.records import list_records, record_history
-from sitcen.testing import wait_until
+from sitcen.testing import certificates, wait_until
 from sitcen.users import Role
 
 pytestmark = pytest.mark.xdist_group("tak")
@@ -457,38 +451,7 @@ def test_protobuf_client_gets_protobuf_back(node: Node, listener: TakListener,
 
 def _certificates(tmp: Path) -> dict[str, Path]:
     """A CA, a server certificate for 127.0.0.1 and a client certificate for "operator"."""
-    def key() -> ec.EllipticCurvePrivateKey:
-        return ec.generate_private_key(ec.SECP256R1())
-
-    def write(name: str, cert: x509.Certificate, private: ec.EllipticCurvePrivateKey) -> None:
-        (tmp / f"{name}.pem").write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-        (tmp / f"{name}.key").write_bytes(private.private_bytes(
-            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-            serialization.NoEncryption()))
-
-    def build(cn: str, issuer: x509.Name, public: Any, signer: ec.EllipticCurvePrivateKey,
-              ca: bool, san: list[x509.GeneralName] | None = None) -> x509.Certificate:
-        now = datetime.now(dt.UTC)
-        builder = (x509.CertificateBuilder()
-                   .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, cn)]))
-                   .issuer_name(issuer).public_key(public).serial_number(x509.random_serial_number())
-                   .not_valid_before(now - timedelta(hours=1))
-                   .not_valid_after(now + timedelta(days=1))
-                   .add_extension(x509.BasicConstraints(ca=ca, path_length=None), critical=True))
-        if san:
-            builder = builder.add_extension(x509.SubjectAlternativeName(san), critical=False)
-        return builder.sign(signer, hashes.SHA256())
-
-    ca_key = key()
-    ca_name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "sitcen test CA")])
-    write("ca", build("sitcen test CA", ca_name, ca_key.public_key(), ca_key, True), ca_key)
-    server_key = key()
-    write("server", build("127.0.0.1", ca_name, server_key.public_key(), ca_key, False,
-                          [x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), server_key)
-    for user in ("operator", "nobody"):
-        client_key = key()
-        write(user, build(user, ca_name, client_key.public_key(), ca_key, False), client_key)
-    return {p.stem + p.suffix: p for p in tmp.iterdir()}
+    return certificates(tmp, clients=("operator", "nobody"))
 
 
 # pytak sets the deprecated OP_NO_TLSv1 options on its client context.

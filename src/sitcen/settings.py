@@ -123,6 +123,11 @@ class Settings(BaseSettings):
                              description="local time the daily e-mail digests are sent")
     digest_tz: str = Field("Asia/Almaty", description="IANA time zone of digest_time")
 
+    tls_cert: Path | None = Field(
+        None, description="PEM certificate (with its chain) of the node's HTTPS; with tls_key, "
+                          "`sitcen serve` speaks HTTPS only (docs/security.md)")
+    tls_key: Path | None = Field(None, description="PEM private key of tls_cert")
+
     tak_host: str = Field("127.0.0.1", description="address the TAK (CoT) listeners bind to; "
                           "0.0.0.0 for devices on the network")
     tak_port: int = Field(0, ge=0, le=65535, description="TCP port of the TAK (CoT) listener "
@@ -199,6 +204,15 @@ class Settings(BaseSettings):
         if unknown:
             raise ValueError(f"serious_types: unknown event types {', '.join(unknown)}")
         return value
+
+    @model_validator(mode="after")
+    def _tls_pair(self) -> Settings:
+        if (self.tls_cert is None) != (self.tls_key is None):
+            raise ValueError("tls_cert and tls_key go together: give both or neither")
+        for name, path in (("tls_cert", self.tls_cert), ("tls_key", self.tls_key)):
+            if path is not None and not path.is_file():
+                raise ValueError(f"{name}: no file {path}")
+        return self
 
     @model_validator(mode="after")
     def _level_in_chain(self) -> Settings:

@@ -24,6 +24,7 @@ import os
 import random
 import shutil
 import signal
+import ssl
 import socket
 import subprocess
 import sys
@@ -254,7 +255,7 @@ def clean_environment(**settings: str) -> dict[str, str]:
 
 def start_server(args: Sequence[str], env: Mapping[str, str], port: int, *,
                  log_path: Path | None = None, timeout_s: float = START_TIMEOUT_S,
-                 ) -> subprocess.Popen[bytes]:
+                 ca: Path | None = None) -> subprocess.Popen[bytes]:
     """Run ``sitcen <args> --port <port>`` and return it once it answers its health check.
 
     Its output is appended to ``log_path`` (or dropped). Raises
@@ -268,7 +269,8 @@ def start_server(args: Sequence[str], env: Mapping[str, str], port: int, *,
     finally:
         if not isinstance(out, int):
             out.close()
-    url = f"http://127.0.0.1:{port}/api/v1/health"
+    # With ``ca`` the node serves HTTPS with a certificate that CA signed.
+    url = f"{'https' if ca else 'http'}://127.0.0.1:{port}/api/v1/health"
 
     def healthy() -> bool:
         if process.poll() is not None:
@@ -276,7 +278,8 @@ def start_server(args: Sequence[str], env: Mapping[str, str], port: int, *,
                                + (f":\n{log_path.read_text(errors='replace')[-4000:]}"
                                   if log_path else ""))
         with contextlib.suppress(httpx.HTTPError):
-            return httpx.get(url, timeout=2).status_code == 200
+            verify = ssl.create_default_context(cafile=str(ca)) if ca else True
+            return httpx.get(url, timeout=2, verify=verify).status_code == 200
         return False
 
     try:
@@ -317,10 +320,13 @@ class NodeProcess:
     port: int = field(default_factory=free_port)
     process: subprocess.Popen[bytes] | None = field(default=None, init=False)
 
+    #: The CA that signed the node's certificate (SITCEN_TLS_CERT in ``env``): HTTPS.
+    ca: Path | None = None
+
     @property
     def url(self) -> str:
         """The node's base URL."""
-        return f"http://127.0.0.1:{self.port}"
+        return f"{'https' if self.ca else 'http'}://127.0.0.1:{self.port}"
 
     def environment(self) -> dict[str, str]:
         """The environment the node's commands run with."""
@@ -348,7 +354,7 @@ class NodeProcess:
         self.data_dir.mkdir(parents=True, exist_ok=True)
         self.process = start_server(["serve", "--workers", str(self.workers)],
                                     self.environment(), self.port, log_path=self.log_path,
-                                    timeout_s=timeout_s)
+                                    timeout_s=timeout_s, ca=self.ca)
         return self
 
     @property
@@ -368,3 +374,47 @@ class NodeProcess:
             self.process.send_signal(signal.SIGKILL)
             self.process.wait(timeout=20)
             self.process = None
+
+
+def certificates(directory: Path, clients: Sequence[str] = ()) -> dict[str, Path]:
+    """A throwaway CA (``ca.pem``), a server certificate for 127.0.0.1 (``server.pem``,
+    ``server.key``) and a client certificate per name in ``clients`` (``<name>.pem``,
+    ``<name>.key``) in ``directory``; the files by name."""
+    import ipaddress
+    from datetime import UTC, datetime, timedelta
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    def write(name: str, cert: x509.Certificate, private: ec.EllipticCurvePrivateKey) -> None:
+        (directory / f"{name}.pem").write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+        (directory / f"{name}.key").write_bytes(private.private_bytes(
+            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption()))
+
+    def build(cn: str, issuer: x509.Name, public: Any, signer: ec.EllipticCurvePrivateKey,
+              ca: bool, san: list[x509.GeneralName] | None = None) -> x509.Certificate:
+        now = datetime.now(UTC)
+        builder = (x509.CertificateBuilder()
+                   .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, cn)]))
+                   .issuer_name(issuer).public_key(public).serial_number(x509.random_serial_number())
+                   .not_valid_before(now - timedelta(hours=1))
+                   .not_valid_after(now + timedelta(days=1))
+                   .add_extension(x509.BasicConstraints(ca=ca, path_length=None), critical=True))
+        if san:
+            builder = builder.add_extension(x509.SubjectAlternativeName(san), critical=False)
+        return builder.sign(signer, hashes.SHA256())
+
+    directory.mkdir(parents=True, exist_ok=True)
+    ca_key = ec.generate_private_key(ec.SECP256R1())
+    ca_name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "sitcen test CA")])
+    write("ca", build("sitcen test CA", ca_name, ca_key.public_key(), ca_key, True), ca_key)
+    server_key = ec.generate_private_key(ec.SECP256R1())
+    write("server", build("127.0.0.1", ca_name, server_key.public_key(), ca_key, False,
+                          [x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), server_key)
+    for name in clients:
+        client_key = ec.generate_private_key(ec.SECP256R1())
+        write(name, build(name, ca_name, client_key.public_key(), ca_key, False), client_key)
+    return {p.name: p for p in directory.iterdir() if p.suffix in (".pem", ".key")}

@@ -96,15 +96,20 @@ def _serve(settings: Settings, host: str, port: int, *, workers: int = 1,
                                            node.identity),
                     settings.report_daily_at, settings.report_language,
                     settings.report_issue_as).start()
+    # HTTPS when the node has a certificate (docs/security.md); otherwise plain HTTP for a
+    # reverse proxy in front, or loopback.
+    tls: dict[str, str] = {}
+    if settings.tls_cert is not None and settings.tls_key is not None:
+        tls = {"ssl_certfile": str(settings.tls_cert), "ssl_keyfile": str(settings.tls_key)}
     if workers == 1:
         app = create_app(node)
         freeze_start_up()
-        uvicorn.run(app, host=host, port=port, log_level="info")
+        uvicorn.run(app, host=host, port=port, log_level="info", **tls)  # type: ignore[arg-type]
         return
     # Worker processes build their own node from the environment.
     os.environ.update(settings_environment(settings))
     uvicorn.run("sitcen.api.main:app_from_environment", factory=True, host=host, port=port,
-                workers=workers, log_level="info")
+                workers=workers, log_level="info", **tls)  # type: ignore[arg-type]
 
 
 @main.command()
