@@ -242,7 +242,7 @@ def test_security_headers_on_every_answer(client: TestClient,
                    client.get("/api/v1/nowhere")):
         assert answer.headers["X-Content-Type-Options"] == "nosniff"
         assert answer.headers["Referrer-Policy"] == "no-referrer"
-        assert answer.headers["X-Frame-Options"] == "DENY"
+        assert answer.headers["X-Frame-Options"] == "SAMEORIGIN"
         assert answer.headers["Cache-Control"] == "no-store"
         assert "Strict-Transport-Security" not in answer.headers  # plain http here
     https = TestClient(client.app, base_url="https://testserver")

@@ -99,7 +99,7 @@ class RefuseNul:
 #: Headers on every answer: no MIME sniffing, no referrer leaving the node, no framing
 #: of the console by another site.
 _ALWAYS = [(b"x-content-type-options", b"nosniff"), (b"referrer-policy", b"no-referrer"),
-           (b"x-frame-options", b"DENY")]
+           (b"x-frame-options", b"SAMEORIGIN")]
 #: Answers of the API and the standards' endpoints hold operational and personal data:
 #: no browser or proxy keeps a copy (the console's own files stay cacheable).
 _NO_STORE = (b"cache-control", b"no-store")
