@@ -24,8 +24,8 @@ import os
 import random
 import shutil
 import signal
-import ssl
 import socket
+import ssl
 import subprocess
 import sys
 import tempfile
