@@ -158,3 +158,23 @@ def report(**overrides: Any) -> dict[str, Any]:
     }
     body.update(overrides)
     return body
+
+
+@pytest.fixture
+def sitcen_command(tmp_path: Path, database_url: str, node: Node) -> Callable[..., str]:
+    """Run ``sitcen <args>`` in-process against the fixture's node; its output, after
+    checking the exit code (``code``, 0 unless given)."""
+    from click.testing import CliRunner
+
+    from sitcen.cli import main
+
+    env = {"SITCEN_ENVIRONMENT": "test", "SITCEN_DATA_DIR": str(tmp_path),
+           "SITCEN_DATABASE_URL": database_url, "SITCEN_NODE_ID": node.settings.node_id,
+           "SITCEN_NODE_COUNTRY": node.settings.node_country}
+
+    def run(*args: str, code: int = 0) -> str:
+        result = CliRunner().invoke(main, list(args), env=env)
+        assert result.exit_code == code, result.output
+        return result.output
+
+    return run

@@ -3,15 +3,13 @@ security headers and checks around them (issue 15), on both backends."""
 
 from __future__ import annotations
 
-from pathlib import Path
+from collections.abc import Callable
 
 import pytest
 import sqlalchemy as sa
-from click.testing import CliRunner
 from fastapi.testclient import TestClient
 
 from conftest import TEST_PASSWORD, auth
-from sitcen.cli import main
 from sitcen.node import Node
 from sitcen.store import throttle
 from sitcen.store.throttle import ACCOUNT_RULE, ThrottleRule
@@ -274,16 +272,10 @@ def test_the_cookie_works_only_from_a_page_of_the_same_scheme(
 # --------------------------------------------------------------------------- the commands
 
 
-def test_the_user_commands(tmp_path: Path, database_url: str, node: Node,
-                           tokens: dict[Role, str]) -> None:
-    env = {"SITCEN_ENVIRONMENT": "test", "SITCEN_DATA_DIR": str(tmp_path),
-           "SITCEN_DATABASE_URL": database_url, "SITCEN_NODE_ID": node.settings.node_id,
-           "SITCEN_NODE_COUNTRY": "KG"}
-
+def test_the_user_commands(node: Node, tokens: dict[Role, str],
+                           sitcen_command: Callable[..., str]) -> None:
     def run(*args: str, code: int = 0) -> str:
-        result = CliRunner().invoke(main, ["user", *args], env=env)
-        assert result.exit_code == code, result.output
-        return result.output
+        return str(sitcen_command("user", *args, code=code))
 
     listed = run("sessions", "operator")
     session_id = listed.split("\t")[0]
@@ -300,10 +292,7 @@ def test_the_user_commands(tmp_path: Path, database_url: str, node: Node,
     assert throttle.wait_seconds(node.engine, "liaison", None) > 0
     assert "unlocked" in run("unlock", "liaison")
     assert throttle.wait_seconds(node.engine, "liaison", None) == 0
-    result = CliRunner().invoke(main, ["user", "password", "liaison", "--password",
-                                       "liaison-new-pw-3"], env=env)
-    assert result.exit_code == 0, result.output
-    assert "1 session(s) ended" in result.output
+    assert "1 session(s) ended" in run("password", "liaison", "--password", "liaison-new-pw-3")
     assert "deleted" in run("delete", "liaison", "--yes")
     with node.engine.connect() as conn:
         users = conn.execute(sa.text("SELECT username FROM users")).scalars().all()

@@ -3,6 +3,7 @@ or reordered entry, in SQLite and in PostgreSQL."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -132,17 +133,9 @@ def test_paging_through_the_trail(client: TestClient, tokens: dict[Role, str],
     assert [e["seq"] for e in mine["entries"]] == [3]
 
 
-def test_the_audit_commands(tmp_path: Path, database_url: str, node: Node,
-                            tokens: dict[Role, str]) -> None:
-    env = {"SITCEN_ENVIRONMENT": "test", "SITCEN_DATA_DIR": str(tmp_path),
-           "SITCEN_DATABASE_URL": database_url, "SITCEN_NODE_ID": node.settings.node_id,
-           "SITCEN_NODE_COUNTRY": "KG"}
-
-    def run(*args: str, code: int = 0) -> str:
-        result = CliRunner().invoke(main, list(args), env=env)
-        assert result.exit_code == code, result.output
-        return result.output
-
+def test_the_audit_commands(tmp_path: Path, node: Node, tokens: dict[Role, str],
+                            sitcen_command: Callable[..., str]) -> None:
+    run = sitcen_command
     run("user", "disable", "liaison")
     run("user", "enable", "liaison")
     listed = run("audit", "list")

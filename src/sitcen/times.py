@@ -190,3 +190,13 @@ def zone(name: str) -> ZoneInfo:
     except (ZoneInfoNotFoundError, ValueError, OSError) as exc:
         raise ValueError(f"{name[:60]!r} is not an IANA time zone (e.g. Asia/Dushanbe)") \
             from exc
+
+
+def zone_name(value: str) -> str:
+    """The name of an IANA time zone, unchanged, for a model's field (see :func:`zone`)."""
+    zone(value)
+    return value
+
+
+#: A field holding the name of an IANA time zone ("Asia/Dushanbe"), checked on input.
+ZoneName = Annotated[str, AfterValidator(zone_name)]

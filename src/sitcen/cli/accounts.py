@@ -36,14 +36,18 @@ def _on_account(change: Callable[[sa.Engine], T], action: str, username: str,
         raise click.ClickException(str(exc)) from exc
 
 
+def _set_disabled(username: str, disabled: bool) -> None:
+    from sitcen.store.users import change_user
+
+    _on_account(lambda engine: change_user(engine, username, disabled=disabled),
+                "user_changed", username, {"disabled": disabled})
+
+
 @user.command("disable")
 @click.argument("username")
 def user_disable(username: str) -> None:
     """Disable a user: every session ends at once and logins are refused."""
-    from sitcen.store.users import change_user
-
-    _on_account(lambda engine: change_user(engine, username, disabled=True), "user_changed",
-                username, {"disabled": True})
+    _set_disabled(username, True)
     click.echo(f"user {username} disabled; every session of theirs has ended")
 
 
@@ -51,10 +55,7 @@ def user_disable(username: str) -> None:
 @click.argument("username")
 def user_enable(username: str) -> None:
     """Let a disabled user log in again."""
-    from sitcen.store.users import change_user
-
-    _on_account(lambda engine: change_user(engine, username, disabled=False), "user_changed",
-                username, {"disabled": False})
+    _set_disabled(username, False)
     click.echo(f"user {username} enabled")
 
 
