@@ -1,7 +1,8 @@
 // The console's shell: login, the top bar, pages, and the live stream feeding them.
 import { render } from 'preact';
 import { useEffect, useMemo, useState } from 'preact/hooks';
-import { ApiError, get, post, whenUnauthorised, type ActionRecord, type Asset, type EventRecord, type Taxonomy, type User } from './api';
+import { ApiError, get, may, post, whenUnauthorised, type ActionRecord, type Asset, type EventRecord, type Taxonomy, type User } from './api';
+import { AccountPage, UsersPage } from './accounts';
 import { AlertsPage } from './alerts';
 import { ConsolePage } from './console';
 import { DirectoryPage, OperationsPage, RequestsPage } from './cooperation';
@@ -32,7 +33,8 @@ function Login({ onLogin, language, setLanguage }: { onLogin(u: User): void; lan
       const answer = await post<{ user: User }>('auth/session', { username, password });
       onLogin(answer.user);
     } catch (err) {
-      setError(err instanceof ApiError && err.status === 401 ? t('wrong_password') : String((err as Error).message));
+      setError(err instanceof ApiError && err.status === 401 ? t('wrong_password')
+        : err instanceof ApiError && err.status === 429 ? t('login_throttled') : String((err as Error).message));
     } finally {
       setBusy(false);
     }
@@ -202,6 +204,8 @@ function App() {
           <a href={viewHash({ ...view, page: 'log', item: null, for: null })} class={view.page === 'log' ? 'active' : ''}>{t('nav.log')}</a>
           {(['requests', 'operations', 'directory'] as const).map((p) => (
             <a key={p} id={`nav-${p}`} href={viewHash({ ...view, page: p, item: view.page === p ? view.item : null, for: null })} class={view.page === p ? 'active' : ''}>{t(`coop.${p}`)}</a>))}
+          {may(user, 'manage_users') && (
+            <a id="nav-users" href={viewHash({ ...view, page: 'users', item: null, for: null })} class={view.page === 'users' ? 'active' : ''}>{t('users.title')}</a>)}
         </nav>
         <span class="spacer" />
         <label class="small"><span class="sr-only">{t('language')}</span>
@@ -215,7 +219,8 @@ function App() {
           </select>
         </label>
         <Bell unread={unread} />
-        <span class="user" data-role={user.role}>{user.full_name} · {t(`role.${user.role}`)}</span>
+        <a class="user" id="nav-account" data-role={user.role} href={viewHash({ ...view, page: 'account', item: null, for: null })}
+          title={t('account.title')}>{user.full_name} · {t(`role.${user.role}`)}</a>
         <button onClick={logout}>{t('log_out')}</button>
       </header>
       {view.page === 'dashboard' ? <DashboardPage language={`${language}|${tz}`} />
@@ -230,6 +235,8 @@ function App() {
                     : view.page === 'directory' ? <DirectoryPage user={user} key={`${language}|${tz}`} />
                       : view.page === 'requests' ? <RequestsPage user={user} view={view} setView={setView} liveVersion={coopVersion} key={`${language}|${tz}`} />
                         : view.page === 'operations' ? <OperationsPage user={user} view={view} setView={setView} liveVersion={coopVersion} key={`${language}|${tz}`} />
+                          : view.page === 'account' ? <AccountPage user={user} key={`${language}|${tz}`} />
+                            : view.page === 'users' ? <UsersPage user={user} key={`${language}|${tz}`} />
                           : <ConsolePage user={user} view={view} taxonomy={taxonomy} setView={setView} store={store}
                             actionsVersion={actionsVersion}
                             assetsVersion={assetsVersion} analysisVersion={analysisVersion} connected={connected} key={`${language}|${tz}`} />}

@@ -1,0 +1,123 @@
+"""Accounts in the console (issue 15), in Debian's Chromium driven by Playwright: a user
+ends a session and changes their password; an administrator disables a user, sees it in
+the audit trail and checks the chain; axe-core finds nothing serious on either page."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from conftest import TEST_PASSWORD
+from console_browser import (
+    chromium,
+    expect,
+    log_in,
+    missing,
+    new_context,
+    open_node,
+    require_console,
+    serving,
+    shot,
+)
+from sitcen.node import Node
+from sitcen.store.users import issue_token, list_sessions
+from sitcen.users import Role
+
+pytestmark = [pytest.mark.xdist_group("browser"), pytest.mark.slow]
+
+AXE = Path(__file__).resolve().parent.parent / "frontend" / "node_modules" / "axe-core" / \
+    "axe.min.js"
+USERS = [("admin", Role.admin), ("duty", Role.duty_officer), ("operator", Role.operator)]
+
+
+@dataclass
+class Site:
+    url: str
+    node: Node
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
+    require_console()
+    node = open_node(tmp_path_factory.mktemp("accounts"), USERS)
+    with serving(node) as served:
+        yield Site(served.url, node)
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    require_console()
+    with chromium() as launched:
+        yield launched
+
+
+def test_a_user_ends_a_session_and_changes_their_password(browser: Any,
+                                                          site: Site) -> None:
+    issue_token(site.node.engine, "duty", 1, kind="bearer", address="10.0.0.7")
+    context = new_context(browser)
+    page = log_in(context, site.url + "/", "duty")
+    page.click("#nav-account")
+    rows = page.locator("table.sessions tbody tr")
+    expect(rows).to_have_count(2)
+    expect(page.locator("table.sessions")).to_contain_text("this one")
+    page.locator("tr:has-text('10.0.0.7') button.end-session").click()
+    expect(rows).to_have_count(1)
+    assert [s.address for s in list_sessions(site.node.engine, "duty")] == ["127.0.0.1"]
+    page.fill("#current-password", "not-my-password")
+    page.fill("#new-password", "a-better-password-9")
+    page.click(".password-form button[type=submit]")
+    expect(page.locator(".account-page .error")).to_contain_text("is not your password")
+    page.fill("#current-password", TEST_PASSWORD)
+    page.click(".password-form button[type=submit]")
+    expect(page.locator(".account-page .notice")).to_contain_text("Password changed")
+    shot(page, "account")
+    context.close()
+
+
+def test_an_administrator_disables_a_user_and_checks_the_audit_trail(
+        browser: Any, site: Site) -> None:
+    context = new_context(browser)
+    page = log_in(context, site.url + "/", "admin")
+    page.click("#nav-users")
+    row = page.locator("tr[data-user='operator']")
+    expect(row).to_be_visible()
+    row.locator("button.toggle-user").click()
+    expect(row).to_have_class("disabled")
+    expect(page.locator("table.audit tr[data-action='user_changed']")).to_have_count(1)
+    page.click("#audit-verify")
+    expect(page.locator("#audit-check")).to_contain_text("The chain is whole")
+    shot(page, "users")
+    row.locator("button.toggle-user").click()
+    expect(row).not_to_have_class("disabled")
+    context.close()
+
+
+@pytest.mark.parametrize(("username", "hash_", "ready"), [
+    ("admin", "#/account", "table.sessions"),  # duty changed their password above
+    ("admin", "#/users", "table.users"),
+])
+def test_axe_finds_no_serious_violation(browser: Any, site: Site, username: str,
+                                        hash_: str, ready: str) -> None:
+    if not AXE.is_file():
+        missing("axe-core is not installed (npm ci --prefix frontend)")
+    context = browser.new_context(viewport={"width": 1400, "height": 860}, locale="en-GB",
+                                  bypass_csp=True, timezone_id="Asia/Dushanbe")
+    context.add_init_script("localStorage.setItem('sitcen.lang', 'en');")
+    page = log_in(context, site.url + "/", username)
+    expect(page.locator(".topbar")).to_be_visible()
+    page.goto(site.url + "/" + hash_)
+    expect(page.locator(ready).first).to_be_visible()
+    page.add_script_tag(path=str(AXE))
+    found = page.evaluate("""async () => {
+        const r = await axe.run(document, {resultTypes: ['violations']});
+        return r.violations.map(v => ({id: v.id, impact: v.impact, help: v.help,
+            nodes: v.nodes.slice(0, 3).map(n => n.target.join(' '))}));
+    }""")
+    context.close()
+    serious = [v for v in found if v["impact"] in ("serious", "critical")]
+    assert serious == [], json.dumps(serious, indent=1, ensure_ascii=False)
