@@ -17,6 +17,7 @@ from console_browser import (
     chromium,
     expect,
     log_in,
+    log_in_to_map,
     missing,
     new_context,
     open_node,
@@ -60,7 +61,7 @@ def test_a_user_ends_a_session_and_changes_their_password(browser: Any,
                                                           site: Site) -> None:
     issue_token(site.node.engine, "duty", 1, kind="bearer", address="10.0.0.7")
     context = new_context(browser)
-    page = log_in(context, site.url + "/", "duty")
+    page = log_in_to_map(context, site.url + "/", "duty")
     page.click("#nav-account")
     rows = page.locator("table.sessions tbody tr")
     expect(rows).to_have_count(2)
@@ -82,7 +83,7 @@ def test_a_user_ends_a_session_and_changes_their_password(browser: Any,
 def test_an_administrator_disables_a_user_and_checks_the_audit_trail(
         browser: Any, site: Site) -> None:
     context = new_context(browser)
-    page = log_in(context, site.url + "/", "admin")
+    page = log_in_to_map(context, site.url + "/", "admin")
     page.click("#nav-users")
     row = page.locator("tr[data-user='operator']")
     expect(row).to_be_visible()
