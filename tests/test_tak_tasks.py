@@ -20,9 +20,10 @@ import pytest
 from fastapi.testclient import TestClient
 
 from sitcen.interop.cot import CotEvent, chat_detail, event_xml, load_mapping, parse_xml
-from sitcen.interop.tak import TakListener
-from sitcen.interop.tak_tasks import read_answer
+from sitcen.interop.tak import Counters, TakClient, TakListener
+from sitcen.interop.tak_tasks import TaskRelay, read_answer
 from sitcen.node import Node
+from sitcen.store.users import StoredUser
 from sitcen.testing import wait_until
 from sitcen.users import Role
 
@@ -222,3 +223,34 @@ def test_a_device_of_a_reader_may_not_answer(node: Node, client: TestClient,
 
     asyncio.run(scenario())
     assert _status(client, duty, task["id"]) == "assigned"
+
+
+class _Transport:
+    def is_closing(self) -> bool:
+        return False
+
+
+class _Writer:
+    """What a TAK client's writer needs here: bytes written, an open transport."""
+
+    def __init__(self) -> None:
+        self.transport = _Transport()
+        self.written: list[bytes] = []
+
+    def write(self, data: bytes) -> None:
+        self.written.append(data)
+
+
+def test_a_task_is_written_to_a_device_once_per_version(node: Node) -> None:
+    """Given on arrival and reached again by the journal follower a moment later, the
+    same version of a task reaches the device once; a new version (cancelled) again."""
+    client = TakClient("test", _Writer(), user=StoredUser("op", "op", Role.operator, False))  # type: ignore[arg-type]
+    client.callsigns.add("panj-2")
+    relay = TaskRelay(node, Counters(), {client})
+    body = {"unit": {"kind": "asset", "id": "ANDROID-PANJ-2", "callsign": "PANJ-2"},
+            "status": "assigned", "instructions": "Check the ford",
+            "location": {"lon": 68.61, "lat": 37.23}, "priority": "immediate"}
+    assert relay.send("3a1f82b1-task", body) == 1
+    assert relay.send("3a1f82b1-task", dict(body)) == 0
+    assert relay.send("3a1f82b1-task", {**body, "status": "cancelled"}) == 1
+    assert len(client.writer.written) == 2  # type: ignore[attr-defined]

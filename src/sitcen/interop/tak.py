@@ -194,6 +194,9 @@ class TakClient:
     #: positions, so that tasks for the unit reach it.
     devices: set[str] = field(default_factory=set)
     callsigns: set[str] = field(default_factory=set)
+    #: (task id, digest of the task's body) already written to this device: a task given
+    #: on arrival is not given again when the journal follower reaches it a moment later.
+    tasks_sent: set[tuple[str, str]] = field(default_factory=set)
 
     def warn(self, reason: str) -> None:
         """Log a dropped message, once per kind of reason: a broken device must not

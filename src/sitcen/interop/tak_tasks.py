@@ -19,6 +19,7 @@ another node answers through its own node (``task_response``).
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import logging
 import re
 from dataclasses import dataclass
@@ -149,12 +150,17 @@ class TaskRelay:
              clients: list[TakClient] | None = None) -> int:
         """Write a task to its unit's devices (all connected ones, or ``clients``)."""
         targets = self.devices_of(body) if clients is None else clients
+        # The same version of a task is written to a device once.
+        key = (task_id, hashlib.sha256(orjson.dumps(body, option=orjson.OPT_SORT_KEYS))
+               .hexdigest())
+        targets = [c for c in targets if key not in c.tasks_sent]
         if not targets:
             return 0
         messages = self.messages(task_id, body)
         for client in targets:
             if client.writer.transport.is_closing():
                 continue
+            client.tasks_sent.add(key)
             if client.protobuf:
                 client.writer.write(b"".join(stream_frame(m) for m in messages))
             else:

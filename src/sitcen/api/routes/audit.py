@@ -64,7 +64,7 @@ def read_audit(
     action: audit.AuditAction | None = None,
     since: datetime | None = None,
     until: datetime | None = None,
-    after_seq: Annotated[int, Query(ge=0)] = 0,
+    after_seq: Annotated[int, Query(ge=0, le=2**63 - 1)] = 0,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> AuditPage:
     """Entries of the audit trail, oldest first, filtered by person, action and time."""
