@@ -148,3 +148,20 @@ def shot(page: Any, name: str, height: int | None = None) -> None:
     page.screenshot(path=str(SCREENSHOTS / f"{name}.png"))
     if height is not None:
         page.set_viewport_size(VIEWPORT)
+
+
+#: axe-core as npm installs it for the console (frontend/package.json).
+AXE = Path(__file__).resolve().parent.parent / "frontend" / "node_modules" / "axe-core" / \
+    "axe.min.js"
+
+
+def serious_violations(page: Any) -> list[dict[str, Any]]:
+    """axe-core's serious and critical violations on the page as it stands (the page's
+    context must bypass the CSP, which refuses injected scripts)."""
+    page.add_script_tag(path=str(AXE))
+    found = page.evaluate("""async () => {
+        const r = await axe.run(document, {resultTypes: ['violations']});
+        return r.violations.map(v => ({id: v.id, impact: v.impact, help: v.help,
+            nodes: v.nodes.slice(0, 3).map(n => n.target.join(' '))}));
+    }""")
+    return [v for v in found if v["impact"] in ("serious", "critical")]

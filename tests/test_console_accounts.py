@@ -7,13 +7,13 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import pytest
 
 from conftest import TEST_PASSWORD
 from console_browser import (
+    AXE,
     chromium,
     expect,
     log_in_to_map,
@@ -21,6 +21,7 @@ from console_browser import (
     new_context,
     open_node,
     require_console,
+    serious_violations,
     serving,
     shot,
 )
@@ -30,8 +31,6 @@ from sitcen.users import Role
 
 pytestmark = [pytest.mark.xdist_group("browser"), pytest.mark.slow]
 
-AXE = Path(__file__).resolve().parent.parent / "frontend" / "node_modules" / "axe-core" / \
-    "axe.min.js"
 USERS = [("admin", Role.admin), ("duty", Role.duty_officer), ("operator", Role.operator)]
 
 
@@ -112,12 +111,6 @@ def test_axe_finds_no_serious_violation(browser: Any, site: Site, username: str,
     page = log_in_to_map(context, site.url + "/", username)
     page.goto(site.url + "/" + hash_)
     expect(page.locator(ready).first).to_be_visible()
-    page.add_script_tag(path=str(AXE))
-    found = page.evaluate("""async () => {
-        const r = await axe.run(document, {resultTypes: ['violations']});
-        return r.violations.map(v => ({id: v.id, impact: v.impact, help: v.help,
-            nodes: v.nodes.slice(0, 3).map(n => n.target.join(' '))}));
-    }""")
+    serious = serious_violations(page)
     context.close()
-    serious = [v for v in found if v["impact"] in ("serious", "critical")]
     assert serious == [], json.dumps(serious, indent=1, ensure_ascii=False)

@@ -14,6 +14,7 @@ import shapely
 
 from conftest import TEST_PASSWORD, make_settings
 from console_browser import (
+    AXE,
     VIEWPORT,
     WAIT_MS,
     chromium,
@@ -25,6 +26,7 @@ from console_browser import (
     open_node,
     report_scenario,
     require_console,
+    serious_violations,
     serving,
     shot,
 )
@@ -44,8 +46,6 @@ from sitcen.users import Role
 from test_console import Site as _Site
 
 pytestmark = pytest.mark.xdist_group("browser")
-AXE = Path(__file__).resolve().parent.parent / "frontend" / "node_modules" / "axe-core" / \
-    "axe.min.js"
 
 
 @pytest.fixture(scope="module")
@@ -183,14 +183,9 @@ def _axe(browser: Any, site: _Site, username: str, hash_: str, ready: str) -> li
         expect(page.locator(".topbar")).to_be_visible()
         page.goto(site.url + "/" + hash_)
     expect(page.locator(ready).first).to_be_visible()
-    page.add_script_tag(path=str(AXE))
-    result = page.evaluate("""async () => {
-        const r = await axe.run(document, {resultTypes: ['violations']});
-        return r.violations.map(v => ({id: v.id, impact: v.impact, help: v.help,
-            nodes: v.nodes.slice(0, 3).map(n => n.target.join(' '))}));
-    }""")
+    violations = serious_violations(page)
     context.close()
-    return [v for v in result if v["impact"] in ("serious", "critical")]
+    return violations
 
 
 @pytest.mark.parametrize(("username", "hash_", "ready"), [
