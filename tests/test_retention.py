@@ -12,9 +12,11 @@ import orjson
 import pytest
 import sqlalchemy as sa
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+from fastapi.testclient import TestClient
 
-from conftest import iso, report
+from conftest import auth, iso, make_settings, report
 from federation_nodes import LinkedNodes, push_once
+from sitcen.api.main import create_app
 from sitcen.events import EventCreate
 from sitcen.exchange.identity import NodeIdentity, b64url_decode
 from sitcen.exchange.links import Relation
@@ -32,6 +34,9 @@ from sitcen.operations.retention import (
 from sitcen.store import schema
 from sitcen.store.audit import entries
 from sitcen.store.events import report_events
+from sitcen.store.journal import now_micros
+from sitcen.store.users import issue_token
+from sitcen.users import Role
 
 NOW = datetime.now(UTC)
 POLICY = RetentionPolicy.model_validate({"rules": [
@@ -182,3 +187,49 @@ def test_the_retention_and_hold_commands(tmp_path: Path, node: Node,
     hold_id = sitcen_command("hold", "list").split("\t")[0]
     assert "released" in sitcen_command("hold", "release", hold_id)
     assert "no legal holds" in sitcen_command("hold", "list")
+
+
+def test_the_retention_api(database_url: str, tmp_path: Path, password_hash: str) -> None:
+    policy = tmp_path / "retention.yaml"
+    policy.write_text("rules:\n  - kind: personal_data\n    days: 90\n"
+                      "  - kind: event\n    days: 365\n", encoding="utf-8")
+    node = Node.open(make_settings(database_url, tmp_path, retention_file=policy))
+    with node.engine.begin() as conn:
+        conn.execute(schema.users.insert(), [
+            {"username": name, "full_name": name, "role": role, "password_hash": password_hash,
+             "disabled": False, "created_at": now_micros()}
+            for name, role in (("chief", "admin"), ("duty", "duty_officer"))])
+    admin = auth(issue_token(node.engine, "chief", 1)[0])
+    duty = auth(issue_token(node.engine, "duty", 1)[0])
+    old, kept = _report(node, 400), _report(node, 400)
+    with TestClient(create_app(node)) as client:
+        state = client.get("/api/v1/retention", headers=admin).json()
+        assert [r["kind"] for r in state["policy"]["rules"]] == ["personal_data", "event"]
+        assert state["last_purge"] is None
+        assert client.get("/api/v1/retention", headers=duty).status_code == 403
+        bad = client.post("/api/v1/legal-holds", headers=admin,
+                          json={"scope": "planet", "value": "x", "reason": "y"})
+        assert bad.status_code == 422 and bad.json()["detail"][0]["loc"] == ["body", "scope"]
+        hold = client.post("/api/v1/legal-holds", headers=admin, json={
+            "scope": "event", "value": kept, "reason": "case 9"}).json()
+        assert [h["id"] for h in client.get("/api/v1/legal-holds", headers=admin).json()] == [
+            hold["id"]]
+        dry = client.post("/api/v1/retention/purge", headers=admin).json()
+        assert (dry["dry_run"], dry["counts"], dry["held"]) == (True, {"event": 1}, 1)
+        done = client.post("/api/v1/retention/purge?dry_run=false", headers=admin).json()
+        assert done["counts"] == {"event": 1} and done["proof"]["ids_sha256"]
+        assert _ids(node, schema.events) & {old, kept} == {kept}
+        released = client.delete(f"/api/v1/legal-holds/{hold['id']}", headers=admin)
+        assert released.json()["released_by"] == "chief"
+        assert client.delete(f"/api/v1/legal-holds/{hold['id']}",
+                             headers=admin).status_code == 409
+        assert client.delete("/api/v1/legal-holds/nothing", headers=admin).status_code == 404
+    node.engine.dispose()
+
+
+def test_purging_without_a_policy_is_refused(client: TestClient,
+                                             tokens: dict[Role, str]) -> None:
+    answer = client.post("/api/v1/retention/purge", headers=auth(tokens[Role.admin]))
+    assert answer.status_code == 409 and answer.json()["detail"][0]["type"] == "no_policy"
+    assert client.get("/api/v1/retention",
+                      headers=auth(tokens[Role.admin])).json()["policy"] is None
