@@ -78,6 +78,21 @@ def api_table() -> str:
     return "\n".join(rows) + "\n"
 
 
+def authorisation_table() -> str:
+    """Which roles pass each operation's permission check, as the node answers."""
+    from sitcen.testing import authorisation_matrix
+    from sitcen.users import Role
+
+    roles = [r.value for r in Role]
+    rows = ["| operation | " + " | ".join(roles) + " |",
+            "| --- |" + " :---: |" * len(roles)]
+    for operation, passing in authorisation_matrix().items():
+        method, path = operation.split(" ", 1)
+        cells = " | ".join("yes" if r in passing else "—" for r in roles)
+        rows.append(f"| {method} `{path}` | {cells} |")
+    return "\n".join(rows) + "\n"
+
+
 def taxonomy_table() -> str:
     """Every event type with its category and the details it accepts."""
     from sitcen.taxonomy import ENUMS, EVENT_TYPES
@@ -143,6 +158,7 @@ BLOCKS = {
     "settings": (DOCS / "settings.md", settings_table),
     "api-routes": (DOCS / "api.md", api_table),
     "taxonomy": (DOCS / "data-model.md", taxonomy_table),
+    "authorisation": (DOCS / "security.md", authorisation_table),
     "bench-runs": (DOCS / "benchmarks.md", bench_runs),
     "bench-summary": (DOCS / "benchmarks.md", bench_summary),
     "bench-breakdowns": (DOCS / "benchmarks.md", bench_breakdowns),

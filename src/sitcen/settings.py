@@ -123,6 +123,9 @@ class Settings(BaseSettings):
                              description="local time the daily e-mail digests are sent")
     digest_tz: ZoneName = Field("Asia/Almaty", description="IANA time zone of digest_time")
 
+    retention_file: Path | None = Field(
+        None, description="YAML policy of how long each kind of record is kept; without it "
+                          "nothing is purged (docs/security.md)")
     tls_cert: Path | None = Field(
         None, description="PEM certificate (with its chain) of the node's HTTPS; with tls_key, "
                           "`sitcen serve` speaks HTTPS only (docs/security.md)")

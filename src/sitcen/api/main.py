@@ -61,6 +61,7 @@ from sitcen.api.routes import (
     report_templates,
     reports,
     requests,
+    retention,
     risk,
     sensors,
     situation,
@@ -260,7 +261,7 @@ def create_app(node: Node) -> FastAPI:
                    features, imports, exports, stix, cap, sensors,
                    directory, requests, attachments, files, operations, messages,
                    subscriptions, notifications, queue, tasks, duty_log, handovers,
-                   reports, report_drafts, report_templates, situation):
+                   reports, report_drafts, report_templates, situation, retention):
         _docstrings_as_summaries(module.router)
         app.include_router(module.router, prefix=API_PREFIX)
     # TAXII 2.1 puts discovery at /taxii2/ on the server root, not under the API.

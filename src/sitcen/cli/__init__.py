@@ -25,5 +25,6 @@ from sitcen.cli import (  # noqa: E402, F401
     data,
     demo_commands,
     reports,
+    retention,
     serving,
 )

@@ -96,6 +96,15 @@ def _serve(settings: Settings, host: str, port: int, *, workers: int = 1,
                                            node.identity),
                     settings.report_daily_at, settings.report_language,
                     settings.report_issue_as).start()
+    if settings.retention_file is not None:
+        # The retention policy's daily purge, and its proof (one process, a lease).
+        from sitcen.operations.retention import RetentionError, RetentionKeeper, load_policy
+
+        try:
+            policy = load_policy(settings.retention_file)
+        except RetentionError as exc:
+            raise click.ClickException(str(exc)) from exc
+        RetentionKeeper(node.engine, settings.node_id, policy, node.identity).start()
     # HTTPS when the node has a certificate (docs/security.md); otherwise plain HTTP for a
     # reverse proxy in front, or loopback.
     tls: dict[str, str] = {}

@@ -54,6 +54,9 @@ class AuditAction(StrEnum):
     peer_added = "peer_added"
     peer_removed = "peer_removed"
     level_confirmed = "level_confirmed"
+    purge = "purge"
+    legal_hold = "legal_hold"
+    legal_hold_released = "legal_hold_released"
 
 
 @dataclass(frozen=True)

@@ -181,6 +181,21 @@ audit_log = sa.Table(
     sa.Column("hash", sa.String(64), nullable=False),
 )
 
+# Legal holds (operations/retention.py): what the retention purge must keep whatever its
+# age, until the hold is released. Local, never replicated.
+legal_holds = sa.Table(
+    "legal_holds",
+    metadata,
+    sa.Column("id", sa.String(UUID_LEN), primary_key=True),
+    sa.Column("scope", sa.String(16), nullable=False),  # event, section or kind
+    sa.Column("value", sa.String(128), nullable=False),
+    sa.Column("reason", sa.Text, nullable=False),
+    sa.Column("held_by", sa.String(64), nullable=False),
+    sa.Column("held_at", sa.BigInteger, nullable=False),
+    sa.Column("released_by", sa.String(64)),
+    sa.Column("released_at", sa.BigInteger),
+)
+
 # Failed logins per account ("user:<name>") and per client address
 # ("address:<ip>"): the throttle every app process of a node shares
 # (store/throttle.py). Local, never replicated; a success clears the keys.
