@@ -130,6 +130,21 @@ class Settings(BaseSettings):
         None, description="PEM certificate (with its chain) of the node's HTTPS; with tls_key, "
                           "`sitcen serve` speaks HTTPS only (docs/security.md)")
     tls_key: Path | None = Field(None, description="PEM private key of tls_cert")
+    peer_mtls: Literal["off", "optional", "required"] = Field(
+        "off", description="mutual TLS between nodes: `required` takes batches and pulls only "
+                           "on peer_port, from nodes with a client certificate of peer_tls_ca "
+                           "that names them; `optional` opens peer_port but still takes them on "
+                           "the main port (while partners move over) (docs/security.md)")
+    peer_port: int = Field(0, ge=0, le=65535, description="port of the peer listener (HTTPS with "
+                           "tls_cert, client certificates required); 0: none")
+    peer_tls_ca: Path | None = Field(
+        None, description="PEM CA bundle of the partner nodes: it signs the client certificates "
+                          "peer_port accepts, and this node's pushes and pulls verify peers' "
+                          "HTTPS certificates against it (else against the system's CAs)")
+    peer_tls_cert: Path | None = Field(
+        None, description="PEM client certificate this node presents to peers reached over "
+                          "HTTPS; its common name or a DNS name is this node's id")
+    peer_tls_key: Path | None = Field(None, description="PEM private key of peer_tls_cert")
 
     tak_host: str = Field("127.0.0.1", description="address the TAK (CoT) listeners bind to; "
                           "0.0.0.0 for devices on the network")
@@ -206,6 +221,25 @@ class Settings(BaseSettings):
         for name, path in (("tls_cert", self.tls_cert), ("tls_key", self.tls_key)):
             if path is not None and not path.is_file():
                 raise ValueError(f"{name}: no file {path}")
+        return self
+
+    @model_validator(mode="after")
+    def _peer_tls(self) -> Settings:
+        if (self.peer_tls_cert is None) != (self.peer_tls_key is None):
+            raise ValueError("SITCEN_PEER_TLS_CERT and SITCEN_PEER_TLS_KEY go together: give "
+                             "both or neither")
+        for name in ("peer_tls_ca", "peer_tls_cert", "peer_tls_key"):
+            path = getattr(self, name)
+            if path is not None and not path.is_file():
+                raise ValueError(f"SITCEN_{name.upper()}: no file {path}")
+        if self.peer_mtls == "off":
+            return self
+        needs = [variable for variable, missing in (
+            ("SITCEN_PEER_PORT", not self.peer_port),
+            ("SITCEN_PEER_TLS_CA", self.peer_tls_ca is None),
+            ("SITCEN_TLS_CERT and SITCEN_TLS_KEY", self.tls_cert is None)) if missing]
+        if needs:
+            raise ValueError(f"SITCEN_PEER_MTLS={self.peer_mtls} needs {', '.join(needs)}")
         return self
 
     @model_validator(mode="after")

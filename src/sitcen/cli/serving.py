@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 import click
 
@@ -11,6 +12,9 @@ from sitcen.cli import main
 from sitcen.cli.common import _database, _settings
 from sitcen.node import Node
 from sitcen.settings import Settings, settings_environment
+
+if TYPE_CHECKING:
+    from sitcen.api.peer_listener import PeerListener
 
 
 @main.command()
@@ -41,9 +45,14 @@ def _serve(settings: Settings, host: str, port: int, *, workers: int = 1,
         # other processes on the same database from sending the same batches.
         from sitcen.exchange.sender import LinkSender
         from sitcen.exchange.sharing import section_infos
+        from sitcen.exchange.tls import PeerTLSError, link_tls
 
-        LinkSender(node.engine, node.identity,
-                   sections=section_infos(node.sections.sections)).start()
+        try:
+            link_context = link_tls(settings)
+        except PeerTLSError as exc:
+            raise click.ClickException(str(exc)) from exc
+        LinkSender(node.engine, node.identity, sections=section_infos(node.sections.sections),
+                   tls=link_context).start()
     # Notifications: new records matched against every subscription (one process, a lease).
     from sitcen.operations.notifications import NotificationFollower
 
@@ -105,20 +114,39 @@ def _serve(settings: Settings, host: str, port: int, *, workers: int = 1,
         except RetentionError as exc:
             raise click.ClickException(str(exc)) from exc
         RetentionKeeper(node.engine, settings.node_id, policy, node.identity).start()
+    # Linked nodes with a client certificate on a port of their own (docs/security.md).
+    peers = _peer_listener(node, host) if settings.peer_mtls != "off" else None
     # HTTPS when the node has a certificate (docs/security.md); otherwise plain HTTP for a
     # reverse proxy in front, or loopback.
     tls: dict[str, str] = {}
     if settings.tls_cert is not None and settings.tls_key is not None:
         tls = {"ssl_certfile": str(settings.tls_cert), "ssl_keyfile": str(settings.tls_key)}
-    if workers == 1:
-        app = create_app(node)
-        freeze_start_up()
-        uvicorn.run(app, host=host, port=port, log_level="info", **tls)  # type: ignore[arg-type]
-        return
-    # Worker processes build their own node from the environment.
-    os.environ.update(settings_environment(settings))
-    uvicorn.run("sitcen.api.main:app_from_environment", factory=True, host=host, port=port,
-                workers=workers, log_level="info", **tls)  # type: ignore[arg-type]
+    try:
+        if workers == 1:
+            app = create_app(node)
+            freeze_start_up()
+            uvicorn.run(app, host=host, port=port, log_level="info", **tls)  # type: ignore[arg-type]
+            return
+        # Worker processes build their own node from the environment.
+        os.environ.update(settings_environment(settings))
+        uvicorn.run("sitcen.api.main:app_from_environment", factory=True, host=host, port=port,
+                    workers=workers, log_level="info", **tls)  # type: ignore[arg-type]
+    finally:
+        if peers is not None:
+            peers.stop()
+
+
+def _peer_listener(node: Node, host: str) -> PeerListener:
+    """The node's peer port, serving from a thread of this process (the parent of any
+    workers): the exchange routes, to clients with a certificate of SITCEN_PEER_TLS_CA."""
+    from sitcen.api.main import create_app
+    from sitcen.api.peer_listener import PeerListener, PeerListenerError
+    from sitcen.exchange.tls import PeerTLSError
+
+    try:
+        return PeerListener(create_app(node), node.settings, host).start()
+    except (PeerTLSError, PeerListenerError) as exc:
+        raise click.ClickException(str(exc)) from exc
 
 
 @main.command()

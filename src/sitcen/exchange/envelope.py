@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import re
 import threading
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from heapq import heappop, heappush
@@ -89,6 +89,12 @@ class BadSignature(EnvelopeError):
 
 class WrongReceiver(EnvelopeError):
     reason = "wrong_receiver"
+
+
+class WrongCertificate(EnvelopeError):
+    """The TLS client certificate the envelope came with names another node than its sender."""
+
+    reason = "wrong_certificate"
 
 
 class ReplayedBatch(EnvelopeError):
@@ -378,12 +384,16 @@ def open_envelope(
     seen: ReplayGuard,
     now: datetime,
     max_bytes: int = MAX_ENVELOPE_BYTES,
+    certified: Collection[str] | None = None,
 ) -> Batch:
     """Verify an envelope received from a peer and return its batch, or refuse it.
 
     ``trusted_keys`` maps each linked peer's node id to the key agreed with it
-    out of band. Refusals are :class:`EnvelopeError` subclasses and nothing
-    else; a batch is remembered in ``seen`` only once every check has passed.
+    out of band. ``certified``, when the envelope came over mutual TLS, holds
+    the names of the client certificate: the sender must be one of them, so a
+    partner's certificate never carries another partner's batches. Refusals
+    are :class:`EnvelopeError` subclasses and nothing else; a batch is
+    remembered in ``seen`` only once every check has passed.
     """
     if now.tzinfo is None:
         raise ValueError("now must carry a time zone")
@@ -415,6 +425,10 @@ def open_envelope(
     trusted = trusted_keys.get(sender)
     if trusted is None:
         raise UnknownSender(f"sender {sender[:80]!r} is not a linked peer", sender=sender[:80])
+    if certified is not None and sender not in certified:
+        raise WrongCertificate(
+            f"the TLS client certificate names {', '.join(sorted(certified)) or 'no node'}, "
+            f"not the sender {sender}", sender=sender)
     try:
         key = parse_public_key(envelope["key"])
     except IdentityError as exc:

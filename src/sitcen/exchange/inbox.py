@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import base64
 import logging
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
@@ -101,11 +101,14 @@ class Receipt:
 
 
 def receive(engine: sa.Engine, own_node_id: str, data: bytes, *, guard: ReplayGuard,
-            now: datetime) -> Receipt:
-    """Verify and apply one sealed batch; raises an EnvelopeError subclass when refused."""
+            now: datetime, certified: Collection[str] | None = None) -> Receipt:
+    """Verify and apply one sealed batch; raises an EnvelopeError subclass when refused.
+
+    ``certified``: the names of the TLS client certificate it came with (mutual TLS).
+    """
     trusted = {p.node_id: parse_public_key(p.public_key) for p in list_peers(engine)}
     batch = open_envelope(data, expected_receiver=own_node_id, trusted_keys=trusted,
-                          seen=guard, now=now)
+                          seen=guard, now=now, certified=certified)
     records, withdrawals = _records(batch, own_node_id)
     for content, media_type in _attached_files(batch):
         # The bytes are read again here, not taken on the sender's word: a file that is
@@ -268,18 +271,20 @@ def _personal_row(index: int, raw: dict[str, Any], recorded_at: int, batch: Batc
 
 def answer_pull(engine: sa.Engine, identity: NodeIdentity, request: bytes, *,
                 guard: ReplayGuard, now: datetime,
-                sections: Mapping[str, SectionInfo] | None = None) -> bytes:
+                sections: Mapping[str, SectionInfo] | None = None,
+                certified: Collection[str] | None = None) -> bytes:
     """Answer a linked node's pull: the next sealed batch for it after the cursor it names.
 
     The request is itself a sealed batch with no records whose ``last_seq`` is
     the puller's cursor on this node's journal, so it is authenticated, fresh
     and not replayable like any batch. Naming a cursor acknowledges everything
-    up to it. An empty batch at the same cursor means "caught up".
+    up to it. An empty batch at the same cursor means "caught up". ``certified`` as
+    for :func:`receive`.
     """
     peers = {p.node_id: p for p in list_peers(engine)}
     trusted = {name: parse_public_key(p.public_key) for name, p in peers.items()}
     asked = open_envelope(request, expected_receiver=identity.node_id, trusted_keys=trusted,
-                          seen=guard, now=now)
+                          seen=guard, now=now, certified=certified)
     if asked.records:
         raise InvalidRecord("a pull request carries no records", sender=asked.header.sender)
     peer = peers[asked.header.sender]

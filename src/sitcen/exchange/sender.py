@@ -12,6 +12,7 @@ failures.
 from __future__ import annotations
 
 import logging
+import ssl
 import threading
 import uuid
 from collections.abc import Mapping
@@ -30,6 +31,7 @@ from sitcen.exchange.inbox import receive
 from sitcen.exchange.links import Peer, governing, list_peers
 from sitcen.exchange.outbox import next_batch
 from sitcen.exchange.sharing import SectionInfo
+from sitcen.exchange.tls import handshake_failure
 from sitcen.store import schema
 from sitcen.store.journal import (
     add_write_listener,
@@ -55,12 +57,20 @@ class PushResult:
     error: str | None = None
 
 
+def _unreachable(url: str, exc: httpx.HTTPError) -> str:
+    """Why ``url`` could not be reached; a failed TLS handshake in an administrator's words."""
+    reason = handshake_failure(exc, url)
+    if reason is not None:
+        return f"TLS with {url} failed: {reason}"
+    return f"unreachable: {exc}"
+
+
 def _post(client: httpx.Client, url: str, data: bytes) -> str | None:
     """Send one sealed batch; None when acknowledged, else why not."""
     try:
         response = client.post(url, content=data, headers={"Content-Type": "application/json"})
     except httpx.HTTPError as exc:
-        return f"unreachable: {exc}"
+        return _unreachable(url, exc)
     if response.status_code != 200:
         return f"refused ({response.status_code}): {response.text[:300]}"
     return None
@@ -131,11 +141,12 @@ def pull(engine: sa.Engine, identity: NodeIdentity, peer: Peer, client: httpx.Cl
     for _ in range(max_batches):
         request = seal(Batch.new(sender=identity.node_id, receiver=peer.node_id,
                                  first_seq=cursor, last_seq=cursor, records=[]), identity)
+        url = f"{peer.url}{PULL_PATH}"
         try:
-            response = client.post(f"{peer.url}{PULL_PATH}", content=request,
+            response = client.post(url, content=request,
                                    headers={"Content-Type": "application/json"})
         except httpx.HTTPError as exc:
-            return PushResult(batches, records, cursor, f"unreachable: {exc}")
+            return PushResult(batches, records, cursor, _unreachable(url, exc))
         if response.status_code != 200:
             return PushResult(batches, records, cursor,
                               f"refused ({response.status_code}): {response.text[:300]}")
@@ -156,15 +167,21 @@ def _set_acked(engine: sa.Engine, peer_id: str, acked: int) -> None:
 
 
 class LinkSender:
-    """Background pushes to every linked node, one app process per link (lease), with backoff."""
+    """Background pushes to every linked node, one app process per link (lease), with backoff.
+
+    ``tls`` is what peers reached over HTTPS are verified with, holding the client
+    certificate this node presents (:func:`sitcen.exchange.tls.link_tls`).
+    """
 
     def __init__(self, engine: sa.Engine, identity: NodeIdentity, *,
-                 sections: Mapping[str, SectionInfo] | None = None, interval_s: float = 0.25,
+                 sections: Mapping[str, SectionInfo] | None = None,
+                 tls: ssl.SSLContext | bool = True, interval_s: float = 0.25,
                  lease_s: float = 10.0, max_backoff_s: float = 5.0,
                  recount_s: float = 5.0, recount_cost_factor: float = 20.0) -> None:
         self.engine = engine
         self.identity = identity
         self.sections = sections
+        self.tls = tls
         self.interval_s = interval_s
         self.lease_s = lease_s
         self.max_backoff_s = max_backoff_s
@@ -192,6 +209,10 @@ class LinkSender:
         self._stop.set()
         self._wake.set()
         self._thread.join(timeout=10)
+
+    def new_client(self) -> httpx.Client:
+        """An HTTP client for the links: the sender's TLS, a generous timeout for big batches."""
+        return httpx.Client(timeout=30, verify=self.tls)
 
     def run_once(self, client: httpx.Client) -> dict[str, PushResult]:
         """One pass over the links this process may send on now."""
@@ -265,7 +286,7 @@ class LinkSender:
     def _run(self) -> None:
         # Woken at once by a write in this process; writes of other processes
         # (several app workers) are found by polling every interval_s.
-        with httpx.Client(timeout=30) as client:
+        with self.new_client() as client:
             while not self._stop.is_set():
                 self._wake.wait(self.interval_s)
                 self._wake.clear()

@@ -1,4 +1,5 @@
-"""Node-to-node exchange: signed batches in (authenticated by signature, not by login)."""
+"""Node-to-node exchange: signed batches in (authenticated by signature, and by a TLS client
+ certificate when the node requires mutual TLS of its links)."""
 
 from __future__ import annotations
 
@@ -12,11 +13,14 @@ from fastapi.responses import JSONResponse, Response
 from starlette.concurrency import run_in_threadpool
 
 from sitcen.api.deps import CurrentNode
+from sitcen.api.peer_listener import client_certificate
 from sitcen.errors import Refused
 from sitcen.exchange.envelope import EnvelopeError, ReplayGuard
 from sitcen.exchange.identity import NodeIdentity
 from sitcen.exchange.inbox import answer_pull, receive
 from sitcen.exchange.sharing import section_infos
+from sitcen.exchange.tls import certificate_names
+from sitcen.settings import Settings
 
 router = APIRouter(prefix="/exchange", tags=["federation"])
 log = logging.getLogger("sitcen.exchange")
@@ -26,6 +30,7 @@ STATUS_OF = {
     "too_large": status.HTTP_413_CONTENT_TOO_LARGE,
     "unknown_sender": status.HTTP_403_FORBIDDEN,
     "bad_signature": status.HTTP_403_FORBIDDEN,
+    "wrong_certificate": status.HTTP_403_FORBIDDEN,
     "wrong_receiver": status.HTTP_421_MISDIRECTED_REQUEST,
     "replayed": status.HTTP_409_CONFLICT,
     "stale": status.HTTP_409_CONFLICT,
@@ -39,19 +44,36 @@ def _not_initialised() -> Refused:
 
 @dataclass(frozen=True)
 class Sealed:
-    """What a linked node sent sealed, with this node's key pair and replay guard to check it."""
+    """What a linked node sent sealed, with this node's key pair and replay guard to check it,
+    and the names of the TLS client certificate it came with (None: it came without one)."""
 
     identity: NodeIdentity
     data: bytes
     guard: ReplayGuard
+    certified: frozenset[str] | None
+
+
+def _certified(request: Request, settings: Settings) -> frozenset[str] | None:
+    """The node ids the request's client certificate names; refused without one when this
+    node requires mutual TLS of its links (docs/security.md)."""
+    pem = client_certificate(request.scope)
+    if pem is not None:
+        return certificate_names(pem)
+    if settings.peer_mtls == "required":
+        raise Refused(f"this node takes batches and pulls only on its peer port "
+                      f"{settings.peer_port}, over TLS with a client certificate of a CA it "
+                      "trusts (SITCEN_PEER_MTLS=required)", kind="client_certificate_required")
+    return None
 
 
 async def sealed_input(request: Request, node: CurrentNode) -> Sealed:
-    """The body of a linked node's request; refused while this node has no key pair."""
+    """The body of a linked node's request; refused while this node has no key pair, and
+    without a client certificate when mutual TLS is required."""
     if node.identity is None:
         raise _not_initialised()
+    certified = _certified(request, node.settings)
     guard: ReplayGuard = request.app.state.replay_guard
-    return Sealed(node.identity, await request.body(), guard)
+    return Sealed(node.identity, await request.body(), guard, certified)
 
 
 SealedInput = Annotated[Sealed, Depends(sealed_input)]
@@ -71,7 +93,8 @@ async def receive_batch(sent: SealedInput, node: CurrentNode) -> JSONResponse:
     """Receive a sealed batch from a linked node; applied whole and exactly once, or refused."""
     try:
         receipt = await run_in_threadpool(receive, node.engine, node.settings.node_id, sent.data,
-                                          guard=sent.guard, now=datetime.now(UTC))
+                                          guard=sent.guard, now=datetime.now(UTC),
+                                          certified=sent.certified)
     except EnvelopeError as exc:
         raise _refusal("batch", exc, len(sent.data)) from None
     return JSONResponse({"batch_id": receipt.batch_id, "sender": receipt.sender,
@@ -86,7 +109,8 @@ async def answer_pull_request(sent: SealedInput, node: CurrentNode) -> Response:
     try:
         sealed = await run_in_threadpool(answer_pull, node.engine, sent.identity, sent.data,
                                          guard=sent.guard, now=datetime.now(UTC),
-                                         sections=section_infos(node.sections.sections))
+                                         sections=section_infos(node.sections.sections),
+                                         certified=sent.certified)
     except EnvelopeError as exc:
         raise _refusal("pull", exc, len(sent.data)) from None
     return Response(sealed, media_type="application/json")
