@@ -16,6 +16,7 @@ whatever the number of worker processes of the main port.
 from __future__ import annotations
 
 import asyncio
+import logging
 import socket
 import ssl
 import threading
@@ -36,6 +37,8 @@ from sitcen.settings import Settings
 PEER_PATHS = ("/api/v1/exchange/", "/api/v1/health")
 
 _TLS_VERSIONS = {"TLSv1.2": 0x0303, "TLSv1.3": 0x0304}
+
+log = logging.getLogger("sitcen.exchange")
 
 
 class PeerListenerError(RuntimeError):
@@ -123,6 +126,8 @@ class PeerListener:
                 raise PeerListenerError(f"SITCEN_PEER_PORT {self.port}: the listener "
                                         "stopped as it started (see the log above)")
             self._thread.join(timeout=0.05)
+        log.info("peer port %d: the exchange routes, to linked nodes with a client "
+                 "certificate of SITCEN_PEER_TLS_CA", self.port)
         return self
 
     def stop(self) -> None:

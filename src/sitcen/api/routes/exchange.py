@@ -1,5 +1,5 @@
-"""Node-to-node exchange: signed batches in (authenticated by signature, and by a TLS client
- certificate when the node requires mutual TLS of its links)."""
+"""Node-to-node exchange: signed batches in, authenticated by signature (and by a TLS client
+certificate when the node requires mutual TLS of its links), not by login."""
 
 from __future__ import annotations
 
