@@ -128,7 +128,7 @@ def test_a_push_with_the_posts_certificate_arrives_and_without_one_nothing_does(
     link.post.start()  # no client certificate yet
     sent = _report_on(link.post, 3)
     # The post's sender meets the refused handshake and says so in its log.
-    line = wait_until(lambda: _logged(link.post, r"link to tj-kulob-rc: TLS with \S+ failed: "
+    line = wait_until(lambda: _logged(link.post, r"link to tj-kulob-rc: https://\S+: "
                                                  r"[^\n]*\(retry in"),
                       what="the post logging the refused handshake")
     assert CLOSED_AFTER_HANDSHAKE in line and link.peer_url in line

@@ -61,7 +61,7 @@ def _unreachable(url: str, exc: httpx.HTTPError) -> str:
     """Why ``url`` could not be reached; a failed TLS handshake in an administrator's words."""
     reason = handshake_failure(exc, url)
     if reason is not None:
-        return f"TLS with {url} failed: {reason}"
+        return f"{url}: {reason}"
     return f"unreachable: {exc}"
 
 

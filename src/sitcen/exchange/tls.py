@@ -93,13 +93,14 @@ _REASONS = {
 }
 
 
-#: What a client sees when a peer requiring a client certificate refuses the handshake over
-#: TLS 1.3: its own handshake ended, and then the connection closes (asyncio does not send
-#: the server's alert), so it can only say what is likely.
+#: What a client sees when a peer requiring a client certificate refuses it over TLS 1.3:
+#: the client's side of the handshake ended, then the connection closes without an answer
+#: (asyncio does not send the server's alert), as it would if the peer had died; so the
+#: sender can only say what it means if mutual TLS is the cause.
 CLOSED_AFTER_HANDSHAKE = (
-    "the peer closed the connection after the TLS handshake without answering: it probably "
-    "requires a client certificate and did not accept this node's (SITCEN_PEER_TLS_CERT "
-    "missing, expired, or not signed by a CA the peer trusts)")
+    "the peer closed the connection without answering; if it requires mutual TLS, it did "
+    "not accept this node's client certificate (SITCEN_PEER_TLS_CERT missing, expired, or "
+    "not signed by a CA the peer trusts)")
 
 
 def handshake_failure(exc: httpx.HTTPError, url: str) -> str | None:
@@ -113,10 +114,11 @@ def handshake_failure(exc: httpx.HTTPError, url: str) -> str | None:
     seen: BaseException | None = exc
     while seen is not None:
         if isinstance(seen, ssl.SSLCertVerificationError):
-            return (f"the peer's certificate was not accepted ({seen.verify_message}); it must "
-                    "be signed by a CA of SITCEN_PEER_TLS_CA and name the address in its URL")
+            return (f"the TLS handshake failed: the peer's certificate was not accepted "
+                    f"({seen.verify_message}); it must be signed by a CA of SITCEN_PEER_TLS_CA "
+                    "and name the address in the peer's URL")
         if isinstance(seen, ssl.SSLError):
             reason = seen.reason or ""
-            return _REASONS.get(reason, f"TLS error {reason or seen}")
+            return f"the TLS handshake failed: {_REASONS.get(reason, reason or str(seen))}"
         seen = seen.__cause__ or seen.__context__
     return None
