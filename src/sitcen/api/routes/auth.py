@@ -183,7 +183,7 @@ def logout(node: CurrentNode, credentials: CurrentCredentials, user: EnrollingUs
 
 
 @router.get("/me", response_model=UserPublic)
-def read_me(node: CurrentNode, user: EnrollingUser) -> UserPublic:
+def read_me(node: CurrentNode, user: CurrentUser) -> UserPublic:
     """The user behind the token."""
     return public_user(node.settings.node_id, user.username, user.full_name, user.role)
 
