@@ -129,6 +129,10 @@ class Settings(BaseSettings):
                              description="local time the daily e-mail digests are sent")
     digest_tz: ZoneName = Field("Asia/Almaty", description="IANA time zone of digest_time")
 
+    audit_anchor_interval_min: int = Field(
+        60, ge=0, le=7 * 24 * 60,
+        description="minutes between anchors of the audit trail's head in the journal (peers "
+                    "that are granted the kind audit_anchor keep copies); 0: no anchors")
     retention_file: Path | None = Field(
         None, description="YAML policy of how long each kind of record is kept; without it "
                           "nothing is purged (docs/security.md)")
