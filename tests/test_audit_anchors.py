@@ -68,8 +68,10 @@ def test_an_anchor_holds_the_head_and_catches_a_rewritten_chain(node: Node) -> N
 
 
 def test_the_keeper_anchors_on_its_interval(node: Node) -> None:
-    keeper = AnchorKeeper(node.engine, node.settings.node_id, interval_s=600)
+    keeper = AnchorKeeper(node.engine, node.settings.node_id, interval_s=600, last=0.0)
     _fill(node, 2)
+    keeper.work(300.0)  # not an interval since the start
+    assert anchors_held(node.engine, node.settings.node_id) == []
     keeper.work(1000.0)
     _fill(node, 2)
     keeper.work(1500.0)  # too soon

@@ -58,7 +58,8 @@ def anchors_held(engine: sa.Engine, origin: str, limit: int = 100_000) -> list[d
 
 @dataclass
 class AnchorKeeper(LeasedLoop):
-    """Anchors the trail's head every ``interval_s`` when it moved, in one process."""
+    """Anchors the trail's head every ``interval_s`` when it moved, in one process; the
+    first one an interval after ``last`` (the start, on the monotonic clock)."""
 
     LEASE: ClassVar[str] = "audit-anchor"
     engine: sa.Engine
@@ -66,17 +67,17 @@ class AnchorKeeper(LeasedLoop):
     interval_s: float
     poll_s: float = 60.0
     holder: str = field(default_factory=lambda: f"audit-anchor:{uuid.uuid4()}")
-    _last: float = field(default=float("-inf"), repr=False)
+    last: float = field(default_factory=time.monotonic)
     _stop: threading.Event = field(default_factory=threading.Event, repr=False)
     _wake: threading.Event = field(default_factory=threading.Event, repr=False)
     _thread: threading.Thread | None = field(default=None, repr=False)
 
     def work(self, moment: float) -> bool:
-        if moment - self._last < self.interval_s:
+        if moment - self.last < self.interval_s:
             return False
-        self._last = moment
+        self.last = moment
         anchor(self.engine, self.node_id)
         return False
 
     def wait_s(self) -> float:
-        return max(1.0, min(self.poll_s, self.interval_s - (time.monotonic() - self._last)))
+        return max(1.0, min(self.poll_s, self.interval_s - (time.monotonic() - self.last)))
