@@ -1,14 +1,18 @@
 """Accounts in the console (issue 15), in Debian's Chromium driven by Playwright: a user
 ends a session and changes their password; an administrator disables a user, sees it in
-the audit trail and checks the chain; axe-core finds nothing serious on either page."""
+the audit trail and checks the chain; a second factor is set up at login and on My account
+and asked for at the next login; axe-core finds nothing serious on either page."""
 
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
+import pyotp
 import pytest
 
 from conftest import TEST_PASSWORD
@@ -16,6 +20,7 @@ from console_browser import (
     AXE,
     chromium,
     expect,
+    log_in,
     log_in_to_map,
     missing,
     new_context,
@@ -26,6 +31,7 @@ from console_browser import (
     shot,
 )
 from sitcen.node import Node
+from sitcen.store.second_factor import STEP_S
 from sitcen.store.users import issue_token, list_sessions
 from sitcen.users import Role
 
@@ -114,3 +120,52 @@ def test_axe_finds_no_serious_violation(browser: Any, site: Site, username: str,
     serious = serious_violations(page)
     context.close()
     assert serious == [], json.dumps(serious, indent=1, ensure_ascii=False)
+
+
+def _app_code(page: Any, steps_ahead: int = 0) -> str:
+    """The code an authenticator app that scanned the page's QR code shows."""
+    secret = page.locator(".factor-secret").inner_text().replace(" ", "")
+    return str(pyotp.TOTP(secret).at(time.time() + steps_ahead * STEP_S))
+
+
+def test_a_second_factor_set_up_at_login_and_asked_for_at_the_next(
+        browser: Any, tmp_path: Path) -> None:
+    node = open_node(tmp_path, [("chief", Role.duty_officer), ("ops", Role.operator)],
+                     second_factor_roles=["duty_officer"])
+    with serving(node) as served:
+        context = new_context(browser)
+        page = log_in(context, served.url + "/", "chief")
+        # The role needs a second factor: the QR code comes before the console.
+        expect(page.locator("img.factor-qr")).to_be_visible()
+        shot(page, "second-factor")
+        secret = page.locator(".factor-secret").inner_text().replace(" ", "")
+        page.fill("#factor-code", _app_code(page))
+        page.click(".factor-setup button[type=submit]")
+        expect(page.locator('#map[data-ready="yes"]')).to_be_visible()
+        page.click("text=Log out")
+        page.fill("#login-username", "chief")
+        page.fill("#login-password", TEST_PASSWORD)
+        page.click(".login button[type=submit]")
+        expect(page.locator(".login .error")).to_contain_text("code from its authenticator")
+        far = pyotp.TOTP(secret).at(time.time() + 100 * STEP_S)
+        page.fill("#login-code", far)
+        page.click(".login button[type=submit]")
+        expect(page.locator(".login .error")).to_contain_text("Wrong code")
+        page.fill("#login-code", pyotp.TOTP(secret).at(time.time() + STEP_S))
+        page.click(".login button[type=submit]")
+        expect(page.locator('#map[data-ready="yes"]')).to_be_visible()
+        context.close()
+
+        # Someone whose role does not need one sets it up on My account.
+        context = new_context(browser)
+        page = log_in_to_map(context, served.url + "/", "ops")
+        page.click("#nav-account")
+        page.click(".second-factor button.primary")
+        page.fill("#factor-password", TEST_PASSWORD)
+        page.click(".factor-setup button[type=submit]")
+        expect(page.locator("img.factor-qr")).to_be_visible()
+        page.fill("#factor-code", _app_code(page))
+        page.click(".factor-setup button[type=submit]")
+        expect(page.locator(".second-factor .notice")).to_contain_text("Second factor set up")
+        expect(page.locator(".second-factor #remove-factor-code")).to_be_visible()
+        context.close()

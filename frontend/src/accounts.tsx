@@ -6,7 +6,9 @@ import { formatTime, t } from './i18n';
 import { refusal } from './ops';
 
 interface Session { id: string; username: string; kind: string; address: string | null; created_at: string; expires_at: string; current: boolean }
-interface Account { username: string; full_name: string; role: string; disabled: boolean; created_at: string; sessions: number }
+interface Account { username: string; full_name: string; role: string; disabled: boolean; created_at: string; sessions: number; second_factor: boolean }
+interface FactorState { enrolled: boolean; required: boolean }
+interface FactorSetup { secret: string; uri: string; qr_svg: string }
 interface AuditEntry { seq: number; at: string; actor: string; action: string; subject: string; detail: string }
 interface AuditPage { entries: AuditEntry[]; next_after: number | null }
 interface Verification { ok: boolean; entries: number; head: string; problems: string[] }
@@ -29,6 +31,88 @@ function Sessions({ sessions, end }: { sessions: Session[]; end(s: Session): voi
           </tr>))}
       </tbody>
     </table>
+  );
+}
+
+const CODE = /^[0-9]{6}$/;
+
+/** Setting up a second factor: the password again (unless just typed at login), the QR
+ * code for the authenticator app, and its first code to confirm. */
+export function SecondFactorSetup({ password: known, done }: { password?: string; done(): void }) {
+  const [password, setPassword] = useState(known ?? '');
+  const [setup, setSetup] = useState<FactorSetup | null>(null);
+  const [code, setCode] = useState('');
+  const [error, setError] = useState<string | null>(null);
+  const start = async (pw: string) => {
+    setError(null);
+    try { setSetup(await post<FactorSetup>('auth/second-factor', { password: pw })); } catch (e) { setError(refusal(e)); }
+  };
+  useEffect(() => { if (known) start(known); }, []);
+  const confirm = async (e: Event) => {
+    e.preventDefault();
+    setError(null);
+    try { await post('auth/second-factor/confirm', { code }); done(); } catch (err) { setError(refusal(err)); }
+  };
+  return (
+    <div class="factor-setup">
+      {!setup && !known && (
+        <form onSubmit={(e) => { e.preventDefault(); start(password); }}>
+          <label for="factor-password">{t('account.password_again')}</label>
+          <input id="factor-password" type="password" autoComplete="current-password" value={password}
+            onInput={(e) => setPassword((e.target as HTMLInputElement).value)} />
+          <button type="submit" class="primary" disabled={!password}>{t('account.set_up')}</button>
+        </form>)}
+      {setup && (
+        <form onSubmit={confirm}>
+          <p>{t('account.scan')}</p>
+          <img class="factor-qr" src={setup.qr_svg} alt={t('account.qr')} width={200} height={200} />
+          <p><code class="factor-secret">{setup.secret.replace(/(.{4})/g, '$1 ').trim()}</code></p>
+          <label for="factor-code">{t('account.app_code')}</label>
+          <input id="factor-code" inputMode="numeric" autoComplete="one-time-code" maxLength={6} value={code}
+            onInput={(e) => setCode((e.target as HTMLInputElement).value.trim())} />
+          <button type="submit" class="primary" disabled={!CODE.test(code)}>{t('account.confirm')}</button>
+        </form>)}
+      {error && <p class="error" role="alert">{error}</p>}
+    </div>
+  );
+}
+
+/** My second factor: on, or set one up; removing it takes a current code. */
+function SecondFactor() {
+  const [state, setState] = useState<FactorState | null>(null);
+  const [settingUp, setSettingUp] = useState(false);
+  const [code, setCode] = useState('');
+  const [message, setMessage] = useState<string | null>(null);
+  const [error, setError] = useState<string | null>(null);
+  const load = () => get<FactorState>('auth/second-factor').then(setState).catch((e) => setError(refusal(e)));
+  useEffect(() => { load(); }, []);
+  const remove = async (e: Event) => {
+    e.preventDefault();
+    setError(null);
+    try {
+      await post('auth/second-factor/remove', { code });
+      setCode('');
+      setMessage(t('account.factor_removed'));
+      await load();
+    } catch (err) { setError(refusal(err)); }
+  };
+  if (!state) return null;
+  return (
+    <section class="card second-factor">
+      <h3>{t('account.second_factor')}</h3>
+      <p>{state.enrolled ? t('account.factor_on') : state.required ? t('account.factor_required') : t('account.factor_off')}</p>
+      {!state.enrolled && !settingUp && <button class="primary" onClick={() => { setMessage(null); setSettingUp(true); }}>{t('account.set_up')}</button>}
+      {!state.enrolled && settingUp && <SecondFactorSetup done={() => { setSettingUp(false); setMessage(t('account.factor_set')); load(); }} />}
+      {state.enrolled && (
+        <form onSubmit={remove}>
+          <label for="remove-factor-code">{t('account.app_code')}</label>
+          <input id="remove-factor-code" inputMode="numeric" autoComplete="one-time-code" maxLength={6} value={code}
+            onInput={(e) => setCode((e.target as HTMLInputElement).value.trim())} />
+          <button type="submit" disabled={!CODE.test(code)}>{t('account.remove_factor')}</button>
+        </form>)}
+      {message && <p class="notice" role="status">{message}</p>}
+      {error && <p class="error" role="alert">{error}</p>}
+    </section>
   );
 }
 
@@ -79,6 +163,7 @@ export function AccountPage({ user }: { user: User }) {
         </form>
         {message && <p class="notice" role="status">{message}</p>}
       </section>
+      <SecondFactor />
       {error && <p class="error" role="alert">{error}</p>}
       </div>
     </div>
@@ -168,7 +253,7 @@ export function UsersPage({ user }: { user: User }) {
       <div class="accounts-body">
       <section class="card">
       <table class="users">
-        <thead><tr><th>{t('username')}</th><th>{t('users.name')}</th><th>{t('users.role')}</th><th>{t('account.sessions')}</th><th /></tr></thead>
+        <thead><tr><th>{t('username')}</th><th>{t('users.name')}</th><th>{t('users.role')}</th><th>{t('account.sessions')}</th><th>{t('users.second_factor')}</th><th /></tr></thead>
         <tbody>
           {accounts.map((a) => (
             <tr key={a.username} data-user={a.username} class={a.disabled ? 'disabled' : ''}>
@@ -181,11 +266,16 @@ export function UsersPage({ user }: { user: User }) {
                 </select>
               </td>
               <td>{a.sessions}</td>
+              <td>{a.second_factor ? t('users.factor_yes') : '—'}</td>
               <td><div class="actions">
                 <button class="toggle-user" onClick={() => act(() => patch(`users/${a.username}`, { disabled: !a.disabled }), t('users.changed', { name: a.username }))}>
                   {a.disabled ? t('users.enable') : t('users.disable')}</button>
                 <button onClick={() => reset(a)}>{t('users.reset_password')}</button>
                 <button onClick={() => act(() => post(`users/${a.username}/unlock`), t('users.unlocked', { name: a.username }))}>{t('users.unlock')}</button>
+                {a.second_factor && <button class="reset-factor" onClick={() => {
+                  if (window.confirm(t('users.reset_factor_confirm', { name: a.username })))
+                    act(() => request('DELETE', `users/${a.username}/second-factor`), t('users.factor_reset', { name: a.username }));
+                }}>{t('users.reset_factor')}</button>}
                 <button disabled={!a.sessions} onClick={() => act(() => request('DELETE', `users/${a.username}/sessions`), t('users.sessions_ended', { name: a.username }))}>{t('users.end_sessions')}</button>
               </div></td>
             </tr>))}

@@ -2,7 +2,7 @@
 import { render } from 'preact';
 import { useEffect, useMemo, useState } from 'preact/hooks';
 import { ApiError, get, may, post, whenUnauthorised, type ActionRecord, type Asset, type EventRecord, type Taxonomy, type User } from './api';
-import { AccountPage, UsersPage } from './accounts';
+import { AccountPage, SecondFactorSetup, UsersPage } from './accounts';
 import { AlertsPage } from './alerts';
 import { ConsolePage } from './console';
 import { DirectoryPage, OperationsPage, RequestsPage } from './cooperation';
@@ -23,6 +23,10 @@ import { eventQuery, parseView, viewHash, type View } from './view';
 function Login({ onLogin, language, setLanguage }: { onLogin(u: User): void; language: string; setLanguage(l: string): void }) {
   const [username, setUsername] = useState('');
   const [password, setPassword] = useState('');
+  // Asked for once the node says this account logs in with a second factor.
+  const [code, setCode] = useState<string | null>(null);
+  // A user whose role needs a second factor and has none sets it up before going on.
+  const [enrolling, setEnrolling] = useState<User | null>(null);
   const [error, setError] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
   const submit = async (e: Event) => {
@@ -30,15 +34,35 @@ function Login({ onLogin, language, setLanguage }: { onLogin(u: User): void; lan
     setBusy(true);
     setError(null);
     try {
-      const answer = await post<{ user: User }>('auth/session', { username, password });
-      onLogin(answer.user);
+      const body = code === null ? { username, password } : { username, password, code };
+      const answer = await post<{ user: User; second_factor_setup: boolean }>('auth/session', body);
+      if (answer.second_factor_setup) setEnrolling(answer.user);
+      else onLogin(answer.user);
     } catch (err) {
-      setError(err instanceof ApiError && err.status === 401 ? t('wrong_password')
-        : err instanceof ApiError && err.status === 429 ? t('login_throttled') : String((err as Error).message));
+      const kind = err instanceof ApiError ? err.items[0]?.type : undefined;
+      if (kind === 'second_factor_required') {
+        setCode('');
+        setError(t('code_needed'));
+      } else {
+        setError(kind === 'wrong_code' ? t('wrong_code')
+          : err instanceof ApiError && err.status === 401 ? t('wrong_password')
+          : err instanceof ApiError && err.status === 429 ? t('login_throttled') : String((err as Error).message));
+      }
     } finally {
       setBusy(false);
     }
   };
+  if (enrolling) {
+    return (
+      <div class="login-page">
+        <div class="login" role="region" aria-label={t('account.set_up')}>
+          <h1>sitcen</h1>
+          <p>{t('account.factor_required')}</p>
+          <SecondFactorSetup password={password} done={() => onLogin(enrolling)} />
+        </div>
+      </div>
+    );
+  }
   return (
     <div class="login-page">
       <form class="login" onSubmit={submit} aria-label={t('log_in')}>
@@ -48,8 +72,13 @@ function Login({ onLogin, language, setLanguage }: { onLogin(u: User): void; lan
         <input id="login-username" name="username" autoComplete="username" autoFocus value={username} onInput={(e) => setUsername((e.target as HTMLInputElement).value)} />
         <label for="login-password">{t('password')}</label>
         <input id="login-password" name="password" type="password" autoComplete="current-password" value={password} onInput={(e) => setPassword((e.target as HTMLInputElement).value)} />
+        {code !== null && <>
+          <label for="login-code">{t('code')}</label>
+          <input id="login-code" name="code" inputMode="numeric" autoComplete="one-time-code" maxLength={6} autoFocus value={code}
+            onInput={(e) => setCode((e.target as HTMLInputElement).value.trim())} />
+        </>}
         {error && <p class="error" role="alert">{error}</p>}
-        <button type="submit" class="primary" disabled={busy || !username || !password}>{t('log_in')}</button>
+        <button type="submit" class="primary" disabled={busy || !username || !password || (code !== null && !/^[0-9]{6}$/.test(code))}>{t('log_in')}</button>
         <label for="login-language" class="small">{t('language')}</label>
         <select id="login-language" value={language} onChange={(e) => setLanguage((e.target as HTMLSelectElement).value)}>
           {LANGUAGES.map(([code, name]) => <option key={code} value={code}>{name}</option>)}

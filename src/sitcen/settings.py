@@ -17,6 +17,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from sitcen.taxonomy import EVENT_TYPES, Handling
 from sitcen.times import ZoneName
+from sitcen.users import Role
 
 # Values that mean "nobody set this": a node must not run on them in production.
 PLACEHOLDER_SECRETS = frozenset(
@@ -85,6 +86,11 @@ class Settings(BaseSettings):
         10.0, gt=0, le=20,
         description="largest file that may be attached to a record, in MiB (images, PDF, "
                     "text, office documents)")
+    second_factor_roles: list[str] = Field(
+        [],
+        description="roles whose users must log in with a second factor (a code from an "
+                    'authenticator app), as JSON, e.g. ["admin", "duty_officer"]; a user of '
+                    "such a role without one is let in only to set it up. Anyone may set one up")
     chain_levels: list[str] = Field(
         ["national"],
         description="levels of the validation chain a report passes, lowest first, as JSON "
@@ -123,6 +129,10 @@ class Settings(BaseSettings):
                              description="local time the daily e-mail digests are sent")
     digest_tz: ZoneName = Field("Asia/Almaty", description="IANA time zone of digest_time")
 
+    audit_anchor_interval_min: int = Field(
+        60, ge=0, le=7 * 24 * 60,
+        description="minutes between anchors of the audit trail's head in the journal (peers "
+                    "that are granted the kind audit_anchor keep copies); 0: no anchors")
     retention_file: Path | None = Field(
         None, description="YAML policy of how long each kind of record is kept; without it "
                           "nothing is purged (docs/security.md)")
@@ -197,6 +207,16 @@ class Settings(BaseSettings):
                 re.fullmatch(r"[a-z][a-z0-9_-]{0,31}", v) for v in value):
             raise ValueError("chain_levels must list 1 or more distinct level names "
                              "(lowercase letters, digits, '_' or '-')")
+        return value
+
+    @field_validator("second_factor_roles")
+    @classmethod
+    def _roles_known(cls, value: list[str]) -> list[str]:
+        known = [role.value for role in Role]
+        unknown = [v for v in value if v not in known]
+        if unknown:
+            raise ValueError(f"second_factor_roles: unknown roles {', '.join(unknown)} "
+                             f"(roles are {', '.join(known)})")
         return value
 
     @field_validator("tak_language")

@@ -104,6 +104,7 @@ class UserAccount(UserPublic):
     disabled: bool
     created_at: str
     sessions: int
+    second_factor: bool = Field(description="logs in with a code from an authenticator app")
 
 
 class SessionPublic(BaseModel):
@@ -123,6 +124,9 @@ class LoginRequest(BaseModel):
 
     username: str = Field(min_length=1, max_length=64, pattern=NO_NUL)
     password: str = Field(min_length=1, max_length=256, pattern=NO_NUL)
+    code: str | None = Field(None, pattern=r"^[0-9]{6}$",
+                             description="the authenticator app's code, for an account with "
+                                         "a second factor")
 
 
 class LoginResponse(BaseModel):
@@ -132,3 +136,7 @@ class LoginResponse(BaseModel):
     token_type: str = "bearer"
     expires_at: str
     user: UserPublic
+    second_factor_setup: bool = Field(
+        False, description="true: the user's role logs in with a second factor and they have "
+                           "none yet; the token serves only to set one up "
+                           "(POST /auth/second-factor)")

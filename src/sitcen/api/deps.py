@@ -12,7 +12,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sitcen.errors import Refused
 from sitcen.i18n import SUPPORTED, negotiate
 from sitcen.node import Node
-from sitcen.store.users import StoredUser, user_for_token
+from sitcen.store.users import ENROL_KIND, StoredUser, token_owner
 from sitcen.users import Permission, allows
 
 _bearer = HTTPBearer(auto_error=False, description="token from POST /api/v1/auth/login")
@@ -84,16 +84,33 @@ def get_credentials(
 CurrentCredentials = Annotated[Credentials, Depends(get_credentials)]
 
 
-def get_current_user(node: CurrentNode, credentials: CurrentCredentials) -> StoredUser:
-    """The user behind the bearer token or session cookie; 401 without a valid one."""
-    user = user_for_token(node.engine, credentials.token)
-    if user is None:
+def _owner(node: Node, credentials: Credentials) -> tuple[StoredUser, str]:
+    owner = token_owner(node.engine, credentials.token)
+    if owner is None:
         raise Refused("token unknown or expired; log in again",
                       status=status.HTTP_401_UNAUTHORIZED, headers=_CHALLENGE)
+    return owner
+
+
+def get_enrolling_user(node: CurrentNode, credentials: CurrentCredentials) -> StoredUser:
+    """The user behind the token, also a token that serves only to set up a second factor;
+    401 without a valid one."""
+    return _owner(node, credentials)[0]
+
+
+def get_current_user(node: CurrentNode, credentials: CurrentCredentials) -> StoredUser:
+    """The user behind the bearer token or session cookie; 401 without a valid one, 403
+    with a token that serves only to set up the second factor the user's role needs."""
+    user, kind = _owner(node, credentials)
+    if kind.startswith(ENROL_KIND):
+        raise Refused("your role logs in with a second factor: set one up first "
+                      "(POST /api/v1/auth/second-factor)", kind="second_factor_needed")
     return user
 
 
 CurrentUser = Annotated[StoredUser, Depends(get_current_user)]
+#: The user, also while their token serves only to set up a second factor.
+EnrollingUser = Annotated[StoredUser, Depends(get_enrolling_user)]
 
 
 def require(permission: Permission) -> Any:

@@ -1,4 +1,5 @@
-"""Accounts of the node's users: disable, enable, delete, new password, sessions, unlock.
+"""Accounts of the node's users: disable, enable, delete, new password, sessions, unlock,
+second factor reset.
 
 The ``user`` group itself (add, list) is in :mod:`sitcen.cli.admin`.
 """
@@ -135,3 +136,20 @@ def user_unlock(username: str) -> None:
 
     _on_account(unlock, "login_unlocked", username)
     click.echo(f"logins of {username} unlocked")
+
+
+@user.command("second-factor-reset")
+@click.argument("username")
+def user_second_factor_reset(username: str) -> None:
+    """Remove a user's second factor (a lost phone): their next login sets a new one up
+    if their role demands it."""
+    from sitcen.store import second_factor
+    from sitcen.store.users import UserError, get_account
+
+    def reset(engine: sa.Engine) -> None:
+        get_account(engine, username)
+        if not second_factor.remove(engine, username):
+            raise UserError(f"{username} has no second factor")
+
+    _on_account(reset, "second_factor_reset", username)
+    click.echo(f"second factor of {username} removed")

@@ -8,7 +8,7 @@ from pathlib import Path
 import click
 
 from sitcen.cli import main
-from sitcen.cli.common import _database
+from sitcen.cli.common import _database, _settings
 
 
 @main.group()
@@ -74,20 +74,47 @@ def audit_export(since: str | None, until: str | None, output: Path | None) -> N
         click.echo(f"{count} entries written to {output}")
 
 
+def _read_anchors(path: Path) -> list[dict[str, object]]:
+    import orjson
+
+    anchors: list[dict[str, object]] = []
+    with path.open("rb") as handle:
+        for number, line in enumerate(handle, start=1):
+            if not line.strip():
+                continue
+            try:
+                item = orjson.loads(line)
+                anchors.append({"seq": int(item["seq"]), "hash": str(item["hash"])})
+            except (orjson.JSONDecodeError, KeyError, TypeError, ValueError) as exc:
+                raise click.ClickException(
+                    f"{path} line {number}: not an anchor (`sitcen audit anchors` on a peer "
+                    f"writes them): {exc}") from exc
+    return anchors
+
+
 @audit.command("verify")
 @click.option("--file", "path", type=click.Path(exists=True, dir_okay=False, path_type=Path),
               help="an export to check instead of the node's database")
-def audit_verify(path: Path | None) -> None:
-    """Check the chain: no entry changed, removed or reordered. Exit 1 when one is."""
+@click.option("--anchors", "anchors_path",
+              type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="anchors of this node's trail that a peer holds (JSON lines from "
+                   "`sitcen audit anchors --origin THIS-NODE` there)")
+def audit_verify(path: Path | None, anchors_path: Path | None) -> None:
+    """Check the chain: no entry changed, removed or reordered, and every anchor (the node's
+    own, and a peer's copies with --anchors) still matching. Exit 1 when one is not."""
     import orjson
 
-    from sitcen.store.audit import AuditCheck, verify, verify_entries
+    from sitcen.operations.audit_anchors import anchors_held
+    from sitcen.store.audit import AuditCheck, check_anchors, verify, verify_entries
 
     def progress(done: int) -> None:
         click.echo(f"  {done:,} entries checked", err=True)
 
     check: AuditCheck
+    anchored = 0
     if path is not None:
+        if anchors_path is not None:
+            raise click.UsageError("--anchors checks the node's database, not an export")
         with path.open("rb") as handle:
             try:
                 check = verify_entries((orjson.loads(line) for line in handle if line.strip()),
@@ -95,11 +122,43 @@ def audit_verify(path: Path | None) -> None:
             except (orjson.JSONDecodeError, KeyError, TypeError, ValueError) as exc:
                 raise click.ClickException(f"{path}: not an audit export ({exc})") from exc
     else:
+        anchors = _read_anchors(anchors_path) if anchors_path is not None else []
         with _database() as engine:
             check = verify(engine, progress=progress)
-    click.echo(f"{check.entries} entries; head {check.head}")
+            anchors += anchors_held(engine, _settings().node_id)
+            check.problems.extend(check_anchors(engine, anchors))
+            anchored = len(anchors)
+    click.echo(f"{check.entries} entries; head {check.head}; {anchored} anchors compared")
     for problem in check.problems:
         click.echo(f"PROBLEM: {problem}")
     if not check.ok:
         raise SystemExit(1)
     click.echo("the chain is whole")
+
+
+@audit.command("anchor")
+def audit_anchor() -> None:
+    """Journal the trail's head now (a running node does it every
+    SITCEN_AUDIT_ANCHOR_INTERVAL_MIN minutes)."""
+    from sitcen.operations.audit_anchors import anchor
+
+    with _database() as engine:
+        written = anchor(engine, _settings().node_id)
+    if written is None:
+        click.echo("nothing to anchor: the last anchor holds the head already")
+    else:
+        click.echo(f"anchored entry {written.body['seq']}: {written.body['hash']}")
+
+
+@audit.command("anchors")
+@click.option("--origin", help="the node whose anchors to print (default: this node)")
+def audit_anchors(origin: str | None) -> None:
+    """Print the anchors of a node's trail held here, as JSON lines: on a peer, what the
+    audited node's `sitcen audit verify --anchors` takes."""
+    import orjson
+
+    from sitcen.operations.audit_anchors import anchors_held
+
+    with _database() as engine:
+        for item in anchors_held(engine, origin or _settings().node_id):
+            sys.stdout.buffer.write(orjson.dumps(item) + b"\n")

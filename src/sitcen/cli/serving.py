@@ -105,6 +105,12 @@ def _serve(settings: Settings, host: str, port: int, *, workers: int = 1,
                                            node.identity),
                     settings.report_daily_at, settings.report_language,
                     settings.report_issue_as).start()
+    if settings.audit_anchor_interval_min > 0:
+        # The audit trail's head into the journal, for peers to keep (one process, a lease).
+        from sitcen.operations.audit_anchors import AnchorKeeper
+
+        AnchorKeeper(node.engine, settings.node_id,
+                     settings.audit_anchor_interval_min * 60.0).start()
     if settings.retention_file is not None:
         # The retention policy's daily purge, and its proof (one process, a lease).
         from sitcen.operations.retention import RetentionError, RetentionKeeper, load_policy

@@ -60,6 +60,8 @@ class RecordKind(StrEnum):
     task_response = "task_response"
     duty_log_entry = "duty_log_entry"
     handover = "handover"
+    # The head of the node's audit trail, so that peers hold a copy (docs/security.md).
+    audit_anchor = "audit_anchor"
     # Cooperation between agencies and centres (docs/cooperation.md)
     organisation = "organisation"
     contact_point = "contact_point"

@@ -42,6 +42,9 @@ class AuditAction(StrEnum):
     logout = "logout"
     session_revoked = "session_revoked"
     password_changed = "password_changed"
+    second_factor_set = "second_factor_set"
+    second_factor_removed = "second_factor_removed"
+    second_factor_reset = "second_factor_reset"
     user_created = "user_created"
     user_changed = "user_changed"
     user_deleted = "user_deleted"
@@ -226,6 +229,35 @@ def verify(engine: sa.Engine, *, progress: Callable[[int], None] | None = None) 
         after = page[-1][0]
     check.head = prev
     return check
+
+
+def head(engine: sa.Engine) -> tuple[int, str]:
+    """The last entry's number and hash: (0, GENESIS) for an empty trail."""
+    t = schema.audit_log
+    with engine.connect() as conn:
+        row = conn.execute(sa.select(t.c.seq, t.c.hash).order_by(t.c.seq.desc()).limit(1)).first()
+    return (int(row.seq), str(row.hash)) if row else (0, GENESIS)
+
+
+def check_anchors(engine: sa.Engine, anchors: Iterable[Mapping[str, Any]]) -> list[str]:
+    """Problems found comparing the trail with anchors (``seq`` and ``hash`` of an entry
+    as it was when anchored, e.g. copies peers hold): an entry missing or different."""
+    t = schema.audit_log
+    wanted = {int(a["seq"]): str(a["hash"]) for a in anchors}
+    problems: list[str] = []
+    seqs = sorted(wanted)
+    for start in range(0, len(seqs), 1000):
+        chunk = seqs[start:start + 1000]
+        with engine.connect() as conn:
+            found = {int(seq): str(digest) for seq, digest in conn.execute(
+                sa.select(t.c.seq, t.c.hash).where(t.c.seq.in_(chunk)))}
+        for seq in chunk:
+            if seq not in found:
+                problems.append(f"entry {seq} was anchored but is missing")
+            elif found[seq] != wanted[seq]:
+                problems.append(f"entry {seq} differs from its anchor: the trail up to it "
+                                "was rewritten")
+    return problems
 
 
 def export_lines(engine: sa.Engine, **filters: Any) -> Iterator[bytes]:

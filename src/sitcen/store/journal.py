@@ -90,6 +90,8 @@ class RecordKind(StrEnum):
     task_response = "task_response"
     duty_log_entry = "duty_log_entry"
     handover = "handover"
+    # The head of the node's audit trail, so that peers hold a copy (docs/security.md).
+    audit_anchor = "audit_anchor"
     # A user's own: what they follow, what they were told, what was sent to them.
     subscription = "subscription"
     notification = "notification"
@@ -129,6 +131,7 @@ SUBJECT_FIELDS: dict[str, str] = {
     RecordKind.task_response: "task_id",
     RecordKind.duty_log_entry: "author",
     RecordKind.handover: "from_officer",
+    RecordKind.audit_anchor: "node_id",
     RecordKind.subscription: "username",
     RecordKind.notification: "username",
     RecordKind.notification_read: "username",

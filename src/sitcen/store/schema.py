@@ -196,6 +196,19 @@ legal_holds = sa.Table(
     sa.Column("released_at", sa.BigInteger),
 )
 
+# Second factors (store/second_factor.py): a user's TOTP secret, sealed with a key drawn
+# from the node's secret_key, and the last time step used (a code works once). Local,
+# never replicated.
+second_factors = sa.Table(
+    "second_factors",
+    metadata,
+    sa.Column("username", sa.String(64), primary_key=True),
+    sa.Column("sealed_secret", sa.Text, nullable=False),
+    sa.Column("confirmed", sa.Boolean, nullable=False),
+    sa.Column("last_step", sa.BigInteger, nullable=False),
+    sa.Column("created_at", sa.BigInteger, nullable=False),
+)
+
 # Failed logins per account ("user:<name>") and per client address
 # ("address:<ip>"): the throttle every app process of a node shares
 # (store/throttle.py). Local, never replicated; a success clears the keys.

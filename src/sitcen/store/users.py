@@ -133,18 +133,42 @@ def issue_token(engine: sa.Engine, username: str, ttl_hours: int, *, kind: str =
     return token, expires
 
 
-def user_for_token(engine: sa.Engine, token: str) -> StoredUser | None:
-    """The active user a valid, unexpired token belongs to."""
+#: The kind of a token that serves only to set up a second factor (its prefix).
+ENROL_KIND = "enrol-"
+
+
+def token_owner(engine: sa.Engine, token: str) -> tuple[StoredUser, str] | None:
+    """The active user a valid, unexpired token belongs to, with the token's kind."""
     u, t = schema.users, schema.tokens
     with engine.connect() as conn:
         row = conn.execute(
-            sa.select(u)
+            sa.select(u, t.c.kind)
             .join(t, t.c.username == u.c.username)
             .where(t.c.token_hash == _digest(token), t.c.expires_at > now_micros())
         ).first()
     if row is None or row.disabled:
         return None
-    return StoredUser(row.username, row.full_name, Role(row.role), row.disabled)
+    return StoredUser(row.username, row.full_name, Role(row.role), row.disabled), \
+        row.kind or "bearer"
+
+
+def user_for_token(engine: sa.Engine, token: str) -> StoredUser | None:
+    """The active user a valid, unexpired token belongs to (not a token that serves only
+    to set up a second factor)."""
+    owner = token_owner(engine, token)
+    if owner is None or owner[1].startswith(ENROL_KIND):
+        return None
+    return owner[0]
+
+
+def complete_enrolment(engine: sa.Engine, token: str) -> None:
+    """Make a token that served to set up a second factor a full one of its kind."""
+    t = schema.tokens
+    with engine.begin() as conn:
+        kind = conn.execute(sa.select(t.c.kind).where(t.c.token_hash == _digest(token))).scalar()
+        if kind and kind.startswith(ENROL_KIND):
+            conn.execute(t.update().where(t.c.token_hash == _digest(token))
+                         .values(kind=kind.removeprefix(ENROL_KIND)))
 
 
 def session_id_of(token: str) -> str:
@@ -248,6 +272,8 @@ def delete_user(engine: sa.Engine, username: str) -> None:
         row = _user_row(conn, username)
         _keep_an_admin(conn, row, "delete")
         _revoke_all(conn, username)
+        conn.execute(schema.second_factors.delete()
+                     .where(schema.second_factors.c.username == username))
         conn.execute(schema.users.delete().where(schema.users.c.username == username))
 
 

@@ -11,6 +11,7 @@ from pydantic import BaseModel, Field
 from sitcen.api.deps import Admin, CurrentNode
 from sitcen.errors import InvalidInput, error
 from sitcen.events import NO_NUL
+from sitcen.operations.audit_anchors import anchors_held
 from sitcen.store import audit
 from sitcen.times import from_micros, iso, to_micros, to_utc
 
@@ -45,6 +46,7 @@ class AuditVerification(BaseModel):
     head: str = Field(description="the hash of the last entry: note it to detect later "
                                   "removal of entries at the end")
     problems: list[str]
+    anchors: int = Field(description="anchors of the trail compared with it")
 
 
 def _bound(name: str, value: datetime | None) -> int | None:
@@ -83,7 +85,29 @@ def read_audit(
 
 @router.get("/verify", response_model=AuditVerification)
 def verify_audit(node: CurrentNode, _admin: Admin) -> AuditVerification:
-    """Check the whole chain: every entry unchanged, none removed or reordered."""
+    """Check the whole chain: every entry unchanged, none removed or reordered, and the
+    node's own anchors still matching."""
     check = audit.verify(node.engine)
+    anchors = anchors_held(node.engine, node.settings.node_id)
+    check.problems.extend(audit.check_anchors(node.engine, anchors))
     return AuditVerification(ok=check.ok, entries=check.entries, head=check.head,
-                             problems=check.problems)
+                             problems=check.problems, anchors=len(anchors))
+
+
+class AuditAnchor(BaseModel):
+    """The head of a node's trail as it was anchored."""
+
+    origin: str
+    seq: int
+    hash: str
+    anchored_at: str
+
+
+@router.get("/anchors", response_model=list[AuditAnchor])
+def read_anchors(node: CurrentNode, _admin: Admin,
+                 origin: Annotated[str | None, Query(max_length=64, pattern=NO_NUL)] = None,
+                 ) -> list[AuditAnchor]:
+    """Anchors of a node's trail held here (default: this node's), oldest first: a peer's
+    copies are what an inspector compares that node's trail with."""
+    return [AuditAnchor.model_validate(a)
+            for a in anchors_held(node.engine, origin or node.settings.node_id)]

@@ -7,15 +7,22 @@ from typing import Any
 from fastapi import APIRouter, Request, Response, status
 from pydantic import BaseModel, Field
 
-from sitcen.api.deps import SESSION_COOKIE, CurrentCredentials, CurrentNode, CurrentUser
+from sitcen.api.deps import (
+    SESSION_COOKIE,
+    CurrentCredentials,
+    CurrentNode,
+    CurrentUser,
+    EnrollingUser,
+)
 from sitcen.errors import InvalidInput, NotFound, Refused, error
 from sitcen.events import NO_NUL
 from sitcen.node import Node
-from sitcen.store import audit
+from sitcen.store import audit, second_factor
 from sitcen.store.audit import AuditAction
 from sitcen.store.throttle import clear as clear_failures
 from sitcen.store.throttle import record_failure, wait_seconds
 from sitcen.store.users import (
+    ENROL_KIND,
     StoredSession,
     StoredUser,
     UserError,
@@ -44,6 +51,10 @@ class SessionResponse(BaseModel):
 
     expires_at: str
     user: UserPublic
+    second_factor_setup: bool = Field(
+        False, description="true: the user's role logs in with a second factor and they have "
+                           "none yet; the session serves only to set one up "
+                           "(POST /auth/second-factor)")
 
 
 def public_user(node_id: str, username: str, full_name: str, role: str) -> UserPublic:
@@ -79,8 +90,47 @@ def _check_password(node: Node, credentials: LoginRequest, address: str | None) 
         if blocked:
             raise _too_many(blocked)
         raise Refused("wrong username or password", status=status.HTTP_401_UNAUTHORIZED)
+    if second_factor.is_enrolled(node.engine, user.username):
+        _check_code(node, user, credentials.code, address)
     clear_failures(node.engine, credentials.username)
     return user
+
+
+def _check_code(node: Node, user: StoredUser, code: str | None, address: str | None) -> None:
+    """The second step of a login with a second factor: the authenticator app's code.
+    A wrong code counts as a wrong password does (the throttle keeps guessing slow)."""
+    if not code:
+        raise Refused("this account logs in with a code from its authenticator app as well: "
+                      "send it as code", status=status.HTTP_401_UNAUTHORIZED,
+                      kind="second_factor_required")
+    try:
+        right = second_factor.verify(node.engine, node.settings.secret_key.get_secret_value(),
+                                     user.username, code)
+    except second_factor.SecondFactorError as exc:
+        raise Refused(str(exc), status=status.HTTP_401_UNAUTHORIZED,
+                      kind="second_factor_unreadable") from exc
+    if right:
+        return
+    blocked = record_failure(node.engine, user.username, address)
+    audit.record(node.engine, user.username,
+                 AuditAction.login_throttled if blocked else AuditAction.login_failed,
+                 user.username, {"address": address, "blocked_s": blocked, "code": "wrong"})
+    if blocked:
+        raise _too_many(blocked)
+    raise Refused("wrong code, or a code used already: wait for the next one",
+                  status=status.HTTP_401_UNAUTHORIZED, kind="wrong_code")
+
+
+def _open(node: Node, user: StoredUser, kind: str, address: str | None) -> tuple[str, int, bool]:
+    """A new token of ``kind`` for a user who has just logged in: one that serves only to set
+    up a second factor when the user's role needs one and they have none (True then)."""
+    setup = (user.role.value in node.settings.second_factor_roles
+             and not second_factor.is_enrolled(node.engine, user.username))
+    token, expires = issue_token(node.engine, user.username, node.settings.token_ttl_hours,
+                                 kind=ENROL_KIND + kind if setup else kind, address=address)
+    audit.record(node.engine, user.username, AuditAction.login, session_id_of(token),
+                 {"kind": kind, "address": address, "second_factor_setup": setup})
+    return token, expires, setup
 
 
 @router.post("/login", response_model=LoginResponse, responses=THROTTLED)
@@ -93,14 +143,12 @@ def login(credentials: LoginRequest, node: CurrentNode, request: Request) -> Log
     """
     address = client_address(request)
     user = _check_password(node, credentials, address)
-    token, expires = issue_token(node.engine, user.username, node.settings.token_ttl_hours,
-                                 kind="bearer", address=address)
-    audit.record(node.engine, user.username, AuditAction.login, session_id_of(token),
-                 {"kind": "bearer", "address": address})
+    token, expires, setup = _open(node, user, "bearer", address)
     return LoginResponse(
         access_token=token,
         expires_at=iso(from_micros(expires)),
         user=public_user(node.settings.node_id, user.username, user.full_name, user.role),
+        second_factor_setup=setup,
     )
 
 
@@ -111,23 +159,20 @@ def create_session(credentials: LoginRequest, node: CurrentNode, request: Reques
     (throttled as ``/auth/login`` is)."""
     address = client_address(request)
     user = _check_password(node, credentials, address)
-    ttl_hours = node.settings.token_ttl_hours
-    token, expires = issue_token(node.engine, user.username, ttl_hours, kind="session",
-                                 address=address)
-    audit.record(node.engine, user.username, AuditAction.login, session_id_of(token),
-                 {"kind": "session", "address": address})
+    token, expires, setup = _open(node, user, "session", address)
     response.set_cookie(
-        SESSION_COOKIE, token, max_age=ttl_hours * 3600, path="/", httponly=True,
-        samesite="strict", secure=request.url.scheme == "https",
+        SESSION_COOKIE, token, max_age=node.settings.token_ttl_hours * 3600, path="/",
+        httponly=True, samesite="strict", secure=request.url.scheme == "https",
     )
     return SessionResponse(
         expires_at=iso(from_micros(expires)),
         user=public_user(node.settings.node_id, user.username, user.full_name, user.role),
+        second_factor_setup=setup,
     )
 
 
 @router.post("/logout", status_code=status.HTTP_204_NO_CONTENT)
-def logout(node: CurrentNode, credentials: CurrentCredentials, user: CurrentUser,
+def logout(node: CurrentNode, credentials: CurrentCredentials, user: EnrollingUser,
            response: Response) -> None:
     """Revoke the token (bearer or session cookie) this request was made with."""
     revoke_token(node.engine, credentials.token)

@@ -12,7 +12,7 @@ from sitcen.api.routes.auth import session_public
 from sitcen.errors import InvalidInput, NotFound, error
 from sitcen.events import NO_NUL
 from sitcen.node import Node
-from sitcen.store import audit, throttle
+from sitcen.store import audit, second_factor, throttle
 from sitcen.store.audit import AuditAction
 from sitcen.store.users import (
     Account,
@@ -65,13 +65,16 @@ class Revoked(BaseModel):
     revoked: int
 
 
-def account_public(node: Node, account: Account) -> UserAccount:
-    """The administrator's view of a user."""
+def account_public(node: Node, account: Account, enrolled: set[str] | None = None) -> UserAccount:
+    """The administrator's view of a user (``enrolled``: the users with a second factor,
+    when known already)."""
     u = account.user
+    has_factor = u.username in enrolled if enrolled is not None \
+        else second_factor.is_enrolled(node.engine, u.username)
     return UserAccount(username=u.username, full_name=u.full_name, role=u.role,
                        node_id=node.settings.node_id, disabled=u.disabled,
                        created_at=iso(from_micros(account.created_at)),
-                       sessions=account.sessions)
+                       sessions=account.sessions, second_factor=has_factor)
 
 
 def _account(node: Node, username: str) -> Account:
@@ -84,7 +87,8 @@ def _account(node: Node, username: str) -> Account:
 @router.get("", response_model=list[UserAccount])
 def read_users(node: CurrentNode, _admin: Admin) -> list[UserAccount]:
     """Every user of the node, with whether it is disabled and its open sessions."""
-    return [account_public(node, a) for a in list_accounts(node.engine)]
+    enrolled = second_factor.enrolled_users(node.engine)
+    return [account_public(node, a, enrolled) for a in list_accounts(node.engine)]
 
 
 @router.post("", status_code=status.HTTP_201_CREATED, response_model=UserPublic)
@@ -186,3 +190,13 @@ def revoke_one_session(username: Username, session_id: str, node: CurrentNode,
         raise NotFound("session", session_id)
     audit.record(node.engine, admin.username, AuditAction.session_revoked, session_id,
                  {"of": username})
+
+
+@router.delete("/{username}/second-factor", status_code=status.HTTP_204_NO_CONTENT)
+def reset_second_factor(username: Username, node: CurrentNode, admin: Admin) -> None:
+    """Remove a user's second factor (a lost or replaced phone): they log in with the
+    password alone, or, if their role demands a code, set a new one up at the next login."""
+    _account(node, username)
+    if not second_factor.remove(node.engine, username):
+        raise NotFound("second factor of user", username)
+    audit.record(node.engine, admin.username, AuditAction.second_factor_reset, username)
