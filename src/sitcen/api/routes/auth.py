@@ -191,3 +191,20 @@ def change_my_password(change: PasswordChange, node: CurrentNode, user: CurrentU
         raise InvalidInput([error(("body", "new_password"), str(exc), "weak_password")]) \
             from exc
     audit.record(node.engine, user.username, AuditAction.password_changed, user.username)
+
+
+def open_console_session(node: Node, user: StoredUser, request: Request, response: Response,
+                         method: str) -> int:
+    """Give ``response`` the console's session cookie for ``user`` and record the login
+    (``method``: how they proved who they are); the session's expiry, in microseconds."""
+    address = client_address(request)
+    ttl_hours = node.settings.token_ttl_hours
+    token, expires = issue_token(node.engine, user.username, ttl_hours, kind="session",
+                                 address=address)
+    audit.record(node.engine, user.username, AuditAction.login, session_id_of(token),
+                 {"kind": "session", "address": address, "method": method})
+    response.set_cookie(
+        SESSION_COOKIE, token, max_age=ttl_hours * 3600, path="/", httponly=True,
+        samesite="strict", secure=request.url.scheme == "https",
+    )
+    return expires
