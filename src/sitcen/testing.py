@@ -42,6 +42,8 @@ from typing import Any, TypeVar
 import httpx
 import sqlalchemy as sa
 import uvicorn
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse, RedirectResponse
 
 from sitcen.node import Node
 
@@ -170,7 +172,8 @@ class MockIssuer:
     What a test changes to make it misbehave: ``token_changes`` (claims put into the next
     ID tokens, or taken out when ``None``), ``sign_with`` (another private key, under the
     same key id), ``algorithm`` (``"none"``, or ``"HS256-public"``: HMAC keyed with the
-    public key), and ``refuse`` (the authorisation endpoint answers ``access_denied``).
+    public key), ``advertised`` (the algorithms discovery names) and ``refuse`` (the
+    authorisation endpoint answers ``access_denied``).
     """
 
     url: str
@@ -182,6 +185,7 @@ class MockIssuer:
     token_changes: dict[str, Any] = field(default_factory=dict)
     sign_with: Any = None
     algorithm: str = "RS256"
+    advertised: list[str] = field(default_factory=lambda: ["RS256"])
     refuse: bool = False
     codes: dict[str, dict[str, Any]] = field(default_factory=dict)
     served: ServedNode | None = None
@@ -229,11 +233,9 @@ def _issuer_app(issuer: MockIssuer) -> Any:
     import base64
     import hashlib
     import secrets
-    from urllib.parse import urlencode
+    from urllib.parse import parse_qs, urlencode
 
     import jwt
-    from fastapi import FastAPI, Form, Header
-    from fastapi.responses import JSONResponse, RedirectResponse
 
     app = FastAPI()
 
@@ -242,7 +244,7 @@ def _issuer_app(issuer: MockIssuer) -> Any:
         return {"issuer": issuer.url, "authorization_endpoint": issuer.url + "/authorize",
                 "token_endpoint": issuer.url + "/token", "jwks_uri": issuer.url + "/jwks",
                 "response_types_supported": ["code"], "subject_types_supported": ["public"],
-                "id_token_signing_alg_values_supported": ["RS256"],
+                "id_token_signing_alg_values_supported": issuer.advertised,
                 "token_endpoint_auth_methods_supported": ["client_secret_basic"],
                 "code_challenge_methods_supported": ["S256"]}
 
@@ -267,16 +269,17 @@ def _issuer_app(issuer: MockIssuer) -> Any:
                                 status_code=302)
 
     @app.post("/token")
-    def token(grant_type: str = Form(), code: str = Form(), redirect_uri: str = Form(),
-              code_verifier: str = Form(), authorization: str = Header("")) -> JSONResponse:
+    async def token(request: Request) -> JSONResponse:
         basic = base64.b64encode(f"{issuer.client_id}:{issuer.client_secret}".encode())
-        if authorization != "Basic " + basic.decode():
+        if request.headers.get("authorization") != "Basic " + basic.decode():
             return JSONResponse({"error": "invalid_client"}, status_code=401)
-        grant = issuer.codes.pop(code, None)  # a code is good once
+        form = {k: v[0] for k, v in parse_qs((await request.body()).decode()).items()}
+        grant = issuer.codes.pop(form.get("code", ""), None)  # a code is good once
         challenge = base64.urlsafe_b64encode(
-            hashlib.sha256(code_verifier.encode()).digest()).rstrip(b"=").decode()
-        if (grant is None or grant_type != "authorization_code"
-                or grant["redirect_uri"] != redirect_uri or grant["challenge"] != challenge):
+            hashlib.sha256(form.get("code_verifier", "").encode()).digest()).rstrip(b"=").decode()
+        if (grant is None or form.get("grant_type") != "authorization_code"
+                or grant["redirect_uri"] != form.get("redirect_uri")
+                or grant["challenge"] != challenge):
             return JSONResponse({"error": "invalid_grant"}, status_code=400)
         now = int(time.time())
         claims = {"iss": issuer.url, "aud": issuer.client_id, "iat": now, "exp": now + 300,
