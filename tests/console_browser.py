@@ -64,10 +64,12 @@ def require_console() -> None:
         missing("the console is not built (make console)")
 
 
-def open_node(tmp: Path, users: Iterable[tuple[str, Role]], *, identity: bool = False) -> Node:
-    """A node on SQLite in ``tmp`` (with its key pair when ``identity``) and a user of each
-    (username, role), named after the role, whose password is the tests' one."""
-    settings = make_settings(f"sqlite:///{tmp / 'node.db'}", tmp)
+def open_node(tmp: Path, users: Iterable[tuple[str, Role]], *, identity: bool = False,
+              **settings_: Any) -> Node:
+    """A node on SQLite in ``tmp`` (with its key pair when ``identity``, and any settings
+    given) and a user of each (username, role), named after the role, whose password is the
+    tests' one."""
+    settings = make_settings(f"sqlite:///{tmp / 'node.db'}", tmp, **settings_)
     if identity:
         NodeIdentity.generate(settings.node_id).save(settings.identity_dir)
     node = Node.open(settings)
