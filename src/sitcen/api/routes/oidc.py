@@ -126,7 +126,8 @@ def finish_directory_login(node: CurrentNode, request: Request, code: str | None
         claimed = person.username
         user = local_user(node.engine, node.settings, person)
     except DirectoryRefusal as refusal:
-        log.warning("directory login refused (%s): %s", refusal.code, refusal)
+        log.log(logging.INFO if refusal.code == "oidc_off" else logging.WARNING,
+                "directory login refused (%s): %s", refusal.code, refusal)
         if refusal.code in ("invalid_token", "unknown_user", "disabled_user", "no_role"):
             audit.record(node.engine, claimed or "directory", AuditAction.login_failed,
                          claimed, {"method": "oidc", "reason": refusal.code,
