@@ -22,7 +22,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 
 from conftest import TEST_PASSWORD, add_users, make_settings
 from sitcen.cli import main
-from sitcen.interop.oidc import REFUSAL_CODES
+from sitcen.interop.oidc import PENDING_TTL_S, REFUSAL_CODES, DirectoryRefusal, PendingLogin
 from sitcen.node import Node
 from sitcen.settings import Settings
 from sitcen.store import audit
@@ -296,3 +296,18 @@ def test_the_client_secret_is_masked(tmp_path: Path) -> None:
     shown = CliRunner().invoke(main, ["settings"], env=env, catch_exceptions=False).output
     assert "SITCEN_OIDC_CLIENT_SECRET=********" in shown
     assert "very-secret-client-value" not in shown
+
+
+def test_the_pending_login_cookie_is_signed_and_expires() -> None:
+    pending = PendingLogin.begin("https://node.example/api/v1/auth/oidc/callback")
+    sealed = pending.seal("node-secret-one")
+    assert PendingLogin.unseal(sealed, "node-secret-one") == pending
+    assert pending.verifier not in pending.challenge and len(pending.challenge) == 43
+    header, body, signature = sealed.split(".")
+    forged = ".".join([header, body, signature[::-1]])
+    too_old = pending.seal("node-secret-one", now=time.time() - PENDING_TTL_S - 1)
+    for cookie, secret in ((sealed, "node-secret-two"), (forged, "node-secret-one"),
+                           (too_old, "node-secret-one"), ("", "node-secret-one")):
+        with pytest.raises(DirectoryRefusal) as refused:
+            PendingLogin.unseal(cookie, secret)
+        assert refused.value.code == "login_expired"

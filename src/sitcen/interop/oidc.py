@@ -76,7 +76,8 @@ class DirectoryRefusal(Exception):
     """A directory login that cannot go on: ``code`` for the user, the message for the log."""
 
     def __init__(self, code: str, reason: str) -> None:
-        assert code in REFUSAL_CODES, code
+        if code not in REFUSAL_CODES:
+            raise ValueError(f"no refusal code {code!r}: the login screen has no words for it")
         super().__init__(reason)
         self.code = code
 

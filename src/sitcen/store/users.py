@@ -64,7 +64,7 @@ class StoredSession:
 
 #: The password hash of a user who has no password (created by a directory login): no
 #: password verifies against it, until an administrator sets one.
-NO_PASSWORD = "!no-password"
+NO_PASSWORD = "!no-password"  # nosec B105: not an argon2 hash, so nothing verifies
 
 
 def add_user(
