@@ -9,6 +9,7 @@ refusal below is a token or an answer the node must see through.
 from __future__ import annotations
 
 import time
+import warnings
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -99,6 +100,29 @@ def test_a_directory_login_opens_the_same_console_session(
     (entry,) = [e for e in audit.entries(engine, action="login")]
     assert entry.actor == "duty-officer"
     assert '"method":"oidc"' in entry.detail and '"kind":"session"' in entry.detail
+
+
+# Authlib, under the provider, warns of its own deprecations while it serves.
+@pytest.mark.filterwarnings("ignore::DeprecationWarning")
+def test_a_login_through_a_third_party_provider(serve_node: ServeNode) -> None:
+    """The same flow against another implementation than ours: oidc-provider-mock (Authlib's
+    OpenID Connect server), whose login form the person fills in with their subject."""
+    with warnings.catch_warnings():
+        import authlib.deprecate  # its import puts an "always" filter first; ours goes before
+
+        warnings.simplefilter("ignore", authlib.deprecate.AuthlibDeprecationWarning)
+        import oidc_provider_mock
+    person = oidc_provider_mock.User(sub="u-17", claims={"preferred_username": "Analyst"})
+    with oidc_provider_mock.run_server_in_thread(require_nonce=True,
+                                                 user_claims=[person]) as provider:
+        served = serve_node(oidc_issuer=f"http://localhost:{provider.server_port}",
+                            oidc_client_id="sitcen-node", oidc_client_secret="any-secret-1")
+        with browser(served) as client:
+            form = client.get(START)
+            assert form.url.path == "/oauth2/authorize", form.url
+            landed = client.post(str(form.url), data={"sub": "u-17"})
+            assert login_error(landed) is None
+            assert client.get("/api/v1/auth/me").json()["username"] == "analyst"
 
 
 def test_another_state_is_refused(issuer: MockIssuer, serve_node: ServeNode) -> None:

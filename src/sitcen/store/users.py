@@ -62,9 +62,9 @@ class StoredSession:
     expires_at: int
 
 
-#: The password hash of a user who has no password (created by a directory login): no
-#: password verifies against it, until an administrator sets one.
-NO_PASSWORD = "!no-password"  # nosec B105: not an argon2 hash, so nothing verifies
+#: The password hash of a user who has no password (created by a directory login): not an
+#: argon2 hash, so no password verifies against it until an administrator sets one.
+NO_PASSWORD = "!no-password"  # nosec B105
 
 
 def add_user(
