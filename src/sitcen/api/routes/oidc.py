@@ -55,9 +55,9 @@ class LoginMethods(BaseModel):
 def directory_of(request: Request, node: Node) -> Directory:
     """The app's one :class:`Directory` (its cached discovery document and keys)."""
     with _directories_made:
-        directory: Directory | None = getattr(request.app.state, "directory", None)
+        directory: Directory | None = getattr(request.app.state, "oidc_directory", None)
         if directory is None:
-            directory = request.app.state.directory = Directory(node.settings)
+            directory = request.app.state.oidc_directory = Directory(node.settings)
     return directory
 
 
