@@ -54,7 +54,8 @@ def settings_table() -> str:
     for name, field in Settings.model_fields.items():
         default: Any = field.default
         if hasattr(default, "get_secret_value"):
-            default = "(placeholder; must be set in production)"
+            # An empty secret is one nobody needs until its feature is on.
+            default = default.get_secret_value() and "(placeholder; must be set in production)"
         shown = "" if default in (None, "") else str(default)
         rows.append(f"| `SITCEN_{name.upper()}` | `{shown}` | {field.description or ''} |")
     return "\n".join(rows) + "\n"

@@ -33,8 +33,11 @@ from sitcen.users import Role
 UNKNOWN_ID = "0f0f0f0f-0f0f-4f0f-8f0f-0f0f0f0f0f0f"
 #: Routes that answer forever when they accept (the live stream): only refusals are sent.
 STREAMING = {"/api/v1/stream"}
-#: Routes that refuse nothing a client can send: public, and any ``lang`` falls back.
-NOTHING_TO_REFUSE = {"GET /api/v1/health", "GET /api/v1/taxonomy/labels"}
+#: Routes that refuse nothing a client can send: public, and any ``lang`` falls back; the
+#: directory login answers a browser, every refusal a redirect to the login screen.
+NOTHING_TO_REFUSE = {"GET /api/v1/health", "GET /api/v1/taxonomy/labels",
+                     "GET /api/v1/auth/methods", "GET /api/v1/auth/oidc/start",
+                     "GET /api/v1/auth/oidc/callback"}
 #: Routes whose acceptance would end the session the walk uses.
 ENDS_SESSION = {"/api/v1/auth/logout"}
 TAXII_MEDIA_TYPE = "application/taxii+json;version=2.1"

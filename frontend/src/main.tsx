@@ -7,6 +7,7 @@ import { AlertsPage } from './alerts';
 import { ConsolePage } from './console';
 import { DirectoryPage, OperationsPage, RequestsPage } from './cooperation';
 import { DashboardPage } from './dashboard';
+import { DirectoryLogin } from './directory_login';
 import { ReportsPage } from './reports';
 import { RiskPage } from './risk';
 import { LevelsPage } from './levels';
@@ -79,6 +80,7 @@ function Login({ onLogin, language, setLanguage }: { onLogin(u: User): void; lan
         </>}
         {error && <p class="error" role="alert">{error}</p>}
         <button type="submit" class="primary" disabled={busy || !username || !password || (code !== null && !/^[0-9]{6}$/.test(code))}>{t('log_in')}</button>
+        <DirectoryLogin />
         <label for="login-language" class="small">{t('language')}</label>
         <select id="login-language" value={language} onChange={(e) => setLanguage((e.target as HTMLSelectElement).value)}>
           {LANGUAGES.map(([code, name]) => <option key={code} value={code}>{name}</option>)}

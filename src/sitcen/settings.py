@@ -11,6 +11,7 @@ import re
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
+from urllib.parse import urlsplit
 
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -156,6 +157,30 @@ class Settings(BaseSettings):
                           "HTTPS; its common name or a DNS name is this node's id")
     peer_tls_key: Path | None = Field(None, description="PEM private key of peer_tls_cert")
 
+    oidc_issuer: str = Field(
+        "", description="issuer URL of the centre's OpenID Connect directory (its "
+                        "/.well-known/openid-configuration is read); empty: no directory "
+                        "login (docs/security.md)")
+    oidc_name: str = Field("", max_length=60, description="the directory's name on the login "
+                                                         "screen's button, e.g. Ministry directory")
+    oidc_client_id: str = Field("", description="this node's client id at the directory")
+    oidc_client_secret: SecretStr = Field(SecretStr(""),
+                                          description="this node's client secret at the directory")
+    oidc_scopes: str = Field("openid profile email",
+                             description="scopes asked of the directory, space-separated")
+    oidc_username_claim: str = Field(
+        "preferred_username", description="ID token claim whose value (in lower case) is the "
+                                          "sitcen username")
+    oidc_role_claim: str = Field(
+        "", description="ID token claim listing the person's groups or roles (e.g. groups); "
+                        "empty: roles stay as the node's administrators set them")
+    oidc_roles: dict[str, Role] = Field(
+        {}, description='JSON {"claim value": "sitcen role"}; at each login the first entry '
+                        "the role claim holds sets the user's role")
+    oidc_create_users: bool = Field(
+        False, description="create a user at the first directory login, with the role "
+                           "oidc_roles gives; off: only existing, enabled users log in")
+
     tak_host: str = Field("127.0.0.1", description="address the TAK (CoT) listeners bind to; "
                           "0.0.0.0 for devices on the network")
     tak_port: int = Field(0, ge=0, le=65535, description="TCP port of the TAK (CoT) listener "
@@ -260,6 +285,25 @@ class Settings(BaseSettings):
             ("SITCEN_TLS_CERT and SITCEN_TLS_KEY", self.tls_cert is None)) if missing]
         if needs:
             raise ValueError(f"SITCEN_PEER_MTLS={self.peer_mtls} needs {', '.join(needs)}")
+        return self
+
+    @model_validator(mode="after")
+    def _directory_complete(self) -> Settings:
+        if not self.oidc_issuer:
+            return self
+        issuer = urlsplit(self.oidc_issuer)
+        loopback = issuer.hostname in ("127.0.0.1", "::1", "localhost")
+        if issuer.scheme != "https" and not (issuer.scheme == "http" and loopback):
+            raise ValueError("oidc_issuer must be an https:// URL (http only on loopback)")
+        if not self.oidc_client_id or not self.oidc_client_secret.get_secret_value():
+            raise ValueError("oidc_issuer needs oidc_client_id and oidc_client_secret")
+        if self.oidc_roles and not self.oidc_role_claim:
+            raise ValueError("oidc_roles needs oidc_role_claim: the claim the values are in")
+        if self.oidc_create_users and not self.oidc_roles:
+            raise ValueError("oidc_create_users needs oidc_roles: a created user must get a "
+                             "role from the directory")
+        if "openid" not in self.oidc_scopes.split():
+            raise ValueError("oidc_scopes must include openid")
         return self
 
     @model_validator(mode="after")

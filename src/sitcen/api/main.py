@@ -53,6 +53,7 @@ from sitcen.api.routes import (
     levels,
     messages,
     notifications,
+    oidc,
     operations,
     peers,
     queue,
@@ -255,8 +256,8 @@ def create_app(node: Node) -> FastAPI:
     app.add_exception_handler(RecordRefusal, _record_refusal)  # NotFound, NotOwner, VersionConflict
     app.add_exception_handler(Refused, _refused)
     app.add_exception_handler(StarletteHTTPException, _http_exception)
-    for module in (health, auth, second_factor, users, audit, events, geography, taxonomy,
-                   journal, stream, identity, peers, agreements, exchange,
+    for module in (health, auth, second_factor, oidc, users, audit, events, geography,
+                   taxonomy, journal, stream, identity, peers, agreements, exchange,
                    event_actions, assets, stats,
                    risk, capacity, recommendations, levels, alerts, forecasts,
                    features, imports, exports, stix, cap, sensors,

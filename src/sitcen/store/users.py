@@ -62,13 +62,18 @@ class StoredSession:
     expires_at: int
 
 
+#: The password hash of a user who has no password (created by a directory login): not an
+#: argon2 hash, so no password verifies against it until an administrator sets one.
+NO_PASSWORD = "!no-password"  # nosec B105
+
+
 def add_user(
-    engine: sa.Engine, username: str, password: str, role: Role, full_name: str = ""
+    engine: sa.Engine, username: str, password: str | None, role: Role, full_name: str = ""
 ) -> StoredUser:
-    """Create a user with an argon2 hash of the password."""
+    """Create a user with an argon2 hash of the password (``None``: no password)."""
     if not USERNAME_PATTERN.match(username):
         raise UserError("username must be 2-64 lowercase letters, digits, '.', '_' or '-'")
-    problem = password_problem(password, username)
+    problem = None if password is None else password_problem(password, username)
     if problem:
         raise UserError(problem)
     with engine.begin() as conn:
@@ -80,7 +85,8 @@ def add_user(
         conn.execute(
             schema.users.insert().values(
                 username=username, full_name=full_name or username, role=role.value,
-                password_hash=_hasher.hash(password), disabled=False, created_at=now_micros(),
+                password_hash=NO_PASSWORD if password is None else _hasher.hash(password),
+                disabled=False, created_at=now_micros(),
             )
         )
     return StoredUser(username, full_name or username, role, False)

@@ -121,15 +121,19 @@ def _check_code(node: Node, user: StoredUser, code: str | None, address: str | N
                   status=status.HTTP_401_UNAUTHORIZED, kind="wrong_code")
 
 
-def _open(node: Node, user: StoredUser, kind: str, address: str | None) -> tuple[str, int, bool]:
-    """A new token of ``kind`` for a user who has just logged in: one that serves only to set
-    up a second factor when the user's role needs one and they have none (True then)."""
-    setup = (user.role.value in node.settings.second_factor_roles
+def _open(node: Node, user: StoredUser, kind: str, address: str | None,
+          method: str = "password") -> tuple[str, int, bool]:
+    """A new token of ``kind`` for a user who has just logged in (``method``: how they proved
+    who they are): after a password, one that serves only to set up a second factor when
+    the user's role needs one and they have none (True then). A directory login is the
+    directory's to secure (docs/security.md)."""
+    setup = (method == "password" and user.role.value in node.settings.second_factor_roles
              and not second_factor.is_enrolled(node.engine, user.username))
     token, expires = issue_token(node.engine, user.username, node.settings.token_ttl_hours,
                                  kind=ENROL_KIND + kind if setup else kind, address=address)
     audit.record(node.engine, user.username, AuditAction.login, session_id_of(token),
-                 {"kind": kind, "address": address, "second_factor_setup": setup})
+                 {"kind": kind, "address": address, "method": method,
+                  "second_factor_setup": setup})
     return token, expires, setup
 
 
@@ -157,13 +161,8 @@ def create_session(credentials: LoginRequest, node: CurrentNode, request: Reques
                    response: Response) -> SessionResponse:
     """Log in to the console: the token goes into an HttpOnly, SameSite=Strict cookie
     (throttled as ``/auth/login`` is)."""
-    address = client_address(request)
-    user = _check_password(node, credentials, address)
-    token, expires, setup = _open(node, user, "session", address)
-    response.set_cookie(
-        SESSION_COOKIE, token, max_age=node.settings.token_ttl_hours * 3600, path="/",
-        httponly=True, samesite="strict", secure=request.url.scheme == "https",
-    )
+    user = _check_password(node, credentials, client_address(request))
+    expires, setup = open_console_session(node, user, request, response, "password")
     return SessionResponse(
         expires_at=iso(from_micros(expires)),
         user=public_user(node.settings.node_id, user.username, user.full_name, user.role),
@@ -236,3 +235,16 @@ def change_my_password(change: PasswordChange, node: CurrentNode, user: CurrentU
         raise InvalidInput([error(("body", "new_password"), str(exc), "weak_password")]) \
             from exc
     audit.record(node.engine, user.username, AuditAction.password_changed, user.username)
+
+
+def open_console_session(node: Node, user: StoredUser, request: Request, response: Response,
+                         method: str) -> tuple[int, bool]:
+    """Give ``response`` the console's session cookie for ``user`` and record the login
+    (``method``: how they proved who they are); the session's expiry, in microseconds, and
+    whether it serves only to set up a second factor."""
+    token, expires, setup = _open(node, user, "session", client_address(request), method)
+    response.set_cookie(
+        SESSION_COOKIE, token, max_age=node.settings.token_ttl_hours * 3600, path="/",
+        httponly=True, samesite="strict", secure=request.url.scheme == "https",
+    )
+    return expires, setup
