@@ -113,9 +113,9 @@ def test_axe_finds_no_serious_violation(browser: Any, site: Site, username: str,
     context = browser.new_context(viewport={"width": 1400, "height": 860}, locale="en-GB",
                                   bypass_csp=True, timezone_id="Asia/Dushanbe")
     context.add_init_script("localStorage.setItem('sitcen.lang', 'en');")
-    # Wait for the first view (the map) before moving: a move during start-up is undone.
-    page = log_in_to_map(context, site.url + "/", username)
-    page.goto(site.url + "/" + hash_)
+    # The page's address first, then the login (as a bookmark opens it): moving by URL
+    # while the map starts up could be undone by the map's first moves.
+    page = log_in(context, site.url + "/" + hash_, username)
     expect(page.locator(ready).first).to_be_visible()
     serious = serious_violations(page)
     context.close()

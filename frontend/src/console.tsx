@@ -113,6 +113,9 @@ export function ConsolePage(props: Props) {
   // The map, once.
   useEffect(() => {
     if (!mapBox.current) return;
+    // Once the page is left, the map's last moves (its removal among them) must not write
+    // the map's page back into the view: the user has gone elsewhere.
+    let left = false;
     const m = new SituationMap(mapBox.current, {
       select: (key) => {
         const id = store.idOfKey(key);
@@ -123,12 +126,13 @@ export function ConsolePage(props: Props) {
       },
       pick: (lon, lat) => { setPicked([lon, lat]); m.showPick(lon, lat); setPicking(false); m.setPicking(false); m.showPick(lon, lat); },
       moved: (b, position, byReveal) => {
+        if (left) return;
         // Showing the selected event moves the map but not the list: triage keeps its place.
         if (!byReveal) setBounds(b);
         clearTimeout(positionTimer.current);
         positionTimer.current = setTimeout(() => {
           // Still moving (another move began): its own end writes the position.
-          if (m.map.isMoving()) return;
+          if (left || m.map.isMoving()) return;
           const v = viewRef.current;
           const p = roundPosition(position);
           ownPosition.current = p;
@@ -154,7 +158,7 @@ export function ConsolePage(props: Props) {
       const b = m.map.getBounds();
       setBounds([b.getWest(), b.getSouth(), b.getEast(), b.getNorth()]);
     });
-    return () => { clearTimeout(positionTimer.current); m.map.remove(); };
+    return () => { left = true; clearTimeout(positionTimer.current); m.map.remove(); };
   }, []);
   const positionTimer = useRef<ReturnType<typeof setTimeout> | undefined>(undefined);
   /** The position the map itself last wrote into the view (not to be jumped back to). */
