@@ -140,6 +140,12 @@ function App() {
     if (hash !== location.hash) history.replaceState(null, '', hash);
     setViewState(v);
   };
+  // The map page's own writes (a debounced position, a selection) count only while the
+  // address still shows the map: once the user has gone to another page, a late one must
+  // not bring the map back.
+  const setMapView = (v: View) => {
+    if (parseView(location.hash).page === 'map') setView(v);
+  };
   // A work page's open item (and, on the task page, what a new task is for) goes into
   // the URL as a new history entry, so Back returns to the list.
   const setItem = (item: string | null, forWhat: string | null = null) => {
@@ -268,7 +274,7 @@ function App() {
                         : view.page === 'operations' ? <OperationsPage user={user} view={view} setView={setView} liveVersion={coopVersion} key={`${language}|${tz}`} />
                           : view.page === 'account' ? <AccountPage user={user} key={`${language}|${tz}`} />
                             : view.page === 'users' ? <UsersPage user={user} key={`${language}|${tz}`} />
-                          : <ConsolePage user={user} view={view} taxonomy={taxonomy} setView={setView} store={store}
+                          : <ConsolePage user={user} view={view} taxonomy={taxonomy} setView={setMapView} store={store}
                             actionsVersion={actionsVersion}
                             assetsVersion={assetsVersion} analysisVersion={analysisVersion} connected={connected} key={`${language}|${tz}`} />}
       <Toasts items={toasts} dismiss={(id) => setToasts((ts) => ts.filter((x) => x.id !== id))} />
