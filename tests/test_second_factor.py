@@ -4,7 +4,8 @@ user, required for chosen roles, reset by an administrator; on both backends."""
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -13,7 +14,7 @@ import pytest
 import sqlalchemy as sa
 from fastapi.testclient import TestClient
 
-from conftest import TEST_PASSWORD, auth, make_settings
+from conftest import TEST_PASSWORD, add_role_users, auth, make_settings
 from sitcen.api.main import create_app
 from sitcen.node import Node
 from sitcen.store import audit, schema, second_factor
@@ -136,14 +137,22 @@ def test_wrong_codes_are_throttled_like_wrong_passwords(client: TestClient, node
     assert log_in(client, "operator", code=code_at(secret, 1)).status_code == 429
 
 
-def test_a_role_that_needs_a_second_factor_is_let_in_only_to_set_it_up(
-        engine: sa.Engine, database_url: str, tmp_path: Path, password_hash: str) -> None:
-    from conftest import add_role_users
-
-    settings = make_settings(database_url, tmp_path, second_factor_roles=["duty_officer"])
+@contextmanager
+def _client_needing_a_factor(engine: sa.Engine, database_url: str, tmp_path: Path,
+                             password_hash: str, role: str) -> Iterator[TestClient]:
+    """A client of a node whose ``role`` must log in with a second factor, with a user of
+    every role."""
+    settings = make_settings(database_url, tmp_path, second_factor_roles=[role])
     node = Node.open(settings, engine=engine)
     add_role_users(engine, password_hash)
     with TestClient(create_app(node)) as client:
+        yield client
+
+
+def test_a_role_that_needs_a_second_factor_is_let_in_only_to_set_it_up(
+        engine: sa.Engine, database_url: str, tmp_path: Path, password_hash: str) -> None:
+    with _client_needing_a_factor(engine, database_url, tmp_path, password_hash,
+                                  "duty_officer") as client:
         # Other roles are not affected.
         assert log_in(client, "analyst").json()["second_factor_setup"] is False
         answer = log_in(client, "duty-officer").json()
@@ -164,12 +173,8 @@ def test_a_role_that_needs_a_second_factor_is_let_in_only_to_set_it_up(
 
 def test_the_console_session_of_a_role_that_needs_a_factor(
         engine: sa.Engine, database_url: str, tmp_path: Path, password_hash: str) -> None:
-    from conftest import add_role_users
-
-    settings = make_settings(database_url, tmp_path, second_factor_roles=["admin"])
-    node = Node.open(settings, engine=engine)
-    add_role_users(engine, password_hash)
-    with TestClient(create_app(node)) as client:
+    with _client_needing_a_factor(engine, database_url, tmp_path, password_hash,
+                                  "admin") as client:
         session = client.post("/api/v1/auth/session",
                               json={"username": "admin", "password": TEST_PASSWORD})
         assert session.json()["second_factor_setup"] is True
