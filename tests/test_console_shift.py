@@ -37,7 +37,7 @@ from sitcen.events import EventCreate
 from sitcen.interop.cot import CotEvent, chat_detail, event_xml, load_mapping, parse_xml
 from sitcen.interop.tak import TakListener
 from sitcen.node import Node
-from sitcen.operations.notifications import NotificationFollower
+from sitcen.operations.notifications import NotificationFollower, notify_users
 from sitcen.operations.queue import QueueKeeper, chain_of
 from sitcen.recompute import compute_risk
 from sitcen.store.alerts import record_alerts
@@ -258,6 +258,13 @@ def test_a_duty_officers_shift(browser: Any, shift: Shift) -> None:
     proposed = page.locator("#level-choice").input_value()
     other = "critical" if proposed != "critical" else "high"
     page.select_option("#level-choice", other)
+    expect(page.locator(".level-form button[type=submit]")).to_be_disabled()
+    # A notification while the officer decides makes the page read the level again: the
+    # choice being made stays (it was once reset to the proposal under the officer's hands).
+    with page.expect_response(lambda r: r.url.endswith(f"/sections/{shift.section}/level")):
+        notify_users(node.engine, node.settings.node_id, ["duty"], kind="alert",
+                     record_id=shift.alert_id, reason="assigned", key="while-deciding")
+    expect(page.locator("#level-choice")).to_have_value(other)
     expect(page.locator(".level-form button[type=submit]")).to_be_disabled()
     page.fill("#level-justification", "Armed incident at the ford this morning")
     page.click(".level-form button[type=submit]")

@@ -1,6 +1,6 @@
 // Section levels from the console: the proposed level and why, confirm it or override it
 // with a justification, and tick off the reaction checklist of the confirmed level.
-import { useEffect, useState } from 'preact/hooks';
+import { useEffect, useRef, useState } from 'preact/hooks';
 import { get, may, optional, post, type User } from './api';
 import { enumLabel, formatShort, label, t } from './i18n';
 import { refusal } from './ops';
@@ -37,13 +37,20 @@ export function LevelsPage({ user, version, item, setItem }: {
     optional<{ sections: RiskRow[] }>('risk').then((r) => setRows(r?.sections ?? [])).catch(() => setRows([]));
   }, [version]);
   const selected = item ?? rows?.[0]?.section_id ?? null;
+  // The section whose level the form was filled with: a live update of the same section
+  // refreshes what is shown but keeps the choice and justification being typed.
+  const formFor = useRef<string | null>(null);
+  const fillForm = (d: SectionLevel) => {
+    setLevel(d.confirmed?.level ?? d.proposed_level ?? 'low');
+    setJustification('');
+    formFor.current = d.section_id;
+  };
   useEffect(() => {
     if (!selected) return;
     setError(null);
     get<SectionLevel>(`sections/${selected}/level`).then((d) => {
       setDetail(d);
-      setLevel(d.confirmed?.level ?? d.proposed_level ?? 'low');
-      setJustification('');
+      if (d.section_id !== formFor.current) fillForm(d);
     }).catch((e) => setError(refusal(e)));
   }, [selected, version]);
 
@@ -54,8 +61,9 @@ export function LevelsPage({ user, version, item, setItem }: {
     setError(null);
     try {
       await post(`sections/${detail.section_id}/level`, { level, justification });
-      setDetail(await get<SectionLevel>(`sections/${detail.section_id}/level`));
-      setJustification('');
+      const d = await get<SectionLevel>(`sections/${detail.section_id}/level`);
+      setDetail(d);
+      fillForm(d);
     } catch (e) { setError(refusal(e)); } finally { setBusy(false); }
   };
   const tick = async (index: number, done: boolean) => {
