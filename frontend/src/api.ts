@@ -25,15 +25,44 @@ function messageOf(detail: unknown): string | null {
 let onUnauthorised: () => void = () => {};
 export function whenUnauthorised(fn: () => void): void { onUnauthorised = fn; }
 
+/** A random key for one request (a UUID's form); crypto.randomUUID exists only on HTTPS pages. */
+function newKey(): string {
+  const b = crypto.getRandomValues(new Uint8Array(16));
+  return Array.from(b, (x) => x.toString(16).padStart(2, '0')).join('');
+}
+
+const pause = (ms: number) => new Promise((done) => setTimeout(done, ms));
+
+/** Send a request; a change is sent again, with the same Idempotency-Key, when the link
+ * drops before an answer arrives (the node then answers the first answer: nothing twice). */
+async function send(url: string, init: RequestInit, retries: number): Promise<Response> {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      const res = await fetch(url, init);
+      if (res.status === 409 && res.headers.get('Retry-After') && attempt < retries) {
+        await pause(1000);  // the first try is still being answered
+        continue;
+      }
+      return res;
+    } catch (e) {
+      if (attempt >= retries) throw e;
+      await pause(1000 * 2 ** attempt);
+    }
+  }
+}
+
 export async function request<T>(method: string, path: string, body?: unknown): Promise<T> {
   const headers: Record<string, string> = { Accept: 'application/json' };
   // Our pages mark their requests; together with Origin this is the CSRF check.
-  if (method !== 'GET') headers['X-Sitcen-Console'] = '1';
+  if (method !== 'GET') {
+    headers['X-Sitcen-Console'] = '1';
+    headers['Idempotency-Key'] = newKey();
+  }
   if (body !== undefined) headers['Content-Type'] = 'application/json';
-  const res = await fetch(path.startsWith('/') ? path : `${API}/${path}`, {
+  const res = await send(path.startsWith('/') ? path : `${API}/${path}`, {
     method, headers, credentials: 'same-origin',
     body: body === undefined ? undefined : JSON.stringify(body),
-  });
+  }, method === 'GET' ? 0 : 2);
   if (res.status === 204) return undefined as T;
   const text = await res.text();
   let data: unknown = null;

@@ -198,7 +198,9 @@ function App() {
       if (!frame.record) return;
       const n: Notification = { ...frame.record, id: frame.record_id, unread: true, summary_text: '',
         recorded_at: new Date(frame.recorded_at / 1000).toISOString() };
-      setUnread((u) => u + 1);
+      // The count from the node, not counted up here: a count read just after this
+      // notification was written holds it already (it was once shown twice).
+      get<{ unread: number }>('notifications?limit=1').then((a) => setUnread(a.unread)).catch(() => {});
       setToasts((ts) => [...ts.filter((x) => x.id !== n.id), n].slice(-5));
       if (!n.serious) setTimeout(() => setToasts((ts) => ts.filter((x) => x.id !== n.id)), 8000);
       bump();
