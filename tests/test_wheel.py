@@ -1,8 +1,8 @@
 """The package as `make dist` builds it: installed from its wheel, a node serves its console.
 
-The wheel is built once per module, as `make dist` builds it (``python -m
-build``: the sdist first, then the wheel from the unpacked sdist, so the sdist
-is proved complete too), installed into a fresh virtual environment, and
+The wheel is built once per test session, as `make dist` builds it (``python
+-m build``: the sdist first, then the wheel from the unpacked sdist, so the
+sdist is proved complete too), installed into a fresh virtual environment, and
 ``sitcen serve`` is started from there, in a directory outside the repository,
 on a fresh SQLite database.
 
