@@ -11,7 +11,8 @@ CONSOLE_SOURCES := $(shell find frontend/src -type f 2>/dev/null) frontend/index
 	frontend/package.json frontend/package-lock.json frontend/vite.config.ts frontend/tsconfig.json
 
 
-.PHONY: demo demo-federation test system-deps console lint typecheck bench geography docs clean
+.PHONY: demo demo-federation test system-deps console dist lint typecheck bench geography docs \
+	clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -75,11 +76,18 @@ $(CONSOLE_STAMP): $(CONSOLE_SOURCES)
 ## console: build the operator console (npm)
 console: $(CONSOLE_STAMP)
 
+## dist: the wheel and the sdist into dist/, the built console in both (npm when it is stale)
+# The build backend (build_backend/sitcen_build.py) decides about the console as the
+# console target does; the wheel is built from the sdist, which proves the sdist complete.
+dist: $(VENV)/.installed-dev
+	rm -f dist/sitcen-*.whl dist/sitcen-*.tar.gz
+	$(BIN)/python -m build --outdir dist
+
 ## test: lint (ruff, bandit's high findings), type-check and run the whole suite on SQLite
 ## and PostgreSQL
 test: system-deps scripts/geodata/node_modules/world-atlas/countries-10m.json $(VENV)/.installed-dev \
 		$(CONSOLE_STAMP)
-	$(BIN)/ruff check src tests benchmarks scripts
+	$(BIN)/ruff check src tests benchmarks scripts build_backend
 	$(BIN)/mypy
 	$(BIN)/bandit -q -r src/sitcen --severity-level high --confidence-level medium
 	$(BIN)/pytest -n $(PYTEST_WORKERS) --dist loadgroup
@@ -89,7 +97,7 @@ demo-federation: $(VENV)/.installed
 	$(BIN)/python scripts/demo_federation.py
 
 lint: $(VENV)/.installed-dev
-	$(BIN)/ruff check src tests benchmarks scripts
+	$(BIN)/ruff check src tests benchmarks scripts build_backend
 	$(BIN)/bandit -q -r src/sitcen --severity-level high --confidence-level medium
 
 typecheck: $(VENV)/.installed-dev
@@ -111,4 +119,4 @@ docs: $(VENV)/.installed
 	$(BIN)/python scripts/gen_docs.py
 
 clean:
-	rm -rf $(VENV) .demo .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) .demo .pytest_cache .mypy_cache .ruff_cache build dist

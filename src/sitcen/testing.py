@@ -412,17 +412,22 @@ def clean_environment(**settings: str) -> dict[str, str]:
 
 def start_server(args: Sequence[str], env: Mapping[str, str], port: int, *,
                  log_path: Path | None = None, timeout_s: float = START_TIMEOUT_S,
-                 ca: Path | None = None) -> subprocess.Popen[bytes]:
+                 ca: Path | None = None, program: Sequence[str] | None = None,
+                 cwd: Path | None = None) -> subprocess.Popen[bytes]:
     """Run ``sitcen <args> --port <port>`` and return it once it answers its health check.
 
-    Its output is appended to ``log_path`` (or dropped). Raises
-    :class:`RuntimeError` with the end of the log when it exits first, and
-    :class:`TimeoutError` (after stopping it) when it does not answer in time.
+    ``program`` is the command that runs sitcen (by default this Python's
+    ``-m sitcen.cli``; another environment's ``bin/sitcen``, say), run in ``cwd``
+    (by default this process's). Its output is appended to ``log_path`` (or
+    dropped). Raises :class:`RuntimeError` with the end of the log when it exits
+    first, and :class:`TimeoutError` (after stopping it) when it does not answer
+    in time.
     """
+    command = [*(program or (sys.executable, "-m", "sitcen.cli")), *args, "--port", str(port)]
     out = log_path.open("ab") if log_path else subprocess.DEVNULL
     try:
-        process = subprocess.Popen([sys.executable, "-m", "sitcen.cli", *args, "--port", str(port)],
-                                   env=dict(env), stdout=out, stderr=subprocess.STDOUT)
+        process = subprocess.Popen(command, env=dict(env), cwd=cwd, stdout=out,
+                                   stderr=subprocess.STDOUT)
     finally:
         if not isinstance(out, int):
             out.close()
