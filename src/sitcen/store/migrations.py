@@ -2,9 +2,12 @@
 
 Each migration runs once, in order, inside one transaction, and is recorded in
 ``schema_migrations``. Migration 0001 creates the tables as ``schema.py``
-defined them when it was written; every later migration must be written to
-be idempotent (check before it alters), because a fresh database gets the
-current ``schema.py`` shape from 0001 (docs/decisions.md).
+defines them now; every later migration must be written to be idempotent
+(check before it alters), because a fresh database gets the current
+``schema.py`` shape from 0001 while an old one reaches it step by step
+(docs/decisions.md, docs/upgrades.md). A database that records a migration
+this code does not know was upgraded by a newer sitcen: :func:`migrate`
+refuses it (:class:`NewerDatabase`) rather than run old code on a newer schema.
 """
 
 from __future__ import annotations
@@ -19,6 +22,9 @@ import sqlalchemy as sa
 from sitcen.store import schema
 
 Migration = Callable[[sa.Connection], None]
+
+# Key of the PostgreSQL advisory lock that serialises migrations across processes.
+MIGRATION_LOCK = 7301001
 
 
 def _m0001_initial(conn: sa.Connection) -> None:
@@ -132,6 +138,33 @@ MIGRATIONS: list[tuple[str, Migration]] = [
 ]
 
 
+# Names a migration had on main before it was renamed: recorded by databases of that time,
+# known to this code, never run again (the step under its current name runs instead, and is
+# idempotent). 0002 was renamed a minute after it landed, when it gained the leases table.
+FORMER_NAMES: dict[str, str] = {
+    "0002_peers_and_agreements": "0002_peers_agreements_leases",
+}
+
+
+class NewerDatabase(Exception):
+    """The database records migrations this code does not know: a newer sitcen upgraded it."""
+
+    def __init__(self, unknown: list[str]) -> None:
+        self.unknown = unknown
+        super().__init__(
+            f"the database was upgraded by a newer sitcen: it records migration(s) "
+            f"{', '.join(unknown)}, which this version ({_version()}) does not know. "
+            "Run the newer version on it, or restore the backup taken before that upgrade "
+            "(docs/upgrades.md); this version will not start on it."
+        )
+
+
+def _version() -> str:
+    from sitcen import __version__
+
+    return __version__
+
+
 def applied(conn: sa.Connection) -> list[str]:
     """Names of the migrations already applied to this database."""
     schema.schema_migrations.create(conn, checkfirst=True)
@@ -139,14 +172,33 @@ def applied(conn: sa.Connection) -> list[str]:
     return sorted(rows)
 
 
+def unknown(names: list[str]) -> list[str]:
+    """Of these recorded names, those this code does not know (written by a newer sitcen)."""
+    known = {name for name, _ in MIGRATIONS} | set(FORMER_NAMES)
+    return sorted(set(names) - known)
+
+
+def pending(names: list[str]) -> list[str]:
+    """The migrations this code would apply to a database that records ``names``, in order."""
+    return [name for name, _ in MIGRATIONS if name not in set(names)]
+
+
 def migrate(engine: sa.Engine) -> list[str]:
-    """Apply every pending migration in order; returns the names applied now."""
+    """Apply every pending migration in order; returns the names applied now.
+
+    Raises :class:`NewerDatabase`, having changed nothing, when the database records a
+    migration this code does not know.
+    """
     done_now: list[str] = []
     with engine.begin() as conn:
         if engine.dialect.name == "postgresql":
             # Several app processes may start together on one database.
-            conn.execute(sa.text("SELECT pg_advisory_xact_lock(7301001)"))
-        already = set(applied(conn))
+            conn.execute(sa.text(f"SELECT pg_advisory_xact_lock({MIGRATION_LOCK})"))
+        recorded = applied(conn)
+        newer = unknown(recorded)
+        if newer:
+            raise NewerDatabase(newer)
+        already = set(recorded)
         for name, step in MIGRATIONS:
             if name in already:
                 continue
