@@ -62,6 +62,7 @@ POINTS = [
     "b1a01ec",  # 0010: token kind and address, login failures
     "6ef6b29",  # 0011: audit log
     "5a27a8e",  # 0012: legal holds
+    "79eaf68",  # 0013: second factors
 ]
 
 NODE_ID = "tj-panj-post"
@@ -162,7 +163,8 @@ def _write_with_old_code(work: Path, out: Path) -> None:
         ok(client.post("/api/v1/events", headers=operator, json=_report(
             type="green_border_crossing", occurred_at="2026-11-20T02:10:00Z",
             location={"lon": 68.66, "lat": 37.2, "precision_m": 200},
-            details={"direction": "exit", "stage": "attempted"}, transport="on_foot", impact_level="low",
+            details={"direction": "exit", "stage": "attempted"}, transport="on_foot",
+            impact_level="low",
             persons=[{"nationality": "TJ", "sex": "male", "age_group": "adult", "count": 3}],
             modus_operandi=[], reaction=["apprehended"], description="Three crossing at night",
             handling="GREEN")))

@@ -121,6 +121,21 @@ def _m0013_second_factors(conn: sa.Connection) -> None:
     schema.second_factors.create(conn, checkfirst=True)
 
 
+def _m0014_partial_follow_up_index(conn: sa.Connection) -> None:
+    # The follow-up index became partial (c2b7101) without a migration. SQLite databases
+    # of that time got it from 0003, which rebuilds the events table; PostgreSQL ones
+    # kept the full index. Idempotent: recreate it only where it has no predicate.
+    index = next(ix for ix in schema.events.indexes if ix.name == "ix_events_follow_up")
+    found = [ix for ix in sa.inspect(conn).get_indexes("events") if ix["name"] == index.name]
+    options = found[0].get("dialect_options", {}) if found else {}
+    if found and (options.get("postgresql_where") is not None
+                  or options.get("sqlite_where") is not None):
+        return
+    if found:
+        conn.exec_driver_sql(f"DROP INDEX {index.name}")
+    index.create(conn)
+
+
 MIGRATIONS: list[tuple[str, Migration]] = [
     ("0001_initial", _m0001_initial),
     ("0002_peers_agreements_leases", _m0002_peers_agreements_leases),
@@ -135,6 +150,7 @@ MIGRATIONS: list[tuple[str, Migration]] = [
     ("0011_audit_log", _m0011_audit_log),
     ("0012_legal_holds", _m0012_legal_holds),
     ("0013_second_factors", _m0013_second_factors),
+    ("0014_partial_follow_up_index", _m0014_partial_follow_up_index),
 ]
 
 
