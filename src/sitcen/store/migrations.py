@@ -121,7 +121,11 @@ def _m0013_second_factors(conn: sa.Connection) -> None:
     schema.second_factors.create(conn, checkfirst=True)
 
 
-def _m0014_partial_follow_up_index(conn: sa.Connection) -> None:
+def _m0014_journal_epochs(conn: sa.Connection) -> None:
+    schema.journal_epochs.create(conn, checkfirst=True)
+
+
+def _m0015_partial_follow_up_index(conn: sa.Connection) -> None:
     # The follow-up index became partial (c2b7101) without a migration. SQLite databases
     # of that time got it from 0003, which rebuilds the events table; PostgreSQL ones
     # kept the full index. Idempotent: recreate it only where it has no predicate.
@@ -150,7 +154,8 @@ MIGRATIONS: list[tuple[str, Migration]] = [
     ("0011_audit_log", _m0011_audit_log),
     ("0012_legal_holds", _m0012_legal_holds),
     ("0013_second_factors", _m0013_second_factors),
-    ("0014_partial_follow_up_index", _m0014_partial_follow_up_index),
+    ("0014_journal_epochs", _m0014_journal_epochs),
+    ("0015_partial_follow_up_index", _m0015_partial_follow_up_index),
 ]
 
 

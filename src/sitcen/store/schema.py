@@ -209,6 +209,23 @@ second_factors = sa.Table(
     sa.Column("created_at", sa.BigInteger, nullable=False),
 )
 
+# The journal's epochs (store/epochs.py): a node restored from a backup starts a new epoch
+# whose positions lie beyond every position of the earlier ones, so that no cursor a peer or
+# a browser holds ever names a position twice. ``recovered_at`` stays empty until the
+# records written after the backup were asked back from the linked nodes. Local.
+journal_epochs = sa.Table(
+    "journal_epochs",
+    metadata,
+    sa.Column("epoch", sa.Integer, primary_key=True),
+    sa.Column("first_seq", sa.BigInteger, nullable=False),
+    sa.Column("started_at", sa.BigInteger, nullable=False),
+    # The backup restored: its manifest as JSON (position, time, checksum).
+    sa.Column("backup", sa.Text, nullable=False),
+    sa.Column("recovered_at", sa.BigInteger),
+    # What the recovery asked of whom and got: JSON, for the administrator.
+    sa.Column("recovery", sa.Text),
+)
+
 # Failed logins per account ("user:<name>") and per client address
 # ("address:<ip>"): the throttle every app process of a node shares
 # (store/throttle.py). Local, never replicated; a success clears the keys.
