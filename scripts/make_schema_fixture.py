@@ -63,6 +63,7 @@ POINTS = [
     "6ef6b29",  # 0011: audit log
     "5a27a8e",  # 0012: legal holds
     "79eaf68",  # 0013: second factors
+    "78a3e97",  # 0014: journal epochs
 ]
 
 NODE_ID = "tj-panj-post"
