@@ -10,6 +10,7 @@ uniqueness, partial predicate).
 from __future__ import annotations
 
 import re
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -238,6 +239,33 @@ def test_old_passwords_log_in(bare_engine: sa.Engine, database_url: str,
         assert answer.status_code == 200, answer.text
         me = client.get("/api/v1/auth/me", headers=auth(answer.json()["access_token"]))
         assert me.json()["role"] == "operator"
+
+
+def test_processes_starting_together_migrate_once(bare_engine: sa.Engine,
+                                                  database_url: str) -> None:
+    """Four start-ups at once on an old database: one migrates, the others wait for it (the
+    advisory lock; SQLite's write lock taken at BEGIN) and find nothing left to do."""
+    load_fixture(bare_engine, FIXTURES[0])
+    engines = [open_engine(database_url, apply_migrations=False) for _ in range(4)]
+    start = threading.Barrier(len(engines))
+    outcomes: list[object] = []
+
+    def start_up(engine: sa.Engine) -> None:
+        start.wait()
+        try:
+            outcomes.append(len(migrate(engine)))
+        except Exception as exc:  # the outcome is what the test checks
+            outcomes.append(exc)
+
+    threads = [threading.Thread(target=start_up, args=(e,)) for e in engines]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    for engine in engines:
+        engine.dispose()
+    assert sorted(outcomes, key=str) == [0, 0, 0, len(MIGRATIONS) - 1]
+    assert len(recorded(bare_engine)) == len(MIGRATIONS)
 
 
 def test_every_earlier_schema_has_a_fixture() -> None:

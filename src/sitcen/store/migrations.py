@@ -210,10 +210,15 @@ def migrate(engine: sa.Engine) -> list[str]:
     Raises :class:`NewerDatabase`, having changed nothing, when the database records a
     migration this code does not know.
     """
+    from sitcen.store.engine import SQLITE_WRITE
+
     done_now: list[str] = []
-    with engine.begin() as conn:
+    with engine.connect() as conn, conn.execution_options(**{SQLITE_WRITE: True}).begin():
+        # Several app processes may start together on one database: the first to take the
+        # lock migrates, the others wait and find nothing pending. SQLite's write lock is
+        # taken at BEGIN (a deferred transaction that read the migrations could not write
+        # after another process did: "database is locked" at once, not after a wait).
         if engine.dialect.name == "postgresql":
-            # Several app processes may start together on one database.
             conn.execute(sa.text(f"SELECT pg_advisory_xact_lock({MIGRATION_LOCK})"))
         recorded = applied(conn)
         newer = unknown(recorded)
