@@ -25,6 +25,10 @@ its backend. Run from the repository root::
     .venv/bin/python scripts/make_schema_fixture.py            # every point below
     .venv/bin/python scripts/make_schema_fixture.py 4e9850f    # one of them
 
+``--verify-postgresql`` checks the PostgreSQL half instead: for each point it lets the old
+code migrate a PostgreSQL database itself and compares it with the fixture loaded into
+another (tables, columns, keys, indexes, migrations recorded).
+
 Add a point to ``POINTS`` when a migration lands (docs/upgrades.md). Ids and times differ
 from run to run; the shape and the kinds of data do not.
 """
@@ -75,12 +79,17 @@ USERS = [("admin", "admin", "Node Administrator"), ("op.one", "operator", "Opera
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
     parser.add_argument("commits", nargs="*", help="commits of POINTS to remake (default all)")
+    parser.add_argument("--verify-postgresql", action="store_true",
+                        help="instead of making fixtures, check each one's PostgreSQL DDL "
+                             "against a database the old code migrates itself")
     parser.add_argument("--write-with-old-code", nargs=2, metavar=("DIR", "OUT"),
                         help=argparse.SUPPRESS)  # the subprocess's half, run under old code
     args = parser.parse_args()
     if args.write_with_old_code:
         _write_with_old_code(Path(args.write_with_old_code[0]), Path(args.write_with_old_code[1]))
         return
+    if args.verify_postgresql:
+        sys.exit(verify_postgresql(args.commits or POINTS))
     OUT.mkdir(parents=True, exist_ok=True)
     for commit in args.commits or POINTS:
         path = make(commit)
@@ -91,12 +100,8 @@ def make(commit: str) -> Path:
     """Run the code of ``commit`` on a fresh database; write its dump into OUT."""
     with tempfile.TemporaryDirectory(prefix="sitcen-fixture-") as tmp:
         work = Path(tmp)
-        archive = subprocess.run(["git", "archive", commit, "src"], cwd=ROOT, check=True,
-                                 capture_output=True).stdout
-        with tarfile.open(fileobj=BytesIO(archive)) as tar:
-            tar.extractall(work, filter="data")
+        env = {**os.environ, "PYTHONPATH": str(_old_source(commit, work))}
         dump = work / "dump.sql"
-        env = {**os.environ, "PYTHONPATH": str(work / "src")}
         env = {k: v for k, v in env.items() if not k.startswith("SITCEN_")}
         subprocess.run([sys.executable, __file__, "--write-with-old-code", str(work), str(dump)],
                        cwd=work, env=env, check=True)
@@ -118,6 +123,50 @@ def make(commit: str) -> Path:
         path.write_text("\n".join(header) + "\n" + dump.read_text(encoding="utf-8"),
                         encoding="utf-8")
         return path
+
+
+def _old_source(commit: str, work: Path) -> Path:
+    archive = subprocess.run(["git", "archive", commit, "src"], cwd=ROOT, check=True,
+                             capture_output=True).stdout
+    with tarfile.open(fileobj=BytesIO(archive)) as tar:
+        tar.extractall(work, filter="data")
+    return work / "src"
+
+
+def verify_postgresql(commits: list[str]) -> int:
+    """Compare, for each commit, a PostgreSQL database its own code migrated with its
+    fixture loaded into another: the same tables, columns, keys, indexes and migrations."""
+    import sqlalchemy as sa
+
+    from sitcen.store.engine import open_engine
+    from sitcen.testing import load_schema_fixture, postgres_cluster, schema_shape
+
+    failed = 0
+    with postgres_cluster() as cluster:
+        for commit in commits:
+            fixture = next(OUT.glob(f"*-{commit[:7]}.sql"))
+            made = cluster.new_database()
+            with tempfile.TemporaryDirectory(prefix="sitcen-fixture-") as tmp:
+                env = {k: v for k, v in os.environ.items() if not k.startswith("SITCEN_")}
+                env["PYTHONPATH"] = str(_old_source(commit, Path(tmp)))
+                subprocess.run([sys.executable, "-c", "import sys\nfrom sitcen.store.engine "
+                                "import open_engine\nopen_engine(sys.argv[1]).dispose()", made],
+                               cwd=tmp, env=env, check=True)
+            loaded = cluster.new_database()
+            shapes, names = [], []
+            for url, load in ((made, False), (loaded, True)):
+                engine = open_engine(url, apply_migrations=False)
+                if load:
+                    load_schema_fixture(engine, fixture)
+                shapes.append(schema_shape(engine))
+                with engine.connect() as conn:
+                    names.append(sorted(conn.execute(
+                        sa.text("SELECT name FROM schema_migrations")).scalars()))
+                engine.dispose()
+            same = shapes[0] == shapes[1] and names[0] == names[1]
+            failed += not same
+            print(f"{fixture.name}: {'same' if same else 'DIFFERENT'} on PostgreSQL")
+    return 1 if failed else 0
 
 
 # --- the subprocess: everything below runs with the old commit's ``sitcen`` ----------------

@@ -9,7 +9,6 @@ uniqueness, partial predicate).
 
 from __future__ import annotations
 
-import re
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -28,65 +27,17 @@ from sitcen.store import migrations
 from sitcen.store.engine import open_engine
 from sitcen.store.migrations import MIGRATIONS, NewerDatabase, migrate
 from sitcen.store.users import issue_token
+from sitcen.testing import SchemaShape, load_schema_fixture, schema_shape
 
 SCHEMAS = Path(__file__).parent / "data" / "schemas"
 FIXTURES = sorted(SCHEMAS.glob("*.sql"))
 PASSWORD = "correct-horse-battery-staple-42"  # scripts/make_schema_fixture.py
 NODE_ID = "tj-panj-post"
-Shape = dict[str, dict[str, Any]]
+Shape = SchemaShape
 
 # Differences between an upgraded database and a fresh one that are legitimate, by
 # (backend, table, aspect): none so far. An entry here needs its reason beside it.
 ALLOWED_DIFFERENCES: dict[tuple[str, str, str], str] = {}
-
-
-def fixture_statements(path: Path, dialect: str) -> Iterator[str]:
-    """The statements of a fixture for a backend: its own sections and the shared ones."""
-    section, statement = "all", []
-    for line in path.read_text(encoding="utf-8").splitlines():
-        if not statement and line.startswith("--"):
-            marker = re.fullmatch(r"-- dialect: (\w+)", line)
-            section = marker.group(1) if marker else section
-            continue
-        if section not in ("all", dialect):
-            continue
-        statement.append(line)
-        if line.endswith(";"):
-            yield "\n".join(statement)
-            statement = []
-    assert not statement, f"{path.name}: unterminated statement"
-
-
-def load_fixture(engine: sa.Engine, path: Path) -> None:
-    with engine.begin() as conn:
-        for statement in fixture_statements(path, engine.dialect.name):
-            conn.exec_driver_sql(statement)
-
-
-def shape(engine: sa.Engine) -> Shape:
-    """What a node's code depends on, as the database reports it (sa.inspect)."""
-    with engine.connect() as conn:
-        inspector = sa.inspect(conn)
-        columns = inspector.get_multi_columns()
-        keys = inspector.get_multi_pk_constraint()
-        indexes = inspector.get_multi_indexes()
-    return {
-        table: {
-            "columns": {c["name"]: (str(c["type"].compile(engine.dialect)), c["nullable"])
-                        for c in table_columns},
-            "primary_key": keys[(schema, table)]["constrained_columns"],
-            "indexes": {ix["name"]: (tuple(ix["column_names"]), bool(ix["unique"]),
-                                     _predicate(ix))
-                        for ix in indexes[(schema, table)]},
-        }
-        for (schema, table), table_columns in columns.items()
-    }
-
-
-def _predicate(index: Any) -> str | None:
-    options = index.get("dialect_options", {})
-    where = options.get("postgresql_where") or options.get("sqlite_where")
-    return None if where is None else re.sub(r"[()\s]", "", str(where)).lower()
 
 
 def differences(upgraded: Shape, fresh: Shape, backend: str) -> list[str]:
@@ -124,7 +75,7 @@ def fresh_shape(url_of_another: str) -> Shape:
     if backend not in _fresh_shapes:
         engine = open_engine(url_of_another)
         try:
-            _fresh_shapes[backend] = shape(engine)
+            _fresh_shapes[backend] = schema_shape(engine)
         finally:
             engine.dispose()
     return _fresh_shapes[backend]
@@ -153,8 +104,8 @@ def test_an_earlier_schema_is_upgraded_with_its_data(
         fixture: Path, bare_engine: sa.Engine, fresh: Shape, database_url: str,
         tmp_path: Path) -> None:
     engine = bare_engine
-    load_fixture(engine, fixture)
-    before_shape = shape(engine)
+    load_schema_fixture(engine, fixture)
+    before_shape = schema_shape(engine)
     before = rows(engine, before_shape)
     old_names = recorded(engine)
 
@@ -163,7 +114,7 @@ def test_an_earlier_schema_is_upgraded_with_its_data(
     known = [name for name, _ in MIGRATIONS]
     assert applied_now == [n for n in known if n not in old_names]
     assert set(recorded(engine)) == set(known) | set(old_names)
-    upgraded = shape(engine)
+    upgraded = schema_shape(engine)
     assert differences(upgraded, fresh, engine.dialect.name) == []
     # Every row and value survived, in the columns the old schema had (and the old
     # migrations' records beside the new ones).
@@ -174,7 +125,7 @@ def test_an_earlier_schema_is_upgraded_with_its_data(
     # Migrating again changes nothing.
     again = rows(engine, upgraded)
     assert migrate(engine) == []
-    assert shape(engine) == upgraded
+    assert schema_shape(engine) == upgraded
     assert rows(engine, upgraded) == again
 
     _node_works(engine, database_url, tmp_path, before)
@@ -229,7 +180,7 @@ def _node_works(engine: sa.Engine, database_url: str, tmp_path: Path,
 def test_old_passwords_log_in(bare_engine: sa.Engine, database_url: str,
                               tmp_path: Path) -> None:
     """The users of the oldest schema log in with their password hashes of that time."""
-    load_fixture(bare_engine, FIXTURES[0])
+    load_schema_fixture(bare_engine, FIXTURES[0])
     migrate(bare_engine)
     node = Node.open(make_settings(database_url, tmp_path, node_id=NODE_ID,
                                    node_country="TJ"), engine=bare_engine)
@@ -245,7 +196,7 @@ def test_processes_starting_together_migrate_once(bare_engine: sa.Engine,
                                                   database_url: str) -> None:
     """Four start-ups at once on an old database: one migrates, the others wait for it (the
     advisory lock; SQLite's write lock taken at BEGIN) and find nothing left to do."""
-    load_fixture(bare_engine, FIXTURES[0])
+    load_schema_fixture(bare_engine, FIXTURES[0])
     engines = [open_engine(database_url, apply_migrations=False) for _ in range(4)]
     start = threading.Barrier(len(engines))
     outcomes: list[object] = []
@@ -281,13 +232,13 @@ def test_a_database_newer_than_the_code_is_refused(database_url: str, tmp_path: 
         with engine.begin() as conn:
             conn.execute(sa.text("INSERT INTO schema_migrations (name, applied_at) "
                                  "VALUES ('0099_from_the_future', 1)"))
-        before = shape(engine)
+        before = schema_shape(engine)
         with pytest.raises(NewerDatabase) as refused:
             migrate(engine)
         assert refused.value.unknown == ["0099_from_the_future"]
         assert "0099_from_the_future" in str(refused.value)
         assert "newer" in str(refused.value)
-        assert shape(engine) == before
+        assert schema_shape(engine) == before
         with pytest.raises(NewerDatabase):
             Node.open(make_settings(database_url, tmp_path))
     finally:
@@ -308,7 +259,7 @@ def test_a_database_newer_than_the_code_is_refused(database_url: str, tmp_path: 
 
 def test_db_status_shows_pending_then_up_to_date(bare_engine: sa.Engine, database_url: str,
                                                  tmp_path: Path) -> None:
-    load_fixture(bare_engine, SCHEMAS / "0002_peers_and_agreements-18b0e63.sql")
+    load_schema_fixture(bare_engine, SCHEMAS / "0002_peers_and_agreements-18b0e63.sql")
     env = {"SITCEN_ENVIRONMENT": "test", "SITCEN_DATA_DIR": str(tmp_path),
            "SITCEN_DATABASE_URL": database_url}
     status = CliRunner().invoke(sitcen_main, ["db", "status"], env=env)
