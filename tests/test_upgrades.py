@@ -10,7 +10,7 @@ uniqueness, partial predicate).
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -69,21 +69,17 @@ def rows(engine: sa.Engine, tables: Shape) -> dict[str, list[dict[str, Any]]]:
 _fresh_shapes: dict[str, Shape] = {}
 
 
-def fresh_shape(url_of_another: str) -> Shape:
-    """The shape a fresh database of this backend gets (made once per backend)."""
-    backend = sa.make_url(url_of_another).get_backend_name()
+@pytest.fixture
+def fresh(database_url: str, another_database: Callable[[str], str]) -> Shape:
+    """The shape a fresh database of this backend gets (made once per backend and process)."""
+    backend = sa.make_url(database_url).get_backend_name()
     if backend not in _fresh_shapes:
-        engine = open_engine(url_of_another)
+        engine = open_engine(another_database("fresh"))
         try:
             _fresh_shapes[backend] = schema_shape(engine)
         finally:
             engine.dispose()
     return _fresh_shapes[backend]
-
-
-@pytest.fixture
-def fresh(another_database: Any) -> Shape:
-    return fresh_shape(another_database("fresh"))
 
 
 @pytest.fixture
