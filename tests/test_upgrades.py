@@ -9,6 +9,8 @@ uniqueness, partial predicate).
 
 from __future__ import annotations
 
+import contextlib
+import logging
 import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -249,7 +251,8 @@ def test_a_database_newer_than_the_code_is_refused(database_url: str, tmp_path: 
     env = {"SITCEN_ENVIRONMENT": "test", "SITCEN_DATA_DIR": str(tmp_path),
            "SITCEN_DATABASE_URL": database_url}
     for command in (["migrate"], ["serve"], ["user", "list"]):
-        result = CliRunner().invoke(sitcen_main, command, env=env)
+        with _sitcen_logger_kept():  # serve sets up its logging before it opens the node
+            result = CliRunner().invoke(sitcen_main, command, env=env)
         assert result.exit_code == 1, result.output
         assert result.output.startswith("Error: the database was upgraded by a newer sitcen")
         assert "0099_from_the_future" in result.output
@@ -257,6 +260,16 @@ def test_a_database_newer_than_the_code_is_refused(database_url: str, tmp_path: 
     status = CliRunner().invoke(sitcen_main, ["db", "status"], env=env)
     assert status.exit_code == 2, status.output
     assert "unknown (1): 0099_from_the_future" in status.output
+
+
+@contextlib.contextmanager
+def _sitcen_logger_kept() -> Iterator[None]:
+    logger = logging.getLogger("sitcen")
+    kept = (list(logger.handlers), logger.level, logger.propagate)
+    try:
+        yield
+    finally:
+        logger.handlers[:], logger.level, logger.propagate = kept
 
 
 def test_db_status_shows_pending_then_up_to_date(bare_engine: sa.Engine, database_url: str,
