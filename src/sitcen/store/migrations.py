@@ -159,11 +159,15 @@ MIGRATIONS: list[tuple[str, Migration]] = [
 ]
 
 
-# Names a migration had on main before it was renamed: recorded by databases of that time,
-# known to this code, never run again (the step under its current name runs instead, and is
-# idempotent). 0002 was renamed a minute after it landed, when it gained the leases table.
+# Names a migration had before its current one: recorded by databases of that time, known
+# to this code, never run again (the step under its current name runs instead, and is
+# idempotent). 0002 was renamed on main a minute after it landed, when it gained the leases
+# table; the others are numbers the cooperation branch used before it landed
+# (docs/decisions.md), which only developers' databases hold.
 FORMER_NAMES: dict[str, str] = {
     "0002_peers_and_agreements": "0002_peers_agreements_leases",
+    "0007_files": "0009_files",
+    "0008_files": "0009_files",
 }
 
 
