@@ -26,6 +26,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from sitcen import __version__
 from sitcen.api.console import mount_console
 from sitcen.api.guards import BodySizeLimit, RefuseNul, SecurityHeaders
+from sitcen.api.idempotency import Idempotency
 from sitcen.api.routes import (
     agreements,
     alerts,
@@ -248,6 +249,7 @@ def create_app(node: Node) -> FastAPI:
     app.state.node = node
     app.state.replay_guard = StoredReplayGuard(node.engine)
     app.openapi = _openapi(app)  # type: ignore[method-assign]
+    app.add_middleware(Idempotency)  # innermost: it reads the body through the size limit
     app.add_middleware(BodySizeLimit)
     app.add_middleware(RefuseNul)
     app.add_middleware(SecurityHeaders)  # outermost: refusals above get the headers too

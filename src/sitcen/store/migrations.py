@@ -125,7 +125,11 @@ def _m0014_journal_epochs(conn: sa.Connection) -> None:
     schema.journal_epochs.create(conn, checkfirst=True)
 
 
-def _m0015_partial_follow_up_index(conn: sa.Connection) -> None:
+def _m0015_idempotency_keys(conn: sa.Connection) -> None:
+    schema.idempotency_keys.create(conn, checkfirst=True)
+
+
+def _m0016_partial_follow_up_index(conn: sa.Connection) -> None:
     # The follow-up index became partial (c2b7101) without a migration. SQLite databases
     # of that time got it from 0003, which rebuilds the events table; PostgreSQL ones
     # kept the full index. Idempotent: recreate it only where it has no predicate.
@@ -155,7 +159,8 @@ MIGRATIONS: list[tuple[str, Migration]] = [
     ("0012_legal_holds", _m0012_legal_holds),
     ("0013_second_factors", _m0013_second_factors),
     ("0014_journal_epochs", _m0014_journal_epochs),
-    ("0015_partial_follow_up_index", _m0015_partial_follow_up_index),
+    ("0015_idempotency_keys", _m0015_idempotency_keys),
+    ("0016_partial_follow_up_index", _m0016_partial_follow_up_index),
 ]
 
 

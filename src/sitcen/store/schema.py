@@ -226,6 +226,22 @@ journal_epochs = sa.Table(
     sa.Column("recovery", sa.Text),
 )
 
+# Answers kept for requests sent with an Idempotency-Key (store/idempotency.py): a client
+# that sends a request again after a lost answer (a phone on a poor link) gets the first
+# answer instead of a second record. Per user; pending while ``status`` is empty; kept a
+# day. Local, never replicated.
+idempotency_keys = sa.Table(
+    "idempotency_keys",
+    metadata,
+    sa.Column("username", sa.String(64), primary_key=True),
+    sa.Column("key", sa.String(200), primary_key=True),
+    sa.Column("fingerprint", sa.String(64), nullable=False),
+    sa.Column("created_at", sa.BigInteger, nullable=False),
+    sa.Column("status", sa.Integer),
+    sa.Column("headers", sa.Text),
+    sa.Column("body", sa.LargeBinary),
+)
+
 # Failed logins per account ("user:<name>") and per client address
 # ("address:<ip>"): the throttle every app process of a node shares
 # (store/throttle.py). Local, never replicated; a success clears the keys.
