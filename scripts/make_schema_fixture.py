@@ -10,7 +10,8 @@ Each fixture is therefore made by the code of an earlier commit of main, run as 
    users with its ``add_user``, and through its own API (an in-process client) logs in,
    reports events with personal data, writes new versions, validates one, reports a
    follow-up, and, where that version had them, links a peer and reports an asset
-   position (a record); a failed login comes last (the throttle's table, 0010 and after);
+   position (a record), with an Idempotency-Key on the first report (kept from 0015); a
+   failed login comes last (the throttle's table, 0010 and after);
 3. the subprocess dumps the database as SQL text: the SQLite DDL exactly as the old code
    created it (``sqlite_master``); the PostgreSQL DDL compiled from the old ``schema.py``
    by SQLAlchemy's PostgreSQL dialect (what the old ``create_all`` ran there); then every
@@ -68,6 +69,7 @@ POINTS = [
     "5a27a8e",  # 0012: legal holds
     "79eaf68",  # 0013: second factors
     "78a3e97",  # 0014: journal epochs
+    "6801139",  # 0015: idempotency keys
 ]
 
 NODE_ID = "tj-panj-post"
@@ -207,7 +209,9 @@ def _write_with_old_code(work: Path, out: Path) -> None:
             result: dict[str, Any] = answer.json()
             return result
 
-        seizure = ok(client.post("/api/v1/events", headers=operator, json=_report(
+        # Versions before 0015 ignore the Idempotency-Key; later ones keep the answer.
+        keyed = {**operator, "Idempotency-Key": "fixture-report-1"}
+        seizure = ok(client.post("/api/v1/events", headers=keyed, json=_report(
             subjects=[{"role": "suspect", "full_name": "Иванов Иван", "nationality": "AF",
                        "document_kind": "passport", "document_number": "AB1234567"}])))
         ok(client.post("/api/v1/events", headers=operator, json=_report(
@@ -324,9 +328,17 @@ def _dump(engine: Any, out: Path) -> None:
             if table.name == "border_sections":
                 query = query.where(table.c.id.in_(sorted(s for s in named if s)))
             for row in conn.execute(query):
-                values = ", ".join(_literal(value) for value in row)
                 names = ", ".join(row._fields)
-                lines.append(f"INSERT INTO {table.name} ({names}) VALUES ({values});")
+                if not any(isinstance(value, bytes) for value in row):
+                    values = ", ".join(_literal(value) for value in row)
+                    lines.append(f"INSERT INTO {table.name} ({names}) VALUES ({values});")
+                    continue
+                # Bytes have no literal both backends read: one statement for each.
+                for dialect_name in ("sqlite", "postgresql"):
+                    values = ", ".join(_literal(value, dialect_name) for value in row)
+                    lines += [f"-- dialect: {dialect_name}",
+                              f"INSERT INTO {table.name} ({names}) VALUES ({values});"]
+                lines.append("-- dialect: all")
         lines.append("-- dialect: postgresql")
         for table in tables:
             column = table.autoincrement_column
@@ -337,8 +349,12 @@ def _dump(engine: Any, out: Path) -> None:
     out.write_text("\n".join(lines) + "\n", encoding="utf-8")
 
 
-def _literal(value: Any) -> str:
-    """A value as SQL both SQLite and PostgreSQL read the same."""
+def _literal(value: Any, dialect: str = "all") -> str:
+    """A value as SQL both SQLite and PostgreSQL read the same (bytes: as ``dialect`` does)."""
+    if isinstance(value, bytes) and dialect == "sqlite":
+        return f"X'{value.hex()}'"
+    if isinstance(value, bytes) and dialect == "postgresql":
+        return f"'\\x{value.hex()}'::bytea"
     if value is None:
         return "NULL"
     if isinstance(value, bool):
