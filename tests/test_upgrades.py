@@ -27,7 +27,7 @@ from sitcen.cli import main as sitcen_main
 from sitcen.node import Node
 from sitcen.store import migrations
 from sitcen.store.engine import open_engine
-from sitcen.store.migrations import MIGRATIONS, NewerDatabase, migrate
+from sitcen.store.migrations import MIGRATIONS, NewerDatabase, migrate, schema_version
 from sitcen.store.users import issue_token
 from sitcen.testing import SchemaShape, load_schema_fixture, schema_shape
 
@@ -35,6 +35,11 @@ SCHEMAS = Path(__file__).parent / "data" / "schemas"
 FIXTURES = sorted(SCHEMAS.glob("*.sql"))
 PASSWORD = "correct-horse-battery-staple-42"  # scripts/make_schema_fixture.py
 NODE_ID = "tj-panj-post"
+
+# The schema a database has once every migration up to the named one has run
+# (schema_version()). schema.py may change only together with a new migration: a change
+# without one (c2b7101's partial index) leaves the databases made before it behind.
+SCHEMA_AFTER = {"0016_partial_follow_up_index": "eac9c7e3adcb"}
 
 # Differences between an upgraded database and a fresh one that are legitimate, by
 # (backend, table, aspect): none so far. An entry here needs its reason beside it.
@@ -221,6 +226,16 @@ def test_processes_starting_together_migrate_once(bare_engine: sa.Engine,
         engine.dispose()
     assert sorted(outcomes, key=str) == [0, 0, 0, len(MIGRATIONS) - 1]
     assert len(recorded(bare_engine)) == len(MIGRATIONS)
+
+
+def test_the_schema_changes_only_with_a_migration() -> None:
+    last = MIGRATIONS[-1][0]
+    assert last in SCHEMA_AFTER, (
+        f"new migration {last}: add its schema_version() to SCHEMA_AFTER, and the fixture "
+        "of the schema before it (docs/upgrades.md)")
+    assert schema_version() == SCHEMA_AFTER[last], (
+        "schema.py changed without a migration: add one that brings existing databases "
+        "to the new shape (docs/upgrades.md)")
 
 
 def test_every_earlier_schema_has_a_fixture() -> None:
