@@ -210,7 +210,8 @@ def unknown(names: list[str]) -> list[str]:
 
 def pending(names: list[str]) -> list[str]:
     """The migrations this code would apply to a database that records ``names``, in order."""
-    return [name for name, _ in MIGRATIONS if name not in set(names)]
+    done = set(names)
+    return [name for name, _ in MIGRATIONS if name not in done]
 
 
 def migrate(engine: sa.Engine) -> list[str]:
