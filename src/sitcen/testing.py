@@ -12,7 +12,9 @@ One copy of each, importable from the test suite, ``benchmarks/`` and
   ``initdb``/``pg_ctl`` in a temporary directory (as the ``postgres`` user when run as root);
 - :func:`start_server` and :func:`stop_process`: any ``sitcen`` command that serves
   (``serve``, ``demo``), up once it answers its health check;
-- :class:`NodeProcess`: one ``sitcen serve`` process with its own environment.
+- :class:`NodeProcess`: one ``sitcen serve`` process with its own environment;
+- :func:`load_schema_fixture` and :func:`schema_shape`: a database of an earlier schema
+  (tests/data/schemas/, scripts/make_schema_fixture.py) and what a database's schema is.
 
 Nothing here is used by a running node, and nothing here needs pytest.
 """
@@ -645,3 +647,63 @@ def authorisation_matrix() -> dict[str, list[str]]:
         finally:
             node.engine.dispose()
     return matrix
+
+
+def schema_fixture_statements(path: Path, dialect: str) -> Iterator[str]:
+    """The statements of a schema fixture for a backend (``sqlite``, ``postgresql``): those
+    of its own ``-- dialect:`` sections and of the shared ones, in order."""
+    import re
+
+    section, statement = "all", list[str]()
+    for line in path.read_text(encoding="utf-8").splitlines():
+        if not statement and line.startswith("--"):
+            marker = re.fullmatch(r"-- dialect: (\w+)", line)
+            section = marker.group(1) if marker else section
+            continue
+        if section not in ("all", dialect):
+            continue
+        statement.append(line)
+        if line.endswith(";"):
+            yield "\n".join(statement)
+            statement = []
+    if statement:
+        raise ValueError(f"{path.name}: unterminated statement")
+
+
+def load_schema_fixture(engine: sa.Engine, path: Path) -> None:
+    """Load a schema fixture into the empty database of ``engine`` (not migrated)."""
+    with engine.begin() as conn:
+        for statement in schema_fixture_statements(path, engine.dialect.name):
+            conn.exec_driver_sql(statement)
+
+
+SchemaShape = dict[str, dict[str, Any]]
+
+
+def schema_shape(engine: sa.Engine) -> SchemaShape:
+    """What the node's code depends on, as the database reports it (``sa.inspect``): per
+    table its columns (type, nullable), primary key and indexes (columns, unique, partial
+    predicate)."""
+    import re
+
+    def predicate(index: Any) -> str | None:
+        options = index.get("dialect_options", {})
+        where = options.get("postgresql_where") or options.get("sqlite_where")
+        return None if where is None else re.sub(r"[()\s]", "", str(where)).lower()
+
+    with engine.connect() as conn:
+        inspector = sa.inspect(conn)
+        columns = inspector.get_multi_columns()
+        keys = inspector.get_multi_pk_constraint()
+        indexes = inspector.get_multi_indexes()
+    return {
+        table: {
+            "columns": {c["name"]: (str(c["type"].compile(engine.dialect)), c["nullable"])
+                        for c in table_columns},
+            "primary_key": keys[(schema, table)]["constrained_columns"],
+            "indexes": {ix["name"]: (tuple(ix["column_names"]), bool(ix["unique"]),
+                                     predicate(ix))
+                        for ix in indexes[(schema, table)]},
+        }
+        for (schema, table), table_columns in columns.items()
+    }

@@ -2,12 +2,27 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import click
 
 from sitcen import __version__
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class _Program(click.Group):
+    """The command group, which answers a database newer than this code (refused by every
+    command that migrates: serve, migrate, user add, ...) with a message, not a traceback."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        from sitcen.store.migrations import NewerDatabase
+
+        try:
+            return super().invoke(ctx)
+        except NewerDatabase as exc:
+            raise click.ClickException(str(exc)) from exc
+
+
+@click.group(cls=_Program, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="sitcen")
 def main() -> None:
     """sitcen: a situation-centre node for integrated border management.

@@ -1,4 +1,5 @@
-"""Serving a node, and its database and settings: ``serve``, ``migrate``, ``settings``."""
+"""Serving a node, and its database and settings: ``serve``, ``migrate``, ``db status``,
+``settings``."""
 
 from __future__ import annotations
 
@@ -171,6 +172,52 @@ def migrate() -> None:
         names = applied(conn)
         click.echo(f"database at {engine.url.render_as_string(hide_password=True)}")
     click.echo("migrations applied: " + ", ".join(names))
+
+
+@main.group()
+def db() -> None:
+    """The node's database: its schema state against this version of sitcen."""
+
+
+@db.command("status")
+def db_status() -> None:
+    """Show applied, pending and unknown migrations without changing anything.
+
+    Exit code 0: the database is up to date; 1: migrations are pending (the next
+    start applies them); 2: it records migrations this version does not know (a
+    newer sitcen upgraded it; this version refuses to start on it).
+    """
+    import sqlalchemy as sa
+
+    from sitcen.store.engine import open_engine
+    from sitcen.store.migrations import FORMER_NAMES, pending, schema_version, unknown
+
+    engine = open_engine(_settings().resolved_database_url, apply_migrations=False)
+    try:
+        with engine.connect() as conn:
+            has_table = sa.inspect(conn).has_table("schema_migrations")
+            recorded = sorted(conn.execute(sa.text("SELECT name FROM schema_migrations"))
+                              .scalars()) if has_table else []
+    finally:
+        engine.dispose()
+    newer, todo = unknown(recorded), pending(recorded)
+    click.echo(f"database: {engine.url.render_as_string(hide_password=True)}")
+    click.echo(f"this sitcen's schema version: {schema_version()}")
+    known = [name for name in recorded if name not in newer]
+    click.echo(f"applied ({len(known)}):")
+    for name in known:
+        former = f" (former name of {FORMER_NAMES[name]})" if name in FORMER_NAMES else ""
+        click.echo(f"  {name}{former}")
+    click.echo(f"pending ({len(todo)}): " + (", ".join(todo) or "none"))
+    click.echo(f"unknown ({len(newer)}): " + (", ".join(newer) or "none"))
+    if newer:
+        click.echo("a newer sitcen upgraded this database: this version will not start on it "
+                   "(docs/upgrades.md)", err=True)
+        click.get_current_context().exit(2)
+    if todo:
+        click.echo("the next start (or sitcen migrate) applies the pending migrations")
+        click.get_current_context().exit(1)
+    click.echo("up to date")
 
 
 @main.command("settings")

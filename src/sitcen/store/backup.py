@@ -31,9 +31,9 @@ from typing import Any
 import sqlalchemy as sa
 
 from sitcen import __version__
-from sitcen.store import schema
+from sitcen.store import migrations, schema
 from sitcen.store.epochs import current_epoch, journal_position
-from sitcen.store.migrations import MIGRATIONS, applied, schema_version
+from sitcen.store.migrations import applied, schema_version
 
 MANIFEST = "manifest.json"
 FORMAT = 1
@@ -240,10 +240,10 @@ def restore(source: Path, database_url: str, *, node_id: str, other_node: bool =
     if manifest.node_id != node_id and not other_node:
         raise BackupError(f"the backup is of node {manifest.node_id!r}, this is {node_id!r}; "
                           "restore another node's backup only on purpose (--other-node)")
-    unknown = sorted(set(manifest.migrations) - {name for name, _ in MIGRATIONS})
-    if unknown:
+    newer = migrations.unknown(manifest.migrations)  # former names are known
+    if newer:
         raise BackupError(f"the backup has a newer schema than this sitcen knows "
-                          f"({', '.join(unknown)}); restore it with sitcen "
+                          f"({', '.join(newer)}); restore it with sitcen "
                           f"{manifest.sitcen_version} or newer")
     url = sa.make_url(database_url)
     if url.get_backend_name() == "sqlite":

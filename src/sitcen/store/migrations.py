@@ -2,9 +2,12 @@
 
 Each migration runs once, in order, inside one transaction, and is recorded in
 ``schema_migrations``. Migration 0001 creates the tables as ``schema.py``
-defined them when it was written; every later migration must be written to
-be idempotent (check before it alters), because a fresh database gets the
-current ``schema.py`` shape from 0001 (docs/decisions.md).
+defines them now; every later migration must be written to be idempotent
+(check before it alters), because a fresh database gets the current
+``schema.py`` shape from 0001 while an old one reaches it step by step
+(docs/decisions.md, docs/upgrades.md). A database that records a migration
+this code does not know was upgraded by a newer sitcen: :func:`migrate`
+refuses it (:class:`NewerDatabase`) rather than run old code on a newer schema.
 """
 
 from __future__ import annotations
@@ -19,6 +22,9 @@ import sqlalchemy as sa
 from sitcen.store import schema
 
 Migration = Callable[[sa.Connection], None]
+
+# Key of the PostgreSQL advisory lock that serialises migrations across processes.
+MIGRATION_LOCK = 7301001
 
 
 def _m0001_initial(conn: sa.Connection) -> None:
@@ -123,6 +129,21 @@ def _m0015_idempotency_keys(conn: sa.Connection) -> None:
     schema.idempotency_keys.create(conn, checkfirst=True)
 
 
+def _m0016_partial_follow_up_index(conn: sa.Connection) -> None:
+    # The follow-up index became partial (c2b7101) without a migration. SQLite databases
+    # of that time got it from 0003, which rebuilds the events table; PostgreSQL ones
+    # kept the full index. Idempotent: recreate it only where it has no predicate.
+    index = next(ix for ix in schema.events.indexes if ix.name == "ix_events_follow_up")
+    found = [ix for ix in sa.inspect(conn).get_indexes("events") if ix["name"] == index.name]
+    options = found[0].get("dialect_options", {}) if found else {}
+    if found and (options.get("postgresql_where") is not None
+                  or options.get("sqlite_where") is not None):
+        return
+    if found:
+        conn.exec_driver_sql(f"DROP INDEX {index.name}")
+    index.create(conn)
+
+
 MIGRATIONS: list[tuple[str, Migration]] = [
     ("0001_initial", _m0001_initial),
     ("0002_peers_agreements_leases", _m0002_peers_agreements_leases),
@@ -139,7 +160,39 @@ MIGRATIONS: list[tuple[str, Migration]] = [
     ("0013_second_factors", _m0013_second_factors),
     ("0014_journal_epochs", _m0014_journal_epochs),
     ("0015_idempotency_keys", _m0015_idempotency_keys),
+    ("0016_partial_follow_up_index", _m0016_partial_follow_up_index),
 ]
+
+
+# Names a migration had before its current one: recorded by databases of that time, known
+# to this code, never run again (the step under its current name runs instead, and is
+# idempotent). 0002 was renamed on main a minute after it landed, when it gained the leases
+# table; the others are numbers the cooperation branch used before it landed
+# (docs/decisions.md), which only developers' databases hold.
+FORMER_NAMES: dict[str, str] = {
+    "0002_peers_and_agreements": "0002_peers_agreements_leases",
+    "0007_files": "0009_files",
+    "0008_files": "0009_files",
+}
+
+
+class NewerDatabase(Exception):
+    """The database records migrations this code does not know: a newer sitcen upgraded it."""
+
+    def __init__(self, unknown: list[str]) -> None:
+        self.unknown = unknown
+        super().__init__(
+            f"the database was upgraded by a newer sitcen: it records migration(s) "
+            f"{', '.join(unknown)}, which this version ({_version()}) does not know. "
+            "Run the newer version on it, or restore the backup taken before that upgrade "
+            "(docs/upgrades.md); this version will not start on it."
+        )
+
+
+def _version() -> str:
+    from sitcen import __version__
+
+    return __version__
 
 
 def applied(conn: sa.Connection) -> list[str]:
@@ -149,14 +202,39 @@ def applied(conn: sa.Connection) -> list[str]:
     return sorted(rows)
 
 
+def unknown(names: list[str]) -> list[str]:
+    """Of these recorded names, those this code does not know (written by a newer sitcen)."""
+    known = {name for name, _ in MIGRATIONS} | set(FORMER_NAMES)
+    return sorted(set(names) - known)
+
+
+def pending(names: list[str]) -> list[str]:
+    """The migrations this code would apply to a database that records ``names``, in order."""
+    done = set(names)
+    return [name for name, _ in MIGRATIONS if name not in done]
+
+
 def migrate(engine: sa.Engine) -> list[str]:
-    """Apply every pending migration in order; returns the names applied now."""
+    """Apply every pending migration in order; returns the names applied now.
+
+    Raises :class:`NewerDatabase`, having changed nothing, when the database records a
+    migration this code does not know.
+    """
+    from sitcen.store.engine import SQLITE_WRITE
+
     done_now: list[str] = []
-    with engine.begin() as conn:
+    with engine.connect() as conn, conn.execution_options(**{SQLITE_WRITE: True}).begin():
+        # Several app processes may start together on one database: the first to take the
+        # lock migrates, the others wait and find nothing pending. SQLite's write lock is
+        # taken at BEGIN (a deferred transaction that read the migrations could not write
+        # after another process did: "database is locked" at once, not after a wait).
         if engine.dialect.name == "postgresql":
-            # Several app processes may start together on one database.
-            conn.execute(sa.text("SELECT pg_advisory_xact_lock(7301001)"))
-        already = set(applied(conn))
+            conn.execute(sa.text(f"SELECT pg_advisory_xact_lock({MIGRATION_LOCK})"))
+        recorded = applied(conn)
+        newer = unknown(recorded)
+        if newer:
+            raise NewerDatabase(newer)
+        already = set(recorded)
         for name, step in MIGRATIONS:
             if name in already:
                 continue
