@@ -31,6 +31,8 @@ import orjson
 import pytest
 
 from conftest import TEST_PASSWORD, report
+from sitcen.api.guards import MAX_BODY_BYTES
+from sitcen.settings import Settings
 from sitcen.testing import NodeProcess, certificates, free_port, stop_process, wait_until
 
 pytestmark = [pytest.mark.xdist_group("processes"), pytest.mark.slow]
@@ -295,10 +297,19 @@ def test_nginx_refuses_large_bodies_in_the_nodes_shape(site: Site) -> None:
     with site.client() as client:
         event_id = client.post("/api/v1/events", json=report(), headers=token).json()["id"]
         pdf = b"%PDF-1.4\n" + b"0" * (9 * 1024 * 1024) + b"\n%%EOF\n"
-        answer = client.post(f"/api/v1/attachments?record_id={event_id}&name=a.pdf",
-                             content=pdf, headers={**token,
-                                                   "Content-Type": "application/pdf"})
-        assert answer.status_code != 413, answer.text
+        uploaded = client.post(f"/api/v1/attachments?record_id={event_id}&name=a.pdf",
+                               content=pdf, headers={**token, "Content-Type": "application/pdf"})
+        assert uploaded.status_code == 201, uploaded.text
+        assert uploaded.json()["body"]["size"] == len(pdf)
+
+
+def test_the_samples_limits_are_the_nodes() -> None:
+    # nginx refuses before the node would: the two must move together.
+    text = SAMPLE.read_text(encoding="utf-8")
+    limits = re.findall(r"client_max_body_size (\d+)m;", text)
+    assert limits == [str(MAX_BODY_BYTES // 2**20),
+                      f"{Settings.model_fields['file_max_mb'].default:g}"]
+    assert f"larger than {MAX_BODY_BYTES} bytes" in text
 
 
 def test_a_node_that_does_not_answer_is_a_json_502(tmp_path: Path) -> None:
