@@ -59,9 +59,13 @@ def test_the_unit_is_hardened() -> None:
     assert unit["EnvironmentFile"] == "/etc/sitcen/sitcen.env"
 
 
-def _variables(text: str) -> dict[str, str]:
-    """Every SITCEN_ variable of an environment file, also those commented out."""
-    return dict(re.findall(r"^#?(SITCEN_[A-Z0-9_]+)=(.*)$", text, flags=re.MULTILINE))
+def _variables(text: str, *, commented: bool = True) -> dict[str, str]:
+    """The SITCEN_ variables of an environment file (``commented``: also those commented
+    out), each value without the quotes around it, as systemd and a shell read it."""
+    found = re.findall(r"^%s(SITCEN_[A-Z0-9_]+)=(.*)$" % ("#?" if commented else ""), text,
+                       flags=re.MULTILINE)
+    return {name: value[1:-1] if value[:1] in "'\"" and value[:1] == value[-1:] else value
+            for name, value in found}
 
 
 def test_the_environment_file_names_real_settings() -> None:
@@ -75,7 +79,7 @@ def test_the_environment_file_names_real_settings() -> None:
 def test_the_example_does_not_start_until_its_secret_is_set(
         monkeypatch: pytest.MonkeyPatch) -> None:
     text = ENV_FILE.read_text(encoding="utf-8")
-    active = dict(re.findall(r"^(SITCEN_[A-Z0-9_]+)=(.*)$", text, flags=re.MULTILINE))
+    active = _variables(text, commented=False)
     for name in [n for n in os.environ if n.startswith("SITCEN_")]:
         monkeypatch.delenv(name)
     for name, value in active.items():
@@ -109,3 +113,16 @@ def test_systemd_accepts_the_unit(tmp_path: Path) -> None:
     done = subprocess.run([analyze, "verify", str(copy)], capture_output=True, text=True,
                           timeout=60)
     assert done.returncode == 0 and not done.stderr.strip(), done.stderr
+
+
+def test_a_shell_reads_the_environment_file_as_systemd_does(tmp_path: Path) -> None:
+    # The guide runs the node's commands with `set -a; . /etc/sitcen/sitcen.env`.
+    text = ENV_FILE.read_text(encoding="utf-8")
+    uncommented = tmp_path / "sitcen.env"
+    uncommented.write_text(re.sub(r"^#(SITCEN_)", r"\1", text, flags=re.MULTILINE),
+                           encoding="utf-8")
+    shown = subprocess.run(["sh", "-c", f'set -a; . "{uncommented}"; env -0'],
+                           capture_output=True, text=True, env={"PATH": os.defpath},
+                           check=True).stdout
+    seen = dict(item.split("=", 1) for item in shown.split("\0") if item.startswith("SITCEN_"))
+    assert seen == _variables(text)
