@@ -104,7 +104,7 @@ def test_systemd_accepts_the_unit(tmp_path: Path) -> None:
     sitcen = shutil.which("sitcen", path=str(Path(sys.executable).parent))
     assert sitcen is not None
     text = UNIT.read_text(encoding="utf-8")
-    for old, new in (("ExecStart=/opt/sitcen/venv/bin/sitcen", f"ExecStart={sitcen}"),
+    for old, new in (("ExecStart=/opt/sitcen/bin/sitcen", f"ExecStart={sitcen}"),
                      ("EnvironmentFile=/etc/sitcen/sitcen.env", f"EnvironmentFile={ENV_FILE}")):
         assert text.count(old) == 1
         text = text.replace(old, new)
