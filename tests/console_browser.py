@@ -111,12 +111,14 @@ def chromium() -> Iterator[Any]:
         launched.close()
 
 
-def new_context(browser: Any, lang: str = "en") -> Any:
-    """A browser context whose first page starts in ``lang`` and the Dushanbe time zone.
+def new_context(browser: Any, lang: str = "en", **options: Any) -> Any:
+    """A browser context whose first page starts in ``lang`` and the Dushanbe time zone
+    (``options``: more of Playwright's context options).
 
     A reload keeps what the user chose since.
     """
-    context = browser.new_context(viewport=VIEWPORT, locale="en-GB", timezone_id=ZONE)
+    context = browser.new_context(viewport=VIEWPORT, locale="en-GB", timezone_id=ZONE,
+                                  **options)
     context.add_init_script(
         "const s = localStorage;"
         f"if (!s.getItem('sitcen.lang')) s.setItem('sitcen.lang', '{lang}');"

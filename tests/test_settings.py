@@ -62,3 +62,14 @@ def test_the_environment_given_to_worker_processes_reads_back_the_same(
     assert again.model_dump() == settings.model_dump()
     assert again.smtp_password.get_secret_value() == "s3cret-pass"
     assert again.secret_key.get_secret_value() == settings.secret_key.get_secret_value()
+
+
+def test_trusted_proxies_are_addresses_or_networks(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SITCEN_TRUSTED_PROXIES", '["10.20.0.5", "10.20.1.0/24", "fd00::1"]')
+    assert Settings(environment="test").trusted_proxies == ["10.20.0.5", "10.20.1.0/24",
+                                                           "fd00::1"]
+    assert Settings(environment="test", trusted_proxies=[]).trusted_proxies == []
+    # A typo would otherwise trust no one silently; "*" would let a client pick its address.
+    for wrong in ("10.20.0.500", "*", "proxy.example"):
+        with pytest.raises(ValidationError, match="is not an IP address or network"):
+            Settings(environment="test", trusted_proxies=[wrong])

@@ -6,6 +6,7 @@ Nothing else in the code reads the environment. Create it once with
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import re
 from functools import lru_cache
@@ -141,6 +142,13 @@ class Settings(BaseSettings):
         None, description="PEM certificate (with its chain) of the node's HTTPS; with tls_key, "
                           "`sitcen serve` speaks HTTPS only (docs/security.md)")
     tls_key: Path | None = Field(None, description="PEM private key of tls_cert")
+    trusted_proxies: list[str] = Field(
+        ["127.0.0.1", "::1"],
+        description="addresses or networks of the reverse proxies in front of the node, as "
+                    'JSON (e.g. ["10.20.0.5", "10.20.1.0/24"]): from them `sitcen serve` '
+                    "believes X-Forwarded-Proto (the scheme the console's cookie and origin "
+                    "check use) and X-Forwarded-For (the address logins are throttled and "
+                    "audited by); [] believes no one (docs/security.md)")
     peer_mtls: Literal["off", "optional", "required"] = Field(
         "off", description="mutual TLS between nodes: `required` takes batches and pulls only "
                            "on peer_port, from nodes with a client certificate of peer_tls_ca "
@@ -242,6 +250,19 @@ class Settings(BaseSettings):
         if unknown:
             raise ValueError(f"second_factor_roles: unknown roles {', '.join(unknown)} "
                              f"(roles are {', '.join(known)})")
+        return value
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _proxy_addresses(cls, value: list[str]) -> list[str]:
+        # uvicorn would take a mistyped address as a name no connection ever has, and
+        # trust nobody without saying so; "*" would let any client choose its address.
+        for entry in value:
+            try:
+                ipaddress.ip_network(entry, strict=False)
+            except ValueError:
+                raise ValueError(f"trusted_proxies: {entry!r} is not an IP address or "
+                                 "network") from None
         return value
 
     @field_validator("tak_language")

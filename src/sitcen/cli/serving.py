@@ -135,16 +135,21 @@ def _serve(settings: Settings, host: str, port: int, *, workers: int = 1,
     tls: dict[str, str] = {}
     if settings.tls_cert is not None and settings.tls_key is not None:
         tls = {"ssl_certfile": str(settings.tls_cert), "ssl_keyfile": str(settings.tls_key)}
+    # X-Forwarded-Proto and -For only from the proxies the settings name (uvicorn would
+    # otherwise read FORWARDED_ALLOW_IPS from the environment).
+    proxies = list(settings.trusted_proxies)
     try:
         if workers == 1:
             app = create_app(node)
             freeze_start_up()
-            uvicorn.run(app, host=host, port=port, log_level="info", **tls)  # type: ignore[arg-type]
+            uvicorn.run(app, host=host, port=port, log_level="info", proxy_headers=bool(proxies),
+                        forwarded_allow_ips=proxies, **tls)  # type: ignore[arg-type]
             return
         # Worker processes build their own node from the environment.
         os.environ.update(settings_environment(settings))
         uvicorn.run("sitcen.api.main:app_from_environment", factory=True, host=host, port=port,
-                    workers=workers, log_level="info", **tls)  # type: ignore[arg-type]
+                    workers=workers, log_level="info", proxy_headers=bool(proxies),
+                    forwarded_allow_ips=proxies, **tls)  # type: ignore[arg-type]
     finally:
         if peers is not None:
             peers.stop()

@@ -63,7 +63,8 @@ def public_user(node_id: str, username: str, full_name: str, role: str) -> UserP
 
 
 def client_address(request: Request) -> str | None:
-    """The address the request came from (the proxy's, behind a reverse proxy)."""
+    """The address the request came from: behind a proxy of SITCEN_TRUSTED_PROXIES, the
+    client's as the proxy's X-Forwarded-For gives it; behind another, the proxy's."""
     return request.client.host if request.client else None
 
 
