@@ -36,7 +36,6 @@ def _serve(settings: Settings, host: str, port: int, *, workers: int = 1,
 
     from sitcen.api.main import create_app, freeze_start_up, log_to_stderr
 
-    log_to_stderr()
     # Migrate and load the sections once, here, before any worker starts.
     node = Node.open(settings)
     from sitcen.store.epochs import pending_epoch
@@ -46,6 +45,7 @@ def _serve(settings: Settings, host: str, port: int, *, workers: int = 1,
             f"this node was restored from the backup of {restored.backup['created_at']} and "
             "has not asked its linked nodes for what it lacks since: run sitcen recover "
             "(docs/backup.md)")
+    log_to_stderr()
     if started is not None:
         started(node)
     if node.identity is not None:
