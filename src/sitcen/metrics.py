@@ -84,6 +84,8 @@ class _Instruments:
         self.tak_clients = Gauge(
             "sitcen_tak_clients", "TAK (CoT) TCP clients connected now, and of them authenticated",
             ["state"], multiprocess_mode="livesum", registry=r)
+        for state in ("connected", "authenticated"):
+            self.tak_clients.labels(state)  # both series exist, at 0, before any client
         self.tak_messages = Counter(
             "sitcen_tak_messages", "CoT messages the TAK listener handled, by outcome",
             ["outcome"], registry=r)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
 import sqlalchemy as sa
@@ -64,11 +64,27 @@ class RequestIds:
             request_id.reset(token)
 
 
-def route_of(scope: Scope) -> str:
+def route_templates(routes: Sequence[Any]) -> dict[int, str]:
+    """The full path template of every route, by the id of the route object a request's
+    ``scope["route"]`` holds.
+
+    FastAPI keeps an included router's routes as they were declared (``/events/{event_id}``
+    without the router's prefix) and puts that object in the scope; its route contexts know
+    the path as served (``/api/v1/events/{event_id}``).
+    """
+    from fastapi.routing import iter_route_contexts
+
+    return {id(context.original_route): context.path_format
+            for context in iter_route_contexts(routes) if context.path_format}
+
+
+def route_of(scope: Scope, templates: Mapping[int, str]) -> str:
     """The template of the route that served a request (``/api/v1/events/{event_id}``)."""
     route = scope.get("route")
-    path = getattr(route, "path", None)
-    return path if isinstance(path, str) and path else UNMATCHED
+    if route is None:
+        return UNMATCHED
+    template = templates.get(id(route)) or getattr(route, "path", None)
+    return template if isinstance(template, str) and template else UNMATCHED
 
 
 class RequestMetrics:
@@ -77,11 +93,14 @@ class RequestMetrics:
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
+        self._templates: dict[int, str] | None = None  # made at the first request
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        if self._templates is None:
+            self._templates = route_templates(scope["app"].routes)
         started = time.perf_counter()
         status = 500  # an exception before any answer becomes a 500 further out
 
@@ -94,8 +113,8 @@ class RequestMetrics:
         try:
             await self.app(scope, receive, observing_send)
         finally:
-            metrics.count_request(scope.get("method", "GET"), route_of(scope), status,
-                                  time.perf_counter() - started)
+            metrics.count_request(scope.get("method", "GET"), route_of(scope, self._templates),
+                                  status, time.perf_counter() - started)
 
 
 # ------------------------------------------------------------------ read at scrape time
@@ -217,11 +236,14 @@ class NodeGauges:
 
     def _alerts(self, conn: sa.Connection) -> Iterator[Metric]:
         r = schema.records
-        status = sa.cast(r.c.body, sa.JSON)["status"].as_string()
-        counts: dict[str | None, int] = dict(conn.execute(
+        # The status is in the record's JSON body: read there by the database, not here.
+        status: Any = (sa.cast(r.c.body, sa.JSON)["status"].as_string()
+                       if conn.dialect.name == "postgresql"
+                       else sa.func.json_extract(r.c.body, "$.status"))
+        counts = {row[0]: int(row[1]) for row in conn.execute(
             sa.select(status, sa.func.count())
             .where(r.c.kind == "alert", r.c.origin == self.node.settings.node_id)
-            .group_by(status)).tuples().all())
+            .group_by(status))}
         alerts = _gauge("sitcen_alerts", "This node's alerts by status (open, acknowledged, "
                                          "closed)", ("status",))
         for name in ("open", "acknowledged", "closed"):
