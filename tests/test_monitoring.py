@@ -9,7 +9,8 @@ import io
 import json
 import logging
 import re
-from collections.abc import Iterator
+import socket
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -26,6 +27,8 @@ from sitcen.api.main import create_app
 from sitcen.exchange.identity import NodeIdentity
 from sitcen.exchange.links import Relation, add_agreement, add_peer
 from sitcen.exchange.sender import LinkSender, failure_reason
+from sitcen.interop.cot import event_xml, load_mapping
+from sitcen.interop.tak import TakListener
 from sitcen.logs import JsonFormatter
 from sitcen.node import Node
 from sitcen.operations.queue import QueueKeeper, chain_of
@@ -59,6 +62,15 @@ def scrape(client: TestClient | httpx.Client, url: str = "/api/v1/metrics",
     assert answer.status_code == 200, answer.text
     assert answer.headers["content-type"].startswith("text/plain; version=0.0.4")
     return parse(answer.text)
+
+
+def scrape_until(client: TestClient, holds: Callable[[Samples], bool], what: str) -> Samples:
+    """Scrape until ``holds`` says the samples show what is waited for; those samples."""
+    def shown() -> Samples | None:
+        samples = scrape(client)
+        return samples if holds(samples) else None
+
+    return wait_until(shown, what=what)
 
 
 def identified(settings: Settings) -> Settings:
@@ -226,6 +238,35 @@ def test_push_failures_are_counted_by_reason() -> None:
     assert failure_reason("unreachable: [Errno 111] Connection refused") == "unreachable"
     assert failure_reason("refused (403): batch from an unknown node") == "refused_403"
     assert failure_reason("https://ncc.example:8443: the TLS handshake failed: x") == "tls"
+
+
+def test_tak_connections_and_messages_show_in_a_scrape(
+        monitored: Node, monitored_client: TestClient, password_hash: str) -> None:
+    """The TAK listener runs in the node's process here (as in `sitcen serve`'s parent)."""
+    token = add_role_users(monitored.engine, password_hash)[Role.operator]
+    before = scrape(monitored_client)
+
+    def grew(samples: Samples, name: str, **labels: str) -> float:
+        return value(samples, name, **labels) - value(before, name, **labels)
+
+    position = event_xml("ANDROID-0042", "a-f-G-U-C", 37.22, 68.60, time=datetime.now(UTC),
+                         stale=datetime.now(UTC) + timedelta(minutes=5), callsign="Пяндж-4",
+                         token=token, ce=12.0)
+    with TakListener(monitored, load_mapping(None), tcp_port=0) as listener, \
+            socket.create_connection(("127.0.0.1", listener.tcp_port), timeout=10) as device:
+        device.sendall(position)
+        during = scrape_until(
+            monitored_client,
+            lambda s: all(grew(s, "sitcen_tak_clients", state=state) == 1
+                          for state in ("connected", "authenticated")),
+            "the device counted as connected and authenticated")
+        wait_until(lambda: listener.counters.positions == 1, what="the position written")
+    assert grew(during, "sitcen_tak_messages_total", outcome="received") == 1
+    after = scrape_until(monitored_client,
+                         lambda s: grew(s, "sitcen_tak_clients", state="connected") == 0,
+                         "the device counted as gone")
+    assert grew(after, "sitcen_tak_clients", state="authenticated") == 0
+    assert grew(after, "sitcen_tak_messages_total", outcome="positions") == 1
 
 
 # ------------------------------------------------------------------ readiness and liveness
