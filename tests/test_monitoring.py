@@ -36,6 +36,8 @@ from sitcen.settings import Settings
 from sitcen.store import schema
 from sitcen.store.alerts import record_alerts
 from sitcen.store.cursors import journal_head
+from sitcen.store.epochs import begin_epoch
+from sitcen.store.migrations import MIGRATIONS
 from sitcen.testing import NodeProcess, free_port, serve_in_thread, wait_until
 from sitcen.users import Role
 
@@ -269,6 +271,28 @@ def test_tak_connections_and_messages_show_in_a_scrape(
     assert grew(after, "sitcen_tak_messages_total", outcome="positions") == 1
 
 
+def test_a_backlog_across_a_restored_epoch_counts_entries_not_positions(
+        monitored: Node, monitored_client: TestClient, password_hash: str) -> None:
+    operator = auth(add_role_users(monitored.engine, password_hash)[Role.operator])
+
+    def write(n: int) -> None:
+        answer = monitored_client.post("/api/v1/events/batch", headers=operator,
+                                       json={"events": [report() for _ in range(n)]})
+        assert answer.status_code in (200, 201), answer.text
+
+    add_peer(monitored.engine, "kg-far-peer", url="http://127.0.0.1:9", relation=Relation.peer,
+             public_key=NodeIdentity.generate("kg-far-peer").public_key_text)
+    write(3)
+    begin_epoch(monitored.engine, monitored.settings.node_id, {"created_at": "2026-12-01"})
+    write(2)
+    with monitored.engine.connect() as conn:
+        entries = conn.execute(sa.select(sa.func.count()).select_from(schema.journal)).scalar()
+    samples = scrape(monitored_client)
+    assert value(samples, "sitcen_journal_head_seq") > 2**40
+    assert value(samples, "sitcen_federation_backlog_records", peer="kg-far-peer",
+                 relation="peer") == entries == 6  # five events and the epoch's note
+
+
 # ------------------------------------------------------------------ readiness and liveness
 
 
@@ -293,7 +317,7 @@ def test_not_ready_without_the_node_identity(client: TestClient) -> None:
 
 def test_not_ready_when_a_migration_is_missing(monitored: Node,
                                                monitored_client: TestClient) -> None:
-    last = "0013_second_factors"
+    last = MIGRATIONS[-1][0]
     with monitored.engine.begin() as conn:
         conn.execute(schema.schema_migrations.delete()
                      .where(schema.schema_migrations.c.name == last))

@@ -25,6 +25,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from sitcen import __version__
 from sitcen.api.console import mount_console
 from sitcen.api.guards import BodySizeLimit, RefuseNul, SecurityHeaders
+from sitcen.api.idempotency import Idempotency
 from sitcen.api.monitoring import RequestIds, RequestMetrics
 from sitcen.api.routes import (
     agreements,
@@ -250,6 +251,7 @@ def create_app(node: Node) -> FastAPI:
     app.state.node = node
     app.state.replay_guard = StoredReplayGuard(node.engine)
     app.openapi = _openapi(app)  # type: ignore[method-assign]
+    app.add_middleware(Idempotency)  # innermost: it reads the body through the size limit
     app.add_middleware(BodySizeLimit)
     app.add_middleware(RefuseNul)
     app.add_middleware(SecurityHeaders)  # refusals above get the headers too

@@ -24,6 +24,7 @@ from sitcen.logs import request_id, sane_request_id
 from sitcen.node import Node
 from sitcen.recompute import RISK_DETAIL
 from sitcen.store import schema
+from sitcen.store.epochs import EPOCH_BITS
 from sitcen.store.journal import now_micros
 
 log = logging.getLogger("sitcen.api")
@@ -120,6 +121,27 @@ class RequestMetrics:
 # ------------------------------------------------------------------ read at scrape time
 
 
+#: Entries counted at most, one by one, behind a cursor of an earlier epoch (below).
+COUNT_CAP = 100_000
+
+
+def entries_after(conn: sa.Connection, cursor: int, head: int) -> int:
+    """How many journal entries lie after ``cursor`` (``head`` is the newest position).
+
+    Within one epoch positions follow each other, so it is a subtraction (a write rolled
+    back on PostgreSQL leaves a gap in the sequence, counted too). After a restore the
+    positions jump to the next epoch (store/epochs.py): a cursor of an earlier epoch gets
+    its entries counted, up to :data:`COUNT_CAP`.
+    """
+    if head <= cursor:
+        return 0
+    if head >> EPOCH_BITS == cursor >> EPOCH_BITS:
+        return head - cursor
+    j = schema.journal
+    after = sa.select(j.c.seq).where(j.c.seq > cursor).limit(COUNT_CAP).subquery()
+    return int(conn.execute(sa.select(sa.func.count()).select_from(after)).scalar_one())
+
+
 def _gauge(name: str, documentation: str, labels: tuple[str, ...] = ()) -> GaugeMetricFamily:
     return GaugeMetricFamily(name, documentation, labels=list(labels))
 
@@ -186,7 +208,7 @@ class NodeGauges:
         for peer in conn.execute(sa.select(p.c.node_id, p.c.relation, p.c.acked_seq,
                                            p.c.received_seq).order_by(p.c.node_id)):
             key = [peer.node_id, peer.relation]
-            behind = max(0, head - int(peer.acked_seq))
+            behind = entries_after(conn, int(peer.acked_seq), head)
             backlog.add_metric(key, behind)
             oldest = None
             if behind:
@@ -203,7 +225,7 @@ class NodeGauges:
                         "Journal entries a follower of the journal (the validation queue, "
                         "notifications, deliveries...) has still to read", ("follower",))
         for row in conn.execute(sa.select(c.c.name, c.c.position).order_by(c.c.name)):
-            behind.add_metric([row.name], max(0, head - int(row.position)))
+            behind.add_metric([row.name], entries_after(conn, int(row.position), head))
         yield behind
 
     def _queues(self, conn: sa.Connection, now_us: int) -> Iterator[Metric]:

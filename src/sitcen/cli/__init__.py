@@ -22,6 +22,7 @@ from sitcen.cli import (  # noqa: E402, F401
     admin,
     analyse,
     audit,
+    backup,
     data,
     demo_commands,
     reports,

@@ -47,6 +47,13 @@ def _serve(settings: Settings, host: str, port: int, *, workers: int = 1,
     log_to_stderr(settings.log_format)
     # Migrate and load the sections once, here, before any worker starts.
     node = Node.open(settings)
+    from sitcen.store.epochs import pending_epoch
+
+    if (restored := pending_epoch(node.engine)) is not None:
+        raise click.ClickException(
+            f"this node was restored from the backup of {restored.backup['created_at']} and "
+            "has not asked its linked nodes for what it lacks since: run sitcen recover "
+            "(docs/backup.md)")
     if started is not None:
         started(node)
     if node.identity is not None:

@@ -60,6 +60,9 @@ class AuditAction(StrEnum):
     purge = "purge"
     legal_hold = "legal_hold"
     legal_hold_released = "legal_hold_released"
+    backup = "backup"
+    restore = "restore"
+    recover = "recover"
 
 
 @dataclass(frozen=True)

@@ -100,6 +100,9 @@ class RecordKind(StrEnum):
     delivery = "delivery"
     # Not a record: the journal's note that a received record was withdrawn.
     retraction = "retraction"
+    # Not a record: the journal's note that the node was restored from a backup and its
+    # positions jumped to a new epoch (store/epochs.py).
+    journal_epoch = "journal_epoch"
 
 
 #: The kinds kept in the shared ``records`` table, and the body field each is

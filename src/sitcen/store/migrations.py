@@ -115,6 +115,14 @@ def _m0013_second_factors(conn: sa.Connection) -> None:
     schema.second_factors.create(conn, checkfirst=True)
 
 
+def _m0014_journal_epochs(conn: sa.Connection) -> None:
+    schema.journal_epochs.create(conn, checkfirst=True)
+
+
+def _m0015_idempotency_keys(conn: sa.Connection) -> None:
+    schema.idempotency_keys.create(conn, checkfirst=True)
+
+
 MIGRATIONS: list[tuple[str, Migration]] = [
     ("0001_initial", _m0001_initial),
     ("0002_peers_agreements_leases", _m0002_peers_agreements_leases),
@@ -129,6 +137,8 @@ MIGRATIONS: list[tuple[str, Migration]] = [
     ("0011_audit_log", _m0011_audit_log),
     ("0012_legal_holds", _m0012_legal_holds),
     ("0013_second_factors", _m0013_second_factors),
+    ("0014_journal_epochs", _m0014_journal_epochs),
+    ("0015_idempotency_keys", _m0015_idempotency_keys),
 ]
 
 

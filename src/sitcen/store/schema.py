@@ -209,6 +209,39 @@ second_factors = sa.Table(
     sa.Column("created_at", sa.BigInteger, nullable=False),
 )
 
+# The journal's epochs (store/epochs.py): a node restored from a backup starts a new epoch
+# whose positions lie beyond every position of the earlier ones, so that no cursor a peer or
+# a browser holds ever names a position twice. ``recovered_at`` stays empty until the
+# records written after the backup were asked back from the linked nodes. Local.
+journal_epochs = sa.Table(
+    "journal_epochs",
+    metadata,
+    sa.Column("epoch", sa.Integer, primary_key=True),
+    sa.Column("first_seq", sa.BigInteger, nullable=False),
+    sa.Column("started_at", sa.BigInteger, nullable=False),
+    # The backup restored: its manifest as JSON (position, time, checksum).
+    sa.Column("backup", sa.Text, nullable=False),
+    sa.Column("recovered_at", sa.BigInteger),
+    # What the recovery asked of whom and got: JSON, for the administrator.
+    sa.Column("recovery", sa.Text),
+)
+
+# Answers kept for requests sent with an Idempotency-Key (store/idempotency.py): a client
+# that sends a request again after a lost answer (a phone on a poor link) gets the first
+# answer instead of a second record. Per user; pending while ``status`` is empty; kept a
+# day. Local, never replicated.
+idempotency_keys = sa.Table(
+    "idempotency_keys",
+    metadata,
+    sa.Column("username", sa.String(64), primary_key=True),
+    sa.Column("key", sa.String(200), primary_key=True),
+    sa.Column("fingerprint", sa.String(64), nullable=False),
+    sa.Column("created_at", sa.BigInteger, nullable=False),
+    sa.Column("status", sa.Integer),
+    sa.Column("headers", sa.Text),
+    sa.Column("body", sa.LargeBinary),
+)
+
 # Failed logins per account ("user:<name>") and per client address
 # ("address:<ip>"): the throttle every app process of a node shares
 # (store/throttle.py). Local, never replicated; a success clears the keys.

@@ -18,6 +18,7 @@ from sitcen.errors import Refused
 from sitcen.exchange.envelope import EnvelopeError, ReplayGuard
 from sitcen.exchange.identity import NodeIdentity
 from sitcen.exchange.inbox import answer_pull, receive
+from sitcen.exchange.recovery import answer_recovery
 from sitcen.exchange.sharing import section_infos
 from sitcen.exchange.tls import certificate_names
 from sitcen.settings import Settings
@@ -113,4 +114,18 @@ async def answer_pull_request(sent: SealedInput, node: CurrentNode) -> Response:
                                          certified=sent.certified)
     except EnvelopeError as exc:
         raise _refusal("pull", exc, len(sent.data)) from None
+    return Response(sealed, media_type="application/json")
+
+
+@router.post("/recover", responses={200: {"description": "a sealed batch for the caller"},
+                                     422: {"description": "refused, with the reason"}})
+async def answer_recovery_request(sent: SealedInput, node: CurrentNode) -> Response:
+    """Answer a linked node restored from a backup: the copies held here of its own records
+    journaled since the time it names, one page at a time (docs/backup.md)."""
+    try:
+        sealed = await run_in_threadpool(answer_recovery, node.engine, sent.identity, sent.data,
+                                         guard=sent.guard, now=datetime.now(UTC),
+                                         certified=sent.certified)
+    except EnvelopeError as exc:
+        raise _refusal("recovery request", exc, len(sent.data)) from None
     return Response(sealed, media_type="application/json")
