@@ -130,6 +130,8 @@ def test_a_scrape_shows_ingest_federation_queues_and_alerts(
     answer = client.post("/api/v1/events/batch", json={"events": batch}, headers=operator)
     assert answer.status_code in (200, 201), answer.text
     assert client.get("/api/v1/events/not-a-uuid", headers=operator).status_code in (404, 422)
+    assert client.get(f"/api/v1/no/such/{tmp_path.name}").status_code == 404
+    assert client.request("BREW", "/api/v1/health/live").status_code == 405
     while keeper.follow_once():
         pass
     record_alerts(engine, monitored.settings.node_id, [_alarm(f"scan:{tmp_path.name}")])
@@ -168,6 +170,12 @@ def test_a_scrape_shows_ingest_federation_queues_and_alerts(
     assert grew("sitcen_http_request_duration_seconds_count", **batch_route) == 1
     assert grew("sitcen_http_requests_total", method="GET", route="/api/v1/events/{event_id}",
                 status_class="4xx") == 1
+    # Unknown paths and invented methods make no series of their own.
+    assert grew("sitcen_http_requests_total", method="GET", route="unmatched",
+                status_class="4xx") == 1
+    assert grew("sitcen_http_requests_total", method="other", route="/api/v1/health/live",
+                status_class="4xx") == 1
+    assert not any(tmp_path.name in dict(labels).get("route", "") for _, labels in after)
     assert grew("sitcen_journal_records_written_total", kind="event", source="local") >= 3
     # What the parent applied, counted by the same process (it is served from a thread).
     assert grew("sitcen_journal_records_written_total", kind="event", source="received") >= 3

@@ -34,6 +34,8 @@ REQUEST_ID_HEADER = b"x-request-id"
 #: The route label of a request no route matched (a scan of unknown paths must not make
 #: a series per path).
 UNMATCHED = "unmatched"
+#: Methods counted by name; any other a client invents is counted as ``other``.
+METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
 
 
 class RequestIds:
@@ -114,8 +116,10 @@ class RequestMetrics:
         try:
             await self.app(scope, receive, observing_send)
         finally:
-            metrics.count_request(scope.get("method", "GET"), route_of(scope, self._templates),
-                                  status, time.perf_counter() - started)
+            method = scope.get("method", "GET")
+            metrics.count_request(method if method in METHODS else "other",
+                                  route_of(scope, self._templates), status,
+                                  time.perf_counter() - started)
 
 
 # ------------------------------------------------------------------ read at scrape time
