@@ -23,6 +23,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from pydantic import SecretStr
 
 from conftest import add_role_users, auth, iso, make_settings, report
+from sitcen import metrics
 from sitcen.api.main import create_app
 from sitcen.exchange.identity import NodeIdentity
 from sitcen.exchange.links import Relation, add_agreement, add_peer
@@ -299,6 +300,25 @@ def test_a_backlog_across_a_restored_epoch_counts_entries_not_positions(
     assert value(samples, "sitcen_journal_head_seq") > 2**40
     assert value(samples, "sitcen_federation_backlog_records", peer="kg-far-peer",
                  relation="peer") == entries == 6  # five events and the epoch's note
+
+
+def test_a_process_pools_its_counts_in_a_directory_and_back(tmp_path: Path) -> None:
+    """What `sitcen serve` does around its run, also when a test runs it in-process."""
+    failure = {"peer": "kg-pool-peer", "reason": "unreachable"}
+    name = "sitcen_federation_send_failures_total"
+    before = parse(metrics.exposition().decode())
+    metrics.pool_in(tmp_path / "pool")
+    try:
+        metrics.count_send_failure(**failure)
+        pooled = parse(metrics.exposition().decode())
+        assert list((tmp_path / "pool").glob("counter_*.db"))
+    finally:
+        metrics.unpool()
+    assert value(pooled, name, **failure) == 1
+    metrics.count_send_failure(**failure)
+    after = parse(metrics.exposition().decode())
+    assert value(after, name, **failure) == value(before, name, **failure) + 1
+    assert metrics.pooled() is None
 
 
 # ------------------------------------------------------------------ readiness and liveness

@@ -17,11 +17,11 @@ built in-process (tests, ``serve_in_thread``) keeps its values in memory.
 
 from __future__ import annotations
 
-import functools
 import os
 from collections import Counter as Tally
 from collections.abc import Iterable
 from pathlib import Path
+from typing import Any
 
 from prometheus_client import (
     CollectorRegistry,
@@ -48,10 +48,6 @@ _pool: Path | None = None
 # A counter's *_created series is a second series per label set that no alert here uses,
 # and the pooled (multiprocess) mode does not write it: off, so both modes look alike.
 disable_created_metrics()  # type: ignore[no-untyped-call]
-
-
-class MetricsError(RuntimeError):
-    """The instruments cannot be pooled as asked."""
 
 
 class _Instruments:
@@ -107,13 +103,22 @@ class _Instruments:
 
 #: The in-process registry (an app not pooled): what the scrape reads besides the database.
 _REGISTRY = CollectorRegistry(auto_describe=True)
+_in_memory: _Instruments | None = None
+_in_pool: _Instruments | None = None
+_value_class_before: Any = None
 
 
-@functools.cache
 def _instruments() -> _Instruments:
-    # Pooled, the values live in the pool's files, not in a registry: the scrape reads
-    # them with MultiProcessCollector (registering them too would export them twice).
-    return _Instruments(None if _pool is not None else _REGISTRY)
+    global _in_memory, _in_pool
+    if _pool is not None:
+        # Pooled, the values live in the pool's files, not in a registry: the scrape reads
+        # them with MultiProcessCollector (registering them too would export them twice).
+        if _in_pool is None:
+            _in_pool = _Instruments(None)
+        return _in_pool
+    if _in_memory is None:
+        _in_memory = _Instruments(_REGISTRY)
+    return _in_memory
 
 
 def pool_in(directory: Path) -> None:
@@ -126,17 +131,27 @@ def pool_in(directory: Path) -> None:
     explicitly. The directory must hold no files of an earlier run (:func:`clear_pool`).
     What this process counted before (``sitcen demo`` seeding its history) stays out.
     """
-    global _pool
+    global _pool, _in_pool, _value_class_before
     directory = directory.resolve()
     if _pool == directory:
         return
-    if _pool is not None:
-        raise MetricsError(f"this process pools its metrics in {_pool} already")
+    unpool()
     directory.mkdir(parents=True, exist_ok=True)
+    _value_class_before = values.ValueClass
     os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(directory)
     values.ValueClass = values.get_value_class()  # type: ignore[no-untyped-call]
-    _pool = directory
-    _instruments.cache_clear()  # made again, writing to the pool
+    _pool, _in_pool = directory, None
+
+
+def unpool() -> None:
+    """Count in memory again, as before :func:`pool_in` (a ``sitcen serve`` run in-process,
+    by a test, has returned and its pool is removed)."""
+    global _pool, _in_pool
+    if _pool is None:
+        return
+    os.environ.pop("PROMETHEUS_MULTIPROC_DIR", None)
+    values.ValueClass = _value_class_before
+    _pool, _in_pool = None, None
 
 
 def clear_pool(directory: Path) -> None:

@@ -34,15 +34,26 @@ def _serve(settings: Settings, host: str, port: int, *, workers: int = 1,
            started: Callable[[Node], None] | None = None) -> None:
     """Serve ``settings``' node; ``started`` is called with it before the API answers
     (the demo starts its live feed and patrols there)."""
-    import uvicorn
-
-    from sitcen.logs import log_to_stderr, uvicorn_log_config
+    from sitcen import metrics
 
     # Pool the metrics of every process of the node (this one, its workers, the analysis
-    # children) before anything is counted: the first import of the app counts nothing,
-    # but migrating and seeding may write records.
+    # children) before anything is counted: importing the app counts nothing, but
+    # migrating and seeding may write records.
     settings, made_pool = _pool_metrics(settings)
+    try:
+        _serve_node(settings, host, port, workers=workers, started=started)
+    finally:
+        metrics.unpool()
+        if made_pool:
+            shutil.rmtree(made_pool, ignore_errors=True)
+
+
+def _serve_node(settings: Settings, host: str, port: int, *, workers: int,
+                started: Callable[[Node], None] | None) -> None:
+    import uvicorn
+
     from sitcen.api.main import create_app, freeze_start_up
+    from sitcen.logs import log_to_stderr, uvicorn_log_config
 
     log_to_stderr(settings.log_format)
     # Migrate and load the sections once, here, before any worker starts.
@@ -159,8 +170,6 @@ def _serve(settings: Settings, host: str, port: int, *, workers: int = 1,
     finally:
         if peers is not None:
             peers.stop()
-        if made_pool:
-            shutil.rmtree(made_pool, ignore_errors=True)
 
 
 def _pool_metrics(settings: Settings) -> tuple[Settings, Path | None]:
