@@ -187,7 +187,7 @@ def _write_with_old_code(work: Path, out: Path) -> None:
     try:
         from sitcen.node import Node
     except ImportError:  # before the node moved out of the API package
-        from sitcen.api.node import Node  # type: ignore[no-redef]
+        from sitcen.api.node import Node  # type: ignore[no-redef,import-not-found,unused-ignore]
 
     settings = Settings(environment="test", data_dir=work / "data", node_id=NODE_ID,
                         node_country="TJ", database_url=f"sqlite:///{work / 'node.db'}")
@@ -315,7 +315,7 @@ def _dump(engine: Any, out: Path) -> None:
                 "'sqlite_%' ORDER BY rowid"):
             lines.append(sql.strip() + ";")
         lines.append("-- dialect: postgresql")
-        dialect = postgresql.dialect()
+        dialect = postgresql.dialect()  # type: ignore[no-untyped-call,unused-ignore]
         tables = schema.metadata.sorted_tables
         for table in tables:
             lines.append(str(sa.schema.CreateTable(table).compile(dialect=dialect)).strip() + ";")

@@ -229,15 +229,34 @@ def _publisher(broker: Broker, user: str = GATEWAY,
     return client, result["reason"]
 
 
+def _sensor_metrics() -> dict[str, float]:
+    """The sensor series of this process's metrics, read with Prometheus' own parser: the
+    broker gauge, and the messages counted by outcome."""
+    from prometheus_client.parser import text_string_to_metric_families
+
+    from sitcen import metrics
+
+    found = {"connected": 0.0}
+    for family in text_string_to_metric_families(metrics.exposition().decode()):
+        for sample in family.samples:
+            if sample.name == "sitcen_sensor_broker_connected":
+                found["connected"] = sample.value
+            elif sample.name == "sitcen_sensor_messages_total":
+                found[sample.labels["outcome"]] = sample.value
+    return found
+
+
 def test_detections_through_mosquitto(node: Node, broker: Broker) -> None:
     register_sensor(node.engine, node.reporter, SensorCreate(
         sensor_id="kg-seis-01", type="seismic", name="Датчик у брода", location=PANJ,
         coverage_radius_km=1.0))
     subscriber = DetectionSubscriber(node, host=broker.host, port=broker.port, username=USER,
                                      password=PASSWORD, burst_count=3, burst_minutes=10)
+    before = _sensor_metrics()
     subscriber.start()
     try:
         wait_until(subscriber.connected.is_set, what="the subscriber to connect")
+        assert _sensor_metrics()["connected"] == 1
         publisher, reason = _publisher(broker)
         assert not reason.is_failure
         now = datetime.now(UTC) - timedelta(minutes=5)
@@ -264,6 +283,12 @@ def test_detections_through_mosquitto(node: Node, broker: Broker) -> None:
         assert subscriber.counters.proposals == 1
     finally:
         subscriber.stop()
+    # The node's metrics counted what the subscriber counted (docs/monitoring.md).
+    after = _sensor_metrics()
+    assert after["connected"] == 0
+    for outcome in ("received", "detections", "dropped", "proposals"):
+        assert after.get(outcome, 0) - before.get(outcome, 0) == getattr(
+            subscriber.counters, outcome), outcome
     records = list_records(node.engine, RecordKind.sensor_detection, limit=10)
     assert len(records) == 4
     assert {r.subject for r in records} == {records[0].body["section_id"]} != {None}

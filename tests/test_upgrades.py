@@ -72,7 +72,7 @@ def rows(engine: sa.Engine, tables: SchemaShape) -> dict[str, list[dict[str, Any
     found = {}
     with engine.connect() as conn:
         for name, table_shape in tables.items():
-            query = (sa.select(*[sa.column(c) for c in table_shape["columns"]])
+            query: Any = (sa.select(*[sa.column(c) for c in table_shape["columns"]])
                      .select_from(sa.table(name))
                      .order_by(*[sa.column(c) for c in table_shape["primary_key"]]))
             found[name] = [dict(r._mapping) for r in conn.execute(query)]

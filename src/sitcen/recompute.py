@@ -38,6 +38,7 @@ import orjson
 import pandas as pd
 import sqlalchemy as sa
 
+from sitcen import metrics
 from sitcen.analysis.alerts import detect_alarms
 from sitcen.analysis.event_table import DAY_US, events_frame
 from sitcen.analysis.forecast import forecast, trend_summary
@@ -447,7 +448,9 @@ class AnalysisScheduler:
         """One pass if this process holds (or takes) the lease; None when another does."""
         if not acquire(self.engine, LEASE, self.holder, max(2 * self.interval_s, 120.0)):
             return None
-        return recompute(self.engine, self.node_id, now=now)
+        done = recompute(self.engine, self.node_id, now=now)
+        metrics.observe_analysis_pass(done.seconds)
+        return done
 
     def start(self) -> AnalysisScheduler:
         """Start recomputing in a daemon thread: at once, then every interval.
@@ -492,8 +495,11 @@ class AnalysisScheduler:
                     sender.close()
                     self._child.join()
                     if receiver.poll():
-                        log.info("analysis: %s", receiver.recv())
+                        summary, seconds = receiver.recv()
+                        metrics.observe_analysis_pass(seconds)
+                        log.info("analysis: %s", summary)
                     elif not self._stop.is_set():
+                        metrics.observe_analysis_pass(None)
                         log.error("analysis pass ended without a result (exit code %s)",
                                   self._child.exitcode)
                     receiver.close()
@@ -512,7 +518,8 @@ def _pass_in_child(url: str, node_id: str, result: Connection) -> None:
     _lower_priority()
     engine = open_engine(url, apply_migrations=False)
     try:
-        result.send(recompute(engine, node_id).summary())
+        done = recompute(engine, node_id)
+        result.send((done.summary(), done.seconds))
     finally:
         engine.dispose()
         result.close()

@@ -189,6 +189,16 @@ class Settings(BaseSettings):
         False, description="create a user at the first directory login, with the role "
                            "oidc_roles gives; off: only existing, enabled users log in")
 
+    log_format: Literal["text", "json"] = Field(
+        "text", description="how `sitcen serve` writes its log: text lines for people, or json, "
+                            "one object a line with the request id (docs/monitoring.md)")
+    metrics_token: SecretStr = Field(
+        SecretStr(""), description="bearer token a Prometheus server sends to GET "
+                                   "/api/v1/metrics; empty: no metrics (docs/monitoring.md)")
+    metrics_dir: Path | None = Field(
+        None, description="directory where the processes of `sitcen serve` pool their metrics "
+                          "(emptied at start); unset: a fresh temporary one")
+
     tak_host: str = Field("127.0.0.1", description="address the TAK (CoT) listeners bind to; "
                           "0.0.0.0 for devices on the network")
     tak_port: int = Field(0, ge=0, le=65535, description="TCP port of the TAK (CoT) listener "
@@ -344,6 +354,15 @@ class Settings(BaseSettings):
                 "SITCEN_SECRET_KEY is a placeholder or shorter than 16 characters; "
                 "set a real secret (placeholders are allowed only with SITCEN_ENVIRONMENT=demo)"
             )
+        return self
+
+    @model_validator(mode="after")
+    def _metrics_token_strong(self) -> Settings:
+        token = self.metrics_token.get_secret_value()
+        if token and self.environment == "production" and (
+                token.lower() in PLACEHOLDER_SECRETS or len(token) < 16):
+            raise ValueError("SITCEN_METRICS_TOKEN is a placeholder or shorter than 16 "
+                             "characters; set a real token, or none to turn metrics off")
         return self
 
     @property

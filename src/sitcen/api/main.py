@@ -11,7 +11,6 @@ instead, as that standard prescribes.
 from __future__ import annotations
 
 import gc
-import logging
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -27,6 +26,7 @@ from sitcen import __version__
 from sitcen.api.console import mount_console
 from sitcen.api.guards import BodySizeLimit, RefuseNul, SecurityHeaders
 from sitcen.api.idempotency import Idempotency
+from sitcen.api.monitoring import RequestIds, RequestMetrics
 from sitcen.api.routes import (
     agreements,
     alerts,
@@ -53,6 +53,7 @@ from sitcen.api.routes import (
     journal,
     levels,
     messages,
+    metrics,
     notifications,
     oidc,
     operations,
@@ -87,6 +88,7 @@ from sitcen.errors import (
 )
 from sitcen.events import EventBatch
 from sitcen.exchange.inbox import StoredReplayGuard
+from sitcen.logs import log_to_stderr
 from sitcen.node import Node
 from sitcen.settings import get_settings
 
@@ -252,7 +254,9 @@ def create_app(node: Node) -> FastAPI:
     app.add_middleware(Idempotency)  # innermost: it reads the body through the size limit
     app.add_middleware(BodySizeLimit)
     app.add_middleware(RefuseNul)
-    app.add_middleware(SecurityHeaders)  # outermost: refusals above get the headers too
+    app.add_middleware(SecurityHeaders)  # refusals above get the headers too
+    app.add_middleware(RequestMetrics)  # every answer counted, refusals of the guards too
+    app.add_middleware(RequestIds)  # outermost: every log line of a request carries its id
     app.add_exception_handler(InvalidInput, _invalid_input)
     app.add_exception_handler(RequestValidationError, _request_validation)
     app.add_exception_handler(RecordRefusal, _record_refusal)  # NotFound, NotOwner, VersionConflict
@@ -265,7 +269,7 @@ def create_app(node: Node) -> FastAPI:
                    features, imports, exports, stix, cap, sensors,
                    directory, requests, attachments, files, operations, messages,
                    subscriptions, notifications, queue, tasks, duty_log, handovers,
-                   reports, report_drafts, report_templates, situation, retention):
+                   reports, report_drafts, report_templates, situation, retention, metrics):
         _docstrings_as_summaries(module.router)
         app.include_router(module.router, prefix=API_PREFIX)
     # TAXII 2.1 puts discovery at /taxii2/ on the server root, not under the API.
@@ -277,20 +281,15 @@ def create_app(node: Node) -> FastAPI:
     return app
 
 
-def log_to_stderr() -> None:
-    """Show the node's own messages (batches received, refused, links failing) on stderr."""
-    logger = logging.getLogger("sitcen")
-    if not logger.handlers:
-        handler = logging.StreamHandler()
-        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
-        logger.addHandler(handler)
-        logger.setLevel(logging.INFO)
-        logger.propagate = False
-
-
 def app_from_environment() -> FastAPI:
     """The app of the node the ``SITCEN_*`` environment describes (uvicorn worker factory)."""
-    log_to_stderr()
-    app = create_app(Node.open(get_settings()))
+    settings = get_settings()
+    if settings.metrics_dir is not None:
+        # The parent pooled the node's metrics there (cli/serving.py): count into it too.
+        from sitcen import metrics as pooled_metrics
+
+        pooled_metrics.pool_in(settings.metrics_dir)
+    log_to_stderr(settings.log_format)
+    app = create_app(Node.open(settings))
     freeze_start_up()
     return app

@@ -4,8 +4,11 @@
 from __future__ import annotations
 
 import os
+import shutil
+import tempfile
 from collections.abc import Callable
-from typing import TYPE_CHECKING
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -32,9 +35,26 @@ def _serve(settings: Settings, host: str, port: int, *, workers: int = 1,
            started: Callable[[Node], None] | None = None) -> None:
     """Serve ``settings``' node; ``started`` is called with it before the API answers
     (the demo starts its live feed and patrols there)."""
+    from sitcen import metrics
+
+    # Pool the metrics of every process of the node (this one, its workers, the analysis
+    # children) before anything is counted: importing the app counts nothing, but
+    # migrating and seeding may write records.
+    settings, made_pool = _pool_metrics(settings)
+    try:
+        _serve_node(settings, host, port, workers=workers, started=started)
+    finally:
+        metrics.unpool()
+        if made_pool:
+            shutil.rmtree(made_pool, ignore_errors=True)
+
+
+def _serve_node(settings: Settings, host: str, port: int, *, workers: int,
+                started: Callable[[Node], None] | None) -> None:
     import uvicorn
 
-    from sitcen.api.main import create_app, freeze_start_up, log_to_stderr
+    from sitcen.api.main import create_app, freeze_start_up
+    from sitcen.logs import log_to_stderr, uvicorn_log_config
 
     # Migrate and load the sections once, here, before any worker starts.
     node = Node.open(settings)
@@ -45,7 +65,7 @@ def _serve(settings: Settings, host: str, port: int, *, workers: int = 1,
             f"this node was restored from the backup of {restored.backup['created_at']} and "
             "has not asked its linked nodes for what it lacks since: run sitcen recover "
             "(docs/backup.md)")
-    log_to_stderr()
+    log_to_stderr(settings.log_format)
     if started is not None:
         started(node)
     if node.identity is not None:
@@ -132,27 +152,46 @@ def _serve(settings: Settings, host: str, port: int, *, workers: int = 1,
     peers = _peer_listener(node, host) if settings.peer_mtls != "off" else None
     # HTTPS when the node has a certificate (docs/security.md); otherwise plain HTTP for a
     # reverse proxy in front, or loopback.
-    tls: dict[str, str] = {}
+    options: dict[str, Any] = {"log_level": "info"}
     if settings.tls_cert is not None and settings.tls_key is not None:
-        tls = {"ssl_certfile": str(settings.tls_cert), "ssl_keyfile": str(settings.tls_key)}
+        options.update(ssl_certfile=str(settings.tls_cert), ssl_keyfile=str(settings.tls_key))
     # X-Forwarded-Proto and -For only from the proxies the settings name (uvicorn would
     # otherwise read FORWARDED_ALLOW_IPS from the environment).
     proxies = list(settings.trusted_proxies)
+    options.update(proxy_headers=bool(proxies), forwarded_allow_ips=proxies)
+    logging_config = uvicorn_log_config(settings.log_format)
+    if logging_config is not None:
+        options["log_config"] = logging_config  # each worker applies it as it starts
     try:
         if workers == 1:
             app = create_app(node)
             freeze_start_up()
-            uvicorn.run(app, host=host, port=port, log_level="info", proxy_headers=bool(proxies),
-                        forwarded_allow_ips=proxies, **tls)  # type: ignore[arg-type]
+            uvicorn.run(app, host=host, port=port, **options)
             return
         # Worker processes build their own node from the environment.
         os.environ.update(settings_environment(settings))
         uvicorn.run("sitcen.api.main:app_from_environment", factory=True, host=host, port=port,
-                    workers=workers, log_level="info", proxy_headers=bool(proxies),
-                    forwarded_allow_ips=proxies, **tls)  # type: ignore[arg-type]
+                    workers=workers, **options)
     finally:
         if peers is not None:
             peers.stop()
+
+
+def _pool_metrics(settings: Settings) -> tuple[Settings, Path | None]:
+    """Pool this node's metrics in SITCEN_METRICS_DIR (emptied first), or in a fresh
+    temporary directory (returned, to be removed at the end); the settings then name it,
+    so that the workers pool there too."""
+    from sitcen import metrics
+
+    made = None
+    directory = settings.metrics_dir
+    if directory is None:
+        made = directory = Path(tempfile.mkdtemp(prefix="sitcen-metrics-"))
+    else:
+        directory.mkdir(parents=True, exist_ok=True)
+        metrics.clear_pool(directory)
+    metrics.pool_in(directory)
+    return settings.model_copy(update={"metrics_dir": directory}), made
 
 
 def _peer_listener(node: Node, host: str) -> PeerListener:

@@ -23,6 +23,7 @@ from datetime import UTC, datetime
 import httpx
 import sqlalchemy as sa
 
+from sitcen import metrics
 from sitcen.exchange.aggregates import refresh_aggregates
 from sitcen.exchange.agreements import Agreement
 from sitcen.exchange.envelope import Batch, ReplayGuard, seal
@@ -63,6 +64,19 @@ def _unreachable(url: str, exc: httpx.HTTPError) -> str:
     if reason is not None:
         return f"{url}: {reason}"
     return f"unreachable: {exc}"
+
+
+def failure_reason(error: str) -> str:
+    """A push's error as one short word, for counting: ``unreachable``, ``tls`` (a failed
+    handshake), ``refused_<status>`` (the peer answered, but not 200), else ``other``."""
+    if error.startswith("refused ("):
+        code = error[len("refused ("):].split(")", 1)[0]
+        return f"refused_{code}" if code.isdigit() else "refused"
+    if error.startswith("unreachable"):
+        return "unreachable"
+    if error.startswith(("http://", "https://")):
+        return "tls"  # _unreachable() names the URL first only for a failed handshake
+    return "other"
 
 
 def _post(client: httpx.Client, url: str, data: bytes) -> str | None:
@@ -231,6 +245,9 @@ class LinkSender:
             result = push(self.engine, self.identity, peer, client, sections=self.sections,
                           agreement=agreement)
             results[peer.node_id] = result
+            metrics.count_sent(peer.node_id, result.batches, result.records)
+            if result.error is not None:
+                metrics.count_send_failure(peer.node_id, failure_reason(result.error))
             if result.error is None:
                 self._backoff.pop(peer.node_id, None)
             else:

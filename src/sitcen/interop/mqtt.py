@@ -30,6 +30,7 @@ import sqlalchemy as sa
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from sitcen import metrics
 from sitcen.errors import InvalidInput
 from sitcen.events import NO_NUL, EventCreate, Location
 from sitcen.interop.cot import MappingError, ReportRule, report_rule
@@ -314,10 +315,19 @@ class NodeLike(Protocol):
 
 @dataclass
 class SensorCounters:
+    """What the subscriber did, for logs and tests; each count also goes to the node's
+    metrics (sitcen_sensor_messages_total, the field's name as its outcome)."""
+
     received: int = 0
     detections: int = 0
     dropped: int = 0
     proposals: int = 0
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        grown = value - getattr(self, name, 0)
+        super().__setattr__(name, value)
+        if grown > 0:
+            metrics.count_sensor(name, grown)
 
 
 class DetectionSubscriber:
@@ -398,6 +408,7 @@ class DetectionSubscriber:
         self._client.loop_stop()
         self._running = False
         self.connected.clear()
+        metrics.sensor_broker(False)
 
     def _on_connect(self, client: Any, _userdata: Any, _flags: Any, reason: Any,
                     _properties: Any) -> None:
@@ -409,11 +420,13 @@ class DetectionSubscriber:
         self.refused = None
         client.subscribe(self.topic, qos=1)
         self.connected.set()
+        metrics.sensor_broker(True)
         log.info("connected to the MQTT broker %s:%d", self._host, self._port)
 
     def _on_disconnect(self, _client: Any, _userdata: Any, _flags: Any, reason: Any,
                        _properties: Any) -> None:
         self.connected.clear()
+        metrics.sensor_broker(False)
         if not self._stop.is_set():
             log.warning("MQTT broker connection lost (%s); reconnecting", reason)
 

@@ -29,6 +29,7 @@ from typing import Any, Protocol
 
 import sqlalchemy as sa
 
+from sitcen import metrics
 from sitcen.exchange.agreements import Agreement
 from sitcen.exchange.partners import Audience, audience_of
 from sitcen.geo import SectionIndex
@@ -92,6 +93,14 @@ class Counters:
     write_errors: int = 0
     tasks_sent: int = 0
     task_answers: int = 0
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        # Each count also goes to the node's metrics (sitcen_tak_messages_total, the field's
+        # name as its outcome), so the many `counters.x += n` of the listener stay as they are.
+        grown = value - getattr(self, name, 0)
+        super().__setattr__(name, value)
+        if grown > 0:
+            metrics.count_tak(name, grown)
 
 
 # --------------------------------------------------------------------------- who sends
@@ -332,6 +341,7 @@ class TakListener:
                     log.warning("TAK client %s: certificate of %r names no active user", peer,
                                 name)
         self._clients.add(client)
+        metrics.tak_client(connected=1)
         splitter = StreamSplitter()
         try:
             while True:
@@ -350,6 +360,7 @@ class TakListener:
             log.exception("TAK client %s: connection closed after an error", peer)
         finally:
             self._clients.discard(client)
+            metrics.tak_client(connected=-1, authenticated=-(client.user is not None))
             writer.close()
             with contextlib.suppress(Exception):
                 await writer.wait_closed()
@@ -402,6 +413,7 @@ class TakListener:
 
     async def _authenticated(self, client: TakClient, user: StoredUser | None) -> None:
         """Who the client is from now on, and for a partner's user, what it may see."""
+        metrics.tak_client(authenticated=(user is not None) - (client.user is not None))
         client.user = user
         audience = Audience() if user is None else await asyncio.to_thread(
             audience_of, self.node.engine, self.node.settings.node_id, user.username,

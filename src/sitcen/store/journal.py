@@ -21,6 +21,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from sitcen import metrics
 from sitcen.errors import NotOwnerError, VersionConflictError
 from sitcen.store import schema
 from sitcen.store.engine import SQLITE_WRITE
@@ -256,6 +257,7 @@ def write_records(engine: sa.Engine, records: Sequence[Record], *, node_id: str)
         with engine.begin() as conn:
             last = _write(conn, records)
     _notify()
+    metrics.count_written((r.kind for r in records), received=False)
     return last
 
 
@@ -280,6 +282,8 @@ def apply_records(engine: sa.Engine, records: Sequence[Record]) -> list[bool]:
             applied = _apply(conn, records)
     if any(applied):
         _notify()
+        metrics.count_written((r.kind for r, done in zip(records, applied, strict=True) if done),
+                              received=True)
     return applied
 
 
