@@ -122,7 +122,7 @@ def _replace(data: bytes, old: bytes, new: bytes) -> bytes:
     (_replace(cot(), "Пяндж-1".encode(), "Пяндж-1".encode("cp1251")), "not UTF-8"),
     (b"<event>" + b"x" * MAX_MESSAGE_BYTES + b"</event>", "over the limit"),
     (b"<auth><cot/></auth>", "auth message"),
-])
+], ids=lambda value: value if isinstance(value, str) else "cot")  # stable: the messages hold times
 def test_refuses_bad_cot(data: bytes, reason: str) -> None:
     with pytest.raises(CotError, match=reason):
         parse_xml(data)
