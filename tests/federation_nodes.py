@@ -57,6 +57,21 @@ class LinkedNode:
         self.node.engine.dispose()
 
 
+def node_cli(node: Node, data_dir: Path, *args: str) -> tuple[int, str]:
+    """Run ``sitcen <args>`` in this process for ``node`` (its database, id and country, and
+    ``data_dir``): the exit code and what it printed."""
+    from click.testing import CliRunner
+
+    from sitcen.cli import main
+
+    env = {"SITCEN_ENVIRONMENT": "test", "SITCEN_DATA_DIR": str(data_dir),
+           "SITCEN_DATABASE_URL": node.engine.url.render_as_string(False),
+           "SITCEN_NODE_ID": node.settings.node_id,
+           "SITCEN_NODE_COUNTRY": node.settings.node_country}
+    result = CliRunner().invoke(main, list(args), env=env)
+    return result.exit_code, result.output
+
+
 def push_once(sender: LinkSender) -> None:
     """Send what the sender's node has to every node it is linked to, once; each accepts."""
     with httpx.Client(timeout=30) as client:

@@ -11,7 +11,7 @@ from pathlib import Path
 import orjson
 import sqlalchemy as sa
 
-from federation_nodes import LinkedNodes, push_once
+from federation_nodes import LinkedNodes, node_cli, push_once
 from sitcen.exchange.links import Relation
 from sitcen.node import Node
 from sitcen.operations.audit_anchors import AnchorKeeper, anchor, anchors_held
@@ -82,10 +82,6 @@ def test_the_keeper_anchors_on_its_interval(node: Node) -> None:
 
 def test_the_parent_keeps_copies_that_catch_a_rewrite_at_the_post(
         tmp_path: Path, another_database: Callable[[str], str]) -> None:
-    from click.testing import CliRunner
-
-    from sitcen.cli import main
-
     with LinkedNodes(tmp_path) as nodes:
         post = nodes.start("tj-panj-post", another_database("tj-panj-post"))
         centre = nodes.start("tj-kulob-rc", another_database("tj-kulob-rc"))
@@ -97,19 +93,13 @@ def test_the_parent_keeps_copies_that_catch_a_rewrite_at_the_post(
         copies = anchors_held(centre.node.engine, "tj-panj-post")
         assert [(a["origin"], a["seq"]) for a in copies] == [("tj-panj-post", 4)]
 
-        def sitcen(linked: Node, *args: str) -> tuple[int, str]:
-            env = {"SITCEN_ENVIRONMENT": "test", "SITCEN_DATA_DIR": str(tmp_path),
-                   "SITCEN_DATABASE_URL": linked.engine.url.render_as_string(False),
-                   "SITCEN_NODE_ID": linked.settings.node_id,
-                   "SITCEN_NODE_COUNTRY": linked.settings.node_country}
-            result = CliRunner().invoke(main, list(args), env=env)
-            return result.exit_code, result.output
-
-        code, printed = sitcen(centre.node, "audit", "anchors", "--origin", "tj-panj-post")
+        code, printed = node_cli(centre.node, tmp_path, "audit", "anchors", "--origin",
+                                 "tj-panj-post")
         assert code == 0, printed
         copy_file = tmp_path / "anchors.jsonl"
         copy_file.write_text(printed, encoding="utf-8")
-        code, printed = sitcen(post.node, "audit", "verify", "--anchors", str(copy_file))
+        code, printed = node_cli(post.node, tmp_path, "audit", "verify", "--anchors",
+                                 str(copy_file))
         assert code == 0, printed
         assert "2 anchors compared" in printed  # the copy and the post's own
 
@@ -117,8 +107,9 @@ def test_the_parent_keeps_copies_that_catch_a_rewrite_at_the_post(
         _rewrite_from(post.node.engine, 1)
         with post.node.engine.begin() as conn:
             conn.execute(schema.records.delete().where(schema.records.c.kind == "audit_anchor"))
-        code, printed = sitcen(post.node, "audit", "verify")
+        code, printed = node_cli(post.node, tmp_path, "audit", "verify")
         assert code == 0, printed  # alone, the post cannot tell
-        code, printed = sitcen(post.node, "audit", "verify", "--anchors", str(copy_file))
+        code, printed = node_cli(post.node, tmp_path, "audit", "verify", "--anchors",
+                                 str(copy_file))
         assert code == 1
         assert "PROBLEM: entry 4 differs from its anchor" in printed

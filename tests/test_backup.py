@@ -10,11 +10,9 @@ from pathlib import Path
 import orjson
 import pytest
 import sqlalchemy as sa
-from click.testing import CliRunner
 
 from conftest import report
-from federation_nodes import LinkedNode, LinkedNodes, push_once
-from sitcen.cli import main
+from federation_nodes import LinkedNode, LinkedNodes, node_cli, push_once
 from sitcen.events import EventCreate, EventUpdate
 from sitcen.exchange.identity import NodeIdentity
 from sitcen.exchange.links import Relation, list_peers
@@ -27,15 +25,6 @@ from sitcen.store.records import write_record
 from sitcen.testing import serve_in_thread
 
 POST, CENTRE = "tj-panj-post", "tj-kulob-rc"
-
-
-def _sitcen(linked: Node, data_dir: Path, *args: str) -> tuple[int, str]:
-    env = {"SITCEN_ENVIRONMENT": "test", "SITCEN_DATA_DIR": str(data_dir),
-           "SITCEN_DATABASE_URL": linked.engine.url.render_as_string(False),
-           "SITCEN_NODE_ID": linked.settings.node_id,
-           "SITCEN_NODE_COUNTRY": linked.settings.node_country}
-    result = CliRunner().invoke(main, list(args), env=env)
-    return result.exit_code, result.output
 
 
 def _events(node: Node, n: int) -> list[str]:
@@ -100,7 +89,7 @@ def test_a_restored_post_gets_back_what_its_centre_holds_and_reuses_no_position(
         post, centre = _start_pair(nodes, another_database)
         early = _events(post.node, 3)
         _push(post)
-        code, printed = _sitcen(post.node, tmp_path / POST, "backup", str(tmp_path / "b1"))
+        code, printed = node_cli(post.node, tmp_path / POST, "backup", str(tmp_path / "b1"))
         assert code == 0, printed
         manifest = verify(tmp_path / "b1")
         assert manifest.node_id == POST and manifest.epoch == 0
@@ -126,9 +115,9 @@ def test_a_restored_post_gets_back_what_its_centre_holds_and_reuses_no_position(
         # Restored: the post holds what it held at the backup, and will not serve yet.
         post.served.stop()
         post.node.engine.dispose()
-        code, printed = _sitcen(post.node, tmp_path / POST, "restore", str(tmp_path / "b1"))
+        code, printed = node_cli(post.node, tmp_path / POST, "restore", str(tmp_path / "b1"))
         assert code == 1 and "--replace" in printed  # a database is there
-        code, printed = _sitcen(post.node, tmp_path / POST, "restore", "--replace",
+        code, printed = node_cli(post.node, tmp_path / POST, "restore", "--replace",
                                 str(tmp_path / "b1"))
         assert code == 0, printed
         post = _restart(nodes, POST, CENTRE)
@@ -136,7 +125,7 @@ def test_a_restored_post_gets_back_what_its_centre_holds_and_reuses_no_position(
         assert epoch is not None and epoch.epoch == 1 and epoch.first_seq == 1 << EPOCH_BITS
         assert set(_held(post.node.engine, POST)) == set(early)
 
-        code, printed = _sitcen(post.node, tmp_path / POST, "recover")
+        code, printed = node_cli(post.node, tmp_path / POST, "recover")
         assert code == 0, printed
         assert f"{CENTRE}: " in printed and "4 own records recovered" in printed, printed
         assert pending_epoch(post.node.engine) is None
@@ -178,7 +167,7 @@ def test_a_restored_centre_pulls_again_what_its_post_sent_after_the_backup(
         post, centre = _start_pair(nodes, another_database)
         _events(post.node, 2)
         _push(post)
-        code, printed = _sitcen(centre.node, tmp_path / CENTRE, "backup", "--with-identity",
+        code, printed = node_cli(centre.node, tmp_path / CENTRE, "backup", "--with-identity",
                                 str(tmp_path / "b"))
         assert code == 0, printed
         assert (tmp_path / "b" / "identity" / "node.key").is_file()
@@ -188,12 +177,12 @@ def test_a_restored_centre_pulls_again_what_its_post_sent_after_the_backup(
 
         centre.served.stop()
         centre.node.engine.dispose()
-        code, printed = _sitcen(centre.node, tmp_path / CENTRE, "restore", "--replace",
+        code, printed = node_cli(centre.node, tmp_path / CENTRE, "restore", "--replace",
                                 str(tmp_path / "b"))
         assert code == 0, printed
         centre = _restart(nodes, CENTRE, POST)
         assert len(_held(centre.node.engine, POST)) == 2
-        code, printed = _sitcen(centre.node, tmp_path / CENTRE, "recover")
+        code, printed = node_cli(centre.node, tmp_path / CENTRE, "recover")
         assert code == 0, printed
         assert f"{POST}: 3 records pulled" in printed, printed
         assert _held(centre.node.engine, POST) == sent
@@ -205,19 +194,19 @@ def test_recovery_waits_for_an_unreachable_peer_unless_the_loss_is_accepted(
     with LinkedNodes(tmp_path) as nodes:
         post, centre = _start_pair(nodes, another_database)
         _events(post.node, 1)
-        code, printed = _sitcen(post.node, tmp_path / POST, "backup", str(tmp_path / "b"))
+        code, printed = node_cli(post.node, tmp_path / POST, "backup", str(tmp_path / "b"))
         assert code == 0, printed
         post.served.stop()
         post.node.engine.dispose()
-        assert _sitcen(post.node, tmp_path / POST, "restore", "--replace",
+        assert node_cli(post.node, tmp_path / POST, "restore", "--replace",
                        str(tmp_path / "b"))[0] == 0
         centre.served.stop()  # the centre is down while the post recovers
-        code, printed = _sitcen(post.node, tmp_path / POST, "recover")
+        code, printed = node_cli(post.node, tmp_path / POST, "recover")
         assert code == 1 and f"not answered: {CENTRE}" in printed, printed
         assert pending_epoch(post.node.engine) is not None
-        code, printed = _sitcen(post.node, tmp_path / POST, "serve", "--port", "1")
+        code, printed = node_cli(post.node, tmp_path / POST, "serve", "--port", "1")
         assert code == 1 and "sitcen recover" in printed, printed
-        code, printed = _sitcen(post.node, tmp_path / POST, "recover", "--accept-loss")
+        code, printed = node_cli(post.node, tmp_path / POST, "recover", "--accept-loss")
         assert code == 0, printed
         (last,) = epochs(post.node.engine)
         assert last.recovery is not None and last.recovery["accepted_loss"] is True
@@ -229,9 +218,9 @@ def test_a_damaged_or_foreign_backup_is_refused(
     identity = NodeIdentity.generate(node.settings.node_id)
     identity.save(node.settings.identity_dir)
     _events(node, 2)
-    code, printed = _sitcen(node, node.settings.data_dir, "backup", str(tmp_path / "b"))
+    code, printed = node_cli(node, node.settings.data_dir, "backup", str(tmp_path / "b"))
     assert code == 0, printed
-    code, printed = _sitcen(node, node.settings.data_dir, "backup", str(tmp_path / "b"))
+    code, printed = node_cli(node, node.settings.data_dir, "backup", str(tmp_path / "b"))
     assert code == 1 and "not empty" in printed
     manifest = read_manifest(tmp_path / "b")
     url = database_url
