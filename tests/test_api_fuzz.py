@@ -12,6 +12,7 @@ from schemathesis.core.result import Ok
 
 from conftest import auth
 from sitcen.api.main import create_app
+from sitcen.exchange.identity import NodeIdentity
 from sitcen.node import Node
 from sitcen.users import Role
 
@@ -24,7 +25,12 @@ SKIPPED = {
 
 @pytest.mark.xdist_group("fuzz")
 def test_no_input_produces_a_server_error(node: Node, tokens: dict[Role, str]) -> None:
-    """Every operation, as an admin (who may call every route), with generated input."""
+    """Every operation, as an admin (who may call every route), with generated input, on a
+    node with its key pair (so the exchange routes read what they are sent, and the node is
+    ready: readiness answers 503 by design when it is not)."""
+    NodeIdentity.generate(node.settings.node_id).save(node.settings.identity_dir)
+    node = Node.open(node.settings, engine=node.engine)
+    assert node.identity is not None
     schema = schemathesis.openapi.from_asgi("/openapi.json", create_app(node))
     headers = auth(tokens[Role.admin])
     tried = 0
