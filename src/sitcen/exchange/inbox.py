@@ -110,7 +110,7 @@ def receive(engine: sa.Engine, own_node_id: str, data: bytes, *, guard: ReplayGu
     batch = open_envelope(data, expected_receiver=own_node_id, trusted_keys=trusted,
                           seen=guard, now=now, certified=certified)
     records, withdrawals = _records(batch, own_node_id)
-    for content, media_type in _attached_files(batch):
+    for content, media_type in attached_files(batch):
         # The bytes are read again here, not taken on the sender's word: a file that is
         # not what its record says (or not a type this node accepts) is not kept, and its
         # record arrives without it, as when the sender no longer holds the bytes.
@@ -154,18 +154,18 @@ def _records(batch: Batch, own_node_id: str) -> tuple[list[Record], list[Withdra
         if raw.get("retract") is True:
             withdrawals.append(_withdrawal(index, raw, batch))
         elif raw["kind"] == RecordKind.event:
-            records.append(Record("event", _event_row(index, raw, recorded_at, batch)))
+            records.append(Record("event", event_row(index, raw, recorded_at, batch)))
         elif raw["kind"] == RecordKind.personal_data:
-            records.append(Record("personal_data", _personal_row(index, raw, recorded_at, batch)))
+            records.append(Record("personal_data", personal_row(index, raw, recorded_at, batch)))
         elif raw["kind"] in SUBJECT_FIELDS:
-            records.append(Record(raw["kind"], _other_row(index, raw, recorded_at, batch)))
+            records.append(Record(raw["kind"], other_row(index, raw, recorded_at, batch)))
         else:
             raise InvalidRecord(f"record {index}: kind {raw['kind']!r} is not stored here",
                                 sender=batch.header.sender)
     return records, withdrawals
 
 
-def _attached_files(batch: Batch) -> list[tuple[bytes, str]]:
+def attached_files(batch: Batch) -> list[tuple[bytes, str]]:
     """The file bytes that travel with attachment records, each checked against its record.
 
     The bytes must hash to the record's ``sha256`` and have its ``size``; an
@@ -205,7 +205,7 @@ def _withdrawal(index: int, raw: dict[str, Any], batch: Batch) -> Withdrawal:
                       list(raw["provenance"]))
 
 
-def _other_row(index: int, raw: dict[str, Any], recorded_at: int, batch: Batch
+def other_row(index: int, raw: dict[str, Any], recorded_at: int, batch: Batch
                ) -> dict[str, Any]:
     body = raw["body"]
     if not isinstance(body, dict):
@@ -223,7 +223,7 @@ def _other_row(index: int, raw: dict[str, Any], recorded_at: int, batch: Batch
         raise InvalidRecord(f"record {index}: {exc}", sender=batch.header.sender) from exc
 
 
-def _event_row(index: int, raw: dict[str, Any], recorded_at: int, batch: Batch
+def event_row(index: int, raw: dict[str, Any], recorded_at: int, batch: Batch
                ) -> dict[str, Any]:
     body = raw["body"]
     try:
@@ -257,7 +257,7 @@ def _event_row(index: int, raw: dict[str, Any], recorded_at: int, batch: Batch
     }
 
 
-def _personal_row(index: int, raw: dict[str, Any], recorded_at: int, batch: Batch
+def personal_row(index: int, raw: dict[str, Any], recorded_at: int, batch: Batch
                   ) -> dict[str, Any]:
     body = raw["body"]
     event_id = body.get("event_id") if isinstance(body, dict) else None

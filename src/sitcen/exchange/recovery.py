@@ -43,7 +43,7 @@ from sitcen.exchange.envelope import (
     seal,
 )
 from sitcen.exchange.identity import NodeIdentity, parse_public_key
-from sitcen.exchange.inbox import _attached_files, _event_row, _other_row, _personal_row
+from sitcen.exchange.inbox import attached_files, event_row, other_row, personal_row
 from sitcen.exchange.links import Peer, list_peers
 from sitcen.exchange.sender import pull
 from sitcen.exchange.sharing import Sharing
@@ -197,7 +197,7 @@ def _own_record(index: int, raw: dict[str, Any], batch: Batch) -> Record:
     body = {k: v for k, v in raw["body"].items() if k not in ("provenance", "sharing")}
     raw = {**raw, "body": body}
     if kind == RecordKind.event:
-        row = _event_row(index, raw, 0, batch)
+        row = event_row(index, raw, 0, batch)
         written = body.get("recorded_at")
         row["recorded_at"] = to_micros(datetime.fromisoformat(written)) if isinstance(
             written, str) else row["reported_at"] or row["occurred_at"]
@@ -205,8 +205,8 @@ def _own_record(index: int, raw: dict[str, Any], batch: Batch) -> Record:
         row["provenance"] = row["sharing"] = None
         return Record(kind, row)
     if kind == RecordKind.personal_data:
-        return Record(kind, _personal_row(index, raw, to_micros(datetime.now(UTC)), batch))
-    row = _other_row(index, raw, to_micros(datetime.now(UTC)), batch)
+        return Record(kind, personal_row(index, raw, to_micros(datetime.now(UTC)), batch))
+    row = other_row(index, raw, to_micros(datetime.now(UTC)), batch)
     row["provenance"] = row["sharing"] = None
     return Record(kind, row)
 
@@ -227,7 +227,7 @@ def _take(engine: sa.Engine, own_node_id: str, batch: Batch, result: PeerRecover
             result.reduced.setdefault(raw["kind"], []).append(raw["id"])
             continue
         records.append(_own_record(index, raw, batch))
-    for content, media_type in _attached_files(batch):
+    for content, media_type in attached_files(batch):
         put_file(engine, content, media_type)
     if records:
         applied = apply_records(engine, records)
