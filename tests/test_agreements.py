@@ -12,17 +12,18 @@ import pytest
 from sitcen.exchange.agreements import (
     COOPERATION_KINDS,
     MANDATORY_FIELDS,
+    SHARED_KINDS,
     Agreement,
     AgreementError,
     DelayMinutes,
     Direction,
     PersonalData,
     Precision,
-    RecordKind,
     agreement_schema,
     default_agreement,
     load_agreement,
 )
+from sitcen.store.journal import RecordKind
 from sitcen.taxonomy import Category, Handling
 
 BLO_YAML = """\
@@ -182,7 +183,7 @@ def test_examples_in_the_docs_load() -> None:
 def test_default_up_is_everything() -> None:
     agreement = default_agreement("kg-osh", "kg-ncc", "up")
     # Everything but the operations room's own notes (the duty log and handovers).
-    assert set(agreement.kinds) == set(RecordKind) - {RecordKind.duty_log_entry,
+    assert set(agreement.kinds) == set(SHARED_KINDS) - {RecordKind.duty_log_entry,
                                                       RecordKind.handover}
     assert set(agreement.events.categories) == set(Category)
     assert not agreement.events.has_area

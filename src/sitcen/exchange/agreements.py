@@ -16,10 +16,20 @@ from enum import StrEnum
 from typing import Annotated, Any, Literal, TypeVar
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    WithJsonSchema,
+    field_validator,
+    model_validator,
+)
 
 from sitcen.events import CountryCode, EventPublic, EventTypeId
 from sitcen.geo import BBox, check_bbox
+from sitcen.store.journal import LOCAL_KINDS, RecordKind
 from sitcen.taxonomy import EVENT_TYPES, HANDLING_ORDER, Category, Handling
 from sitcen.times import UtcDatetime
 
@@ -40,36 +50,29 @@ class Direction(StrEnum):
     peer = "peer"  # to a partner: another country, a hub, another agency
 
 
-class RecordKind(StrEnum):
-    """Record kinds an agreement may name; the sharing function knows rules for some only."""
+#: Kinds of record an agreement never names: a node's own drafts and templates and a
+#: user's own records (they never leave), the journal's epochs (bookkeeping), daily
+#: aggregates (made for a link by ``delay: daily_aggregates``) and retractions (they
+#: follow the kinds they withdraw).
+NEVER_SHARED: frozenset[RecordKind] = frozenset(
+    {*(RecordKind(k) for k in LOCAL_KINDS), RecordKind.daily_aggregate, RecordKind.journal_epoch,
+     RecordKind.retraction})
 
-    event = "event"
-    personal_data = "personal_data"
-    event_action = "event_action"
-    alert = "alert"
-    section_assessment = "section_assessment"
-    capacity = "capacity"
-    recommendation = "recommendation"
-    asset_position = "asset_position"
-    request_for_information = "request_for_information"
-    sensor_detection = "sensor_detection"
-    # Issued situation reports and analytical products (docs/reports.md)
-    report = "report"
-    # The shift's work (docs/operations.md)
-    task = "task"
-    task_response = "task_response"
-    duty_log_entry = "duty_log_entry"
-    handover = "handover"
-    # The head of the node's audit trail, so that peers hold a copy (docs/security.md).
-    audit_anchor = "audit_anchor"
-    # Cooperation between agencies and centres (docs/cooperation.md)
-    organisation = "organisation"
-    contact_point = "contact_point"
-    request_response = "request_response"
-    attachment = "attachment"
-    thread_message = "thread_message"
-    joint_operation = "joint_operation"
-    operation_report = "operation_report"
+#: Record kinds an agreement may name (the journal's kinds but those above); the sharing
+#: function knows rules for some only.
+SHARED_KINDS: tuple[RecordKind, ...] = tuple(k for k in RecordKind if k not in NEVER_SHARED)
+
+
+def _shared(kind: RecordKind) -> RecordKind:
+    if kind in NEVER_SHARED:
+        raise ValueError(f"{kind} records are not named by an agreement; it may name "
+                         f"{', '.join(SHARED_KINDS)}")
+    return kind
+
+
+#: A record kind an agreement may name (documented as the enumeration of those kinds).
+SharedKind = Annotated[RecordKind, AfterValidator(_shared),
+                       WithJsonSchema({"type": "string", "enum": list(SHARED_KINDS)})]
 
 
 #: Kinds of the directory and of the cooperation workflow that a default agreement down to
@@ -198,7 +201,7 @@ class Agreement(_Strict):
     valid_from: UtcDatetime | None = None
     valid_until: UtcDatetime | None = None
     purpose: str = Field("", max_length=2000)
-    kinds: list[RecordKind] = Field(default_factory=list, description="record kinds that leave")
+    kinds: list[SharedKind] = Field(default_factory=list, description="record kinds that leave")
     events: EventScope = Field(default_factory=EventScope)
     fields: list[EventField] = Field(
         default_factory=list,
@@ -408,7 +411,7 @@ def default_agreement(
     if direction is Direction.up:
         return Agreement.model_validate({
             **base,
-            "kinds": [k for k in RecordKind if k not in ROOM_KINDS],
+            "kinds": [k for k in SHARED_KINDS if k not in ROOM_KINDS],
             "events": {"categories": list(Category)},
             "fields": list(_GRANTABLE),
             "location_precision": Precision.exact,

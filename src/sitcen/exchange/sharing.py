@@ -33,11 +33,10 @@ from sitcen.exchange.agreements import (
     EventScope,
     PersonalData,
     Precision,
-    RecordKind,
 )
 from sitcen.geo import BorderSection
 from sitcen.sealing import redact
-from sitcen.store.journal import LOCAL_KINDS
+from sitcen.store.journal import LOCAL_KINDS, RecordKind
 from sitcen.taxonomy import EVENT_TYPES, HANDLING_ORDER, Handling, Status
 from sitcen.times import moment_or_none
 

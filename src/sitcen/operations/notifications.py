@@ -39,7 +39,16 @@ from typing import Annotated, Any, ClassVar
 
 import orjson
 import sqlalchemy as sa
-from pydantic import AnyHttpUrl, BaseModel, ConfigDict, Field, StrictInt, field_validator
+from pydantic import (
+    AfterValidator,
+    AnyHttpUrl,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StrictInt,
+    WithJsonSchema,
+    field_validator,
+)
 
 from sitcen.errors import NotFound
 from sitcen.events import NO_NUL, EventTypeId
@@ -84,18 +93,24 @@ CURSOR = "notifications"
 LEASE = "notifications"
 
 
-class WatchedKind(StrEnum):
-    """Record kinds a user may follow (never personal data, nor another user's own)."""
+#: Record kinds a user may follow (never personal data, nor another user's own).
+WATCHED_KINDS: tuple[RecordKind, ...] = (
+    RecordKind.event, RecordKind.event_action, RecordKind.alert, RecordKind.section_assessment,
+    RecordKind.capacity, RecordKind.recommendation, RecordKind.asset_position,
+    RecordKind.request_for_information, RecordKind.sensor_detection,
+)
 
-    event = "event"
-    event_action = "event_action"
-    alert = "alert"
-    section_assessment = "section_assessment"
-    capacity = "capacity"
-    recommendation = "recommendation"
-    asset_position = "asset_position"
-    request_for_information = "request_for_information"
-    sensor_detection = "sensor_detection"
+
+def _watched(kind: RecordKind) -> RecordKind:
+    if kind not in WATCHED_KINDS:
+        raise ValueError(f"{kind} records cannot be followed; one may follow "
+                         f"{', '.join(WATCHED_KINDS)}")
+    return kind
+
+
+#: A record kind a user may follow (documented as the enumeration of those kinds).
+WatchedKind = Annotated[RecordKind, AfterValidator(_watched),
+                        WithJsonSchema({"type": "string", "enum": list(WATCHED_KINDS)})]
 
 
 class Severity(StrEnum):
