@@ -32,7 +32,8 @@ import sqlalchemy as sa
 
 from sitcen import __version__
 from sitcen.store import migrations, schema
-from sitcen.store.epochs import current_epoch, journal_position
+from sitcen.store.epochs import current_epoch
+from sitcen.store.journal import last_position
 from sitcen.store.migrations import applied, schema_version
 
 MANIFEST = "manifest.json"
@@ -111,7 +112,7 @@ def _sqlite_path(engine: sa.Engine) -> Path:
 
 
 def _state(conn: sa.Connection) -> tuple[int, int, list[str]]:
-    return journal_position(conn), current_epoch(conn), applied(conn)
+    return last_position(conn), current_epoch(conn), applied(conn)
 
 
 def backup(engine: sa.Engine, node_id: str, target: Path, *, identity_dir: Path | None = None,

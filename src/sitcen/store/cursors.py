@@ -10,7 +10,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 
 from sitcen.store import schema
-from sitcen.store.journal import now_micros, write_transaction
+from sitcen.store.journal import last_position, now_micros, write_transaction
 from sitcen.store.sql import select_value
 
 
@@ -35,7 +35,6 @@ def move_cursor(engine: sa.Engine, name: str, position: int) -> None:
 
 
 def journal_head(engine: sa.Engine) -> int:
-    """The sequence number of the newest journal entry (0 for an empty journal)."""
+    """The position of the newest journal entry (0 for an empty journal)."""
     with engine.connect() as conn:
-        return int(conn.execute(sa.select(sa.func.coalesce(sa.func.max(schema.journal.c.seq), 0)))
-                   .scalar_one())
+        return last_position(conn)

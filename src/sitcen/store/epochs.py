@@ -20,7 +20,7 @@ import orjson
 import sqlalchemy as sa
 
 from sitcen.store import schema
-from sitcen.store.journal import RecordKind, now_micros, write_transaction
+from sitcen.store.journal import RecordKind, last_position, now_micros, write_transaction
 
 #: Positions of epoch ``e`` start at ``e << EPOCH_BITS``: 2^40 (a trillion) positions per
 #: epoch, and 2^13 epochs before a position leaves the range a browser's numbers hold.
@@ -62,12 +62,6 @@ def current_epoch(conn: sa.Connection) -> int:
     return int(conn.execute(sa.select(sa.func.coalesce(sa.func.max(t.c.epoch), 0))).scalar_one())
 
 
-def journal_position(conn: sa.Connection) -> int:
-    """The journal's last position (0 when empty)."""
-    j = schema.journal
-    return int(conn.execute(sa.select(sa.func.coalesce(sa.func.max(j.c.seq), 0))).scalar_one())
-
-
 def pending_epoch(engine: sa.Engine) -> Epoch | None:
     """The newest epoch if its recovery has not been done, else None."""
     found = epochs(engine)
@@ -82,7 +76,7 @@ def begin_epoch(engine: sa.Engine, node_id: str, backup: dict[str, Any]) -> Epoc
         if conn.dialect.name == "postgresql":
             conn.execute(sa.text("SELECT pg_advisory_xact_lock(7301002)"))  # the journal's
         epoch = current_epoch(conn) + 1
-        first = max(epoch << EPOCH_BITS, journal_position(conn) + 1)
+        first = max(epoch << EPOCH_BITS, last_position(conn) + 1)
         now = now_micros()
         # The note takes the epoch's first position explicitly; the journal's own counter
         # (SQLite's largest rowid, PostgreSQL's sequence) then continues after it.

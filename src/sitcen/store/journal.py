@@ -444,8 +444,7 @@ def _write(conn: sa.Connection, records: Sequence[Record]) -> int:
         else:
             _replace_many(conn, kind, newer)
     _journal(conn, records, recorded_at)
-    last = conn.execute(sa.select(sa.func.max(schema.journal.c.seq))).scalar_one()
-    return int(last)
+    return last_position(conn)
 
 
 def _insert(conn: sa.Connection, table: sa.Table, rows: Sequence[dict[str, Any]]) -> None:
@@ -531,6 +530,12 @@ def _update_sql(table: str, dialect: str, names: tuple[str, ...]) -> str:
     style = ":{}" if dialect == "sqlite" else "%({})s"
     columns = ", ".join(f"{n} = {style.format(n)}" for n in names)
     return f"UPDATE {table} SET {columns} WHERE id = {style.format('id')}"
+
+
+def last_position(conn: sa.Connection) -> int:
+    """The position of the newest journal entry (0 for an empty journal)."""
+    return int(conn.execute(sa.select(sa.func.coalesce(sa.func.max(schema.journal.c.seq), 0)))
+               .scalar_one())
 
 
 def read_journal(

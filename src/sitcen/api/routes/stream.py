@@ -8,7 +8,6 @@ from collections.abc import AsyncIterator
 from typing import Annotated
 
 import orjson
-import sqlalchemy as sa
 from fastapi import APIRouter, Header, Query, Request
 from fastapi.responses import StreamingResponse
 from starlette.concurrency import run_in_threadpool
@@ -17,7 +16,7 @@ from sitcen.api.deps import CurrentNode, Reader
 from sitcen.errors import InvalidInput, error
 from sitcen.node import Node
 from sitcen.operations.notifications import addressed_to
-from sitcen.store import schema
+from sitcen.store.cursors import journal_head
 from sitcen.store.journal import USER_KINDS, RecordKind, read_journal, record_bodies
 from sitcen.store.users import StoredUser
 from sitcen.users import Permission, allows
@@ -44,9 +43,7 @@ def _start(node: Node, last_event_id: str | None, after: int | None) -> int:
         return value
     if after is not None:
         return after
-    with node.engine.connect() as conn:
-        return int(conn.execute(sa.select(sa.func.coalesce(sa.func.max(schema.journal.c.seq), 0)))
-                   .scalar_one())
+    return journal_head(node.engine)
 
 
 def _frames(node: Node, user: StoredUser, after: int) -> tuple[list[bytes], int]:
