@@ -369,11 +369,11 @@ def test_countries_are_served(client: TestClient, as_role: Headers) -> None:
     assert {"KZ", "KG", "TJ", "TM", "UZ", "AF"} <= isos
 
 
-def test_labels_fall_back_to_russian(client: TestClient) -> None:
+def test_labels_in_a_national_language(client: TestClient) -> None:
     kk = client.get("/api/v1/taxonomy/labels?lang=kk").json()
     assert kk["language"] == "kk"
     assert kk["labels"]["ui.console.filters"] == "Сүзгілер"
-    assert kk["labels"]["ui.console.only_in_view"] == "Только видимые на карте"
+    assert kk["labels"]["ui.console.only_in_view"] == "Тек картада көрінетіндер"
     en = client.get("/api/v1/taxonomy/labels", headers={"Accept-Language": "en"}).json()
     assert en["labels"]["ui.console.map"] == "Map"
 

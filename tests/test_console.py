@@ -207,8 +207,7 @@ def test_switch_language(browser: Any, site: Site) -> None:
     page.select_option("#language", "kk")
     expect(page.locator(".topbar nav a").first).to_have_text("Карта")
     expect(page.locator(".sidebar h3 button")).to_contain_text("Сүзгілер")
-    # Not yet translated into Kazakh: Russian, not English.
-    expect(page.get_by_text("Только видимые на карте")).to_be_visible()
+    expect(page.get_by_text("Тек картада көрінетіндер")).to_be_visible()
     page.select_option("#time-zone", "Asia/Tashkent")
     page.reload()
     expect(page.locator('#map[data-ready="yes"]')).to_be_visible()
