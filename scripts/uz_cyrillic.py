@@ -39,7 +39,7 @@ _LETTERS = {
     "q": "қ", "r": "р", "s": "с", "t": "т", "u": "у", "v": "в", "w": "в", "x": "х",
     "y": "й", "z": "з",
 }
-_VOWELS = set("aeiouAEIOU") | {"ў", "Ў"}
+_VOWELS = set("aeiouAEIOU")
 # Left untouched: {placeholders}, and codes of two or more capitals (TLP:AMBER+STRICT).
 _KEEP = re.compile(r"\{[^{}]*\}|\b[A-Z][A-Z0-9]+(?:[:+][A-Z0-9]+)*\b")
 
@@ -58,7 +58,7 @@ def _word(text: str) -> str:
         if len(pair) == 2 and low[0] in "og" and pair[1] in _TURNED:
             out.append(_case("ў" if low[0] == "o" else "ғ", pair))
             i += 2
-        elif low in _DIGRAPHS:
+        elif low in _DIGRAPHS and not (low[1] in "o" and text[i + 2:i + 3] in _TURNED):
             # "ye" after a consonant is two letters: only at a start or after a vowel
             # does it stand for е; elsewhere y is й.
             if low == "ye" and before.isalpha() and before not in _VOWELS:

@@ -23,11 +23,11 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Mapping
+from datetime import date
 from functools import cache
 from importlib import resources
 from types import MappingProxyType
-from collections.abc import Mapping
-from datetime import date
 from typing import Any
 
 from babel import Locale, UnknownLocaleError
@@ -144,8 +144,8 @@ def catalogue(lang: str) -> MappingProxyType[str, str]:
     """The labels a language's own catalogue holds, without fallbacks.
 
     Raises ``ValueError`` for a language not in :data:`SUPPORTED` and
-    :class:`CatalogueError` if its file is malformed. A plural message appears here as its ``other`` form; :func:`plurals`
-    has all its forms.
+    :class:`CatalogueError` if its file is malformed. A plural message appears
+    here as its ``other`` form; :func:`plurals` has all its forms.
     """
     return _load(lang)[0]
 
