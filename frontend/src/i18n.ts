@@ -14,7 +14,7 @@ export const LANGUAGES: [string, string][] = [
 interface Plural { language: string; forms: Record<string, string> }
 interface Bundle {
   language: string; labels: Record<string, string>; plurals?: Record<string, Plural>;
-  complete?: boolean; reviewed?: boolean;
+  complete?: boolean; reviewed?: boolean; numbers?: { decimal: string; group: string };
 }
 
 export const TIME_ZONES = ['Asia/Almaty', 'Asia/Bishkek', 'Asia/Dushanbe', 'Asia/Ashgabat',
@@ -24,6 +24,7 @@ let labels: Record<string, string> = {};
 let plurals: Record<string, Plural> = {};
 let language = 'en';
 let reviewed = true;
+let numberSigns = { decimal: '.', group: ',' };
 
 /** A browser language tag (uz-Cyrl-UZ, kk-KZ, ru) as one of the console's languages, or null. */
 export function consoleLanguage(tag: string): string | null {
@@ -43,8 +44,8 @@ export async function loadLanguage(lang: string): Promise<void> {
   labels = answer.labels;
   plurals = answer.plurals ?? {};
   reviewed = answer.reviewed ?? true;
+  numberSigns = answer.numbers ?? { decimal: '.', group: ',' };
   language = answer.language;
-  numberFormats.clear();
   localStorage.setItem('sitcen.lang', language);
   document.documentElement.lang = language;
 }
@@ -53,30 +54,25 @@ export const currentLanguage = (): string => language;
 /** Whether a native speaker has reviewed the current language's catalogue. */
 export const languageReviewed = (): boolean => reviewed;
 
-// --- locales for Intl ----------------------------------------------------------------------
-// Chromium's ICU may lack a language (its data is trimmed in some builds): fall back the way
-// the catalogues do, to Russian and then English, rather than to the browser's own language.
-const INTL_FALLBACKS = ['ru', 'en'];
-function intlLocale(lang: string, kind: 'number' | 'plural'): string {
-  for (const candidate of [lang, ...INTL_FALLBACKS]) {
-    const known = kind === 'number' ? Intl.NumberFormat.supportedLocalesOf([candidate])
-      : Intl.PluralRules.supportedLocalesOf([candidate]);
-    if (known.length) return candidate;
-  }
-  return 'en';
-}
-
+// --- numbers and plural rules --------------------------------------------------------------
+// Chromium's ICU is trimmed: it names kk, ky, tg, tk and uz as supported yet formats them by
+// the root locale (12,345.5) and may resolve their plural rules to en-US. So the signs of a
+// figure come from the node (CLDR through Babel, the same as in reports), and Intl only groups
+// and rounds; plural rules are taken from Intl when it really has the language, else from a
+// language with the same CLDR rule: Persian for Tajik (one: i = 0 or n = 1), English for the
+// others (one: n = 1). tests/test_console_languages.py checks the pairs against Babel.
 const numberFormats = new Map<string, Intl.NumberFormat>();
-/** A figure with the language's separators (12 345 in Russian, 12,345 in English). */
+/** A figure with the language's signs (12 345,5 in Russian, 12,345.5 in English). */
 export function formatNumber(value: number, digits?: number): string {
-  const id = `${language}|${digits ?? ''}`;
+  const id = String(digits ?? '');
   let f = numberFormats.get(id);
   if (!f) {
-    f = new Intl.NumberFormat(intlLocale(language, 'number'), digits === undefined
+    f = new Intl.NumberFormat('en', digits === undefined
       ? { maximumFractionDigits: 3 } : { minimumFractionDigits: digits, maximumFractionDigits: digits });
     numberFormats.set(id, f);
   }
-  return f.format(value);
+  return f.formatToParts(value).map((p) => p.type === 'group' ? numberSigns.group
+    : p.type === 'decimal' ? numberSigns.decimal : p.value).join('');
 }
 
 const pluralRules = new Map<string, Intl.PluralRules>();
@@ -84,7 +80,9 @@ const pluralRules = new Map<string, Intl.PluralRules>();
 export function pluralCategory(count: number, lang: string = language): string {
   let rules = pluralRules.get(lang);
   if (!rules) {
-    rules = new Intl.PluralRules(intlLocale(lang, 'plural'));
+    rules = new Intl.PluralRules(lang);
+    const resolved = rules.resolvedOptions().locale.split('-')[0];
+    if (resolved !== lang.split('-')[0]) rules = new Intl.PluralRules(lang === 'tg' ? 'fa' : 'en');
     pluralRules.set(lang, rules);
   }
   return rules.select(count);

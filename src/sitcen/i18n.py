@@ -32,7 +32,7 @@ from typing import Any
 
 from babel import Locale, UnknownLocaleError
 from babel.dates import format_date
-from babel.numbers import format_decimal
+from babel.numbers import format_decimal, get_decimal_symbol, get_group_symbol
 
 from sitcen.taxonomy import catalogue_keys
 
@@ -271,6 +271,17 @@ def format_number(value: float, lang: str, digits: int | None = None) -> str:
     pattern = None if digits is None else "#,##0" + ("." + "0" * digits if digits else "")
     text: str = format_decimal(value, format=pattern, locale=babel_locale(lang))
     return text
+
+
+def number_symbols(lang: str) -> dict[str, str]:
+    """CLDR's decimal and grouping signs of ``lang`` (the console writes figures with them).
+
+    Chromium's ICU is trimmed: for Kazakh, Kyrgyz, Tajik, Turkmen and Latin Uzbek it
+    formats numbers by the root locale (12,345.5), so the console takes the signs from
+    here and lets ``Intl.NumberFormat`` do only the grouping and rounding.
+    """
+    locale = babel_locale(lang)
+    return {"decimal": get_decimal_symbol(locale), "group": get_group_symbol(locale)}
 
 
 def format_day(day: date, lang: str) -> str:
