@@ -13,6 +13,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+from babel import Locale
 
 from console_browser import (
     chromium,
@@ -26,8 +27,6 @@ from console_browser import (
     serving,
 )
 from sitcen import i18n
-from babel import Locale
-
 from sitcen.i18n import catalogue, meta
 from sitcen.users import Role
 
