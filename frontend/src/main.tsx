@@ -263,7 +263,7 @@ function App() {
           </select>
         </label>
         <label class="small"><span class="sr-only">{t('time_zone')}</span>
-          <select id="time-zone" value={tz} onChange={(e) => { const z = (e.target as HTMLSelectElement).value; setTimeZone(z); setTz(z); }}>
+          <select id="time-zone" title={t('times_in_zone')} value={tz} onChange={(e) => { const z = (e.target as HTMLSelectElement).value; setTimeZone(z); setTz(z); }}>
             {TIME_ZONES.map((z) => <option key={z} value={z}>{zoneName(z)}</option>)}
           </select>
         </label>
