@@ -250,7 +250,16 @@ def test_the_glossary_matches_each_complete_catalogue(lang: str) -> None:
     differ = {row["Key"]: (row[lang], own.get(row["Key"].strip("`")))
               for row in glossary_rows()
               if row["Key"] != "—" and own.get(row["Key"].strip("`")) != row[lang]}
-    assert differ == {}, "glossary term vs catalogue label: change one so both agree"
+    assert differ == {}, ("glossary term vs catalogue label: change one so both agree "
+                          "(scripts/sync_glossary.py copies the labels into the glossary)")
+
+
+def test_the_glossary_sync_script_agrees_with_the_test() -> None:
+    module = _script("sync_glossary")
+    text = GLOSSARY.read_text(encoding="utf-8")
+    assert module.synced(text) == text
+    stale = text.replace("| Низкий |", "| Маленький |", 1)
+    assert module.synced(stale) == text
 
 
 def test_files_are_utf8_json_with_readable_letters() -> None:
