@@ -3,16 +3,21 @@
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Mapping
+from datetime import date
 from importlib import resources
+from typing import Any
 
 import pytest
+from fastapi.testclient import TestClient
 
 from sitcen import i18n
 from sitcen.i18n import SUPPORTED, catalogue, label, labels, missing, negotiate
+from sitcen.operations.phrases import render
 from sitcen.taxonomy import EVENT_TYPES, Category, catalogue_keys
 
-NATIONAL = ("kk", "ky", "tg", "tk", "uz")
+NATIONAL = ("kk", "ky", "tg", "tk", "uz", "uz-Cyrl")
 # What every national catalogue must label at least; the rest falls back to Russian.
 NATIONAL_PREFIXES = ("category.", "type.", "enum.impact_level.", "enum.status.", "enum.handling.")
 
@@ -182,9 +187,12 @@ def test_catalogues_are_read_only_and_cached() -> None:
 
 @pytest.mark.parametrize("lang", SUPPORTED)
 def test_catalogue_file_is_a_flat_object(lang: str) -> None:
+    # One level only: a label, or a plural message's forms (each a label).
     raw = json.loads(_file_text(lang))
     assert isinstance(raw.pop("_meta"), dict)
-    assert all(isinstance(value, str) for value in raw.values())
+    for value in raw.values():
+        forms = value.values() if isinstance(value, dict) else [value]
+        assert all(isinstance(form, str) for form in forms)
 
 
 @pytest.mark.parametrize("lang", SUPPORTED)
@@ -234,6 +242,11 @@ def test_latin_scripts_keep_their_letters() -> None:
         ("ky", "ky"),
         ("tg-TJ,ru;q=0.5", "tg"),
         ("uz-Latn-UZ", "uz"),
+        ("uz-Cyrl", "uz-Cyrl"),
+        ("uz-Cyrl-UZ", "uz-Cyrl"),
+        ("uz-cyrl-uz;q=0.9,ru;q=0.5", "uz-Cyrl"),
+        ("uzb-Cyrl", "uz-Cyrl"),
+        ("uz-UZ,uz-Cyrl;q=0.5", "uz"),
         ("uz_UZ", "uz"),
         ("TK", "tk"),
         ("kaz", "kk"),
@@ -311,3 +324,157 @@ def test_negotiate_skips_only_the_malformed_item() -> None:
 
 def test_negotiate_ignores_a_non_string() -> None:
     assert negotiate(42) == "en"  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(("value", "expected"),
+                         [("uz-Cyrl", "uz-Cyrl"), ("uz-cyrl", "uz-Cyrl"), ("uz_Cyrl_UZ", "uz-Cyrl"),
+                          ("uz", "uz"), ("ru-RU", "ru"), ("kaz", "kk"), ("fr", None), ("", None),
+                          (None, None), ("рус", None), ("uz-Cyrl;q=1", None)])
+def test_a_lang_parameter_names_a_supported_language(value: str | None,
+                                                     expected: str | None) -> None:
+    assert i18n.supported(value) == expected
+
+
+def test_lang_parameter_and_header_choose_cyrillic_uzbek(client: TestClient) -> None:
+    by_query = client.get("/api/v1/taxonomy/labels", params={"lang": "uz-cyrl"}).json()
+    by_header = client.get("/api/v1/taxonomy/labels",
+                           headers={"accept-language": "uz-Cyrl-UZ,ru;q=0.8"}).json()
+    assert by_query["language"] == by_header["language"] == "uz-Cyrl"
+    assert by_query["labels"]["type.epidemic"] == "Эпидемия"
+    assert by_query["reviewed"] is False
+
+
+# -- plural messages ----------------------------------------------------------
+
+
+@pytest.mark.parametrize(("count", "expected"), [
+    (1, "1 событие"), (2, "2 события"), (5, "5 событий"), (11, "11 событий"),
+    (21, "21 событие"), (22, "22 события"), (0, "0 событий"), (1.5, "1,5 события"),
+    (12345, "12\u00a0345 событий"),
+])
+def test_russian_counts_agree_with_their_number(count: float, expected: str) -> None:
+    assert i18n.plural("ui.console.total_events", "ru", count) == expected
+
+
+@pytest.mark.parametrize(("count", "expected"), [(1, "1 event"), (2, "2 events"),
+                                                 (1000, "1,000 events")])
+def test_english_counts(count: int, expected: str) -> None:
+    assert i18n.plural("ui.console.total_events", "en", count) == expected
+
+
+def test_kazakh_counts_by_its_own_rules_or_by_the_language_it_falls_back_to(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Kazakh has two CLDR categories; a Kazakh text without forms serves every count.
+    assert i18n.babel_locale("kk").plural_form(1) == "one"
+    assert i18n.babel_locale("kk").plural_form(5) == "other"
+    own = dict(catalogue("kk"))
+    if "ui.console.total_events" in own:
+        assert "{n}" in i18n.plural("ui.console.total_events", "kk", 5)
+    # Staged: kk without the key counts in Russian (21 событие), as its fallback says.
+    monkeypatch.setattr(i18n, "catalogue",
+                        lambda lang: {} if lang == "kk" else i18n._load(lang)[0])
+    monkeypatch.setattr(i18n, "plurals",
+                        lambda lang: {} if lang == "kk" else i18n._load(lang)[1])
+    assert i18n.plural("ui.console.total_events", "kk", 21) == "21 событие"
+    assert i18n.plural("ui.console.total_events", "kk", 25) == "25 событий"
+    assert i18n.plural_bundle("kk")["ui.console.total_events"]["language"] == "ru"
+
+
+def test_a_plain_label_serves_every_count_and_hides_the_fallbacks_forms(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    real_catalogue, real_plurals = i18n.catalogue, i18n.plurals
+
+    def staged(lang: str) -> Any:
+        own = dict(real_catalogue(lang))
+        if lang == "kk":
+            own["ui.console.total_events"] = "Оқиғалар: {n}"
+        return own
+
+    monkeypatch.setattr(i18n, "catalogue", staged)
+    monkeypatch.setattr(i18n, "plurals",
+                        lambda lang: {} if lang == "kk" else real_plurals(lang))
+    assert i18n.plural("ui.console.total_events", "kk", 5) == "Оқиғалар: 5"
+    assert "ui.console.total_events" not in i18n.plural_bundle("kk")
+
+
+def test_a_plural_message_reads_as_its_other_form_where_nothing_is_counted() -> None:
+    assert label("ui.console.total_events", "en") == "{n} events"
+    assert labels("ru")["ui.console.duration.days"] == "{n} дня"
+
+
+def test_the_console_bundle_carries_plural_forms(client: TestClient) -> None:
+    answer = client.get("/api/v1/taxonomy/labels", params={"lang": "ru"}).json()
+    entry = answer["plurals"]["ui.console.total_events"]
+    assert entry["language"] == "ru"
+    assert set(entry["forms"]) == {"one", "few", "many", "other"}
+    assert answer["reviewed"] is True and answer["complete"] is True
+
+
+@pytest.mark.parametrize(("value", "problem"), [
+    ('{"a": {"one": "x"}}', "needs the plural form 'other'"),
+    ('{"a": {"other": "x", "several": "y"}}', "unknown plural forms"),
+    ('{"a": {"other": ""}}', "must be a non-empty string"),
+    ('{"a": {"other": {"one": "x"}}}', "must be a non-empty string"),
+    ('{"a": ["x"]}', "non-empty string or an object of plural forms"),
+])
+def test_a_malformed_plural_message_is_refused(value: str, problem: str,
+                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    class File:
+        def __truediv__(self, _name: str) -> File:
+            return self
+
+        def read_text(self, encoding: str) -> str:
+            return value
+
+    monkeypatch.setattr(resources, "files", lambda _package: File())
+    i18n._load.cache_clear()
+    try:
+        with pytest.raises(i18n.CatalogueError, match=re.escape(problem)):
+            i18n._load("kk")
+    finally:
+        i18n._load.cache_clear()
+
+
+def test_phrases_count_in_the_readers_language() -> None:
+    assert render({"key": "ui.console.alerts.events", "params": {"n": 3}}, "ru") == \
+        "3 события на карте"
+    assert render({"key": "ui.console.alerts.events", "params": {"n": 1}}, "en") == \
+        "1 event on the map"
+
+
+# -- numbers and dates --------------------------------------------------------
+
+
+@pytest.mark.parametrize(("lang", "number", "day"), [
+    ("en", "12,345.5", "December 6, 2026"),
+    ("ru", "12\u00a0345,5", "6 декабря 2026\u00a0г."),
+    ("kk", "12\u00a0345,5", "2026 ж. 6 желтоқсан"),
+    ("ky", "12\u00a0345,5", "2026-ж., 6-декабрь"),
+    ("tg", "12\u00a0345,5", "06 Декабр 2026"),
+    ("tk", "12\u00a0345,5", "6 dekabr 2026"),
+    ("uz", "12\u00a0345,5", "6-dekabr, 2026"),
+    ("uz-Cyrl", "12\u00a0345,5", "6 декабр, 2026"),
+])
+def test_numbers_and_days_in_each_language(lang: str, number: str, day: str) -> None:
+    # Every language has CLDR data in Babel; none falls back for formatting.
+    expected_locale = {"uz-Cyrl": "uz_Cyrl"}.get(lang, lang)
+    assert str(i18n.babel_locale(lang)) == expected_locale
+    # Which space CLDR puts in (no-break, narrow no-break) changes between its versions.
+    assert _spaced(i18n.format_number(12345.5, lang)) == _spaced(number)
+    assert _spaced(i18n.format_day(date(2026, 12, 6), lang)) == _spaced(day)
+
+
+def _spaced(text: str) -> str:
+    return re.sub(r"\s", " ", text)
+
+
+def test_fixed_decimals_and_an_unknown_language() -> None:
+    assert i18n.format_number(0.5, "ru", 2) == "0,50"
+    assert i18n.format_number(7, "en", 0) == "7"
+    assert i18n.format_number(1234, "fr") == "1,234"  # not supported: English
+
+
+def test_fill_leaves_unknown_and_stray_braces() -> None:
+    assert i18n.fill("{n} of {total} {", {"n": 1}) == "1 of {total} {"

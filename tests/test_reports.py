@@ -20,7 +20,7 @@ from fastapi.testclient import TestClient
 from conftest import iso, report
 from sitcen.events import EventCreate
 from sitcen.exchange.identity import NodeIdentity
-from sitcen.i18n import SUPPORTED
+from sitcen.i18n import SUPPORTED, format_day
 from sitcen.node import Node
 from sitcen.reports.labels import MISSING_MARK
 from sitcen.reports.library import NodeFacts, make_draft, verify_report
@@ -128,6 +128,21 @@ def test_daily_report_figures_equal_the_statistics_api(
     assert by_section == {s["section_id"]: (s["count"], s["previous"]) for s in sections}
     serious = _rows(html, "serious_events")
     assert len(serious) == 3 * 2  # drug seizures (high) and mudflows (very high)
+
+
+@pytest.mark.parametrize("language", ["ru", "uz-Cyrl"])
+def test_daily_summary_names_the_centres_local_day_in_the_reports_language(
+        node: Node, client: TestClient, as_role: Callable[[Role], dict[str, str]],
+        language: str) -> None:
+    # The event at 23:30 in Dushanbe is already the next day in UTC; it counts on the day.
+    seed(node)
+    made = client.post("/api/v1/report-drafts", headers=as_role(Role.analyst),
+                       json={"product": "daily", "day": the_day().isoformat(),
+                             "language": language})
+    assert made.status_code == 201, made.text
+    summary = made.json()["content"]["blocks"][0]["text"]
+    assert format_day(the_day(), language) in summary
+    assert " 13 " in summary.replace("\u00a0", " ")
 
 
 @needs_poppler

@@ -1,7 +1,7 @@
 // The map page: filters and layers, the map, the event list and panel, the report form, live.
 import { useEffect, useMemo, useRef, useState } from 'preact/hooks';
 import { get, may, optional, type Alert, type Asset, type EventSummary, type SectionRisk, type Taxonomy, type User } from './api';
-import { currentLanguage, enumLabel, formatShort, formatTime, label, t, zoneLabel } from './i18n';
+import { currentLanguage, enumLabel, formatNumber, formatShort, formatTime, label, t, zoneLabel } from './i18n';
 import { EventList } from './list';
 import { midpoint, points, SituationMap } from './map';
 import { EventPanel } from './panel';
@@ -48,7 +48,7 @@ function assetTip(a: Asset, checked: CheckedTrack): string {
   const base = `${a.name} · ${t(`asset_kind.${a.kind}`)} · ${formatShort(a.at)}`;
   if (!checked.flags.length) return base;
   const reasons = [...new Set(checked.flags.map((f) => f.reason === 'speed'
-    ? t('asset_flag.speed', { speed: Math.max(...checked.flags.map((g) => g.speed ?? 0)).toLocaleString() })
+    ? t('asset_flag.speed', { speed: formatNumber(Math.max(...checked.flags.map((g) => g.speed ?? 0))) })
     : t(`asset_flag.${f.reason}`)))];
   const last = a.track[a.track.length - 1];
   const latestLeftOut = !!last && checked.flags.some((f) => f.at === last[2] && f.lon === last[0] && f.lat === last[1]);
@@ -326,7 +326,7 @@ export function ConsolePage(props: Props) {
       m.setData('events', points([]));
       m.setData('bins', points(answer.bins.map((b) => [b.lon, b.lat]), answer.bins.map((b) => ({
         count: b.count,
-        tip: `${b.count.toLocaleString()} · ${Object.entries(b.by_category).map(([c, n]) => `${label(`category.${c}`, c)} ${n}`).join(', ')}`
+        tip: `${formatNumber(b.count)} · ${Object.entries(b.by_category).map(([c, n]) => `${label(`category.${c}`, c)} ${n}`).join(', ')}`
           + ` · ${Object.entries(b.by_impact).map(([l, n]) => `${l === 'unknown' ? '—' : enumLabel('impact_level', l)} ${n}`).join(', ')}`,
       }))));
     }).catch(() => {});
@@ -556,7 +556,7 @@ export function ConsolePage(props: Props) {
         )}
         {binned && (
           <div class="binned-note" role="status" data-binned={binned.count}>
-            {t('binned_note', { n: binned.count.toLocaleString(), cells: binned.bins.length.toLocaleString() })}
+            {t('binned_note', { n: formatNumber(binned.count), cells: formatNumber(binned.bins.length) })}
           </div>
         )}
       </main>
@@ -578,7 +578,7 @@ export function ConsolePage(props: Props) {
               <WindowSummary store={store} alerts={alerts} alertsAvailable={alertState === 'ok'} filtered={filtered} />
             )}
             <div class="list-head">
-              <strong>{t('events')}</strong> <span class="count" data-count={listed.length}>{listed.length.toLocaleString()}</span>
+              <strong>{t('events')}</strong> <span class="count" data-count={listed.length}>{formatNumber(listed.length)}</span>
               {store.loading && <span class="muted small"> {t('loading')}</span>}
               {store.truncated && <span class="muted small"> ({t('truncated_binned')})</span>}
               {store.unseen > 0 && (

@@ -84,7 +84,7 @@ export function DashboardPage({ language }: { language: string }) {
         <div class="segmented" role="group" aria-label={t('time_window')}>
           {Object.keys(RANGES).map((r) => <button key={r} class={range === r ? 'active' : ''} aria-pressed={range === r} onClick={() => setRange(r)}>{t(`range.${r}`)}</button>)}
         </div>
-        {cats && <span class="muted">{t('total_events', { n: cats.total.toLocaleString() })}</span>}
+        {cats && <span class="muted">{t('total_events', { n: cats.total })}</span>}
       </header>
       {error && <p class="error" role="alert">{error}</p>}
       <section class="card wide">

@@ -16,7 +16,7 @@ import type { Notification, QueuePage } from './ops';
 import { QueuePageView } from './queue';
 import { ShiftPage } from './shift';
 import { TasksPage } from './tasks';
-import { currentTimeZone, initialLanguage, LANGUAGES, loadLanguage, setTimeZone, t, TIME_ZONES } from './i18n';
+import { currentTimeZone, initialLanguage, languageReviewed, LANGUAGES, loadLanguage, setTimeZone, t, TIME_ZONES, zoneName } from './i18n';
 import { EventStore } from './store';
 import './styles.css';
 import { eventQuery, parseView, viewHash, type View } from './view';
@@ -87,6 +87,16 @@ function Login({ onLogin, language, setLanguage }: { onLogin(u: User): void; lan
         </select>
       </form>
     </div>
+  );
+}
+
+/** The discreet line under the top bar for a catalogue no native speaker has reviewed. */
+function TranslationNote() {
+  return (
+    <details class="translation-note small" id="translation-note">
+      <summary>{t('translation.unreviewed')}</summary>
+      <p>{t('translation.howto')}</p>
+    </details>
   );
 }
 
@@ -253,8 +263,8 @@ function App() {
           </select>
         </label>
         <label class="small"><span class="sr-only">{t('time_zone')}</span>
-          <select id="time-zone" value={tz} onChange={(e) => { const z = (e.target as HTMLSelectElement).value; setTimeZone(z); setTz(z); }}>
-            {TIME_ZONES.map((z) => <option key={z} value={z}>{z}</option>)}
+          <select id="time-zone" title={t('times_in_zone')} value={tz} onChange={(e) => { const z = (e.target as HTMLSelectElement).value; setTimeZone(z); setTz(z); }}>
+            {TIME_ZONES.map((z) => <option key={z} value={z}>{zoneName(z)}</option>)}
           </select>
         </label>
         <Bell unread={unread} />
@@ -262,6 +272,7 @@ function App() {
           title={t('account.title')}>{user.full_name} · {t(`role.${user.role}`)}</a>
         <button onClick={logout}>{t('log_out')}</button>
       </header>
+      {!languageReviewed() && <TranslationNote />}
       {view.page === 'dashboard' ? <DashboardPage language={`${language}|${tz}`} />
         : view.page === 'risk' ? <RiskPage user={user} view={view} setView={setView} version={analysisVersion} key={`risk|${language}|${tz}`} />
         : view.page === 'reports' ? <ReportsPage user={user} view={view} setView={setView} version={analysisVersion} key={`reports|${language}|${tz}`} />

@@ -5,6 +5,7 @@ import * as maplibregl from 'maplibre-gl';
 import type { GeoJSONSource, LngLatLike, MapMouseEvent, StyleSpecification } from 'maplibre-gl';
 import 'maplibre-gl/dist/maplibre-gl.css';
 import workerUrl from 'maplibre-gl/dist/maplibre-gl-worker.mjs?url';
+import { t } from './i18n';
 import baseStyle from './style.json';
 import type { Layer, MapPosition } from './view';
 
@@ -57,6 +58,16 @@ export class SituationMap {
       attributionControl: false,
       // Nothing to fetch for CJK glyphs either.
       localIdeographFontFamily: 'sans-serif',
+      // MapLibre's own words (the canvas's label, the zoom buttons, the scale) in the
+      // console's language; the console re-creates the map when the language changes.
+      locale: {
+        'Map.Title': t('map'),
+        'NavigationControl.ZoomIn': t('map_ui.zoom_in'),
+        'NavigationControl.ZoomOut': t('map_ui.zoom_out'),
+        'Popup.Close': t('map_ui.close_popup'),
+        'ScaleControl.Kilometers': t('map_ui.km'),
+        'ScaleControl.Meters': t('map_ui.m'),
+      },
     });
     // For tests and benchmarks driving the page: the map, as MapLibre exposes it.
     (window as unknown as { sitcenMap: maplibregl.Map }).sitcenMap = this.map;

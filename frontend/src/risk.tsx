@@ -4,7 +4,7 @@
 // deadline) and the section's recent alerts; a before/after view of the last level change.
 import { useEffect, useState } from 'preact/hooks';
 import { ApiError, get, may, post, type Alert, type User } from './api';
-import { enumLabel, formatShort, t } from './i18n';
+import { enumLabel, formatNumber, formatShort, t } from './i18n';
 import type { View } from './view';
 
 interface RiskRow {
@@ -33,7 +33,7 @@ const LEVELS = ['low', 'medium', 'high', 'critical'];
 
 /** A number with fixed decimals, or a dash when the analysis could not give one. */
 const fixed = (x: number | null | undefined, digits: number) =>
-  typeof x === 'number' && Number.isFinite(x) ? x.toFixed(digits) : '—';
+  typeof x === 'number' && Number.isFinite(x) ? formatNumber(x, digits) : '—';
 
 function Bar({ name, value, part }: { name: string; value: number; part: number }) {
   const pct = Math.round(Math.max(0, Math.min(1, value)) * 100);
@@ -121,7 +121,7 @@ function RiskCard({ row, user, refresh }: { row: RiskRow; user: User; refresh():
         <ul class="reasons">{row.reasons.map((r, i) => <li key={i}>{r}</li>)}</ul>
         {detail && (
           <p data-trend={trend}>{t('trend')}: <strong>{t(['up', 'down', 'flat'].includes(trend ?? '') ? `trend.${trend}` : 'trend.unknown')}</strong> ({t('trend_ratio', { ratio: fixed(detail.threat.trend_ratio, 2), p: fixed(detail.threat.trend_p, 3) })})
-            · {t('expected_next', { n: fixed(detail.threat.expected_next, 1) })}</p>
+            · {t('expected_next', { n: Number.isFinite(detail.threat.expected_next) ? Math.round(detail.threat.expected_next * 10) / 10 : '—' })}</p>
         )}
       </section>
       <section>

@@ -3,7 +3,7 @@
 // sections at high or critical level — a click on one opens its risk card.
 import { useEffect, useState } from 'preact/hooks';
 import { get } from './api';
-import { enumLabel, t } from './i18n';
+import { enumLabel, formatNumber, t } from './i18n';
 
 interface Strip {
   last_24h: number; normal: number; normal_low: number; normal_high: number; serious: number;
@@ -22,8 +22,8 @@ export function SituationStrip({ version, openSection }: { version: number; open
   return (
     <section class="situation-strip" aria-label={t('situation')} data-state={state}>
       <div class="strip-item" data-strip="last24h">
-        <strong class="big">{strip.last_24h.toLocaleString()}</strong> {t('strip.events_24h')}
-        <span class={`strip-normal ${state}`}>{t(`strip.${state}`, { normal: strip.normal.toFixed(0), low: strip.normal_low, high: strip.normal_high })}</span>
+        <strong class="big">{formatNumber(strip.last_24h)}</strong> {t('strip.events_24h')}
+        <span class={`strip-normal ${state}`}>{t(`strip.${state}`, { normal: formatNumber(strip.normal, 0), low: strip.normal_low, high: strip.normal_high })}</span>
         <span class="muted small"> · {t('strip.serious', { n: strip.serious })}</span>
       </div>
       <div class="strip-item" data-strip="alerts">

@@ -3,7 +3,7 @@
 // what the map shows) and the alerts it already reads: no request of its own.
 import { useMemo } from 'preact/hooks';
 import type { Alert } from './api';
-import { enumLabel, formatShort, label, t, zoneLabel } from './i18n';
+import { enumLabel, formatNumber, formatShort, label, t, zoneLabel } from './i18n';
 import type { EventStore } from './store';
 
 export const CATEGORIES = ['unauthorised_crossing', 'cross_border_crime', 'crisis', 'other'];
@@ -42,8 +42,8 @@ export function WindowSummary({ store, alerts, alertsAvailable, filtered }: Prop
         {filtered && <span class="muted small">· {t('summary.filtered')}</span>}
       </div>
       <div class="summary-figures">
-        <span class="figure"><b>{counts.total.toLocaleString()}</b> {t('summary.events')}</span>
-        <span class={`figure${high ? ' warn' : ''}`}><b>{high.toLocaleString()}</b> {t('summary.high')}</span>
+        <span class="figure"><b>{formatNumber(counts.total)}</b> {t('summary.events')}</span>
+        <span class={`figure${high ? ' warn' : ''}`}><b>{formatNumber(high)}</b> {t('summary.high')}</span>
         <span class={`figure${openAlerts ? ' warn' : ''}`}><b>{alertsAvailable ? openAlerts : '—'}</b> {t('summary.open_alerts')}</span>
       </div>
       <ul class="summary-counts" aria-label={t('filter.category')}>

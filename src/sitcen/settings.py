@@ -17,6 +17,7 @@ from urllib.parse import urlsplit
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from sitcen.i18n import SUPPORTED
 from sitcen.taxonomy import EVENT_TYPES, Handling
 from sitcen.times import ZoneName
 from sitcen.users import Role
@@ -212,7 +213,7 @@ class Settings(BaseSettings):
                           "signed, whose common name is a sitcen username")
     tak_language: str = Field(
         "ru", description="language of the task messages sent to TAK devices (en, ru, kk, ky, "
-                          "tg, tk, uz)")
+                          "tg, tk, uz, uz-Cyrl)")
     tak_mapping_file: Path | None = Field(
         None, description="YAML/JSON mapping of CoT types to assets and events (docs/tak.md)")
     mqtt_host: str = Field("", description="MQTT broker of the sensors; empty: no subscriber")
@@ -278,8 +279,9 @@ class Settings(BaseSettings):
     @field_validator("tak_language")
     @classmethod
     def _tak_language(cls, value: str) -> str:
-        if value not in ("en", "ru", "kk", "ky", "tg", "tk", "uz"):
-            raise ValueError("tak_language must be one of en, ru, kk, ky, tg, tk, uz")
+        # Any language the node has a catalogue for (sitcen.i18n), uz-Cyrl included.
+        if value not in SUPPORTED:
+            raise ValueError(f"tak_language must be one of {', '.join(SUPPORTED)}")
         return value
 
     @field_validator("serious_types")

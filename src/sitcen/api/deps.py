@@ -10,7 +10,7 @@ from fastapi import Depends, Header, Query, Request, status
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from sitcen.errors import Refused
-from sitcen.i18n import SUPPORTED, negotiate
+from sitcen.i18n import SUPPORTED, negotiate, supported
 from sitcen.node import Node
 from sitcen.store.users import ENROL_KIND, StoredUser, token_owner
 from sitcen.users import Permission, allows
@@ -140,7 +140,7 @@ def reader_language(
     accept_language: Annotated[str | None, Header()] = None,
 ) -> str:
     """The language to answer in: ``?lang=`` when the node has it, else Accept-Language's."""
-    return lang if lang in SUPPORTED else negotiate(accept_language)
+    return supported(lang) or negotiate(accept_language)
 
 
 ReaderLanguage = Annotated[str, Depends(reader_language)]

@@ -35,7 +35,8 @@ AREA_TOLERANCE_KM = 0.5
 
 #: CAP language tag of each catalogue language.
 LANGUAGE_TAGS: dict[str, str] = {"en": "en-US", "ru": "ru-RU", "kk": "kk-KZ", "ky": "ky-KG",
-                                 "tg": "tg-TJ", "tk": "tk-TM", "uz": "uz-UZ"}
+                                 "tg": "tg-TJ", "tk": "tk-TM", "uz": "uz-UZ",
+                                 "uz-Cyrl": "uz-Cyrl-UZ"}
 _CAP_KEYS = ("ui.cap.event.alert", "ui.cap.event.level", "ui.cap.headline.alert",
              "ui.cap.headline.level", "ui.cap.inland", "ui.cap.restriction", "ui.cap.period")
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from sitcen.i18n import label
+from sitcen.i18n import label, plural
 
 Phrase = dict[str, Any]
 
@@ -31,8 +31,12 @@ def ref(key: str) -> dict[str, str]:
 
 def render(value: Mapping[str, Any], language: str) -> str:
     """The phrase as text in ``language`` (fallbacks as for every label)."""
-    text = label(str(value.get("key", "")), language)
+    key = str(value.get("key", ""))
     params = value.get("params") or {}
+    count = params.get("n")
+    # A count message (plural forms in the catalogue) agrees with its number {n}.
+    text = (plural(key, language, count) if isinstance(count, int | float)
+            and not isinstance(count, bool) else label(key, language))
     for name, param in params.items():
         if isinstance(param, Mapping) and "key" in param:
             shown = label(str(param["key"]), language)

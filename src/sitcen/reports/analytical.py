@@ -56,9 +56,9 @@ def _periodic(b: Build, parts: list[str]) -> list[dict[str, Any]]:
     recs_by_section: dict[str, list[Any]] = {}
     for r in recs:
         recs_by_section.setdefault(str(r.body.get("section_id")), []).append(r)
-    summary = L("ui.report.periodic_summary", start=b.period.start.date().isoformat(),
-                end=(b.period.end - timedelta(days=1)).date().isoformat(), total=total_now,
-                before=total_before, change=_pct(total_now, total_before),
+    summary = L("ui.report.periodic_summary", start=b.day(b.period.start.date()),
+                end=b.day((b.period.end - timedelta(days=1)).date()), total=b.number(total_now),
+                before=b.number(total_before), change=_pct(total_now, total_before),
                 significant="; ".join(notes) or L("ui.report.no_significant_change"))
     if top:
         summary += " " + L("ui.report.top_risk_sentence", section=top[0]["section_id"],

@@ -20,6 +20,7 @@ import sqlalchemy as sa
 from scipy import stats as scipy_stats
 
 from sitcen.geo import BorderSection
+from sitcen.i18n import format_day, format_number
 from sitcen.reports.labels import MISSING_MARK, Labels
 from sitcen.reports.templates import PRODUCTS, ReportTemplate
 from sitcen.sealing import seal
@@ -155,6 +156,14 @@ class Build:
 
     def _countries(self) -> tuple[str, ...]:
         return () if (self.area or self.template.sections) else (self.centre.country,)
+
+    def day(self, value: date) -> str:
+        """A calendar day in words in the product's language (headings and sentences)."""
+        return format_day(value, self.labels.lang)
+
+    def number(self, value: float, digits: int | None = None) -> str:
+        """A figure in a sentence, with the product language's separators."""
+        return format_number(value, self.labels.lang, digits)
 
     def local(self, micros: int) -> str:
         return datetime.fromtimestamp(micros / 1e6, UTC).astimezone(self.centre.zone).strftime(

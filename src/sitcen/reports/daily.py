@@ -80,8 +80,9 @@ def _daily(b: Build, parts: list[str]) -> list[dict[str, Any]]:
               a.body.get("section_id") in section_ids]
     level_changes = [(v, old) for v, old in level_changes
                      if v.body.get("section_id") in section_ids and old != v.body.get("level")]
-    summary = L("ui.report.daily_summary", day=day.start.date().isoformat(), total=totals[0],
-                before=totals[1], change=_pct(totals[0], totals[1]), last_year=totals[2],
+    summary = L("ui.report.daily_summary", day=b.day(day.start.date()), total=b.number(totals[0]),
+                before=b.number(totals[1]), change=_pct(totals[0], totals[1]),
+                last_year=b.number(totals[2]),
                 high=high, opened=len(opened), closed=len(closed), changes=len(level_changes))
     busiest = sorted(by_section.items(), key=lambda kv: (-kv[1], kv[0]))[:3]
     if busiest:

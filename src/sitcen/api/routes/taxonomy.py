@@ -7,7 +7,7 @@ from typing import Any
 from fastapi import APIRouter
 
 from sitcen.api.deps import CurrentUser, ReaderLanguage
-from sitcen.i18n import label, labels
+from sitcen.i18n import label, labels, meta, number_symbols, plural_bundle, reviewed
 from sitcen.taxonomy import ENUMS, EVENT_TYPES, UNITS_FOR, Category
 
 router = APIRouter(prefix="/taxonomy", tags=["taxonomy"])
@@ -47,4 +47,13 @@ def read_taxonomy(language: ReaderLanguage, _user: CurrentUser) -> dict[str, Any
 @router.get("/labels", response_model=dict[str, Any])
 def read_labels(language: ReaderLanguage) -> dict[str, Any]:
     """Every label of a language with its fallbacks merged in (the console's strings too)."""
-    return {"language": language, "labels": labels(language)}
+    return {
+        "language": language,
+        "labels": labels(language),
+        # Count messages by CLDR plural category, each with the language whose rules pick
+        # the form (a fallback's: Kazakh falling back to Russian counts in Russian).
+        "plurals": plural_bundle(language),
+        "numbers": number_symbols(language),
+        "complete": bool(meta(language).get("complete", False)),
+        "reviewed": reviewed(language),
+    }
