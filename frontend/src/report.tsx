@@ -158,18 +158,17 @@ export function ReportForm({ taxonomy, picked, picking, onPickToggle, onDone, on
       if (v === '') continue;
       detailBody[k] = NUMBER_DETAILS.has(k) ? Number(v) : BOOLEAN_DETAILS.has(k) ? v === 'true' : v;
     }
-    // Only what is set goes on the wire: a report is small on a poor link.
+    // Of the optional fields only those set go on the wire: a report is small on a poor
+    // link. The place is required: an empty coordinate goes as null, for the node to name it.
     const body: Record<string, unknown> = {
       type,
       occurred_at: occurred ?? when,
+      location: { lon: lon === '' ? null : Number(lon), lat: lat === '' ? null : Number(lat),
+        ...(accuracy !== null ? { precision_m: accuracy } : {}) },
       impact_level: impact,
       handling,
       confidence: { source_reliability: reliability, information_credibility: Number(credibility) },
     };
-    if (lon !== '' || lat !== '') {
-      body.location = { ...(lon !== '' ? { lon: Number(lon) } : {}), ...(lat !== '' ? { lat: Number(lat) } : {}),
-        ...(accuracy !== null ? { precision_m: accuracy } : {}) };
-    }
     if (Object.keys(detailBody).length) body.details = detailBody;
     if (description.trim()) body.description = description;
     if (spec?.persons && (persons || nationality)) {
