@@ -31,6 +31,7 @@ from console_browser import (
     report_scenario,
     require_console,
     serving,
+    shot,
 )
 from sitcen.node import Node
 from sitcen.operations.attachments import attachments_of
@@ -162,10 +163,13 @@ def test_reports_made_offline_arrive_once_in_order_with_the_photo(browser: Any,
 
     # At a phone's size the form's controls are large enough for a thumb.
     page.click(".report-button")
+    page.click("#report-locate")
+    expect(page.locator("#report-accuracy")).to_contain_text("± 12 m")
     for control in ("#report-type", "#report-locate", "#report-description",
                     ".report-form button[type=submit]", ".photo-button"):
         box = page.locator(control).bounding_box()
         assert box is not None and box["height"] >= 44, (control, box)
+    shot(page, "report-phone")
     page.click(".report-form button[type=button]:has-text('Cancel')")
 
     context.set_offline(True)
@@ -183,6 +187,10 @@ def test_reports_made_offline_arrive_once_in_order_with_the_photo(browser: Any,
     badge = page.locator("#outbox-button")
     expect(badge).to_have_attribute("data-waiting", "4")  # three reports and a photo
 
+    badge.click()
+    expect(page.locator('.outbox-item[data-state="waiting"]')).to_have_count(4)
+    shot(page, "outbox-phone")
+    badge.click()
     # The photo as it waits to be sent: at most 1600 px, a JPEG without EXIF or GPS.
     sent = _outbox_photo(page)
     assert not _has_exif(sent) and b"FieldCam" not in sent
