@@ -36,6 +36,7 @@ from console_browser import (
 )
 from sitcen.node import Node
 from sitcen.operations.attachments import attachments_of
+from sitcen.store.records import list_records
 from sitcen.store.schema import events
 from sitcen.users import Role
 
@@ -302,4 +303,26 @@ def test_a_refused_change_is_shown_and_removable(browser: Any, site: Site) -> No
     item.locator("button").click()
     expect(page.locator("#outbox-button")).to_have_count(0)
     assert _reported(site.node, "Refused") == []
+    context.close()
+
+
+def test_a_follow_up_made_offline_is_sent_when_the_link_returns(browser: Any,
+                                                                 site: Site) -> None:
+    context = new_context(browser, service_workers="block")
+    page = log_in_to_map(context, site.url + "/", "operator")
+    row = page.locator(".event-row").first
+    event_id = row.get_attribute("data-event-id")
+    row.click()
+    expect(page.locator("#comment-text")).to_be_visible()
+    context.set_offline(True)
+    page.fill("#comment-text", "Offline follow-up: the group turned back")
+    page.click("form.comment button[type=submit]")
+    expect(page.locator(".panel")).to_contain_text("kept in the outbox")
+    badge = page.locator("#outbox-button")
+    expect(badge).to_have_attribute("data-waiting", "1")
+    context.set_offline(False)
+    expect(badge).to_have_attribute("data-delivered", "1")
+    texts = [a.body.get("text") for a in list_records(site.node.engine, "event_action",
+                                                       subject=event_id)]
+    assert texts.count("Offline follow-up: the group turned back") == 1
     context.close()
