@@ -25,6 +25,7 @@ import sqlalchemy as sa
 from console_browser import (
     chromium,
     expect,
+    log_in,
     log_in_to_map,
     new_context,
     open_node,
@@ -36,7 +37,8 @@ from console_browser import (
 )
 from sitcen.node import Node
 from sitcen.operations.attachments import attachments_of
-from sitcen.store.records import list_records
+from sitcen.operations.tasks import TaskCreate, create_task, known_units, merged, responses_to
+from sitcen.store.records import get_record, list_records, write_record
 from sitcen.store.schema import events
 from sitcen.users import Role
 
@@ -120,6 +122,14 @@ def _reported(node: Node, marker: str) -> list[dict[str, Any]]:
         if str(body.get("description", "")).startswith(marker):
             found.append({"id": row.id, "lon": row.lon, "lat": row.lat, **body})
     return found
+
+
+def task_status_history(node: Node, task_id: str) -> list[dict[str, Any]]:
+    """A task's history as it stands on the node (its versions and the answers to it)."""
+    task = get_record(node.engine, task_id)
+    assert task is not None
+    history = merged(task, responses_to(node.engine, [task_id]).get(task_id, []))["history"]
+    return list(history)
 
 
 def _outbox_photo(page: Any) -> bytes:
@@ -325,4 +335,32 @@ def test_a_follow_up_made_offline_is_sent_when_the_link_returns(browser: Any,
     texts = [a.body.get("text") for a in list_records(site.node.engine, "event_action",
                                                        subject=event_id)]
     assert texts.count("Offline follow-up: the group turned back") == 1
+    context.close()
+
+
+def test_a_task_status_set_offline_is_sent_when_the_link_returns(browser: Any,
+                                                                 site: Site) -> None:
+    node = site.node
+    write_record(node.engine, "asset_position",
+                 {"asset_id": "panj-offline", "kind": "patrol", "name": "Panj patrol 7",
+                  "status": "active", "location": {"lon": 68.6, "lat": 37.22},
+                  "at": datetime.now(UTC).isoformat(), "handling": "AMBER"},
+                 node_id=node.settings.node_id)
+    task = create_task(
+        node.engine, node.settings.node_id, node.reporter.sections,
+        TaskCreate.model_validate({"unit_id": "panj-offline", "target": {
+            "kind": "point", "location": {"lon": 68.61, "lat": 37.215}}}),
+        by="duty", units=known_units(node.engine, {}))
+    context = new_context(browser, service_workers="block")
+    page = log_in(context, site.url + f"/#/tasks?item={task.id}", "operator")
+    detail = page.locator(".task-detail")
+    expect(detail.locator("h3").first).to_contain_text("Panj patrol 7 · assigned")
+    context.set_offline(True)
+    detail.locator("button", has_text="En route").click()
+    badge = page.locator("#outbox-button")
+    expect(badge).to_have_attribute("data-waiting", "1")
+    context.set_offline(False)
+    expect(badge).to_have_attribute("data-delivered", "1")
+    statuses = [h["status"] for h in task_status_history(node, task.id)]
+    assert statuses.count("en_route") == 1
     context.close()
