@@ -7,7 +7,7 @@ HOST ?= 127.0.0.1
 PYTEST_WORKERS ?= 2
 # The built operator console and what it is built from (see the console target).
 CONSOLE_STAMP := src/sitcen/console/.built
-CONSOLE_SOURCES := $(shell find frontend/src -type f 2>/dev/null) frontend/index.html \
+CONSOLE_SOURCES := $(shell find frontend/src frontend/public -type f 2>/dev/null) frontend/index.html \
 	frontend/package.json frontend/package-lock.json frontend/vite.config.ts frontend/tsconfig.json
 
 

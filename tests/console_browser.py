@@ -113,12 +113,13 @@ def chromium() -> Iterator[Any]:
 
 def new_context(browser: Any, lang: str = "en", **options: Any) -> Any:
     """A browser context whose first page starts in ``lang`` and the Dushanbe time zone
-    (``options``: more of Playwright's context options).
+    (``options``: more of Playwright's context options, a ``viewport`` other than the
+    desk's among them).
 
     A reload keeps what the user chose since.
     """
-    context = browser.new_context(viewport=VIEWPORT, locale="en-GB", timezone_id=ZONE,
-                                  **options)
+    options.setdefault("viewport", VIEWPORT)
+    context = browser.new_context(locale="en-GB", timezone_id=ZONE, **options)
     context.add_init_script(
         "const s = localStorage;"
         f"if (!s.getItem('sitcen.lang')) s.setItem('sitcen.lang', '{lang}');"

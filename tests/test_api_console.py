@@ -418,6 +418,33 @@ def test_console_page_and_hashed_assets(client: TestClient) -> None:
     assert client.get("/openapi.json").status_code == 200
 
 
+def test_service_worker_manifest_and_icons(client: TestClient) -> None:
+    """The installable app's files: the worker may control "/", nothing is cached for good."""
+    from sitcen.api.console import console_dir
+
+    if not (console_dir() / "sw.js").is_file():
+        pytest.skip("the console is not built (make console)")
+    worker = client.get("/console/sw.js")
+    assert worker.status_code == 200
+    assert worker.headers["content-type"].startswith("text/javascript")
+    assert worker.headers["service-worker-allowed"] == "/"
+    assert worker.headers["cache-control"] == "no-cache"
+    assert "connect-src 'self'" in worker.headers["content-security-policy"]
+    manifest = client.get("/console/manifest.webmanifest")
+    assert manifest.headers["content-type"].startswith("application/manifest+json")
+    body = manifest.json()
+    assert body["display"] == "standalone" and body["start_url"] == "/"
+    for icon in body["icons"]:
+        answer = client.get(icon["src"])
+        assert answer.status_code == 200, icon["src"]
+        assert answer.headers["content-type"] == icon["type"]
+    page = client.get("/")
+    assert 'rel="manifest" href="/console/manifest.webmanifest"' in page.text
+    # Only the app's own files; the page's copy and the build stamp are not served here.
+    for name in ("index.html", ".built", "..%2Fnode.db", "nothing.js"):
+        assert client.get(f"/console/{name}").status_code == 404
+
+
 def test_console_page_says_when_it_is_not_built(node: object, tmp_path: Path,
                                                 monkeypatch: pytest.MonkeyPatch) -> None:
     from sitcen.api import console

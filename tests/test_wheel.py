@@ -172,6 +172,9 @@ def test_the_wheel_holds_every_file_of_the_package_and_the_built_console(dist: D
     assert expected - files == set()
     console = {f for f in files if f.startswith("sitcen/console/")}
     assert "sitcen/console/index.html" in console
+    # The installable app's worker, manifest and icons (docs/field.md).
+    assert {"sitcen/console/sw.js", "sitcen/console/manifest.webmanifest",
+            "sitcen/console/icon-192.png", "sitcen/console/icon.svg"} <= console
     assert any(f.startswith("sitcen/console/assets/index-") and f.endswith(".js")
                for f in console)
     assert not any(f.endswith((".built", ".pyc")) for f in files)
@@ -239,6 +242,9 @@ def test_the_installed_node_serves_its_console(served: str, dist: Dist) -> None:
             answer = httpx.get(f"{served}{asset}", timeout=30)
             assert answer.status_code == 200, asset
             assert answer.content == wheel.read("sitcen" + asset), asset
+        worker = httpx.get(f"{served}/console/sw.js", timeout=30)
+        assert worker.headers["service-worker-allowed"] == "/"
+        assert worker.content == wheel.read("sitcen/console/sw.js")
 
 
 def _console_tree(root: Path, *, built_at: float, sources_at: float) -> None:

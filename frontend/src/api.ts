@@ -26,7 +26,7 @@ let onUnauthorised: () => void = () => {};
 export function whenUnauthorised(fn: () => void): void { onUnauthorised = fn; }
 
 /** A random key for one request (a UUID's form); crypto.randomUUID exists only on HTTPS pages. */
-function newKey(): string {
+export function newKey(): string {
   const b = crypto.getRandomValues(new Uint8Array(16));
   return Array.from(b, (x) => x.toString(16).padStart(2, '0')).join('');
 }
@@ -51,18 +51,25 @@ async function send(url: string, init: RequestInit, retries: number): Promise<Re
   }
 }
 
-export async function request<T>(method: string, path: string, body?: unknown): Promise<T> {
+/** A request to the node; a change carries `key` as its Idempotency-Key (a new one if none:
+ * the outbox passes the key it keeps with a change, so that a later try is the same request). */
+export async function request<T>(method: string, path: string, body?: unknown, key?: string): Promise<T> {
   const headers: Record<string, string> = { Accept: 'application/json' };
   // Our pages mark their requests; together with Origin this is the CSRF check.
   if (method !== 'GET') {
     headers['X-Sitcen-Console'] = '1';
-    headers['Idempotency-Key'] = newKey();
+    headers['Idempotency-Key'] = key ?? newKey();
   }
   if (body !== undefined) headers['Content-Type'] = 'application/json';
   const res = await send(path.startsWith('/') ? path : `${API}/${path}`, {
     method, headers, credentials: 'same-origin',
     body: body === undefined ? undefined : JSON.stringify(body),
   }, method === 'GET' ? 0 : 2);
+  return answerOf<T>(res, path);
+}
+
+/** A response's JSON, or the ApiError it stands for. */
+export async function answerOf<T>(res: Response, path = ''): Promise<T> {
   if (res.status === 204) return undefined as T;
   const text = await res.text();
   let data: unknown = null;

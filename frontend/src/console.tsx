@@ -4,6 +4,7 @@ import { get, may, optional, type Alert, type Asset, type EventSummary, type Sec
 import { currentLanguage, enumLabel, formatNumber, formatShort, formatTime, label, t, zoneLabel } from './i18n';
 import { EventList } from './list';
 import { midpoint, points, SituationMap } from './map';
+import { ageText, useOnline } from './offline';
 import { EventPanel } from './panel';
 import { ReportForm } from './report';
 import { EventStore, eventFeature, eventFeatures } from './store';
@@ -85,6 +86,7 @@ export function ConsolePage(props: Props) {
   const [onlyInView, setOnlyInView] = useState(true);
   const [, setTick] = useState(0);
   const [reporting, setReporting] = useState(false);
+  const online = useOnline();
   const [picking, setPicking] = useState(false);
   const [picked, setPicked] = useState<[number, number] | null>(null);
   const [notice, setNotice] = useState<string | null>(null);
@@ -549,6 +551,11 @@ export function ConsolePage(props: Props) {
           <button class="report-button primary" onClick={() => { setReporting(true); setPicked(null); }}>+ {t('new_report')}</button>
         )}
         {picking && <div class="pick-hint" role="status">{t('click_map')}</div>}
+        {(store.stale || !online) && store.asOf !== null && (
+          <div class="stale-note" role="status" data-stale={store.stale ? 'kept' : 'offline'}>
+            {t('offline.picture_as_of', { time: formatShort(store.asOf), age: ageText(Date.now() - store.asOf) })}
+          </div>
+        )}
         {notice && <div class="toast" role="status">{notice}</div>}
         {view.selected && !reporting && (
           <EventPanel id={view.selected} user={user} store={store} taxonomy={taxonomy} actionsVersion={props.actionsVersion}
@@ -569,8 +576,9 @@ export function ConsolePage(props: Props) {
             onCancel={() => { setReporting(false); setPicking(false); mapRef.current?.setPicking(false); }}
             onDone={(id) => {
               setReporting(false); setPicking(false); mapRef.current?.setPicking(false);
-              setNotice(t('reported')); setTimeout(() => setNotice(null), 3000);
-              setView({ ...view, selected: id });
+              // No id: the report waits in the outbox for the link.
+              setNotice(id ? t('reported') : t('outbox.queued')); setTimeout(() => setNotice(null), 3000);
+              if (id) setView({ ...view, selected: id });
             }} />
         ) : (
           <>

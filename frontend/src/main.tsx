@@ -18,6 +18,9 @@ import { ShiftPage } from './shift';
 import { TasksPage } from './tasks';
 import { currentTimeZone, initialLanguage, languageReviewed, LANGUAGES, loadLanguage, setTimeZone, t, TIME_ZONES, zoneName } from './i18n';
 import { EventStore } from './store';
+import { forgetSession, keepReference, registerWorker, rememberedUser, rememberUser, unreachable, useOnline } from './offline';
+import { startOutbox } from './outbox';
+import { OutboxBadge } from './outbox_view';
 import './styles.css';
 import { eventQuery, parseView, viewHash, type View } from './view';
 
@@ -116,6 +119,7 @@ function App() {
   const [toasts, setToasts] = useState<Notification[]>([]);
   const [counts, setCounts] = useState<{ queue: number; overdue: number; alerts: number }>({ queue: 0, overdue: 0, alerts: 0 });
   const store = useMemo(() => new EventStore(), []);
+  const online = useOnline();
   // The work pages read again when the stream says something of theirs changed: at most
   // once a second, however busy the stream.
   const bump = useMemo(() => {
@@ -135,15 +139,28 @@ function App() {
   useEffect(() => {
     whenUnauthorised(() => setUser(null));
     setLanguage(initialLanguage()).catch(() => setLanguageState('en'));
-    get<User>('auth/me').then(setUser).catch(() => setUser(null));
+    // With no link, the console starts as the user of the last session, from what the
+    // service worker and the device kept (docs/field.md); the node checks the session
+    // again as soon as it is reached.
+    get<User>('auth/me').then(setUser).catch((e) => setUser(unreachable(e) ? rememberedUser() : null));
     const onHash = () => setViewState(parseView(location.hash));
     addEventListener('hashchange', onHash);
     return () => removeEventListener('hashchange', onHash);
   }, []);
 
   useEffect(() => {
-    if (user && language) get<Taxonomy>(`taxonomy?lang=${language}`).then(setTaxonomy).catch(() => {});
+    if (user && language) {
+      get<Taxonomy>(`taxonomy?lang=${language}`).then(setTaxonomy).catch(() => {});
+      keepReference(language).catch(() => {});
+    }
   }, [user, language]);
+
+  // The outbox sends the signed-in user's changes; the device remembers who that is.
+  useEffect(() => {
+    if (user === undefined) return;
+    rememberUser(user);
+    startOutbox(user?.username ?? null);
+  }, [user]);
 
   const setView = (v: View) => {
     const hash = viewHash(v);
@@ -165,18 +182,19 @@ function App() {
     setViewState(next);
   };
 
-  // (Re)load the events whenever the window or the filters change.
+  // (Re)load the events whenever the window or the filters change, and when the link comes
+  // or goes (with none, the store shows the picture kept on the device).
   const queryKey = eventQuery({ ...view, selected: null }).toString().replace(/since=[^&]*/, '') + view.window;
   useEffect(() => {
     if (user && view.page === 'map') store.load(view).catch(() => {});
-  }, [user, queryKey, view.page]);
+  }, [user, queryKey, view.page, online]);
 
   // The live stream: the browser sends the session cookie and resumes by Last-Event-ID.
   useEffect(() => {
     if (!user) return;
     const source = new EventSource('/api/v1/stream');
-    source.onopen = () => setConnected(true);
-    source.onerror = () => setConnected(false);
+    source.onopen = () => { setConnected(true); store.markLink(true); };
+    source.onerror = () => { setConnected(false); store.markLink(false); };
     source.addEventListener('event', (m) => {
       const frame = JSON.parse((m as MessageEvent).data) as { record: EventRecord | null };
       if (frame.record) store.receive(frame.record);
@@ -231,7 +249,7 @@ function App() {
   if (user === null) return <Login onLogin={setUser} language={language} setLanguage={setLanguage} />;
 
   const logout = async () => {
-    try { await post('auth/logout'); } finally { setUser(null); }
+    try { await post('auth/logout'); } finally { await forgetSession(); setUser(null); }
   };
 
   return (
@@ -267,6 +285,7 @@ function App() {
             {TIME_ZONES.map((z) => <option key={z} value={z}>{zoneName(z)}</option>)}
           </select>
         </label>
+        <OutboxBadge />
         <Bell unread={unread} />
         <a class="user" id="nav-account" data-role={user.role} href={viewHash({ ...view, page: 'account', item: null, for: null })}
           title={t('account.title')}>{user.full_name} · {t(`role.${user.role}`)}</a>
@@ -295,4 +314,5 @@ function App() {
   );
 }
 
+registerWorker();
 render(<App />, document.getElementById('app')!);

@@ -1,9 +1,10 @@
 // One event: every field, its versions, the actions on it (validations, comments) and where
 // it came from; buttons for the actions the user's role allows.
 import { useEffect, useState } from 'preact/hooks';
-import { ApiError, get, may, post, summaryOf, type ActionRecord, type EventRecord, type Taxonomy, type User } from './api';
+import { ApiError, get, may, summaryOf, type ActionRecord, type EventRecord, type Taxonomy, type User } from './api';
 import { enumLabel, formatTime, label, t, typeLabel } from './i18n';
 import { refusal } from './ops';
+import { change } from './outbox';
 import type { EventStore } from './store';
 
 interface Props {
@@ -51,9 +52,16 @@ export function EventPanel({ id, user, store, taxonomy, actionsVersion, onClose 
     setBusy(true);
     setError(null);
     try {
-      const a = await post<ActionRecord>(`events/${id}/actions`, { action, ...extra });
-      setActions((old) => (old.some((x) => x.id === a.id) ? old : [...old, a]));
-      store.noteAction(a.body);
+      // With no link the follow-up waits in the outbox (and shows there, not here).
+      const outcome = await change<ActionRecord>({ kind: 'event_action', path: `events/${id}/actions`,
+        body: { action, ...extra }, title: `${t(`action.${action}`)} · ${typeLabel(known?.type ?? event?.type ?? '')}` });
+      const a = outcome.sent;
+      if (a) {
+        setActions((old) => (old.some((x) => x.id === a.id) ? old : [...old, a]));
+        store.noteAction(a.body);
+      } else {
+        setError(t('outbox.queued'));
+      }
       if (action === 'comment') setComment('');
       if (action === 'reject' || action === 'return_for_correction') { setDeciding(null); setReason(''); }
     } catch (e) {

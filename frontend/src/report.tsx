@@ -1,10 +1,22 @@
-// The quick report form: click on the map or type coordinates; the fields follow the taxonomy;
-// required fields are marked (a star, and aria-required); each of the API's 422 errors is
-// shown under the field its `loc` names, in the user's language.
+// The quick report form: click on the map, type coordinates or take the device's position;
+// the fields follow the taxonomy; required fields are marked (a star, and aria-required);
+// each of the API's 422 errors is shown under the field its `loc` names, in the user's
+// language. On a phone it fills the screen with large controls and the Send button under
+// the thumb; a photo from the camera goes with the report, made small and without its
+// metadata (photo.ts). With no link the report and its photo wait in the outbox.
 import { useEffect, useRef, useState } from 'preact/hooks';
-import { ApiError, post, type ApiErrorItem, type Taxonomy } from './api';
-import { fromLocalInput, label, t, toLocalInput } from './i18n';
+import { ApiError, type ApiErrorItem, type Taxonomy } from './api';
+import { formatShort, fromLocalInput, label, t, toLocalInput, typeLabel } from './i18n';
+import { change, enqueue } from './outbox';
+import { compressPhoto } from './photo';
 import { TIME_PATTERN, ZoneTag } from './timefield';
+
+/** What the form remembers on this device between reports: what a post reports most. */
+const LAST_USED = 'sitcen.report.last';
+interface LastUsed { type?: string; impact?: string; handling?: string; reliability?: string; credibility?: string; unit?: string }
+function lastUsed(): LastUsed {
+  try { return JSON.parse(localStorage.getItem(LAST_USED) ?? '{}') as LastUsed; } catch { return {}; }
+}
 
 const NUMBER_DETAILS = new Set(['quantity', 'killed', 'injured', 'cases']);
 const BOOLEAN_DETAILS = new Set(['shots_fired']);
@@ -14,7 +26,8 @@ interface Props {
   picked: [number, number] | null;
   picking: boolean;
   onPickToggle(on: boolean): void;
-  onDone(id: string): void;
+  /** The new event's id; null when the report waits in the outbox. */
+  onDone(id: string | null): void;
   onCancel(): void;
 }
 
@@ -50,16 +63,25 @@ function message(item: ApiErrorItem): string {
 }
 
 export function ReportForm({ taxonomy, picked, picking, onPickToggle, onDone, onCancel }: Props) {
-  const firstType = taxonomy.categories[0]?.types[0]?.id ?? '';
-  const [type, setType] = useState(firstType);
+  const types = taxonomy.categories.flatMap((c) => c.types);
+  const last = lastUsed();
+  const known = (id: string | undefined, options: { id: string }[] | undefined) => (id && options?.some((o) => o.id === id) ? id : undefined);
+  const [type, setType] = useState(known(last.type, types) ?? types[0]?.id ?? '');
   const [when, setWhen] = useState(toLocalInput(new Date()));
   const [lon, setLon] = useState('');
   const [lat, setLat] = useState('');
-  const [impact, setImpact] = useState('low');
-  const [handling, setHandling] = useState('AMBER');
-  const [reliability, setReliability] = useState('C');
-  const [credibility, setCredibility] = useState('3');
-  const [details, setDetails] = useState<Record<string, string>>({});
+  /** The device's accuracy (m) of a position it gave; null once the position is typed or picked. */
+  const [accuracy, setAccuracy] = useState<number | null>(null);
+  const [locating, setLocating] = useState(false);
+  const [impact, setImpact] = useState(known(last.impact, taxonomy.enums.impact_level) ?? 'low');
+  const [handling, setHandling] = useState(known(last.handling, taxonomy.enums.handling) ?? 'AMBER');
+  const [reliability, setReliability] = useState(known(last.reliability, taxonomy.enums.source_reliability) ?? 'C');
+  const [credibility, setCredibility] = useState(last.credibility && /^[1-6]$/.test(last.credibility) ? last.credibility : '3');
+  const [details, setDetails] = useState<Record<string, string>>(
+    last.unit && types.find((x) => x.id === type)?.units.includes(last.unit) ? { unit: last.unit } : {});
+  const [photo, setPhoto] = useState<Blob | null>(null);
+  const [photoUrl, setPhotoUrl] = useState<string | null>(null);
+  const [photoBusy, setPhotoBusy] = useState(false);
   const [persons, setPersons] = useState('');
   const [nationality, setNationality] = useState('');
   const [description, setDescription] = useState('');
@@ -70,8 +92,38 @@ export function ReportForm({ taxonomy, picked, picking, onPickToggle, onDone, on
 
   useEffect(() => { first.current?.focus(); }, []);
   useEffect(() => {
-    if (picked) { setLon(String(picked[0])); setLat(String(picked[1])); }
+    if (picked) { setLon(String(picked[0])); setLat(String(picked[1])); setAccuracy(null); }
   }, [picked]);
+  useEffect(() => () => { if (photoUrl) URL.revokeObjectURL(photoUrl); }, [photoUrl]);
+
+  /** The device's position (GPS on a phone), with how accurate it says it is. */
+  const locate = () => {
+    if (!navigator.geolocation) { setGeneral(t('report.no_position')); return; }
+    setLocating(true);
+    navigator.geolocation.getCurrentPosition((p) => {
+      setLon(p.coords.longitude.toFixed(5));
+      setLat(p.coords.latitude.toFixed(5));
+      setAccuracy(Math.max(1, Math.round(p.coords.accuracy)));
+      setLocating(false);
+    }, () => { setLocating(false); setGeneral(t('report.no_position')); },
+    { enableHighAccuracy: true, timeout: 30_000, maximumAge: 60_000 });
+  };
+
+  const takePhoto = async (input: HTMLInputElement) => {
+    const file = input.files?.[0];
+    input.value = '';
+    if (!file) return;
+    setPhotoBusy(true);
+    try {
+      const small = await compressPhoto(file);
+      setPhoto(small);
+      setPhotoUrl(URL.createObjectURL(small));
+    } catch {
+      setGeneral(t('report.photo_unreadable'));
+    } finally {
+      setPhotoBusy(false);
+    }
+  };
 
   const spec = taxonomy.categories.flatMap((c) => c.types).find((x) => x.id === type);
 
@@ -106,22 +158,34 @@ export function ReportForm({ taxonomy, picked, picking, onPickToggle, onDone, on
       if (v === '') continue;
       detailBody[k] = NUMBER_DETAILS.has(k) ? Number(v) : BOOLEAN_DETAILS.has(k) ? v === 'true' : v;
     }
+    // Of the optional fields only those set go on the wire: a report is small on a poor
+    // link. The place is required: an empty coordinate goes as null, for the node to name it.
     const body: Record<string, unknown> = {
       type,
       occurred_at: occurred ?? when,
-      location: { lon: lon === '' ? null : Number(lon), lat: lat === '' ? null : Number(lat) },
+      location: { lon: lon === '' ? null : Number(lon), lat: lat === '' ? null : Number(lat),
+        ...(accuracy !== null ? { precision_m: accuracy } : {}) },
       impact_level: impact,
       handling,
       confidence: { source_reliability: reliability, information_credibility: Number(credibility) },
-      details: detailBody,
-      description,
     };
+    if (Object.keys(detailBody).length) body.details = detailBody;
+    if (description.trim()) body.description = description;
     if (spec?.persons && (persons || nationality)) {
       body.persons = [{ ...(persons ? { count: Number(persons) } : {}), ...(nationality ? { nationality: nationality.toUpperCase() } : {}) }];
     }
+    const title = `${typeLabel(type)} · ${formatShort(occurred ?? Date.now())}`;
     try {
-      const written = await post<{ id: string }>('events', body);
-      onDone(written.id);
+      const outcome = await change<{ id: string }>({ kind: 'event', path: 'events', body, title });
+      localStorage.setItem(LAST_USED, JSON.stringify({ type, impact, handling, reliability, credibility,
+        unit: details.unit || undefined } satisfies LastUsed));
+      if (photo) {
+        // The photo follows its event, in the outbox: the event's id fills {record}.
+        const path = 'attachments?record_id={record}&name=photo.jpg';
+        await enqueue({ kind: 'attachment', file: photo, title: `${t('report.photo')} · ${title}`,
+          ...(outcome.sent ? { path: path.replace('{record}', outcome.sent.id) } : { path, after: outcome.queued }) });
+      }
+      onDone(outcome.sent ? outcome.sent.id : null);
     } catch (e) {
       if (e instanceof ApiError && e.items.length) {
         const found: Record<string, ApiErrorItem> = {};
@@ -198,15 +262,19 @@ export function ReportForm({ taxonomy, picked, picking, onPickToggle, onDone, on
         <legend>{label('field.location')}<Req /></legend>
         <div class="field">
           <label for="report-lon">{label('field.lon')}<Req /></label>
-          <input id="report-lon" inputMode="decimal" value={lon} onInput={(e) => setLon((e.target as HTMLInputElement).value)} {...described('location.lon', true)} />
+          <input id="report-lon" inputMode="decimal" value={lon} onInput={(e) => { setLon((e.target as HTMLInputElement).value); setAccuracy(null); }} {...described('location.lon', true)} />
           {fieldError('location.lon')}
         </div>
         <div class="field">
           <label for="report-lat">{label('field.lat')}<Req /></label>
-          <input id="report-lat" inputMode="decimal" value={lat} onInput={(e) => setLat((e.target as HTMLInputElement).value)} {...described('location.lat', true)} />
+          <input id="report-lat" inputMode="decimal" value={lat} onInput={(e) => { setLat((e.target as HTMLInputElement).value); setAccuracy(null); }} {...described('location.lat', true)} />
           {fieldError('location.lat')}
         </div>
-        <button type="button" class={picking ? 'active' : ''} aria-pressed={picking} onClick={() => onPickToggle(!picking)}>{picking ? t('picking') : t('pick_on_map')}</button>
+        <div class="location-buttons">
+          <button type="button" id="report-locate" onClick={locate} disabled={locating}>{locating ? t('report.locating') : t('report.use_my_location')}</button>
+          <button type="button" class={picking ? 'active' : ''} aria-pressed={picking} onClick={() => onPickToggle(!picking)}>{picking ? t('picking') : t('pick_on_map')}</button>
+        </div>
+        {accuracy !== null && <p class="muted small" id="report-accuracy" data-accuracy={accuracy}>{t('report.accuracy', { m: accuracy })}</p>}
         {fieldError('location')}
       </fieldset>
       {spec?.details.filter((d) => d !== 'unit').map(detailInput)}
@@ -269,6 +337,18 @@ export function ReportForm({ taxonomy, picked, picking, onPickToggle, onDone, on
           </select>
           {fieldError('confidence.information_credibility')}
         </div>
+      </div>
+      <div class="field photo-field">
+        <input id="report-photo" class="sr-only" type="file" accept="image/*" capture="environment" disabled={photoBusy}
+          onChange={(e) => void takePhoto(e.target as HTMLInputElement)} />
+        <label for="report-photo" class="photo-button">{photo ? t('report.photo_again') : t('report.take_photo')}</label>
+        {photoBusy && <span class="muted small">{t('loading')}</span>}
+        {photoUrl && (
+          <span class="photo-preview">
+            <img src={photoUrl} alt={t('report.photo')} data-bytes={photo?.size} />
+            <button type="button" onClick={() => { setPhoto(null); setPhotoUrl(null); }}>{t('report.photo_remove')}</button>
+          </span>
+        )}
       </div>
       <div class="field">
         <label for="report-description">{label('field.description')}</label>

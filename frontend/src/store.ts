@@ -3,6 +3,7 @@
 // Live changes are gathered and applied together once per frame, so that a burst of a
 // hundred reports costs one update of the list and one of the map, not a hundred.
 import { get, summaryOf, type ActionRecord, type EventColumns, type EventRecord, type EventSummary } from './api';
+import { keepPicture, keptPicture, unreachable } from './offline';
 import { eventQuery, matches, type View } from './view';
 
 /** How many events one view loads at most (newest first; the map clusters them). */
@@ -39,6 +40,12 @@ export class EventStore {
   revision = 0;
   /** Counts flushes of live changes (each one list update and one map update). */
   flushes = 0;
+  /** When the picture shown was last known to be the node's (epoch ms): the last load, or
+   * the moment the live stream was lost. */
+  asOf: number | null = null;
+  /** The picture shown is the copy kept on the device: the node could not be reached. */
+  stale = false;
+  private linked = false;
   /** Event ids by key (EventSummary.key): the map's features carry keys, not ids. */
   private ids: string[] = [];
   /** The view of the last load: live events are shown when they match it. */
@@ -80,13 +87,26 @@ export class EventStore {
     q.set('limit', String(MAX_EVENTS));
     const since = q.get('since');
     let columns: EventColumns;
+    let asOf = Date.now();
+    let stale = false;
     try {
       columns = await get<EventColumns>(`events/columns?${q}`);
+      // Kept for a start with no link; the copy may lag, the answer is shown meanwhile.
+      keepPicture(q.toString(), columns).catch(() => {});
     } catch (err) {
-      if (generation === this.generation) { this.loading = false; this.changed(); }
-      throw err;
+      // No link: the last picture this device was sent, whatever its view, marked stale.
+      const kept = unreachable(err) ? await keptPicture().catch(() => null) : null;
+      if (!kept || generation !== this.generation) {
+        if (generation === this.generation) { this.loading = false; this.changed(); }
+        throw err;
+      }
+      columns = kept.columns;
+      asOf = kept.at;
+      stale = true;
     }
     if (generation !== this.generation) return;
+    this.asOf = asOf;
+    this.stale = stale;
     const rows = fromColumns(columns);
     this.ids = columns.id.slice();
     this.byId = new Map(rows.map((e) => [e.id, e]));
@@ -103,6 +123,12 @@ export class EventStore {
       if (this.incoming.length) this.flush();
       this.changed();
     }, 0);
+  }
+
+  /** The live stream opened (true) or was lost (false): a lost stream dates the picture. */
+  markLink(up: boolean): void {
+    if (!up && this.linked) { this.asOf = Date.now(); this.changed(); }
+    this.linked = up;
   }
 
   /** A new or changed event from the stream; applied with the others at the next flush. */

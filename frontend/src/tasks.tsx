@@ -4,6 +4,7 @@
 import { useEffect, useRef, useState } from 'preact/hooks';
 import { get, may, post, type User } from './api';
 import { formatShort, formatTime, t, typeLabel } from './i18n';
+import { change } from './outbox';
 import { duration, refusal, type DurationGroup, type TaskRecord, type TaskUnit } from './ops';
 
 const COLUMNS = ['assigned', 'acknowledged', 'en_route', 'on_scene', 'finished'] as const;
@@ -170,8 +171,11 @@ function TaskDetail({ task, user, onChange }: { task: TaskRecord; user: User; on
     setBusy(true);
     setError(null);
     try {
-      await post(`tasks/${task.id}/status`, { status, note });
+      // With no link the new status waits in the outbox and is sent in its turn.
+      const outcome = await change({ kind: 'task_status', path: `tasks/${task.id}/status`, body: { status, note },
+        title: `${task.unit.callsign} · ${t(`tasks.status.${status}`)}` });
       setNote('');
+      if (outcome.queued !== undefined) setError(t('outbox.queued'));
       onChange();
     } catch (e) { setError(refusal(e)); } finally { setBusy(false); }
   };

@@ -4,6 +4,12 @@ The front end is built from ``frontend/`` (``make console``) into the package
 directory ``sitcen/console``; Vite names every asset by a hash of its content,
 so the assets may be cached for a year while the page itself is never cached.
 A content security policy keeps the page from reaching any other address.
+
+The console is also an installable web app (docs/field.md): its service worker
+``/console/sw.js`` keeps the page and its assets for offline use and may control
+the page at ``/`` (``Service-Worker-Allowed``); the web app manifest and its icons
+sit beside it. These few files keep their names from build to build, so the
+browser asks the node each time whether they changed.
 """
 
 from __future__ import annotations
@@ -20,6 +26,7 @@ from starlette.types import Scope
 # MapLibre's worker is an ES module (.mjs); browsers run a module worker only when it
 # is served as JavaScript, and Python 3.11 does not know the extension.
 mimetypes.add_type("text/javascript", ".mjs")
+mimetypes.add_type("application/manifest+json", ".webmanifest")
 
 IMMUTABLE = "public, max-age=31536000, immutable"
 CONTENT_SECURITY_POLICY = (
@@ -49,12 +56,37 @@ class HashedAssets(StaticFiles):
         return response
 
 
+#: The files of the built console beside its page whose names carry no hash.
+APP_FILES = frozenset({"sw.js", "manifest.webmanifest", "icon.svg", "icon-192.png",
+                       "icon-512.png", "icon-maskable-512.png", "apple-touch-icon.png"})
+
+
+def app_file(directory: Path, name: str) -> Response:
+    """One of :data:`APP_FILES`, checked with the browser on every use (``no-cache``)."""
+    path = directory / name
+    if name not in APP_FILES or not path.is_file():
+        return PlainTextResponse("Not Found", status_code=404)
+    headers = {"Cache-Control": "no-cache", "X-Content-Type-Options": "nosniff"}
+    if name == "sw.js":
+        # The worker sits under /console/ but serves the page at "/"; its own policy is
+        # the page's (a worker's fetches follow the CSP it was served with).
+        headers["Service-Worker-Allowed"] = "/"
+        headers["Content-Security-Policy"] = CONTENT_SECURITY_POLICY
+    media_type = mimetypes.guess_type(name)[0] or "application/octet-stream"
+    return Response(path.read_bytes(), media_type=media_type, headers=headers)
+
+
 def mount_console(app: FastAPI) -> None:
-    """Serve the console page at ``/`` and its assets under ``/console/assets``."""
+    """Serve the console page at ``/``, its assets under ``/console/assets`` and its
+    service worker, manifest and icons under ``/console``."""
     directory = console_dir()
     if (directory / "assets").is_dir():
         app.mount("/console/assets", HashedAssets(directory=directory / "assets"),
                   name="console-assets")
+
+    @app.get("/console/{name}", include_in_schema=False, response_model=None)
+    def read_console_file(name: str) -> Response:
+        return app_file(directory, name)
 
     @app.get("/", include_in_schema=False, response_model=None)
     def read_console() -> Response:
