@@ -17,6 +17,7 @@ import { QueuePageView } from './queue';
 import { ShiftPage } from './shift';
 import { TasksPage } from './tasks';
 import { currentTimeZone, initialLanguage, LANGUAGES, loadLanguage, setTimeZone, t, TIME_ZONES } from './i18n';
+import { lowBandwidth, setLowBandwidth, streamUrl } from './bandwidth';
 import { EventStore } from './store';
 import './styles.css';
 import { eventQuery, parseView, viewHash, type View } from './view';
@@ -116,6 +117,16 @@ function App() {
       setTimeout(() => { queued = false; setOpsVersion((n) => n + 1); }, 1000);
     };
   }, []);
+  // Moving patrols send a position every few seconds each: the map reads the assets again
+  // at most every two seconds, not once per position.
+  const bumpAssets = useMemo(() => {
+    let queued = false;
+    return () => {
+      if (queued) return;
+      queued = true;
+      setTimeout(() => { queued = false; setAssetsVersion((n) => n + 1); }, 2000);
+    };
+  }, []);
 
   const setLanguage = async (lang: string) => {
     await loadLanguage(lang);
@@ -164,7 +175,7 @@ function App() {
   // The live stream: the browser sends the session cookie and resumes by Last-Event-ID.
   useEffect(() => {
     if (!user) return;
-    const source = new EventSource('/api/v1/stream');
+    const source = new EventSource(streamUrl());
     source.onopen = () => setConnected(true);
     source.onerror = () => setConnected(false);
     source.addEventListener('event', (m) => {
@@ -178,7 +189,7 @@ function App() {
     });
     source.addEventListener('asset_position', (m) => {
       const frame = JSON.parse((m as MessageEvent).data) as { record: Asset | null };
-      if (frame.record) setAssetsVersion((n) => n + 1);
+      if (frame.record) bumpAssets();
     });
     for (const kind of ['alert', 'section_assessment', 'report']) {
       source.addEventListener(kind, () => setAnalysisVersion((n) => n + 1));
@@ -256,6 +267,11 @@ function App() {
           <select id="time-zone" value={tz} onChange={(e) => { const z = (e.target as HTMLSelectElement).value; setTimeZone(z); setTz(z); }}>
             {TIME_ZONES.map((z) => <option key={z} value={z}>{z}</option>)}
           </select>
+        </label>
+        <label class="small low-bandwidth" title={t('low_bandwidth_hint')}>
+          <input type="checkbox" id="low-bandwidth" checked={lowBandwidth()}
+            onChange={(e) => setLowBandwidth((e.target as HTMLInputElement).checked)} />
+          {t('low_bandwidth')}
         </label>
         <Bell unread={unread} />
         <a class="user" id="nav-account" data-role={user.role} href={viewHash({ ...view, page: 'account', item: null, for: null })}

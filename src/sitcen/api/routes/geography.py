@@ -4,14 +4,15 @@ from __future__ import annotations
 
 from functools import cache
 from importlib import resources
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Body, Response
+import orjson
+from fastapi import APIRouter, Body, Query, Response
 from pydantic import BaseModel
 
 from sitcen.api.deps import Admin, CurrentNode, Reader
 from sitcen.errors import InvalidInput, NotFound, error
-from sitcen.geo import GeographyError, load_crossing_points
+from sitcen.geo import GeographyError, load_crossing_points, simplified
 from sitcen.store.sections import replace_sections, restore_default_sections, section_feature
 
 router = APIRouter(tags=["geography"])
@@ -61,15 +62,27 @@ def restore_sections(node: CurrentNode, _admin: Admin) -> dict[str, Any]:
     return read_sections(node, _admin)
 
 
+#: How far the light outlines may stray from the shipped ones (0.02° is about 2 km).
+LOW_DETAIL_DEG = 0.02
+
+
 @cache
-def _countries_geojson() -> bytes:
-    return (resources.files("sitcen") / "data" / "countries.geojson").read_bytes()
+def _countries_geojson(detail: str = "full") -> bytes:
+    shipped = (resources.files("sitcen") / "data" / "countries.geojson").read_bytes()
+    if detail == "full":
+        return shipped
+    return orjson.dumps(simplified(orjson.loads(shipped), LOW_DETAIL_DEG))
 
 
 @router.get("/countries", response_model=FeatureCollection)
-def read_countries(_user: Reader) -> Response:
+def read_countries(
+    _user: Reader,
+    detail: Annotated[Literal["full", "low"], Query(
+        description="`low`: outlines simplified to about 2 km, a fifth of the bytes "
+                    "(the console's low-bandwidth mode)")] = "full",
+) -> Response:
     """The shipped country outlines (the five states and their neighbours) as GeoJSON."""
-    return Response(_countries_geojson(), media_type="application/geo+json",
+    return Response(_countries_geojson(detail), media_type="application/geo+json",
                     headers={"Cache-Control": "private, max-age=3600"})
 
 
