@@ -148,17 +148,16 @@ export function ConsolePage(props: Props) {
     m.ready.then(async () => {
       setMapReady(true);
       showEvents();
-      const [countries, secs, crossings] = await Promise.all([
-        // On a poor link the outlines are simplified to ~2 km: a fifth of the bytes.
-        get<GeoJSON.FeatureCollection>(lowBandwidth() ? 'countries?detail=low' : 'countries'),
-        get<GeoJSON.FeatureCollection>('sections'),
-        get<GeoJSON.FeatureCollection>('crossing-points'),
-      ]);
-      m.setCountries(countries, currentLanguage() === 'en' ? 'name' : 'name_ru');
+      // The border sections make the map usable; the country outlines are background and
+      // come after them, so that on a poor link they do not share the line with the sections.
+      const secs = await get<GeoJSON.FeatureCollection>('sections');
       setSections(secs);
-      m.setData('crossings', crossings);
       const b = m.map.getBounds();
       setBounds([b.getWest(), b.getSouth(), b.getEast(), b.getNorth()]);
+      get<GeoJSON.FeatureCollection>('crossing-points').then((c) => m.setData('crossings', c)).catch(() => {});
+      // On a poor link the outlines are simplified to ~2 km: a fifth of the bytes.
+      const countries = await get<GeoJSON.FeatureCollection>(lowBandwidth() ? 'countries?detail=low' : 'countries');
+      m.setCountries(countries, currentLanguage() === 'en' ? 'name' : 'name_ru');
     });
     return () => { left = true; clearTimeout(positionTimer.current); m.map.remove(); };
   }, []);
