@@ -35,6 +35,7 @@ import gzip
 import threading
 import time
 import zlib
+from collections import Counter
 from datetime import UTC, datetime
 from typing import Any
 
@@ -149,7 +150,7 @@ def post_positions(url: str, token: str, patrols: int, until: float) -> int:
                 client.post(url + "/api/v1/assets/positions", json=position,
                             headers=headers).raise_for_status()
                 count += 1
-            time.sleep(max(0.0, 30 - (time.monotonic() - t0)))
+            time.sleep(max(0.0, min(t0 + 30, until) - time.monotonic()))
     return count
 
 
@@ -181,8 +182,10 @@ def live_picture(url: str, token: str, minutes: float, rate: float, patrols: int
     other = other_codings(readers["plain"].chunks)
     per_minute.update({k: round(v / minutes) if v is not None else None
                        for k, v in other.items()})
-    log(f"live picture: {len(sent)} reports and {positions} positions in {minutes:g} min; "
-        f"bytes a minute {per_minute}")
+    frames = Counter(line[7:].decode() for line in bytes(readers["plain"].text).split(b"\n")
+                     if line.startswith(b"event: "))
+    log(f"live picture: {len(sent)} reports and {positions} positions in {minutes:g} min "
+        f"(frames {dict(frames)}); bytes a minute {per_minute}")
     return {"reports": len(sent), "positions": positions, "bytes_per_min": per_minute}
 
 
@@ -240,6 +243,12 @@ def browser_round(browser: Any, url: str, mode: str, link: Link) -> dict[str, An
             .concat(performance.getEntriesByType('navigation'))
             .filter((e) => e.startTime <= window.sitcenReady.at)
             .reduce((n, e) => n + (e.transferSize || 0), 0)})""")
+        heaviest = page.evaluate("""() => performance.getEntriesByType('resource')
+          .filter((e) => e.startTime <= window.sitcenReady.at && e.transferSize > 2000)
+          .map((e) => [e.name.split('/').slice(3).join('/').slice(0, 60), e.transferSize,
+                       Math.round(e.startTime), Math.round(e.responseEnd)])""")
+        log(f"{mode}: before the map was usable: " + ", ".join(
+            f"{n} {b:,} B ({s}-{e} ms)" for n, b, s, e in heaviest))
         delivered = _send_report(page, posts)
         body = posts[0].post_data_buffer or b""
         answer = answers[0] if answers else None
