@@ -2,8 +2,9 @@
 """A post on a poor link: bytes per report and per minute of the live picture, and the time
 to a usable map and to a delivered report over a throttled link (issue 16).
 
-1. A fresh SQLite node seeded with ``--events`` scenario events in the console's default
-   window (the last 7 days, benchmarks/ui.py's seeding), served by ``sitcen serve``.
+1. A fresh SQLite node seeded with ``--events`` scenario events (default 2,000: a busy
+   border region's week) in the console's default window (the last 7 days,
+   benchmarks/ui.py's seeding), served by ``sitcen serve``.
 2. **Live picture**: three readers of ``GET /api/v1/stream`` at once, without compression,
    with gzip, and with gzip and the console's low-bandwidth kinds (no asset positions),
    while reports arrive as a live feed (``--rate`` a minute, one request each, the way posts
@@ -25,7 +26,7 @@ Goals: a report ≤ 1 KB before compression, a usable map ≤ 10 s and a deliver
 ≤ 3 s on the poor link with compression. Progress goes to stderr; the last stdout line is
 one JSON object.
 
-    python benchmarks/field.py [--events 5000] [--minutes 2] [--rate 30] [--patrols 20]
+    python benchmarks/field.py [--events 2000] [--minutes 2] [--rate 30] [--patrols 20]
 """
 
 from __future__ import annotations
@@ -239,6 +240,9 @@ def browser_round(browser: Any, url: str, mode: str, link: Link) -> dict[str, An
                                timeout=WAIT_MS)
         ready = page.evaluate("""() => ({
           at: window.sitcenReady.at, events: window.sitcenReady.events,
+          columns: performance.getEntriesByType('resource')
+            .filter((e) => e.name.includes('/api/v1/events/columns'))
+            .reduce((n, e) => n + (e.transferSize || 0), 0),
           bytes: performance.getEntriesByType('resource')
             .concat(performance.getEntriesByType('navigation'))
             .filter((e) => e.startTime <= window.sitcenReady.at)
@@ -254,7 +258,8 @@ def browser_round(browser: Any, url: str, mode: str, link: Link) -> dict[str, An
         answer = answers[0] if answers else None
         answer_wire = int(answer.headers.get("content-length", "0")) if answer else None
         out = {"usable_map_s": round(ready["at"] / 1000, 3), "map_events": ready["events"],
-               "map_bytes": int(ready["bytes"]), "delivered_report_s": round(delivered, 3),
+               "map_bytes": int(ready["bytes"]), "events_bytes": int(ready["columns"]),
+               "delivered_report_s": round(delivered, 3),
                "report_body": body, "report_answer_wire_bytes": answer_wire,
                "answer_encoding": answer.headers.get("content-encoding") if answer else None}
         log(f"{mode}: usable map {out['usable_map_s']} s ({out['map_events']} events, "
@@ -291,7 +296,7 @@ def cold_round(browser: Any, url: str, link: Link) -> float:
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[1] if __doc__ else None)
-    parser.add_argument("--events", type=int, default=5000, help="events in the 7-day window")
+    parser.add_argument("--events", type=int, default=2000, help="events in the 7-day window")
     parser.add_argument("--minutes", type=float, default=2.0, help="of live picture")
     parser.add_argument("--rate", type=float, default=30.0, help="reports a minute")
     parser.add_argument("--patrols", type=int, default=20, help="positions every 30 s each")
@@ -360,6 +365,8 @@ def main(argv: list[str] | None = None) -> None:
         "usable_map_s_low": rounds["low"]["usable_map_s"],
         "map_bytes": {m: r["map_bytes"] for m, r in rounds.items()},
         "map_events": {m: r["map_events"] for m, r in rounds.items()},
+        # The window's events as the console loads them (GET /events/columns), on the wire.
+        "events_bytes": {m: r["events_bytes"] for m, r in rounds.items()},
         "delivered_report_s": rounds["gzip"]["delivered_report_s"],
         "delivered_report_s_plain": rounds["plain"]["delivered_report_s"],
         "delivered_report_s_low": rounds["low"]["delivered_report_s"],
