@@ -12,9 +12,10 @@ import httpx
 import orjson
 import pytest
 from fastapi.testclient import TestClient
+from starlette.types import Receive, Scope, Send
 
 from conftest import auth, report
-from sitcen.api.compression import MINIMUM_BYTES, accepts_gzip, compressible
+from sitcen.api.compression import MINIMUM_BYTES, Compression, accepts_gzip, compressible
 from sitcen.node import Node
 from sitcen.testing import serve_in_thread
 from sitcen.users import Role
@@ -147,3 +148,37 @@ def test_the_compressed_stream_delivers_each_event_as_it_comes(
             assert text.endswith(b"\n\n"), "an event was held back in the compressor"
             frame = dict(line.split(b": ", 1) for line in text.strip().split(b"\n"))
             assert orjson.loads(frame[b"data"])["record_id"] == record_id, n
+
+
+def _app_answering(body: bytes, media_type: str, chunks: int = 1) -> Compression:
+    """A bare ASGI app behind the middleware, answering ``body`` in ``chunks`` parts."""
+    async def app(scope: Scope, receive: Receive, send: Send) -> None:
+        await send({"type": "http.response.start", "status": 200, "headers": [
+            (b"content-type", media_type.encode()),
+            *([(b"content-length", str(len(body)).encode())] if chunks == 1 else [])]})
+        step = -(-len(body) // chunks)
+        for i in range(chunks):
+            await send({"type": "http.response.body", "body": body[i * step:(i + 1) * step],
+                        "more_body": i < chunks - 1})
+    return Compression(app)
+
+
+@pytest.mark.parametrize("chunks", [1, 7])
+def test_large_and_streamed_bodies_decode_to_what_was_sent(chunks: int) -> None:
+    body = orjson.dumps({"id": [str(uuid.uuid4()) for _ in range(40_000)]})  # ~1.6 MB
+    client = TestClient(_app_answering(body, "application/json", chunks))
+    answer = _raw(client, "/", GZIP)
+    assert answer.headers["content-encoding"] == "gzip"
+    assert answer.content == body
+    assert ("content-length" in answer.headers) is (chunks == 1)
+    assert len(answer.raw) < len(body) * 0.7
+    assert "content-encoding" not in _raw(client, "/", PLAIN).headers
+    head = client.head("/", headers=GZIP)
+    assert "content-encoding" not in head.headers
+
+
+def test_an_encoded_or_opaque_answer_is_left_alone() -> None:
+    photo = bytes(range(256)) * 64
+    client = TestClient(_app_answering(photo, "image/jpeg"))
+    answer = _raw(client, "/", GZIP)
+    assert "content-encoding" not in answer.headers and answer.raw == photo
