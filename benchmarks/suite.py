@@ -88,6 +88,12 @@ RUNS: tuple[Run, ...] = (
     Run("ui", "ui.py", (),
         ("events", "time_to_interactive_s", "burst_absorb_s", "longest_task_ms",
          "baseline_empty_map_s", "baseline_fetch_parse_s"), ("chromium",)),
+    Run("field", "field.py", (),
+        ("events", "report_bytes", "report_bytes_compressed.gzip", "live_bytes_per_min",
+         "live_bytes_per_min_plain", "live_bytes_per_min_low", "live_bytes_per_min_other.br",
+         "live_bytes_per_min_other.zstd", "usable_map_s", "usable_map_s_plain",
+         "usable_map_s_low", "delivered_report_s", "delivered_report_s_plain",
+         "link.down_kbit_s"), ("chromium",)),
     Run("workflow", "workflow.py", (),
         ("queue_waiting", "queue_first_page_p95_ms", "notify_p50_ms", "notify_p99_ms",
          "webhook_p99_ms", "lost", "duplicated", "subscriptions", "events_per_s")),
@@ -371,6 +377,30 @@ CLAIMS: tuple[Claim, ...] = (
                      f"events (empty map {r['baseline_empty_map_s']} s); burst shown in "
                      f"{r['burst_absorb_s']} s, longest task {_n(r['longest_task_ms'])} ms"),
           lambda r: r["time_to_interactive_s"] < 2 if r["events"] >= 50_000 else None),
+    Claim("a post's report on the wire, as the console sends it", "≤ 1 KB before compression",
+          "field",
+          lambda r: (f"{_n(r['report_bytes'])} bytes ({_n(r['report_bytes_compressed']['gzip'])}"
+                     " gzipped)"),
+          lambda r: bool(r["report_bytes"] <= 1024)),
+    Claim("the live picture on a post's link: reports and patrol positions as they come",
+          "(reported)", "field",
+          lambda r: (f"{_n(r['live_bytes_per_min'])} bytes a minute gzipped, "
+                     f"{_n(r['live_bytes_per_min_plain'])} uncompressed, "
+                     f"{_n(r['live_bytes_per_min_low'])} in low-bandwidth mode "
+                     f"({_n(r['live_reports'])} reports, {_n(r['live_positions'])} positions in "
+                     f"{r['live_minutes']} min)"),
+          lambda r: None),
+    Claim("the 7-day map usable on a poor link (100/50 kbit/s, 600 ms), console cached",
+          "≤ 10 s", "field",
+          lambda r: (f"{r['usable_map_s']} s gzipped ({_n(r['events'])} events), "
+                     f"{r['usable_map_s_plain']} s uncompressed, {r['usable_map_s_low']} s in "
+                     "low-bandwidth mode"),
+          lambda r: bool(r["usable_map_s"] <= 10) if r["link"]["down_kbit_s"] <= 100 else None),
+    Claim("a report delivered on the same poor link", "≤ 3 s", "field",
+          lambda r: (f"{r['delivered_report_s']} s gzipped, {r['delivered_report_s_plain']} s "
+                     "uncompressed"),
+          lambda r: bool(r["delivered_report_s"] <= 3) if r["link"]["down_kbit_s"] <= 100
+          else None),
     Claim("validation queue's first page over 10,000 waiting reports",
           "p95 < 200 ms", "workflow",
           lambda r: (f"p95 {r['queue_first_page_p95_ms']} ms over {_n(r['queue_waiting'])} "

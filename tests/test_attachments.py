@@ -147,3 +147,23 @@ def test_the_api_refuses_what_does_not_fit(client: TestClient, node: Node,
     assert unknown.status_code == 404
     with node.engine.connect() as conn:
         assert conn.execute(schema.files.select()).all() == []
+
+
+def test_an_upload_sent_again_attaches_one_file(client: TestClient, node: Node,
+                                                as_role: Headers) -> None:
+    """A retried upload (the link dropped before the answer), with or without its
+    Idempotency-Key, is answered with the first attachment."""
+    operator = as_role(Role.operator)
+    event = client.post("/api/v1/events", json=report(), headers=operator).json()
+    photo = jpeg_with_gps(colour=(20, 90, 160))
+    keyed = {**operator, "Idempotency-Key": "upload-1"}
+    first = _attach(client, keyed, event["id"], photo, "boat.jpg", "image/jpeg")
+    replayed = _attach(client, keyed, event["id"], photo, "boat.jpg", "image/jpeg")
+    unkeyed = _attach(client, operator, event["id"], photo, "boat.jpg", "image/jpeg")
+    assert first.status_code == replayed.status_code == unkeyed.status_code == 201
+    assert replayed.headers["idempotent-replayed"] == "true"
+    assert first.json()["id"] == replayed.json()["id"] == unkeyed.json()["id"]
+    listed = client.get(f"/api/v1/attachments?record_id={event['id']}", headers=operator).json()
+    assert len(listed) == 1
+    with node.engine.connect() as conn:
+        assert len(conn.execute(schema.files.select()).all()) == 1

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from typing import Any
 
 import httpx
 import orjson
 import pytest
 
-from conftest import auth, report
+from conftest import auth, iso, report
 from sitcen.node import Node
 from sitcen.testing import serve_in_thread
 from sitcen.users import Role
@@ -104,3 +105,27 @@ def test_stream_needs_login_and_a_sane_cursor(server: str, tokens: dict[Role, st
                     headers={**auth(tokens[Role.liaison]), "Last-Event-ID": "abc"})
     assert bad.status_code == 422
     assert bad.json()["detail"][0]["loc"] == ["header", "last-event-id"]
+
+
+def test_a_stream_of_some_kinds_leaves_out_the_others(server: str,
+                                                      tokens: dict[Role, str]) -> None:
+    """A console on a poor link asks for the picture without asset positions."""
+    operator = auth(tokens[Role.operator])
+    position = {"asset_id": "patrol-7", "kind": "patrol", "name": "Patrol 7",
+                "location": {"lon": 68.6, "lat": 37.2}, "at": iso(datetime.now(UTC))}
+    assert httpx.post(f"{server}/api/v1/assets/positions", json=position,
+                      headers=operator).status_code == 201
+    ids = _post(server, tokens[Role.operator], 1)
+    assert httpx.post(f"{server}/api/v1/assets/positions", json=position,
+                      headers=operator).status_code == 201
+    ids += _post(server, tokens[Role.operator], 1)
+    with httpx.Client(timeout=15) as client, client.stream(
+            "GET", f"{server}/api/v1/stream?after=0&kinds=event,alert",
+            headers=auth(tokens[Role.liaison])) as response:
+        seen = _read_events(response, 2)
+    assert [e["event"] for e in seen] == ["event", "event"]
+    assert [e["data"]["record_id"] for e in seen] == ids
+    unknown = httpx.get(f"{server}/api/v1/stream?kinds=event,gossip",
+                        headers=auth(tokens[Role.liaison]))
+    assert unknown.status_code == 422
+    assert unknown.json()["detail"][0]["loc"] == ["query", "kinds"]

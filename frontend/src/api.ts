@@ -87,12 +87,13 @@ export const get = <T>(path: string) => request<T>('GET', path);
 export const put = <T>(path: string, body?: unknown) => request<T>('PUT', path, body);
 export const patch = <T>(path: string, body?: unknown) => request<T>('PATCH', path, body);
 
-/** POST a file's bytes as the body (attachments), with its own type. */
+/** POST a file's bytes as the body (attachments), with its own type; sent again with the
+ * same Idempotency-Key when the link drops, so a retry never attaches the file twice. */
 export async function upload<T>(path: string, file: File): Promise<T> {
-  const res = await fetch(`${API}/${path}`, {
+  const res = await send(`${API}/${path}`, {
     method: 'POST', credentials: 'same-origin', body: file,
-    headers: { Accept: 'application/json', 'X-Sitcen-Console': '1', 'Content-Type': file.type || 'application/octet-stream' },
-  });
+    headers: { Accept: 'application/json', 'X-Sitcen-Console': '1', 'Content-Type': file.type || 'application/octet-stream', 'Idempotency-Key': newKey() },
+  }, 2);
   const data = await res.json().catch(() => null);
   if (!res.ok) throw new ApiError(res.status, data && typeof data === 'object' && 'detail' in data ? (data as { detail: unknown }).detail : data);
   return data as T;

@@ -2,6 +2,7 @@
 import { useEffect, useMemo, useRef, useState } from 'preact/hooks';
 import { get, may, optional, type Alert, type Asset, type EventSummary, type SectionRisk, type Taxonomy, type User } from './api';
 import { currentLanguage, enumLabel, formatNumber, formatShort, formatTime, label, t, zoneLabel } from './i18n';
+import { lowBandwidth } from './bandwidth';
 import { EventList } from './list';
 import { midpoint, points, SituationMap } from './map';
 import { ageText, useOnline } from './offline';
@@ -149,16 +150,16 @@ export function ConsolePage(props: Props) {
     m.ready.then(async () => {
       setMapReady(true);
       showEvents();
-      const [countries, secs, crossings] = await Promise.all([
-        get<GeoJSON.FeatureCollection>('countries'),
-        get<GeoJSON.FeatureCollection>('sections'),
-        get<GeoJSON.FeatureCollection>('crossing-points'),
-      ]);
-      m.setCountries(countries, currentLanguage() === 'en' ? 'name' : 'name_ru');
+      // The border sections make the map usable; the country outlines are background and
+      // come after them, so that on a poor link they do not share the line with the sections.
+      const secs = await get<GeoJSON.FeatureCollection>('sections');
       setSections(secs);
-      m.setData('crossings', crossings);
       const b = m.map.getBounds();
       setBounds([b.getWest(), b.getSouth(), b.getEast(), b.getNorth()]);
+      get<GeoJSON.FeatureCollection>('crossing-points').then((c) => m.setData('crossings', c)).catch(() => {});
+      // On a poor link the outlines are simplified to ~2 km: a fifth of the bytes.
+      const countries = await get<GeoJSON.FeatureCollection>(lowBandwidth() ? 'countries?detail=low' : 'countries');
+      m.setCountries(countries, currentLanguage() === 'en' ? 'name' : 'name_ru');
     });
     return () => { left = true; clearTimeout(positionTimer.current); m.map.remove(); };
   }, []);
@@ -184,7 +185,8 @@ export function ConsolePage(props: Props) {
   }, [props.analysisVersion]);
 
   useEffect(() => {
-    get<{ assets: Asset[] }>('assets').then((a) => setAssets(a.assets)).catch(() => {});
+    // On a poor link only where each asset is now, without its track.
+    get<{ assets: Asset[] }>(lowBandwidth() ? 'assets?track=1' : 'assets').then((a) => setAssets(a.assets)).catch(() => {});
   }, [props.assetsVersion]);
 
   // Sections coloured by impact level, widened by risk.

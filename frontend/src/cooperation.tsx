@@ -3,6 +3,7 @@
 // evaluation, the picture filtered to one operation). Every action is a record of this node.
 import { useEffect, useState } from 'preact/hooks';
 import { ApiError, get, may, patch, post, upload, type RecordOf, type User } from './api';
+import { lowBandwidth } from './bandwidth';
 import { enumLabel, formatShort, fromLocalInput, label, t, toLocalInput, zoneLabel } from './i18n';
 import { emptyFilters, type View } from './view';
 
@@ -34,7 +35,7 @@ function Files({ files }: { files: (Rec & { url: string; thumbnail_url?: string 
     <ul class="files">{files.map((f) => (
       <li key={f.id}>
         <a href={f.url} target="_blank" rel="noopener">
-          {f.thumbnail_url ? <img src={f.thumbnail_url} alt={f.body.name} /> : <span class="file-icon">{(f.body.name.split('.').pop() ?? '').toUpperCase()}</span>}
+          {f.thumbnail_url && !lowBandwidth() ? <img src={f.thumbnail_url} alt={f.body.name} /> : <span class="file-icon">{(f.body.name.split('.').pop() ?? '').toUpperCase()}</span>}
           <span>{f.body.name}</span>
         </a>
         <span class="muted small"> {Math.ceil(f.body.size / 1024)} KB · {f.origin}{f.body.stripped?.includes('gps') ? ` · ${t('coop.gps_removed')}` : ''}</span>

@@ -17,6 +17,7 @@ import { QueuePageView } from './queue';
 import { ShiftPage } from './shift';
 import { TasksPage } from './tasks';
 import { currentTimeZone, initialLanguage, languageReviewed, LANGUAGES, loadLanguage, setTimeZone, t, TIME_ZONES, zoneName } from './i18n';
+import { lowBandwidth, setLowBandwidth, streamUrl } from './bandwidth';
 import { EventStore } from './store';
 import { forgetSession, keepReference, registerWorker, rememberedUser, rememberUser, unreachable, useOnline } from './offline';
 import { startOutbox } from './outbox';
@@ -130,6 +131,16 @@ function App() {
       setTimeout(() => { queued = false; setOpsVersion((n) => n + 1); }, 1000);
     };
   }, []);
+  // Moving patrols send a position every few seconds each: the map reads the assets again
+  // at most every two seconds, not once per position.
+  const bumpAssets = useMemo(() => {
+    let queued = false;
+    return () => {
+      if (queued) return;
+      queued = true;
+      setTimeout(() => { queued = false; setAssetsVersion((n) => n + 1); }, 2000);
+    };
+  }, []);
 
   const setLanguage = async (lang: string) => {
     await loadLanguage(lang);
@@ -192,7 +203,7 @@ function App() {
   // The live stream: the browser sends the session cookie and resumes by Last-Event-ID.
   useEffect(() => {
     if (!user) return;
-    const source = new EventSource('/api/v1/stream');
+    const source = new EventSource(streamUrl());
     source.onopen = () => { setConnected(true); store.markLink(true); };
     source.onerror = () => { setConnected(false); store.markLink(false); };
     source.addEventListener('event', (m) => {
@@ -206,7 +217,7 @@ function App() {
     });
     source.addEventListener('asset_position', (m) => {
       const frame = JSON.parse((m as MessageEvent).data) as { record: Asset | null };
-      if (frame.record) setAssetsVersion((n) => n + 1);
+      if (frame.record) bumpAssets();
     });
     for (const kind of ['alert', 'section_assessment', 'report']) {
       source.addEventListener(kind, () => setAnalysisVersion((n) => n + 1));
@@ -286,6 +297,11 @@ function App() {
           </select>
         </label>
         <OutboxBadge />
+        <label class="small low-bandwidth" title={t('low_bandwidth_hint')}>
+          <input type="checkbox" id="low-bandwidth" checked={lowBandwidth()}
+            onChange={(e) => setLowBandwidth((e.target as HTMLInputElement).checked)} />
+          {t('low_bandwidth')}
+        </label>
         <Bell unread={unread} />
         <a class="user" id="nav-account" data-role={user.role} href={viewHash({ ...view, page: 'account', item: null, for: null })}
           title={t('account.title')}>{user.full_name} · {t(`role.${user.role}`)}</a>

@@ -2,6 +2,7 @@
 // (GET /api/v1/events/columns, only what the map and the list show), then the stream.
 // Live changes are gathered and applied together once per frame, so that a burst of a
 // hundred reports costs one update of the list and one of the map, not a hundred.
+import { LOW_BANDWIDTH_EVENTS, lowBandwidth } from './bandwidth';
 import { get, summaryOf, type ActionRecord, type EventColumns, type EventRecord, type EventSummary } from './api';
 import { keepPicture, keptPicture, unreachable } from './offline';
 import { eventQuery, matches, type View } from './view';
@@ -84,7 +85,8 @@ export class EventStore {
     this.loading = true;
     this.changed();
     const q = eventQuery(view);
-    q.set('limit', String(MAX_EVENTS));
+    // On a poor link a smaller window: beyond it the map shows counts per cell (bins).
+    q.set('limit', String(lowBandwidth() ? LOW_BANDWIDTH_EVENTS : MAX_EVENTS));
     const since = q.get('since');
     let columns: EventColumns;
     let asOf = Date.now();

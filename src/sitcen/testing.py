@@ -100,6 +100,32 @@ def wait_until(condition: Callable[[], T | None], *, timeout_s: float = 30.0,
         time.sleep(interval_s)
 
 
+@dataclass(frozen=True)
+class Link:
+    """A network link as Chromium's DevTools protocol emulates it."""
+
+    down_kbit_s: float
+    up_kbit_s: float
+    latency_ms: float
+
+
+#: A post's poor link (issue 16): 100 kbit/s down, 50 kbit/s up, 600 ms round trip.
+POOR_LINK = Link(down_kbit_s=100, up_kbit_s=50, latency_ms=600)
+
+
+def emulate_link(page: Any, link: Link = POOR_LINK) -> Any:
+    """Throttle a Playwright page of Chromium to ``link`` (its whole browser context's
+    requests, the page's own and its workers'); the CDP session, to detach later."""
+    session = page.context.new_cdp_session(page)
+    session.send("Network.enable")
+    session.send("Network.emulateNetworkConditions", {
+        "offline": False, "latency": link.latency_ms,
+        # Bytes per second, as the protocol takes them.
+        "downloadThroughput": link.down_kbit_s * 1000 / 8,
+        "uploadThroughput": link.up_kbit_s * 1000 / 8})
+    return session
+
+
 @dataclass
 class ServedNode:
     """A node's app served by uvicorn from a thread of this process."""

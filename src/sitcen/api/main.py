@@ -23,6 +23,7 @@ from fastapi.routing import APIRoute
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from sitcen import __version__
+from sitcen.api.compression import Compression
 from sitcen.api.console import mount_console
 from sitcen.api.guards import BodySizeLimit, RefuseNul, SecurityHeaders
 from sitcen.api.idempotency import Idempotency
@@ -255,6 +256,9 @@ def create_app(node: Node) -> FastAPI:
     app.add_middleware(BodySizeLimit)
     app.add_middleware(RefuseNul)
     app.add_middleware(SecurityHeaders)  # refusals above get the headers too
+    # Outside Idempotency, which keeps answers as the routes gave them; inside the
+    # metrics, which count what went on the wire.
+    app.add_middleware(Compression)
     app.add_middleware(RequestMetrics)  # every answer counted, refusals of the guards too
     app.add_middleware(RequestIds)  # outermost: every log line of a request carries its id
     app.add_exception_handler(InvalidInput, _invalid_input)

@@ -224,6 +224,9 @@ def attach_file(engine: sa.Engine, node_id: str, record: HeldRecord, checked: Ch
                 max_km: float = 25.0) -> StoredRecord:
     """Keep the file's bytes and write the ``attachment`` record linking it to ``record``.
 
+    The same file under the same name from the same user, attached to the record again,
+    is the earlier attachment: a retried upload is answered, not repeated.
+
     The attachment takes the handling of its record. A photo's GPS position
     becomes its ``location`` (placed on the nearest border section within
     ``max_km``, so that section precision can place it too).
@@ -231,6 +234,11 @@ def attach_file(engine: sa.Engine, node_id: str, record: HeldRecord, checked: Ch
     if record.kind not in ATTACHABLE:
         raise InvalidInput([error(("query", "record_id"), f"files cannot be attached to a "
                                   f"{record.kind}", "wrong_kind")])
+    # An upload sent again (the link dropped before the answer came) attaches nothing twice.
+    for earlier in attachments_of(engine, record.id):
+        if (earlier.body.get("sha256"), earlier.body.get("name"), earlier.body.get("by")) \
+                == (checked.sha256, checked.name, by):
+            return earlier
     put_file(engine, checked.content, checked.media_type, checked.thumbnail)
     body: dict[str, Any] = {
         "record_id": record.id, "record_kind": record.kind, "record_origin": record.origin,

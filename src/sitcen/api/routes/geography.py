@@ -4,14 +4,17 @@ from __future__ import annotations
 
 from functools import cache
 from importlib import resources
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Body, Response
+import orjson
+from fastapi import APIRouter, Body, Query, Request, Response
 from pydantic import BaseModel
 
 from sitcen.api.deps import Admin, CurrentNode, Reader
+from sitcen.api.revalidation import revalidated
 from sitcen.errors import InvalidInput, NotFound, error
-from sitcen.geo import GeographyError, load_crossing_points
+from sitcen.geo import GeographyError, load_crossing_points, simplified
+from sitcen.node import Node
 from sitcen.store.sections import replace_sections, restore_default_sections, section_feature
 
 router = APIRouter(tags=["geography"])
@@ -24,11 +27,15 @@ class FeatureCollection(BaseModel):
     features: list[dict[str, Any]]
 
 
-@router.get("/sections", response_model=FeatureCollection)
-def read_sections(node: CurrentNode, _user: Reader) -> dict[str, Any]:
-    """Every border section of the node as GeoJSON LineStrings."""
+def _sections(node: Node) -> dict[str, Any]:
     return {"type": "FeatureCollection",
             "features": [section_feature(s) for s in node.sections.sections]}
+
+
+@router.get("/sections", response_model=FeatureCollection)
+def read_sections(request: Request, node: CurrentNode, _user: Reader) -> Response:
+    """Every border section of the node as GeoJSON LineStrings."""
+    return revalidated(request, _sections(node))
 
 
 @router.get("/sections/{section_id}", response_model=dict[str, Any])
@@ -50,7 +57,7 @@ def replace_all_sections(
     except GeographyError as exc:
         raise InvalidInput([error(("body",), str(exc), "geography")]) from exc
     node.reload_sections()
-    return read_sections(node, _admin)
+    return _sections(node)
 
 
 @router.delete("/sections", response_model=FeatureCollection)
@@ -58,25 +65,37 @@ def restore_sections(node: CurrentNode, _admin: Admin) -> dict[str, Any]:
     """Drop custom sections and go back to the shipped defaults."""
     restore_default_sections(node.engine)
     node.reload_sections()
-    return read_sections(node, _admin)
+    return _sections(node)
+
+
+#: How far the light outlines may stray from the shipped ones (0.02° is about 2 km).
+LOW_DETAIL_DEG = 0.02
 
 
 @cache
-def _countries_geojson() -> bytes:
-    return (resources.files("sitcen") / "data" / "countries.geojson").read_bytes()
+def _countries_geojson(detail: str = "full") -> bytes:
+    shipped = (resources.files("sitcen") / "data" / "countries.geojson").read_bytes()
+    if detail == "full":
+        return shipped
+    return orjson.dumps(simplified(orjson.loads(shipped), LOW_DETAIL_DEG))
 
 
 @router.get("/countries", response_model=FeatureCollection)
-def read_countries(_user: Reader) -> Response:
+def read_countries(
+    request: Request,
+    _user: Reader,
+    detail: Annotated[Literal["full", "low"], Query(
+        description="`low`: outlines simplified to about 2 km, a fifth of the bytes "
+                    "(the console's low-bandwidth mode)")] = "full",
+) -> Response:
     """The shipped country outlines (the five states and their neighbours) as GeoJSON."""
-    return Response(_countries_geojson(), media_type="application/geo+json",
-                    headers={"Cache-Control": "private, max-age=3600"})
+    return revalidated(request, _countries_geojson(detail), media_type="application/geo+json")
 
 
 @router.get("/crossing-points", response_model=FeatureCollection)
-def read_crossing_points(_user: Reader) -> dict[str, Any]:
+def read_crossing_points(request: Request, _user: Reader) -> Response:
     """The main border crossing points (approximate positions) as GeoJSON Points."""
-    return {
+    return revalidated(request, {
         "type": "FeatureCollection",
         "features": [
             {
@@ -91,4 +110,4 @@ def read_crossing_points(_user: Reader) -> dict[str, Any]:
             }
             for p in load_crossing_points()
         ],
-    }
+    })

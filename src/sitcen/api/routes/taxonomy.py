@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request, Response
 
 from sitcen.api.deps import CurrentUser, ReaderLanguage
+from sitcen.api.revalidation import revalidated
 from sitcen.i18n import label, labels, meta, number_symbols, plural_bundle, reviewed
 from sitcen.taxonomy import ENUMS, EVENT_TYPES, UNITS_FOR, Category
 
@@ -14,9 +15,10 @@ router = APIRouter(prefix="/taxonomy", tags=["taxonomy"])
 
 
 @router.get("", response_model=dict[str, Any])
-def read_taxonomy(language: ReaderLanguage, _user: CurrentUser) -> dict[str, Any]:
+def read_taxonomy(request: Request, language: ReaderLanguage,
+                  _user: CurrentUser) -> Response:
     """Categories, types, their attributes and every enumeration, labelled (Accept-Language)."""
-    return {
+    return revalidated(request, {
         "language": language,
         "categories": [
             {
@@ -41,13 +43,13 @@ def read_taxonomy(language: ReaderLanguage, _user: CurrentUser) -> dict[str, Any
                    for v in enum]
             for name, enum in ENUMS.items()
         },
-    }
+    }, vary="Accept-Language")
 
 
 @router.get("/labels", response_model=dict[str, Any])
-def read_labels(language: ReaderLanguage) -> dict[str, Any]:
+def read_labels(request: Request, language: ReaderLanguage) -> Response:
     """Every label of a language with its fallbacks merged in (the console's strings too)."""
-    return {
+    return revalidated(request, {
         "language": language,
         "labels": labels(language),
         # Count messages by CLDR plural category, each with the language whose rules pick
@@ -56,4 +58,4 @@ def read_labels(language: ReaderLanguage) -> dict[str, Any]:
         "numbers": number_symbols(language),
         "complete": bool(meta(language).get("complete", False)),
         "reviewed": reviewed(language),
-    }
+    }, vary="Accept-Language")
