@@ -4,6 +4,8 @@ holds comes back, every record exists once everywhere, and no journal position i
 
 from __future__ import annotations
 
+import os
+import sys
 from collections.abc import Callable
 from pathlib import Path
 
@@ -233,3 +235,27 @@ def test_a_damaged_or_foreign_backup_is_refused(
         f.write(b"\x00garbage\x00")
     with pytest.raises(BackupError, match="does not match its checksum"):
         restore(tmp_path / "b", url, node_id=manifest.node_id, replace=True)
+
+
+def test_the_copy_yields_to_the_serving_node_and_leaves_the_command_as_it_was() -> None:
+    """``sitcen backup`` copies in a thread of the lowest CPU and I/O priority; the thread
+    that runs the command keeps its own, and a failure inside reaches it."""
+    import ctypes
+    import platform
+
+    from sitcen.cli.backup import _in_background
+
+    before = os.getpriority(os.PRIO_PROCESS, 0)
+    assert _in_background(lambda: os.getpriority(os.PRIO_PROCESS, 0)) == 19
+    assert os.getpriority(os.PRIO_PROCESS, 0) == before
+    if sys.platform == "linux" and platform.machine() == "x86_64":
+        libc = ctypes.CDLL(None, use_errno=True)
+        ioprio_get = 252
+        # Best-effort class (2), its lowest level (7).
+        assert _in_background(lambda: libc.syscall(ioprio_get, 1, 0)) == (2 << 13) | 7
+
+    def fails() -> None:
+        raise OSError("disk full")
+
+    with pytest.raises(OSError, match="disk full"):
+        _in_background(fails)
