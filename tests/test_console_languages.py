@@ -25,6 +25,7 @@ from console_browser import (
     report_scenario,
     require_console,
     serving,
+    shot,
 )
 from sitcen import i18n
 from sitcen.i18n import catalogue, meta
@@ -33,6 +34,8 @@ from sitcen.users import Role
 pytestmark = [pytest.mark.xdist_group("browser"), pytest.mark.slow]
 
 NATIONAL = ("kk", "ky", "tg", "tk", "uz", "uz-Cyrl")
+#: Screens the walk photographs for the docs, in each language it walks.
+SHOWN = ("map", "queue")
 #: The main screens by their address, each with an element that shows it has drawn.
 SCREENS = {
     "map": ("#/map", '#map[data-ready="yes"]'),
@@ -105,6 +108,8 @@ def _walk(browser: Any, site: str, lang: str) -> dict[str, list[str]]:
             page.goto(f"{site}/{address}")
             expect(page.locator(drawn).first).to_be_visible()
             page.wait_for_load_state("networkidle")
+            if screen in SHOWN and lang in NATIONAL:  # pictures for docs/translations.md
+                shot(page, f"{screen}-{lang}")
             left = english_left(page.evaluate(VISIBLE_TEXT), lang)
             if left:
                 found[screen] = left
