@@ -369,8 +369,9 @@ def test_kazakh_counts_by_its_own_rules_or_by_the_language_it_falls_back_to(
     assert i18n.babel_locale("kk").plural_form(1) == "one"
     assert i18n.babel_locale("kk").plural_form(5) == "other"
     own = dict(catalogue("kk"))
-    if "ui.console.total_events" in own:
-        assert "{n}" in i18n.plural("ui.console.total_events", "kk", 5)
+    if "ui.console.total_events" in own:  # the Kazakh text, the count filled in
+        counted = i18n.plural("ui.console.total_events", "kk", 5)
+        assert "5" in counted and "{n}" not in counted and "событ" not in counted
     # Staged: kk without the key counts in Russian (21 событие), as its fallback says.
     monkeypatch.setattr(i18n, "catalogue",
                         lambda lang: {} if lang == "kk" else i18n._load(lang)[0])
