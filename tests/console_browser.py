@@ -167,6 +167,7 @@ def serious_violations(page: Any) -> list[dict[str, Any]]:
     found = page.evaluate("""async () => {
         const r = await axe.run(document, {resultTypes: ['violations']});
         return r.violations.map(v => ({id: v.id, impact: v.impact, help: v.help,
-            nodes: v.nodes.slice(0, 3).map(n => n.target.join(' '))}));
+            nodes: v.nodes.slice(0, 3).map(n => n.target.join(' ')),
+            why: v.nodes.slice(0, 1).map(n => n.failureSummary)}));
     }""")
     return [v for v in found if v["impact"] in ("serious", "critical")]

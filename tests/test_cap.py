@@ -79,7 +79,7 @@ def test_an_alert_is_a_valid_cap_message_in_english_and_russian() -> None:
     infos = document.findall("cap:info", NS)
     # English and Russian first, then every national language (their catalogues are complete).
     assert [i.findtext("cap:language", namespaces=NS) for i in infos] == [
-        "en-US", "ru-RU", "kk-KZ", "ky-KG", "tg-TJ", "tk-TM", "uz-UZ"]
+        "en-US", "ru-RU", "kk-KZ", "ky-KG", "tg-TJ", "tk-TM", "uz-UZ", "uz-Cyrl-UZ"]
     english, russian, *_ = infos
     assert english.findtext("cap:severity", namespaces=NS) == "Severe"
     assert english.findtext("cap:certainty", namespaces=NS) == "Possible"
