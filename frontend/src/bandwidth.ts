@@ -36,6 +36,11 @@ export function setLowBandwidth(on: boolean): void {
   location.reload();
 }
 
+/** The country outlines the map draws in the current mode (the offline start keeps the same). */
+export function countriesPath(): string {
+  return lowBandwidth() ? 'countries?detail=low' : 'countries';
+}
+
 /** The live stream's address in the current mode. */
 export function streamUrl(): string {
   return lowBandwidth() ? `/api/v1/stream?kinds=${LOW_BANDWIDTH_KINDS.join(',')}` : '/api/v1/stream';

@@ -2,7 +2,7 @@
 import { useEffect, useMemo, useRef, useState } from 'preact/hooks';
 import { get, may, optional, type Alert, type Asset, type EventSummary, type SectionRisk, type Taxonomy, type User } from './api';
 import { currentLanguage, enumLabel, formatNumber, formatShort, formatTime, label, t, zoneLabel } from './i18n';
-import { lowBandwidth } from './bandwidth';
+import { countriesPath, lowBandwidth } from './bandwidth';
 import { EventList } from './list';
 import { midpoint, points, SituationMap } from './map';
 import { ageText, useOnline } from './offline';
@@ -158,7 +158,7 @@ export function ConsolePage(props: Props) {
       setBounds([b.getWest(), b.getSouth(), b.getEast(), b.getNorth()]);
       get<GeoJSON.FeatureCollection>('crossing-points').then((c) => m.setData('crossings', c)).catch(() => {});
       // On a poor link the outlines are simplified to ~2 km: a fifth of the bytes.
-      const countries = await get<GeoJSON.FeatureCollection>(lowBandwidth() ? 'countries?detail=low' : 'countries');
+      const countries = await get<GeoJSON.FeatureCollection>(countriesPath());
       m.setCountries(countries, currentLanguage() === 'en' ? 'name' : 'name_ru');
     });
     return () => { left = true; clearTimeout(positionTimer.current); m.map.remove(); };

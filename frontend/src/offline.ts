@@ -5,7 +5,7 @@ import { openDB, type DBSchema, type IDBPDatabase } from 'idb';
 import { useEffect, useState } from 'preact/hooks';
 import type { EventColumns, User } from './api';
 import { t } from './i18n';
-import { lowBandwidth } from './bandwidth';
+import { countriesPath } from './bandwidth';
 
 /** One change waiting to be sent, or sent, or refused (outbox.ts). */
 export interface OutboxItem {
@@ -129,9 +129,7 @@ export async function keepReference(language: string): Promise<void> {
     await new Promise((done) => navigator.serviceWorker.addEventListener('controllerchange', done, { once: true }));
   }
   const lang = encodeURIComponent(language);
-  // The outlines the map asks for: the simplified ones in low-bandwidth mode.
-  const countries = lowBandwidth() ? 'countries?detail=low' : 'countries';
-  await Promise.all([`taxonomy/labels?lang=${lang}`, `taxonomy?lang=${lang}`, countries, 'sections',
+  await Promise.all([`taxonomy/labels?lang=${lang}`, `taxonomy?lang=${lang}`, countriesPath(), 'sections',
     'crossing-points'].map((path) => fetch(`/api/v1/${path}`, { credentials: 'same-origin', headers: { Accept: 'application/json' } })
     .then((r) => r.arrayBuffer())));
   document.documentElement.dataset.offlineReady = 'yes';
