@@ -13,7 +13,7 @@ import orjson
 import pytest
 import sqlalchemy as sa
 
-from conftest import report
+from conftest import make_settings, report
 from federation_nodes import LinkedNode, LinkedNodes, node_cli, push_once
 from sitcen.events import EventCreate, EventUpdate
 from sitcen.exchange.identity import NodeIdentity
@@ -259,3 +259,78 @@ def test_the_copy_yields_to_the_serving_node_and_leaves_the_command_as_it_was() 
 
     with pytest.raises(OSError, match="disk full"):
         _in_background(fails)
+
+
+def test_a_sqlite_copy_goes_step_by_step_through_one_snapshot_while_the_node_writes(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Steps of SQLite's backup API start over after every write of another connection, so
+    a copy in steps under steady ingest would never end; the copy holds a read transaction
+    of its own, finishes in many steps while the node goes on writing between them, and
+    holds one state: the journal up to the position its manifest names, nothing missing."""
+    import threading
+
+    from sitcen.store import backup as module
+
+    node = Node.open(make_settings(f"sqlite:///{tmp_path / 'node.db'}", tmp_path))
+    for _ in range(10):
+        _events(node, 100)
+    stop, wrote = threading.Event(), threading.Event()
+
+    def ingest() -> None:
+        while not stop.is_set():
+            _events(node, 5)
+            wrote.set()
+
+    told = module.Pacer.__call__
+    steps = []
+
+    def step(pacer: module.Pacer, status: int, remaining: int, total: int) -> None:
+        told(pacer, status, remaining, total)
+        steps.append(remaining)
+        assert len(steps) < 4 * total / 8, "the copy starts over"
+        wrote.clear()
+        assert wrote.wait(30), "the node stopped writing"  # a write between every two steps
+
+    monkeypatch.setattr(module.Pacer, "pages_per_step", lambda self: 8)
+    monkeypatch.setattr(module.Pacer, "__call__", step)
+    writer = threading.Thread(target=ingest)
+    writer.start()
+    try:
+        position, _epoch, _done = module._backup_sqlite(
+            tmp_path / "node.db", tmp_path / "copy.db", lambda text: None)
+    finally:
+        stop.set()
+        writer.join()
+    assert len(steps) > 20 and steps == sorted(steps, reverse=True)
+    copy = sa.create_engine(f"sqlite:///{tmp_path / 'copy.db'}")
+    with copy.connect() as conn:
+        assert conn.exec_driver_sql("PRAGMA integrity_check").scalar() == "ok"
+        seqs = conn.execute(sa.select(schema.journal.c.seq)).scalars().all()
+    copy.dispose()
+    assert len(seqs) == max(seqs) == position > 1000  # one state, nothing missing below it
+    with node.engine.connect() as conn:
+        head = conn.execute(sa.select(sa.func.max(schema.journal.c.seq))).scalar_one()
+    node.engine.dispose()
+    assert head > position  # the node wrote on while the copy was made
+
+
+def test_the_pace_of_a_copy() -> None:
+    """A copy held to a rate waits after each step until its bytes are due, says how far it
+    has come every tenth of the way, and without a rate never waits."""
+    from sitcen.store.backup import Pacer
+
+    now = [100.0]
+    waits: list[float] = []
+    said: list[str] = []
+    pacer = Pacer(4096, 4096 * 1000, said.append, clock=lambda: now[0], sleep=waits.append)
+    assert pacer.pages_per_step() == 250  # a quarter of a second's worth
+    now[0] += 0.05
+    pacer(0, 750, 1000)  # 250 pages due at 0.25 s, 0.05 s gone
+    assert waits == [pytest.approx(0.2)] and said == ["copied 20 % (1 MB) in 0 s"]
+    now[0] += 0.6
+    pacer(0, 0, 1000)  # all due at 1 s, 0.65 s gone
+    assert waits[-1] == pytest.approx(0.35) and said[-1] == "copied 100 % (4 MB) in 1 s"
+    free = Pacer(4096, None, said.append, clock=lambda: now[0], sleep=waits.append)
+    assert free.pages_per_step() == 16384  # 64 MiB
+    free(0, 0, 10)
+    assert len(waits) == 2 and said[-1].startswith("copied 100 %")

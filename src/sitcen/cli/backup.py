@@ -24,6 +24,11 @@ _IOPRIO_SET = {"x86_64": 251, "aarch64": 30, "i686": 289, "armv7l": 314}
 _IOPRIO_WHO_PROCESS, _IOPRIO_CLASS_BEST_EFFORT, _IOPRIO_CLASS_SHIFT = 1, 2, 13
 
 
+#: MB a second a low-priority copy of a SQLite file reads at most (benchmarks/operate.py
+#: measures what it costs the serving node).
+LOW_PRIORITY_RATE = 50.0
+
+
 def _say(text: str) -> None:
     click.echo(text, err=True)
 
@@ -69,17 +74,21 @@ def _in_background(work: Callable[[], T]) -> T:
               show_default=True,
               help="low: the copy takes the processor and the disk only when the serving node "
                    "leaves them (slower, gentler); normal: as fast as it can")
-def backup(target: Path, with_identity: bool, priority: str) -> None:
+@click.option("--max-rate", type=click.FloatRange(min=0), default=None, metavar="MB/S",
+              help="the most a SQLite copy reads a second, in MB; 0 for no limit "
+                   f"[default: {LOW_PRIORITY_RATE:g} at low priority, none at normal]")
+def backup(target: Path, with_identity: bool, priority: str, max_rate: float | None) -> None:
     """Back up the node's database into the new directory TARGET, while the node serves."""
     from sitcen.store.backup import BackupError, Manifest
     from sitcen.store.backup import backup as make_backup
 
     settings = _settings()
+    rate = (LOW_PRIORITY_RATE if priority == "low" else 0) if max_rate is None else max_rate
     with _database() as engine, _refusing(BackupError):
         def copy() -> Manifest:
             return make_backup(engine, settings.node_id, target,
                                identity_dir=settings.identity_dir if with_identity else None,
-                               progress=_say)
+                               progress=_say, max_rate=rate * 1e6 or None)
 
         manifest = _in_background(copy) if priority == "low" else copy()
         _audit(engine, "backup", str(target), {"journal_position": manifest.journal_position,

@@ -123,11 +123,13 @@ def _state(conn: sa.Connection) -> tuple[int, int, list[str]]:
 
 
 def backup(engine: sa.Engine, node_id: str, target: Path, *, identity_dir: Path | None = None,
-           progress: Progress | None = None) -> Manifest:
+           progress: Progress | None = None, max_rate: float | None = None) -> Manifest:
     """Back up the node's database into the new directory ``target`` while it serves.
 
     ``identity_dir``: also copy the node's identity (its private key: keep the backup as
-    safe as the node). Returns the manifest, also written as ``target/manifest.json``.
+    safe as the node). ``max_rate``: bytes a second the copy of a SQLite file may read
+    at most (None: no limit), so a large copy leaves the disk to the serving node. Returns
+    the manifest, also written as ``target/manifest.json``.
     """
     say = progress or (lambda _text: None)
     if target.exists() and any(target.iterdir()):
@@ -138,7 +140,8 @@ def backup(engine: sa.Engine, node_id: str, target: Path, *, identity_dir: Path 
     backend = engine.dialect.name
     if backend == "sqlite":
         database_file = SQLITE_FILE
-        position, epoch, done = _backup_sqlite(_sqlite_path(engine), target / SQLITE_FILE, say)
+        position, epoch, done = _backup_sqlite(_sqlite_path(engine), target / SQLITE_FILE, say,
+                                                   max_rate)
     elif backend == "postgresql":
         database_file = PG_FILE
         position, epoch, done = _backup_postgresql(engine, target / PG_FILE, say)
@@ -197,19 +200,55 @@ class WriteBehind:
                 os.close(fd)
 
 
-def _backup_sqlite(source: Path, copy: Path, say: Progress) -> tuple[int, int, list[str]]:
-    say(f"copying {source} ({source.stat().st_size / 1e6:.1f} MB) with SQLite's backup API")
+class Pacer:
+    """Holds a copy to ``max_rate`` bytes a second (None: as fast as it goes) and says how
+    far it has come every tenth of the way. Called after each step of the copy."""
+
+    def __init__(self, page_size: int, max_rate: float | None, say: Progress, *,
+                 clock: Callable[[], float] = time.monotonic,
+                 sleep: Callable[[float], None] = time.sleep) -> None:
+        self.page_size, self.max_rate, self.say = page_size, max_rate, say
+        self.clock, self.sleep = clock, sleep
+        self.started = clock()
+        self._told = 0
+
+    def pages_per_step(self) -> int:
+        """About a quarter of a second's worth at the rate (or 64 MiB), in pages."""
+        budget = self.max_rate / 4 if self.max_rate else 64 * 2**20
+        return max(1, int(budget // self.page_size))
+
+    def __call__(self, _status: int, remaining: int, total: int) -> None:
+        done = total - remaining
+        tenth = done * 10 // total if total else 10
+        if tenth > self._told:
+            self._told = tenth
+            elapsed = self.clock() - self.started
+            self.say(f"copied {tenth * 10} % ({done * self.page_size / 1e6:,.0f} MB) "
+                     f"in {elapsed:.0f} s")
+        if self.max_rate:
+            due = self.started + done * self.page_size / self.max_rate
+            self.sleep(max(0.0, due - self.clock()))
+
+
+def _backup_sqlite(source: Path, copy: Path, say: Progress,
+                   max_rate: float | None = None) -> tuple[int, int, list[str]]:
+    rate = f", at most {max_rate / 1e6:.0f} MB/s" if max_rate else ""
+    say(f"copying {source} ({source.stat().st_size / 1e6:.1f} MB) with SQLite's backup "
+        f"API{rate}")
     partial = copy.with_suffix(".partial")
-    src = sqlite3.connect(f"file:{source}?mode=ro", uri=True)
+    src = sqlite3.connect(f"file:{source}?mode=ro", uri=True, isolation_level=None)
     dst = sqlite3.connect(partial)
     behind = WriteBehind(partial)
     try:
         src.execute("PRAGMA busy_timeout=10000")
-        # One step: the copy reads a single state of the file while the node's writers go on
-        # in the write-ahead log. (Copying a few pages at a time would start over at every
-        # write of another connection, which under steady ingest never ends.)
+        # The copy goes step by step inside one read transaction of its own: the steps all
+        # read the snapshot that transaction began with, while the node's writers go on in
+        # the write-ahead log. (Steps without it start over after every write of another
+        # connection, which under steady ingest never ends.) Between steps the copy can
+        # wait, which is what keeps it to its rate.
+        pacer = Pacer(src.execute("PRAGMA page_size").fetchone()[0], max_rate, say)
         behind.start()
-        src.backup(dst, pages=-1)
+        src.backup(dst, pages=pacer.pages_per_step(), progress=pacer)
     finally:
         behind.stop()
         dst.close()
