@@ -19,7 +19,7 @@ Last stdout line: ``{"events": N, "database_gb": ..., "backup_s": ...,
 The backup's seconds are its own (from its manifest), without the start of the Python
 process that runs it (``backup_command_s`` has the whole command).
 
-    python benchmarks/operate.py [--events 10000000] [--window 30] [--smoke]
+    python benchmarks/operate.py [--events 10000000] [--window 30] [--max-rate MB/S] [--smoke]
 """
 
 from __future__ import annotations
@@ -40,6 +40,7 @@ from _common import DATA_DIR, NODE_ID, api_server, emit, log, parse_args, temp_d
 from ingest import scenario_payloads, serialise
 from query import sqlite_data
 
+from sitcen.cli.backup import LOW_PRIORITY_RATE
 from sitcen.testing import clean_environment
 
 
@@ -80,15 +81,16 @@ class Ingest:
             time.sleep(0.05)
 
 
-def backup_in_process_of_its_own(env: dict[str, str], target: Path) -> tuple[float, float]:
+def backup_in_process_of_its_own(env: dict[str, str], target: Path,
+                                 options: Sequence[str] = ()) -> tuple[float, float]:
     """Run ``sitcen backup`` as an administrator would, beside the serving node; the
     seconds the backup itself took (from its manifest: without starting Python) and the
     seconds of the whole command."""
     from sitcen.store.backup import read_manifest
 
     t0 = time.perf_counter()
-    done = subprocess.run([sys.executable, "-m", "sitcen.cli", "backup", str(target)], env=env,
-                          capture_output=True, text=True, check=False)
+    done = subprocess.run([sys.executable, "-m", "sitcen.cli", "backup", *options, str(target)],
+                          env=env, capture_output=True, text=True, check=False)
     seconds = time.perf_counter() - t0
     if done.returncode != 0:
         raise SystemExit(f"sitcen backup failed: {done.stdout}{done.stderr}")
@@ -120,6 +122,8 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--window", type=float, default=30.0,
                         help="seconds of ingest measured before the backup")
     parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--max-rate", type=float, default=None, metavar="MB/S",
+                        help="passed to sitcen backup (default: the command's own)")
     args = parse_args(parser, argv, smoke={"events": 20_000, "window": 3.0})
 
     source = sqlite_data(args.events, args.seed, DATA_DIR)
@@ -145,7 +149,8 @@ def main(argv: Sequence[str] | None = None) -> None:
             start = time.perf_counter()
             time.sleep(args.window)  # a measuring window: ingest runs meanwhile
             before = ingest.rate(start, time.perf_counter())
-            backup_s, command_s = backup_in_process_of_its_own(env, work / "backup")
+            options = [] if args.max_rate is None else ["--max-rate", f"{args.max_rate:g}"]
+            backup_s, command_s = backup_in_process_of_its_own(env, work / "backup", options)
             end = time.perf_counter()
             during = ingest.rate(end - backup_s, end)
             ingest.stop.set()
@@ -163,6 +168,7 @@ def main(argv: Sequence[str] | None = None) -> None:
           "ingest_per_s_during": round(during),
           "ingest_slowdown": round(1 - during / before, 3) if before else None,
           "backup_command_s": round(command_s, 2),
+          "backup_max_rate_mb_s": LOW_PRIORITY_RATE if args.max_rate is None else args.max_rate,
           "restore_s": round(restore_s, 2), "window_s": args.window, "smoke": args.smoke})
 
 

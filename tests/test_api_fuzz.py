@@ -44,7 +44,9 @@ def test_no_input_produces_a_server_error(node: Node, tokens: dict[Role, str]) -
         @settings(max_examples=MAX_EXAMPLES, deadline=None, derandomize=True, database=None,
                   suppress_health_check=list(HealthCheck))
         def call(case: schemathesis.Case[Any]) -> None:
-            case.call_and_validate(headers=headers, checks=[not_a_server_error])
+            # The check is for server errors, not speed (benchmarks/ measure that): a slow
+            # answer on a loaded machine must not fail it, as schemathesis' 10 s would.
+            case.call_and_validate(headers=headers, checks=[not_a_server_error], timeout=300)
 
         call()
         tried += 1

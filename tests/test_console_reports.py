@@ -230,7 +230,10 @@ def test_a_window_of_200000_events_still_shows_every_section(browser: Any,
     with serving(node) as served:
         context = new_context(browser)
         page = log_in(context, served.url + "/#/map?w=7d&map=4.00/40.00000/66.00000", "duty")
-        expect(page.locator(".binned-note")).to_have_attribute("data-binned", "200000")
+        # 200,000 events to count and bin: on a loaded machine this takes longer than
+        # Playwright's usual wait (the speed is measured by benchmarks/ui.py, not here).
+        expect(page.locator(".binned-note")).to_have_attribute("data-binned", "200000",
+                                                               timeout=180_000)
         bins = page.evaluate("() => window.sitcenBins")
         assert bins["count"] == 200_000 == sum(b["count"] for b in bins["bins"])
         size = bin_size_for_zoom(4)
