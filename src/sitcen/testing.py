@@ -160,9 +160,9 @@ def fill_report_form(page: Any) -> None:
     page.fill("#report-description", "Two couriers stopped at the river crossing")
 
 
-def seizure_report(occurred_at: str, **overrides: Any) -> dict[str, Any]:
+def seizure_report(occurred_at: str, /, **overrides: Any) -> dict[str, Any]:
     """A valid drug-seizure report (the API's body) on the Tajik-Afghan border near Nizhny
-    Panj, at ``occurred_at`` (ISO 8601), with ``overrides``."""
+    Panj, at ``occurred_at`` (ISO 8601) unless ``overrides`` say otherwise."""
     body: dict[str, Any] = {
         "type": "drug_smuggling",
         "occurred_at": occurred_at,
