@@ -41,12 +41,20 @@ from datetime import UTC, datetime
 from typing import Any
 
 import httpx
-from _common import api_server, emit, log, parse_args, sqlite_url, temp_dir
-from ui import CHROMIUM, CHROMIUM_ARGS, PASSWORD, USERNAME, VIEWPORT, seed
+from _common import emit, log, parse_args
+from ui import PASSWORD, USERNAME, VIEWPORT, seeded_console
 
-from sitcen.testing import Link, emulate_link, wait_until
+from sitcen.testing import (
+    Link,
+    chromium,
+    emulate_link,
+    fill_report_form,
+    wait_until,
+)
 
 WAIT_MS = 300_000
+#: The console has drawn its window (frontend: window.sitcenReady).
+READY = "() => window.sitcenReady && window.sitcenReady.revision > 0"
 #: The console's low-bandwidth stream (frontend/src/bandwidth.ts).
 LOW_KINDS = ("event,event_action,alert,section_assessment,report,recommendation,"
              "request_for_information,request_response,attachment,thread_message,"
@@ -193,16 +201,18 @@ def live_picture(url: str, token: str, minutes: float, rate: float, patrols: int
 # --------------------------------------------------------------------------- browser
 
 
+def _log_in(page: Any, url: str) -> None:
+    """Open the console at ``url``, log in through its form and wait for the usable map."""
+    page.goto(url + "/")
+    page.fill("#login-username", USERNAME)
+    page.fill("#login-password", PASSWORD)
+    page.click(".login button[type=submit]")
+    page.wait_for_function(READY, timeout=WAIT_MS)
+
+
 def _send_report(page: Any, requests: list[Any]) -> float:
     """Fill the report form as a post would and send it; seconds until "Report sent"."""
-    page.click(".report-button")
-    page.select_option("#report-type", "drug_smuggling")
-    page.fill("#report-lon", "68.6")
-    page.fill("#report-lat", "37.22")
-    page.select_option("#detail-substance", "heroin")
-    page.fill("#detail-quantity", "4.5")
-    page.select_option("#detail-unit", "kg")
-    page.fill("#report-description", "Two couriers stopped at the river crossing")
+    fill_report_form(page)
     t0 = time.perf_counter()
     page.click("text=Send report")
     page.locator(".toast", has_text="Report sent").wait_for(timeout=WAIT_MS)
@@ -219,12 +229,7 @@ def browser_round(browser: Any, url: str, mode: str, link: Link) -> dict[str, An
     context.set_default_timeout(WAIT_MS)
     try:
         page = context.new_page()  # on an open link: the console's scripts into the cache
-        page.goto(url + "/")
-        page.fill("#login-username", USERNAME)
-        page.fill("#login-password", PASSWORD)
-        page.click(".login button[type=submit]")
-        page.wait_for_function("() => window.sitcenReady && window.sitcenReady.revision > 0",
-                               timeout=WAIT_MS)
+        _log_in(page, url)
         page.close()
 
         page = context.new_page()
@@ -236,8 +241,7 @@ def browser_round(browser: Any, url: str, mode: str, link: Link) -> dict[str, An
         page.on("response", lambda r: answers.append(r) if r.request.method == "POST"
                 and r.url.endswith("/api/v1/events") else None)
         page.goto(url + "/#/map?w=7d")
-        page.wait_for_function("() => window.sitcenReady && window.sitcenReady.revision > 0",
-                               timeout=WAIT_MS)
+        page.wait_for_function(READY, timeout=WAIT_MS)
         ready = page.evaluate("""() => ({
           at: window.sitcenReady.at, events: window.sitcenReady.events,
           columns: performance.getEntriesByType('resource')
@@ -278,12 +282,7 @@ def cold_round(browser: Any, url: str, link: Link) -> float:
         page = context.new_page()
         emulate_link(page, link)
         t0 = time.perf_counter()
-        page.goto(url + "/")
-        page.fill("#login-username", USERNAME)
-        page.fill("#login-password", PASSWORD)
-        page.click(".login button[type=submit]")
-        page.wait_for_function("() => window.sitcenReady && window.sitcenReady.revision > 0",
-                               timeout=WAIT_MS)
+        _log_in(page, url)
         seconds = time.perf_counter() - t0
         log(f"first visit with nothing cached: {seconds:.1f} s to the usable map")
         return round(seconds, 3)
@@ -311,37 +310,21 @@ def main(argv: list[str] | None = None) -> None:
         "up_kbit": 10_000, "latency_ms": 20, "cold": 0})
     link = Link(args.down_kbit, args.up_kbit, args.latency_ms)
 
-    from playwright.sync_api import sync_playwright
-
-    from sitcen.api.console import console_dir
-
-    if not CHROMIUM.exists():
-        raise SystemExit(f"{CHROMIUM} is missing (make system-deps)")
-    if not (console_dir() / "index.html").is_file():
-        raise SystemExit("the console is not built (make console)")
-
-    with temp_dir("sitcen-bench-field-") as tmp:
-        url_db = sqlite_url(tmp)
-        token, _ = seed(url_db, tmp, args.events, args.seed)
-        with api_server(url_db, tmp) as server:
-            url = server.url
-            live = live_picture(url, token, args.minutes, args.rate, args.patrols, args.seed)
-            rounds: dict[str, dict[str, Any]] = {}
-            cold = None
-            with sync_playwright() as p:
-                browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS,
-                                            headless=True)
-                for mode in MODES:
-                    rounds[mode] = browser_round(browser, url, mode, link)
-                if args.cold:
-                    cold = cold_round(browser, url, link)
-                browser.close()
-            body = rounds["gzip"]["report_body"]
-            # The node's answer to a report, as it is and compressed.
-            answer = httpx.post(url + "/api/v1/events", content=body, headers={
-                "Authorization": f"Bearer {token}", "Content-Type": "application/json",
-                "Accept-Encoding": "identity"})
-            answer.raise_for_status()
+    with seeded_console("field", args.events, args.seed) as (url, token, _):
+        live = live_picture(url, token, args.minutes, args.rate, args.patrols, args.seed)
+        rounds: dict[str, dict[str, Any]] = {}
+        cold = None
+        with chromium() as browser:
+            for mode in MODES:
+                rounds[mode] = browser_round(browser, url, mode, link)
+            if args.cold:
+                cold = cold_round(browser, url, link)
+        body = rounds["gzip"]["report_body"]
+        # The node's answer to a report, as it is and compressed.
+        answer = httpx.post(url + "/api/v1/events", content=body, headers={
+            "Authorization": f"Bearer {token}", "Content-Type": "application/json",
+            "Accept-Encoding": "identity"})
+        answer.raise_for_status()
 
     report = sizes(body)
     answer_sizes = sizes(answer.content)

@@ -6,7 +6,7 @@
    does not compete for the two cores; the risk table is computed once beforehand,
    as the schedule would have done.
 2. Debian's Chromium, headless, driven by Playwright (the launch flags of
-   tests/test_console.py). Each round opens a fresh browser context, logs in
+   sitcen.testing.chromium). Each round opens a fresh browser context, logs in
    through the console's form and waits for the map, closes that page, then
    (load rounds first, so that each sees exactly ``--events`` events, then the
    burst rounds):
@@ -42,7 +42,9 @@ the last stdout line is one JSON object.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import time
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -51,10 +53,8 @@ import httpx
 import orjson
 from _common import api_server, emit, log, median, parse_args, sqlite_url, temp_dir
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update",
-                 "--disable-sync"]
+from sitcen.testing import chromium, console_missing
+
 VIEWPORT = {"width": 1400, "height": 860}
 USERNAME = "bench-duty"
 PASSWORD = "bench-password-1"
@@ -177,6 +177,22 @@ def burst_payloads(count: int, seed_: int) -> bytes:
 
     feed = live_events(60.0 * count, seed=seed_, now=datetime.now(UTC) - timedelta(seconds=90))
     return orjson.dumps({"events": [next(feed) for _ in range(count)]})
+
+
+@contextlib.contextmanager
+def seeded_console(name: str, events: int, seed_: int) -> Iterator[tuple[str, str, list[float]]]:
+    """A fresh node in a temporary directory (``sitcen-bench-<name>-``), seeded by
+    :func:`seed`, served by ``sitcen serve``: its URL, a duty officer's token and the [lon,
+    lat] of the newest located event. Exits first if Chromium or the built console is
+    missing."""
+    missing = console_missing()
+    if missing is not None:
+        raise SystemExit(missing)
+    with temp_dir(f"sitcen-bench-{name}-") as tmp:
+        url_db = sqlite_url(tmp)
+        token, lon_lat = seed(url_db, tmp, events, seed_)
+        with api_server(url_db, tmp) as server:
+            yield server.url, token, lon_lat
 
 
 # --------------------------------------------------------------------------- the browser
@@ -353,57 +369,41 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--seed", type=int, default=11)
     args = parse_args(parser, argv, smoke={"events": 300, "rounds": 1, "burst": 5})
 
-    from playwright.sync_api import sync_playwright
-
-    from sitcen.api.console import console_dir
-
-    if not CHROMIUM.exists():
-        raise SystemExit(f"{CHROMIUM} is missing (make system-deps)")
-    if not (console_dir() / "index.html").is_file():
-        raise SystemExit("the console is not built (make console)")
-
-    with temp_dir("sitcen-bench-ui-") as tmp:
-        url_db = sqlite_url(tmp)
-        token, lon_lat = seed(url_db, tmp, args.events, args.seed)
-        with api_server(url_db, tmp) as server:
-            url = server.url
-            t0 = time.perf_counter()
-            httpx.get(url + "/api/v1/risk", headers={"Authorization": f"Bearer {token}"},
-                      timeout=600)
-            log(f"risk table computed in {time.perf_counter() - t0:.1f} s (once, before measuring)")
-            loads: list[dict[str, Any]] = []
-            bursts: list[dict[str, Any]] = []
-            with sync_playwright() as p:
-                browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS,
-                                            headless=True)
-                # Every load round sees exactly --events events; the bursts come after.
-                for r in range(args.rounds + 1):
-                    load = load_round(browser, url, args.events, lon_lat)
-                    fp = load["fetch_parse"]
-                    log(f"load {r}{' (warm-up)' if r == 0 else ''}: interactive "
-                        f"{show(load['time_to_interactive_s'])} (longest task "
-                        f"{show(load['load_longest_task_ms'], 'ms', 0)}), empty map "
-                        f"{show(load['empty_map_s'])}, click to panel "
-                        f"{show(load['click_to_panel_ms'], 'ms', 0)}; fetch+parse "
-                        f"{show(fp and fp['s'])}, GeoJSON pages {show(load['geojson_pages']['s'])}")
-                    requests = load["load_requests"]
-                    log(f"    events came in {len(requests)} request(s), "
-                        f"{sum(q['bytes'] for q in requests):,} bytes")
-                    if r > 0:
-                        loads.append(load)
-                events = args.events
-                for r in range(args.rounds + 1):
-                    b = burst_round(browser, url, token, events, args.burst, args.seed + r)
-                    events += args.burst
-                    log(f"burst {r}{' (warm-up)' if r == 0 else ''} on {events - args.burst:,} "
-                        f"events: shown {show(b['absorb_s'])} (write {show(b['write_s'])}, drawn "
-                        f"{show(b['drawn_s'])}, {b['flushes']:.0f} updates in all), longest task "
-                        f"{show(b['longest_task_ms'], 'ms', 0)}"
-                        f" ({b['long_tasks']:.0f} long tasks, {b['long_task_total_ms']:.0f} ms),"
-                        f" longest frame gap {show(b['longest_frame_gap_ms'], 'ms', 0)}")
-                    if r > 0:
-                        bursts.append(b)
-                browser.close()
+    with seeded_console("ui", args.events, args.seed) as (url, token, lon_lat):
+        t0 = time.perf_counter()
+        httpx.get(url + "/api/v1/risk", headers={"Authorization": f"Bearer {token}"},
+                  timeout=600)
+        log(f"risk table computed in {time.perf_counter() - t0:.1f} s (once, before measuring)")
+        loads: list[dict[str, Any]] = []
+        bursts: list[dict[str, Any]] = []
+        with chromium() as browser:
+            # Every load round sees exactly --events events; the bursts come after.
+            for r in range(args.rounds + 1):
+                load = load_round(browser, url, args.events, lon_lat)
+                fp = load["fetch_parse"]
+                log(f"load {r}{' (warm-up)' if r == 0 else ''}: interactive "
+                    f"{show(load['time_to_interactive_s'])} (longest task "
+                    f"{show(load['load_longest_task_ms'], 'ms', 0)}), empty map "
+                    f"{show(load['empty_map_s'])}, click to panel "
+                    f"{show(load['click_to_panel_ms'], 'ms', 0)}; fetch+parse "
+                    f"{show(fp and fp['s'])}, GeoJSON pages {show(load['geojson_pages']['s'])}")
+                requests = load["load_requests"]
+                log(f"    events came in {len(requests)} request(s), "
+                    f"{sum(q['bytes'] for q in requests):,} bytes")
+                if r > 0:
+                    loads.append(load)
+            events = args.events
+            for r in range(args.rounds + 1):
+                b = burst_round(browser, url, token, events, args.burst, args.seed + r)
+                events += args.burst
+                log(f"burst {r}{' (warm-up)' if r == 0 else ''} on {events - args.burst:,} "
+                    f"events: shown {show(b['absorb_s'])} (write {show(b['write_s'])}, drawn "
+                    f"{show(b['drawn_s'])}, {b['flushes']:.0f} updates in all), longest task "
+                    f"{show(b['longest_task_ms'], 'ms', 0)}"
+                    f" ({b['long_tasks']:.0f} long tasks, {b['long_task_total_ms']:.0f} ms),"
+                    f" longest frame gap {show(b['longest_frame_gap_ms'], 'ms', 0)}")
+                if r > 0:
+                    bursts.append(b)
 
     def med(rounds: list[dict[str, Any]], key: str, sub: str | None = None) -> float | None:
         values = [x[key] if sub is None else (x[key] or {}).get(sub) for x in rounds]

@@ -257,6 +257,8 @@ def _write_with_old_code(work: Path, out: Path) -> None:
 
 
 def _report(**overrides: Any) -> dict[str, Any]:
+    # sitcen.testing.seizure_report's body at a fixed time, copied: this runs with an old
+    # commit's sitcen, which may not have it.
     body: dict[str, Any] = {
         "type": "drug_smuggling", "occurred_at": "2026-11-20T03:40:00Z",
         "location": {"lon": 68.60, "lat": 37.22, "precision_m": 50},

@@ -26,7 +26,12 @@ from sitcen.store import schema
 from sitcen.store.engine import open_engine
 from sitcen.store.journal import now_micros
 from sitcen.store.users import _hasher, issue_token
-from sitcen.testing import PostgresCluster, postgres_binaries_missing, postgres_cluster
+from sitcen.testing import (
+    PostgresCluster,
+    postgres_binaries_missing,
+    postgres_cluster,
+    seizure_report,
+)
 from sitcen.users import Role
 
 TEST_PASSWORD = "correct-horse-battery"
@@ -141,23 +146,9 @@ def iso(value: datetime) -> str:
 
 
 def report(**overrides: Any) -> dict[str, Any]:
-    """A valid drug-seizure report on the Tajik-Afghan border near Nizhny Panj."""
-    body: dict[str, Any] = {
-        "type": "drug_smuggling",
-        "occurred_at": iso(datetime.now(UTC) - timedelta(hours=3)),
-        "location": {"lon": 68.60, "lat": 37.22, "precision_m": 50},
-        "impact_level": "medium",
-        "confidence": {"source_reliability": "B", "information_credibility": 2},
-        "handling": "AMBER",
-        "details": {"substance": "heroin", "quantity": 12.5, "unit": "kg", "direction": "entry"},
-        "persons": [{"nationality": "AF", "sex": "male", "age_group": "adult", "count": 2}],
-        "transport": "boat",
-        "modus_operandi": ["river_crossing"],
-        "reaction": ["apprehended", "seized"],
-        "description": "Два курьера задержаны при переправе через Пяндж",
-    }
-    body.update(overrides)
-    return body
+    """A valid drug-seizure report on the Tajik-Afghan border near Nizhny Panj, three hours
+    ago."""
+    return seizure_report(iso(datetime.now(UTC) - timedelta(hours=3)), **overrides)
 
 
 @pytest.fixture
@@ -178,3 +169,16 @@ def sitcen_command(tmp_path: Path, database_url: str, node: Node) -> Callable[..
         return result.output
 
     return run
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    """Debian's Chromium for the tests of a browser module (tests/console_browser.py), one
+    for the module; they are skipped (failed under CI=true) where it or the built console is
+    missing."""
+    from console_browser import require_console
+    from sitcen.testing import chromium
+
+    require_console()
+    with chromium() as launched:
+        yield launched

@@ -1,40 +1,37 @@
 """What the console's browser tests share: Debian's Chromium driven by Playwright.
 
-Each ``test_console*.py`` module serves a node of its own (a module-scoped fixture) and
-takes from here: the check that Chromium and the built console are there, the node filled
-with the synthetic scenario, Chromium itself, a browser context in a known language and
-zone, logging in, and screenshots for docs/screenshots/. Importing this module skips the
-importing module where Playwright is not installed.
+Each ``test_console*.py`` module serves a node of its own (a module-scoped ``site``
+fixture: :func:`scenario_node` or :func:`open_node`, then ``yield from``
+:func:`serve_site`) and takes from here: the check that Chromium and the built console are
+there, the node filled with the synthetic scenario and patrols, a browser context in a
+known language and zone, logging in, and screenshots for docs/screenshots/. Chromium itself
+is the ``browser`` fixture of tests/conftest.py, one per module. Importing this module skips
+the importing module where Playwright is not installed.
 """
 
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from datetime import date, datetime
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from conftest import TEST_PASSWORD, make_settings
-from sitcen.api.console import console_dir
 from sitcen.demo.scenario import generate
 from sitcen.events import EventCreate
 from sitcen.exchange.identity import NodeIdentity
 from sitcen.node import Node
 from sitcen.store.events import report_events
+from sitcen.store.records import write_record
 from sitcen.store.users import add_user
-from sitcen.testing import ServedNode, serve_in_thread
+from sitcen.testing import ServedNode, console_missing, serve_in_thread
 from sitcen.users import Role
 
-CHROMIUM = Path("/usr/bin/chromium")
-# Without these Chromium tries to reach update and sync servers, which a closed network
-# refuses slowly.
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update",
-                 "--disable-sync"]
 SCREENSHOTS = Path(__file__).resolve().parent.parent / "docs" / "screenshots"
 VIEWPORT = {"width": 1400, "height": 860}
 WAIT_MS = 20_000
@@ -58,10 +55,9 @@ def missing(reason: str) -> None:
 
 def require_console() -> None:
     """Skip (fail under CI=true) unless Chromium and the built console are there."""
-    if not CHROMIUM.exists():
-        missing(f"{CHROMIUM} is missing (make system-deps installs Debian's chromium)")
-    if not (console_dir() / "index.html").is_file():
-        missing("the console is not built (make console)")
+    reason = console_missing()
+    if reason is not None:
+        missing(reason)
 
 
 def open_node(tmp: Path, users: Iterable[tuple[str, Role]], *, identity: bool = False,
@@ -89,6 +85,52 @@ def report_scenario(node: Node, years: float, *, seed: int, start: date,
             report_events(node.engine, node.reporter, items, batch=True)
 
 
+def scenario_node(tmp: Path, users: Iterable[tuple[str, Role]], *, years: float, days: int,
+                  seed: int, **settings_: Any) -> Node:
+    """Once :func:`require_console` lets the test go on: :func:`open_node`, with the
+    synthetic scenario (``years`` of it from ``days`` days ago, seed ``seed``) reported up
+    to now."""
+    require_console()
+    node = open_node(tmp, users, **settings_)
+    now = datetime.now(UTC)
+    report_scenario(node, years, seed=seed, start=(now - timedelta(days=days)).date(), until=now)
+    return node
+
+
+def write_patrol(node: Node, asset_id: str, name: str, fixes: Sequence[tuple[float, float]],
+                 *, minutes_ago: int | None = None) -> str:
+    """An active patrol's positions at ``fixes`` (lon, lat), a minute apart, the first
+    ``minutes_ago`` minutes ago (default: as many as there are fixes): its record's id."""
+    now = datetime.now(UTC)
+    first = len(fixes) if minutes_ago is None else minutes_ago
+    record = None
+    for step, (lon, lat) in enumerate(fixes):
+        record = write_record(
+            node.engine, "asset_position",
+            {"asset_id": asset_id, "kind": "patrol", "name": name, "status": "active",
+             "location": {"lon": lon, "lat": lat},
+             "at": (now - timedelta(minutes=first - step)).isoformat(), "handling": "AMBER"},
+            node_id=node.settings.node_id,
+            record_id=None if record is None else record.id,
+            base_version=None if record is None else record.version)
+    assert record is not None
+    return record.id
+
+
+@dataclass
+class Site:
+    """A node served for a module's tests, and its base URL."""
+
+    url: str
+    node: Node
+
+
+def serve_site(node: Node) -> Iterator[Site]:
+    """For a module's ``site`` fixture to ``yield from``: ``node`` served (:func:`serving`)."""
+    with serving(node) as served:
+        yield Site(served.url, node)
+
+
 @contextmanager
 def serving(node: Node) -> Iterator[ServedNode]:
     """``node`` served on a free loopback port; stopped, and its engine closed, afterwards."""
@@ -98,17 +140,6 @@ def serving(node: Node) -> Iterator[ServedNode]:
     finally:
         served.stop()
         node.engine.dispose()
-
-
-@contextmanager
-def chromium() -> Iterator[Any]:
-    """Debian's Chromium, headless, closed afterwards."""
-    with sync_api.sync_playwright() as p:
-        # Playwright gives every launch a fresh, temporary user-data directory.
-        launched = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS,
-                                     headless=True)
-        yield launched
-        launched.close()
 
 
 def new_context(browser: Any, lang: str = "en", **options: Any) -> Any:

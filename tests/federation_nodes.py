@@ -1,12 +1,15 @@
 """Nodes for the federation tests: each with its own key pair, served on loopback, linked.
 
-:class:`LinkedNodes` starts the nodes a test names, links them as it says and stops them
-all afterwards; :data:`CHAIN` and :data:`CHAIN_LINKS` are the chain from a post up to its
-national centre and across to a partner's, which ``benchmarks/federation.py`` runs too.
+:class:`LinkedNodes` starts the nodes a test names, links them as it says (both ways
+with :meth:`LinkedNodes.link_both`) and stops them all afterwards; :data:`CHAIN` and
+:data:`CHAIN_LINKS` are the chain from a post up to its national centre and across to a
+partner's, which ``benchmarks/federation.py`` runs too; :data:`BATKEN_ISFARA` is a peer
+agreement of two posts.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
@@ -31,6 +34,30 @@ CHAIN_LINKS = (("tj-panj-post", "tj-kulob-rc", Relation.parent),
                ("tj-ncc", "tj-kulob-rc", Relation.child),
                ("tj-ncc", "kg-ncc", Relation.peer),
                ("kg-ncc", "tj-ncc", Relation.peer))
+
+#: A peer agreement between two posts on the Kyrgyz-Tajik border: crossings on the border's
+#: sections, persons as counts.
+BATKEN_ISFARA = """\
+id: batken-to-isfara
+version: 1
+from_node: kg-blo-batken
+to_node: tj-blo-isfara
+direction: peer
+kinds: [event]
+events:
+  categories: [unauthorised_crossing]
+  sections: [KG-TJ-*]
+fields: [location, section_id, status, persons, details]
+location_precision: section
+personal_data: counts_only
+handling_ceiling: AMBER
+delay: none
+onward_sharing: false
+"""
+
+#: How a linked node sees the node it is linked to, by how the node sees it.
+BACK = {Relation.parent: Relation.child, Relation.child: Relation.parent,
+        Relation.peer: Relation.peer}
 
 
 @dataclass
@@ -101,6 +128,20 @@ class LinkedNodes(dict[str, LinkedNode]):
         """Link ``name`` to ``other`` (its URL and public key), ``relation`` as ``name`` sees it."""
         add_peer(self[name].node.engine, other, url=self[other].url, relation=relation,
                  public_key=self[other].identity.public_key_text, name=other_name)
+
+    def link_both(self, name: str, other: str, relation: Relation) -> None:
+        """:meth:`link` ``name`` to ``other`` and ``other`` back to ``name`` (``relation`` as
+        ``name`` sees it: a parent's child, a peer's peer)."""
+        self.link(name, other, relation)
+        self.link(other, name, BACK[relation])
+
+    def start_post_and_centre(self, another_database: Callable[[str], str]
+                              ) -> tuple[LinkedNode, LinkedNode]:
+        """The first two of :data:`CHAIN`, a border post and its regional centre (each on
+        ``another_database(name)``), linked: (post, centre)."""
+        post, centre = (self.start(name, another_database(name)) for name in CHAIN[:2])
+        self.link_both(CHAIN[0], CHAIN[1], Relation.parent)
+        return post, centre
 
     def __enter__(self) -> LinkedNodes:
         return self

@@ -12,7 +12,6 @@ import orjson
 import sqlalchemy as sa
 
 from federation_nodes import LinkedNodes, node_cli, push_once
-from sitcen.exchange.links import Relation
 from sitcen.node import Node
 from sitcen.operations.audit_anchors import AnchorKeeper, anchor, anchors_held
 from sitcen.store import audit, schema
@@ -83,10 +82,7 @@ def test_the_keeper_anchors_on_its_interval(node: Node) -> None:
 def test_the_parent_keeps_copies_that_catch_a_rewrite_at_the_post(
         tmp_path: Path, another_database: Callable[[str], str]) -> None:
     with LinkedNodes(tmp_path) as nodes:
-        post = nodes.start("tj-panj-post", another_database("tj-panj-post"))
-        centre = nodes.start("tj-kulob-rc", another_database("tj-kulob-rc"))
-        nodes.link("tj-panj-post", "tj-kulob-rc", Relation.parent)
-        nodes.link("tj-kulob-rc", "tj-panj-post", Relation.child)
+        post, centre = nodes.start_post_and_centre(another_database)
         _fill(post.node, 4)
         assert anchor(post.node.engine, "tj-panj-post") is not None
         push_once(post.new_sender())

@@ -14,10 +14,10 @@ import pytest
 import sqlalchemy as sa
 
 from conftest import make_settings, report
-from federation_nodes import LinkedNode, LinkedNodes, node_cli, push_once
+from federation_nodes import CHAIN, LinkedNode, LinkedNodes, node_cli, push_once
 from sitcen.events import EventCreate, EventUpdate
 from sitcen.exchange.identity import NodeIdentity
-from sitcen.exchange.links import Relation, list_peers
+from sitcen.exchange.links import list_peers
 from sitcen.node import Node
 from sitcen.store import schema
 from sitcen.store.backup import BackupError, read_manifest, restore, verify
@@ -26,7 +26,7 @@ from sitcen.store.events import get_event, report_events, update_event
 from sitcen.store.records import write_record
 from sitcen.testing import serve_in_thread
 
-POST, CENTRE = "tj-panj-post", "tj-kulob-rc"
+POST, CENTRE = CHAIN[:2]  # what start_post_and_centre starts
 
 
 def _events(node: Node, n: int) -> list[str]:
@@ -64,15 +64,6 @@ def _push(linked: LinkedNode) -> None:
     push_once(sender)
 
 
-def _start_pair(nodes: LinkedNodes, another_database: Callable[[str], str]
-                ) -> tuple[LinkedNode, LinkedNode]:
-    post = nodes.start(POST, another_database(POST))
-    centre = nodes.start(CENTRE, another_database(CENTRE))
-    nodes.link(POST, CENTRE, Relation.parent)
-    nodes.link(CENTRE, POST, Relation.child)
-    return post, centre
-
-
 def _restart(nodes: LinkedNodes, name: str, peer: str) -> LinkedNode:
     """Open the node ``name`` (stopped) again on its restored database and serve it; its peer
     learns the new address."""
@@ -88,7 +79,7 @@ def _restart(nodes: LinkedNodes, name: str, peer: str) -> LinkedNode:
 def test_a_restored_post_gets_back_what_its_centre_holds_and_reuses_no_position(
         tmp_path: Path, another_database: Callable[[str], str]) -> None:
     with LinkedNodes(tmp_path) as nodes:
-        post, centre = _start_pair(nodes, another_database)
+        post, centre = nodes.start_post_and_centre(another_database)
         early = _events(post.node, 3)
         _push(post)
         code, printed = node_cli(post.node, tmp_path / POST, "backup", str(tmp_path / "b1"))
@@ -166,7 +157,7 @@ def test_a_restored_post_gets_back_what_its_centre_holds_and_reuses_no_position(
 def test_a_restored_centre_pulls_again_what_its_post_sent_after_the_backup(
         tmp_path: Path, another_database: Callable[[str], str]) -> None:
     with LinkedNodes(tmp_path) as nodes:
-        post, centre = _start_pair(nodes, another_database)
+        post, centre = nodes.start_post_and_centre(another_database)
         _events(post.node, 2)
         _push(post)
         code, printed = node_cli(centre.node, tmp_path / CENTRE, "backup", "--with-identity",
@@ -194,7 +185,7 @@ def test_a_restored_centre_pulls_again_what_its_post_sent_after_the_backup(
 def test_recovery_waits_for_an_unreachable_peer_unless_the_loss_is_accepted(
         tmp_path: Path, another_database: Callable[[str], str]) -> None:
     with LinkedNodes(tmp_path) as nodes:
-        post, centre = _start_pair(nodes, another_database)
+        post, centre = nodes.start_post_and_centre(another_database)
         _events(post.node, 1)
         code, printed = node_cli(post.node, tmp_path / POST, "backup", str(tmp_path / "b"))
         assert code == 0, printed

@@ -90,8 +90,7 @@ def chain(another_database: Callable[[str], str], tmp_path: Path, password_hash:
             running[name] = Running(node, linked.identity, linked.served, keeper,
                                     linked.new_sender(), tokens)
         for child, parent in itertools.pairwise(name for name, _ in NODES):
-            nodes.link(child, parent, Relation.parent)
-            nodes.link(parent, child, Relation.child)
+            nodes.link_both(child, parent, Relation.parent)
             add_agreement(nodes[parent].node.engine, DOWN.format(sender=parent, receiver=child),
                           own_node_id=parent)
         for r in running.values():

@@ -11,7 +11,6 @@ from __future__ import annotations
 import re
 import shutil
 from collections.abc import Iterator
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -19,59 +18,33 @@ import pytest
 
 from conftest import TEST_PASSWORD
 from console_browser import (
-    CHROMIUM,
-    chromium,
+    Site,
     expect,
     log_in_to_map,
     new_context,
-    open_node,
-    report_scenario,
-    require_console,
-    serving,
+    scenario_node,
+    serve_site,
     shot,
+    write_patrol,
 )
 from sitcen.demo.scenario import live_events
 from sitcen.events import EventCreate
-from sitcen.node import Node
 from sitcen.store.events import report_events
-from sitcen.store.records import write_record
+from sitcen.testing import CHROMIUM
 from sitcen.users import Role
 
 pytestmark = pytest.mark.xdist_group("browser")
 
 
-@dataclass
-class Site:
-    url: str
-    node: Node
-
-
 @pytest.fixture(scope="module")
 def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
-    require_console()
-    node = open_node(tmp_path_factory.mktemp("console"),
-                     (("duty", Role.duty_officer), ("operator", Role.operator)))
-    now = datetime.now(UTC)
-    report_scenario(node, 0.06, seed=7, start=(now - timedelta(days=22)).date(), until=now)
+    node = scenario_node(tmp_path_factory.mktemp("console"),
+                         (("duty", Role.duty_officer), ("operator", Role.operator)),
+                         years=0.06, days=22, seed=7)
     for i, (lon, lat) in enumerate([(68.60, 37.22), (68.65, 37.21), (68.70, 37.20)]):
-        record = None
-        for step in range(3):
-            record = write_record(
-                node.engine, "asset_position",
-                {"asset_id": f"panj-{i}", "kind": "patrol", "name": f"Panj patrol {i}",
-                 "status": "active", "location": {"lon": lon + step / 50, "lat": lat},
-                 "at": (now - timedelta(minutes=10 - step)).isoformat(), "handling": "AMBER"},
-                node_id=node.settings.node_id,
-                record_id=None if record is None else record.id,
-                base_version=None if record is None else record.version)
-    with serving(node) as served:
-        yield Site(served.url, node)
-
-
-@pytest.fixture(scope="module")
-def browser(site: Site) -> Iterator[Any]:
-    with chromium() as launched:
-        yield launched
+        write_patrol(node, f"panj-{i}", f"Panj patrol {i}",
+                     [(lon + step / 50, lat) for step in range(3)], minutes_ago=10)
+    yield from serve_site(node)
 
 
 def _login(context: Any, site: Site, username: str, path: str = "") -> Any:

@@ -8,7 +8,6 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +17,7 @@ import pytest
 from conftest import TEST_PASSWORD
 from console_browser import (
     AXE,
-    chromium,
+    Site,
     expect,
     log_in,
     log_in_to_map,
@@ -27,10 +26,10 @@ from console_browser import (
     open_node,
     require_console,
     serious_violations,
+    serve_site,
     serving,
     shot,
 )
-from sitcen.node import Node
 from sitcen.store.second_factor import STEP_S
 from sitcen.store.users import issue_token, list_sessions
 from sitcen.users import Role
@@ -40,25 +39,10 @@ pytestmark = [pytest.mark.xdist_group("browser"), pytest.mark.slow]
 USERS = [("admin", Role.admin), ("duty", Role.duty_officer), ("operator", Role.operator)]
 
 
-@dataclass
-class Site:
-    url: str
-    node: Node
-
-
 @pytest.fixture(scope="module")
 def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
     require_console()
-    node = open_node(tmp_path_factory.mktemp("accounts"), USERS)
-    with serving(node) as served:
-        yield Site(served.url, node)
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    require_console()
-    with chromium() as launched:
-        yield launched
+    yield from serve_site(open_node(tmp_path_factory.mktemp("accounts"), USERS))
 
 
 def test_a_user_ends_a_session_and_changes_their_password(browser: Any,

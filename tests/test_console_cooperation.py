@@ -18,7 +18,7 @@ import httpx
 import pytest
 
 from conftest import TEST_PASSWORD, iso
-from console_browser import chromium, expect, log_in, new_context, require_console, shot
+from console_browser import expect, log_in, new_context, require_console, shot
 from federation_nodes import LinkedNodes, push_once
 from sitcen.exchange.links import Relation, add_agreement
 from sitcen.exchange.sender import LinkSender
@@ -65,12 +65,6 @@ def centres(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Cent
             add_agreement(found[src].node.engine, PEER.format(src=src, dst=dst, kinds=KINDS),
                           own_node_id=src)
         yield found
-
-
-@pytest.fixture(scope="module")
-def browser(centres: dict[str, Centre]) -> Iterator[Any]:
-    with chromium() as launched:
-        yield launched
 
 
 def _page(browser: Any, centre: Centre, username: str, path: str) -> Any:

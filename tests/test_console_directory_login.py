@@ -11,7 +11,6 @@ import pytest
 
 from console_browser import (
     AXE,
-    chromium,
     expect,
     missing,
     new_context,
@@ -20,7 +19,7 @@ from console_browser import (
     serious_violations,
     serving,
 )
-from sitcen.testing import mock_issuer
+from sitcen.testing import chromium, mock_issuer
 from sitcen.users import Role
 
 pytestmark = [pytest.mark.xdist_group("browser"), pytest.mark.slow]

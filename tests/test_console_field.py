@@ -7,23 +7,20 @@ benchmarks/field.py, not asserted here.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
 
 from console_browser import (
-    chromium,
+    Site,
     expect,
     log_in_to_map,
     new_context,
-    open_node,
-    report_scenario,
-    require_console,
-    serving,
+    scenario_node,
+    serve_site,
+    write_patrol,
 )
-from sitcen.store.records import write_record
-from sitcen.testing import emulate_link
+from sitcen.testing import emulate_link, fill_report_form
 from sitcen.users import Role
 
 pytestmark = pytest.mark.xdist_group("browser")
@@ -34,35 +31,19 @@ READY = "() => window.sitcenReady && window.sitcenReady.revision > 0"
 
 
 @pytest.fixture(scope="module")
-def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    require_console()
-    node = open_node(tmp_path_factory.mktemp("field"), (("operator", Role.operator),))
-    now = datetime.now(UTC)
-    report_scenario(node, 0.03, seed=16, start=(now - timedelta(days=8)).date(), until=now)
-    record = None
-    for step in range(3):  # a patrol with a track
-        record = write_record(
-            node.engine, "asset_position",
-            {"asset_id": "panj-1", "kind": "patrol", "name": "Panj patrol", "status": "active",
-             "location": {"lon": 68.6 + step / 50, "lat": 37.2},
-             "at": (now - timedelta(minutes=10 - step)).isoformat(), "handling": "AMBER"},
-            node_id=node.settings.node_id, record_id=None if record is None else record.id,
-            base_version=None if record is None else record.version)
-    with serving(node) as served:
-        yield served.url
+def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
+    node = scenario_node(tmp_path_factory.mktemp("field"), (("operator", Role.operator),),
+                         years=0.03, days=8, seed=16)
+    write_patrol(node, "panj-1", "Panj patrol", [(68.6 + step / 50, 37.2) for step in range(3)],
+                 minutes_ago=10)  # a patrol with a track
+    yield from serve_site(node)
 
 
-@pytest.fixture(scope="module")
-def browser(site: str) -> Iterator[Any]:
-    with chromium() as launched:
-        yield launched
-
-
-def test_the_map_and_a_report_get_through_a_poor_link(browser: Any, site: str) -> None:
+def test_the_map_and_a_report_get_through_a_poor_link(browser: Any, site: Site) -> None:
     context = new_context(browser)
     # Logged in on an open link first: the console's scripts are cached, as on any day but
     # the first (docs/field.md).
-    log_in_to_map(context, site + "/", "operator").close()
+    log_in_to_map(context, site.url + "/", "operator").close()
     page = context.new_page()
     emulate_link(page)
     sent: list[Any] = []
@@ -70,20 +51,13 @@ def test_the_map_and_a_report_get_through_a_poor_link(browser: Any, site: str) -
             and r.url.endswith("/api/v1/events") else None)
     with page.expect_response(lambda r: r.url.endswith("/api/v1/sections"),
                               timeout=SLOW_MS) as sections:
-        page.goto(site + "/#/map?w=7d")
+        page.goto(site.url + "/#/map?w=7d")
     assert sections.value.headers.get("content-encoding") == "gzip"
     page.wait_for_function(READY, timeout=SLOW_MS)
     assert page.evaluate("() => window.sitcenReady.events") > 0
     expect(page.locator('#map[data-ready="yes"]')).to_be_visible()
 
-    page.click(".report-button")
-    page.select_option("#report-type", "drug_smuggling")
-    page.fill("#report-lon", "68.6")
-    page.fill("#report-lat", "37.22")
-    page.select_option("#detail-substance", "heroin")
-    page.fill("#detail-quantity", "4.5")
-    page.select_option("#detail-unit", "kg")
-    page.fill("#report-description", "Two couriers stopped at the river crossing")
+    fill_report_form(page)
     page.click("text=Send report")
     expect(page.locator(".toast")).to_have_text("Report sent", timeout=SLOW_MS)
     assert len(sent) == 1
@@ -91,9 +65,9 @@ def test_the_map_and_a_report_get_through_a_poor_link(browser: Any, site: str) -
     context.close()
 
 
-def test_low_bandwidth_mode_leaves_the_heavy_layers_out(browser: Any, site: str) -> None:
+def test_low_bandwidth_mode_leaves_the_heavy_layers_out(browser: Any, site: Site) -> None:
     context = new_context(browser)
-    page = log_in_to_map(context, site + "/", "operator")
+    page = log_in_to_map(context, site.url + "/", "operator")
     asked: list[str] = []
     page.on("request", lambda r: asked.append(r.url.split("/api/v1/", 1)[-1])
             if "/api/v1/" in r.url else None)

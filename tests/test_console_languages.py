@@ -9,22 +9,19 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
 from babel import Locale
 
 from console_browser import (
-    chromium,
+    Site,
     expect,
     log_in,
     log_in_to_map,
     new_context,
-    open_node,
-    report_scenario,
-    require_console,
-    serving,
+    scenario_node,
+    serve_site,
     shot,
 )
 from sitcen import i18n
@@ -83,29 +80,20 @@ def english_left(texts: list[str], lang: str) -> list[str]:
 
 
 @pytest.fixture(scope="module")
-def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    require_console()
-    node = open_node(tmp_path_factory.mktemp("languages"), (("duty", Role.duty_officer),))
-    now = datetime.now(UTC)
-    report_scenario(node, 0.02, seed=5, start=(now - timedelta(days=7)).date(), until=now)
-    with serving(node) as served:
-        yield served.url
+def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
+    node = scenario_node(tmp_path_factory.mktemp("languages"), (("duty", Role.duty_officer),),
+                         years=0.02, days=7, seed=5)
+    yield from serve_site(node)
 
 
-@pytest.fixture(scope="module")
-def browser(site: str) -> Iterator[Any]:
-    with chromium() as launched:
-        yield launched
-
-
-def _walk(browser: Any, site: str, lang: str) -> dict[str, list[str]]:
+def _walk(browser: Any, site: Site, lang: str) -> dict[str, list[str]]:
     context = new_context(browser, lang)
     try:
-        page = log_in_to_map(context, f"{site}/", "duty")
+        page = log_in_to_map(context, f"{site.url}/", "duty")
         expect(page.locator(f'.shell[data-language="{lang}"]')).to_be_visible()
         found: dict[str, list[str]] = {}
         for screen, (address, drawn) in SCREENS.items():
-            page.goto(f"{site}/{address}")
+            page.goto(f"{site.url}/{address}")
             expect(page.locator(drawn).first).to_be_visible()
             page.wait_for_load_state("networkidle")
             if screen in SHOWN and lang in NATIONAL:  # pictures for docs/translations.md
@@ -118,13 +106,13 @@ def _walk(browser: Any, site: str, lang: str) -> dict[str, list[str]]:
         context.close()
 
 
-def test_no_english_left_on_the_russian_screens(browser: Any, site: str) -> None:
+def test_no_english_left_on_the_russian_screens(browser: Any, site: Site) -> None:
     # Russian is complete: the walk below holds for it now, and shows the check works.
     assert _walk(browser, site, "ru") == {}
 
 
 @pytest.mark.parametrize("lang", NATIONAL)
-def test_no_english_left_on_the_screens_of_a_complete_language(browser: Any, site: str,
+def test_no_english_left_on_the_screens_of_a_complete_language(browser: Any, site: Site,
                                                                 lang: str) -> None:
     if not meta(lang).get("complete"):
         pytest.skip(f"src/sitcen/locales/{lang}.json is not complete yet: the screens fall "
@@ -139,11 +127,11 @@ def test_the_walk_finds_english_where_a_label_falls_back_to_it() -> None:
 
 
 def test_an_unreviewed_language_says_so_and_counts_in_its_own_words(
-    browser: Any, site: str,
+    browser: Any, site: Site,
 ) -> None:
     context = new_context(browser, "uz-Cyrl")
     try:
-        page = log_in(context, f"{site}/#/dashboard", "duty")
+        page = log_in(context, f"{site.url}/#/dashboard", "duty")
         expect(page.locator('.shell[data-language="uz-Cyrl"]')).to_be_visible()
         expect(page.locator("html")).to_have_attribute("lang", "uz-Cyrl")
         note = page.locator("#translation-note")
@@ -163,11 +151,11 @@ def test_an_unreviewed_language_says_so_and_counts_in_its_own_words(
 
 
 def test_a_reviewed_language_shows_no_note_and_english_counts_agree(
-    browser: Any, site: str,
+    browser: Any, site: Site,
 ) -> None:
     context = new_context(browser, "en")
     try:
-        page = log_in(context, f"{site}/#/dashboard", "duty")
+        page = log_in(context, f"{site.url}/#/dashboard", "duty")
         expect(page.locator('.shell[data-language="en"]')).to_be_visible()
         total = page.locator(".dashboard .muted", has_text=re.compile(r"\d+ events?$")).first
         expect(total).to_be_visible()
@@ -191,11 +179,11 @@ def test_the_consoles_fallback_plural_rule_is_the_languages_own(lang: str) -> No
         [str(Locale.parse(stand_in).plural_form(n)) for n in counts]
 
 
-def test_figures_in_the_console_have_the_languages_signs(browser: Any, site: str) -> None:
+def test_figures_in_the_console_have_the_languages_signs(browser: Any, site: Site) -> None:
     # kk: Chromium alone would write 12,345.5; the node's CLDR signs make it 12 345,5.
     context = new_context(browser, "kk")
     try:
-        page = log_in_to_map(context, f"{site}/", "duty")
+        page = log_in_to_map(context, f"{site.url}/", "duty")
         signs = page.evaluate("""async () => {
             const r = await fetch('/api/v1/taxonomy/labels?lang=kk');
             return (await r.json()).numbers; }""")

@@ -15,24 +15,21 @@ import io
 import json
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
 import sqlalchemy as sa
 
 from console_browser import (
-    chromium,
+    Site,
     expect,
     log_in,
     log_in_to_map,
     new_context,
-    open_node,
-    report_scenario,
-    require_console,
+    scenario_node,
     serious_violations,
-    serving,
+    serve_site,
     shot,
 )
 from sitcen.node import Node
@@ -49,26 +46,11 @@ PHONE = {"width": 390, "height": 844}
 HERE = {"longitude": 68.61, "latitude": 37.215, "accuracy": 12}
 
 
-@dataclass
-class Site:
-    url: str
-    node: Node
-
-
 @pytest.fixture(scope="module")
 def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
-    require_console()
-    node = open_node(tmp_path_factory.mktemp("offline"), (("operator", Role.operator),))
-    now = datetime.now(UTC)
-    report_scenario(node, 0.02, seed=11, start=(now - timedelta(days=6)).date(), until=now)
-    with serving(node) as served:
-        yield Site(served.url, node)
-
-
-@pytest.fixture(scope="module")
-def browser(site: Site) -> Iterator[Any]:
-    with chromium() as launched:
-        yield launched
+    node = scenario_node(tmp_path_factory.mktemp("offline"), (("operator", Role.operator),),
+                         years=0.02, days=6, seed=11)
+    yield from serve_site(node)
 
 
 def _phone(browser: Any, **options: Any) -> Any:

@@ -17,16 +17,15 @@ from console_browser import (
     AXE,
     VIEWPORT,
     WAIT_MS,
-    chromium,
+    Site,
     expect,
     log_in,
     log_in_to_map,
     missing,
     new_context,
-    open_node,
-    report_scenario,
-    require_console,
+    scenario_node,
     serious_violations,
+    serve_site,
     serving,
     shot,
 )
@@ -43,18 +42,16 @@ from sitcen.store.recommendations import add_recommendation
 from sitcen.store.users import add_user
 from sitcen.testing import wait_until
 from sitcen.users import Role
-from test_console import Site as _Site
 
 pytestmark = pytest.mark.xdist_group("browser")
 
 
 @pytest.fixture(scope="module")
-def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[_Site]:
-    require_console()
-    node = open_node(tmp_path_factory.mktemp("console-reports"),
-                     (("duty", Role.duty_officer), ("analyst", Role.analyst)), identity=True)
+def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
+    node = scenario_node(tmp_path_factory.mktemp("console-reports"),
+                         (("duty", Role.duty_officer), ("analyst", Role.analyst)),
+                         years=0.25, days=92, seed=5, identity=True)
     now = datetime.now(UTC)
-    report_scenario(node, 0.25, seed=5, start=(now - timedelta(days=92)).date(), until=now)
     capacities = synthetic_capacities(node.sections.sections)
     put_capacities(node.engine, node.settings.node_id,
                    [(c.section_id, capacity_values(c), "test") for c in capacities],
@@ -68,28 +65,21 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[_Site]:
     add_recommendation(node.engine, node.settings.node_id, section_id=top["section_id"],
                        text="Second thermal camera at the ford", owner="Engineering unit",
                        deadline=(now + timedelta(days=30)).date(), created_by="analyst")
-    with serving(node) as served:
-        yield _Site(served.url, node)
+    yield from serve_site(node)
 
 
-@pytest.fixture(scope="module")
-def browser(site: _Site) -> Iterator[Any]:
-    with chromium() as launched:
-        yield launched
-
-
-def _login(context: Any, site: _Site, username: str) -> Any:
+def _login(context: Any, site: Site, username: str) -> Any:
     return log_in_to_map(context, site.url + "/", username)
 
 
-def _top_section(site: _Site) -> dict[str, Any]:
+def _top_section(site: Site) -> dict[str, Any]:
     from sitcen.recompute import risk_table
 
     return dict(risk_table(site.node.engine, site.node.settings.node_id)["sections"][0])
 
 
 def test_risk_screen_opens_from_the_map_with_reasons_and_checklist(browser: Any,
-                                                                   site: _Site) -> None:
+                                                                   site: Site) -> None:
     top = _top_section(site)
     section = site.node.sections.section(top["section_id"])
     middle = shapely.line_interpolate_point(section.geometry, 0.5, normalized=True)
@@ -136,7 +126,7 @@ def test_risk_screen_opens_from_the_map_with_reasons_and_checklist(browser: Any,
     context.close()
 
 
-def test_generate_comment_issue_and_download_a_report(browser: Any, site: _Site,
+def test_generate_comment_issue_and_download_a_report(browser: Any, site: Site,
                                                       tmp_path: Path) -> None:
     context = new_context(browser)
     page = _login(context, site, "analyst")
@@ -165,7 +155,7 @@ def test_generate_comment_issue_and_download_a_report(browser: Any, site: _Site,
     context.close()
 
 
-def _axe(browser: Any, site: _Site, username: str, hash_: str, ready: str) -> list[dict[str, Any]]:
+def _axe(browser: Any, site: Site, username: str, hash_: str, ready: str) -> list[dict[str, Any]]:
     """axe-core's serious and critical violations on one screen.
 
     The page's CSP refuses injected scripts: this context alone bypasses it, to run axe.
@@ -196,7 +186,7 @@ def _axe(browser: Any, site: _Site, username: str, hash_: str, ready: str) -> li
     ("analyst", "#/reports", ".generate"),
 ])
 def test_axe_finds_no_serious_violation_on_the_main_screens(
-        browser: Any, site: _Site, username: str, hash_: str, ready: str) -> None:
+        browser: Any, site: Site, username: str, hash_: str, ready: str) -> None:
     if not AXE.is_file():
         missing("axe-core is not installed (npm ci --prefix frontend)")
     violations = _axe(browser, site, username, hash_, ready)

@@ -24,7 +24,6 @@ import pytest
 
 from conftest import TEST_PASSWORD, iso, make_settings, report
 from console_browser import (
-    chromium,
     expect,
     log_in,
     new_context,
@@ -118,12 +117,6 @@ def _queue_ids(node: Node) -> list[str]:
     from sitcen.operations.queue import queue_page
 
     return [i.event_id for i in queue_page(node.engine, chain_of(node.settings))]
-
-
-@pytest.fixture(scope="module")
-def browser(shift: Shift) -> Iterator[Any]:
-    with chromium() as launched:
-        yield launched
 
 
 def _page(browser: Any, shift: Shift, username: str, path: str) -> Any:

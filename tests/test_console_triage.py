@@ -19,17 +19,15 @@ from typing import Any
 import pytest
 
 from console_browser import (
-    chromium,
+    Site,
     expect,
     log_in_to_map,
     new_context,
-    open_node,
-    report_scenario,
-    require_console,
+    scenario_node,
     serving,
     shot,
+    write_patrol,
 )
-from sitcen.node import Node
 from sitcen.store.records import write_record
 from sitcen.users import Role
 
@@ -41,53 +39,27 @@ STEADY = [(69.50, 37.05), (69.52, 37.05), (69.54, 37.05)]
 
 
 @dataclass
-class Site:
-    url: str
-    node: Node
+class TriageSite(Site):
     jumpy_id: str
     steady_id: str
 
 
-def _patrol(node: Node, asset_id: str, fixes: list[tuple[float, float]], now: datetime) -> str:
-    record = None
-    for step, (lon, lat) in enumerate(fixes):
-        record = write_record(
-            node.engine, "asset_position",
-            {"asset_id": asset_id, "kind": "patrol", "name": f"Patrol {asset_id}",
-             "status": "active", "location": {"lon": lon, "lat": lat},
-             "at": (now - timedelta(minutes=len(fixes) - step)).isoformat(),
-             "handling": "AMBER"},
-            node_id=node.settings.node_id,
-            record_id=None if record is None else record.id,
-            base_version=None if record is None else record.version)
-    assert record is not None
-    return record.id
-
-
 @pytest.fixture(scope="module")
-def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
-    require_console()
-    node = open_node(tmp_path_factory.mktemp("triage"),
-                     (("duty", Role.duty_officer), ("operator", Role.operator)))
-    now = datetime.now(UTC)
-    report_scenario(node, 0.02, seed=11, start=(now - timedelta(days=7)).date(), until=now)
-    today = now.date().isoformat()
+def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TriageSite]:
+    node = scenario_node(tmp_path_factory.mktemp("triage"),
+                         (("duty", Role.duty_officer), ("operator", Role.operator)),
+                         years=0.02, days=7, seed=11)
+    today = datetime.now(UTC).date().isoformat()
     for status in ("open", "acknowledged"):
         write_record(node.engine, "alert",
                      {"section_id": "AF-TJ-001", "severity": "high", "status": status,
                       "first_day": today, "last_day": today, "handling": "AMBER",
                       "explanation": f"test alert ({status})", "event_ids": []},
                      node_id=node.settings.node_id)
-    jumpy = _patrol(node, "jumpy", JUMPY, now)
-    steady = _patrol(node, "steady", STEADY, now)
+    jumpy = write_patrol(node, "jumpy", "Patrol jumpy", JUMPY)
+    steady = write_patrol(node, "steady", "Patrol steady", STEADY)
     with serving(node) as served:
-        yield Site(served.url, node, jumpy, steady)
-
-
-@pytest.fixture(scope="module")
-def browser(site: Site) -> Iterator[Any]:
-    with chromium() as launched:
-        yield launched
+        yield TriageSite(served.url, node, jumpy, steady)
 
 
 @pytest.fixture
@@ -97,7 +69,7 @@ def context(browser: Any) -> Iterator[Any]:
     context.close()
 
 
-def _login(context: Any, site: Site, username: str = "duty", path: str = "") -> Any:
+def _login(context: Any, site: TriageSite, username: str = "duty", path: str = "") -> Any:
     page = log_in_to_map(context, site.url + "/" + path, username)
     page.wait_for_function("() => window.sitcenReady !== undefined")
     return page
@@ -111,7 +83,7 @@ def _fetch(page: Any, path: str) -> Any:
     return page.evaluate("p => fetch(p).then((r) => r.json())", path)
 
 
-def test_filters_are_checkboxes_ticked_with_the_keyboard(context: Any, site: Site) -> None:
+def test_filters_are_checkboxes_ticked_with_the_keyboard(context: Any, site: TriageSite) -> None:
     page = _login(context, site)
     page.uncheck("text=Only what the map shows")
     expect(page.locator(".event-row").first).to_be_visible()
@@ -141,7 +113,7 @@ def test_filters_are_checkboxes_ticked_with_the_keyboard(context: Any, site: Sit
     expect(page.locator(".list-head .count")).to_have_attribute("data-count", str(total))
 
 
-def test_event_panel_keeps_the_list_and_arrow_keys_move(context: Any, site: Site) -> None:
+def test_event_panel_keeps_the_list_and_arrow_keys_move(context: Any, site: TriageSite) -> None:
     page = _login(context, site)
     rows = page.locator(".event-row")
     expect(rows.first).to_be_visible()
@@ -177,7 +149,7 @@ def test_event_panel_keeps_the_list_and_arrow_keys_move(context: Any, site: Site
     expect(page.locator(".event-row.selected")).to_have_count(0)
 
 
-def test_a_link_restores_where_the_map_looks(context: Any, site: Site) -> None:
+def test_a_link_restores_where_the_map_looks(context: Any, site: TriageSite) -> None:
     page = _login(context, site)
     # Binary fractions, so that the five decimals of the URL are exact.
     page.evaluate("() => window.sitcenMap.jumpTo({center: [69.125, 38.5625], zoom: 7.5})")
@@ -196,7 +168,7 @@ def test_a_link_restores_where_the_map_looks(context: Any, site: Site) -> None:
                             " && Math.abs(window.sitcenMap.getCenter().lng - 70) < 1e-6")
 
 
-def test_custom_window_is_typed_in_the_shown_zone(context: Any, site: Site) -> None:
+def test_custom_window_is_typed_in_the_shown_zone(context: Any, site: TriageSite) -> None:
     page = _login(context, site)
     page.click(".segmented button:has-text('Custom')")
     since = page.locator("#window-since")
@@ -229,7 +201,7 @@ def test_custom_window_is_typed_in_the_shown_zone(context: Any, site: Site) -> N
         re.compile(r"^\d{4}-\d{2}-\d{2} \d{2}:\d{2} · "))
 
 
-def test_report_error_lands_under_the_field_it_names(context: Any, site: Site) -> None:
+def test_report_error_lands_under_the_field_it_names(context: Any, site: TriageSite) -> None:
     page = _login(context, site, "operator")
     page.click(".report-button")
     form = page.locator(".report-form")
@@ -262,7 +234,7 @@ def test_report_error_lands_under_the_field_it_names(context: Any, site: Site) -
     expect(page.locator(".toast")).to_have_text("Report sent")
 
 
-def test_implausible_jumps_are_left_out_of_the_track(context: Any, site: Site) -> None:
+def test_implausible_jumps_are_left_out_of_the_track(context: Any, site: TriageSite) -> None:
     page = _login(context, site)
     page.wait_for_function(
         "n => window.sitcenMap.queryRenderedFeatures({layers: ['assets']}).length === n", arg=2)
@@ -291,7 +263,7 @@ def test_implausible_jumps_are_left_out_of_the_track(context: Any, site: Site) -
     expect(tip).not_to_contain_text("implausible")
 
 
-def test_favicon_is_served_by_the_node(context: Any, site: Site) -> None:
+def test_favicon_is_served_by_the_node(context: Any, site: TriageSite) -> None:
     page = context.new_page()
     page.goto(site.url + "/")
     href = page.locator("link[rel=icon]").get_attribute("href")
@@ -302,7 +274,7 @@ def test_favicon_is_served_by_the_node(context: Any, site: Site) -> None:
     assert answer.text().lstrip().startswith("<svg")
 
 
-def test_overnight_summary_counts_what_the_api_counts(context: Any, site: Site) -> None:
+def test_overnight_summary_counts_what_the_api_counts(context: Any, site: TriageSite) -> None:
     page = _login(context, site, path="#/map?w=24h")
     summary = page.locator(".summary")
     expect(summary).to_be_visible()

@@ -14,7 +14,7 @@ import pytest
 import sqlalchemy as sa
 
 from conftest import iso, report
-from federation_nodes import CHAIN, CHAIN_LINKS, LinkedNode, LinkedNodes
+from federation_nodes import BATKEN_ISFARA, CHAIN, CHAIN_LINKS, LinkedNode, LinkedNodes
 from sitcen.api.main import create_app
 from sitcen.events import EventCreate, EventUpdate
 from sitcen.exchange.envelope import Batch, seal
@@ -27,24 +27,6 @@ from sitcen.store.events import get_event, report_events, update_event
 from sitcen.store.queries import EventFilter, query_events
 from sitcen.store.records import list_records, write_record
 
-AGREEMENT = """\
-id: batken-to-isfara
-version: 1
-from_node: kg-blo-batken
-to_node: tj-blo-isfara
-direction: peer
-kinds: [event]
-events:
-  categories: [unauthorised_crossing]
-  sections: [KG-TJ-*]
-fields: [location, section_id, status, persons, details]
-location_precision: section
-personal_data: counts_only
-handling_ceiling: AMBER
-delay: none
-onward_sharing: false
-"""
-
 
 @pytest.fixture
 def pair(database_url: str, another_database: Callable[[str], str], tmp_path: Path
@@ -52,9 +34,8 @@ def pair(database_url: str, another_database: Callable[[str], str], tmp_path: Pa
     with LinkedNodes(tmp_path) as nodes:
         a = nodes.start("kg-blo-batken", database_url)
         b = nodes.start("tj-blo-isfara", another_database("second"))
-        nodes.link("kg-blo-batken", "tj-blo-isfara", Relation.peer)
-        nodes.link("tj-blo-isfara", "kg-blo-batken", Relation.peer)
-        add_agreement(a.node.engine, AGREEMENT, own_node_id="kg-blo-batken")
+        nodes.link_both("kg-blo-batken", "tj-blo-isfara", Relation.peer)
+        add_agreement(a.node.engine, BATKEN_ISFARA, own_node_id="kg-blo-batken")
         yield a, b
 
 
@@ -283,7 +264,7 @@ def test_daily_aggregates_travel_instead_of_single_records(
     from datetime import timedelta
 
     a, b = pair
-    counts_only = AGREEMENT.replace("version: 1", "version: 2").replace(
+    counts_only = BATKEN_ISFARA.replace("version: 1", "version: 2").replace(
         "delay: none", "delay: daily_aggregates")
     add_agreement(a.node.engine, counts_only, own_node_id="kg-blo-batken")
     yesterday = datetime.now(UTC) - timedelta(days=1)

@@ -90,10 +90,8 @@ def three(database_url: str, another_database: Callable[[str], str], tmp_path: P
             watch.catch_up()  # its first pass starts at the journal's head, as at start-up
             members[name] = Member(linked.node, linked.identity, linked.served, tokens,
                                    linked.new_sender(), watch)
-        nodes.link("kg-batken-post", "kg-ncc", Relation.parent)
-        nodes.link("kg-ncc", "kg-batken-post", Relation.child)
-        nodes.link("kg-ncc", "tj-ncc", Relation.peer)
-        nodes.link("tj-ncc", "kg-ncc", Relation.peer)
+        nodes.link_both("kg-batken-post", "kg-ncc", Relation.parent)
+        nodes.link_both("kg-ncc", "tj-ncc", Relation.peer)
         add_agreement(members["kg-ncc"].node.engine, DOWN, own_node_id="kg-ncc")
         for src, dst in (("kg-ncc", "tj-ncc"), ("tj-ncc", "kg-ncc")):
             add_agreement(members[src].node.engine, PEER.format(src=src, dst=dst, kinds=KINDS),

@@ -9,29 +9,12 @@ from click.testing import CliRunner
 from fastapi.testclient import TestClient
 
 from conftest import auth, make_settings
+from federation_nodes import BATKEN_ISFARA
 from sitcen.api.main import create_app
 from sitcen.cli import main
 from sitcen.exchange.identity import NodeIdentity
 from sitcen.node import Node
 from sitcen.users import Role
-
-AGREEMENT = """\
-id: blo-batken-to-isfara
-version: 1
-from_node: kg-blo-batken
-to_node: tj-blo-isfara
-direction: peer
-kinds: [event]
-events:
-  categories: [unauthorised_crossing]
-  sections: [KG-TJ-*]
-fields: [section_id, location, status]
-location_precision: section
-personal_data: counts_only
-handling_ceiling: AMBER
-delay: none
-onward_sharing: false
-"""
 
 
 def _env(tmp_path: Path, database_url: str) -> dict[str, str]:
@@ -56,19 +39,19 @@ def test_init_show_link_and_agree(tmp_path: Path, database_url: str) -> None:
     assert key in shown and "fingerprint" in shown
     partner = NodeIdentity.generate("tj-blo-isfara")
     path = tmp_path / "agreement.yaml"
-    path.write_text(AGREEMENT, encoding="utf-8")
+    path.write_text(BATKEN_ISFARA, encoding="utf-8")
     assert "not linked" in _run(env, "agreement", "add", str(path), code=1)
     _run(env, "peer", "add", "tj-blo-isfara", "--url", "http://127.0.0.1:8081",
          "--public-key", partner.public_key_text, "--relation", "peer")
     assert "is valid" in _run(env, "agreement", "check", str(path))
     assert "now governs" in _run(env, "agreement", "add", str(path))
     assert "higher version" in _run(env, "agreement", "add", str(path), code=1)
-    assert "blo-batken-to-isfara\tv1" in _run(env, "agreement", "list")
+    assert "batken-to-isfara\tv1" in _run(env, "agreement", "list")
     bad = tmp_path / "bad.yaml"
-    bad.write_text(AGREEMENT.replace("delay: none", "delay: sometimes"), encoding="utf-8")
+    bad.write_text(BATKEN_ISFARA.replace("delay: none", "delay: sometimes"), encoding="utf-8")
     assert "line 14" in _run(env, "agreement", "check", str(bad), code=1)
     wrong_way = tmp_path / "up.yaml"
-    wrong_way.write_text(AGREEMENT.replace("direction: peer", "direction: up")
+    wrong_way.write_text(BATKEN_ISFARA.replace("direction: peer", "direction: up")
                          .replace("version: 1", "version: 2"), encoding="utf-8")
     assert "direction must be peer" in _run(env, "agreement", "add", str(wrong_way), code=1)
 
@@ -89,10 +72,10 @@ def test_init_show_link_and_agree(tmp_path: Path, database_url: str) -> None:
             me = client.get("/api/v1/node", headers=headers).json()
             assert me["public_key"] == key and me["node_id"] == "kg-blo-batken"
             peers = client.get("/api/v1/peers", headers=headers).json()
-            assert peers[0]["agreement_id"] == "blo-batken-to-isfara"
+            assert peers[0]["agreement_id"] == "batken-to-isfara"
             agreements = client.get("/api/v1/agreements", headers=headers).json()
             assert agreements[0]["terms"]["location_precision"] == "section"
-            assert agreements[0]["document"] == AGREEMENT
+            assert agreements[0]["document"] == BATKEN_ISFARA
     finally:
         node.engine.dispose()
 

@@ -19,7 +19,6 @@ from federation_nodes import LinkedNodes, push_once
 from sitcen.api.main import create_app
 from sitcen.events import EventCreate
 from sitcen.exchange.identity import NodeIdentity, b64url_decode
-from sitcen.exchange.links import Relation
 from sitcen.node import Node
 from sitcen.operations.retention import (
     RetentionError,
@@ -134,10 +133,7 @@ def test_legal_holds_keep_what_they_cover_until_released(node: Node) -> None:
 def test_a_purge_reaches_the_partner_that_holds_the_personal_data(
         tmp_path: Path, another_database: Callable[[str], str]) -> None:
     with LinkedNodes(tmp_path) as nodes:
-        post = nodes.start("tj-panj-post", another_database("tj-panj-post"))
-        centre = nodes.start("tj-kulob-rc", another_database("tj-kulob-rc"))
-        nodes.link("tj-panj-post", "tj-kulob-rc", Relation.parent)
-        nodes.link("tj-kulob-rc", "tj-panj-post", Relation.child)
+        post, centre = nodes.start_post_and_centre(another_database)
         old = _report(post.node, 200, subjects=SUSPECT)
         sender = post.new_sender()
         push_once(sender)

@@ -333,7 +333,8 @@ def test_a_node_that_does_not_answer_is_a_json_502(tmp_path: Path) -> None:
 
 
 def test_the_console_logs_in_and_follows_the_stream_through_the_proxy(site: Site) -> None:
-    from console_browser import chromium, expect, log_in_to_map, new_context, require_console
+    from console_browser import expect, log_in_to_map, new_context, require_console
+    from sitcen.testing import chromium
 
     require_console()
     with chromium() as browser:

@@ -8,6 +8,9 @@ One copy of each, importable from the test suite, ``benchmarks/`` and
 - :func:`serve_in_thread`: a node's app on a free loopback port in this process;
 - :func:`receive_posts`: a webhook receiver of the outside world on a free loopback port;
 - :func:`mock_issuer`: an OpenID Connect directory (:class:`MockIssuer`) to log in through;
+- :func:`chromium` (Debian's, through Playwright), :func:`console_missing`,
+  :func:`emulate_link` and :func:`fill_report_form`: the console in a real browser;
+- :func:`seizure_report`: a valid report to send;
 - :class:`PostgresCluster`: a throwaway PostgreSQL server started with
   ``initdb``/``pg_ctl`` in a temporary directory (as the ``postgres`` user when run as root);
 - :func:`start_server` and :func:`stop_process`: any ``sitcen`` command that serves
@@ -107,6 +110,75 @@ class Link:
     down_kbit_s: float
     up_kbit_s: float
     latency_ms: float
+
+
+#: Debian's Chromium, which the browser tests and benchmarks drive through Playwright.
+CHROMIUM = Path("/usr/bin/chromium")
+# Without these Chromium tries to reach update and sync servers, which a closed network
+# refuses slowly.
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update",
+                 "--disable-sync"]
+
+
+def console_missing() -> str | None:
+    """Why the console cannot be tried in a browser here (Chromium or the built console is
+    missing), or None."""
+    from sitcen.api.console import console_dir
+
+    if not CHROMIUM.exists():
+        return f"{CHROMIUM} is missing (make system-deps installs Debian's chromium)"
+    if not (console_dir() / "index.html").is_file():
+        return "the console is not built (make console)"
+    return None
+
+
+@contextlib.contextmanager
+def chromium() -> Iterator[Any]:
+    """Debian's Chromium, headless, launched by Playwright (which must be installed) and
+    closed afterwards."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        # Playwright gives every launch a fresh, temporary user-data directory.
+        launched = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS,
+                                     headless=True)
+        yield launched
+        launched.close()
+
+
+def fill_report_form(page: Any) -> None:
+    """Open the console's report form on ``page`` and fill it as a post reports a heroin
+    seizure at the Panj, ready to send."""
+    page.click(".report-button")
+    page.select_option("#report-type", "drug_smuggling")
+    page.fill("#report-lon", "68.6")
+    page.fill("#report-lat", "37.22")
+    page.select_option("#detail-substance", "heroin")
+    page.fill("#detail-quantity", "4.5")
+    page.select_option("#detail-unit", "kg")
+    page.fill("#report-description", "Two couriers stopped at the river crossing")
+
+
+def seizure_report(occurred_at: str, /, **overrides: Any) -> dict[str, Any]:
+    """A valid drug-seizure report (the API's body) on the Tajik-Afghan border near Nizhny
+    Panj, at ``occurred_at`` (ISO 8601) unless ``overrides`` say otherwise."""
+    body: dict[str, Any] = {
+        "type": "drug_smuggling",
+        "occurred_at": occurred_at,
+        "location": {"lon": 68.60, "lat": 37.22, "precision_m": 50},
+        "impact_level": "medium",
+        "confidence": {"source_reliability": "B", "information_credibility": 2},
+        "handling": "AMBER",
+        "details": {"substance": "heroin", "quantity": 12.5, "unit": "kg", "direction": "entry"},
+        "persons": [{"nationality": "AF", "sex": "male", "age_group": "adult", "count": 2}],
+        "transport": "boat",
+        "modus_operandi": ["river_crossing"],
+        "reaction": ["apprehended", "seized"],
+        "description": "Два курьера задержаны при переправе через Пяндж",
+    }
+    body.update(overrides)
+    return body
 
 
 #: A post's poor link (issue 16): 100 kbit/s down, 50 kbit/s up, 600 ms round trip.
