@@ -364,3 +364,60 @@ def test_a_task_status_set_offline_is_sent_when_the_link_returns(browser: Any,
     statuses = [h["status"] for h in task_status_history(node, task.id)]
     assert statuses.count("en_route") == 1
     context.close()
+
+
+def _noisy_photo() -> bytes:
+    """A photo of noise (800 x 600): some 250 KB however it is compressed, four chunks."""
+    import os
+
+    from PIL import Image
+
+    image = Image.frombytes("RGB", (800, 600), os.urandom(800 * 600 * 3))
+    out = io.BytesIO()
+    image.save(out, "JPEG", quality=90)
+    return out.getvalue()
+
+
+def test_a_photo_cut_off_mid_way_is_resumed_and_arrives_once(browser: Any, site: Site) -> None:
+    """The link drops after the photo's first chunk: when it returns, the outbox asks the
+    node how much it holds and sends only the rest; one report, one whole photo."""
+    # Without the service worker, so that the page's own requests can be intercepted.
+    context = _phone(browser, service_workers="block")
+    page = log_in_to_map(context, site.url + "/", "operator")
+    received: dict[int, bytes] = {}  # the chunks that reached the node, by offset
+    sent_after_cut: list[int] = []
+    cut_at: list[int] = []
+
+    def drop_the_second_chunk(route: Any) -> None:
+        request = route.request
+        if request.method != "PATCH":
+            route.continue_()
+            return
+        offset, chunk = int(request.headers["upload-offset"]), request.post_data_buffer
+        if offset > 0 and not cut_at:
+            cut_at.append(offset)
+            route.abort("internetdisconnected")
+            return
+        if cut_at:
+            sent_after_cut.append(len(chunk))
+        received[offset] = chunk
+        route.continue_()
+
+    page.route("**/api/v1/uploads/*", drop_the_second_chunk)
+    _report(page, "suspicious_vehicle", "Resumed photo: a truck by the ford", _noisy_photo())
+    badge = page.locator("#outbox-button")
+    expect(badge).to_have_attribute("data-waiting", "1")  # the photo; the report went
+    assert cut_at == [64 * 1024]
+    (event,) = _reported(site.node, "Resumed photo")
+    assert attachments_of(site.node.engine, event["id"]) == []
+
+    page.evaluate("() => dispatchEvent(new Event('online'))")  # the link is back
+    expect(badge).to_have_attribute("data-delivered", "1")
+    expect(badge).to_have_attribute("data-waiting", "0")
+    whole = b"".join(received[offset] for offset in sorted(received))
+    assert sorted(received)[:2] == [0, 64 * 1024]  # resumed where the node stood
+    assert sum(sent_after_cut) == len(whole) - cut_at[0]  # only the rest went again
+    assert len(_reported(site.node, "Resumed photo")) == 1
+    (attached,) = attachments_of(site.node.engine, event["id"])
+    assert attached.body["original_sha256"] == hashlib.sha256(whole).hexdigest()
+    context.close()
