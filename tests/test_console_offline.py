@@ -17,6 +17,7 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -404,7 +405,9 @@ def test_a_photo_cut_off_mid_way_is_resumed_and_arrives_once(browser: Any, site:
         route.continue_()
 
     page.route("**/api/v1/uploads/*", drop_the_second_chunk)
-    _report(page, "suspicious_vehicle", "Resumed photo: a truck by the ford", _noisy_photo())
+    with page.expect_event("requestfailed", lambda r: r.method == "PATCH"):
+        _report(page, "suspicious_vehicle", "Resumed photo: a truck by the ford",
+                _noisy_photo())
     badge = page.locator("#outbox-button")
     expect(badge).to_have_attribute("data-waiting", "1")  # the photo; the report went
     assert cut_at == [64 * 1024]
@@ -421,3 +424,49 @@ def test_a_photo_cut_off_mid_way_is_resumed_and_arrives_once(browser: Any, site:
     (attached,) = attachments_of(site.node.engine, event["id"])
     assert attached.body["original_sha256"] == hashlib.sha256(whole).hexdigest()
     context.close()
+
+
+def test_a_new_build_waits_for_the_operator(browser: Any, tmp_path: Path) -> None:
+    """Build A is served and installed; the node then serves build B (another worker and
+    page). The open console finds it at its next update check, says a new version is ready
+    and keeps the form being typed; only the operator's click reloads into build B."""
+    import shutil
+
+    from sitcen.api import console
+
+    served_dir = tmp_path / "console"
+    shutil.copytree(console.console_dir(), served_dir)
+    node = open_node(tmp_path / "node", (("operator", Role.operator),))
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(console, "console_dir", lambda: served_dir)
+        with serving(node) as served:
+            context = _phone(browser)
+            page = log_in_to_map(context, served.url + "/", "operator")
+            page.wait_for_function("() => !!navigator.serviceWorker.controller")
+            page.click(".report-button")
+            page.fill("#report-description", "Typed while a new build arrives")
+
+            # Build B: a page that says so, and a worker whose precache names it.
+            index = served_dir / "index.html"
+            index.write_text(index.read_text(encoding="utf-8").replace(
+                "<head>", '<head><meta name="sitcen-build" content="B">'), encoding="utf-8")
+            worker = served_dir / "sw.js"
+            worker.write_text(re.sub(r'url:"/",revision:"[^"]*"', 'url:"/",revision:"build-b"',
+                                     worker.read_text(encoding="utf-8")), encoding="utf-8")
+            page.evaluate("() => navigator.serviceWorker.getRegistration()"
+                          ".then((r) => r.update())")
+            bar = page.locator("#update-bar")
+            expect(bar).to_contain_text("A new version of the console is ready.")
+            # Nothing was reloaded under the operator's hands.
+            expect(page.locator("#report-description")).to_have_value(
+                "Typed while a new build arrives")
+            assert page.locator('meta[name="sitcen-build"]').count() == 0
+
+            # The operator finishes with the form (on a phone it covers the page), then
+            # takes the new version.
+            page.click(".report-form button[type=button]:has-text('Cancel')")
+            page.click("#update-reload")
+            expect(page.locator('meta[name="sitcen-build"]')).to_have_attribute("content", "B")
+            expect(page.locator('#map[data-ready="yes"]')).to_be_visible()
+            expect(page.locator("#update-bar")).to_have_count(0)
+            context.close()

@@ -129,8 +129,13 @@ const versionListeners = new Set<() => void>();
  */
 export function registerWorker(): void {
   if (!('serviceWorker' in navigator)) return;
+  let reloading = false;
+  const reloadOnce = () => {
+    if (!reloading) { reloading = true; location.reload(); }
+  };
   const update = registerSW({
     immediate: true,
+    onNeedReload: reloadOnce,
     onNeedRefresh() {
       newVersion = true;
       for (const fn of versionListeners) fn();
@@ -139,8 +144,12 @@ export function registerWorker(): void {
       if (registration) setInterval(() => void registration.update().catch(() => {}), UPDATE_CHECK_MS);
     },
   });
-  // The waiting worker takes over, then the page reloads (registerSW does both).
-  installNewVersion = () => update(true);
+  // The waiting worker takes over, then the page reloads. (registerSW reloads by itself
+  // only when the page had a worker at its start: not after a first visit's install.)
+  installNewVersion = async () => {
+    navigator.serviceWorker.addEventListener('controllerchange', reloadOnce, { once: true });
+    await update(true);
+  };
 }
 
 /** Whether a new console build waits to take over, and how to take it (a reload). */

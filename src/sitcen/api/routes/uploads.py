@@ -8,6 +8,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, Query, Request, Response, status
 from starlette.concurrency import run_in_threadpool
+from starlette.requests import ClientDisconnect
 
 from sitcen.api.deps import CurrentNode, CurrentUser
 from sitcen.api.routes.attachments import attach, file_max_bytes, may_attach_to
@@ -138,7 +139,13 @@ async def update_upload(
 ) -> dict[str, Any]:
     """Add the next bytes of an upload; the last ones make the attachment (in `attachment`)"""
     _may_upload(user)
-    chunk = await request.body()
+    try:
+        chunk = await request.body()
+    except ClientDisconnect:
+        # The link dropped mid-chunk: nothing of it is kept; the client resumes from the
+        # offset the node holds.
+        raise Refused("the chunk broke off before its end", status=status.HTTP_400_BAD_REQUEST,
+                      kind="incomplete_chunk", loc=("body",)) from None
     if len(chunk) > MAX_CHUNK_BYTES:
         raise Refused(f"a chunk may carry at most {MAX_CHUNK_BYTES:,} bytes",
                       status=status.HTTP_413_CONTENT_TOO_LARGE, kind="too_large", loc=("body",))
