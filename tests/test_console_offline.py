@@ -295,7 +295,7 @@ def test_a_refused_change_is_shown_and_removable(browser: Any, site: Site) -> No
     page = log_in_to_map(context, site.url + "/", "operator")
     context.set_offline(True)
     expect(page.locator(".stale-note")).to_have_text(
-        re.compile(r"offline — picture as of \d{4}-\d\d-\d\d \d\d:\d\d, just now"))
+        re.compile(r"offline — picture as of \d{4}-\d\d-\d\d \d\d:\d\d UTC\+5, just now"))
     # With no link the form cannot check the place: the node will.
     page.click(".report-button")
     page.select_option("#report-type", "suspicious_vehicle")
