@@ -10,12 +10,14 @@ export function lazyPage<P extends object>(load: () => Promise<ComponentType<P>>
   let loaded: ComponentType<P> | null = null;
   let loading: Promise<ComponentType<P>> | null = null;
   return function LazyPage(props: P) {
-    const [, setShown] = useState(loaded);
+    // Re-render once the code is here (a counter: a component kept in state would be
+    // taken by useState for an initialiser and called).
+    const [, setArrived] = useState(0);
     const [failed, setFailed] = useState(false);
     useEffect(() => {
       if (loaded) return;
       loading ??= load();
-      loading.then((c) => { loaded = c; setShown(() => c); }, () => { loading = null; setFailed(true); });
+      loading.then((c) => { loaded = c; setArrived((n) => n + 1); }, () => { loading = null; setFailed(true); });
     }, []);
     if (loaded) {
       const Page = loaded;
