@@ -21,9 +21,12 @@ export default defineConfig({
   },
   plugins: [
     VitePWA({
-      // main.tsx registers the worker itself, with the scope "/" (the plugin's own
-      // registration would take the scope "/console/", which leaves the page out).
+      // offline.ts registers the worker through the plugin's virtual:pwa-register, with the
+      // scope "/" (the default, the base "/console/", would leave the page out). Prompt mode:
+      // a new build's worker waits until the operator chooses to reload (a bar says so).
       injectRegister: false,
+      registerType: 'prompt',
+      scope: '/',
       strategies: 'generateSW',
       filename: 'sw.js',
       manifestFilename: 'manifest.webmanifest',
@@ -65,8 +68,10 @@ export default defineConfig({
         navigateFallback: null,
         inlineWorkboxRuntime: true,
         cleanupOutdatedCaches: true,
+        // The first worker takes the page at once; a later one waits for the operator
+        // (SKIP_WAITING from the page), never skipping on its own.
         clientsClaim: true,
-        skipWaiting: true,
+        skipWaiting: false,
         runtimeCaching: [
           {
             urlPattern: ({ request, url }) => request.mode === 'navigate' && url.pathname === '/',

@@ -16,6 +16,7 @@ import json
 import re
 from collections.abc import Iterator
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -27,9 +28,11 @@ from console_browser import (
     log_in,
     log_in_to_map,
     new_context,
+    open_node,
     scenario_node,
     serious_violations,
     serve_site,
+    serving,
     shot,
 )
 from sitcen.node import Node
@@ -276,7 +279,7 @@ def test_a_refused_change_is_shown_and_removable(browser: Any, site: Site) -> No
     page = log_in_to_map(context, site.url + "/", "operator")
     context.set_offline(True)
     expect(page.locator(".stale-note")).to_have_text(
-        re.compile(r"offline — picture as of \d{4}-\d\d-\d\d \d\d:\d\d, just now"))
+        re.compile(r"offline — picture as of \d{4}-\d\d-\d\d \d\d:\d\d UTC\+5, just now"))
     # With no link the form cannot check the place: the node will.
     page.click(".report-button")
     page.select_option("#report-type", "suspicious_vehicle")
@@ -346,3 +349,108 @@ def test_a_task_status_set_offline_is_sent_when_the_link_returns(browser: Any,
     statuses = [h["status"] for h in task_status_history(node, task.id)]
     assert statuses.count("en_route") == 1
     context.close()
+
+
+def _noisy_photo() -> bytes:
+    """A photo of noise (800 x 600): some 250 KB however it is compressed, four chunks."""
+    import os
+
+    from PIL import Image
+
+    image = Image.frombytes("RGB", (800, 600), os.urandom(800 * 600 * 3))
+    out = io.BytesIO()
+    image.save(out, "JPEG", quality=90)
+    return out.getvalue()
+
+
+def test_a_photo_cut_off_mid_way_is_resumed_and_arrives_once(browser: Any, site: Site) -> None:
+    """The link drops after the photo's first chunk: when it returns, the outbox asks the
+    node how much it holds and sends only the rest; one report, one whole photo."""
+    # Without the service worker, so that the page's own requests can be intercepted.
+    context = _phone(browser, service_workers="block")
+    page = log_in_to_map(context, site.url + "/", "operator")
+    received: dict[int, bytes] = {}  # the chunks that reached the node, by offset
+    sent_after_cut: list[int] = []
+    cut_at: list[int] = []
+
+    def drop_the_second_chunk(route: Any) -> None:
+        request = route.request
+        if request.method != "PATCH":
+            route.continue_()
+            return
+        offset, chunk = int(request.headers["upload-offset"]), request.post_data_buffer
+        if offset > 0 and not cut_at:
+            cut_at.append(offset)
+            route.abort("internetdisconnected")
+            return
+        if cut_at:
+            sent_after_cut.append(len(chunk))
+        received[offset] = chunk
+        route.continue_()
+
+    page.route("**/api/v1/uploads/*", drop_the_second_chunk)
+    with page.expect_event("requestfailed", lambda r: r.method == "PATCH"):
+        _report(page, "suspicious_vehicle", "Resumed photo: a truck by the ford",
+                _noisy_photo())
+    badge = page.locator("#outbox-button")
+    expect(badge).to_have_attribute("data-waiting", "1")  # the photo; the report went
+    assert cut_at == [64 * 1024]
+    (event,) = _reported(site.node, "Resumed photo")
+    assert attachments_of(site.node.engine, event["id"]) == []
+
+    page.evaluate("() => dispatchEvent(new Event('online'))")  # the link is back
+    expect(badge).to_have_attribute("data-delivered", "1")
+    expect(badge).to_have_attribute("data-waiting", "0")
+    whole = b"".join(received[offset] for offset in sorted(received))
+    assert sorted(received)[:2] == [0, 64 * 1024]  # resumed where the node stood
+    assert sum(sent_after_cut) == len(whole) - cut_at[0]  # only the rest went again
+    assert len(_reported(site.node, "Resumed photo")) == 1
+    (attached,) = attachments_of(site.node.engine, event["id"])
+    assert attached.body["original_sha256"] == hashlib.sha256(whole).hexdigest()
+    context.close()
+
+
+def test_a_new_build_waits_for_the_operator(browser: Any, tmp_path: Path) -> None:
+    """Build A is served and installed; the node then serves build B (another worker and
+    page). The open console finds it at its next update check, says a new version is ready
+    and keeps the form being typed; only the operator's click reloads into build B."""
+    import shutil
+
+    from sitcen.api import console
+
+    served_dir = tmp_path / "console"
+    shutil.copytree(console.console_dir(), served_dir)
+    node = open_node(tmp_path / "node", (("operator", Role.operator),))
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(console, "console_dir", lambda: served_dir)
+        with serving(node) as served:
+            context = _phone(browser)
+            page = log_in_to_map(context, served.url + "/", "operator")
+            page.wait_for_function("() => !!navigator.serviceWorker.controller")
+            page.click(".report-button")
+            page.fill("#report-description", "Typed while a new build arrives")
+
+            # Build B: a page that says so, and a worker whose precache names it.
+            index = served_dir / "index.html"
+            index.write_text(index.read_text(encoding="utf-8").replace(
+                "<head>", '<head><meta name="sitcen-build" content="B">'), encoding="utf-8")
+            worker = served_dir / "sw.js"
+            worker.write_text(re.sub(r'url:"/",revision:"[^"]*"', 'url:"/",revision:"build-b"',
+                                     worker.read_text(encoding="utf-8")), encoding="utf-8")
+            page.evaluate("() => navigator.serviceWorker.getRegistration()"
+                          ".then((r) => r.update())")
+            bar = page.locator("#update-bar")
+            expect(bar).to_contain_text("A new version of the console is ready.")
+            # Nothing was reloaded under the operator's hands.
+            expect(page.locator("#report-description")).to_have_value(
+                "Typed while a new build arrives")
+            assert page.locator('meta[name="sitcen-build"]').count() == 0
+
+            # The operator finishes with the form (on a phone it covers the page), then
+            # takes the new version.
+            page.click(".report-form button[type=button]:has-text('Cancel')")
+            page.click("#update-reload")
+            expect(page.locator('meta[name="sitcen-build"]')).to_have_attribute("content", "B")
+            expect(page.locator('#map[data-ready="yes"]')).to_be_visible()
+            expect(page.locator("#update-bar")).to_have_count(0)
+            context.close()

@@ -175,7 +175,7 @@ def test_custom_window_is_typed_in_the_shown_zone(context: Any, site: TriageSite
     expect(since).to_be_visible()
     expect(page.locator("#window-since-zone")).to_have_text("UTC+05:00")
     expect(page.locator("#window-until-zone")).to_have_text("UTC+05:00")
-    expect(page.locator(".window-line")).to_contain_text("(UTC+05:00)")
+    expect(page.locator(".window-line")).to_contain_text("UTC+5")
     expect(page.locator(".status-line")).to_contain_text("UTC+05:00")
     expect(page.locator(".list-head .zone-note")).to_have_text("UTC+05:00")
     # Three days ago at 03:04 on the wall clocks of Dushanbe (UTC+5) is 22:04 UTC the day before.
@@ -198,7 +198,40 @@ def test_custom_window_is_typed_in_the_shown_zone(context: Any, site: TriageSite
     expect(page.locator(".topbar nav a").first).to_have_text("Карта")
     expect(page.locator("#window-since")).to_have_value(local.strftime("%Y-%m-%d %H:%M"))
     expect(page.locator(".event-row .row-sub").first).to_have_text(
-        re.compile(r"^\d{4}-\d{2}-\d{2} \d{2}:\d{2} · "))
+        re.compile(r"^\d{4}-\d{2}-\d{2} \d{2}:\d{2} UTC\+5 · "))
+
+
+def test_every_time_shown_says_its_zone(browser: Any, site: Site) -> None:
+    """A sample of the times the console shows: list rows, the window, the status line,
+    the event panel, the outbox; each carries the zone it is in (Dushanbe, UTC+5)."""
+    # Without the service worker, so that the page's own requests can be intercepted.
+    context = new_context(browser, service_workers="block")
+    page = _login(context, site, "operator")
+    time = r"\d{4}-\d{2}-\d{2} \d{2}:\d{2}(:\d{2})?"
+    zoned = re.compile(time + r" UTC\+(5|05:00)\b")
+    rows = page.locator(".event-row .row-sub")
+    expect(rows.first).to_be_visible()
+    for text in rows.all_inner_texts()[:10]:
+        assert zoned.search(text), text
+    expect(page.locator(".window-line")).to_have_text(zoned)
+    expect(page.locator(".status-line")).to_contain_text("UTC+05:00")
+    page.locator(".event-row").first.click()
+    panel = page.locator(".map-area .panel")
+    expect(panel).to_be_visible()
+    shown = re.findall(time + r"( UTC\S*)?", panel.inner_text())
+    assert shown and all(zone.startswith(" UTC+") for _, zone in shown), shown
+    page.route("**/api/v1/events", lambda route: route.abort("internetdisconnected")
+               if route.request.method == "POST" else route.continue_())
+    page.click(".report-button")
+    page.select_option("#report-type", "suspicious_vehicle")
+    page.fill("#report-lon", "68.62")
+    page.fill("#report-lat", "37.21")
+    page.fill("#report-description", "Zone sample: a report that waits")
+    page.click(".report-form button[type=submit]")
+    page.click("#outbox-button")
+    item = page.locator(".outbox-item").first
+    expect(item).to_contain_text(zoned)
+    context.close()
 
 
 def test_report_error_lands_under_the_field_it_names(context: Any, site: TriageSite) -> None:

@@ -486,7 +486,7 @@ export function ConsolePage(props: Props) {
             <input type="range" aria-label={t('playback')} min={since} max={until} step={(until - since) / 500} value={playAt ?? until}
               onInput={(e) => { setPlaying(false); const v = Number((e.target as HTMLInputElement).value); setPlayAt(v >= until ? null : v); }} />
           </div>
-          <p class="muted small window-line">{playAt !== null ? `${t('replaying')} ${formatShort(playAt)}` : `${formatShort(since)} – ${isLive(view) ? t('now') : formatShort(until)}`} ({zoneLabel(since)})</p>
+          <p class="muted small window-line">{playAt !== null ? `${t('replaying')} ${formatShort(playAt)}` : `${formatShort(since)} – ${isLive(view) ? t('now') : formatShort(until)}`}</p>
         </section>
         <section>
           <h3><button class="link" aria-expanded={showFilters} onClick={() => setShowFilters(!showFilters)}>{t('filters')} {showFilters ? '▾' : '▸'}</button></h3>

@@ -333,7 +333,7 @@ function RequestDetail({ id, user, liveVersion, onChanged }: { id: string; user:
       <p>
         <span class={`badge req-${r.state.status}`}>{t(`coop.status.${r.state.status}`)}</span>
         {r.state.overdue && <span class="badge overdue"> ⚠ {t('coop.overdue')}</span>}
-        {' '}{t('coop.sent')} {formatShort(r.state.sent_at)} · {t('coop.due')} {formatShort(r.state.due_at)} ({zoneLabel()})
+        {' '}{t('coop.sent')} {formatShort(r.state.sent_at)} · {t('coop.due')} {formatShort(r.state.due_at)}
         {r.state.handler && <> · {t('coop.handler')}: {r.state.handler}</>}
       </p>
       <p class="request-text">{r.body.text}</p>
@@ -448,7 +448,7 @@ function OperationDetail({ id, user, view, setView, liveVersion }: { id: string;
   return (
     <article class="operation" data-id={op.id}>
       <h3>{op.body.name} <span class={`badge op-${op.status}`}>{t(`coop.op_status.${op.status}`)}</span></h3>
-      <p class="muted small">{t('coop.coordinator')}: {op.origin} · {formatShort(op.body.starts_at)} – {formatShort(op.body.ends_at)} ({zoneLabel()}) · {enumLabel('handling', op.body.handling)}</p>
+      <p class="muted small">{t('coop.coordinator')}: {op.origin} · {formatShort(op.body.starts_at)} – {formatShort(op.body.ends_at)} · {enumLabel('handling', op.body.handling)}</p>
       {op.body.description && <p>{op.body.description}</p>}
       <p><button id="show-on-map" onClick={() => setView(operationView(view, op))}>{t('coop.show_on_map')}</button> {t('coop.sections')}: {op.body.sections.join(', ')}</p>
       <h4>{t('coop.participants')}</h4>

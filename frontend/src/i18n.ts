@@ -132,7 +132,8 @@ export function setTimeZone(tz: string): void {
 }
 
 // One rule for every date and time in every language: "YYYY-MM-DD HH:mm" (ISO 8601 order),
-// in the chosen zone, with the zone as "UTC+05:00" beside it; Intl's locale orders
+// in the chosen zone (offsets from Intl's zone data), with the zone beside every time
+// ("UTC+5" in lists, "UTC+05:00" in details and beside inputs); Intl's locale orders
 // (dd/mm, mm/dd, dd.mm) differ between the console's languages and confuse a shared desk.
 const partFormats = new Map<string, Intl.DateTimeFormat>();
 function parts(at: Date, zone: string = timeZone): Record<string, string> {
@@ -157,15 +158,30 @@ export function zoneLabel(at: Date | number = new Date(), zone: string = timeZon
   return `UTC${sign}${String(Math.floor(abs / 60)).padStart(2, '0')}:${String(abs % 60).padStart(2, '0')}`;
 }
 
+/** "UTC+5" (or "UTC+5:45", "UTC"): the zone as every shown time carries it, short enough
+ * for a list row on a phone. */
+export function zoneShort(at: Date | number = new Date(), zone: string = timeZone): string {
+  const minutes = zoneOffsetMinutes(new Date(at), zone);
+  if (minutes === 0) return 'UTC';
+  const abs = Math.abs(minutes);
+  const rest = abs % 60 ? `:${String(abs % 60).padStart(2, '0')}` : '';
+  return `UTC${minutes < 0 ? '-' : '+'}${Math.floor(abs / 60)}${rest}`;
+}
+
 /** "2025-06-01 14:03:12 UTC+05:00" */
 export function formatTime(iso: string | number): string {
   const at = new Date(iso);
   const p = parts(at);
   return `${p.year}-${p.month}-${p.day} ${p.hour}:${p.minute}:${p.second} ${zoneLabel(at)}`;
 }
-/** "2025-06-01 14:03" (the zone is shown once nearby: list head, window line). */
+/** "2025-06-01 14:03 UTC+5": every time the console shows says its zone (issue 16). */
 export function formatShort(iso: string | number): string {
-  const p = parts(new Date(iso));
+  const at = new Date(iso);
+  return `${wallClock(at)} ${zoneShort(at)}`;
+}
+/** "2025-06-01 14:03" in the chosen zone, without the zone (what the time inputs take). */
+function wallClock(at: Date): string {
+  const p = parts(at);
   return `${p.year}-${p.month}-${p.day} ${p.hour}:${p.minute}`;
 }
 /** "2025-06-01" */
@@ -190,7 +206,7 @@ export function zoneOffsetMinutes(at: Date = new Date(), zone: string = timeZone
 
 /** "YYYY-MM-DD HH:mm" in the chosen zone (what the time inputs show and take). */
 export function toLocalInput(at: Date | number): string {
-  return formatShort(at instanceof Date ? at.getTime() : at);
+  return wallClock(new Date(at));
 }
 
 /** A "YYYY-MM-DD HH:mm" value (a "T" also does) read in the chosen zone, as an ISO instant. */

@@ -2,24 +2,15 @@
 import { render } from 'preact';
 import { useEffect, useMemo, useState } from 'preact/hooks';
 import { ApiError, get, may, post, whenUnauthorised, type ActionRecord, type Asset, type EventRecord, type Taxonomy, type User } from './api';
-import { AccountPage, SecondFactorSetup, UsersPage } from './accounts';
-import { AlertsPage } from './alerts';
 import { ConsolePage } from './console';
-import { DirectoryPage, OperationsPage, RequestsPage } from './cooperation';
-import { DashboardPage } from './dashboard';
 import { DirectoryLogin } from './directory_login';
-import { ReportsPage } from './reports';
-import { RiskPage } from './risk';
-import { LevelsPage } from './levels';
 import { Bell, NotificationsPage, Toasts } from './notifications';
 import type { Notification, QueuePage } from './ops';
-import { QueuePageView } from './queue';
-import { ShiftPage } from './shift';
-import { TasksPage } from './tasks';
+import { lazyPage } from './pages';
 import { currentTimeZone, initialLanguage, languageReviewed, LANGUAGES, loadLanguage, setTimeZone, t, TIME_ZONES, zoneName } from './i18n';
 import { lowBandwidth, setLowBandwidth, streamUrl } from './bandwidth';
 import { EventStore } from './store';
-import { forgetSession, keepReference, registerWorker, rememberedUser, rememberUser, unreachable, useOnline } from './offline';
+import { forgetSession, keepReference, registerWorker, rememberedUser, rememberUser, unreachable, useNewVersion, useOnline } from './offline';
 import { startOutbox } from './outbox';
 import { OutboxBadge } from './outbox_view';
 import './styles.css';
@@ -94,6 +85,24 @@ function Login({ onLogin, language, setLanguage }: { onLogin(u: User): void; lan
   );
 }
 
+// The pages a post operator does not need first are fetched when first opened (each its
+// own file, precached by the service worker all the same): the first visit on a poor link
+// loads the map and the report form only.
+const AccountPage = lazyPage(() => import('./accounts').then((m) => m.AccountPage));
+const UsersPage = lazyPage(() => import('./accounts').then((m) => m.UsersPage));
+const SecondFactorSetup = lazyPage(() => import('./accounts').then((m) => m.SecondFactorSetup));
+const AlertsPage = lazyPage(() => import('./alerts').then((m) => m.AlertsPage));
+const DirectoryPage = lazyPage(() => import('./cooperation').then((m) => m.DirectoryPage));
+const OperationsPage = lazyPage(() => import('./cooperation').then((m) => m.OperationsPage));
+const RequestsPage = lazyPage(() => import('./cooperation').then((m) => m.RequestsPage));
+const DashboardPage = lazyPage(() => import('./dashboard').then((m) => m.DashboardPage));
+const ReportsPage = lazyPage(() => import('./reports').then((m) => m.ReportsPage));
+const RiskPage = lazyPage(() => import('./risk').then((m) => m.RiskPage));
+const LevelsPage = lazyPage(() => import('./levels').then((m) => m.LevelsPage));
+const QueuePageView = lazyPage(() => import('./queue').then((m) => m.QueuePageView));
+const ShiftPage = lazyPage(() => import('./shift').then((m) => m.ShiftPage));
+const TasksPage = lazyPage(() => import('./tasks').then((m) => m.TasksPage));
+
 /** The discreet line under the top bar for a catalogue no native speaker has reviewed. */
 function TranslationNote() {
   return (
@@ -101,6 +110,19 @@ function TranslationNote() {
       <summary>{t('translation.unreviewed')}</summary>
       <p>{t('translation.howto')}</p>
     </details>
+  );
+}
+
+/** A new console build is installed: said, and taken only when the operator chooses (a
+ * reload in the middle of a report would lose it). */
+function NewVersionBar() {
+  const [ready, reload] = useNewVersion();
+  if (!ready) return null;
+  return (
+    <div class="update-bar" id="update-bar" role="status">
+      <span>{t('update.ready')}</span>
+      <button id="update-reload" class="primary" onClick={reload}>{t('update.reload')}</button>
+    </div>
   );
 }
 
@@ -307,6 +329,7 @@ function App() {
           title={t('account.title')}>{user.full_name} · {t(`role.${user.role}`)}</a>
         <button onClick={logout}>{t('log_out')}</button>
       </header>
+      <NewVersionBar />
       {!languageReviewed() && <TranslationNote />}
       {view.page === 'dashboard' ? <DashboardPage language={`${language}|${tz}`} />
         : view.page === 'risk' ? <RiskPage user={user} view={view} setView={setView} version={analysisVersion} key={`risk|${language}|${tz}`} />

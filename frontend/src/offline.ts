@@ -2,6 +2,7 @@
 // database holding the outbox (outbox.ts) and the last picture the node sent; the signed-in
 // user in localStorage; the service worker's registration and its reference data.
 import { openDB, type DBSchema, type IDBPDatabase } from 'idb';
+import { registerSW } from 'virtual:pwa-register';
 import { useEffect, useState } from 'preact/hooks';
 import type { EventColumns, User } from './api';
 import { t } from './i18n';
@@ -33,6 +34,10 @@ export interface OutboxItem {
   delivered?: number;
   /** The id of the record the node made (events: the event's id). */
   answerId?: string;
+  /** A file's resumable upload at the node (its address), once started (outbox.ts). */
+  upload?: string;
+  /** How many of the file's bytes the node holds, as last heard. */
+  uploaded?: number;
 }
 
 /** The last list of events the node sent: shown, marked stale, when the node cannot be reached. */
@@ -110,10 +115,52 @@ export function ageText(ms: number): string {
 }
 
 // --- the service worker --------------------------------------------------------------------
-/** Register the console's service worker (built by vite-plugin-pwa) for the page at "/". */
+/** How often an open console asks the node whether a new build is installed. */
+const UPDATE_CHECK_MS = 60 * 60_000;
+let newVersion = false;
+let installNewVersion: (() => Promise<void>) | null = null;
+const versionListeners = new Set<() => void>();
+
+/**
+ * Register the console's service worker (built by vite-plugin-pwa, prompt mode) for the page
+ * at "/". A new build's worker installs beside the old one and waits: the page is never
+ * reloaded under an operator's hands; it says a new version is ready (useNewVersion) and
+ * reloads when the operator chooses to.
+ */
 export function registerWorker(): void {
   if (!('serviceWorker' in navigator)) return;
-  navigator.serviceWorker.register('/console/sw.js', { scope: '/' }).catch(() => {});
+  let reloading = false;
+  const reloadOnce = () => {
+    if (!reloading) { reloading = true; location.reload(); }
+  };
+  const update = registerSW({
+    immediate: true,
+    onNeedReload: reloadOnce,
+    onNeedRefresh() {
+      newVersion = true;
+      for (const fn of versionListeners) fn();
+    },
+    onRegisteredSW(_url, registration) {
+      if (registration) setInterval(() => void registration.update().catch(() => {}), UPDATE_CHECK_MS);
+    },
+  });
+  // The waiting worker takes over, then the page reloads. (registerSW reloads by itself
+  // only when the page had a worker at its start: not after a first visit's install.)
+  installNewVersion = async () => {
+    navigator.serviceWorker.addEventListener('controllerchange', reloadOnce, { once: true });
+    await update(true);
+  };
+}
+
+/** Whether a new console build waits to take over, and how to take it (a reload). */
+export function useNewVersion(): [boolean, () => void] {
+  const [ready, setReady] = useState(newVersion);
+  useEffect(() => {
+    const fn = () => setReady(true);
+    versionListeners.add(fn);
+    return () => { versionListeners.delete(fn); };
+  }, []);
+  return [ready, () => void installNewVersion?.()];
 }
 
 /**

@@ -141,13 +141,11 @@ async function deliver(item: OutboxItem): Promise<boolean> {
     }
     path = path.split('{record}').join(first.answerId);
   }
+  if (item.file) return sendFile(item, item.file, path, save);
   const headers: Record<string, string> = {
     Accept: 'application/json', 'X-Sitcen-Console': '1', 'Idempotency-Key': item.key };
   let body: BodyInit | undefined;
-  if (item.file) {
-    body = item.file;
-    headers['Content-Type'] = item.file.type || 'application/octet-stream';
-  } else if (item.body !== undefined) {
+  if (item.body !== undefined) {
     body = JSON.stringify(item.body);
     headers['Content-Type'] = 'application/json';
   }
@@ -173,6 +171,83 @@ async function deliver(item: OutboxItem): Promise<boolean> {
       error: e instanceof ApiError ? `${e.status}: ${e.message}` : String(e) });
   }
   return true;
+}
+
+/** The bytes a file goes in: a lost chunk costs at most this much again on a poor link. */
+export const CHUNK_BYTES = 64 * 1024;
+
+/** The file's SHA-256 (hex) for the node to check, where the browser offers it (HTTPS). */
+async function sha256Of(file: Blob): Promise<string | null> {
+  if (!crypto.subtle) return null;
+  const digest = await crypto.subtle.digest('SHA-256', await file.arrayBuffer());
+  return Array.from(new Uint8Array(digest), (x) => x.toString(16).padStart(2, '0')).join('');
+}
+
+type Save = (update: Partial<OutboxItem>) => Promise<void>;
+
+/**
+ * Send a file as a resumable upload (docs/api.md): start it once, then 64 KiB chunks from
+ * where the node says it stands, so that after a dropped link only the rest goes again.
+ * `path` is the attachment's (attachments?record_id=…&name=…): its query names the upload.
+ */
+async function sendFile(item: OutboxItem, file: Blob, path: string, save: Save): Promise<boolean> {
+  const headers = { Accept: 'application/json', 'X-Sitcen-Console': '1' };
+  const wait = async (error: string) => { await save({ tries: item.tries + 1, error }); return false; };
+  const refused = async (res: Response) => {
+    try { await answerOf(res, path); } catch (e) {
+      await save({ state: 'failed', tries: item.tries + 1,
+        error: e instanceof ApiError ? `${e.status}: ${e.message}` : String(e) });
+    }
+    return true;
+  };
+  const later = (status: number) => status >= 500 || [401, 408, 429].includes(status);
+  try {
+    let offset = 0;
+    if (!item.upload) {
+      const query = new URLSearchParams(path.split('?')[1] ?? '');
+      const sha = await sha256Of(file);
+      if (sha) query.set('sha256', sha);
+      const res = await fetch(`${API}/uploads?${query}`, { method: 'POST', credentials: 'same-origin',
+        headers: { ...headers, 'Idempotency-Key': item.key, 'Upload-Length': String(file.size),
+          'Upload-Type': file.type || 'application/octet-stream' } });
+      if (later(res.status)) return wait(`HTTP ${res.status}`);
+      if (!res.ok) return refused(res);
+      await save({ upload: (await res.json() as { url: string }).url, uploaded: 0 });
+    } else {
+      // Resuming: the node says how much it holds (a chunk may have arrived unanswered).
+      const res = await fetch(item.upload, { headers, credentials: 'same-origin' });
+      if (res.status === 404) {
+        // Expired unfinished: start again, under a new key (the old one names the old upload).
+        await save({ upload: undefined, uploaded: 0, key: newKey() });
+        return wait('HTTP 404');
+      }
+      if (later(res.status)) return wait(`HTTP ${res.status}`);
+      if (!res.ok) return refused(res);
+      offset = Number(res.headers.get('Upload-Offset') ?? 0);
+    }
+    for (;;) {
+      const res = await fetch(item.upload!, { method: 'PATCH', credentials: 'same-origin',
+        headers: { ...headers, 'Upload-Offset': String(offset), 'Content-Type': 'application/offset+octet-stream' },
+        body: file.slice(offset, offset + CHUNK_BYTES) });
+      if (res.status === 409 && res.headers.get('Upload-Offset')) {
+        offset = Number(res.headers.get('Upload-Offset'));  // the node holds another amount
+        continue;
+      }
+      if (later(res.status)) return wait(`HTTP ${res.status}`);
+      if (!res.ok) return refused(res);
+      const answer = await res.json() as { offset: number; attachment_id: string | null };
+      offset = answer.offset;
+      if (answer.attachment_id) {
+        await save({ state: 'delivered', delivered: Date.now(), tries: item.tries + 1, error: undefined,
+          answerId: answer.attachment_id, uploaded: offset });
+        await forgetOldDelivered();
+        return true;
+      }
+      await save({ uploaded: offset });
+    }
+  } catch {
+    return wait('no link');
+  }
 }
 
 async function forgetOldDelivered(): Promise<void> {

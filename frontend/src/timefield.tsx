@@ -2,7 +2,7 @@
 // datetime-local input: the browser orders its parts by its own locale (mm/dd, dd.mm), which
 // is neither the console's language nor the order every other time on the page is shown in.
 import { useEffect, useState } from 'preact/hooks';
-import { currentTimeZone, formatShort, fromLocalInput, t, zoneLabel } from './i18n';
+import { currentTimeZone, fromLocalInput, t, toLocalInput, zoneLabel } from './i18n';
 
 export const TIME_PATTERN = '\\d{4}-\\d{2}-\\d{2}[T ]\\d{2}:\\d{2}';
 
@@ -22,7 +22,7 @@ interface Props {
 
 /** A time input that takes effect when the entry is complete and valid. */
 export function TimeField({ id, label, at, onCommit }: Props) {
-  const shown = formatShort(at);
+  const shown = toLocalInput(at);
   const [value, setValue] = useState(shown);
   const [bad, setBad] = useState(false);
   useEffect(() => { setValue(shown); setBad(false); }, [shown]);

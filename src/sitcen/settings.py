@@ -89,6 +89,10 @@ class Settings(BaseSettings):
         10.0, gt=0, le=20,
         description="largest file that may be attached to a record, in MiB (images, PDF, "
                     "text, office documents)")
+    upload_expiry_hours: float = Field(
+        48.0, gt=0, le=24 * 30,
+        description="how long the node keeps an unfinished resumable upload (a photo sent in "
+                    "pieces from a poor link) before it removes what arrived, in hours")
     second_factor_roles: list[str] = Field(
         [],
         description="roles whose users must log in with a second factor (a code from an "

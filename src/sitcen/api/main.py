@@ -77,6 +77,7 @@ from sitcen.api.routes import (
     tasks,
     taxii,
     taxonomy,
+    uploads,
     users,
 )
 from sitcen.errors import (
@@ -271,7 +272,7 @@ def create_app(node: Node) -> FastAPI:
                    event_actions, assets, stats,
                    risk, capacity, recommendations, levels, alerts, forecasts,
                    features, imports, exports, stix, cap, sensors,
-                   directory, requests, attachments, files, operations, messages,
+                   directory, requests, attachments, uploads, files, operations, messages,
                    subscriptions, notifications, queue, tasks, duty_log, handovers,
                    reports, report_drafts, report_templates, situation, retention, metrics):
         _docstrings_as_summaries(module.router)

@@ -20,7 +20,7 @@ from sitcen.operations.attachments import (
     check_file,
     public_attachment,
 )
-from sitcen.operations.references import require_record
+from sitcen.operations.references import HeldRecord, require_record
 from sitcen.store.journal import RecordKind
 from sitcen.store.users import StoredUser
 from sitcen.users import Permission, allows
@@ -43,13 +43,25 @@ _UPLOAD = {
 }
 
 
-def _attach(node: Node, user: StoredUser, record_id: uuid.UUID, name: str,
-            declared: str | None, content: bytes) -> dict[str, Any]:
+def may_attach_to(node: Node, user: StoredUser, record_id: uuid.UUID) -> HeldRecord:
+    """The record a file is to be attached to, if this user may attach one to it."""
     record = require_record(node.engine, str(record_id), loc=("query", "record_id"))
     needed = NEEDS.get(record.kind)
     if needed is not None and not allows(user.role, needed):
         raise Refused(f"role {user.role.value} may not attach files to a {record.kind}")
-    max_bytes = int(node.settings.file_max_mb * 1024 * 1024)
+    return record
+
+
+def file_max_bytes(node: Node) -> int:
+    """The largest file this node accepts (``file_max_mb``), in bytes."""
+    return int(node.settings.file_max_mb * 1024 * 1024)
+
+
+def attach(node: Node, user: StoredUser, record_id: uuid.UUID, name: str,
+           declared: str | None, content: bytes) -> dict[str, Any]:
+    """Check a file and attach it (the one path of a whole upload and a resumed one)."""
+    record = may_attach_to(node, user, record_id)
+    max_bytes = file_max_bytes(node)
     try:
         checked = check_file(content, name=name, declared_type=declared, max_bytes=max_bytes)
     except FileTooLarge as exc:
@@ -79,7 +91,7 @@ async def create_attachment(
     if not allows(user.role, Permission.read_picture):
         raise Refused(f"role {user.role.value} may not read the picture")
     content = await request.body()
-    return await run_in_threadpool(_attach, node, user, record_id, name,
+    return await run_in_threadpool(attach, node, user, record_id, name,
                                    request.headers.get("content-type"), content)
 
 
