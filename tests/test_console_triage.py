@@ -201,7 +201,7 @@ def test_custom_window_is_typed_in_the_shown_zone(context: Any, site: TriageSite
         re.compile(r"^\d{4}-\d{2}-\d{2} \d{2}:\d{2} UTC\+5 · "))
 
 
-def test_every_time_shown_says_its_zone(browser: Any, site: Site) -> None:
+def test_every_time_shown_says_its_zone(browser: Any, site: TriageSite) -> None:
     """A sample of the times the console shows: list rows, the window, the status line,
     the event panel, the outbox; each carries the zone it is in (Dushanbe, UTC+5)."""
     # Without the service worker, so that the page's own requests can be intercepted.
