@@ -127,9 +127,12 @@ def _git(*args: str) -> str:
 
 
 def commit() -> dict[str, Any]:
-    """The commit measured, and whether the working tree differed from it."""
+    """The commit measured, and whether the working tree differed from it (the results file
+    aside: the suite itself writes it after each run)."""
+    changed = _git("status", "--porcelain", "--untracked-files=no", "--", ".",
+                   f":!{RESULTS.relative_to(ROOT)}")
     return {"commit": _git("rev-parse", "--short=10", "HEAD") or "unknown",
-            "dirty": bool(_git("status", "--porcelain", "--untracked-files=no"))}
+            "dirty": bool(changed)}
 
 
 def machine() -> dict[str, Any]:
