@@ -325,6 +325,10 @@ def _cot(r: dict[str, Any]) -> str:
             f"{_n(r['latency_at_messages_per_s'])}/s, {r['probes_not_seen']} probes not seen")
 
 
+def _slower(slowdown: float) -> str:
+    return f"{slowdown:.0%} slower" if slowdown >= 0.005 else "not slower"
+
+
 def _rate(result: dict[str, Any]) -> str:
     rate = result.get("backup_max_rate_mb_s")
     return f"the copy held to {rate:g} MB/s" if rate else "the copy at full speed"
@@ -442,7 +446,7 @@ CLAIMS: tuple[Claim, ...] = (
           "ingest slowdown ≤ 30 %; restore < 2 min", "operate",
           lambda r: (f"backup {r['backup_s']} s, ingest {_n(r['ingest_per_s_before'])} → "
                      f"{_n(r['ingest_per_s_during'])} events/s during it "
-                     f"({r['ingest_slowdown']:.0%} slower; {_rate(r)}); restore "
+                     f"({_slower(r['ingest_slowdown'])}; {_rate(r)}); restore "
                      f"{r['restore_s']} s ({_n(r['events'])} events)"),
           lambda r: bool(r["ingest_slowdown"] <= 0.3 and r["restore_s"] < 120)
           if r["events"] >= 10_000_000 and r["ingest_slowdown"] is not None else None),
