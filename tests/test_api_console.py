@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import base64
+import itertools
+import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -326,6 +329,30 @@ def test_event_columns_are_the_query_in_one_answer(client: TestClient, as_role: 
     assert columns["lon"] == [round(e["location"]["lon"], 5) for e in paged]
     assert columns["lat"] == [round(e["location"]["lat"], 5) for e in paged]
     assert 68.63123 in columns["lon"]  # rounded to 5 decimals
+
+
+def test_compact_event_columns_carry_the_same_ids_and_times_in_fewer_bytes(
+        client: TestClient, as_role: Headers) -> None:
+    _hours_of_events(client, as_role(Role.operator))
+    reader = as_role(Role.analyst)
+    answer = client.get("/api/v1/events/columns", headers=reader)
+    compact = client.get("/api/v1/events/columns", params={"compact": "true"}, headers=reader)
+    plain, packed = answer.json(), compact.json()
+    assert plain["count"] == 6 and len(compact.content) < len(answer.content)
+    assert "id" not in packed and "occurred_at_ms" not in packed
+    raw = base64.b64decode(packed["ids_base64"])
+    assert len(raw) == 16 * packed["count"] == 16 * plain["count"]
+    assert [str(uuid.UUID(bytes=raw[i:i + 16])) for i in range(0, len(raw), 16)] == plain["id"]
+    gaps = packed["occurred_at_gaps_ms"]
+    assert all(g >= 0 for g in gaps[1:])  # newest first
+    assert list(itertools.accumulate(gaps, lambda t, g: t - g)) == plain["occurred_at_ms"]
+    rest = {k: v for k, v in plain.items() if k not in ("id", "occurred_at_ms")}
+    assert {k: v for k, v in packed.items()
+            if k not in ("ids_base64", "occurred_at_gaps_ms")} == rest
+    empty = client.get("/api/v1/events/columns",
+                       params={"compact": "true", "since": "2100-01-01T00:00:00Z"},
+                       headers=reader).json()
+    assert empty["count"] == 0 and empty["ids_base64"] == "" and empty["occurred_at_gaps_ms"] == []
 
 
 def test_event_columns_keep_the_newest_and_filter(client: TestClient, as_role: Headers) -> None:

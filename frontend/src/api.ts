@@ -166,6 +166,28 @@ export interface EventColumns {
   status: CodedColumn<string | null>; section_id: CodedColumn<string | null>;
 }
 
+/** The same with compact=true: ids as packed bytes, times as gaps back from the newest. */
+export type CompactColumns = Omit<EventColumns, 'id' | 'occurred_at_ms'> & {
+  ids_base64: string; occurred_at_gaps_ms: number[];
+};
+
+const HEX = Array.from({ length: 256 }, (_, b) => b.toString(16).padStart(2, '0'));
+
+/** Compact columns as plain ones: each id back to its text, each time back to epoch ms. */
+export function expandColumns(c: CompactColumns): EventColumns {
+  const { ids_base64: packed, occurred_at_gaps_ms: gaps, ...rest } = c;
+  const bytes = Uint8Array.from(atob(packed), (ch) => ch.charCodeAt(0));
+  const id: string[] = new Array(c.count);
+  const at: number[] = new Array(c.count);
+  for (let i = 0, t = 0; i < c.count; i++) {
+    const h = Array.from(bytes.subarray(i * 16, i * 16 + 16), (b) => HEX[b]).join('');
+    id[i] = `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20)}`;
+    t = i === 0 ? gaps[0] : t - gaps[i];
+    at[i] = t;
+  }
+  return { ...rest, id, occurred_at_ms: at };
+}
+
 export function summaryOf(e: EventRecord, key = -1): EventSummary {
   return {
     key, id: e.id, version: e.version, at: Date.parse(e.occurred_at), category: e.category, type: e.type,

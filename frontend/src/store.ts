@@ -3,7 +3,10 @@
 // Live changes are gathered and applied together once per frame, so that a burst of a
 // hundred reports costs one update of the list and one of the map, not a hundred.
 import { LOW_BANDWIDTH_EVENTS, lowBandwidth } from './bandwidth';
-import { get, summaryOf, type ActionRecord, type EventColumns, type EventRecord, type EventSummary } from './api';
+import {
+  expandColumns, get, summaryOf, type ActionRecord, type CompactColumns, type EventColumns, type EventRecord,
+  type EventSummary,
+} from './api';
 import { keepPicture, keptPicture, unreachable } from './offline';
 import { eventQuery, matches, type View } from './view';
 
@@ -92,7 +95,8 @@ export class EventStore {
     let asOf = Date.now();
     let stale = false;
     try {
-      columns = await get<EventColumns>(`events/columns?${q}`);
+      q.set('compact', 'true');
+      columns = expandColumns(await get<CompactColumns>(`events/columns?${q}`));
       // Kept for a start with no link; the copy may lag, the answer is shown meanwhile.
       keepPicture(q.toString(), columns).catch(() => {});
     } catch (err) {

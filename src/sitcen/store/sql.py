@@ -15,7 +15,9 @@ from __future__ import annotations
 from collections.abc import Collection, Iterator, Sequence
 from typing import Any, TypeVar
 
+import orjson
 import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql
 
 #: Values in one ``IN`` list (see the module docstring for why 900).
 IN_CHUNK = 900
@@ -47,3 +49,35 @@ def select_value(engine: sa.Engine, column: sa.ColumnElement[Any],
     its own)."""
     with engine.connect() as conn:
         return conn.execute(sa.select(column).where(*where)).scalar()
+
+
+def among(dialect: sa.Dialect, column: sa.ColumnElement[Any],
+          values: Collection[str]) -> sa.ColumnElement[bool]:
+    """``column`` is one of the texts ``values``, whatever their number, in one bound parameter.
+
+    An ``IN`` list binds a parameter per value, and building it costs as much as
+    reading the rows it finds (SQLAlchemy renders each one); here the values go as
+    one JSON array (SQLite's ``json_each``) or one text array (PostgreSQL's
+    ``= ANY``), so a page of a few thousand ids is one statement with no chunks.
+    """
+    if dialect.name == "postgresql":
+        return column == sa.any_(sa.bindparam(None, list(values),
+                                              type_=postgresql.ARRAY(sa.Text)))
+    listed = sa.func.json_each(sa.bindparam(None, orjson.dumps(list(values)).decode(),
+                                            type_=sa.Text)).table_valued("value")
+    return column.in_(sa.select(listed.c.value))
+
+
+def json_fields(dialect: sa.Dialect, column: sa.ColumnElement[Any],
+                *paths: tuple[str, ...]) -> list[sa.ColumnElement[Any]]:
+    """The values at ``paths`` of a JSON text column, read by the database.
+
+    A path's value comes back as text on PostgreSQL and as SQLite stores it there
+    (text, integer, real); None where the path is missing. Reading a field or two
+    this way spares fetching and parsing every whole body.
+    """
+    if dialect.name == "postgresql":
+        document: sa.ColumnElement[Any] = sa.cast(column, postgresql.JSONB)
+    else:
+        document = sa.type_coerce(column, sa.JSON)
+    return [document[path if len(path) > 1 else path[0]].as_string() for path in paths]
