@@ -45,7 +45,7 @@ from sitcen.geo import BorderSection, geodesic_length_km
 F64 = npt.NDArray[np.float64]
 
 #: Number of linear pieces each section-shift's term is cut into over coverage 0..1.
-PIECES = 10
+PIECES = 20
 #: Dinkelbach's method stops after this many programmes, or when the rate gains less than TOL.
 MAX_ROUNDS = 8
 TOL = 1e-6
@@ -56,6 +56,8 @@ WINDING = 1.4
 #: Response weights used when the history is too thin to fit them (docs/patrols.md).
 DEFAULT_W_VALUE = 4.0
 DEFAULT_W_COVERAGE = -4.0
+#: The largest weight the fit may give either term.
+MAX_WEIGHT = 20.0
 #: Fewer incidents than this and the weights are not fitted.
 MIN_INCIDENTS_TO_FIT = 30
 
@@ -263,8 +265,10 @@ def fit_response(values: F64, coverage: F64, attacks: F64) -> Response:
                           float((n * c).sum() - (per_period * expected_c).sum())])
         return nll / total, grad / total
 
+    # The model's premise (attraction grows with value, falls with cover) bounds the signs;
+    # the magnitudes are bounded so that exp() stays in range.
     result = scipy.optimize.minimize(loss, np.array([1.0, -1.0]), jac=True, method="L-BFGS-B",
-                                     bounds=[(-50.0, 50.0), (-50.0, 50.0)])
+                                     bounds=[(0.0, MAX_WEIGHT), (-MAX_WEIGHT, 0.0)])
     w = np.asarray(result.x, dtype=np.float64)
     p = probabilities(w)
     info = np.zeros((2, 2))
@@ -442,6 +446,12 @@ def plan_patrols(inputs: PatrolInputs, *, pieces: int = PIECES) -> PatrolPlan:
         b = base[targets][:, None]
         terms = np.exp(b + w_c * grid[None, :]) * (v_t[targets][:, None] * grid[None, :] - r)
         slopes = np.diff(terms, axis=1) * pieces
+        # Scaling the objective leaves the solution as it is and keeps HiGHS's numbers in
+        # range; slopes a billion times below the largest are noise.
+        top = float(np.abs(slopes).max(initial=0.0))
+        if top > 0:
+            slopes = slopes / top
+            slopes[np.abs(slopes) < 1e-9] = 0.0
         cost = np.concatenate([np.zeros(n_x), -slopes.ravel()])
         result = scipy.optimize.linprog(cost, A_ub=a_ub, b_ub=np.concatenate(b_ub), A_eq=a_eq,
                                         b_eq=np.zeros(len(targets)), bounds=bounds,
