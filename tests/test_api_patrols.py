@@ -69,11 +69,15 @@ def test_compute_read_and_list_a_plan(node: Node, client: TestClient, as_role: H
     assert RecordKind.patrol_plan in LOCAL_KINDS and RecordKind.patrol_adjustment in LOCAL_KINDS
 
 
-def test_an_operator_may_read_but_not_plan(node: Node, client: TestClient,
-                                           as_role: Headers) -> None:
+def test_an_operator_may_read_but_not_plan_and_a_liaison_may_not_read(
+        node: Node, client: TestClient, as_role: Headers) -> None:
     body = {"post_id": POST, "day": DAY, "teams": TEAMS}
     response = client.post("/api/v1/patrols/plans", json=body, headers=as_role(Role.operator))
     assert response.status_code == 403
+    plan = _plan(client, as_role(Role.duty_officer))
+    url = f"/api/v1/patrols/plans/{plan['id']}"
+    assert client.get(url, headers=as_role(Role.operator)).status_code == 200
+    assert client.get(url, headers=as_role(Role.liaison)).status_code == 403  # a partner's
 
 
 def test_an_adjustment_is_its_own_record(node: Node, client: TestClient,

@@ -9,7 +9,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Response, status
 from pydantic import BaseModel, ConfigDict, Field
 
-from sitcen.api.deps import CurrentNode, Reader, require
+from sitcen.api.deps import CurrentNode, Reporting, require
 from sitcen.api.records import found_record, record_header
 from sitcen.errors import InvalidInput, error
 from sitcen.exchange.links import Relation, list_peers
@@ -43,6 +43,9 @@ from sitcen.users import Permission
 router = APIRouter(prefix="/patrols", tags=["patrols"])
 
 Planner = Annotated[StoredUser, require(Permission.task_units)]
+#: Reading a plan is for the node's own people who report and patrol (operators, duty
+#: officers), not for a partner's liaison: a randomised plan protects only while unread.
+PlanReader = Reporting
 
 
 class PatrolPlanPublic(BaseModel):
@@ -134,7 +137,7 @@ def create_patrol_plan(item: PatrolPlanCreate, node: CurrentNode,
 
 @router.get("/plans", response_model=PatrolPlanList)
 def read_patrol_plans(
-    node: CurrentNode, _user: Reader,
+    node: CurrentNode, _user: PlanReader,
     post_id: Annotated[str | None, Query(max_length=64)] = None,
     day: date | None = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
@@ -147,7 +150,7 @@ def read_patrol_plans(
 
 
 @router.get("/plans/{plan_id}", response_model=PatrolPlanPublic)
-def read_patrol_plan(plan_id: uuid.UUID, node: CurrentNode, _user: Reader) -> dict[str, Any]:
+def read_patrol_plan(plan_id: uuid.UUID, node: CurrentNode, _user: PlanReader) -> dict[str, Any]:
     """A plan with its adjustments applied to the day's schedule."""
     plan = _plan(node, plan_id)
     return {**plan_view(node.engine, plan), **record_header(plan)}
@@ -168,7 +171,7 @@ def create_patrol_adjustment(plan_id: uuid.UUID, item: AdjustmentCreate, node: C
 
 @router.get("/plans/{plan_id}/schedule.csv", response_class=Response,
             responses={200: {"content": {"text/csv": {}}}})
-def read_patrol_schedule_csv(plan_id: uuid.UUID, node: CurrentNode, _user: Reader) -> Response:
+def read_patrol_schedule_csv(plan_id: uuid.UUID, node: CurrentNode, _user: PlanReader) -> Response:
     """The day's schedule, as adjusted, as CSV (one line per team and shift)."""
     plan = _plan(node, plan_id)
     name = f"patrols-{plan.body['post_id']}-{plan.body['day']}.csv"
