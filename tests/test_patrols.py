@@ -203,3 +203,11 @@ def test_travel_hours_from_the_shipped_geometry() -> None:
     assert math.isfinite(hours[1])
     with pytest.raises(PatrolPlanError):
         travel_hours(0, 0, sections, speed_kmh=0)
+
+
+def test_nothing_open_within_reach_plans_no_patrol() -> None:
+    inputs = _inputs(3, 2, closed=frozenset({"S00", "S01", "S02"}))
+    plan = plan_patrols(inputs)
+    assert plan.assignment.sum() == 0 and plan.coverage.sum() == 0
+    assert set(plan.reasons) == {"closed"}
+    assert draw_schedule(plan, np.random.default_rng(0)) == []

@@ -441,7 +441,8 @@ def plan_patrols(inputs: PatrolInputs, *, pieces: int = PIECES) -> PatrolPlan:
     best_x = np.zeros(n_x)
     best_rate, best_cov = true_rate(best_x)
     r, rounds = best_rate, 0
-    for rounds in range(1, MAX_ROUNDS + 1):
+    # Nothing to decide when no team reaches an open section: the plan is no patrol.
+    for rounds in range(1, MAX_ROUNDS + 1 if n_x else 1):
         # Each target's term exp(base + w_c * c) * (v * c - r), cut into linear pieces.
         b = base[targets][:, None]
         terms = np.exp(b + w_c * grid[None, :]) * (v_t[targets][:, None] * grid[None, :] - r)

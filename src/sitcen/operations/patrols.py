@@ -41,7 +41,7 @@ from sitcen.analysis.patrols import (
     travel_hours,
 )
 from sitcen.events import NO_NUL, Location
-from sitcen.geo import SectionIndex, load_crossing_points
+from sitcen.geo import SectionIndex, geodesic_length_km, load_crossing_points
 from sitcen.store import schema
 from sitcen.store.journal import RecordKind, now_micros
 from sitcen.store.records import StoredRecord, get_record, list_records, next_version, write_own
@@ -53,6 +53,8 @@ HISTORY_MONTHS = 12
 MAX_SECTIONS = 60
 #: How the post's sections are found: those a team reaches and leaves inside a shift.
 SHIFT_HOURS = 8.0
+#: A crossing point this close to the post is the post's own to watch (minimum presence).
+CROSSING_KM = 50.0
 _ID = r"^[A-Za-z0-9._:-]+$"
 
 
@@ -95,7 +97,8 @@ class PatrolPlanCreate(BaseModel):
         description="the sections to plan; those the teams reach inside a shift when omitted")
     crossing_presence: float = Field(
         0.0, ge=0, le=1, allow_inf_nan=False,
-        description="least coverage in every shift of a section with a crossing point")
+        description="least coverage in every shift of the section of each open crossing "
+                    "point within 50 km of the post")
     closures: list[ClosureIn] = Field(default_factory=list, max_length=2000)
     seed: StrictInt | None = Field(None, ge=0, le=2**32 - 1,
                                    description="fixes the day's draw (tests, replays)")
@@ -145,9 +148,12 @@ def post_sections(item: PatrolPlanCreate, index: SectionIndex, lon: float,
     return [index.sections[int(i)].id for i in nearest]
 
 
-def crossing_sections(index: SectionIndex, section_ids: Sequence[str]) -> set[str]:
-    """The sections among ``section_ids`` nearest to an open crossing point."""
-    points = [p for p in load_crossing_points() if p.status != "closed"]
+def crossing_sections(index: SectionIndex, section_ids: Sequence[str], lon: float,
+                      lat: float) -> set[str]:
+    """The sections among ``section_ids`` nearest to an open crossing point of the post's own:
+    within :data:`CROSSING_KM` of it (farther ones are another post's to watch)."""
+    points = [p for p in load_crossing_points() if p.status != "closed"
+              and geodesic_length_km([lon, p.lon], [lat, p.lat]) <= CROSSING_KM]
     if not points:
         return set()
     placed = index.assign(np.array([p.lon for p in points]), np.array([p.lat for p in points]))
@@ -206,11 +212,12 @@ def compute_plan(engine: sa.Engine, node_id: str, index: SectionIndex,
     values = np.array([min(max(risk.get(s, 0.0), 0.0) / top, 1.0) for s in section_ids])
     travel = np.stack([travel_hours(lon, lat, sections, t.speed_kmh) for t in item.teams])
     monthly = monthly_incidents(engine, section_ids, item.day)
-    crossings = crossing_sections(index, section_ids)
-    presence = np.array([item.crossing_presence if s in crossings else 0.0
-                         for s in section_ids])
+    crossings = crossing_sections(index, section_ids, lon, lat)
     closures = [Closure(c.section_id, c.first, c.last) for c in item.closures]
     closed = closed_sections(closures, item.day) & set(section_ids)
+    # A closed pass needs no presence that day.
+    presence = np.array([item.crossing_presence if s in crossings and s not in closed else 0.0
+                         for s in section_ids])
     hours = np.array([t.hours for t in item.teams])
     budget = float(np.floor(hours / SHIFT_HOURS).sum()) * 0.75 / len(DEFAULT_SHIFTS)
     response = fit_history(values, monthly, max(budget, 0.1))
