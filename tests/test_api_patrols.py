@@ -11,11 +11,13 @@ from typing import Any
 from fastapi.testclient import TestClient
 
 from conftest import iso, report
+from sitcen.api.routes.stream import _frames
 from sitcen.events import EventCreate
 from sitcen.node import Node
 from sitcen.store.events import report_events
 from sitcen.store.journal import LOCAL_KINDS, RecordKind
 from sitcen.store.records import list_records
+from sitcen.store.users import list_users
 from sitcen.users import Role
 
 Headers = Callable[[Role], dict[str, str]]
@@ -174,3 +176,14 @@ def test_export_as_csv_and_send_as_tasks(node: Node, client: TestClient,
         assert sent["skipped"] == ["tj-panj-2"]
     tasks = client.get("/api/v1/tasks", params={"unit_id": "tj-panj-1"}, headers=officer)
     assert {t["id"] for t in tasks.json()["tasks"]} == set(sent["tasks"])
+
+
+def test_the_live_stream_keeps_plans_from_a_liaison(node: Node, client: TestClient,
+                                                    as_role: Headers) -> None:
+    plan = _plan(client, as_role(Role.duty_officer))
+    users = {u.role: u for u in list_users(node.engine)}
+    for role, sees in ((Role.operator, True), (Role.liaison, False)):
+        frames, _ = _frames(node, users[role], 0)
+        kinds = {frame.split(b"\n")[1] for frame in frames}
+        assert (b"event: patrol_plan" in kinds) is sees, role
+    assert plan["id"]

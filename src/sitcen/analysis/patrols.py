@@ -579,9 +579,12 @@ def draw_schedule(plan: PatrolPlan, rng: np.random.Generator) -> list[Assignment
     section ``i`` in shift ``s`` is exactly ``assignment[t, i, s]``.
     """
     inputs = plan.inputs
+    whole = _shifts_per_team(inputs)
     out: list[Assignment] = []
     for t, team_id in enumerate(inputs.team_ids):
         per_shift = np.clip(plan.assignment[t].sum(axis=0), 0.0, 1.0)
+        if per_shift.sum() > whole[t]:  # the solver's rounding must not add a shift
+            per_shift = per_shift * (whole[t] / per_shift.sum())
         edges = np.concatenate([[0.0], np.cumsum(per_shift)])
         start = rng.random()
         marks = start + np.arange(math.ceil(edges[-1]) + 1)

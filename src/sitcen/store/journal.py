@@ -155,13 +155,15 @@ USER_KINDS: frozenset[str] = frozenset({
     RecordKind.delivery,
 })
 
+#: A post's patrol plans and the adjustments to them: for the node's own people who report
+#: and patrol (operators, duty officers), never for a partner's liaison (docs/patrols.md).
+PLAN_KINDS: frozenset[str] = frozenset({RecordKind.patrol_plan, RecordKind.patrol_adjustment})
+
 #: Kinds that never leave their node: a linked node neither sends nor receives them
 #: (a user's own records, the node's report drafts and templates, and its patrol plans:
 #: a randomised plan protects only while nobody outside can read the day's draw).
 LOCAL_KINDS: frozenset[str] = USER_KINDS | frozenset({RecordKind.report_draft,
-                                                    RecordKind.report_template,
-                                                    RecordKind.patrol_plan,
-                                                    RecordKind.patrol_adjustment})
+                                                    RecordKind.report_template}) | PLAN_KINDS
 
 KINDS: dict[str, Kind] = {
     "event": Kind(schema.events, schema.event_versions),
