@@ -71,6 +71,8 @@ def test_open_a_plan_adjust_one_assignment_and_see_it_saved(browser: Any, site: 
     assert adjustment.body["section_id"] == elsewhere
     assert adjustment.body["previous_section_id"] == first["section_id"]
     assert adjustment.body["by"] == "duty"
+    expect(page.locator("#patrol-csv")).to_have_attribute(
+        "href", f"/api/v1/patrols/plans/{plan.id}/schedule.csv")
     shot(page, "patrols")
     # Saved on the node: after a reload the plan opens with the team where it was moved.
     page.reload()

@@ -3,7 +3,7 @@
 // team, and the duty officer's change to one assignment, which the node keeps as its own
 // record beside the plan.
 import { useEffect, useState } from 'preact/hooks';
-import { get, may, post, type User } from './api';
+import { API, get, may, post, type User } from './api';
 import { formatNumber, formatShort, t } from './i18n';
 import { refusal } from './ops';
 
@@ -58,6 +58,18 @@ export function PatrolsPage({ user, version, item, setItem }: {
     loadPlan(item).catch((e) => setError(refusal(e)));
   }, [item, version]);
 
+  const sendAsTasks = async () => {
+    if (!plan) return;
+    setError(null);
+    setSaved(null);
+    try {
+      const sent = await post<{ tasks: string[]; skipped: string[] }>(`patrols/plans/${plan.id}/tasks`);
+      setSaved(t('patrols.sent', { n: sent.tasks.length, skipped: sent.skipped.join(', ') || '—' }));
+    } catch (e) {
+      setError(refusal(e));
+    }
+  };
+
   const adjust = async (entry: ScheduleEntry, sectionId: string) => {
     if (!plan) return;
     setError(null);
@@ -89,6 +101,11 @@ export function PatrolsPage({ user, version, item, setItem }: {
       {error && <p class="error notice" role="alert">{error}</p>}
       {canPlan && <PlanForm onDone={(id) => { loadList().catch(() => {}); setItem(id); }} onError={setError} />}
       {plans !== null && plans.length === 0 && !item && <p class="muted">{t('patrols.none')}</p>}
+      {plan && (
+        <div class="patrol-actions">
+          <a id="patrol-csv" href={`${API}/patrols/plans/${plan.id}/schedule.csv`} download>{t('patrols.export_csv')}</a>
+          {canPlan && <button id="patrol-tasks" onClick={() => { sendAsTasks().catch(() => {}); }}>{t('patrols.send_tasks')}</button>}
+        </div>)}
       {plan && <PlanView plan={plan} canAdjust={canPlan} onAdjust={adjust} />}
     </div>
   );
