@@ -104,6 +104,10 @@ RUNS: tuple[Run, ...] = (
     Run("operate", "operate.py", (),
         ("events", "backup_s", "ingest_per_s_before", "ingest_per_s_during", "ingest_slowdown",
          "restore_s")),
+    Run("patrols", "patrols.py", (),
+        ("interdictions_vs_proportional", "interdictions_vs_uniform", "interdictions.game",
+         "held_out_months", "sections", "solve_s", "solve_sections", "solve_teams",
+         "solve_rounds")),
 )
 RUN_NAMES = tuple(run.name for run in RUNS)
 
@@ -450,7 +454,23 @@ CLAIMS: tuple[Claim, ...] = (
                      f"{r['restore_s']} s ({_n(r['events'])} events)"),
           lambda r: bool(r["ingest_slowdown"] <= 0.3 and r["restore_s"] < 120)
           if r["events"] >= 10_000_000 and r["ingest_slowdown"] is not None else None),
+    Claim("patrol plan (security game) vs today's rule, adaptive adversary, held-out months",
+          "≥ 30 % more interdictions than proportional-to-history", "patrols",
+          lambda r: (f"{_pct(r['interdictions_vs_proportional'])} vs proportional, "
+                     f"{_pct(r['interdictions_vs_uniform'])} vs uniform "
+                     f"({r['held_out_months']} months, {r['sections']} sections)"),
+          lambda r: bool(r["interdictions_vs_proportional"] >= 0.3)
+          if r["held_out_months"] >= 12 else None),
+    Claim("patrol plan solve, 1,000 sections × 200 teams × 3 shifts", "< 1 s", "patrols",
+          lambda r: (f"{r['solve_s']} s ({_n(r['solve_sections'])} × {r['solve_teams']} × 3, "
+                     f"{r['solve_rounds']} LPs)"),
+          lambda r: bool(r["solve_s"] < 1)
+          if r["solve_sections"] >= 1000 and r["solve_teams"] >= 200 else None),
 )
+
+
+def _pct(gain: float) -> str:
+    return f"{gain * 100:+.0f} %"
 
 
 def _when(entry: Mapping[str, Any]) -> str:

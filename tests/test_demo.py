@@ -67,6 +67,9 @@ def test_demo_serves_seeded_events_and_live_ones(tmp_path: Path) -> None:
         library = httpx.get(f"{url}/api/v1/reports", headers=headers).json()["reports"]
         assert [(r["product"], r["status"], r["signature_valid"]) for r in library] == [
             ("daily", "issued", True)]
+        # Tomorrow's patrol plans for the demo's posts.
+        plans = httpx.get(f"{url}/api/v1/patrols/plans", headers=headers).json()["plans"]
+        assert len(plans) == 4 and len({p["day"] for p in plans}) == 1
         last = _journal_seqs(url, headers)[-1]
 
         def live_event() -> dict[str, Any] | None:

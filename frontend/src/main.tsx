@@ -102,6 +102,7 @@ const LevelsPage = lazyPage(() => import('./levels').then((m) => m.LevelsPage));
 const QueuePageView = lazyPage(() => import('./queue').then((m) => m.QueuePageView));
 const ShiftPage = lazyPage(() => import('./shift').then((m) => m.ShiftPage));
 const TasksPage = lazyPage(() => import('./tasks').then((m) => m.TasksPage));
+const PatrolsPage = lazyPage(() => import('./patrols').then((m) => m.PatrolsPage));
 
 /** The discreet line under the top bar for a catalogue no native speaker has reviewed. */
 function TranslationNote() {
@@ -301,6 +302,8 @@ function App() {
             {t('nav.alerts')}{counts.alerts > 0 && <span class="nav-count">{counts.alerts}</span>}</a>
           <a href={viewHash({ ...view, page: 'levels', item: null, for: null })} class={view.page === 'levels' ? 'active' : ''}>{t('nav.levels')}</a>
           <a href={viewHash({ ...view, page: 'tasks', item: null, for: null })} class={view.page === 'tasks' ? 'active' : ''}>{t('nav.tasks')}</a>
+          {may(user, 'report_events') && (
+            <a id="nav-patrols" href={viewHash({ ...view, page: 'patrols', item: null, for: null })} class={view.page === 'patrols' ? 'active' : ''}>{t('nav.patrols')}</a>)}
           <a href={viewHash({ ...view, page: 'log', item: null, for: null })} class={view.page === 'log' ? 'active' : ''}>{t('nav.log')}</a>
           {(['requests', 'operations', 'directory'] as const).map((p) => (
             <a key={p} id={`nav-${p}`} href={viewHash({ ...view, page: p, item: view.page === p ? view.item : null, for: null })} class={view.page === p ? 'active' : ''}>{t(`coop.${p}`)}</a>))}
@@ -337,6 +340,7 @@ function App() {
         : view.page === 'queue' ? <QueuePageView user={user} version={opsVersion} item={view.item} setItem={setItem} key={`${language}|${tz}`} />
           : view.page === 'alerts' ? <AlertsPage user={user} version={opsVersion} item={view.item} setItem={setItem} key={`${language}|${tz}`} />
             : view.page === 'levels' ? <LevelsPage user={user} version={opsVersion} item={view.item} setItem={setItem} key={`${language}|${tz}`} />
+              : view.page === 'patrols' ? <PatrolsPage user={user} version={opsVersion} item={view.item} setItem={setItem} key={`patrols|${language}|${tz}`} />
               : view.page === 'tasks' ? <TasksPage user={user} version={opsVersion} item={view.item} forWhat={view.for} setItem={setItem} key={`${language}|${tz}`} />
                 : view.page === 'log' ? <ShiftPage user={user} version={opsVersion} key={`${language}|${tz}`} />
                   : view.page === 'notifications' ? <NotificationsPage version={opsVersion} taxonomy={taxonomy} onRead={() => setUnread(0)} key={`${language}|${tz}`} />

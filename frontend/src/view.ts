@@ -1,10 +1,10 @@
 // What the console shows, kept in the URL (after "#") so that a link shares the view.
 
 export type Page = 'map' | 'dashboard' | 'risk' | 'reports' | 'queue' | 'alerts' | 'levels'
-  | 'tasks' | 'log' | 'notifications' | 'directory' | 'requests' | 'operations' | 'account'
-  | 'users';
+  | 'tasks' | 'patrols' | 'log' | 'notifications' | 'directory' | 'requests' | 'operations'
+  | 'account' | 'users';
 export const PAGES: Page[] = ['map', 'dashboard', 'risk', 'reports', 'queue', 'alerts', 'levels',
-  'tasks', 'log', 'notifications', 'directory', 'requests', 'operations', 'account', 'users'];
+  'tasks', 'patrols', 'log', 'notifications', 'directory', 'requests', 'operations', 'account', 'users'];
 export type WindowKind = '24h' | '7d' | '30d' | 'custom';
 
 export const FILTER_KEYS = ['category', 'type', 'impact_level', 'status', 'country', 'section',

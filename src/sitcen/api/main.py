@@ -58,6 +58,7 @@ from sitcen.api.routes import (
     notifications,
     oidc,
     operations,
+    patrols,
     peers,
     queue,
     recommendations,
@@ -273,7 +274,7 @@ def create_app(node: Node) -> FastAPI:
                    risk, capacity, recommendations, levels, alerts, forecasts,
                    features, imports, exports, stix, cap, sensors,
                    directory, requests, attachments, uploads, files, operations, messages,
-                   subscriptions, notifications, queue, tasks, duty_log, handovers,
+                   subscriptions, notifications, queue, tasks, patrols, duty_log, handovers,
                    reports, report_drafts, report_templates, situation, retention, metrics):
         _docstrings_as_summaries(module.router)
         app.include_router(module.router, prefix=API_PREFIX)

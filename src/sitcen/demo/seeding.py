@@ -26,6 +26,7 @@ from typing import Any
 
 from sitcen.analysis.risk import LEVEL_ORDER
 from sitcen.demo.capacities import synthetic_capacities
+from sitcen.demo.patrols import plan_tomorrow
 from sitcen.demo.scenario import generate, live_events
 from sitcen.demo.shift import (
     DAY_OFFICER,
@@ -179,6 +180,9 @@ class DemoStory:
             self.say(f"levels: 5 sections confirmed; {top['section_id']} goes from {before} to "
                      f"{top['proposed_level']} shortly after start")
         self._open_shift(top)
+        plans = plan_tomorrow(self.node, self._rows)
+        self.say(f"patrol plans: tomorrow's for {', '.join(p.body['post_id'] for p in plans)} "
+                 "(Patrols page)")
 
     def _open_shift(self, top: dict[str, Any] | None) -> None:
         """The directory, and the night's decisions, log and handover (``demo/shift.py``)."""

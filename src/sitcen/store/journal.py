@@ -91,6 +91,9 @@ class RecordKind(StrEnum):
     task_response = "task_response"
     duty_log_entry = "duty_log_entry"
     handover = "handover"
+    # A post's patrol plan for a day and a duty officer's change to one of its assignments.
+    patrol_plan = "patrol_plan"
+    patrol_adjustment = "patrol_adjustment"
     # The head of the node's audit trail, so that peers hold a copy (docs/security.md).
     audit_anchor = "audit_anchor"
     # A user's own: what they follow, what they were told, what was sent to them.
@@ -135,6 +138,8 @@ SUBJECT_FIELDS: dict[str, str] = {
     RecordKind.task_response: "task_id",
     RecordKind.duty_log_entry: "author",
     RecordKind.handover: "from_officer",
+    RecordKind.patrol_plan: "post_id",
+    RecordKind.patrol_adjustment: "plan_id",
     RecordKind.audit_anchor: "node_id",
     RecordKind.subscription: "username",
     RecordKind.notification: "username",
@@ -150,10 +155,15 @@ USER_KINDS: frozenset[str] = frozenset({
     RecordKind.delivery,
 })
 
+#: A post's patrol plans and the adjustments to them: for the node's own people who report
+#: and patrol (operators, duty officers), never for a partner's liaison (docs/patrols.md).
+PLAN_KINDS: frozenset[str] = frozenset({RecordKind.patrol_plan, RecordKind.patrol_adjustment})
+
 #: Kinds that never leave their node: a linked node neither sends nor receives them
-#: (a user's own records, and the node's report drafts and templates).
+#: (a user's own records, the node's report drafts and templates, and its patrol plans:
+#: a randomised plan protects only while nobody outside can read the day's draw).
 LOCAL_KINDS: frozenset[str] = USER_KINDS | frozenset({RecordKind.report_draft,
-                                                    RecordKind.report_template})
+                                                    RecordKind.report_template}) | PLAN_KINDS
 
 KINDS: dict[str, Kind] = {
     "event": Kind(schema.events, schema.event_versions),

@@ -17,7 +17,13 @@ from sitcen.errors import InvalidInput, error
 from sitcen.node import Node
 from sitcen.operations.notifications import addressed_to
 from sitcen.store.cursors import journal_head
-from sitcen.store.journal import USER_KINDS, RecordKind, read_journal, record_bodies
+from sitcen.store.journal import (
+    PLAN_KINDS,
+    USER_KINDS,
+    RecordKind,
+    read_journal,
+    record_bodies,
+)
 from sitcen.store.users import StoredUser
 from sitcen.users import Permission, allows
 
@@ -62,6 +68,7 @@ def _frames(node: Node, user: StoredUser, after: int,
             kinds: frozenset[str] | None = None) -> tuple[list[bytes], int]:
     """The SSE frames of the journal entries after a cursor, and the new cursor."""
     personal = allows(user.role, Permission.read_personal_data)
+    plans = allows(user.role, Permission.report_events)
     frames: list[bytes] = []
     with node.engine.connect() as conn:
         entries = read_journal(conn, after=after, limit=PAGE)
@@ -75,6 +82,8 @@ def _frames(node: Node, user: StoredUser, after: int,
             body = bodies.get((e.record_id, e.version))
             if e.kind in USER_KINDS and not addressed_to(body, user.username):
                 continue  # a user's subscriptions and notifications reach that user only
+            if e.kind in PLAN_KINDS and not plans:
+                continue  # patrol plans: not for a partner's liaison (docs/patrols.md)
             data = orjson.dumps({
                 "seq": e.seq, "kind": e.kind, "origin": e.origin, "record_id": e.record_id,
                 "version": e.version, "recorded_at": e.recorded_at,
