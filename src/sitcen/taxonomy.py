@@ -12,6 +12,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
+from sitcen import indicator_list
+
 
 class Category(StrEnum):
     """EUROSUR event categories."""
@@ -305,6 +307,11 @@ EVENT_TYPES: dict[str, EventType] = {
                   ("aircraft_kind",), persons=False),
         EventType("damaged_border_sign", Category.other, (), (), persons=False),
         EventType("lost_person", Category.other, ()),
+        # Border checks and irregular stay: reported mostly as monthly indicators
+        # (docs/network.md), but a single case may matter on its own.
+        EventType("refusal_of_entry", Category.other, ("direction",)),
+        EventType("illegal_stay", Category.other, ("direction", "detection")),
+        EventType("asylum_at_border", Category.other, ("direction",)),
     )
 }
 
@@ -385,4 +392,5 @@ def catalogue_keys() -> list[str]:
     for name, enum in ENUMS.items():
         keys += [f"enum.{name}.{v.value}" for v in enum]
     keys += [f"enum.information_credibility.{g}" for g in CREDIBILITY_GRADES]
+    keys += indicator_list.catalogue_keys()
     return keys

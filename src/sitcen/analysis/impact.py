@@ -51,6 +51,9 @@ DEFAULT_SEVERITY: Mapping[str, float] = {
     "suspicious_aircraft": 1.5,
     "damaged_border_sign": 0.5,
     "lost_person": 1.5,
+    "refusal_of_entry": 0.5,
+    "illegal_stay": 0.5,
+    "asylum_at_border": 1.0,
 }
 
 MAX_SCORE = 4.0

@@ -52,6 +52,9 @@ DEFAULT_TYPE_WEIGHTS: Mapping[str, float] = {
     "suspicious_aircraft": 1.0,
     "damaged_border_sign": 0.25,
     "lost_person": 0.25,
+    "refusal_of_entry": 0.5,
+    "illegal_stay": 0.5,
+    "asylum_at_border": 0.25,
 }
 
 MonthLike = str | pd.Period | pd.Timestamp | int

@@ -44,7 +44,10 @@ F64 = npt.NDArray[np.float64]
 IntP = npt.NDArray[np.intp]
 Bool = npt.NDArray[np.bool_]
 
-TYPES: tuple[str, ...] = tuple(EVENT_TYPES)
+#: The types the scenario generates: every type but those added for the monthly indicators
+#: (docs/network.md), so that the scenario's draws stay what they were.
+INDICATOR_ONLY_TYPES = frozenset({"refusal_of_entry", "illegal_stay", "asylum_at_border"})
+TYPES: tuple[str, ...] = tuple(t for t in EVENT_TYPES if t not in INDICATOR_ONLY_TYPES)
 TYPE_CODE = {name: i for i, name in enumerate(TYPES)}  # index into TYPES
 CENTRAL_ASIA = frozenset({"KZ", "KG", "TJ", "TM", "UZ"})
 # Code tables of the columnar data (a column holds an index into one of these).
