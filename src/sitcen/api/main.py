@@ -51,6 +51,7 @@ from sitcen.api.routes import (
     health,
     identity,
     imports,
+    indicators,
     journal,
     levels,
     messages,
@@ -275,6 +276,7 @@ def create_app(node: Node) -> FastAPI:
                    features, imports, exports, stix, cap, sensors,
                    directory, requests, attachments, uploads, files, operations, messages,
                    subscriptions, notifications, queue, tasks, patrols, duty_log, handovers,
+                   indicators,
                    reports, report_drafts, report_templates, situation, retention, metrics):
         _docstrings_as_summaries(module.router)
         app.include_router(module.router, prefix=API_PREFIX)

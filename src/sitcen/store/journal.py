@@ -94,6 +94,8 @@ class RecordKind(StrEnum):
     # A post's patrol plan for a day and a duty officer's change to one of its assignments.
     patrol_plan = "patrol_plan"
     patrol_adjustment = "patrol_adjustment"
+    # A member's monthly figures on one indicator of the common list (docs/network.md).
+    indicator_record = "indicator_record"
     # The head of the node's audit trail, so that peers hold a copy (docs/security.md).
     audit_anchor = "audit_anchor"
     # A user's own: what they follow, what they were told, what was sent to them.
@@ -140,6 +142,7 @@ SUBJECT_FIELDS: dict[str, str] = {
     RecordKind.handover: "from_officer",
     RecordKind.patrol_plan: "post_id",
     RecordKind.patrol_adjustment: "plan_id",
+    RecordKind.indicator_record: "key",
     RecordKind.audit_anchor: "node_id",
     RecordKind.subscription: "username",
     RecordKind.notification: "username",
