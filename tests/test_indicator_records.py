@@ -31,7 +31,7 @@ from sitcen.users import Role
 Headers = Callable[[Role], dict[str, str]]
 API = "/api/v1/indicators"
 MONTH = "2026-03"
-REFUSALS = [
+REFUSALS: list[dict[str, Any]] = [
     {"value": 7},
     {"place": "TJ-AF-PANJI-POYON", "nationality": "AF", "value": 4},
     {"place": "TJ-AF-PANJI-POYON", "nationality": "PK", "value": 1},
@@ -89,8 +89,8 @@ def test_a_revision_keeps_the_old_version_and_its_reason(client: TestClient,
     again = _put(client, analyst, REFUSALS)
     assert again.status_code == 422
     assert again.json()["detail"][0]["loc"] == ["body", "reason"]
-    revised = [{"value": 8}, *REFUSALS[1:], {"place": "TJ-UZ-OYBEK", "nationality": "IN",
-                                             "value": 1}]
+    revised: list[dict[str, Any]] = [
+        {"value": 8}, *REFUSALS[1:], {"place": "TJ-UZ-OYBEK", "nationality": "IN", "value": 1}]
     second = _put(client, analyst, revised, reason="late report from Oybek", base_version=1)
     assert second.status_code == 200, second.text
     assert second.json()["version"] == 2 and second.json()["total"] == 8
@@ -129,8 +129,9 @@ def test_entered_values_are_checked(client: TestClient, as_role: Headers) -> Non
 def test_the_template_round_trips(client: TestClient, as_role: Headers, lang: str) -> None:
     analyst = as_role(Role.analyst)
     assert _put(client, analyst, REFUSALS).status_code == 200
-    seized = [{"value": 3.75}, {"place": "TJ-AF-001", "substance": "heroin", "value": 3.5},
-              {"place": "TJ-AF-001", "substance": "hashish", "value": 0.25}]
+    seized: list[dict[str, Any]] = [
+        {"value": 3.75}, {"place": "TJ-AF-001", "substance": "heroin", "value": 3.5},
+        {"place": "TJ-AF-001", "substance": "hashish", "value": 0.25}]
     assert _put(client, analyst, seized, indicator="drug_seizures_kg").status_code == 200
     answer = client.get(f"{API}/template", params={"month": MONTH, "lang": lang},
                         headers=analyst)
@@ -235,7 +236,7 @@ def _event(node: Node, type_: str, day: str, **changes: Any) -> dict[str, Any]:
 
 def test_derivation_counts_what_it_should(node: Node, client: TestClient,
                                           as_role: Headers) -> None:
-    few = {"modus_operandi": [], "reaction": [], "transport": None}
+    few: dict[str, Any] = {"modus_operandi": [], "reaction": [], "transport": None}
     bodies = [
         _event(node, "refusal_of_entry", "2026-03-02", details={"direction": "entry"},
                persons=[{"nationality": "AF", "count": 3}, {"nationality": "PK", "count": 1}],
@@ -266,8 +267,8 @@ def test_derivation_counts_what_it_should(node: Node, client: TestClient,
     # A report rejected by the duty officer counts for nothing.
     rejected = _event(node, "refusal_of_entry", "2026-03-05", details={}, persons=[
         {"nationality": "AF", "count": 50}], **few)
-    (written,) = report_events(node.engine, node.reporter, [EventCreate.model_validate(rejected)])
-    update_event(node.engine, node.reporter, written.id,
+    (stored,) = report_events(node.engine, node.reporter, [EventCreate.model_validate(rejected)])
+    update_event(node.engine, node.reporter, stored.id,
                  EventUpdate.model_validate({**rejected, "status": "rejected"}),
                  may_change_status=True)
     derived = {d.indicator: d for d in derive_month(node.engine, "TJ", MONTH)}
@@ -295,7 +296,11 @@ def test_derivation_counts_what_it_should(node: Node, client: TestClient,
     written = {r["indicator"]: r for r in answer.json()["records"]}
     assert written["refusals_of_entry"]["total"] == 6
     assert {v["source"] for v in written["refusals_of_entry"]["values"]} == {"derived"}
-    assert client.post(f"{API}/{MONTH}/derive", headers=analyst).status_code == 422
+    unexplained = client.post(f"{API}/{MONTH}/derive", headers=analyst)
+    assert unexplained.status_code == 422
+    assert {tuple(e["loc"]) for e in unexplained.json()["detail"]} == {("query", "reason")}
+    assert any(e["msg"].startswith("refusals_of_entry: ")
+               for e in unexplained.json()["detail"])
     again = client.post(f"{API}/{MONTH}/derive", params={"reason": "late reports"},
                         headers=analyst)
     assert again.status_code == 200

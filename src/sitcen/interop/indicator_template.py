@@ -18,6 +18,7 @@ import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from typing import Any
 
 import openpyxl
 import sqlalchemy as sa
@@ -65,7 +66,7 @@ _CODE_OF: dict[str, str] = {text.casefold(): code for names in HEADERS.values()
 _REQUIRED = ("month", "country", "indicator", "value")
 
 
-def _text(ws: object, value: str) -> WriteOnlyCell:
+def _text(ws: Any, value: str) -> Any:
     cell = WriteOnlyCell(ws, value=value)
     cell.data_type = "s"  # never a formula or a date, whatever it looks like
     return cell

@@ -171,7 +171,8 @@ def current_record(engine: sa.Engine, node_id: str, country: str, month: str,
     found = list_records(engine, KIND, subject=record_key(country, month, indicator_id),
                          limit=50)
     own = [r for r in found if r.origin == node_id]
-    return (own or found or [None])[0]
+    chosen = own or found
+    return chosen[0] if chosen else None
 
 
 def month_records(engine: sa.Engine, node_id: str, country: str,

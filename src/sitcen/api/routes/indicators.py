@@ -152,16 +152,23 @@ def _country(node: CurrentNode, country: str | None) -> str:
     return country or node.settings.node_country
 
 
-def _refused(exc: IndicatorError, prefix: tuple[str | int, ...]) -> InvalidInput:
+def _refused(exc: IndicatorError, where: str = "body") -> InvalidInput:
+    """The findings as errors: at the value concerned in a body; at the parameter that
+    lets the month through (``reason``, ``confirm``) when the values came from events."""
     errors = []
     for finding in exc.findings:
-        loc: tuple[str | int, ...] = prefix
-        if finding.index is not None:
-            loc = (*prefix, "values", finding.index, finding.column)
-        elif finding.column in ("reason", "confirm"):
-            loc = ("body", finding.column)
-        errors.append(error(loc, finding.reason,
-                            "needs_confirmation" if finding.confirm else "value_error"))
+        indicator, _, column = finding.column.rpartition(":")
+        kind = "needs_confirmation" if finding.confirm else "value_error"
+        if where == "body" and finding.index is not None:
+            loc: tuple[str | int, ...] = ("body", "values", finding.index, column)
+        elif column == "reason":
+            loc = (where, "reason")
+        elif finding.confirm:
+            loc = (where, "confirm")
+        else:
+            loc = (where,)
+        errors.append(error(loc, f"{indicator}: {finding.reason}" if indicator
+                            else finding.reason, kind))
     return InvalidInput(errors)
 
 
@@ -293,7 +300,7 @@ def update_indicator_record(month: Month, indicator: IndicatorId,
             [MonthWrite(_known(indicator), values)], author=user.username,
             reason=item.reason, confirmed=item.confirm, base_version=item.base_version)
     except IndicatorError as exc:
-        raise _refused(exc, ("body",)) from exc
+        raise _refused(exc) from exc
     return _public(record)
 
 
@@ -327,6 +334,6 @@ def derive_indicator_month(
                                    derived, author=user.username, reason=reason,
                                    confirmed=confirm)
         except IndicatorError as exc:
-            raise _refused(exc, ("query",)) from exc
+            raise _refused(exc, "query") from exc
     return {"country": country, "month": month, "dry_run": dry_run, "derived": shown,
             "records": [_public(r) for r in records]}
