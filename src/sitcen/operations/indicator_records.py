@@ -41,6 +41,7 @@ from sitcen.indicator_list import (
 from sitcen.store import schema
 from sitcen.store.journal import RecordKind
 from sitcen.store.records import (
+    HANDLING,
     StoredRecord,
     list_records,
     next_version,
@@ -51,7 +52,9 @@ from sitcen.store.records import (
 from sitcen.taxonomy import DocumentKind, Substance
 
 KIND = RecordKind.indicator_record
-MONTH_RE = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")
+#: A month as ``YYYY-MM``, in years a monthly statistic can be about.
+MONTH_PATTERN = r"^(19|20|21)\d{2}-(0[1-9]|1[0-2])$"
+MONTH_RE = re.compile(MONTH_PATTERN)
 _COUNTRY_RE = re.compile(r"^[A-Z]{2}$")
 #: Months of a country's own series the jump check forecasts from (at least, at most).
 MIN_HISTORY, MAX_HISTORY = 12, 120
@@ -381,6 +384,8 @@ def prepare_month(engine: sa.Engine, node_id: str, country: str, month: str,
         "reason": reason.strip() if reason and reason.strip() else None,
         "confirmed": [f.reason for f in findings if f.confirm],
         "notes": list(month_write.notes),
+        # Shared with partners by agreement only, like a section's assessment.
+        "handling": HANDLING,
     }
     return [], next_version(engine, KIND, record_id, body, node_id, base_version, own)
 

@@ -33,6 +33,7 @@ from sitcen.interop.indicator_template import (
 from sitcen.interop.spreadsheets import XLSX_MEDIA_TYPE, FileTooLargeError, SpreadsheetError
 from sitcen.operations.indicator_records import (
     BREAKDOWNS,
+    MONTH_PATTERN,
     IndicatorError,
     IndicatorValue,
     MonthWrite,
@@ -52,7 +53,7 @@ router = APIRouter(prefix="/indicators", tags=["indicators"])
 
 #: Entering, importing and deriving a month is the analysts' and duty officers' work.
 IndicatorKeeper = Annotated[StoredUser, require(Permission.issue_reports)]
-Month = Annotated[str, Path(pattern=r"^\d{4}-(0[1-9]|1[0-2])$", description="YYYY-MM")]
+Month = Annotated[str, Path(pattern=MONTH_PATTERN, description="YYYY-MM")]
 IndicatorId = Annotated[str, Path(max_length=64, description="an indicator of the common list")]
 Country = Annotated[str | None, Query(pattern=r"^[A-Z]{2}$",
                                       description="ISO 3166-1 alpha-2; default: the node's")]
@@ -190,7 +191,7 @@ def read_indicator_list(
                              "description": "the workbook to fill in"}})
 def read_indicator_template(
     node: CurrentNode, _user: Reader,
-    month: Annotated[str, Query(pattern=r"^\d{4}-(0[1-9]|1[0-2])$", description="YYYY-MM")],
+    month: Annotated[str, Query(pattern=MONTH_PATTERN, description="YYYY-MM")],
     lang: Lang = "ru", country: Country = None,
 ) -> Response:
     """The XLSX template of a month in Russian or English, with the values already held."""
