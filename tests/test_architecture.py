@@ -17,7 +17,7 @@ SRC = Path(__file__).resolve().parent.parent / "src" / "sitcen"
 
 #: The users' words: no database, no HTTP, nothing of the layers above.
 MODEL = frozenset({"sitcen", "settings", "taxonomy", "geo", "i18n", "users", "events", "errors",
-                   "times", "sealing", "metrics", "logs"})
+                   "times", "sealing", "metrics", "logs", "indicator_list"})
 
 #: Layer -> the layers it may import (besides itself). Mirrors docs/architecture.md.
 ALLOWED: dict[str, frozenset[str]] = {

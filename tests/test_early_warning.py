@@ -209,7 +209,7 @@ def test_daily_counts_by_category_and_by_type() -> None:
     assert by_cat.counts.sum() == 39  # the inland event is left out
     by_type = ew.daily_counts(events, start="2024-01-01", end="2024-03-31", by="type",
                               keys=ew.TYPES)
-    assert by_type.keys_per_section == len(ew.TYPES) == 18
+    assert by_type.keys_per_section == len(ew.TYPES) == 21
     row = by_type.keys.index("armed_incident")
     assert by_type.counts[row, 80] == 8 and by_type.counts[row].sum() == 38
     with pytest.raises(ValueError, match="after start"):
