@@ -98,6 +98,25 @@ def backup_in_process_of_its_own(env: dict[str, str], target: Path,
     return read_manifest(target).seconds, seconds
 
 
+#: Room asked beyond the two copies: the ingest's writes and the journal while it runs.
+SPARE_BYTES = 2 * 10**9
+
+
+def _check_room(source: Path, work: Path) -> None:
+    """Refuse at once, saying why, when the disk cannot hold the served copy and the backup.
+
+    A 10 M-event node is 15 GB; two copies of it live at the same time (the
+    restore comes after the served copy is deleted). Found out half-way, a full
+    disk costs the copy and the ingest window already spent.
+    """
+    needed = 2 * source.stat().st_size + SPARE_BYTES
+    free = shutil.disk_usage(work).free
+    if free < needed:
+        raise SystemExit(f"operate needs {needed / 1e9:.1f} GB free in {work} (two copies of "
+                         f"{source.name} and room for the ingest), has {free / 1e9:.1f} GB: "
+                         f"free some space or point TMPDIR at a larger disk")
+
+
 def restore_seconds(backup: Path, directory: Path) -> float:
     """Restore the backup into a new SQLite file as ``sitcen restore`` does (checksums, the
     file copied in, migrations checked, a new epoch begun); its seconds."""
@@ -130,6 +149,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     payloads = scenario_payloads(20_000, args.seed + 1)
     bodies = serialise(payloads, 1_000)
     with temp_dir() as work:
+        _check_room(source, work)
         node_dir = work / "node"
         node_dir.mkdir()
         database = node_dir / "sitcen.db"

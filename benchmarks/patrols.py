@@ -143,9 +143,12 @@ def solve_time(args: argparse.Namespace) -> dict[str, Any]:
     posts = np.linspace(0, n * 50.0, max(1, teams // 4))
     team_post = np.repeat(posts, 4)[:teams]
     travel = np.abs(team_post[:, None] - along[None, :]) * 1.4 / 40.0
-    minimum = np.where(rng.random(n) < 0.05, 0.2, 0.0)
     reach = (2 * travel < 8 * 0.9)
-    minimum[~reach.any(axis=0)] = 0.0
+    # Each post's own crossing point, on the section nearest it, is watched a fifth of every
+    # shift: its four teams (one shift a day at least) can always give that. Minimums drawn
+    # at random could ask more of a post than its teams have, and the plan is then refused.
+    minimum = np.zeros(n)
+    minimum[np.abs(posts[:, None] - along[None, :]).argmin(axis=1)] = 0.2
     inputs = PatrolInputs([f"S{i}" for i in range(n)], rng.random(n),
                           rng.poisson(5, n).astype(float), [f"T{t}" for t in range(teams)],
                           rng.choice([8.0, 12.0, 16.0], teams), travel, minimum,
