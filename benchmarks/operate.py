@@ -98,23 +98,26 @@ def backup_in_process_of_its_own(env: dict[str, str], target: Path,
     return read_manifest(target).seconds, seconds
 
 
-#: Room asked beyond the two copies: the ingest's writes and the journal while it runs.
+#: Room asked beyond the copies: the node's own writes outside the log.
 SPARE_BYTES = 2 * 10**9
 
 
 def _check_room(source: Path, work: Path) -> None:
-    """Refuse at once, saying why, when the disk cannot hold the served copy and the backup.
+    """Refuse at once, saying why, when the disk cannot hold what the run writes.
 
-    A 10 M-event node is 15 GB; two copies of it live at the same time (the
-    restore comes after the served copy is deleted). Found out half-way, a full
-    disk costs the copy and the ingest window already spent.
+    A 10 M-event node is 15 GB. The served copy and the backup live at the same
+    time (the restore comes after the served copy is deleted), and the node's
+    write-ahead log grows while the backup holds its snapshot: the ingest meanwhile
+    writes whole index pages, over 10 GB of log in five minutes on such a node.
+    Found out half-way, a full disk costs the copy and the time already spent.
     """
-    needed = 2 * source.stat().st_size + SPARE_BYTES
+    needed = 3 * source.stat().st_size + SPARE_BYTES
     free = shutil.disk_usage(work).free
     if free < needed:
-        raise SystemExit(f"operate needs {needed / 1e9:.1f} GB free in {work} (two copies of "
-                         f"{source.name} and room for the ingest), has {free / 1e9:.1f} GB: "
-                         f"free some space or point TMPDIR at a larger disk")
+        raise SystemExit(f"operate needs {needed / 1e9:.1f} GB free in {work} (the served "
+                         f"copy of {source.name}, its backup and the log the ingest writes "
+                         f"meanwhile), has {free / 1e9:.1f} GB: free some space or point "
+                         f"TMPDIR at a larger disk")
 
 
 def restore_seconds(backup: Path, directory: Path) -> float:
