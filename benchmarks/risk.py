@@ -82,7 +82,8 @@ def synthetic_events(n: int, section_ids: list[str], seed: int) -> pd.DataFrame:
     sec[rng.random(n) < 0.05] = -1  # inland
     span = int(_YEARS * 365.25 * 86_400 * _US)
     occurred = _START_US + rng.integers(0, span, n, dtype=np.int64)
-    probs = np.array([_MIX[t] for t in TYPES])
+    # Types the mix leaves out (refusals, illegal stay, asylum: issue 14) are not drawn.
+    probs = np.array([_MIX.get(t, 0.0) for t in TYPES])
     typ = rng.choice(len(TYPES), size=n, p=probs / probs.sum()).astype(np.int8)
     type_names = np.array(TYPES)
     has_persons = np.isin(type_names, sorted(_WITH_PERSONS))[typ]

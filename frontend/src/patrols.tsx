@@ -140,7 +140,7 @@ function PlanForm({ onDone, onError }: { onDone(id: string): void; onError(messa
     <form class="patrol-form" onSubmit={submit} aria-label={t('patrols.compute')}>
       <label>{t('patrols.post')} <input id="patrol-post" value={postId} required onInput={(e) => setPostId((e.target as HTMLInputElement).value)} /></label>
       <label>{t('patrols.day')} <input id="patrol-day" type="date" value={day} required onInput={(e) => setDay((e.target as HTMLInputElement).value)} /></label>
-      <label>{t('patrols.teams')} <input id="patrol-teams" value={teams} required placeholder="tj-panj-1:8, tj-panj-2:16" onInput={(e) => setTeams((e.target as HTMLInputElement).value)} /></label>
+      <label>{t('patrols.teams')} <input id="patrol-teams" value={teams} required onInput={(e) => setTeams((e.target as HTMLInputElement).value)} /></label>
       <label>{t('patrols.crossing_presence')} <input id="patrol-presence" type="number" min="0" max="1" step="0.05" value={presence} onInput={(e) => setPresence((e.target as HTMLInputElement).value)} /></label>
       <button class="primary" type="submit" disabled={busy}>{t('patrols.compute')}</button>
     </form>
