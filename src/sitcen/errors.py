@@ -44,6 +44,18 @@ def error(loc: Iterable[str | int], msg: str, kind: str = "value_error") -> dict
     return {"loc": list(loc), "msg": msg, "type": kind}
 
 
+class FieldError(ValueError):
+    """A request refused for a reason its sender can fix; ``field`` names the input at fault.
+
+    The domain layers raise subclasses of it; a router answers it as a 422 whose ``loc``
+    ends with ``field``.
+    """
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(message)
+        self.field = field
+
+
 @dataclass
 class InvalidInput(Exception):
     """Input that passed parsing but breaks a rule; carries every error found (422).

@@ -40,6 +40,7 @@ import scipy.sparse
 import shapely
 from shapely.ops import nearest_points
 
+from sitcen.errors import FieldError
 from sitcen.geo import BorderSection, geodesic_length_km
 
 F64 = npt.NDArray[np.float64]
@@ -62,12 +63,8 @@ MAX_WEIGHT = 20.0
 MIN_INCIDENTS_TO_FIT = 30
 
 
-class PatrolPlanError(ValueError):
+class PatrolPlanError(FieldError):
     """Inputs no plan can satisfy, or that are malformed; ``field`` names what."""
-
-    def __init__(self, field: str, message: str) -> None:
-        super().__init__(message)
-        self.field = field
 
 
 # ----------------------------------------------------------------------------- inputs

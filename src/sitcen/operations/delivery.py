@@ -58,8 +58,8 @@ from sitcen.store.cursors import journal_head, move_cursor, read_cursor
 from sitcen.store.journal import (
     Record,
     RecordKind,
+    follow_kinds,
     now_micros,
-    read_journal,
     write_records,
 )
 from sitcen.store.records import (
@@ -181,13 +181,11 @@ class Deliverer(LeasedLoop):
             move_cursor(self.engine, CURSOR, journal_head(self.engine))
             return 0
         with self.engine.connect() as conn:
-            entries = read_journal(conn, after=cursor, limit=page,
-                                   kinds=[RecordKind.notification])
-        if not entries:
-            return 0
+            entries, position = follow_kinds(conn, cursor, [RecordKind.notification], page)
         notifications = _records(self.engine, [e.record_id for e in entries if e.version == 1])
-        made = self._make(notifications)
-        move_cursor(self.engine, CURSOR, entries[-1].seq)
+        made = self._make(notifications) if notifications else 0
+        if position != cursor:
+            move_cursor(self.engine, CURSOR, position)
         return made
 
     def _make(self, notifications: Sequence[StoredRecord]) -> int:

@@ -47,8 +47,8 @@ from sitcen.store.cursors import journal_head, move_cursor, read_cursor
 from sitcen.store.events import get_event
 from sitcen.store.journal import (
     RecordKind,
+    follow_kinds,
     now_micros,
-    read_journal,
     write_transaction,
 )
 from sitcen.store.records import StoredRecord, get_record, next_version, own_record_id, write_own
@@ -252,11 +252,9 @@ class QueueKeeper(JournalFollower):
             self.rebuild()
             return 0
         with self.engine.connect() as conn:
-            entries = read_journal(conn, after=cursor, limit=self.page,
-                                   kinds=[RecordKind.event, RecordKind.event_action,
-                                          RecordKind.retraction])
-            if not entries:
-                return 0
+            entries, position = follow_kinds(
+                conn, cursor, [RecordKind.event, RecordKind.event_action, RecordKind.retraction],
+                self.page)
             ids = {e.record_id for e in entries if e.kind == RecordKind.event}
             retracted = [e.record_id for e in entries if e.kind == RecordKind.retraction]
             action_ids = [e.record_id for e in entries if e.kind == RecordKind.event_action]
@@ -265,8 +263,10 @@ class QueueKeeper(JournalFollower):
                     sa.select(schema.records.c.subject)
                     .where(among(conn.dialect, schema.records.c.id, action_ids))).scalars() if s)
         ids.update(retracted)  # a withdrawn event leaves every queue (no rows are computed)
-        self.refresh(ids)
-        move_cursor(self.engine, CURSOR, entries[-1].seq)
+        if ids:
+            self.refresh(ids)
+        if position != cursor:
+            move_cursor(self.engine, CURSOR, position)
         return len(ids)
 
     def rebuild(self) -> int:

@@ -28,7 +28,7 @@ import orjson
 import sqlalchemy as sa
 from pydantic import BaseModel, ConfigDict, Field, StrictInt
 
-from sitcen.errors import NotFound
+from sitcen.errors import FieldError, NotFound
 from sitcen.events import NO_NUL, EventBase, EventCreate, EventUpdate, Location
 from sitcen.geo import SectionIndex
 from sitcen.store import schema
@@ -128,12 +128,11 @@ class TaskUpdate(BaseModel):
     base_version: StrictInt | None = Field(None, ge=1, description="409 when no longer current")
 
 
-class TaskError(RecordError):
+class TaskError(RecordError, FieldError):
     """A task or a change refused for a reason the user can fix; ``field`` names what."""
 
     def __init__(self, field: str, message: str, kind: str = "value_error") -> None:
-        super().__init__(message)
-        self.field = field
+        super().__init__(field, message)
         self.kind = kind
 
 

@@ -33,7 +33,7 @@ from sitcen.operations.threads import notify_mentions
 from sitcen.store.cursors import journal_head, move_cursor, read_cursor
 from sitcen.store.journal import (
     RecordKind,
-    read_journal,
+    follow_kinds,
 )
 from sitcen.store.records import get_record
 
@@ -80,17 +80,14 @@ class CooperationWatch(JournalFollower):
         if cursor is None:
             move_cursor(self.engine, CURSOR, journal_head(self.engine))
             return 0
-        # The head is read first: an entry committed after it has a higher number and
-        # is found by the next pass, so moving the cursor to it skips nothing.
-        head = journal_head(self.engine)
         with self.engine.connect() as conn:
-            entries = read_journal(conn, after=cursor, limit=self.page,
-                                   kinds=[RecordKind.thread_message])
+            entries, position = follow_kinds(conn, cursor, [RecordKind.thread_message],
+                                             self.page)
         messages = [m for m in (get_record(self.engine, e.record_id) for e in entries)
                     if m is not None and m.kind == RecordKind.thread_message]
         told = notify_mentions(self.engine, self.node_id, messages, audience=self.audience)
-        last = entries[-1].seq if entries else cursor
-        move_cursor(self.engine, CURSOR, last if len(entries) == self.page else max(head, last))
+        if position != cursor:
+            move_cursor(self.engine, CURSOR, position)
         return sum(len(users) for users in told.values())
 
     def check_deadlines(self, now: datetime | None = None) -> int:

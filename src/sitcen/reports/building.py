@@ -19,6 +19,7 @@ import shapely
 import sqlalchemy as sa
 from scipy import stats as scipy_stats
 
+from sitcen.errors import FieldError
 from sitcen.geo import BorderSection
 from sitcen.i18n import format_day, format_number
 from sitcen.reports.labels import MISSING_MARK, Labels
@@ -30,12 +31,8 @@ from sitcen.store.stats import DAY_US, Window, per_category, window_where
 from sitcen.taxonomy import Category
 
 
-class ProductError(ValueError):
+class ProductError(FieldError):
     """A product asked for with parameters that cannot make one; ``field`` names the culprit."""
-
-    def __init__(self, field: str, message: str) -> None:
-        super().__init__(message)
-        self.field = field
 
 
 @dataclass(frozen=True)

@@ -23,6 +23,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from sitcen.errors import FieldError
 from sitcen.exchange.identity import (
     IdentityError,
     NodeIdentity,
@@ -56,12 +57,11 @@ SIGNATURE_CONTEXT = b"sitcen report signature v1\n"
 MAX_COMMENTARY = 20_000
 
 
-class ReportError(ValueError):
+class ReportError(FieldError):
     """A refused report operation; ``field`` names what is wrong, ``status`` the HTTP answer."""
 
     def __init__(self, field: str, message: str, status: int = 422) -> None:
-        super().__init__(message)
-        self.field = field
+        super().__init__(field, message)
         self.status = status
 
 

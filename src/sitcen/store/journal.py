@@ -552,18 +552,37 @@ def last_position(conn: sa.Connection) -> int:
 
 
 def read_journal(
-    conn: sa.Connection, after: int = 0, limit: int = 1000, kinds: Sequence[str] | None = None
+    conn: sa.Connection, after: int = 0, limit: int = 1000, kinds: Sequence[str] | None = None,
+    upto: int | None = None,
 ) -> list[JournalEntry]:
-    """Journal entries with a sequence number above ``after``, oldest first."""
+    """Journal entries with a sequence number above ``after`` (and not above ``upto``)."""
     j = schema.journal
     # The columns in JournalEntry's order: rows become entries positionally (readers
     # take thousands a second; going through each row's mapping cost more than the query).
     query = (sa.select(j.c.seq, j.c.origin, j.c.record_id, j.c.version, j.c.kind,
                        j.c.recorded_at)
              .where(j.c.seq > after).order_by(j.c.seq).limit(limit))
+    if upto is not None:
+        query = query.where(j.c.seq <= upto)
     if kinds:
         query = query.where(j.c.kind.in_(list(kinds)))
     return [JournalEntry(*row) for row in conn.execute(query).all()]
+
+
+def follow_kinds(conn: sa.Connection, after: int, kinds: Sequence[str], limit: int = 1000
+                 ) -> tuple[list[JournalEntry], int]:
+    """The next entries of some kinds after a follower's cursor, and where it may move to.
+
+    The journal has no index on kind, so a read for a few kinds walks every entry after the
+    cursor. A follower that moved only to the last entry it wanted would walk the same
+    stretch of other kinds at every poll (a catch-up of 60,000 events made the notification
+    deliverer walk all of them again each time). The position returned is the head read
+    before the entries when fewer than ``limit`` matched: entries commit in sequence order
+    (:func:`_lock_journal`), so none at or below that head can appear later.
+    """
+    head = last_position(conn)
+    entries = read_journal(conn, after=after, limit=limit, kinds=kinds, upto=head)
+    return entries, (entries[-1].seq if len(entries) == limit else max(head, after))
 
 
 def record_bodies(conn: sa.Connection,

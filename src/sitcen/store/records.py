@@ -20,7 +20,7 @@ from typing import Any
 import orjson
 import sqlalchemy as sa
 
-from sitcen.errors import NotFound, NotOwnerError, VersionConflictError
+from sitcen.errors import FieldError, NotFound, NotOwnerError, VersionConflictError
 from sitcen.store import schema
 from sitcen.store.journal import SUBJECT_FIELDS, Record, new_ids, now_micros, write_records
 from sitcen.taxonomy import Handling
@@ -184,12 +184,8 @@ HANDLING = Handling.amber.value
 _ID_NAMESPACE = uuid.UUID("6f1c3f5e-2a55-4d0c-9a43-5e7cf3a1b0d2")
 
 
-class AssessmentError(RecordError):
+class AssessmentError(RecordError, FieldError):
     """A change refused for a reason the user can fix; ``field`` names what is wrong."""
-
-    def __init__(self, field: str, message: str) -> None:
-        super().__init__(message)
-        self.field = field
 
 
 def own_record_id(node_id: str, kind: str, key: str) -> str:
