@@ -10,7 +10,7 @@ import sqlalchemy as sa
 
 from sitcen.errors import NotOwnerError, VersionConflictError
 from sitcen.store import schema
-from sitcen.store.journal import Record, read_journal, record_body, write_records
+from sitcen.store.journal import Record, follow_kinds, read_journal, record_body, write_records
 from sitcen.store.migrations import MIGRATIONS, applied, migrate
 
 
@@ -53,6 +53,22 @@ def test_write_stores_record_and_journal_together(engine: sa.Engine) -> None:
         assert entries[-1].seq == last
         assert {e.kind for e in entries} == {"event"}
         assert read_journal(conn, after=entries[0].seq) == entries[1:]
+
+
+def test_a_follower_of_other_kinds_moves_past_what_it_does_not_want(engine: sa.Engine) -> None:
+    ids = [str(uuid.uuid4()) for _ in range(5)]
+    last = write_records(engine, [Record("event", _event_row(i, "me", 1)) for i in ids],
+                         node_id="me")
+    with engine.connect() as conn:
+        # Nothing of the kind wanted: the position is the head, not the old cursor.
+        assert follow_kinds(conn, 0, ["notification"]) == ([], last)
+        # A full page stops at its last entry; a short one reaches the head.
+        entries, position = follow_kinds(conn, 0, ["event"], limit=2)
+        assert [e.record_id for e in entries] == ids[:2] and position == entries[-1].seq
+        entries, position = follow_kinds(conn, position, ["event"], limit=10)
+        assert [e.record_id for e in entries] == ids[2:] and position == last
+        # A cursor at the head stays there.
+        assert follow_kinds(conn, last, ["event"]) == ([], last)
 
 
 def test_new_version_moves_old_one_to_history(engine: sa.Engine) -> None:
