@@ -28,8 +28,6 @@ from paho.mqtt.enums import CallbackAPIVersion
 
 from sitcen.interop.cot import MappingError
 from sitcen.interop.mqtt import (
-    BurstDetector,
-    Detection,
     DetectionError,
     DetectionSubscriber,
     SensorCreate,
@@ -129,27 +127,6 @@ def test_detection_payloads() -> None:
     ]:
         with pytest.raises(DetectionError, match=reason):
             parse_detection(payload)
-
-
-def test_one_burst_makes_one_proposal() -> None:
-    bursts = BurstDetector(3, timedelta(minutes=10))
-    start = datetime(2026, 5, 1, 2, 0, tzinfo=UTC)
-
-    def seen(minute: float, section: str = "AF-TJ-004") -> list[Detection] | None:
-        return bursts.observe(section, Detection(f"r{minute}", "s1", "person",
-                                                 start + timedelta(minutes=minute), PANJ))
-
-    assert seen(0) is None and seen(4) is None
-    assert seen(30, "KG-TJ-003") is None  # other sections count apart
-    burst = seen(9)
-    assert burst is not None and [d.record_id for d in burst] == ["r0", "r4", "r9"]
-    assert all(seen(m) is None for m in (12, 15, 21, 30))  # the same burst goes on
-    assert seen(45) is None and seen(47) is None  # a quiet spell ended it; a new one builds
-    assert seen(50) is not None
-    spread = BurstDetector(3, timedelta(minutes=10))
-    assert all(spread.observe("S", Detection(str(m), "s", "person",
-                                             start + timedelta(minutes=m), PANJ)) is None
-               for m in (0, 8, 16, 24))  # never three within ten minutes
 
 
 def test_sensor_mapping_file(tmp_path: Path) -> None:
