@@ -19,12 +19,11 @@ import pytest
 import sqlalchemy as sa
 from fastapi.testclient import TestClient
 from PIL import Image
-from test_sensors import GATEWAY, PASSWORD, USER, Broker, _publisher, broker, detection
 
 from sitcen.interop.mqtt import DetectionSubscriber, SensorCreate, register_sensor
 from sitcen.interop.sensor_health import HealthError, HealthMonitor, availability, parse_health
 from sitcen.node import Node
-from sitcen.operations.attachments import check_file, attach_file
+from sitcen.operations.attachments import attach_file, check_file
 from sitcen.operations.fences import FenceSegmentCreate, StateRefused, next_state, register_segment
 from sitcen.operations.references import find_record
 from sitcen.store import schema
@@ -32,6 +31,7 @@ from sitcen.store.journal import RecordKind
 from sitcen.store.records import list_records
 from sitcen.testing import wait_until
 from sitcen.users import Role
+from test_sensors import GATEWAY, PASSWORD, USER, Broker, _publisher, broker, detection
 
 __all__ = ["broker"]  # the module-scoped Mosquitto of test_sensors
 pytestmark = pytest.mark.xdist_group("mosquitto")
@@ -195,7 +195,7 @@ def test_sensor_field_over_mosquitto(node: Node, field: DetectionSubscriber, bro
     assert evidence[0]["rule"] is None and {e["rule"] for e in evidence[1:]} == {"same_segment"}
     assert all(e["distance_km"] < 1 for e in evidence[1:])
     assert "same fence segment" in evidence[1]["explanation"]
-    snapshot = [e for e in evidence if e["id"] == snapped.id][0]["attachments"]
+    snapshot = next(e for e in evidence if e["id"] == snapped.id)["attachments"]
     assert len(snapshot) == 1 and snapshot[0]["url"].startswith("/api/v1/files/")
     # A patrol reports the fence repaired: the repair time is kept.
     report = client.post("/api/v1/fences/panj-f-12/reports", json={
@@ -255,7 +255,9 @@ def test_silent_sensors_reduce_capacity() -> None:
     silent = vulnerability_table([cap], silent_sensors={"AF-TJ-004": 2}).iloc[0]
     assert silent["covered_km"] == pytest.approx(8.0)  # half the four watchers are down
     assert silent["score"] > calm["score"]
-    text = explain_vulnerability(silent).set_index("term").loc["surveillance", "explanation"]
-    assert "2 silent or faulty sensors not counted" in text
-    assert "silent" not in explain_vulnerability(calm).set_index("term").loc[
-        "surveillance", "explanation"]
+    def surveillance_text(row: object) -> str:
+        terms = explain_vulnerability(row).set_index("term")  # type: ignore[arg-type]
+        return str(terms.loc["surveillance", "explanation"])
+
+    assert "2 silent or faulty sensors not counted" in surveillance_text(silent)
+    assert "silent" not in surveillance_text(calm)

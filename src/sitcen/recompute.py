@@ -48,9 +48,9 @@ from sitcen.store import schema
 from sitcen.store.alerts import AlertWrites, record_alerts
 from sitcen.store.capacities import all_capacities
 from sitcen.store.engine import open_engine
+from sitcen.store.journal import RecordKind
 from sitcen.store.leases import acquire
 from sitcen.store.levels import current_levels
-from sitcen.store.journal import RecordKind
 from sitcen.store.records import StoredRecord, list_records
 from sitcen.store.results import load_result, result_age_s, store_results
 from sitcen.store.sections import load_sections

@@ -22,7 +22,6 @@ from sitcen.analysis.correlation import DETECTION, SEGMENT, CorrelationRules, Ev
 from sitcen.errors import InvalidInput
 from sitcen.events import EventCreate
 from sitcen.interop.sensor_health import (
-    HealthError,
     HealthMonitor,
     HealthWatch,
     parse_health,
