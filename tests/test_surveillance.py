@@ -261,3 +261,15 @@ def test_silent_sensors_reduce_capacity() -> None:
 
     assert "2 silent or faulty sensors not counted" in surveillance_text(silent)
     assert "silent" not in surveillance_text(calm)
+
+
+def test_the_demo_shows_a_silent_sensor_and_a_breached_segment(node: Node) -> None:
+    from sitcen.demo.surveillance import seed_surveillance
+
+    said = seed_surveillance(node)
+    assert "silent: tj-panj-seis-12" in said and "→ breached" in said
+    silent = list_records(node.engine, RecordKind.sensor_fault, limit=10)
+    assert [(r.body["sensor_id"], r.body["condition"]) for r in silent] == [
+        ("tj-panj-seis-12", "silent")]
+    with node.engine.connect() as conn:
+        assert conn.execute(sa.select(sa.func.count()).select_from(schema.events)).scalar() == 1

@@ -28,6 +28,7 @@ from sitcen.analysis.risk import LEVEL_ORDER
 from sitcen.demo.capacities import synthetic_capacities
 from sitcen.demo.patrols import plan_tomorrow
 from sitcen.demo.scenario import generate, live_events
+from sitcen.demo.surveillance import seed_surveillance
 from sitcen.demo.shift import (
     DAY_OFFICER,
     PatrolTasking,
@@ -180,6 +181,7 @@ class DemoStory:
             self.say(f"levels: 5 sections confirmed; {top['section_id']} goes from {before} to "
                      f"{top['proposed_level']} shortly after start")
         self._open_shift(top)
+        self.say(seed_surveillance(self.node))
         plans = plan_tomorrow(self.node, self._rows)
         self.say(f"patrol plans: tomorrow's for {', '.join(p.body['post_id'] for p in plans)} "
                  "(Patrols page)")
