@@ -28,7 +28,6 @@ from sitcen.analysis.risk import LEVEL_ORDER
 from sitcen.demo.capacities import synthetic_capacities
 from sitcen.demo.patrols import plan_tomorrow
 from sitcen.demo.scenario import generate, live_events
-from sitcen.demo.surveillance import seed_surveillance
 from sitcen.demo.shift import (
     DAY_OFFICER,
     PatrolTasking,
@@ -38,6 +37,7 @@ from sitcen.demo.shift import (
     open_shift,
     seed_directory,
 )
+from sitcen.demo.surveillance import seed_surveillance
 from sitcen.events import EventCreate
 from sitcen.interop.capacity_import import capacity_values
 from sitcen.node import Node
