@@ -25,7 +25,7 @@ import logging
 import sys
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -74,6 +74,10 @@ def _publisher(host: str, port: int) -> mqtt.Client:
     client.connect(host, port)
     client.loop_start()
     return client
+
+
+def _more_than(subscriber: DetectionSubscriber, before: int) -> Callable[[], bool]:
+    return lambda: subscriber.counters.proposals > before
 
 
 def run(args: argparse.Namespace) -> dict[str, Any]:
@@ -148,8 +152,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                     "sensor_id": sid, "detected_at": _z(at + timedelta(seconds=10 * k)),
                     "kind": "person", "confidence": 0.8}), qos=1)
             try:
-                wait_until(lambda before=before: subscriber.counters.proposals > before,
-                           timeout_s=10, interval_s=0.001, what=f"burst {b} proposed")
+                wait_until(_more_than(subscriber, before), timeout_s=10, interval_s=0.001, what=f"burst {b} proposed")
             except TimeoutError:
                 missed += 1
                 log(f"burst {b}: no incident within 10 s")
@@ -171,15 +174,15 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         ratios = []
         others = 0
         for record in list_records(node.engine, RecordKind.sensor_fault, limit=100_000):
-            b = record.body
-            if b["condition"] != "silent":
+            fault = record.body
+            if fault["condition"] != "silent":
                 continue
-            flagged = datetime.fromisoformat(b["recorded_at"])
-            if b["sensor_id"] not in silenced:
+            flagged = datetime.fromisoformat(fault["recorded_at"])
+            if fault["sensor_id"] not in silenced:
                 others += flagged < cutoff
                 continue
-            heard = datetime.fromisoformat(b["last_heard_at"])
-            ratios.append((flagged - heard).total_seconds() / b["expected_interval_s"])
+            heard = datetime.fromisoformat(fault["last_heard_at"])
+            ratios.append((flagged - heard).total_seconds() / fault["expected_interval_s"])
         with node.engine.connect() as conn:
             events = conn.execute(sa.select(sa.func.count()).select_from(schema.events)).scalar()
         return {"sensors": len(sensors), "interval_s": args.interval,

@@ -29,9 +29,9 @@ from sitcen.operations.references import find_record
 from sitcen.store import schema
 from sitcen.store.journal import RecordKind
 from sitcen.store.records import list_records
-from sitcen.testing import wait_until
+from sitcen.testing import Broker, wait_until
 from sitcen.users import Role
-from test_sensors import GATEWAY, PASSWORD, USER, Broker, _publisher, broker, detection
+from test_sensors import GATEWAY, PASSWORD, USER, _publisher, broker, detection
 
 __all__ = ["broker"]  # the module-scoped Mosquitto of test_sensors
 pytestmark = pytest.mark.xdist_group("mosquitto")
