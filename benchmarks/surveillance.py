@@ -152,7 +152,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                     "sensor_id": sid, "detected_at": _z(at + timedelta(seconds=10 * k)),
                     "kind": "person", "confidence": 0.8}), qos=1)
             try:
-                wait_until(_more_than(subscriber, before), timeout_s=10, interval_s=0.001, what=f"burst {b} proposed")
+                wait_until(_more_than(subscriber, before), timeout_s=10, interval_s=0.001,
+                           what=f"burst {b} proposed")
             except TimeoutError:
                 missed += 1
                 log(f"burst {b}: no incident within 10 s")
