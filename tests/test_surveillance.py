@@ -273,3 +273,14 @@ def test_the_demo_shows_a_silent_sensor_and_a_breached_segment(node: Node) -> No
         ("tj-panj-seis-12", "silent")]
     with node.engine.connect() as conn:
         assert conn.execute(sa.select(sa.func.count()).select_from(schema.events)).scalar() == 1
+
+
+def test_a_sensor_registered_later_is_watched_too(node: Node) -> None:
+    monitor = HealthMonitor(node.engine, node.settings.node_id, default_interval_s=30)
+    t0 = 1_800_000_000.0
+    monitor.load(now=t0)
+    register_sensor(node.engine, node.reporter, SensorCreate(
+        sensor_id="late-1", type="acoustic", name="Поздний", location=PANJ))
+    monitor.load(now=t0 + 10)
+    assert monitor.check(now=t0 + 39) == []
+    assert monitor.check(now=t0 + 41) == ["late-1"]  # the default interval, from its loading

@@ -38,6 +38,8 @@ MAX_HEALTH_BYTES = 4 * 1024
 #: Conditions during which a sensor does not watch (they count against availability).
 DOWN = ("silent", "fault")
 CONDITIONS = ("silent", "fault", "tamper", "battery_low")
+#: How often the watch looks for sensors registered since it started (seconds).
+RELOAD_S = 60.0
 
 
 class HealthMessage(BaseModel):
@@ -100,7 +102,8 @@ class HealthMonitor:
         self._lock = threading.Lock()
 
     def load(self, now: float | None = None) -> None:
-        """Watch every registered sensor from ``now``, and resume its open episodes."""
+        """Watch every registered sensor not yet watched from ``now``, resuming its open
+        episodes (run at start, and again now and then for sensors registered since)."""
         from sitcen.interop.mqtt import list_sensors
 
         now = time.time() if now is None else now
@@ -112,6 +115,8 @@ class HealthMonitor:
                     record
         with self._lock:
             for sensor in list_sensors(self.engine, self.node_id):
+                if sensor.body["asset_id"] in self._watches:
+                    continue
                 watch = self._watch_of(sensor, now)
                 watch.open = open_records.get(watch.sensor_id, {})
                 self._watches[watch.sensor_id] = watch
@@ -226,8 +231,12 @@ class HealthWatch:
             self._thread.join(timeout=30)
 
     def _run(self) -> None:
+        reloaded = time.monotonic()
         while not self._stop.wait(self.monitor.period_s):
             try:
+                if time.monotonic() - reloaded > RELOAD_S:
+                    reloaded = time.monotonic()
+                    self.monitor.load()
                 self.monitor.check()
             except Exception:  # a store failure must not end the watch
                 log.exception("sensor health check failed")
