@@ -103,6 +103,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         wait_until(subscriber.connected.is_set, what="the subscriber to connect")
         silenced = {sid for sid, *_ in sensors[:args.silenced]}
         stop = threading.Event()
+        round_s: list[float] = []  # how long each heartbeat round took to publish
         first_round = threading.Event()
 
         def heartbeats() -> None:
@@ -124,6 +125,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                     if pause > 0:
                         stop.wait(pause)
                 rounds += 1
+                round_s.append(time.monotonic() - start)
                 first_round.set()
                 stop.wait(max(0.0, start + args.interval - time.monotonic()))
             client.loop_stop()
@@ -194,6 +196,10 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                 "silenced": len(silenced), "silence_delay_ratio": round(max(ratios), 3),
                 "silence_delay_ratio_median": round(percentile(ratios, 50), 3),
                 "false_silences": others,
+                # Over the interval: the load generator itself fell behind, and sensors
+                # were silent in fact (a loaded machine), not only to the node.
+                "slowest_round_s": round(max(round_s), 2),
+                "worst_heartbeat_lag_s": round(subscriber.surveillance.health.worst_lag_s, 2),
                 "dropped": subscriber.counters.dropped}
 
 

@@ -98,6 +98,9 @@ class HealthMonitor:
         self.default_interval_s = default_interval_s
         self.battery_low_pct = battery_low_pct
         self.flagged = 0
+        #: The longest a health message took from its ``sent_at`` to being handled (s): a
+        #: node falling behind its broker hears sensors late, and may call them silent.
+        self.worst_lag_s = 0.0
         self._watches: dict[str, _Watch] = {}
         self._lock = threading.Lock()
 
@@ -153,6 +156,7 @@ class HealthMonitor:
     def message(self, message: HealthMessage, now: float | None = None) -> None:
         """A health message: alive, and the battery, tamper or fault condition it tells."""
         now = time.time() if now is None else now
+        self.worst_lag_s = max(self.worst_lag_s, now - message.sent_at.timestamp())
         if not self.heard(message.sensor_id, now):
             raise HealthError(f"sensor {message.sensor_id!r} is not registered")
         with self._lock:
