@@ -53,8 +53,10 @@ def group(engine: sa.Engine, node_id: str, event_id: str, piece: Evidence,
         "action": "group", "by": GROUPED_BY, "at": _now(), "handling": str(event.handling),
         "evidence": {"kind": piece.kind, "id": piece.id, "version": piece.version,
                      "source": piece.source, "at": iso(piece.at),
-                     "location": {"lon": piece.lon, "lat": piece.lat},
-                     "section_id": piece.section_id, "segment_id": piece.segment_id},
+                     "segment_id": piece.segment_id},
+        # The piece's place at the top of the body, where the sharing function coarsens a
+        # record's place to what an agreement grants.
+        "location": {"lon": piece.lon, "lat": piece.lat}, "section_id": piece.section_id,
         "rule": None if grouping is None else grouping.rule,
         "matched": None if grouping is None else grouping.matched,
         "distance_km": None if grouping is None else round(grouping.distance_km, 3),
@@ -80,8 +82,8 @@ def ungroup(engine: sa.Engine, node_id: str, event_id: str, grouping_id: str, *,
             raise InvalidInput([error(("body", "grouping_id"),
                                       f"this grouping was undone by {action.body.get('by')} "
                                       f"at {action.body.get('at')}", "conflict")])
-    body = {**{k: grouping.body[k] for k in ("event_id", "event_origin", "event_version",
-                                             "handling", "evidence")},
+    body = {**{k: grouping.body.get(k) for k in ("event_id", "event_origin", "event_version",
+                                                 "handling", "evidence", "section_id")},
             "action": "ungroup", "grouping_id": grouping_id, "by": by, "at": _now(),
             "text": text}
     record = write_record(engine, RecordKind.event_action, body, node_id=node_id)
@@ -108,8 +110,8 @@ def evidence_of(engine: sa.Engine, event_id: str) -> list[dict[str, Any]]:
         out.append({
             "grouping_id": action.id, "kind": evidence["kind"], "id": evidence["id"],
             "version": evidence.get("version", 1), "source": evidence.get("source"),
-            "at": evidence.get("at"), "location": evidence.get("location"),
-            "section_id": evidence.get("section_id"), "segment_id": evidence.get("segment_id"),
+            "at": evidence.get("at"), "location": action.body.get("location"),
+            "section_id": action.body.get("section_id"), "segment_id": evidence.get("segment_id"),
             "rule": action.body.get("rule"), "distance_km": action.body.get("distance_km"),
             "gap_s": action.body.get("gap_s"), "explanation": action.body.get("text"),
             "attachments": [dict(public_attachment(a))
