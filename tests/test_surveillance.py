@@ -21,7 +21,13 @@ from fastapi.testclient import TestClient
 from PIL import Image
 
 from sitcen.interop.mqtt import DetectionSubscriber, SensorCreate, register_sensor
-from sitcen.interop.sensor_health import HealthError, HealthMonitor, availability, parse_health
+from sitcen.interop.sensor_health import (
+    HealthError,
+    HealthMessage,
+    HealthMonitor,
+    availability,
+    parse_health,
+)
 from sitcen.node import Node
 from sitcen.operations.attachments import attach_file, check_file
 from sitcen.operations.fences import FenceSegmentCreate, StateRefused, next_state, register_segment
@@ -284,3 +290,17 @@ def test_a_sensor_registered_later_is_watched_too(node: Node) -> None:
     monitor.load(now=t0 + 10)
     assert monitor.check(now=t0 + 39) == []
     assert monitor.check(now=t0 + 41) == ["late-1"]  # the default interval, from its loading
+
+
+def test_a_node_behind_its_broker_waits_before_calling_sensors_silent(node: Node) -> None:
+    register_sensor(node.engine, node.reporter, SensorCreate(
+        sensor_id="s-9", type="seismic", name="s-9", location=PANJ, heartbeat_interval_s=60))
+    monitor = HealthMonitor(node.engine, node.settings.node_id, default_interval_s=300)
+    t0 = 1_800_000_000.0
+    monitor.load(now=t0)
+    late = HealthMessage(sensor_id="s-9", type="heartbeat",
+                         sent_at=datetime.fromtimestamp(t0 - 20, UTC))
+    monitor.message(late, now=t0)  # handled 20 s after it was sent
+    assert monitor.lag_s == 20 and monitor.worst_lag_s == 20
+    assert monitor.check(now=t0 + 75) == []  # 60 s + the 20 s the node is behind
+    assert monitor.check(now=t0 + 81) == ["s-9"]

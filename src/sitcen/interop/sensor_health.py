@@ -101,6 +101,7 @@ class HealthMonitor:
         #: The longest a health message took from its ``sent_at`` to being handled (s): a
         #: node falling behind its broker hears sensors late, and may call them silent.
         self.worst_lag_s = 0.0
+        self.lag_s = 0.0  # the same, of the latest message
         self._watches: dict[str, _Watch] = {}
         self._lock = threading.Lock()
 
@@ -156,7 +157,8 @@ class HealthMonitor:
     def message(self, message: HealthMessage, now: float | None = None) -> None:
         """A health message: alive, and the battery, tamper or fault condition it tells."""
         now = time.time() if now is None else now
-        self.worst_lag_s = max(self.worst_lag_s, now - message.sent_at.timestamp())
+        self.lag_s = now - message.sent_at.timestamp()
+        self.worst_lag_s = max(self.worst_lag_s, self.lag_s)
         if not self.heard(message.sensor_id, now):
             raise HealthError(f"sensor {message.sensor_id!r} is not registered")
         with self._lock:
@@ -194,12 +196,20 @@ class HealthMonitor:
         log.info("sensor %s: %s ended", watch.sensor_id, condition)
 
     def check(self, now: float | None = None) -> list[str]:
-        """Record a silence for each sensor not heard within its interval; their ids."""
+        """Record a silence for each sensor not heard within its interval; their ids.
+
+        While the node handles messages late (the latest health message came
+        ``lag_s`` after it was sent), every sensor is heard that much late: the
+        interval is stretched by that lag, by at most half of it, so that a node
+        behind its broker does not call the sensors silent.
+        """
         now = time.time() if now is None else now
         flagged = []
+        behind = max(0.0, self.lag_s)
         with self._lock:
             for watch in self._watches.values():
-                if "silent" in watch.open or now - watch.last_heard <= watch.interval_s:
+                allowed = watch.interval_s + min(behind, watch.interval_s / 2)
+                if "silent" in watch.open or now - watch.last_heard <= allowed:
                     continue
                 self._open(watch, "silent", watch.last_heard + watch.interval_s, now,
                            f"not heard for {now - watch.last_heard:.0f} s "
