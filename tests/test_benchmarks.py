@@ -25,7 +25,7 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 import suite  # noqa: E402  (benchmarks/suite.py)
 
 from sitcen.api.console import console_dir  # noqa: E402
-from sitcen.testing import postgres_binaries_missing  # noqa: E402
+from sitcen.testing import mosquitto_missing, postgres_binaries_missing  # noqa: E402
 
 FRONTEX = ROOT.parent / "shared" / "data" / "frontex" / "ibc-monthly-2009-2020.csv"
 
@@ -37,6 +37,8 @@ def _unmet(needs: tuple[str, ...]) -> list[str]:
     if "chromium" in needs and not (Path("/usr/bin/chromium").exists()
                                     and (console_dir() / "index.html").is_file()):
         unmet.append("Chromium and the built console (make console)")
+    if "mosquitto" in needs and mosquitto_missing() is not None:
+        unmet.append("Mosquitto (Debian mosquitto, mosquitto-clients)")
     if "frontex" in needs and not FRONTEX.is_file():
         unmet.append(f"the Frontex series at {FRONTEX}")
     return unmet

@@ -8,13 +8,9 @@ under CI=true where they fail (``make system-deps`` installs it).
 from __future__ import annotations
 
 import os
-import shutil
-import socket
 import subprocess
-import tempfile
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -28,8 +24,6 @@ from paho.mqtt.enums import CallbackAPIVersion
 
 from sitcen.interop.cot import MappingError
 from sitcen.interop.mqtt import (
-    BurstDetector,
-    Detection,
     DetectionError,
     DetectionSubscriber,
     SensorCreate,
@@ -41,7 +35,7 @@ from sitcen.node import Node
 from sitcen.store import schema
 from sitcen.store.journal import RecordKind
 from sitcen.store.records import list_records
-from sitcen.testing import free_port, wait_until
+from sitcen.testing import Broker, mosquitto, mosquitto_missing, wait_until
 from sitcen.users import Role
 
 pytestmark = pytest.mark.xdist_group("mosquitto")
@@ -52,53 +46,15 @@ USER, PASSWORD = "sitcen-node", "broker-pass-1"
 GATEWAY, GATEWAY_PASSWORD = "sensor-gateway", "gateway-pass-1"
 
 
-@dataclass
-class Broker:
-    host: str
-    port: int
-
-
 @pytest.fixture(scope="module")
 def broker() -> Iterator[Broker]:
-    binary = shutil.which("mosquitto") or ("/usr/sbin/mosquitto"
-                                           if Path("/usr/sbin/mosquitto").exists() else None)
-    if binary is None or shutil.which("mosquitto_passwd") is None:
-        reason = "mosquitto (Debian packages mosquitto, mosquitto-clients) is not installed"
+    missing = mosquitto_missing()
+    if missing is not None:
         if os.environ.get("CI") == "true":
-            pytest.fail(reason + " (required under CI=true)")
-        pytest.skip(reason)
-    root = Path(tempfile.mkdtemp(prefix="sitcen-mqtt-"))
-    passwords = root / "passwd"
-    passwords.touch()
-    for user, password in ((USER, PASSWORD), (GATEWAY, GATEWAY_PASSWORD)):
-        subprocess.run(["mosquitto_passwd", "-b", str(passwords), user, password], check=True,
-                       capture_output=True)
-    port = free_port()
-    config = root / "mosquitto.conf"
-    config.write_text(f"listener {port} 127.0.0.1\nallow_anonymous false\n"
-                      f"password_file {passwords}\npersistence false\n"
-                      + ("user root\n" if os.geteuid() == 0 else ""), encoding="utf-8")
-    log = (root / "log").open("wb")
-    process = subprocess.Popen([binary, "-c", str(config)], stdout=log, stderr=log)
-    try:
-
-        def listening() -> bool:
-            if process.poll() is not None:
-                raise RuntimeError("mosquitto did not start: "
-                                   + (root / "log").read_text(errors="replace"))
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=1).close()
-            except OSError:
-                return False
-            return True
-
-        wait_until(listening, what="mosquitto listening")
-        yield Broker("127.0.0.1", port)
-    finally:
-        process.terminate()
-        process.wait(timeout=30)
-        log.close()
-        shutil.rmtree(root, ignore_errors=True)
+            pytest.fail(missing + " (required under CI=true)")
+        pytest.skip(missing)
+    with mosquitto({USER: PASSWORD, GATEWAY: GATEWAY_PASSWORD}) as running:
+        yield running
 
 
 def detection(sensor_id: str = "kg-seis-01", at: datetime | None = None, **extra: Any) -> bytes:
@@ -129,27 +85,6 @@ def test_detection_payloads() -> None:
     ]:
         with pytest.raises(DetectionError, match=reason):
             parse_detection(payload)
-
-
-def test_one_burst_makes_one_proposal() -> None:
-    bursts = BurstDetector(3, timedelta(minutes=10))
-    start = datetime(2026, 5, 1, 2, 0, tzinfo=UTC)
-
-    def seen(minute: float, section: str = "AF-TJ-004") -> list[Detection] | None:
-        return bursts.observe(section, Detection(f"r{minute}", "s1", "person",
-                                                 start + timedelta(minutes=minute), PANJ))
-
-    assert seen(0) is None and seen(4) is None
-    assert seen(30, "KG-TJ-003") is None  # other sections count apart
-    burst = seen(9)
-    assert burst is not None and [d.record_id for d in burst] == ["r0", "r4", "r9"]
-    assert all(seen(m) is None for m in (12, 15, 21, 30))  # the same burst goes on
-    assert seen(45) is None and seen(47) is None  # a quiet spell ended it; a new one builds
-    assert seen(50) is not None
-    spread = BurstDetector(3, timedelta(minutes=10))
-    assert all(spread.observe("S", Detection(str(m), "s", "person",
-                                             start + timedelta(minutes=m), PANJ)) is None
-               for m in (0, 8, 16, 24))  # never three within ten minutes
 
 
 def test_sensor_mapping_file(tmp_path: Path) -> None:

@@ -202,6 +202,12 @@ export interface ActionRecord {
   provenance?: string[] | null;
 }
 
+/** A sensor with its open conditions (GET /sensor-health, docs/surveillance.md). */
+export interface SensorHealth {
+  sensor_id: string; name: string | null; section_id: string | null; location: Location | null;
+  ok: boolean; conditions: string[];
+}
+
 export interface Asset {
   id: string; origin: string; asset_id: string; kind: string; name: string; status: string;
   location: Location; at: string; section_id: string | null; track: [number, number, string][];

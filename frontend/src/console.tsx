@@ -1,6 +1,6 @@
 // The map page: filters and layers, the map, the event list and panel, the report form, live.
 import { useEffect, useMemo, useRef, useState } from 'preact/hooks';
-import { get, may, optional, type Alert, type Asset, type EventSummary, type SectionRisk, type Taxonomy, type User } from './api';
+import { get, may, optional, type Alert, type Asset, type EventSummary, type SectionRisk, type SensorHealth, type Taxonomy, type User } from './api';
 import { currentLanguage, enumLabel, formatNumber, formatShort, formatTime, label, t, zoneLabel } from './i18n';
 import { countriesPath, lowBandwidth } from './bandwidth';
 import { EventList } from './list';
@@ -78,6 +78,9 @@ function levelsFrom(answer: unknown): Map<string, string> {
   return out;
 }
 
+/** Sensor conditions, worst first: the one a sensor's dot on the health layer shows. */
+const HEALTH_ORDER = ['silent', 'fault', 'tamper', 'battery_low'];
+
 export function ConsolePage(props: Props) {
   const { user, view, taxonomy, setView, store } = props;
   const mapBox = useRef<HTMLDivElement>(null);
@@ -98,6 +101,7 @@ export function ConsolePage(props: Props) {
   const [alerts, setAlerts] = useState<Alert[]>([]);
   const [alertState, setAlertState] = useState<Availability>('loading');
   const [assets, setAssets] = useState<Asset[]>([]);
+  const [health, setHealth] = useState<SensorHealth[]>([]);
   // The joint operation the map is filtered to (an operation's "show on the map"): its
   // name and the assets it deploys, which the map rings.
   const [deployed, setDeployed] = useState<{ name: string; ids: Set<string> } | null>(null);
@@ -245,6 +249,24 @@ export function ConsolePage(props: Props) {
       })),
     });
   }, [mapReady, assets, region, deployed]);
+
+  // Sensor health (docs/surveillance.md): each sensor coloured by its worst open condition,
+  // looked at again with the assets and every half minute.
+  useEffect(() => {
+    const load = () => get<{ sensors: SensorHealth[] }>('sensor-health').then((h) => setHealth(h.sensors)).catch(() => {});
+    load();
+    const timer = window.setInterval(load, 30_000);
+    return () => window.clearInterval(timer);
+  }, [props.assetsVersion]);
+  useEffect(() => {
+    const m = mapRef.current;
+    if (!m || !mapReady) return;
+    const placed = health.filter((s) => s.location && typeof s.location.lon === 'number');
+    const worst = (s: SensorHealth) => HEALTH_ORDER.find((c) => s.conditions.includes(c)) ?? 'ok';
+    m.setData('health', points(placed.map((s) => [s.location!.lon, s.location!.lat] as [number, number]), placed.map((s) => ({
+      condition: worst(s), tip: `${s.name ?? s.sensor_id}: ${(s.conditions.length ? s.conditions : ['ok']).map((c) => t(`health.${c}`)).join(', ')}`,
+    }))));
+  }, [mapReady, health]);
 
   // Filtered to a joint operation: which of the assets on the map it deploys.
   useEffect(() => {
@@ -531,6 +553,7 @@ export function ConsolePage(props: Props) {
             {['unauthorised_crossing', 'cross_border_crime', 'crisis', 'other'].map((c) => <span key={c}><i class={`dot cat-${c}`} />{label(`category.${c}`, c)}</span>)}
             {['low', 'medium', 'high', 'critical'].map((l) => <span key={l}><i class={`line level-${l}`} />{enumLabel('section_impact_level', l)}</span>)}
             <span><i class="dot asset" />{t('layer.assets')}</span>
+            {view.layers.includes('health') && ['ok', ...HEALTH_ORDER].map((c) => <span key={`health-${c}`}><i class={`dot health health-${c}`} />{t(`health.${c}`)}</span>)}
             {['low', 'medium', 'high'].map((sev) => <span key={`ring-${sev}`}><i class={`ring ring-${sev}`} />{t('alert_ring', { severity: t(`severity.${sev}`) })}</span>)}
             {deployed && <span class="deployed" data-deployed={deployedHere}><i class="dot asset deployed" />{t('coop.deployed_to', { name: deployed.name, n: deployedHere })}</span>}
           </div>

@@ -19,6 +19,7 @@ const LAYER_IDS: Record<Layer, string[]> = {
   crossings: ['crossings'],
   events: ['event-clusters', 'event-points', 'fresh', 'bins'],
   assets: ['assets', 'tracks'],
+  health: ['health'],
   alerts: ['alerts'],
   risk: ['risk'],
 };
@@ -89,7 +90,7 @@ export class SituationMap {
     this.map.on('click', (e) => {
       if (this.picking) handlers.pick(round(e.lngLat.lng), round(e.lngLat.lat));
     });
-    for (const layer of ['event-points', 'event-clusters', 'crossings', 'assets', 'sections', 'alerts']) {
+    for (const layer of ['event-points', 'event-clusters', 'crossings', 'assets', 'health', 'sections', 'alerts']) {
       this.map.on('mouseenter', layer, () => { this.map.getCanvas().style.cursor = this.picking ? 'crosshair' : 'pointer'; });
       this.map.on('mouseleave', layer, () => { this.map.getCanvas().style.cursor = this.picking ? 'crosshair' : ''; });
     }
@@ -97,9 +98,10 @@ export class SituationMap {
     this.map.on('mouseleave', 'sections', () => this.hoverSection(null));
     this.map.on('mousemove', 'crossings', (e) => this.tip(e, (p) => `${p.name}${p.name_ru ? ` / ${p.name_ru}` : ''}`));
     this.map.on('mousemove', 'assets', (e) => this.tip(e, (p) => String(p.tip ?? p.name)));
+    this.map.on('mousemove', 'health', (e) => this.tip(e, (p) => String(p.tip)));
     this.map.on('mousemove', 'alerts', (e) => this.tip(e, (p) => `${p.section_id}: ${p.explanation}`));
     this.map.on('mousemove', 'bins', (e) => this.tip(e, (p) => String(p.tip)));
-    for (const layer of ['crossings', 'assets', 'alerts', 'bins']) this.map.on('mouseleave', layer, () => this.popup.remove());
+    for (const layer of ['crossings', 'assets', 'health', 'alerts', 'bins']) this.map.on('mouseleave', layer, () => this.popup.remove());
     this.map.on('moveend', (e) => {
       const b = this.map.getBounds();
       const c = this.map.getCenter();

@@ -11,7 +11,7 @@ export const FILTER_KEYS = ['category', 'type', 'impact_level', 'status', 'count
   'handling'] as const;
 export type FilterKey = typeof FILTER_KEYS[number];
 
-export const LAYERS = ['sections', 'crossings', 'events', 'assets', 'alerts', 'risk'] as const;
+export const LAYERS = ['sections', 'crossings', 'events', 'assets', 'health', 'alerts', 'risk'] as const;
 export type Layer = typeof LAYERS[number];
 
 export interface View {

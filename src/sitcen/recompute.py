@@ -48,9 +48,10 @@ from sitcen.store import schema
 from sitcen.store.alerts import AlertWrites, record_alerts
 from sitcen.store.capacities import all_capacities
 from sitcen.store.engine import open_engine
+from sitcen.store.journal import RecordKind
 from sitcen.store.leases import acquire
 from sitcen.store.levels import current_levels
-from sitcen.store.records import StoredRecord
+from sitcen.store.records import StoredRecord, list_records
 from sitcen.store.results import load_result, result_age_s, store_results
 from sitcen.store.sections import load_sections
 from sitcen.taxonomy import EVENT_TYPES, Category
@@ -209,6 +210,18 @@ def risk_results(assessment: RiskAssessment, *, computed_at: datetime,
                   for sid, detail in details.items()}
 
 
+def silent_sensors(engine: sa.Engine, node_id: str) -> dict[str, int]:
+    """Per border section, the node's sensors silent or faulty now (open ``sensor_fault``
+    records of those conditions; docs/surveillance.md)."""
+    down: dict[str, set[str]] = {}
+    for fault in list_records(engine, RecordKind.sensor_fault, origin=node_id, limit=100_000):
+        b = fault.body
+        if b.get("ended_at") is None and b.get("condition") in ("silent", "fault") \
+                and b.get("section_id"):
+            down.setdefault(b["section_id"], set()).add(b["sensor_id"])
+    return {section: len(sensors) for section, sensors in down.items()}
+
+
 def compute_risk(engine: sa.Engine, node_id: str, *, now: datetime | None = None,
                  events: pd.DataFrame | None = None, progress: Progress | None = None
                  ) -> dict[str, Any]:
@@ -227,7 +240,8 @@ def compute_risk(engine: sa.Engine, node_id: str, *, now: datetime | None = None
     section_ids = [s.id for s in load_sections(engine)]
     capacities = {k: v for k, v in section_capacities(engine, node_id).items()
                   if k in set(section_ids)}
-    assessment = assess_risk(events, capacities, section_ids=section_ids, month=month)
+    assessment = assess_risk(events, capacities, section_ids=section_ids, month=month,
+                             silent_sensors=silent_sensors(engine, node_id))
     head, detail = risk_results(assessment, computed_at=now, capacities=capacities,
                                 events=events, events_read=len(events))
     store_results(engine, {RISK_TABLE: head, **{RISK_DETAIL + k: v for k, v in detail.items()}},

@@ -233,6 +233,19 @@ class Settings(BaseSettings):
         3, ge=1, le=1000, description="detections on one section that make a burst")
     sensor_burst_minutes: float = Field(
         10.0, gt=0, le=24 * 60, description="window a burst's detections fall in")
+    mqtt_health_topic: str = Field(
+        "sitcen/health/#", description="topic filter of sensor heartbeats, battery, tamper and "
+                                       "fault messages (docs/surveillance.md)")
+    sensor_heartbeat_s: float = Field(
+        300.0, gt=0, le=7 * 86400,
+        description="seconds a sensor may stay silent before a silence is recorded, unless its "
+                    "registry entry gives its own heartbeat_interval_s")
+    sensor_battery_low_pct: float = Field(
+        20.0, ge=0, le=100, description="battery level (%) below which a sensor is recorded as "
+                                        "low on battery")
+    correlation_km: float = Field(
+        2.0, ge=0, le=100, description="distance within which detections, segment reports and "
+                                       "patrol reports are grouped into one incident")
 
     @field_validator("node_id")
     @classmethod

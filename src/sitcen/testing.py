@@ -409,6 +409,62 @@ def mock_issuer(client_id: str = "sitcen-node",
 # ----------------------------------------------------------------------------- PostgreSQL
 
 
+@dataclass(frozen=True)
+class Broker:
+    """A Mosquitto broker serving on localhost."""
+
+    host: str
+    port: int
+
+
+def mosquitto_missing() -> str | None:
+    """Why no Mosquitto broker can be started here, or None."""
+    if (shutil.which("mosquitto") or Path("/usr/sbin/mosquitto").exists()) and \
+            shutil.which("mosquitto_passwd"):
+        return None
+    return "mosquitto (Debian packages mosquitto, mosquitto-clients) is not installed"
+
+
+@contextlib.contextmanager
+def mosquitto(users: Mapping[str, str]) -> Iterator[Broker]:
+    """A throwaway Mosquitto (Debian's) on a free port, with these users and no anonymous
+    access; stopped and removed afterwards."""
+    binary = shutil.which("mosquitto") or "/usr/sbin/mosquitto"
+    root = Path(tempfile.mkdtemp(prefix="sitcen-mqtt-"))
+    passwords = root / "passwd"
+    passwords.touch()
+    for user, password in users.items():
+        subprocess.run(["mosquitto_passwd", "-b", str(passwords), user, password], check=True,
+                       capture_output=True)
+    port = free_port()
+    config = root / "mosquitto.conf"
+    config.write_text(f"listener {port} 127.0.0.1\nallow_anonymous false\n"
+                      f"password_file {passwords}\npersistence false\n"
+                      "max_queued_messages 100000\n"
+                      + ("user root\n" if os.geteuid() == 0 else ""), encoding="utf-8")
+    log = (root / "log").open("wb")
+    process = subprocess.Popen([binary, "-c", str(config)], stdout=log, stderr=log)
+    try:
+
+        def listening() -> bool:
+            if process.poll() is not None:
+                raise RuntimeError("mosquitto did not start: "
+                                   + (root / "log").read_text(errors="replace"))
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            except OSError:
+                return False
+            return True
+
+        wait_until(listening, what="mosquitto listening")
+        yield Broker("127.0.0.1", port)
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+        log.close()
+        shutil.rmtree(root, ignore_errors=True)
+
+
 def postgres_bin_dir() -> None:
     """Put Debian's versioned PostgreSQL bin directory on PATH when ``initdb`` is not there."""
     if shutil.which("initdb"):

@@ -229,12 +229,15 @@ def assess_risk(events: pd.DataFrame | EncodedEvents,
                 | pd.DataFrame | None = None, *,
                 section_ids: Sequence[str] | None = None, month: MonthLike | None = None,
                 adjacency: Mapping[str, Sequence[str]] | None = None,
-                settings: RiskSettings | None = None) -> RiskAssessment:
+                settings: RiskSettings | None = None,
+                silent_sensors: Mapping[str, int] | None = None) -> RiskAssessment:
     """Recompute threat, impact, vulnerability and risk of every section for ``month``.
 
     ``section_ids`` defaults to the sections with a capacity or an event;
     ``month`` to the latest month with events; ``adjacency`` (section ->
     neighbours) to :func:`~sitcen.analysis.vulnerability.adjacency_from_ids`.
+    ``silent_sensors`` (section -> sensors silent or faulty now) reduce the
+    sections' surveillance capacity (:func:`vulnerability_table`).
     A section without a capacity inventory gets ``unknown_vulnerability``
     (default 0.5, said in its reasons) or, when that is None, a ``ValueError``
     naming the sections.
@@ -263,7 +266,8 @@ def assess_risk(events: pd.DataFrame | EncodedEvents,
         raise ValueError(f"no capacity inventory for {len(missing)} sections, e.g. "
                          f"{missing[:5]}; add them or set unknown_vulnerability")
     vulnerability = vulnerability_table(caps.loc[known_ids], detected["share_at_line"],
-                                        detected["crossings"], s.vulnerability)
+                                        detected["crossings"], s.vulnerability,
+                                        silent_sensors=silent_sensors)
     v_score = vulnerability["score"].reindex(list(sections))
     known = v_score.notna().to_numpy()
     v = v_score.fillna(s.unknown_vulnerability if s.unknown_vulnerability is not None else 0.0)

@@ -5,11 +5,13 @@ A sensor is an own asset that stands still: it is registered as an
 coverage, so it shows on the operational layer, in the live stream and in the
 federation like any asset (docs/decisions.md). Detections arrive as JSON on
 an MQTT broker (:class:`DetectionMessage`, documented in docs/sensors.md) and
-become ``sensor_detection`` records listed by border section. When a section
-collects ``sensor_burst_count`` detections within ``sensor_burst_minutes``,
-one event with status ``reported`` is proposed to the duty officer, naming
-the detections; a burst goes on while detections keep coming within the
-window, and makes one proposal.
+become ``sensor_detection`` records listed by border section. Each is then
+handed to :class:`~sitcen.interop.surveillance.Surveillance`: the sensor is
+alive, the fence segments it watches move, and the detection is correlated
+into an incident; when an incident collects ``sensor_burst_count`` detections
+within ``sensor_burst_minutes`` (or a breach), one event with status
+``reported`` is proposed to the duty officer, and later evidence is grouped
+into it (docs/surveillance.md). Health messages arrive on their own topic.
 """
 
 from __future__ import annotations
@@ -19,8 +21,8 @@ import os
 import secrets
 import ssl
 import threading
-from collections import OrderedDict, deque
-from dataclasses import dataclass, field
+from collections import OrderedDict
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Annotated, Any, Protocol
@@ -31,13 +33,15 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from sitcen import metrics
-from sitcen.errors import InvalidInput
-from sitcen.events import NO_NUL, EventCreate, Location
+from sitcen.analysis.correlation import CorrelationRules
+from sitcen.events import NO_NUL, Location
 from sitcen.interop.cot import MappingError, ReportRule, report_rule
+from sitcen.interop.sensor_health import HealthError
+from sitcen.interop.surveillance import Surveillance
 from sitcen.settings import Settings
 from sitcen.store import leases
 from sitcen.store.assets import AssetPositionCreate, WrittenAsset, write_positions
-from sitcen.store.events import Reporter, report_events
+from sitcen.store.events import Reporter
 from sitcen.store.journal import RecordKind
 from sitcen.store.records import StoredRecord, list_records, write_record
 from sitcen.taxonomy import Handling
@@ -81,6 +85,10 @@ class SensorCreate(BaseModel):
     coverage_km: float | None = Field(
         None, gt=0, le=50, allow_inf_nan=False,
         description="width either side of coverage_line the sensor sees")
+    heartbeat_interval_s: float | None = Field(
+        None, gt=0, le=7 * 86400, allow_inf_nan=False,
+        description="seconds between its heartbeats; silent longer: a silence is recorded "
+                    "(default SITCEN_SENSOR_HEARTBEAT_S)")
     status: str = Field("active", max_length=32, pattern=r"^[a-z_]+$")
     handling: Handling = Handling.amber
 
@@ -98,6 +106,7 @@ class SensorPublic(BaseModel):
     coverage_radius_km: float | None = None
     coverage_line: list[LonLat] | None = None
     coverage_km: float | None = None
+    heartbeat_interval_s: float | None = None
     status: str
     handling: str
 
@@ -111,7 +120,8 @@ def register_sensor(engine: sa.Engine, reporter: Reporter, item: SensorCreate) -
         name=item.name, location=item.location, at=datetime.now(UTC), status=item.status,
         handling=item.handling)
     extra = {"sensor": {"type": item.type, "coverage_radius_km": item.coverage_radius_km,
-                        "coverage_line": item.coverage_line, "coverage_km": item.coverage_km}}
+                        "coverage_line": item.coverage_line, "coverage_km": item.coverage_km,
+                        "heartbeat_interval_s": item.heartbeat_interval_s}}
     return write_positions(engine, reporter, [position], [extra])[0]
 
 
@@ -124,7 +134,9 @@ def sensor_public(record: StoredRecord) -> SensorPublic:
                         location=b.get("location") or {}, section_id=b.get("section_id"),
                         coverage_radius_km=sensor.get("coverage_radius_km"),
                         coverage_line=sensor.get("coverage_line"),
-                        coverage_km=sensor.get("coverage_km"), status=b.get("status", ""),
+                        coverage_km=sensor.get("coverage_km"),
+                        heartbeat_interval_s=sensor.get("heartbeat_interval_s"),
+                        status=b.get("status", ""),
                         handling=b.get("handling", "AMBER"))
 
 
@@ -195,52 +207,6 @@ def record_detection(engine: sa.Engine, node_id: str, sensor: StoredRecord,
     return write_record(engine, RecordKind.sensor_detection, body, node_id=node_id)
 
 
-@dataclass(frozen=True)
-class Detection:
-    """What the burst detector keeps of a detection."""
-
-    record_id: str
-    sensor_id: str
-    kind: str
-    at: datetime
-    location: dict[str, Any]
-
-
-@dataclass
-class _Section:
-    recent: deque[Detection] = field(default_factory=deque)
-    last_at: datetime | None = None
-    proposed: bool = False
-
-
-class BurstDetector:
-    """N detections on a section within M minutes make a burst; one proposal per burst.
-
-    A burst lasts while detections keep coming less than M minutes apart; a
-    quiet spell of M minutes ends it, and the next N within M make a new one.
-    """
-
-    def __init__(self, count: int, window: timedelta) -> None:
-        self.count = count
-        self.window = window
-        self._sections: dict[str, _Section] = {}
-
-    def observe(self, section_id: str, detection: Detection) -> list[Detection] | None:
-        """The burst's detections when this one makes a new burst, else None."""
-        state = self._sections.setdefault(section_id, _Section())
-        if state.last_at is not None and detection.at - state.last_at > self.window:
-            state.proposed = False
-            state.recent.clear()
-        state.recent.append(detection)
-        state.last_at = max(state.last_at or detection.at, detection.at)
-        while state.recent and state.recent[0].at < state.last_at - self.window:
-            state.recent.popleft()
-        if not state.proposed and len(state.recent) >= self.count:
-            state.proposed = True
-            return sorted(state.recent, key=lambda d: d.at)
-        return None
-
-
 #: What a burst of each detection kind is proposed as (see docs/sensors.md).
 DEFAULT_SENSOR_MAPPING: dict[str, Any] = {
     "kinds": {
@@ -281,27 +247,6 @@ def load_sensor_mapping(path: Path | None) -> SensorMapping:
                          report_rule("default", data.get("default", "suspicious_person")))
 
 
-def propose_event(engine: sa.Engine, reporter: Reporter, section_id: str,
-                  burst: list[Detection], mapping: SensorMapping) -> str:
-    """Report the event a burst suggests (status ``reported``); its id."""
-    kinds = [d.kind for d in burst]
-    main_kind = max(set(kinds), key=kinds.count)
-    rule = mapping.rule(main_kind)
-    sensors = sorted({d.sensor_id for d in burst})
-    text = (f"Sensor burst on {section_id}: {len(burst)} detections "
-            f"({', '.join(sorted(set(kinds)))}) "
-            f"by {', '.join(sensors)} from {burst[0].at:%Y-%m-%d %H:%M:%S} to "
-            f"{burst[-1].at:%H:%M:%S} UTC. Detection records: "
-            + ", ".join(d.record_id for d in burst))
-    item = EventCreate.model_validate({
-        "type": rule.type, "occurred_at": min(burst[0].at, datetime.now(UTC)),
-        "location": burst[-1].location, "details": rule.details, "status": "reported",
-        "description": text[:8000],
-        "confidence": {"source_reliability": "C", "information_credibility": 3},
-    })
-    return report_events(engine, reporter, [item])[0].id
-
-
 # --------------------------------------------------------------------------- subscriber
 
 
@@ -322,6 +267,7 @@ class SensorCounters:
     detections: int = 0
     dropped: int = 0
     proposals: int = 0
+    health: int = 0
 
     def __setattr__(self, name: str, value: Any) -> None:
         grown = value - getattr(self, name, 0)
@@ -336,14 +282,18 @@ class DetectionSubscriber:
     def __init__(self, node: NodeLike, *, host: str, port: int, username: str = "",
                  password: str = "", topic: str = "sitcen/detections/#",
                  tls_ca: Path | None = None, mapping: SensorMapping | None = None,
-                 burst_count: int = 3, burst_minutes: float = 10.0) -> None:
+                 burst_count: int = 3, burst_minutes: float = 10.0,
+                 health_topic: str = "sitcen/health/#") -> None:
         import paho.mqtt.client as mqtt
         from paho.mqtt.enums import CallbackAPIVersion
 
         self.node = node
         self.topic = topic
+        self.health_topic = health_topic
         self.mapping = mapping or load_sensor_mapping(None)
-        self.bursts = BurstDetector(burst_count, timedelta(minutes=burst_minutes))
+        self.surveillance = Surveillance(node, self.mapping, rules=CorrelationRules(
+            max_km=node.settings.correlation_km, window=timedelta(minutes=burst_minutes),
+            propose_count=burst_count))
         self.counters = SensorCounters()
         self.connected = threading.Event()
         self.refused: str | None = None
@@ -372,9 +322,11 @@ class DetectionSubscriber:
         return cls(node, host=s.mqtt_host, port=s.mqtt_port, username=s.mqtt_username,
                    password=s.mqtt_password.get_secret_value(), topic=s.mqtt_topic,
                    tls_ca=s.mqtt_tls_ca, mapping=load_sensor_mapping(s.sensor_mapping_file),
-                   burst_count=s.sensor_burst_count, burst_minutes=s.sensor_burst_minutes)
+                   burst_count=s.sensor_burst_count, burst_minutes=s.sensor_burst_minutes,
+                   health_topic=s.mqtt_health_topic)
 
     def start(self) -> DetectionSubscriber:
+        self.surveillance.start()
         self._thread.start()
         return self
 
@@ -382,6 +334,7 @@ class DetectionSubscriber:
         self._stop.set()
         if self._thread.ident is not None:
             self._thread.join(timeout=30)
+        self.surveillance.stop()
 
     def _hold_lease(self) -> None:
         # One subscriber per node, whatever the number of processes: the lease holder.
@@ -418,7 +371,7 @@ class DetectionSubscriber:
                         reason)
             return
         self.refused = None
-        client.subscribe(self.topic, qos=1)
+        client.subscribe([(self.topic, 1), (self.health_topic, 1)])
         self.connected.set()
         metrics.sensor_broker(True)
         log.info("connected to the MQTT broker %s:%d", self._host, self._port)
@@ -431,7 +384,25 @@ class DetectionSubscriber:
             log.warning("MQTT broker connection lost (%s); reconnecting", reason)
 
     def _on_message(self, _client: Any, _userdata: Any, message: Any) -> None:
-        self.handle(bytes(message.payload), str(message.topic))
+        import paho.mqtt.client as mqtt
+
+        if mqtt.topic_matches_sub(self.health_topic, str(message.topic)):
+            self.handle_health(bytes(message.payload), str(message.topic))
+        else:
+            self.handle(bytes(message.payload), str(message.topic))
+
+    def handle_health(self, payload: bytes, topic: str = "") -> None:
+        """One heartbeat, battery, tamper or fault message (docs/surveillance.md)."""
+        self.counters.received += 1
+        try:
+            self.surveillance.health_message(payload)
+            self.counters.health += 1
+        except HealthError as exc:
+            self.counters.dropped += 1
+            log.warning("health message on %s dropped: %s", topic or "?", exc)
+        except Exception:  # a store failure must not end the subscriber
+            self.counters.dropped += 1
+            log.exception("health message on %s could not be recorded", topic or "?")
 
     def handle(self, payload: bytes, topic: str = "") -> None:
         """One detection message: checked, recorded, and counted towards a burst."""
@@ -460,20 +431,5 @@ class DetectionSubscriber:
             raise DetectionError(f"sensor {message.sensor_id!r} is not registered")
         record = record_detection(self.node.engine, node_id, sensor, message)
         self.counters.detections += 1
-        section_id = record.body.get("section_id")
-        if section_id is None:
-            return  # inland sensors make observations, not section bursts
-        detection = Detection(record.id, message.sensor_id, message.kind, message.detected_at,
-                              record.body.get("location") or {})
-        with self._lock:
-            burst = self.bursts.observe(section_id, detection)
-        if burst is not None:
-            try:
-                event_id = propose_event(self.node.engine, self.node.reporter, section_id, burst,
-                                         self.mapping)
-            except InvalidInput as exc:
-                log.warning("burst on %s: proposal refused: %s", section_id, exc.errors)
-                return
+        if self.surveillance.detection(record) is not None:
             self.counters.proposals += 1
-            log.info("burst of %d detections on %s: proposed event %s", len(burst), section_id,
-                     event_id)

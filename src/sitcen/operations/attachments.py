@@ -216,7 +216,8 @@ def make_thumbnail(content: bytes) -> bytes | None:
 
 #: Kinds of record a file may be attached to.
 ATTACHABLE = (RecordKind.event, RecordKind.request_for_information, RecordKind.request_response,
-              RecordKind.joint_operation, RecordKind.operation_report)
+              RecordKind.joint_operation, RecordKind.operation_report,
+              RecordKind.sensor_detection)
 
 
 def attach_file(engine: sa.Engine, node_id: str, record: HeldRecord, checked: CheckedFile, *,

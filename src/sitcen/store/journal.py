@@ -74,6 +74,10 @@ class RecordKind(StrEnum):
     request_for_information = "request_for_information"
     daily_aggregate = "daily_aggregate"
     sensor_detection = "sensor_detection"
+    # A sensor's silence, fault, tamper or low battery, from start to end, and a fence or
+    # cable segment with its state (docs/surveillance.md).
+    sensor_fault = "sensor_fault"
+    fence_segment = "fence_segment"
     # Issued situation reports and analytical products (shared under agreements), and
     # the node's own drafts and report templates (never leave the node).
     report = "report"
@@ -122,6 +126,8 @@ SUBJECT_FIELDS: dict[str, str] = {
     RecordKind.request_for_information: "to_node",
     RecordKind.daily_aggregate: "to_node",
     RecordKind.sensor_detection: "section_id",
+    RecordKind.sensor_fault: "sensor_id",
+    RecordKind.fence_segment: "segment_id",
     RecordKind.report: "product",
     RecordKind.report_draft: "product",
     RecordKind.report_template: "template_id",
