@@ -216,7 +216,7 @@ def evaluate(c: Candidates, method: str, threshold: float,
     detected: dict[int, int] = {}
     for j in np.flatnonzero(match >= 0):
         k = int(match[j])
-        delay = int(signals.at[j, "alarm_day"]) - _day(c.truth[k]["start"], c.start_us)
+        delay = int(days[starts[j]]) - _day(c.truth[k]["start"], c.start_us)
         detected[k] = min(detected.get(k, delay), delay)
     return detected, false_alerts(signals, explained, merge_gap)
 
