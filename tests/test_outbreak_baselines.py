@@ -1,4 +1,4 @@
-"""The outbreak detectors the early-warning benchmark measures ours against (benchmarks/_outbreak.py).
+"""The outbreak detectors the early-warning benchmark measures ours against (_outbreak.py).
 
 Each is checked against its published definition on a series small enough to
 work out by hand, and the oracle's true rates against the scenario they come from.
@@ -16,9 +16,9 @@ from scipy import stats
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "benchmarks"))
 
-import _outbreak as ob  # noqa: E402  (benchmarks/_outbreak.py)
+import _outbreak as ob
 
-from sitcen.demo.scenario import BACKGROUND_SHAPE, TYPES, background_rates, generate  # noqa: E402
+from sitcen.demo.scenario import BACKGROUND_SHAPE, TYPES, background_rates, generate
 
 
 def test_ears_c1_c2_c3_follow_their_definitions() -> None:
