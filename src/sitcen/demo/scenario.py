@@ -74,14 +74,19 @@ __all__ = [  # the scenario's public names, its code tables included
     "AGE_GROUPS", "CENTRAL_ASIA", "COUNTRIES", "DEFAULT_START", "DETECTIONS", "DIRECTIONS",
     "DISEASES", "FRAUD_KINDS", "HANDLINGS", "HIGH_PASS_BOXES", "IMPACTS", "KIND_OF", "MODI",
     "REACTIONS", "REACTION_SETS", "RELIABILITY", "SEXES", "STAGES", "STATUSES", "TRANSPORTS",
-    "TYPES", "UNITS", "UNKNOWN_COUNTRY", "Scenario", "generate", "is_high_pass", "is_river",
-    "live_events",
+    "TYPES", "UNITS", "UNKNOWN_COUNTRY", "Scenario", "background_rates", "generate",
+    "is_high_pass", "is_river", "live_events",
 ]
 
 DEFAULT_START = date(2023, 1, 1)
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 # --------------------------------------------------------------------------- rates
+
+#: Gamma shape of the day-to-day mixing of background counts (variance mu + mu^2 / shape).
+BACKGROUND_SHAPE = 3.0
+#: Armed incidents come in bursts: a much smaller shape.
+ARMED_INCIDENT_SHAPE = 0.3
 
 
 def _calendar(start: datetime, n_days: int) -> tuple[F64, IntP]:
@@ -424,14 +429,14 @@ class Scenario:
         return out
 
 
-def generate(years: float = 3, *, seed: int = 1, start: date | datetime = DEFAULT_START,
-             scale: float = 1.0, sections: Sequence[BorderSection] | None = None,
-             anomalies: bool = True) -> Scenario:
-    """Generate ``years`` of synthetic reports (≈ 50,000 a year at ``scale`` 1).
+def _background(years: float, seed: int, start: date | datetime, scale: float,
+                sections: Sequence[BorderSection] | None, anomalies: bool
+                ) -> tuple[np.random.Generator, BorderGeometry, int, F64, F64,
+                           tuple[list[dict[str, Any]], _Planted, list[_Surge]]]:
+    """The random state, geometry, calendar, background rates and planted truth of a scenario.
 
-    Deterministic for ``seed`` (numpy PCG64). ``scale`` multiplies every rate
-    (background and planted alike); ``sections`` defaults to the shipped border
-    sections; ``anomalies=False`` plants nothing and leaves ``truth`` empty.
+    The first steps of :func:`generate`, in its order of random draws, so that
+    :func:`background_rates` gives the rates the events were drawn from.
     """
     if years <= 0 or scale <= 0:
         raise ValueError("years and scale must be positive")
@@ -442,10 +447,41 @@ def generate(years: float = 3, *, seed: int = 1, start: date | datetime = DEFAUL
     n_days = max(1, round(years * 365.25))
     months, weekday = _calendar(start_dt, n_days)
     lam = _rates(geo, months, weekday, scale, rng)
-    truth, planted, surges = _plant(geo, lam, start_dt, years, scale, rng) if anomalies else (
+    planting = _plant(geo, lam, start_dt, years, scale, rng) if anomalies else (
         [], _Planted(), [])
+    return rng, geo, start_us, months, lam, planting
+
+
+def background_rates(years: float = 3, *, seed: int = 1, start: date | datetime = DEFAULT_START,
+                     scale: float = 1.0, sections: Sequence[BorderSection] | None = None,
+                     anomalies: bool = True) -> F64:
+    """The expected background count per (section, day, type) of ``generate(...)``'s scenario.
+
+    The same arguments give the rates the background counts of :func:`generate`
+    were drawn from (a negative binomial around each rate: gamma shape
+    :data:`BACKGROUND_SHAPE`, or :data:`ARMED_INCIDENT_SHAPE` for armed
+    incidents), falling trend shifts included; planted anomalies, clusters and the
+    rising side of a trend shift come on top. Types are in the order of
+    :data:`TYPES`. An early-warning benchmark uses them as the true baseline
+    that no real detector knows.
+    """
+    return _background(years, seed, start, scale, sections, anomalies)[4]
+
+
+def generate(years: float = 3, *, seed: int = 1, start: date | datetime = DEFAULT_START,
+             scale: float = 1.0, sections: Sequence[BorderSection] | None = None,
+             anomalies: bool = True) -> Scenario:
+    """Generate ``years`` of synthetic reports (≈ 50,000 a year at ``scale`` 1).
+
+    Deterministic for ``seed`` (numpy PCG64). ``scale`` multiplies every rate
+    (background and planted alike); ``sections`` defaults to the shipped border
+    sections; ``anomalies=False`` plants nothing and leaves ``truth`` empty.
+    """
+    rng, geo, start_us, months, lam, (truth, planted, surges) = _background(
+        years, seed, start, scale, sections, anomalies)
+    n_days = months.size
     # Background: gamma-mixed Poisson (negative binomial); armed incidents come in bursts.
-    shape = np.where(np.array(TYPES) == "armed_incident", 0.3, 3.0)
+    shape = np.where(np.array(TYPES) == "armed_incident", ARMED_INCIDENT_SHAPE, BACKGROUND_SHAPE)
     counts = rng.poisson(lam * rng.gamma(shape, 1 / shape, lam.shape))
     _surge(truth, planted, surges, lam, counts, rng)
     del lam
