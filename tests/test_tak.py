@@ -446,6 +446,8 @@ def test_protobuf_client_gets_protobuf_back(node: Node, listener: TakListener,
     assert data[0] == 0xBF
     message = takproto_parse(bytearray(data))
     assert message.cotEvent.uid in {"PROTO-1", "XML-1"}
+    # XML-1 is routed as soon as it is accepted, maybe before PROTO-1 is stored.
+    wait_until(lambda: "PROTO-1" in _assets(node), what="the protobuf position stored")
     assert _assets(node)["PROTO-1"]["name"] == "Протобуф"
 
 
