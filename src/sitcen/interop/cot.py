@@ -30,7 +30,7 @@ from defusedxml import DefusedXmlException
 from google.protobuf.message import DecodeError  # type: ignore[import-untyped]
 from pydantic import ValidationError
 from takproto.constants import TAKProtoVer  # type: ignore[import-untyped]
-from takproto.functions import msg2proto  # type: ignore[import-untyped]
+from takproto.functions import msg2proto, xml2message  # type: ignore[import-untyped]
 from takproto.proto import TakMessage  # type: ignore[import-untyped]
 
 from sitcen.events import Details
@@ -432,6 +432,18 @@ def stream_framed(payload: bytes) -> bytes:
 def _millis_iso(millis: int) -> str:
     moment = datetime.fromtimestamp(millis / 1000, UTC)
     return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
+
+
+def xml_as_proto(data: bytes) -> bytes:
+    """A CoT XML message (already accepted by :func:`parse_xml`) as a TAK protocol stream
+    frame: takproto's conversion, with the rest of the detail kept in UTF-8 (takproto
+    writes every non-ASCII character of it as a character reference)."""
+    message = xml2message(data)
+    detail = message.cotEvent.detail
+    if detail.xmlDetail:
+        parts = _parse(b"<detail>" + detail.xmlDetail.encode("utf-8") + b"</detail>")
+        detail.xmlDetail = "".join(ET.tostring(e, encoding="unicode") for e in parts)
+    return bytes(msg2proto(message, TAKProtoVer.STREAM))
 
 
 def proto_as_xml(payload: bytes) -> bytes:

@@ -421,12 +421,14 @@ class TakListener:
 
     async def _authenticated(self, client: TakClient, user: StoredUser | None) -> None:
         """Who the client is from now on, and for a partner's user, what it may see."""
-        metrics.tak_client(authenticated=(user is not None) - (client.user is not None))
-        client.user = user
         audience = Audience() if user is None else await asyncio.to_thread(
             audience_of, self.node.engine, self.node.settings.node_id, user.username,
             self.node.settings.partner_users)
-        client.partner, client.agreement = audience.partner, audience.agreement
+        # All at once, after the look-up: a partner's user must never be seen, even for a
+        # moment, as a user of this node (the router would pass it what devices send).
+        metrics.tak_client(authenticated=(user is not None) - (client.user is not None))
+        client.user, client.partner, client.agreement = (user, audience.partner,
+                                                         audience.agreement)
         if audience.unlinked:
             log.warning("TAK client %s: %s speaks for %s, which this node has no link "
                         "to: it receives nothing", client.peer, user and user.username,

@@ -6,7 +6,7 @@ other connected devices of this node's own users, untouched: the bytes the
 sender sent, less the sitcen login token of its ``<__auth>`` element. A
 message addressed with ``<marti><dest …/>`` goes only to the devices named.
 A client that reads the other format gets the same message converted (XML to
-TAK protocol with ``takproto``, the other way with
+TAK protocol and back with :func:`sitcen.interop.cot.xml_as_proto` and
 :func:`sitcen.interop.cot.proto_as_xml`).
 
 A partner's liaison is never routed to: what it sees is what the sharing
@@ -21,10 +21,14 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from takproto.constants import TAKProtoVer  # type: ignore[import-untyped]
-from takproto.functions import xml2proto  # type: ignore[import-untyped]
-
-from sitcen.interop.cot import CotEvent, Frame, proto_as_xml, stream_framed, without_token
+from sitcen.interop.cot import (
+    CotEvent,
+    Frame,
+    proto_as_xml,
+    stream_framed,
+    without_token,
+    xml_as_proto,
+)
 from sitcen.interop.tak_outbound import MAX_CLIENT_BUFFER
 from sitcen.store.users import StoredUser
 from sitcen.users import Permission, allows
@@ -54,7 +58,7 @@ class _Wire:
     def proto(self) -> bytes:
         if self._proto is None:
             self._proto = (stream_framed(self.data) if self.kind == "proto"
-                           else bytes(xml2proto(self.data, TAKProtoVer.STREAM)))
+                           else xml_as_proto(self.data))
         return self._proto
 
 
