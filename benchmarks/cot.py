@@ -62,6 +62,7 @@ import sqlite3
 import subprocess
 import time
 import warnings
+from collections.abc import Callable
 from configparser import ConfigParser
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -329,8 +330,13 @@ def kept_up(step: dict[str, Any]) -> bool:
                 and step["p99_ms"] is not None and step["p99_ms"] < KEEP_UP_P99_MS)
 
 
+def _wait_stored(stored: Callable[[], int], goal: int) -> None:
+    wait_until(lambda: stored() >= goal, timeout_s=60, interval_s=0.2,
+               what="the routed positions stored")
+
+
 def route_ladder(name: str, host: str, port: int, token: str | None, args: argparse.Namespace,
-                 stored: Any = None) -> dict[str, Any]:
+                 stored: Callable[[], int] | None = None) -> dict[str, Any]:
     """Latency at the report rates, then the ladder up to the first rate not kept up with."""
     out: dict[str, Any] = {}
     steps: dict[float, dict[str, Any]] = {}
@@ -341,8 +347,7 @@ def route_ladder(name: str, host: str, port: int, token: str | None, args: argpa
         step = asyncio.run(route_step(host, port, token, args.clients, args.units, rate,
                                       args.route_seconds, args.route_warmup))
         if stored is not None:
-            wait_until(lambda b=before, s=step: stored() - b >= s["sent"], timeout_s=60,
-                       interval_s=0.2, what="the routed positions stored")
+            _wait_stored(stored, before + step["sent"])
             step["stored"] = stored() - before
         steps[rate] = step
         ok = kept_up(step)
