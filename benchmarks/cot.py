@@ -88,6 +88,8 @@ KEEP_UP_DELIVERED = 0.99
 KEEP_UP_P99_MS = 1000.0
 #: How long the subscriber waits for the last positions after the senders stop.
 ROUTE_GRACE_S = 2.0
+#: How long the store may go without writing a routed position before it is given up on.
+STORE_STALL_S = 10.0
 _SEQ = re.compile(rb"<remarks>s(\d+)</remarks>")
 
 
@@ -331,8 +333,13 @@ def kept_up(step: dict[str, Any]) -> bool:
 
 
 def _wait_stored(stored: Callable[[], int], goal: int) -> None:
-    wait_until(lambda: stored() >= goal, timeout_s=60, interval_s=0.2,
-               what="the routed positions stored")
+    """Wait until ``goal`` positions are stored, or the count stops growing for 10 s."""
+    last, since = stored(), time.monotonic()
+    while last < goal and time.monotonic() - since < STORE_STALL_S:
+        time.sleep(0.2)
+        now = stored()
+        if now > last:
+            last, since = now, time.monotonic()
 
 
 def route_ladder(name: str, host: str, port: int, token: str | None, args: argparse.Namespace,
