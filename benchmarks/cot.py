@@ -90,6 +90,9 @@ KEEP_UP_P99_MS = 1000.0
 ROUTE_GRACE_S = 2.0
 #: How long the store may go without writing a routed position before it is given up on.
 STORE_STALL_S = 10.0
+#: Sequence numbers of one paced run start here times its index: what a router still
+#: delivers of an earlier run is never taken for this one's.
+SEQ_PER_STEP = 100_000_000
 _SEQ = re.compile(rb"<remarks>s(\d+)</remarks>")
 
 
@@ -289,7 +292,7 @@ async def _subscriber(host: str, port: int, hello: bytes | None, connected: asyn
 
 async def route_step(host: str, port: int, token: str | None, clients: int, units: int,
                      rate: float, seconds: float, warmup: float,
-                     subscribed: Any = None) -> dict[str, Any]:
+                     first_seq: int = 0) -> dict[str, Any]:
     """One paced run: ``clients`` senders at ``rate`` in all, one subscriber; the first
     ``warmup`` seconds are not measured."""
     url = f"tcp://{host}:{port}"
@@ -303,12 +306,10 @@ async def route_step(host: str, port: int, token: str | None, clients: int, unit
                           stale=now + timedelta(minutes=1), token=token)
     listener = asyncio.create_task(_subscriber(host, port, hello, connected, arrived, stop))
     await connected.wait()
-    if subscribed is not None:
-        await asyncio.to_thread(subscribed)
     senders = [asyncio.create_task(_route_sender(
         url, route_templates(c, units, None), route_templates(c, 1, token)[0]
-        if token is not None else None, rate / clients, warmup + seconds, c, clients,
-        sent_at)) for c in range(clients)]
+        if token is not None else None, rate / clients, warmup + seconds, first_seq + c,
+        clients, sent_at)) for c in range(clients)]
     started = time.perf_counter()
     await asyncio.gather(*senders)
     window = time.perf_counter() - started - warmup
@@ -352,7 +353,8 @@ def route_ladder(name: str, host: str, port: int, token: str | None, args: argpa
     for rate in ladder:
         before = stored() if stored is not None else 0
         step = asyncio.run(route_step(host, port, token, args.clients, args.units, rate,
-                                      args.route_seconds, args.route_warmup))
+                                      args.route_seconds, args.route_warmup,
+                                      first_seq=len(steps) * SEQ_PER_STEP))
         if stored is not None:
             _wait_stored(stored, before + step["sent"])
             step["stored"] = stored() - before
