@@ -416,15 +416,6 @@ def _listening(port: int) -> bool:
     return False
 
 
-def settled(db: Path) -> int:
-    """The journal's position count once it stops growing (the store has caught up)."""
-    last = -1
-    while (now := journal_count(db)) != last:
-        last = now
-        time.sleep(1.0)
-    return now
-
-
 def _rates(text: str) -> tuple[float, ...]:
     return tuple(float(r) for r in text.split(",") if r.strip())
 
@@ -466,13 +457,18 @@ def main(argv: list[str] | None = None) -> None:
             token = server.token
             tak_url = f"tcp://127.0.0.1:{tak_port}"
             log(f"TAK listener on {tak_url}")
+            # First, on an empty node: what the later phases leave queued in sockets would
+            # still be read and stored while these runs go on.
+            log(f"1. device to device through sitcen: {args.clients} senders, 1 subscriber")
+            route = route_ladder("sitcen", "127.0.0.1", tak_port, token, args,
+                                 stored=lambda: journal_count(db))
             manager = multiprocessing.Manager()
             ready, stop, arrived = manager.Event(), manager.Event(), manager.dict()
             watcher = multiprocessing.Process(target=watch_stream,
                                               args=(server.url, token, ready, stop, arrived))
             watcher.start()
             ready.wait(30)
-            log(f"1. latency at {args.rate:,.0f} positions/s: {args.clients} pytak clients x "
+            log(f"2. latency at {args.rate:,.0f} positions/s: {args.clients} pytak clients x "
                 f"{args.units} units, {args.warmup:g} s warm-up + {args.seconds:g} s")
             paced = asyncio.run(load(tak_url, token, args.clients, args.units, args.seconds,
                                      args.warmup, db, args.rate))
@@ -487,13 +483,9 @@ def main(argv: list[str] | None = None) -> None:
                 watcher.join()
             seen = dict(arrived)
             manager.shutdown()
-            log(f"2. throughput: {args.clients} pytak clients as fast as the listener takes them")
+            log(f"3. throughput: {args.clients} pytak clients as fast as the listener takes them")
             flat_out = asyncio.run(load(tak_url, token, args.clients, args.units, args.seconds,
                                         args.warmup, db, None))
-            settled(db)
-            log(f"3. device to device through sitcen: {args.clients} senders, 1 subscriber")
-            route = route_ladder("sitcen", "127.0.0.1", tak_port, token, args,
-                                 stored=lambda: journal_count(db))
         log("4. device to device through the peer router (taky, defaults, SSL off)")
         with taky_router(data_dir) as peer_port:
             peer = (route_ladder("taky", "127.0.0.1", peer_port, None, args)
