@@ -110,8 +110,15 @@ typecheck: $(VENV)/.installed-dev
 ## bench: every measured claim (benchmarks/suite.py), its results into
 ## benchmarks/results/latest.json, then the docs' figures from them (make docs)
 # A failed run is recorded as such in the results and the docs, and fails the target.
-bench: $(VENV)/.installed-dev $(CONSOLE_STAMP)
+bench: $(VENV)/.installed-dev $(CONSOLE_STAMP) .venv-taky/bin/taky
 	$(BIN)/python benchmarks/suite.py; status=$$?; $(MAKE) docs && exit $$status
+
+# The peer TAK router benchmarks/cot.py measures sitcen against (taky, from PyPI), in a virtual
+# environment of its own: it pins Flask 2, while the dev install needs Flask 3.
+.venv-taky/bin/taky:
+	$(PYTHON) -m venv .venv-taky
+	.venv-taky/bin/pip install --quiet 'taky==0.10'
+
 
 ## geography: rebuild the shipped border geometry from Natural Earth (needs npm)
 geography: $(VENV)/.installed

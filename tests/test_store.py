@@ -109,6 +109,27 @@ def test_version_gap_is_refused_and_rolled_back(engine: sa.Engine) -> None:
         assert len(read_journal(conn)) == 1
 
 
+def test_many_versions_of_a_few_records_in_one_batch(engine: sa.Engine) -> None:
+    """A flood: several versions of each record in one batch all reach history and the
+    journal, the last is current; a gap anywhere refuses the whole batch."""
+    ids = [str(uuid.uuid4()) for _ in range(2)]
+    write_records(engine, [Record("event", _event_row(i, "me", 1)) for i in ids], node_id="me")
+    batch = [Record("event", _event_row(i, "me", v)) for v in range(2, 12) for i in ids]
+    write_records(engine, batch, node_id="me")
+    with engine.connect() as conn:
+        current = dict(conn.execute(sa.select(schema.events.c.id, schema.events.c.version)).all())
+        history = conn.execute(sa.select(schema.event_versions.c.id,
+                                         schema.event_versions.c.version)).all()
+        assert current == dict.fromkeys(ids, 11)
+        assert sorted(history) == sorted((i, v) for i in ids for v in range(1, 11))
+        assert len(read_journal(conn)) == 22
+    gap = [Record("event", _event_row(i, "me", v)) for v in (12, 13, 14, 15, 17) for i in ids]
+    with pytest.raises(VersionConflictError):
+        write_records(engine, gap, node_id="me")
+    with engine.connect() as conn:
+        assert len(read_journal(conn)) == 22
+
+
 _WRITER = """
 import sys, uuid
 import orjson

@@ -364,7 +364,7 @@ def test_a_partners_liaison_sees_what_the_agreement_allows(
     settings = make_settings(database_url, tmp_path, partner_users={"liaison": "kg-parent"})
     node = Node.open(settings, engine=engine)
 
-    async def round_trip(tak: TakListener, uid: str) -> tuple[bytes, bytes]:
+    async def round_trip(tak: TakListener, uid: str, shared: bool) -> tuple[bytes, bytes]:
         url = f"tcp://127.0.0.1:{tak.tcp_port}"
         partner_r, partner_w = await asyncio.open_connection("127.0.0.1", tak.tcp_port)
         # A ping (t-x-c-t) carries each reader's token and is otherwise ignored.
@@ -373,23 +373,26 @@ def test_a_partners_liaison_sees_what_the_agreement_allows(
                                                   token=tokens[Role.duty_officer])], read=1))
         await authenticated(tak, 2)
         await _send(url, [cot(uid, token=tokens[Role.operator], callsign="Дозор")])
-        seen_by_own = (await own)[0]
-        try:  # the partner's share, if any, left in the same round as the own users' one
-            seen_by_partner = await asyncio.wait_for(partner_r.read(65536), 2.0)
-        except TimeoutError:
-            seen_by_partner = b""
+        seen_by_own = (await own)[0]  # routed at once; the partner's share comes from the store
+        if shared:
+            seen_by_partner = await _until(partner_r, lambda d: uid.encode() in d)
+        else:
+            try:
+                seen_by_partner = await asyncio.wait_for(partner_r.read(65536), 2.0)
+            except TimeoutError:
+                seen_by_partner = b""
         partner_w.close()
         await partner_w.wait_closed()
         return bytes(seen_by_own), seen_by_partner
 
     with TakListener(node, load_mapping(None), tcp_port=0) as tak:
-        own, partner = asyncio.run(round_trip(tak, "PATROL-1"))
+        own, partner = asyncio.run(round_trip(tak, "PATROL-1", False))
         assert b"PATROL-1" in own and partner == b""  # no link: nothing leaves
     # A link to a parent: its default agreement grants every kind, exact locations.
     add_peer(engine, "kg-parent", url="http://kg-parent:8080", relation=Relation.parent,
              public_key=NodeIdentity.generate("kg-parent").public_key_text)
     with TakListener(node, load_mapping(None), tcp_port=0) as tak:
-        own, partner = asyncio.run(round_trip(tak, "PATROL-2"))
+        own, partner = asyncio.run(round_trip(tak, "PATROL-2", True))
         assert b"PATROL-2" in own and b"PATROL-2" in partner
 
 
@@ -446,6 +449,8 @@ def test_protobuf_client_gets_protobuf_back(node: Node, listener: TakListener,
     assert data[0] == 0xBF
     message = takproto_parse(bytearray(data))
     assert message.cotEvent.uid in {"PROTO-1", "XML-1"}
+    # XML-1 is routed as soon as it is accepted, maybe before PROTO-1 is stored.
+    wait_until(lambda: "PROTO-1" in _assets(node), what="the protobuf position stored")
     assert _assets(node)["PROTO-1"]["name"] == "Протобуф"
 
 
@@ -483,3 +488,205 @@ def test_tls_client_certificates(node: Node, tokens: dict[Role, str], tmp_path: 
         wait_until(lambda: tak.counters.positions == 1 and tak.counters.unauthenticated == 1,
                    what="the certificate holder's position and the stranger's refusal")
         assert set(_assets(node)) == {"CERT-operator"}
+
+
+# --------------------------------------------------------------------------- device to device
+
+_T = "2026-05-01T10:00:00.000Z"
+_STALE = "2099-05-01T10:05:00.000Z"
+#: What patrols send each other, as ATAK writes it: a GeoChat line, a marker, a route.
+CHAT_XML = (
+    f'<event version="2.0" uid="GeoChat.ANDROID-0001.All Chat Rooms.1a2b" type="b-t-f" '
+    f'how="h-g-i-g-o" time="{_T}" start="{_T}" stale="{_STALE}"><point lat="37.22" '
+    'lon="68.6" hae="9999999.0" ce="9999999.0" le="9999999.0"/><detail><__chat '
+    'parent="RootContactGroup" groupOwner="false" chatroom="All Chat Rooms" id="All Chat Rooms" '
+    'senderCallsign="Пяндж-1"><chatgrp uid0="ANDROID-0001" uid1="All Chat Rooms" '
+    'id="All Chat Rooms"/></__chat><link uid="ANDROID-0001" type="a-f-G-U-C" relation="p-p"/>'
+    f'<remarks source="BAO.F.ATAK.ANDROID-0001" to="All Chat Rooms" time="{_T}">Брод у '
+    'камня 14 — трое, идут на север</remarks></detail></event>').encode()
+MARKER_XML = (
+    f'<event version="2.0" uid="marker-7f3e" type="b-m-p-s-p-i" how="h-g-i-g-o" time="{_T}" '
+    f'start="{_T}" stale="{_STALE}"><point lat="37.25" lon="68.61" hae="312.4" ce="5.0" '
+    'le="9999999.0"/><detail><status readiness="true"/><archive/><link uid="ANDROID-0001" '
+    'production_time="2026-05-01T10:00:00.000Z" type="a-f-G-U-C" parent_callsign="Пяндж-1" '
+    'relation="p-p"/><contact callsign="Лодка"/><remarks>Лодка спрятана в камышах</remarks>'
+    '<color argb="-65536"/><usericon iconsetpath="COT_MAPPING_SPOTMAP/b-m-p-s-p-i/-65536"/>'
+    '</detail></event>').encode()
+ROUTE_XML = (
+    f'<event version="2.0" uid="route-5c1d" type="b-m-r" how="h-e" time="{_T}" start="{_T}" '
+    f'stale="{_STALE}"><point lat="0.0" lon="0.0" hae="9999999.0" ce="9999999.0" '
+    'le="9999999.0"/><detail><link uid="wp-1" callsign="СП1" type="b-m-p-w" '
+    'point="37.21,68.59" remarks="" relation="c"/><link uid="wp-2" callsign="СП2" '
+    'type="b-m-p-w" point="37.24,68.62" remarks="" relation="c"/><link_attr color="-1" '
+    'method="Walking" prefix="CP" type="On Foot" stroke="3" direction="Infil" routetype="Primary" '
+    'order="Ascending Check Points"/><contact callsign="Маршрут дозора"/><remarks/><__routeinfo>'
+    '<__navcues/></__routeinfo></detail></event>').encode()
+
+
+def _ping(token: str, uid: str = "DEVICE") -> bytes:
+    """A TAK ping carrying a token: it authenticates a connection and is not passed on."""
+    return cot(uid, "t-x-c-t", token=token)
+
+
+async def _device(port: int, token: str) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    writer.write(_ping(token))
+    await writer.drain()
+    return reader, writer
+
+
+async def _until(reader: asyncio.StreamReader, done: Any) -> bytes:
+    """Read until ``done(data)`` holds (the test's own timeout ends a wait that never does)."""
+    data = b""
+    while not done(data):
+        chunk = await asyncio.wait_for(reader.read(1 << 20), 60)
+        assert chunk, "the listener closed the connection"
+        data += chunk
+    return data
+
+
+def _messages(data: bytes) -> list[bytes]:
+    return [m.strip() + b"</event>" for m in data.split(b"</event>") if m.strip()]
+
+
+def test_chat_marker_and_route_reach_another_device_untouched(
+        node: Node, listener: TakListener, tokens: dict[Role, str]) -> None:
+    port = listener.tcp_port
+    assert port is not None
+    position = cot("ANDROID-0001", token=tokens[Role.operator], remarks="На месте, всё тихо")
+
+    async def scenario() -> bytes:
+        reader, writer = await _device(port, tokens[Role.duty_officer])
+        await authenticated(listener, 1)
+        _r, sender = await asyncio.open_connection("127.0.0.1", port)
+        for message in (position, CHAT_XML, MARKER_XML, ROUTE_XML):
+            sender.write(message)
+        await sender.drain()
+        data = await _until(reader, lambda d: d.count(b"</event>") >= 4)
+        for w in (sender, writer):
+            w.close()
+        return data
+
+    received = _messages(asyncio.run(scenario()))
+    # Byte for byte as sent, detail and all; only the sender's token is cut out.
+    assert received[1:] == [CHAT_XML, MARKER_XML, ROUTE_XML]
+    token_element = f'<__auth token="{tokens[Role.operator]}" />'.encode()
+    assert token_element in position and tokens[Role.operator].encode() not in received[0]
+    assert received[0] == position.replace(token_element, b"").strip()
+    # What the picture needs is still stored: the position, not the chat, marker or route.
+    wait_until(lambda: "ANDROID-0001" in _assets(node), what="the position stored")
+    assert set(_assets(node)) == {"ANDROID-0001"} and _events(node) == []
+    assert listener.counters.routed == 4 and listener.counters.unmapped == 2
+
+
+def test_protobuf_and_xml_devices_get_each_others_messages(
+        node: Node, listener: TakListener, tokens: dict[Role, str]) -> None:
+    port = listener.tcp_port
+    assert port is not None
+
+    async def scenario() -> tuple[bytes, bytes]:
+        xml_r, xml_w = await _device(port, tokens[Role.operator])
+        proto_r, proto_w = await asyncio.open_connection("127.0.0.1", port)
+        proto_w.write(bytes(xml2proto(_ping(tokens[Role.operator], "PROTO-DEVICE"),
+                                      TAKProtoVer.STREAM)))
+        await authenticated(listener, 2)
+        proto_w.write(bytes(xml2proto(MARKER_XML, TAKProtoVer.STREAM)))
+        xml_w.write(CHAT_XML)
+        got_xml = await _until(xml_r, lambda d: b"</event>" in d)
+        got_proto = await _until(proto_r, lambda d: b"All Chat Rooms" in d)
+        for w in (xml_w, proto_w):
+            w.close()
+        return got_xml, got_proto
+
+    got_xml, got_proto = asyncio.run(scenario())
+    marker = parse_xml(got_xml.strip())
+    assert isinstance(marker, CotEvent)
+    assert (marker.uid, marker.type, marker.callsign, marker.remarks) == (
+        "marker-7f3e", "b-m-p-s-p-i", "Лодка", "Лодка спрятана в камышах")
+    for element in (b"<usericon iconsetpath=", b'<color argb="-65536"', b"parent_callsign="):
+        assert element in got_xml
+    chat = takproto_parse(bytearray(got_proto))
+    assert chat.cotEvent.uid == "GeoChat.ANDROID-0001.All Chat Rooms.1a2b"
+    assert "Брод у камня 14" in chat.cotEvent.detail.xmlDetail
+
+
+def test_only_the_devices_allowed_and_addressed_get_a_message(
+        engine: sa.Engine, database_url: str, tmp_path: Path, tokens: dict[Role, str]) -> None:
+    """A partner's liaison (no link: nothing) and a device a chat is not addressed to get
+    nothing; the device it is addressed to gets it."""
+    settings = make_settings(database_url, tmp_path, partner_users={"liaison": "kg-parent"})
+    node = Node.open(settings, engine=engine)
+    direct = CHAT_XML.replace(b"</remarks>", '</remarks><marti><dest callsign="Дозор 2"/>'
+                              "</marti>".encode()).replace(b"1a2b", b"3c4d")
+
+    async def scenario(port: int, tak: TakListener) -> tuple[bytes, bytes, bytes]:
+        partner_r, partner_w = await _device(port, tokens[Role.liaison])
+        other_r, other_w = await _device(port, tokens[Role.analyst])
+        named_r, named_w = await asyncio.open_connection("127.0.0.1", port)
+        named_w.write(cot("PATROL-2", token=tokens[Role.duty_officer], callsign="Дозор 2"))
+        await authenticated(tak, 3)
+        await asyncio.to_thread(wait_until, lambda: tak.counters.positions >= 1,
+                                what="the addressed device's own position")
+        _r, sender = await asyncio.open_connection("127.0.0.1", port)
+        sender.write(_ping(tokens[Role.operator]) + direct + MARKER_XML)
+        # The marker goes to everyone who may have it, after the chat: once the analyst
+        # has it, the chat has been dealt with.
+        other = await _until(other_r, lambda d: b"marker-7f3e" in d)
+        named = await _until(named_r, lambda d: b"3c4d" in d)
+        try:
+            partner = await asyncio.wait_for(partner_r.read(65536), 1.0)
+        except TimeoutError:
+            partner = b""
+        for w in (partner_w, other_w, named_w, sender):
+            w.close()
+        return partner, other, named
+
+    with TakListener(node, load_mapping(None), tcp_port=0) as tak:
+        assert tak.tcp_port is not None
+        partner, other, named = asyncio.run(scenario(tak.tcp_port, tak))
+    assert partner == b""
+    assert b"3c4d" not in other
+    assert direct in named
+
+
+def test_a_flood_from_two_devices_is_stored_and_routed_in_full(
+        node: Node, listener: TakListener, tokens: dict[Role, str]) -> None:
+    port = listener.tcp_port
+    assert port is not None
+    per_device = 1500
+    floods = [b"".join(
+        cot(f"FLOOD-{d}", lat=37.0 + i / 100_000, remarks=f"n{d}-{i}",
+            token=tokens[Role.operator] if i == 0 else None)
+        for i in range(per_device)) for d in (1, 2)]
+    with node.engine.connect() as conn:
+        before = len(read_journal(conn, kinds=[RecordKind.asset_position], limit=100_000))
+
+    async def scenario() -> bytes:
+        reader, writer = await _device(port, tokens[Role.duty_officer])
+        await authenticated(listener, 1)
+        senders = [(await asyncio.open_connection("127.0.0.1", port))[1] for _ in floods]
+        for sender, flood in zip(senders, floods, strict=True):
+            sender.write(flood)
+        data = await _until(reader, lambda d: d.count(b"<remarks>n") >= 2 * per_device)
+        for w in (*senders, writer):
+            w.close()
+        return data
+
+    received = asyncio.run(scenario())
+    # The outgoing stream kept up: every position of the flood reached the other device.
+    for d in (1, 2):
+        assert all(f"<remarks>n{d}-{i}</remarks>".encode() in received
+                   for i in range(per_device))
+    # And every one is stored: each a version of its device's record, in the journal.
+    wait_until(lambda: listener.counters.positions == 2 * per_device,
+               what="the flood stored")
+    with node.engine.connect() as conn:
+        entries = read_journal(conn, kinds=[RecordKind.asset_position], limit=100_000)
+    assert len(entries) - before == 2 * per_device
+    for d in (1, 2):
+        record_id = next(r.id for r in list_records(node.engine, RecordKind.asset_position)
+                         if r.subject == f"FLOOD-{d}")
+        versions = [e.version for e in entries if e.record_id == record_id]
+        assert versions == list(range(1, per_device + 1))
+        assert len(record_history(node.engine, record_id)) == per_device
+    assert listener.counters.write_errors == 0

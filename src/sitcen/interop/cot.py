@@ -30,7 +30,7 @@ from defusedxml import DefusedXmlException
 from google.protobuf.message import DecodeError  # type: ignore[import-untyped]
 from pydantic import ValidationError
 from takproto.constants import TAKProtoVer  # type: ignore[import-untyped]
-from takproto.functions import msg2proto  # type: ignore[import-untyped]
+from takproto.functions import msg2proto, xml2message  # type: ignore[import-untyped]
 from takproto.proto import TakMessage  # type: ignore[import-untyped]
 
 from sitcen.events import Details
@@ -80,6 +80,9 @@ class CotEvent:
     chat_from: str | None = None
     #: Outgoing only: more ``<detail>`` elements to write (a chat, a destination).
     extra: tuple[ET.Element, ...] = ()
+    #: Whom the sender addressed (``<marti><dest callsign="…"/>`` or ``uid="…"``): callsigns
+    #: casefolded, and uids; empty for a message to everyone.
+    destinations: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True)
@@ -158,6 +161,16 @@ class _Detail:
     token: str | None = None
     links: tuple[str, ...] = ()
     chat_from: str | None = None
+    destinations: frozenset[str] = frozenset()
+
+
+def _destinations(detail: ET.Element) -> frozenset[str]:
+    """The callsigns (casefolded) and uids a message's ``<marti>`` addresses."""
+    names: set[str] = set()
+    for dest in detail.findall("marti/dest")[:64]:
+        callsign, uid = _text(dest.get("callsign"), 200), _text(dest.get("uid"), 128)
+        names.update(n for n in (callsign and callsign.casefold(), uid) if n)
+    return frozenset(names)
 
 
 def _details(detail: ET.Element | None) -> _Detail:
@@ -173,7 +186,8 @@ def _details(detail: ET.Element | None) -> _Detail:
     return _Detail(_text(contact.get("callsign") if contact is not None else None, 200),
                    _text(remarks.text if remarks is not None else None, 4000),
                    _text(auth.get("token") if auth is not None else None, 256), links,
-                   _text(chat.get("senderCallsign") if chat is not None else None, 200))
+                   _text(chat.get("senderCallsign") if chat is not None else None, 200),
+                   _destinations(detail))
 
 
 def _event(uid: str | None, cot_type: str | None, how: str | None,
@@ -189,7 +203,8 @@ def _event(uid: str | None, cot_type: str | None, how: str | None,
     return CotEvent(uid=uid, type=cot_type, how=(how or "h-g-i-g-o")[:16], time=times[0],
                     start=times[1], stale=times[2], lat=lat, lon=lon, hae=hae, ce=ce, le=le,
                     callsign=callsign or found.callsign, remarks=found.remarks,
-                    token=found.token, links=found.links, chat_from=found.chat_from)
+                    token=found.token, links=found.links, chat_from=found.chat_from,
+                    destinations=found.destinations)
 
 
 def parse_xml(data: bytes) -> CotEvent | CotLogin:
@@ -372,6 +387,92 @@ def split_datagram(data: bytes) -> Frame:
         frames = list(StreamSplitter().feed(data))
         return frames[0] if len(frames) == 1 else Frame("error", b"", "bad TAK stream datagram")
     return Frame("xml", data)
+
+
+# --------------------------------------------------------------------------- passing on
+
+#: A ``<__auth …/>`` element (sitcen's token in a detail): it never leaves for other devices.
+_AUTH = re.compile(r"""<__auth(?:\s+[\w:.-]+\s*=\s*(?:"[^"]*"|'[^']*'))*\s*"""
+                   r"""(?:/>|>[^<]*</__auth\s*>)""")
+#: TAK protocol's structured ``<detail>`` fields and the CoT XML elements they stand for.
+_PROTO_DETAIL = (("contact", "contact", ("endpoint", "callsign")),
+                 ("group", "__group", ("name", "role")),
+                 ("precisionLocation", "precisionlocation", ("geopointsrc", "altsrc")),
+                 ("status", "status", ("battery",)),
+                 ("takv", "takv", ("device", "platform", "os", "version")),
+                 ("track", "track", ("speed", "course")))
+
+
+def without_token(frame: Frame) -> bytes:
+    """A message's bytes as other devices get them: the sender's ``<__auth>`` token cut out,
+    nothing else changed. For an XML frame, its text; for a protobuf one, the payload."""
+    if frame.kind == "xml":
+        if b"__auth" not in frame.data:
+            return frame.data
+        return _AUTH.sub("", frame.data.decode("utf-8")).encode("utf-8")
+    message = TakMessage()
+    message.ParseFromString(frame.data)
+    detail = message.cotEvent.detail
+    if "__auth" not in detail.xmlDetail:
+        return frame.data
+    detail.xmlDetail = _AUTH.sub("", detail.xmlDetail)
+    return bytes(message.SerializeToString())
+
+
+def stream_framed(payload: bytes) -> bytes:
+    """A TAK protocol payload in stream framing: 0xbf, its length as a varint, the payload."""
+    size, head = len(payload), bytearray([STREAM_MAGIC])
+    while size > 0x7F:
+        head.append((size & 0x7F) | 0x80)
+        size >>= 7
+    head.append(size)
+    return bytes(head) + payload
+
+
+def _millis_iso(millis: int) -> str:
+    moment = datetime.fromtimestamp(millis / 1000, UTC)
+    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
+
+
+def xml_as_proto(data: bytes) -> bytes:
+    """A CoT XML message (already accepted by :func:`parse_xml`) as a TAK protocol stream
+    frame: takproto's conversion, with the rest of the detail kept in UTF-8 (takproto
+    writes every non-ASCII character of it as a character reference)."""
+    message = xml2message(data)
+    detail = message.cotEvent.detail
+    if detail.xmlDetail:
+        parts = _parse(b"<detail>" + detail.xmlDetail.encode("utf-8") + b"</detail>")
+        detail.xmlDetail = "".join(ET.tostring(e, encoding="unicode") for e in parts)
+    return bytes(msg2proto(message, TAKProtoVer.STREAM))
+
+
+def proto_as_xml(payload: bytes) -> bytes:
+    """A TAK protocol payload as the CoT XML it stands for (for a client that reads XML).
+
+    The event's attributes, its point, its structured detail fields as their
+    XML elements and the rest of the detail (``xmlDetail``) as it came.
+    """
+    message = TakMessage()
+    message.ParseFromString(payload)
+    ev = message.cotEvent
+    root = ET.Element("event", {"version": "2.0", "uid": ev.uid, "type": ev.type,
+                                "how": ev.how, "time": _millis_iso(ev.sendTime),
+                                "start": _millis_iso(ev.startTime or ev.sendTime),
+                                "stale": _millis_iso(ev.staleTime)})
+    for name in ("access", "qos", "opex"):
+        if getattr(ev, name):
+            root.set(name, getattr(ev, name))
+    ET.SubElement(root, "point", {n: repr(float(getattr(ev, n)))
+                                  for n in ("lat", "lon", "hae", "ce", "le")})
+    detail = ET.SubElement(root, "detail")
+    for field_name, tag, attributes in _PROTO_DETAIL:
+        if ev.detail.HasField(field_name):
+            part = getattr(ev.detail, field_name)
+            ET.SubElement(detail, tag, {a: str(getattr(part, a)) for a in attributes})
+    if ev.detail.xmlDetail:
+        detail.extend(list(_parse(b"<detail>" + ev.detail.xmlDetail.encode("utf-8")
+                                  + b"</detail>")))
+    return bytes(ET.tostring(root, encoding="utf-8", xml_declaration=False))
 
 
 # --------------------------------------------------------------------------- writing

@@ -25,6 +25,7 @@ import time
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any, Protocol
 
 import sqlalchemy as sa
@@ -47,6 +48,7 @@ from sitcen.interop.cot import (
 )
 from sitcen.interop.tak_inbound import CotIntake
 from sitcen.interop.tak_outbound import PictureFeed
+from sitcen.interop.tak_router import Router
 from sitcen.interop.tak_tasks import CHAT, TaskRelay
 from sitcen.settings import Settings
 from sitcen.store import audit, schema, throttle
@@ -90,6 +92,7 @@ class Counters:
     duplicates: int = 0
     overload: int = 0
     sent: int = 0
+    routed: int = 0
     write_errors: int = 0
     tasks_sent: int = 0
     task_answers: int = 0
@@ -206,6 +209,9 @@ class TakClient:
     #: (task id, digest of the task's body) already written to this device: a task given
     #: on arrival is not given again when the journal follower reaches it a moment later.
     tasks_sent: set[tuple[str, str]] = field(default_factory=set)
+    #: CoT uid → time of the latest message of it routed to this client: the journal's
+    #: copy of a position it already has is not sent again (tak_router.py).
+    heard: dict[str, datetime] = field(default_factory=dict)
 
     def warn(self, reason: str) -> None:
         """Log a dropped message, once per kind of reason: a broken device must not
@@ -241,6 +247,7 @@ class TakListener:
         self._clients: set[TakClient] = set()
         self.intake = CotIntake(node, mapping, self.counters)
         self.feed = PictureFeed(node, mapping, self.counters, self._clients)
+        self.router = Router(self.counters, self._clients)
         self.tasks = TaskRelay(node, self.counters, self._clients,
                                language=node.settings.tak_language)
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -398,6 +405,7 @@ class TakListener:
                 return
             if client.user is None or client.user.username != user.username:
                 await self._authenticated(client, user)
+        self.router.route(client.user, message, frame, client)
         if message.type == CHAT:
             await self.tasks.answer(client, message)
             return
@@ -413,12 +421,14 @@ class TakListener:
 
     async def _authenticated(self, client: TakClient, user: StoredUser | None) -> None:
         """Who the client is from now on, and for a partner's user, what it may see."""
-        metrics.tak_client(authenticated=(user is not None) - (client.user is not None))
-        client.user = user
         audience = Audience() if user is None else await asyncio.to_thread(
             audience_of, self.node.engine, self.node.settings.node_id, user.username,
             self.node.settings.partner_users)
-        client.partner, client.agreement = audience.partner, audience.agreement
+        # All at once, after the look-up: a partner's user must never be seen, even for a
+        # moment, as a user of this node (the router would pass it what devices send).
+        metrics.tak_client(authenticated=(user is not None) - (client.user is not None))
+        client.user, client.partner, client.agreement = (user, audience.partner,
+                                                         audience.agreement)
         if audience.unlinked:
             log.warning("TAK client %s: %s speaks for %s, which this node has no link "
                         "to: it receives nothing", client.peer, user and user.username,
@@ -445,6 +455,7 @@ class TakListener:
             return
         # The token is usually cached; a miss is one indexed query.
         user = self.auth.by_token(message.token) if message.token else None
+        self.router.route(user, message, frame)
         self.intake.accept(message, user, lambda reason: _dropped(peer, reason))
 
 

@@ -172,9 +172,8 @@ class CotIntake:
             self._position(message, kind, warn)
             return
         rule = self.mapping.report(message.type)
-        if rule is None:
+        if rule is None:  # a chat, a marker, a route...: passed on to devices, not stored
             self.counters.unmapped += 1
-            warn(f"unmapped: CoT type {message.type} is in no mapping")
             return
         self._report(message, rule.type, rule.details, user, warn)
 

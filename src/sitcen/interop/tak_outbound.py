@@ -161,9 +161,10 @@ class PictureFeed:
             remarks=str(body.get("description") or "")[:4000] or None)
 
     def broadcast(self, messages: list[CotEvent], readers: list[TakClient]) -> None:
-        """Write the messages to each reader in its format; skip one that does not read."""
-        xml: list[bytes] | None = None
-        proto: list[bytes] | None = None
+        """Write the messages to each reader in its format; skip one that does not read,
+        and the positions a reader already has from the device itself (tak_router.py)."""
+        xml: dict[int, bytes] = {}
+        proto: dict[int, bytes] = {}
         for client in readers:
             transport = client.writer.transport
             if transport.is_closing():
@@ -171,13 +172,21 @@ class PictureFeed:
             if transport.get_write_buffer_size() > MAX_CLIENT_BUFFER:
                 client.warn("slow: the client does not read; picture updates skipped")
                 continue
-            if client.protobuf:
-                proto = proto or [stream_frame(m) for m in messages]
-                client.writer.write(b"".join(proto))
-            else:
-                xml = xml or [_xml(m) for m in messages]
-                client.writer.write(b"".join(xml))
-            self.counters.sent += len(messages)
+            wanted = [i for i, m in enumerate(messages) if not _heard(client, m)]
+            if not wanted:
+                continue
+            made, make = (proto, stream_frame) if client.protobuf else (xml, _xml)
+            for i in wanted:
+                if i not in made:
+                    made[i] = make(messages[i])
+            client.writer.write(b"".join(made[i] for i in wanted))
+            self.counters.sent += len(wanted)
+
+
+def _heard(client: TakClient, message: CotEvent) -> bool:
+    """Whether the client was routed this message's uid at its time or later."""
+    at = client.heard.get(message.uid)
+    return at is not None and message.start <= at
 
 
 def _xml(message: CotEvent) -> bytes:

@@ -508,39 +508,43 @@ def _replace(conn: sa.Connection, kind: Kind, record: Record, recorded_at: int, 
 
 
 def _replace_many(conn: sa.Connection, kind: Kind, records: Sequence[Record]) -> None:
-    """:func:`_replace` (strict) for many records at once: a few statements per round.
+    """:func:`_replace` (strict) for many records at once, in three statements.
 
-    A round takes at most one version of each record, in the batch's order, so
-    that several positions of one asset in a batch become consecutive versions.
+    Several versions of one record in the batch (a device's positions within one
+    flush) must follow one another in the batch's order and the stored version:
+    the stored version and every one of the batch but the last go to history in
+    one insert, the last becomes current in one update. A flood from a few
+    devices is then written at the cost of one version per device, and every
+    version is still kept (docs/tak.md, "A flood from a few devices").
     """
     table = kind.table
-    pending = list(records)
-    while pending:
-        seen: set[str] = set()
-        round_: list[Record] = []
-        later: list[Record] = []
-        for record in pending:
-            (later if record.id in seen else round_).append(record)
-            seen.add(record.id)
-        ids = [r.id for r in round_]
-        query = sa.select(table.c.id, table.c.version, table.c.body, table.c.recorded_at)
-        if conn.dialect.name == "postgresql":
-            query = query.with_for_update()
-        stored: dict[str, Any] = {row.id: row for row in select_in(conn, query, table.c.id, ids)}
-        for record in round_:
-            have = stored.get(record.id)
-            if have is None or have.version != record.version - 1:
-                raise VersionConflictError(record.id, have.version if have else None,
-                                           record.version)
-        if kind.history is not None:
-            _insert(conn, kind.history, [
-                {"id": r.id, "version": stored[r.id].version,
-                 "recorded_at": stored[r.id].recorded_at, "body": stored[r.id].body}
-                for r in round_])
-        names = tuple(k for k in round_[0].row if k != "id")
-        conn.exec_driver_sql(_update_sql(table.name, conn.dialect.name, names),
-                             [r.row for r in round_])
-        pending = later
+    chains: dict[str, list[Record]] = {}
+    for record in records:
+        chains.setdefault(record.id, []).append(record)
+    query = sa.select(table.c.id, table.c.version, table.c.body, table.c.recorded_at)
+    if conn.dialect.name == "postgresql":
+        query = query.with_for_update()
+    stored: dict[str, Any] = {row.id: row for row in select_in(conn, query, table.c.id,
+                                                                list(chains))}
+    for record_id, chain in chains.items():
+        have = stored.get(record_id)
+        follows = None if have is None else have.version
+        for record in chain:
+            if follows is None or record.version != follows + 1:
+                raise VersionConflictError(record_id, follows, record.version)
+            follows = record.version
+    if kind.history is not None:
+        rows: list[dict[str, Any]] = []
+        for record_id, chain in chains.items():
+            have = stored[record_id]
+            rows.append({"id": record_id, "version": have.version,
+                         "recorded_at": have.recorded_at, "body": have.body})
+            rows.extend({"id": r.id, "version": r.version, "recorded_at": r.row["recorded_at"],
+                         "body": r.row["body"]} for r in chain[:-1])
+        _insert(conn, kind.history, rows)
+    latest = [chain[-1].row for chain in chains.values()]
+    names = tuple(k for k in latest[0] if k != "id")
+    conn.exec_driver_sql(_update_sql(table.name, conn.dialect.name, names), latest)
 
 
 @functools.cache
