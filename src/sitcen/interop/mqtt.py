@@ -33,6 +33,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from sitcen import metrics
 from sitcen.errors import InvalidInput
 from sitcen.events import NO_NUL, EventCreate, Location
+from sitcen.interop import cameras
 from sitcen.interop.cot import MappingError, ReportRule, report_rule
 from sitcen.settings import Settings
 from sitcen.store import leases
@@ -459,6 +460,7 @@ class DetectionSubscriber:
         if sensor is None:
             raise DetectionError(f"sensor {message.sensor_id!r} is not registered")
         record = record_detection(self.node.engine, node_id, sensor, message)
+        cameras.detected(self.node.engine, record)  # snapshots, off this path (cameras.py)
         self.counters.detections += 1
         section_id = record.body.get("section_id")
         if section_id is None:
