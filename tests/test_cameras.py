@@ -26,7 +26,7 @@ from PIL import Image
 from pydantic import SecretStr, ValidationError
 
 from rtsp_camera import RtspCamera
-from sitcen.exchange.agreements import Agreement
+from sitcen.exchange.agreements import Agreement, PersonalData
 from sitcen.exchange.sharing import SharedRecord, Sharing, share
 from sitcen.interop import cameras
 from sitcen.interop.cameras import (
@@ -251,7 +251,7 @@ def test_snapshots_leave_only_where_personal_data_is_granted() -> None:
     assert shared is not None and shared.sharing.personal_data == "full"
     # A relay that received it without personal data in full does not pass it on.
     relayed = dataclasses.replace(snapshot, origin="uz-hub",
-                                  sharing=Sharing(personal_data="counts_only",
+                                  sharing=Sharing(personal_data=PersonalData.counts_only,
                                                   chain=("uz-hub",)))
     assert share(relayed, _agreement("full"), now=NOW) is None
     # The camera's stream address stays on the node; credentials were never in the record.

@@ -232,7 +232,7 @@ def grab_snapshot(url: str, login: Credentials | None, *, timeout_s: float) -> b
                 raise SnapshotFailed("no_stream", "the stream has no video")
             image = None
             for frame in container.decode(video=0):
-                image = frame.to_image()
+                image = frame.to_image()  # type: ignore[no-untyped-call]
                 break
             if image is None:
                 raise SnapshotFailed("no_stream", "the stream ended before a whole frame")
