@@ -8,6 +8,7 @@ from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 
 import pytest
+import sqlalchemy as sa
 from fastapi.testclient import TestClient
 from pymavlink import mavutil
 from pymavlink.dialects.v20 import common as mavlink
@@ -137,3 +138,20 @@ def test_a_flight_is_tasked_to_a_detection(
                        headers=as_role(Role.duty_officer)).status_code == 404
     assert client.post(f"/api/v1/drones/flights/uav-3/tasks?detection_id={sensor.id}",
                        headers=as_role(Role.duty_officer)).status_code == 404
+
+
+def test_the_demo_shows_a_snapshot_and_a_drone_track(node: Node) -> None:
+    from sitcen.demo.surveillance import CAMERA_ID, FLIGHT_ID, seed_camera_and_drone
+    from sitcen.operations.attachments import attachments_of
+    from sitcen.store import schema
+
+    said = seed_camera_and_drone(node)
+    assert "12 MAVLink positions" in said
+    with node.engine.connect() as conn:
+        [event_id] = conn.execute(sa.select(schema.events.c.id)).scalars()
+    snapshots = attachments_of(node.engine, event_id)
+    assert len(snapshots) == 3
+    assert all(s.body["camera_snapshot"] and s.body["camera_id"] == CAMERA_ID
+               for s in snapshots)
+    [flight] = list_records(node.engine, "asset_position", subject=FLIGHT_ID)
+    assert flight.version == 13 and len(flight.body["drone"]["footprint"]) == 17

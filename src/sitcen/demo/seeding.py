@@ -37,6 +37,7 @@ from sitcen.demo.shift import (
     open_shift,
     seed_directory,
 )
+from sitcen.demo.surveillance import seed_camera_and_drone
 from sitcen.events import EventCreate
 from sitcen.interop.capacity_import import capacity_values
 from sitcen.node import Node
@@ -180,6 +181,7 @@ class DemoStory:
             self.say(f"levels: 5 sections confirmed; {top['section_id']} goes from {before} to "
                      f"{top['proposed_level']} shortly after start")
         self._open_shift(top)
+        self.say(seed_camera_and_drone(self.node))
         plans = plan_tomorrow(self.node, self._rows)
         self.say(f"patrol plans: tomorrow's for {', '.join(p.body['post_id'] for p in plans)} "
                  "(Patrols page)")
