@@ -96,7 +96,7 @@ def test_mavlink_over_udp_becomes_a_track(
     # The console's tracks layer reads the track from the assets.
     assets = client.get("/api/v1/assets", headers=as_role(Role.liaison)).json()["assets"]
     [uav] = [a for a in assets if a["asset_id"] == "uav-7"]
-    assert uav["kind"] == "aircraft"
+    assert uav["kind"] == "aircraft" and uav["footprint"] == ring
     assert [point[1] for point in uav["track"][-3:]] == [37.21, 37.22, 37.23]
 
 
