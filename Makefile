@@ -34,7 +34,8 @@ demo: $(VENV)/.installed $(CONSOLE_STAMP)
 # PostgreSQL server binaries for the throwaway test clusters, GDAL's ogrinfo/ogr2ogr as
 # the OGC API Features client, Mosquitto for the sensor tests, libmagic for attachments, the
 # Pango libraries WeasyPrint lays out reports with, and poppler-utils (pdftotext, pdftoppm,
-# pdffonts) that the report tests read PDFs with, and nginx, the reverse proxy the
+# pdffonts) that the report tests read PDFs with, FFmpeg for the camera tests' RTSP stream,
+# and nginx, the reverse proxy the
 # deployment test runs deploy/nginx/sitcen.conf in (Debian packages when missing).
 system-deps:
 	@command -v initdb >/dev/null 2>&1 || ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || \
@@ -57,6 +58,9 @@ system-deps:
 	@ldconfig -p | grep -q 'libmagic\.so\.1' || \
 	  { echo "installing libmagic, which names the type of attached files (apt-get)"; \
 	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq libmagic1; }
+	@command -v ffmpeg >/dev/null 2>&1 || \
+	  { echo "installing FFmpeg, the RTSP test camera's encoder (apt-get)"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq ffmpeg; }
 	@command -v nginx >/dev/null 2>&1 || test -x /usr/sbin/nginx || \
 	  { echo "installing nginx for the reverse-proxy test (apt-get)"; \
 	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nginx; }

@@ -211,6 +211,8 @@ export interface SensorHealth {
 export interface Asset {
   id: string; origin: string; asset_id: string; kind: string; name: string; status: string;
   location: Location; at: string; section_id: string | null; track: [number, number, string][];
+  /** A drone's sensor footprint (a closed ring of [lon, lat]); absent for other assets. */
+  footprint?: [number, number][] | null;
 }
 
 export interface TaxonomyType { id: string; label: string; details: string[]; required: string[]; persons: boolean; units: string[] }

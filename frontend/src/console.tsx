@@ -243,10 +243,17 @@ export function ConsolePage(props: Props) {
     }))));
     m.setData('tracks', {
       type: 'FeatureCollection',
-      features: checked.filter(({ c }) => c.track.length > 1).map(({ a, c }) => ({
-        type: 'Feature', properties: { id: a.id, flagged: c.flags.length ? 1 : 0 },
-        geometry: { type: 'LineString', coordinates: c.track },
-      })),
+      features: [
+        ...checked.filter(({ c }) => c.track.length > 1).map(({ a, c }) => ({
+          type: 'Feature' as const, properties: { id: a.id, flagged: c.flags.length ? 1 : 0 },
+          geometry: { type: 'LineString' as const, coordinates: c.track },
+        })),
+        // A drone's footprint: the ground its sensor sees, drawn as the outline of a ring.
+        ...checked.filter(({ a }) => (a.footprint?.length ?? 0) > 3).map(({ a }) => ({
+          type: 'Feature' as const, properties: { id: a.id, flagged: 0 },
+          geometry: { type: 'LineString' as const, coordinates: a.footprint as [number, number][] },
+        })),
+      ],
     });
   }, [mapReady, assets, region, deployed]);
 

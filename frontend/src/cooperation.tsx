@@ -29,7 +29,7 @@ function useLoad<T>(path: string | null, deps: unknown[]): [T | null, string | n
 
 // --- shared pieces -----------------------------------------------------------------------
 
-function Files({ files }: { files: (Rec & { url: string; thumbnail_url?: string })[] }) {
+export function Files({ files }: { files: (Rec & { url: string; thumbnail_url?: string })[] }) {
   if (!files?.length) return null;
   return (
     <ul class="files">{files.map((f) => (

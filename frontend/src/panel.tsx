@@ -1,11 +1,14 @@
 // One event: every field, its versions, the actions on it (validations, comments) and where
 // it came from; buttons for the actions the user's role allows.
 import { useEffect, useState } from 'preact/hooks';
-import { ApiError, get, may, summaryOf, type ActionRecord, type EventRecord, type Taxonomy, type User } from './api';
+import { ApiError, get, may, summaryOf, type ActionRecord, type EventRecord, type RecordOf, type Taxonomy, type User } from './api';
+import { Files } from './cooperation';
 import { enumLabel, formatTime, label, t, typeLabel } from './i18n';
 import { refusal } from './ops';
 import { change } from './outbox';
 import type { EventStore } from './store';
+
+type Attached = RecordOf & { url: string; thumbnail_url?: string };
 
 interface Props {
   id: string;
@@ -29,6 +32,7 @@ export function EventPanel({ id, user, store, taxonomy, actionsVersion, onClose 
   const [deciding, setDeciding] = useState<null | { action: 'return_for_correction' | 'reject'; confirm: boolean }>(null);
   const [reason, setReason] = useState('');
   const known = store.byId.get(id);
+  const [files, setFiles] = useState<Attached[]>([]);
 
   useEffect(() => {
     let live = true;
@@ -47,6 +51,12 @@ export function EventPanel({ id, user, store, taxonomy, actionsVersion, onClose 
     }).catch(() => {});
     return () => { live = false; };
   }, [id, actionsVersion]);
+
+  useEffect(() => {
+    let live = true;
+    get<Attached[]>(`attachments?record_id=${id}`).then((f) => live && setFiles(f)).catch(() => {});
+    return () => { live = false; };
+  }, [id, known?.version]);
 
   const act = async (action: string, extra: Record<string, unknown> = {}) => {
     setBusy(true);
@@ -146,6 +156,13 @@ export function EventPanel({ id, user, store, taxonomy, actionsVersion, onClose 
         </form>
       )}
       {error && <p class="error" role="alert">{error}</p>}
+
+      {files.length > 0 && <h3>{t('panel.attachments')}</h3>}
+      {/* A camera's snapshot is personal data: its picture only for roles that read it. */}
+      <Files files={files.filter((f) => !f.body.camera_snapshot || may(user, 'read_personal_data'))} />
+      {files.filter((f) => f.body.camera_snapshot && !may(user, 'read_personal_data')).map((f) => (
+        <p key={f.id} class="muted small">{t('panel.snapshot_withheld', { camera: f.body.camera_id ?? '?' })}</p>
+      ))}
 
       <h3>{t('history')}</h3>
       <ol class="history">

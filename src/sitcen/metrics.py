@@ -92,6 +92,12 @@ class _Instruments:
         self.sensor_messages = Counter(
             "sitcen_sensor_messages", "MQTT detection messages handled, by outcome",
             ["outcome"], registry=r)
+        self.camera_snapshots = Counter(
+            "sitcen_camera_snapshots", "Camera snapshots attempted on detections, by outcome "
+            "(taken, timeout, auth, no_stream, unreadable, busy)", ["outcome"], registry=r)
+        self.mavlink_messages = Counter(
+            "sitcen_mavlink_messages", "MAVLink datagrams from drones, by outcome (received, "
+            "positions, malformed, oversized, unregistered, ignored)", ["outcome"], registry=r)
         self.analysis_duration = Histogram(
             "sitcen_analysis_pass_duration_seconds",
             "Duration of a scheduled analysis pass (risk table, early warning and scan)",
@@ -231,6 +237,16 @@ def sensor_broker(connected: bool) -> None:
 def count_sensor(outcome: str, n: int = 1) -> None:
     """``n`` MQTT detection messages of one outcome (received, detections, dropped ...)."""
     _instruments().sensor_messages.labels(outcome).inc(n)
+
+
+def count_camera(outcome: str) -> None:
+    """One camera snapshot attempt of an outcome (taken, timeout, auth ...)."""
+    _instruments().camera_snapshots.labels(outcome).inc()
+
+
+def count_mavlink(outcome: str, n: int = 1) -> None:
+    """``n`` MAVLink datagrams of one outcome (received, positions, malformed ...)."""
+    _instruments().mavlink_messages.labels(outcome).inc(n)
 
 
 def observe_analysis_pass(seconds: float | None) -> None:

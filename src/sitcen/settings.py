@@ -246,6 +246,14 @@ class Settings(BaseSettings):
     correlation_km: float = Field(
         2.0, ge=0, le=100, description="distance within which detections, segment reports and "
                                        "patrol reports are grouped into one incident")
+    camera_credentials_file: Path | None = Field(
+        None, description="YAML file of camera logins {cameras: {id: {username, password}}}; "
+                          "read to open streams, never stored (docs/cameras-drones.md)")
+    camera_timeout_s: float = Field(
+        10.0, gt=0, le=120, description="longest wait for a camera's stream and first frame")
+    mavlink_udp_port: int = Field(
+        0, ge=0, le=65535, description="UDP port for MAVLink telemetry of drones; 0: none")
+    mavlink_host: str = Field("0.0.0.0", description="address the MAVLink listener binds")
 
     @field_validator("node_id")
     @classmethod

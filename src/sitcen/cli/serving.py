@@ -110,13 +110,28 @@ def _serve_node(settings: Settings, host: str, port: int, *, workers: int,
             raise click.ClickException(f"TAK listener: {exc}") from exc
     if settings.mqtt_host:
         # Sensor detections from the MQTT broker (docs/sensors.md); one process holds a lease.
+        from sitcen.interop import cameras
         from sitcen.interop.cot import MappingError
         from sitcen.interop.mqtt import DetectionSubscriber
 
         try:
+            # Camera snapshots of detections, in a thread of their own (docs/cameras-drones.md).
+            logins = cameras.load_credentials(settings.camera_credentials_file)
+            cameras.serve(node.engine, cameras.SnapshotWorker(
+                node.engine, settings.node_id, node.reporter, logins,
+                timeout_s=settings.camera_timeout_s).start())
             DetectionSubscriber.from_settings(node).start()
-        except (MappingError, OSError) as exc:
+        except (MappingError, cameras.CameraError, OSError) as exc:
             raise click.ClickException(f"sensor subscriber: {exc}") from exc
+    if settings.mavlink_udp_port:
+        # Drone telemetry over MAVLink (docs/cameras-drones.md).
+        from sitcen.interop.drones import MavlinkListener
+
+        try:
+            MavlinkListener(node.engine, node.reporter, host=settings.mavlink_host,
+                            port=settings.mavlink_udp_port).start()
+        except OSError as exc:
+            raise click.ClickException(f"MAVLink listener: {exc}") from exc
     if settings.analysis_interval_min > 0:
         # Risk table and alerts, recomputed on schedule by one process (a lease).
         from sitcen.recompute import AnalysisScheduler

@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from sitcen.analysis.risk import LEVEL_ORDER
+from sitcen.demo.cameras import seed_camera_and_drone
 from sitcen.demo.capacities import synthetic_capacities
 from sitcen.demo.patrols import plan_tomorrow
 from sitcen.demo.scenario import generate, live_events
@@ -182,6 +183,7 @@ class DemoStory:
                      f"{top['proposed_level']} shortly after start")
         self._open_shift(top)
         self.say(seed_surveillance(self.node))
+        self.say(seed_camera_and_drone(self.node))
         plans = plan_tomorrow(self.node, self._rows)
         self.say(f"patrol plans: tomorrow's for {', '.join(p.body['post_id'] for p in plans)} "
                  "(Patrols page)")

@@ -219,6 +219,11 @@ def _event_out_of_scope(body: Mapping[str, Any], agreement: Agreement) -> str | 
 #: phones, the persons a request asks about); it leaves only at ``personal_data: full``.
 PERSONAL_BLOCK = "personal"
 
+#: The attachment field that marks a camera's snapshot: personal data, whatever it shows.
+CAMERA_SNAPSHOT = "camera_snapshot"
+#: The asset field of a camera's stream address: the closed network's, it never leaves.
+CAMERA_BLOCK = "camera"
+
 #: The kind of the records that carry an agreement's daily counts (made by the
 #: sending node for one link; see :mod:`sitcen.exchange.aggregates`).
 DAILY_AGGREGATE = "daily_aggregate"
@@ -325,6 +330,12 @@ def _other_out_of_scope(record: SharedRecord, agreement: Agreement) -> str | Non
         if record.body.get("to_node") != agreement.to_node:
             return "addressed to another node"
         return _forward_out_of_scope(record)
+    if record.kind == RecordKind.attachment and record.body.get(CAMERA_SNAPSHOT) is True:
+        # A camera's picture may show a face: personal data (docs/cameras-drones.md).
+        if agreement.personal_data != PersonalData.full:
+            return "a camera snapshot is personal data, not granted"
+        if record.sharing.personal_data != PersonalData.full:
+            return "a camera snapshot is personal data, restricted by an earlier hop"
     if record.kind in BELONGING_KINDS:
         reason = _belongs_out_of_scope(record, agreement)
         if reason is not None:
@@ -576,6 +587,9 @@ def share(
         _degrade(body, Precision(received.precision), precision, sections)
         personal = min(PersonalData(received.personal_data),
                        PersonalData(agreement.personal_data), key=PERSONAL_DATA_ORDER.__getitem__)
+        camera = body.get(CAMERA_BLOCK)
+        if record.kind == RecordKind.asset_position and isinstance(camera, dict):
+            camera.pop("stream_url", None)
         if personal != PersonalData.full and PERSONAL_BLOCK in body:
             # Names, phones, birth dates: only where personal data is granted in full.
             del body[PERSONAL_BLOCK]

@@ -35,6 +35,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from sitcen import metrics
 from sitcen.analysis.correlation import CorrelationRules
 from sitcen.events import NO_NUL, Location
+from sitcen.interop import cameras
 from sitcen.interop.cot import MappingError, ReportRule, report_rule
 from sitcen.interop.sensor_health import HealthError
 from sitcen.interop.surveillance import Surveillance
@@ -430,6 +431,7 @@ class DetectionSubscriber:
         if sensor is None:
             raise DetectionError(f"sensor {message.sensor_id!r} is not registered")
         record = record_detection(self.node.engine, node_id, sensor, message)
+        cameras.detected(self.node.engine, record)  # snapshots, off this path (cameras.py)
         self.counters.detections += 1
         if self.surveillance.detection(record) is not None:
             self.counters.proposals += 1

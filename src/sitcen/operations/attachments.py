@@ -222,11 +222,12 @@ ATTACHABLE = (RecordKind.event, RecordKind.request_for_information, RecordKind.r
 
 def attach_file(engine: sa.Engine, node_id: str, record: HeldRecord, checked: CheckedFile, *,
                 by: str, sections: SectionIndex | None = None,
-                max_km: float = 25.0) -> StoredRecord:
+                max_km: float = 25.0, marks: Mapping[str, Any] | None = None) -> StoredRecord:
     """Keep the file's bytes and write the ``attachment`` record linking it to ``record``.
 
     The same file under the same name from the same user, attached to the record again,
-    is the earlier attachment: a retried upload is answered, not repeated.
+    is the earlier attachment: a retried upload is answered, not repeated. ``marks`` are
+    fields written into the first version (a camera snapshot's ``camera_snapshot``).
 
     The attachment takes the handling of its record. A photo's GPS position
     becomes its ``location`` (placed on the nearest border section within
@@ -248,6 +249,7 @@ def attach_file(engine: sa.Engine, node_id: str, record: HeldRecord, checked: Ch
         "original_sha256": checked.original_sha256, "stripped": checked.stripped,
         "handling": record.handling, "by": by,
         "attached_at": datetime.now(UTC).isoformat().replace("+00:00", "Z"),
+        **(marks or {}),
     }
     if checked.width is not None:
         body["image"] = {"width": checked.width, "height": checked.height}

@@ -54,6 +54,9 @@ class AssetPublic(BaseModel):
     handling: str
     track: list[list[float | str]] = Field(
         description="[lon, lat, time] of the last positions, oldest first")
+    footprint: list[list[float]] | None = Field(
+        None, description="a drone's sensor footprint, a closed ring of [lon, lat] "
+                          "(docs/cameras-drones.md); none for other assets")
 
 
 class AssetList(BaseModel):
@@ -104,6 +107,7 @@ def _public(record: StoredRecord, track: list[Any]) -> dict[str, Any]:
         "at": b.get("at", ""), "section_id": b.get("section_id"),
         "handling": b.get("handling", "RED"),
         "track": [*track, here] if here[0] is not None else track,
+        "footprint": (b.get("drone") or {}).get("footprint"),
     }
 
 

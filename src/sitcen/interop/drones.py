@@ -1,0 +1,247 @@
+"""Drones: flights with a mission area, telemetry over MAVLink as tracks, tasking to a detection.
+
+A flight is an own asset of kind ``aircraft`` (an ``asset_position`` record)
+that carries a ``flight`` block: the MAVLink system id of the drone flying it,
+its mission area (a polygon) and the half angle of its sensor. Telemetry
+arrives as MAVLink datagrams over UDP (:class:`MavlinkListener`, parsed by
+pymavlink): each ``GLOBAL_POSITION_INT`` of a registered system becomes the
+next version of its flight's asset record, so the track, the operational
+layer, the live stream and the federation show it like any unit's, with the
+ground footprint of its sensor (a circle of radius altitude × tan(half angle)).
+A datagram over the size of a MAVLink frame, one that does not parse (bad
+checksum, truncated, not MAVLink) and one from an unregistered system are
+refused and counted (``sitcen_mavlink_messages_total``).
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import socket
+import threading
+import time
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+import shapely
+import sqlalchemy as sa
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from sitcen import metrics
+from sitcen.events import NO_NUL, Location
+from sitcen.interop.cameras import LonLat
+from sitcen.operations.tasks import TaskCreate, create_task, known_units
+from sitcen.store.assets import AssetKind, AssetPositionCreate, WrittenAsset, write_positions
+from sitcen.store.events import Reporter
+from sitcen.store.journal import RecordKind
+from sitcen.store.records import StoredRecord, list_records
+from sitcen.taxonomy import Handling
+
+log = logging.getLogger("sitcen.drones")
+
+#: The largest MAVLink 2 frame (10 header + 255 payload + 2 checksum + 13 signature bytes);
+#: a larger datagram is refused before it is parsed.
+MAX_DATAGRAM = 280
+#: Points of the footprint circle.
+FOOTPRINT_POINTS = 16
+_M_PER_DEG_LAT = 110_574.0
+_M_PER_DEG_LON_EQUATOR = 111_320.0
+
+
+class FlightCreate(BaseModel):
+    """A drone flight to register (or change, under the same id)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    flight_id: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9._:-]+$")
+    name: str = Field(min_length=1, max_length=200, pattern=NO_NUL)
+    system_id: int = Field(ge=1, le=255, description="the MAVLink system id of the drone")
+    mission_area: list[LonLat] = Field(min_length=3, max_length=500,
+                                       description="[lon, lat] corners of the mission area")
+    sensor_half_angle_deg: float = Field(30.0, gt=0, lt=89, allow_inf_nan=False,
+                                         description="half the sensor's field of view")
+    handling: Handling = Handling.amber
+
+    @field_validator("mission_area")
+    @classmethod
+    def _polygon(cls, value: list[list[float]]) -> list[list[float]]:
+        for point in value:
+            Location(lon=point[0], lat=point[1])
+        polygon = shapely.Polygon(value)
+        if not polygon.is_valid or polygon.area == 0:
+            raise ValueError("the mission area must be a simple polygon with an area")
+        return value
+
+
+def register_flight(engine: sa.Engine, reporter: Reporter, item: FlightCreate) -> WrittenAsset:
+    """Write a flight as an aircraft asset, placed at its mission area until it reports."""
+    centre = shapely.Polygon(item.mission_area).centroid
+    position = AssetPositionCreate(
+        asset_id=item.flight_id, kind=AssetKind.aircraft, name=item.name,
+        location=Location(lon=round(centre.x, 6), lat=round(centre.y, 6)),
+        at=datetime.now(UTC), status="planned", handling=item.handling)
+    return write_positions(engine, reporter, [position], [{"flight": flight_block(item)}])[0]
+
+
+def flight_block(item: FlightCreate) -> dict[str, Any]:
+    return {"system_id": item.system_id, "mission_area": item.mission_area,
+            "sensor_half_angle_deg": item.sensor_half_angle_deg}
+
+
+def list_flights(engine: sa.Engine, node_id: str) -> list[StoredRecord]:
+    """This node's flights, newest change first."""
+    return [r for r in list_records(engine, RecordKind.asset_position, origin=node_id,
+                                    limit=20_000) if "flight" in r.body]
+
+
+def footprint(lon: float, lat: float, altitude_m: float, half_angle_deg: float,
+              ) -> list[list[float]]:
+    """The ground the sensor sees from straight above: a closed ring of [lon, lat]."""
+    radius = max(altitude_m, 0.0) * math.tan(math.radians(half_angle_deg))
+    per_lon = _M_PER_DEG_LON_EQUATOR * max(math.cos(math.radians(lat)), 1e-6)
+    ring = []
+    for i in range(FOOTPRINT_POINTS):
+        angle = 2 * math.pi * i / FOOTPRINT_POINTS
+        ring.append([round(lon + radius * math.sin(angle) / per_lon, 6),
+                     round(lat + radius * math.cos(angle) / _M_PER_DEG_LAT, 6)])
+    return [*ring, ring[0]]
+
+
+@dataclass
+class MavlinkCounters:
+    """What the listener did; each count also goes to the node's metrics."""
+
+    received: int = 0
+    positions: int = 0
+    malformed: int = 0
+    oversized: int = 0
+    unregistered: int = 0
+    ignored: int = 0
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    def add(self, outcome: str) -> None:
+        with self._lock:
+            setattr(self, outcome, getattr(self, outcome) + 1)
+        metrics.count_mavlink(outcome)
+
+
+class MavlinkListener:
+    """Reads MAVLink datagrams on a UDP port and writes registered drones' positions."""
+
+    def __init__(self, engine: sa.Engine, reporter: Reporter, *, host: str = "0.0.0.0",
+                 port: int = 14550) -> None:
+        self.engine, self.reporter = engine, reporter
+        self.counters = MavlinkCounters()
+        self._socket = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        self._socket.bind((host, port))
+        self._socket.settimeout(0.5)
+        self.port = int(self._socket.getsockname()[1])
+        self._stop = threading.Event()
+        self._flights: dict[int, StoredRecord] = {}
+        self._flights_read = 0.0
+        self._thread = threading.Thread(target=self._run, name="mavlink", daemon=True)
+
+    def start(self) -> MavlinkListener:
+        log.info("listening for MAVLink on UDP port %d", self.port)
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread.ident is not None:
+            self._thread.join(timeout=30)
+        self._socket.close()
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            try:
+                data = self._socket.recv(65536)
+            except TimeoutError:
+                continue
+            except OSError:
+                return
+            try:
+                self.handle(data)
+            except Exception:  # a store failure must not end the listener
+                log.exception("MAVLink datagram could not be recorded")
+
+    def _flight(self, system_id: int) -> StoredRecord | None:
+        # The registry is read again at most every 5 s, and at once for an unknown system.
+        if system_id not in self._flights or time.monotonic() - self._flights_read > 5:
+            self._flights = {}
+            for record in reversed(list_flights(self.engine, self.reporter.node_id)):
+                self._flights[int(record.body["flight"]["system_id"])] = record
+            self._flights_read = time.monotonic()
+        return self._flights.get(system_id)
+
+    def handle(self, data: bytes) -> None:
+        """One datagram: size-checked, parsed, and a position written when it holds one."""
+        from pymavlink.dialects.v20 import common as mavlink
+
+        self.counters.add("received")
+        if len(data) > MAX_DATAGRAM:
+            self.counters.add("oversized")
+            log.warning("MAVLink datagram of %d bytes refused (over %d)", len(data),
+                        MAX_DATAGRAM)
+            return
+        parser = mavlink.MAVLink(None)
+        try:
+            messages = parser.parse_buffer(data) or []
+        except (mavlink.MAVError, ValueError, IndexError, KeyError) as exc:
+            self.counters.add("malformed")
+            log.warning("MAVLink datagram refused: %s", str(exc)[:200])
+            return
+        if not messages or any(m.get_type() == "BAD_DATA" for m in messages) or \
+                parser.buf_len():
+            self.counters.add("malformed")
+            log.warning("MAVLink datagram refused: not whole MAVLink frames with good checksums")
+            return
+        for message in messages:
+            if message.get_type() != "GLOBAL_POSITION_INT":
+                self.counters.add("ignored")
+                continue
+            flight = self._flight(int(message.get_srcSystem()))
+            if flight is None:
+                self.counters.add("unregistered")
+                continue
+            self._write(flight, message)
+
+    def _write(self, flight: StoredRecord, message: Any) -> None:
+        lat, lon = message.lat / 1e7, message.lon / 1e7
+        if not (-90 <= lat <= 90 and -180 <= lon <= 180):
+            self.counters.add("malformed")
+            return
+        block = flight.body["flight"]
+        altitude = message.relative_alt / 1000.0
+        heading = None if message.hdg == 65535 else message.hdg / 100.0
+        drone = {"system_id": block["system_id"], "altitude_m": altitude,
+                 "heading_deg": heading,
+                 "footprint": footprint(lon, lat, altitude, block["sensor_half_angle_deg"])}
+        position = AssetPositionCreate(
+            asset_id=flight.body["asset_id"], kind=AssetKind.aircraft,
+            name=flight.body.get("name") or flight.body["asset_id"],
+            location=Location(lon=lon, lat=lat), at=datetime.now(UTC), status="airborne",
+            handling=flight.body.get("handling", Handling.amber))
+        write_positions(self.engine, self.reporter, [position],
+                        [{"flight": block, "drone": drone}])
+        self.counters.add("positions")
+
+
+def task_to_detection(engine: sa.Engine, reporter: Reporter, flight_id: str,
+                      detection: StoredRecord, *, by: str, posts: dict[str, str],
+                      ) -> StoredRecord:
+    """Task a flight to fly to a detection (a ``task`` with the detection's place)."""
+    location = detection.body.get("location") or {}
+    item = TaskCreate.model_validate({
+        "unit_id": flight_id,
+        "target": {"kind": "point", "location": {"lon": location.get("lon"),
+                                                 "lat": location.get("lat")}},
+        "priority": "immediate",
+        "instructions": (f"Fly to the {detection.body.get('kind')} detected by "
+                         f"{detection.body.get('sensor_id')} at "
+                         f"{detection.body.get('detected_at')} (detection {detection.id})."),
+        "handling": detection.body.get("handling", "AMBER"),
+    })
+    return create_task(engine, reporter.node_id, reporter.sections, item, by=by,
+                       units=known_units(engine, posts), max_km=reporter.max_km)
