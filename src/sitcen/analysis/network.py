@@ -39,7 +39,11 @@ _REGION = "region"
 
 
 def _months(values: pd.Series) -> pd.PeriodIndex:
-    return pd.PeriodIndex(values, freq="M")
+    """Monthly periods of a column of ``YYYY-MM`` texts (or periods), each text parsed once."""
+    if isinstance(values.dtype, pd.PeriodDtype):
+        return pd.PeriodIndex(values, freq="M")
+    codes, uniques = pd.factorize(values)
+    return pd.PeriodIndex([str(u) for u in uniques], freq="M").take(codes)
 
 
 def series_matrix(totals: pd.DataFrame) -> pd.DataFrame:
