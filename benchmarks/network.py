@@ -67,7 +67,7 @@ def synthetic(countries: int, indicators: int, nationalities: int, years: int, s
         "nationality": np.asarray(nats, dtype=object)[n.ravel()],
         "value": counts.ravel(),
     })
-    totals = (cells.groupby(["country", "month", "indicator"], as_index=False)["value"].sum()
+    totals = (cells.groupby(["country", "month", "indicator"])["value"].sum().reset_index()
               .rename(columns={"value": "total"}))
     return totals, cells, planted
 

@@ -35,7 +35,7 @@ def _series(seed: int = 7, peak: float = 4.0) -> pd.DataFrame:
 
 
 def _totals(cells: pd.DataFrame) -> pd.DataFrame:
-    return (cells.groupby(["country", "month", "indicator"], as_index=False)["value"].sum()
+    return (cells.groupby(["country", "month", "indicator"])["value"].sum().reset_index()
             .rename(columns={"value": "total"}))
 
 

@@ -73,8 +73,9 @@ def _values(country: str, item_id: str, scale: int) -> list[IndicatorValue]:
     values = [IndicatorValue(total, Source.entered)]
     takes = {b.value for b in item.breakdowns}
     if {"place", "nationality"} <= takes:
-        values += [IndicatorValue(6 * scale, Source.entered, place=f"{country}-A", nationality="AF"),
-                   IndicatorValue(4 * scale, Source.entered, place=f"{country}-B", nationality="PK")]
+        values += [
+            IndicatorValue(6 * scale, Source.entered, place=f"{country}-A", nationality="AF"),
+            IndicatorValue(4 * scale, Source.entered, place=f"{country}-B", nationality="PK")]
     return values
 
 

@@ -19,7 +19,7 @@ statistical annex (:func:`joint_annex`). No I/O.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import pandas as pd
@@ -89,7 +89,7 @@ def route_table(cells: pd.DataFrame,
         "count": chosen["value"].astype(float).to_numpy(),
     })
     keys = ["month", "nationality", "section_id", "area"]
-    return frame.groupby(keys, as_index=False, sort=True)["count"].sum()
+    return frame.groupby(keys, sort=True)["count"].sum().reset_index()
 
 
 def _outside(series: pd.Series, month: pd.Period, level: float) -> dict[str, Any] | None:
@@ -100,11 +100,12 @@ def _outside(series: pd.Series, month: pd.Period, level: float) -> dict[str, Any
         return None
     gaps = np.flatnonzero(~known)
     run = history.iloc[gaps[-1] + 1:] if gaps.size else history
-    if len(run) < MIN_HISTORY or month not in series.index or pd.isna(series[month]):
+    observed = series.get(month)
+    if len(run) < MIN_HISTORY or observed is None or pd.isna(observed):
         return None
     ahead = forecast(run, horizon=int((month - run.index[-1]).n), levels=(level,)).iloc[-1]
     name = f"{level * 100:g}"
-    return {"observed": float(series[month]), "forecast": float(ahead["forecast"]),
+    return {"observed": float(observed), "forecast": float(ahead["forecast"]),
             "lower": float(ahead[f"lower_{name}"]), "upper": float(ahead[f"upper_{name}"])}
 
 
@@ -160,10 +161,10 @@ def monthly_alert(totals: pd.DataFrame, cells: pd.DataFrame, month: str, *,
         for key, row in changes.iterrows():
             if row["q"] >= alpha:
                 continue
-            found = _outside(matrix.loc[key], target, level)
+            country, indicator = cast(tuple[str, str], key)
+            found = _outside(cast(pd.Series, matrix.loc[key]), target, level)
             if found is None or found["lower"] <= found["observed"] <= found["upper"]:
                 continue
-            country, indicator = key  # type: ignore[misc]
             indicators.append({
                 "country": country, "indicator": indicator,
                 "direction": "up" if found["observed"] > found["upper"] else "down",
@@ -177,7 +178,8 @@ def monthly_alert(totals: pd.DataFrame, cells: pd.DataFrame, month: str, *,
                                 dispersion=yoy_dispersion(counts, target))
         hits = changes[(changes["q"] < alpha)
                        & (changes[["before", "after"]].max(axis=1) >= min_count)]
-        for (nationality, place, country), row in hits.iterrows():
+        for key, row in hits.iterrows():
+            nationality, place, country = cast(tuple[str, str, str], key)
             routes.append({"nationality": nationality, "place": place, "country": country,
                            "direction": "up" if row["ratio"] > 1 else "down",
                            "year_before": float(row["before"]), "observed": float(row["after"]),
@@ -202,7 +204,7 @@ def regional_forecasts(totals: pd.DataFrame, *, horizon: int = 3,
         if len(series) < 12:
             continue
         frame = forecast(series, horizon=horizon, levels=levels)
-        out[str(indicator)] = [{"month": str(m), **{k: float(v) for k, v in row.items()}}
+        out[str(indicator)] = [{"month": str(m), **{str(k): float(v) for k, v in row.items()}}
                                for m, row in frame.iterrows()]
     return out
 
@@ -214,16 +216,16 @@ def route_displacement(cells: pd.DataFrame, month: str, *, months: int = 3,
     if table.empty:
         return []
     pairs = displacement(table, month=month, months=months, alpha=alpha)
-    return [{k: (v.item() if hasattr(v, "item") else v) for k, v in row.items()}
+    return [{str(k): (v.item() if hasattr(v, "item") else v) for k, v in row.items()}
             for row in pairs.to_dict("records")]
 
 
 def _period_months(period: str) -> pd.PeriodIndex:
     if "Q" in period:
         quarter = pd.Period(period, freq="Q")
-        return pd.period_range(quarter.asfreq("M", "s"), quarter.asfreq("M", "e"), freq="M")
+        return pd.period_range(quarter.asfreq("M", "start"), quarter.asfreq("M", "end"), freq="M")
     year = pd.Period(period, freq="Y")
-    return pd.period_range(year.asfreq("M", "s"), year.asfreq("M", "e"), freq="M")
+    return pd.period_range(year.asfreq("M", "start"), year.asfreq("M", "end"), freq="M")
 
 
 def joint_annex(totals: pd.DataFrame, period: str) -> dict[str, Any]:
@@ -267,7 +269,7 @@ def joint_analysis(totals: pd.DataFrame, cells: pd.DataFrame, month: str) -> dic
     displacement between routes."""
     region = regional_totals(totals)
     target = pd.Period(month, freq="M")
-    this = region.loc[target] if target in region.index else None
+    this = region.loc[[target]].iloc[0] if target in region.index else None
     known = totals.assign(month=_months(totals["month"]))
     known = known[known["month"] <= target]
     return {
@@ -281,6 +283,15 @@ def joint_analysis(totals: pd.DataFrame, cells: pd.DataFrame, month: str) -> dic
     }
 
 
-__all__ = ["ROUTE_INDICATORS", "yoy_dispersion", "joint_analysis", "joint_annex", "monthly_alert",
-           "regional_forecasts", "regional_totals", "route_displacement", "route_table",
-           "series_matrix"]
+__all__ = [
+    "ROUTE_INDICATORS",
+    "joint_analysis",
+    "joint_annex",
+    "monthly_alert",
+    "regional_forecasts",
+    "regional_totals",
+    "route_displacement",
+    "route_table",
+    "series_matrix",
+    "yoy_dispersion",
+]

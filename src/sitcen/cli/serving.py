@@ -86,9 +86,8 @@ def _serve_node(settings: Settings, host: str, port: int, *, workers: int,
 
     NotificationFollower(node.engine, settings.node_id, settings.partner_users).start()
     # Cooperation: mentions in threads and requests past their deadline (one process, a lease).
-    from sitcen.operations.watch import CooperationWatch
-
     from sitcen.operations.indicator_submissions import Reminders
+    from sitcen.operations.watch import CooperationWatch
 
     CooperationWatch(node.engine, settings.node_id, settings.partner_users,
                      indicators=Reminders(settings.node_country,

@@ -576,12 +576,13 @@ def indicator_view(body: Mapping[str, Any], granted: Iterable[str]) -> dict[str,
         target = tuple(n for n in shape if n in allowed)
         if target in kept:
             continue
-        sums: dict[tuple[Any, ...], Counter[str]] = {}
+        sums: dict[tuple[Any, ...], dict[str, float]] = {}
         for value in values:
             if _shape(value) == shape:
                 cell = tuple(value[n] for n in target)
-                sums.setdefault(cell, Counter())[str(value.get("source"))] += float(
-                    value.get("value") or 0.0)
+                by_source = sums.setdefault(cell, {})
+                source = str(value.get("source"))
+                by_source[source] = by_source.get(source, 0.0) + float(value.get("value") or 0.0)
         kept[target] = [_summed(dict(zip(target, cell, strict=True)), by_source)
                         for cell, by_source in sorted(sums.items())]
     out["values"] = [v for target in sorted(kept, key=lambda t: (len(t), t))
@@ -591,7 +592,7 @@ def indicator_view(body: Mapping[str, Any], granted: Iterable[str]) -> dict[str,
     return out
 
 
-def _summed(cell: dict[str, Any], by_source: Counter[str]) -> dict[str, Any]:
+def _summed(cell: dict[str, Any], by_source: Mapping[str, float]) -> dict[str, Any]:
     total = round(sum(by_source.values()), 6)
     source = max(sorted(by_source), key=by_source.__getitem__)
     return {**cell, "value": int(total) if float(total).is_integer() else total,

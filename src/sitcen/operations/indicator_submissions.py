@@ -26,6 +26,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from enum import StrEnum
+from itertools import pairwise
 from typing import Any
 
 import orjson
@@ -212,7 +213,7 @@ def _revisions(engine: sa.Engine, record: StoredRecord,
         return []
     versions = record_versions(engine, record)
     out = []
-    for before, after in zip(versions, versions[1:], strict=False):
+    for before, after in pairwise(versions):
         recorded = iso(after["recorded_at"]) if isinstance(after["recorded_at"], datetime) \
             else str(after["recorded_at"])
         out.append({"indicator": record.body.get("indicator"), "version": after["version"],

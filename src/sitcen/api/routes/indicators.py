@@ -17,8 +17,8 @@ from pydantic import BaseModel, ConfigDict, Field
 from starlette.concurrency import run_in_threadpool
 
 from sitcen import i18n
-from sitcen.api.deps import CurrentNode, Reader, require
 from sitcen.analysis.network import joint_analysis, joint_annex
+from sitcen.api.deps import CurrentNode, Reader, require
 from sitcen.api.records import record_header
 from sitcen.errors import (
     ImportRefusal,
