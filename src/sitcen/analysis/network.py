@@ -162,7 +162,7 @@ def monthly_alert(totals: pd.DataFrame, cells: pd.DataFrame, month: str, *,
             if row["q"] >= alpha:
                 continue
             country, indicator = cast(tuple[str, str], key)
-            found = _outside(cast(pd.Series, matrix.loc[key]), target, level)
+            found = _outside(matrix.loc[[key]].iloc[0], target, level)
             if found is None or found["lower"] <= found["observed"] <= found["upper"]:
                 continue
             indicators.append({
