@@ -24,6 +24,7 @@ from sitcen.operations.indicator_submissions import (
     submit_month,
 )
 from sitcen.operations.notifications import Audience, list_notifications
+from sitcen.operations.watch import CooperationWatch
 from sitcen.users import Role
 
 API = "/api/v1/indicators"
@@ -129,3 +130,13 @@ def test_submit_and_board_over_http(client: TestClient, node: Node,
                        headers=operator)
     assert annex.status_code == 200
     assert annex.json()["region"]["refusals_of_entry"]["total"] == 3
+
+
+def test_the_cooperation_watch_reminds_when_the_node_records_indicators(
+        node: Node, tokens: dict[Role, str]) -> None:
+    quiet = CooperationWatch(node.engine, node.settings.node_id)
+    assert quiet.check_deadlines(datetime(2026, 4, 16, tzinfo=UTC)) == 0
+    watch = CooperationWatch(node.engine, node.settings.node_id,
+                             indicators=Reminders("TJ", deadline_day=15, remind_days=5))
+    assert watch.check_deadlines(datetime(2026, 4, 16, tzinfo=UTC)) > 0
+    assert watch.check_deadlines(datetime(2026, 4, 16, 12, tzinfo=UTC)) == 0  # told once

@@ -122,6 +122,9 @@ class Settings(BaseSettings):
         15, ge=1, le=28,
         description="day of the following month by which a month's indicator records are "
                     "submitted (docs/network.md)")
+    indicator_reminders: bool = Field(
+        False, description="remind the people who record the monthly indicators of a month due "
+                           "or overdue (on the node that submits its country's months)")
     indicator_reminder_days: int = Field(
         5, ge=0, le=27,
         description="days before the indicator deadline the people who record them are "

@@ -89,10 +89,10 @@ def _serve_node(settings: Settings, host: str, port: int, *, workers: int,
     from sitcen.operations.indicator_submissions import Reminders
     from sitcen.operations.watch import CooperationWatch
 
+    reminders = Reminders(settings.node_country, settings.indicator_deadline_day,
+                          settings.indicator_reminder_days)
     CooperationWatch(node.engine, settings.node_id, settings.partner_users,
-                     indicators=Reminders(settings.node_country,
-                                          settings.indicator_deadline_day,
-                                          settings.indicator_reminder_days)).start()
+                     indicators=reminders if settings.indicator_reminders else None).start()
     # ... and out of the node by e-mail and webhook, with the delivery log (a lease).
     from sitcen.operations.delivery import Deliverer, DeliveryConfig
 
