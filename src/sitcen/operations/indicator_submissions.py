@@ -87,8 +87,22 @@ def deadline_of(month: str, day: int) -> date:
 
 
 def current_submission(engine: sa.Engine, country: str, month: str) -> StoredRecord | None:
-    """The current submission record of a country's month (own or received), or None."""
-    found = list_records(engine, KIND, subject=submission_key(country, month), limit=10)
+    """The submission of a country's month this node holds (own or received), or None.
+
+    A submitted one before a month only opened (several nodes of a country may hold
+    an open month of it, received with everything else they pass up), the newest first.
+    """
+    found = list_records(engine, KIND, subject=submission_key(country, month), limit=50)
+    submitted = [r for r in found if r.body.get("status") == "submitted"]
+    chosen = submitted or found
+    return chosen[0] if chosen else None
+
+
+def own_submission(engine: sa.Engine, node_id: str, country: str,
+                   month: str) -> StoredRecord | None:
+    """This node's own submission record of a country's month, or None."""
+    found = list_records(engine, KIND, subject=submission_key(country, month), origin=node_id,
+                         limit=1)
     return found[0] if found else None
 
 
@@ -131,8 +145,7 @@ def submit_month(engine: sa.Engine, node_id: str, country: str, month: str, *, a
         findings += [Finding(f.index, f"{indicator_id}:{f.column}", f.reason)
                      for f in check_values(item, values_of(record))]
     record_id = own_record_id(node_id, KIND, submission_key(country, month))
-    current = current_submission(engine, country, month)
-    own = current if current is not None and current.origin == node_id else None
+    own = own_submission(engine, node_id, country, month)
     if own is not None and own.body.get("status") == "submitted" and not (
             reason and reason.strip()):
         findings.append(Finding(None, "reason", f"{month} was submitted (version "
@@ -186,10 +199,10 @@ def remind(engine: sa.Engine, node_id: str, settings: Reminders, now: datetime, 
     told: dict[str, list[str]] = {}
     people = audience.people_with(Permission.issue_reports)
     for month, reason in months_to_remind(now, settings):
-        current = current_submission(engine, settings.country, month)
+        current = own_submission(engine, node_id, settings.country, month)
         if current is not None and current.body.get("status") == "submitted":
             continue
-        if current is None or current.origin != node_id:
+        if current is None:
             body = _body(settings.country, month, deadline_of(month, settings.deadline_day),
                          status="open")
             record_id = own_record_id(node_id, KIND, submission_key(settings.country, month))
