@@ -225,6 +225,10 @@ def _revisions(engine: sa.Engine, record: StoredRecord,
     if record.version < 2:
         return []
     versions = record_versions(engine, record)
+    if len(versions) < 2:  # only the revised version reached this node: no total before
+        versions = [{"version": record.version - 1, "total": None},
+                    {"version": record.version, "recorded_at": record.recorded_at,
+                     "reason": record.body.get("reason"), "total": record.body.get("total")}]
     out = []
     for before, after in pairwise(versions):
         recorded = iso(after["recorded_at"]) if isinstance(after["recorded_at"], datetime) \
