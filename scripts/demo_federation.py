@@ -1,9 +1,9 @@
-"""The federated demo: twelve nodes of five countries on loopback, fed by the scenario.
+"""The federated demo: thirteen nodes of five countries on loopback, fed by the scenario.
 
-Five national coordination centres, two regional centres, four border posts
-and a regional information hub, each a `sitcen serve` process with its own
-SQLite database and key pair, linked upward by default agreements and
-sideways by written ones:
+Five national coordination centres, two regional centres, four border posts,
+a regional information hub and the risk analysis network's hub, each a
+`sitcen serve` process with its own SQLite database and key pair, linked
+upward by default agreements and sideways by written ones:
 
 - a Kyrgyz and a Tajik border liaison office (Batken, Isfara) share
   unauthorised crossings near their common border in real time, at section
@@ -11,7 +11,11 @@ sideways by written ones:
 - the Kyrgyz and Tajik national centres share crossings, armed incidents and
   drug seizures on the Kyrgyz-Tajik border;
 - every national centre gives the regional hub daily counts of drug
-  seizures per country (no single record), with person counts.
+  seizures per country (no single record), with person counts;
+- every national centre sends its monthly indicator records and submissions
+  to the risk analysis network's hub, which shows its completeness board and
+  its joint analysis of the last month, and passes the others' totals back
+  (scripts/demo_network.py).
 
 Posts report synthetic events of their own country (sitcen.demo.scenario): the
 last three days first (so the hub has closed days to count), then a new one
@@ -40,12 +44,13 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import demo_network
 import httpx
 
 PASSWORD = "demo-password-1"
 #: How long the demo waits for something its nodes do by themselves (a node starting, a
 #: record crossing a link) before calling it a problem. Generous: on a loaded machine
-#: twelve nodes share two cores, and nothing here waits longer than it has to.
+#: thirteen nodes share two cores, and nothing here waits longer than it has to.
 PATIENCE_S = 600.0
 
 
@@ -80,6 +85,7 @@ MEMBERS = [
     Member("tj-isfara-post", "Isfara border liaison office (TJ)", "TJ", parent="tj-ncc"),
     Member("tj-panj-post", "Panji Poyon border post (TJ)", "TJ", parent="tj-khatlon-rc"),
     Member("ca-hub", "Regional information hub", "KZ"),
+    Member(demo_network.HUB, "Risk analysis network hub", "KZ"),
 ]
 
 BLO = """\
@@ -202,6 +208,13 @@ def build(root: Path, base_port: int) -> dict[str, Member]:
         link(ncc, "ca-hub", Relation.peer)
         link("ca-hub", ncc, Relation.peer)
         agree(ncc, HUB.format(src=ncc))
+        link(ncc, demo_network.HUB, Relation.peer)
+        link(demo_network.HUB, ncc, Relation.peer)
+    for member, _partner, document in demo_network.agreements():
+        agree(member, document)
+    today = datetime.now(UTC).date()
+    for ncc in demo_network.NCCS:
+        demo_network.seed(nodes[ncc].engine, ncc, members[ncc].country, today)
     for node in nodes.values():
         node.engine.dispose()
     return members
@@ -450,6 +463,42 @@ def _all(client: httpx.Client, member: Member, path: str, key: str) -> list[dict
     return items
 
 
+def show_network(members: dict[str, Member]) -> tuple[list[str], str]:
+    """Print the network hub's completeness board and joint analysis once every member's
+    last month has reached it; what :func:`demo_network.check` finds."""
+    hub, today = members[demo_network.HUB], datetime.now(UTC).date()
+    last = demo_network.last_month(today)
+    with httpx.Client(timeout=120) as client:
+        headers = _login(client, hub, "analyst")
+
+        def arrived() -> tuple[dict[str, Any], dict[str, Any]] | None:
+            board, analysis = demo_network.fetch(client, hub.url, headers, today)
+            received = board.get("summary", {}).get(last, {}).get("received")
+            revised = any(c["revised"] for c in board.get("cells", []))
+            return (board, analysis) if received == len(demo_network.NCCS) and revised \
+                else None
+
+        board, analysis = _wait("the network hub's board", arrived)
+        tj = members["tj-ncc"]
+        view_url = f"{tj.url}/api/v1/indicators/{last}/illegal_crossing_between_bcps"
+        tj_headers = _login(client, tj, "analyst")
+
+        def seen() -> dict[str, Any] | None:
+            answer = client.get(view_url, headers=tj_headers, params={"country": "UZ"})
+            return answer.json() if answer.status_code == 200 else None
+
+        member_view = _wait("the Tajik centre's view of Uzbekistan's month", seen)
+    log("")
+    log(f"risk analysis network: the hub's completeness board ({hub.url}, #/network)")
+    for line in demo_network.board_lines(board):
+        log(f"  {line}")
+    for line in demo_network.analysis_lines(analysis):
+        log(line)
+    log(f"the Tajik centre sees Uzbekistan's crossings for {last} as "
+        f"{member_view['values']} (withheld: {member_view['withheld_breakdowns']})")
+    return demo_network.check(board, analysis, member_view, today)
+
+
 def check(members: dict[str, Member]) -> tuple[list[str], str]:
     """What went where it should not, or did not arrive (empty when all is well), and a
     line saying what was found."""
@@ -501,7 +550,7 @@ def check(members: dict[str, Member]) -> tuple[list[str], str]:
     expect(senders <= {"kz-ncc", "kg-ncc", "tj-ncc", "tm-ncc", "uz-ncc"},
            f"daily counts from {senders}")
     seizures = sum(row["events"] for r in counts for row in r.body["rows"])
-    return problems, (f"check: {sum(len(v) for v in held.values())} event copies on 12 "
+    return problems, (f"check: {sum(len(v) for v in held.values())} event copies on {len(members)} "
                       f"nodes, {len(isfara)} at the Isfara BLO from Batken, {len(counts)} daily "
                       f"count records ({seizures} seizures) at the hub from {sorted(senders)}")
 
@@ -542,7 +591,8 @@ def main() -> None:
     root = args.dir.resolve()
     shutil.rmtree(root, ignore_errors=True)
     root.mkdir(parents=True)
-    log(f"building 12 nodes in {root} ...")
+    log(f"building {len(MEMBERS)} nodes in {root} (with three years of monthly indicators "
+        "at each national centre) ...")
     members = build(root, args.base_port)
     stop = threading.Event()
     failed = False
@@ -569,6 +619,7 @@ def main() -> None:
         log("e.g. the Isfara BLO sees Batken's crossings near the border; the hub gets "
             "daily counts of drug seizures (GET /api/v1/journal?kind=daily_aggregate). "
             "Ctrl-C stops everything.")
+        network = show_network(members)
         if args.duration:
             time.sleep(args.duration)
         else:
@@ -579,6 +630,9 @@ def main() -> None:
             if cooperation.is_alive():
                 failures.append("the cooperation story did not end")
             problems, lines = settled(members)
+            network_problems, network_line = network
+            problems += network_problems
+            lines.append(network_line)
             for line in lines:
                 log(line)
             for problem in failures + problems:

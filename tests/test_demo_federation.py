@@ -1,4 +1,4 @@
-"""`make demo-federation` as a user runs it: twelve real nodes, checked for where records went."""
+"""`make demo-federation` as a user runs it: thirteen real nodes, checked for where records went."""
 
 from __future__ import annotations
 
@@ -24,7 +24,7 @@ def test_federated_demo_shares_only_what_the_agreements_grant(tmp_path: Path) ->
     # other work (twelve nodes on two cores), not a measure of speed.
     script = subprocess.Popen(
         [sys.executable, str(SCRIPT), "--dir", str(tmp_path / "demo"), "--base-port",
-         str(free_port_range(12)), "--every", "1.0", "--duration", "12", "--check"],
+         str(free_port_range(13)), "--every", "1.0", "--duration", "12", "--check"],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
     try:
         stdout, stderr = script.communicate(timeout=BACKSTOP_S)
@@ -42,3 +42,5 @@ def test_federated_demo_shares_only_what_the_agreements_grant(tmp_path: Path) ->
     assert "1 request answered across KG-TJ" in cooperation
     assert "1 mention told at kg-ncc" in cooperation
     assert "1 merged daily report" in cooperation
+    (network,) = [line for line in stdout.splitlines() if line.startswith("check network:")]
+    assert "5 of 5 months at the hub" in network and "late ['TM']" in network

@@ -103,6 +103,7 @@ const QueuePageView = lazyPage(() => import('./queue').then((m) => m.QueuePageVi
 const ShiftPage = lazyPage(() => import('./shift').then((m) => m.ShiftPage));
 const TasksPage = lazyPage(() => import('./tasks').then((m) => m.TasksPage));
 const PatrolsPage = lazyPage(() => import('./patrols').then((m) => m.PatrolsPage));
+const NetworkPage = lazyPage(() => import('./network').then((m) => m.NetworkPage));
 
 /** The discreet line under the top bar for a catalogue no native speaker has reviewed. */
 function TranslationNote() {
@@ -305,6 +306,7 @@ function App() {
           {may(user, 'report_events') && (
             <a id="nav-patrols" href={viewHash({ ...view, page: 'patrols', item: null, for: null })} class={view.page === 'patrols' ? 'active' : ''}>{t('nav.patrols')}</a>)}
           <a href={viewHash({ ...view, page: 'log', item: null, for: null })} class={view.page === 'log' ? 'active' : ''}>{t('nav.log')}</a>
+          <a id="nav-network" href={viewHash({ ...view, page: 'network', item: null, for: null })} class={view.page === 'network' ? 'active' : ''}>{t('nav.network')}</a>
           {(['requests', 'operations', 'directory'] as const).map((p) => (
             <a key={p} id={`nav-${p}`} href={viewHash({ ...view, page: p, item: view.page === p ? view.item : null, for: null })} class={view.page === p ? 'active' : ''}>{t(`coop.${p}`)}</a>))}
           {may(user, 'manage_users') && (
@@ -343,6 +345,7 @@ function App() {
               : view.page === 'patrols' ? <PatrolsPage user={user} version={opsVersion} item={view.item} setItem={setItem} key={`patrols|${language}|${tz}`} />
               : view.page === 'tasks' ? <TasksPage user={user} version={opsVersion} item={view.item} forWhat={view.for} setItem={setItem} key={`${language}|${tz}`} />
                 : view.page === 'log' ? <ShiftPage user={user} version={opsVersion} key={`${language}|${tz}`} />
+                : view.page === 'network' ? <NetworkPage key={`network|${language}|${tz}`} />
                   : view.page === 'notifications' ? <NotificationsPage version={opsVersion} taxonomy={taxonomy} onRead={() => setUnread(0)} key={`${language}|${tz}`} />
                     : view.page === 'directory' ? <DirectoryPage user={user} key={`${language}|${tz}`} />
                       : view.page === 'requests' ? <RequestsPage user={user} view={view} setView={setView} liveVersion={coopVersion} key={`${language}|${tz}`} />

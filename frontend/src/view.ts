@@ -2,9 +2,9 @@
 
 export type Page = 'map' | 'dashboard' | 'risk' | 'reports' | 'queue' | 'alerts' | 'levels'
   | 'tasks' | 'patrols' | 'log' | 'notifications' | 'directory' | 'requests' | 'operations'
-  | 'account' | 'users';
+  | 'account' | 'users' | 'network';
 export const PAGES: Page[] = ['map', 'dashboard', 'risk', 'reports', 'queue', 'alerts', 'levels',
-  'tasks', 'patrols', 'log', 'notifications', 'directory', 'requests', 'operations', 'account', 'users'];
+  'tasks', 'patrols', 'log', 'notifications', 'directory', 'requests', 'operations', 'account', 'users', 'network'];
 export type WindowKind = '24h' | '7d' | '30d' | 'custom';
 
 export const FILTER_KEYS = ['category', 'type', 'impact_level', 'status', 'country', 'section',

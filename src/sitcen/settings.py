@@ -118,6 +118,21 @@ class Settings(BaseSettings):
         description="a report that reaches the node more than this many days after it was "
                     "made (history, imports) enters no queue")
 
+    indicator_deadline_day: int = Field(
+        15, ge=1, le=28,
+        description="day of the following month by which a month's indicator records are "
+                    "submitted (docs/network.md)")
+    indicator_reminders: bool = Field(
+        False, description="remind the people who record the monthly indicators of a month due "
+                           "or overdue (on the node that submits its country's months)")
+    indicator_reminder_days: int = Field(
+        5, ge=0, le=27,
+        description="days before the indicator deadline the people who record them are "
+                    "reminded (and again once it has passed)")
+    indicator_members: list[str] = Field(
+        default_factory=lambda: ["KZ", "KG", "TJ", "TM", "UZ"],
+        description="countries a hub expects monthly indicator records from")
+
     smtp_host: str = Field("", description="SMTP server notifications are e-mailed through; "
                                            "empty: no e-mail")
     smtp_port: int = Field(25, ge=1, le=65535, description="SMTP server port")

@@ -86,9 +86,13 @@ def _serve_node(settings: Settings, host: str, port: int, *, workers: int,
 
     NotificationFollower(node.engine, settings.node_id, settings.partner_users).start()
     # Cooperation: mentions in threads and requests past their deadline (one process, a lease).
+    from sitcen.operations.indicator_submissions import Reminders
     from sitcen.operations.watch import CooperationWatch
 
-    CooperationWatch(node.engine, settings.node_id, settings.partner_users).start()
+    reminders = Reminders(settings.node_country, settings.indicator_deadline_day,
+                          settings.indicator_reminder_days)
+    CooperationWatch(node.engine, settings.node_id, settings.partner_users,
+                     indicators=reminders if settings.indicator_reminders else None).start()
     # ... and out of the node by e-mail and webhook, with the delivery log (a lease).
     from sitcen.operations.delivery import Deliverer, DeliveryConfig
 

@@ -29,6 +29,7 @@ from pydantic import (
 
 from sitcen.events import CountryCode, EventPublic, EventTypeId
 from sitcen.geo import BBox, check_bbox
+from sitcen.indicator_list import Breakdown
 from sitcen.store.journal import LOCAL_KINDS, RecordKind
 from sitcen.taxonomy import EVENT_TYPES, HANDLING_ORDER, Category, Handling
 from sitcen.times import UtcDatetime
@@ -212,6 +213,11 @@ class Agreement(_Strict):
     handling_ceiling: Handling = Handling.green
     delay: Literal["none", "daily_aggregates"] | DelayMinutes = "none"
     onward_sharing: bool = False
+    indicator_breakdowns: list[Breakdown] = Field(
+        default_factory=list,
+        description="the breakdowns of monthly indicator records the partner sees; values by "
+                    "any other breakdown reach it summed over that breakdown (none listed: "
+                    "the totals only)")
 
     @model_validator(mode="after")
     def _coherent(self) -> Agreement:
@@ -220,6 +226,8 @@ class Agreement(_Strict):
         if (self.valid_from is not None and self.valid_until is not None
                 and self.valid_until <= self.valid_from):
             raise ValueError("valid_until must come after valid_from")
+        if len(set(self.indicator_breakdowns)) != len(self.indicator_breakdowns):
+            raise ValueError("indicator_breakdowns names a breakdown twice")
         if RecordKind.event in self.kinds and not (self.events.categories or self.events.types):
             raise ValueError("kinds names 'event' but events lists no category or type; "
                              "name them (all four categories for everything)")
@@ -391,7 +399,7 @@ def default_agreement(
 
     - ``up`` to a parent: everything (every kind but the duty log and handovers,
       every field, exact locations, full personal data, ceiling RED, no delay,
-      onward sharing allowed);
+      onward sharing allowed, every indicator breakdown);
     - ``peer``: nothing (no kind) until an agreement names what travels;
     - ``down`` to a child: alerts, section impact levels, issued reports and
       events (with the actions taken on them) in the child's area (``countries``
@@ -418,6 +426,7 @@ def default_agreement(
             "personal_data": PersonalData.full,
             "handling_ceiling": Handling.red,
             "onward_sharing": True,
+            "indicator_breakdowns": list(Breakdown),
         })
     if direction is Direction.down:
         if not countries and not sections:

@@ -35,6 +35,7 @@ from sitcen.exchange.agreements import (
     Precision,
 )
 from sitcen.geo import BorderSection
+from sitcen.indicator_list import Breakdown
 from sitcen.sealing import redact
 from sitcen.store.journal import LOCAL_KINDS, RecordKind
 from sitcen.taxonomy import EVENT_TYPES, HANDLING_ORDER, Handling, Status
@@ -555,6 +556,60 @@ def _event_view(
     return _filter_fields(out, agreement.allowed_fields), precision, personal
 
 
+#: The breakdowns a monthly indicator value may carry (docs/network.md), in stored order.
+INDICATOR_BREAKDOWNS: tuple[str, ...] = tuple(b.value for b in Breakdown)
+
+
+def _shape(value: Mapping[str, Any]) -> tuple[str, ...]:
+    return tuple(name for name in INDICATOR_BREAKDOWNS if value.get(name) is not None)
+
+
+def indicator_view(body: Mapping[str, Any], granted: Iterable[str]) -> dict[str, Any]:
+    """A monthly indicator record with only the ``granted`` breakdowns (agreement field
+    ``indicator_breakdowns``).
+
+    A value broken down by anything not granted is not sent as it is: the values
+    of its breakdown are summed over what is withheld (by place and nationality,
+    with only nationality granted: by nationality). A breakdown the record states
+    itself is preferred to one summed from a finer breakdown; the total is always
+    there. A summed value's source is that of its parts, or of the parts that
+    give most of it when they differ. ``withheld_breakdowns`` lists what was
+    summed away.
+    """
+    allowed = set(granted)
+    out = _copy(body)
+    values = [v for v in body.get("values") or () if isinstance(v, Mapping)]
+    shapes = list(dict.fromkeys(_shape(v) for v in values))
+    # Whole shapes first (their values are kept as stated), then the finest to sum from.
+    shapes.sort(key=lambda s: (not set(s) <= allowed, -len(s), s))
+    kept: dict[tuple[str, ...], list[dict[str, Any]]] = {}
+    for shape in shapes:
+        target = tuple(n for n in shape if n in allowed)
+        if target in kept:
+            continue
+        sums: dict[tuple[Any, ...], dict[str, float]] = {}
+        for value in values:
+            if _shape(value) == shape:
+                cell = tuple(value[n] for n in target)
+                by_source = sums.setdefault(cell, {})
+                source = str(value.get("source"))
+                by_source[source] = by_source.get(source, 0.0) + float(value.get("value") or 0.0)
+        kept[target] = [_summed(dict(zip(target, cell, strict=True)), by_source)
+                        for cell, by_source in sorted(sums.items())]
+    out["values"] = [v for target in sorted(kept, key=lambda t: (len(t), t))
+                     for v in kept[target]]
+    withheld = {n for s in shapes for n in s} - allowed
+    out["withheld_breakdowns"] = sorted(withheld | set(body.get("withheld_breakdowns") or ()))
+    return out
+
+
+def _summed(cell: dict[str, Any], by_source: Mapping[str, float]) -> dict[str, Any]:
+    total = round(sum(by_source.values()), 6)
+    source = max(sorted(by_source), key=by_source.__getitem__)
+    return {**cell, "value": int(total) if float(total).is_integer() else total,
+            "source": source}
+
+
 def share(
     record: SharedRecord,
     agreement: Agreement,
@@ -582,6 +637,11 @@ def share(
         personal = min(PersonalData(received.personal_data),
                        PersonalData(agreement.personal_data), key=PERSONAL_DATA_ORDER.__getitem__)
         body = _report_view(record.body, precision, personal)
+    elif record.kind == RecordKind.indicator_record:
+        # Figures, not persons: only how finely they are broken down is an agreement's word.
+        personal = min(PersonalData(received.personal_data),
+                       PersonalData(agreement.personal_data), key=PERSONAL_DATA_ORDER.__getitem__)
+        body = indicator_view(record.body, agreement.indicator_breakdowns)
     else:  # other kinds travel whole, their place coarsened like an event's
         body = _copy(record.body)
         _degrade(body, Precision(received.precision), precision, sections)

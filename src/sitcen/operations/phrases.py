@@ -96,4 +96,8 @@ def summary_of(kind: str, body: Mapping[str, Any],
                       node=origin or "?",
                       about=ref(f"ui.kind.{body.get('record_kind') or 'record'}"),
                       text=str(body.get("text") or "")[:200])
+    if kind == "indicator_submission":
+        return phrase("ui.notify.indicators", country=str(body.get("country") or "?"),
+                      month=str(body.get("month") or "?"),
+                      deadline=str(body.get("deadline") or "—"))
     return phrase("ui.notify.record", kind=ref(f"ui.kind.{kind}"))

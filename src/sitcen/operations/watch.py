@@ -10,7 +10,10 @@ same rule (only a user who may read the record) and is written once:
   this node they mention (:func:`sitcen.operations.threads.notify_mentions`);
 - every ``deadline_every_s`` it looks for requests past their deadline in the
   inbox and the outbox and tells this node's side of each
-  (:func:`sitcen.operations.requests.notify_overdue`).
+  (:func:`sitcen.operations.requests.notify_overdue`), and, on a member of the
+  risk analysis network (``indicators``), reminds the people who record the
+  monthly indicators of a month due or overdue
+  (:func:`sitcen.operations.indicator_submissions.remind`).
 
 Time comes from ``clock``, so a test moves it instead of waiting. Knows no HTTP.
 """
@@ -27,6 +30,7 @@ from typing import ClassVar
 
 import sqlalchemy as sa
 
+from sitcen.operations.indicator_submissions import Reminders, remind
 from sitcen.operations.notifications import Audience, JournalFollower
 from sitcen.operations.requests import notify_overdue
 from sitcen.operations.threads import notify_mentions
@@ -58,6 +62,7 @@ class CooperationWatch(JournalFollower):
     node_id: str
     partner_users: Mapping[str, str] = field(default_factory=dict)
     clock: Callable[[], datetime] = _utc_now
+    indicators: Reminders | None = None
     deadline_every_s: float = 60.0
     page: int = 500
     poll_s: float = 0.5
@@ -97,8 +102,11 @@ class CooperationWatch(JournalFollower):
         the last look, a minute ago.
         """
         self.audience.refresh()
-        told = notify_overdue(self.engine, self.node_id, now or self.clock(),
-                              audience=self.audience)
+        moment = now or self.clock()
+        told = notify_overdue(self.engine, self.node_id, moment, audience=self.audience)
+        if self.indicators is not None:
+            told.update(remind(self.engine, self.node_id, self.indicators, moment,
+                               audience=self.audience))
         return sum(len(users) for users in told.values())
 
     def work(self, moment: float) -> bool:

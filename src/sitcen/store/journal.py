@@ -100,6 +100,8 @@ class RecordKind(StrEnum):
     patrol_adjustment = "patrol_adjustment"
     # A member's monthly figures on one indicator of the common list (docs/network.md).
     indicator_record = "indicator_record"
+    # A member's act of submitting a month (or the month open, once reminders start).
+    indicator_submission = "indicator_submission"
     # The head of the node's audit trail, so that peers hold a copy (docs/security.md).
     audit_anchor = "audit_anchor"
     # A user's own: what they follow, what they were told, what was sent to them.
@@ -149,6 +151,7 @@ SUBJECT_FIELDS: dict[str, str] = {
     RecordKind.patrol_plan: "post_id",
     RecordKind.patrol_adjustment: "plan_id",
     RecordKind.indicator_record: "key",
+    RecordKind.indicator_submission: "key",
     RecordKind.audit_anchor: "node_id",
     RecordKind.subscription: "username",
     RecordKind.notification: "username",

@@ -6,14 +6,18 @@ other members reach it through federation and are read the same way.
 
 from __future__ import annotations
 
+import re
+from datetime import UTC, date, datetime
 from typing import Annotated, Any
 
 import orjson
+import pandas as pd
 from fastapi import APIRouter, Path, Query, Request, Response, status
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.concurrency import run_in_threadpool
 
 from sitcen import i18n
+from sitcen.analysis.network import joint_analysis, joint_annex
 from sitcen.api.deps import CurrentNode, Reader, require
 from sitcen.api.records import record_header
 from sitcen.errors import (
@@ -45,6 +49,11 @@ from sitcen.operations.indicator_records import (
     values_of,
     write_months,
 )
+from sitcen.operations.indicator_submissions import (
+    completeness_board,
+    hub_tables,
+    submit_month,
+)
 from sitcen.store.records import StoredRecord
 from sitcen.store.users import StoredUser
 from sitcen.users import Permission
@@ -57,6 +66,9 @@ Month = Annotated[str, Path(pattern=MONTH_PATTERN, description="YYYY-MM")]
 IndicatorId = Annotated[str, Path(max_length=64, description="an indicator of the common list")]
 Country = Annotated[str | None, Query(pattern=r"^[A-Z]{2}$",
                                       description="ISO 3166-1 alpha-2; default: the node's")]
+#: The most months one board shows.
+MAX_BOARD_MONTHS = 120
+_COUNTRY = re.compile(r"^[A-Z]{2}$")
 Lang = Annotated[str, Query(pattern="^(en|ru)$", description="the template's language")]
 
 
@@ -245,6 +257,93 @@ async def import_indicator_template(
                                   "nothing written", "import_refused")], report=body)
     code = status.HTTP_200_OK if dry_run else status.HTTP_201_CREATED
     return Response(orjson.dumps(body), status_code=code, media_type="application/json")
+
+
+def _month_span(first: str | None, last: str | None, today: date) -> list[str]:
+    end = pd.Period(last, freq="M") if last else pd.Period(today, freq="M") - 1
+    start = pd.Period(first, freq="M") if first else end - 11
+    if start > end:
+        raise InvalidInput([error(("query", "first"), "first comes after last", "value_error")])
+    if (end - start).n >= MAX_BOARD_MONTHS:
+        raise InvalidInput([error(("query", "first"), f"at most {MAX_BOARD_MONTHS} months",
+                                  "value_error")])
+    return [str(m) for m in pd.period_range(start, end, freq="M")]
+
+
+QueryMonth = Annotated[str | None, Query(pattern=MONTH_PATTERN, description="YYYY-MM")]
+Countries = Annotated[list[str] | None, Query(
+    max_length=20, description="default: the node's indicator_members")]
+
+
+def _members(node: CurrentNode, countries: list[str] | None) -> list[str]:
+    chosen = countries or list(node.settings.indicator_members)
+    for code in chosen:
+        if not _COUNTRY.match(code):
+            raise InvalidInput([error(("query", "country"), f"{code!r} is not an ISO 3166-1 "
+                                      "alpha-2 code", "value_error")])
+    return list(dict.fromkeys(chosen))
+
+
+@router.get("/board", response_model=dict[str, Any])
+def read_completeness_board(node: CurrentNode, _user: Reader, first: QueryMonth = None,
+                            last: QueryMonth = None, country: Countries = None
+                            ) -> dict[str, Any]:
+    """The hub's completeness board: per country x month, submitted / late / missing / due,
+    indicators held, revisions with their reasons (default: the twelve months before this)."""
+    today = datetime.now(UTC).date()
+    return completeness_board(node.engine, _members(node, country),
+                              _month_span(first, last, today), today=today,
+                              deadline_day=node.settings.indicator_deadline_day)
+
+
+@router.get("/analysis", response_model=dict[str, Any])
+def read_joint_analysis(
+    node: CurrentNode, _user: Reader,
+    month: Annotated[str, Query(pattern=MONTH_PATTERN, description="YYYY-MM")],
+    country: Countries = None,
+) -> dict[str, Any]:
+    """The joint analysis of a month on the series held: regional totals, the monthly alert,
+    forecasts with intervals, displacement between routes."""
+    totals, cells = hub_tables(node.engine, _members(node, country))
+    if totals.empty:
+        raise NotFound("indicator records", month, "no indicator records held")
+    return joint_analysis(totals, cells, month)
+
+
+@router.get("/annex", response_model=dict[str, Any])
+def read_joint_annex(
+    node: CurrentNode, _user: Reader,
+    period: Annotated[str, Query(pattern=r"^(19|20|21)\d{2}(Q[1-4])?$",
+                                 description="a year (2026) or a quarter (2026Q1)")],
+    country: Countries = None,
+) -> dict[str, Any]:
+    """The joint statistical annex of a quarter or a year: totals per country and region,
+    against the same period a year before."""
+    totals, _cells = hub_tables(node.engine, _members(node, country))
+    return joint_annex(totals, period)
+
+
+class SubmitMonth(BaseModel):
+    """Submitting a month (again, after a revision, with a reason)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    reason: str | None = Field(None, max_length=2000,
+                               description="why a month submitted before is submitted again")
+
+
+@router.post("/{month}/submit", response_model=dict[str, Any])
+def submit_indicator_month(month: Month, item: SubmitMonth, node: CurrentNode,
+                           user: IndicatorKeeper) -> dict[str, Any]:
+    """Submit the node's country's month: every indicator recorded and checked."""
+    try:
+        record = submit_month(node.engine, node.settings.node_id, node.settings.node_country,
+                              month, author=user.username,
+                              deadline_day=node.settings.indicator_deadline_day,
+                              now=datetime.now(UTC), reason=item.reason)
+    except IndicatorError as exc:
+        raise _refused(exc) from exc
+    return _public(record)
 
 
 @router.get("/{month}", response_model=IndicatorMonth)
