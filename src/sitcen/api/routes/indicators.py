@@ -38,6 +38,7 @@ from sitcen.interop.spreadsheets import XLSX_MEDIA_TYPE, FileTooLargeError, Spre
 from sitcen.operations.indicator_records import (
     BREAKDOWNS,
     MONTH_PATTERN,
+    MONTH_RE,
     IndicatorError,
     IndicatorValue,
     MonthWrite,
@@ -267,6 +268,9 @@ def _month_span(first: str | None, last: str | None, today: date) -> list[str]:
     if (end - start).n >= MAX_BOARD_MONTHS:
         raise InvalidInput([error(("query", "first"), f"at most {MAX_BOARD_MONTHS} months",
                                   "value_error")])
+    if not MONTH_RE.match(str(start)):  # the twelve months before an early ``last``
+        raise InvalidInput([error(("query", "first"), f"the span would start at {start}, "
+                                  "before the months indicators are kept for", "value_error")])
     return [str(m) for m in pd.period_range(start, end, freq="M")]
 
 
