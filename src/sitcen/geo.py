@@ -698,3 +698,17 @@ def simplified(collection: Mapping[str, Any], tolerance_deg: float,
         features.append({**feature, "geometry": {
             "type": geometry["type"], "coordinates": rounded(geometry["coordinates"])}})
     return {"type": "FeatureCollection", "features": features}
+
+
+def simple_polygon(ring: Sequence[Sequence[float]], what: str) -> None:
+    """Refuse a ring of [lon, lat] points that is not a simple polygon with an area.
+
+    Raises ValueError naming ``what`` (a camera's field of view, a flight's mission area).
+    """
+    for lon, lat in ring:
+        if not (-180 <= lon <= 180 and -90 <= lat <= 90):
+            raise ValueError(f"{what}: [{lon}, {lat}] is not a longitude and latitude")
+    polygon = shapely.Polygon(ring)
+    if not polygon.is_valid or polygon.area == 0:
+        raise ValueError(f"{what} must be a simple polygon with an area (its edges may not "
+                         "cross)")

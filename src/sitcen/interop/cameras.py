@@ -25,7 +25,6 @@ import io
 import logging
 import queue
 import re
-import threading
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -43,7 +42,9 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 from sitcen import metrics
 from sitcen.events import NO_NUL, Location
 from sitcen.exchange.sharing import CAMERA_SNAPSHOT
+from sitcen.geo import simple_polygon
 from sitcen.operations.attachments import CheckedFile, attach_file, check_file
+from sitcen.operations.background import ThreadWorker
 from sitcen.operations.references import HeldRecord
 from sitcen.store import schema
 from sitcen.store.assets import AssetKind, AssetPositionCreate, WrittenAsset, write_positions
@@ -98,12 +99,7 @@ class CameraCreate(BaseModel):
     @field_validator("field_of_view")
     @classmethod
     def _polygon(cls, value: list[list[float]]) -> list[list[float]]:
-        for point in value:
-            Location(lon=point[0], lat=point[1])
-        polygon = shapely.Polygon(value)
-        if not polygon.is_valid or polygon.area == 0:
-            raise ValueError("the field of view must be a simple polygon with an area "
-                             "(its edges may not cross)")
+        simple_polygon(value, "the field of view")
         return value
 
 
@@ -315,7 +311,7 @@ class _Pending:
     until: float
 
 
-class SnapshotWorker:
+class SnapshotWorker(ThreadWorker):
     """Takes snapshots for detections in a thread of its own, one detection at a time.
 
     :meth:`submit` never blocks: a full queue is recorded as ``busy``. After the
@@ -323,9 +319,12 @@ class SnapshotWorker:
     burst proposes, and the snapshot is attached to that event as well.
     """
 
+    JOIN_S = 60.0  # a grab in progress may take up to the camera timeout
+
     def __init__(self, engine: sa.Engine, node_id: str, reporter: Reporter,
                  credentials: Mapping[str, Credentials], *, timeout_s: float = 10.0,
                  queue_size: int = 100, link_s: float = 900.0) -> None:
+        super().__init__("camera-snapshots")
         self.engine, self.node_id, self.reporter = engine, node_id, reporter
         self.credentials = dict(credentials)
         self.timeout_s = timeout_s
@@ -333,17 +332,6 @@ class SnapshotWorker:
         self.done = 0
         self._queue: queue.Queue[StoredRecord] = queue.Queue(maxsize=queue_size)
         self._pending: list[_Pending] = []
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="camera-snapshots", daemon=True)
-
-    def start(self) -> SnapshotWorker:
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        self._stop.set()
-        if self._thread.ident is not None:
-            self._thread.join(timeout=60)
 
     def submit(self, detection: StoredRecord) -> None:
         """Queue a detection for snapshots (at once; never waits for a camera)."""

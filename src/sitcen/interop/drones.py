@@ -22,7 +22,7 @@ import threading
 import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Self
 
 import shapely
 import sqlalchemy as sa
@@ -30,7 +30,9 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from sitcen import metrics
 from sitcen.events import NO_NUL, Location
+from sitcen.geo import simple_polygon
 from sitcen.interop.cameras import LonLat
+from sitcen.operations.background import ThreadWorker
 from sitcen.operations.tasks import TaskCreate, create_task, known_units
 from sitcen.store.assets import AssetKind, AssetPositionCreate, WrittenAsset, write_positions
 from sitcen.store.events import Reporter
@@ -66,11 +68,7 @@ class FlightCreate(BaseModel):
     @field_validator("mission_area")
     @classmethod
     def _polygon(cls, value: list[list[float]]) -> list[list[float]]:
-        for point in value:
-            Location(lon=point[0], lat=point[1])
-        polygon = shapely.Polygon(value)
-        if not polygon.is_valid or polygon.area == 0:
-            raise ValueError("the mission area must be a simple polygon with an area")
+        simple_polygon(value, "the mission area")
         return value
 
 
@@ -126,31 +124,27 @@ class MavlinkCounters:
         metrics.count_mavlink(outcome)
 
 
-class MavlinkListener:
+class MavlinkListener(ThreadWorker):
     """Reads MAVLink datagrams on a UDP port and writes registered drones' positions."""
 
     def __init__(self, engine: sa.Engine, reporter: Reporter, *, host: str = "0.0.0.0",
                  port: int = 14550) -> None:
+        super().__init__("mavlink")
         self.engine, self.reporter = engine, reporter
         self.counters = MavlinkCounters()
         self._socket = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
         self._socket.bind((host, port))
         self._socket.settimeout(0.5)
         self.port = int(self._socket.getsockname()[1])
-        self._stop = threading.Event()
         self._flights: dict[int, StoredRecord] = {}
         self._flights_read = 0.0
-        self._thread = threading.Thread(target=self._run, name="mavlink", daemon=True)
 
-    def start(self) -> MavlinkListener:
+    def start(self) -> Self:
         log.info("listening for MAVLink on UDP port %d", self.port)
-        self._thread.start()
-        return self
+        return super().start()
 
     def stop(self) -> None:
-        self._stop.set()
-        if self._thread.ident is not None:
-            self._thread.join(timeout=30)
+        super().stop()
         self._socket.close()
 
     def _run(self) -> None:

@@ -25,7 +25,7 @@ from collections import OrderedDict
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Annotated, Any, Protocol
+from typing import Annotated, Any, Protocol, Self
 
 import orjson
 import sqlalchemy as sa
@@ -39,6 +39,7 @@ from sitcen.interop import cameras
 from sitcen.interop.cot import MappingError, ReportRule, report_rule
 from sitcen.interop.sensor_health import HealthError
 from sitcen.interop.surveillance import Surveillance
+from sitcen.operations.background import ThreadWorker
 from sitcen.settings import Settings
 from sitcen.store import leases
 from sitcen.store.assets import AssetPositionCreate, WrittenAsset, write_positions
@@ -277,7 +278,7 @@ class SensorCounters:
             metrics.count_sensor(name, grown)
 
 
-class DetectionSubscriber:
+class DetectionSubscriber(ThreadWorker):
     """Subscribes to detections on the broker while this process holds the sensors' lease."""
 
     def __init__(self, node: NodeLike, *, host: str, port: int, username: str = "",
@@ -299,7 +300,7 @@ class DetectionSubscriber:
         self.connected = threading.Event()
         self.refused: str | None = None
         self._holder = f"{os.uname().nodename}-{os.getpid()}-{secrets.token_hex(4)}"
-        self._stop = threading.Event()
+        super().__init__("mqtt-sensors", target=self._hold_lease)
         self._seen: OrderedDict[tuple[str, str], None] = OrderedDict()
         self._lock = threading.Lock()
         self._host, self._port = host, port
@@ -313,8 +314,6 @@ class DetectionSubscriber:
         self._client.on_connect = self._on_connect
         self._client.on_disconnect = self._on_disconnect
         self._client.on_message = self._on_message
-        self._thread = threading.Thread(target=self._hold_lease, name="mqtt-sensors",
-                                        daemon=True)
         self._running = False
 
     @classmethod
@@ -326,15 +325,12 @@ class DetectionSubscriber:
                    burst_count=s.sensor_burst_count, burst_minutes=s.sensor_burst_minutes,
                    health_topic=s.mqtt_health_topic)
 
-    def start(self) -> DetectionSubscriber:
+    def start(self) -> Self:
         self.surveillance.start()
-        self._thread.start()
-        return self
+        return super().start()
 
     def stop(self) -> None:
-        self._stop.set()
-        if self._thread.ident is not None:
-            self._thread.join(timeout=30)
+        super().stop()
         self.surveillance.stop()
 
     def _hold_lease(self) -> None:

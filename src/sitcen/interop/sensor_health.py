@@ -28,6 +28,7 @@ import sqlalchemy as sa
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from sitcen.events import NO_NUL
+from sitcen.operations.background import ThreadWorker
 from sitcen.store.journal import RecordKind
 from sitcen.store.records import StoredRecord, list_records, write_record
 from sitcen.times import UtcDatetime, iso, parse_moment
@@ -227,22 +228,12 @@ class HealthMonitor:
         return max(0.05, min(1.0, shortest / 10))
 
 
-class HealthWatch:
+class HealthWatch(ThreadWorker):
     """A thread that runs :meth:`HealthMonitor.check` until stopped."""
 
     def __init__(self, monitor: HealthMonitor) -> None:
+        super().__init__("sensor-health")
         self.monitor = monitor
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="sensor-health", daemon=True)
-
-    def start(self) -> HealthWatch:
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        self._stop.set()
-        if self._thread.ident is not None:
-            self._thread.join(timeout=30)
 
     def _run(self) -> None:
         reloaded = time.monotonic()

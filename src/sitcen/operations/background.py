@@ -15,6 +15,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections.abc import Callable
 from typing import ClassVar, Self
 
 import sqlalchemy as sa
@@ -27,6 +28,34 @@ log = logging.getLogger("sitcen.operations")
 #: Seconds between renewals of the lease, and how long a lease lives unrenewed.
 RENEW_EVERY_S = 5.0
 LEASE_TTL_S = 30.0
+
+
+class ThreadWorker:
+    """A daemon thread that runs :meth:`_run` until :meth:`stop`; the device listeners' shape.
+
+    A subclass calls ``super().__init__(name)`` (``target`` when the thread runs another
+    method), writes ``_run`` to return soon after ``self._stop`` is set, and may extend
+    :meth:`start` and :meth:`stop` (a socket to close, a helper to stop with it).
+    """
+
+    JOIN_S: ClassVar[float] = 30.0
+
+    def __init__(self, name: str, target: Callable[[], None] | None = None) -> None:
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=target or self._run, name=name, daemon=True)
+
+    def start(self) -> Self:
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        """Ask the thread to end and wait for it (at most ``JOIN_S`` seconds)."""
+        self._stop.set()
+        if self._thread.ident is not None:
+            self._thread.join(timeout=self.JOIN_S)
+
+    def _run(self) -> None:
+        raise NotImplementedError
 
 
 class LeasedLoop:
