@@ -379,7 +379,7 @@ def encode(events: pd.DataFrame | EncodedEvents,
     if "violence" in events:
         column = events["violence"]
         violence: Bool = (column.to_numpy() if column.dtype == np.bool_
-                          else column.fillna(False).to_numpy(bool))
+                          else column.to_numpy(dtype=bool, na_value=False))
     else:
         violence = np.zeros(n, dtype=bool)
     killed, injured = _numeric(events, "killed"), _numeric(events, "injured")

@@ -194,7 +194,8 @@ def monthly_series(
         result["total"] = _complete(totals, index, "total")
         return result
     grouped = work.groupby([*by, MONTH], sort=True)[value].sum()
-    for key, part in grouped.groupby(level=list(range(len(by))), sort=True):
+    levels: int | list[int] = 0 if len(by) == 1 else list(range(len(by)))
+    for key, part in grouped.groupby(level=levels, sort=True):
         label: Hashable = key[0] if len(by) == 1 and isinstance(key, tuple) else key
         per_month = part.droplevel(list(range(len(by))))
         result[label] = _complete(per_month, index, label)
