@@ -21,6 +21,7 @@ from console_browser import (
     require_console,
     serious_violations,
     serving,
+    shot,
 )
 from sitcen.indicator_list import INDICATORS
 from sitcen.operations.indicator_records import (
@@ -67,6 +68,7 @@ def test_the_board_shows_submitted_missing_and_revised_months(tmp_path: Path) ->
         expect(cell).to_contain_text("late returns from Oybek")
         expect(cell).to_contain_text("4 → 9")
         expect(page.locator("#network-alert")).to_be_visible()
+        shot(page, "network-board")
         serious = serious_violations(page)
         assert serious == [], json.dumps(serious, indent=1, ensure_ascii=False)
         context.close()
