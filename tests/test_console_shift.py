@@ -36,7 +36,7 @@ from sitcen.events import EventCreate
 from sitcen.interop.cot import CotEvent, chat_detail, event_xml, load_mapping, parse_xml
 from sitcen.interop.tak import TakListener
 from sitcen.node import Node
-from sitcen.operations.notifications import NotificationFollower, notify_users
+from sitcen.operations.notifications import NotificationFollower, notify_users, unread_count
 from sitcen.operations.queue import QueueKeeper, chain_of
 from sitcen.recompute import compute_risk
 from sitcen.store.alerts import record_alerts
@@ -69,6 +69,7 @@ def shift(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Shift]:
     node = Node.open(make_settings(f"sqlite:///{tmp / 'node.db'}", tmp))
     for username, role, name in (("duty", Role.duty_officer, "Officer Karimov"),
                                  ("duty2", Role.duty_officer, "Officer Saidova"),
+                                 ("duty3", Role.duty_officer, "Officer Nazarov"),
                                  ("operator", Role.operator, "Post operator")):
         add_user(node.engine, username, TEST_PASSWORD, role, name)
     now = datetime.now(UTC)
@@ -347,6 +348,29 @@ def test_notification_settings(browser: Any, shift: Shift) -> None:
     expect(page.locator(".notification-list li").first).to_contain_text("Drug smuggling")
     expect(page.locator(".bell-count")).to_have_count(0)  # read: opening the list marks it
     shot(page, "notifications")
+    page.context.close()
+
+
+def test_a_burst_of_notifications_reads_the_count_a_few_times(browser: Any,
+                                                              shift: Shift) -> None:
+    """Each notification on the stream used to send its own request for the bell's count:
+    a burst of them filled the browser's request queue (net::ERR_INSUFFICIENT_RESOURCES)."""
+    page = _page(browser, shift, "duty3", "map")
+    counted = []
+    page.on("request", lambda r: counted.append(r.url) if "notifications?limit=1" in r.url
+            else None)
+    burst = 80  # the bell shows up to 99
+    node = shift.node
+    for i in range(burst):
+        notify_users(shift.node.engine, shift.node.settings.node_id, ["duty3"], kind="alert",
+                     record_id=shift.alert_id, reason="assigned", key=f"burst:{i}")
+    # Beside the burst, the serious incidents of the other tests (told to every officer).
+    unread = unread_count(node.engine, node.settings.node_id, "duty3")
+    assert unread >= burst
+    expect(page.locator(".bell-count")).to_have_text(str(unread))
+    # Read at most once a second: the burst takes a few seconds to write and stream, so a
+    # handful of reads, never one per notification.
+    assert 1 <= len(counted) < burst // 5, counted
     page.context.close()
 
 

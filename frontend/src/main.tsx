@@ -10,6 +10,7 @@ import { lazyPage } from './pages';
 import { currentTimeZone, initialLanguage, languageReviewed, LANGUAGES, loadLanguage, setTimeZone, t, TIME_ZONES, zoneName } from './i18n';
 import { lowBandwidth, setLowBandwidth, streamUrl } from './bandwidth';
 import { EventStore } from './store';
+import { atMostEvery, atOnceThenEvery } from './timing';
 import { forgetSession, keepReference, registerWorker, rememberedUser, rememberUser, unreachable, useNewVersion, useOnline } from './offline';
 import { startOutbox } from './outbox';
 import { OutboxBadge } from './outbox_view';
@@ -147,24 +148,18 @@ function App() {
   const online = useOnline();
   // The work pages read again when the stream says something of theirs changed: at most
   // once a second, however busy the stream.
-  const bump = useMemo(() => {
-    let queued = false;
-    return () => {
-      if (queued) return;
-      queued = true;
-      setTimeout(() => { queued = false; setOpsVersion((n) => n + 1); }, 1000);
-    };
-  }, []);
+  const bump = useMemo(() => atMostEvery(1000, () => setOpsVersion((n) => n + 1)), []);
   // Moving patrols send a position every few seconds each: the map reads the assets again
   // at most every two seconds, not once per position.
-  const bumpAssets = useMemo(() => {
-    let queued = false;
-    return () => {
-      if (queued) return;
-      queued = true;
-      setTimeout(() => { queued = false; setAssetsVersion((n) => n + 1); }, 2000);
-    };
-  }, []);
+  const bumpAssets = useMemo(() => atMostEvery(2000, () => setAssetsVersion((n) => n + 1)), []);
+  // The bell's count from the node, not counted up here (a count read just after a
+  // notification was written holds it already: it was once shown twice): read at once, then
+  // at most once a second. A burst of serious reports brings a notification each, and one
+  // request per notification once filled the browser's request queue
+  // (net::ERR_INSUFFICIENT_RESOURCES).
+  const refreshUnread = useMemo(() => atOnceThenEvery(1000, () => {
+    get<{ unread: number }>('notifications?limit=1').then((a) => setUnread(a.unread)).catch(() => {});
+  }), []);
 
   const setLanguage = async (lang: string) => {
     await loadLanguage(lang);
@@ -261,9 +256,7 @@ function App() {
       if (!frame.record) return;
       const n: Notification = { ...frame.record, id: frame.record_id, unread: true, summary_text: '',
         recorded_at: new Date(frame.recorded_at / 1000).toISOString() };
-      // The count from the node, not counted up here: a count read just after this
-      // notification was written holds it already (it was once shown twice).
-      get<{ unread: number }>('notifications?limit=1').then((a) => setUnread(a.unread)).catch(() => {});
+      refreshUnread();
       setToasts((ts) => [...ts.filter((x) => x.id !== n.id), n].slice(-5));
       if (!n.serious) setTimeout(() => setToasts((ts) => ts.filter((x) => x.id !== n.id)), 8000);
       bump();
