@@ -10,6 +10,7 @@ import sqlalchemy as sa
 
 from sitcen.errors import NotOwnerError, VersionConflictError
 from sitcen.store import schema
+from sitcen.store.cursors import FollowerCursor, move_cursor, read_cursor
 from sitcen.store.journal import Record, follow_kinds, read_journal, record_body, write_records
 from sitcen.store.migrations import MIGRATIONS, applied, migrate
 
@@ -69,6 +70,30 @@ def test_a_follower_of_other_kinds_moves_past_what_it_does_not_want(engine: sa.E
         assert [e.record_id for e in entries] == ids[2:] and position == last
         # A cursor at the head stays there.
         assert follow_kinds(conn, last, ["event"]) == ([], last)
+
+
+def test_a_follower_cursor_stores_work_at_once_and_skips_now_and_then(
+        engine: sa.Engine) -> None:
+    cursor = FollowerCursor(engine, "test-follower", save_every_s=3600)
+    assert cursor.read() is None
+    cursor.move(10, save=True)  # work done up to 10
+    assert read_cursor(engine, "test-follower") == 10
+    cursor.move(20, save=False)  # only skipped: held in memory, stored within the hour
+    cursor.move(15, save=True)  # never back
+    assert cursor.read() == 20 and read_cursor(engine, "test-follower") == 10
+    cursor.move(30, save=True)
+    assert read_cursor(engine, "test-follower") == 30
+    cursor.move(40, save=False)
+    cursor.save()  # on stopping
+    assert read_cursor(engine, "test-follower") == 40
+    # Another process moved it on while this one did not hold the lease.
+    move_cursor(engine, "test-follower", 55)
+    assert cursor.read() == 40
+    cursor.forget()
+    assert cursor.read() == 55
+    eager = FollowerCursor(engine, "test-follower", save_every_s=0)
+    eager.move(60, save=False)  # stored: its time to store has come
+    assert read_cursor(engine, "test-follower") == 60
 
 
 def test_new_version_moves_old_one_to_history(engine: sa.Engine) -> None:

@@ -80,9 +80,11 @@ def test_silence_battery_and_availability(node: Node) -> None:
     monitor.load(now=t0)
     assert monitor.check(now=t0 + 59) == []
     monitor.heard("s-1", now=t0 + 50)
-    assert monitor.check(now=t0 + 61) == ["s-2"]  # s-1 was heard 11 s ago
-    assert monitor.check(now=t0 + 62) == []  # one record per silence
-    assert monitor.check(now=t0 + 111) == ["s-1"]
+    assert monitor.check(now=t0 + 65) == []  # 60 s, and a tenth of it for a late beat
+    assert monitor.check(now=t0 + 67) == ["s-2"]  # s-1 was heard 17 s ago
+    assert monitor.check(now=t0 + 68) == []  # one record per silence
+    assert monitor.check(now=t0 + 115) == []
+    assert monitor.check(now=t0 + 117) == ["s-1"]
     monitor.heard("s-2", now=t0 + 120)  # back: the silence is closed
     faults = list_records(node.engine, RecordKind.sensor_fault, limit=10)
     by_sensor = {f.body["sensor_id"]: f.body for f in faults}
@@ -288,8 +290,9 @@ def test_a_sensor_registered_later_is_watched_too(node: Node) -> None:
     register_sensor(node.engine, node.reporter, SensorCreate(
         sensor_id="late-1", type="acoustic", name="Поздний", location=PANJ))
     monitor.load(now=t0 + 10)
-    assert monitor.check(now=t0 + 39) == []
-    assert monitor.check(now=t0 + 41) == ["late-1"]  # the default interval, from its loading
+    assert monitor.check(now=t0 + 42) == []
+    # The default interval (and its tenth), from its loading.
+    assert monitor.check(now=t0 + 44) == ["late-1"]
 
 
 def test_a_node_behind_its_broker_waits_before_calling_sensors_silent(node: Node) -> None:

@@ -94,10 +94,10 @@ class Router:
             transport = client.writer.transport
             if transport.is_closing():
                 continue
-            if transport.get_write_buffer_size() > MAX_CLIENT_BUFFER:
+            if client.queued() > MAX_CLIENT_BUFFER:
                 client.warn("slow: the client does not read; routed messages skipped")
                 continue
-            client.writer.write(wire.proto() if client.protobuf else wire.xml())
+            client.send_soon(wire.proto() if client.protobuf else wire.xml())
             if len(client.heard) >= HEARD_REMEMBERED:
                 client.heard.clear()
             client.heard[message.uid] = max(message.time, client.heard.get(message.uid,

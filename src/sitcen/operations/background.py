@@ -67,6 +67,8 @@ class LeasedLoop:
     """
 
     LEASE: ClassVar[str]
+    #: The shortest time between the starts of two passes that found nothing more to do.
+    MIN_GAP_S: ClassVar[float] = 0.05
     engine: sa.Engine
     holder: str
     poll_s: float
@@ -126,6 +128,11 @@ class LeasedLoop:
                 log.exception("background pass %s failed", self.LEASE)
             self._wake.wait(self.wait_s())
             self._wake.clear()
+            # Every committed write wakes the loop: while writes stream in (positions from
+            # devices, a partner's catch-up), pass at most every MIN_GAP_S, not once per write.
+            rest = self.MIN_GAP_S - (time.monotonic() - moment)
+            if rest > 0:
+                self._stop.wait(rest)
 
 
 __all__ = ["LEASE_TTL_S", "RENEW_EVERY_S", "LeasedLoop"]

@@ -54,7 +54,7 @@ from sitcen.operations.notifications import Subscription, load_subscriptions
 from sitcen.operations.phrases import render
 from sitcen.settings import Settings
 from sitcen.store import schema
-from sitcen.store.cursors import journal_head, move_cursor, read_cursor
+from sitcen.store.cursors import FollowerCursor, journal_head
 from sitcen.store.journal import (
     Record,
     RecordKind,
@@ -171,21 +171,21 @@ class Deliverer(LeasedLoop):
         self._wake = threading.Event()
         self._thread: threading.Thread | None = None
         self._digested = float("-inf")  # monotonic s
+        self.cursor = FollowerCursor(engine, CURSOR)
 
     # -- making deliveries
 
     def follow_once(self, page: int = 2000) -> int:
         """Make the deliveries of one page of new notifications; how many were made."""
-        cursor = read_cursor(self.engine, CURSOR)
+        cursor = self.cursor.read()
         if cursor is None:
-            move_cursor(self.engine, CURSOR, journal_head(self.engine))
+            self.cursor.move(journal_head(self.engine), save=True)
             return 0
         with self.engine.connect() as conn:
             entries, position = follow_kinds(conn, cursor, [RecordKind.notification], page)
         notifications = _records(self.engine, [e.record_id for e in entries if e.version == 1])
         made = self._make(notifications) if notifications else 0
-        if position != cursor:
-            move_cursor(self.engine, CURSOR, position)
+        self.cursor.move(position, save=bool(entries))
         return made
 
     def _make(self, notifications: Sequence[StoredRecord]) -> int:
@@ -427,6 +427,7 @@ class Deliverer(LeasedLoop):
 
     def renewed(self, gained: bool) -> None:
         if gained:
+            self.cursor.forget()  # another process may have followed meanwhile
             self.load_pending()
 
     def work(self, moment: float) -> bool:
@@ -442,6 +443,7 @@ class Deliverer(LeasedLoop):
         return self._next_wait()
 
     def stopped(self) -> None:
+        self.cursor.save()
         self.close()
 
     def close(self) -> None:

@@ -59,15 +59,15 @@ from sitcen.i18n import SUPPORTED
 from sitcen.operations.background import LeasedLoop
 from sitcen.operations.phrases import Phrase, summary_of
 from sitcen.store import schema
-from sitcen.store.cursors import journal_head, move_cursor, read_cursor
+from sitcen.store.cursors import FollowerCursor, journal_head
 from sitcen.store.journal import (
     KINDS,
     USER_KINDS,
     JournalEntry,
     Record,
     RecordKind,
+    follow_kinds,
     now_micros,
-    read_journal,
     record_bodies,
     write_records,
 )
@@ -605,6 +605,7 @@ class JournalFollower(LeasedLoop):
     CURSOR: ClassVar[str]
     partner_users: Mapping[str, str]
     _audience: Audience | None
+    _cursor: FollowerCursor | None
 
     def own_node(self) -> str:
         """The id of the node whose users this loop tells."""
@@ -621,14 +622,29 @@ class JournalFollower(LeasedLoop):
             self._audience = Audience(self.engine, self.own_node(), self.partner_users)
         return self._audience
 
+    @property
+    def cursor(self) -> FollowerCursor:
+        """Where this loop has got to in the journal (:class:`FollowerCursor`)."""
+        if self._cursor is None:
+            self._cursor = FollowerCursor(self.engine, self.CURSOR)
+        return self._cursor
+
+    def renewed(self, gained: bool) -> None:
+        if gained:
+            self.cursor.forget()  # another process may have followed meanwhile
+
+    def stopped(self) -> None:
+        self.cursor.save()
+
     def catch_up(self, max_pages: int = 1000) -> int:
         """Follow until the cursor reaches the journal's head; the sum of the pages' counts."""
         total = 0
         for _ in range(max_pages):
-            before = read_cursor(self.engine, self.CURSOR)
+            before = self.cursor.read()
             total += self.follow_once()
-            if read_cursor(self.engine, self.CURSOR) == before:
+            if self.cursor.read() == before:
                 break
+        self.cursor.save()
         return total
 
 
@@ -652,6 +668,7 @@ class NotificationFollower(JournalFollower):
     holder: str = field(default_factory=lambda: f"notifications:{uuid.uuid4()}")
     _index: SubscriptionIndex | None = field(default=None, repr=False)
     _audience: Audience | None = field(default=None, repr=False)
+    _cursor: FollowerCursor | None = field(default=None, repr=False)
     _stop: threading.Event = field(default_factory=threading.Event, repr=False)
     _wake: threading.Event = field(default_factory=threading.Event, repr=False)
     _thread: threading.Thread | None = field(default=None, repr=False)
@@ -667,25 +684,31 @@ class NotificationFollower(JournalFollower):
 
     def follow_once(self) -> int:
         """Process one page of the journal after the cursor; the notifications written."""
-        cursor = read_cursor(self.engine, CURSOR)
+        cursor = self.cursor.read()
         if cursor is None:
-            move_cursor(self.engine, CURSOR, journal_head(self.engine))
-            cursor = read_cursor(self.engine, CURSOR) or 0
-        with self.engine.connect() as conn:
-            entries = read_journal(conn, after=cursor, limit=self.page)
-        if not entries:
-            return 0
-        if self._index is None or any(e.kind == RecordKind.subscription for e in entries):
+            cursor = journal_head(self.engine)
+            self.cursor.move(cursor, save=True)
+        if self._index is None:
             self.reload()
         index = self._index
         assert index is not None
-        written = 0
-        wanted = [e for e in entries if e.kind in index.kinds]
-        if wanted:
-            with self.engine.connect() as conn:
-                held = _held_page(conn, wanted)
-            written = len(_write_new(self.engine, self.node_id, self._match(index, held)))
-        move_cursor(self.engine, CURSOR, entries[-1].seq)
+        with self.engine.connect() as conn:
+            entries, position = follow_kinds(
+                conn, cursor, sorted({*index.kinds, RecordKind.subscription}), self.page)
+            changed = next((i for i, e in enumerate(entries)
+                            if e.kind == RecordKind.subscription), None)
+            if changed is not None:
+                # The subscriptions changed: the records after the change are read again,
+                # with the kinds the new subscriptions ask for.
+                entries = entries[:changed + 1]
+                position = entries[-1].seq
+            wanted = [e for e in entries if e.kind in index.kinds]
+            held = _held_page(conn, wanted) if wanted else []
+        written = len(_write_new(self.engine, self.node_id, self._match(index, held))
+                      ) if held else 0
+        if changed is not None:
+            self.reload()
+        self.cursor.move(position, save=bool(entries))
         return written
 
     def _match(self, index: SubscriptionIndex, held: Sequence[Held]) -> list[Record]:

@@ -43,7 +43,7 @@ from sitcen.operations.chain import (
 from sitcen.operations.notifications import Audience, JournalFollower, notify_users
 from sitcen.settings import Settings
 from sitcen.store import schema
-from sitcen.store.cursors import journal_head, move_cursor, read_cursor
+from sitcen.store.cursors import FollowerCursor, journal_head
 from sitcen.store.events import get_event
 from sitcen.store.journal import (
     RecordKind,
@@ -189,6 +189,7 @@ class QueueKeeper(JournalFollower):
     _audience: Audience | None = field(default=None, repr=False)
     _children: frozenset[str] | None = field(default=None, repr=False)
     _escalated: float = field(default=float("-inf"), repr=False)  # monotonic s
+    _cursor: FollowerCursor | None = field(default=None, repr=False)
     _stop: threading.Event = field(default_factory=threading.Event, repr=False)
     _wake: threading.Event = field(default_factory=threading.Event, repr=False)
     _thread: threading.Thread | None = field(default=None, repr=False)
@@ -247,7 +248,7 @@ class QueueKeeper(JournalFollower):
 
     def follow_once(self) -> int:
         """Refresh the reports of one page of the journal after the cursor; how many."""
-        cursor = read_cursor(self.engine, CURSOR)
+        cursor = self.cursor.read()
         if cursor is None:
             self.rebuild()
             return 0
@@ -265,8 +266,7 @@ class QueueKeeper(JournalFollower):
         ids.update(retracted)  # a withdrawn event leaves every queue (no rows are computed)
         if ids:
             self.refresh(ids)
-        if position != cursor:
-            move_cursor(self.engine, CURSOR, position)
+        self.cursor.move(position, save=bool(ids))
         return len(ids)
 
     def rebuild(self) -> int:
@@ -280,7 +280,7 @@ class QueueKeeper(JournalFollower):
             conn.execute(schema.queue_stays.delete())
         for chunk in chunked(ids, 2000):
             self.refresh(chunk, tell=False)
-        move_cursor(self.engine, CURSOR, head)
+        self.cursor.move(head, save=True)
         return len(ids)
 
     def escalate(self, now_us: int | None = None) -> int:
@@ -308,6 +308,7 @@ class QueueKeeper(JournalFollower):
         return told
 
     def renewed(self, gained: bool) -> None:
+        super().renewed(gained)
         self._children = None  # links may have changed
 
     def work(self, moment: float) -> bool:

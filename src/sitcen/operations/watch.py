@@ -34,7 +34,7 @@ from sitcen.operations.indicator_submissions import Reminders, remind
 from sitcen.operations.notifications import Audience, JournalFollower
 from sitcen.operations.requests import notify_overdue
 from sitcen.operations.threads import notify_mentions
-from sitcen.store.cursors import journal_head, move_cursor, read_cursor
+from sitcen.store.cursors import FollowerCursor, journal_head
 from sitcen.store.journal import (
     RecordKind,
     follow_kinds,
@@ -69,6 +69,7 @@ class CooperationWatch(JournalFollower):
     holder: str = field(default_factory=lambda: f"cooperation:{uuid.uuid4()}")
     _audience: Audience | None = field(default=None, repr=False)
     _checked: float = field(default=float("-inf"), repr=False)  # deadlines, monotonic s
+    _cursor: FollowerCursor | None = field(default=None, repr=False)
     _stop: threading.Event = field(default_factory=threading.Event, repr=False)
     _wake: threading.Event = field(default_factory=threading.Event, repr=False)
     _thread: threading.Thread | None = field(default=None, repr=False)
@@ -81,9 +82,9 @@ class CooperationWatch(JournalFollower):
 
         The first run starts at the journal's head: nobody is told about old messages.
         """
-        cursor = read_cursor(self.engine, CURSOR)
+        cursor = self.cursor.read()
         if cursor is None:
-            move_cursor(self.engine, CURSOR, journal_head(self.engine))
+            self.cursor.move(journal_head(self.engine), save=True)
             return 0
         with self.engine.connect() as conn:
             entries, position = follow_kinds(conn, cursor, [RecordKind.thread_message],
@@ -91,8 +92,7 @@ class CooperationWatch(JournalFollower):
         messages = [m for m in (get_record(self.engine, e.record_id) for e in entries)
                     if m is not None and m.kind == RecordKind.thread_message]
         told = notify_mentions(self.engine, self.node_id, messages, audience=self.audience)
-        if position != cursor:
-            move_cursor(self.engine, CURSOR, position)
+        self.cursor.move(position, save=bool(entries))
         return sum(len(users) for users in told.values())
 
     def check_deadlines(self, now: datetime | None = None) -> int:

@@ -7,6 +7,9 @@ position: what it had done past the cursor is done again and absorbed.
 
 from __future__ import annotations
 
+import time
+from dataclasses import dataclass, field
+
 import sqlalchemy as sa
 
 from sitcen.store import schema
@@ -32,6 +35,52 @@ def move_cursor(engine: sa.Engine, name: str, position: int) -> None:
                                      .where(table.c.name == name)).first() is None:
             conn.execute(table.insert().values(name=name, position=position,
                                                updated_at=now_micros()))
+
+
+@dataclass
+class FollowerCursor:
+    """A follower's cursor held in memory, stored when its work needs it to be.
+
+    A follower of a few kinds moves past every other entry as the journal grows: stored
+    each time, that is a write transaction per pass, and a follower woken by every write
+    passes many times a second (four of them made 20 % of a TAK node's CPU while devices
+    sent 1,000 positions a second, and held up its writer). A move past work done is
+    stored at once; a move past entries that asked for nothing is stored at most every
+    ``save_every_s`` (and by :meth:`save`): after a restart, or when another process
+    takes the lease over, those entries are read again and ask for nothing again.
+    """
+
+    engine: sa.Engine
+    name: str
+    save_every_s: float = 5.0
+    _position: int | None = field(default=None, repr=False)
+    _saved: int | None = field(default=None, repr=False)
+    _saved_at: float = field(default=float("-inf"), repr=False)  # monotonic s
+
+    def read(self) -> int | None:
+        """Where the follower has got to (the stored position the first time)."""
+        if self._position is None:
+            self._position = self._saved = read_cursor(self.engine, self.name)
+        return self._position
+
+    def move(self, position: int, *, save: bool) -> None:
+        """Move to ``position``; store it now when ``save`` (work was done up to it)."""
+        if self._position is not None and position <= self._position:
+            return
+        self._position = position
+        if save or time.monotonic() - self._saved_at >= self.save_every_s:
+            self.save()
+
+    def save(self) -> None:
+        """Store the position held in memory, if it moved since last stored."""
+        if self._position is not None and self._position != self._saved:
+            move_cursor(self.engine, self.name, self._position)
+            self._saved = self._position
+        self._saved_at = time.monotonic()
+
+    def forget(self) -> None:
+        """Read the stored position again next time (another process may have moved it)."""
+        self._position = None
 
 
 def journal_head(engine: sa.Engine) -> int:
