@@ -98,7 +98,7 @@ test: system-deps scripts/geodata/node_modules/world-atlas/countries-10m.json $(
 	$(BIN)/ruff check src tests benchmarks scripts build_backend
 	$(BIN)/mypy
 	$(BIN)/bandit -q -r src/sitcen --severity-level high --confidence-level medium
-	$(BIN)/pytest -n $(PYTEST_WORKERS) --dist loadgroup
+	$(BIN)/pytest -n $(PYTEST_WORKERS) --dist loadgroup --durations=25
 
 ## demo-federation: twelve nodes of five countries on loopback, linked and sharing
 demo-federation: $(VENV)/.installed
