@@ -27,7 +27,7 @@ from sitcen.reports.library import make_draft
 from sitcen.reports.products import figures_of
 from sitcen.reports.render import render
 from sitcen.users import Role
-from test_reports import facts, needs_poppler
+from test_reports import SCREENSHOTS, facts, needs_poppler
 
 MEMBERS = ("KZ", "KG", "TJ", "TM", "UZ")
 #: A whole year before this one: its first quarter is the annex's, the year before compared.
@@ -149,7 +149,7 @@ def test_the_annex_renders_in_every_language(node: Node) -> None:
 
 @needs_poppler
 @pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
-def test_the_annex_pdf_holds_the_regional_figures(node: Node, client: TestClient,
+def test_the_annex_pdf_holds_the_regional_figures_and_is_pictured_for_the_docs(node: Node, client: TestClient,
                                                   as_role: Callable[[Role], dict[str, str]],
                                                   tmp_path: Path) -> None:
     hold_members_months(node)
@@ -167,3 +167,8 @@ def test_the_annex_pdf_holds_the_regional_figures(node: Node, client: TestClient
     name = label("indicator.refusals_of_entry", "ru")
     line = next(x for x in text.splitlines() if x.strip().startswith(name))
     assert re.search(rf"\s{refusals['total']:g}\s+{refusals['year_before']:g}\s", line), line
+    # Its first page beside the other products' in docs/reports.md.
+    stem = SCREENSHOTS / "report-annex_quarterly-ru"
+    subprocess.run(["pdftoppm", "-png", "-r", "70", "-f", "1", "-l", "1", "-singlefile",
+                    str(path), str(stem)], check=True)
+    assert stem.with_suffix(".png").stat().st_size > 10_000
