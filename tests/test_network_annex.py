@@ -80,13 +80,15 @@ def _draft(client: TestClient, headers: dict[str, str], product: str, language: 
     made = client.post("/api/v1/report-drafts", headers=headers, json={
         "product": product, "day": date(YEAR, 2, 10).isoformat(), "language": language})
     assert made.status_code == 201, made.text
-    return made.json()
+    draft: dict[str, Any] = made.json()
+    return draft
 
 
 def _route_annex(client: TestClient, headers: dict[str, str], period: str) -> dict[str, Any]:
     answer = client.get("/api/v1/indicators/annex", headers=headers, params={"period": period})
     assert answer.status_code == 200, answer.text
-    return answer.json()
+    annex: dict[str, Any] = answer.json()
+    return annex
 
 
 def test_the_annex_equals_the_route_and_names_the_missing_member(
