@@ -491,6 +491,8 @@ def show_network(members: dict[str, Member]) -> tuple[list[str], str]:
         log(line)
     log(f"the Tajik centre sees Uzbekistan's crossings for {last} as "
         f"{member_view['values']} (withheld: {member_view['withheld_breakdowns']})")
+    log(f"the hub's joint statistical annex of a quarter or a year: {hub.url}/#/reports "
+        "(products annex_quarterly, annex_annual), or POST /api/v1/report-drafts")
     return demo_network.check(board, analysis, member_view, today)
 
 
