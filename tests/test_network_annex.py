@@ -103,7 +103,7 @@ def test_the_annex_equals_the_route_and_names_the_missing_member(
         region = {row[0]: (float(row[2]), float(row[3]), row[4]) for row in figures["region"]}
         assert region == {labels[i]: (e["total"], e["year_before"],
                                       "–" if e["change_pct"] is None
-                                      else f"{e['change_pct']:+.1f} %")
+                                      else f"{e['change_pct']:+.1f}\u00a0%")
                           for i, e in annex["region"].items()}
         by_member = {(row[0], row[1]): (float(row[2]), float(row[3]))
                      for row in figures["countries"] if row[2] != "–"}

@@ -36,7 +36,22 @@ def figure(value: float) -> int | float:
 
 
 def _change(pct: float | None) -> str:
-    return "–" if pct is None else f"{pct:+.1f} %"
+    return "–" if pct is None else f"{pct:+.1f}\u00a0%"
+
+
+def _q(value: float) -> str:
+    return "< 0.001" if value < 0.001 else f"{value:.3f}"
+
+
+def _months_of(cells: list[dict[str, Any]]) -> str:
+    """Members' months as a short list: ``UZ 2026-02, KG 2026-01 … 2026-06 (6)``."""
+    by_member: dict[str, list[str]] = {}
+    for cell in cells:
+        by_member.setdefault(cell["country"], []).append(cell["month"])
+    return ", ".join(f"{country} {months[0]}" if len(months) == 1 else
+                     f"{country} {', '.join(months)}" if len(months) <= 3 else
+                     f"{country} {months[0]} … {months[-1]} ({len(months)})"
+                     for country, months in by_member.items())
 
 
 def _indicator(b: Build, indicator: str) -> str:
@@ -121,13 +136,12 @@ def _alert_rows(b: Build, alerts: list[dict[str, Any]]) -> list[list[Any]]:
             rows.append([alert["month"], f"{where}: {_indicator(b, a['indicator'])}",
                          L(f"ui.report.trend_{a['direction']}"), figure(a["observed"]),
                          figure(a["year_before"]),
-                         f"{a['lower']:.0f}–{a['upper']:.0f}", f"{a['q']:.3f}"])
+                         f"{a['lower']:.0f}–{a['upper']:.0f}", _q(a["q"])])
         for a in alert["routes"]:
             route = L("ui.console.network.route", nationality=a["nationality"],
                       place=a["place"], country=a["country"])
             rows.append([alert["month"], route, L(f"ui.report.trend_{a['direction']}"),
-                         figure(a["observed"]), figure(a["year_before"]), "–",
-                         f"{a['q']:.3f}"])
+                         figure(a["observed"]), figure(a["year_before"]), "–", _q(a["q"])])
     return rows
 
 
@@ -150,10 +164,9 @@ def _annex(b: Build, parts: list[str]) -> list[dict[str, Any]]:
     submissions = _submission_rows(b, board)
     summary = L("ui.report.annex_summary", period=period, first=months[0], last=months[-1],
                 members=", ".join(members), complete=complete, count=len(members))
-    missing = [f"{c['country']} {c['month']}" for c in board["cells"]
-               if c["status"] == "missing"]
+    missing = [c for c in board["cells"] if c["status"] == "missing"]
     if missing:
-        summary += " " + L("ui.report.annex_not_submitted", cells=", ".join(missing))
+        summary += " " + L("ui.report.annex_not_submitted", cells=_months_of(missing))
     fired = sum(1 for a in alerts if a["fired"])
     summary += " " + L("ui.report.annex_alerts_fired", fired=fired, months=len(alerts))
     blocks: list[dict[str, Any]] = []
