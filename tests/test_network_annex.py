@@ -151,9 +151,9 @@ def test_the_annex_renders_in_every_language(node: Node) -> None:
 
 @needs_poppler
 @pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
-def test_the_annex_pdf_holds_the_regional_figures_and_is_pictured_for_the_docs(node: Node, client: TestClient,
-                                                  as_role: Callable[[Role], dict[str, str]],
-                                                  tmp_path: Path) -> None:
+def test_the_annex_pdf_holds_the_regional_figures_and_is_pictured_for_the_docs(
+        node: Node, client: TestClient, as_role: Callable[[Role], dict[str, str]],
+        tmp_path: Path) -> None:
     hold_members_months(node)
     analyst = as_role(Role.analyst)
     draft = _draft(client, analyst, "annex_quarterly", "ru")
