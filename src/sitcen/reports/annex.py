@@ -20,6 +20,7 @@ from sitcen.analysis.network import joint_annex, monthly_alert
 from sitcen.indicator_list import INDICATORS
 from sitcen.operations.indicator_submissions import completeness_board, hub_tables
 from sitcen.reports.building import Build, _table, _text
+from sitcen.sealing import seal
 
 
 def annex_period(b: Build) -> str:
@@ -137,9 +138,9 @@ def _alert_rows(b: Build, alerts: list[dict[str, Any]]) -> list[list[Any]]:
                          L(f"ui.report.trend_{a['direction']}"), figure(a["observed"]),
                          figure(a["year_before"]),
                          f"{a['lower']:.0f}–{a['upper']:.0f}", _q(a["q"])])
-        for a in alert["routes"]:
-            route = L("ui.console.network.route", nationality=a["nationality"],
-                      place=a["place"], country=a["country"])
+        for a in alert["routes"]:  # a route names its place: withheld where sections are
+            route = seal("section", L("ui.console.network.route", nationality=a["nationality"],
+                                      place=a["place"], country=a["country"]))
             rows.append([alert["month"], route, L(f"ui.report.trend_{a['direction']}"),
                          figure(a["observed"]), figure(a["year_before"]), "–", _q(a["q"])])
     return rows
