@@ -9,9 +9,10 @@ import io
 import re
 import subprocess
 from collections.abc import Callable
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import docx
 import pytest
@@ -22,6 +23,7 @@ from sitcen.indicator_list import INDICATORS
 from sitcen.node import Node
 from sitcen.operations.indicator_records import IndicatorValue, MonthWrite, Source, write_months
 from sitcen.operations.indicator_submissions import deadline_of, submit_month
+from sitcen.reports.building import period_for
 from sitcen.reports.labels import MISSING_MARK
 from sitcen.reports.library import make_draft
 from sitcen.reports.products import figures_of
@@ -175,3 +177,19 @@ def test_the_annex_pdf_holds_the_regional_figures_and_is_pictured_for_the_docs(
     subprocess.run(["pdftoppm", "-png", "-r", "70", "-f", "1", "-l", "1", "-singlefile",
                     str(path), str(stem)], check=True)
     assert stem.with_suffix(".png").stat().st_size > 10_000
+
+
+@pytest.mark.parametrize(("day", "first", "following"), [
+    (date(2026, 2, 10), date(2026, 1, 1), date(2026, 4, 1)),
+    (date(2026, 6, 30), date(2026, 4, 1), date(2026, 7, 1)),
+    (date(2026, 11, 30), date(2026, 10, 1), date(2027, 1, 1)),
+])
+def test_the_quarterly_annex_covers_the_calendar_quarter_of_its_day(
+        day: date, first: date, following: date) -> None:
+    zone = ZoneInfo("Asia/Almaty")
+    period = period_for("annex_quarterly", day, zone)
+    assert (period.start, period.end) == (datetime.combine(first, time(0), zone),
+                                          datetime.combine(following, time(0), zone))
+    year = period_for("annex_annual", day, zone)
+    assert (year.start.date(), year.end.date()) == (date(day.year, 1, 1),
+                                                    date(day.year + 1, 1, 1))
