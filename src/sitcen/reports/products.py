@@ -14,8 +14,8 @@ Rendering (HTML, PDF, DOCX) reads only the content: any node that holds an
 issued report renders the same pages from it.
 
 This module is the entry: :func:`build_product` dispatches to the builders in
-:mod:`~sitcen.reports.daily`, :mod:`~sitcen.reports.analytical` (weekly, monthly)
-and :mod:`~sitcen.reports.assessments` (tactical, annual) and :mod:`~sitcen.reports.annex`
+:mod:`~sitcen.reports.daily`, :mod:`~sitcen.reports.analytical` (weekly, monthly),
+:mod:`~sitcen.reports.assessments` (tactical, annual) and :mod:`~sitcen.reports.annex`
 (the joint annex), which share :mod:`~sitcen.reports.building`.
 """
 
