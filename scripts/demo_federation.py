@@ -480,14 +480,9 @@ def show_network(members: dict[str, Member]) -> tuple[list[str], str]:
 
         board, analysis = _wait("the network hub's board", arrived)
         tj = members["tj-ncc"]
-        view_url = f"{tj.url}/api/v1/indicators/{last}/illegal_crossing_between_bcps"
         tj_headers = _login(client, tj, "analyst")
-
-        def seen() -> dict[str, Any] | None:
-            answer = client.get(view_url, headers=tj_headers, params={"country": "UZ"})
-            return answer.json() if answer.status_code == 200 else None
-
-        member_view = _wait("the Tajik centre's view of Uzbekistan's month", seen)
+        member_view = _wait("the Tajik centre's view of Uzbekistan's month", functools.partial(
+            demo_network.member_view, client, tj.url, tj_headers, today))
     log("")
     log(f"risk analysis network: the hub's completeness board ({hub.url}, #/network)")
     for line in demo_network.board_lines(board):
@@ -496,6 +491,8 @@ def show_network(members: dict[str, Member]) -> tuple[list[str], str]:
         log(line)
     log(f"the Tajik centre sees Uzbekistan's crossings for {last} as "
         f"{member_view['values']} (withheld: {member_view['withheld_breakdowns']})")
+    log(f"the hub's joint statistical annex of a quarter or a year: {hub.url}/#/reports "
+        "(products annex_quarterly, annex_annual), or POST /api/v1/report-drafts")
     return demo_network.check(board, analysis, member_view, today)
 
 

@@ -135,13 +135,13 @@ def seed(engine: Any, node_id: str, country: str, today: date) -> None:
 
 def board_lines(board: dict[str, Any]) -> list[str]:
     """The completeness board as a few lines of text."""
-    lines = ["month    " + "  ".join(f"{c:>9}" for c in board["countries"]) + "  received"]
+    lines = ["month    " + "  ".join(f"{c:>10}" for c in board["countries"]) + "  received"]
     cells = {(c["country"], c["month"]): c for c in board["cells"]}
     for month in board["months"]:
         row = []
         for country in board["countries"]:
             cell = cells[(country, month)]
-            row.append(f"{cell['status'] + ('*' if cell['revised'] else ''):>9}")
+            row.append(f"{cell['status'] + ('*' if cell['revised'] else ''):>10}")
         summary = board["summary"][month]
         lines.append(f"{month}  " + "  ".join(row)
                      + f"  {summary['received']}/{summary['expected']}")
@@ -186,6 +186,16 @@ def fetch(client: httpx.Client, url: str, headers: dict[str, str], today: date
     return board, analysis
 
 
+def member_view(client: httpx.Client, url: str, headers: dict[str, str], today: date
+                ) -> dict[str, Any] | None:
+    """What the Tajik centre at ``url`` holds of Uzbekistan's crossings between crossing points
+    in the last month (passed on by the hub), or None while it holds nothing."""
+    answer = client.get(f"{url}/api/v1/indicators/{last_month(today)}/"
+                        "illegal_crossing_between_bcps", headers=headers,
+                        params={"country": "UZ"})
+    return answer.json() if answer.status_code == 200 else None
+
+
 def check(board: dict[str, Any], analysis: dict[str, Any], member_view: dict[str, Any],
           today: date) -> tuple[list[str], str]:
     """Problems (none when all is well) and the line saying what the hub showed."""
@@ -200,6 +210,11 @@ def check(board: dict[str, Any], analysis: dict[str, Any], member_view: dict[str
     revised = [c["country"] for c in board.get("cells", []) if c["revised"]]
     if revised != ["KZ"]:
         problems.append(f"revised at the hub: {revised} (expected KZ)")
+    revisions = [r for c in board.get("cells", []) for r in c["revisions"]]
+    if not any(r["reason"] == REVISION_REASON and r["total"] == 41
+               and r["total_before"] is not None and r["after_submission"] for r in revisions):
+        problems.append(f"Kazakhstan's revision after submission, with its reason and the "
+                        f"total before, is not on the hub's board: {revisions}")
     routes = analysis.get("alert", {}).get("routes", [])
     if not any(r["country"] == "TJ" and r["nationality"] == "AF" for r in routes):
         problems.append("the planted surge of Afghan crossings into Tajikistan raised no alert")

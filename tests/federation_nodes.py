@@ -114,10 +114,11 @@ class LinkedNodes(dict[str, LinkedNode]):
         self.data_root = data_root
 
     def start(self, name: str, database_url: str, **settings: Any) -> LinkedNode:
-        """Open node ``name`` (country: its first two letters) on ``database_url`` with a new
-        key pair, and serve it; ``settings`` override the test settings."""
-        values = make_settings(database_url, self.data_root / name, node_id=name,
-                               node_country=name[:2].upper(), **settings)
+        """Open node ``name`` (country: its first two letters, unless ``settings`` say) on
+        ``database_url`` with a new key pair, and serve it; ``settings`` override the test
+        settings."""
+        values = make_settings(database_url, self.data_root / name,
+                               **{"node_id": name, "node_country": name[:2].upper(), **settings})
         identity = NodeIdentity.generate(name)
         identity.save(values.identity_dir)
         node = Node.open(values)

@@ -134,7 +134,7 @@ def test_the_transliteration_keeps_keys_placeholders_and_plural_forms() -> None:
 #: Codes, names and paths that stand in Latin letters in a Cyrillic text.
 LATIN_IN_ANY_SCRIPT = ("ISO 3166-1 alpha-2", "YYYY-MM-DD HH:mm", "Google Authenticator",
                        "FreeOTP", "Aegis", "Webhook", "URL", "QR", "Esc", "sitcen", "TLP:",
-                       "(p)", "p =")
+                       "(p)", "(q)", "p =")
 _PATH = re.compile(r"[\w.<>-]*/[\w./<>-]+")
 
 

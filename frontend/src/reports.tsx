@@ -14,7 +14,7 @@ interface Summary {
 interface Block { kind: string; part: string; heading: string; text?: string; commentary: string }
 interface Draft extends Summary { content: { blocks: Block[] } }
 
-const PRODUCTS = ['daily', 'weekly', 'monthly', 'tactical', 'annual'];
+const PRODUCTS = ['daily', 'weekly', 'monthly', 'tactical', 'annual', 'annex_quarterly', 'annex_annual'];
 
 function yesterday(): string {
   const d = new Date(Date.now() - 86400e3);

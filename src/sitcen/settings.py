@@ -30,6 +30,12 @@ PLACEHOLDER_SECRETS = frozenset(
 NODE_ID_PATTERN = re.compile(r"^[a-z0-9][a-z0-9-]{1,62}$")
 
 
+#: The countries a hub of the risk analysis network expects monthly indicators from, and the
+#: day of the following month a month is due by (docs/network.md): the settings' defaults.
+INDICATOR_MEMBERS = ("KZ", "KG", "TJ", "TM", "UZ")
+INDICATOR_DEADLINE_DAY = 15
+
+
 class SettingsError(ValueError):
     """A setting is missing or unsafe; the message names it."""
 
@@ -119,7 +125,7 @@ class Settings(BaseSettings):
                     "made (history, imports) enters no queue")
 
     indicator_deadline_day: int = Field(
-        15, ge=1, le=28,
+        INDICATOR_DEADLINE_DAY, ge=1, le=28,
         description="day of the following month by which a month's indicator records are "
                     "submitted (docs/network.md)")
     indicator_reminders: bool = Field(
@@ -130,7 +136,7 @@ class Settings(BaseSettings):
         description="days before the indicator deadline the people who record them are "
                     "reminded (and again once it has passed)")
     indicator_members: list[str] = Field(
-        default_factory=lambda: ["KZ", "KG", "TJ", "TM", "UZ"],
+        default_factory=lambda: list(INDICATOR_MEMBERS),
         description="countries a hub expects monthly indicator records from")
 
     smtp_host: str = Field("", description="SMTP server notifications are e-mailed through; "

@@ -9,6 +9,7 @@ import click
 
 from sitcen.cli import main
 from sitcen.cli.common import _database, _settings
+from sitcen.reports.templates import PRODUCTS
 
 
 @main.group()
@@ -21,14 +22,11 @@ def _facts() -> Any:
     from sitcen.reports.library import NodeFacts
 
     node = Node.open(_settings())
-    s = node.settings
-    return node, NodeFacts(s.node_id, s.node_name, s.node_country, tuple(node.sections.sections),
-                           node.identity)
+    return node, NodeFacts.of(node)
 
 
 @report.command("generate")
-@click.argument("product", type=click.Choice(["daily", "weekly", "monthly", "tactical",
-                                              "annual"]))
+@click.argument("product", type=click.Choice(PRODUCTS))
 @click.option("--day", help="a day of the period, YYYY-MM-DD (default: yesterday for daily, "
                             "today otherwise; tactical: its first day)")
 @click.option("--language", help="a catalogue language (default: the template's, else ru)")

@@ -147,9 +147,7 @@ def _serve_node(settings: Settings, host: str, port: int, *, workers: int,
     from sitcen.reports.library import NodeFacts
     from sitcen.reports.schedule import ReportScheduler
 
-    ReportScheduler(node.engine, NodeFacts(settings.node_id, settings.node_name,
-                                           settings.node_country, tuple(node.sections.sections),
-                                           node.identity),
+    ReportScheduler(node.engine, NodeFacts.of(node),
                     settings.report_daily_at, settings.report_language,
                     settings.report_issue_as).start()
     if settings.audit_anchor_interval_min > 0:

@@ -204,8 +204,7 @@ class DemoStory:
         if node.identity is None:
             return
         s = node.settings
-        facts = NodeFacts(s.node_id, s.node_name, s.node_country, tuple(node.sections.sections),
-                          node.identity)
+        facts = NodeFacts.of(node)
         draft = make_draft(node.engine, facts, product="daily",
                            day=self._today - timedelta(days=1), by="analyst", language="ru")
         draft = edit_draft(node.engine, s.node_id, draft.id, by="analyst", commentary={

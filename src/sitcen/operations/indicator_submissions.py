@@ -220,13 +220,17 @@ def remind(engine: sa.Engine, node_id: str, settings: Reminders, now: datetime, 
 # ----------------------------------------------------------------------------- the board
 
 
-def _revisions(engine: sa.Engine, record: StoredRecord,
-               submitted_at: str | None) -> list[dict[str, Any]]:
+def _revisions(engine: sa.Engine, record: StoredRecord, submitted_at: str | None,
+               submitted: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """The record's revisions; ``submitted``: the submission's version and total of each
+    indicator, the total before when only the revised version reached this node."""
     if record.version < 2:
         return []
     versions = record_versions(engine, record)
-    if len(versions) < 2:  # only the revised version reached this node: no total before
-        versions = [{"version": record.version - 1, "total": None},
+    if len(versions) < 2:  # only the revised version reached this node
+        named = submitted.get(str(record.body.get("indicator"))) or {}
+        before = named.get("total") if named.get("version") == record.version - 1 else None
+        versions = [{"version": record.version - 1, "total": before},
                     {"version": record.version, "recorded_at": record.recorded_at,
                      "reason": record.body.get("reason"), "total": record.body.get("total")}]
     out = []
@@ -261,7 +265,8 @@ def board_cell(engine: sa.Engine, country: str, month: str, *, today: date,
             chosen[indicator_id] = record
     submitted_at = body.get("submitted_at") if submitted else None
     revisions = [r for record in chosen.values()
-                 for r in _revisions(engine, record, submitted_at)]
+                 for r in _revisions(engine, record, submitted_at,
+                                     body.get("indicators") or {} if submitted else {})]
     return {
         "country": country, "month": month, "status": status.value,
         "deadline": deadline.isoformat(), "submitted_at": submitted_at,

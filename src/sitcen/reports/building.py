@@ -25,6 +25,7 @@ from sitcen.i18n import format_day, format_number
 from sitcen.reports.labels import MISSING_MARK, Labels
 from sitcen.reports.templates import PRODUCTS, ReportTemplate
 from sitcen.sealing import seal
+from sitcen.settings import INDICATOR_DEADLINE_DAY, INDICATOR_MEMBERS
 from sitcen.store.picture import binned
 from sitcen.store.recommendations import OPEN_STATUSES
 from sitcen.store.stats import DAY_US, Window, per_category, window_where
@@ -96,7 +97,8 @@ def period_for(product: str, day: date, zone: ZoneInfo, *, days: int = 7) -> Per
     """The period of a product that covers (or, for a tactical one, starts on) ``day``.
 
     daily: that day 00:00-24:00; weekly: its ISO week from Monday; monthly: its
-    month; annual: its year; tactical: ``days`` days from that day on.
+    month; annual and annex_annual: its year; annex_quarterly: its calendar quarter;
+    tactical: ``days`` days from that day on.
     """
     def at(d: date) -> datetime:
         return datetime.combine(d, time(0), zone)
@@ -110,8 +112,11 @@ def period_for(product: str, day: date, zone: ZoneInfo, *, days: int = 7) -> Per
         first = day.replace(day=1)
         following = (first + timedelta(days=32)).replace(day=1)
         return Period(at(first), at(following))
-    if product == "annual":
+    if product in ("annual", "annex_annual"):
         return Period(at(date(day.year, 1, 1)), at(date(day.year + 1, 1, 1)))
+    if product == "annex_quarterly":
+        first = date(day.year, 3 * ((day.month - 1) // 3) + 1, 1)
+        return Period(at(first), at((first + timedelta(days=95)).replace(day=1)))
     if product == "tactical":
         if not 1 <= days <= 90:
             raise ProductError("days", "a tactical assessment looks 1 to 90 days ahead")
@@ -145,6 +150,9 @@ class Build:
     product: str
     now: datetime
     area: list[str] = field(default_factory=list)
+    #: The risk analysis network's members and deadline day (the joint annex).
+    members: tuple[str, ...] = INDICATOR_MEMBERS
+    deadline_day: int = INDICATOR_DEADLINE_DAY
 
     def window(self, period: Period | None = None) -> Window:
         p = period or self.period

@@ -42,6 +42,7 @@ from sitcen.reports.templates import (
     template_from_dict,
 )
 from sitcen.sealing import canonical, digest
+from sitcen.settings import INDICATOR_DEADLINE_DAY, INDICATOR_MEMBERS
 from sitcen.store.journal import RecordKind
 from sitcen.store.records import (
     StoredRecord,
@@ -74,6 +75,16 @@ class NodeFacts:
     country: str
     sections: tuple[Any, ...]
     identity: NodeIdentity | None
+    #: The network's members and deadline day (the joint annex of a hub, docs/network.md).
+    indicator_members: tuple[str, ...] = INDICATOR_MEMBERS
+    indicator_deadline_day: int = INDICATOR_DEADLINE_DAY
+
+    @classmethod
+    def of(cls, node: Any) -> NodeFacts:
+        """The facts of an open :class:`sitcen.node.Node`, from its settings."""
+        s = node.settings
+        return cls(s.node_id, s.node_name, s.node_country, tuple(node.sections.sections),
+                   node.identity, tuple(s.indicator_members), s.indicator_deadline_day)
 
 
 # ----------------------------------------------------------------------------- signatures
@@ -182,7 +193,9 @@ def make_draft(engine: sa.Engine, facts: NodeFacts, *, product: str, day: date,
                             node_country=facts.country, sections=facts.sections)
         period = period_for(product, day, centre.zone, days=days)
         content = build_product(engine, product, centre=centre, period=period,
-                                template=template, now=now, area=area or [])
+                                template=template, now=now, area=area or [],
+                                members=facts.indicator_members,
+                                deadline_day=facts.indicator_deadline_day)
     except ProductError as exc:
         raise ReportError(exc.field, str(exc)) from None
     except TemplateError as exc:

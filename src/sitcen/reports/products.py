@@ -1,5 +1,6 @@
 """The products: daily situation report, weekly and monthly analysis, tactical focused
-assessment, annual vulnerability-assessment report — built from the node's own data.
+assessment, annual vulnerability-assessment report — built from the node's own data — and,
+at a hub of the risk analysis network, the quarterly and annual joint statistical annex.
 
 A product's *content* is a JSON document: its period, centre and template,
 then a list of *blocks* (text, figures, tables, a map, charts), with every
@@ -13,9 +14,9 @@ Rendering (HTML, PDF, DOCX) reads only the content: any node that holds an
 issued report renders the same pages from it.
 
 This module is the entry: :func:`build_product` dispatches to the builders in
-:mod:`~sitcen.reports.daily`, :mod:`~sitcen.reports.analytical` (weekly, monthly)
-and :mod:`~sitcen.reports.assessments` (tactical, annual), which share
-:mod:`~sitcen.reports.building`.
+:mod:`~sitcen.reports.daily`, :mod:`~sitcen.reports.analytical` (weekly, monthly),
+:mod:`~sitcen.reports.assessments` (tactical, annual) and :mod:`~sitcen.reports.annex`
+(the joint annex), which share :mod:`~sitcen.reports.building`.
 """
 
 from __future__ import annotations
@@ -29,24 +30,28 @@ import sqlalchemy as sa
 
 from sitcen.i18n import meta
 from sitcen.reports.analytical import _periodic
+from sitcen.reports.annex import _annex
 from sitcen.reports.assessments import _annual, _tactical
 from sitcen.reports.building import Build, Centre, Period, ProductError, _matches
 from sitcen.reports.daily import _daily
 from sitcen.reports.labels import Labels
 from sitcen.reports.templates import PRODUCTS, ReportTemplate
+from sitcen.settings import INDICATOR_DEADLINE_DAY, INDICATOR_MEMBERS
 
 CONTENT_VERSION = 1
 
 _BUILDERS: dict[str, Callable[[Build, list[str]], list[dict[str, Any]]]] = {
     "daily": _daily, "weekly": _periodic, "monthly": _periodic, "tactical": _tactical,
-    "annual": _annual,
+    "annual": _annual, "annex_quarterly": _annex, "annex_annual": _annex,
 }
 
 
 def build_product(engine: sa.Engine, product: str, *, centre: Centre, period: Period,
                   template: ReportTemplate, now: datetime | None = None,
-                  area: Sequence[str] = ()) -> dict[str, Any]:
-    """The content of a product for a centre and a period, in the template's language."""
+                  area: Sequence[str] = (), members: Sequence[str] = INDICATOR_MEMBERS,
+                  deadline_day: int = INDICATOR_DEADLINE_DAY) -> dict[str, Any]:
+    """The content of a product for a centre and a period, in the template's language
+    (``members``, ``deadline_day``: the network's, for the joint annex)."""
     if product not in _BUILDERS:
         raise ProductError("product", f"unknown product {product!r}; one of "
                                       f"{', '.join(PRODUCTS)}")
@@ -55,7 +60,8 @@ def build_product(engine: sa.Engine, product: str, *, centre: Centre, period: Pe
                                        f"products, not {product}")
     labels = Labels(template.language)
     now = now or datetime.now(UTC)
-    b = Build(engine, centre, period, template, labels, product, now, list(area))
+    b = Build(engine, centre, period, template, labels, product, now, list(area),
+              tuple(members), deadline_day)
     if area:
         chosen = tuple(s for s in centre.sections if _matches(s.id, area))
         if not chosen:

@@ -7,7 +7,8 @@ broken template gives a clear error instead of a broken report.
 ```yaml
 id: tj-ncc-daily
 name: Daily situation report of the national coordination centre
-product: daily                 # daily | weekly | monthly | tactical | annual (empty: any)
+product: daily                 # daily | weekly | monthly | tactical | annual | annex_quarterly
+                               # | annex_annual (empty: any)
 language: ru                   # a catalogue language
 centre_level: national         # national | regional | local
 country: TJ                    # default: the node's country
@@ -36,8 +37,9 @@ from sitcen.i18n import SUPPORTED
 from sitcen.taxonomy import Handling
 from sitcen.times import ZoneName
 
-PRODUCTS = ("daily", "weekly", "monthly", "tactical", "annual")
-Product = Literal["daily", "weekly", "monthly", "tactical", "annual"]
+PRODUCTS = ("daily", "weekly", "monthly", "tactical", "annual", "annex_quarterly", "annex_annual")
+Product = Literal["daily", "weekly", "monthly", "tactical", "annual", "annex_quarterly",
+                  "annex_annual"]
 
 #: The parts each product can show, in their default order.
 PARTS: dict[str, tuple[str, ...]] = {
@@ -49,6 +51,9 @@ PARTS: dict[str, tuple[str, ...]] = {
                 "follow_up"),
     "tactical": ("summary", "area_sections", "map", "serious_events", "alerts", "capacity"),
     "annual": ("summary", "vulnerability", "map", "follow_up", "levels_year"),
+    # The risk analysis network's joint statistical annex (a hub's product, docs/network.md).
+    "annex_quarterly": ("summary", "region", "countries", "submissions", "network_alerts"),
+    "annex_annual": ("summary", "region", "countries", "submissions", "network_alerts"),
 }
 ALL_PARTS = tuple(sorted({p for parts in PARTS.values() for p in parts}))
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
 from fastapi import APIRouter, HTTPException, Path, Response, status
 from pydantic import BaseModel, ConfigDict, Field, StrictInt
@@ -17,13 +17,13 @@ from sitcen.events import NO_NUL
 from sitcen.node import Node
 from sitcen.reports.library import ReportError, edit_draft, issue_draft, library, make_draft
 from sitcen.reports.render import render
+from sitcen.reports.templates import Product
 from sitcen.store.journal import RecordKind
 from sitcen.store.records import StoredRecord
 
 router = APIRouter(prefix="/report-drafts", tags=["reports"])
 
 Format = Annotated[str, Path(pattern="^(html|pdf|docx)$", description="html, pdf or docx")]
-Product = Literal["daily", "weekly", "monthly", "tactical", "annual"]
 
 
 class DraftCreate(BaseModel):

@@ -74,9 +74,7 @@ class Withdrawal(BaseModel):
 
 def facts_of(node: Node) -> NodeFacts:
     """What the report functions need to know of this node."""
-    s = node.settings
-    return NodeFacts(s.node_id, s.node_name, s.node_country, tuple(node.sections.sections),
-                     node.identity)
+    return NodeFacts.of(node)
 
 
 def refusal(exc: ReportError) -> HTTPException:
