@@ -12,6 +12,7 @@ from scipy import stats
 from sitcen.analysis import early_warning as ew
 
 FIRST = np.datetime64("2024-01-01")
+YEAR = ew.YEAR_DAYS
 
 
 def _series(counts: np.ndarray, per_section: int = 1) -> ew.SeriesCounts:
@@ -118,15 +119,21 @@ def test_predictive_dispersion() -> None:
     assert four[0] == pytest.approx(0.125 + v * 1.125)
 
 
-def test_chart_is_prospective() -> None:
+@pytest.mark.parametrize("settings", [
+    ew.ChartSettings(),
+    ew.ChartSettings(spike_alpha=0.01, spike_days=3, spike_guard_days=2),
+])
+def test_chart_is_prospective(settings: ew.ChartSettings) -> None:
     rng = np.random.default_rng(1)
     counts = _nb_counts(rng, rng.uniform(0.3, 4.0, 20), 1 / 3, 200)
-    full = ew.chart(_series(counts))
+    full = ew.chart(_series(counts), settings)
+    assert full.spike.any() == (settings.spike_alpha > 0)
     for t in (60, 120, 199):
-        part = ew.chart(_series(counts[:, : t + 1]))
-        np.testing.assert_allclose(part.statistic[:, t], full.statistic[:, t])
-        np.testing.assert_allclose(part.threshold[:, t], full.threshold[:, t])
-        np.testing.assert_allclose(part.p_value[:, t], full.p_value[:, t])
+        part = ew.chart(_series(counts[:, : t + 1]), settings)
+        for name in ("statistic", "threshold", "p_value", "spike_p", "spike_window", "onset",
+                     "cusum", "spike"):
+            np.testing.assert_allclose(getattr(part, name)[:, t], getattr(full, name)[:, t],
+                                       err_msg=name)
 
 
 def test_in_control_alarm_rates_by_simulation() -> None:
@@ -177,6 +184,47 @@ def test_one_day_spike_alarms_on_its_day() -> None:
     row = ew.alarms(result).iloc[0]
     assert (row.methods, row.days, row.observed) == ("spike", 1, 12)
     assert row.statistic > row.threshold == pytest.approx(5.0)
+
+
+def test_spike_test_over_the_last_days_worked_by_hand() -> None:
+    # The worked example of docs/early-warning.md: 0.359 expected a day, resting on
+    # 21 events; pooled phi = 0.4, so v = 1/21 + 0.4/56 = 0.05476. A surge brings 4,
+    # then 3 events. Over d days the law is NB(d x 0.359, phi/d + v (1 + phi/d)):
+    # d = 1: phi 0.4767; d = 2: 0.2657; d = 3: 0.1954.
+    counts = np.zeros((1, 13), dtype=np.int64)
+    counts[0, 11:] = [4, 3]
+    expected = np.full(counts.shape, 0.359)
+    support = np.full(counts.shape, 21.0)
+    phi = np.full(counts.shape, 0.4)
+    settings = ew.ChartSettings(arl0_days=math.inf, spike_alpha=1e-3, spike_days=3,
+                                spike_guard_days=2)
+    p, window = ew.spike_test(counts, expected, support, phi, settings)
+    # Day 11, 4 events: alone P(Y >= 4) = 0.00225 (1 in 444); over 2 days (4 against
+    # 0.718) 0.0132, over 3 days 0.0374: the day alone wins, times 3 windows.
+    assert window[0, 11] == 1 and p[0, 11] == pytest.approx(3 * 0.0022499, rel=1e-4)
+    # Day 12: 3 alone is 1 in 82; 7 in 2 days against 0.718 is 1.6458e-4 (1 in 6,076);
+    # 7 in 3 days against 1.077 is 8.99e-4. Two days win: 3 x 1.6458e-4 = 1 in 2,025.
+    assert window[0, 12] == 2 and p[0, 12] == pytest.approx(3 * 1.6458e-4, rel=1e-4)
+    assert (p[0, :11] == 1).all()  # no event, no test
+    # On the chart the second day alarms at alpha = 1e-3 (the first does not), and its
+    # signal's counts cover both days.
+    series = _series(np.concatenate([np.tile([0, 0, 1], 30), [4, 3]])[None, :])
+    result = ew.chart(series, settings)
+    assert result.spike[0, 91] and not result.spike[0, 90]
+    assert result.spike_window[0, 91] == 2 and result.onset[0, 91] == 90
+    row = ew.alarms(result).iloc[-1]
+    assert (row.methods, row.days, row.observed) == ("spike", 2, 7)
+    assert "2 days like these come" in row.explanation
+
+
+def test_spike_guard_must_cover_the_window() -> None:
+    with pytest.raises(ValueError, match="guard"):
+        ew.ChartSettings(spike_alpha=1e-3, spike_days=3, spike_guard_days=1)
+    assert ew.ChartSettings(spike_days=2).spike_guard == 7  # the baseline's by default
+    typ = ew.WarningSettings(spike_days=2, spike_guard_days=1, category_spike_share=0.1)
+    assert typ.chart_settings("type", 18).spike_guard == 1
+    cat = typ.chart_settings("category", 4)
+    assert cat.spike_alpha * YEAR * 4 == pytest.approx(0.1 * 4)
 
 
 def test_one_or_two_events_in_a_quiet_series_never_alarm() -> None:

@@ -35,7 +35,7 @@ from __future__ import annotations
 import functools
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from typing import Literal
 
@@ -90,6 +90,20 @@ class ChartSettings:
     min_events: int = 3  # an alarm starts only with this many events in the last ...
     min_events_days: int = 7  # ... days, the day itself included, and one on the day
     baseline: BaselineSettings = field(default_factory=BaselineSettings)
+    spike_days: int = 1  # the spike test judges the last 1, ..., spike_days days together
+    spike_guard_days: int | None = None  # guard of the spike test's baseline (None: baseline's)
+
+    def __post_init__(self) -> None:
+        if self.spike_days < 1:
+            raise ValueError("spike_days must be at least 1")
+        if self.spike_guard < self.spike_days - 1:
+            raise ValueError("the spike test's guard must cover its window: "
+                             f"spike_guard_days >= spike_days - 1 = {self.spike_days - 1}")
+
+    @property
+    def spike_guard(self) -> int:
+        """Days between the spike test's baseline window and the day charted."""
+        return self.baseline.guard_days if self.spike_guard_days is None else self.spike_guard_days
 
 
 @dataclass(frozen=True)
@@ -112,11 +126,14 @@ class WarningSettings:
     category_cusum_share: float = 0.2
     type_cusum_share: float = 0.5
     type_spike_share: float = 0.3
+    category_spike_share: float = 0.0
     category_shift: float = 2.0
     type_shift: float = 3.0
     min_events: int = 3
     min_events_days: int = 7
     baseline: BaselineSettings = field(default_factory=BaselineSettings)
+    spike_days: int = 1
+    spike_guard_days: int | None = None
 
     def chart_settings(self, level: Level, series_per_section: int) -> ChartSettings:
         """The ARL0 and spike level of one series, from its share of the budget."""
@@ -128,12 +145,12 @@ class WarningSettings:
             rate = per_series_year(share)
             return YEAR_DAYS / rate if rate > 0 else math.inf
 
-        if level == "category":
-            return ChartSettings(self.category_shift, arl0(self.category_cusum_share), 0.0,
-                                 self.min_events, self.min_events_days, self.baseline)
-        return ChartSettings(self.type_shift, arl0(self.type_cusum_share),
-                             per_series_year(self.type_spike_share) / YEAR_DAYS,
-                             self.min_events, self.min_events_days, self.baseline)
+        shift, cusum, spike = ((self.category_shift, self.category_cusum_share,
+                                self.category_spike_share) if level == "category" else
+                               (self.type_shift, self.type_cusum_share, self.type_spike_share))
+        return ChartSettings(shift, arl0(cusum), per_series_year(spike) / YEAR_DAYS,
+                             self.min_events, self.min_events_days, self.baseline,
+                             self.spike_days, self.spike_guard_days)
 
 
 # ----------------------------------------------------------------------------- counts
@@ -553,7 +570,9 @@ class Chart:
     p_value: F64  # P(count >= observed) under the day's predictive law (1 for 0 counts)
     cusum: Bool
     spike: Bool
-    onset: npt.NDArray[np.int32]  # on CUSUM alarm days: first day of the excess (else -1)
+    onset: npt.NDArray[np.int32]  # on alarm days: first day of the excess (else -1)
+    spike_p: F64  # the spike test's p-value (Bonferroni over its windows; 1: not tested)
+    spike_window: npt.NDArray[np.int32]  # the days the spike test's p-value rests on
 
     @property
     def observed(self) -> I64:
@@ -614,10 +633,18 @@ def chart(series: SeriesCounts, settings: ChartSettings = ChartSettings()) -> Ch
     recent = cum[:, t + 1] - cum[:, np.maximum(t + 1 - settings.min_events_days, 0)]
     may_start = some & (recent >= settings.min_events)
     del cum, recent
-    spike = may_start & (p_value < settings.spike_alpha)
+    if settings.spike_guard != b_set.guard_days and settings.spike_alpha > 0:
+        spike_base = baseline(counts, series.section_ids,
+                              replace(b_set, guard_days=settings.spike_guard))
+    else:
+        spike_base = expected, support
+    spike_p, spike_window = spike_test(counts, *spike_base, phi, settings)
+    del spike_base
+    spike = may_start & (spike_p < settings.spike_alpha)
     stat = np.zeros(counts.shape)
     cusum = np.zeros(counts.shape, dtype=bool)
     onset = np.full(counts.shape, -1, dtype=np.int32)
+    onset[spike] = (t[None, :] - spike_window + 1)[spike]
     if math.isfinite(settings.arl0_days):
         a, b = llr_terms(mu, phi_pred, settings.shift)
         h = np.where(ok, thresholds(mu, phi_pred, settings.shift, settings.arl0_days), np.inf)
@@ -630,13 +657,54 @@ def chart(series: SeriesCounts, settings: ChartSettings = ChartSettings()) -> Ch
             now = (s > h[:, d]) & may_start[:, d]
             stat[:, d] = s
             cusum[:, d] = now
-            onset[now, d] = last_zero[now] + 1
+            onset[now, d] = np.where(onset[now, d] >= 0,
+                                     np.minimum(onset[now, d], last_zero[now] + 1),
+                                     last_zero[now] + 1)
             s[now] = 0.0  # raised: look afresh
             last_zero[s == 0.0] = d
     else:
         h = np.full(counts.shape, np.inf)
     return Chart(series, settings, np.where(ok, expected, np.nan), support, phi, stat,
-                 np.where(ok, h, np.nan), p_value, cusum, spike, onset)
+                 np.where(ok, h, np.nan), p_value, cusum, spike, onset, spike_p, spike_window)
+
+
+def spike_test(counts: I64, expected: F64, support: F64, phi: F64,
+               settings: ChartSettings) -> tuple[F64, npt.NDArray[np.int32]]:
+    """The spike test's p-value per series and day, and the window it rests on.
+
+    For each ``d`` in ``1..spike_days`` the count of the last ``d`` days is
+    judged against ``d`` times the expected count of the day (``expected`` and
+    its ``support``: :func:`baseline` with the spike test's own guard, at least
+    ``spike_days - 1`` days so that no day of the window is in the baseline it
+    is judged against), on the negative binomial of a ``d``-day
+    sum (:func:`predictive_dispersion` with ``days=d``). The p-value is the
+    smallest of the ``spike_days`` tail probabilities times ``spike_days``
+    (Bonferroni: the windows share the test's level), at most 1; the window is
+    the ``d`` that gave it. 1 on days without an event or an expected count.
+    """
+    n_series, n_days = counts.shape
+    p_best = np.ones((n_series, n_days))
+    window = np.ones((n_series, n_days), dtype=np.int32)
+    if settings.spike_alpha <= 0:
+        return p_best, window
+    window_days = settings.baseline.window_days
+    ok = np.isfinite(expected) & (counts > 0)
+    cum = np.zeros((n_series, n_days + 1), dtype=np.int64)
+    np.cumsum(counts, axis=1, out=cum[:, 1:])
+    rows, days = np.nonzero(ok)
+    mu = np.maximum(expected[rows, days], MU_GRID[0])
+    for d in range(1, settings.spike_days + 1):
+        y = cum[rows, days + 1] - cum[rows, np.maximum(days + 1 - d, 0)]
+        full = days + 1 - d >= 0
+        phi_d = predictive_dispersion(phi[rows, days], support[rows, days],
+                                      window_days, d)
+        p = np.where(full, tail_probability(y, d * mu, phi_d), 1.0)
+        better = p < p_best[rows, days]
+        p_best[rows[better], days[better]] = p[better]
+        window[rows[better], days[better]] = d
+    p_best = np.minimum(p_best * settings.spike_days, 1.0)
+    p_best[~ok] = 1.0
+    return p_best, window
 
 
 # ----------------------------------------------------------------------------- alarms
@@ -722,13 +790,15 @@ def alarms(result: Chart) -> pd.DataFrame:
         since = pd.Timestamp(result.series.first_day + np.timedelta64(int(onset[i]), "D"))
         methods = [m for m, hits in (("cusum", n_cusum[i]), ("spike", n_spike[i])) if hits]
         y0, mu0 = int(result.observed[si[i], a]), float(result.expected[si[i], a])
-        p0 = float(result.p_value[si[i], a])
         if result.cusum[si[i], a]:
             stat, limit = float(result.statistic[si[i], a]), float(result.threshold[si[i], a])
             test = f"CUSUM {stat:.2f} above its threshold {limit:.2f}"
         else:
-            stat, limit = -math.log10(max(p0, 1e-300)), -math.log10(alpha)
-            test = f"spike test: a day like this comes {chance(p0)} under the usual pattern"
+            p_spike = float(result.spike_p[si[i], a])
+            width = int(result.spike_window[si[i], a])
+            stat, limit = -math.log10(max(p_spike, 1e-300)), -math.log10(alpha)
+            what = "a day like this comes" if width == 1 else f"{width} days like these come"
+            test = f"spike test: {what} {chance(p_spike)} under the usual pattern"
         ratio = float(obs[i] / exp[i]) if exp[i] > 0 else math.inf
         span = (f"; {int(obs[i])} against {exp[i]:.1f} expected over {int(days[i])} days "
                 f"{since.date()} to {last.date()}" if days[i] > 1 else "")
