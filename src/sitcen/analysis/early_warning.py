@@ -90,15 +90,8 @@ class ChartSettings:
     min_events: int = 3  # an alarm starts only with this many events in the last ...
     min_events_days: int = 7  # ... days, the day itself included, and one on the day
     baseline: BaselineSettings = field(default_factory=BaselineSettings)
-    spike_days: int = 1  # the spike test judges the last 1, ..., spike_days days together
     spike_guard_days: int | None = None  # guard of the spike test's baseline (None: baseline's)
-
-    def __post_init__(self) -> None:
-        if self.spike_days < 1:
-            raise ValueError("spike_days must be at least 1")
-        if self.spike_guard < self.spike_days - 1:
-            raise ValueError("the spike test's guard must cover its window: "
-                             f"spike_guard_days >= spike_days - 1 = {self.spike_days - 1}")
+    spike_shared: bool = False  # a section's series share their spike levels (see spike_levels)
 
     @property
     def spike_guard(self) -> int:
@@ -132,8 +125,8 @@ class WarningSettings:
     min_events: int = 3
     min_events_days: int = 7
     baseline: BaselineSettings = field(default_factory=BaselineSettings)
-    spike_days: int = 1
     spike_guard_days: int | None = None
+    spike_shared: bool = False
 
     def chart_settings(self, level: Level, series_per_section: int) -> ChartSettings:
         """The ARL0 and spike level of one series, from its share of the budget."""
@@ -150,7 +143,7 @@ class WarningSettings:
                                (self.type_shift, self.type_cusum_share, self.type_spike_share))
         return ChartSettings(shift, arl0(cusum), per_series_year(spike) / YEAR_DAYS,
                              self.min_events, self.min_events_days, self.baseline,
-                             self.spike_days, self.spike_guard_days)
+                             self.spike_guard_days, self.spike_shared)
 
 
 # ----------------------------------------------------------------------------- counts
@@ -571,8 +564,8 @@ class Chart:
     cusum: Bool
     spike: Bool
     onset: npt.NDArray[np.int32]  # on alarm days: first day of the excess (else -1)
-    spike_p: F64  # the spike test's p-value (Bonferroni over its windows; 1: not tested)
-    spike_window: npt.NDArray[np.int32]  # the days the spike test's p-value rests on
+    spike_p: F64  # P(count >= observed) under the spike test's law (its own guard)
+    spike_level: F64  # the spike test alarms when spike_p <= spike_level (0: no test)
 
     @property
     def observed(self) -> I64:
@@ -632,19 +625,32 @@ def chart(series: SeriesCounts, settings: ChartSettings = ChartSettings()) -> Ch
     t = np.arange(counts.shape[1])
     recent = cum[:, t + 1] - cum[:, np.maximum(t + 1 - settings.min_events_days, 0)]
     may_start = some & (recent >= settings.min_events)
-    del cum, recent
     if settings.spike_guard != b_set.guard_days and settings.spike_alpha > 0:
-        spike_base = baseline(counts, series.section_ids,
-                              replace(b_set, guard_days=settings.spike_guard))
+        spike_exp, spike_support = baseline(counts, series.section_ids,
+                                            replace(b_set, guard_days=settings.spike_guard))
+        spike_ok = np.isfinite(spike_exp)
+        spike_mu = np.where(spike_ok, np.maximum(spike_exp, MU_GRID[0]), 1.0)
+        spike_phi = predictive_dispersion(phi, spike_support, b_set.window_days)
+        spike_p = np.ones(counts.shape)
+        spike_some = spike_ok & (counts > 0)
+        spike_p[spike_some] = tail_probability(counts[spike_some], spike_mu[spike_some],
+                                               spike_phi[spike_some])
+        del spike_exp, spike_support
     else:
-        spike_base = expected, support
-    spike_p, spike_window = spike_test(counts, *spike_base, phi, settings)
-    del spike_base
-    spike = may_start & (spike_p < settings.spike_alpha)
+        spike_ok, spike_mu, spike_phi, spike_p = ok, mu, phi_pred, p_value
+    if settings.spike_shared and settings.spike_alpha > 0:
+        before = recent - counts  # events in the days before the day, within the rule's span
+        need = np.maximum(1, settings.min_events - before)
+        level = spike_levels(spike_mu, spike_phi, need, spike_ok, series.section_ids,
+                             settings.spike_alpha * series.keys_per_section)
+    else:
+        level = np.where(spike_ok, settings.spike_alpha, 0.0)
+    del cum, recent
+    spike = may_start & spike_ok & (spike_p <= level) & (level > 0)
     stat = np.zeros(counts.shape)
     cusum = np.zeros(counts.shape, dtype=bool)
     onset = np.full(counts.shape, -1, dtype=np.int32)
-    onset[spike] = (t[None, :] - spike_window + 1)[spike]
+    onset[spike] = np.broadcast_to(t, counts.shape)[spike]
     if math.isfinite(settings.arl0_days):
         a, b = llr_terms(mu, phi_pred, settings.shift)
         h = np.where(ok, thresholds(mu, phi_pred, settings.shift, settings.arl0_days), np.inf)
@@ -665,46 +671,69 @@ def chart(series: SeriesCounts, settings: ChartSettings = ChartSettings()) -> Ch
     else:
         h = np.full(counts.shape, np.inf)
     return Chart(series, settings, np.where(ok, expected, np.nan), support, phi, stat,
-                 np.where(ok, h, np.nan), p_value, cusum, spike, onset, spike_p, spike_window)
+                 np.where(ok, h, np.nan), p_value, cusum, spike, onset, spike_p, level)
 
 
-def spike_test(counts: I64, expected: F64, support: F64, phi: F64,
-               settings: ChartSettings) -> tuple[F64, npt.NDArray[np.int32]]:
-    """The spike test's p-value per series and day, and the window it rests on.
+def spike_levels(mu: F64, phi: F64, need: I64, ok: Bool, sections: Sequence[str],
+                 alpha: float, depth: int = 12) -> F64:
+    """Each series' spike level on each day, sharing ``alpha`` among a section's series.
 
-    For each ``d`` in ``1..spike_days`` the count of the last ``d`` days is
-    judged against ``d`` times the expected count of the day (``expected`` and
-    its ``support``: :func:`baseline` with the spike test's own guard, at least
-    ``spike_days - 1`` days so that no day of the window is in the baseline it
-    is judged against), on the negative binomial of a ``d``-day
-    sum (:func:`predictive_dispersion` with ``days=d``). The p-value is the
-    smallest of the ``spike_days`` tail probabilities times ``spike_days``
-    (Bonferroni: the windows share the test's level), at most 1; the window is
-    the ``d`` that gave it. 1 on days without an event or an expected count.
+    A count is discrete: a series expecting 0.05 events a day cannot alarm at a
+    level of 10⁻⁴ on "half an event"; its smallest alarming count already has a
+    far smaller chance. So, as in the discrete Bonferroni procedures (Tarone
+    1990; Döhler, Durand and Roquain 2018), one level ``c`` is found per section
+    and day, the largest at which the chances of alarm *actually achievable*
+    add up to at most ``alpha`` over the section's series: series ``i`` alarms
+    on a count ``y >= need_i`` (the rule of ``min_events``: given the days
+    before, the day needs ``need_i`` events) with ``P_i(Y >= y) <= c``, so at
+    level ``c`` its chance of a false alarm is the largest ``P_i(Y >= y)``,
+    ``y >= need_i``, not above ``c``. Laws are NB(``mu``, ``phi``) per series
+    and day; ``depth`` counts per series are considered from the first whose
+    chance is at most ``alpha`` (the chances of higher counts are counted in
+    full with the last: conservative). Returns ``c`` per series and day (the
+    same for a section's series; 0 where ``ok`` is false: no test).
+    Each day's level uses that day's laws and the days before it only.
     """
-    n_series, n_days = counts.shape
-    p_best = np.ones((n_series, n_days))
-    window = np.ones((n_series, n_days), dtype=np.int32)
-    if settings.spike_alpha <= 0:
-        return p_best, window
-    window_days = settings.baseline.window_days
-    ok = np.isfinite(expected) & (counts > 0)
-    cum = np.zeros((n_series, n_days + 1), dtype=np.int64)
-    np.cumsum(counts, axis=1, out=cum[:, 1:])
-    rows, days = np.nonzero(ok)
-    mu = np.maximum(expected[rows, days], MU_GRID[0])
-    for d in range(1, settings.spike_days + 1):
-        y = cum[rows, days + 1] - cum[rows, np.maximum(days + 1 - d, 0)]
-        full = days + 1 - d >= 0
-        phi_d = predictive_dispersion(phi[rows, days], support[rows, days],
-                                      window_days, d)
-        p = np.where(full, tail_probability(y, d * mu, phi_d), 1.0)
-        better = p < p_best[rows, days]
-        p_best[rows[better], days[better]] = p[better]
-        window[rows[better], days[better]] = d
-    p_best = np.minimum(p_best * settings.spike_days, 1.0)
-    p_best[~ok] = 1.0
-    return p_best, window
+    n_series, n_days = mu.shape
+    codes, index = np.unique(np.asarray(sections), return_inverse=True)
+    order = np.argsort(index, kind="stable")
+    per = n_series // max(codes.size, 1)
+    if per * codes.size != n_series or (np.bincount(index) != per).any():
+        raise ValueError("every section must have the same number of series")
+    levels = np.zeros((n_series, n_days))
+    r = 1.0 / np.maximum(phi, 1e-9)
+    poisson = phi <= 1e-9
+    first = np.where(poisson, stats.poisson.isf(alpha, mu),
+                     stats.nbinom.isf(alpha, r, r / (r + mu))) + 1  # P(Y >= first) <= alpha
+    start = np.maximum(np.nan_to_num(first, nan=1.0, posinf=1.0), need).astype(np.int64)
+    step = np.arange(depth)
+    chunk = max(1, 2_000_000 // max(n_series * depth, 1))
+    for d0 in range(0, n_days, chunk):
+        cols = slice(d0, min(n_days, d0 + chunk))
+        y = start[order, cols][..., None] + step  # [series by section, day, count]
+        m, f = mu[order, cols][..., None], phi[order, cols][..., None]
+        chance_ = tail_probability(y, np.broadcast_to(m, y.shape), np.broadcast_to(f, y.shape))
+        chance_ = np.where(ok[order, cols][..., None], chance_, 0.0)
+        gain = chance_ - np.concatenate([chance_[..., 1:], np.zeros_like(chance_[..., :1])], -1)
+        width = chance_.shape[1]
+        # [section, day, candidate]: every (series, count) of the section is a candidate level.
+        cand = chance_.reshape(codes.size, per, width, depth).transpose(0, 2, 1, 3).reshape(
+            codes.size, width, per * depth)
+        inc = gain.reshape(codes.size, per, width, depth).transpose(0, 2, 1, 3).reshape(
+            codes.size, width, per * depth)
+        sort = np.argsort(cand, axis=-1, kind="stable")
+        cand = np.take_along_axis(cand, sort, -1)
+        spent = np.cumsum(np.take_along_axis(inc, sort, -1), axis=-1)
+        # Equal chances (alike series) are one level: count all of them or none.
+        tie_end = np.concatenate([cand[..., 1:] != cand[..., :-1],
+                                  np.ones_like(cand[..., :1], dtype=bool)], -1)
+        affordable = (spent <= alpha * (1 + 1e-9)) & (cand > 0) & tie_end
+        last = affordable.shape[-1] - 1 - np.argmax(affordable[..., ::-1], axis=-1)
+        c = np.where(affordable.any(-1), np.take_along_axis(cand, last[..., None], -1)[..., 0],
+                     0.0)
+        levels[order, cols] = np.repeat(c, per, axis=0)
+    levels[~ok] = 0.0
+    return levels
 
 
 # ----------------------------------------------------------------------------- alarms
@@ -779,7 +808,6 @@ def alarms(result: Chart) -> pd.DataFrame:
     phi_run = predictive_dispersion(result.dispersion[si, t0], result.support[si, t0],
                                     b_set.window_days, days)
     p_run = tail_probability(obs, exp, phi_run)
-    alpha = result.settings.spike_alpha
     level = result.series.level
     rows = []
     for i in range(si.size):
@@ -795,10 +823,9 @@ def alarms(result: Chart) -> pd.DataFrame:
             test = f"CUSUM {stat:.2f} above its threshold {limit:.2f}"
         else:
             p_spike = float(result.spike_p[si[i], a])
-            width = int(result.spike_window[si[i], a])
-            stat, limit = -math.log10(max(p_spike, 1e-300)), -math.log10(alpha)
-            what = "a day like this comes" if width == 1 else f"{width} days like these come"
-            test = f"spike test: {what} {chance(p_spike)} under the usual pattern"
+            level_ = float(result.spike_level[si[i], a])
+            stat, limit = -math.log10(max(p_spike, 1e-300)), -math.log10(max(level_, 1e-300))
+            test = f"spike test: a day like this comes {chance(p_spike)} under the usual pattern"
         ratio = float(obs[i] / exp[i]) if exp[i] > 0 else math.inf
         span = (f"; {int(obs[i])} against {exp[i]:.1f} expected over {int(days[i])} days "
                 f"{since.date()} to {last.date()}" if days[i] > 1 else "")
