@@ -78,6 +78,10 @@ class ChartSettings:
     ``arl0_days``: wanted mean days between false CUSUM alarms on one series
     (``inf``: no CUSUM). ``spike_alpha``: a day alarms when the chance of its
     count or more under the usual pattern is below it (0: no spike test).
+    ``spike_guard_days``: the spike test's own baseline guard (a one-day test
+    needs no week of it). ``spike_shared``: a section's series share their
+    ``spike_alpha`` (times the series per section) by the chances each can
+    actually have (:func:`spike_levels`) instead of each using its own.
     ``min_events``: like the Farrington rule of public-health
     surveillance (no alarm on fewer than 5 cases in 4 weeks), a warning about
     one or two events in a quiet series is not worth an officer's time, however
@@ -605,7 +609,9 @@ def chart(series: SeriesCounts, settings: ChartSettings = ChartSettings()) -> Ch
     goes on alarms again, and :mod:`~sitcen.analysis.alerts` merges the runs).
     The day after the statistic was last 0 is the CUSUM's estimate of when the
     excess began (``onset``). The spike test alarms
-    when ``P(Y >= y_t) < spike_alpha`` under NB(mu_t, predictive phi). Either
+    when ``P(Y >= y_t) <= spike_alpha`` under NB(mu_t, predictive phi), with the
+    expected count from its own guard (``spike_guard_days``); with
+    ``spike_shared`` the level is the section's (:func:`spike_levels`). Either
     alarm starts only on a day with an event and at least ``min_events`` in
     the last ``min_events_days`` days. Days in warm-up (no expected count yet)
     keep ``S = 0`` and never alarm.
