@@ -39,6 +39,7 @@ Last stdout line: ``{"recall": ..., "false_alarms_per_section_year": ...,
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import math
 import statistics
 import time
@@ -376,13 +377,16 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--budget", type=float, default=defaults.false_alarms_per_section_year,
                         help="nominal false alarms per section-year shared by the charts")
     parser.add_argument("--type-shift", type=float, default=defaults.type_shift)
+    parser.add_argument("--set", action="append", default=[], metavar="NAME=VALUE",
+                        help="another WarningSettings field, e.g. --set spike_shared=true "
+                             "--set type_spike_share=0.5 (repeatable)")
     parser.add_argument("--null", action="store_true",
                         help="in-control run: scenario without planted anomalies")
     parser.add_argument("--no-scan", action="store_true", help="charts only (fast)")
     # The scan's smoke run is risk.py's (and tests/test_scan.py's).
     args = parse_args(parser, argv, smoke={"seeds": "1", "years": 1.5, "no_scan": True})
     settings = ew.WarningSettings(false_alarms_per_section_year=args.budget,
-                                  type_shift=args.type_shift)
+                                  type_shift=args.type_shift, **settings_fields(args.set))
     runs = [run_seed(int(v), args, settings) for v in args.seeds.split(",")]
     truth = sum(r["truth"] for r in runs)
     section_years = sum(r["sections"] * r["years_charted"] for r in runs)
@@ -433,6 +437,7 @@ def main(argv: list[str] | None = None) -> None:
                  "days_scanned": sum(r["scan_days"] for r in runs),
                  "seconds": round(sum(r["scan_seconds"] for r in runs), 1)},
         "settings": {"budget": args.budget, "type_shift": args.type_shift, "scan": not args.no_scan,
+                     **settings_fields(args.set),
                      "category_shift": settings.category_shift, "merge_gap_days": args.merge_gap},
         "missed": {r["seed"]: r["missed"] for r in runs},
         "chart_seconds_per_run": round(statistics.mean(r["chart_seconds"] for r in runs), 1),
@@ -442,6 +447,27 @@ def main(argv: list[str] | None = None) -> None:
         "false_alerts_recounted": sum(r["ours_false_check"] for r in runs),
     }
     emit(result)
+
+
+def settings_fields(pairs: list[str]) -> dict[str, Any]:
+    """``NAME=VALUE`` pairs as WarningSettings fields, each VALUE read as its field's type."""
+    fields = {f.name: f for f in dataclasses.fields(ew.WarningSettings)}
+    out: dict[str, Any] = {}
+    for pair in pairs:
+        name, sep, text = pair.partition("=")
+        if not sep or name not in fields or name == "baseline":
+            raise SystemExit(f"--set {pair}: expected NAME=VALUE with NAME one of "
+                             f"{', '.join(n for n in fields if n != 'baseline')}")
+        kind = str(fields[name].type)
+        if kind == "bool":
+            if text.lower() not in ("true", "false"):
+                raise SystemExit(f"--set {pair}: {name} is true or false")
+            out[name] = text.lower() == "true"
+        elif kind.startswith("int"):
+            out[name] = None if text.lower() == "none" else int(text)
+        else:
+            out[name] = float(text)
+    return out
 
 
 def compare(runs: list[dict[str, Any]], truth: int, ours_false: float,

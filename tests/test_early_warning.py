@@ -12,6 +12,7 @@ from scipy import stats
 from sitcen.analysis import early_warning as ew
 
 FIRST = np.datetime64("2024-01-01")
+YEAR = ew.YEAR_DAYS
 
 
 def _series(counts: np.ndarray, per_section: int = 1) -> ew.SeriesCounts:
@@ -118,15 +119,21 @@ def test_predictive_dispersion() -> None:
     assert four[0] == pytest.approx(0.125 + v * 1.125)
 
 
-def test_chart_is_prospective() -> None:
+@pytest.mark.parametrize("settings", [
+    ew.ChartSettings(),
+    ew.ChartSettings(spike_alpha=0.01, spike_guard_days=1, spike_shared=True),
+])
+def test_chart_is_prospective(settings: ew.ChartSettings) -> None:
     rng = np.random.default_rng(1)
     counts = _nb_counts(rng, rng.uniform(0.3, 4.0, 20), 1 / 3, 200)
-    full = ew.chart(_series(counts))
+    full = ew.chart(_series(counts), settings)
+    assert full.spike.any() == (settings.spike_alpha > 0)
     for t in (60, 120, 199):
-        part = ew.chart(_series(counts[:, : t + 1]))
-        np.testing.assert_allclose(part.statistic[:, t], full.statistic[:, t])
-        np.testing.assert_allclose(part.threshold[:, t], full.threshold[:, t])
-        np.testing.assert_allclose(part.p_value[:, t], full.p_value[:, t])
+        part = ew.chart(_series(counts[:, : t + 1]), settings)
+        for name in ("statistic", "threshold", "p_value", "spike_p", "spike_level", "onset",
+                     "cusum", "spike"):
+            np.testing.assert_allclose(getattr(part, name)[:, t], getattr(full, name)[:, t],
+                                       err_msg=name)
 
 
 def test_in_control_alarm_rates_by_simulation() -> None:
@@ -177,6 +184,72 @@ def test_one_day_spike_alarms_on_its_day() -> None:
     row = ew.alarms(result).iloc[0]
     assert (row.methods, row.days, row.observed) == ("spike", 1, 12)
     assert row.statistic > row.threshold == pytest.approx(5.0)
+
+
+def test_spike_levels_share_the_budget_by_what_each_series_can_use() -> None:
+    # One section, three series expecting 0.05, 0.4 and 3 events a day, phi = 0.5
+    # (r = 2). Chances P(Y >= y), from scipy.stats.nbinom.sf:
+    #   0.05: y=2 0.00176, y=3 5.70e-5       0.4: y=4 0.00334, y=5 6.64e-4
+    #   3.0:  y=15 0.00329, y=16 0.00209, y=17 0.00132
+    # A level c lets each series alarm on its smallest count whose chance is <= c, so
+    # its false-alarm chance is that count's chance. For a budget of 0.005 a day:
+    #   c = 0.00209: 0.00176 + 0.000664 + 0.00209 = 0.00451 <= 0.005 (affordable);
+    #   c = 0.00329: 0.00176 + 0.000664 + 0.00329 = 0.00571 > 0.005 (not).
+    # An even split (0.005 / 3 = 0.00167 each) would need 3 events on the quiet series
+    # and 17 on the busy one; the shared level lets the quiet one alarm on 2, the busy
+    # one on 16, and still spends less than the budget.
+    mu = np.array([[0.05], [0.4], [3.0]])
+    phi = np.full(mu.shape, 0.5)
+    ok = np.ones(mu.shape, dtype=bool)
+    need = np.ones(mu.shape, dtype=np.int64)
+    level = ew.spike_levels(mu, phi, need, ok, ["A"] * 3, 0.005)
+    assert level[:, 0] == pytest.approx([0.00208762] * 3, rel=1e-5)
+    # After a quiet week the quiet series needs 3 events (the rule of min_events): its
+    # chance falls to 5.7e-5 and the level rises to 0.00329 (spent 0.00401; the next,
+    # 0.00334, would spend 0.00669).
+    need[0] = 3
+    level = ew.spike_levels(mu, phi, need, ok, ["A"] * 3, 0.005)
+    assert level[:, 0] == pytest.approx([0.00329129] * 3, rel=1e-5)
+    # Two sections are levelled apart; a series without a law takes no part.
+    ok[1] = False
+    both = ew.spike_levels(np.tile(mu, (2, 1)), np.tile(phi, (2, 1)), np.tile(need, (2, 1)),
+                           np.tile(ok, (2, 1)), ["A"] * 3 + ["B"] * 3, 0.005)
+    assert both[1, 0] == 0 and both[0, 0] == both[2, 0] == both[3, 0] > 0.00329
+    with pytest.raises(ValueError, match="same number"):
+        ew.spike_levels(mu, phi, need, ok, ["A", "A", "B"], 0.005)
+
+
+def test_shared_spike_levels_keep_the_in_control_rate() -> None:
+    # 20 sections of 6 stationary NB series of 0.02-2 events a day, a budget of 0.002
+    # spike alarms per section and day. The even split (1/6 of it per series) uses
+    # half of it: the sparse series cannot alarm on a fraction of an event. Shared
+    # levels spend it, and somewhat more (measured 0.0027 a day against 0.0010): the
+    # levels are exact under each day's predictive law, and that law holds the error
+    # of an expected count from a few events only approximately; the quiet series,
+    # whose laws are the least certain, are the ones the levels now let alarm. The
+    # system's budget is set on in-control data for that reason (docs, Calibration).
+    rng = np.random.default_rng(7)
+    counts = _nb_counts(rng, np.tile(np.geomspace(0.02, 2.0, 6), 20), 0.3, 1500)
+    shared = ew.ChartSettings(arl0_days=math.inf, spike_alpha=0.002 / 6, spike_shared=True)
+    even = ew.ChartSettings(arl0_days=math.inf, spike_alpha=0.002 / 6)
+    res_shared = ew.chart(_series(counts, per_section=6), shared)
+    res_even = ew.chart(_series(counts, per_section=6), even)
+    section_days = np.isfinite(res_shared.expected).sum() / 6
+    rate_shared = res_shared.spike.sum() / section_days
+    rate_even = res_even.spike.sum() / section_days
+    assert rate_even < 0.002 * 0.6
+    assert 0.002 < rate_shared < 0.002 * 1.5
+    assert rate_shared > 2 * rate_even
+    assert (res_shared.spike_level[np.isfinite(res_shared.expected)] > 0).all()
+
+
+def test_spike_guard_defaults_to_the_baselines() -> None:
+    assert ew.ChartSettings().spike_guard == 7
+    w = ew.WarningSettings(spike_guard_days=1, category_spike_share=0.1, spike_shared=True)
+    typ = w.chart_settings("type", 18)
+    assert typ.spike_guard == 1 and typ.spike_shared
+    cat = w.chart_settings("category", 4)
+    assert cat.spike_alpha * YEAR * 4 == pytest.approx(0.1 * 4)
 
 
 def test_one_or_two_events_in_a_quiet_series_never_alarm() -> None:

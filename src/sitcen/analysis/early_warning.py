@@ -35,7 +35,7 @@ from __future__ import annotations
 import functools
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from typing import Literal
 
@@ -78,6 +78,10 @@ class ChartSettings:
     ``arl0_days``: wanted mean days between false CUSUM alarms on one series
     (``inf``: no CUSUM). ``spike_alpha``: a day alarms when the chance of its
     count or more under the usual pattern is below it (0: no spike test).
+    ``spike_guard_days``: the spike test's own baseline guard (a one-day test
+    needs no week of it). ``spike_shared``: a section's series share their
+    ``spike_alpha`` (times the series per section) by the chances each can
+    actually have (:func:`spike_levels`) instead of each using its own.
     ``min_events``: like the Farrington rule of public-health
     surveillance (no alarm on fewer than 5 cases in 4 weeks), a warning about
     one or two events in a quiet series is not worth an officer's time, however
@@ -90,6 +94,13 @@ class ChartSettings:
     min_events: int = 3  # an alarm starts only with this many events in the last ...
     min_events_days: int = 7  # ... days, the day itself included, and one on the day
     baseline: BaselineSettings = field(default_factory=BaselineSettings)
+    spike_guard_days: int | None = None  # guard of the spike test's baseline (None: baseline's)
+    spike_shared: bool = False  # a section's series share their spike levels (see spike_levels)
+
+    @property
+    def spike_guard(self) -> int:
+        """Days between the spike test's baseline window and the day charted."""
+        return self.baseline.guard_days if self.spike_guard_days is None else self.spike_guard_days
 
 
 @dataclass(frozen=True)
@@ -112,11 +123,14 @@ class WarningSettings:
     category_cusum_share: float = 0.2
     type_cusum_share: float = 0.5
     type_spike_share: float = 0.3
+    category_spike_share: float = 0.0
     category_shift: float = 2.0
     type_shift: float = 3.0
     min_events: int = 3
     min_events_days: int = 7
     baseline: BaselineSettings = field(default_factory=BaselineSettings)
+    spike_guard_days: int | None = None
+    spike_shared: bool = False
 
     def chart_settings(self, level: Level, series_per_section: int) -> ChartSettings:
         """The ARL0 and spike level of one series, from its share of the budget."""
@@ -128,12 +142,12 @@ class WarningSettings:
             rate = per_series_year(share)
             return YEAR_DAYS / rate if rate > 0 else math.inf
 
-        if level == "category":
-            return ChartSettings(self.category_shift, arl0(self.category_cusum_share), 0.0,
-                                 self.min_events, self.min_events_days, self.baseline)
-        return ChartSettings(self.type_shift, arl0(self.type_cusum_share),
-                             per_series_year(self.type_spike_share) / YEAR_DAYS,
-                             self.min_events, self.min_events_days, self.baseline)
+        shift, cusum, spike = ((self.category_shift, self.category_cusum_share,
+                                self.category_spike_share) if level == "category" else
+                               (self.type_shift, self.type_cusum_share, self.type_spike_share))
+        return ChartSettings(shift, arl0(cusum), per_series_year(spike) / YEAR_DAYS,
+                             self.min_events, self.min_events_days, self.baseline,
+                             self.spike_guard_days, self.spike_shared)
 
 
 # ----------------------------------------------------------------------------- counts
@@ -553,7 +567,9 @@ class Chart:
     p_value: F64  # P(count >= observed) under the day's predictive law (1 for 0 counts)
     cusum: Bool
     spike: Bool
-    onset: npt.NDArray[np.int32]  # on CUSUM alarm days: first day of the excess (else -1)
+    onset: npt.NDArray[np.int32]  # on alarm days: first day of the excess (else -1)
+    spike_p: F64  # P(count >= observed) under the spike test's law (its own guard)
+    spike_level: F64  # the spike test alarms when spike_p <= spike_level (0: no test)
 
     @property
     def observed(self) -> I64:
@@ -593,7 +609,9 @@ def chart(series: SeriesCounts, settings: ChartSettings = ChartSettings()) -> Ch
     goes on alarms again, and :mod:`~sitcen.analysis.alerts` merges the runs).
     The day after the statistic was last 0 is the CUSUM's estimate of when the
     excess began (``onset``). The spike test alarms
-    when ``P(Y >= y_t) < spike_alpha`` under NB(mu_t, predictive phi). Either
+    when ``P(Y >= y_t) <= spike_alpha`` under NB(mu_t, predictive phi), with the
+    expected count from its own guard (``spike_guard_days``); with
+    ``spike_shared`` the level is the section's (:func:`spike_levels`). Either
     alarm starts only on a day with an event and at least ``min_events`` in
     the last ``min_events_days`` days. Days in warm-up (no expected count yet)
     keep ``S = 0`` and never alarm.
@@ -613,11 +631,32 @@ def chart(series: SeriesCounts, settings: ChartSettings = ChartSettings()) -> Ch
     t = np.arange(counts.shape[1])
     recent = cum[:, t + 1] - cum[:, np.maximum(t + 1 - settings.min_events_days, 0)]
     may_start = some & (recent >= settings.min_events)
+    if settings.spike_guard != b_set.guard_days and settings.spike_alpha > 0:
+        spike_exp, spike_support = baseline(counts, series.section_ids,
+                                            replace(b_set, guard_days=settings.spike_guard))
+        spike_ok = np.isfinite(spike_exp)
+        spike_mu = np.where(spike_ok, np.maximum(spike_exp, MU_GRID[0]), 1.0)
+        spike_phi = predictive_dispersion(phi, spike_support, b_set.window_days)
+        spike_p = np.ones(counts.shape)
+        spike_some = spike_ok & (counts > 0)
+        spike_p[spike_some] = tail_probability(counts[spike_some], spike_mu[spike_some],
+                                               spike_phi[spike_some])
+        del spike_exp, spike_support
+    else:
+        spike_ok, spike_mu, spike_phi, spike_p = ok, mu, phi_pred, p_value
+    if settings.spike_shared and settings.spike_alpha > 0:
+        before = recent - counts  # events in the days before the day, within the rule's span
+        need = np.maximum(1, settings.min_events - before)
+        level = spike_levels(spike_mu, spike_phi, need, spike_ok, series.section_ids,
+                             settings.spike_alpha * series.keys_per_section)
+    else:
+        level = np.where(spike_ok, settings.spike_alpha, 0.0)
     del cum, recent
-    spike = may_start & (p_value < settings.spike_alpha)
+    spike = may_start & spike_ok & (spike_p <= level) & (level > 0)
     stat = np.zeros(counts.shape)
     cusum = np.zeros(counts.shape, dtype=bool)
     onset = np.full(counts.shape, -1, dtype=np.int32)
+    onset[spike] = np.broadcast_to(t, counts.shape)[spike]
     if math.isfinite(settings.arl0_days):
         a, b = llr_terms(mu, phi_pred, settings.shift)
         h = np.where(ok, thresholds(mu, phi_pred, settings.shift, settings.arl0_days), np.inf)
@@ -630,13 +669,77 @@ def chart(series: SeriesCounts, settings: ChartSettings = ChartSettings()) -> Ch
             now = (s > h[:, d]) & may_start[:, d]
             stat[:, d] = s
             cusum[:, d] = now
-            onset[now, d] = last_zero[now] + 1
+            onset[now, d] = np.where(onset[now, d] >= 0,
+                                     np.minimum(onset[now, d], last_zero[now] + 1),
+                                     last_zero[now] + 1)
             s[now] = 0.0  # raised: look afresh
             last_zero[s == 0.0] = d
     else:
         h = np.full(counts.shape, np.inf)
     return Chart(series, settings, np.where(ok, expected, np.nan), support, phi, stat,
-                 np.where(ok, h, np.nan), p_value, cusum, spike, onset)
+                 np.where(ok, h, np.nan), p_value, cusum, spike, onset, spike_p, level)
+
+
+def spike_levels(mu: F64, phi: F64, need: I64, ok: Bool, sections: Sequence[str],
+                 alpha: float, depth: int = 12) -> F64:
+    """Each series' spike level on each day, sharing ``alpha`` among a section's series.
+
+    A count is discrete: a series expecting 0.05 events a day cannot alarm at a
+    level of 10⁻⁴ on "half an event"; its smallest alarming count already has a
+    far smaller chance. So, as in the discrete Bonferroni procedures (Tarone
+    1990; Döhler, Durand and Roquain 2018), one level ``c`` is found per section
+    and day, the largest at which the chances of alarm *actually achievable*
+    add up to at most ``alpha`` over the section's series: series ``i`` alarms
+    on a count ``y >= need_i`` (the rule of ``min_events``: given the days
+    before, the day needs ``need_i`` events) with ``P_i(Y >= y) <= c``, so at
+    level ``c`` its chance of a false alarm is the largest ``P_i(Y >= y)``,
+    ``y >= need_i``, not above ``c``. Laws are NB(``mu``, ``phi``) per series
+    and day; ``depth`` counts per series are considered from the first whose
+    chance is at most ``alpha`` (the chances of higher counts are counted in
+    full with the last: conservative). Returns ``c`` per series and day (the
+    same for a section's series; 0 where ``ok`` is false: no test).
+    Each day's level uses that day's laws and the days before it only.
+    """
+    n_series, n_days = mu.shape
+    codes, index = np.unique(np.asarray(sections), return_inverse=True)
+    order = np.argsort(index, kind="stable")
+    per = n_series // max(codes.size, 1)
+    if per * codes.size != n_series or (np.bincount(index) != per).any():
+        raise ValueError("every section must have the same number of series")
+    levels = np.zeros((n_series, n_days))
+    r = 1.0 / np.maximum(phi, 1e-9)
+    poisson = phi <= 1e-9
+    first = np.where(poisson, stats.poisson.isf(alpha, mu),
+                     stats.nbinom.isf(alpha, r, r / (r + mu))) + 1  # P(Y >= first) <= alpha
+    start = np.maximum(np.nan_to_num(first, nan=1.0, posinf=1.0), need).astype(np.int64)
+    step = np.arange(depth)
+    chunk = max(1, 2_000_000 // max(n_series * depth, 1))
+    for d0 in range(0, n_days, chunk):
+        cols = slice(d0, min(n_days, d0 + chunk))
+        y = start[order, cols][..., None] + step  # [series by section, day, count]
+        m, f = mu[order, cols][..., None], phi[order, cols][..., None]
+        chance_ = tail_probability(y, np.broadcast_to(m, y.shape), np.broadcast_to(f, y.shape))
+        chance_ = np.where(ok[order, cols][..., None], chance_, 0.0)
+        gain = chance_ - np.concatenate([chance_[..., 1:], np.zeros_like(chance_[..., :1])], -1)
+        width = chance_.shape[1]
+        # [section, day, candidate]: every (series, count) of the section is a candidate level.
+        cand = chance_.reshape(codes.size, per, width, depth).transpose(0, 2, 1, 3).reshape(
+            codes.size, width, per * depth)
+        inc = gain.reshape(codes.size, per, width, depth).transpose(0, 2, 1, 3).reshape(
+            codes.size, width, per * depth)
+        sort = np.argsort(cand, axis=-1, kind="stable")
+        cand = np.take_along_axis(cand, sort, -1)
+        spent = np.cumsum(np.take_along_axis(inc, sort, -1), axis=-1)
+        # Equal chances (alike series) are one level: count all of them or none.
+        tie_end = np.concatenate([cand[..., 1:] != cand[..., :-1],
+                                  np.ones_like(cand[..., :1], dtype=bool)], -1)
+        affordable = (spent <= alpha * (1 + 1e-9)) & (cand > 0) & tie_end
+        last = affordable.shape[-1] - 1 - np.argmax(affordable[..., ::-1], axis=-1)
+        c = np.where(affordable.any(-1), np.take_along_axis(cand, last[..., None], -1)[..., 0],
+                     0.0)
+        levels[order, cols] = np.repeat(c, per, axis=0)
+    levels[~ok] = 0.0
+    return levels
 
 
 # ----------------------------------------------------------------------------- alarms
@@ -711,7 +814,6 @@ def alarms(result: Chart) -> pd.DataFrame:
     phi_run = predictive_dispersion(result.dispersion[si, t0], result.support[si, t0],
                                     b_set.window_days, days)
     p_run = tail_probability(obs, exp, phi_run)
-    alpha = result.settings.spike_alpha
     level = result.series.level
     rows = []
     for i in range(si.size):
@@ -722,13 +824,14 @@ def alarms(result: Chart) -> pd.DataFrame:
         since = pd.Timestamp(result.series.first_day + np.timedelta64(int(onset[i]), "D"))
         methods = [m for m, hits in (("cusum", n_cusum[i]), ("spike", n_spike[i])) if hits]
         y0, mu0 = int(result.observed[si[i], a]), float(result.expected[si[i], a])
-        p0 = float(result.p_value[si[i], a])
         if result.cusum[si[i], a]:
             stat, limit = float(result.statistic[si[i], a]), float(result.threshold[si[i], a])
             test = f"CUSUM {stat:.2f} above its threshold {limit:.2f}"
         else:
-            stat, limit = -math.log10(max(p0, 1e-300)), -math.log10(alpha)
-            test = f"spike test: a day like this comes {chance(p0)} under the usual pattern"
+            p_spike = float(result.spike_p[si[i], a])
+            level_ = float(result.spike_level[si[i], a])
+            stat, limit = -math.log10(max(p_spike, 1e-300)), -math.log10(max(level_, 1e-300))
+            test = f"spike test: a day like this comes {chance(p_spike)} under the usual pattern"
         ratio = float(obs[i] / exp[i]) if exp[i] > 0 else math.inf
         span = (f"; {int(obs[i])} against {exp[i]:.1f} expected over {int(days[i])} days "
                 f"{since.date()} to {last.date()}" if days[i] > 1 else "")
