@@ -31,8 +31,10 @@ from sitcen.users import Role
 
 pytestmark = [pytest.mark.xdist_group("browser"), pytest.mark.slow]
 
-#: The map over the ford, close enough to tell the footprint from the track.
-AT_FORD = f"12/{FORD[1]}/{FORD[0]}"
+#: The map over the ford, close enough to tell the sensors apart.
+AT_FORD = f"14/{FORD[1] - 0.001}/{FORD[0]}"
+#: The map over the end of the demo drone's flight along the river (demo/cameras.py).
+OVER_FLIGHT = f"14/{FORD[1] + 0.021}/{FORD[0] + 0.031}"
 
 
 @pytest.fixture(scope="module")
@@ -47,10 +49,11 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
 
 def _incident_with_snapshot(site: Site) -> str:
     """The id of the proposed event whose evidence holds a camera snapshot."""
-    for event in list_records(site.node.engine, RecordKind.event, limit=5000):
-        evidence = evidence_of(site.node.engine, event.id)
+    groupings = list_records(site.node.engine, RecordKind.event_action, limit=5000)
+    for event_id in {g.body["event_id"] for g in groupings if g.body.get("action") == "group"}:
+        evidence = evidence_of(site.node.engine, event_id)
         if any(a["body"].get("camera_snapshot") for p in evidence for a in p["attachments"]):
-            return event.id
+            return str(event_id)
     raise AssertionError("the demo proposed no incident with a camera snapshot as evidence")
 
 
@@ -69,7 +72,7 @@ def test_the_incident_panel_shows_evidence_and_the_snapshot(browser: Any, site: 
     page.wait_for_function(
         "() => { const imgs = [...document.querySelectorAll('#incident-evidence img')];"
         " return imgs.length > 0 && imgs.every((i) => i.complete && i.naturalWidth > 0); }")
-    evidence.scroll_into_view_if_needed()
+    page.locator("#incident-evidence-title").evaluate("(h) => h.scrollIntoView()")
     shot(page, "incident-evidence")
     context.close()
 
@@ -90,17 +93,20 @@ def test_the_incident_panel_shows_evidence_and_the_snapshot(browser: Any, site: 
 
 
 def test_a_drone_flight_shows_its_track_and_footprint(browser: Any, site: Site) -> None:
+    [flight] = list_records(site.node.engine, RecordKind.asset_position, subject=FLIGHT_ID)
     context = new_context(browser, "en")
-    page = log_in_to_map(context, f"{site.url}/#/map?layers=sections,assets&map={AT_FORD}",
+    page = log_in_to_map(context, f"{site.url}/#/map?layers=sections,assets&map={OVER_FLIGHT}",
                          "duty")
-    drawn = ("() => { const f = window.sitcenMap.queryRenderedFeatures({layers: ['tracks']});"
-             " return [f.some((x) => x.properties.footprint === 1),"
-             " f.some((x) => x.properties.footprint === 0)]; }")
-    page.wait_for_function(f"() => ({drawn})().every(Boolean)")
+    # The flight's track and its footprint, both drawn; the drone itself, not flagged.
+    page.wait_for_function(
+        "(id) => { const f = window.sitcenMap.queryRenderedFeatures({layers: ['tracks']})"
+        ".filter((x) => x.properties.id === id);"
+        " return f.some((x) => x.properties.footprint === 1)"
+        " && f.some((x) => x.properties.footprint === 0); }", arg=flight.id)
     drone = page.evaluate(
-        "(name) => window.sitcenMap.queryRenderedFeatures({layers: ['assets']})"
-        ".filter((x) => x.properties.name === name).length", "[demo] БПЛА-1")
-    assert drone == 1, FLIGHT_ID
+        "(id) => window.sitcenMap.queryRenderedFeatures({layers: ['assets']})"
+        ".filter((x) => x.properties.id === id).map((x) => x.properties.flagged)", flight.id)
+    assert drone == [0]
     expect(page.locator(".legend")).to_contain_text("Drone sensor footprint")
     shot(page, "drone-footprint")
     context.close()

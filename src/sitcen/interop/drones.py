@@ -81,13 +81,15 @@ class FlightCreate(BaseModel):
         return value
 
 
-def register_flight(engine: sa.Engine, reporter: Reporter, item: FlightCreate) -> WrittenAsset:
-    """Write a flight as an aircraft asset, placed at its mission area until it reports."""
+def register_flight(engine: sa.Engine, reporter: Reporter, item: FlightCreate,
+                    at: datetime | None = None) -> WrittenAsset:
+    """Write a flight as an aircraft asset, placed at its mission area until it reports
+    (``at``: when it was planned, now by default)."""
     centre = shapely.Polygon(item.mission_area).centroid
     position = AssetPositionCreate(
         asset_id=item.flight_id, kind=AssetKind.aircraft, name=item.name,
         location=Location(lon=round(centre.x, 6), lat=round(centre.y, 6)),
-        at=datetime.now(UTC), status="planned", handling=item.handling)
+        at=at or datetime.now(UTC), status="planned", handling=item.handling)
     return write_positions(engine, reporter, [position], [{"flight": flight_block(item)}])[0]
 
 
@@ -252,8 +254,9 @@ class MavlinkListener(ThreadWorker):
             except Exception:  # a store failure must not end the listener
                 log.exception("MAVLink datagram could not be recorded")
 
-    def handle(self, data: bytes) -> None:
-        """One datagram: size-checked, parsed, and a position written when it holds one."""
+    def handle(self, data: bytes, at: datetime | None = None) -> None:
+        """One datagram: size-checked, parsed, and a position written when it holds one
+        (at ``at``, when it was received: now unless a recording is replayed)."""
         from pymavlink.dialects.v20 import common as mavlink
 
         self.counters.add("received")
@@ -282,9 +285,9 @@ class MavlinkListener(ThreadWorker):
             if flight is None:
                 self.counters.add("unregistered")
                 continue
-            self._write(flight, message)
+            self._write(flight, message, at or datetime.now(UTC))
 
-    def _write(self, flight: StoredRecord, message: Any) -> None:
+    def _write(self, flight: StoredRecord, message: Any, at: datetime) -> None:
         lat, lon = message.lat / 1e7, message.lon / 1e7
         if not (-90 <= lat <= 90 and -180 <= lon <= 180):
             self.counters.add("malformed")
@@ -295,7 +298,7 @@ class MavlinkListener(ThreadWorker):
         drone = {"system_id": block["system_id"], "altitude_m": altitude,
                  "heading_deg": heading,
                  "footprint": footprint(lon, lat, altitude, block["sensor_half_angle_deg"])}
-        position, blocks = flight_position(flight, lon, lat, datetime.now(UTC), drone)
+        position, blocks = flight_position(flight, lon, lat, at, drone)
         write_positions(self.engine, self.reporter, [position], [blocks])
         self.counters.add("positions")
 
