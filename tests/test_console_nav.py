@@ -64,7 +64,7 @@ def test_no_page_link_is_cut_or_outside_the_window(browser: Any, site: Site, lan
     items = boxes["items"]
     assert items, boxes
     for item in items:
-        assert 0 <= item["left"] and item["right"] <= boxes["width"], (lang, item)
+        assert item["left"] >= 0 and item["right"] <= boxes["width"], (lang, item)
         assert not item["cut"], (lang, item)
     # One row, and the links end before the language control begins.
     assert len({round(i["top"]) for i in items}) == 1, (lang, items)
