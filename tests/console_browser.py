@@ -176,6 +176,16 @@ def log_in_to_map(context: Any, url: str, username: str) -> Any:
     return page
 
 
+def go_to(page: Any, name: str) -> None:
+    """Follow the top bar's link to page ``name`` (its id is ``nav-<name>``), opening the
+    bar's "More" menu first when the link did not fit on the bar."""
+    link = page.locator(f"#nav-{name}")
+    link.wait_for(state="attached")
+    if not link.is_visible():
+        page.click("#nav-more")
+    link.click()
+
+
 def shot(page: Any, name: str, height: int | None = None) -> None:
     """A screenshot for the docs; ``height``: a taller window, so a long page shows whole."""
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)

@@ -19,6 +19,7 @@ from console_browser import (
     AXE,
     Site,
     expect,
+    go_to,
     log_in,
     log_in_to_map,
     missing,
@@ -72,7 +73,7 @@ def test_an_administrator_disables_a_user_and_checks_the_audit_trail(
         browser: Any, site: Site) -> None:
     context = new_context(browser)
     page = log_in_to_map(context, site.url + "/", "admin")
-    page.click("#nav-users")
+    go_to(page, "users")
     row = page.locator("tr[data-user='operator']")
     expect(row).to_be_visible()
     row.locator("button.toggle-user").click()

@@ -18,7 +18,7 @@ import httpx
 import pytest
 
 from conftest import TEST_PASSWORD, iso
-from console_browser import expect, log_in, new_context, require_console, shot
+from console_browser import expect, go_to, log_in, new_context, require_console, shot
 from federation_nodes import LinkedNodes, push_once
 from sitcen.exchange.links import Relation, add_agreement
 from sitcen.exchange.sender import LinkSender
@@ -193,7 +193,7 @@ def test_directory_and_a_joint_operation_on_the_map(browser: Any,
                               "remarks": "Mobile team 3 at the Isfara crossing"})
     assert reported.status_code == 201, reported.text
     tj.push()
-    page.click("#nav-operations")
+    go_to(page, "operations")
     page.locator(".request-list .row", has_text="Batken-Isfara 2026").click()
     page.fill("#dr-patrols", "3")
     page.fill("#dr-remarks", "Joint patrol at Kyzyl-Bel")

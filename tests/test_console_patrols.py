@@ -13,6 +13,7 @@ import pytest
 from console_browser import (
     Site,
     expect,
+    go_to,
     log_in_to_map,
     new_context,
     open_node,
@@ -51,7 +52,7 @@ def test_open_a_plan_adjust_one_assignment_and_see_it_saved(browser: Any, site: 
                      and s["section_id"] not in plan.body["closed"])
     context = new_context(browser)
     page = log_in_to_map(context, site.url + "/", "duty")
-    page.click("#nav-patrols")
+    go_to(page, "patrols")
     page.select_option("#patrol-plan", plan.id)
     view = page.locator(f'#patrol-plan-view[data-plan="{plan.id}"]')
     expect(view).to_be_visible()
@@ -85,7 +86,7 @@ def test_an_operator_reads_the_plan_without_changing_it(browser: Any, site: Site
     (plan,) = list_records(site.node.engine, RecordKind.patrol_plan)
     context = new_context(browser)
     page = log_in_to_map(context, site.url + "/", "operator")
-    page.click("#nav-patrols")
+    go_to(page, "patrols")
     page.select_option("#patrol-plan", plan.id)
     view = page.locator(f'#patrol-plan-view[data-plan="{plan.id}"]')
     expect(view.locator("table.patrol-schedule tbody tr").first).to_be_visible()

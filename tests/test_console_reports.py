@@ -19,6 +19,7 @@ from console_browser import (
     WAIT_MS,
     Site,
     expect,
+    go_to,
     log_in,
     log_in_to_map,
     missing,
@@ -130,7 +131,7 @@ def test_generate_comment_issue_and_download_a_report(browser: Any, site: Site,
                                                       tmp_path: Path) -> None:
     context = new_context(browser)
     page = _login(context, site, "analyst")
-    page.click("#nav-reports")
+    go_to(page, "reports")
     page.select_option("#report-product", "daily")
     page.select_option("#report-language", "ru")
     page.click(".generate button[type=submit]")

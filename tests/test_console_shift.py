@@ -25,6 +25,7 @@ import pytest
 from conftest import TEST_PASSWORD, iso, make_settings, report
 from console_browser import (
     expect,
+    go_to,
     log_in,
     new_context,
     report_scenario,
@@ -234,7 +235,7 @@ def test_a_duty_officers_shift(browser: Any, shift: Shift) -> None:
     expect(toast).to_have_count(0)
 
     # --- An alert: acknowledged, then closed as a false alarm.
-    page.click(".topbar nav a:has-text('Alerts')")
+    go_to(page, "alerts")
     card = page.locator(f"#alert-{shift.alert_id}")
     expect(card).to_contain_text("High alert on AF-TJ-004: 11")
     shot(page, "alerts")
@@ -296,7 +297,7 @@ def test_a_duty_officers_shift(browser: Any, shift: Shift) -> None:
     device.thread.join(timeout=10)
 
     # --- The duty log and the handover.
-    page.click(".topbar nav a:has-text('Duty log')")
+    go_to(page, "log")
     page.click(".log-form label:has-text('call')")
     page.fill("#log-text", "Panj post: group of 6 seen at the ford at 05:40")
     page.keyboard.press("Control+Enter")

@@ -80,6 +80,40 @@ def test_demo_serves_seeded_events_and_live_ones(tmp_path: Path) -> None:
 
         entry = wait_until(live_event, timeout_s=30, interval_s=0.3, what="a live event")
         assert entry["record"]["origin"] == "demo-national-centre"
+        _shows_the_surveillance_picture(url, headers)
+
+
+def _shows_the_surveillance_picture(url: str, headers: dict[str, str]) -> None:
+    """What `make demo` promises of issue 18 (docs/surveillance.md, docs/cameras-drones.md),
+    read from the served demo as the console reads it."""
+    api = f"{url}/api/v1"
+    # Sensor health: the seismic sensor at the ford is silent, the fence sensors are heard.
+    sensors = {s["sensor_id"]: s for s in
+               httpx.get(f"{api}/sensor-health", headers=headers).json()["sensors"]}
+    assert "silent" in sensors["tj-panj-seis-12"]["conditions"]
+    assert sensors["tj-panj-fence-1"]["ok"]
+    # A fence segment that changed state: intact, alarm, breached.
+    segment = httpx.get(f"{api}/fences/tj-panj-f-12", headers=headers).json()
+    states = [h["state"] for h in segment["history"]]
+    assert [s for i, s in enumerate(states) if states[i - 1 : i] != [s]] == [
+        "intact", "alarm", "breached"], states
+    # A camera snapshot on a detection, in the evidence of the incident at the ford, whose
+    # picture a duty officer may load.
+    at_ford = httpx.get(f"{api}/events?bbox=68.58,37.20,68.62,37.24&limit=1000",
+                        headers=headers).json()["items"]
+    incidents = [e["id"] for e in at_ford]
+    snapshots = [a for event_id in incidents
+                 for piece in httpx.get(f"{api}/incidents/{event_id}",
+                                        headers=headers).json()["evidence"]
+                 for a in piece["attachments"] if piece["kind"] == "sensor_detection"
+                 and a["body"].get("camera_snapshot")]
+    assert snapshots, incidents
+    picture = httpx.get(url + snapshots[0]["thumbnail_url"], headers=headers)
+    assert picture.status_code == 200 and picture.headers["content-type"] == "image/jpeg"
+    # A drone's track with the footprint of its sensor.
+    assets = httpx.get(f"{api}/assets", headers=headers).json()["assets"]
+    [drone] = [a for a in assets if a["asset_id"] == "demo-uav-1"]
+    assert len(drone["track"]) >= 12 and len(drone["footprint"]) == 17
 
 
 def test_two_server_processes_share_one_sqlite_node(tmp_path: Path) -> None:

@@ -5,9 +5,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import importlib
+import math
 import socket
 import ssl
 import warnings
+import xml.etree.ElementTree as ET
 from collections.abc import Iterator
 from configparser import ConfigParser
 from datetime import UTC, datetime, timedelta
@@ -36,8 +38,10 @@ from sitcen.interop.cot import (
     load_mapping,
     parse_proto,
     parse_xml,
+    sensor_view,
     split_datagram,
 )
+from sitcen.interop.drones import FlightCreate, register_flight
 from sitcen.interop.tak import Authenticator, TakListener
 from sitcen.node import Node
 from sitcen.store import schema
@@ -423,6 +427,77 @@ def test_bad_input_is_dropped_and_the_listener_keeps_running(
     assert listener.counters.malformed >= 2 * len(bad) - 2
     assert set(_assets(node)) == {"SURVIVOR-1", "SURVIVOR-2"}
     assert _assets(node)["SURVIVOR-1"]["name"] == "Выжил"
+
+
+def _drone(uid: str, lat: float, *, sensor: dict[str, str] | None = None,
+           token: str | None = None, cot_type: str = "a-f-A-M-H-Q") -> bytes:
+    """A drone's position as ATAK's UAS tools send it: a friendly unmanned aircraft, with
+    its sensor's field of view in ``<sensor azimuth fov range/>``."""
+    return event_xml(uid, cot_type, lat, 68.60, time=datetime.now(UTC),
+                     stale=datetime.now(UTC) + timedelta(minutes=1), callsign="БПЛА-2",
+                     token=token, extra=[ET.Element("sensor", sensor)] if sensor else [])
+
+
+@pytest.mark.parametrize(("attributes", "reason"), [
+    ({"azimuth": "90", "fov": "400", "range": "800"}, "sensor fov 400.0 outside"),
+    ({"azimuth": "90", "fov": "-10", "range": "800"}, "sensor fov -10.0 outside"),
+    ({"azimuth": "90", "fov": "0", "range": "800"}, "sees nothing"),
+    ({"azimuth": "90", "fov": "60", "range": "-5"}, "sensor range -5.0 outside"),
+    ({"azimuth": "90", "fov": "60", "range": "1e9"}, "sensor range"),
+    ({"azimuth": "north", "fov": "60", "range": "800"}, "not a number"),
+    ({"azimuth": "400", "fov": "60", "range": "800"}, "sensor azimuth"),
+    ({"fov": "60", "range": "800"}, "no sensor azimuth"),
+    ({"azimuth": "90", "fov": "nan", "range": "800"}, "outside"),
+])
+def test_a_nonsense_sensor_is_refused(attributes: dict[str, str], reason: str) -> None:
+    parsed = parse_xml(_drone("UAV-X", 37.2, sensor=attributes))
+    assert isinstance(parsed, CotEvent) and parsed.sensor == attributes
+    with pytest.raises(CotError, match=reason):
+        sensor_view(parsed.sensor)
+
+
+def test_a_drone_over_cot_moves_its_flight_with_the_sensor_footprint(
+        node: Node, listener: TakListener, tokens: dict[Role, str]) -> None:
+    register_flight(node.engine, node.reporter, FlightCreate(
+        flight_id="tj-uav-2", name="БПЛА-2", system_id=12, cot_uid="ANDROID-UAV-2",
+        mission_area=[[68.55, 37.18], [68.65, 37.18], [68.65, 37.26], [68.55, 37.26]]))
+    looking_east = {"azimuth": "90", "fov": "60", "range": "800", "vfov": "45",
+                    "model": "EO/IR"}
+    asyncio.run(_send(f"tcp://127.0.0.1:{listener.tcp_port}", [
+        _drone("ANDROID-UAV-2", 37.21, sensor=looking_east, token=tokens[Role.operator]),
+        _drone("ANDROID-UAV-2", 37.22, sensor={"azimuth": "90", "fov": "400", "range": "800"}),
+        _drone("ANDROID-UAV-2", 37.23, sensor={"azimuth": "90", "fov": "60", "range": "-5"}),
+        _drone("ANDROID-UAV-2", 37.24),
+        # An aircraft no flight names, seeing all round; a patrol that has no sensor.
+        _drone("UAV-FREE", 37.25, sensor={"azimuth": "0", "fov": "360", "range": "500"}),
+        cot("ANDROID-0001", token=None),
+    ]))
+    wait_until(lambda: listener.counters.positions == 6, what="every position written")
+    assert listener.counters.bad_sensor == 2 and listener.counters.flight_positions == 4
+    assets = _assets(node)
+    assert "ANDROID-UAV-2" not in assets  # the flight's record moved, no second track
+    flight = assets["tj-uav-2"]
+    assert flight["status"] == "airborne" and flight["location"]["lat"] == 37.24
+    assert flight["flight"]["cot_uid"] == "ANDROID-UAV-2"
+    [record] = list_records(node.engine, RecordKind.asset_position, subject="tj-uav-2")
+    versions = [v["body"] for v in record_history(node.engine, record.id)]
+    assert [v["status"] for v in versions] == ["planned", *["airborne"] * 4]
+    first = versions[1]["drone"]
+    assert (first["azimuth_deg"], first["fov_deg"], first["range_m"]) == (90.0, 60.0, 800.0)
+    ring = first["footprint"]
+    # A sector: from the drone out to 800 m, between 60° and 120° from north.
+    assert ring[0] == ring[-1] == [68.6, 37.21]
+    for lon, lat in ring[1:-1]:
+        east = (lon - 68.6) * 111_320 * math.cos(math.radians(37.21))
+        north = (lat - 37.21) * 110_574
+        assert math.hypot(east, north) == pytest.approx(800, rel=0.01)
+        assert 60 - 0.5 <= math.degrees(math.atan2(east, north)) <= 120 + 0.5
+    # Nonsense fields of view: the position kept, no footprint; none sent: none either.
+    assert [v["drone"]["footprint"] for v in versions[2:]] == [None, None, None]
+    free = assets["UAV-FREE"]
+    assert free["kind"] == "aircraft" and "flight" not in free
+    assert len(free["drone"]["footprint"]) == 17
+    assert "drone" not in assets["ANDROID-0001"]
 
 
 def test_protobuf_client_gets_protobuf_back(node: Node, listener: TakListener,

@@ -245,12 +245,12 @@ export function ConsolePage(props: Props) {
       type: 'FeatureCollection',
       features: [
         ...checked.filter(({ c }) => c.track.length > 1).map(({ a, c }) => ({
-          type: 'Feature' as const, properties: { id: a.id, flagged: c.flags.length ? 1 : 0 },
+          type: 'Feature' as const, properties: { id: a.id, flagged: c.flags.length ? 1 : 0, footprint: 0 },
           geometry: { type: 'LineString' as const, coordinates: c.track },
         })),
         // A drone's footprint: the ground its sensor sees, drawn as the outline of a ring.
         ...checked.filter(({ a }) => (a.footprint?.length ?? 0) > 3).map(({ a }) => ({
-          type: 'Feature' as const, properties: { id: a.id, flagged: 0 },
+          type: 'Feature' as const, properties: { id: a.id, flagged: 0, footprint: 1 },
           geometry: { type: 'LineString' as const, coordinates: a.footprint as [number, number][] },
         })),
       ],
@@ -560,6 +560,7 @@ export function ConsolePage(props: Props) {
             {['unauthorised_crossing', 'cross_border_crime', 'crisis', 'other'].map((c) => <span key={c}><i class={`dot cat-${c}`} />{label(`category.${c}`, c)}</span>)}
             {['low', 'medium', 'high', 'critical'].map((l) => <span key={l}><i class={`line level-${l}`} />{enumLabel('section_impact_level', l)}</span>)}
             <span><i class="dot asset" />{t('layer.assets')}</span>
+            {view.layers.includes('assets') && <span><i class="line footprint" />{t('legend.footprint')}</span>}
             {view.layers.includes('health') && ['ok', ...HEALTH_ORDER].map((c) => <span key={`health-${c}`}><i class={`dot health health-${c}`} />{t(`health.${c}`)}</span>)}
             {['low', 'medium', 'high'].map((sev) => <span key={`ring-${sev}`}><i class={`ring ring-${sev}`} />{t('alert_ring', { severity: t(`severity.${sev}`) })}</span>)}
             {deployed && <span class="deployed" data-deployed={deployedHere}><i class="dot asset deployed" />{t('coop.deployed_to', { name: deployed.name, n: deployedHere })}</span>}

@@ -7,6 +7,7 @@ import { DirectoryLogin } from './directory_login';
 import { Bell, NotificationsPage, Toasts } from './notifications';
 import type { Notification, QueuePage } from './ops';
 import { lazyPage } from './pages';
+import { PageNav, type NavItem } from './nav';
 import { currentTimeZone, initialLanguage, languageReviewed, LANGUAGES, loadLanguage, setTimeZone, t, TIME_ZONES, zoneName } from './i18n';
 import { lowBandwidth, setLowBandwidth, streamUrl } from './bandwidth';
 import { EventStore } from './store';
@@ -127,6 +128,30 @@ function NewVersionBar() {
       <button id="update-reload" class="primary" onClick={reload}>{t('update.reload')}</button>
     </div>
   );
+}
+
+/** The pages on the top bar, in their order, those of the user's role only. */
+function navItems(view: View, user: User, counts: { queue: number; overdue: number; alerts: number }): NavItem[] {
+  const item = (page: View['page'], label: string, extra: Partial<View> = {}, more: Partial<NavItem> = {}): NavItem => ({
+    page, label, active: view.page === page,
+    href: viewHash({ ...view, page, item: null, for: null, ...extra }), ...more,
+  });
+  return [
+    item('map', t('map')),
+    item('dashboard', t('dashboard')),
+    item('risk', t('risk_screen')),
+    item('reports', t('reports'), { card: null }),
+    item('queue', t('nav.queue'), {}, { count: counts.queue, warn: counts.overdue > 0 }),
+    item('alerts', t('nav.alerts'), {}, { count: counts.alerts }),
+    item('levels', t('nav.levels')),
+    item('tasks', t('nav.tasks')),
+    ...(may(user, 'report_events') ? [item('patrols', t('nav.patrols'))] : []),
+    item('log', t('nav.log')),
+    item('network', t('nav.network')),
+    ...(['requests', 'operations', 'directory'] as const).map((p) =>
+      item(p, t(`coop.${p}`), { item: view.page === p ? view.item : null })),
+    ...(may(user, 'manage_users') ? [item('users', t('users.title'))] : []),
+  ];
 }
 
 function App() {
@@ -285,27 +310,7 @@ function App() {
       <header class="topbar">
         <strong class="brand">sitcen</strong>
         <span class="node muted" title={t('node')}>{user.node_id}</span>
-        <nav aria-label={t('pages')}>
-          <a href={viewHash({ ...view, page: 'map', item: null, for: null })} class={view.page === 'map' ? 'active' : ''}>{t('map')}</a>
-          <a href={viewHash({ ...view, page: 'dashboard', item: null, for: null })} class={view.page === 'dashboard' ? 'active' : ''}>{t('dashboard')}</a>
-          <a href={viewHash({ ...view, page: 'risk', item: null, for: null })} class={view.page === 'risk' ? 'active' : ''} id="nav-risk">{t('risk_screen')}</a>
-          <a href={viewHash({ ...view, page: 'reports', card: null, item: null, for: null })} class={view.page === 'reports' ? 'active' : ''} id="nav-reports">{t('reports')}</a>
-          <a href={viewHash({ ...view, page: 'queue', item: null, for: null })} class={view.page === 'queue' ? 'active' : ''}>
-            {t('nav.queue')}{counts.queue > 0 && <span class={`nav-count ${counts.overdue ? 'warn' : ''}`}>{counts.queue}</span>}</a>
-          <a href={viewHash({ ...view, page: 'alerts', item: null, for: null })} class={view.page === 'alerts' ? 'active' : ''}>
-            {t('nav.alerts')}{counts.alerts > 0 && <span class="nav-count">{counts.alerts}</span>}</a>
-          <a href={viewHash({ ...view, page: 'levels', item: null, for: null })} class={view.page === 'levels' ? 'active' : ''}>{t('nav.levels')}</a>
-          <a href={viewHash({ ...view, page: 'tasks', item: null, for: null })} class={view.page === 'tasks' ? 'active' : ''}>{t('nav.tasks')}</a>
-          {may(user, 'report_events') && (
-            <a id="nav-patrols" href={viewHash({ ...view, page: 'patrols', item: null, for: null })} class={view.page === 'patrols' ? 'active' : ''}>{t('nav.patrols')}</a>)}
-          <a href={viewHash({ ...view, page: 'log', item: null, for: null })} class={view.page === 'log' ? 'active' : ''}>{t('nav.log')}</a>
-          <a id="nav-network" href={viewHash({ ...view, page: 'network', item: null, for: null })} class={view.page === 'network' ? 'active' : ''}>{t('nav.network')}</a>
-          {(['requests', 'operations', 'directory'] as const).map((p) => (
-            <a key={p} id={`nav-${p}`} href={viewHash({ ...view, page: p, item: view.page === p ? view.item : null, for: null })} class={view.page === p ? 'active' : ''}>{t(`coop.${p}`)}</a>))}
-          {may(user, 'manage_users') && (
-            <a id="nav-users" href={viewHash({ ...view, page: 'users', item: null, for: null })} class={view.page === 'users' ? 'active' : ''}>{t('users.title')}</a>)}
-        </nav>
-        <span class="spacer" />
+        <PageNav items={navItems(view, user, counts)} />
         <label class="small"><span class="sr-only">{t('language')}</span>
           <select id="language" value={language} onChange={(e) => setLanguage((e.target as HTMLSelectElement).value)}>
             {LANGUAGES.map(([code, name]) => <option key={code} value={code}>{name}</option>)}

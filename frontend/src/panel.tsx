@@ -10,6 +10,19 @@ import type { EventStore } from './store';
 
 type Attached = RecordOf & { url: string; thumbnail_url?: string };
 
+/** A piece of evidence correlation grouped into the event (GET incidents/{id}). */
+interface Piece {
+  grouping_id: string;
+  kind: 'sensor_detection' | 'fence_segment' | 'event';
+  id: string;
+  source: string | null;
+  at: string | null;
+  rule: 'same_segment' | 'near' | 'same_section' | null;
+  distance_km: number | null;
+  gap_s: number | null;
+  attachments: Attached[];
+}
+
 interface Props {
   id: string;
   user: User;
@@ -33,6 +46,7 @@ export function EventPanel({ id, user, store, taxonomy, actionsVersion, onClose 
   const [reason, setReason] = useState('');
   const known = store.byId.get(id);
   const [files, setFiles] = useState<Attached[]>([]);
+  const [evidence, setEvidence] = useState<Piece[]>([]);
 
   useEffect(() => {
     let live = true;
@@ -55,6 +69,7 @@ export function EventPanel({ id, user, store, taxonomy, actionsVersion, onClose 
   useEffect(() => {
     let live = true;
     get<Attached[]>(`attachments?record_id=${id}`).then((f) => live && setFiles(f)).catch(() => {});
+    get<{ evidence: Piece[] }>(`incidents/${id}`).then((i) => live && setEvidence(i.evidence)).catch(() => {});
     return () => { live = false; };
   }, [id, known?.version]);
 
@@ -157,12 +172,23 @@ export function EventPanel({ id, user, store, taxonomy, actionsVersion, onClose 
       )}
       {error && <p class="error" role="alert">{error}</p>}
 
+      {evidence.length > 0 && (
+        <section id="incident-evidence" aria-labelledby="incident-evidence-title">
+          <h3 id="incident-evidence-title">{t('panel.evidence', { count: evidence.length })}</h3>
+          <ol class="evidence">{evidence.map((p) => (
+            <li key={p.grouping_id} data-kind={p.kind}>
+              <strong>{t(`panel.evidence_kind.${p.kind}`)}</strong> {p.source ?? ''}{p.at ? ` · ${formatTime(p.at)}` : ''}
+              <br /><span class="muted small">{p.rule
+                ? t(`panel.evidence_rule.${p.rule}`, { km: (p.distance_km ?? 0).toFixed(2), minutes: Math.round((p.gap_s ?? 0) / 60) })
+                : t('panel.evidence_first')}</span>
+              <Attachments files={p.attachments} user={user} />
+            </li>))}
+          </ol>
+        </section>
+      )}
+
       {files.length > 0 && <h3>{t('panel.attachments')}</h3>}
-      {/* A camera's snapshot is personal data: its picture only for roles that read it. */}
-      <Files files={files.filter((f) => !f.body.camera_snapshot || may(user, 'read_personal_data'))} />
-      {files.filter((f) => f.body.camera_snapshot && !may(user, 'read_personal_data')).map((f) => (
-        <p key={f.id} class="muted small">{t('panel.snapshot_withheld', { camera: f.body.camera_id ?? '?' })}</p>
-      ))}
+      <Attachments files={files} user={user} />
 
       <h3>{t('history')}</h3>
       <ol class="history">
@@ -181,6 +207,20 @@ export function EventPanel({ id, user, store, taxonomy, actionsVersion, onClose 
         ))}
       </ol>
     </aside>
+  );
+}
+
+/** Attached files; a camera's snapshot is personal data: its picture only for roles that
+ * read it, the others are told it is withheld. */
+function Attachments({ files, user }: { files: Attached[]; user: User }) {
+  const mayRead = may(user, 'read_personal_data');
+  return (
+    <>
+      <Files files={files.filter((f) => !f.body.camera_snapshot || mayRead)} />
+      {files.filter((f) => f.body.camera_snapshot && !mayRead).map((f) => (
+        <p key={f.id} class="muted small snapshot-withheld">{t('panel.snapshot_withheld', { camera: f.body.camera_id ?? '?' })}</p>
+      ))}
+    </>
   );
 }
 

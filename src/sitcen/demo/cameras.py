@@ -36,6 +36,9 @@ CAMERA_ID = "demo-cam-ford"
 SENSOR_ID = "demo-seis-ford"
 FLIGHT_ID = "demo-uav-1"
 SYSTEM_ID = 42
+#: The demo drone's height above its take-off point: with a 35° half angle its camera sees
+#: a circle of some 210 m.
+ALTITUDE_M = 300
 BARS = ((192, 192, 192), (192, 192, 0), (0, 192, 192), (0, 192, 0), (192, 0, 192),
         (192, 0, 0), (0, 0, 192))
 
@@ -93,21 +96,25 @@ def seed_camera_and_drone(node: Node) -> str:
 
 
 def _fly(node: Node, lon: float, lat: float) -> int:
-    """A drone flight along the river, its telemetry encoded by pymavlink."""
+    """A drone flight along the river over the last six minutes, its telemetry encoded by
+    pymavlink (replayed half a minute apart, so the console believes the track)."""
     from pymavlink.dialects.v20 import common as mavlink
 
+    start = datetime.now(UTC) - timedelta(minutes=6)
     register_flight(node.engine, node.reporter, FlightCreate(
         flight_id=FLIGHT_ID, name="[demo] БПЛА-1", system_id=SYSTEM_ID,
         mission_area=[[lon - 0.08, lat - 0.04], [lon + 0.08, lat - 0.04],
-                      [lon + 0.08, lat + 0.04], [lon - 0.08, lat + 0.04]]))
+                      [lon + 0.08, lat + 0.04], [lon - 0.08, lat + 0.04]],
+        sensor_half_angle_deg=35), at=start - timedelta(minutes=10))
     listener = MavlinkListener(node.engine, node.reporter, host="127.0.0.1", port=0)
     drone = mavlink.MAVLink(None, srcSystem=SYSTEM_ID)
     try:
         for i in range(12):
             message = drone.global_position_int_encode(
-                i * 5000, int((lat - 0.03 + i * 0.005) * 1e7), int((lon - 0.05 + i * 0.008) * 1e7),
-                (900 + 150) * 1000, 150_000, 0, 0, 0, 4500)
-            listener.handle(bytes(message.pack(drone)))
+                i * 30_000, int((lat - 0.03 + i * 0.005) * 1e7),
+                int((lon - 0.05 + i * 0.008) * 1e7), (900 + ALTITUDE_M) * 1000,
+                ALTITUDE_M * 1000, 0, 0, 0, 4500)
+            listener.handle(bytes(message.pack(drone)), at=start + timedelta(seconds=30 * i))
     finally:
         listener.stop()
     return listener.counters.positions

@@ -83,6 +83,41 @@ class CotEvent:
     #: Whom the sender addressed (``<marti><dest callsign="…"/>`` or ``uid="…"``): callsigns
     #: casefolded, and uids; empty for a message to everyone.
     destinations: frozenset[str] = frozenset()
+    #: The attributes of ``<detail><sensor …/></detail>`` as sent (a field of view), unchecked:
+    #: :func:`sensor_view` reads them.
+    sensor: Mapping[str, str] | None = None
+
+
+@dataclass(frozen=True)
+class CotSensor:
+    """What a sensor sees, from a CoT ``<sensor azimuth="…" fov="…" range="…"/>``.
+
+    The attributes are ATAK's (its SensorDetailHandler, after the CoT sensor schema):
+    ``azimuth`` in degrees from true north, ``fov`` the horizontal field of view edge to
+    edge in degrees, ``range`` in metres.
+    """
+
+    azimuth_deg: float
+    fov_deg: float
+    range_m: float
+
+
+#: The farthest a sensor's range is believed (ATAK draws a field of view up to 15 km; a
+#: drone's gimballed camera sees no farther than this).
+MAX_SENSOR_RANGE_M = 50_000.0
+
+
+def sensor_view(attributes: Mapping[str, str]) -> CotSensor:
+    """The field of view of a ``<sensor>`` element; :class:`CotError` naming the attribute
+    when one is missing or nonsense (a field of view outside 0–360°, a range not above 0)."""
+    azimuth = _number(attributes.get("azimuth"), "sensor azimuth", 0, 360)
+    fov = _number(attributes.get("fov"), "sensor fov", 0, 360)
+    if fov == 0:
+        raise CotError("sensor fov 0 sees nothing")
+    range_m = _number(attributes.get("range"), "sensor range", 0, MAX_SENSOR_RANGE_M)
+    if range_m == 0:
+        raise CotError("sensor range 0 sees nothing")
+    return CotSensor(azimuth % 360, fov, range_m)
 
 
 @dataclass(frozen=True)
@@ -162,6 +197,7 @@ class _Detail:
     links: tuple[str, ...] = ()
     chat_from: str | None = None
     destinations: frozenset[str] = frozenset()
+    sensor: Mapping[str, str] | None = None
 
 
 def _destinations(detail: ET.Element) -> frozenset[str]:
@@ -181,13 +217,15 @@ def _details(detail: ET.Element | None) -> _Detail:
     remarks = detail.find("remarks")
     auth = detail.find("__auth")
     chat = detail.find("__chat")
+    sensor = detail.find("sensor")
     links = tuple(uid for uid in (_text(link.get("uid"), 128)
                                   for link in detail.findall("link")[:8]) if uid)
     return _Detail(_text(contact.get("callsign") if contact is not None else None, 200),
                    _text(remarks.text if remarks is not None else None, 4000),
                    _text(auth.get("token") if auth is not None else None, 256), links,
                    _text(chat.get("senderCallsign") if chat is not None else None, 200),
-                   _destinations(detail))
+                   _destinations(detail),
+                   None if sensor is None else {k: v[:40] for k, v in sensor.attrib.items()})
 
 
 def _event(uid: str | None, cot_type: str | None, how: str | None,
@@ -204,7 +242,7 @@ def _event(uid: str | None, cot_type: str | None, how: str | None,
                     start=times[1], stale=times[2], lat=lat, lon=lon, hae=hae, ce=ce, le=le,
                     callsign=callsign or found.callsign, remarks=found.remarks,
                     token=found.token, links=found.links, chat_from=found.chat_from,
-                    destinations=found.destinations)
+                    destinations=found.destinations, sensor=found.sensor)
 
 
 def parse_xml(data: bytes) -> CotEvent | CotLogin:

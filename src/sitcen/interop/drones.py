@@ -11,6 +11,11 @@ ground footprint of its sensor (a circle of radius altitude × tan(half angle)).
 A datagram over the size of a MAVLink frame, one that does not parse (bad
 checksum, truncated, not MAVLink) and one from an unregistered system are
 refused and counted (``sitcen_mavlink_messages_total``).
+
+A drone reported over Cursor-on-Target goes the same way (:func:`cot_drone`,
+called by the TAK intake): a CoT position whose uid a flight names becomes
+that flight's next version, and a ``<sensor azimuth fov range/>`` in its
+detail gives the footprint, a sector of the sensor's range (:func:`sector`).
 """
 
 from __future__ import annotations
@@ -32,6 +37,7 @@ from sitcen import metrics
 from sitcen.events import NO_NUL, Location
 from sitcen.geo import simple_polygon
 from sitcen.interop.cameras import LonLat
+from sitcen.interop.cot import CotSensor
 from sitcen.operations.background import ThreadWorker
 from sitcen.operations.tasks import TaskCreate, create_task, known_units
 from sitcen.store.assets import AssetKind, AssetPositionCreate, WrittenAsset, write_positions
@@ -63,6 +69,9 @@ class FlightCreate(BaseModel):
                                        description="[lon, lat] corners of the mission area")
     sensor_half_angle_deg: float = Field(30.0, gt=0, lt=89, allow_inf_nan=False,
                                          description="half the sensor's field of view")
+    cot_uid: str | None = Field(None, min_length=1, max_length=128, pattern=r"^[^\x00-\x1f<>&]+$",
+                                description="the CoT uid a TAK device reports the drone "
+                                            "under (default: the flight id)")
     handling: Handling = Handling.amber
 
     @field_validator("mission_area")
@@ -72,19 +81,22 @@ class FlightCreate(BaseModel):
         return value
 
 
-def register_flight(engine: sa.Engine, reporter: Reporter, item: FlightCreate) -> WrittenAsset:
-    """Write a flight as an aircraft asset, placed at its mission area until it reports."""
+def register_flight(engine: sa.Engine, reporter: Reporter, item: FlightCreate,
+                    at: datetime | None = None) -> WrittenAsset:
+    """Write a flight as an aircraft asset, placed at its mission area until it reports
+    (``at``: when it was planned, now by default)."""
     centre = shapely.Polygon(item.mission_area).centroid
     position = AssetPositionCreate(
         asset_id=item.flight_id, kind=AssetKind.aircraft, name=item.name,
         location=Location(lon=round(centre.x, 6), lat=round(centre.y, 6)),
-        at=datetime.now(UTC), status="planned", handling=item.handling)
+        at=at or datetime.now(UTC), status="planned", handling=item.handling)
     return write_positions(engine, reporter, [position], [{"flight": flight_block(item)}])[0]
 
 
 def flight_block(item: FlightCreate) -> dict[str, Any]:
     return {"system_id": item.system_id, "mission_area": item.mission_area,
-            "sensor_half_angle_deg": item.sensor_half_angle_deg}
+            "sensor_half_angle_deg": item.sensor_half_angle_deg,
+            "cot_uid": item.cot_uid or item.flight_id}
 
 
 def list_flights(engine: sa.Engine, node_id: str) -> list[StoredRecord]:
@@ -97,13 +109,96 @@ def footprint(lon: float, lat: float, altitude_m: float, half_angle_deg: float,
               ) -> list[list[float]]:
     """The ground the sensor sees from straight above: a closed ring of [lon, lat]."""
     radius = max(altitude_m, 0.0) * math.tan(math.radians(half_angle_deg))
+    return sector(lon, lat, radius, 0.0, 360.0)
+
+
+def sector(lon: float, lat: float, radius_m: float, azimuth_deg: float, fov_deg: float,
+           ) -> list[list[float]]:
+    """The ground a sensor at (lon, lat) sees looking along ``azimuth_deg`` (from true
+    north) with ``fov_deg`` edge to edge, out to ``radius_m``: a closed ring of [lon, lat];
+    a circle when it sees all round."""
     per_lon = _M_PER_DEG_LON_EQUATOR * max(math.cos(math.radians(lat)), 1e-6)
-    ring = []
-    for i in range(FOOTPRINT_POINTS):
-        angle = 2 * math.pi * i / FOOTPRINT_POINTS
-        ring.append([round(lon + radius * math.sin(angle) / per_lon, 6),
-                     round(lat + radius * math.cos(angle) / _M_PER_DEG_LAT, 6)])
-    return [*ring, ring[0]]
+
+    def towards(bearing_deg: float) -> list[float]:
+        angle = math.radians(bearing_deg)
+        return [round(lon + radius_m * math.sin(angle) / per_lon, 6),
+                round(lat + radius_m * math.cos(angle) / _M_PER_DEG_LAT, 6)]
+
+    if fov_deg >= 360:
+        ring = [towards(360 * i / FOOTPRINT_POINTS) for i in range(FOOTPRINT_POINTS)]
+        return [*ring, ring[0]]
+    steps = max(2, math.ceil(FOOTPRINT_POINTS * fov_deg / 360))
+    first = azimuth_deg - fov_deg / 2
+    arc = [towards(first + fov_deg * i / steps) for i in range(steps + 1)]
+    apex = [round(lon, 6), round(lat, 6)]
+    return [apex, *arc, apex]
+
+
+class FlightRegistry:
+    """This node's flights by MAVLink system id and by CoT uid, read again at most every
+    ``every_s`` (and at once for a system id not yet known: only drones send MAVLink)."""
+
+    def __init__(self, engine: sa.Engine, node_id: str, every_s: float = 5.0) -> None:
+        self.engine, self.node_id, self.every_s = engine, node_id, every_s
+        self._systems: dict[int, StoredRecord] = {}
+        self._uids: dict[str, StoredRecord] = {}
+        self._read = -math.inf
+
+    def _refresh(self) -> None:
+        self._systems, self._uids = {}, {}
+        for record in reversed(list_flights(self.engine, self.node_id)):
+            block = record.body["flight"]
+            self._systems[int(block["system_id"])] = record
+            self._uids[str(block.get("cot_uid") or record.body["asset_id"])] = record
+        self._read = time.monotonic()
+
+    def _stale(self) -> bool:
+        return time.monotonic() - self._read > self.every_s
+
+    def by_system(self, system_id: int) -> StoredRecord | None:
+        """The flight a MAVLink system id flies, or None."""
+        if system_id not in self._systems or self._stale():
+            self._refresh()
+        return self._systems.get(system_id)
+
+    def by_uid(self, uid: str) -> StoredRecord | None:
+        """The flight a CoT uid reports, or None (a flight registered since the last read
+        is known within ``every_s``)."""
+        if self._stale():
+            self._refresh()
+        return self._uids.get(uid)
+
+
+def flight_position(flight: StoredRecord, lon: float, lat: float, at: datetime,
+                    drone: dict[str, Any]) -> tuple[AssetPositionCreate, dict[str, Any]]:
+    """The next position of ``flight``, airborne at (lon, lat), and the blocks its record
+    keeps (the flight's own, and ``drone``: altitude, heading, footprint …)."""
+    position = AssetPositionCreate(
+        asset_id=flight.body["asset_id"], kind=AssetKind.aircraft,
+        name=flight.body.get("name") or flight.body["asset_id"],
+        location=Location(lon=lon, lat=lat), at=at, status="airborne",
+        handling=flight.body.get("handling", Handling.amber))
+    return position, {"flight": flight.body["flight"], "drone": drone}
+
+
+def cot_drone(position: AssetPositionCreate, sensor: CotSensor | None,
+              flights: FlightRegistry) -> tuple[AssetPositionCreate, dict[str, Any] | None]:
+    """What a CoT position becomes: the next position of the flight its uid reports (with
+    the footprint of its ``<sensor>``, when it sent one), an aircraft with a footprint, or
+    the position as it is."""
+    flight = flights.by_uid(position.asset_id)
+    lon, lat = position.location.lon, position.location.lat
+    drone: dict[str, Any] = {"cot_uid": position.asset_id, "footprint": None}
+    if sensor is not None:
+        drone.update(azimuth_deg=sensor.azimuth_deg, fov_deg=sensor.fov_deg,
+                     range_m=sensor.range_m,
+                     footprint=sector(lon, lat, sensor.range_m, sensor.azimuth_deg,
+                                      sensor.fov_deg))
+    if flight is not None:
+        return flight_position(flight, lon, lat, position.at, drone)
+    if sensor is not None and position.kind == AssetKind.aircraft:
+        return position, {"drone": drone}
+    return position, None
 
 
 @dataclass
@@ -132,12 +227,11 @@ class MavlinkListener(ThreadWorker):
         super().__init__("mavlink")
         self.engine, self.reporter = engine, reporter
         self.counters = MavlinkCounters()
+        self.flights = FlightRegistry(engine, reporter.node_id)
         self._socket = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
         self._socket.bind((host, port))
         self._socket.settimeout(0.5)
         self.port = int(self._socket.getsockname()[1])
-        self._flights: dict[int, StoredRecord] = {}
-        self._flights_read = 0.0
 
     def start(self) -> Self:
         log.info("listening for MAVLink on UDP port %d", self.port)
@@ -160,17 +254,9 @@ class MavlinkListener(ThreadWorker):
             except Exception:  # a store failure must not end the listener
                 log.exception("MAVLink datagram could not be recorded")
 
-    def _flight(self, system_id: int) -> StoredRecord | None:
-        # The registry is read again at most every 5 s, and at once for an unknown system.
-        if system_id not in self._flights or time.monotonic() - self._flights_read > 5:
-            self._flights = {}
-            for record in reversed(list_flights(self.engine, self.reporter.node_id)):
-                self._flights[int(record.body["flight"]["system_id"])] = record
-            self._flights_read = time.monotonic()
-        return self._flights.get(system_id)
-
-    def handle(self, data: bytes) -> None:
-        """One datagram: size-checked, parsed, and a position written when it holds one."""
+    def handle(self, data: bytes, at: datetime | None = None) -> None:
+        """One datagram: size-checked, parsed, and a position written when it holds one
+        (at ``at``, when it was received: now unless a recording is replayed)."""
         from pymavlink.dialects.v20 import common as mavlink
 
         self.counters.add("received")
@@ -195,13 +281,13 @@ class MavlinkListener(ThreadWorker):
             if message.get_type() != "GLOBAL_POSITION_INT":
                 self.counters.add("ignored")
                 continue
-            flight = self._flight(int(message.get_srcSystem()))
+            flight = self.flights.by_system(int(message.get_srcSystem()))
             if flight is None:
                 self.counters.add("unregistered")
                 continue
-            self._write(flight, message)
+            self._write(flight, message, at or datetime.now(UTC))
 
-    def _write(self, flight: StoredRecord, message: Any) -> None:
+    def _write(self, flight: StoredRecord, message: Any, at: datetime) -> None:
         lat, lon = message.lat / 1e7, message.lon / 1e7
         if not (-90 <= lat <= 90 and -180 <= lon <= 180):
             self.counters.add("malformed")
@@ -212,13 +298,8 @@ class MavlinkListener(ThreadWorker):
         drone = {"system_id": block["system_id"], "altitude_m": altitude,
                  "heading_deg": heading,
                  "footprint": footprint(lon, lat, altitude, block["sensor_half_angle_deg"])}
-        position = AssetPositionCreate(
-            asset_id=flight.body["asset_id"], kind=AssetKind.aircraft,
-            name=flight.body.get("name") or flight.body["asset_id"],
-            location=Location(lon=lon, lat=lat), at=datetime.now(UTC), status="airborne",
-            handling=flight.body.get("handling", Handling.amber))
-        write_positions(self.engine, self.reporter, [position],
-                        [{"flight": block, "drone": drone}])
+        position, blocks = flight_position(flight, lon, lat, at, drone)
+        write_positions(self.engine, self.reporter, [position], [blocks])
         self.counters.add("positions")
 
 

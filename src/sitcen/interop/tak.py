@@ -96,6 +96,10 @@ class Counters:
     write_errors: int = 0
     tasks_sent: int = 0
     task_answers: int = 0
+    #: positions that became a drone flight's (docs/cameras-drones.md)
+    flight_positions: int = 0
+    #: a ``<sensor>`` field of view that was nonsense: the position kept, its footprint not
+    bad_sensor: int = 0
 
     def __setattr__(self, name: str, value: Any) -> None:
         # Each count also goes to the node's metrics (sitcen_tak_messages_total, the field's

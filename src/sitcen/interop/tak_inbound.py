@@ -7,7 +7,10 @@ object or a mapped report type an event report with status ``reported``.
 Nothing is written on the listener's loop: :class:`StoreWriter` writes on a
 thread of its own, positions in groups every few milliseconds
 (:func:`sitcen.store.assets.write_positions`), reports one by one
-(:func:`sitcen.store.events.report_events`). Sockets, framing and who the
+(:func:`sitcen.store.events.report_events`). An aircraft's position, or one
+with a ``<sensor>`` field of view, may be a drone's: the writer makes it the
+flight's its uid reports, with the sensor's footprint
+(:func:`sitcen.interop.drones.cot_drone`). Sockets, framing and who the
 sender is are :mod:`sitcen.interop.tak`'s.
 """
 
@@ -27,8 +30,9 @@ from pydantic import ValidationError
 
 from sitcen.errors import InvalidInput
 from sitcen.events import EventCreate
-from sitcen.interop.cot import CotEvent, CotMapping
-from sitcen.store.assets import AssetPositionCreate, write_positions
+from sitcen.interop.cot import CotError, CotEvent, CotMapping, CotSensor, sensor_view
+from sitcen.interop.drones import FlightRegistry, cot_drone
+from sitcen.store.assets import AssetKind, AssetPositionCreate, write_positions
 from sitcen.store.events import report_events
 from sitcen.store.users import StoredUser
 from sitcen.users import Permission, allows
@@ -53,6 +57,10 @@ REPORTS_REMEMBERED = 100_000
 #: "unknown" is 9,999,999 m), so the location gets none.
 NO_PRECISION_M = 100_000
 
+#: How often the writer reads the node's flights again (a flight registered while devices
+#: report is linked to its CoT uid within this time).
+FLIGHTS_READ_S = 2.0
+
 #: Logs why a message was dropped (the listener logs once per reason and connection).
 Warn = Callable[[str], None]
 
@@ -63,15 +71,26 @@ class _Report:
     uid: str
 
 
+@dataclass(frozen=True)
+class _Airborne:
+    """A position that may be a drone's: its uid may report a flight, or it has a sensor."""
+
+    item: AssetPositionCreate
+    sensor: CotSensor | None
+
+
+_Item = AssetPositionCreate | _Airborne | _Report
+
+
 class StoreWriter:
     """Writes positions in groups and reports one by one, on a thread of its own."""
 
     def __init__(self, node: NodeLike, counters: Counters) -> None:
         self.node = node
         self.counters = counters
-        self._queue: queue.SimpleQueue[AssetPositionCreate | _Report | None] = (
-            queue.SimpleQueue())
+        self._queue: queue.SimpleQueue[_Item | None] = queue.SimpleQueue()
         self._thread = threading.Thread(target=self._run, name="tak-store", daemon=True)
+        self.flights = FlightRegistry(node.engine, node.reporter.node_id, every_s=FLIGHTS_READ_S)
 
     def start(self) -> None:
         """Start the writing thread."""
@@ -87,7 +106,7 @@ class StoreWriter:
         """Whether so much is waiting that the listener should stop reading TCP for now."""
         return self._queue.qsize() > HIGH_WATER
 
-    def put(self, item: AssetPositionCreate | _Report) -> bool:
+    def put(self, item: _Item) -> bool:
         """Queue an item; False (and nothing queued) when the store is too far behind."""
         if self._queue.qsize() > MAX_BACKLOG:
             self.counters.overload += 1
@@ -101,7 +120,7 @@ class StoreWriter:
             first = self._queue.get()
             if first is None:
                 break
-            group: list[AssetPositionCreate | _Report] = [first]
+            group: list[_Item] = [first]
             deadline = time.monotonic() + FLUSH_S
             while len(group) < MAX_GROUP:
                 wait = deadline - time.monotonic()
@@ -115,19 +134,37 @@ class StoreWriter:
                 group.append(item)
             self._write(group)
 
-    def _write(self, group: list[AssetPositionCreate | _Report]) -> None:
-        positions = [g for g in group if isinstance(g, AssetPositionCreate)]
+    def _placed(self, group: list[_Item]
+                ) -> tuple[list[AssetPositionCreate], list[dict[str, Any] | None]]:
+        """The group's positions, each a flight's or a drone's where it is one, and the
+        blocks each record keeps."""
+        positions: list[AssetPositionCreate] = []
+        blocks: list[dict[str, Any] | None] = []
+        for g in group:
+            if isinstance(g, AssetPositionCreate):
+                positions.append(g)
+                blocks.append(None)
+            elif isinstance(g, _Airborne):
+                position, extra = cot_drone(g.item, g.sensor, self.flights)
+                if extra is not None and "flight" in extra:
+                    self.counters.flight_positions += 1
+                positions.append(position)
+                blocks.append(extra)
+        return positions, blocks
+
+    def _write(self, group: list[_Item]) -> None:
+        positions, blocks = self._placed(group)
         reporter = self.node.reporter
         if positions:
             try:
-                write_positions(self.node.engine, reporter, positions)
+                write_positions(self.node.engine, reporter, positions, blocks)
                 self.counters.positions += len(positions)
             except Exception:
                 log.exception("writing %d TAK positions failed; trying them one by one",
                               len(positions))
-                for position in positions:
+                for position, block in zip(positions, blocks, strict=True):
                     try:
-                        write_positions(self.node.engine, reporter, [position])
+                        write_positions(self.node.engine, reporter, [position], [block])
                         self.counters.positions += 1
                     except Exception as exc:
                         self.counters.write_errors += 1
@@ -178,6 +215,13 @@ class CotIntake:
         self._report(message, rule.type, rule.details, user, warn)
 
     def _position(self, message: CotEvent, kind: str, warn: Warn) -> None:
+        sensor = None
+        if message.sensor is not None:
+            try:
+                sensor = sensor_view(message.sensor)
+            except CotError as exc:  # the position stands; its footprint does not
+                self.counters.bad_sensor += 1
+                warn(f"its sensor only (the position is kept): {exc}")
         try:
             item = AssetPositionCreate.model_validate({
                 "asset_id": message.uid, "kind": kind,
@@ -189,7 +233,10 @@ class CotIntake:
             first = exc.errors()[0]
             warn(f"invalid: position {'.'.join(map(str, first['loc']))}: {first['msg']}")
             return
-        self.writer.put(item)
+        # Only an aircraft or a sensor's carrier can be a drone: a patrol's position goes
+        # to the store as it is, without a look at the flights.
+        airborne = sensor is not None or item.kind == AssetKind.aircraft
+        self.writer.put(_Airborne(item, sensor) if airborne else item)
 
     def _report(self, message: CotEvent, event_type: str, details: dict[str, Any],
                 user: StoredUser, warn: Warn) -> None:
