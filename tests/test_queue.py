@@ -20,6 +20,7 @@ from fastapi.testclient import TestClient
 from conftest import iso, make_settings, report
 from sitcen.api.main import create_app
 from sitcen.node import Node
+from sitcen.operations import queue as queue_module
 from sitcen.operations.notifications import list_notifications
 from sitcen.operations.queue import QueueKeeper, chain_of
 from sitcen.store.journal import now_micros
@@ -239,6 +240,25 @@ def test_serious_late_and_overdue_reports_are_told_to_the_duty_officers(
     assert keeper.escalate(later) == 6  # three reports, two officers
     assert keeper.escalate(later) == 0  # told once
     assert {r for r, e in told("duty-officer") if e == waiting} == {"overdue"}
+    # After a restart the stays are looked at again, and nobody is told twice.
+    assert _keeper(node).escalate(later) == 0
+
+
+def test_overdue_reports_are_told_a_batch_at_a_time_oldest_first(
+        node: Node, client: TestClient, as_role: Headers,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(queue_module, "ESCALATE_BATCH", 2)
+    keeper = _keeper(node)
+    operator = as_role(Role.operator)
+    ids = [_report(client, operator) for _ in range(3)]
+    _catch_up(keeper)
+    later = now_micros() + 40 * 60 * 1_000_000
+    assert keeper.escalate(later) == 4  # two reports (the first two), two officers
+    assert keeper.escalate(later) == 2  # the third
+    assert keeper.escalate(later) == 0
+    overdue = [n.body["about"]["id"] for n in list_notifications(node.engine, "admin", limit=10)
+               if n.body["reason"] == "overdue"]
+    assert sorted(overdue) == sorted(ids)
 
 
 def test_a_node_without_a_level_validates_nothing(engine: sa.Engine, database_url: str,

@@ -62,6 +62,8 @@ CURSOR = "validation_queue"
 LEASE = "validation_queue"
 #: Seconds between two looks for reports waiting too long.
 ESCALATE_EVERY_S = 10.0
+#: The most waiting reports one look for overdue ones tells about (the rest: next time).
+ESCALATE_BATCH = 200
 
 
 def chain_of(settings: Settings) -> Chain:
@@ -190,6 +192,7 @@ class QueueKeeper(JournalFollower):
     _children: frozenset[str] | None = field(default=None, repr=False)
     _escalated: float = field(default=float("-inf"), repr=False)  # monotonic s
     _cursor: FollowerCursor | None = field(default=None, repr=False)
+    _overdue_told: set[tuple[str, str, int]] = field(default_factory=set, repr=False)
     _stop: threading.Event = field(default_factory=threading.Event, repr=False)
     _wake: threading.Event = field(default_factory=threading.Event, repr=False)
     _thread: threading.Thread | None = field(default=None, repr=False)
@@ -284,7 +287,14 @@ class QueueKeeper(JournalFollower):
         return len(ids)
 
     def escalate(self, now_us: int | None = None) -> int:
-        """Tell the officers about reports waiting too long here or one level below."""
+        """Tell the officers about reports waiting too long here or one level below.
+
+        Each waiting stay is looked at once per process (``_overdue_told``); a pass tells
+        about at most :data:`ESCALATE_BATCH` of them, those waiting longest first, and the
+        next pass goes on. Telling is idempotent, so a restart looks at every stay once
+        more and writes nothing new. (Every stay at every pass kept a node holding 50,000
+        waiting reports busy for good, and told its officers of each one in a burst.)
+        """
         chain = self.chain
         if chain.index is None:
             return 0
@@ -294,17 +304,23 @@ class QueueKeeper(JournalFollower):
         with self.engine.connect() as conn:
             rows = conn.execute(sa.select(q.c.event_id, q.c.level, q.c.round)
                                 .where(q.c.level.in_(levels), q.c.state == "waiting",
-                                       q.c.entered_at < now_us - chain.overdue_us)).all()
-        if not rows:
+                                       q.c.entered_at < now_us - chain.overdue_us)
+                                .order_by(q.c.entered_at)).all()
+        waiting = {(row.event_id, row.level, row.round) for row in rows}
+        self._overdue_told &= waiting  # those no longer waiting are forgotten
+        fresh = [key for key in ((row.event_id, row.level, row.round) for row in rows)
+                 if key not in self._overdue_told][:ESCALATE_BATCH]
+        if not fresh:
             return 0
         officers = self.audience.people_with(Permission.change_status)
         told = 0
-        for row in rows:
-            reason = "overdue" if row.level == chain.level else "overdue_below"
+        for event_id, level, round_ in fresh:
+            reason = "overdue" if level == chain.level else "overdue_below"
             told += len(notify_users(self.engine, chain.node_id, officers,
-                                     kind=RecordKind.event, record_id=row.event_id,
-                                     reason=reason, key=f"{reason}:{row.level}:{row.round}",
-                                     text=row.level, audience=self.audience))
+                                     kind=RecordKind.event, record_id=event_id,
+                                     reason=reason, key=f"{reason}:{level}:{round_}",
+                                     text=level, audience=self.audience))
+            self._overdue_told.add((event_id, level, round_))
         return told
 
     def renewed(self, gained: bool) -> None:
