@@ -218,6 +218,7 @@ class TakClient:
     heard: dict[str, datetime] = field(default_factory=dict)
     #: Routed messages not yet handed to the socket (see :meth:`send_soon`).
     pending: list[bytes] = field(default_factory=list)
+    pending_bytes: int = 0
 
     def send_soon(self, data: bytes) -> None:
         """Write ``data`` once the listener has handled the chunk it is reading now.
@@ -230,14 +231,15 @@ class TakClient:
         if not self.pending:
             asyncio.get_running_loop().call_soon(self.flush)
         self.pending.append(data)
+        self.pending_bytes += len(data)
 
     def queued(self) -> int:
         """Bytes waiting to reach this client: in the transport's buffer and not yet there."""
-        return self.writer.transport.get_write_buffer_size() + sum(map(len, self.pending))
+        return self.writer.transport.get_write_buffer_size() + self.pending_bytes
 
     def flush(self) -> None:
         """Write what :meth:`send_soon` gathered (nothing if the connection is closing)."""
-        data, self.pending = b"".join(self.pending), []
+        data, self.pending, self.pending_bytes = b"".join(self.pending), [], 0
         if data and not self.writer.transport.is_closing():
             self.writer.write(data)
 
