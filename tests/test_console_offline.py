@@ -14,6 +14,7 @@ import hashlib
 import io
 import json
 import re
+import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -23,6 +24,7 @@ import pytest
 import sqlalchemy as sa
 
 from console_browser import (
+    WAIT_MS,
     Site,
     expect,
     log_in,
@@ -240,16 +242,24 @@ def test_a_report_whose_answer_was_lost_is_stored_once(browser: Any, site: Site)
     page = log_in_to_map(context, site.url + "/", "operator")
     keys: list[str] = []
     answered: list[int] = []
+    losing = [True]
+    in_flight = [0]
 
     def lose_the_answer(route: Any) -> None:
         """The node gets the report and answers; the answer never reaches the browser."""
-        if route.request.method != "POST":
+        if route.request.method != "POST" or not losing[0]:
             route.continue_()
             return
-        keys.append(route.request.headers["idempotency-key"])
-        answered.append(route.fetch().status)
-        route.abort("connectionreset")
+        in_flight[0] += 1
+        try:
+            keys.append(route.request.headers["idempotency-key"])
+            answered.append(route.fetch().status)
+            route.abort("connectionreset")
+        finally:
+            in_flight[0] -= 1
 
+    # The handler stays routed to the end: unrouting it while a try is in flight let that
+    # try's abort race Playwright's own hand-over ("Route is already handled!", CI).
     page.route("**/api/v1/events", lose_the_answer)
     page.click(".report-button")
     page.select_option("#report-type", "suspicious_vehicle")
@@ -263,7 +273,13 @@ def test_a_report_whose_answer_was_lost_is_stored_once(browser: Any, site: Site)
     assert answered[0] == 201
     assert len(_reported(site.node, "Lost answer")) == 1
 
-    page.unroute("**/api/v1/events", lose_the_answer)
+    # The outbox's own first try may still be on its way: the link comes back once no try
+    # is in flight (handlers run only while this test waits, so none starts in between).
+    deadline = time.monotonic() + WAIT_MS / 1000
+    while in_flight[0] and time.monotonic() < deadline:
+        page.wait_for_timeout(50)
+    assert not in_flight[0]
+    losing[0] = False
     # The link is back (the browser says so): the outbox sends the same request again.
     page.evaluate("() => dispatchEvent(new Event('online'))")
     expect(badge).to_have_attribute("data-delivered", "1")
