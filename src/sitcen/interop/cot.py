@@ -4,7 +4,8 @@ CoT XML from the field is untrusted: it is parsed by expat (the C parser) with
 any document type declaration refused as soon as it starts (so no entity is
 ever declared, expanded or fetched: what ``defusedxml``'s ``forbid_dtd``
 does, without its pure-Python tree builder, which took two thirds of a
-position's parsing time), only UTF-8 is accepted, and no message may exceed :data:`MAX_MESSAGE_BYTES`. TAK protocol
+position's parsing time), only UTF-8 is accepted, and no message may exceed
+:data:`MAX_MESSAGE_BYTES`. TAK protocol
 version 1 (protobuf, "mesh" datagrams and "stream" framing) is decoded with
 ``takproto``'s message classes; the XML inside its ``xmlDetail`` goes through
 the same hardened parser.
@@ -20,12 +21,12 @@ from __future__ import annotations
 
 import re
 import xml.etree.ElementTree as ET
-from xml.parsers import expat
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
+from xml.parsers import expat
 
 import yaml
 from google.protobuf.message import DecodeError  # type: ignore[import-untyped]
@@ -151,7 +152,7 @@ class _Refused(Exception):
     """A construct the parser will not read (raised from expat's handlers)."""
 
 
-def _refuse_dtd(*_args: object) -> None:
+def _refuse_dtd(*_args: object) -> Any:
     raise _Refused("DTDForbidden")
 
 

@@ -25,7 +25,7 @@ from sitcen.store import schema
 from sitcen.store.events import Reporter
 from sitcen.store.journal import Record, RecordKind, new_ids, now_micros, write_records
 from sitcen.store.records import record_row
-from sitcen.store.sql import select_in
+from sitcen.store.sql import among
 from sitcen.taxonomy import Handling
 from sitcen.times import as_utc, iso
 
@@ -92,9 +92,10 @@ def _current(conn: sa.Connection, node_id: str, asset_ids: set[str]) -> dict[str
     r = schema.records
     found: dict[str, tuple[str, int]] = {}
     query = (sa.select(r.c.subject, r.c.id, r.c.version, r.c.recorded_at)
-             .where(r.c.kind == RecordKind.asset_position, r.c.origin == node_id)
+             .where(r.c.kind == RecordKind.asset_position, r.c.origin == node_id,
+                    among(conn.dialect, r.c.subject, asset_ids))
              .order_by(r.c.recorded_at))
-    for row in select_in(conn, query, r.c.subject, sorted(asset_ids)):
+    for row in conn.execute(query):
         found[row.subject] = (row.id, row.version)  # the newest wins should an id have two
     return found
 

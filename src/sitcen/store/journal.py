@@ -25,7 +25,7 @@ from sitcen import metrics
 from sitcen.errors import NotOwnerError, VersionConflictError
 from sitcen.store import schema
 from sitcen.store.engine import SQLITE_WRITE
-from sitcen.store.sql import select_in
+from sitcen.store.sql import among, select_in
 
 
 @dataclass(frozen=True)
@@ -524,11 +524,13 @@ def _replace_many(conn: sa.Connection, kind: Kind, records: Sequence[Record]) ->
     chains: dict[str, list[Record]] = {}
     for record in records:
         chains.setdefault(record.id, []).append(record)
-    query = sa.select(table.c.id, table.c.version, table.c.body, table.c.recorded_at)
+    # The ids in one bound parameter: an IN list of a parameter per id cost more to build
+    # than the rows it read (cProfile of the TAK store writer's groups of positions).
+    query = sa.select(table.c.id, table.c.version, table.c.body, table.c.recorded_at).where(
+        among(conn.dialect, table.c.id, list(chains)))
     if conn.dialect.name == "postgresql":
         query = query.with_for_update()
-    stored: dict[str, Any] = {row.id: row for row in select_in(conn, query, table.c.id,
-                                                                list(chains))}
+    stored: dict[str, Any] = {row.id: row for row in conn.execute(query)}
     for record_id, chain in chains.items():
         have = stored.get(record_id)
         follows = None if have is None else have.version
