@@ -50,8 +50,8 @@ import orjson
 import sqlalchemy as sa
 
 from sitcen.operations.background import LeasedLoop
-from sitcen.operations.notifications import Subscription, load_subscriptions
 from sitcen.operations.phrases import render
+from sitcen.operations.subscriptions import Subscription, load_subscriptions
 from sitcen.settings import Settings
 from sitcen.store import schema
 from sitcen.store.cursors import FollowerCursor, journal_head

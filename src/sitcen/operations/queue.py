@@ -30,6 +30,7 @@ import sqlalchemy as sa
 
 from sitcen.errors import InvalidInput, NotFound, Refused, VersionConflictError, error
 from sitcen.exchange.links import Relation, list_peers
+from sitcen.operations.audience import Audience
 from sitcen.operations.chain import (
     CHAIN_ACTIONS,
     Act,
@@ -40,7 +41,7 @@ from sitcen.operations.chain import (
     last_at,
     waiting_at,
 )
-from sitcen.operations.notifications import Audience, JournalFollower, notify_users
+from sitcen.operations.notifications import JournalFollower, notify_users
 from sitcen.settings import Settings
 from sitcen.store import schema
 from sitcen.store.cursors import FollowerCursor, journal_head

@@ -30,8 +30,9 @@ from typing import ClassVar
 
 import sqlalchemy as sa
 
+from sitcen.operations.audience import Audience
 from sitcen.operations.indicator_submissions import Reminders, remind
-from sitcen.operations.notifications import Audience, JournalFollower
+from sitcen.operations.notifications import JournalFollower
 from sitcen.operations.requests import notify_overdue
 from sitcen.operations.threads import notify_mentions
 from sitcen.store.cursors import FollowerCursor, journal_head
