@@ -27,7 +27,6 @@ version and the reason, so a pass repeated after a crash writes nothing twice.
 from __future__ import annotations
 
 import logging
-import threading
 import uuid
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -235,9 +234,6 @@ class NotificationFollower(JournalFollower):
     _index: SubscriptionIndex | None = field(default=None, repr=False)
     _audience: Audience | None = field(default=None, repr=False)
     _cursor: FollowerCursor | None = field(default=None, repr=False)
-    _stop: threading.Event = field(default_factory=threading.Event, repr=False)
-    _wake: threading.Event = field(default_factory=threading.Event, repr=False)
-    _thread: threading.Thread | None = field(default=None, repr=False)
 
     def own_node(self) -> str:
         return self.node_id

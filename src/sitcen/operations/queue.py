@@ -18,7 +18,6 @@ that made the report, a report returned for correction.
 from __future__ import annotations
 
 import logging
-import threading
 import uuid
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -194,9 +193,6 @@ class QueueKeeper(JournalFollower):
     _escalated: float = field(default=float("-inf"), repr=False)  # monotonic s
     _cursor: FollowerCursor | None = field(default=None, repr=False)
     _overdue_told: set[tuple[str, str, int]] = field(default_factory=set, repr=False)
-    _stop: threading.Event = field(default_factory=threading.Event, repr=False)
-    _wake: threading.Event = field(default_factory=threading.Event, repr=False)
-    _thread: threading.Thread | None = field(default=None, repr=False)
 
     def own_node(self) -> str:
         return self.chain.node_id
