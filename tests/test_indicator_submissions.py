@@ -9,6 +9,7 @@ from fastapi.testclient import TestClient
 from conftest import auth
 from sitcen.indicator_list import INDICATORS
 from sitcen.node import Node
+from sitcen.operations.audience import Audience
 from sitcen.operations.indicator_records import (
     IndicatorError,
     IndicatorValue,
@@ -23,7 +24,7 @@ from sitcen.operations.indicator_submissions import (
     remind,
     submit_month,
 )
-from sitcen.operations.notifications import Audience, list_notifications
+from sitcen.operations.notifications import list_notifications
 from sitcen.operations.watch import CooperationWatch
 from sitcen.users import Role
 

@@ -32,12 +32,11 @@ from sitcen.node import Node
 from sitcen.operations.notifications import (
     CURSOR,
     NotificationFollower,
-    SubscriptionCreate,
     list_notifications,
     notify_users,
-    subscribe,
     unread_count,
 )
+from sitcen.operations.subscriptions import SubscriptionCreate, subscribe
 from sitcen.store import schema
 from sitcen.store.cursors import move_cursor, read_cursor
 from sitcen.store.events import report_events, update_event

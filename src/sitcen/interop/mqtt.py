@@ -16,12 +16,14 @@ into it (docs/surveillance.md). Health messages arrive on their own topic.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import secrets
 import ssl
 import threading
 from collections import OrderedDict
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -391,28 +393,27 @@ class DetectionSubscriber(ThreadWorker):
     def handle_health(self, payload: bytes, topic: str = "") -> None:
         """One heartbeat, battery, tamper or fault message (docs/surveillance.md)."""
         self.counters.received += 1
-        try:
+        with self._dropping("health message", topic, HealthError):
             self.surveillance.health_message(payload)
             self.counters.health += 1
-        except HealthError as exc:
-            self.counters.dropped += 1
-            log.warning("health message on %s dropped: %s", topic or "?", exc)
-        except Exception:  # a store failure must not end the subscriber
-            self.counters.dropped += 1
-            log.exception("health message on %s could not be recorded", topic or "?")
 
     def handle(self, payload: bytes, topic: str = "") -> None:
         """One detection message: checked, recorded, and counted towards a burst."""
         self.counters.received += 1
+        with self._dropping("detection", topic, DetectionError):
+            self._record(parse_detection(payload))
+
+    @contextlib.contextmanager
+    def _dropping(self, what: str, topic: str, refused: type[Exception]) -> Iterator[None]:
+        """Count and log a message that is ``refused`` or cannot be recorded; go on."""
         try:
-            detection = parse_detection(payload)
-            self._record(detection)
-        except DetectionError as exc:
+            yield
+        except refused as exc:
             self.counters.dropped += 1
-            log.warning("detection on %s dropped: %s", topic or "?", exc)
+            log.warning("%s on %s dropped: %s", what, topic or "?", exc)
         except Exception:  # a store failure must not end the subscriber
             self.counters.dropped += 1
-            log.exception("detection on %s could not be recorded", topic or "?")
+            log.exception("%s on %s could not be recorded", what, topic or "?")
 
     def _record(self, message: DetectionMessage) -> None:
         key = (message.sensor_id, message.detected_at.isoformat())

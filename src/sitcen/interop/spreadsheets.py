@@ -37,7 +37,7 @@ from openpyxl.cell import WriteOnlyCell
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 
 from sitcen.analysis.indicators import read_indicator_rows
-from sitcen.errors import ImportProblem
+from sitcen.errors import ImportProblem, InvalidInput, Refused, error
 from sitcen.events import Details
 from sitcen.store.queries import EventFilter, query_events
 
@@ -64,6 +64,18 @@ class SpreadsheetError(ValueError):
 
 class FileTooLargeError(SpreadsheetError):
     """A file (or an unpacked workbook) over the size limits."""
+
+
+@contextmanager
+def refusing_unreadable_files() -> Iterator[None]:
+    """Answer a file that cannot be read as a table in the one error shape, at ``body``:
+    413 (``too_large``) for one over the size limits, 422 (``spreadsheet``) otherwise."""
+    try:
+        yield
+    except FileTooLargeError as exc:
+        raise Refused(str(exc), status=413, kind="too_large", loc=("body",)) from exc
+    except SpreadsheetError as exc:
+        raise InvalidInput([error(("body",), str(exc), "spreadsheet")]) from exc
 
 
 # --- the flat event table ---------------------------------------------------------------

@@ -14,7 +14,6 @@ nothing about what the entries are.
 
 from __future__ import annotations
 
-import threading
 import time
 import uuid
 from dataclasses import dataclass, field
@@ -68,9 +67,6 @@ class AnchorKeeper(LeasedLoop):
     poll_s: float = 60.0
     holder: str = field(default_factory=lambda: f"audit-anchor:{uuid.uuid4()}")
     last: float = field(default_factory=time.monotonic)
-    _stop: threading.Event = field(default_factory=threading.Event, repr=False)
-    _wake: threading.Event = field(default_factory=threading.Event, repr=False)
-    _thread: threading.Thread | None = field(default=None, repr=False)
 
     def work(self, moment: float) -> bool:
         if moment - self.last < self.interval_s:

@@ -16,6 +16,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import ClassVar, Self
 
 import sqlalchemy as sa
@@ -58,12 +59,25 @@ class ThreadWorker:
         raise NotImplementedError
 
 
-class LeasedLoop:
+@dataclass(eq=False)
+class LoopThread:
+    """The thread of a :class:`LeasedLoop` and the events that stop and wake it.
+
+    Fields outside ``__init__``: a loop written as a dataclass has them by inheriting
+    :class:`LeasedLoop`; one with an ``__init__`` of its own calls ``super().__init__()``.
+    """
+
+    _stop: threading.Event = field(default_factory=threading.Event, init=False, repr=False)
+    _wake: threading.Event = field(default_factory=threading.Event, init=False, repr=False)
+    _thread: threading.Thread | None = field(default=None, init=False, repr=False)
+
+
+class LeasedLoop(LoopThread):
     """A daemon thread running :meth:`work` while this process holds the lease ``LEASE``.
 
     A subclass sets ``LEASE`` and provides ``engine``, ``holder`` (unique to the
-    instance), ``poll_s`` and the events ``_stop`` and ``_wake`` and ``_thread``
-    (its dataclass fields or ``__init__``), and implements :meth:`work`.
+    instance) and ``poll_s`` (its dataclass fields or ``__init__``), and implements
+    :meth:`work`.
     """
 
     LEASE: ClassVar[str]
@@ -72,9 +86,6 @@ class LeasedLoop:
     engine: sa.Engine
     holder: str
     poll_s: float
-    _stop: threading.Event
-    _wake: threading.Event
-    _thread: threading.Thread | None
 
     def work(self, moment: float) -> bool:
         """One pass while the lease is held; True when more may be waiting (no pause).

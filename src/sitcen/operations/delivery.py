@@ -35,7 +35,6 @@ import hashlib
 import hmac
 import logging
 import smtplib
-import threading
 import time
 import uuid
 from collections.abc import Iterable, Mapping, Sequence
@@ -50,8 +49,8 @@ import orjson
 import sqlalchemy as sa
 
 from sitcen.operations.background import LeasedLoop
-from sitcen.operations.notifications import Subscription, load_subscriptions
 from sitcen.operations.phrases import render
+from sitcen.operations.subscriptions import Subscription, load_subscriptions
 from sitcen.settings import Settings
 from sitcen.store import schema
 from sitcen.store.cursors import FollowerCursor, journal_head
@@ -155,6 +154,7 @@ class Deliverer(LeasedLoop):
     def __init__(self, engine: sa.Engine, config: DeliveryConfig, *, retry_base_s: float = 2.0,
                  retry_max_s: float = 300.0, max_attempts: int = 10, timeout_s: float = 10.0,
                  poll_s: float = 0.2) -> None:
+        super().__init__()
         self.engine = engine
         self.config = config
         self.retry_base_s = retry_base_s
@@ -167,9 +167,6 @@ class Deliverer(LeasedLoop):
         self.holder = f"deliveries:{uuid.uuid4()}"
         self._due: dict[str, float] = {}  # delivery id -> when to try (time.time())
         self._loaded = False
-        self._stop = threading.Event()
-        self._wake = threading.Event()
-        self._thread: threading.Thread | None = None
         self._digested = float("-inf")  # monotonic s
         self.cursor = FollowerCursor(engine, CURSOR)
 

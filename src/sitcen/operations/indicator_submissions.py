@@ -34,6 +34,7 @@ import pandas as pd
 import sqlalchemy as sa
 
 from sitcen.indicator_list import INDICATORS, LIST_VERSION
+from sitcen.operations.audience import Audience
 from sitcen.operations.indicator_records import (
     KIND as RECORD_KIND,
 )
@@ -47,7 +48,7 @@ from sitcen.operations.indicator_records import (
     record_versions,
     values_of,
 )
-from sitcen.operations.notifications import Audience, notify_users
+from sitcen.operations.notifications import notify_users
 from sitcen.store import schema
 from sitcen.store.journal import RecordKind
 from sitcen.store.records import (

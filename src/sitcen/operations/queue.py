@@ -18,7 +18,6 @@ that made the report, a report returned for correction.
 from __future__ import annotations
 
 import logging
-import threading
 import uuid
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -30,6 +29,7 @@ import sqlalchemy as sa
 
 from sitcen.errors import InvalidInput, NotFound, Refused, VersionConflictError, error
 from sitcen.exchange.links import Relation, list_peers
+from sitcen.operations.audience import Audience
 from sitcen.operations.chain import (
     CHAIN_ACTIONS,
     Act,
@@ -40,7 +40,7 @@ from sitcen.operations.chain import (
     last_at,
     waiting_at,
 )
-from sitcen.operations.notifications import Audience, JournalFollower, notify_users
+from sitcen.operations.notifications import JournalFollower, notify_users
 from sitcen.settings import Settings
 from sitcen.store import schema
 from sitcen.store.cursors import FollowerCursor, journal_head
@@ -193,9 +193,6 @@ class QueueKeeper(JournalFollower):
     _escalated: float = field(default=float("-inf"), repr=False)  # monotonic s
     _cursor: FollowerCursor | None = field(default=None, repr=False)
     _overdue_told: set[tuple[str, str, int]] = field(default_factory=set, repr=False)
-    _stop: threading.Event = field(default_factory=threading.Event, repr=False)
-    _wake: threading.Event = field(default_factory=threading.Event, repr=False)
-    _thread: threading.Thread | None = field(default=None, repr=False)
 
     def own_node(self) -> str:
         return self.chain.node_id

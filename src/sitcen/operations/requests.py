@@ -33,8 +33,9 @@ from pydantic import BaseModel, ConfigDict, Field, StrictInt, field_validator
 from sitcen.errors import InvalidInput, NotFound, error
 from sitcen.events import NO_NUL, CountryCode
 from sitcen.exchange.sharing import PERSONAL_BLOCK
+from sitcen.operations.audience import Audience, load_held
 from sitcen.operations.directory import checked_node_id, organisation_node
-from sitcen.operations.notifications import Audience, load_held, notify_users
+from sitcen.operations.notifications import notify_users
 from sitcen.operations.references import find_record, stricter_handling
 from sitcen.store.journal import Record, RecordKind, new_ids, now_micros
 from sitcen.store.records import (

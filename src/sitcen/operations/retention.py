@@ -25,7 +25,6 @@ of the ids (never the content), signed with the node's key when it has one.
 from __future__ import annotations
 
 import hashlib
-import threading
 import uuid
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
@@ -362,9 +361,6 @@ class RetentionKeeper(LeasedLoop):
     clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
     poll_s: float = 600.0
     holder: str = field(default_factory=lambda: f"retention:{uuid.uuid4()}")
-    _stop: threading.Event = field(default_factory=threading.Event, repr=False)
-    _wake: threading.Event = field(default_factory=threading.Event, repr=False)
-    _thread: threading.Thread | None = field(default=None, repr=False)
 
     def work(self, moment: float) -> bool:
         now = self.clock()

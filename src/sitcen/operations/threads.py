@@ -23,7 +23,8 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from sitcen.errors import InvalidInput, error
 from sitcen.events import NO_NUL
-from sitcen.operations.notifications import Audience, notify_users
+from sitcen.operations.audience import Audience
+from sitcen.operations.notifications import notify_users
 from sitcen.operations.references import HeldRecord
 from sitcen.store.journal import RecordKind
 from sitcen.store.records import StoredRecord, list_records, write_record

@@ -21,7 +21,6 @@ Time comes from ``clock``, so a test moves it instead of waiting. Knows no HTTP.
 from __future__ import annotations
 
 import logging
-import threading
 import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -30,8 +29,9 @@ from typing import ClassVar
 
 import sqlalchemy as sa
 
+from sitcen.operations.audience import Audience
 from sitcen.operations.indicator_submissions import Reminders, remind
-from sitcen.operations.notifications import Audience, JournalFollower
+from sitcen.operations.notifications import JournalFollower
 from sitcen.operations.requests import notify_overdue
 from sitcen.operations.threads import notify_mentions
 from sitcen.store.cursors import FollowerCursor, journal_head
@@ -70,9 +70,6 @@ class CooperationWatch(JournalFollower):
     _audience: Audience | None = field(default=None, repr=False)
     _checked: float = field(default=float("-inf"), repr=False)  # deadlines, monotonic s
     _cursor: FollowerCursor | None = field(default=None, repr=False)
-    _stop: threading.Event = field(default_factory=threading.Event, repr=False)
-    _wake: threading.Event = field(default_factory=threading.Event, repr=False)
-    _thread: threading.Thread | None = field(default=None, repr=False)
 
     def own_node(self) -> str:
         return self.node_id

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Query, Request, Response, status
 from starlette.concurrency import run_in_threadpool
 
 from sitcen.api.deps import CurrentNode, Reporting
-from sitcen.errors import ImportRefusal, InvalidInput, Refused, error
+from sitcen.errors import ImportRefusal, InvalidInput, error
 from sitcen.interop.event_import import (
     ColumnMapping,
     EventImportReport,
@@ -18,7 +18,7 @@ from sitcen.interop.event_import import (
     load_mapping,
     mapping_from_dict,
 )
-from sitcen.interop.spreadsheets import XLSX_MEDIA_TYPE, FileTooLargeError, SpreadsheetError
+from sitcen.interop.spreadsheets import XLSX_MEDIA_TYPE, refusing_unreadable_files
 from sitcen.store import audit
 from sitcen.store.audit import AuditAction
 from sitcen.store.users import author
@@ -92,16 +92,11 @@ async def import_events_file(
     except MappingError as exc:
         raise InvalidInput([error(("query", "mapping"), str(exc), "mapping")]) from exc
     data = await request.body()
-    try:
+    with refusing_unreadable_files():
         report = await run_in_threadpool(
             import_events, node.engine, node.reporter, data, chosen, dry_run=dry_run,
             valid_only=valid_only, may_validate=allows(user.role, Permission.change_status),
             by=author(user))
-    except FileTooLargeError as exc:
-        raise Refused(str(exc), status=status.HTTP_413_CONTENT_TOO_LARGE, kind="too_large",
-                      loc=("body",)) from exc
-    except SpreadsheetError as exc:
-        raise InvalidInput([error(("body",), str(exc), "spreadsheet")]) from exc
     body = report.to_dict()
     if report.refused:
         raise InvalidInput([error(("body",), report.summary, "import_refused")], report=body)

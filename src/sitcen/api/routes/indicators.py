@@ -24,7 +24,6 @@ from sitcen.errors import (
     ImportRefusal,
     InvalidInput,
     NotFound,
-    Refused,
     error,
 )
 from sitcen.indicator_list import INDICATORS, LIST_VERSION
@@ -34,7 +33,7 @@ from sitcen.interop.indicator_template import (
     import_template,
     template_xlsx,
 )
-from sitcen.interop.spreadsheets import XLSX_MEDIA_TYPE, FileTooLargeError, SpreadsheetError
+from sitcen.interop.spreadsheets import XLSX_MEDIA_TYPE, refusing_unreadable_files
 from sitcen.operations.indicator_records import (
     BREAKDOWNS,
     MONTH_PATTERN,
@@ -243,15 +242,10 @@ async def import_indicator_template(
 ) -> Response:
     """Import a filled-in indicator template, all or nothing; the report names each problem."""
     data = await request.body()
-    try:
+    with refusing_unreadable_files():
         report = await run_in_threadpool(
             import_template, node.engine, node.settings.node_id, node.settings.node_country,
             data, author=user.username, reason=reason, confirm=confirm, dry_run=dry_run)
-    except FileTooLargeError as exc:
-        raise Refused(str(exc), status=status.HTTP_413_CONTENT_TOO_LARGE, kind="too_large",
-                      loc=("body",)) from exc
-    except SpreadsheetError as exc:
-        raise InvalidInput([error(("body",), str(exc), "spreadsheet")]) from exc
     body = report.to_dict()
     if not report.ok:
         raise InvalidInput([error(("body",), f"{report.problem_count} problems in the file; "

@@ -9,18 +9,18 @@ from fastapi import APIRouter, Response, status
 from pydantic import BaseModel, ConfigDict
 
 from sitcen.api.deps import CurrentNode, Reader
-from sitcen.errors import NotFound
 from sitcen.operations.delivery import delivery_log, webhook_key
-from sitcen.operations.notifications import (
+from sitcen.operations.subscriptions import (
     SubscriptionBase,
     SubscriptionCreate,
     SubscriptionUpdate,
     load_subscriptions,
+    own_subscription,
     subscribe,
     unsubscribe,
 )
 from sitcen.store.journal import RecordKind
-from sitcen.store.records import StoredRecord, get_record, next_version, write_own
+from sitcen.store.records import StoredRecord, next_version, write_own
 
 router = APIRouter(prefix="/subscriptions", tags=["notifications"])
 
@@ -50,11 +50,7 @@ def public(record: StoredRecord) -> dict[str, Any]:
 
 def owned(node: CurrentNode, username: str, subscription_id: uuid.UUID) -> StoredRecord:
     """The user's own subscription, or 404 (another user's is not theirs to see)."""
-    record = get_record(node.engine, str(subscription_id))
-    if (record is None or record.kind != RecordKind.subscription
-            or record.body.get("username") != username or record.body.get("deleted")):
-        raise NotFound("subscription", str(subscription_id))
-    return record
+    return own_subscription(node.engine, username, str(subscription_id))
 
 
 @router.get("", response_model=SubscriptionList)
