@@ -129,3 +129,17 @@ def test_a_stream_of_some_kinds_leaves_out_the_others(server: str,
                         headers=auth(tokens[Role.liaison]))
     assert unknown.status_code == 422
     assert unknown.json()["detail"][0]["loc"] == ["query", "kinds"]
+
+
+def test_a_node_stops_while_a_console_still_holds_its_stream(node: Node,
+                                                            tokens: dict[Role, str]) -> None:
+    # The live stream never ends by itself: the server's stop cancels it after its graceful
+    # bound (GRACEFUL_SHUTDOWN_S) instead of waiting on the console for ever.
+    served = serve_in_thread(node)
+    with httpx.Client(timeout=15) as client, client.stream(
+        "GET", f"{served.url}/api/v1/stream?after=0", headers=auth(tokens[Role.liaison])
+    ) as response:
+        assert response.status_code == 200
+        next(response.iter_lines())  # the stream is open: its first line came
+        served.stop()
+        assert not served.thread.is_alive(), "the server still waits on the open stream"

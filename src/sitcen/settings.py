@@ -36,6 +36,13 @@ INDICATOR_MEMBERS = ("KZ", "KG", "TJ", "TM", "UZ")
 INDICATOR_DEADLINE_DAY = 15
 
 
+#: Seconds a stopping server waits for open requests before it cancels them. A console's live
+#: stream (and a TAK or partner stream) never ends by itself: without a bound, stopping a node
+#: waited on every open console (30 s per node in the tests' teardowns, until the service
+#: manager's kill in production).
+GRACEFUL_SHUTDOWN_S = 5
+
+
 class SettingsError(ValueError):
     """A setting is missing or unsafe; the message names it."""
 

@@ -31,7 +31,7 @@ from uvicorn.protocols.http.h11_impl import H11Protocol
 
 from sitcen.errors import refusal
 from sitcen.exchange.tls import peer_listener_tls
-from sitcen.settings import Settings
+from sitcen.settings import GRACEFUL_SHUTDOWN_S, Settings
 
 #: The paths the peer listener answers: what linked nodes call, and the health check.
 PEER_PATHS = ("/api/v1/exchange/", "/api/v1/health")
@@ -113,7 +113,8 @@ class PeerListener:
         self.port = settings.peer_port
         self.socket = _bind(host, self.port)
         self.config = uvicorn.Config(exchange_only(app), http=CertifiedConnection,
-                                     ssl_context_factory=_given(context), log_level=log_level)
+                                     ssl_context_factory=_given(context), log_level=log_level,
+                                     timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_S)
         self.server = uvicorn.Server(self.config)
         self._thread = threading.Thread(target=self.server.run, args=([self.socket],),
                                         name=f"peer-listener-{self.port}", daemon=True)

@@ -15,7 +15,7 @@ import click
 from sitcen.cli import main
 from sitcen.cli.common import _database, _settings
 from sitcen.node import Node
-from sitcen.settings import Settings, settings_environment
+from sitcen.settings import GRACEFUL_SHUTDOWN_S, Settings, settings_environment
 
 if TYPE_CHECKING:
     from sitcen.api.peer_listener import PeerListener
@@ -169,7 +169,8 @@ def _serve_node(settings: Settings, host: str, port: int, *, workers: int,
     peers = _peer_listener(node, host) if settings.peer_mtls != "off" else None
     # HTTPS when the node has a certificate (docs/security.md); otherwise plain HTTP for a
     # reverse proxy in front, or loopback.
-    options: dict[str, Any] = {"log_level": "info"}
+    options: dict[str, Any] = {"log_level": "info",
+                               "timeout_graceful_shutdown": GRACEFUL_SHUTDOWN_S}
     if settings.tls_cert is not None and settings.tls_key is not None:
         options.update(ssl_certfile=str(settings.tls_cert), ssl_keyfile=str(settings.tls_key))
     # X-Forwarded-Proto and -For only from the proxies the settings name (uvicorn would

@@ -21,6 +21,7 @@ from typing import Any, TypeVar
 import uvicorn
 
 from sitcen.node import Node
+from sitcen.settings import GRACEFUL_SHUTDOWN_S
 
 T = TypeVar("T")
 
@@ -96,7 +97,8 @@ def serve_app_in_thread(app: Any, *, port: int | None = None, timeout_s: float =
     once it accepts requests."""
     port = port or free_port()
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port,
-                                           log_level="warning"))
+                                           log_level="warning",
+                                           timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_S))
     thread = threading.Thread(target=server.run, name=f"uvicorn-{port}", daemon=True)
     thread.start()
 
