@@ -765,3 +765,47 @@ def test_a_flood_from_two_devices_is_stored_and_routed_in_full(
         assert versions == list(range(1, per_device + 1))
         assert len(record_history(node.engine, record_id)) == per_device
     assert listener.counters.write_errors == 0
+
+
+def _sensor_from(data: bytes, uid: str) -> dict[str, str] | None:
+    """The ``<sensor>`` attributes of the last message about ``uid`` that has one."""
+    found = None
+    for message in _messages(data):
+        parsed = parse_xml(message)
+        if isinstance(parsed, CotEvent) and parsed.uid == uid and parsed.sensor:
+            found = dict(parsed.sensor)
+    return found
+
+
+def test_a_drones_sensor_reaches_another_device(
+        node: Node, listener: TakListener, tokens: dict[Role, str]) -> None:
+    """A drone a TAK device reports goes out to the others as its flight, with the field of
+    view it sent: the device draws the camera's cone where the console draws the footprint."""
+    register_flight(node.engine, node.reporter, FlightCreate(
+        flight_id="tj-uav-5", name="БПЛА-5", system_id=15, cot_uid="ANDROID-UAV-5",
+        mission_area=[[68.55, 37.18], [68.65, 37.18], [68.65, 37.26], [68.55, 37.26]]))
+    port = listener.tcp_port
+    assert port is not None
+    looking_north_east = {"azimuth": "45.5", "fov": "30", "range": "1200"}
+
+    async def scenario() -> bytes:
+        reader, writer = await _device(port, tokens[Role.duty_officer])
+        await authenticated(listener, 1)
+        _r, drone = await asyncio.open_connection("127.0.0.1", port)
+        drone.write(_drone("ANDROID-UAV-5", 37.21, sensor=looking_north_east,
+                           token=tokens[Role.operator]))
+        await drone.drain()
+        data = await _until(reader, lambda d: all(
+            _sensor_from(d, uid) is not None for uid in ("tj-uav-5", "ANDROID-UAV-5")))
+        for w in (drone, writer):
+            w.close()
+        return data
+
+    data = asyncio.run(scenario())
+    sent = _sensor_from(data, "tj-uav-5")
+    assert sent is not None
+    assert sensor_view(sent) == sensor_view(looking_north_east)
+    [flight] = list_records(node.engine, RecordKind.asset_position, subject="tj-uav-5")
+    assert flight.body["drone"]["range_m"] == 1200.0  # what went out is what was stored
+    # The device's own message was routed to the other too, untouched, its sensor and all.
+    assert _sensor_from(data, "ANDROID-UAV-5") == looking_north_east
