@@ -194,6 +194,7 @@ def test_the_duty_officer_takes_a_piece_out_of_an_incident(browser: Any, own_sit
     expect(reason).to_have_count(0)
     expect(button).to_be_focused()
     page.keyboard.press("Enter")
+    expect(reason).to_be_focused()  # the form takes the focus once it is drawn: type there
     page.keyboard.type("Кабан у брода, не человек: видно на записи камеры")
     expect(send).to_be_enabled()
     assert serious_violations(page) == []

@@ -1,6 +1,6 @@
 // One event: every field, its versions, the actions on it (validations, comments) and where
 // it came from; buttons for the actions the user's role allows.
-import { useEffect, useRef, useState } from 'preact/hooks';
+import { useEffect, useLayoutEffect, useRef, useState } from 'preact/hooks';
 import { ApiError, get, may, post, summaryOf, type ActionRecord, type EventRecord, type RecordOf, type Taxonomy, type User } from './api';
 import { Files } from './cooperation';
 import { enumLabel, formatTime, label, t, typeLabel } from './i18n';
@@ -214,7 +214,8 @@ function Evidence({ eventId, pieces, user, onUngrouped }: {
   const [done, setDone] = useState('');
   const field = useRef<HTMLTextAreaElement>(null);
   const title = useRef<HTMLHeadingElement>(null);
-  useEffect(() => { if (open) field.current?.focus(); }, [open]);
+  // Focused as soon as it is drawn, not after the next frame: the first key typed lands in it.
+  useLayoutEffect(() => { if (open) field.current?.focus(); }, [open]);
   const mayUngroup = may(user, 'change_status');
   const name = (p: Piece) => `${t(`panel.evidence_kind.${p.kind}`)} ${p.source ?? ''}`.trim();
   const start = (p: Piece | null) => { setOpen(p); setReason(''); setError(null); };
