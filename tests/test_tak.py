@@ -809,3 +809,39 @@ def test_a_drones_sensor_reaches_another_device(
     assert flight.body["drone"]["range_m"] == 1200.0  # what went out is what was stored
     # The device's own message was routed to the other too, untouched, its sensor and all.
     assert _sensor_from(data, "ANDROID-UAV-5") == looking_north_east
+
+
+def test_a_drones_sensor_goes_to_a_partner_only_with_exact_places(node: Node) -> None:
+    """A cone drawn around a coarsened point would give the point away: at region precision
+    the partner's device gets the drone at its cell's centre, without its ``<sensor>``."""
+    from sitcen.exchange.agreements import Agreement
+    from sitcen.interop.drones import FlightRegistry, cot_drone
+    from sitcen.interop.tak import Counters
+    from sitcen.interop.tak_outbound import PictureFeed
+
+    register_flight(node.engine, node.reporter, FlightCreate(
+        flight_id="tj-uav-6", name="БПЛА-6", system_id=16,
+        mission_area=[[68.55, 37.18], [68.65, 37.18], [68.65, 37.26], [68.55, 37.26]]))
+    reported = AssetPositionCreate.model_validate({
+        "asset_id": "tj-uav-6", "kind": "aircraft", "name": "БПЛА-6",
+        "location": {"lon": 68.6, "lat": 37.21}, "at": datetime.now(UTC)})
+    position, blocks = cot_drone(reported, sensor_view({"azimuth": "90", "fov": "60",
+                                                        "range": "800"}),
+                                 FlightRegistry(node.engine, node.settings.node_id))
+    write_positions(node.engine, node.reporter, [position], [blocks])
+    feed = PictureFeed(node, load_mapping(None), Counters(), set())
+
+    def sent_at(precision: str) -> CotEvent:
+        agreement = Agreement.model_validate({
+            "id": "tj-kg", "from_node": node.settings.node_id, "to_node": "kg-parent",
+            "direction": "peer", "kinds": ["asset_position"],
+            "location_precision": precision, "handling_ceiling": "AMBER"})
+        _messages, shared, _after, _more = feed._changes(0, {"kg-parent": agreement}, False)
+        return next(c for c in shared["kg-parent"] if c.uid == "tj-uav-6"
+                    and c.start == position.at)
+
+    exact = sent_at("exact")
+    assert [(e.tag, e.attrib) for e in exact.extra] == [
+        ("sensor", {"azimuth": "90", "fov": "60", "range": "800"})]
+    coarse = sent_at("region")
+    assert (coarse.lon, coarse.lat) != (68.6, 37.21) and coarse.extra == ()
