@@ -172,7 +172,7 @@ export function EventPanel({ id, user, store, taxonomy, actionsVersion, onClose 
       )}
       {error && <p class="error" role="alert">{error}</p>}
 
-      {evidence.length > 0 && <Evidence eventId={id} pieces={evidence} user={user} onUngrouped={(a, left) => {
+      {evidence.length > 0 && <Evidence key={id} eventId={id} pieces={evidence} user={user} onUngrouped={(a, left) => {
         setEvidence(left);
         setActions((old) => (old.some((x) => x.id === a.id) ? old : [...old, a]));
         store.noteAction(a.body);
