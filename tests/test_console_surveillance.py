@@ -1,12 +1,14 @@
 """Green-border surveillance in Debian's Chromium driven by Playwright, on the demo's Panj
 ford (demo/surveillance.py and demo/cameras.py seeded into a fresh node): the event panel of
 a proposed incident lists its evidence with the camera snapshot shown to a duty officer and
-withheld from an operator; a drone's track and sensor footprint on the map; the sensor
+withheld from an operator, and a duty officer takes a piece out of an incident with a
+reason (an operator may not); a drone's track and sensor footprint on the map; the sensor
 health layer with the silent sensor marked (docs/surveillance.md, docs/cameras-drones.md)."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -19,12 +21,13 @@ from console_browser import (
     new_context,
     open_node,
     require_console,
+    serious_violations,
     serve_site,
     shot,
 )
 from sitcen.demo.cameras import FLIGHT_ID, FORD, seed_camera_and_drone
 from sitcen.demo.surveillance import seed_surveillance
-from sitcen.operations.incidents import evidence_of
+from sitcen.operations.incidents import evidence_of, ungroup
 from sitcen.store.journal import RecordKind
 from sitcen.store.records import list_records
 from sitcen.users import Role
@@ -130,3 +133,94 @@ def test_the_health_layer_marks_the_silent_sensor(browser: Any, site: Site) -> N
     shot(page, "sensor-health")
     context.close()
 
+
+
+@pytest.fixture
+def own_site(tmp_path: Path) -> Iterator[Site]:
+    """A node of its own for a test that changes the incident (the module's site keeps the
+    demo's incident whole for the others and their screenshots)."""
+    require_console()
+    node = open_node(tmp_path, [("duty", Role.duty_officer), ("operator", Role.operator)])
+    seed_surveillance(node)
+    seed_camera_and_drone(node)
+    yield from serve_site(node)
+
+
+def _fence_pieces(site: Site, event_id: str) -> list[dict[str, Any]]:
+    """The pieces of the incident a duty officer may take out that have no snapshot."""
+    return [p for p in evidence_of(site.node.engine, event_id)
+            if p["rule"] is not None and not p["attachments"]]
+
+
+def _ungroup_actions(site: Site, event_id: str) -> list[dict[str, Any]]:
+    return [a.body for a in list_records(site.node.engine, RecordKind.event_action,
+                                         subject=event_id, limit=5000)
+            if a.body.get("action") == "ungroup"]
+
+
+def test_the_duty_officer_takes_a_piece_out_of_an_incident(browser: Any, own_site: Site,
+                                                            ) -> None:
+    site = own_site
+    event_id = _incident_with_snapshot(site)
+    piece, other = _fence_pieces(site, event_id)[:2]
+    # An operator may not change an event: the evidence, no button to take a piece out.
+    context = new_context(browser, "en")
+    page = log_in(context, f"{site.url}/#/map?event={event_id}", "operator")
+    expect(page.locator("#incident-evidence li").first).to_be_visible()
+    assert page.locator("#incident-evidence button.ungroup").count() == 0
+    context.close()
+
+    context = new_context(browser, "en", bypass_csp=True)
+    page = log_in(context, f"{site.url}/#/map?event={event_id}", "duty")
+    evidence = page.locator("#incident-evidence")
+    pieces = evidence.locator("ol.evidence > li")
+    expect(pieces.first).to_be_visible()
+    before = pieces.count()
+    # Only the pieces matched by a rule can be taken out, not the one the incident began with.
+    expect(evidence.locator("button.ungroup")).to_have_count(before - 1)
+    button = page.locator(f"#ungroup-{piece['grouping_id']}")
+    # What the button says first, then which piece: a screen reader hears both.
+    expect(button).to_have_accessible_name(
+        f"Take out of the incident: Sensor detection {piece['source']}")
+    button.focus()
+    page.keyboard.press("Enter")
+    reason = page.locator("#ungroup-reason")
+    expect(reason).to_be_focused()
+    expect(button).to_have_attribute("aria-expanded", "true")
+    send = evidence.get_by_role("button", name="Take it out")
+    expect(send).to_be_disabled()  # no reason, no undoing
+    # Escape closes the form and gives the focus back; the panel stays open.
+    page.keyboard.press("Escape")
+    expect(reason).to_have_count(0)
+    expect(button).to_be_focused()
+    page.keyboard.press("Enter")
+    expect(reason).to_be_focused()  # the form takes the focus once it is drawn: type there
+    page.keyboard.type("Кабан у брода, не человек: видно на записи камеры")
+    expect(send).to_be_enabled()
+    assert serious_violations(page) == []
+    page.locator("#incident-evidence-title").evaluate("(h) => h.scrollIntoView()")
+    shot(page, "incident-ungroup")
+    send.click()
+    # The piece is gone from what the node lists; the panel says so and keeps the reason.
+    expect(pieces).to_have_count(before - 1)
+    expect(page.locator(f"#ungroup-{piece['grouping_id']}")).to_have_count(0)
+    expect(evidence.get_by_role("status")).to_contain_text("was taken out of the incident")
+    expect(page.locator("#incident-evidence-title")).to_be_focused()
+    expect(page.locator(".history .action-ungroup")).to_contain_text(
+        "Taken out of the incident: Кабан у брода, не человек")
+    [undone] = _ungroup_actions(site, event_id)
+    assert undone["grouping_id"] == piece["grouping_id"] and undone["by"] == "duty"
+    assert undone["text"] == "Кабан у брода, не человек: видно на записи камеры"
+    assert piece["grouping_id"] not in {p["grouping_id"] for p in
+                                        evidence_of(site.node.engine, event_id)}
+    expect(page.locator("#incident-evidence img").first).to_be_visible()  # the rest stays
+    assert serious_violations(page) == []
+
+    # Another officer undid a piece meanwhile: the node's refusal, in words, in the form.
+    page.locator(f"#ungroup-{other['grouping_id']}").click()
+    reason.fill("Дубль")
+    ungroup(site.node.engine, site.node.settings.node_id, event_id, other["grouping_id"],
+            by="duty2", text="ошибка группировки")
+    send.click()
+    expect(evidence.get_by_role("alert")).to_contain_text("this grouping was undone by duty2")
+    context.close()

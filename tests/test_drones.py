@@ -3,6 +3,8 @@ datagrams are refused and counted; a flight is tasked to a detection."""
 
 from __future__ import annotations
 
+import asyncio
+import math
 import socket
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
@@ -13,12 +15,23 @@ from fastapi.testclient import TestClient
 from pymavlink import mavutil
 from pymavlink.dialects.v20 import common as mavlink
 
-from sitcen.interop.drones import FlightCreate, MavlinkListener, footprint, register_flight
+from sitcen.interop.cot import CotSensor, load_mapping, sensor_view
+from sitcen.interop.drones import (
+    FlightCreate,
+    MavlinkListener,
+    footprint,
+    register_flight,
+    sector,
+    sensor_of,
+)
 from sitcen.interop.mqtt import DetectionMessage, SensorCreate, record_detection, register_sensor
+from sitcen.interop.tak import TakListener
 from sitcen.node import Node
 from sitcen.store.records import list_records
 from sitcen.testing import wait_until
 from sitcen.users import Role
+from test_tak import _device, _until, authenticated
+from test_tak import _sensor_from as sensor_sent_for
 
 PANJ = {"lon": 68.60, "lat": 37.22}
 AREA = [[68.55, 37.18], [68.65, 37.18], [68.65, 37.26], [68.55, 37.26]]
@@ -104,6 +117,59 @@ def test_footprint_grows_with_altitude() -> None:
     low, high = footprint(68.6, 37.2, 50, 30), footprint(68.6, 37.2, 200, 30)
     assert high[0][1] - 37.2 == pytest.approx(4 * (low[0][1] - 37.2), rel=1e-3)
     assert footprint(68.6, 37.2, -5, 30)[0] == [68.6, 37.2]  # below the take-off point
+
+
+def test_a_mavlink_flight_goes_to_tak_devices_with_its_sensor(
+        node: Node, listener: MavlinkListener, tokens: dict[Role, str]) -> None:
+    """The flight's position goes out to a TAK device with a ``<sensor>`` that draws the
+    footprint the console shows: all round, out to altitude × tan(half angle)."""
+    register_flight(node.engine, node.reporter, FlightCreate(
+        flight_id="uav-8", name="БПЛА-8", system_id=8, mission_area=AREA,
+        sensor_half_angle_deg=30))
+
+    async def scenario(port: int, tak: TakListener) -> bytes:
+        reader, writer = await _device(port, tokens[Role.duty_officer])
+        await authenticated(tak, 1)
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as raw:
+            raw.sendto(_position(mavlink.MAVLink(None, srcSystem=8), 68.61, 37.22, 120),
+                       ("127.0.0.1", listener.port))
+        data = await _until(reader, lambda d: sensor_sent_for(d, "uav-8") is not None)
+        writer.close()
+        return data
+
+    with TakListener(node, load_mapping(None), tcp_port=0, udp_port=0) as tak:
+        assert tak.tcp_port is not None
+        data = asyncio.run(scenario(tak.tcp_port, tak))
+    sent = sensor_sent_for(data, "uav-8")
+    assert sent is not None
+    seen = sensor_view(sent)
+    assert (seen.azimuth_deg, seen.fov_deg) == (90.0, 360.0)  # the drone's heading
+    assert seen.range_m == pytest.approx(120 * math.tan(math.radians(30)), abs=1e-3)
+    [flight] = list_records(node.engine, "asset_position", subject="uav-8")
+    place = flight.body["location"]
+    drawn = sector(place["lon"], place["lat"], seen.range_m, seen.azimuth_deg, seen.fov_deg)
+    stored = flight.body["drone"]["footprint"]
+    assert len(drawn) == len(stored)
+    for point, kept in zip(drawn, stored, strict=True):
+        assert point == pytest.approx(kept, abs=2e-6)
+
+
+def test_the_sensor_of_a_stored_position() -> None:
+    flight = {"sensor_half_angle_deg": 45.0}
+    cot_drone = {"azimuth_deg": 270.0, "fov_deg": 20.0, "range_m": 900.0,
+                 "footprint": [[0, 0]]}
+    assert sensor_of({"drone": cot_drone}) == CotSensor(270.0, 20.0, 900.0)
+    # A sensor the intake found nonsense left no footprint: none goes out either.
+    assert sensor_of({"drone": {**cot_drone, "footprint": None}}) is None
+    airborne = {"altitude_m": 100.0, "heading_deg": None, "footprint": [[0, 0]]}
+    looking_down = sensor_of({"drone": airborne, "flight": flight})
+    assert looking_down is not None
+    assert (looking_down.azimuth_deg, looking_down.fov_deg) == (0.0, 360.0)  # no heading
+    assert looking_down.range_m == pytest.approx(100.0)  # tan 45° = 1
+    landed = {**airborne, "altitude_m": 0.0}
+    assert sensor_of({"drone": landed, "flight": flight}) is None
+    assert sensor_of({"flight": flight}) is None  # planned, not yet flying
+    assert sensor_of({"name": "patrol"}) is None
 
 
 def test_a_flight_is_tasked_to_a_detection(

@@ -765,3 +765,83 @@ def test_a_flood_from_two_devices_is_stored_and_routed_in_full(
         assert versions == list(range(1, per_device + 1))
         assert len(record_history(node.engine, record_id)) == per_device
     assert listener.counters.write_errors == 0
+
+
+def _sensor_from(data: bytes, uid: str) -> dict[str, str] | None:
+    """The ``<sensor>`` attributes of the last message about ``uid`` that has one."""
+    found = None
+    for message in _messages(data):
+        parsed = parse_xml(message)
+        if isinstance(parsed, CotEvent) and parsed.uid == uid and parsed.sensor:
+            found = dict(parsed.sensor)
+    return found
+
+
+def test_a_drones_sensor_reaches_another_device(
+        node: Node, listener: TakListener, tokens: dict[Role, str]) -> None:
+    """A drone a TAK device reports goes out to the others as its flight, with the field of
+    view it sent: the device draws the camera's cone where the console draws the footprint."""
+    register_flight(node.engine, node.reporter, FlightCreate(
+        flight_id="tj-uav-5", name="БПЛА-5", system_id=15, cot_uid="ANDROID-UAV-5",
+        mission_area=[[68.55, 37.18], [68.65, 37.18], [68.65, 37.26], [68.55, 37.26]]))
+    port = listener.tcp_port
+    assert port is not None
+    looking_north_east = {"azimuth": "45.5", "fov": "30", "range": "1200"}
+
+    async def scenario() -> bytes:
+        reader, writer = await _device(port, tokens[Role.duty_officer])
+        await authenticated(listener, 1)
+        _r, drone = await asyncio.open_connection("127.0.0.1", port)
+        drone.write(_drone("ANDROID-UAV-5", 37.21, sensor=looking_north_east,
+                           token=tokens[Role.operator]))
+        await drone.drain()
+        data = await _until(reader, lambda d: all(
+            _sensor_from(d, uid) is not None for uid in ("tj-uav-5", "ANDROID-UAV-5")))
+        for w in (drone, writer):
+            w.close()
+        return data
+
+    data = asyncio.run(scenario())
+    sent = _sensor_from(data, "tj-uav-5")
+    assert sent is not None
+    assert sensor_view(sent) == sensor_view(looking_north_east)
+    [flight] = list_records(node.engine, RecordKind.asset_position, subject="tj-uav-5")
+    assert flight.body["drone"]["range_m"] == 1200.0  # what went out is what was stored
+    # The device's own message was routed to the other too, untouched, its sensor and all.
+    assert _sensor_from(data, "ANDROID-UAV-5") == looking_north_east
+
+
+def test_a_drones_sensor_goes_to_a_partner_only_with_exact_places(node: Node) -> None:
+    """A cone drawn around a coarsened point would give the point away: at region precision
+    the partner's device gets the drone at its cell's centre, without its ``<sensor>``."""
+    from sitcen.exchange.agreements import Agreement
+    from sitcen.interop.drones import FlightRegistry, cot_drone
+    from sitcen.interop.tak import Counters
+    from sitcen.interop.tak_outbound import PictureFeed
+
+    register_flight(node.engine, node.reporter, FlightCreate(
+        flight_id="tj-uav-6", name="БПЛА-6", system_id=16,
+        mission_area=[[68.55, 37.18], [68.65, 37.18], [68.65, 37.26], [68.55, 37.26]]))
+    reported = AssetPositionCreate.model_validate({
+        "asset_id": "tj-uav-6", "kind": "aircraft", "name": "БПЛА-6",
+        "location": {"lon": 68.6, "lat": 37.21}, "at": datetime.now(UTC)})
+    position, blocks = cot_drone(reported, sensor_view({"azimuth": "90", "fov": "60",
+                                                        "range": "800"}),
+                                 FlightRegistry(node.engine, node.settings.node_id))
+    write_positions(node.engine, node.reporter, [position], [blocks])
+    feed = PictureFeed(node, load_mapping(None), Counters(), set())
+
+    def sent_at(precision: str) -> CotEvent:
+        agreement = Agreement.model_validate({
+            "id": "tj-kg", "from_node": node.settings.node_id, "to_node": "kg-parent",
+            "direction": "peer", "kinds": ["asset_position"],
+            "location_precision": precision, "handling_ceiling": "AMBER"})
+        _messages, shared, _after, _more = feed._changes(0, {"kg-parent": agreement}, False)
+        return next(c for c in shared["kg-parent"] if c.uid == "tj-uav-6"
+                    and c.start == position.at)
+
+    exact = sent_at("exact")
+    assert [(e.tag, e.attrib) for e in exact.extra] == [
+        ("sensor", {"azimuth": "90", "fov": "60", "range": "800"})]
+    coarse = sent_at("region")
+    assert (coarse.lon, coarse.lat) != (68.6, 37.21) and coarse.extra == ()

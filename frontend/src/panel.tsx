@@ -1,7 +1,7 @@
 // One event: every field, its versions, the actions on it (validations, comments) and where
 // it came from; buttons for the actions the user's role allows.
-import { useEffect, useState } from 'preact/hooks';
-import { ApiError, get, may, summaryOf, type ActionRecord, type EventRecord, type RecordOf, type Taxonomy, type User } from './api';
+import { useEffect, useLayoutEffect, useRef, useState } from 'preact/hooks';
+import { ApiError, get, may, post, summaryOf, type ActionRecord, type EventRecord, type RecordOf, type Taxonomy, type User } from './api';
 import { Files } from './cooperation';
 import { enumLabel, formatTime, label, t, typeLabel } from './i18n';
 import { refusal } from './ops';
@@ -172,20 +172,11 @@ export function EventPanel({ id, user, store, taxonomy, actionsVersion, onClose 
       )}
       {error && <p class="error" role="alert">{error}</p>}
 
-      {evidence.length > 0 && (
-        <section id="incident-evidence" aria-labelledby="incident-evidence-title">
-          <h3 id="incident-evidence-title">{t('panel.evidence', { count: evidence.length })}</h3>
-          <ol class="evidence">{evidence.map((p) => (
-            <li key={p.grouping_id} data-kind={p.kind}>
-              <strong>{t(`panel.evidence_kind.${p.kind}`)}</strong> {p.source ?? ''}{p.at ? ` · ${formatTime(p.at)}` : ''}
-              <br /><span class="muted small">{p.rule
-                ? t(`panel.evidence_rule.${p.rule}`, { km: (p.distance_km ?? 0).toFixed(2), minutes: Math.round((p.gap_s ?? 0) / 60) })
-                : t('panel.evidence_first')}</span>
-              <Attachments files={p.attachments} user={user} />
-            </li>))}
-          </ol>
-        </section>
-      )}
+      {evidence.length > 0 && <Evidence key={id} eventId={id} pieces={evidence} user={user} onUngrouped={(a, left) => {
+        setEvidence(left);
+        setActions((old) => (old.some((x) => x.id === a.id) ? old : [...old, a]));
+        store.noteAction(a.body);
+      }} />}
 
       {files.length > 0 && <h3>{t('panel.attachments')}</h3>}
       <Attachments files={files} user={user} />
@@ -207,6 +198,86 @@ export function EventPanel({ id, user, store, taxonomy, actionsVersion, onClose 
         ))}
       </ol>
     </aside>
+  );
+}
+
+/** The evidence grouped into the incident, each piece explained. A role that may change an
+ * event's status takes a piece out (not the first, which the incident was made from) with a
+ * reason the journal keeps (POST incidents/{id}/ungroup); the list is then the node's. */
+function Evidence({ eventId, pieces, user, onUngrouped }: {
+  eventId: string; pieces: Piece[]; user: User; onUngrouped(action: ActionRecord, left: Piece[]): void;
+}) {
+  const [open, setOpen] = useState<Piece | null>(null);
+  const [reason, setReason] = useState('');
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState<string | null>(null);
+  const [done, setDone] = useState('');
+  const field = useRef<HTMLTextAreaElement>(null);
+  const title = useRef<HTMLHeadingElement>(null);
+  // Focused as soon as it is drawn, not after the next frame: the first key typed lands in it.
+  useLayoutEffect(() => { if (open) field.current?.focus(); }, [open]);
+  const mayUngroup = may(user, 'change_status');
+  const name = (p: Piece) => `${t(`panel.evidence_kind.${p.kind}`)} ${p.source ?? ''}`.trim();
+  const start = (p: Piece | null) => { setOpen(p); setReason(''); setError(null); };
+  const cancel = () => {
+    const back = open && document.getElementById(`ungroup-${open.grouping_id}`);
+    start(null);
+    if (back) back.focus();
+  };
+
+  const send = async (e: Event) => {
+    e.preventDefault();
+    if (!open || !reason.trim()) return;
+    setBusy(true);
+    setError(null);
+    try {
+      const action = await post<ActionRecord>(`incidents/${eventId}/ungroup`, { grouping_id: open.grouping_id, text: reason.trim() });
+      // What the node lists now; should that read fail, the piece is gone all the same.
+      const left = await get<{ evidence: Piece[] }>(`incidents/${eventId}`).then((i) => i.evidence)
+        .catch(() => pieces.filter((p) => p.grouping_id !== open.grouping_id));
+      setDone(t('panel.ungrouped', { piece: name(open) }));
+      start(null);
+      onUngrouped(action, left);
+      title.current?.focus();  // the button that had the focus is gone with its piece
+    } catch (x) {
+      setError(refusal(x));
+    } finally {
+      setBusy(false);
+    }
+  };
+
+  return (
+    <section id="incident-evidence" aria-labelledby="incident-evidence-title">
+      <h3 id="incident-evidence-title" ref={title} tabIndex={-1}>{t('panel.evidence', { count: pieces.length })}</h3>
+      <p class="muted small" role="status">{done}</p>
+      <ol class="evidence">{pieces.map((p) => (
+        <li key={p.grouping_id} data-kind={p.kind}>
+          <strong>{t(`panel.evidence_kind.${p.kind}`)}</strong> {p.source ?? ''}{p.at ? ` · ${formatTime(p.at)}` : ''}
+          <br /><span class="muted small">{p.rule
+            ? t(`panel.evidence_rule.${p.rule}`, { km: (p.distance_km ?? 0).toFixed(2), minutes: Math.round((p.gap_s ?? 0) / 60) })
+            : t('panel.evidence_first')}</span>
+          <Attachments files={p.attachments} user={user} />
+          {mayUngroup && p.rule !== null && (
+            <p><button type="button" id={`ungroup-${p.grouping_id}`} class="ungroup" disabled={busy}
+              aria-label={t('panel.ungroup_piece', { piece: name(p) })} aria-expanded={open?.grouping_id === p.grouping_id}
+              onClick={() => (open?.grouping_id === p.grouping_id ? cancel() : start(p))}>{t('panel.ungroup')}</button></p>
+          )}
+          {open?.grouping_id === p.grouping_id && (
+            <form class="comment ungroup-form" aria-label={t('panel.ungroup_piece', { piece: name(p) })} onSubmit={send}
+              onKeyDown={(e) => { if (e.key === 'Escape') { e.preventDefault(); e.stopPropagation(); cancel(); } }}>
+              <label for="ungroup-reason">{t('panel.ungroup_reason')} <span class="req">*</span></label>
+              <textarea id="ungroup-reason" ref={field} rows={2} required aria-required="true" maxLength={4000} value={reason}
+                onInput={(e) => setReason((e.target as HTMLTextAreaElement).value)} />
+              {error && <p class="error" role="alert">{error}</p>}
+              <span class="inline">
+                <button type="submit" disabled={busy || !reason.trim()}>{t('panel.ungroup_send')}</button>
+                <button type="button" onClick={cancel}>{t('cancel')}</button>
+              </span>
+            </form>
+          )}
+        </li>))}
+      </ol>
+    </section>
   );
 }
 

@@ -122,6 +122,16 @@ def sensor_view(attributes: Mapping[str, str]) -> CotSensor:
     return CotSensor(azimuth % 360, fov, range_m)
 
 
+def sensor_element(sensor: CotSensor) -> ET.Element:
+    """A field of view as the ``<sensor azimuth="…" fov="…" range="…"/>`` that
+    :func:`sensor_view` reads (the detail element ATAK draws a sensor's cone from)."""
+    def decimal(value: float) -> str:  # to a thousandth of a degree or metre
+        return f"{value:.3f}".rstrip("0").rstrip(".")
+
+    return ET.Element("sensor", {"azimuth": decimal(sensor.azimuth_deg),
+                                 "fov": decimal(sensor.fov_deg), "range": decimal(sensor.range_m)})
+
+
 @dataclass(frozen=True)
 class CotLogin:
     """ATAK's first message on a streaming connection with "Use Authentication" set."""

@@ -37,7 +37,7 @@ from sitcen import metrics
 from sitcen.events import NO_NUL, Location
 from sitcen.geo import simple_polygon
 from sitcen.interop.cameras import LonLat
-from sitcen.interop.cot import CotSensor
+from sitcen.interop.cot import MAX_SENSOR_RANGE_M, CotSensor
 from sitcen.operations.background import ThreadWorker
 from sitcen.operations.tasks import TaskCreate, create_task, known_units
 from sitcen.store.assets import AssetKind, AssetPositionCreate, WrittenAsset, write_positions
@@ -108,8 +108,12 @@ def list_flights(engine: sa.Engine, node_id: str) -> list[StoredRecord]:
 def footprint(lon: float, lat: float, altitude_m: float, half_angle_deg: float,
               ) -> list[list[float]]:
     """The ground the sensor sees from straight above: a closed ring of [lon, lat]."""
-    radius = max(altitude_m, 0.0) * math.tan(math.radians(half_angle_deg))
-    return sector(lon, lat, radius, 0.0, 360.0)
+    return sector(lon, lat, ground_radius(altitude_m, half_angle_deg), 0.0, 360.0)
+
+
+def ground_radius(altitude_m: float, half_angle_deg: float) -> float:
+    """How far from below a drone its sensor sees, looking straight down, in metres."""
+    return max(altitude_m, 0.0) * math.tan(math.radians(half_angle_deg))
 
 
 def sector(lon: float, lat: float, radius_m: float, azimuth_deg: float, fov_deg: float,
@@ -199,6 +203,27 @@ def cot_drone(position: AssetPositionCreate, sensor: CotSensor | None,
     if sensor is not None and position.kind == AssetKind.aircraft:
         return position, {"drone": drone}
     return position, None
+
+
+def sensor_of(body: dict[str, Any]) -> CotSensor | None:
+    """The field of view of a stored position's sensor, as CoT's ``<sensor>`` says it, or
+    None: the one a CoT drone sent, or for a MAVLink flight the whole circle of its
+    footprint (a camera looking straight down sees all round, out to altitude × tan(half
+    angle); ATAK draws ``fov`` 360 as that circle, as :func:`sector` does)."""
+    drone = body.get("drone")
+    if not isinstance(drone, dict) or drone.get("footprint") is None:
+        return None  # no sensor sent, or a nonsense one (the intake kept no footprint)
+    if drone.get("range_m") is not None:
+        return CotSensor(float(drone["azimuth_deg"]), float(drone["fov_deg"]),
+                         float(drone["range_m"]))
+    half_angle = (body.get("flight") or {}).get("sensor_half_angle_deg")
+    altitude = drone.get("altitude_m")
+    if half_angle is None or altitude is None:
+        return None
+    radius = ground_radius(float(altitude), float(half_angle))
+    if not 0 < radius <= MAX_SENSOR_RANGE_M:
+        return None  # on the ground it sees nothing; farther, sensor_view believes none
+    return CotSensor(float(drone.get("heading_deg") or 0.0), 360.0, radius)
 
 
 @dataclass

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 import orjson
 import sqlalchemy as sa
 
-from sitcen.exchange.agreements import Agreement
+from sitcen.exchange.agreements import Agreement, Precision
 from sitcen.exchange.outbox import held_records
 from sitcen.exchange.sharing import section_infos, share
 from sitcen.interop.cot import (
@@ -29,9 +29,11 @@ from sitcen.interop.cot import (
     CotEvent,
     CotMapping,
     event_xml,
+    sensor_element,
     stale_after,
     stream_frame,
 )
+from sitcen.interop.drones import sensor_of
 from sitcen.store import schema
 from sitcen.store.journal import KINDS, JournalEntry, RecordKind, read_journal
 from sitcen.store.sql import select_in
@@ -130,26 +132,33 @@ class PictureFeed:
                 if agreement.to_node in provenance:
                     continue  # it came from that partner: never sent back
                 view = share(record, agreement, now=now, sections=sections)
+                # A field of view drawn from a coarsened point would show where the drone
+                # is: the sensor goes only with an exact place.
                 cot = (None if view is None
-                       else self.as_cot(entry.kind, view.body, entry.record_id))
+                       else self.as_cot(entry.kind, view.body, entry.record_id,
+                                        sensor=view.sharing.precision == Precision.exact))
                 if cot is not None:
                     out.setdefault(partner, []).append(cot)
         return out
 
-    def as_cot(self, kind: str, body: dict[str, Any],
-               record_id: str | None = None) -> CotEvent | None:
-        """An event or asset position (its JSON body) as CoT; None for one that stays home."""
+    def as_cot(self, kind: str, body: dict[str, Any], record_id: str | None = None, *,
+               sensor: bool = True) -> CotEvent | None:
+        """An event or asset position (its JSON body) as CoT; None for one that stays home.
+        A drone's position carries its sensor's field of view (``<sensor>``) unless
+        ``sensor`` is False."""
         loc = body.get("location") or {}
         if "lon" not in loc or "lat" not in loc or body.get("handling") == "RED":
             return None  # coarsened received records have no point; RED stays off devices
         now = datetime.now(UTC)
         if kind == RecordKind.asset_position:
             at = moment_or_none(body.get("at")) or now
+            seen = sensor_of(body) if sensor else None
             return CotEvent(
                 uid=str(body.get("asset_id")), type=ASSET_COT_TYPES.get(body.get("kind", ""),
                                                                         "a-f-G"),
                 how="m-g", time=now, start=at, stale=stale_after(at, POSITION_STALE_MIN),
-                lat=loc["lat"], lon=loc["lon"], callsign=str(body.get("name") or "")[:200])
+                lat=loc["lat"], lon=loc["lon"], callsign=str(body.get("name") or "")[:200],
+                extra=() if seen is None else (sensor_element(seen),))
         occurred = moment_or_none(body.get("occurred_at")) or now
         section = body.get("section_id") or "inland"
         return CotEvent(
@@ -192,7 +201,7 @@ def _heard(client: TakClient, message: CotEvent) -> bool:
 def _xml(message: CotEvent) -> bytes:
     return event_xml(message.uid, message.type, message.lat, message.lon, time=message.time,
                      stale=message.stale, how=message.how, callsign=message.callsign,
-                     remarks=message.remarks, ce=message.ce) + b"\n"
+                     remarks=message.remarks, ce=message.ce, extra=message.extra) + b"\n"
 
 
 def _last_seq(engine: sa.Engine, after: int) -> int:
