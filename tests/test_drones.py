@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import math
 import socket
+import uuid
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 
@@ -15,6 +16,8 @@ from fastapi.testclient import TestClient
 from pymavlink import mavutil
 from pymavlink.dialects.v20 import common as mavlink
 
+from sitcen.exchange.agreements import Agreement
+from sitcen.exchange.sharing import SharedRecord, share
 from sitcen.interop.cot import CotSensor, load_mapping, sensor_view
 from sitcen.interop.drones import (
     FlightCreate,
@@ -221,3 +224,28 @@ def test_the_demo_shows_a_snapshot_and_a_drone_track(node: Node) -> None:
                for s in snapshots)
     [flight] = list_records(node.engine, "asset_position", subject=FLIGHT_ID)
     assert flight.version == 13 and len(flight.body["drone"]["footprint"]) == 17
+
+
+@pytest.mark.parametrize("precision", ["exact", "section", "region"])
+def test_a_coarsened_place_travels_without_the_shapes_around_it(precision: str) -> None:
+    # A footprint, a mission area and a camera's view are drawn around the exact point: a
+    # partner granted less than exact places gets the coarsened point without them.
+    ring = [[68.60, 37.20], [68.61, 37.20], [68.61, 37.21], [68.60, 37.20]]
+    agreement = Agreement.model_validate({
+        "id": "tj-uz", "from_node": "tj-panj", "to_node": "uz-hub", "direction": "peer",
+        "kinds": ["asset_position"], "location_precision": precision,
+        "personal_data": "none", "handling_ceiling": "AMBER", "onward_sharing": False})
+    drone = SharedRecord("asset_position", "tj-panj", str(uuid.uuid4()), 1, {
+        "asset_id": "uav-1", "kind": "aircraft", "section_id": "AF-TJ-009", "handling": "AMBER",
+        "location": {"lon": 68.605, "lat": 37.205},
+        "drone": {"altitude_m": 120.0, "footprint": ring},
+        "flight": {"flight_id": "f-1", "mission_area": ring},
+        "camera": {"field_of_view": ring}})
+    shared = share(drone, agreement, now=datetime(2026, 12, 7, tzinfo=UTC))
+    assert shared is not None
+    kept = precision == "exact"
+    assert ("footprint" in shared.body["drone"]) is kept
+    assert ("mission_area" in shared.body["flight"]) is kept
+    assert ("field_of_view" in shared.body["camera"]) is kept
+    assert shared.body["drone"]["altitude_m"] == 120.0
+    assert drone.body["drone"]["footprint"] == ring  # the node's own record is untouched

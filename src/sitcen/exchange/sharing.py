@@ -524,6 +524,24 @@ def _degrade(
                         "precision_m": min(radius, MAX_PRECISION_M)}
 
 
+#: Exact shapes a record may carry beside its location, by block: a coarsened place must
+#: not travel with them, since each gives the point away (a footprint is drawn around it).
+EXACT_SHAPES: dict[str, tuple[str, ...]] = {
+    "drone": ("footprint",),  # the sensor's ground footprint around the drone
+    "flight": ("mission_area",),  # where the flight operates
+    CAMERA_BLOCK: ("field_of_view",),  # the camera's view, from its mast
+}
+
+
+def _drop_shapes(body: dict[str, Any]) -> None:
+    """Take the exact shapes out of a body whose place was coarsened (:data:`EXACT_SHAPES`)."""
+    for block, fields in EXACT_SHAPES.items():
+        inner = body.get(block)
+        if isinstance(inner, dict):
+            for name in fields:
+                inner.pop(name, None)
+
+
 def _filter_fields(body: dict[str, Any], allowed: frozenset[str]) -> dict[str, Any]:
     out = {k: v for k, v in body.items() if k in allowed and k != "details"}
     details = body.get("details")
@@ -645,6 +663,8 @@ def share(
     else:  # other kinds travel whole, their place coarsened like an event's
         body = _copy(record.body)
         _degrade(body, Precision(received.precision), precision, sections)
+        if PRECISION_ORDER[precision] > PRECISION_ORDER[Precision(received.precision)]:
+            _drop_shapes(body)
         personal = min(PersonalData(received.personal_data),
                        PersonalData(agreement.personal_data), key=PERSONAL_DATA_ORDER.__getitem__)
         camera = body.get(CAMERA_BLOCK)
