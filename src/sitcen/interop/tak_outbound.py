@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 import orjson
 import sqlalchemy as sa
 
-from sitcen.exchange.agreements import Agreement, Precision
+from sitcen.exchange.agreements import Agreement
 from sitcen.exchange.outbox import held_records
 from sitcen.exchange.sharing import section_infos, share
 from sitcen.interop.cot import (
@@ -131,28 +131,26 @@ class PictureFeed:
             for entry, record, provenance in held:
                 if agreement.to_node in provenance:
                     continue  # it came from that partner: never sent back
+                # A coarsened view has no footprint (sharing.EXACT_SHAPES), so no sensor.
                 view = share(record, agreement, now=now, sections=sections)
-                # A field of view drawn from a coarsened point would show where the drone
-                # is: the sensor goes only with an exact place.
                 cot = (None if view is None
-                       else self.as_cot(entry.kind, view.body, entry.record_id,
-                                        sensor=view.sharing.precision == Precision.exact))
+                       else self.as_cot(entry.kind, view.body, entry.record_id))
                 if cot is not None:
                     out.setdefault(partner, []).append(cot)
         return out
 
-    def as_cot(self, kind: str, body: dict[str, Any], record_id: str | None = None, *,
-               sensor: bool = True) -> CotEvent | None:
+    def as_cot(self, kind: str, body: dict[str, Any],
+               record_id: str | None = None) -> CotEvent | None:
         """An event or asset position (its JSON body) as CoT; None for one that stays home.
-        A drone's position carries its sensor's field of view (``<sensor>``) unless
-        ``sensor`` is False."""
+        A drone's position carries its sensor's field of view (``<sensor>``) when the body
+        has its footprint."""
         loc = body.get("location") or {}
         if "lon" not in loc or "lat" not in loc or body.get("handling") == "RED":
             return None  # coarsened received records have no point; RED stays off devices
         now = datetime.now(UTC)
         if kind == RecordKind.asset_position:
             at = moment_or_none(body.get("at")) or now
-            seen = sensor_of(body) if sensor else None
+            seen = sensor_of(body)
             return CotEvent(
                 uid=str(body.get("asset_id")), type=ASSET_COT_TYPES.get(body.get("kind", ""),
                                                                         "a-f-G"),
