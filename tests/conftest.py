@@ -10,6 +10,7 @@ fails.
 from __future__ import annotations
 
 import os
+import shutil
 from collections.abc import Callable, Iterator, Mapping
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -50,27 +51,53 @@ def pg_cluster() -> Iterator[PostgresCluster]:
         yield cluster
 
 
+@pytest.fixture(scope="session")
+def migrated_sqlite(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A SQLite file at the latest schema, migrated once per test process, to copy."""
+    path = tmp_path_factory.mktemp("migrated") / "node.db"
+    open_engine(f"sqlite:///{path}").dispose()  # the last connection checkpoints the WAL
+    assert not path.with_name("node.db-wal").exists()
+    return path
+
+
 @pytest.fixture(params=["sqlite", "postgresql"])
-def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    """A URL of a fresh, empty database on each backend."""
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """A URL of a fresh database on each backend: empty, unless the test has ``engine``.
+
+    The ``engine`` fixture migrates the database as soon as it opens it; where it will,
+    the database starts as a copy of one migrated once, which is the same thing, cheaper.
+    """
+    migrated = "engine" in request.fixturenames
     if request.param == "sqlite":
-        return f"sqlite:///{tmp_path / 'node.db'}"
+        path = tmp_path / "node.db"
+        if migrated:
+            shutil.copyfile(request.getfixturevalue("migrated_sqlite"), path)
+        yield f"sqlite:///{path}"
+        return
     cluster: PostgresCluster = request.getfixturevalue("pg_cluster")
-    return cluster.new_database()
+    url = cluster.new_database(migrated=migrated)
+    yield url
+    cluster.drop_database(url)  # a thousand databases left to the end take a minute to remove
 
 
 @pytest.fixture
 def another_database(database_url: str, tmp_path: Path, request: pytest.FixtureRequest
-                     ) -> Callable[[str], str]:
-    """URLs of more fresh databases on the backend of ``database_url``, for more nodes: a
-    SQLite file ``<name>.db`` beside it, or a new database of the PostgreSQL cluster."""
+                     ) -> Iterator[Callable[[str], str]]:
+    """URLs of more fresh, empty databases on the backend of ``database_url``, for more
+    nodes: a SQLite file ``<name>.db`` beside it, or a new database of the PostgreSQL
+    cluster (dropped after the test)."""
+    made: list[tuple[PostgresCluster, str]] = []
+
     def new(name: str) -> str:
         if database_url.startswith("sqlite"):
             return f"sqlite:///{tmp_path / (name + '.db')}"
         cluster: PostgresCluster = request.getfixturevalue("pg_cluster")
-        return cluster.new_database()
+        made.append((cluster, cluster.new_database()))
+        return made[-1][1]
 
-    return new
+    yield new
+    for cluster, url in made:
+        cluster.drop_database(url)
 
 
 @pytest.fixture

@@ -9,7 +9,10 @@ dependency.
 from __future__ import annotations
 
 import ast
+import inspect
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -131,3 +134,30 @@ def test_the_checker_reports_a_wrong_import_even_inside_a_function(tmp_path: Pat
         "store/bad.py:3 imports sitcen.api.main (store may not import api)",
         "store/bad.py:4 imports sitcen.exchange (store may not import exchange)",
     ]
+
+
+def _calls(dependant: Any) -> Iterator[Callable[..., Any]]:
+    if dependant.call is not None:
+        yield dependant.call
+    for sub in dependant.dependencies:
+        yield from _calls(sub)
+
+
+def test_routes_and_their_dependencies_declare_annotations_as_objects() -> None:
+    """A string annotation (``from __future__ import annotations``) on an endpoint or a
+    dependency is evaluated again for every route of every app (routes/__init__.py)."""
+    from fastapi.routing import APIRoute
+
+    from sitcen.api import main
+
+    stringly = set()
+    for name in dir(main):
+        router = getattr(getattr(main, name), "router", None)
+        for route in getattr(router, "routes", ()):
+            if isinstance(route, APIRoute):
+                for call in _calls(route.dependant):
+                    parameters = inspect.signature(call).parameters.values()
+                    if any(isinstance(p.annotation, str) for p in parameters):
+                        stringly.add(f"{call.__module__}.{call.__qualname__}")
+    assert len([n for n in dir(main) if hasattr(getattr(main, n), "router")]) > 40
+    assert not stringly, sorted(stringly)

@@ -43,7 +43,6 @@ from typing import Literal
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
-from scipy import stats
 
 from sitcen.analysis.negative_binomial import (
     F64,
@@ -521,6 +520,7 @@ def spike_levels(mu: F64, phi: F64, need: I64, ok: Bool, sections: Sequence[str]
     levels = np.zeros((n_series, n_days))
     r = 1.0 / np.maximum(phi, 1e-9)
     poisson = phi <= 1e-9
+    from scipy import stats
     first = np.where(poisson, stats.poisson.isf(alpha, mu),
                      stats.nbinom.isf(alpha, r, r / (r + mu))) + 1  # P(Y >= first) <= alpha
     start = np.maximum(np.nan_to_num(first, nan=1.0, posinf=1.0), need).astype(np.int64)

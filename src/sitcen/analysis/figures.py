@@ -10,17 +10,15 @@ bytes (fixed SVG ids, no date in the metadata).
 
 from __future__ import annotations
 
+import functools
 import io
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import matplotlib
+if TYPE_CHECKING:
+    from types import ModuleType
 
-matplotlib.use("Agg")  # no display on a node
-
-import matplotlib.pyplot as plt
-from matplotlib.figure import Figure
-from matplotlib.lines import Line2D
+    from matplotlib.figure import Figure
 
 from sitcen.sealing import opened
 
@@ -44,10 +42,20 @@ HOT_SPOT = "#E65100"
 COUNTRY_FILL = "#F4F4F2"
 COUNTRY_EDGE = "#9E9E9E"
 
-# Text stays text in the SVG (searchable, light); the page supplies DejaVu Sans.
-plt.rcParams.update({"svg.hashsalt": "sitcen", "svg.fonttype": "none",
-                     "font.family": "DejaVu Sans",
-                     "font.size": 8, "axes.titlesize": 9})
+@functools.cache
+def _pyplot() -> ModuleType:
+    """matplotlib's pyplot, set up on first use: loading it takes about a second, which
+    every node process and command would otherwise pay at start for a product's figure."""
+    import matplotlib
+
+    matplotlib.use("Agg")  # no display on a node
+    import matplotlib.pyplot as plt
+
+    # Text stays text in the SVG (searchable, light); the page supplies DejaVu Sans.
+    plt.rcParams.update({"svg.hashsalt": "sitcen", "svg.fonttype": "none",
+                         "font.family": "DejaVu Sans",
+                         "font.size": 8, "axes.titlesize": 9})
+    return plt
 
 
 def _save(fig: Figure, fmt: str) -> bytes:
@@ -57,7 +65,7 @@ def _save(fig: Figure, fmt: str) -> bytes:
     else:
         fig.savefig(buf, format="png", dpi=150, metadata={"Software": None},
                     bbox_inches="tight")
-    plt.close(fig)
+    _pyplot().close(fig)
     return buf.getvalue()
 
 
@@ -91,7 +99,7 @@ def map_figure(block: Mapping[str, Any], countries: Mapping[str, Any], fmt: str 
     Withheld parts (a partner's copy without locations) are simply not drawn.
     """
     min_lon, min_lat, max_lon, max_lat = block["bbox"]
-    fig, ax = plt.subplots(figsize=(7.0, 4.4))
+    fig, ax = _pyplot().subplots(figsize=(7.0, 4.4))
     ax.set_facecolor("#DCE9F5")
     for ring in clip_outlines(countries, block["bbox"]):
         ax.fill([p[0] for p in ring], [p[1] for p in ring], facecolor=COUNTRY_FILL,
@@ -120,6 +128,8 @@ def map_figure(block: Mapping[str, Any], countries: Mapping[str, Any], fmt: str 
     ax.set_aspect(1.25)
     ax.set_xticks([])
     ax.set_yticks([])
+    from matplotlib.lines import Line2D
+
     legend = block.get("legend", {})
     handles = [Line2D([0], [0], color=LEVEL_COLOURS[k], linewidth=3, label=v)
                for k, v in legend.get("levels", {}).items()]
@@ -138,7 +148,7 @@ def chart_figure(block: Mapping[str, Any], fmt: str = "svg") -> bytes:
     """A chart of a product: stacked bars per category and day, or a forecast with intervals."""
     if block.get("chart") == "forecast":
         return _forecast(block, fmt)
-    fig, ax = plt.subplots(figsize=(7.0, 2.6))
+    fig, ax = _pyplot().subplots(figsize=(7.0, 2.6))
     xs = list(range(len(block["x"])))
     bottom = [0.0] * len(xs)
     for series in block["series"]:
@@ -159,7 +169,7 @@ def chart_figure(block: Mapping[str, Any], fmt: str = "svg") -> bytes:
 
 
 def _forecast(block: Mapping[str, Any], fmt: str) -> bytes:
-    fig, ax = plt.subplots(figsize=(7.0, 2.6))
+    fig, ax = _pyplot().subplots(figsize=(7.0, 2.6))
     legend = block.get("legend", {})
     for series in block["series"]:
         history = series["history"]

@@ -17,7 +17,6 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
-from scipy import stats
 
 from sitcen.analysis.event_table import micros, months_of_micros
 from sitcen.analysis.threat import MonthLike, month_ordinal
@@ -134,6 +133,7 @@ def route_changes(matrix: pd.DataFrame, *, months: int = 3, compare: str = "year
     phi = dispersion if dispersion is not None else _dispersion(values)
     ratio = (a + 0.5) / (b + 0.5)
     se = np.sqrt((1 + phi * a / months) / (a + 0.5) + (1 + phi * b / months) / (b + 0.5))
+    from scipy import stats
     p = 2 * stats.norm.sf(np.abs(np.log(ratio)) / se)
     out = pd.DataFrame({"before": b, "after": a, "ratio": ratio, "p": p, "q": fdr(p)},
                        index=matrix.index)
@@ -262,6 +262,7 @@ def _effects(pairs: pd.DataFrame, routes: pd.Index, values: F64, phi: float, mon
     log_or = np.log(ta * fb / (tb * fa))
     se = np.sqrt(sum((1 + phi * (x - 0.5) / months) / x for x in (fb, fa, tb, ta)))
     out["odds_ratio"] = np.exp(log_or)
+    from scipy import stats
     out["pair_p"] = 2 * stats.norm.sf(np.abs(log_or) / se)
     rows = {key: i for i, key in enumerate(routes)}
     correlations = []

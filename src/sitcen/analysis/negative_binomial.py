@@ -17,7 +17,6 @@ import math
 
 import numpy as np
 import numpy.typing as npt
-from scipy import stats
 
 F64 = npt.NDArray[np.float64]
 I64 = npt.NDArray[np.int64]
@@ -29,6 +28,7 @@ def tail_probability(y: npt.ArrayLike, mu: npt.ArrayLike, phi: npt.ArrayLike) ->
                                      np.asarray(mu, dtype=np.float64),
                                      np.asarray(phi, dtype=np.float64))
     r = 1.0 / np.maximum(fa, 1e-9)
+    from scipy import stats
     nb = stats.nbinom.sf(ya - 1, r, r / (r + ma))
     result: F64 = np.where(ya <= 0, 1.0, np.where(fa > 1e-9, nb, stats.poisson.sf(ya - 1, ma)))
     return result
@@ -55,6 +55,7 @@ def llr_terms(mu: F64, phi: F64, shift: float) -> tuple[F64, F64]:
 def _count_law(mu: float, phi: float, top: int) -> tuple[I64, F64]:
     """Counts ``0..top`` and their NB(mu, phi) probabilities (Poisson for phi = 0)."""
     y = np.arange(top + 1, dtype=np.int64)
+    from scipy import stats
     if phi <= 1e-9:
         p: F64 = stats.poisson.pmf(y, mu)
     else:
@@ -122,6 +123,7 @@ _MAX_COUNT = 20_000  # counts above this alarm (their mass is negligible where c
 
 def _law_top(mu: float, phi: float) -> int:
     """A count above which NB(mu, phi) has less than 1e-12 of its mass (at most _MAX_COUNT)."""
+    from scipy import stats
     if phi > 1e-9:
         r = 1.0 / phi
         tail = float(stats.nbinom.isf(1e-12, r, r / (r + mu)))

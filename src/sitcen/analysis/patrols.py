@@ -35,8 +35,6 @@ from datetime import date
 
 import numpy as np
 import numpy.typing as npt
-import scipy.optimize
-import scipy.sparse
 import shapely
 from shapely.ops import nearest_points
 
@@ -264,6 +262,7 @@ def fit_response(values: F64, coverage: F64, attacks: F64) -> Response:
 
     # The model's premise (attraction grows with value, falls with cover) bounds the signs;
     # the magnitudes are bounded so that exp() stays in range.
+    import scipy.optimize
     result = scipy.optimize.minimize(loss, np.array([1.0, -1.0]), jac=True, method="L-BFGS-B",
                                      bounds=[(0.0, MAX_WEIGHT), (-MAX_WEIGHT, 0.0)])
     w = np.asarray(result.x, dtype=np.float64)
@@ -396,6 +395,8 @@ def plan_patrols(inputs: PatrolInputs, *, pieces: int = PIECES) -> PatrolPlan:
     target_row[targets] = np.arange(len(targets))
 
     # (1) a team is in one place per shift; (2) works no more shifts than its hours allow.
+    import scipy.optimize
+    import scipy.sparse
     one_place = scipy.sparse.coo_matrix(
         (np.ones(n_x), (t_idx * n_shifts + s_idx, np.arange(n_x))), shape=(m * n_shifts, n_x + n_g))
     hours = scipy.sparse.coo_matrix((np.ones(n_x), (t_idx, np.arange(n_x))), shape=(m, n_x + n_g))

@@ -20,12 +20,14 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
-from scipy import sparse
-from scipy.spatial import cKDTree
+
+if TYPE_CHECKING:
+    from scipy import sparse
 
 F64 = npt.NDArray[np.float64]
 I64 = npt.NDArray[np.int64]
@@ -103,6 +105,8 @@ class _Zones:
 
 
 def _zones(x: F64, y: F64, radii: tuple[float, ...]) -> _Zones:
+    from scipy import sparse
+    from scipy.spatial import cKDTree
     tree = cKDTree(np.column_stack([x, y]))
     dist = tree.sparse_distance_matrix(tree, max(radii), output_type="coo_matrix")
     n = x.size

@@ -25,7 +25,6 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
-from scipy import stats
 
 from sitcen.analysis.event_table import TYPES, EncodedEvents, encode
 
@@ -379,6 +378,7 @@ def exceed_probability(expected: npt.ArrayLike, threshold: npt.ArrayLike, disper
     phi = np.maximum((1.0 + dispersion) * (1.0 + c) - 1.0, 1e-9)
     r = 1.0 / phi
     safe_mu = np.where(mu > 0, mu, 1.0)
+    from scipy import stats
     out = np.where(mu > 0, stats.nbinom.sf(k, r, r / (r + safe_mu)), 0.0)
     result: F64 = np.clip(np.asarray(out, dtype=np.float64), 0.0, 1.0)
     return result
@@ -397,6 +397,7 @@ def _trend(counts: F64, cell_factors: F64, w: int, phi: float, alpha: float
     fb = cell_factors[:, -2 * w:-w].sum(axis=1)
     ratio = ((a + 0.5) / fa) / ((b + 0.5) / fb)
     se = np.sqrt((1.0 + phi * a / w) / (a + 0.5) + (1.0 + phi * b / w) / (b + 0.5))
+    from scipy import stats
     p = 2.0 * stats.norm.sf(np.abs(np.log(ratio)) / se)
     trend = np.where(p < alpha, np.where(ratio > 1, "up", "down"), "flat").astype(object)
     return ratio, p, trend

@@ -12,7 +12,6 @@ sit beside it. These few files keep their names from build to build, so the
 browser asks the node each time whether they changed.
 """
 
-from __future__ import annotations
 
 import mimetypes
 from importlib import resources

@@ -1,6 +1,5 @@
 """Typed dependencies shared by the routers."""
 
-from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Annotated, Any

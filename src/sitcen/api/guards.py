@@ -1,6 +1,5 @@
 """Guards in front of every route: body size, and characters no database can store."""
 
-from __future__ import annotations
 
 import logging
 from urllib.parse import unquote_to_bytes

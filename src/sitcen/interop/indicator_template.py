@@ -20,10 +20,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
-import openpyxl
 import sqlalchemy as sa
-from openpyxl.cell import WriteOnlyCell
-from openpyxl.styles import Font
 from pydantic import Field
 
 from sitcen import i18n
@@ -67,6 +64,8 @@ _REQUIRED = ("month", "country", "indicator", "value")
 
 
 def _text(ws: Any, value: str) -> Any:
+    from openpyxl.cell import WriteOnlyCell
+
     cell = WriteOnlyCell(ws, value=value)
     cell.data_type = "s"  # never a formula or a date, whatever it looks like
     return cell
@@ -80,6 +79,9 @@ def template_xlsx(country: str, month: str, lang: str,
     filled in (the total on the indicator's first row). An indicator without
     values gets its total row only, empty.
     """
+    import openpyxl  # loaded when a template is made, not at every start
+    from openpyxl.styles import Font
+
     names = HEADERS[lang]
     workbook = openpyxl.Workbook(write_only=True)
     values_sheet, list_sheet = (workbook.create_sheet(title) for title in SHEETS[lang])

@@ -29,12 +29,9 @@ from datetime import UTC, date, datetime, time
 from decimal import Decimal
 from typing import IO, Any, Literal
 
-import openpyxl
 import orjson
 import pandas as pd
 import sqlalchemy as sa
-from openpyxl.cell import WriteOnlyCell
-from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 
 from sitcen.analysis.indicators import read_indicator_rows
 from sitcen.errors import ImportProblem, InvalidInput, Refused, error
@@ -241,6 +238,9 @@ def geojson_chunks(pages: Iterable[list[dict[str, Any]]]) -> Iterator[bytes]:
 
 
 def _xlsx_value(ws: Any, column: Column, value: Any) -> Any:
+    from openpyxl.cell import WriteOnlyCell
+    from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
+
     if value is None:
         return None
     if column.kind == "datetime" and isinstance(value, str):
@@ -260,6 +260,8 @@ def _xlsx_value(ws: Any, column: Column, value: Any) -> Any:
 
 def write_xlsx(pages: Iterable[list[dict[str, Any]]], out: IO[bytes]) -> int:
     """Events as an XLSX workbook with one sheet ``events``; returns how many were written."""
+    import openpyxl  # loaded when a workbook is read or written, not at every start
+
     workbook = openpyxl.Workbook(write_only=True)
     ws = workbook.create_sheet("events")
     ws.append([c.name for c in COLUMNS])
@@ -480,6 +482,8 @@ def _xlsx_table(data: bytes, sheet: str | None) -> Iterator[Table]:
         raise SpreadsheetError("a ZIP archive, but not an XLSX workbook (no xl/workbook.xml); "
                                "save the sheet as .xlsx or as CSV UTF-8")
     _refuse_entities(data, infos)
+    import openpyxl
+
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # styles openpyxl does not know are no concern here

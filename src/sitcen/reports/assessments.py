@@ -7,8 +7,6 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-from scipy import stats as scipy_stats
-
 from sitcen.recompute import reactions_for, risk_table, section_capacities
 from sitcen.reports.building import (
     Build,
@@ -47,6 +45,7 @@ def _tactical(b: Build, parts: list[str]) -> list[dict[str, Any]]:
         rate = past.get(sid, 0) / 90.0
         mean = rate * days
         expected_total += mean
+        from scipy import stats as scipy_stats
         low = int(scipy_stats.poisson.ppf(0.1, mean)) if mean > 0 else 0
         high = int(scipy_stats.poisson.ppf(0.9, mean)) if mean > 0 else 0
         r = table.get(sid, {})

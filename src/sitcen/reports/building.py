@@ -17,7 +17,6 @@ from zoneinfo import ZoneInfo
 
 import shapely
 import sqlalchemy as sa
-from scipy import stats as scipy_stats
 
 from sitcen.errors import FieldError
 from sitcen.geo import BorderSection
@@ -212,6 +211,7 @@ def _chance(now: int, before: int) -> float:
     """Two-sided chance of a split at least this uneven between two equal windows (exact)."""
     if now + before == 0:
         return 1.0
+    from scipy import stats as scipy_stats
     return float(scipy_stats.binomtest(now, now + before, 0.5).pvalue)
 
 

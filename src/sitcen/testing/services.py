@@ -21,6 +21,7 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
+from sitcen.store.engine import open_engine
 from sitcen.testing.serving import free_port, wait_until
 
 #: PostgreSQL settings of a throwaway cluster for tests: durability off, it is thrown away.
@@ -110,6 +111,7 @@ class PostgresCluster:
         self.settings = dict(FAST_UNSAFE if settings is None else settings)
         self._as_postgres = os.geteuid() == 0
         self._counter = itertools.count()
+        self._migrated: str | None = None  # a database at the latest schema, to copy
 
     def _run(self, *args: str) -> None:
         cmd = list(args)
@@ -147,16 +149,34 @@ class PostgresCluster:
         """The SQLAlchemy URL of a database of this cluster."""
         return f"postgresql+psycopg://postgres@127.0.0.1:{self.port}/{database}"
 
-    def new_database(self, prefix: str = "t") -> str:
-        """The URL of a new, empty database."""
+    def new_database(self, prefix: str = "t", *, migrated: bool = False) -> str:
+        """The URL of a new database: empty, or already at the latest schema.
+
+        A migrated one is a copy (``CREATE DATABASE ... TEMPLATE``) of a database this
+        cluster migrated once, which is what a fresh node's database looks like after
+        :func:`~sitcen.store.engine.open_engine`, at a fraction of the cost of migrating.
+        """
         name = f"{prefix}{os.getpid()}_{next(self._counter)}"
+        template = ""
+        if migrated:
+            if self._migrated is None:
+                self._migrated = self.new_database("migrated")
+                open_engine(self._migrated).dispose()  # no session may stay on a template
+            template = f' TEMPLATE "{sa.make_url(self._migrated).database}"'
+        self._admin(f'CREATE DATABASE "{name}"{template}')
+        return self.url(name)
+
+    def drop_database(self, url: str) -> None:
+        """Drop a database of this cluster, closing what is still connected to it."""
+        self._admin(f'DROP DATABASE IF EXISTS "{sa.make_url(url).database}" WITH (FORCE)')
+
+    def _admin(self, statement: str) -> None:
         admin = sa.create_engine(self.url(), isolation_level="AUTOCOMMIT")
         try:
             with admin.connect() as conn:
-                conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
+                conn.execute(sa.text(statement))
         finally:
             admin.dispose()
-        return self.url(name)
 
 
 @contextlib.contextmanager

@@ -1,6 +1,5 @@
 """The sharing agreements this node grants."""
 
-from __future__ import annotations
 
 from typing import Any
 

@@ -5,7 +5,6 @@ to a person, add notes, close with an outcome; the false-alarm rate of the
 closed ones. Each step is a new version of the alert (this node's own record).
 """
 
-from __future__ import annotations
 
 import uuid
 from datetime import UTC, datetime, timedelta

@@ -6,7 +6,6 @@ the live stream and the federation carry positions like any other change and
 the track is the record's recent history.
 """
 
-from __future__ import annotations
 
 import uuid
 from typing import Annotated, Any

@@ -1,6 +1,5 @@
 """Files attached to events, requests, answers, operations and daily reports."""
 
-from __future__ import annotations
 
 import uuid
 from typing import Annotated, Any

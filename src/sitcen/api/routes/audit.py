@@ -1,6 +1,5 @@
 """The audit trail (admin role): read it, and check that no entry was changed or removed."""
 
-from __future__ import annotations
 
 from datetime import datetime
 from typing import Annotated

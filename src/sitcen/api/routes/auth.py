@@ -1,6 +1,5 @@
 """Login, logout and who am I: bearer tokens for programs, a session cookie for the console."""
 
-from __future__ import annotations
 
 from typing import Any
 

@@ -1,7 +1,6 @@
 """Cameras and drone flights: the registry, and a flight tasked to a detection
 (docs/cameras-drones.md)."""
 
-from __future__ import annotations
 
 import uuid
 from typing import Any

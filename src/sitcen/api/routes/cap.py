@@ -7,7 +7,6 @@ from ``/alerts`` and ``/levels``. A ``liaison`` user named in
 agreement this node grants it (nothing when the node has no link to it).
 """
 
-from __future__ import annotations
 
 import uuid
 from datetime import UTC, datetime

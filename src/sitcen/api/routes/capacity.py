@@ -1,6 +1,5 @@
 """Vulnerability assessment: a section's capacity inventory, its history, CSV import, surges."""
 
-from __future__ import annotations
 
 import uuid
 from datetime import UTC, datetime

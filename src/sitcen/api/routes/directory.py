@@ -1,6 +1,5 @@
 """The directory: agencies, units, 24/7 points of contact and border liaison office pairs."""
 
-from __future__ import annotations
 
 import uuid
 from datetime import UTC, datetime

@@ -1,6 +1,5 @@
 """The duty log: the shift's running record of decisions, calls, information and instructions."""
 
-from __future__ import annotations
 
 import uuid
 from datetime import datetime

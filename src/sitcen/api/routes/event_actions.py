@@ -13,7 +13,6 @@ another already handled is refused, with who did what and when
 (``sitcen.operations.queue.decide``, which the demo's duty officer uses too).
 """
 
-from __future__ import annotations
 
 import uuid
 from enum import StrEnum

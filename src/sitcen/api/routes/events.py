@@ -1,6 +1,5 @@
 """Event reports: create, batch, read with versions, update by the owner, query."""
 
-from __future__ import annotations
 
 import base64
 import re

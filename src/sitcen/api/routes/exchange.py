@@ -1,7 +1,6 @@
 """Node-to-node exchange: signed batches in, authenticated by signature (and by a TLS client
 certificate when the node requires mutual TLS of its links), not by login."""
 
-from __future__ import annotations
 
 import logging
 from dataclasses import dataclass

@@ -1,6 +1,5 @@
 """Exports: any event query as CSV, XLSX or GeoJSON, streamed page by page."""
 
-from __future__ import annotations
 
 import dataclasses
 import tempfile

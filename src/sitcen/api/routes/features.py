@@ -5,7 +5,6 @@ parameters and answers with what :mod:`sitcen.interop.ogc` builds, given the
 node's layers and this request's URLs; a bad parameter is a 400 naming it.
 """
 
-from __future__ import annotations
 
 from typing import Annotated, Any
 

@@ -1,7 +1,6 @@
 """Fence and cable segments: the registry, their states, and patrols' reports on them
 (docs/surveillance.md)."""
 
-from __future__ import annotations
 
 from typing import Any
 

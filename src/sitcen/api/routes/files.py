@@ -1,6 +1,5 @@
 """The bytes of attached files, by their SHA-256, for readers of a record they belong to."""
 
-from __future__ import annotations
 
 from typing import Annotated
 

@@ -1,6 +1,5 @@
 """Forecasts of monthly event counts 1-6 months ahead, with prediction intervals."""
 
-from __future__ import annotations
 
 from datetime import UTC, datetime
 from typing import Annotated, Any

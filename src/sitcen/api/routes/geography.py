@@ -1,6 +1,5 @@
 """Country outlines, border sections and crossing points as GeoJSON."""
 
-from __future__ import annotations
 
 from functools import cache
 from importlib import resources

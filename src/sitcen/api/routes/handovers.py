@@ -1,6 +1,5 @@
 """Shift handovers: generated at the end of a shift, signed off by the incoming officer."""
 
-from __future__ import annotations
 
 import uuid
 from datetime import UTC, datetime

@@ -1,6 +1,5 @@
 """Is the node up, and what is it; is the process alive; is the node ready to serve."""
 
-from __future__ import annotations
 
 import logging
 

@@ -1,6 +1,5 @@
 """This node's identity, as partners need it to link to it."""
 
-from __future__ import annotations
 
 from fastapi import APIRouter
 from pydantic import BaseModel

@@ -1,6 +1,5 @@
 """Imports: historic events from a CSV or XLSX file, each row checked before any is written."""
 
-from __future__ import annotations
 
 from typing import Annotated, Any
 

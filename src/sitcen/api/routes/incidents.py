@@ -1,7 +1,6 @@
 """Incidents: the evidence correlation grouped into a proposed event, and undoing a grouping
 (docs/surveillance.md)."""
 
-from __future__ import annotations
 
 import uuid
 from typing import Any

@@ -4,7 +4,6 @@ docs/network.md. A node records its own country (``node_country``); records of
 other members reach it through federation and are read the same way.
 """
 
-from __future__ import annotations
 
 import re
 from datetime import UTC, date, datetime

@@ -1,6 +1,5 @@
 """The journal: every change of every record, in order, from a cursor."""
 
-from __future__ import annotations
 
 from typing import Annotated, Any
 

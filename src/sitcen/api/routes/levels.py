@@ -1,6 +1,5 @@
 """Section impact levels: the proposed level, its confirmation or override, and the history."""
 
-from __future__ import annotations
 
 from typing import Annotated, Any
 

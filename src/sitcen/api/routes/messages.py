@@ -1,6 +1,5 @@
 """Discussion threads: messages on any record (event, alert, request, operation), mentions."""
 
-from __future__ import annotations
 
 import uuid
 from typing import Annotated, Any

@@ -1,6 +1,5 @@
 """The node's metrics for Prometheus, for a scraper that holds the metrics token."""
 
-from __future__ import annotations
 
 import hmac
 from typing import Annotated

@@ -1,6 +1,5 @@
 """A user's notifications: what they were told about, how much is unread, marking it read."""
 
-from __future__ import annotations
 
 import uuid
 from datetime import datetime

@@ -8,7 +8,6 @@ or goes to the login screen with ``?login_error=<code>`` (codes in
 :data:`sitcen.interop.oidc.REFUSAL_CODES`). None of them needs a token.
 """
 
-from __future__ import annotations
 
 import logging
 import threading

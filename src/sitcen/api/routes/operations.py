@@ -1,6 +1,5 @@
 """Joint operations: the plan, deployed resources, daily reports, the merged day, evaluation."""
 
-from __future__ import annotations
 
 import uuid
 from datetime import UTC, date, datetime

@@ -1,6 +1,5 @@
 """Patrol plans: where a post's teams go tomorrow, against an adversary that adapts (issue 17)."""
 
-from __future__ import annotations
 
 import uuid
 from datetime import date

@@ -1,6 +1,5 @@
 """The links of this node: parent, children and peers."""
 
-from __future__ import annotations
 
 from fastapi import APIRouter
 

@@ -1,6 +1,5 @@
 """The validation queue of this node's level: reports waiting, oldest first, and time in queue."""
 
-from __future__ import annotations
 
 import base64
 import binascii

@@ -1,6 +1,5 @@
 """Recommendations of vulnerability assessments: owner, deadline, status and their monitoring."""
 
-from __future__ import annotations
 
 import uuid
 from datetime import UTC, date, datetime

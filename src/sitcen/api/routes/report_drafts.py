@@ -1,6 +1,5 @@
 """Report drafts: generate a product from the node's data, add commentary, preview, issue."""
 
-from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
 from typing import Annotated, Any

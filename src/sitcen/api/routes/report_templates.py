@@ -1,6 +1,5 @@
 """Report templates: which sections and parts a centre's products show, header, logo, language."""
 
-from __future__ import annotations
 
 from typing import Any
 

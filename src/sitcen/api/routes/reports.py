@@ -1,6 +1,5 @@
 """Issued reports: the library (own and received), one report in HTML, PDF or DOCX, withdrawal."""
 
-from __future__ import annotations
 
 from typing import Annotated, Any
 

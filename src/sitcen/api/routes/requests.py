@@ -1,6 +1,5 @@
 """Requests for information and assistance: inbox, outbox, responses, answer-time figures."""
 
-from __future__ import annotations
 
 import uuid
 from datetime import UTC, datetime

@@ -1,6 +1,5 @@
 """Retention and legal holds (admin role): the policy in force, a purge now, the holds."""
 
-from __future__ import annotations
 
 from datetime import UTC, datetime
 from typing import Annotated, Any

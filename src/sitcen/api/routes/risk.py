@@ -1,6 +1,5 @@
 """The risk table: every border section ranked by risk, and what each score is made of."""
 
-from __future__ import annotations
 
 from typing import Any
 

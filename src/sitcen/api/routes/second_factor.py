@@ -6,7 +6,6 @@ confirming code turns it into a full one. An administrator resets a lost one
 (``DELETE /users/{username}/second-factor``).
 """
 
-from __future__ import annotations
 
 import segno
 from fastapi import APIRouter, status

@@ -1,7 +1,6 @@
 """Sensor health: open silences and faults, and availability over time
 (docs/surveillance.md)."""
 
-from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any

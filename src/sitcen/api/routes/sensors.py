@@ -1,6 +1,5 @@
 """The sensor registry and the detections the sensors reported (docs/sensors.md)."""
 
-from __future__ import annotations
 
 from typing import Annotated, Any
 

@@ -1,6 +1,5 @@
 """The situation at a glance: the strip above the map, and the picture binned on the server."""
 
-from __future__ import annotations
 
 from datetime import UTC, datetime
 from typing import Annotated, Any

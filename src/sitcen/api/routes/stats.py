@@ -1,6 +1,5 @@
 """Dashboard figures: events per category over time, busiest sections, per-section sparklines."""
 
-from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum

@@ -1,6 +1,5 @@
 """STIX 2.1 bundles from partners: import incidents as event reports; the extension schema."""
 
-from __future__ import annotations
 
 from typing import Annotated, Any
 

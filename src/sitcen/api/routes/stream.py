@@ -1,6 +1,5 @@
 """The live stream: journal changes as server-sent events, resumable with Last-Event-ID."""
 
-from __future__ import annotations
 
 import asyncio
 import time

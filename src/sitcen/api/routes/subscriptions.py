@@ -1,6 +1,5 @@
 """A user's subscriptions: what they follow and how it reaches them (their own, nobody else's)."""
 
-from __future__ import annotations
 
 import uuid
 from typing import Any

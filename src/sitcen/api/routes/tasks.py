@@ -1,6 +1,5 @@
 """Tasking: send a unit or a post to an event, a section or a point, and follow its answers."""
 
-from __future__ import annotations
 
 import uuid
 from datetime import UTC, datetime, timedelta

@@ -10,7 +10,6 @@ users see none. What a collection holds is decided by
 Errors are TAXII error messages (:func:`error_message`), not the API's error shape.
 """
 
-from __future__ import annotations
 
 import base64
 from collections.abc import Callable, Coroutine, Iterable, Mapping

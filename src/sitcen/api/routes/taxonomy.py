@@ -1,6 +1,5 @@
 """The event taxonomy with labels in the caller's language."""
 
-from __future__ import annotations
 
 from typing import Any
 

@@ -1,6 +1,5 @@
 """Resumable uploads: a file sent in chunks, resumed after a dropped link (docs/api.md)."""
 
-from __future__ import annotations
 
 import time
 import uuid

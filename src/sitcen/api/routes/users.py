@@ -1,6 +1,5 @@
 """User administration (admin role): accounts, passwords, sessions and login locks."""
 
-from __future__ import annotations
 
 from typing import Annotated
 
