@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import codecs
 import csv
+import functools
 import io
 import re
 import warnings
@@ -237,22 +238,30 @@ def geojson_chunks(pages: Iterable[list[dict[str, Any]]]) -> Iterator[bytes]:
     yield b"]}"
 
 
-def _xlsx_value(ws: Any, column: Column, value: Any) -> Any:
+@functools.cache
+def _xlsx_cells() -> tuple[Any, re.Pattern[str]]:
+    """openpyxl's write-only cell and its pattern of characters XML cannot hold, loaded once
+    (a cell at a time, an import statement would cost as much as the cell)."""
     from openpyxl.cell import WriteOnlyCell
     from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 
+    return WriteOnlyCell, ILLEGAL_CHARACTERS_RE
+
+
+def _xlsx_value(ws: Any, column: Column, value: Any) -> Any:
     if value is None:
         return None
+    write_only_cell, illegal = _xlsx_cells()
     if column.kind == "datetime" and isinstance(value, str):
         # Excel has no time zones: times are written in UTC, without one.
-        cell = WriteOnlyCell(ws, value=datetime.fromisoformat(value).astimezone(UTC)
+        cell = write_only_cell(ws, value=datetime.fromisoformat(value).astimezone(UTC)
                              .replace(tzinfo=None))
         cell.number_format = "yyyy-mm-dd hh:mm:ss"
         return cell
     if isinstance(value, list):
         value = "; ".join(str(v) for v in value)
     if isinstance(value, str):
-        cell = WriteOnlyCell(ws, value=ILLEGAL_CHARACTERS_RE.sub("\ufffd", value))
+        cell = write_only_cell(ws, value=illegal.sub("\ufffd", value))
         cell.data_type = "s"  # never a formula, whatever the text starts with
         return cell
     return value
