@@ -11,12 +11,13 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterator
 from typing import Any
 
 import sqlalchemy as sa
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.metrics_core import Metric
+from starlette.routing import NoMatchFound, Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from sitcen import __version__, metrics
@@ -67,27 +68,28 @@ class RequestIds:
             request_id.reset(token)
 
 
-def route_templates(routes: Sequence[Any]) -> dict[int, str]:
-    """The full path template of every route, by the id of the route object a request's
-    ``scope["route"]`` holds.
+def route_of(scope: Scope) -> str:
+    """The full template of the route that served a request (``/api/v1/events/{event_id}``).
 
-    FastAPI keeps an included router's routes as they were declared (``/events/{event_id}``
-    without the router's prefix) and puts that object in the scope; its route contexts know
-    the path as served (``/api/v1/events/{event_id}``).
+    FastAPI puts in ``scope["route"]`` the route as its router declared it
+    (``/events/{event_id}``, without the prefixes it was included under). The prefix is what
+    the served path holds before that route's own path filled with the request's
+    parameters. Worked out per request, from that one route: asking FastAPI for every
+    route's full path instead (``iter_route_contexts``) makes it prepare the parameters of
+    all 220-odd routes, which cost each new app about 0.3 s at its first request.
     """
-    from fastapi.routing import iter_route_contexts
-
-    return {id(context.original_route): context.path_format
-            for context in iter_route_contexts(routes) if context.path_format}
-
-
-def route_of(scope: Scope, templates: Mapping[int, str]) -> str:
-    """The template of the route that served a request (``/api/v1/events/{event_id}``)."""
     route = scope.get("route")
-    if route is None:
+    template = getattr(route, "path_format", None) or getattr(route, "path", None)
+    if not isinstance(template, str) or not template:
         return UNMATCHED
-    template = templates.get(id(route)) or getattr(route, "path", None)
-    return template if isinstance(template, str) and template else UNMATCHED
+    if not isinstance(route, Route):  # a mount (the console's files): its path as declared
+        return template
+    path = scope.get("path", "")
+    try:
+        own = str(route.url_path_for(route.name, **scope.get("path_params", {})))
+    except (NoMatchFound, AssertionError, ValueError):
+        return template
+    return path[: len(path) - len(own)] + template if path.endswith(own) else template
 
 
 class RequestMetrics:
@@ -96,14 +98,11 @@ class RequestMetrics:
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
-        self._templates: dict[int, str] | None = None  # made at the first request
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        if self._templates is None:
-            self._templates = route_templates(scope["app"].routes)
         started = time.perf_counter()
         status = 500  # an exception before any answer becomes a 500 further out
 
@@ -118,7 +117,7 @@ class RequestMetrics:
         finally:
             method = scope.get("method", "GET")
             metrics.count_request(method if method in METHODS else "other",
-                                  route_of(scope, self._templates), status,
+                                  route_of(scope), status,
                                   time.perf_counter() - started)
 
 
