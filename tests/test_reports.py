@@ -309,6 +309,20 @@ def test_a_broken_template_is_refused_with_line_and_field(
                       content="id: x").status_code == 403
 
 
+@pytest.mark.parametrize(("product", "day"), [
+    ("daily", "0001-01-01"), ("annex_quarterly", "0009-01-01"), ("annex_annual", "1899-01-01"),
+    ("annex_annual", "2101-01-01")])
+def test_a_draft_for_a_day_outside_the_nodes_years_is_refused(
+        client: TestClient, as_role: Callable[[Role], dict[str, str]], product: str, day: str
+        ) -> None:
+    """Schemathesis found these answered 500 (the day before 0001-01-01, a quarter label of
+    the year 9): a draft's day lies in 2000-2100 like every day of the node's work."""
+    refused = client.post("/api/v1/report-drafts", headers=as_role(Role.analyst),
+                          json={"product": product, "day": day})
+    assert refused.status_code == 422, refused.text
+    assert refused.json()["detail"][0]["loc"] == ["body", "day"]
+
+
 def test_a_template_chooses_sections_parts_header_and_language(
         node: Node, client: TestClient, as_role: Callable[[Role], dict[str, str]]) -> None:
     seed(node)

@@ -1,7 +1,7 @@
 """Report drafts: generate a product from the node's data, add commentary, preview, issue."""
 
 
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
 
 from fastapi import APIRouter, HTTPException, Path, Response, status
@@ -19,6 +19,7 @@ from sitcen.reports.render import render
 from sitcen.reports.templates import Product
 from sitcen.store.journal import RecordKind
 from sitcen.store.records import StoredRecord
+from sitcen.times import WorkDay
 
 router = APIRouter(prefix="/report-drafts", tags=["reports"])
 
@@ -31,7 +32,7 @@ class DraftCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     product: Product
-    day: date | None = Field(None, description="a day of the period (default: yesterday for "
+    day: WorkDay | None = Field(None, description="a day of the period (default: yesterday for "
                                               "daily, today otherwise; tactical: first day)")
     template_id: str | None = Field(None, max_length=64)
     language: str | None = Field(None, max_length=8, description="a catalogue language")
