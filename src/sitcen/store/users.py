@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import secrets
 from dataclasses import dataclass
@@ -17,8 +18,14 @@ from sitcen.store.journal import now_micros
 from sitcen.users import USERNAME_PATTERN, Role, password_problem
 
 _hasher = PasswordHasher()
-# Verifying against this when the user does not exist keeps the timing alike.
-_DUMMY_HASH = _hasher.hash("not-a-real-password-0")
+
+
+@functools.cache
+def _dummy_hash() -> str:
+    """What a password is verified against when the user does not exist, so that the answer
+    takes as long as for a user who does. Made at the first login, not at import: hashing
+    costs about 0.2 s, which every process (and every test worker) paid at start-up."""
+    return _hasher.hash("not-a-real-password-0")
 
 
 class UserError(ValueError):
@@ -106,7 +113,7 @@ def authenticate(engine: sa.Engine, username: str, password: str) -> StoredUser 
             sa.select(schema.users).where(schema.users.c.username == username)
         ).first()
     try:
-        _hasher.verify(row.password_hash if row else _DUMMY_HASH, password)
+        _hasher.verify(row.password_hash if row else _dummy_hash(), password)
     except (VerificationError, InvalidHashError):
         return None
     if row is None or row.disabled:
