@@ -32,11 +32,11 @@
    for; and the same events as GeoJSON through the paged public query
    (``GET /api/v1/events?format=geojson&limit=1000``, cursor after cursor).
 
-The first round is a warm-up and is not counted; figures are medians of the
-others. On a shared two-core machine they are noisy. Progress goes to stderr;
-the last stdout line is one JSON object.
+The first round is a warm-up (``--warmups``, none at smoke size) and is not counted;
+figures are medians of the others. On a shared two-core machine they are noisy.
+Progress goes to stderr; the last stdout line is one JSON object.
 
-    python benchmarks/ui.py [--events 50000] [--rounds 5] [--burst 100]
+    python benchmarks/ui.py [--events 50000] [--rounds 5] [--warmups 1] [--burst 100]
 """
 
 from __future__ import annotations
@@ -377,10 +377,13 @@ def show(value: float | None, unit: str = "s", digits: int = 2) -> str:
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--events", type=int, default=50_000)
-    parser.add_argument("--rounds", type=int, default=5, help="measured rounds (plus a warm-up)")
+    parser.add_argument("--rounds", type=int, default=5, help="measured rounds")
+    parser.add_argument("--warmups", type=int, default=1,
+                        help="rounds run first and not counted (Chromium's caches, the node's)")
     parser.add_argument("--burst", type=int, default=100)
     parser.add_argument("--seed", type=int, default=11)
-    args = parse_args(parser, argv, smoke={"events": 300, "rounds": 1, "burst": 5})
+    args = parse_args(parser, argv, smoke={"events": 300, "rounds": 1, "warmups": 0,
+                                                "burst": 5})
 
     with seeded_console("ui", args.events, args.seed) as (url, token, lon_lat):
         t0 = time.perf_counter()
@@ -391,10 +394,10 @@ def main(argv: list[str] | None = None) -> None:
         bursts: list[dict[str, Any]] = []
         with chromium() as browser:
             # Every load round sees exactly --events events; the bursts come after.
-            for r in range(args.rounds + 1):
+            for r in range(args.warmups + args.rounds):
                 load = load_round(browser, url, args.events, lon_lat)
                 fp = load["fetch_parse"]
-                log(f"load {r}{' (warm-up)' if r == 0 else ''}: interactive "
+                log(f"load {r}{' (warm-up)' if r < args.warmups else ''}: interactive "
                     f"{show(load['time_to_interactive_s'])} (longest task "
                     f"{show(load['load_longest_task_ms'], 'ms', 0)}), empty map "
                     f"{show(load['empty_map_s'])}, click to panel "
@@ -405,19 +408,20 @@ def main(argv: list[str] | None = None) -> None:
                     f"{sum(q['bytes'] for q in requests):,} bytes")
                 for error in load["geojson_pages"]["errors"]:
                     log(f"    GeoJSON baseline asked a page again: {error}")
-                if r > 0:
+                if r >= args.warmups:
                     loads.append(load)
             events = args.events
-            for r in range(args.rounds + 1):
+            for r in range(args.warmups + args.rounds):
                 b = burst_round(browser, url, token, events, args.burst, args.seed + r)
                 events += args.burst
-                log(f"burst {r}{' (warm-up)' if r == 0 else ''} on {events - args.burst:,} "
-                    f"events: shown {show(b['absorb_s'])} (write {show(b['write_s'])}, drawn "
+                warm = " (warm-up)" if r < args.warmups else ""
+                log(f"burst {r}{warm} on {events - args.burst:,} events: shown "
+                    f"{show(b['absorb_s'])} (write {show(b['write_s'])}, drawn "
                     f"{show(b['drawn_s'])}, {b['flushes']:.0f} updates in all), longest task "
                     f"{show(b['longest_task_ms'], 'ms', 0)}"
                     f" ({b['long_tasks']:.0f} long tasks, {b['long_task_total_ms']:.0f} ms),"
                     f" longest frame gap {show(b['longest_frame_gap_ms'], 'ms', 0)}")
-                if r > 0:
+                if r >= args.warmups:
                     bursts.append(b)
 
     def med(rounds: list[dict[str, Any]], key: str, sub: str | None = None) -> float | None:
