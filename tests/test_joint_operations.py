@@ -96,6 +96,10 @@ def test_plan_report_merge_and_evaluate(client: TestClient, node: Node,
     late = client.post(f"/api/v1/operations/{op['id']}/reports", json={
         "day": (start + timedelta(days=9)).date().isoformat()}, headers=duty)
     assert late.status_code == 422 and late.json()["detail"][0]["loc"] == ["body", "day"]
+    # A day the node cannot work with is refused, not a 500 from the day after 9999-12-31.
+    for path in ("reports/draft", "merged"):
+        far = client.get(f"/api/v1/operations/{op['id']}/{path}?day=9999-12-31", headers=duty)
+        assert far.status_code == 422 and far.json()["detail"][0]["loc"] == ["query", "day"]
     listed = client.get("/api/v1/operations", headers=as_role(Role.liaison)).json()
     assert [o["id"] for o in listed] == [op["id"]]
 

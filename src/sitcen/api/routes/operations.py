@@ -2,7 +2,7 @@
 
 
 import uuid
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from fastapi import APIRouter, status
@@ -28,6 +28,7 @@ from sitcen.operations.joint import (
 )
 from sitcen.operations.threads import thread_of
 from sitcen.store.records import StoredRecord
+from sitcen.times import WorkDay
 
 router = APIRouter(prefix="/operations", tags=["operations"])
 
@@ -37,7 +38,7 @@ class MergeCreate(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    day: date
+    day: WorkDay
 
 
 class EvaluationCreate(BaseModel):
@@ -116,7 +117,7 @@ def read_operation_reports(operation_id: uuid.UUID, node: CurrentNode,
 
 
 @router.get("/{operation_id}/reports/draft")
-def read_report_draft(operation_id: uuid.UUID, day: date, node: CurrentNode,
+def read_report_draft(operation_id: uuid.UUID, day: WorkDay, node: CurrentNode,
                       _user: Reader) -> dict[str, Any]:
     """Counts and incidents this node's own events give for a day, to start its report"""
     operation = _found(operation_id, node.engine)
@@ -124,7 +125,7 @@ def read_report_draft(operation_id: uuid.UUID, day: date, node: CurrentNode,
 
 
 @router.get("/{operation_id}/merged")
-def read_merged_report(operation_id: uuid.UUID, day: date, node: CurrentNode,
+def read_merged_report(operation_id: uuid.UUID, day: WorkDay, node: CurrentNode,
                        _user: Reader) -> dict[str, Any]:
     """A day's reports merged as they stand now, and the merged report kept, if any"""
     operation = _found(operation_id, node.engine)
